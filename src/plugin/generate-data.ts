@@ -99,6 +99,7 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
     return equal ? oldVersao : oldVersao + 1n;
   };
 
+  const warnedLineEndings = new Set<string>();
   const readContent = async (file: string): Promise<Buffer | null> => {
     let data: Buffer;
     try {
@@ -111,8 +112,8 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
     if (!isUtf8(data)) {
       throw new GenerateError({ severity: 'error', code: 'resource-utf8', message: 'not valid UTF-8: Conn2Flow\'s generator would silently write an empty Data.json for the whole table; re-save the file as UTF-8', file: rel(file) });
     }
-    const crlf = data.includes('\r\n');
-    if (crlf) {
+    if (data.includes('\r\n') && !warnedLineEndings.has(file)) {
+      warnedLineEndings.add(file);
       const lf = /(?<!\r)\n/.test(data.toString('latin1'));
       out.diagnostics.push({
         severity: 'warning',

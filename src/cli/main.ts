@@ -1,0 +1,66 @@
+import { PluginError, formatDiagnostic } from '../plugin/diagnostics.ts';
+import { ZipReadError } from '../plugin/zip-reader.ts';
+import { OUR_EXIT } from '../protocol/exit-codes.ts';
+import { DIFF_HELP, diffCommand } from './commands/diff.ts';
+import { PACK_HELP, packCommand } from './commands/pack.ts';
+import { VERIFY_HELP, verifyCommand } from './commands/verify.ts';
+import { printJson } from './output.ts';
+import { UsageError } from './usage-error.ts';
+
+const HELP = `Usage: c2f-plugin <command> [options]
+
+Commands:
+  pack <dir>              build gestor-plugin.zip (+ .sha256, SHA256SUMS) from a plugin folder
+  verify <zip>            check that a package is installable by Conn2Flow
+  diff <old.zip> <new.zip> show what a new package changes
+
+Run "c2f-plugin <command> --help" for a command's options.
+`;
+
+const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string }> = {
+  pack: { run: packCommand, help: PACK_HELP },
+  verify: { run: verifyCommand, help: VERIFY_HELP },
+  diff: { run: diffCommand, help: DIFF_HELP },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return name ? 0 : OUR_EXIT.USAGE;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`c2f-plugin: unknown command "${name}"\n\n${HELP}`);
+    return OUR_EXIT.USAGE;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(command.help);
+    return 0;
+  }
+  const json = args.includes('--json');
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof PluginError) {
+      if (json) printJson({ ok: false, exitCode: error.exitCode, diagnostics: error.diagnostics });
+      else for (const d of error.diagnostics) if (d.severity === 'error' || !args.includes('--quiet')) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`c2f-plugin ${name}: ${(error as Error).message}\n\n${command.help}`);
+      return OUR_EXIT.USAGE;
+    }
+    if (error instanceof ZipReadError) {
+      process.stderr.write(`c2f-plugin ${name}: ${error.message}\n`);
+      return 21;
+    }
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'ENOSPC' || e.code === 'EISDIR') {
+      process.stderr.write(`c2f-plugin ${name}: ${e.message}\n`);
+      return 10;
+    }
+    process.stderr.write(`c2f-plugin ${name}: unexpected error, please report it: ${e.stack ?? e}\n`);
+    return OUR_EXIT.INTERNAL;
+  }
+}
