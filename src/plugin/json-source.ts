@@ -48,7 +48,10 @@ export function parseJsonSource(text: string): JsonSource {
     text,
     json: toPlain(php),
     php,
-    locate: (pointer, at = 'value') => locate(doc.body, pointer, at),
+    locate: (pointer, at = 'value') => {
+      const { line, column } = locate(doc.body, pointer, at);
+      return { line, column };
+    },
   };
 }
 

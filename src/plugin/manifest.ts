@@ -90,7 +90,9 @@ function schemaDiagnostic(error: ErrorObject, record: Record<string, unknown>, a
     const missing = (error.params as { missingProperty: string }).missingProperty;
     const hint = missing === 'name' && 'nome' in record ? ' ("nome" is not read: rename it to "name")'
       : missing === 'version' && 'versao' in record ? ' ("versao" is not read: rename it to "version")' : '';
-    return { severity: 'error', code: `manifest-${missing}`, message: `missing required field "${missing}"${hint}`, ...at(error.instancePath) };
+    const parent = error.instancePath.slice(1);
+    const code = parent ? `manifest-${parent.split('/')[0]}` : `manifest-${missing}`;
+    return { severity: 'error', code, message: `${parent ? `${parent}: ` : ''}missing required field "${missing}"${hint}`, ...at(error.instancePath) };
   }
   const pointer = error.instancePath;
   const field = pointer.split('/')[1] || 'manifest';
