@@ -43,6 +43,7 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => {}); // a child that never reads its input
     child.stdin.end(options.input ?? '');
   });
 }

@@ -38,7 +38,7 @@ test('prints empty arrays as [] and empty objects as {}', () => {
   assert.equal(phpJsonEncode([]), '[]');
   assert.equal(phpJsonEncode(new PhpMap()), '[]', 'json_decode(..., true) turns {} into an empty array');
   assert.equal(phpJsonEncode({}), '{}');
-  assert.equal(phpJsonEncode(PhpMap.of([['x', []], ['y', {}]])), '{\n    "x": [],\n    "y": {}\n}');
+  assert.equal(phpJsonEncode({ x: [], y: {} }), '{\n    "x": [],\n    "y": {}\n}');
 });
 
 test('prints a map with keys 0..n-1 in order as a list, like a PHP array', () => {

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import diagnosticSchema from '../../src/cli/schemas/diagnostic.schema.json' with { type: 'json' };
+import diffSchema from '../../src/cli/schemas/diff-result.schema.json' with { type: 'json' };
+import failureSchema from '../../src/cli/schemas/failure.schema.json' with { type: 'json' };
+import packSchema from '../../src/cli/schemas/pack-result.schema.json' with { type: 'json' };
+import verifySchema from '../../src/cli/schemas/verify-result.schema.json' with { type: 'json' };
+import { FIXTURES, REPO, cli, copyPlugin, run, tempDir } from '../helpers.ts';
+
+const ajv = new Ajv2020({ allErrors: true, strict: true }).addSchema([diagnosticSchema, failureSchema]);
+const validators = { pack: ajv.compile(packSchema), verify: ajv.compile(verifySchema), diff: ajv.compile(diffSchema) };
+const assertSchema = (kind: keyof typeof validators, value: unknown) => {
+  const validate = validators[kind];
+  assert.ok(validate(value), JSON.stringify(validate.errors));
+};
+const FULL = path.join(FIXTURES, 'plugins', 'full-plugin');
+
+test('pack writes the three files and prints a summary', async () => {
+  const out = await tempDir();
+  const result = await cli(['pack', FULL, '--out', out]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /Packed Full Plugin \(full-plugin\) 1\.2\.3/);
+  assert.match(result.stdout, /PaginasData\.json\s+9 rows, 6 orphaned/);
+  assert.match(result.stdout, /sha256 [0-9a-f]{64}/);
+  assert.match(result.stderr, /resources\/pt-br\/layouts\/layout-crlf\/layout-crlf\.html: warning: CRLF/);
+  const sha = (await readFile(path.join(out, 'gestor-plugin.zip.sha256'), 'utf8')).trim();
+  assert.match(result.stdout, new RegExp(sha));
+});
+
+test('pack --json follows its schema; --quiet prints nothing but errors', async () => {
+  const out = await tempDir();
+  const json = await cli(['pack', FULL, '--out', out, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assertSchema('pack', parsed);
+  assert.equal(parsed.rows['LayoutsData.json'], 7);
+  assert.equal(json.stderr, '');
+  const quiet = await cli(['pack', FULL, '--out', out, '--quiet']);
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.stdout + quiet.stderr, '');
+});
+
+test('the packed output defaults to the current directory', async () => {
+  const cwd = await tempDir();
+  const result = await cli(['pack', FULL, '--quiet'], { cwd });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok((await readFile(path.join(cwd, 'gestor-plugin.zip'))).length > 128);
+});
+
+test('a bad manifest exits 11 with file:line:column and no stack trace', async () => {
+  const plugin = await copyPlugin('full-plugin');
+  await writeFile(path.join(plugin, 'manifest.json'), '{\n    "id": "full-plugin",\n    "nome": "Full",\n    "version": "1.2.3-beta"\n}');
+  const out = await tempDir();
+  const result = await cli(['pack', plugin, '--out', out]);
+  assert.equal(result.code, 11);
+  assert.match(result.stderr, /^manifest\.json:4:16: error: invalid version/m);
+  assert.match(result.stderr, /^manifest\.json:1:1: error: missing required field "name" \("nome" is not read/m);
+  assert.match(result.stderr, /^manifest\.json:3:5: warning: "nome" is not read by the installer/m);
+  assert.doesNotMatch(result.stderr, /\n\s+at /);
+  const json = await cli(['pack', plugin, '--out', out, '--json']);
+  assert.equal(json.code, 11);
+  assertSchema('pack', JSON.parse(json.stdout));
+});
+
+test('malformed manifest JSON exits 11 with the position', async () => {
+  const plugin = await copyPlugin('full-plugin');
+  await writeFile(path.join(plugin, 'manifest.json'), '{\n  "id": "x"\n  "name": "y"\n}');
+  const result = await cli(['pack', plugin, '--out', await tempDir()]);
+  assert.equal(result.code, 11);
+  assert.match(result.stderr, /^manifest\.json:3:3: error: invalid JSON/m);
+});
+
+test('a missing folder exits 10; wrong usage exits 64 with help', async () => {
+  const missing = await cli(['pack', '/no/such/plugin']);
+  assert.equal(missing.code, 10);
+  assert.match(missing.stderr, /plugin folder not found/);
+  const usage = await cli(['pack']);
+  assert.equal(usage.code, 64);
+  assert.match(usage.stderr, /Usage: c2f-plugin pack/);
+  const unknown = await cli(['pack', FULL, '--bogus']);
+  assert.equal(unknown.code, 64);
+  assert.equal((await cli(['frobnicate'])).code, 64);
+  const help = await cli(['pack', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--baseline ZIP\|DIR/);
+});
+
+test('verify and diff from the command line, with schemas', async () => {
+  const out1 = await tempDir();
+  const out2 = await tempDir();
+  const plugin = await copyPlugin('full-plugin');
+  assert.equal((await cli(['pack', plugin, '--out', out1, '--quiet'])).code, 0);
+  await writeFile(path.join(plugin, 'resources/en/pages/home/home.html'), '<h1>changed</h1>');
+  assert.equal((await cli(['pack', plugin, '--out', out2, '--quiet', '--baseline', path.join(out1, 'gestor-plugin.zip')])).code, 0);
+
+  const verify = await cli(['verify', path.join(out2, 'gestor-plugin.zip')]);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.match(verify.stdout, /^OK: .*full-plugin 1\.2\.3/);
+  const verifyJson = await cli(['verify', path.join(out2, 'gestor-plugin.zip'), '--json']);
+  assertSchema('verify', JSON.parse(verifyJson.stdout));
+
+  await writeFile(path.join(out2, 'wrong.sha256'), `${'a'.repeat(64)}\n`);
+  const mismatch = await cli(['verify', path.join(out2, 'gestor-plugin.zip'), '--sha256', path.join(out2, 'wrong.sha256'), '--json']);
+  assert.equal(mismatch.code, 22);
+  const parsed = JSON.parse(mismatch.stdout);
+  assertSchema('verify', parsed);
+  assert.equal(parsed.exitLabel, 'CHECKSUM');
+
+  const diff = await cli(['diff', path.join(out1, 'gestor-plugin.zip'), path.join(out2, 'gestor-plugin.zip')]);
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /paginas: 0 added, 1 changed, 0 removed\n  ~ en\|\|home \(html, versao, checksum\)/);
+  const diffJson = await cli(['diff', path.join(out1, 'gestor-plugin.zip'), path.join(out2, 'gestor-plugin.zip'), '--json']);
+  assertSchema('diff', JSON.parse(diffJson.stdout));
+  const notZip = await cli(['diff', path.join(out1, 'gestor-plugin.zip.sha256'), path.join(out2, 'gestor-plugin.zip')]);
+  assert.equal(notZip.code, 21);
+  assert.match(notZip.stderr, /not a readable zip/);
+});
+
+test('the bundled dist/cli.js (the npm bin) packs the same bytes as the source', async () => {
+  const build = await run(process.execPath, [path.join(REPO, 'scripts', 'build.ts')], { cwd: REPO });
+  assert.equal(build.code, 0, build.stderr);
+  const [a, b] = [await tempDir(), await tempDir()];
+  const bundled = await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'pack', FULL, '--out', a, '--quiet']);
+  assert.equal(bundled.code, 0, bundled.stderr);
+  assert.equal((await cli(['pack', FULL, '--out', b, '--quiet'])).code, 0);
+  assert.ok((await readFile(path.join(a, 'gestor-plugin.zip'))).equals(await readFile(path.join(b, 'gestor-plugin.zip'))));
+});
