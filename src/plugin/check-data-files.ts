@@ -20,7 +20,7 @@ export async function checkDataFiles(files: ReadonlyArray<{ rel: string; abs: st
   if (generated) {
     for (const kind of GENERATED_KINDS) {
       const origins = generated.origins[kind];
-      result.diagnostics.push(...checkRows(kind, GENERATED_FILES[kind], generated.rows[kind], (i) => origins[i]));
+      result.diagnostics.push(...checkRows(kind, GENERATED_FILES[kind], generated.rows[kind], (i) => ({ file: origins[i].file, ...origins[i].position() })));
     }
   }
   for (const file of files) {

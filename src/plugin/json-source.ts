@@ -1,8 +1,10 @@
 import { parse, type AnyNode, type DocumentNode } from '@humanwhocodes/momoa';
 import { PhpMap, type PhpValue } from './php-value.ts';
 
-// One JSON file read the way PHP's json_decode reads it (strict JSON, UTF-8, no BOM), kept with its syntax
-// tree so that any value can be traced back to a line and column.
+// One JSON file read the way PHP's json_decode reads it (strict JSON, UTF-8, no BOM). Values come from the
+// engine's JSON.parse (fast, light), with each number's source text to tell integers from floats; the
+// position-aware syntax tree (momoa) is built only when a position is asked for, or when an object has
+// integer-like keys, whose order only the tree preserves.
 
 export interface Position {
   line: number;
@@ -32,27 +34,62 @@ export interface JsonSource {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+const INTEGER_KEY = /^(0|[1-9][0-9]*)$/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function parseJsonSource(text: string): JsonSource {
   if (text.startsWith('\ufeff')) {
     throw new JsonSyntaxError('starts with a UTF-8 byte-order mark, which PHP\'s json_decode rejects; save the file without BOM', { line: 1, column: 1 });
   }
-  let doc: DocumentNode;
+  let doc: DocumentNode | undefined;
+  const tree = (): DocumentNode => {
+    if (doc) return doc;
+    try {
+      return (doc = parse(text, { mode: 'json' }));
+    } catch (error) {
+      const e = error as { message: string; line?: number; column?: number };
+      throw new JsonSyntaxError(`invalid JSON: ${e.message.replace(/ \(\d+:\d+\)\.?$/, '')}`, { line: e.line ?? 1, column: e.column ?? 1 });
+    }
+  };
+  let php: PhpValue;
+  let needsTree = false;
   try {
-    doc = parse(text, { mode: 'json' });
-  } catch (error) {
-    const e = error as { message: string; line?: number; column?: number };
-    throw new JsonSyntaxError(`invalid JSON: ${e.message.replace(/ \(\d+:\d+\)\.?$/, '')}`, { line: e.line ?? 1, column: e.column ?? 1 });
+    php = JSON.parse(text, function (this: unknown, _key: string, value: unknown, context?: { source?: string }) {
+      if (typeof value === 'number') return phpNumber(context?.source ?? String(value));
+      if (typeof value === 'string') {
+        if (LONE_SURROGATE.test(value)) needsTree = true;
+        return value;
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof PhpMap) return value;
+      const entries = Object.entries(value as Record<string, PhpValue>);
+      if (entries.some(([key]) => INTEGER_KEY.test(key))) needsTree = true;
+      return PhpMap.of(entries);
+    } as (key: string, value: unknown) => unknown) as PhpValue;
+  } catch {
+    // The tree walk reports the positioned error (syntax, raw control character) that JSON.parse found.
+    toPhp(tree().body, text);
+    throw new JsonSyntaxError('invalid JSON', { line: 1, column: 1 });
   }
-  const php = toPhp(doc.body, text);
+  if (needsTree) php = toPhp(tree().body, text);
   return {
     text,
-    json: toPlain(php),
+    get json() {
+      return toPlain(php);
+    },
     php,
     locate: (pointer, at = 'value') => {
-      const { line, column } = locate(doc.body, pointer, at);
+      const { line, column } = locate(tree().body, pointer, at);
       return { line, column };
     },
   };
+}
+
+function phpNumber(raw: string): bigint | number {
+  if (/^-?\d+$/.test(raw)) {
+    const n = BigInt(raw);
+    if (n >= INT64_MIN && n <= INT64_MAX) return n;
+  }
+  return Number(raw);
 }
 
 function toPhp(node: AnyNode, text: string): PhpValue {
@@ -64,19 +101,13 @@ function toPhp(node: AnyNode, text: string): PhpValue {
     case 'String': {
       const raw = text.slice(node.loc.start.offset, node.loc.end.offset);
       if (/[\u0000-\u001f]/.test(raw)) throw new JsonSyntaxError('invalid JSON: unescaped control character in a string', node.loc.start);
-      if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(node.value)) {
+      if (LONE_SURROGATE.test(node.value)) {
         throw new JsonSyntaxError('invalid JSON: unpaired UTF-16 surrogate escape', node.loc.start);
       }
       return node.value;
     }
-    case 'Number': {
-      const raw = text.slice(node.loc.start.offset, node.loc.end.offset);
-      if (/^-?\d+$/.test(raw)) {
-        const n = BigInt(raw);
-        if (n >= INT64_MIN && n <= INT64_MAX) return n;
-      }
-      return Number(raw);
-    }
+    case 'Number':
+      return phpNumber(text.slice(node.loc.start.offset, node.loc.end.offset));
     case 'Array':
       return node.elements.map((element) => toPhp(element.value, text));
     case 'Object': {

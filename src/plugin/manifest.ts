@@ -1,5 +1,6 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 import schema from './schemas/manifest.schema.json' with { type: 'json' };
+import { validate as validateSchema } from './schemas/manifest.validator.js';
 import type { Diagnostic } from './diagnostics.ts';
 import { JsonSyntaxError, parseJsonSource, type JsonSource } from './json-source.ts';
 
@@ -23,8 +24,6 @@ export interface ManifestResult {
 }
 
 const KNOWN_KEYS = new Set(Object.keys(schema.properties));
-const ajv = new Ajv2020({ allErrors: true, strict: true });
-const validateSchema = ajv.compile<Manifest>(schema);
 
 const FRIENDLY: Record<string, string> = {
   '/id:pattern': 'invalid plugin id: use lowercase letters, digits, "_" and "-", starting with a letter or digit (the installer rejects anything else)',

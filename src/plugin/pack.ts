@@ -2,13 +2,14 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
 import { loadBaseline } from './baseline.ts';
+import { sortByBytes } from './byte-order.ts';
 import { collectFiles, type CollectOptions } from './collect-files.ts';
 import { checkDataFiles } from './check-data-files.ts';
 import { GENERATED_FILES, GENERATED_KINDS, type GeneratedKind } from './data-files.ts';
 import { PluginError, hasErrors, type Diagnostic } from './diagnostics.ts';
 import { GenerateError, generateData, type GeneratedData } from './generate-data.ts';
 import { checkManifest, type Manifest } from './manifest.ts';
-import { phpJsonEncode } from './php-json-encode.ts';
+import { phpJsonEncodeToBuffer } from './php-json-encode.ts';
 import { loadResourcesMap } from './load-resources-map.ts';
 import { DEFAULT_MTIME, writeZip, type ZipEntry } from './zip-writer.ts';
 
@@ -100,13 +101,22 @@ export async function pack(pluginDir: string, options: PackOptions): Promise<Pac
   });
   diagnostics.push(...collected.diagnostics);
 
-  const generatedContent = new Map<string, Buffer>();
-  if (generated) {
-    for (const kind of GENERATED_KINDS) generatedContent.set(`db/data/${GENERATED_FILES[kind]}`, Buffer.from(phpJsonEncode(generated.rows[kind]), 'utf8'));
-  }
   const dataCheck = await checkDataFiles(collected.files, generated);
   diagnostics.push(...dataCheck.diagnostics);
   if (hasErrors(diagnostics)) stop();
+
+  const rows: Record<string, number> = {};
+  const orphans: PackSummary['orphans'] = {};
+  const generatedContent = new Map<string, Buffer>();
+  if (generated) {
+    for (const kind of GENERATED_KINDS) {
+      rows[GENERATED_FILES[kind]] = generated.rows[kind].length;
+      orphans[GENERATED_FILES[kind]] = generated.orphans[kind].map((o) => describeOrphan(o, kind));
+      generatedContent.set(`db/data/${GENERATED_FILES[kind]}`, phpJsonEncodeToBuffer(generated.rows[kind]));
+      generated.rows[kind] = []; // the encoded bytes are all that is needed from here on
+    }
+  }
+  Object.assign(rows, dataCheck.rows);
 
   const entries = zipEntries(collected.files, collected.dirs, generatedContent);
   await mkdir(outDir, { recursive: true });
@@ -119,15 +129,6 @@ export async function pack(pluginDir: string, options: PackOptions): Promise<Pac
   await writeAtomically(outputs[1], `${zip.sha256}\n`);
   await writeAtomically(outputs[2], `${zip.sha256}  ${PACKAGE_NAME}\n`);
 
-  const rows: Record<string, number> = {};
-  const orphans: PackSummary['orphans'] = {};
-  if (generated) {
-    for (const kind of GENERATED_KINDS) {
-      rows[GENERATED_FILES[kind]] = generated.rows[kind].length;
-      orphans[GENERATED_FILES[kind]] = generated.orphans[kind].map((o) => describeOrphan(o, kind));
-    }
-  }
-  Object.assign(rows, dataCheck.rows);
   return {
     plugin: { id: manifest.id, name: manifest.name, version: manifest.version },
     zip: { path: zipPath, size: zip.size, sha256: zip.sha256, entries: zip.entries },
@@ -152,7 +153,7 @@ function zipEntries(files: Array<{ rel: string; abs: string; size: number }>, di
   for (const dir of dirSet) entries.push({ name: `${dir}/` });
   for (const file of files) entries.push({ name: file.rel, source: file.abs, size: file.size });
   for (const [name, content] of generated) entries.push({ name, source: content, size: content.length });
-  return entries.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  return sortByBytes(entries, (entry) => entry.name);
 }
 
 function describeOrphan(orphan: unknown, kind: GeneratedKind) {

@@ -1,7 +1,8 @@
 // A faithful model of what PHP's json_decode($text, true) produces, so that the values we re-encode come
 // out exactly as PHP would print them: integers stay integers (bigint), floats stay floats (number),
 // objects keep their key order (PhpMap), whatever the keys look like.
-export type PhpValue = null | boolean | string | bigint | number | PhpValue[] | PhpMap;
+// A Buffer is a string held as its raw UTF-8 bytes (resource contents: kept out of the JS heap).
+export type PhpValue = null | boolean | string | Buffer | bigint | number | PhpValue[] | PhpMap;
 
 export class PhpMap {
   readonly entries = new Map<string, PhpValue>();
@@ -61,6 +62,7 @@ export function coalesce(value: PhpValue | undefined, keys: readonly string[], f
 export function phpTruthy(value: PhpValue | undefined): boolean {
   if (value === undefined || value === null || value === false) return false;
   if (typeof value === 'string') return value !== '' && value !== '0';
+  if (Buffer.isBuffer(value)) return value.length > 1 || (value.length === 1 && value[0] !== 0x30);
   if (typeof value === 'bigint') return value !== 0n;
   if (typeof value === 'number') return value !== 0;
   if (Array.isArray(value)) return value.length > 0;
@@ -78,6 +80,7 @@ export function phpToString(value: PhpValue | undefined): string {
   if (value === undefined || value === null || value === false) return '';
   if (value === true) return '1';
   if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number') return formatPhpFloat(value, 'E');
   return 'Array';

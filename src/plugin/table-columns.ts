@@ -82,12 +82,19 @@ function columnProblem(column: Column, value: PhpValue | undefined, present: boo
     if (BigInt(text) < min || BigInt(text) > max) return `is ${text}, out of range for ${column.kind} (${min}..${max})`;
     return undefined;
   }
-  if (typeof value !== 'string') return undefined;
+  if (typeof value !== 'string' && !Buffer.isBuffer(value)) return undefined;
   if (column.kind === 'text') {
-    const bytes = Buffer.byteLength(value);
+    const bytes = Buffer.isBuffer(value) ? value.length : Buffer.byteLength(value);
     return bytes > column.maxBytes ? `is ${bytes} bytes, over the column's ${column.maxBytes}-byte limit` : undefined;
   }
   const { max } = column as { max: number };
-  const length = [...value].length;
+  const length = Buffer.isBuffer(value) ? countCharacters(value) : [...value].length;
   return length > max ? `is ${length} characters long, over the column's ${column.kind}(${max}): MariaDB's strict mode rejects the row and the plugin's data sync stops` : undefined;
+}
+
+/** Characters in UTF-8 bytes: every byte that does not continue a sequence starts one. */
+function countCharacters(bytes: Buffer): number {
+  let count = 0;
+  for (const byte of bytes) if ((byte & 0xc0) !== 0x80) count++;
+  return count;
 }

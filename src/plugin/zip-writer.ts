@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { closeSync, createReadStream, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { Deflater } from './deflater.ts';
 
 // A deterministic zip writer: the bytes depend only on the entries' names and contents, never on the
 // machine (fixed time, fixed permissions, Unix "made by", no extra fields). Small files are read whole and
@@ -34,11 +34,15 @@ export interface ZipResult {
 }
 
 export const DEFAULT_MTIME = 946684800; // 2000-01-01T00:00:00Z
-const STREAM_THRESHOLD = 4 * 1024 * 1024;
-const PARALLEL = 4;
+const STREAM_THRESHOLD = 1024 * 1024;
+const PARALLEL = 8;
+/**
+ * Formats that are compressed already: stored as they are (like zip's -n), which saves the time and memory
+ * of deflating them for nothing. Decided by name alone, so the output stays a function of the input.
+ */
+const STORED_EXTENSIONS = /\.(png|jpe?g|gif|webp|avif|ico|woff2?|zip|gz|tgz|bz2|xz|7z|rar|mp3|mp4|m4a|ogg|webm|mov|pdf)$/i;
 const MAX_ENTRIES = 0xffff;
 const MAX_OFFSET = 0xffffffff;
-const deflateRaw = promisify(zlib.deflateRaw);
 
 interface Written {
   name: Buffer;
@@ -64,25 +68,31 @@ export async function writeZip(target: string, entries: readonly ZipEntry[], opt
   const { date, time } = dosDateTime(options.mtime ?? DEFAULT_MTIME);
   const level = options.level ?? 6;
   const temporary = `${target}.partial-${process.pid}`;
-  const out = createWriteStream(temporary);
+  // Written synchronously: nothing holds on to a chunk after emit returns, so read buffers can be reused.
+  const out = openSync(temporary, 'w');
+  const closers: Array<() => void> = [];
   const hash = createHash('sha256');
   let offset = 0;
   const emit = async (chunk: Buffer) => {
     hash.update(chunk);
+    for (let done = 0; done < chunk.length;) done += writeSync(out, chunk, done, chunk.length - done);
     offset += chunk.length;
-    if (!out.write(chunk)) await once(out, 'drain');
   };
 
   try {
     const written: Written[] = [];
-    // Prepared (compressed) small entries, started ahead of the writer, consumed strictly in order.
+    // Prepared (compressed) small entries, started ahead of the writer, consumed strictly in order. Each one
+    // reads into one of PARALLEL reusable buffers, so memory stays flat however many files there are.
     const prepared = new Map<number, Promise<Prepared>>();
+    const slots = Array.from({ length: PARALLEL }, () => ({ buffer: undefined as Buffer | undefined, deflater: undefined as Deflater | undefined }));
+    closers.push(() => slots.forEach((slot) => slot.deflater?.close()));
     let next = 0;
     const startAhead = (from: number) => {
       while (next < entries.length && next < from + PARALLEL) {
         const entry = entries[next];
         if (!isStreamed(entry)) {
-          const job = prepare(entry, level);
+          const slot = slots[next % PARALLEL];
+          const job = prepare(entry, (slot.deflater ??= new Deflater(level)), (slot.buffer ??= Buffer.allocUnsafe(STREAM_THRESHOLD)));
           job.catch(() => {}); // observed when its turn comes; this only keeps an early failure from going unhandled
           prepared.set(next, job);
         }
@@ -97,7 +107,9 @@ export async function writeZip(target: string, entries: readonly ZipEntry[], opt
       if (offset > MAX_OFFSET) throw new Error('archive larger than 4 GiB: ZIP64 is not supported');
       const start = offset;
       if (isStreamed(entry)) {
-        const result = await streamEntry(entry.source as string, name, level, date, time, emit);
+        // Large media streams through deflate level 0 (stored blocks): flat memory, next to no CPU.
+        const streamLevel = STORED_EXTENSIONS.test(entry.name) ? 0 : level;
+        const result = await streamEntry(entry.source as string, name, streamLevel, date, time, emit);
         written.push({ ...result, name, offset: start, isDir: false });
         bytes += result.size;
       } else {
@@ -115,17 +127,37 @@ export async function writeZip(target: string, entries: readonly ZipEntry[], opt
     for (const w of written) await emit(centralHeader(w, date, time));
     if (offset > MAX_OFFSET) throw new Error('archive larger than 4 GiB: ZIP64 is not supported');
     await emit(endOfCentralDirectory(written.length, offset - centralStart, centralStart));
-    out.end();
-    await once(out, 'finish');
-    const handle = await open(temporary, 'r+');
-    await handle.sync();
-    await handle.close();
+    fsyncSync(out);
+    closeSync(out);
+    closers.forEach((close) => close());
     await rename(temporary, target);
     return { size: offset, sha256: hash.digest('hex'), entries: written.length };
   } catch (error) {
-    out.destroy();
+    closeSync(out);
+    closers.forEach((close) => close());
     await rm(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * Reads a small file (see STREAM_THRESHOLD) into a reusable buffer. Synchronous on purpose: it keeps the
+ * thread pool free for deflate. A file whose size changed since it was listed is an error, not a torn entry.
+ */
+const PROBE = Buffer.alloc(1);
+function readInto(file: string, size: number, slot: Buffer): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, slot, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    if (read !== size || readSync(fd, PROBE, 0, 1, size) !== 0) throw new Error(`${file} changed while it was being packed`);
+    return slot.subarray(0, size);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -141,12 +173,12 @@ interface Prepared {
   isDir: boolean;
 }
 
-async function prepare(entry: ZipEntry, level: number): Promise<Prepared> {
+async function prepare(entry: ZipEntry, deflater: Deflater, slot: Buffer): Promise<Prepared> {
   if (entry.source === undefined) return { data: Buffer.alloc(0), crc: 0, size: 0, method: 0, isDir: true };
-  const content = typeof entry.source === 'string' ? await readFile(entry.source) : entry.source;
+  const content = typeof entry.source === 'string' ? readInto(entry.source, entry.size ?? 0, slot) : entry.source;
   const crc = zlib.crc32(content);
-  if (content.length === 0) return { data: content, crc, size: 0, method: 0, isDir: false };
-  const deflated = await deflateRaw(content, { level });
+  if (content.length === 0 || STORED_EXTENSIONS.test(entry.name)) return { data: content, crc, size: content.length, method: 0, isDir: false };
+  const deflated = await deflater.compress(content);
   return deflated.length < content.length
     ? { data: deflated, crc, size: content.length, method: 8, isDir: false }
     : { data: content, crc, size: content.length, method: 0, isDir: false };
@@ -174,7 +206,7 @@ async function streamEntry(file: string, name: Buffer, level: number, date: numb
   }
   await pump;
   if (size > MAX_OFFSET || compressedSize > MAX_OFFSET) throw new Error(`${name.toString()} is larger than 4 GiB: ZIP64 is not supported`);
-  const descriptor = Buffer.alloc(16);
+  const descriptor = Buffer.allocUnsafe(16);
   descriptor.writeUInt32LE(0x08074b50, 0);
   descriptor.writeUInt32LE(crc >>> 0, 4);
   descriptor.writeUInt32LE(compressedSize, 8);
@@ -188,7 +220,7 @@ function versionNeeded(method: number, isDir: boolean): number {
 }
 
 function localHeader(name: Buffer, h: { flags: number; method: number; date: number; time: number; crc: number; compressedSize: number; size: number; isDir: boolean }): Buffer {
-  const b = Buffer.alloc(30 + name.length);
+  const b = Buffer.allocUnsafe(30 + name.length); // every byte is written below
   b.writeUInt32LE(0x04034b50, 0);
   b.writeUInt16LE(versionNeeded(h.method, h.isDir), 4);
   b.writeUInt16LE(h.flags, 6);
@@ -205,7 +237,7 @@ function localHeader(name: Buffer, h: { flags: number; method: number; date: num
 }
 
 function centralHeader(w: Written, date: number, time: number): Buffer {
-  const b = Buffer.alloc(46 + w.name.length);
+  const b = Buffer.allocUnsafe(46 + w.name.length); // every byte is written below
   const mode = w.isDir ? 0o040755 : 0o100644;
   b.writeUInt32LE(0x02014b50, 0);
   b.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, spec 2.0
@@ -229,7 +261,7 @@ function centralHeader(w: Written, date: number, time: number): Buffer {
 }
 
 function endOfCentralDirectory(count: number, size: number, offset: number): Buffer {
-  const b = Buffer.alloc(22);
+  const b = Buffer.allocUnsafe(22); // every byte is written below
   b.writeUInt32LE(0x06054b50, 0);
   b.writeUInt16LE(0, 4);
   b.writeUInt16LE(0, 6);

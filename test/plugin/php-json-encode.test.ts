@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidUtf8Error, encodePhpString, phpJsonEncode } from '../../src/plugin/php-json-encode.ts';
+import { InvalidUtf8Error, encodePhpString, phpJsonEncode, phpJsonEncodeToBuffer } from '../../src/plugin/php-json-encode.ts';
 import { PhpMap } from '../../src/plugin/php-value.ts';
 
 // Expected strings are what PHP 8.2 prints for json_encode($x, JSON_PRETTY_PRINT | JSON_UNESCAPED_UNICODE).
@@ -69,4 +69,18 @@ test('the compact form has no spaces (the checksum column)', () => {
 
 test('escapes keys like values', () => {
   assert.equal(phpJsonEncode(PhpMap.of([['a/b', 1n], ['\u2028', 2n]]), false), '{"a\\/b":1,"\\u2028":2}');
+});
+
+test('strings held as UTF-8 bytes are escaped exactly like strings', () => {
+  const samples = ['', 'plain', 'a/b"c\\d', '\u0000\u0001\b\f\n\r\t\u001f\u007f', 'é 日本 😀 \ufeff', 'x\u2028y\u2029z\u2027\u202a', '\u2028', '/'];
+  for (const sample of samples) {
+    assert.equal(phpJsonEncode([Buffer.from(sample)], false), `[${encodePhpString(sample)}]`, JSON.stringify(sample));
+  }
+  assert.equal(phpJsonEncode([Buffer.from('a/é')], false), '["a\\/é"]');
+});
+
+test('large outputs grow the buffer correctly', () => {
+  const big = 'x/'.repeat(100_000);
+  assert.equal(phpJsonEncode([big, Buffer.from(big)], false), `[${encodePhpString(big)},${encodePhpString(big)}]`);
+  assert.ok(phpJsonEncodeToBuffer([big]).equals(Buffer.from(phpJsonEncode([big]))));
 });

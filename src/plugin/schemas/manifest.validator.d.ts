@@ -1,0 +1,9 @@
+import type { ErrorObject } from 'ajv';
+
+/** The manifest schema compiled by scripts/compile-schemas.ts (ajv standalone). */
+export interface CompiledValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+export declare const validate: CompiledValidator;
+export default validate;
