@@ -128,3 +128,20 @@ test('the bundled dist/cli.js (the npm bin) packs the same bytes as the source',
   assert.equal((await cli(['pack', FULL, '--out', b, '--quiet'])).code, 0);
   assert.ok((await readFile(path.join(a, 'gestor-plugin.zip'))).equals(await readFile(path.join(b, 'gestor-plugin.zip'))));
 });
+
+test('a 200 MB plugin is packed in flat memory (streamed, never held whole)', async () => {
+  const plugin = await copyPlugin('full-plugin');
+  const { open } = await import('node:fs/promises');
+  const handle = await open(path.join(plugin, 'assets/huge.bin'), 'w');
+  const block = Buffer.alloc(1024 * 1024, 'c2f plugin ');
+  for (let i = 0; i < 200; i++) await handle.write(block);
+  await handle.close();
+  const out = await tempDir();
+  const report = "process.on('exit', () => process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'))";
+  const result = await run(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(report)}`, path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), 'pack', plugin, '--out', out, '--quiet', '--max-file-size', '256M']);
+  assert.equal(result.code, 0, result.stderr);
+  const maxRssMb = Number(/MAXRSS (\d+)/.exec(result.stderr)![1]) / 1024;
+  assert.ok(maxRssMb < 200, `peak RSS ${maxRssMb.toFixed(0)} MB for a 200 MB plugin`);
+  const verify = await cli(['verify', path.join(out, 'gestor-plugin.zip'), '--quiet']);
+  assert.equal(verify.code, 0, verify.stderr);
+});
