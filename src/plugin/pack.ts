@@ -7,7 +7,7 @@ import { collectFiles, type CollectOptions } from './collect-files.ts';
 import { checkDataFiles } from './check-data-files.ts';
 import { GENERATED_FILES, GENERATED_KINDS, type GeneratedKind } from './data-files.ts';
 import { PluginError, hasErrors, type Diagnostic } from './diagnostics.ts';
-import { GenerateError, generateData, type GeneratedData } from './generate-data.ts';
+import { GenerateError, emptyBaseline, generateData, type GeneratedData } from './generate-data.ts';
 import { checkManifest, type Manifest } from './manifest.ts';
 import { phpJsonEncodeToBuffer } from './php-json-encode.ts';
 import { loadResourcesMap } from './load-resources-map.ts';
@@ -18,8 +18,8 @@ export const PACKAGE_NAME = 'gestor-plugin.zip';
 export interface PackOptions extends Pick<CollectOptions, 'allow' | 'exclude' | 'maxFileSize' | 'maxTotalSize'> {
   /** Output folder for gestor-plugin.zip, its .sha256 and SHA256SUMS. */
   outDir: string;
-  /** A previous release's zip or folder to compute `versao` against; default the plugin's own db/data. */
-  baseline?: string;
+  /** A previous release's zip or folder to compute `versao` against; default the plugin's own db/data; false for none. */
+  baseline?: string | false;
   /** Seconds since the epoch for every zip entry; default SOURCE_DATE_EPOCH, else 2000-01-01. */
   mtime?: number;
   onProgress?: (progress: PackProgress) => void;
@@ -73,7 +73,7 @@ export async function pack(pluginDir: string, options: PackOptions): Promise<Pac
   let baselineSource: string | null = null;
   if (map) {
     progress({ phase: 'generate' });
-    const loaded = await loadBaseline(root, options.baseline);
+    const loaded = options.baseline === false ? { baseline: emptyBaseline(), source: null, diagnostics: [] } : await loadBaseline(root, options.baseline);
     diagnostics.push(...loaded.diagnostics);
     baselineSource = loaded.source;
     try {

@@ -1,0 +1,65 @@
+// Every input of action.yml, read once into one typed object; nothing below index.ts reads the environment.
+
+export interface ActionInputs {
+  /** Plugin folder, relative to the workspace; empty to detect it from the tag and environment.json. */
+  path: string;
+  environmentFile: string;
+  /** The release tag; empty when the event has none. */
+  tag: string;
+  checkVersion: boolean;
+  /** `previous-release`, `plugin` (the plugin's own db/data), `none`, or a path to a zip or folder. */
+  baseline: string;
+  upload: boolean;
+  overwrite: boolean;
+  createRelease: boolean;
+  draft: boolean;
+  prerelease: boolean;
+  maxFileSize?: number;
+  maxTotalSize?: number;
+  allow: string[];
+  token: string;
+  outDir: string;
+}
+
+export class InputError extends Error {}
+
+type GetInput = (name: string) => string;
+
+export function parseBoolean(name: string, value: string, fallback: boolean): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === '') return fallback;
+  if (['true', 'yes', 'on', '1'].includes(v)) return true;
+  if (['false', 'no', 'off', '0'].includes(v)) return false;
+  throw new InputError(`input "${name}" must be true or false, not "${value}"`);
+}
+
+export function parseSizeInput(name: string, value: string): number | undefined {
+  const v = value.trim();
+  if (v === '') return undefined;
+  const match = /^(\d+)\s*([KMG]i?B?)?$/i.exec(v);
+  if (!match) throw new InputError(`input "${name}" takes a size like 50M or 1048576, not "${value}"`);
+  const unit = (match[2] ?? '').charAt(0).toUpperCase();
+  return Number(match[1]) * (unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1);
+}
+
+/** Reads the inputs; `tagFromEvent` is the tag the triggering event names, if any. */
+export function readInputs(getInput: GetInput, tagFromEvent: string, tempDir: string): ActionInputs {
+  const bool = (name: string, fallback: boolean) => parseBoolean(name, getInput(name), fallback);
+  return {
+    path: getInput('path').trim(),
+    environmentFile: getInput('environment-file').trim() || 'environment.json',
+    tag: getInput('tag').trim() || tagFromEvent,
+    checkVersion: bool('check-version', true),
+    baseline: getInput('baseline').trim() || 'previous-release',
+    upload: bool('upload', true),
+    overwrite: bool('overwrite', true),
+    createRelease: bool('create-release', true),
+    draft: bool('draft', false),
+    prerelease: bool('prerelease', false),
+    maxFileSize: parseSizeInput('max-file-size', getInput('max-file-size')),
+    maxTotalSize: parseSizeInput('max-total-size', getInput('max-total-size')),
+    allow: getInput('allow').split('\n').map((line) => line.trim()).filter(Boolean),
+    token: getInput('token').trim(),
+    outDir: getInput('out-dir').trim() || tempDir,
+  };
+}

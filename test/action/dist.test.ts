@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { REPO, run, tempDir } from '../helpers.ts';
+
+// GitHub runs dist/action.js straight from the tag, so the committed bundle must be what the source builds.
+test('the committed dist/action.js is what the source builds', async () => {
+  const out = await tempDir('c2f-dist-');
+  const build = await run(process.execPath, [path.join(REPO, 'scripts', 'build.ts'), out], { cwd: REPO });
+  assert.equal(build.code, 0, build.stderr);
+  const committed = execFileSync('git', ['show', 'HEAD:dist/action.js'], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
+  const fresh = await readFile(path.join(out, 'action.js'));
+  assert.ok(fresh.equals(committed), 'dist/action.js differs from a fresh build: run "npm run build" and commit dist/action.js');
+});
+
+test('action.yml runs dist/action.js on node24', async () => {
+  const yml = await readFile(path.join(REPO, 'action.yml'), 'utf8');
+  assert.match(yml, /\nruns:\n  using: node24\n  main: dist\/action\.js\n/);
+});

@@ -1,0 +1,271 @@
+// A local stand-in for GitHub's REST API (releases and assets) on 127.0.0.1. Every request body and every
+// JSON response is validated against GitHub's official OpenAPI description (openapi-subset.json); any
+// mismatch is recorded in `violations`, which tests assert to be empty. Faults can be injected: 403 on
+// writes, an asset appearing during an upload, immutable releases.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { SUBSET_FILE, type Subset } from './openapi-subset.ts';
+
+const subset: Subset = JSON.parse(readFileSync(SUBSET_FILE, 'utf8'));
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+const validators = new Map<string, ValidateFunction>();
+function validator(key: string, schema: unknown): ValidateFunction {
+  let v = validators.get(key);
+  if (!v) validators.set(key, (v = ajv.compile(schema as object)));
+  return v;
+}
+
+export interface StoredAsset {
+  id: number;
+  name: string;
+  contentType: string;
+  content: Buffer;
+  createdAt: string;
+}
+
+export interface StoredRelease {
+  id: number;
+  tagName: string;
+  name: string | null;
+  body: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  immutable: boolean;
+  createdAt: string;
+  publishedAt: string | null;
+  assets: StoredAsset[];
+}
+
+export interface Faults {
+  /** Answer 403 to every write, as with a token lacking contents: write. */
+  forbidWrites?: boolean;
+  /** Asset names that "appear" (uploaded by someone else) right before our next upload of that name. */
+  raceOnUpload?: Set<string>;
+  /** Releases published by PATCH become immutable (the repository has immutable releases on). */
+  immutableOnPublish?: boolean;
+}
+
+const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
+  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/tags\/(.+)$/, 'GET /repos/{owner}/{repo}/releases/tags/{tag}'],
+  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'GET /repos/{owner}/{repo}/releases'],
+  ['POST', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'POST /repos/{owner}/{repo}/releases'],
+  ['PATCH', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/, 'PATCH /repos/{owner}/{repo}/releases/{release_id}'],
+  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/, 'GET /repos/{owner}/{repo}/releases/{release_id}/assets'],
+  ['POST', /^\/uploads\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/, 'POST /repos/{owner}/{repo}/releases/{release_id}/assets'],
+  ['DELETE', /^\/repos\/([^/]+)\/([^/]+)\/releases\/assets\/(\d+)$/, 'DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}'],
+  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/assets\/(\d+)$/, 'GET /repos/{owner}/{repo}/releases/assets/{asset_id}'],
+];
+
+export class GitHubStandIn {
+  url = '';
+  readonly repos = new Map<string, StoredRelease[]>();
+  readonly violations: string[] = [];
+  readonly requests: string[] = [];
+  faults: Faults = {};
+  private server: Server | undefined;
+  private nextId = 1000;
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error) => {
+        this.violations.push(`stand-in crashed on ${req.method} ${req.url}: ${(error as Error).stack}`);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  releases(repo: string): StoredRelease[] {
+    let list = this.repos.get(repo);
+    if (!list) this.repos.set(repo, (list = []));
+    return list;
+  }
+
+  addRelease(repo: string, release: Partial<StoredRelease> & { tagName: string }, assets: Array<{ name: string; content: Buffer; contentType?: string }> = []): StoredRelease {
+    const now = new Date().toISOString();
+    const stored: StoredRelease = {
+      id: this.nextId++, name: release.tagName, body: '', draft: false, prerelease: false, immutable: false,
+      createdAt: now, publishedAt: release.draft ? null : now, ...release, assets: [],
+    };
+    for (const a of assets) stored.assets.push({ id: this.nextId++, name: a.name, contentType: a.contentType ?? 'application/octet-stream', content: a.content, createdAt: now });
+    this.releases(repo).unshift(stored);
+    return stored;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    this.requests.push(`${req.method} ${url.pathname}`);
+    const body = await readBody(req);
+    if (url.pathname.startsWith('/downloads/')) return this.download(url, res);
+    const route = ROUTES.find(([method, pattern]) => method === req.method && pattern.test(url.pathname));
+    if (!route) {
+      this.violations.push(`unexpected request ${req.method} ${url.pathname}`);
+      return this.send(res, 'none', 404, { message: 'Not Found' });
+    }
+    const [, pattern, operation] = route;
+    const [, owner, repo, param] = pattern.exec(url.pathname)!;
+    const contract = subset[operation];
+    const repoKey = `${owner}/${repo}`;
+    const isWrite = req.method !== 'GET';
+    if (!req.headers.authorization) this.violations.push(`${operation}: no authorization header`);
+    if (isWrite && this.faults.forbidWrites) return this.send(res, operation, 403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/releases/releases', status: '403' }, false);
+
+    let json: any;
+    if (contract.requestBody && operation !== 'POST /repos/{owner}/{repo}/releases/{release_id}/assets') {
+      json = JSON.parse(body.toString('utf8') || '{}');
+      const validate = validator(`${operation} request`, contract.requestBody);
+      if (!validate(json)) this.violations.push(`${operation} request body: ${ajv.errorsText(validate.errors)}`);
+    }
+    const list = this.releases(repoKey);
+    const byId = (id: string) => list.find((r) => r.id === Number(id));
+    switch (operation) {
+      case 'GET /repos/{owner}/{repo}/releases/tags/{tag}': {
+        const release = list.find((r) => r.tagName === decodeURIComponent(param) && !r.draft);
+        return release ? this.send(res, operation, 200, this.releaseJson(repoKey, release)) : this.notFound(res, operation);
+      }
+      case 'GET /repos/{owner}/{repo}/releases': {
+        const perPage = Number(url.searchParams.get('per_page') ?? 30);
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const slice = list.slice((page - 1) * perPage, page * perPage);
+        if (page * perPage < list.length) res.setHeader('link', `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`);
+        return this.send(res, operation, 200, slice.map((r) => this.releaseJson(repoKey, r)));
+      }
+      case 'POST /repos/{owner}/{repo}/releases': {
+        if (list.some((r) => r.tagName === json.tag_name)) {
+          return this.send(res, operation, 422, { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], documentation_url: 'https://docs.github.com/rest/releases/releases#create-a-release' });
+        }
+        const release = this.addRelease(repoKey, { tagName: json.tag_name, name: json.name ?? null, body: json.body ?? null, draft: Boolean(json.draft), prerelease: Boolean(json.prerelease) });
+        return this.send(res, operation, 201, this.releaseJson(repoKey, release));
+      }
+      case 'PATCH /repos/{owner}/{repo}/releases/{release_id}': {
+        const release = byId(param);
+        if (!release) return this.notFound(res, operation);
+        if (json.draft === false && release.draft) {
+          release.draft = false;
+          release.publishedAt = new Date().toISOString();
+          if (this.faults.immutableOnPublish) release.immutable = true;
+        }
+        for (const key of ['name', 'prerelease'] as const) if (key in json) (release as any)[key] = json[key];
+        return this.send(res, operation, 200, this.releaseJson(repoKey, release));
+      }
+      case 'GET /repos/{owner}/{repo}/releases/{release_id}/assets': {
+        const release = byId(param);
+        if (!release) return this.notFound(res, operation);
+        return this.send(res, operation, 200, release.assets.map((a) => this.assetJson(repoKey, release, a)));
+      }
+      case 'POST /repos/{owner}/{repo}/releases/{release_id}/assets': {
+        const release = byId(param);
+        if (!release) return this.notFound(res, operation);
+        const name = url.searchParams.get('name');
+        if (!name) this.violations.push(`${operation}: no name query parameter`);
+        if (Number(req.headers['content-length']) !== body.length) this.violations.push(`${operation}: content-length ${req.headers['content-length']} but ${body.length} bytes`);
+        if (!req.headers['content-type']) this.violations.push(`${operation}: no content-type`);
+        if (this.faults.raceOnUpload?.delete(name!)) {
+          release.assets.push({ id: this.nextId++, name: name!, contentType: 'application/octet-stream', content: Buffer.from('from another run'), createdAt: new Date().toISOString() });
+        }
+        if (release.immutable && !release.draft) return this.send(res, operation, 422, { message: 'Cannot upload assets to an immutable release.', documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset' }, false);
+        if (release.assets.some((a) => a.name === name)) {
+          return this.send(res, operation, 422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }], documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset' }, false);
+        }
+        const asset: StoredAsset = { id: this.nextId++, name: name!, contentType: String(req.headers['content-type']), content: body, createdAt: new Date().toISOString() };
+        release.assets.push(asset);
+        return this.send(res, operation, 201, this.assetJson(repoKey, release, asset));
+      }
+      case 'DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}': {
+        const release = list.find((r) => r.assets.some((a) => a.id === Number(param)));
+        if (!release) return this.notFound(res, operation);
+        if (release.immutable && !release.draft) return this.send(res, operation, 422, { message: 'Cannot delete assets of an immutable release.' }, false);
+        release.assets = release.assets.filter((a) => a.id !== Number(param));
+        return this.send(res, operation, 204, undefined);
+      }
+      case 'GET /repos/{owner}/{repo}/releases/assets/{asset_id}': {
+        const release = list.find((r) => r.assets.some((a) => a.id === Number(param)));
+        const asset = release?.assets.find((a) => a.id === Number(param));
+        if (!release || !asset) return this.notFound(res, operation);
+        if (req.headers.accept === 'application/octet-stream') {
+          res.writeHead(302, { location: `${this.url}/downloads/${asset.id}` }).end();
+          return;
+        }
+        return this.send(res, operation, 200, this.assetJson(repoKey, release, asset));
+      }
+    }
+  }
+
+  private download(url: URL, res: ServerResponse): void {
+    const id = Number(url.pathname.split('/').pop());
+    const asset = [...this.repos.values()].flat().flatMap((r) => r.assets).find((a) => a.id === id);
+    if (!asset) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': asset.content.length }).end(asset.content);
+  }
+
+  private notFound(res: ServerResponse, operation: string): void {
+    this.send(res, operation, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+  }
+
+  /** Sends a response, validating a JSON body against the operation's documented schema for that status. */
+  private send(res: ServerResponse, operation: string, status: number, body: unknown, documented = true): void {
+    const contract = subset[operation];
+    if (contract && documented) {
+      if (!(String(status) in contract.responses)) this.violations.push(`${operation} answered ${status}, which GitHub does not document for it`);
+      const schema = contract.responses[String(status)];
+      if (schema) {
+        const validate = validator(`${operation} ${status}`, schema);
+        if (!validate(body)) this.violations.push(`${operation} ${status} response: ${ajv.errorsText(validate.errors)}`);
+      }
+    }
+    if (body === undefined) return void res.writeHead(status).end();
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+  }
+
+  private user() {
+    return {
+      login: 'github-actions[bot]', id: 41898282, node_id: 'MDM6Qm90NDE4OTgyODI=', avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
+      gravatar_id: '', url: 'https://api.github.com/users/github-actions%5Bbot%5D', html_url: 'https://github.com/apps/github-actions',
+      followers_url: 'https://api.github.com/users/github-actions%5Bbot%5D/followers', following_url: 'https://api.github.com/users/github-actions%5Bbot%5D/following{/other_user}',
+      gists_url: 'https://api.github.com/users/github-actions%5Bbot%5D/gists{/gist_id}', starred_url: 'https://api.github.com/users/github-actions%5Bbot%5D/starred{/owner}{/repo}',
+      subscriptions_url: 'https://api.github.com/users/github-actions%5Bbot%5D/subscriptions', organizations_url: 'https://api.github.com/users/github-actions%5Bbot%5D/orgs',
+      repos_url: 'https://api.github.com/users/github-actions%5Bbot%5D/repos', events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/events{/privacy}',
+      received_events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/received_events', type: 'Bot', user_view_type: 'public', site_admin: false,
+    };
+  }
+
+  private releaseJson(repo: string, r: StoredRelease) {
+    const api = `${this.url}/repos/${repo}/releases/${r.id}`;
+    return {
+      url: api, html_url: `https://github.com/${repo}/releases/tag/${r.tagName}`, assets_url: `${api}/assets`,
+      upload_url: `${this.url}/uploads/repos/${repo}/releases/${r.id}/assets{?name,label}`,
+      tarball_url: `${this.url}/repos/${repo}/tarball/${r.tagName}`, zipball_url: `${this.url}/repos/${repo}/zipball/${r.tagName}`,
+      id: r.id, node_id: `RE_${r.id}`, tag_name: r.tagName, target_commitish: 'main', name: r.name, body: r.body,
+      draft: r.draft, prerelease: r.prerelease, immutable: r.immutable, created_at: r.createdAt, published_at: r.publishedAt,
+      updated_at: r.publishedAt ?? r.createdAt, author: this.user(), assets: r.assets.map((a) => this.assetJson(repo, r, a)),
+    };
+  }
+
+  private assetJson(repo: string, r: StoredRelease, a: StoredAsset) {
+    return {
+      url: `${this.url}/repos/${repo}/releases/assets/${a.id}`, browser_download_url: `https://github.com/${repo}/releases/download/${r.tagName}/${a.name}`,
+      id: a.id, node_id: `RA_${a.id}`, name: a.name, label: '', state: 'uploaded', content_type: a.contentType, size: a.content.length,
+      digest: `sha256:${createHash('sha256').update(a.content).digest('hex')}`, download_count: 0, created_at: a.createdAt, updated_at: a.createdAt,
+      uploader: this.user(),
+    };
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
