@@ -123,7 +123,10 @@ export class GitHubStandIn {
     if (contract.requestBody && operation !== 'POST /repos/{owner}/{repo}/releases/{release_id}/assets') {
       json = JSON.parse(body.toString('utf8') || '{}');
       const validate = validator(`${operation} request`, contract.requestBody);
-      if (!validate(json)) this.violations.push(`${operation} request body: ${ajv.errorsText(validate.errors)}`);
+      if (!validate(json)) {
+        this.violations.push(`${operation} request body: ${ajv.errorsText(validate.errors)}`);
+        return this.send(res, operation, 422, { message: 'Invalid request.', documentation_url: 'https://docs.github.com/rest' }, false);
+      }
     }
     const list = this.releases(repoKey);
     const byId = (id: string) => list.find((r) => r.id === Number(id));
