@@ -58,4 +58,3 @@ function checkHandWritten(rel: string, name: string, text: string, result: DataC
   return diagnostics;
 }
 
-export { GENERATED_FILES };

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import type { Diagnostic } from './diagnostics.ts';
-import { GENERATED_KINDS, type GeneratedKind } from './data-files.ts';
+import type { GeneratedKind } from './data-files.ts';
 import { JsonSyntaxError, parseJsonSource, type Position } from './json-source.ts';
 import { PhpMap, coalesce, field, isPhpArray, phpEntries, phpIntCast, phpLooseEquals, phpToString, phpTruthy, type PhpValue } from './php-value.ts';
 import { checksumColumn, resourceChecksum, type ResourceChecksum } from './resource-checksum.ts';
@@ -56,14 +56,13 @@ export function baselineFromRows(rows: Partial<Record<GeneratedKind, PhpValue>>)
   return baseline;
 }
 
-class GenerateError extends Error {
+export class GenerateError extends Error {
   readonly diagnostic: Diagnostic;
   constructor(diagnostic: Diagnostic) {
     super(diagnostic.message);
     this.diagnostic = diagnostic;
   }
 }
-export { GenerateError };
 
 const RESOURCE_DIR: Record<Exclude<ResourceType, 'variables'>, string> = { layouts: 'layouts', pages: 'pages', components: 'components' };
 
@@ -400,4 +399,3 @@ function moduleDirs(dir: string): string[] {
   return sortByBytes(dirs, (name) => name);
 }
 
-export { GENERATED_KINDS };

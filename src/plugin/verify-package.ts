@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hashFile } from 'hasha';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
-import { GENERATED_FILES, isDataFileName, tableFromDataFile } from './data-files.ts';
+import { GENERATED_FILES, GENERATED_FILE_NAMES, isDataFileName, tableFromDataFile } from './data-files.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
 import { JsonSyntaxError, parseJsonSource } from './json-source.ts';
 import { checkManifest, type Manifest } from './manifest.ts';
@@ -113,8 +113,6 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
   return result;
 }
 
-const GENERATED_NAMES = new Set<string>(Object.values(GENERATED_FILES));
-
 function checkDataContent(file: string, fileName: string, content: Buffer, rows: Record<string, number>): Diagnostic[] {
   let source;
   try {
@@ -129,7 +127,7 @@ function checkDataContent(file: string, fileName: string, content: Buffer, rows:
   rows[fileName] = list.length;
   const locate = (index: number, column?: string) => ({ file, ...source.locate(`/${index}${column ? `/${column}` : ''}`) });
   const diagnostics = checkRows(tableFromDataFile(fileName), fileName, list, locate);
-  if (GENERATED_NAMES.has(fileName) && fileName !== GENERATED_FILES.variaveis) {
+  if (GENERATED_FILE_NAMES.has(fileName) && fileName !== GENERATED_FILES.variaveis) {
     list.forEach((row, index) => diagnostics.push(...checkResourceChecksum(fileName, row, index, locate)));
   }
   return diagnostics;
