@@ -1,5 +1,6 @@
 // Conn2Flow's installer exit codes (gestor/bibliotecas/plugins-consts.php), unchanged, plus the ones its docs
-// reserve. Codes this project adds live in 60-79 so they can never collide with a Conn2Flow number.
+// reserve (30-32). Codes the agent adds for outcomes Conn2Flow cannot express take 40-49; the CLI's own
+// process exit codes are 64 and 70. None of them reuses a Conn2Flow number.
 export const PLG_EXIT = {
   OK: 0,
   PARAMS_OR_FILE: 10,
@@ -13,6 +14,22 @@ export const PLG_EXIT = {
   ALREADY_INSTALLED: 32,
 } as const;
 
+/** Job results the host agent adds (reported in `exitCode`). */
+export const AGENT_EXIT = {
+  /** The installer could not be started (php missing, script not found). */
+  INSTALLER_NOT_RUN: 40,
+  /** The installer died without a result (PHP fatal error, no JSON). */
+  INSTALLER_CRASHED: 41,
+  /** The installer ran past its time limit and was stopped. */
+  INSTALLER_TIMEOUT: 42,
+  /** The installer reported success but the result could not be confirmed (files, plugins row, checksum). */
+  VERIFY_FAILED: 43,
+  /** The agent restarted while the job was running; it is not run again by itself. */
+  INTERRUPTED: 44,
+  /** The job arrived after its deadline. */
+  DEADLINE_PASSED: 45,
+} as const;
+
 export const OUR_EXIT = {
   /** Wrong command-line usage of our own tools. */
   USAGE: 64,
@@ -22,6 +39,7 @@ export const OUR_EXIT = {
 
 const LABELS = new Map<number, string>([
   ...Object.entries(PLG_EXIT).map(([name, code]) => [code, name] as [number, string]),
+  ...Object.entries(AGENT_EXIT).map(([name, code]) => [code, name] as [number, string]),
   ...Object.entries(OUR_EXIT).map(([name, code]) => [code, name] as [number, string]),
 ]);
 

@@ -1,0 +1,63 @@
+// The bot ↔ host messages as TypeScript types. The JSON Schemas in schemas/ are the contract (a PHP host
+// can implement it from them and docs/protocol.md); these types mirror them.
+import type { HostStatus } from './statuses.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+export type JobAction = 'install' | 'update' | 'rollback' | 'uninstall' | 'notify';
+
+export interface Job {
+  type: 'job';
+  protocol: 1;
+  jobId: string;
+  rolloutId: string;
+  hostId: string;
+  action: JobAction;
+  plugin: { id: string; name: string; version: string; previousVersion: string | null };
+  source: { repository: string; tag: string; releaseId: number };
+  package: { fileName: 'gestor-plugin.zip'; size: number; sha256: string; url: string; urlExpiresAt: string | null };
+  options: { force: boolean; skipMigrations: boolean };
+  reportUrl: string;
+  deadline: string;
+  createdAt: string;
+}
+
+export interface Report {
+  type: 'report';
+  protocol: 1;
+  jobId: string;
+  hostId: string;
+  status: HostStatus;
+  exitCode: number | null;
+  exitLabel: string | null;
+  message: string;
+  logTail: string[];
+  installedVersion: string | null;
+  timings: { receivedAt: string; startedAt?: string; finishedAt?: string; downloadMs?: number; installMs?: number; verifyMs?: number };
+  sentAt: string;
+}
+
+export interface Heartbeat {
+  type: 'heartbeat';
+  protocol: 1;
+  hostId: string;
+  agentVersion: string;
+  inventory: Array<{ pluginId: string; version: string | null; sha256: string | null }>;
+  pollSeconds: number;
+  sentAt: string;
+}
+
+export interface EnrollmentRequest {
+  type: 'enroll';
+  protocol: 1;
+  token: string;
+  agentVersion: string;
+  url: string | null;
+}
+
+export interface Ack {
+  status: 'accepted' | 'known' | 'refused';
+  jobId: string;
+  report?: Report | null;
+  reason?: string;
+}
