@@ -20,3 +20,23 @@ export function tableFromDataFile(fileName: string): string {
 export function isDataFileName(name: string): boolean {
   return /^.+Data\.json$/.test(name);
 }
+
+/** The keys Conn2Flow's generator writes for each generated file, in order (module rows add `modulo`). */
+export const GENERATED_ROW_KEYS: Record<GeneratedKind, { global: readonly string[]; module: readonly string[] }> = {
+  layouts: {
+    global: ['nome', 'id', 'language', 'html', 'css', 'framework_css', 'status', 'versao', 'file_version', 'checksum'],
+    module: ['nome', 'id', 'language', 'modulo', 'html', 'css', 'framework_css', 'status', 'versao', 'file_version', 'checksum'],
+  },
+  componentes: {
+    global: ['nome', 'id', 'language', 'modulo', 'html', 'css', 'framework_css', 'status', 'versao', 'file_version', 'checksum'],
+    module: ['nome', 'id', 'language', 'modulo', 'html', 'css', 'framework_css', 'status', 'versao', 'file_version', 'checksum'],
+  },
+  paginas: {
+    global: ['layout_id', 'nome', 'id', 'language', 'caminho', 'tipo', 'modulo', 'opcao', 'raiz', 'sem_permissao', 'html', 'css', 'framework_css', 'status', 'versao', 'file_version', 'checksum'],
+    module: ['layout_id', 'nome', 'id', 'language', 'caminho', 'tipo', 'modulo', 'opcao', 'raiz', 'sem_permissao', 'html', 'css', 'framework_css', 'status', 'versao', 'file_version', 'checksum'],
+  },
+  variaveis: {
+    global: ['linguagem_codigo', 'modulo', 'id', 'valor', 'tipo', 'grupo', 'descricao'],
+    module: ['linguagem_codigo', 'modulo', 'id', 'valor', 'tipo', 'grupo', 'descricao'],
+  },
+};

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hashFile } from 'hasha';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
-import { GENERATED_FILES, GENERATED_FILE_NAMES, isDataFileName, tableFromDataFile } from './data-files.ts';
+import { GENERATED_FILES, GENERATED_FILE_NAMES, GENERATED_ROW_KEYS, isDataFileName, tableFromDataFile, type GeneratedKind } from './data-files.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
 import { JsonSyntaxError, parseJsonSource } from './json-source.ts';
 import { checkManifest, type Manifest } from './manifest.ts';
@@ -127,10 +127,29 @@ function checkDataContent(file: string, fileName: string, content: Buffer, rows:
   rows[fileName] = list.length;
   const locate = (index: number, column?: string) => ({ file, ...source.locate(`/${index}${column ? `/${column}` : ''}`) });
   const diagnostics = checkRows(tableFromDataFile(fileName), fileName, list, locate);
-  if (GENERATED_FILE_NAMES.has(fileName) && fileName !== GENERATED_FILES.variaveis) {
-    list.forEach((row, index) => diagnostics.push(...checkResourceChecksum(fileName, row, index, locate)));
+  if (GENERATED_FILE_NAMES.has(fileName)) {
+    const kind = (Object.keys(GENERATED_FILES) as GeneratedKind[]).find((k) => GENERATED_FILES[k] === fileName)!;
+    list.forEach((row, index) => {
+      const shape = checkRowShape(kind, fileName, row, index, locate);
+      if (shape) diagnostics.push(shape);
+      if (kind !== 'variaveis') diagnostics.push(...checkResourceChecksum(fileName, row, index, locate));
+    });
   }
   return diagnostics;
+}
+
+/** Rows whose keys are not the ones Conn2Flow's generator writes (the installer ignores unknown columns). */
+function checkRowShape(kind: GeneratedKind, fileName: string, row: PhpValue, index: number, locate: (i: number, c?: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>): Diagnostic | undefined {
+  if (!(row instanceof PhpMap)) return undefined;
+  const keys = [...row.entries.keys()];
+  const expected = GENERATED_ROW_KEYS[kind];
+  const shapes = [expected.global, expected.module];
+  if (shapes.some((shape) => shape.length === keys.length && shape.every((key, i) => keys[i] === key))) return undefined;
+  const closest = row.has('modulo') && kind === 'layouts' ? expected.module : expected.global;
+  const missing = closest.filter((key) => !row.has(key));
+  const unexpected = keys.filter((key) => !closest.includes(key));
+  const detail = [missing.length ? `missing ${missing.join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.join(', ')}` : '', !missing.length && !unexpected.length ? 'keys in another order' : ''].filter(Boolean).join('; ');
+  return { severity: 'warning', code: 'data-row-shape', message: `${fileName} row ${index + 1} is not in the shape Conn2Flow's generator writes (${detail})`, ...locate(index) };
 }
 
 function checkResourceChecksum(fileName: string, row: PhpValue, index: number, locate: (i: number, c?: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>): Diagnostic[] {
