@@ -1,0 +1,71 @@
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { DataFolderLock } from './data-folder-lock.ts';
+
+// One SQL dialect, two engines: PGlite (an in-process PostgreSQL in a data folder, the embedded default)
+// and a real PostgreSQL (DATABASE_URL, for production and for several bot processes sharing one database).
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs fn in one transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openPglite(dataDir: string): Promise<Database & { pglite: PGlite }> {
+  const lock = await DataFolderLock.acquire(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return {
+    kind: 'pglite',
+    pglite,
+    async query<T>(sql: string, params: unknown[] = []) {
+      return (await pglite.query<T>(sql, params)).rows;
+    },
+    transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      return pglite.transaction((tx) => fn({ query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }));
+    },
+    async close() {
+      await pglite.close();
+      await lock.release();
+    },
+  };
+}
+
+export function openPostgres(connectionString: string, max = 10): Database & { pool: pg.Pool } {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'c2f-bot' });
+  pool.on('error', () => {}); // an idle client dropped by the server; the next query reconnects
+  return {
+    kind: 'postgres',
+    pool,
+    async query<T>(sql: string, params: unknown[] = []) {
+      return (await pool.query(sql, params)).rows as T[];
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

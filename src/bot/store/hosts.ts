@@ -1,0 +1,165 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { generateSecret } from '../../protocol/signing.ts';
+import type { Database, Queryable } from './database.ts';
+import type { SecretBox } from './secret-box.ts';
+
+// Hosts: where they are, how they take updates (policy, channel), which plugins they follow, and their
+// signing secrets (sealed at rest; during a rotation the previous one is kept until the host has switched).
+
+export type Policy = 'auto' | 'notify' | 'manual';
+export type Channel = 'stable' | 'prerelease';
+
+export interface Subscription {
+  repository: string;
+  pluginId: string;
+}
+
+export interface HostRecord {
+  id: string;
+  name: string;
+  url: string | null;
+  policy: Policy;
+  channel: Channel;
+  enabled: boolean;
+  allowPrivateNetwork: boolean;
+  enrolled: boolean;
+  lastSeenAt: string | null;
+  agentVersion: string | null;
+  inventory: Array<{ pluginId: string; version: string | null; sha256: string | null }>;
+  plugins: Subscription[];
+  createdAt: string;
+}
+
+export interface NewHost {
+  name: string;
+  url: string | null;
+  policy: Policy;
+  channel: Channel;
+  plugins: Subscription[];
+  allowPrivateNetwork?: boolean;
+}
+
+export class HostNotFoundError extends Error {}
+export class EnrollmentError extends Error {}
+
+const ENROLLMENT_TTL_MS = 24 * 60 * 60 * 1000;
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+async function insertHost(tx: Queryable, id: string, host: NewHost, secretSealed: string | null): Promise<void> {
+  await tx.query(
+    `insert into hosts (id, name, url, policy, channel, allow_private_network, secret_sealed, enrolled_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [id, host.name, host.url, host.policy, host.channel, Boolean(host.allowPrivateNetwork), secretSealed, secretSealed ? new Date().toISOString() : null],
+  );
+  for (const s of host.plugins) {
+    await tx.query('insert into subscriptions (host_id, repository, plugin_id) values ($1, $2, $3) on conflict do nothing', [id, s.repository, s.pluginId]);
+  }
+}
+
+/** Registers a host with a known URL; returns its secret, shown once. */
+export async function addHost(db: Database, box: SecretBox, host: NewHost): Promise<{ host: HostRecord; secret: string }> {
+  const id = `host_${randomUUID().slice(0, 8)}`;
+  const secret = generateSecret();
+  await db.transaction((tx) => insertHost(tx, id, host, box.seal(secret)));
+  return { host: (await getHost(db, id))!, secret };
+}
+
+/** Registers a host that will enroll itself: returns a one-time token for its agent. */
+export async function createEnrollment(db: Database, host: Omit<NewHost, 'url'>, ttlMs = ENROLLMENT_TTL_MS): Promise<{ host: HostRecord; token: string; expiresAt: string }> {
+  const id = `host_${randomUUID().slice(0, 8)}`;
+  const token = `c2fenroll_${randomBytes(24).toString('base64url')}`;
+  const expiresAt = new Date(Date.now() + ttlMs).toISOString();
+  await db.transaction(async (tx) => {
+    await insertHost(tx, id, { ...host, url: null }, null);
+    await tx.query('insert into enrollment_tokens (token_hash, host_id, expires_at) values ($1, $2, $3)', [hashToken(token), id, expiresAt]);
+  });
+  return { host: (await getHost(db, id))!, token, expiresAt };
+}
+
+/** Trades a one-time token for the host's id and secret; a token works once and only before it expires. */
+export async function enroll(db: Database, box: SecretBox, token: string, url: string | null, agentVersion: string): Promise<{ hostId: string; secret: string }> {
+  const secret = generateSecret();
+  const hostId = await db.transaction(async (tx) => {
+    const rows = await tx.query<{ host_id: string; expires_at: Date | string; used_at: Date | string | null }>(
+      'select host_id, expires_at, used_at from enrollment_tokens where token_hash = $1 for update', [hashToken(token)],
+    );
+    const row = rows[0];
+    if (!row) throw new EnrollmentError('unknown enrollment token');
+    if (row.used_at) throw new EnrollmentError('this enrollment token has been used already: ask the operator for a new one');
+    if (new Date(row.expires_at).getTime() < Date.now()) throw new EnrollmentError('this enrollment token has expired: ask the operator for a new one');
+    await tx.query('update enrollment_tokens set used_at = now() where token_hash = $1', [hashToken(token)]);
+    await tx.query('update hosts set url = $2, secret_sealed = $3, enrolled_at = now(), agent_version = $4 where id = $1', [row.host_id, url, box.seal(secret), agentVersion]);
+    return row.host_id;
+  });
+  return { hostId, secret };
+}
+
+export async function listHosts(db: Queryable): Promise<HostRecord[]> {
+  const rows = await db.query<HostRow>('select * from hosts order by created_at, id');
+  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions order by repository, plugin_id');
+  return rows.map((row) => toHost(row, subs.filter((s) => s.host_id === row.id)));
+}
+
+export async function getHost(db: Queryable, id: string): Promise<HostRecord | undefined> {
+  const [row] = await db.query<HostRow>('select * from hosts where id = $1', [id]);
+  if (!row) return undefined;
+  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions where host_id = $1 order by repository, plugin_id', [id]);
+  return toHost(row, subs);
+}
+
+export async function removeHost(db: Queryable, id: string): Promise<boolean> {
+  const rows = await db.query('delete from hosts where id = $1 returning id', [id]);
+  return rows.length > 0;
+}
+
+/** A new secret; the previous one stays valid until finishRotation (both sign pushes meanwhile). */
+export async function rotateSecret(db: Database, box: SecretBox, id: string): Promise<string> {
+  const secret = generateSecret();
+  const rows = await db.query('update hosts set previous_secret_sealed = secret_sealed, secret_sealed = $2 where id = $1 and secret_sealed is not null returning id', [id, box.seal(secret)]);
+  if (!rows.length) throw new HostNotFoundError(`no enrolled host ${id}`);
+  return secret;
+}
+
+export async function finishRotation(db: Queryable, id: string): Promise<void> {
+  await db.query('update hosts set previous_secret_sealed = null where id = $1', [id]);
+}
+
+/** The secrets a message from or to this host may be signed with: current first. */
+export async function hostSecrets(db: Queryable, box: SecretBox, id: string): Promise<string[]> {
+  const [row] = await db.query<{ secret_sealed: string | null; previous_secret_sealed: string | null }>('select secret_sealed, previous_secret_sealed from hosts where id = $1', [id]);
+  if (!row?.secret_sealed) return [];
+  return [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => Boolean(s)).map((s) => box.open(s));
+}
+
+interface HostRow {
+  id: string;
+  name: string;
+  url: string | null;
+  policy: Policy;
+  channel: Channel;
+  enabled: boolean;
+  allow_private_network: boolean;
+  secret_sealed: string | null;
+  last_seen_at: Date | string | null;
+  agent_version: string | null;
+  inventory: HostRecord['inventory'] | string;
+  created_at: Date | string;
+}
+
+function toHost(row: HostRow, subs: Array<{ repository: string; plugin_id: string }>): HostRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    url: row.url,
+    policy: row.policy,
+    channel: row.channel,
+    enabled: row.enabled,
+    allowPrivateNetwork: row.allow_private_network,
+    enrolled: row.secret_sealed !== null,
+    lastSeenAt: row.last_seen_at ? new Date(row.last_seen_at).toISOString() : null,
+    agentVersion: row.agent_version,
+    inventory: typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory,
+    plugins: subs.map((s) => ({ repository: s.repository, pluginId: s.plugin_id })),
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}

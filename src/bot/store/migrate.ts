@@ -1,0 +1,32 @@
+import type { Database } from './database.ts';
+import { MIGRATIONS, type Migration } from './schema.ts';
+
+// Applies pending migrations at start-up, each in its own transaction, under an advisory lock so that
+// bot processes starting together on one PostgreSQL apply each migration exactly once.
+
+const LOCK_KEY = 0x0c2f_b07; // any constant shared by every bot process
+
+export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  await db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]); // concurrent CREATE TABLE IF NOT EXISTS can still collide
+    await tx.query('create table if not exists c2f_schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())');
+  });
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const done = await db.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+      const present = await tx.query('select 1 from c2f_schema_migrations where version = $1', [migration.version]);
+      if (present.length) return false;
+      for (const statement of splitStatements(migration.sql)) await tx.query(statement);
+      await tx.query('insert into c2f_schema_migrations (version, name) values ($1, $2)', [migration.version, migration.name]);
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}
+
+/** Splits a migration into statements (ours have no semicolons inside strings or bodies). */
+function splitStatements(sql: string): string[] {
+  return sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
+}

@@ -1,0 +1,130 @@
+// The store's schema, as ordered migrations. The same SQL runs on PGlite and PostgreSQL. A migration, once
+// released, never changes: add a new one.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'hosts, releases, rollouts and jobs',
+    sql: `
+create table hosts (
+  id text primary key,
+  name text not null,
+  url text,
+  policy text not null check (policy in ('auto', 'notify', 'manual')),
+  channel text not null check (channel in ('stable', 'prerelease')),
+  enabled boolean not null default true,
+  allow_private_network boolean not null default false,
+  secret_sealed text,
+  previous_secret_sealed text,
+  enrolled_at timestamptz,
+  last_seen_at timestamptz,
+  agent_version text,
+  inventory jsonb not null default '[]',
+  created_at timestamptz not null default now()
+);
+
+create table subscriptions (
+  host_id text not null references hosts(id) on delete cascade,
+  repository text not null,
+  plugin_id text not null,
+  primary key (host_id, repository, plugin_id)
+);
+create index subscriptions_by_plugin on subscriptions (repository, plugin_id);
+
+create table enrollment_tokens (
+  token_hash text primary key,
+  host_id text not null references hosts(id) on delete cascade,
+  expires_at timestamptz not null,
+  used_at timestamptz
+);
+
+create table webhook_deliveries (
+  delivery_id text primary key,
+  event text not null,
+  action text,
+  received_at timestamptz not null default now()
+);
+
+create table releases (
+  id bigint primary key,
+  repository text not null,
+  installation_id bigint,
+  tag text not null,
+  head_sha text,
+  plugin_id text,
+  version text,
+  prerelease boolean not null default false,
+  private_repository boolean not null default false,
+  state text not null default 'received',
+  zip_asset_id bigint,
+  zip_size bigint,
+  zip_sha256 text,
+  error text,
+  received_at timestamptz not null default now(),
+  resolved_at timestamptz
+);
+
+create table rollouts (
+  id text primary key,
+  release_id bigint not null unique references releases(id),
+  repository text not null,
+  plugin_id text not null,
+  version text not null,
+  check_run_id bigint,
+  created_at timestamptz not null default now()
+);
+
+create table host_jobs (
+  id text primary key,
+  rollout_id text not null references rollouts(id),
+  host_id text not null references hosts(id) on delete cascade,
+  plugin_id text not null,
+  action text not null,
+  state text not null,
+  reason text,
+  message_id text not null,
+  attempts integer not null default 0,
+  exit_code integer,
+  exit_label text,
+  installed_version text,
+  last_report jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (rollout_id, host_id)
+);
+create index host_jobs_by_host_plugin on host_jobs (host_id, plugin_id, state);
+
+create table job_history (
+  id bigserial primary key,
+  job_id text not null references host_jobs(id) on delete cascade,
+  state text not null,
+  detail text,
+  at timestamptz not null default now()
+);
+
+create table reports_seen (
+  message_id text primary key,
+  job_id text not null,
+  received_at timestamptz not null default now()
+);
+
+create table events (
+  id bigserial primary key,
+  kind text not null,
+  host_id text,
+  job_id text,
+  repository text,
+  plugin_id text,
+  detail jsonb,
+  at timestamptz not null default now()
+);
+create index events_by_time on events (at);
+`,
+  },
+];

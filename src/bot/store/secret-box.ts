@@ -1,0 +1,42 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+// Host secrets at rest: AES-256-GCM under a key from the environment (C2F_SECRET_KEY, 32 bytes in base64
+// or hex). Stored as `v1:<base64 iv>:<base64 tag>:<base64 ciphertext>`.
+
+export class SecretKeyError extends Error {}
+
+export class SecretBox {
+  private readonly key: Buffer;
+
+  private constructor(key: Buffer) {
+    this.key = key;
+  }
+
+  static fromEnvironment(value: string | undefined): SecretBox {
+    if (!value) {
+      throw new SecretKeyError('C2F_SECRET_KEY is not set: host secrets are encrypted with it. Create one with "openssl rand -base64 32" and keep it safe; without it the stored secrets cannot be read');
+    }
+    const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+    if (key.length !== 32) throw new SecretKeyError(`C2F_SECRET_KEY must be 32 bytes (base64 or hex), found ${key.length}`);
+    return new SecretBox(key);
+  }
+
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64')].join(':');
+  }
+
+  open(sealed: string): string {
+    const [version, iv, tag, ciphertext] = sealed.split(':');
+    if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new SecretKeyError('a stored secret is not in the expected format');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64'));
+    try {
+      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new SecretKeyError('a stored secret cannot be decrypted: C2F_SECRET_KEY is not the key it was stored with');
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import pg from 'pg';
+import { openPglite, openPostgres, type Database } from '../../src/bot/store/database.ts';
+import { migrate } from '../../src/bot/store/migrate.ts';
+import { SecretBox } from '../../src/bot/store/secret-box.ts';
+import { tempDir } from '../helpers.ts';
+
+// Fresh, migrated databases for tests, on both engines. PGlite: a migrated template folder made once per
+// test file and copied (creating a PGlite cluster takes seconds). PostgreSQL: a new database per call on
+// the server TEST_DATABASE_URL points at (.ci/run starts one), dropped when the file ends.
+
+export const ENGINES = ['pglite', 'postgres'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export const testBox = SecretBox.fromEnvironment(Buffer.alloc(32, 7).toString('base64'));
+
+let template: Promise<string> | undefined;
+const dropped: string[] = [];
+const opened: Database[] = [];
+
+after(async () => {
+  await Promise.all(opened.map((db) => db.close().catch(() => {})));
+  if (!dropped.length) return;
+  const admin = new pg.Client({ connectionString: testDatabaseUrl() });
+  await admin.connect();
+  for (const name of dropped) await admin.query(`drop database if exists ${name} with (force)`);
+  await admin.end();
+});
+
+export function testDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    throw new Error('TEST_DATABASE_URL is not set: the store and queue tests also run on a real PostgreSQL. Run "bash .ci/run", or start PostgreSQL and set TEST_DATABASE_URL=postgres://user:password@127.0.0.1:5432/postgres (a role that may create databases)');
+  }
+  return url;
+}
+
+async function pgliteTemplate(): Promise<string> {
+  template ??= (async () => {
+    const dir = path.join(await tempDir('c2f-pglite-template-'), 'data');
+    const db = await openPglite(dir);
+    await migrate(db);
+    await db.close();
+    return dir;
+  })();
+  return template;
+}
+
+/** A fresh data folder for PGlite (migrated), not opened. */
+export async function freshPgliteFolder(): Promise<string> {
+  const dir = path.join(await mkdtemp(path.join(tmpdir(), 'c2f-pglite-')), 'data');
+  await cp(await pgliteTemplate(), dir, { recursive: true });
+  return dir;
+}
+
+/** A fresh, empty PostgreSQL database; returns its URL. */
+export async function freshPostgresUrl(): Promise<string> {
+  const base = testDatabaseUrl();
+  const name = `c2f_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  dropped.push(name);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A fresh, migrated database on the given engine, closed when the file ends. */
+export async function freshDatabase(engine: Engine): Promise<Database> {
+  const db = engine === 'pglite' ? await openPglite(await freshPgliteFolder()) : openPostgres(await freshPostgresUrl(), 4);
+  if (engine === 'postgres') await migrate(db);
+  opened.push(db);
+  return db;
+}
