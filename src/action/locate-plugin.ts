@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { PluginTag } from './plugin-tag.ts';
+import type { PluginTag } from '../plugin/release-tag.ts';
 
 // Which folder holds the plugin: the `path` input; else, for a `plugin-<id>-v…` tag, the entry of
 // environment.json `plugins[]` with that id (Conn2Flow's multi-plugin repository layout); else a

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { PACKAGE_NAME } from '../plugin/pack.ts';
-import { compareVersions, parsePluginTag } from './plugin-tag.ts';
+import { compareVersions, parsePluginTag } from '../plugin/release-tag.ts';
 import type { Release, ReleaseApi } from './release-api.ts';
 
 // The previous release of the same plugin: the highest version below ours among published releases whose

@@ -4,7 +4,7 @@ import { PluginError, type Diagnostic } from '../plugin/diagnostics.ts';
 import { PACKAGE_NAME, pack, type PackSummary } from '../plugin/pack.ts';
 import type { ActionInputs } from './inputs.ts';
 import { locatePlugin } from './locate-plugin.ts';
-import { parsePluginTag, type PluginTag } from './plugin-tag.ts';
+import { parsePluginTag, type PluginTag } from '../plugin/release-tag.ts';
 import { downloadPreviousPackage } from './previous-release.ts';
 import { publishAssets, type PublishResult } from './publish-assets.ts';
 import type { ReleaseApi } from './release-api.ts';

@@ -11,6 +11,10 @@ export interface Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  /** PostgreSQL only: where the queue connects its own pool. */
+  readonly connectionString?: string;
+  /** PGlite only: the engine, which the queue shares (one connection in one process). */
+  readonly pglite?: PGlite;
   /** Runs fn in one transaction; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -41,12 +45,13 @@ export async function openPglite(dataDir: string): Promise<Database & { pglite: 
   };
 }
 
-export function openPostgres(connectionString: string, max = 10): Database & { pool: pg.Pool } {
+export function openPostgres(connectionString: string, max = 10): Database & { pool: pg.Pool; connectionString: string } {
   const pool = new pg.Pool({ connectionString, max, application_name: 'c2f-bot' });
   pool.on('error', () => {}); // an idle client dropped by the server; the next query reconnects
   return {
     kind: 'postgres',
     pool,
+    connectionString,
     async query<T>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as T[];
     },

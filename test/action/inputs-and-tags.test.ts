@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InputError, parseBoolean, parseSizeInput, readInputs } from '../../src/action/inputs.ts';
-import { compareVersions, parsePluginTag } from '../../src/action/plugin-tag.ts';
+import { compareVersions, parsePluginTag } from '../../src/plugin/release-tag.ts';
 
 test('release tags: plugin-<id>-v<version> and v<version>', () => {
   assert.deepEqual(parsePluginTag('plugin-test-plugin-public-v0.1.9'), { pluginId: 'test-plugin-public', version: '0.1.9', prefix: 'plugin-test-plugin-public-v' });
