@@ -13,8 +13,11 @@ export const QUEUES = {
   deliverJobDead: 'deliver-job-dead',
 } as const;
 
-/** About three days of exponential backoff with jitter: 30 s, 1 min, 2 min, ... capped at 6 h, 24 tries. */
-export const DELIVERY_RETRY = { retryLimit: 24, retryDelay: 30, retryBackoff: true, retryDelayMax: 6 * 3600 } as const;
+/**
+ * pg-boss's own retries on the delivery queue only cover a worker that crashed or threw: delivery retries
+ * (backoff, Retry-After, dead letter) are scheduled by the delivery worker itself, which knows why it failed.
+ */
+export const DELIVERY_CRASH_RETRY = { retryLimit: 5, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600 } as const;
 
 export async function startQueue(db: Database): Promise<PgBoss> {
   const boss = db.pglite
@@ -24,6 +27,6 @@ export async function startQueue(db: Database): Promise<PgBoss> {
   await boss.start();
   await boss.createQueue(QUEUES.deliverJobDead, { retryLimit: 0 });
   await boss.createQueue(QUEUES.resolveRelease, { retryLimit: 12, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 });
-  await boss.createQueue(QUEUES.deliverJob, { policy: 'key_strict_fifo', ...DELIVERY_RETRY, deadLetter: QUEUES.deliverJobDead });
+  await boss.createQueue(QUEUES.deliverJob, { policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, deadLetter: QUEUES.deliverJobDead });
   return boss;
 }

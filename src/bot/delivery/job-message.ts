@@ -1,0 +1,29 @@
+import type { Job, JobAction } from '../../protocol/messages.ts';
+import type { HostRecord } from '../store/hosts.ts';
+import type { HostJob, ReleaseRow } from '../store/rollouts.ts';
+
+// The signed job a host receives, built from what the store knows.
+
+const DEADLINE_MS = 3 * 24 * 60 * 60 * 1000;
+
+export function buildJobMessage(job: HostJob, host: HostRecord, release: ReleaseRow, botUrl: string, action: JobAction, now = new Date()): Job {
+  if (!release.pluginId || !release.version || !release.zipUrl || !release.zipSha256 || !release.zipSize) {
+    throw new Error(`release ${release.tag} is not resolved: no package to send`);
+  }
+  const installed = host.inventory.find((entry) => entry.pluginId === release.pluginId);
+  return {
+    type: 'job',
+    protocol: 1,
+    jobId: job.id,
+    rolloutId: job.rolloutId,
+    hostId: host.id,
+    action,
+    plugin: { id: release.pluginId, name: release.pluginId, version: release.version, previousVersion: installed?.version ?? null },
+    source: { repository: release.repository, tag: release.tag, releaseId: release.id },
+    package: { fileName: 'gestor-plugin.zip', size: release.zipSize, sha256: release.zipSha256, url: release.zipUrl, urlExpiresAt: null },
+    options: { force: job.force, skipMigrations: false },
+    reportUrl: new URL('/api/reports', botUrl).toString(),
+    deadline: new Date(now.getTime() + DEADLINE_MS).toISOString(),
+    createdAt: now.toISOString(),
+  };
+}

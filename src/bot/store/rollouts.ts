@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { newMessageId } from '../../protocol/signing.ts';
+import { FINAL_JOB_STATES, jobStateForReport, type JobState } from '../../protocol/statuses.ts';
+import type { Report } from '../../protocol/messages.ts';
+import type { PlannedJob } from '../rollout/plan-jobs.ts';
+import type { Database, Queryable } from './database.ts';
+
+// Releases, rollouts and per-host jobs. Every change is written with its history before anyone is told
+// about it, and every function here can run twice with the same effect as once.
+
+export interface ReleaseRow {
+  id: number;
+  repository: string;
+  installationId: number | null;
+  tag: string;
+  headSha: string | null;
+  pluginId: string | null;
+  version: string | null;
+  prerelease: boolean;
+  privateRepository: boolean;
+  state: string;
+  zipAssetId: number | null;
+  zipUrl: string | null;
+  zipSize: number | null;
+  zipSha256: string | null;
+  error: string | null;
+}
+
+export interface HostJob {
+  id: string;
+  rolloutId: string;
+  hostId: string;
+  pluginId: string;
+  action: 'install' | 'update' | 'notify' | 'rollback' | 'uninstall';
+  state: JobState;
+  notify: boolean;
+  force: boolean;
+  reason: string | null;
+  messageId: string;
+  attempts: number;
+  exitCode: number | null;
+  exitLabel: string | null;
+  installedVersion: string | null;
+  updatedAt: string;
+}
+
+/** Jobs in these states have not started on the host: a newer release may supersede them. */
+const NOT_STARTED: JobState[] = ['planned', 'awaiting_approval', 'queued'];
+
+/** GitHub sends each delivery once and never retries; a redelivery keeps its id. True when new. */
+export async function recordWebhookDelivery(db: Queryable, deliveryId: string, event: string, action: string | undefined): Promise<boolean> {
+  const rows = await db.query('insert into webhook_deliveries (delivery_id, event, action) values ($1, $2, $3) on conflict do nothing returning delivery_id', [deliveryId, event, action ?? null]);
+  return rows.length > 0;
+}
+
+/** Stores a release once, whatever GitHub sends and in whatever order. True when new. */
+export async function recordRelease(db: Queryable, release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>): Promise<boolean> {
+  const rows = await db.query(
+    `insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository) values ($1, $2, $3, $4, $5, $6, $7)
+     on conflict (id) do nothing returning id`,
+    [release.id, release.repository, release.installationId, release.tag, release.headSha, release.prerelease, release.privateRepository],
+  );
+  return rows.length > 0;
+}
+
+export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow | undefined> {
+  const [row] = await db.query<Record<string, unknown>>('select * from releases where id = $1', [id]);
+  return row && toRelease(row);
+}
+
+export async function updateRelease(db: Queryable, id: number, fields: Partial<Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error'>>): Promise<void> {
+  const columns: Record<string, string> = { pluginId: 'plugin_id', version: 'version', state: 'state', zipAssetId: 'zip_asset_id', zipUrl: 'zip_url', zipSize: 'zip_size', zipSha256: 'zip_sha256', error: 'error' };
+  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  if (!entries.length) return;
+  const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`);
+  if (fields.state === 'resolved') sets.push('resolved_at = now()');
+  await db.query(`update releases set ${sets.join(', ')} where id = $1`, [id, ...entries.map(([, v]) => v)]);
+}
+
+export interface CreatedRollout {
+  rolloutId: string;
+  created: boolean;
+  /** Jobs to hand to the delivery queue now. */
+  queued: HostJob[];
+}
+
+/**
+ * Creates the rollout of a release with one job per planned host, once: a second call returns the same
+ * rollout and queues nothing new. Jobs of older releases of the plugin that have not started on a host are
+ * superseded by the new ones.
+ */
+export async function createRollout(db: Database, release: ReleaseRow, planned: readonly PlannedJob[]): Promise<CreatedRollout> {
+  return db.transaction(async (tx) => {
+    const existing = await tx.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
+    if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [] };
+    const rolloutId = `ro_${randomUUID()}`;
+    await tx.query('insert into rollouts (id, release_id, repository, plugin_id, version) values ($1, $2, $3, $4, $5)', [rolloutId, release.id, release.repository, release.pluginId, release.version]);
+    const queued: HostJob[] = [];
+    for (const plan of planned) {
+      if (plan.state !== 'skipped') {
+        const older = await tx.query<{ id: string }>(
+          `update host_jobs set state = 'superseded', reason = $3, updated_at = now()
+           where host_id = $1 and plugin_id = $2 and state = any($4) returning id`,
+          [plan.hostId, release.pluginId, `superseded by ${release.version}`, NOT_STARTED],
+        );
+        for (const { id } of older) await history(tx, id, 'superseded', `superseded by ${release.version}`);
+      }
+      const jobId = `job_${randomUUID()}`;
+      const reason = plan.state === 'skipped' ? plan.reason : null;
+      await tx.query(
+        `insert into host_jobs (id, rollout_id, host_id, plugin_id, action, state, notify, reason, message_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [jobId, rolloutId, plan.hostId, release.pluginId, plan.action, plan.state, plan.state !== 'skipped' && plan.notify, reason, newMessageId()],
+      );
+      await history(tx, jobId, plan.state, reason);
+      await tx.query('insert into events (kind, host_id, job_id, repository, plugin_id, detail) values ($1, $2, $3, $4, $5, $6)', [plan.event, plan.hostId, jobId, release.repository, release.pluginId, JSON.stringify({ version: release.version, reason })]);
+      if (plan.state === 'queued') queued.push((await getJob(tx, jobId))!);
+    }
+    return { rolloutId, created: true, queued };
+  });
+}
+
+export async function getJob(db: Queryable, id: string): Promise<HostJob | undefined> {
+  const [row] = await db.query<Record<string, unknown>>('select * from host_jobs where id = $1', [id]);
+  return row && toJob(row);
+}
+
+export async function rolloutJobs(db: Queryable, rolloutId: string): Promise<HostJob[]> {
+  const rows = await db.query<Record<string, unknown>>('select * from host_jobs where rollout_id = $1 order by host_id', [rolloutId]);
+  return rows.map(toJob);
+}
+
+export async function jobHistory(db: Queryable, jobId: string): Promise<Array<{ state: string; detail: string | null }>> {
+  return db.query('select state, detail from job_history where job_id = $1 order by id', [jobId]);
+}
+
+/**
+ * Moves a job to a new state when it is in one of the expected states; returns false (and changes
+ * nothing) otherwise, which makes every caller safe to run twice.
+ */
+export async function transitionJob(db: Queryable, jobId: string, from: readonly JobState[], to: JobState, fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: unknown } = {}): Promise<boolean> {
+  const rows = await db.query(
+    `update host_jobs set state = $3, reason = coalesce($4, reason), attempts = coalesce($5, attempts), exit_code = coalesce($6, exit_code),
+       exit_label = coalesce($7, exit_label), installed_version = coalesce($8, installed_version), last_report = coalesce($9, last_report), updated_at = now()
+     where id = $1 and state = any($2) returning id`,
+    [jobId, from, to, fields.reason ?? null, fields.attempts ?? null, fields.exitCode ?? null, fields.exitLabel ?? null, fields.installedVersion ?? null, fields.lastReport === undefined ? null : JSON.stringify(fields.lastReport)],
+  );
+  if (!rows.length) return false;
+  await history(db, jobId, to, fields.reason ?? null);
+  return true;
+}
+
+export type ReportOutcome = 'applied' | 'repeat' | 'stale' | 'unknown-job';
+
+/**
+ * Applies a host's report once (keyed by its message id). Reports only move a job forward: an
+ * `instalando` that arrives after `ok` is recorded and ignored.
+ */
+export async function applyReport(db: Database, messageId: string, report: Report): Promise<ReportOutcome> {
+  return db.transaction(async (tx) => {
+    const job = await getJob(tx, report.jobId);
+    if (!job || job.hostId !== report.hostId) return 'unknown-job';
+    const fresh = await tx.query('insert into reports_seen (message_id, job_id) values ($1, $2) on conflict do nothing returning message_id', [messageId, report.jobId]);
+    if (!fresh.length) return 'repeat';
+    const to = jobStateForReport(report.status);
+    const from: JobState[] = to === 'in_progress' ? ['queued', 'delivering', 'delivered'] : to === 'delivered' ? ['queued', 'delivering'] : ['queued', 'delivering', 'delivered', 'in_progress'];
+    if (FINAL_JOB_STATES.has(job.state)) return 'stale';
+    const moved = await transitionJob(tx, job.id, from, to, {
+      reason: report.message, exitCode: report.exitCode, exitLabel: report.exitLabel, installedVersion: report.installedVersion, lastReport: report,
+    });
+    if (moved && (to === 'ok' || to === 'failed')) {
+      const kind = to === 'ok' ? (job.action === 'update' ? 'update_success' : 'install_success') : (job.action === 'update' ? 'update_fail' : 'install_fail');
+      await tx.query('insert into events (kind, host_id, job_id, plugin_id, detail) values ($1, $2, $3, $4, $5)', [kind, job.hostId, job.id, job.pluginId, JSON.stringify({ exitCode: report.exitCode, exitLabel: report.exitLabel, message: report.message })]);
+    }
+    return moved ? 'applied' : 'stale';
+  });
+}
+
+async function history(db: Queryable, jobId: string, state: string, detail: string | null): Promise<void> {
+  await db.query('insert into job_history (job_id, state, detail) values ($1, $2, $3)', [jobId, state, detail]);
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+function toRelease(row: Record<string, unknown>): ReleaseRow {
+  return {
+    id: Number(row.id), repository: row.repository as string, installationId: num(row.installation_id), tag: row.tag as string,
+    headSha: (row.head_sha as string | null) ?? null, pluginId: (row.plugin_id as string | null) ?? null, version: (row.version as string | null) ?? null,
+    prerelease: Boolean(row.prerelease), privateRepository: Boolean(row.private_repository), state: row.state as string,
+    zipAssetId: num(row.zip_asset_id), zipUrl: (row.zip_url as string | null) ?? null, zipSize: num(row.zip_size), zipSha256: (row.zip_sha256 as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+  };
+}
+
+function toJob(row: Record<string, unknown>): HostJob {
+  return {
+    id: row.id as string, rolloutId: row.rollout_id as string, hostId: row.host_id as string, pluginId: row.plugin_id as string,
+    action: row.action as HostJob['action'], state: row.state as JobState, notify: Boolean(row.notify), force: Boolean(row.force),
+    reason: (row.reason as string | null) ?? null, messageId: row.message_id as string, attempts: Number(row.attempts),
+    exitCode: num(row.exit_code), exitLabel: (row.exit_label as string | null) ?? null, installedVersion: (row.installed_version as string | null) ?? null,
+    updatedAt: new Date(row.updated_at as string).toISOString(),
+  };
+}
