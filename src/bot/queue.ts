@@ -19,14 +19,17 @@ export const QUEUES = {
  */
 export const DELIVERY_CRASH_RETRY = { retryLimit: 5, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600 } as const;
 
-export async function startQueue(db: Database): Promise<PgBoss> {
+/** Waiting for a release's assets: 10 s, 20 s, 40 s, ... capped at 10 min, about an hour in all. */
+export const RESOLVE_RETRY = { retryLimit: 12, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
+
+export async function startQueue(db: Database, options: { resolveRetry?: Partial<typeof RESOLVE_RETRY> } = {}): Promise<PgBoss> {
   const boss = db.pglite
     ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schema: 'pgboss' })
     : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, application_name: 'c2f-bot-queue' });
   boss.on('error', () => {}); // surfaced per job; a transient connection error must not crash the bot
   await boss.start();
   await boss.createQueue(QUEUES.deliverJobDead, { retryLimit: 0 });
-  await boss.createQueue(QUEUES.resolveRelease, { retryLimit: 12, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 });
+  await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry });
   await boss.createQueue(QUEUES.deliverJob, { policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, deadLetter: QUEUES.deliverJobDead });
   return boss;
 }

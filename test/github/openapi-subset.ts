@@ -18,6 +18,9 @@ export const OPERATIONS: Array<[method: string, path: string]> = [
   ['post', '/repos/{owner}/{repo}/releases/{release_id}/assets'],
   ['delete', '/repos/{owner}/{repo}/releases/assets/{asset_id}'],
   ['get', '/repos/{owner}/{repo}/releases/assets/{asset_id}'],
+  ['get', '/repos/{owner}/{repo}/releases/{release_id}'],
+  ['post', '/app/installations/{installation_id}/access_tokens'],
+  ['get', '/repos/{owner}/{repo}/contents/{path}'],
 ];
 
 export interface OperationContract {

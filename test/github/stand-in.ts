@@ -49,6 +49,9 @@ export interface Faults {
 }
 
 const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
+  ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, 'POST /app/installations/{installation_id}/access_tokens'],
+  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/, 'GET /repos/{owner}/{repo}/contents/{path}'],
+  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/, 'GET /repos/{owner}/{repo}/releases/{release_id}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/tags\/(.+)$/, 'GET /repos/{owner}/{repo}/releases/tags/{tag}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'GET /repos/{owner}/{repo}/releases'],
   ['POST', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'POST /repos/{owner}/{repo}/releases'],
@@ -65,6 +68,10 @@ export class GitHubStandIn {
   readonly violations: string[] = [];
   readonly requests: string[] = [];
   faults: Faults = {};
+  /** Repository files served by the contents API (raw), keyed `owner/repo/path`. */
+  readonly files = new Map<string, string>();
+  /** Installation ids for which a token was issued. */
+  readonly installationTokens: string[] = [];
   private server: Server | undefined;
   private nextId = 1000;
 
@@ -131,6 +138,20 @@ export class GitHubStandIn {
     const list = this.releases(repoKey);
     const byId = (id: string) => list.find((r) => r.id === Number(id));
     switch (operation) {
+      case 'POST /app/installations/{installation_id}/access_tokens': {
+        this.installationTokens.push(owner);
+        return this.send(res, operation, 201, { token: `ghs_installation_${owner}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'read', metadata: 'read', checks: 'write' }, repository_selection: 'all' });
+      }
+      case 'GET /repos/{owner}/{repo}/contents/{path}': {
+        const file = this.files.get(`${repoKey}/${decodeURIComponent(param)}`);
+        if (!file) return this.notFound(res, operation);
+        res.writeHead(200, { 'content-type': 'application/vnd.github.raw' }).end(file);
+        return;
+      }
+      case 'GET /repos/{owner}/{repo}/releases/{release_id}': {
+        const release = byId(param);
+        return release ? this.send(res, operation, 200, this.releaseJson(repoKey, release)) : this.notFound(res, operation);
+      }
       case 'GET /repos/{owner}/{repo}/releases/tags/{tag}': {
         const release = list.find((r) => r.tagName === decodeURIComponent(param) && !r.draft);
         return release ? this.send(res, operation, 200, this.releaseJson(repoKey, release)) : this.notFound(res, operation);

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { checkAck } from '../../protocol/validate.ts';
 import { QUEUES } from '../queue.ts';
-import type { Database } from '../store/database.ts';
+import type { Database, Queryable } from '../store/database.ts';
 import { getHost, hostSecrets } from '../store/hosts.ts';
 import { getJob, getRelease, transitionJob, type HostJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
@@ -35,10 +35,12 @@ export interface DeliveryData {
 /** Standard Webhooks' schedule, stretched to about three days: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 14 h, 20 h. */
 export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000, 36_000, 50_400, 72_000];
 
-export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'hostId' | 'pluginId'>, data: Omit<DeliveryData, 'jobId'> = { attempt: 0 }, delaySeconds = 0): Promise<void> {
+/** Queues a delivery; inside a store transaction when `tx` is given, so both commit or neither does. */
+export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'hostId' | 'pluginId'>, data: Omit<DeliveryData, 'jobId'> = { attempt: 0 }, delaySeconds = 0, tx?: Queryable): Promise<void> {
   await boss.send(QUEUES.deliverJob, { jobId: job.id, ...data } satisfies DeliveryData, {
     singletonKey: `${job.hostId}:${job.pluginId}`,
     startAfter: delaySeconds > 0 ? Math.ceil(delaySeconds) : undefined,
+    ...(tx ? { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } } : {}),
   });
 }
 

@@ -89,7 +89,7 @@ export interface CreatedRollout {
  * rollout and queues nothing new. Jobs of older releases of the plugin that have not started on a host are
  * superseded by the new ones.
  */
-export async function createRollout(db: Database, release: ReleaseRow, planned: readonly PlannedJob[]): Promise<CreatedRollout> {
+export async function createRollout(db: Database, release: ReleaseRow, planned: readonly PlannedJob[], onQueued?: (tx: Queryable, job: HostJob) => Promise<void>): Promise<CreatedRollout> {
   return db.transaction(async (tx) => {
     const existing = await tx.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
     if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [] };
@@ -114,7 +114,10 @@ export async function createRollout(db: Database, release: ReleaseRow, planned: 
       );
       await history(tx, jobId, plan.state, reason);
       await tx.query('insert into events (kind, host_id, job_id, repository, plugin_id, detail) values ($1, $2, $3, $4, $5, $6)', [plan.event, plan.hostId, jobId, release.repository, release.pluginId, JSON.stringify({ version: release.version, reason })]);
-      if (plan.state === 'queued') queued.push((await getJob(tx, jobId))!);
+      const job = (await getJob(tx, jobId))!;
+      if (plan.state === 'queued') queued.push(job);
+      // Queue entries are written in the same transaction: a crash can never leave a job without one.
+      if (plan.state === 'queued' || (plan.state === 'awaiting_approval' && plan.notify)) await onQueued?.(tx, job);
     }
     return { rolloutId, created: true, queued };
   });

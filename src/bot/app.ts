@@ -1,0 +1,74 @@
+import type { ApplicationFunction, Probot } from 'probot';
+import type { PgBoss } from 'pg-boss';
+import { deliverJob, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
+import { octokitAssetsApi } from './github/release-assets-api.ts';
+import { QUEUES, RESOLVE_RETRY } from './queue.ts';
+import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
+import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
+import type { Database } from './store/database.ts';
+import { recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
+import type { SecretBox } from './store/secret-box.ts';
+
+// The Probot app: release webhooks are stored and queued (then answered, well inside GitHub's 10 s);
+// workers resolve releases and deliver jobs.
+
+export interface BotDeps {
+  db: Database;
+  boss: PgBoss;
+  box: SecretBox;
+  botUrl: string;
+  /** Overrides for tests (fast retries). */
+  delivery?: Partial<Pick<DeliveryDeps, 'retrySchedule' | 'timeoutMs'>>;
+  resolveRetryLimit?: number;
+}
+
+interface ResolveData {
+  releaseId: number;
+  installationId: number;
+  config: RepositoryReleaseConfig;
+}
+
+export function botApp(deps: BotDeps): ApplicationFunction {
+  return (app: Probot) => {
+    app.on(['release.published', 'release.released', 'release.prereleased'], async (context) => {
+      const { release, repository } = context.payload;
+      const installationId = context.payload.installation?.id;
+      if (!installationId) return;
+      const config = (await context.config<RepositoryReleaseConfig>('conn2flow-release.yml', {}).catch(() => null)) ?? {};
+      await deps.db.transaction(async (tx) => {
+        await recordWebhookDelivery(tx, context.id, context.name, context.payload.action);
+        const fresh = await recordRelease(tx, {
+          id: release.id, repository: repository.full_name, installationId, tag: release.tag_name,
+          headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
+        });
+        if (!fresh) return; // the same release again (another action, or a redelivery): already queued
+        await deps.boss.send(QUEUES.resolveRelease, { releaseId: release.id, installationId, config } satisfies ResolveData, {
+          singletonKey: `release:${release.id}`,
+          db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) },
+        });
+      });
+      context.log.info({ release: release.tag_name, repository: repository.full_name }, 'release recorded');
+    });
+  };
+}
+
+/** Starts the queue workers (any number of bot processes may run them against one PostgreSQL). */
+export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
+  await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { pollingIntervalSeconds: 1 }, async ([job]) => {
+    const octokit = await app.auth(job.data.installationId);
+    try {
+      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, job.data.releaseId, job.data.config);
+      app.log.info({ releaseId: job.data.releaseId, outcome: outcome.kind }, 'release resolved');
+    } catch (error) {
+      if (error instanceof AssetsNotReadyError && job.retryCount >= (deps.resolveRetryLimit ?? RESOLVE_RETRY.retryLimit)) {
+        await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: `${error.message}; gave up waiting` });
+        return;
+      }
+      throw error;
+    }
+  });
+  const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
+  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { pollingIntervalSeconds: 1, batchSize: 16 }, async (jobs) => {
+    await Promise.all(jobs.map((job) => deliverJob(delivery, job.data)));
+  });
+}

@@ -1,0 +1,47 @@
+// What release resolution needs from GitHub, as plain values; the Probot app implements it with the
+// installation's Octokit, tests with the local GitHub stand-in.
+
+export interface GitHubRelease {
+  tagName: string;
+  draft: boolean;
+  prerelease: boolean;
+  assets: Array<{ id: number; name: string; size: number; digest: string | null; browserDownloadUrl: string }>;
+}
+
+export interface ReleaseAssetsApi {
+  getRelease(repository: string, releaseId: number): Promise<GitHubRelease | undefined>;
+  /** Downloads a small asset (the .sha256) as text. */
+  downloadText(repository: string, assetId: number, maxBytes: number): Promise<string>;
+}
+
+interface OctokitLike {
+  request(route: string, parameters: Record<string, unknown>): Promise<{ data: unknown; status: number }>;
+}
+
+export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
+  const split = (repository: string) => {
+    const [owner, repo] = repository.split('/');
+    return { owner, repo };
+  };
+  return {
+    async getRelease(repository, releaseId) {
+      try {
+        const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/{release_id}', { ...split(repository), release_id: releaseId });
+        const r = data as { tag_name: string; draft: boolean; prerelease: boolean; assets: Array<{ id: number; name: string; size: number; digest?: string | null; browser_download_url: string }> };
+        return {
+          tagName: r.tag_name, draft: r.draft, prerelease: r.prerelease,
+          assets: r.assets.map((a) => ({ id: a.id, name: a.name, size: a.size, digest: a.digest ?? null, browserDownloadUrl: a.browser_download_url })),
+        };
+      } catch (error) {
+        if ((error as { status?: number }).status === 404) return undefined;
+        throw error;
+      }
+    },
+    async downloadText(repository, assetId, maxBytes) {
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', { ...split(repository), asset_id: assetId, headers: { accept: 'application/octet-stream' } });
+      const bytes = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : typeof data === 'string' ? Buffer.from(data) : (data as Uint8Array));
+      if (bytes.length > maxBytes) throw new Error(`asset ${assetId} is ${bytes.length} bytes, more than the ${maxBytes} expected`);
+      return bytes.toString('utf8');
+    },
+  };
+}

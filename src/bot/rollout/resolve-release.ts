@@ -1,0 +1,67 @@
+import type { PgBoss } from 'pg-boss';
+import { enqueueDelivery } from '../delivery/deliver-job.ts';
+import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
+import type { Database } from '../store/database.ts';
+import { listHosts } from '../store/hosts.ts';
+import { createRollout, getRelease, updateRelease, type CreatedRollout } from '../store/rollouts.ts';
+import { planJobs } from './plan-jobs.ts';
+import { pluginFromTag, type RepositoryReleaseConfig } from './release-tag-pattern.ts';
+
+// A queued job per published release: which plugin and version the tag names, wait for gestor-plugin.zip
+// and its .sha256 (they are often attached after the event), check GitHub's digest of the zip against the
+// .sha256, then plan the rollout and queue one delivery per host. Runs safely any number of times.
+
+export const PACKAGE = 'gestor-plugin.zip';
+
+/** Thrown while the assets are not there yet: the queue retries with backoff. */
+export class AssetsNotReadyError extends Error {}
+
+export type ResolveOutcome =
+  | { kind: 'rolled-out'; rollout: CreatedRollout }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'failed'; reason: string };
+
+export interface ResolveDeps {
+  db: Database;
+  boss: PgBoss;
+  api: ReleaseAssetsApi;
+}
+
+export async function resolveRelease(deps: ResolveDeps, releaseId: number, config: RepositoryReleaseConfig = {}): Promise<ResolveOutcome> {
+  const { db } = deps;
+  let release = await getRelease(db, releaseId);
+  if (!release) return { kind: 'ignored', reason: `release ${releaseId} was never recorded` };
+  if (release.state === 'failed' || release.state === 'ignored') return { kind: release.state, reason: release.error ?? '' } as ResolveOutcome;
+
+  if (release.state !== 'resolved') {
+    const named = pluginFromTag(release.tag, config);
+    if (!named) {
+      await updateRelease(db, releaseId, { state: 'ignored', error: `tag ${release.tag} names no plugin (expected plugin-<id>-v<x.y.z>, or set tag-pattern in .github/conn2flow-release.yml)` });
+      return { kind: 'ignored', reason: `tag ${release.tag} names no plugin` };
+    }
+    const github = await deps.api.getRelease(release.repository, releaseId);
+    if (!github) throw new AssetsNotReadyError(`release ${release.tag} is not visible yet`);
+    const zip = github.assets.find((a) => a.name === PACKAGE);
+    const sha = github.assets.find((a) => a.name === `${PACKAGE}.sha256`);
+    if (!zip || !sha) throw new AssetsNotReadyError(`release ${release.tag} has no ${zip ? `${PACKAGE}.sha256` : PACKAGE} yet`);
+    if (!zip.digest) throw new AssetsNotReadyError(`GitHub has not computed the digest of ${PACKAGE} yet`);
+    const expected = (await deps.api.downloadText(release.repository, sha.id, 1024)).trim();
+    const fail = async (reason: string): Promise<ResolveOutcome> => {
+      await updateRelease(db, releaseId, { state: 'failed', error: reason, pluginId: named.pluginId, version: named.version });
+      return { kind: 'failed', reason };
+    };
+    if (!/^[0-9a-f]{64}$/.test(expected)) return fail(`${PACKAGE}.sha256 of ${release.tag} does not hold a bare lowercase SHA-256 (Conn2Flow's installer would reject it too): ${JSON.stringify(expected.slice(0, 80))}`);
+    if (zip.digest !== `sha256:${expected}`) return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
+    if (release.privateRepository) return fail(`${release.repository} is private: delivering its packages needs the bot's package proxy, which this version does not have yet`);
+    await updateRelease(db, releaseId, { state: 'resolved', pluginId: named.pluginId, version: named.version, zipAssetId: zip.id, zipUrl: zip.browserDownloadUrl, zipSize: zip.size, zipSha256: expected });
+    release = (await getRelease(db, releaseId))!;
+  }
+
+  const planned = planJobs(
+    { repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
+    await listHosts(db),
+  );
+  const rollout = await createRollout(db, release, planned, (tx, job) =>
+    enqueueDelivery(deps.boss, job, { attempt: 0, kind: job.state === 'awaiting_approval' ? 'notify' : 'job' }, 0, tx));
+  return { kind: 'rolled-out', rollout };
+}

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import examples from '@octokit/webhooks-examples' with { type: 'json' };
+import { Probot } from 'probot';
+import type { PgBoss } from 'pg-boss';
+import { startQueue } from '../../src/bot/queue.ts';
+import { createBotServer } from '../../src/bot/server.ts';
+import type { Database } from '../../src/bot/store/database.ts';
+import { addHost } from '../../src/bot/store/hosts.ts';
+import { getRelease, rolloutJobs } from '../../src/bot/store/rollouts.ts';
+import type { Job } from '../../src/protocol/messages.ts';
+import { signMessage } from '../../src/protocol/signing.ts';
+import { checkJob } from '../../src/protocol/validate.ts';
+import { GitHubStandIn } from '../github/stand-in.ts';
+import { freshDatabase, testBox } from './databases.ts';
+
+// The whole intake path over real HTTP: a signed release webhook (from @octokit/webhooks-examples) to the
+// running app, release resolution against the GitHub stand-in, a signed push to a host, its signed report.
+
+const REPO = 'conn2flow/plugins';
+const WEBHOOK_SECRET = 'webhook-secret-for-tests';
+const github = new GitHubStandIn();
+const jobsReceived: Job[] = [];
+let host: Server;
+let hostUrl = '';
+let bot: Server;
+let botUrl = '';
+let db: Database;
+let boss: PgBoss;
+let hostSecret = '';
+
+before(async () => {
+  await github.start();
+  host = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    jobsReceived.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}');
+  });
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+  hostUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}/c2f`;
+
+  db = await freshDatabase('pglite');
+  boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'http://bot.example.com', delivery: { retrySchedule: [0.2] }, resolveRetryLimit: 20 });
+  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
+  botUrl = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
+  hostSecret = (await addHost(db, testBox, { name: 'site', url: hostUrl, policy: 'auto', channel: 'stable', plugins: [{ repository: REPO, pluginId: 'test-plugin' }], allowPrivateNetwork: true })).secret;
+});
+after(async () => {
+  await boss?.stop({ graceful: false });
+  await Promise.all([bot, host].filter(Boolean).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  await github.stop();
+});
+
+function releasePayload(releaseId: number, tag: string, action = 'published') {
+  const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'release')!;
+  const payload = structuredClone(group.examples.find((e) => e.action === action) ?? group.examples.find((e) => e.action === 'published')!);
+  payload.action = action;
+  payload.release.id = releaseId;
+  payload.release.tag_name = tag;
+  payload.release.prerelease = false;
+  payload.repository.full_name = REPO;
+  payload.repository.name = 'plugins';
+  payload.repository.owner.login = 'conn2flow';
+  payload.repository.private = false;
+  payload.installation = { id: 42, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
+  return payload;
+}
+
+async function sendWebhook(payload: unknown, secret = WEBHOOK_SECRET): Promise<{ status: number; ms: number }> {
+  const body = JSON.stringify(payload);
+  const started = performance.now();
+  const response = await fetch(`${botUrl}/api/github/webhooks`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+    },
+    body,
+  });
+  await response.arrayBuffer();
+  return { status: response.status, ms: performance.now() - started };
+}
+
+function packageAssets(content: Buffer, shaText?: string) {
+  const sha = createHash('sha256').update(content).digest('hex');
+  return [
+    { name: 'gestor-plugin.zip', content, contentType: 'application/zip' },
+    { name: 'gestor-plugin.zip.sha256', content: Buffer.from(shaText ?? `${sha}\n`), contentType: 'text/plain' },
+  ];
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, what: string, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value as T;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('a published release reaches the host as a signed job, and the host\'s report closes it', { timeout: 60_000 }, async () => {
+  const zip = Buffer.alloc(4096, 'zip');
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.0.0' }, packageAssets(zip));
+  const answer = await sendWebhook(releasePayload(release.id, release.tagName));
+  assert.equal(answer.status, 200);
+  assert.ok(answer.ms < 2000, `webhook answered in ${answer.ms.toFixed(0)} ms`);
+
+  const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
+  assert.equal(checkJob(job).ok, true);
+  assert.deepEqual([job.action, job.plugin.id, job.plugin.version, job.package.sha256, job.package.size], ['install', 'test-plugin', '1.0.0', createHash('sha256').update(zip).digest('hex'), 4096]);
+  assert.equal(job.package.url, `https://github.com/${REPO}/releases/download/plugin-test-plugin-v1.0.0/gestor-plugin.zip`);
+  assert.equal(job.reportUrl, 'http://bot.example.com/api/reports');
+
+  const report = {
+    type: 'report', protocol: 1, jobId: job.jobId, hostId: job.hostId, status: 'ok', exitCode: 0, exitLabel: 'OK', message: 'installed',
+    logTail: [], installedVersion: '1.0.0', timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+  };
+  const body = JSON.stringify(report);
+  const post = (secret: string, id = 'msg_report_1') => fetch(`${botUrl}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], id) }, body });
+  const forged = await post('whsec_' + Buffer.alloc(32, 1).toString('base64'));
+  assert.equal(forged.status, 401, 'a report signed with another secret is rejected');
+  const accepted = await post(hostSecret);
+  assert.deepEqual([accepted.status, await accepted.json()], [200, { status: 'applied' }]);
+  const repeat = await post(hostSecret);
+  assert.deepEqual(await repeat.json(), { status: 'repeat' });
+  const [rollout] = await db.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
+  const [hostJob] = await rolloutJobs(db, rollout.id);
+  assert.deepEqual([hostJob.state, hostJob.exitCode, hostJob.installedVersion], ['ok', 0, '1.0.0']);
+  assert.deepEqual(github.violations.splice(0), []);
+});
+
+test('duplicate and out-of-order webhooks for one release make one rollout and one push', { timeout: 60_000 }, async () => {
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.1.0' }, packageAssets(Buffer.alloc(2048, 'b')));
+  const answers = await Promise.all([
+    sendWebhook(releasePayload(release.id, release.tagName, 'released')),
+    sendWebhook(releasePayload(release.id, release.tagName, 'published')),
+    sendWebhook(releasePayload(release.id, release.tagName, 'published')),
+  ]);
+  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+  await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(jobsReceived.filter((j) => j.source.releaseId === release.id).length, 1);
+  const rollouts = await db.query('select id from rollouts where release_id = $1', [release.id]);
+  assert.equal(rollouts.length, 1);
+});
+
+test('a forged webhook is rejected and records nothing', async () => {
+  const answer = await sendWebhook(releasePayload(987654, 'plugin-test-plugin-v9.9.9'), 'not-the-secret');
+  assert.ok(answer.status >= 400 && answer.status < 500, `status ${answer.status}`);
+  assert.equal(await getRelease(db, 987654), undefined);
+});
+
+test('a .sha256 that disagrees with GitHub\'s digest fails the release loudly; nothing is pushed', { timeout: 60_000 }, async () => {
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.2.0' }, packageAssets(Buffer.alloc(3000, 'c'), `${'0'.repeat(64)}\n`));
+  assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
+  const stored = await waitFor(async () => {
+    const r = await getRelease(db, release.id);
+    return r?.state === 'failed' ? r : undefined;
+  }, 'the release to fail');
+  assert.match(stored.error!, /the digest GitHub computed for gestor-plugin\.zip of plugin-test-plugin-v1\.2\.0 \(sha256:[0-9a-f]{64}\) differs from gestor-plugin\.zip\.sha256 \(0{64}\): nothing is rolled out/);
+  assert.equal(jobsReceived.filter((j) => j.source.releaseId === release.id).length, 0);
+});
+
+test('assets attached after the event are waited for', { timeout: 60_000 }, async () => {
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.3.0' });
+  assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await getRelease(db, release.id))!.state, 'received', 'still waiting');
+  const content = Buffer.alloc(5000, 'd');
+  for (const asset of packageAssets(content)) release.assets.push({ id: 900000 + release.assets.length, name: asset.name, contentType: asset.contentType, content: asset.content, createdAt: new Date().toISOString() });
+  const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job after the assets arrived');
+  assert.equal(job.plugin.version, '1.3.0');
+  assert.equal(job.plugin.previousVersion, null);
+});
