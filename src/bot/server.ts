@@ -1,24 +1,45 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createNodeMiddleware, type Probot } from 'probot';
+import { handleAdmin, isAdminPath } from './api/admin.ts';
+import { handleEnroll } from './api/enroll.ts';
 import { handleReport } from './api/reports.ts';
 import { sendJson } from './api/read-body.ts';
 import { botApp, startWorkers, type BotDeps } from './app.ts';
 
-// The bot's HTTP server: GitHub webhooks (verified by Probot) and the hosts' reports.
+// The bot's HTTP routes besides GitHub's webhooks: hosts' reports and enrollment, the operator's API.
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
-export async function createBotServer(probot: Probot, deps: BotDeps, options: { workers?: boolean } = {}): Promise<Server> {
-  const webhooks = await createNodeMiddleware(botApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
-  if (options.workers !== false) await startWorkers(probot, deps);
-  return createServer((req, res) => {
+export interface ServerDeps extends BotDeps {
+  adminToken?: string;
+}
+
+/** Handles our own routes; false when the request is not one of them. */
+export function apiHandler(deps: ServerDeps, log: Probot['log']) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = new URL(req.url ?? '/', 'http://bot').pathname;
     const fail = (error: unknown) => {
-      probot.log.error({ err: error }, 'request failed');
+      log.error({ err: error }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     };
-    if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, deps).catch(fail);
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    Promise.resolve(webhooks(req, res, () => sendJson(res, 404, { error: 'not found' }))).catch(fail);
+    if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, deps).catch(fail), true;
+    if (path === '/api/enroll' && req.method === 'POST') return void handleEnroll(req, res, deps).catch(fail), true;
+    if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken }).catch(fail), true;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
+    return false;
+  };
+}
+
+/** A complete bot server (webhooks + API + workers), as tests and embedders run it. */
+export async function createBotServer(probot: Probot, deps: ServerDeps, options: { workers?: boolean } = {}): Promise<Server> {
+  const webhooks = await createNodeMiddleware(botApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
+  if (options.workers !== false) await startWorkers(probot, deps);
+  const api = apiHandler(deps, probot.log);
+  return createServer((req, res) => {
+    if (api(req, res)) return;
+    Promise.resolve(webhooks(req, res, () => sendJson(res, 404, { error: 'not found' }))).catch((error) => {
+      probot.log.error({ err: error }, 'webhook handling failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+    });
   });
 }

@@ -1,6 +1,7 @@
 import { PluginError, formatDiagnostic } from '../plugin/diagnostics.ts';
 import { ZipReadError } from '../plugin/zip-reader.ts';
 import { OUR_EXIT } from '../protocol/exit-codes.ts';
+import { BOT_HELP, botCommand } from './commands/bot.ts';
 import { DIFF_HELP, diffCommand } from './commands/diff.ts';
 import { PACK_HELP, packCommand } from './commands/pack.ts';
 import { VERIFY_HELP, verifyCommand } from './commands/verify.ts';
@@ -13,6 +14,7 @@ Commands:
   pack <dir>              build gestor-plugin.zip (+ .sha256, SHA256SUMS) from a plugin folder
   verify <zip>            check that a package is installable by Conn2Flow
   diff <old.zip> <new.zip> show what a new package changes
+  bot                     run the release bot (GitHub App); see "c2f-plugin bot --help"
 
 Run "c2f-plugin <command> --help" for a command's options.
 `;
@@ -21,6 +23,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help:
   pack: { run: packCommand, help: PACK_HELP },
   verify: { run: verifyCommand, help: VERIFY_HELP },
   diff: { run: diffCommand, help: DIFF_HELP },
+  bot: { run: botCommand, help: BOT_HELP },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -76,6 +76,14 @@ export async function createEnrollment(db: Database, host: Omit<NewHost, 'url'>,
   return { host: (await getHost(db, id))!, token, expiresAt };
 }
 
+/** The network policy the operator set for a pending enrollment (its URL is checked against it). */
+export async function enrollmentPolicy(db: Queryable, token: string): Promise<{ allowPrivateNetwork: boolean } | undefined> {
+  const [row] = await db.query<{ allow_private_network: boolean }>(
+    'select h.allow_private_network from enrollment_tokens t join hosts h on h.id = t.host_id where t.token_hash = $1', [hashToken(token)],
+  );
+  return row && { allowPrivateNetwork: row.allow_private_network };
+}
+
 /** Trades a one-time token for the host's id and secret; a token works once and only before it expires. */
 export async function enroll(db: Database, box: SecretBox, token: string, url: string | null, agentVersion: string): Promise<{ hostId: string; secret: string }> {
   const secret = generateSecret();

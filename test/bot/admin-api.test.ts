@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { Probot } from 'probot';
+import type { PgBoss } from 'pg-boss';
+import { startQueue } from '../../src/bot/queue.ts';
+import { planJobs } from '../../src/bot/rollout/plan-jobs.ts';
+import { createBotServer } from '../../src/bot/server.ts';
+import type { Database } from '../../src/bot/store/database.ts';
+import { getHost, hostSecrets } from '../../src/bot/store/hosts.ts';
+import { createRollout, getJob, getRelease, recordRelease, updateRelease } from '../../src/bot/store/rollouts.ts';
+import { freshDatabase, testBox } from './databases.ts';
+
+const ADMIN = 'admin-token-for-tests';
+let db: Database;
+let boss: PgBoss;
+let bot: Server;
+let receiver: Server;
+let base = '';
+let hostUrl = '';
+const pushes: string[] = [];
+
+before(async () => {
+  db = await freshDatabase('pglite');
+  boss = await startQueue(db);
+  receiver = createServer((req, res) => {
+    pushes.push(req.url!);
+    req.resume().on('end', () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  hostUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const probot = new Probot({ appId: 1, privateKey, secret: 's', logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', adminToken: ADMIN });
+  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
+});
+after(async () => {
+  await boss?.stop({ graceful: false });
+  await Promise.all([bot, receiver].filter(Boolean).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+});
+
+async function api(method: string, path: string, body?: unknown, token = ADMIN) {
+  const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+test('the admin API needs the bearer token', async () => {
+  assert.equal((await api('GET', '/api/admin/hosts', undefined, 'wrong')).status, 401);
+  assert.equal((await fetch(`${base}/api/admin/hosts`)).status, 401);
+});
+
+test('hosts: add (URL checked), list, show, rotate the secret, remove', async () => {
+  const refused = await api('POST', '/api/admin/hosts', { name: 'x', url: 'http://site.example.com/hook', plugins: ['conn2flow/plugins:p'] });
+  assert.deepEqual([refused.status, refused.body.error], [422, 'http://site.example.com/hook: use https (plain http is allowed only with --allow-http, for tests and local networks)']);
+  const loopback = await api('POST', '/api/admin/hosts', { name: 'x', url: 'https://127.0.0.1/hook' });
+  assert.equal(loopback.status, 422);
+  assert.equal((await api('POST', '/api/admin/hosts', { name: 'x', url: 'https://a.example.com', plugins: ['not-a-plugin'] })).status, 400);
+
+  const added = await api('POST', '/api/admin/hosts', { name: 'site-a', url: 'https://a.example.com/c2f', policy: 'manual', plugins: ['conn2flow/plugins:test-plugin'] });
+  assert.equal(added.status, 201);
+  assert.match(added.body.secret, /^whsec_/);
+  const id = added.body.host.id;
+  assert.deepEqual((await api('GET', '/api/admin/hosts')).body.map((h: { name: string }) => h.name), ['site-a']);
+  assert.deepEqual((await api('GET', `/api/admin/hosts/${id}`)).body.plugins, [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }]);
+  const rotated = await api('POST', `/api/admin/hosts/${id}/rotate-secret`);
+  assert.deepEqual(await hostSecrets(db, testBox, id), [rotated.body.secret, added.body.secret]);
+  assert.deepEqual((await api('DELETE', `/api/admin/hosts/${id}`)).body, { removed: id });
+  assert.equal((await api('GET', `/api/admin/hosts/${id}`)).status, 404);
+});
+
+test('enrollment: the operator creates a token, the agent trades it once for its id and secret', async () => {
+  const created = await api('POST', '/api/admin/enrollments', { name: 'nat-site', policy: 'auto', plugins: ['conn2flow/plugins:test-plugin'], allowPrivateNetwork: true });
+  assert.equal(created.status, 201);
+  const enrollment = { type: 'enroll', protocol: 1, token: created.body.token, agentVersion: '0.1.0', url: hostUrl };
+  const first = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify(enrollment) });
+  const answer = (await first.json()) as { hostId: string; secret: string; pollMode: boolean };
+  assert.equal(first.status, 200);
+  assert.deepEqual([answer.hostId, answer.pollMode], [created.body.host.id, false]);
+  assert.deepEqual(await hostSecrets(db, testBox, answer.hostId), [answer.secret]);
+  assert.equal((await getHost(db, answer.hostId))!.url, hostUrl);
+  const again = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify(enrollment) });
+  assert.deepEqual([again.status, ((await again.json()) as { error: string }).error], [403, 'this enrollment token has been used already: ask the operator for a new one']);
+  const invalid = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify({ ...enrollment, protocol: 2 }) });
+  assert.equal(invalid.status, 422);
+});
+
+test('rollouts: a manual host\'s job is pushed only after approval; finished jobs cannot be cancelled', { timeout: 30_000 }, async () => {
+  const added = await api('POST', '/api/admin/hosts', { name: 'manual', url: hostUrl, policy: 'manual', plugins: ['conn2flow/plugins:test-plugin'], allowPrivateNetwork: true, allowHttp: true });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  await recordRelease(db, { id: 77, repository: 'conn2flow/plugins', installationId: 1, tag: 'plugin-test-plugin-v3.0.0', headSha: null, prerelease: false, privateRepository: false });
+  await updateRelease(db, 77, { state: 'resolved', pluginId: 'test-plugin', version: '3.0.0', zipAssetId: 1, zipUrl: 'https://github.com/x/y/releases/download/t/gestor-plugin.zip', zipSize: 1000, zipSha256: 'f'.repeat(64) });
+  const release = (await getRelease(db, 77))!;
+  const host = (await getHost(db, added.body.host.id))!;
+  const { rolloutId } = await createRollout(db, release, planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version: '3.0.0', prerelease: false, sha256: 'f'.repeat(64) }, [host]));
+  const shown = await api('GET', `/api/admin/rollouts/${rolloutId}`);
+  const job = shown.body.jobs[0];
+  assert.equal(job.state, 'awaiting_approval');
+  assert.equal((await api('GET', '/api/admin/rollouts')).body[0].id, rolloutId);
+  const before = pushes.length;
+  assert.deepEqual((await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`)).body, { jobId: job.id, action: 'approve' });
+  for (let i = 0; i < 100 && (await getJob(db, job.id))!.state !== 'delivered'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await getJob(db, job.id))!.state, 'delivered');
+  assert.equal(pushes.length, before + 1);
+  const again = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`);
+  assert.deepEqual([again.status, again.body.error], [409, `job ${job.id} is awaiting_approval: it cannot be approved`.replace('awaiting_approval', 'delivered')]);
+  const cancel = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/cancel`);
+  assert.deepEqual([cancel.status, cancel.body.error], [409, `job ${job.id} is delivered: it cannot be cancelled`]);
+  const history = await api('GET', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/history`);
+  assert.deepEqual(history.body.map((h: { state: string }) => h.state), ['awaiting_approval', 'queued', 'delivering', 'delivered']);
+});
