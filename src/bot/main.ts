@@ -5,7 +5,8 @@ import { startQueue } from './queue.ts';
 import { apiHandler } from './server.ts';
 import { openPglite, openPostgres } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
-import { SecretBox } from './store/secret-box.ts';
+import { SecretBox, SecretKeyError } from './store/secret-box.ts';
+import { DataFolderLockedError } from './store/data-folder-lock.ts';
 
 // `npm start` / `c2f-plugin bot`: the Probot app with its store. Probot reads APP_ID, PRIVATE_KEY,
 // WEBHOOK_SECRET, PORT, HOST and LOG_LEVEL; without app credentials it serves GitHub's app-registration
@@ -30,6 +31,11 @@ export function botFromEnvironment(env: NodeJS.ProcessEnv = process.env): Applic
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   };
+}
+
+/** Errors that mean "fix the configuration", not "a bug". */
+export function isConfigurationError(error: unknown): boolean {
+  return error instanceof SecretKeyError || error instanceof DataFolderLockedError;
 }
 
 export async function startBot(): Promise<void> {

@@ -1,3 +1,5 @@
+import { OUR_EXIT } from '../../protocol/exit-codes.ts';
+
 export const BOT_HELP = `Usage: c2f-plugin bot
 
 Starts the release bot (a Probot GitHub App). Configuration comes from the environment:
@@ -11,7 +13,13 @@ Starts the release bot (a Probot GitHub App). Configuration comes from the envir
 `;
 
 export async function botCommand(): Promise<number> {
-  const { startBot } = await import('../../bot/main.ts');
-  await startBot();
+  const { startBot, isConfigurationError } = await import('../../bot/main.ts');
+  try {
+    await startBot();
+  } catch (error) {
+    if (!isConfigurationError(error)) throw error;
+    process.stderr.write(`c2f-plugin bot: ${(error as Error).message}\n`);
+    return OUR_EXIT.CONFIG;
+  }
   return await new Promise<number>(() => {}); // runs until stopped
 }

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { REPO, run, tempDir } from '../helpers.ts';
+
+// `npm start` as an operator runs it: a real process, configured by the environment.
+const children: ChildProcess[] = [];
+after(() => children.forEach((c) => c.kill('SIGKILL')));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startBot(cwd: string, env: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), 'bot'], { cwd, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
+  children.push(child);
+  for (let i = 0; i < 150; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' }).then(() => true, () => false);
+    if (ok) return { port, child };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail('the bot did not start listening');
+}
+
+test('without GitHub App credentials the bot shows Probot\'s app-registration page, fed by app.yml', { timeout: 60_000 }, async () => {
+  const cwd = await tempDir('c2f-bot-setup-');
+  await copyFile(path.join(REPO, 'app.yml'), path.join(cwd, 'app.yml'));
+  const { port } = await startBot(cwd, { APP_ID: '', PRIVATE_KEY: '', NODE_ENV: 'development' });
+  const response = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+  assert.equal(response.status, 302);
+  assert.match(response.headers.get('location') ?? '', /\/probot$/);
+  const page = await (await fetch(`http://127.0.0.1:${port}/probot`)).text();
+  assert.match(page, /Register GitHub App/i);
+});
+
+test('with credentials it serves webhooks and the API from a PGlite folder, which a second process cannot open', { timeout: 90_000 }, async () => {
+  const cwd = await tempDir('c2f-bot-run-');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  await writeFile(path.join(cwd, 'key.pem'), privateKey);
+  const env = { APP_ID: '1', PRIVATE_KEY_PATH: path.join(cwd, 'key.pem'), WEBHOOK_SECRET: 'x', C2F_SECRET_KEY: Buffer.alloc(32, 3).toString('base64'), C2F_DATA_DIR: path.join(cwd, 'data'), C2F_ADMIN_TOKEN: 'tok' };
+  const { port } = await startBot(cwd, env);
+  assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json(), { status: 'ok' });
+  const hosts = await fetch(`http://127.0.0.1:${port}/api/admin/hosts`, { headers: { authorization: 'Bearer tok' } });
+  assert.deepEqual([hosts.status, await hosts.json()], [200, []]);
+  const unsigned = await fetch(`http://127.0.0.1:${port}/api/github/webhooks`, { method: 'POST', headers: { 'x-github-event': 'release', 'x-github-delivery': '1', 'content-type': 'application/json' }, body: '{}' });
+  assert.ok(unsigned.status >= 400 && unsigned.status < 500, `unsigned webhook answered ${unsigned.status}`);
+
+  const second = await run(process.execPath, [path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), 'bot'], { cwd, env: { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' } });
+  assert.equal(second.code, 78);
+  assert.match(second.stderr, /c2f-plugin bot: the data folder .* is in use by another bot process \(pid \d+\).*DATABASE_URL/);
+  assert.doesNotMatch(second.stderr, /\n\s+at /);
+  const noKey = await run(process.execPath, [path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), 'bot'], { cwd, env: { ...env, C2F_SECRET_KEY: '', C2F_DATA_DIR: path.join(cwd, 'other'), PORT: String(await freePort()), HOST: '127.0.0.1' } });
+  assert.equal(noKey.code, 78);
+  assert.match(noKey.stderr, /C2F_SECRET_KEY is not set/);
+});
