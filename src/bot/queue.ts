@@ -22,14 +22,35 @@ export const DELIVERY_CRASH_RETRY = { retryLimit: 5, retryDelay: 30, retryBackof
 /** Waiting for a release's assets: 10 s, 20 s, 40 s, ... capped at 10 min, about an hour in all. */
 export const RESOLVE_RETRY = { retryLimit: 12, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
 
-export async function startQueue(db: Database, options: { resolveRetry?: Partial<typeof RESOLVE_RETRY> } = {}): Promise<PgBoss> {
+export interface QueueOptions {
+  resolveRetry?: Partial<typeof RESOLVE_RETRY>;
+  /** How long a job may stay active before another worker takes it over (a dead process's jobs). */
+  expireInSeconds?: number;
+  /** First delay before a crashed delivery is retried. */
+  crashRetryDelaySeconds?: number;
+  /** How often pg-boss looks for expired jobs (default 60 s for both). */
+  superviseIntervalSeconds?: number;
+  monitorIntervalSeconds?: number;
+}
+
+export async function startQueue(db: Database, options: QueueOptions = {}): Promise<PgBoss> {
+  const supervise = {
+    ...(options.superviseIntervalSeconds ? { superviseIntervalSeconds: options.superviseIntervalSeconds } : {}),
+    ...(options.monitorIntervalSeconds ? { monitorIntervalSeconds: options.monitorIntervalSeconds } : {}),
+  };
   const boss = db.pglite
-    ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schema: 'pgboss' })
-    : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, application_name: 'c2f-bot-queue' });
+    ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schema: 'pgboss', ...supervise })
+    : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, application_name: 'c2f-bot-queue', ...supervise });
   boss.on('error', () => {}); // surfaced per job; a transient connection error must not crash the bot
   await boss.start();
   await boss.createQueue(QUEUES.deliverJobDead, { retryLimit: 0 });
-  await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry });
-  await boss.createQueue(QUEUES.deliverJob, { policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, deadLetter: QUEUES.deliverJobDead });
+  // A job held by a process that died is handed to another worker once it expires: a push or a release
+  // resolution never legitimately takes long (every request has a timeout).
+  const expireInSeconds = options.expireInSeconds ?? 120;
+  await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry, expireInSeconds });
+  await boss.createQueue(QUEUES.deliverJob, {
+    policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,
+    deadLetter: QUEUES.deliverJobDead, expireInSeconds,
+  });
   return boss;
 }
