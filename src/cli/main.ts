@@ -3,6 +3,9 @@ import { ZipReadError } from '../plugin/zip-reader.ts';
 import { OUR_EXIT } from '../protocol/exit-codes.ts';
 import { BOT_HELP, botCommand } from './commands/bot.ts';
 import { DIFF_HELP, diffCommand } from './commands/diff.ts';
+import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
+import { ROLLOUTS_HELP, rolloutsCommand } from './commands/rollouts.ts';
+import { AdminApiError } from './admin-client.ts';
 import { PACK_HELP, packCommand } from './commands/pack.ts';
 import { VERIFY_HELP, verifyCommand } from './commands/verify.ts';
 import { printJson } from './output.ts';
@@ -15,6 +18,8 @@ Commands:
   verify <zip>            check that a package is installable by Conn2Flow
   diff <old.zip> <new.zip> show what a new package changes
   bot                     run the release bot (GitHub App); see "c2f-plugin bot --help"
+  hosts <action>          register and manage hosts (through the bot's admin API)
+  rollouts <action>       follow rollouts; approve, cancel or redeliver a host's job
 
 Run "c2f-plugin <command> --help" for a command's options.
 `;
@@ -24,6 +29,8 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help:
   verify: { run: verifyCommand, help: VERIFY_HELP },
   diff: { run: diffCommand, help: DIFF_HELP },
   bot: { run: botCommand, help: BOT_HELP },
+  hosts: { run: hostsCommand, help: HOSTS_HELP },
+  rollouts: { run: rolloutsCommand, help: ROLLOUTS_HELP },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -53,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`c2f-plugin ${name}: ${(error as Error).message}\n\n${command.help}`);
       return OUR_EXIT.USAGE;
+    }
+    if (error instanceof AdminApiError) {
+      process.stderr.write(`c2f-plugin ${name}: ${error.message}\n`);
+      return error.status === 401 || error.status === 0 ? OUR_EXIT.CONFIG : 1;
     }
     if (error instanceof ZipReadError) {
       process.stderr.write(`c2f-plugin ${name}: ${error.message}\n`);

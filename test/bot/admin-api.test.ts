@@ -111,3 +111,30 @@ test('rollouts: a manual host\'s job is pushed only after approval; finished job
   const history = await api('GET', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/history`);
   assert.deepEqual(history.body.map((h: { state: string }) => h.state), ['awaiting_approval', 'queued', 'delivering', 'delivered']);
 });
+
+test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollouts list and show', { timeout: 60_000 }, async () => {
+  const { cli } = await import('../helpers.ts');
+  const env = { C2F_BOT_URL: base, C2F_ADMIN_TOKEN: ADMIN };
+  const added = await cli(['hosts', 'add', '--name', 'cli-site', '--url', 'https://cli.example.com/c2f', '--plugin', 'conn2flow/plugins:test-plugin', '--policy', 'notify'], { env });
+  assert.equal(added.code, 0, added.stderr);
+  const id = /added (host_[0-9a-f]{8}) \(cli-site\)/.exec(added.stdout)![1];
+  assert.match(added.stdout, /secret: whsec_/);
+  const listed = await cli(['hosts', 'list'], { env });
+  assert.match(listed.stdout, new RegExp(`${id}  cli-site  notify/stable  https://cli\\.example\\.com/c2f  conn2flow/plugins:test-plugin`));
+  const json = JSON.parse((await cli(['hosts', 'show', id, '--json'], { env })).stdout);
+  assert.equal(json.name, 'cli-site');
+  const token = await cli(['hosts', 'enroll-token', '--name', 'later', '--plugin', 'conn2flow/plugins:test-plugin'], { env });
+  assert.match(token.stdout, /token: c2fenroll_\S+\nexpires: .*\nOn the host: c2f-plugin agent enroll --bot <bot URL> --token c2fenroll_/);
+  assert.equal((await cli(['hosts', 'remove', id], { env })).code, 0);
+  const gone = await cli(['hosts', 'show', id], { env });
+  assert.deepEqual([gone.code, gone.stderr.trim()], [1, `c2f-plugin hosts: no host ${id}`]);
+  const rollouts = await cli(['rollouts', 'list'], { env });
+  assert.match(rollouts.stdout, /ro_[0-9a-f-]+  conn2flow\/plugins  test-plugin 3\.0\.0  1 hosts/);
+  const rolloutId = /(ro_[0-9a-f-]+)/.exec(rollouts.stdout)![1];
+  assert.match((await cli(['rollouts', 'show', rolloutId], { env })).stdout, /  host_[0-9a-f]{8}  install  delivered  job job_/);
+  const denied = await cli(['hosts', 'list'], { env: { ...env, C2F_ADMIN_TOKEN: 'wrong' } });
+  assert.deepEqual([denied.code, denied.stderr.trim()], [78, 'c2f-plugin hosts: missing or wrong admin token']);
+  const unset = await cli(['hosts', 'list'], { env: { C2F_BOT_URL: '', C2F_ADMIN_TOKEN: '' } });
+  assert.equal(unset.code, 64);
+  assert.match(unset.stderr, /pass --bot URL or set C2F_BOT_URL/);
+});

@@ -143,7 +143,7 @@ export async function jobHistory(db: Queryable, jobId: string): Promise<Array<{ 
  */
 export async function transitionJob(db: Queryable, jobId: string, from: readonly JobState[], to: JobState, fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: unknown } = {}): Promise<boolean> {
   const rows = await db.query(
-    `update host_jobs set state = $3, reason = coalesce($4, reason), attempts = coalesce($5, attempts), exit_code = coalesce($6, exit_code),
+    `update host_jobs set state = $3, reason = $4, attempts = coalesce($5, attempts), exit_code = coalesce($6, exit_code),
        exit_label = coalesce($7, exit_label), installed_version = coalesce($8, installed_version), last_report = coalesce($9, last_report), updated_at = now()
      where id = $1 and state = any($2) returning id`,
     [jobId, from, to, fields.reason ?? null, fields.attempts ?? null, fields.exitCode ?? null, fields.exitLabel ?? null, fields.installedVersion ?? null, fields.lastReport === undefined ? null : JSON.stringify(fields.lastReport)],

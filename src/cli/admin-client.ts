@@ -1,0 +1,48 @@
+import { UsageError } from './usage-error.ts';
+
+// The CLI side of the bot's admin API: where the bot is and how to authenticate come from --bot and the
+// environment (C2F_BOT_URL, C2F_ADMIN_TOKEN).
+
+export class AdminApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface AdminClient {
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv = process.env): AdminClient {
+  const base = botUrl ?? env.C2F_BOT_URL;
+  if (!base) throw new UsageError('where is the bot? pass --bot URL or set C2F_BOT_URL');
+  const token = env.C2F_ADMIN_TOKEN;
+  if (!token) throw new UsageError('set C2F_ADMIN_TOKEN to the bot\'s admin token');
+  return {
+    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+      let response: Response;
+      try {
+        response = await fetch(new URL(path, base), {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          redirect: 'error',
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (error) {
+        throw new AdminApiError(0, `cannot reach the bot at ${base}: ${(error as Error).message}`);
+      }
+      const text = await response.text();
+      let data: unknown;
+      try {
+        data = text ? JSON.parse(text) : undefined;
+      } catch {
+        data = undefined;
+      }
+      if (!response.ok) throw new AdminApiError(response.status, (data as { error?: string } | undefined)?.error ?? `the bot answered ${response.status}`);
+      return data as T;
+    },
+  };
+}
