@@ -1,12 +1,14 @@
 import type { ApplicationFunction, Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { deliverJob, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
+import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi } from './github/release-assets-api.ts';
+import { rolloutInstallation, scheduleCheckRun, updateCheckRun } from './github/update-check-run.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
-import { recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
+import { getJob, recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
 // The Probot app: release webhooks are stored and queued (then answered, well inside GitHub's 10 s);
@@ -20,6 +22,13 @@ export interface BotDeps {
   /** Overrides for tests (fast retries). */
   delivery?: Partial<Pick<DeliveryDeps, 'retrySchedule' | 'timeoutMs'>>;
   resolveRetryLimit?: number;
+  /** Seconds a check-run update waits to coalesce changes (default 5). */
+  checkRunDelaySeconds?: number;
+}
+
+/** Asks for the rollout's check run to be brought up to date (coalesced). */
+export function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
+  return scheduleCheckRun(deps.boss, rolloutId, deps.checkRunDelaySeconds);
 }
 
 interface ResolveData {
@@ -58,6 +67,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const octokit = await app.auth(job.data.installationId);
     try {
       const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, job.data.releaseId, job.data.config);
+      if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       app.log.info({ releaseId: job.data.releaseId, outcome: outcome.kind }, 'release resolved');
     } catch (error) {
       if (error instanceof AssetsNotReadyError && job.retryCount >= (deps.resolveRetryLimit ?? RESOLVE_RETRY.retryLimit)) {
@@ -69,6 +79,16 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { pollingIntervalSeconds: 1, batchSize: 16 }, async (jobs) => {
-    await Promise.all(jobs.map((job) => deliverJob(delivery, job.data)));
+    await Promise.all(jobs.map(async (job) => {
+      if (await deliverJob(delivery, job.data)) {
+        const stored = await getJob(deps.db, job.data.jobId);
+        if (stored) await touchRollout(deps, stored.rolloutId);
+      }
+    }));
+  });
+  await deps.boss.work<{ rolloutId: string }>(QUEUES.checkRun, { pollingIntervalSeconds: 1 }, async ([job]) => {
+    const installation = await rolloutInstallation(deps.db, job.data.rolloutId);
+    if (!installation) return;
+    await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data.rolloutId);
   });
 }

@@ -4,7 +4,7 @@ import { handleAdmin, isAdminPath } from './api/admin.ts';
 import { handleEnroll } from './api/enroll.ts';
 import { handleReport } from './api/reports.ts';
 import { sendJson } from './api/read-body.ts';
-import { botApp, startWorkers, type BotDeps } from './app.ts';
+import { botApp, startWorkers, touchRollout, type BotDeps } from './app.ts';
 
 // The bot's HTTP routes besides GitHub's webhooks: hosts' reports and enrollment, the operator's API.
 
@@ -22,9 +22,10 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
       log.error({ err: error }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     };
-    if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, deps).catch(fail), true;
+    const onChanged = (rolloutId: string) => touchRollout(deps, rolloutId);
+    if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, { ...deps, onApplied: onChanged }).catch(fail), true;
     if (path === '/api/enroll' && req.method === 'POST') return void handleEnroll(req, res, deps).catch(fail), true;
-    if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken }).catch(fail), true;
+    if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onJobChanged: onChanged }).catch(fail), true;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
     return false;
   };

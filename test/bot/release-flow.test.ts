@@ -14,7 +14,7 @@ import { getRelease, rolloutJobs } from '../../src/bot/store/rollouts.ts';
 import type { Job } from '../../src/protocol/messages.ts';
 import { signMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn, commitOf } from '../github/stand-in.ts';
 import { freshDatabase, testBox } from './databases.ts';
 
 // The whole intake path over real HTTP: a signed release webhook (from @octokit/webhooks-examples) to the
@@ -47,7 +47,7 @@ before(async () => {
   boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'http://bot.example.com', delivery: { retrySchedule: [0.2] }, resolveRetryLimit: 20 });
+  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'http://bot.example.com', delivery: { retrySchedule: [0.2] }, resolveRetryLimit: 20, checkRunDelaySeconds: 1 });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   botUrl = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
   hostSecret = (await addHost(db, testBox, { name: 'site', url: hostUrl, policy: 'auto', channel: 'stable', plugins: [{ repository: REPO, pluginId: 'test-plugin' }], allowPrivateNetwork: true })).secret;
@@ -134,6 +134,16 @@ test('a published release reaches the host as a signed job, and the host\'s repo
   const [rollout] = await db.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
   const [hostJob] = await rolloutJobs(db, rollout.id);
   assert.deepEqual([hostJob.state, hostJob.exitCode, hostJob.installedVersion], ['ok', 0, '1.0.0']);
+
+  // GitHub shows the rollout: one check run on the tag's commit, completed once the host reported.
+  const run = await waitFor(() => github.checkRuns.find((r) => r.externalId === rollout.id && r.status === 'completed'), 'the completed check run');
+  assert.equal(run.headSha, commitOf('plugin-test-plugin-v1.0.0'));
+  assert.equal(run.name, 'Conn2Flow rollout: test-plugin 1.0.0');
+  assert.equal(run.conclusion, 'success');
+  assert.equal(run.output!.title, '1 of 1 hosts updated');
+  assert.match(run.output!.summary, /\| site \| auto \| ok \(installed\) \| 1\.0\.0 \| 0 OK \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|/);
+  assert.equal(github.checkRuns.filter((r) => r.externalId === rollout.id).length, 1, 'one check run per rollout');
+  assert.ok(run.updates <= 3, `updates are coalesced (${run.updates} updates for 4 state changes)`);
   assert.deepEqual(github.violations.splice(0), []);
 });
 

@@ -21,6 +21,9 @@ export const OPERATIONS: Array<[method: string, path: string]> = [
   ['get', '/repos/{owner}/{repo}/releases/{release_id}'],
   ['post', '/app/installations/{installation_id}/access_tokens'],
   ['get', '/repos/{owner}/{repo}/contents/{path}'],
+  ['get', '/repos/{owner}/{repo}/git/ref/{ref}'],
+  ['post', '/repos/{owner}/{repo}/check-runs'],
+  ['patch', '/repos/{owner}/{repo}/check-runs/{check_run_id}'],
 ];
 
 export interface OperationContract {

@@ -39,6 +39,23 @@ export interface StoredRelease {
   assets: StoredAsset[];
 }
 
+export interface StoredCheckRun {
+  id: number;
+  repo: string;
+  name: string;
+  headSha: string;
+  externalId: string | null;
+  status: string;
+  conclusion: string | null;
+  output: { title: string; summary: string; text?: string } | null;
+  updates: number;
+}
+
+/** The commit a tag points at, made up but stable. */
+export function commitOf(tag: string): string {
+  return createHash('sha1').update(`commit of ${tag}`).digest('hex');
+}
+
 export interface Faults {
   /** Answer 403 to every write, as with a token lacking contents: write. */
   forbidWrites?: boolean;
@@ -52,6 +69,9 @@ const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
   ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, 'POST /app/installations/{installation_id}/access_tokens'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/, 'GET /repos/{owner}/{repo}/contents/{path}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/, 'GET /repos/{owner}/{repo}/releases/{release_id}'],
+  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/git\/ref\/(.+)$/, 'GET /repos/{owner}/{repo}/git/ref/{ref}'],
+  ['POST', /^\/repos\/([^/]+)\/([^/]+)\/check-runs$/, 'POST /repos/{owner}/{repo}/check-runs'],
+  ['PATCH', /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/, 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/tags\/(.+)$/, 'GET /repos/{owner}/{repo}/releases/tags/{tag}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'GET /repos/{owner}/{repo}/releases'],
   ['POST', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'POST /repos/{owner}/{repo}/releases'],
@@ -72,6 +92,7 @@ export class GitHubStandIn {
   readonly files = new Map<string, string>();
   /** Installation ids for which a token was issued. */
   readonly installationTokens: string[] = [];
+  readonly checkRuns: StoredCheckRun[] = [];
   private server: Server | undefined;
   private nextId = 1000;
 
@@ -147,6 +168,25 @@ export class GitHubStandIn {
         if (!file) return this.notFound(res, operation);
         res.writeHead(200, { 'content-type': 'application/vnd.github.raw' }).end(file);
         return;
+      }
+      case 'GET /repos/{owner}/{repo}/git/ref/{ref}': {
+        const ref = decodeURIComponent(param);
+        const release = list.find((r) => `tags/${r.tagName}` === ref);
+        if (!release) return this.notFound(res, operation);
+        const sha = commitOf(release.tagName);
+        return this.send(res, operation, 200, { ref: `refs/${ref}`, node_id: `REF_${release.id}`, url: `${this.url}/repos/${repoKey}/git/refs/${ref}`, object: { type: 'commit', sha, url: `${this.url}/repos/${repoKey}/git/commits/${sha}` } });
+      }
+      case 'POST /repos/{owner}/{repo}/check-runs': {
+        const run: StoredCheckRun = { id: this.nextId++, repo: repoKey, name: json.name, headSha: json.head_sha, externalId: json.external_id ?? null, status: json.status ?? 'queued', conclusion: json.conclusion ?? null, output: json.output ?? null, updates: 0 };
+        this.checkRuns.push(run);
+        return this.send(res, operation, 201, this.checkRunJson(run));
+      }
+      case 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': {
+        const run = this.checkRuns.find((r) => r.id === Number(param) && r.repo === repoKey);
+        if (!run) return this.notFound(res, operation);
+        run.updates++;
+        for (const key of ['status', 'conclusion', 'output'] as const) if (key in json) (run as any)[key] = json[key];
+        return this.send(res, operation, 200, this.checkRunJson(run));
       }
       case 'GET /repos/{owner}/{repo}/releases/{release_id}': {
         const release = byId(param);
@@ -260,6 +300,17 @@ export class GitHubStandIn {
       subscriptions_url: 'https://api.github.com/users/github-actions%5Bbot%5D/subscriptions', organizations_url: 'https://api.github.com/users/github-actions%5Bbot%5D/orgs',
       repos_url: 'https://api.github.com/users/github-actions%5Bbot%5D/repos', events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/events{/privacy}',
       received_events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/received_events', type: 'Bot', user_view_type: 'public', site_admin: false,
+    };
+  }
+
+  private checkRunJson(run: StoredCheckRun) {
+    const now = new Date().toISOString();
+    return {
+      id: run.id, node_id: `CR_${run.id}`, head_sha: run.headSha, name: run.name, external_id: run.externalId,
+      url: `${this.url}/repos/${run.repo}/check-runs/${run.id}`, html_url: `https://github.com/${run.repo}/runs/${run.id}`, details_url: null,
+      status: run.status, conclusion: run.conclusion, started_at: now, completed_at: run.status === 'completed' ? now : null,
+      output: { title: run.output?.title ?? null, summary: run.output?.summary ?? null, text: run.output?.text ?? null, annotations_count: 0, annotations_url: `${this.url}/repos/${run.repo}/check-runs/${run.id}/annotations` },
+      check_suite: { id: 1 }, app: null, pull_requests: [],
     };
   }
 

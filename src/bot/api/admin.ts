@@ -17,6 +17,8 @@ export interface AdminDeps {
   box: SecretBox;
   boss: PgBoss;
   adminToken: string | undefined;
+  /** Called after an operator changed a job (the check run follows). */
+  onJobChanged?: (rolloutId: string) => Promise<void>;
 }
 
 class BadRequest extends Error {
@@ -139,8 +141,9 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
 async function jobAction(deps: AdminDeps, rolloutId: string, jobId: string, action: string): Promise<unknown> {
   const job = await getJob(deps.db, jobId);
   if (!job || job.rolloutId !== rolloutId) throw new BadRequest(`no job ${jobId} in rollout ${rolloutId}`, 404);
-  const done = (moved: boolean, what: string) => {
+  const done = async (moved: boolean, what: string) => {
     if (!moved) throw new BadRequest(`job ${jobId} is ${job.state}: it cannot be ${what}`, 409);
+    await deps.onJobChanged?.(rolloutId);
     return { jobId, action };
   };
   switch (action) {

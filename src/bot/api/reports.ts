@@ -3,14 +3,14 @@ import { verifyMessage } from '../../protocol/signing.ts';
 import { checkReport } from '../../protocol/validate.ts';
 import type { Database } from '../store/database.ts';
 import { hostSecrets } from '../store/hosts.ts';
-import { applyReport } from '../store/rollouts.ts';
+import { applyReport, getJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
 // POST /api/reports: a host's signed report. The body names the host, but nothing in it counts until the
 // signature verifies with that host's secret; then the schema, then the store (once per message id).
 
-export async function handleReport(req: IncomingMessage, res: ServerResponse, deps: { db: Database; box: SecretBox }): Promise<void> {
+export async function handleReport(req: IncomingMessage, res: ServerResponse, deps: { db: Database; box: SecretBox; onApplied?: (rolloutId: string) => Promise<void> }): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req);
@@ -32,5 +32,9 @@ export async function handleReport(req: IncomingMessage, res: ServerResponse, de
   if (!checked.ok) return sendJson(res, 422, { error: 'the report does not match the report schema', details: checked.errors });
   const outcome = await applyReport(deps.db, verified.messageId, checked.value);
   if (outcome === 'unknown-job') return sendJson(res, 404, { error: `no job ${checked.value.jobId} for host ${hostId}` });
+  if (outcome === 'applied' && deps.onApplied) {
+    const job = await getJob(deps.db, checked.value.jobId);
+    if (job) await deps.onApplied(job.rolloutId);
+  }
   return sendJson(res, 200, { status: outcome });
 }
