@@ -8,7 +8,7 @@ import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
-import { getJob, recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
+import { getJob, getRelease, recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
 // The Probot app: release webhooks are stored and queued (then answered, well inside GitHub's 10 s);
@@ -34,7 +34,15 @@ export function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
 interface ResolveData {
   releaseId: number;
   installationId: number;
-  config: RepositoryReleaseConfig;
+}
+
+/** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
+async function repositoryConfig(octokit: unknown, repository: string): Promise<RepositoryReleaseConfig> {
+  const [owner, repo] = repository.split('/');
+  const configApi = (octokit as { config?: { get(o: object): Promise<{ config: RepositoryReleaseConfig | null }> } }).config;
+  if (!configApi) return {};
+  const { config } = await configApi.get({ owner, repo, path: '.github/conn2flow-release.yml' });
+  return config ?? {};
 }
 
 export function botApp(deps: BotDeps): ApplicationFunction {
@@ -43,7 +51,7 @@ export function botApp(deps: BotDeps): ApplicationFunction {
       const { release, repository } = context.payload;
       const installationId = context.payload.installation?.id;
       if (!installationId) return;
-      const config = (await context.config<RepositoryReleaseConfig>('conn2flow-release.yml', {}).catch(() => null)) ?? {};
+      // Nothing but writes here: GitHub waits at most 10 s, and anything that calls GitHub happens in the worker.
       await deps.db.transaction(async (tx) => {
         await recordWebhookDelivery(tx, context.id, context.name, context.payload.action);
         const fresh = await recordRelease(tx, {
@@ -51,7 +59,7 @@ export function botApp(deps: BotDeps): ApplicationFunction {
           headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
         });
         if (!fresh) return; // the same release again (another action, or a redelivery): already queued
-        await deps.boss.send(QUEUES.resolveRelease, { releaseId: release.id, installationId, config } satisfies ResolveData, {
+        await deps.boss.send(QUEUES.resolveRelease, { releaseId: release.id, installationId } satisfies ResolveData, {
           singletonKey: `release:${release.id}`,
           db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) },
         });
@@ -63,10 +71,13 @@ export function botApp(deps: BotDeps): ApplicationFunction {
 
 /** Starts the queue workers (any number of bot processes may run them against one PostgreSQL). */
 export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
-  await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { pollingIntervalSeconds: 1 }, async ([job]) => {
+  const polling = { pollingIntervalSeconds: 0.5, burstWhenBatchFull: true } as const;
+  await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { ...polling, batchSize: 1 }, async ([job]) => {
     const octokit = await app.auth(job.data.installationId);
     try {
-      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, job.data.releaseId, job.data.config);
+      const release = await getRelease(deps.db, job.data.releaseId);
+      const config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
+      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, job.data.releaseId, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       app.log.info({ releaseId: job.data.releaseId, outcome: outcome.kind }, 'release resolved');
     } catch (error) {
@@ -78,7 +89,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     }
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
-  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { pollingIntervalSeconds: 1, batchSize: 16 }, async (jobs) => {
+  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 32 }, async (jobs) => {
     await Promise.all(jobs.map(async (job) => {
       if (await deliverJob(delivery, job.data)) {
         const stored = await getJob(deps.db, job.data.jobId);
@@ -86,7 +97,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       }
     }));
   });
-  await deps.boss.work<{ rolloutId: string }>(QUEUES.checkRun, { pollingIntervalSeconds: 1 }, async ([job]) => {
+  await deps.boss.work<{ rolloutId: string }>(QUEUES.checkRun, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
     const installation = await rolloutInstallation(deps.db, job.data.rolloutId);
     if (!installation) return;
     await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data.rolloutId);

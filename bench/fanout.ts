@@ -1,0 +1,155 @@
+// bench/fanout: 1,000 registered hosts served by local receivers. In one run: time from a release webhook's
+// arrival to the last host's 2xx, against a bare loop that POSTs the same signed bodies with undici at the
+// same concurrency; on PGlite and on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, a role that may
+// create databases). Also webhook-ack latency p50/p99 under 50 concurrent deliveries.
+// Goal: fan-out within 3x of the bare loop on PostgreSQL; webhook ack p99 under 100 ms.
+import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Probot } from 'probot';
+import { Agent, request } from 'undici';
+import { startQueue } from '../src/bot/queue.ts';
+import { createBotServer } from '../src/bot/server.ts';
+import { openPglite, openPostgres, type Database } from '../src/bot/store/database.ts';
+import { addHost } from '../src/bot/store/hosts.ts';
+import { migrate } from '../src/bot/store/migrate.ts';
+import { SecretBox } from '../src/bot/store/secret-box.ts';
+import { generateSecret, signMessage } from '../src/protocol/signing.ts';
+import { GitHubStandIn } from '../test/github/stand-in.ts';
+
+const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
+const CONCURRENCY = 16;
+const box = SecretBox.fromEnvironment(Buffer.alloc(32, 9).toString('base64'));
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const WEBHOOK_SECRET = 'bench';
+
+// Receivers: one server, one path per host; records when each host got its job.
+let received = 0;
+let lastAt = 0;
+let firstAt = 0;
+let onCount: (() => void) | undefined;
+const receiver = createServer((req, res) => {
+  req.resume().on('end', () => {
+    res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}');
+    received++;
+    lastAt = performance.now();
+    if (received === 1) firstAt = lastAt;
+    onCount?.();
+  });
+});
+await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+const github = await new GitHubStandIn().start();
+
+function waitForReceived(n: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (received >= n) return resolve();
+    onCount = () => {
+      if (received >= n) {
+        onCount = undefined;
+        resolve();
+      }
+    };
+  });
+}
+
+async function bareLoop(): Promise<number> {
+  const agent = new Agent({ connections: CONCURRENCY });
+  const secret = generateSecret();
+  const body = JSON.stringify({ type: 'job', protocol: 1, jobId: 'job_x', package: { sha256: 'a'.repeat(64) } });
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < HOSTS) {
+      const i = next++;
+      const response = await request(`${receiverUrl}/h${i}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...signMessage(body, [secret], `msg_${i}`) }, dispatcher: agent });
+      await response.body.dump();
+    }
+  }));
+  await agent.close();
+  return performance.now() - started;
+}
+
+function webhook(releaseId: number, tag: string) {
+  const body = JSON.stringify({
+    action: 'published',
+    release: { id: releaseId, tag_name: tag, prerelease: false, draft: false, name: tag, target_commitish: 'main', assets: [] },
+    repository: { id: 1, full_name: 'conn2flow/plugins', name: 'plugins', private: false, owner: { login: 'conn2flow' } },
+    installation: { id: 5, node_id: 'x' },
+    sender: { login: 'someone', id: 1 },
+  });
+  return { body, headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` } };
+}
+
+async function run(label: string, db: Database): Promise<{ fanout: number; ackP50: number; ackP99: number }> {
+  await migrate(db);
+  const boss = await startQueue(db);
+  const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const server = await createBotServer(probot, { db, boss, box, botUrl: 'http://bot.example.com', checkRunDelaySeconds: 5 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
+  for (let i = 0; i < HOSTS; i++) {
+    await addHost(db, box, { name: `h${i}`, url: `${receiverUrl}/h${i}`, policy: 'auto', channel: 'stable', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'bench-plugin' }], allowPrivateNetwork: true });
+  }
+  const zip = Buffer.alloc(8192, label);
+  const tag = `plugin-bench-plugin-v1.0.${label === 'pglite' ? 0 : 1}`;
+  const release = github.addRelease('conn2flow/plugins', { tagName: tag }, [
+    { name: 'gestor-plugin.zip', content: zip },
+    { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
+  ]);
+
+  received = 0;
+  const { body, headers } = webhook(release.id, tag);
+  const started = performance.now();
+  const answer = await fetch(botUrl, { method: 'POST', headers, body });
+  if (answer.status !== 200) throw new Error(`webhook answered ${answer.status}`);
+  await waitForReceived(HOSTS);
+  const fanout = lastAt - started;
+  if (process.env.BENCH_VERBOSE) console.log(`${label}: first push after ${(firstAt - started).toFixed(0)} ms`);
+
+  // 50 concurrent deliveries of webhooks (releases of tags that name no plugin: stored, queued, answered).
+  const acks = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+    const w = webhook(500_000 + i + (label === 'pglite' ? 0 : 1000), `docs-${label}-${i}`);
+    const t0 = performance.now();
+    const response = await fetch(botUrl, { method: 'POST', headers: w.headers, body: w.body });
+    await response.arrayBuffer();
+    return performance.now() - t0;
+  }));
+  acks.sort((a, b) => a - b);
+  await boss.stop({ graceful: false });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await db.close();
+  return { fanout, ackP50: acks[Math.floor(acks.length * 0.5)], ackP99: acks[Math.min(acks.length - 1, Math.ceil(acks.length * 0.99) - 1)] };
+}
+
+const baseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+const dir = await mkdtemp(path.join(tmpdir(), 'c2f-bench-fanout-'));
+const results: Array<[string, { fanout: number; ackP50: number; ackP99: number }, number]> = [];
+const bare1 = await bareLoop();
+results.push(['PGlite', await run('pglite', await openPglite(path.join(dir, 'data'))), bare1]);
+if (baseUrl) {
+  const name = `c2f_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  const bare2 = await bareLoop();
+  results.push(['PostgreSQL', await run('postgres', openPostgres(url.toString(), 10)), bare2]);
+  await admin.query(`drop database ${name} with (force)`);
+  await admin.end();
+} else {
+  console.log('PostgreSQL: skipped (set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
+}
+for (const [label, r, bare] of results) {
+  console.log(`${label}: webhook to last of ${HOSTS} hosts' 2xx: ${r.fanout.toFixed(0)} ms; bare undici loop (concurrency ${CONCURRENCY}): ${bare.toFixed(0)} ms; ratio ${(r.fanout / bare).toFixed(2)}${label === 'PostgreSQL' ? ` (goal <= 3: ${r.fanout / bare <= 3 ? 'met' : 'missed'})` : ''}`);
+  console.log(`${label}: webhook ack under 50 concurrent deliveries: p50 ${r.ackP50.toFixed(0)} ms, p99 ${r.ackP99.toFixed(0)} ms (goal p99 < 100 ms: ${r.ackP99 < 100 ? 'met' : 'missed'})`);
+}
+await github.stop();
+receiver.close();
+await rm(dir, { recursive: true, force: true });
+process.exit(0);
