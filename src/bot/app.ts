@@ -8,7 +8,7 @@ import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
-import { getJob, getRelease, recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
+import { getRelease, recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
 // The Probot app: release webhooks are stored and queued (then answered, well inside GitHub's 10 s);
@@ -90,12 +90,9 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 32 }, async (jobs) => {
-    await Promise.all(jobs.map(async (job) => {
-      if (await deliverJob(delivery, job.data)) {
-        const stored = await getJob(deps.db, job.data.jobId);
-        if (stored) await touchRollout(deps, stored.rolloutId);
-      }
-    }));
+    const changed = new Set<string>();
+    await Promise.all(jobs.map((job) => deliverJob({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, job.data)));
+    for (const rolloutId of changed) await touchRollout(deps, rolloutId);
   });
   await deps.boss.work<{ rolloutId: string }>(QUEUES.checkRun, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
     const installation = await rolloutInstallation(deps.db, job.data.rolloutId);

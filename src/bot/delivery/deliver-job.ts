@@ -2,8 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import { checkAck } from '../../protocol/validate.ts';
 import { QUEUES } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
-import { getHost, hostSecrets } from '../store/hosts.ts';
-import { getJob, getRelease, transitionJob, type HostJob } from '../store/rollouts.ts';
+import { loadDelivery, transitionJob, type HostJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { buildJobMessage } from './job-message.ts';
 import { pushMessage, type PushOutcome } from './push-message.ts';
@@ -23,6 +22,8 @@ export interface DeliveryDeps {
   retrySchedule?: readonly number[];
   timeoutMs?: number;
   random?: () => number;
+  /** Told the rollout of every job whose state this worker changed. */
+  onChanged?: (rolloutId: string) => void;
 }
 
 export interface DeliveryData {
@@ -44,15 +45,21 @@ export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'h
   });
 }
 
+/** Queues the first delivery of many jobs in one statement, inside the transaction that created them. */
+export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<HostJob, 'id' | 'hostId' | 'pluginId' | 'state'>>, tx: Queryable): Promise<void> {
+  await boss.insert(QUEUES.deliverJob, jobs.map((job) => ({
+    data: { jobId: job.id, attempt: 0, kind: job.state === 'awaiting_approval' ? 'notify' : 'job' } satisfies DeliveryData,
+    singletonKey: `${job.hostId}:${job.pluginId}`,
+  })), { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } });
+}
+
 export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promise<PushOutcome | undefined> {
   const { db } = deps;
-  const job = await getJob(db, data.jobId);
+  const loaded = await loadDelivery(db, data.jobId);
   const notifying = data.kind === 'notify';
-  if (!job || (notifying ? job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(job.state))) return undefined;
-  const host = await getHost(db, job.hostId);
-  const [rollout] = await db.query<{ release_id: string }>('select release_id from rollouts where id = $1', [job.rolloutId]);
-  const release = rollout && (await getRelease(db, Number(rollout.release_id)));
-  if (!host || !release) return undefined;
+  if (!loaded) return undefined;
+  const { job, host, release } = loaded;
+  if (notifying ? job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(job.state)) return undefined;
   if (!host.url) {
     await transitionJob(db, job.id, ['queued', 'delivering'], 'dead_lettered', { reason: 'the host has no URL (pull mode or not enrolled): it fetches its jobs by polling' });
     return undefined;
@@ -63,12 +70,13 @@ export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promis
   const outcome = await pushMessage({
     url: host.url,
     body: JSON.stringify(message),
-    secrets: await hostSecrets(db, deps.box, host.id),
+    secrets: host.secretsSealed.map((sealed) => deps.box.open(sealed)),
     messageId: notifying ? `${job.messageId}_notify` : job.messageId,
     allowPrivateNetwork: host.allowPrivateNetwork,
     timeoutMs: deps.timeoutMs,
   });
   if (notifying) return outcome; // best effort: the job waits for approval either way
+  deps.onChanged?.(job.rolloutId);
 
   const schedule = deps.retrySchedule ?? RETRY_SCHEDULE_SECONDS;
   switch (outcome.kind) {

@@ -6,7 +6,7 @@ import type { HostJob, ReleaseRow } from '../store/rollouts.ts';
 
 const DEADLINE_MS = 3 * 24 * 60 * 60 * 1000;
 
-export function buildJobMessage(job: HostJob, host: HostRecord, release: ReleaseRow, botUrl: string, action: JobAction, now = new Date()): Job {
+export function buildJobMessage(job: HostJob, host: Pick<HostRecord, 'id' | 'inventory'>, release: ReleaseRow, botUrl: string, action: JobAction, now = new Date()): Job {
   if (!release.pluginId || !release.version || !release.zipUrl || !release.zipSha256 || !release.zipSize) {
     throw new Error(`release ${release.tag} is not resolved: no package to send`);
   }

@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { enqueueDelivery } from '../delivery/deliver-job.ts';
+import { enqueueDeliveries } from '../delivery/deliver-job.ts';
 import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
 import type { Database } from '../store/database.ts';
 import { listHosts } from '../store/hosts.ts';
@@ -61,7 +61,6 @@ export async function resolveRelease(deps: ResolveDeps, releaseId: number, confi
     { repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
     await listHosts(db),
   );
-  const rollout = await createRollout(db, release, planned, (tx, job) =>
-    enqueueDelivery(deps.boss, job, { attempt: 0, kind: job.state === 'awaiting_approval' ? 'notify' : 'job' }, 0, tx));
+  const rollout = await createRollout(db, release, planned, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx));
   return { kind: 'rolled-out', rollout };
 }

@@ -87,39 +87,51 @@ export interface CreatedRollout {
 /**
  * Creates the rollout of a release with one job per planned host, once: a second call returns the same
  * rollout and queues nothing new. Jobs of older releases of the plugin that have not started on a host are
- * superseded by the new ones.
+ * superseded by the new ones. Set-based: a rollout to thousands of hosts is a handful of statements.
  */
-export async function createRollout(db: Database, release: ReleaseRow, planned: readonly PlannedJob[], onQueued?: (tx: Queryable, job: HostJob) => Promise<void>): Promise<CreatedRollout> {
+export async function createRollout(db: Database, release: ReleaseRow, planned: readonly PlannedJob[], onQueued?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
   return db.transaction(async (tx) => {
     const existing = await tx.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
     if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [] };
     const rolloutId = `ro_${randomUUID()}`;
     await tx.query('insert into rollouts (id, release_id, repository, plugin_id, version) values ($1, $2, $3, $4, $5)', [rolloutId, release.id, release.repository, release.pluginId, release.version]);
-    const queued: HostJob[] = [];
-    for (const plan of planned) {
-      if (plan.state !== 'skipped') {
-        const older = await tx.query<{ id: string }>(
-          `update host_jobs set state = 'superseded', reason = $3, updated_at = now()
-           where host_id = $1 and plugin_id = $2 and state = any($4) returning id`,
-          [plan.hostId, release.pluginId, `superseded by ${release.version}`, NOT_STARTED],
-        );
-        for (const { id } of older) await history(tx, id, 'superseded', `superseded by ${release.version}`);
-      }
-      const jobId = `job_${randomUUID()}`;
-      const reason = plan.state === 'skipped' ? plan.reason : null;
+
+    const active = planned.filter((p) => p.state !== 'skipped').map((p) => p.hostId);
+    if (active.length) {
+      const reason = `superseded by ${release.version}`;
+      await tx.query(
+        `with superseded as (
+           update host_jobs set state = 'superseded', reason = $3, updated_at = now()
+           where plugin_id = $2 and host_id = any($1) and state = any($4) returning id
+         )
+         insert into job_history (job_id, state, detail) select id, 'superseded', $3 from superseded`,
+        [active, release.pluginId, reason, NOT_STARTED],
+      );
+    }
+    const now = new Date().toISOString();
+    const jobs: HostJob[] = planned.map((plan) => ({
+      id: `job_${randomUUID()}`, rolloutId, hostId: plan.hostId, pluginId: release.pluginId!, action: plan.action, state: plan.state,
+      notify: plan.state !== 'skipped' && plan.notify, force: false, reason: plan.state === 'skipped' ? plan.reason : null,
+      messageId: newMessageId(), attempts: 0, exitCode: null, exitLabel: null, installedVersion: null, updatedAt: now,
+    }));
+    if (jobs.length) {
+      const column = <K extends keyof HostJob>(key: K) => jobs.map((job) => job[key]);
       await tx.query(
         `insert into host_jobs (id, rollout_id, host_id, plugin_id, action, state, notify, reason, message_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [jobId, rolloutId, plan.hostId, release.pluginId, plan.action, plan.state, plan.state !== 'skipped' && plan.notify, reason, newMessageId()],
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[])`,
+        [column('id'), column('rolloutId'), column('hostId'), column('pluginId'), column('action'), column('state'), column('notify'), column('reason'), column('messageId')],
       );
-      await history(tx, jobId, plan.state, reason);
-      await tx.query('insert into events (kind, host_id, job_id, repository, plugin_id, detail) values ($1, $2, $3, $4, $5, $6)', [plan.event, plan.hostId, jobId, release.repository, release.pluginId, JSON.stringify({ version: release.version, reason })]);
-      const job = (await getJob(tx, jobId))!;
-      if (plan.state === 'queued') queued.push(job);
-      // Queue entries are written in the same transaction: a crash can never leave a job without one.
-      if (plan.state === 'queued' || (plan.state === 'awaiting_approval' && plan.notify)) await onQueued?.(tx, job);
+      await tx.query('insert into job_history (job_id, state, detail) select * from unnest($1::text[], $2::text[], $3::text[])', [column('id'), column('state'), column('reason')]);
+      await tx.query(
+        `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
+         select kind, host_id, job_id, $4, $5, jsonb_build_object('version', $6::text, 'reason', reason) from unnest($1::text[], $2::text[], $3::text[], $7::text[]) as e(kind, host_id, job_id, reason)`,
+        [planned.map((p) => p.event), column('hostId'), column('id'), release.repository, release.pluginId, release.version, column('reason')],
+      );
     }
-    return { rolloutId, created: true, queued };
+    // Queue entries are written in the same transaction: a crash can never leave a job without one.
+    const toQueue = jobs.filter((job) => job.state === 'queued' || (job.state === 'awaiting_approval' && job.notify));
+    if (toQueue.length) await onQueued?.(tx, toQueue);
+    return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued') };
   });
 }
 
@@ -142,15 +154,44 @@ export async function jobHistory(db: Queryable, jobId: string): Promise<Array<{ 
  * nothing) otherwise, which makes every caller safe to run twice.
  */
 export async function transitionJob(db: Queryable, jobId: string, from: readonly JobState[], to: JobState, fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: unknown } = {}): Promise<boolean> {
+  // One statement: the state change and its history entry are written together, or neither is.
   const rows = await db.query(
-    `update host_jobs set state = $3, reason = $4, attempts = coalesce($5, attempts), exit_code = coalesce($6, exit_code),
-       exit_label = coalesce($7, exit_label), installed_version = coalesce($8, installed_version), last_report = coalesce($9, last_report), updated_at = now()
-     where id = $1 and state = any($2) returning id`,
+    `with moved as (
+       update host_jobs set state = $3, reason = $4, attempts = coalesce($5, attempts), exit_code = coalesce($6, exit_code),
+         exit_label = coalesce($7, exit_label), installed_version = coalesce($8, installed_version), last_report = coalesce($9, last_report), updated_at = now()
+       where id = $1 and state = any($2) returning id
+     )
+     insert into job_history (job_id, state, detail) select id, $3, $4 from moved returning job_id`,
     [jobId, from, to, fields.reason ?? null, fields.attempts ?? null, fields.exitCode ?? null, fields.exitLabel ?? null, fields.installedVersion ?? null, fields.lastReport === undefined ? null : JSON.stringify(fields.lastReport)],
   );
-  if (!rows.length) return false;
-  await history(db, jobId, to, fields.reason ?? null);
-  return true;
+  return rows.length > 0;
+}
+
+/** Everything a delivery needs, in one query: the job, its host (with sealed secrets) and its release. */
+export interface DeliveryContext {
+  job: HostJob;
+  host: { id: string; url: string | null; allowPrivateNetwork: boolean; inventory: Array<{ pluginId: string; version: string | null; sha256: string | null }>; secretsSealed: string[] };
+  release: ReleaseRow;
+}
+
+export async function loadDelivery(db: Queryable, jobId: string): Promise<DeliveryContext | undefined> {
+  const [row] = await db.query<Record<string, unknown>>(
+    `select to_jsonb(j) as job, h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed, to_jsonb(rel) as release
+     from host_jobs j join hosts h on h.id = j.host_id join rollouts r on r.id = j.rollout_id join releases rel on rel.id = r.release_id
+     where j.id = $1`,
+    [jobId],
+  );
+  if (!row) return undefined;
+  const job = toJob(row.job as Record<string, unknown>);
+  const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
+  return {
+    job,
+    host: {
+      id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
+      secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
+    },
+    release: toRelease(row.release as Record<string, unknown>),
+  };
 }
 
 export type ReportOutcome = 'applied' | 'repeat' | 'stale' | 'unknown-job';
@@ -177,10 +218,6 @@ export async function applyReport(db: Database, messageId: string, report: Repor
     }
     return moved ? 'applied' : 'stale';
   });
-}
-
-async function history(db: Queryable, jobId: string, state: string, detail: string | null): Promise<void> {
-  await db.query('insert into job_history (job_id, state, detail) values ($1, $2, $3)', [jobId, state, detail]);
 }
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
