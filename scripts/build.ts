@@ -21,5 +21,13 @@ const outdir = process.argv[2] ?? 'dist';
 // The Action runs without node_modules: everything is bundled.
 await build({ ...shared, entryPoints: [{ in: 'src/action/index.ts', out: 'action' }], outdir });
 // The CLI is installed with its dependencies; the bot's (PGlite ships wasm files, Probot loads plugins)
-// stay packages.
-await build({ ...shared, entryPoints: [{ in: 'src/cli/c2f-plugin.ts', out: 'cli' }], outdir, external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot'] });
+// stay packages. Code splitting keeps the bot in its own chunk, loaded only by `c2f-plugin bot`, so
+// `pack` never loads Probot or PGlite.
+await build({
+  ...shared,
+  entryPoints: [{ in: 'src/cli/c2f-plugin.ts', out: 'cli' }],
+  outdir,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot'],
+});

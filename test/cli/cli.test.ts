@@ -127,6 +127,13 @@ test('the bundled dist/cli.js (the npm bin) packs the same bytes as the source',
   assert.equal(bundled.code, 0, bundled.stderr);
   assert.equal((await cli(['pack', FULL, '--out', b, '--quiet'])).code, 0);
   assert.ok((await readFile(path.join(a, 'gestor-plugin.zip'))).equals(await readFile(path.join(b, 'gestor-plugin.zip'))));
+  // The bot lives in a chunk of its own: packing never loads Probot, PGlite or pg-boss.
+  const bundle = await readFile(path.join(REPO, 'dist', 'cli.js'), 'utf8');
+  const staticChunks = [...bundle.matchAll(/from"(\.\/chunks\/[^"]+)"/g)].map((m) => m[1]);
+  for (const file of ['cli.js', ...staticChunks]) {
+    const text = await readFile(path.join(REPO, 'dist', file), 'utf8');
+    assert.doesNotMatch(text, /from"(probot|@electric-sql\/pglite|pg-boss)"/, `${file} loads the bot's dependencies`);
+  }
 });
 
 test('a 200 MB plugin is packed in flat memory (streamed, never held whole)', async () => {
