@@ -3,6 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { deliverJob, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
 import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi } from './github/release-assets-api.ts';
+import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
 import { rolloutInstallation, scheduleCheckRun, updateCheckRun } from './github/update-check-run.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
@@ -93,6 +94,12 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const changed = new Set<string>();
     await Promise.all(jobs.map((job) => deliverJob({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, job.data)));
     for (const rolloutId of changed) await touchRollout(deps, rolloutId);
+  });
+  // One schedule for all bot processes (pg-boss keeps it in the database); singleton: one pass at a time.
+  await deps.boss.schedule(QUEUES.redeliverWebhooks, '*/5 * * * *');
+  await deps.boss.work(QUEUES.redeliverWebhooks, { pollingIntervalSeconds: 5, batchSize: 1 }, async () => {
+    const redelivered = await redeliverFailedWebhooks(await app.auth());
+    if (redelivered.length) app.log.info({ redelivered }, 'asked GitHub to redeliver failed webhooks');
   });
   await deps.boss.work<{ rolloutId: string }>(QUEUES.checkRun, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
     const installation = await rolloutInstallation(deps.db, job.data.rolloutId);

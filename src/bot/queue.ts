@@ -13,6 +13,8 @@ export const QUEUES = {
   deliverJobDead: 'deliver-job-dead',
   /** Create or update a rollout's check run; coalesced per rollout. */
   checkRun: 'check-run',
+  /** Every few minutes: ask GitHub to redeliver webhooks that failed. */
+  redeliverWebhooks: 'redeliver-webhooks',
 } as const;
 
 /**
@@ -50,6 +52,7 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
   // resolution never legitimately takes long (every request has a timeout).
   const expireInSeconds = options.expireInSeconds ?? 120;
   await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry, expireInSeconds });
+  await boss.createQueue(QUEUES.redeliverWebhooks, { policy: 'singleton', retryLimit: 0, expireInSeconds });
   await boss.createQueue(QUEUES.checkRun, { policy: 'short', retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds });
   await boss.createQueue(QUEUES.deliverJob, {
     policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,

@@ -24,6 +24,8 @@ export const OPERATIONS: Array<[method: string, path: string]> = [
   ['get', '/repos/{owner}/{repo}/git/ref/{ref}'],
   ['post', '/repos/{owner}/{repo}/check-runs'],
   ['patch', '/repos/{owner}/{repo}/check-runs/{check_run_id}'],
+  ['get', '/app/hook/deliveries'],
+  ['post', '/app/hook/deliveries/{delivery_id}/attempts'],
 ];
 
 export interface OperationContract {

@@ -66,6 +66,8 @@ export interface Faults {
 }
 
 const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
+  ['GET', /^\/app\/hook\/deliveries$/, 'GET /app/hook/deliveries'],
+  ['POST', /^\/app\/hook\/deliveries\/(\d+)\/attempts$/, 'POST /app/hook/deliveries/{delivery_id}/attempts'],
   ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, 'POST /app/installations/{installation_id}/access_tokens'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/, 'GET /repos/{owner}/{repo}/contents/{path}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/, 'GET /repos/{owner}/{repo}/releases/{release_id}'],
@@ -93,6 +95,9 @@ export class GitHubStandIn {
   /** Installation ids for which a token was issued. */
   readonly installationTokens: string[] = [];
   readonly checkRuns: StoredCheckRun[] = [];
+  /** The App's webhook deliveries as GitHub lists them, and the guids asked to be redelivered. */
+  readonly hookDeliveries: Array<{ id: number; guid: string; deliveredAt: string; redelivery: boolean; statusCode: number }> = [];
+  readonly redeliveryRequests: string[] = [];
   private server: Server | undefined;
   private nextId = 1000;
 
@@ -159,6 +164,19 @@ export class GitHubStandIn {
     const list = this.releases(repoKey);
     const byId = (id: string) => list.find((r) => r.id === Number(id));
     switch (operation) {
+      case 'GET /app/hook/deliveries': {
+        const items = [...this.hookDeliveries].sort((a, b) => b.id - a.id).map((d) => ({
+          id: d.id, guid: d.guid, delivered_at: d.deliveredAt, redelivery: d.redelivery, duration: 0.1, status: d.statusCode < 400 && d.statusCode > 0 ? 'OK' : 'Invalid HTTP Response: 503',
+          status_code: d.statusCode, event: 'release', action: 'published', installation_id: 7, repository_id: 1,
+        }));
+        return this.send(res, operation, 200, items);
+      }
+      case 'POST /app/hook/deliveries/{delivery_id}/attempts': {
+        const original = this.hookDeliveries.find((d) => d.id === Number(owner));
+        if (!original) return this.notFound(res, operation);
+        this.redeliveryRequests.push(original.guid);
+        return this.send(res, operation, 202, {});
+      }
       case 'POST /app/installations/{installation_id}/access_tokens': {
         this.installationTokens.push(owner);
         return this.send(res, operation, 201, { token: `ghs_installation_${owner}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'read', metadata: 'read', checks: 'write' }, repository_selection: 'all' });
