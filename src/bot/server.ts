@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createNodeMiddleware, type Probot } from 'probot';
 import { handleAdmin, isAdminPath } from './api/admin.ts';
 import { handleEnroll } from './api/enroll.ts';
+import { handleHeartbeat } from './api/heartbeat.ts';
 import { handleReport } from './api/reports.ts';
 import { sendJson } from './api/read-body.ts';
 import { botApp, startWorkers, touchRollout, type BotDeps } from './app.ts';
@@ -12,6 +13,8 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 
 export interface ServerDeps extends BotDeps {
   adminToken?: string;
+  /** How often a long poll looks for new jobs (default 1 s). */
+  pollCheckMs?: number;
 }
 
 /** Handles our own routes; false when the request is not one of them. */
@@ -25,6 +28,7 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
     const onChanged = (rolloutId: string) => touchRollout(deps, rolloutId);
     if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, { ...deps, onApplied: onChanged }).catch(fail), true;
     if (path === '/api/enroll' && req.method === 'POST') return void handleEnroll(req, res, deps).catch(fail), true;
+    if (path === '/api/heartbeat' && req.method === 'POST') return void handleHeartbeat(req, res, { ...deps, onDelivered: onChanged, pollCheckMs: deps.pollCheckMs }).catch(fail), true;
     if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onJobChanged: onChanged }).catch(fail), true;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
     return false;

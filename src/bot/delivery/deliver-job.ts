@@ -60,10 +60,7 @@ export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promis
   if (!loaded) return undefined;
   const { job, host, release } = loaded;
   if (notifying ? job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(job.state)) return undefined;
-  if (!host.url) {
-    await transitionJob(db, job.id, ['queued', 'delivering'], 'dead_lettered', { reason: 'the host has no URL (pull mode or not enrolled): it fetches its jobs by polling' });
-    return undefined;
-  }
+  if (!host.url) return undefined; // pull mode: the job stays queued until the host's next poll hands it out
   if (!notifying) await transitionJob(db, job.id, ['queued', 'delivering'], 'delivering', { attempts: data.attempt + 1 });
 
   const message = buildJobMessage(job, host, release, deps.botUrl, notifying ? 'notify' : job.action === 'notify' ? 'notify' : job.action);
