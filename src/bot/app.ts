@@ -5,6 +5,7 @@ import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
 import { rolloutInstallation, scheduleCheckRun, updateCheckRun } from './github/update-check-run.ts';
+import { webhooksReceived } from './metrics.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
@@ -59,6 +60,7 @@ export function botApp(deps: BotDeps): ApplicationFunction {
           id: release.id, repository: repository.full_name, installationId, tag: release.tag_name,
           headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
         });
+        webhooksReceived.inc({ event: `${context.name}.${context.payload.action}`, outcome: fresh ? 'new' : 'repeat' });
         if (!fresh) return; // the same release again (another action, or a redelivery): already queued
         await deps.boss.send(QUEUES.resolveRelease, { releaseId: release.id, installationId } satisfies ResolveData, {
           singletonKey: `release:${release.id}`,

@@ -6,6 +6,7 @@ import { handleHeartbeat } from './api/heartbeat.ts';
 import { handleReport } from './api/reports.ts';
 import { sendJson } from './api/read-body.ts';
 import { botApp, startWorkers, touchRollout, type BotDeps } from './app.ts';
+import { registry, useDatabaseForMetrics } from './metrics.ts';
 
 // The bot's HTTP routes besides GitHub's webhooks: hosts' reports and enrollment, the operator's API.
 
@@ -19,6 +20,7 @@ export interface ServerDeps extends BotDeps {
 
 /** Handles our own routes; false when the request is not one of them. */
 export function apiHandler(deps: ServerDeps, log: Probot['log']) {
+  useDatabaseForMetrics(deps.db);
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = new URL(req.url ?? '/', 'http://bot').pathname;
     const fail = (error: unknown) => {
@@ -31,6 +33,10 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
     if (path === '/api/heartbeat' && req.method === 'POST') return void handleHeartbeat(req, res, { ...deps, onDelivered: onChanged, pollCheckMs: deps.pollCheckMs }).catch(fail), true;
     if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onJobChanged: onChanged }).catch(fail), true;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
+    if (path === '/metrics' && req.method === 'GET') {
+      registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), fail);
+      return true;
+    }
     return false;
   };
 }

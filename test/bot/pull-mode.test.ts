@@ -74,3 +74,14 @@ test('a long poll waits for the host\'s job and hands it out once', { timeout: 3
   const again = await heartbeat(1);
   assert.deepEqual(again.body.jobs, [], 'handed out once');
 });
+
+test('GET /metrics reports jobs by state, hosts and heartbeats in Prometheus format', async () => {
+  const response = await fetch(`${base}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await response.text();
+  assert.match(text, /^c2f_host_jobs\{state="delivered"\} 1$/m);
+  assert.match(text, /^c2f_hosts\{enrolled="true"\} 1$/m);
+  assert.match(text, /^c2f_heartbeats_total [1-9]\d*$/m);
+  assert.match(text, /^# HELP c2f_pushes_total /m);
+});

@@ -7,6 +7,7 @@ import type { Database } from '../store/database.ts';
 import { hostSecrets } from '../store/hosts.ts';
 import { loadDelivery, transitionJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
+import { heartbeats } from '../metrics.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
 // POST /api/heartbeat: a host's signed inventory (what it has installed), and for hosts behind NAT, a long
@@ -43,6 +44,7 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
   const checked = checkHeartbeat(claimed);
   if (!checked.ok) return sendJson(res, 422, { error: 'the heartbeat does not match the heartbeat schema', details: checked.errors });
   const beat = checked.value;
+  heartbeats.inc();
   await deps.db.query('update hosts set inventory = $2, agent_version = $3, last_seen_at = now() where id = $1', [beat.hostId, JSON.stringify(beat.inventory), beat.agentVersion]);
 
   const deadline = Date.now() + beat.pollSeconds * 1000;

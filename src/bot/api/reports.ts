@@ -5,6 +5,7 @@ import type { Database } from '../store/database.ts';
 import { hostSecrets } from '../store/hosts.ts';
 import { applyReport, getJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
+import { reports } from '../metrics.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
 // POST /api/reports: a host's signed report. The body names the host, but nothing in it counts until the
@@ -27,10 +28,14 @@ export async function handleReport(req: IncomingMessage, res: ServerResponse, de
   const hostId = (claimed as { hostId?: unknown })?.hostId;
   const secrets = typeof hostId === 'string' ? await hostSecrets(deps.db, deps.box, hostId) : [];
   const verified = verifyMessage(body, req.headers, secrets);
-  if (!secrets.length || !verified.ok) return sendJson(res, 401, { error: secrets.length ? `signature rejected: ${verified.ok ? '' : verified.reason}` : 'unknown host' });
+  if (!secrets.length || !verified.ok) {
+    reports.inc({ outcome: 'rejected' });
+    return sendJson(res, 401, { error: secrets.length ? `signature rejected: ${verified.ok ? '' : verified.reason}` : 'unknown host' });
+  }
   const checked = checkReport(claimed);
   if (!checked.ok) return sendJson(res, 422, { error: 'the report does not match the report schema', details: checked.errors });
   const outcome = await applyReport(deps.db, verified.messageId, checked.value);
+  reports.inc({ outcome: outcome === 'unknown-job' ? 'rejected' : outcome });
   if (outcome === 'unknown-job') return sendJson(res, 404, { error: `no job ${checked.value.jobId} for host ${hostId}` });
   if (outcome === 'applied' && deps.onApplied) {
     const job = await getJob(deps.db, checked.value.jobId);

@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { checkAck } from '../../protocol/validate.ts';
+import { pushes } from '../metrics.ts';
 import { QUEUES } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { loadDelivery, transitionJob, type HostJob } from '../store/rollouts.ts';
@@ -72,6 +73,7 @@ export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promis
     allowPrivateNetwork: host.allowPrivateNetwork,
     timeoutMs: deps.timeoutMs,
   });
+  pushes.inc({ outcome: outcome.kind });
   if (notifying) return outcome; // best effort: the job waits for approval either way
   deps.onChanged?.(job.rolloutId);
 

@@ -1,0 +1,42 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Database } from './store/database.ts';
+
+// GET /metrics in Prometheus' text format: what arrived, what was pushed and how it went, and the jobs in
+// each state (read from the store at scrape time, so every bot process reports the shared truth).
+
+export const registry = new Registry();
+
+export const webhooksReceived = new Counter({ name: 'c2f_webhooks_total', help: 'Verified GitHub webhooks handled, by event and whether the release was new.', labelNames: ['event', 'outcome'], registers: [registry] });
+export const pushes = new Counter({ name: 'c2f_pushes_total', help: 'Pushes to hosts, by outcome (delivered, refused, gone, retry, failed).', labelNames: ['outcome'], registers: [registry] });
+export const reports = new Counter({ name: 'c2f_reports_total', help: 'Host reports, by outcome (applied, repeat, stale, rejected).', labelNames: ['outcome'], registers: [registry] });
+export const heartbeats = new Counter({ name: 'c2f_heartbeats_total', help: 'Verified host heartbeats.', registers: [registry] });
+
+let database: Database | undefined;
+
+new Gauge({
+  name: 'c2f_host_jobs',
+  help: 'Per-host jobs by state, across all rollouts.',
+  labelNames: ['state'],
+  registers: [registry],
+  async collect() {
+    if (!database) return;
+    this.reset();
+    for (const row of await database.query<{ state: string; n: number }>('select state, count(*)::int as n from host_jobs group by state')) this.set({ state: row.state }, row.n);
+  },
+});
+new Gauge({
+  name: 'c2f_hosts',
+  help: 'Registered hosts, by whether they are enrolled.',
+  labelNames: ['enrolled'],
+  registers: [registry],
+  async collect() {
+    if (!database) return;
+    this.reset();
+    for (const row of await database.query<{ enrolled: boolean; n: number }>('select secret_sealed is not null as enrolled, count(*)::int as n from hosts group by 1')) this.set({ enrolled: String(row.enrolled) }, row.n);
+  },
+});
+
+/** The store the gauges read at scrape time. */
+export function useDatabaseForMetrics(db: Database): void {
+  database = db;
+}
