@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Job } from '../../protocol/messages.ts';
-import { verifyMessage } from '../../protocol/signing.ts';
 import { checkHeartbeat } from '../../protocol/validate.ts';
 import { buildJobMessage } from '../delivery/job-message.ts';
 import type { Database } from '../store/database.ts';
-import { hostSecrets } from '../store/hosts.ts';
 import { loadDelivery, transitionJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { heartbeats } from '../metrics.ts';
-import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
+import { sendJson } from './read-body.ts';
+import { readSignedHostMessage } from './signed-host-message.ts';
 
 // POST /api/heartbeat: a host's signed inventory (what it has installed), and for hosts behind NAT, a long
 // poll: the answer holds the jobs waiting for this host, or none after `pollSeconds`. A job handed out here
@@ -24,26 +23,9 @@ export interface HeartbeatDeps {
 }
 
 export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse, deps: HeartbeatDeps): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await readBody(req, 512 * 1024);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
-    throw error;
-  }
-  let claimed: unknown;
-  try {
-    claimed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return sendJson(res, 401, { error: 'unsigned or malformed heartbeat' });
-  }
-  const hostId = (claimed as { hostId?: unknown })?.hostId;
-  const secrets = typeof hostId === 'string' ? await hostSecrets(deps.db, deps.box, hostId) : [];
-  const verified = verifyMessage(body, req.headers, secrets);
-  if (!secrets.length || !verified.ok) return sendJson(res, 401, { error: 'signature rejected' });
-  const checked = checkHeartbeat(claimed);
-  if (!checked.ok) return sendJson(res, 422, { error: 'the heartbeat does not match the heartbeat schema', details: checked.errors });
-  const beat = checked.value;
+  const signed = await readSignedHostMessage(req, res, deps, 'heartbeat', checkHeartbeat, 512 * 1024);
+  if (!signed) return;
+  const beat = signed.value;
   heartbeats.inc();
   await deps.db.query('update hosts set inventory = $2, agent_version = $3, last_seen_at = now() where id = $1', [beat.hostId, JSON.stringify(beat.inventory), beat.agentVersion]);
 

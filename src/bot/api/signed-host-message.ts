@@ -1,0 +1,49 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { verifyMessage } from '../../protocol/signing.ts';
+import type { Checked } from '../../protocol/validate.ts';
+import type { Database } from '../store/database.ts';
+import { hostSecrets } from '../store/hosts.ts';
+import type { SecretBox } from '../store/secret-box.ts';
+import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
+
+// A signed message from a host. The body names the host, but nothing in it counts until the signature
+// verifies with that host's secret; then the schema. On any failure the answer (401, 413, 422) is sent here
+// and undefined returned.
+
+export async function readSignedHostMessage<T extends { hostId: string }>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { db: Database; box: SecretBox },
+  what: string,
+  check: (value: unknown) => Checked<T>,
+  limit = 256 * 1024,
+): Promise<{ value: T; messageId: string } | undefined> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    sendJson(res, 413, { error: error.message });
+    return undefined;
+  }
+  let claimed: unknown;
+  try {
+    claimed = JSON.parse(body.toString('utf8'));
+  } catch {
+    sendJson(res, 401, { error: `unsigned or malformed ${what}` });
+    return undefined;
+  }
+  const hostId = (claimed as { hostId?: unknown })?.hostId;
+  const secrets = typeof hostId === 'string' ? await hostSecrets(deps.db, deps.box, hostId) : [];
+  const verified = verifyMessage(body, req.headers, secrets);
+  if (!secrets.length || !verified.ok) {
+    sendJson(res, 401, { error: secrets.length ? `signature rejected: ${verified.ok ? '' : verified.reason}` : 'unknown host' });
+    return undefined;
+  }
+  const checked = check(claimed);
+  if (!checked.ok) {
+    sendJson(res, 422, { error: `the ${what} does not match the ${what} schema`, details: checked.errors });
+    return undefined;
+  }
+  return { value: checked.value, messageId: verified.messageId };
+}
