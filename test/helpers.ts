@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -51,4 +52,15 @@ export function run(command: string, args: string[], options: { cwd?: string; en
 /** Runs the CLI from source, the way `c2f-plugin` runs. */
 export function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return run(process.execPath, [path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), ...args], options);
+}
+
+/** Polls until check gives a value (not undefined or false), failing after ms. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value as T;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
 }

@@ -11,6 +11,7 @@ import type { Database } from '../../src/bot/store/database.ts';
 import type { Report } from '../../src/protocol/messages.ts';
 import { verifyMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
+import { waitFor } from '../helpers.ts';
 import { ENGINES, freshDatabase, testBox } from './databases.ts';
 
 // Small receivers standing in for hosts: one that takes jobs, one busy at first, one that refuses.
@@ -39,15 +40,6 @@ async function resolvedRelease(db: Database, id: number, version: string) {
   await recordRelease(db, { id, repository: 'conn2flow/plugins', installationId: 1, tag: `plugin-test-plugin-v${version}`, headSha: 'abc', prerelease: false, privateRepository: false });
   await updateRelease(db, id, { pluginId: 'test-plugin', version, state: 'resolved', zipAssetId: 9, zipUrl: 'https://github.com/conn2flow/plugins/releases/download/x/gestor-plugin.zip', zipSize: 4096, zipSha256: 'a'.repeat(64) });
   return (await getRelease(db, id))!;
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 for (const engine of ENGINES) {

@@ -11,7 +11,7 @@ import { migrate } from '../../src/bot/store/migrate.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
 import { applyReport } from '../../src/bot/store/rollouts.ts';
 import type { Job } from '../../src/protocol/messages.ts';
-import { REPO as ROOT } from '../helpers.ts';
+import { REPO as ROOT, waitFor } from '../helpers.ts';
 import { GitHubStandIn } from '../github/stand-in.ts';
 import { freshPostgresUrl, testBox } from './databases.ts';
 
@@ -84,15 +84,6 @@ function addPackageRelease(tag: string) {
   ]);
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 async function setup(hostCount: number) {
   const url = await freshPostgresUrl();
   const db = openPostgres(url, 2);
@@ -112,7 +103,7 @@ test('two bot processes on one PostgreSQL share the rollout and deliver each job
   const release = addPackageRelease('plugin-test-plugin-v1.0.0');
   await sendRelease(a.port, release.id, release.tagName);
   const delivered = async () => (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
-  await until(async () => (await delivered()) === 40, 'all 40 deliveries');
+  await waitFor(async () => (await delivered()) === 40, 'all 40 deliveries', 60_000);
   const forRelease = pushes.filter((p) => p.job.source.releaseId === release.id);
   assert.equal(forRelease.length, 40, 'no job was pushed twice');
   assert.equal(new Set(forRelease.map((p) => p.host)).size, 40);
@@ -127,7 +118,7 @@ test('a bot killed mid-rollout loses nothing; reported jobs are not sent again',
   const release = addPackageRelease('plugin-test-plugin-v2.0.0');
   await sendRelease(first.port, release.id, release.tagName);
   const forRelease = () => pushes.filter((p) => p.job.source.releaseId === release.id);
-  await until(async () => forRelease().length >= 2, 'the first pushes');
+  await waitFor(async () => forRelease().length >= 2, 'the first pushes', 60_000);
   first.child.kill('SIGKILL');
   await new Promise((resolve) => first.child.once('exit', resolve));
   const deliveredAtKill = (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
@@ -137,7 +128,7 @@ test('a bot killed mid-rollout loses nothing; reported jobs are not sent again',
   async function states() {
     return db.query<{ id: string; host_id: string; state: string }>('select id, host_id, state from host_jobs');
   }
-  await until(async () => (await states()).every((j) => j.state === 'delivered'), 'every job delivered after the restart');
+  await waitFor(async () => (await states()).every((j) => j.state === 'delivered'), 'every job delivered after the restart', 60_000);
   const pushed = forRelease();
   assert.equal(new Set(pushed.map((p) => p.host)).size, 12, 'every host got its job');
   const byHost = new Map<string, Set<string>>();

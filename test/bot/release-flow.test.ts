@@ -15,6 +15,7 @@ import type { Job } from '../../src/protocol/messages.ts';
 import { signMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
 import { GitHubStandIn, commitOf } from '../github/stand-in.ts';
+import { waitFor } from '../helpers.ts';
 import { freshDatabase, testBox } from './databases.ts';
 
 // The whole intake path over real HTTP: a signed release webhook (from @octokit/webhooks-examples) to the
@@ -94,16 +95,6 @@ function packageAssets(content: Buffer, shaText?: string) {
     { name: 'gestor-plugin.zip', content, contentType: 'application/zip' },
     { name: 'gestor-plugin.zip.sha256', content: Buffer.from(shaText ?? `${sha}\n`), contentType: 'text/plain' },
   ];
-}
-
-async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value as T;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 test('a published release reaches the host as a signed job, and the host\'s report closes it', { timeout: 60_000 }, async () => {
