@@ -39,6 +39,11 @@ export const COMPILED: Compilation[] = [
     },
     out: 'src/protocol/schemas/validators.js',
   },
+  {
+    schemas: ['src/agent/schemas/agent-config.schema.json'],
+    exports: { validateAgentConfig: 'https://conn2flow-plugin-release/schemas/agent-config.schema.json' },
+    out: 'src/agent/schemas/agent-config.validator.js',
+  },
 ];
 
 export async function compiledSources(): Promise<Map<string, string>> {

@@ -1,6 +1,7 @@
 import { PluginError, formatDiagnostic } from '../plugin/diagnostics.ts';
 import { ZipReadError } from '../plugin/zip-reader.ts';
 import { OUR_EXIT } from '../protocol/exit-codes.ts';
+import { AGENT_HELP, agentCommand } from './commands/agent.ts';
 import { BOT_HELP, botCommand } from './commands/bot.ts';
 import { DIFF_HELP, diffCommand } from './commands/diff.ts';
 import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
@@ -20,6 +21,7 @@ Commands:
   bot                     run the release bot (GitHub App); see "c2f-plugin bot --help"
   hosts <action>          register and manage hosts (through the bot's admin API)
   rollouts <action>       follow rollouts; approve, cancel or redeliver a host's job
+  agent                   run the host agent beside a Conn2Flow site; enroll it; show its status
 
 Run "c2f-plugin <command> --help" for a command's options.
 `;
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help:
   bot: { run: botCommand, help: BOT_HELP },
   hosts: { run: hostsCommand, help: HOSTS_HELP },
   rollouts: { run: rolloutsCommand, help: ROLLOUTS_HELP },
+  agent: { run: agentCommand, help: AGENT_HELP },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -6,12 +6,13 @@ import type { Database } from '../store/database.ts';
 import { loadDelivery, transitionJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { heartbeats } from '../metrics.ts';
-import { sendJson } from './read-body.ts';
+import { sendSignedJson } from './read-body.ts';
 import { readSignedHostMessage } from './signed-host-message.ts';
 
 // POST /api/heartbeat: a host's signed inventory (what it has installed), and for hosts behind NAT, a long
 // poll: the answer holds the jobs waiting for this host, or none after `pollSeconds`. A job handed out here
-// is `delivered`, exactly as a push the host acknowledged.
+// is `delivered`, exactly as a push the host acknowledged. The answer is signed with the host's current
+// secret (the same headers as a push), so a host acts only on jobs that really come from the bot.
 
 export interface HeartbeatDeps {
   db: Database;
@@ -34,7 +35,7 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
   req.once('close', () => (closed = true));
   for (;;) {
     const jobs = await handOut(deps, beat.hostId);
-    if (jobs.length || Date.now() >= deadline || closed) return sendJson(res, 200, { jobs });
+    if (jobs.length || Date.now() >= deadline || closed) return sendSignedJson(res, 200, { jobs }, signed.secrets.slice(0, 1));
     await new Promise((resolve) => setTimeout(resolve, Math.min(deps.pollCheckMs ?? 1000, Math.max(deadline - Date.now(), 0))));
   }
 }

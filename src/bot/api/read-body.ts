@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { newMessageId, signMessage } from '../../protocol/signing.ts';
 
 export class BodyTooLargeError extends Error {}
 
@@ -17,4 +18,10 @@ export async function readBody(req: IncomingMessage, limit = 256 * 1024): Promis
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+/** A JSON answer signed like a push (Standard Webhooks headers), for answers a host acts on. */
+export function sendSignedJson(res: ServerResponse, status: number, body: unknown, secrets: readonly string[]): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...signMessage(text, secrets, newMessageId()) }).end(text);
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyMessage } from '../../protocol/signing.ts';
 import type { Checked } from '../../protocol/validate.ts';
 import type { Database } from '../store/database.ts';
-import { hostSecrets } from '../store/hosts.ts';
+import { finishRotation, hostSecrets } from '../store/hosts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
@@ -17,7 +17,7 @@ export async function readSignedHostMessage<T extends { hostId: string }>(
   what: string,
   check: (value: unknown) => Checked<T>,
   limit = 256 * 1024,
-): Promise<{ value: T; messageId: string } | undefined> {
+): Promise<{ value: T; messageId: string; secrets: string[] } | undefined> {
   let body: Buffer;
   try {
     body = await readBody(req, limit);
@@ -40,10 +40,12 @@ export async function readSignedHostMessage<T extends { hostId: string }>(
     sendJson(res, 401, { error: secrets.length ? `signature rejected: ${verified.ok ? '' : verified.reason}` : 'unknown host' });
     return undefined;
   }
+  // A host that signs with the new secret has it: the rotation is over and the old secret stops working.
+  if (secrets.length > 1 && verifyMessage(body, req.headers, secrets.slice(0, 1)).ok) await finishRotation(deps.db, hostId as string);
   const checked = check(claimed);
   if (!checked.ok) {
     sendJson(res, 422, { error: `the ${what} does not match the ${what} schema`, details: checked.errors });
     return undefined;
   }
-  return { value: checked.value, messageId: verified.messageId };
+  return { value: checked.value, messageId: verified.messageId, secrets };
 }

@@ -1,0 +1,180 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Ack, Job, Report } from '../protocol/messages.ts';
+import { AGENT_EXIT, PLG_EXIT, label } from '../protocol/exit-codes.ts';
+import { newMessageId } from '../protocol/signing.ts';
+import { Backups } from './backups.ts';
+import { BotLink } from './bot-link.ts';
+import type { AgentConfig } from './config.ts';
+import { createInstaller } from './installers/create-installer.ts';
+import type { Installer } from './installers/installer.ts';
+import { Journal, type JournalJob } from './journal.ts';
+import { handleJobRequest } from './receiver.ts';
+import { Reporter } from './reporter.ts';
+import { runJob, type JobOutcome, workingStatus } from './run-job.ts';
+
+// The host agent: takes jobs (pushed to its receiver, or pulled from the bot), keeps them in the journal,
+// runs them one at a time per plugin, and reports every status change until the bot has it.
+
+export interface AgentOptions {
+  log?: (line: string) => void;
+  /** Overrides the configured installer (tests). */
+  installer?: Installer;
+}
+
+export class Agent {
+  readonly config: AgentConfig;
+  readonly journal: Journal;
+  readonly installer: Installer;
+  private readonly backups: Backups;
+  private readonly reporter: Reporter;
+  private readonly link: BotLink;
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly log: (line: string) => void;
+  private server: Server | undefined;
+
+  constructor(config: AgentConfig, options: AgentOptions = {}) {
+    this.config = config;
+    this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    this.journal = new Journal(config.dataDir);
+    this.installer = options.installer ?? createInstaller(config.installer);
+    this.backups = new Backups(config.dataDir);
+    this.reporter = new Reporter(this.journal, { secret: () => config.secret, log: this.log });
+    this.link = new BotLink(this, { log: this.log });
+  }
+
+  /** Recovers what a previous run left, then listens (push mode) or polls (pull mode). */
+  async start(): Promise<{ url: string | null }> {
+    await this.recover();
+    this.reporter.start();
+    let url: string | null = null;
+    if (this.config.listen) {
+      const { host, port, path } = this.config.listen;
+      this.server = createServer((req, res) => {
+        handleJobRequest(req, res, this, path).catch((error) => {
+          this.log(`receiver error: ${(error as Error).stack ?? error}`);
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        this.server!.once('error', reject);
+        this.server!.listen(port, host, () => resolve());
+      });
+      const address = this.server.address() as AddressInfo;
+      url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}${path}`;
+      this.log(`receiving jobs on ${url}`);
+    } else {
+      this.log(`pull mode: polling ${this.config.botUrl} for jobs`);
+    }
+    this.link.start(this.config.listen === null);
+    return { url };
+  }
+
+  async stop(): Promise<void> {
+    await this.link.stop();
+    if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await Promise.allSettled([...this.chains.values()]);
+    await this.reporter.stop();
+    this.journal.close();
+  }
+
+  /** A verified, schema-checked job: stored before it is acknowledged, or refused, or known already. */
+  intake(job: Job, messageId: string | null): { status: 200 | 202 | 409; ack: Ack } {
+    if (job.hostId !== this.config.hostId) return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `this agent is host ${this.config.hostId}, the job is for ${job.hostId}` } };
+    const known = this.journal.findJob(job.jobId, messageId);
+    if (known) return { status: 200, ack: { status: 'known', jobId: known.jobId, report: known.report } };
+    if (this.config.pinned.includes(job.plugin.id) && job.action !== 'notify') {
+      return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `${job.plugin.id} is pinned on this host` } };
+    }
+    if (!this.journal.addJob(job, messageId, new Date().toISOString())) {
+      const raced = this.journal.findJob(job.jobId, messageId)!;
+      return { status: 200, ack: { status: 'known', jobId: raced.jobId, report: raced.report } };
+    }
+    this.log(`job ${job.jobId} accepted: ${job.action} ${job.plugin.id} ${job.plugin.version}`);
+    this.schedule(job.jobId, job.plugin.id);
+    return { status: 202, ack: { status: 'accepted', jobId: job.jobId } };
+  }
+
+  /** Installed plugins as the heartbeat reports them: the site's own view when the installer has one. */
+  async inventory(): Promise<Array<{ pluginId: string; version: string | null; sha256: string | null }>> {
+    if (this.installer.inventory) {
+      try {
+        return await this.installer.inventory();
+      } catch (error) {
+        this.log(`cannot read the site's inventory (${(error as Error).message}); sending the agent's own record`);
+      }
+    }
+    return this.journal.installed().map((p) => ({ pluginId: p.pluginId, version: p.version, sha256: p.sha256 }));
+  }
+
+  /** Resolves when every job accepted so far has finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.chains.size) await Promise.allSettled([...this.chains.values()]);
+  }
+
+  private schedule(jobId: string, pluginId: string): void {
+    const previous = this.chains.get(pluginId) ?? Promise.resolve();
+    const next = previous.then(() => this.runOne(jobId)).finally(() => {
+      if (this.chains.get(pluginId) === next) this.chains.delete(pluginId);
+    });
+    this.chains.set(pluginId, next);
+  }
+
+  private async runOne(jobId: string): Promise<void> {
+    const entry = this.journal.findJob(jobId);
+    if (!entry || entry.phase !== 'received') return;
+    try {
+      await runJob({ config: this.config, journal: this.journal, installer: this.installer, backups: this.backups, report: (e, o, f) => this.report(e, o, f), log: this.log }, entry);
+    } catch (error) {
+      this.log(`job ${jobId} failed inside the agent: ${(error as Error).stack ?? error}`);
+      this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INSTALLER_CRASHED, message: `the agent failed while running the job: ${(error as Error).message}` }, true);
+    }
+  }
+
+  /**
+   * A job that was running when the agent stopped is never run again by itself: if the site shows the job's
+   * version and package it is reported ok, otherwise as interrupted (44). Jobs not started yet run now.
+   */
+  private async recover(): Promise<void> {
+    for (const entry of this.journal.jobsInPhase('running')) {
+      const job = entry.job;
+      const check = job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
+      if (check?.ok) {
+        this.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
+        this.report(entry, { status: 'ok', exitCode: PLG_EXIT.OK, message: `the agent restarted during this job; the site has ${job.plugin.id} ${job.plugin.version} with this package (${check.reason})`, installedVersion: job.plugin.version }, true);
+      } else {
+        this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INTERRUPTED, message: `the agent restarted while this job was running; it was not run again${check ? ` (${check.reason})` : ''}: check the site, then redeliver the job` }, true);
+      }
+      this.log(`job ${entry.jobId} was interrupted by a restart`);
+    }
+    for (const entry of this.journal.jobsInPhase('received')) this.schedule(entry.jobId, entry.job.plugin.id);
+  }
+
+  private report(entry: JournalJob, outcome: JobOutcome, final: boolean): void {
+    const now = new Date().toISOString();
+    const current = this.journal.findJob(entry.jobId) ?? entry;
+    const previous = current.report?.timings;
+    const report: Report = {
+      type: 'report',
+      protocol: 1,
+      jobId: entry.jobId,
+      hostId: this.config.hostId,
+      status: outcome.status,
+      exitCode: outcome.exitCode,
+      exitLabel: outcome.exitCode === null ? null : label(outcome.exitCode),
+      message: outcome.message.slice(0, 2000),
+      logTail: (outcome.logTail ?? []).slice(-50).map((line) => line.slice(0, 1000)),
+      installedVersion: outcome.installedVersion ?? (outcome.status === 'ok' && entry.job.action !== 'uninstall' && entry.job.action !== 'notify' ? entry.job.plugin.version : null),
+      timings: {
+        receivedAt: entry.receivedAt,
+        ...(current.startedAt ? { startedAt: current.startedAt } : {}),
+        ...(final && outcome.status !== workingStatus(entry.job) ? { finishedAt: now } : {}),
+        ...(previous?.downloadMs !== undefined ? { downloadMs: previous.downloadMs } : {}),
+        ...outcome.timings,
+      },
+      sentAt: now,
+    };
+    this.journal.recordReport(report, entry.job.reportUrl, newMessageId(), final);
+    this.reporter.nudge();
+  }
+}

@@ -1,0 +1,47 @@
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { hashFile } from 'hasha';
+import { compareVersions } from '../plugin/release-tag.ts';
+
+// Every package the agent installed, as backups/<plugin>/<version>.zip, so a rollback works even after the
+// release is gone from GitHub (Conn2Flow's release script deletes older releases). The newest `keep`
+// versions stay, and the installed one always does.
+
+export class Backups {
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = path.join(dataDir, 'backups');
+  }
+
+  pathFor(pluginId: string, version: string): string {
+    return path.join(this.dir, pluginId, `${version}.zip`);
+  }
+
+  async keep(pluginId: string, version: string, zip: string): Promise<void> {
+    const target = this.pathFor(pluginId, version);
+    await mkdir(path.dirname(target), { recursive: true });
+    await copyFile(zip, `${target}.partial`);
+    await rename(`${target}.partial`, target);
+  }
+
+  /** The kept package of this version when its SHA-256 is the expected one. */
+  async find(pluginId: string, version: string, sha256: string): Promise<string | undefined> {
+    const file = this.pathFor(pluginId, version);
+    if (!(await stat(file).catch(() => undefined))?.isFile()) return undefined;
+    return (await hashFile(file, { algorithm: 'sha256' })) === sha256 ? file : undefined;
+  }
+
+  async versions(pluginId: string): Promise<string[]> {
+    const names = await readdir(path.join(this.dir, pluginId)).catch(() => [] as string[]);
+    return names.filter((n) => /^\d+\.\d+\.\d+\.zip$/.test(n)).map((n) => n.slice(0, -4)).sort((a, b) => compareVersions(a, b) ?? 0);
+  }
+
+  /** Removes all but the newest `keep` versions, never `installed`. */
+  async prune(pluginId: string, keep: number, installed: string | null): Promise<string[]> {
+    const versions = await this.versions(pluginId);
+    const doomed = versions.slice(0, Math.max(versions.length - keep, 0)).filter((v) => v !== installed);
+    await Promise.all(doomed.map((v) => rm(this.pathFor(pluginId, v), { force: true })));
+    return doomed;
+  }
+}

@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ErrorObject } from 'ajv';
+import { validateAgentConfig } from './schemas/agent-config.validator.js';
+
+// The agent's one config file: read, checked against its JSON Schema, and completed with defaults. Every
+// problem is reported with the file and the setting it concerns.
+
+export type InstallerConfig =
+  | { type: 'conn2flow'; gestorDir: string; php: string; domain: string | null; timeoutSeconds: number }
+  | { type: 'command'; command: string[]; timeoutSeconds: number };
+
+export interface AgentConfig {
+  file: string;
+  hostId: string;
+  secret: string;
+  previousSecret: string | null;
+  botUrl: string;
+  listen: { host: string; port: number; path: string } | null;
+  dataDir: string;
+  installer: InstallerConfig;
+  limits: { downloadBytes: number; downloadTimeoutSeconds: number; zipEntries: number; zipTotalBytes: number; zipRatio: number };
+  backups: { keep: number };
+  heartbeatSeconds: number;
+  pollSeconds: number;
+  pinned: string[];
+  allowHttpDownloads: boolean;
+}
+
+export const CONFIG_SCHEMA_URL = 'https://conn2flow-plugin-release/schemas/agent-config.schema.json';
+
+export const DEFAULT_LIMITS: AgentConfig['limits'] = {
+  downloadBytes: 256 * 1024 * 1024,
+  downloadTimeoutSeconds: 300,
+  zipEntries: 20_000,
+  zipTotalBytes: 1024 * 1024 * 1024,
+  zipRatio: 200,
+};
+
+export class ConfigError extends Error {}
+
+export async function loadConfig(file: string): Promise<AgentConfig> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the agent config ${absolute}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${absolute} is not JSON: ${(error as Error).message}`);
+  }
+  return completeConfig(raw, absolute);
+}
+
+/** Checks a parsed config against the schema and fills in defaults (paths resolve against the file). */
+export function completeConfig(raw: unknown, file: string): AgentConfig {
+  if (!validateAgentConfig(raw)) {
+    const problems = (validateAgentConfig.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describe);
+    throw new ConfigError(`${file} is not a valid agent config:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
+  }
+  const c = raw as Record<string, any>;
+  const base = path.dirname(file);
+  const installer: InstallerConfig = c.installer.type === 'conn2flow'
+    ? { type: 'conn2flow', gestorDir: path.resolve(base, c.installer.gestorDir), php: c.installer.php ?? 'php', domain: c.installer.domain ?? null, timeoutSeconds: c.installer.timeoutSeconds ?? 900 }
+    : { type: 'command', command: c.installer.command, timeoutSeconds: c.installer.timeoutSeconds ?? 900 };
+  return {
+    file,
+    hostId: c.hostId,
+    secret: c.secret,
+    previousSecret: c.previousSecret ?? null,
+    botUrl: c.botUrl.replace(/\/+$/, ''),
+    listen: c.listen ? { host: c.listen.host ?? '127.0.0.1', port: c.listen.port, path: c.listen.path ?? '/' } : null,
+    dataDir: path.resolve(base, c.dataDir ?? 'c2f-agent-data'),
+    installer,
+    limits: { ...DEFAULT_LIMITS, ...c.limits },
+    backups: { keep: c.backups?.keep ?? 5 },
+    heartbeatSeconds: c.heartbeatSeconds ?? 300,
+    pollSeconds: c.pollSeconds ?? 30,
+    pinned: c.pinned ?? [],
+    allowHttpDownloads: c.allowHttpDownloads ?? false,
+  };
+}
+
+function describe(error: ErrorObject): string {
+  const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+  if (error.keyword === 'additionalProperties') return `${where}: unknown setting "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+  if (error.keyword === 'required') return `${where}: missing "${(error.params as { missingProperty: string }).missingProperty}"`;
+  if (error.keyword === 'const' || error.keyword === 'enum') return `${where}: must be ${JSON.stringify((error.params as { allowedValue?: unknown }).allowedValue ?? (error.params as { allowedValues?: unknown }).allowedValues)}`;
+  return `${where}: ${error.message}`;
+}

@@ -1,0 +1,53 @@
+import { open, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { EnrollmentRequest } from '../protocol/messages.ts';
+import { describeAnswer, postJson } from './bot-client.ts';
+import { CONFIG_SCHEMA_URL, completeConfig, type InstallerConfig } from './config.ts';
+import { AGENT_VERSION } from './version.ts';
+
+// `c2f-plugin agent enroll`: trades the operator's one-time token for this host's id and secret, and writes
+// the agent's config file (mode 0600: it holds the secret), checked against the config schema first.
+
+export interface EnrollOptions {
+  botUrl: string;
+  token: string;
+  configFile: string;
+  /** The URL the bot pushes jobs to; null for pull mode. */
+  url: string | null;
+  listen: { host: string; port: number } | null;
+  installer: InstallerConfig | { type: 'conn2flow'; gestorDir: string } | { type: 'command'; command: string[] };
+  dataDir?: string;
+  allowHttpDownloads?: boolean;
+  overwrite?: boolean;
+}
+
+export class EnrollError extends Error {}
+
+export async function enrollAgent(options: EnrollOptions): Promise<{ hostId: string; pollMode: boolean; configFile: string }> {
+  const configFile = path.resolve(options.configFile);
+  if (!options.overwrite && (await stat(configFile).catch(() => undefined))) throw new EnrollError(`${configFile} exists; pass --force to replace it (the host's current secret would be lost)`);
+  const request: EnrollmentRequest = { type: 'enroll', protocol: 1, token: options.token, agentVersion: AGENT_VERSION, url: options.url };
+  const botUrl = options.botUrl.replace(/\/+$/, '');
+  const answer = await postJson(`${botUrl}/api/enroll`, JSON.stringify(request), {}, 15_000);
+  if (answer.status !== 200) throw new EnrollError(`enrollment failed: ${describeAnswer(answer)}`);
+  const granted = JSON.parse(answer.body) as { hostId: string; secret: string; botUrl: string; pollMode: boolean };
+  const listen = options.url === null ? null : { host: options.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? (Number(new URL(options.url).port) || 8787), path: new URL(options.url).pathname || '/' };
+  const config = {
+    $schema: CONFIG_SCHEMA_URL,
+    hostId: granted.hostId,
+    secret: granted.secret,
+    botUrl,
+    listen,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    installer: options.installer,
+    ...(options.allowHttpDownloads ? { allowHttpDownloads: true } : {}),
+  };
+  completeConfig(config, configFile); // the file we write must load
+  const partial = `${configFile}.partial`;
+  const handle = await open(partial, 'w', 0o600);
+  await handle.writeFile(`${JSON.stringify(config, null, 2)}\n`);
+  await handle.sync();
+  await handle.close();
+  await rename(partial, configFile);
+  return { hostId: granted.hostId, pollMode: granted.pollMode, configFile };
+}

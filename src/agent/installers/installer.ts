@@ -1,0 +1,41 @@
+import type { Job } from '../../protocol/messages.ts';
+
+// What the agent needs from an installer: run one job's package, say what happened in Conn2Flow's terms,
+// and confirm afterwards that the site really has it.
+
+export interface InstallRequest {
+  job: Job;
+  /** The verified, inspected package. */
+  zip: string;
+  sha256: string;
+}
+
+export interface InstallerResult {
+  /** A PLG_EXIT_* code, or one of the agent's (40-49). */
+  exitCode: number;
+  message: string;
+  logTail: string[];
+  installedVersion: string | null;
+}
+
+export interface SiteCheck {
+  ok: boolean;
+  reason: string;
+}
+
+export interface Installer {
+  readonly name: string;
+  install(request: InstallRequest): Promise<InstallerResult>;
+  /** Removes the plugin's files (after keeping a copy in `backupFile`); says what stays behind. */
+  uninstall(job: Job, backupFile: string): Promise<InstallerResult>;
+  /** Does the site have this plugin at this version and package now? Undefined when it cannot tell. */
+  check?(pluginId: string, version: string, sha256: string): Promise<SiteCheck>;
+  /** What the site has installed, when the installer can read it from the site itself. */
+  inventory?(): Promise<Array<{ pluginId: string; version: string | null; sha256: string | null }>>;
+}
+
+export const LOG_TAIL_LINES = 50;
+
+export function tail(text: string, lines = LOG_TAIL_LINES): string[] {
+  return text.split(/\r?\n/).filter((line) => line.trim() !== '').slice(-lines).map((line) => line.slice(0, 1000));
+}

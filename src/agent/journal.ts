@@ -1,0 +1,186 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { Job, Report } from '../protocol/messages.ts';
+import type { HostStatus } from '../protocol/statuses.ts';
+
+// The agent's durable memory (SQLite, fsync on commit): every job it accepted and what became of it, the
+// reports still to send, and what it installed. A job is written here before the bot hears "accepted", a
+// report before it is sent.
+
+export type JobPhase = 'received' | 'running' | 'done';
+
+export interface JournalJob {
+  jobId: string;
+  messageId: string | null;
+  job: Job;
+  phase: JobPhase;
+  status: HostStatus;
+  exitCode: number | null;
+  message: string;
+  report: Report | null;
+  receivedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface OutgoingReport {
+  seq: number;
+  messageId: string;
+  url: string;
+  body: string;
+  attempts: number;
+  nextAt: number;
+}
+
+export interface InstalledPlugin {
+  pluginId: string;
+  version: string;
+  sha256: string;
+  installedAt: string;
+}
+
+const SCHEMA = `
+create table if not exists jobs (
+  job_id text primary key,
+  message_id text unique,
+  plugin_id text not null,
+  body text not null,
+  phase text not null,
+  status text not null,
+  exit_code integer,
+  message text not null default '',
+  report text,
+  received_at text not null,
+  started_at text,
+  finished_at text
+);
+create index if not exists jobs_by_phase on jobs (phase, received_at);
+create table if not exists outbox (
+  seq integer primary key autoincrement,
+  message_id text not null,
+  url text not null,
+  body text not null,
+  attempts integer not null default 0,
+  next_at integer not null,
+  last_error text
+);
+create table if not exists installed (
+  plugin_id text primary key,
+  version text not null,
+  sha256 text not null,
+  installed_at text not null
+);
+`;
+
+type Row = Record<string, string | number | null>;
+
+export class Journal {
+  readonly db: DatabaseSync;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new DatabaseSync(path.join(dataDir, 'journal.sqlite'), { timeout: 5000 });
+    this.db.exec('pragma journal_mode = wal; pragma synchronous = full;');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Stores a new job; false when its id (or message id) is already known. */
+  addJob(job: Job, messageId: string | null, receivedAt: string): boolean {
+    const result = this.db
+      .prepare("insert into jobs (job_id, message_id, plugin_id, body, phase, status, received_at) values (?, ?, ?, ?, 'received', 'idle', ?) on conflict do nothing")
+      .run(job.jobId, messageId, job.plugin.id, JSON.stringify(job), receivedAt);
+    return result.changes === 1;
+  }
+
+  findJob(jobId: string, messageId?: string | null): JournalJob | undefined {
+    const row = this.db.prepare('select * from jobs where job_id = ? or (? is not null and message_id = ?)').get(jobId, messageId ?? null, messageId ?? null) as Row | undefined;
+    return row && toJob(row);
+  }
+
+  jobsInPhase(phase: JobPhase): JournalJob[] {
+    return (this.db.prepare('select * from jobs where phase = ? order by received_at, rowid').all(phase) as Row[]).map(toJob);
+  }
+
+  recentJobs(limit: number): JournalJob[] {
+    return (this.db.prepare('select * from jobs order by received_at desc, rowid desc limit ?').all(limit) as Row[]).map(toJob);
+  }
+
+  markStarted(jobId: string, at: string): void {
+    this.db.prepare("update jobs set phase = 'running', started_at = ? where job_id = ?").run(at, jobId);
+  }
+
+  /**
+   * Records a status change and queues its report in one transaction, so a report is never sent for a state
+   * the journal does not hold, and never lost once the state is held.
+   */
+  recordReport(report: Report, url: string, messageId: string, final: boolean): void {
+    this.transaction(() => {
+      this.db
+        .prepare(`update jobs set status = ?, exit_code = ?, message = ?, report = ?, phase = case when ? then 'done' else phase end, finished_at = case when ? then ? else finished_at end where job_id = ?`)
+        .run(report.status, report.exitCode, report.message, JSON.stringify(report), final ? 1 : 0, final ? 1 : 0, report.sentAt, report.jobId);
+      this.db.prepare('insert into outbox (message_id, url, body, next_at) values (?, ?, ?, 0)').run(messageId, url, JSON.stringify(report));
+    });
+  }
+
+  nextReport(): OutgoingReport | undefined {
+    const row = this.db.prepare('select * from outbox order by seq limit 1').get() as Row | undefined;
+    return row && { seq: Number(row.seq), messageId: String(row.message_id), url: String(row.url), body: String(row.body), attempts: Number(row.attempts), nextAt: Number(row.next_at) };
+  }
+
+  pendingReports(): number {
+    return Number((this.db.prepare('select count(*) as n from outbox').get() as Row).n);
+  }
+
+  reportSent(seq: number): void {
+    this.db.prepare('delete from outbox where seq = ?').run(seq);
+  }
+
+  reportFailed(seq: number, nextAt: number, error: string): void {
+    this.db.prepare('update outbox set attempts = attempts + 1, next_at = ?, last_error = ? where seq = ?').run(nextAt, error, seq);
+  }
+
+  setInstalled(plugin: InstalledPlugin): void {
+    this.db.prepare('insert into installed (plugin_id, version, sha256, installed_at) values (?, ?, ?, ?) on conflict (plugin_id) do update set version = excluded.version, sha256 = excluded.sha256, installed_at = excluded.installed_at')
+      .run(plugin.pluginId, plugin.version, plugin.sha256, plugin.installedAt);
+  }
+
+  removeInstalled(pluginId: string): void {
+    this.db.prepare('delete from installed where plugin_id = ?').run(pluginId);
+  }
+
+  installed(): InstalledPlugin[] {
+    return (this.db.prepare('select * from installed order by plugin_id').all() as Row[]).map((r) => ({ pluginId: String(r.plugin_id), version: String(r.version), sha256: String(r.sha256), installedAt: String(r.installed_at) }));
+  }
+
+  private transaction(work: () => void): void {
+    this.db.exec('begin immediate');
+    try {
+      work();
+      this.db.exec('commit');
+    } catch (error) {
+      this.db.exec('rollback');
+      throw error;
+    }
+  }
+}
+
+function toJob(row: Row): JournalJob {
+  return {
+    jobId: String(row.job_id),
+    messageId: row.message_id === null ? null : String(row.message_id),
+    job: JSON.parse(String(row.body)) as Job,
+    phase: row.phase as JobPhase,
+    status: row.status as HostStatus,
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    message: String(row.message),
+    report: row.report === null ? null : (JSON.parse(String(row.report)) as Report),
+    receivedAt: String(row.received_at),
+    startedAt: row.started_at === null ? null : String(row.started_at),
+    finishedAt: row.finished_at === null ? null : String(row.finished_at),
+  };
+}

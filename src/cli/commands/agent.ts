@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { OUR_EXIT } from '../../protocol/exit-codes.ts';
+import { printJson } from '../output.ts';
+import { UsageError } from '../usage-error.ts';
+
+export const AGENT_HELP = `Usage: c2f-plugin agent --config FILE              run the host agent
+       c2f-plugin agent enroll --bot URL --token T [options]
+       c2f-plugin agent status --config FILE [--json]
+
+enroll trades a one-time token ("c2f-plugin hosts enroll-token") for this host's id and secret and writes
+the config file (default ./c2f-agent.json, mode 0600):
+  --url URL                 where the bot pushes jobs (omit it for pull mode: the agent polls the bot)
+  --listen HOST:PORT        where the agent listens (default 127.0.0.1 and the URL's port, or 8787)
+  --gestor DIR              install with the site's own Conn2Flow installer (the site's gestor/ folder)
+  --installer-command CMD   or run a command ({zip} {plugin} {version} {action} are replaced; its exit
+                            code is read as a Conn2Flow PLG_EXIT_* code)
+  --data-dir DIR            journal, downloads and backups (default c2f-agent-data beside the config)
+  --allow-http-downloads    accept http:// package URLs (closed networks, tests)
+  --force                   replace an existing config file
+`;
+
+export async function agentCommand(args: string[]): Promise<number> {
+  const [first] = args;
+  if (first === 'enroll') return await enroll(args.slice(1));
+  if (first === 'status') return await status(args.slice(1));
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  if (!values.config) throw new UsageError('--config FILE is required');
+  const { loadConfig, ConfigError } = await import('../../agent/config.ts');
+  const { Agent } = await import('../../agent/agent.ts');
+  let agent;
+  try {
+    agent = new Agent(await loadConfig(values.config));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`c2f-plugin agent: ${error.message}\n`);
+    return OUR_EXIT.CONFIG;
+  }
+  const { url } = await agent.start();
+  process.stdout.write(url ? `agent ${agent.config.hostId} receiving jobs on ${url}\n` : `agent ${agent.config.hostId} polling ${agent.config.botUrl}\n`);
+  return await new Promise<number>((resolve) => {
+    const stop = () => agent.stop().then(() => resolve(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+async function enroll(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      bot: { type: 'string' }, token: { type: 'string' }, config: { type: 'string', default: 'c2f-agent.json' }, url: { type: 'string' },
+      listen: { type: 'string' }, gestor: { type: 'string' }, 'installer-command': { type: 'string' }, 'data-dir': { type: 'string' },
+      'allow-http-downloads': { type: 'boolean', default: false }, force: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.bot || !values.token) throw new UsageError('--bot URL and --token T are required');
+  if (Boolean(values.gestor) === Boolean(values['installer-command'])) throw new UsageError('choose one installer: --gestor DIR or --installer-command CMD');
+  let listen: { host: string; port: number } | null = null;
+  if (values.listen) {
+    const match = /^(.+):(\d+)$/.exec(values.listen);
+    if (!match) throw new UsageError('--listen takes HOST:PORT');
+    listen = { host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+  }
+  const { enrollAgent, EnrollError } = await import('../../agent/enroll.ts');
+  const installer = values.gestor
+    ? { type: 'conn2flow' as const, gestorDir: path.resolve(values.gestor) }
+    : { type: 'command' as const, command: ['/bin/sh', '-c', values['installer-command']!] };
+  try {
+    const result = await enrollAgent({
+      botUrl: values.bot, token: values.token, configFile: values.config!, url: values.url ?? null, listen, installer,
+      dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined, allowHttpDownloads: values['allow-http-downloads'], overwrite: values.force,
+    });
+    if (values.json) printJson(result);
+    else process.stdout.write(`enrolled as host ${result.hostId} (${result.pollMode ? 'pull mode' : 'push mode'}); config written to ${result.configFile}\nrun it with: c2f-plugin agent --config ${result.configFile}\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof EnrollError)) throw error;
+    process.stderr.write(`c2f-plugin agent enroll: ${error.message}\n`);
+    return 1;
+  }
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, limit: { type: 'string', default: '20' } } });
+  if (!values.config) throw new UsageError('--config FILE is required');
+  const { loadConfig, ConfigError } = await import('../../agent/config.ts');
+  const { Journal } = await import('../../agent/journal.ts');
+  const { agentStatus, formatStatus } = await import('../../agent/status.ts');
+  let config;
+  try {
+    config = await loadConfig(values.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`c2f-plugin agent status: ${error.message}\n`);
+    return OUR_EXIT.CONFIG;
+  }
+  const journal = new Journal(config.dataDir);
+  try {
+    const result = agentStatus(journal, Number(values.limit));
+    if (values.json) printJson(result);
+    else process.stdout.write(formatStatus(result));
+  } finally {
+    journal.close();
+  }
+  return 0;
+}

@@ -1,0 +1,159 @@
+import { crc32 } from 'node:zlib';
+import { stat } from 'node:fs/promises';
+import yauzl from 'yauzl';
+import { PLG_EXIT } from '../protocol/exit-codes.ts';
+import { MIN_PACKAGE_SIZE } from './verify-package.ts';
+
+// Inspects a downloaded package before any installer sees it. Names are read as raw bytes (no library
+// clean-up), every entry is inflated and its real size and CRC-32 compared with the headers, so a zip that
+// lies about itself is refused here rather than half-extracted by ZipArchive on a live site.
+
+export interface InspectLimits {
+  maxEntries: number;
+  maxTotalBytes: number;
+  /** Uncompressed/compressed, for the whole package and for any entry above 1 MiB. */
+  maxRatio: number;
+}
+
+export const DEFAULT_INSPECT_LIMITS: InspectLimits = { maxEntries: 20_000, maxTotalBytes: 1024 * 1024 * 1024, maxRatio: 200 };
+
+export type Inspection =
+  | { ok: true; manifest: { id: string; name: string; version: string }; entries: number; totalBytes: number }
+  | { ok: false; exitCode: number; reason: string };
+
+const RATIO_FLOOR = 1024 * 1024;
+const MADE_BY_UNIX = 3;
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+class Refusal extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number, message: string) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+const zipInvalid = (reason: string) => new Refusal(PLG_EXIT.ZIP_INVALID, reason);
+
+/** Why an entry name is unsafe to extract, or undefined. */
+export function unsafeName(raw: Buffer): string | undefined {
+  if (raw.length === 0) return 'an entry has an empty name';
+  const name = raw.toString('utf8');
+  const shown = JSON.stringify(name);
+  if (raw.includes(0x5c)) return `entry ${shown} contains a backslash (a Windows path separator)`;
+  if ([...raw].some((byte) => byte < 0x20 || byte === 0x7f)) return `entry ${shown} contains control characters`;
+  if (name.includes('\uFFFD')) return `entry ${shown} is not valid UTF-8`;
+  if (name.startsWith('/')) return `entry ${shown} is an absolute path`;
+  if (/^[A-Za-z]:/.test(name)) return `entry ${shown} starts with a drive letter`;
+  if (name.split('/').some((part) => part === '..')) return `entry ${shown} climbs out of the plugin folder (..)`;
+  return undefined;
+}
+
+/** Checks a package; `expected` is what the job says it is (id and version must match the manifest). */
+export async function inspectPackage(zipPath: string, expected: { id: string; version: string } | null, limits: InspectLimits = DEFAULT_INSPECT_LIMITS): Promise<Inspection> {
+  try {
+    const size = (await stat(zipPath)).size;
+    if (size < MIN_PACKAGE_SIZE) throw zipInvalid(`${size} bytes: Conn2Flow rejects packages under ${MIN_PACKAGE_SIZE} bytes`);
+    const { manifest, entries, totalBytes } = await readEntries(zipPath, size, limits);
+    if (!manifest) throw new Refusal(PLG_EXIT.VALIDATE, 'no manifest.json at the zip root');
+    const parsed = parseManifest(manifest);
+    if (expected && parsed.id !== expected.id) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json says id "${parsed.id}", the job is for "${expected.id}"`);
+    if (expected && parsed.version !== expected.version) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json says version ${parsed.version}, the job is for ${expected.version}`);
+    return { ok: true, manifest: parsed, entries, totalBytes };
+  } catch (error) {
+    if (error instanceof Refusal) return { ok: false, exitCode: error.exitCode, reason: error.message };
+    throw error;
+  }
+}
+
+function parseManifest(bytes: Buffer): { id: string; name: string; version: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json is not JSON: ${(error as Error).message}`);
+  }
+  const m = value as Record<string, unknown>;
+  if (typeof m?.id !== 'string' || typeof m.name !== 'string' || typeof m.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(m.version)) {
+    throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json needs string "id", "name" and an x.y.z "version"');
+  }
+  return { id: m.id, name: m.name, version: m.version };
+}
+
+function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): Promise<{ manifest?: Buffer; entries: number; totalBytes: number }> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(zipPath, { lazyEntries: true, autoClose: true, decodeStrings: false, validateEntrySizes: true }, (openError, zip) => {
+      if (openError || !zip) return reject(zipInvalid(`not a readable zip: ${openError?.message ?? 'unknown error'}`));
+      if (zip.entryCount > limits.maxEntries) {
+        zip.close();
+        return reject(zipInvalid(`${zip.entryCount} entries: more than the limit of ${limits.maxEntries}`));
+      }
+      const seen = new Set<string>();
+      const folded = new Map<string, string>();
+      let manifest: Buffer | undefined;
+      let declared = 0;
+      let actual = 0;
+      let count = 0;
+      let settled = false;
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        zip.close();
+        reject(error instanceof Refusal ? error : zipInvalid(error.message));
+      };
+      zip.on('error', fail);
+      zip.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve({ manifest, entries: count, totalBytes: actual });
+      });
+      zip.on('entry', (entry: yauzl.Entry) => {
+        count++;
+        const raw = entry.fileName as unknown as Buffer;
+        const problem = unsafeName(raw);
+        if (problem) return fail(zipInvalid(problem));
+        const name = raw.toString('utf8');
+        const key = name.replace(/\/+$/, '');
+        if (seen.has(key)) return fail(zipInvalid(`entry "${name}" appears twice`));
+        seen.add(key);
+        const lower = key.toLowerCase();
+        if (folded.has(lower)) return fail(zipInvalid(`entries "${folded.get(lower)}" and "${name}" differ only in letter case`));
+        folded.set(lower, name);
+        if (entry.generalPurposeBitFlag & 0x41) return fail(zipInvalid(`entry "${name}" is encrypted`));
+        if (entry.versionMadeBy >>> 8 === MADE_BY_UNIX && ((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) return fail(zipInvalid(`entry "${name}" is a symbolic link`));
+        if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) return fail(zipInvalid(`entry "${name}" uses compression method ${entry.compressionMethod} (only stored and deflate are accepted)`));
+        if (name !== 'manifest.json' && /(^|\/)manifest\.json$/i.test(name)) {
+          return fail(new Refusal(PLG_EXIT.VALIDATE, `a manifest.json below the root, at "${name}": Conn2Flow installs the folder of the first manifest.json it finds, which may be this one`));
+        }
+        declared += entry.uncompressedSize;
+        if (declared > limits.maxTotalBytes) return fail(zipInvalid(`more than ${limits.maxTotalBytes} bytes once extracted`));
+        if (entry.uncompressedSize > RATIO_FLOOR && entry.uncompressedSize / Math.max(entry.compressedSize, 1) > limits.maxRatio) {
+          return fail(zipInvalid(`entry "${name}" expands ${Math.round(entry.uncompressedSize / Math.max(entry.compressedSize, 1))} times (limit ${limits.maxRatio}): a zip bomb?`));
+        }
+        if (declared > RATIO_FLOOR && declared / fileSize > limits.maxRatio) return fail(zipInvalid(`the package expands more than ${limits.maxRatio} times: a zip bomb?`));
+        if (name.endsWith('/')) {
+          if (entry.uncompressedSize !== 0) return fail(zipInvalid(`directory entry "${name}" has content`));
+          return zip.readEntry();
+        }
+        // Inflate the entry: its real size must match the header (yauzl checks) and so must its CRC-32.
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return fail(zipInvalid(`entry "${name}": ${streamError?.message ?? 'cannot be read'}`));
+          let crc = 0;
+          const keep: Buffer[] | undefined = name === 'manifest.json' ? [] : undefined;
+          stream.on('data', (chunk: Buffer) => {
+            crc = crc32(chunk, crc);
+            actual += chunk.length;
+            keep?.push(chunk);
+          });
+          stream.on('error', (error) => fail(zipInvalid(`entry "${name}": ${error.message}`)));
+          stream.on('end', () => {
+            if (crc >>> 0 !== entry.crc32 >>> 0) return fail(zipInvalid(`entry "${name}" is corrupt (CRC-32 mismatch)`));
+            if (keep) manifest = Buffer.concat(keep);
+            zip.readEntry();
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}
