@@ -16,11 +16,11 @@ import { readSiteDatabase, SiteEnvError, type SiteDatabase } from './site-env.ts
 //    installs what that table names;
 // 2. `php gestor/modulos/admin-plugins/admin-plugins.php --action=install|update|reprocess --plugin=<id>`,
 //    which always exits 0: the real result is `codigo_saida` in the JSON after its log lines;
-// 3. the plugin's db/data restored (the installer deletes it) and the data sync forced with
+// 3. a check that the site really has it: gestor/plugins/<id>/manifest.json at the version, and the row's
+//    versao_instalada and checksum_pacote;
+// 4. the plugin's db/data restored (the installer deletes it) and the data sync forced with
 //    atualizacao-plugin-banco-de-dados.php --force-all, because the installer's global checksum gate can
-//    skip it (trap 9) and swallows its failures (trap 10);
-// 4. a check that the site really has it: gestor/plugins/<id>/manifest.json at the version, and the row's
-//    versao_instalada and checksum_pacote. Anything short of that is an error, never "ok".
+//    skip it (trap 9) and swallows its failures (trap 10). Anything short of all this is an error, never "ok".
 
 export interface Conn2FlowSettings {
   gestorDir: string;
@@ -69,12 +69,13 @@ export class Conn2FlowInstaller implements Installer {
     const said = result.mensagem ?? result.msg ?? '';
     if (code !== 0 || result.status !== 'ok') return fail(code || AGENT_EXIT.INSTALLER_CRASHED, `the installer failed with ${code} (${label(code)})${said ? `: ${said}` : ''}`, log);
 
+    // Checked before the data sync, which writes into the plugin's folder and must not create it.
+    const check = await this.check(id, job.plugin.version, sha256);
+    if (!check.ok) return fail(AGENT_EXIT.VERIFY_FAILED, `the installer said "${said || 'ok'}" but ${check.reason}`, log);
+
     const sync = await this.forceDataSync(job, zip);
     log.push(...sync.log);
     if (sync.failure) return fail(AGENT_EXIT.VERIFY_FAILED, sync.failure, log);
-
-    const check = await this.check(id, job.plugin.version, sha256);
-    if (!check.ok) return fail(AGENT_EXIT.VERIFY_FAILED, `the installer said "${said || 'ok'}" but ${check.reason}`, log);
     return { exitCode: PLG_EXIT.OK, message: `${id} ${job.plugin.version} installed (${action}); files, plugins row and data sync checked`, logTail: log.slice(-50), installedVersion: job.plugin.version };
   }
 
@@ -135,6 +136,8 @@ export class Conn2FlowInstaller implements Installer {
         return 'install';
       }
       await connection.query("update plugins set origem_tipo = 'local_path', origem_referencia = ?, status = 'A' where id_plugins = ?", [zip, existing.id_plugins]);
+      const present = (await stat(path.join(this.settings.gestorDir, 'plugins', job.plugin.id)).catch(() => undefined))?.isDirectory();
+      if (!present) return 'install';
       // A reinstall of the same package, or any forced job, must not stop at the "checksum unchanged" gate.
       return job.options.force || job.action === 'rollback' ? 'reprocess' : 'update';
     } finally {
