@@ -3,6 +3,7 @@ import { run, type ApplicationFunction } from 'probot';
 import { botApp, startWorkers } from './app.ts';
 import { startQueue } from './queue.ts';
 import { apiHandler } from './server.ts';
+import { probotAssetStream } from './github/asset-stream.ts';
 import { openPglite, openPostgres } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import { SecretBox, SecretKeyError } from './store/secret-box.ts';
@@ -21,7 +22,7 @@ export function botFromEnvironment(env: NodeJS.ProcessEnv = process.env): Applic
     const boss = await startQueue(db);
     const deps = { db, boss, box, botUrl: env.C2F_BOT_URL ?? `http://localhost:${env.PORT ?? 3000}`, adminToken: env.C2F_ADMIN_TOKEN };
     await botApp(deps)(app, { addHandler, cwd: process.cwd() });
-    addHandler(apiHandler(deps, app.log));
+    addHandler(apiHandler({ ...deps, assets: probotAssetStream(app) }, app.log));
     await startWorkers(app, deps);
     const stop = async () => {
       await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});

@@ -3,7 +3,9 @@ import { createNodeMiddleware, type Probot } from 'probot';
 import { handleAdmin, isAdminPath } from './api/admin.ts';
 import { handleEnroll } from './api/enroll.ts';
 import { handleHeartbeat } from './api/heartbeat.ts';
+import { handlePackage, type AssetStream } from './api/packages.ts';
 import { handleReport } from './api/reports.ts';
+import { probotAssetStream } from './github/asset-stream.ts';
 import { sendJson } from './api/read-body.ts';
 import { botApp, startWorkers, touchRollout, type BotDeps } from './app.ts';
 import { registry, useDatabaseForMetrics } from './metrics.ts';
@@ -16,6 +18,8 @@ export interface ServerDeps extends BotDeps {
   adminToken?: string;
   /** How often a long poll looks for new jobs (default 1 s). */
   pollCheckMs?: number;
+  /** Where private repositories' packages are read from (GitHub, with the installation's token). */
+  assets?: AssetStream;
 }
 
 /** Handles our own routes; false when the request is not one of them. */
@@ -31,6 +35,7 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
     if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, { ...deps, onApplied: onChanged }).catch(fail), true;
     if (path === '/api/enroll' && req.method === 'POST') return void handleEnroll(req, res, deps).catch(fail), true;
     if (path === '/api/heartbeat' && req.method === 'POST') return void handleHeartbeat(req, res, { ...deps, onDelivered: onChanged, pollCheckMs: deps.pollCheckMs }).catch(fail), true;
+    if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return void handlePackage(req, res, { ...deps, assets: deps.assets }).catch(fail), true;
     if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onJobChanged: onChanged }).catch(fail), true;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
     if (path === '/metrics' && req.method === 'GET') {
@@ -45,7 +50,7 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
 export async function createBotServer(probot: Probot, deps: ServerDeps, options: { workers?: boolean } = {}): Promise<Server> {
   const webhooks = await createNodeMiddleware(botApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   if (options.workers !== false) await startWorkers(probot, deps);
-  const api = apiHandler(deps, probot.log);
+  const api = apiHandler({ assets: probotAssetStream(probot), ...deps }, probot.log);
   return createServer((req, res) => {
     if (api(req, res)) return;
     Promise.resolve(webhooks(req, res, () => sendJson(res, 404, { error: 'not found' }))).catch((error) => {

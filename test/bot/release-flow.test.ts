@@ -7,6 +7,7 @@ import examples from '@octokit/webhooks-examples' with { type: 'json' };
 import { Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { startQueue } from '../../src/bot/queue.ts';
+import { packageLink } from '../../src/bot/delivery/package-link.ts';
 import { createBotServer } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
@@ -59,7 +60,7 @@ after(async () => {
   await github.stop();
 });
 
-function releasePayload(releaseId: number, tag: string, action = 'published') {
+function releasePayload(releaseId: number, tag: string, action = 'published', privateRepository = false) {
   const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'release')!;
   const payload = structuredClone(group.examples.find((e) => e.action === action) ?? group.examples.find((e) => e.action === 'published')!);
   payload.action = action;
@@ -69,7 +70,7 @@ function releasePayload(releaseId: number, tag: string, action = 'published') {
   payload.repository.full_name = REPO;
   payload.repository.name = 'plugins';
   payload.repository.owner.login = 'conn2flow';
-  payload.repository.private = false;
+  payload.repository.private = privateRepository;
   payload.installation = { id: 42, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
   return payload;
 }
@@ -180,4 +181,36 @@ test('assets attached after the event are waited for', { timeout: 60_000 }, asyn
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job after the assets arrived');
   assert.equal(job.plugin.version, '1.3.0');
   assert.equal(job.plugin.previousVersion, null);
+});
+
+test('private repositories: the job points at the bot, which streams the asset; the link is bound to the job and expires', { timeout: 60_000 }, async () => {
+  const zip = Buffer.alloc(200_000, 'private');
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v4.0.0' }, packageAssets(zip));
+  assert.equal((await sendWebhook(releasePayload(release.id, release.tagName, 'published', true))).status, 200);
+  const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
+  const link = new URL(job.package.url);
+  assert.equal(`${link.origin}${link.pathname}`, `http://bot.example.com/api/packages/${job.jobId}`);
+  assert.ok(job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) > Date.now() + 23 * 3600_000);
+  assert.ok(!job.package.url.includes('github.com') && !/token|ghs_/.test(job.package.url));
+  const local = (url: URL) => `${botUrl}${url.pathname}${url.search}`;
+
+  const served = await fetch(local(link));
+  assert.equal(served.status, 200);
+  const bytes = Buffer.from(await served.arrayBuffer());
+  assert.equal(createHash('sha256').update(bytes).digest('hex'), job.package.sha256);
+
+  const otherJob = new URL(link);
+  otherJob.pathname = '/api/packages/job_someone_else';
+  assert.equal((await fetch(local(otherJob))).status, 403, 'the signature names one job');
+  const tampered = new URL(link);
+  tampered.searchParams.set('expires', String(Number(link.searchParams.get('expires')) + 3600));
+  assert.equal((await fetch(local(tampered))).status, 403, 'the expiry is signed');
+  const expired = new URL(packageLink(testBox, 'http://bot.example.com', job.jobId, new Date(Date.now() - 25 * 3600_000)).url);
+  const gone = await fetch(local(expired));
+  assert.equal(gone.status, 410);
+  assert.match((await gone.json()).error, /expired/);
+
+  await db.query("update host_jobs set state = 'cancelled' where id = $1", [job.jobId]);
+  assert.equal((await fetch(local(link))).status, 410, 'a cancelled job\'s package is no longer served');
+  assert.deepEqual(github.violations.splice(0), []);
 });

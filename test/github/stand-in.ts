@@ -14,8 +14,19 @@ const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 const validators = new Map<string, ValidateFunction>();
 function validator(key: string, schema: unknown): ValidateFunction {
   let v = validators.get(key);
-  if (!v) validators.set(key, (v = ajv.compile(schema as object)));
+  if (!v) validators.set(key, (v = ajv.compile(nullableEnums(structuredClone(schema)) as object)));
   return v;
+}
+
+/** OpenAPI 3.0 lets `nullable: true` admit null even where an `enum` does not list it; ajv needs it listed. */
+function nullableEnums(schema: unknown): unknown {
+  if (Array.isArray(schema)) schema.forEach(nullableEnums);
+  else if (schema && typeof schema === 'object') {
+    const node = schema as Record<string, unknown>;
+    if (node.nullable === true && Array.isArray(node.enum) && !node.enum.includes(null)) node.enum.push(null);
+    Object.values(node).forEach(nullableEnums);
+  }
+  return schema;
 }
 
 export interface StoredAsset {

@@ -47,7 +47,7 @@ async function handOut(deps: HeartbeatDeps, hostId: string): Promise<Job[]> {
   for (const { id } of waiting) {
     const loaded = await loadDelivery(deps.db, id);
     if (!loaded || !(await transitionJob(deps.db, id, ['queued'], 'delivered', { reason: 'fetched by the host (pull mode)', attempts: loaded.job.attempts + 1 }))) continue;
-    jobs.push(buildJobMessage(loaded.job, loaded.host, loaded.release, deps.botUrl, loaded.job.action));
+    jobs.push(buildJobMessage(loaded.job, loaded.host, loaded.release, deps.botUrl, loaded.job.action, deps.box));
     await deps.onDelivered?.(loaded.job.rolloutId);
   }
   return jobs;

@@ -64,7 +64,7 @@ export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promis
   if (!host.url) return undefined; // pull mode: the job stays queued until the host's next poll hands it out
   if (!notifying) await transitionJob(db, job.id, ['queued', 'delivering'], 'delivering', { attempts: data.attempt + 1 });
 
-  const message = buildJobMessage(job, host, release, deps.botUrl, notifying ? 'notify' : job.action === 'notify' ? 'notify' : job.action);
+  const message = buildJobMessage(job, host, release, deps.botUrl, notifying ? 'notify' : job.action === 'notify' ? 'notify' : job.action, deps.box);
   const outcome = await pushMessage({
     url: host.url,
     body: JSON.stringify(message),

@@ -1,15 +1,19 @@
 import type { Job, JobAction } from '../../protocol/messages.ts';
 import type { HostRecord } from '../store/hosts.ts';
 import type { HostJob, ReleaseRow } from '../store/rollouts.ts';
+import type { SecretBox } from '../store/secret-box.ts';
+import { packageLink } from './package-link.ts';
 
-// The signed job a host receives, built from what the store knows.
+// The signed job a host receives, built from what the store knows. A private repository's package is
+// served by the bot itself, through a link bound to this job that expires (no GitHub token leaves the bot).
 
 const DEADLINE_MS = 3 * 24 * 60 * 60 * 1000;
 
-export function buildJobMessage(job: HostJob, host: Pick<HostRecord, 'id' | 'inventory'>, release: ReleaseRow, botUrl: string, action: JobAction, now = new Date()): Job {
+export function buildJobMessage(job: HostJob, host: Pick<HostRecord, 'id' | 'inventory'>, release: ReleaseRow, botUrl: string, action: JobAction, box: SecretBox, now = new Date()): Job {
   if (!release.pluginId || !release.version || !release.zipUrl || !release.zipSha256 || !release.zipSize) {
     throw new Error(`release ${release.tag} is not resolved: no package to send`);
   }
+  const link = release.privateRepository ? packageLink(box, botUrl, job.id, now) : { url: release.zipUrl, expiresAt: null };
   const installed = host.inventory.find((entry) => entry.pluginId === release.pluginId);
   return {
     type: 'job',
@@ -20,7 +24,7 @@ export function buildJobMessage(job: HostJob, host: Pick<HostRecord, 'id' | 'inv
     action,
     plugin: { id: release.pluginId, name: release.pluginId, version: release.version, previousVersion: installed?.version ?? null },
     source: { repository: release.repository, tag: release.tag, releaseId: release.id },
-    package: { fileName: 'gestor-plugin.zip', size: release.zipSize, sha256: release.zipSha256, url: release.zipUrl, urlExpiresAt: null },
+    package: { fileName: 'gestor-plugin.zip', size: release.zipSize, sha256: release.zipSha256, url: link.url, urlExpiresAt: link.expiresAt },
     options: { force: job.force, skipMigrations: false },
     reportUrl: new URL('/api/reports', botUrl).toString(),
     deadline: new Date(now.getTime() + DEADLINE_MS).toISOString(),

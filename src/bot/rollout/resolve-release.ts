@@ -52,7 +52,6 @@ export async function resolveRelease(deps: ResolveDeps, releaseId: number, confi
     };
     if (!/^[0-9a-f]{64}$/.test(expected)) return fail(`${PACKAGE}.sha256 of ${release.tag} does not hold a bare lowercase SHA-256 (Conn2Flow's installer would reject it too): ${JSON.stringify(expected.slice(0, 80))}`);
     if (zip.digest !== `sha256:${expected}`) return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
-    if (release.privateRepository) return fail(`${release.repository} is private: delivering its packages needs the bot's package proxy, which this version does not have yet`);
     await updateRelease(db, releaseId, { state: 'resolved', pluginId: named.pluginId, version: named.version, zipAssetId: zip.id, zipUrl: zip.browserDownloadUrl, zipSize: zip.size, zipSha256: expected });
     release = (await getRelease(db, releaseId))!;
   }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 // Host secrets at rest: AES-256-GCM under a key from the environment (C2F_SECRET_KEY, 32 bytes in base64
 // or hex). Stored as `v1:<base64 iv>:<base64 tag>:<base64 ciphertext>`.
@@ -19,6 +19,12 @@ export class SecretBox {
     const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
     if (key.length !== 32) throw new SecretKeyError(`C2F_SECRET_KEY must be 32 bytes (base64 or hex), found ${key.length}`);
     return new SecretBox(key);
+  }
+
+  /** An HMAC-SHA256 (base64url) under a key derived from the secret key for one purpose. */
+  mac(purpose: string, text: string): string {
+    const key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `c2f ${purpose}`, 32));
+    return createHmac('sha256', key).update(text).digest('base64url');
   }
 
   seal(plaintext: string): string {
