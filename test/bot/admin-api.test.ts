@@ -11,6 +11,7 @@ import { createBotServer } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { getHost, hostSecrets } from '../../src/bot/store/hosts.ts';
 import { createRollout, getJob, getRelease, recordRelease, updateRelease } from '../../src/bot/store/rollouts.ts';
+import { newMessageId, signMessage } from '../../src/protocol/signing.ts';
 import { freshDatabase, testBox } from './databases.ts';
 
 const ADMIN = 'admin-token-for-tests';
@@ -67,6 +68,16 @@ test('hosts: add (URL checked), list, show, rotate the secret, remove', async ()
   assert.deepEqual((await api('GET', `/api/admin/hosts/${id}`)).body.plugins, [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }]);
   const rotated = await api('POST', `/api/admin/hosts/${id}/rotate-secret`);
   assert.deepEqual(await hostSecrets(db, testBox, id), [rotated.body.secret, added.body.secret]);
+  // The rotation lasts until the host signs with the new secret; then the old one stops working.
+  const beat = (secret: string) => {
+    const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId: id, agentVersion: 't', inventory: [], pollSeconds: 0, sentAt: new Date().toISOString() });
+    return fetch(`${base}/api/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], newMessageId()) }, body });
+  };
+  assert.equal((await beat(added.body.secret)).status, 200, 'the old secret still works during the rotation');
+  assert.equal((await hostSecrets(db, testBox, id)).length, 2);
+  assert.equal((await beat(rotated.body.secret)).status, 200);
+  assert.deepEqual(await hostSecrets(db, testBox, id), [rotated.body.secret], 'the rotation is over');
+  assert.equal((await beat(added.body.secret)).status, 401, 'the old secret no longer works');
   assert.deepEqual((await api('DELETE', `/api/admin/hosts/${id}`)).body, { removed: id });
   assert.equal((await api('GET', `/api/admin/hosts/${id}`)).status, 404);
 });
