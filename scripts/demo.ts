@@ -1,0 +1,185 @@
+// `npm run demo`: the whole pipeline, offline, on this machine. Packs examples/hello-plugin, publishes it on
+// a local GitHub API stand-in (as a private repository, so the bot serves the package itself), starts the
+// bot on PGlite and two agents (one `auto`, one `manual`, each enrolled with a one-time token and installing
+// with a stand-in command), sends a signed release.published webhook, approves the manual host, and prints
+// the rollout as it changes until both hosts report ok. Exits 0 when they do, 1 otherwise.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import examples from '@octokit/webhooks-examples' with { type: 'json' };
+import { Probot } from 'probot';
+import { startQueue } from '../src/bot/queue.ts';
+import { createBotServer } from '../src/bot/server.ts';
+import { openPglite } from '../src/bot/store/database.ts';
+import { migrate } from '../src/bot/store/migrate.ts';
+import { SecretBox } from '../src/bot/store/secret-box.ts';
+import { pack } from '../src/plugin/pack.ts';
+import { GitHubStandIn } from '../test/github/stand-in.ts';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(REPO, 'src', 'cli', 'c2f-plugin.ts');
+const REPOSITORY = 'conn2flow-demo/hello-plugin';
+const WEBHOOK_SECRET = randomBytes(16).toString('hex');
+const ADMIN_TOKEN = randomBytes(16).toString('hex');
+const TIMEOUT_MS = Number(process.env.DEMO_TIMEOUT_MS ?? 120_000);
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function runCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`c2f-plugin ${args[0]} ${args[1] ?? ''} failed (${code}): ${err || out}`))));
+  });
+}
+
+function startAgent(configFile: string, name: string): Promise<void> {
+  const child = spawn(process.execPath, [CLI, 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.stderr.on('data', (d) => process.env.DEMO_VERBOSE && process.stderr.write(`[${name}] ${d}`));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      if (/receiving jobs on/.test(String(d))) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`agent ${name} exited with ${code}`)));
+  });
+}
+
+async function main(): Promise<number> {
+  const work = await mkdtemp(path.join(tmpdir(), 'c2f-demo-'));
+  const github = new GitHubStandIn();
+  let stopBot = async () => {};
+  try {
+    say('1. pack examples/hello-plugin');
+    const summary = await pack(path.join(REPO, 'examples', 'hello-plugin'), { outDir: path.join(work, 'out'), baseline: false });
+    say(`   ${summary.plugin.id} ${summary.plugin.version}: ${summary.zip.size} bytes, sha256 ${summary.zip.sha256.slice(0, 16)}…`);
+
+    say('2. start the GitHub API stand-in and publish the release (private repository)');
+    await github.start();
+    const tag = `plugin-${summary.plugin.id}-v${summary.plugin.version}`;
+    const release = github.addRelease(REPOSITORY, { tagName: tag }, [
+      { name: 'gestor-plugin.zip', content: await readFile(summary.zip.path), contentType: 'application/zip' },
+      { name: 'gestor-plugin.zip.sha256', content: await readFile(summary.sha256File), contentType: 'text/plain' },
+    ]);
+
+    say('3. start the bot (PGlite store)');
+    const port = await freePort();
+    const botUrl = `http://127.0.0.1:${port}`;
+    const db = await openPglite(path.join(work, 'bot-data'));
+    await migrate(db);
+    const boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 2 } });
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'warn' } as ConstructorParameters<typeof Probot>[0]);
+    const box = SecretBox.fromEnvironment(randomBytes(32).toString('base64'));
+    const server = await createBotServer(probot, { db, boss, box, botUrl, adminToken: ADMIN_TOKEN, checkRunDelaySeconds: 1 });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    stopBot = async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await boss.stop({ graceful: false }).catch(() => {});
+      await db.close().catch(() => {});
+    };
+    const admin = async (method: string, route: string, body?: unknown) => {
+      const response = await fetch(`${botUrl}${route}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as any;
+    };
+
+    say('4. enroll and start two agents (site-auto: policy auto, site-manual: policy manual)');
+    for (const [name, policy] of [['site-auto', 'auto'], ['site-manual', 'manual']] as const) {
+      const { token } = await admin('POST', '/api/admin/enrollments', { name, policy, plugins: [`${REPOSITORY}:${summary.plugin.id}`], allowPrivateNetwork: true });
+      const agentPort = await freePort();
+      const site = path.join(work, name);
+      const configFile = path.join(work, `${name}.json`);
+      const installer = `mkdir -p "${site}/plugins" && cp "$C2F_ZIP" "${site}/plugins/$C2F_PLUGIN-$C2F_VERSION.zip" && echo "installed $C2F_PLUGIN $C2F_VERSION"`;
+      await runCli(['agent', 'enroll', '--bot', botUrl, '--token', token, '--url', `http://127.0.0.1:${agentPort}/c2f/jobs`, '--installer-command', installer, '--config', configFile, '--allow-http-downloads']);
+      await startAgent(configFile, name);
+      say(`   ${name} enrolled and listening on port ${agentPort}`);
+    }
+
+    say(`5. GitHub sends release.published for ${tag}`);
+    const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'release')!;
+    const payload = structuredClone(group.examples.find((e) => e.action === 'published')!);
+    Object.assign(payload.release, { id: release.id, tag_name: tag, prerelease: false, draft: false });
+    Object.assign(payload.repository, { full_name: REPOSITORY, name: 'hello-plugin', private: true });
+    payload.repository.owner.login = 'conn2flow-demo';
+    payload.installation = { id: 1, node_id: 'demo' };
+    const body = JSON.stringify(payload);
+    const sent = await fetch(`${botUrl}/api/github/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` },
+      body,
+    });
+    say(`   the bot answered ${sent.status}`);
+
+    say('6. the rollout, as it changes:');
+    const hosts = new Map<string, string>(((await admin('GET', '/api/admin/hosts')) as Array<{ id: string; name: string }>).map((h) => [h.id, h.name]));
+    const deadline = Date.now() + TIMEOUT_MS;
+    let last = '';
+    let approved = false;
+    while (Date.now() < deadline) {
+      const [rollout] = (await admin('GET', '/api/admin/rollouts')) as Array<{ id: string }>;
+      if (rollout) {
+        const shown = await admin('GET', `/api/admin/rollouts/${rollout.id}`);
+        const jobs = shown.jobs as Array<{ id: string; hostId: string; state: string; exitCode: number | null; exitLabel: string | null; reason: string | null; installedVersion: string | null }>;
+        const table = jobs.map((j) => `   ${(hosts.get(j.hostId) ?? j.hostId).padEnd(12)} ${j.state.padEnd(18)} ${j.exitCode === null ? '' : `${j.exitCode} ${j.exitLabel}`.padEnd(8)} ${j.installedVersion ?? ''}`).sort().join('\n');
+        if (table !== last) {
+          say(`   -- ${new Date().toISOString().slice(11, 19)}\n${table}`);
+          last = table;
+        }
+        const waiting = jobs.find((j) => j.state === 'awaiting_approval');
+        if (waiting && !approved) {
+          say(`   approving ${hosts.get(waiting.hostId)} (c2f-plugin rollouts approve ${rollout.id} ${waiting.id})`);
+          await runCli(['rollouts', 'approve', rollout.id, waiting.id, '--bot', botUrl]).catch(async () => admin('POST', `/api/admin/rollouts/${rollout.id}/jobs/${waiting.id}/approve`));
+          approved = true;
+        }
+        if (jobs.length === 2 && jobs.every((j) => j.state === 'ok')) {
+          say(`7. both hosts report ok: ${summary.plugin.id} ${summary.plugin.version} is installed on site-auto and site-manual`);
+          return 0;
+        }
+        const failed = jobs.find((j) => ['failed', 'dead_lettered', 'cancelled'].includes(j.state));
+        if (failed) {
+          say(`the rollout failed on ${hosts.get(failed.hostId)}: ${failed.state} ${failed.reason ?? ''}`);
+          return 1;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    say(`the rollout did not finish within ${TIMEOUT_MS / 1000} s`);
+    return 1;
+  } finally {
+    children.forEach((child) => child.kill('SIGTERM'));
+    await stopBot();
+    await github.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+process.env.C2F_ADMIN_TOKEN = ADMIN_TOKEN;
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`demo failed: ${(error as Error).stack ?? error}\n`);
+    children.forEach((child) => child.kill('SIGKILL'));
+    process.exit(1);
+  },
+);
