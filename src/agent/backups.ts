@@ -18,9 +18,11 @@ export class Backups {
     return path.join(this.dir, pluginId, `${version}.zip`);
   }
 
-  async keep(pluginId: string, version: string, zip: string): Promise<void> {
+  /** Keeps a package; `move` takes the file itself (a download the agent owns) instead of a copy. */
+  async keep(pluginId: string, version: string, zip: string, options: { move?: boolean } = {}): Promise<void> {
     const target = this.pathFor(pluginId, version);
     await mkdir(path.dirname(target), { recursive: true });
+    if (options.move) return await rename(zip, target);
     await copyFile(zip, `${target}.partial`);
     await rename(`${target}.partial`, target);
   }

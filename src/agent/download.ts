@@ -62,7 +62,7 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
           callback(null, chunk);
         },
       });
-      await pipeline(response.body, meter, createWriteStream(partial, { mode: 0o600 }));
+      await pipeline(response.body, meter, createWriteStream(partial, { mode: 0o600, highWaterMark: 1024 * 1024 }));
       await rename(partial, req.file);
       return { ok: true, file: req.file, sha256: hash.digest('hex'), bytes, ms: Date.now() - started };
     }

@@ -86,7 +86,12 @@ async function install(ctx: RunContext, job: Job): Promise<JobOutcome> {
 
     // The kept copy is what the installer reads (Conn2Flow's plugins row points at it), and what a later
     // rollback uses.
-    if (zip !== backups.pathFor(job.plugin.id, job.plugin.version)) await backups.keep(job.plugin.id, job.plugin.version, zip);
+    if (zip === downloaded) {
+      await backups.keep(job.plugin.id, job.plugin.version, zip, { move: true });
+      downloaded = undefined;
+    } else if (zip !== backups.pathFor(job.plugin.id, job.plugin.version)) {
+      await backups.keep(job.plugin.id, job.plugin.version, zip);
+    }
     const installStarted = Date.now();
     const result = await ctx.installer.install({ job, zip: backups.pathFor(job.plugin.id, job.plugin.version), sha256: job.package.sha256 });
     timings.installMs = Date.now() - installStarted;

@@ -1,12 +1,14 @@
-import { crc32 } from 'node:zlib';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
 import { MIN_PACKAGE_SIZE } from './verify-package.ts';
 
 // Inspects a downloaded package before any installer sees it. Names are read as raw bytes (no library
 // clean-up), every entry is inflated and its real size and CRC-32 compared with the headers, so a zip that
-// lies about itself is refused here rather than half-extracted by ZipArchive on a live site.
+// lies about itself is refused here rather than half-extracted by ZipArchive on a live site (Conn2Flow
+// ignores extractTo's result).
 
 export interface InspectLimits {
   maxEntries: number;
@@ -22,6 +24,7 @@ export type Inspection =
   | { ok: false; exitCode: number; reason: string };
 
 const RATIO_FLOOR = 1024 * 1024;
+const YIELD_BYTES = 8 * 1024 * 1024;
 const MADE_BY_UNIX = 3;
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -80,7 +83,67 @@ function parseManifest(bytes: Buffer): { id: string; name: string; version: stri
   return { id: m.id, name: m.name, version: m.version };
 }
 
-function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): Promise<{ manifest?: Buffer; entries: number; totalBytes: number }> {
+interface ListedEntry {
+  name: string;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  localHeaderOffset: number;
+}
+
+async function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): Promise<{ manifest?: Buffer; entries: number; totalBytes: number }> {
+  const listed = await listEntries(zipPath, fileSize, limits);
+  // Contents: one positional read per entry, inflated in one call with a ceiling of its declared size, so
+  // a size that lies fails here and a bomb never gets to allocate more than it declared.
+  // Synchronous positional reads (from the page cache, the file was just written): one thread-pool round
+  // trip per entry costs more than the read itself. The event loop gets a turn every few megabytes.
+  const fd = openSync(zipPath, 'r');
+  let manifest: Buffer | undefined;
+  let totalBytes = 0;
+  let sinceYield = 0;
+  try {
+    const header = Buffer.alloc(30);
+    // One read buffer, grown to the largest entry: fresh memory for every entry costs more than the read.
+    let scratch = Buffer.allocUnsafe(0);
+    for (const entry of listed) {
+      if (entry.name.endsWith('/')) continue;
+      if (sinceYield > YIELD_BYTES) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      sinceYield += entry.compressedSize + entry.uncompressedSize;
+      readSync(fd, header, 0, 30, entry.localHeaderOffset);
+      if (header.readUInt32LE(0) !== 0x04034b50) throw zipInvalid(`entry "${entry.name}" has no local header where the directory says`);
+      const dataStart = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+      if (dataStart + entry.compressedSize > fileSize) throw zipInvalid(`entry "${entry.name}" runs past the end of the file`);
+      if (scratch.length < entry.compressedSize) scratch = Buffer.allocUnsafe(entry.compressedSize);
+      const raw = scratch.subarray(0, entry.compressedSize);
+      const bytesRead = entry.compressedSize ? readSync(fd, raw, 0, entry.compressedSize, dataStart) : 0;
+      if (bytesRead !== entry.compressedSize) throw zipInvalid(`entry "${entry.name}" is truncated`);
+      let content: Buffer;
+      if (entry.method === 0) content = raw;
+      else {
+        try {
+          content = inflateRawSync(raw, { maxOutputLength: Math.max(entry.uncompressedSize, 1) });
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          throw zipInvalid(`entry "${entry.name}" ${code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than the ${entry.uncompressedSize} bytes it declares` : `cannot be inflated (${(error as Error).message})`}`);
+        }
+      }
+      if (content.length !== entry.uncompressedSize) throw zipInvalid(`entry "${entry.name}" inflates to ${content.length} bytes, not the ${entry.uncompressedSize} it declares`);
+      if (crc32(content) >>> 0 !== entry.crc32 >>> 0) throw zipInvalid(`entry "${entry.name}" is corrupt (CRC-32 mismatch)`);
+      totalBytes += content.length;
+      if (entry.name === 'manifest.json') manifest = Buffer.from(content);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { manifest, entries: listed.length, totalBytes };
+}
+
+/** The central directory, every name and header checked; nothing is inflated here. */
+function listEntries(zipPath: string, fileSize: number, limits: InspectLimits): Promise<ListedEntry[]> {
   return new Promise((resolve, reject) => {
     yauzl.open(zipPath, { lazyEntries: true, autoClose: true, decodeStrings: false, validateEntrySizes: true }, (openError, zip) => {
       if (openError || !zip) return reject(zipInvalid(`not a readable zip: ${openError?.message ?? 'unknown error'}`));
@@ -90,10 +153,8 @@ function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): 
       }
       const seen = new Set<string>();
       const folded = new Map<string, string>();
-      let manifest: Buffer | undefined;
+      const listed: ListedEntry[] = [];
       let declared = 0;
-      let actual = 0;
-      let count = 0;
       let settled = false;
       const fail = (error: Error) => {
         if (settled) return;
@@ -105,10 +166,9 @@ function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): 
       zip.on('end', () => {
         if (settled) return;
         settled = true;
-        resolve({ manifest, entries: count, totalBytes: actual });
+        resolve(listed);
       });
       zip.on('entry', (entry: yauzl.Entry) => {
-        count++;
         const raw = entry.fileName as unknown as Buffer;
         const problem = unsafeName(raw);
         if (problem) return fail(zipInvalid(problem));
@@ -131,27 +191,9 @@ function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): 
           return fail(zipInvalid(`entry "${name}" expands ${Math.round(entry.uncompressedSize / Math.max(entry.compressedSize, 1))} times (limit ${limits.maxRatio}): a zip bomb?`));
         }
         if (declared > RATIO_FLOOR && declared / fileSize > limits.maxRatio) return fail(zipInvalid(`the package expands more than ${limits.maxRatio} times: a zip bomb?`));
-        if (name.endsWith('/')) {
-          if (entry.uncompressedSize !== 0) return fail(zipInvalid(`directory entry "${name}" has content`));
-          return zip.readEntry();
-        }
-        // Inflate the entry: its real size must match the header (yauzl checks) and so must its CRC-32.
-        zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return fail(zipInvalid(`entry "${name}": ${streamError?.message ?? 'cannot be read'}`));
-          let crc = 0;
-          const keep: Buffer[] | undefined = name === 'manifest.json' ? [] : undefined;
-          stream.on('data', (chunk: Buffer) => {
-            crc = crc32(chunk, crc);
-            actual += chunk.length;
-            keep?.push(chunk);
-          });
-          stream.on('error', (error) => fail(zipInvalid(`entry "${name}": ${error.message}`)));
-          stream.on('end', () => {
-            if (crc >>> 0 !== entry.crc32 >>> 0) return fail(zipInvalid(`entry "${name}" is corrupt (CRC-32 mismatch)`));
-            if (keep) manifest = Buffer.concat(keep);
-            zip.readEntry();
-          });
-        });
+        if (name.endsWith('/') && entry.uncompressedSize !== 0) return fail(zipInvalid(`directory entry "${name}" has content`));
+        listed.push({ name, method: entry.compressionMethod, crc32: entry.crc32, compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize, localHeaderOffset: entry.relativeOffsetOfLocalHeader });
+        zip.readEntry();
       });
       zip.readEntry();
     });

@@ -208,7 +208,7 @@ test('private repositories: the job points at the bot, which streams the asset; 
   const expired = new URL(packageLink(testBox, 'http://bot.example.com', job.jobId, new Date(Date.now() - 25 * 3600_000)).url);
   const gone = await fetch(local(expired));
   assert.equal(gone.status, 410);
-  assert.match((await gone.json()).error, /expired/);
+  assert.match(((await gone.json()) as { error: string }).error, /expired/);
 
   await db.query("update host_jobs set state = 'cancelled' where id = $1", [job.jobId]);
   assert.equal((await fetch(local(link))).status, 410, 'a cancelled job\'s package is no longer served');

@@ -1,0 +1,70 @@
+// bench/agent: the agent's own overhead per job for a 50 MB package (download from loopback, SHA-256,
+// inspection with every entry inflated and CRC-checked, journal writes, reports), the installer's time
+// excluded, against `curl -o` + `sha256sum` + `unzip -l` of the same file in the same run. Goal: ≤ 1.5×.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent } from '../src/agent/agent.ts';
+import { completeConfig } from '../src/agent/config.ts';
+import { writeZip, type ZipEntry } from '../src/plugin/zip-writer.ts';
+import { FakeBot } from '../test/agent/fake-bot.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SIZE_MB = 50;
+
+const work = await mkdtemp(path.join(tmpdir(), 'c2f-bench-agent-'));
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// A plugin-shaped package: mostly already-compressed assets (stored), some text (deflated).
+const entries: ZipEntry[] = [{ name: 'manifest.json', source: Buffer.from(JSON.stringify({ id: 'bench-plugin', name: 'Bench', version: '1.0.0' }, null, 4)) }];
+for (let i = 0; i < SIZE_MB; i++) entries.push({ name: `assets/images/photo-${i}.jpg`, source: randomBytes(1024 * 1024) });
+for (let i = 0; i < 200; i++) entries.push({ name: `modules/m${i % 10}/file-${i}.php`, source: Buffer.from(`<?php\n// ${'generated line of code '.repeat(2500)}\n`) });
+const zipFile = path.join(work, 'gestor-plugin.zip');
+await writeZip(zipFile, entries);
+const bytes = await readFile(zipFile);
+process.stdout.write(`package: ${(bytes.length / 1024 / 1024).toFixed(1)} MiB, ${entries.length} entries (target ${SIZE_MB} MB)\n`);
+
+// The package is served by its own process, as a web server would serve it, for both contenders.
+const SERVE = `const fs=require('fs');require('http').createServer((q,r)=>{r.writeHead(200,{'content-length':fs.statSync(process.argv[1]).size});fs.createReadStream(process.argv[1]).pipe(r)}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})`;
+const server = spawn(process.execPath, ['-e', SERVE, zipFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+const packageUrl = await new Promise<string>((resolve) => server.stdout.once('data', (d) => resolve(`http://127.0.0.1:${String(d).trim()}/gestor-plugin.zip`)));
+const shell = (command: string) => new Promise<void>((resolve, reject) => spawn('sh', ['-c', command], { stdio: 'ignore' }).once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)))));
+
+const bot = await new FakeBot().start();
+const agent = new Agent(completeConfig({
+  hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, heartbeatSeconds: 3600, allowHttpDownloads: true,
+  installer: { type: 'command', command: ['/bin/true'] }, backups: { keep: 1 },
+}, path.join(work, 'agent', 'c2f-agent.json')), { log: process.env.BENCH_VERBOSE ? (l) => process.stderr.write(`${l}\n`) : () => {} });
+const { url } = await agent.start();
+
+const baseline: number[] = [];
+const overhead: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const job = await bot.jobFor(bytes, { pluginId: 'bench-plugin', version: '1.0.0', force: true });
+  job.package.url = packageUrl;
+  const target = path.join(work, 'curl.zip');
+  const started = performance.now();
+  await shell(`curl -s -o ${target} ${packageUrl} && sha256sum ${target} > /dev/null && unzip -l ${target} > /dev/null`);
+  baseline.push(performance.now() - started);
+
+  const pushed = performance.now();
+  await bot.push(url!, job);
+  while (!bot.reportsFor(job.jobId).some((r) => r.status === 'ok' || r.status === 'erro')) await new Promise((r) => setTimeout(r, 1));
+  const total = performance.now() - pushed;
+  const final = bot.reportsFor(job.jobId).at(-1)!;
+  if (final.status !== 'ok') throw new Error(`the job failed: ${final.message}`);
+  overhead.push(total - (final.timings.installMs ?? 0));
+  if (process.env.BENCH_VERBOSE) process.stderr.write(`${JSON.stringify(final.timings)} total ${total.toFixed(0)}\n`);
+}
+await agent.stop();
+await bot.stop();
+server.kill();
+await rm(work, { recursive: true, force: true });
+
+const b = median(baseline);
+const a = median(overhead);
+process.stdout.write(`curl -o + sha256sum + unzip -l: ${b.toFixed(0)} ms (median of ${ROUNDS})\n`);
+process.stdout.write(`agent overhead (push → final report, installer time excluded): ${a.toFixed(0)} ms\n`);
+process.stdout.write(`ratio ${(a / b).toFixed(2)} (goal ≤ 1.5)\n`);
