@@ -29,5 +29,5 @@ await build({
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot'],
+  external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot', 'mysql2'],
 });
