@@ -1,6 +1,6 @@
 import type { ApplicationFunction, Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
-import { deliverJob, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
+import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
 import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
@@ -74,7 +74,8 @@ export function botApp(deps: BotDeps): ApplicationFunction {
 
 /** Starts the queue workers (any number of bot processes may run them against one PostgreSQL). */
 export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
-  const polling = { pollingIntervalSeconds: 0.5, burstWhenBatchFull: true } as const;
+  // NOTIFY wakes workers for new jobs; polling still finds retries whose delay has passed.
+  const polling = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, burstWhenBatchFull: true } as const;
   await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { ...polling, batchSize: 1 }, async ([job]) => {
     const octokit = await app.auth(job.data.installationId);
     try {
@@ -92,9 +93,9 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     }
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
-  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 32 }, async (jobs) => {
+  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 100, localConcurrency: 2 }, async (jobs) => {
     const changed = new Set<string>();
-    await Promise.all(jobs.map((job) => deliverJob({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, job.data)));
+    await deliverJobs({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, jobs.map((job) => job.data));
     for (const rolloutId of changed) await touchRollout(deps, rolloutId);
   });
   // One schedule for all bot processes (pg-boss keeps it in the database); singleton: one pass at a time.

@@ -43,20 +43,21 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
     ...(options.monitorIntervalSeconds ? { monitorIntervalSeconds: options.monitorIntervalSeconds } : {}),
   };
   const boss = db.pglite
-    ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schema: 'pgboss', ...supervise })
-    : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, application_name: 'c2f-bot-queue', ...supervise });
+    ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schema: 'pgboss', useListenNotify: true, ...supervise })
+    : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, application_name: 'c2f-bot-queue', useListenNotify: true, ...supervise });
   boss.on('error', () => {}); // surfaced per job; a transient connection error must not crash the bot
   await boss.start();
   await boss.createQueue(QUEUES.deliverJobDead, { retryLimit: 0 });
   // A job held by a process that died is handed to another worker once it expires: a push or a release
   // resolution never legitimately takes long (every request has a timeout).
   const expireInSeconds = options.expireInSeconds ?? 120;
-  await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry, expireInSeconds });
+  // notify: a new job wakes the workers at once (LISTEN/NOTIFY) instead of at their next poll.
+  await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry, expireInSeconds, notify: true });
   await boss.createQueue(QUEUES.redeliverWebhooks, { policy: 'singleton', retryLimit: 0, expireInSeconds });
-  await boss.createQueue(QUEUES.checkRun, { policy: 'short', retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds });
+  await boss.createQueue(QUEUES.checkRun, { policy: 'short', retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds, notify: true });
   await boss.createQueue(QUEUES.deliverJob, {
     policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,
-    deadLetter: QUEUES.deliverJobDead, expireInSeconds,
+    deadLetter: QUEUES.deliverJobDead, expireInSeconds, notify: true,
   });
   return boss;
 }

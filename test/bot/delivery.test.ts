@@ -62,7 +62,7 @@ for (const engine of ENGINES) {
       assert.deepEqual((await createRollout(db, release, [])).created, false, 'a second rollout of the same release is the same rollout');
 
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com', retrySchedule: [0.2, 0.2], random: () => 0.5 };
-      await boss.work<{ jobId: string; attempt: number }>(QUEUES.deliverJob, { pollingIntervalSeconds: 0.5, batchSize: 4 }, async (jobs) => {
+      await boss.work<{ jobId: string; attempt: number }>(QUEUES.deliverJob, { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 4 }, async (jobs) => {
         for (const job of jobs) await deliverJob(deps, job.data);
       });
       for (const job of rollout.queued) await enqueueDelivery(boss, job);

@@ -10,7 +10,7 @@ for (const engine of ENGINES) {
     try {
       const seen: Array<{ host: string; attempt: number }> = [];
       let failOnce = true;
-      await boss.work<{ host: string }>(QUEUES.resolveRelease, { pollingIntervalSeconds: 0.5 }, async ([job]) => {
+      await boss.work<{ host: string }>(QUEUES.resolveRelease, { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 }, async ([job]) => {
         seen.push({ host: job.data.host, attempt: seen.length });
         if (failOnce) {
           failOnce = false;

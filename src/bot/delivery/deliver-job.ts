@@ -3,7 +3,8 @@ import { checkAck } from '../../protocol/validate.ts';
 import { pushes } from '../metrics.ts';
 import { QUEUES } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
-import { loadDelivery, transitionJob, type HostJob } from '../store/rollouts.ts';
+import { loadDeliveries, transitionJobs, type HostJob } from '../store/rollouts.ts';
+import type { JobState } from '../../protocol/statuses.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { buildJobMessage } from './job-message.ts';
 import { pushMessage, type PushOutcome } from './push-message.ts';
@@ -55,60 +56,94 @@ export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<H
 }
 
 export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promise<PushOutcome | undefined> {
+  return (await deliverJobs(deps, [data]))[0];
+}
+
+/**
+ * A worker's batch: the store is read once and written once per resulting state (set-based), the pushes go
+ * out side by side. Each job's outcome is what deliverJob would have done with it alone.
+ */
+export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryData[]): Promise<Array<PushOutcome | undefined>> {
   const { db } = deps;
-  const loaded = await loadDelivery(db, data.jobId);
-  const notifying = data.kind === 'notify';
-  if (!loaded) return undefined;
-  const { job, host, release } = loaded;
-  if (notifying ? job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(job.state)) return undefined;
-  if (!host.url) return undefined; // pull mode: the job stays queued until the host's next poll hands it out
-  if (!notifying) await transitionJob(db, job.id, ['queued', 'delivering'], 'delivering', { attempts: data.attempt + 1 });
-
-  const message = buildJobMessage(job, host, release, deps.botUrl, notifying ? 'notify' : job.action === 'notify' ? 'notify' : job.action, deps.box);
-  const outcome = await pushMessage({
-    url: host.url,
-    body: JSON.stringify(message),
-    secrets: host.secretsSealed.map((sealed) => deps.box.open(sealed)),
-    messageId: notifying ? `${job.messageId}_notify` : job.messageId,
-    allowPrivateNetwork: host.allowPrivateNetwork,
-    timeoutMs: deps.timeoutMs,
+  const contexts = await loadDeliveries(db, batch.map((d) => d.jobId));
+  const pending = batch.map((data) => {
+    const loaded = contexts.get(data.jobId);
+    if (!loaded) return undefined;
+    const notifying = data.kind === 'notify';
+    if (notifying ? loaded.job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(loaded.job.state)) return undefined;
+    if (!loaded.host.url) return undefined; // pull mode: the job stays queued until the host's next poll hands it out
+    return { data, loaded, notifying };
   });
-  pushes.inc({ outcome: outcome.kind });
-  if (notifying) return outcome; // best effort: the job waits for approval either way
-  deps.onChanged?.(job.rolloutId);
+  const starting = pending.filter((p) => p && !p.notifying).map((p) => ({ id: p!.data.jobId, reason: null, attempts: p!.data.attempt + 1 }));
+  const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering');
 
+  const outcomes = await Promise.all(pending.map(async (p) => {
+    if (!p || (!p.notifying && !started.has(p.data.jobId))) return undefined;
+    const { job, host, release } = p.loaded;
+    const message = buildJobMessage(job, host, release, deps.botUrl, p.notifying || job.action === 'notify' ? 'notify' : job.action, deps.box);
+    const outcome = await pushMessage({
+      url: host.url!,
+      body: JSON.stringify(message),
+      secrets: host.secretsSealed.map((sealed) => deps.box.open(sealed)),
+      messageId: p.notifying ? `${job.messageId}_notify` : job.messageId,
+      allowPrivateNetwork: host.allowPrivateNetwork,
+      timeoutMs: deps.timeoutMs,
+    });
+    pushes.inc({ outcome: outcome.kind });
+    return outcome;
+  }));
+
+  // What each pushed job becomes; notify pushes are best effort (the job waits for approval either way).
   const schedule = deps.retrySchedule ?? RETRY_SCHEDULE_SECONDS;
-  switch (outcome.kind) {
-    case 'delivered': {
-      const ack = safeJson(outcome.body);
-      const checked = checkAck(ack);
-      const reason = checked.ok && checked.value.status === 'known' ? 'the host already had this job' : null;
-      await transitionJob(db, job.id, ['delivering'], 'delivered', { reason });
-      break;
-    }
-    case 'refused':
-      await transitionJob(db, job.id, ['delivering'], 'skipped', { reason: `refused by the host: ${outcome.reason}` });
-      break;
-    case 'gone':
-      await transitionJob(db, job.id, ['delivering'], 'dead_lettered', { reason: 'the host answered 410 Gone: no more pushes to this endpoint until it is fixed' });
-      break;
-    case 'failed':
-      await transitionJob(db, job.id, ['delivering'], 'failed', { reason: outcome.error });
-      break;
-    case 'retry': {
-      if (data.attempt >= schedule.length) {
-        await transitionJob(db, job.id, ['delivering'], 'dead_lettered', { reason: `gave up after ${data.attempt + 1} attempts: ${outcome.error}` });
-        break;
+  const moves = new Map<JobState, Array<{ id: string; reason: string | null }>>();
+  const retries: Array<{ job: HostJob; attempt: number; delay: number }> = [];
+  const move = (state: JobState, id: string, reason: string | null) => moves.set(state, [...(moves.get(state) ?? []), { id, reason }]);
+  pending.forEach((p, i) => {
+    const outcome = outcomes[i];
+    if (!p || !outcome || p.notifying) return;
+    const { job } = p.loaded;
+    deps.onChanged?.(job.rolloutId);
+    switch (outcome.kind) {
+      case 'delivered': {
+        const checked = checkAck(safeJson(outcome.body));
+        return move('delivered', job.id, checked.ok && checked.value.status === 'known' ? 'the host already had this job' : null);
       }
-      const jitter = 0.8 + (deps.random ?? Math.random)() * 0.4;
-      const delay = Math.max(schedule[data.attempt] * jitter, outcome.retryAfterSeconds ?? 0);
-      if (await transitionJob(db, job.id, ['delivering'], 'queued', { reason: `attempt ${data.attempt + 1} failed (${outcome.error}); next in ${Math.round(delay)} s` })) {
-        await enqueueDelivery(deps.boss, job, { attempt: data.attempt + 1 }, delay);
+      case 'refused':
+        return move('skipped', job.id, `refused by the host: ${outcome.reason}`);
+      case 'gone':
+        return move('dead_lettered', job.id, 'the host answered 410 Gone: no more pushes to this endpoint until it is fixed');
+      case 'failed':
+        return move('failed', job.id, outcome.error);
+      case 'retry': {
+        if (p.data.attempt >= schedule.length) return move('dead_lettered', job.id, `gave up after ${p.data.attempt + 1} attempts: ${outcome.error}`);
+        const jitter = 0.8 + (deps.random ?? Math.random)() * 0.4;
+        const delay = Math.max(schedule[p.data.attempt] * jitter, outcome.retryAfterSeconds ?? 0);
+        retries.push({ job, attempt: p.data.attempt + 1, delay });
+        return move('queued', job.id, `attempt ${p.data.attempt + 1} failed (${outcome.error}); next in ${Math.round(delay)} s`);
       }
-      break;
     }
+  });
+  for (const [state, list] of moves) {
+    if (state !== 'queued') {
+      await transitionJobs(db, list, ['delivering'], state);
+      continue;
+    }
+    // A retry is scheduled in the same transaction that puts the job back in the queue.
+    await db.transaction(async (tx) => {
+      const requeued = await transitionJobs(tx, list, ['delivering'], 'queued');
+      const due = retries.filter((r) => requeued.has(r.job.id));
+      if (due.length) await enqueueRetries(deps.boss, due, tx);
+    });
   }
-  return outcome;
+  return outcomes;
+}
+
+async function enqueueRetries(boss: PgBoss, retries: ReadonlyArray<{ job: HostJob; attempt: number; delay: number }>, tx: Queryable): Promise<void> {
+  await boss.insert(QUEUES.deliverJob, retries.map(({ job, attempt, delay }) => ({
+    data: { jobId: job.id, attempt } satisfies DeliveryData,
+    singletonKey: `${job.hostId}:${job.pluginId}`,
+    startAfter: new Date(Date.now() + Math.ceil(delay) * 1000),
+  })), { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } });
 }
 
 function safeJson(text: string): unknown {

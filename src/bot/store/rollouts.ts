@@ -175,23 +175,49 @@ export interface DeliveryContext {
 }
 
 export async function loadDelivery(db: Queryable, jobId: string): Promise<DeliveryContext | undefined> {
-  const [row] = await db.query<Record<string, unknown>>(
+  return (await loadDeliveries(db, [jobId])).get(jobId);
+}
+
+/** Delivery contexts of many jobs in one query (a worker's batch). */
+export async function loadDeliveries(db: Queryable, jobIds: readonly string[]): Promise<Map<string, DeliveryContext>> {
+  const rows = await db.query<Record<string, unknown>>(
     `select to_jsonb(j) as job, h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed, to_jsonb(rel) as release
      from host_jobs j join hosts h on h.id = j.host_id join rollouts r on r.id = j.rollout_id join releases rel on rel.id = r.release_id
-     where j.id = $1`,
-    [jobId],
+     where j.id = any($1)`,
+    [jobIds],
   );
-  if (!row) return undefined;
-  const job = toJob(row.job as Record<string, unknown>);
-  const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
-  return {
-    job,
-    host: {
-      id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
-      secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
-    },
-    release: toRelease(row.release as Record<string, unknown>),
-  };
+  const contexts = new Map<string, DeliveryContext>();
+  for (const row of rows) {
+    const job = toJob(row.job as Record<string, unknown>);
+    const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
+    contexts.set(job.id, {
+      job,
+      host: {
+        id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
+        secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
+      },
+      release: toRelease(row.release as Record<string, unknown>),
+    });
+  }
+  return contexts;
+}
+
+/**
+ * transitionJob for many jobs at once (one statement): each moves to `to` with its own reason (and attempt
+ * count) when it is in one of the `from` states. Returns the ids that moved.
+ */
+export async function transitionJobs(db: Queryable, moves: ReadonlyArray<{ id: string; reason?: string | null; attempts?: number }>, from: readonly JobState[], to: JobState): Promise<Set<string>> {
+  if (!moves.length) return new Set();
+  const rows = await db.query<{ job_id: string }>(
+    `with input as (select * from unnest($1::text[], $2::text[], $3::int[]) as t(id, reason, attempts)),
+     moved as (
+       update host_jobs j set state = $5, reason = input.reason, attempts = coalesce(input.attempts, j.attempts), updated_at = now()
+       from input where j.id = input.id and j.state = any($4) returning j.id, input.reason
+     )
+     insert into job_history (job_id, state, detail) select id, $5, reason from moved returning job_id`,
+    [moves.map((m) => m.id), moves.map((m) => m.reason ?? null), moves.map((m) => m.attempts ?? null), from, to],
+  );
+  return new Set(rows.map((r) => r.job_id));
 }
 
 export type ReportOutcome = 'applied' | 'repeat' | 'stale' | 'unknown-job';
