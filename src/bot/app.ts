@@ -93,7 +93,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     }
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
-  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 100, localConcurrency: 2 }, async (jobs) => {
+  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, async (jobs) => {
     const changed = new Set<string>();
     await deliverJobs({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, jobs.map((job) => job.data));
     for (const rolloutId of changed) await touchRollout(deps, rolloutId);

@@ -105,7 +105,9 @@ export async function enroll(db: Database, box: SecretBox, token: string, url: s
 export async function listHosts(db: Queryable): Promise<HostRecord[]> {
   const rows = await db.query<HostRow>('select * from hosts order by created_at, id');
   const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions order by repository, plugin_id');
-  return rows.map((row) => toHost(row, subs.filter((s) => s.host_id === row.id)));
+  const byHost = new Map<string, typeof subs>();
+  for (const sub of subs) byHost.set(sub.host_id, [...(byHost.get(sub.host_id) ?? []), sub]);
+  return rows.map((row) => toHost(row, byHost.get(row.id) ?? []));
 }
 
 export async function getHost(db: Queryable, id: string): Promise<HostRecord | undefined> {
