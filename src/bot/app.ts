@@ -8,9 +8,10 @@ import { rolloutInstallation, scheduleCheckRun, updateCheckRun } from './github/
 import { webhooksReceived } from './metrics.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
+import { ReleaseIntake, type ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
-import { getRelease, recordRelease, recordWebhookDelivery, updateRelease } from './store/rollouts.ts';
+import { getRelease, recordReleaseWebhook, updateRelease } from './store/rollouts.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
 // The Probot app: release webhooks are stored and queued (then answered, well inside GitHub's 10 s);
@@ -26,6 +27,8 @@ export interface BotDeps {
   resolveRetryLimit?: number;
   /** Seconds a check-run update waits to coalesce changes (default 5). */
   checkRunDelaySeconds?: number;
+  /** Queues recorded releases for resolution (webhooks wake it; the workers run its timer). */
+  intake?: ReleaseIntake;
 }
 
 /** Asks for the rollout's check run to be brought up to date (coalesced). */
@@ -33,10 +36,6 @@ export function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
   return scheduleCheckRun(deps.boss, rolloutId, deps.checkRunDelaySeconds);
 }
 
-interface ResolveData {
-  releaseId: number;
-  installationId: number;
-}
 
 /** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
 async function repositoryConfig(octokit: unknown, repository: string): Promise<RepositoryReleaseConfig> {
@@ -53,20 +52,15 @@ export function botApp(deps: BotDeps): ApplicationFunction {
       const { release, repository } = context.payload;
       const installationId = context.payload.installation?.id;
       if (!installationId) return;
-      // Nothing but writes here: GitHub waits at most 10 s, and anything that calls GitHub happens in the worker.
-      await deps.db.transaction(async (tx) => {
-        await recordWebhookDelivery(tx, context.id, context.name, context.payload.action);
-        const fresh = await recordRelease(tx, {
-          id: release.id, repository: repository.full_name, installationId, tag: release.tag_name,
-          headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
-        });
-        webhooksReceived.inc({ event: `${context.name}.${context.payload.action}`, outcome: fresh ? 'new' : 'repeat' });
-        if (!fresh) return; // the same release again (another action, or a redelivery): already queued
-        await deps.boss.send(QUEUES.resolveRelease, { releaseId: release.id, installationId } satisfies ResolveData, {
-          singletonKey: `release:${release.id}`,
-          db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) },
-        });
+      // One statement and nothing else: GitHub waits at most 10 s, and everything that calls GitHub happens
+      // in the worker. The intake queues the release's resolution right after.
+      const fresh = await recordReleaseWebhook(deps.db, context.id, context.payload.action, {
+        id: release.id, repository: repository.full_name, installationId, tag: release.tag_name,
+        headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
       });
+      webhooksReceived.inc({ event: `${context.name}.${context.payload.action}`, outcome: fresh ? 'new' : 'repeat' });
+      if (!fresh) return; // the same release again (another action, or a redelivery): already recorded
+      deps.intake?.wake();
       context.log.info({ release: release.tag_name, repository: repository.full_name }, 'release recorded');
     });
   };
@@ -76,6 +70,7 @@ export function botApp(deps: BotDeps): ApplicationFunction {
 export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   // NOTIFY wakes workers for new jobs; polling still finds retries whose delay has passed.
   const polling = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, burstWhenBatchFull: true } as const;
+  deps.intake?.start();
   await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { ...polling, batchSize: 1 }, async ([job]) => {
     const octokit = await app.auth(job.data.installationId);
     try {

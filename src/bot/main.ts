@@ -2,6 +2,7 @@ import path from 'node:path';
 import { run, type ApplicationFunction } from 'probot';
 import { botApp, startWorkers } from './app.ts';
 import { startQueue } from './queue.ts';
+import { ReleaseIntake } from './rollout/release-intake.ts';
 import { apiHandler } from './server.ts';
 import { probotAssetStream } from './github/asset-stream.ts';
 import { openPglite, openPostgres } from './store/database.ts';
@@ -20,11 +21,13 @@ export function botFromEnvironment(env: NodeJS.ProcessEnv = process.env): Applic
     if (db.kind === 'pglite') app.log.warn('using the embedded PGlite store: fine for trying things out; use PostgreSQL (DATABASE_URL) in production');
     await migrate(db);
     const boss = await startQueue(db);
-    const deps = { db, boss, box, botUrl: env.C2F_BOT_URL ?? `http://localhost:${env.PORT ?? 3000}`, adminToken: env.C2F_ADMIN_TOKEN };
+    const intake = new ReleaseIntake({ db, boss }, (error) => app.log.error({ err: error }, 'queuing releases failed'));
+    const deps = { db, boss, box, botUrl: env.C2F_BOT_URL ?? `http://localhost:${env.PORT ?? 3000}`, adminToken: env.C2F_ADMIN_TOKEN, intake };
     await botApp(deps)(app, { addHandler, cwd: process.cwd() });
     addHandler(apiHandler({ ...deps, assets: probotAssetStream(app) }, app.log));
     await startWorkers(app, deps);
     const stop = async () => {
+      intake.stop();
       await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});
       await db.close().catch(() => {});
       process.exit(0);

@@ -9,6 +9,7 @@ import { probotAssetStream } from './github/asset-stream.ts';
 import { sendJson } from './api/read-body.ts';
 import { botApp, startWorkers, touchRollout, type BotDeps } from './app.ts';
 import { registry, useDatabaseForMetrics } from './metrics.ts';
+import { ReleaseIntake } from './rollout/release-intake.ts';
 
 // The bot's HTTP routes besides GitHub's webhooks: hosts' reports and enrollment, the operator's API.
 
@@ -47,7 +48,8 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
 }
 
 /** A complete bot server (webhooks + API + workers), as tests and embedders run it. */
-export async function createBotServer(probot: Probot, deps: ServerDeps, options: { workers?: boolean } = {}): Promise<Server> {
+export async function createBotServer(probot: Probot, given: ServerDeps, options: { workers?: boolean } = {}): Promise<Server> {
+  const deps: ServerDeps = { ...given, intake: given.intake ?? new ReleaseIntake(given, (error) => probot.log.error({ err: error }, 'queuing releases failed')) };
   const webhooks = await createNodeMiddleware(botApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   if (options.workers !== false) await startWorkers(probot, deps);
   const api = apiHandler({ assets: probotAssetStream(probot), ...deps }, probot.log);

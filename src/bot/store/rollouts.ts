@@ -48,19 +48,43 @@ export interface HostJob {
 const NOT_STARTED: JobState[] = ['planned', 'awaiting_approval', 'queued'];
 
 /** GitHub sends each delivery once and never retries; a redelivery keeps its id. True when new. */
-export async function recordWebhookDelivery(db: Queryable, deliveryId: string, event: string, action: string | undefined): Promise<boolean> {
-  const rows = await db.query('insert into webhook_deliveries (delivery_id, event, action) values ($1, $2, $3) on conflict do nothing returning delivery_id', [deliveryId, event, action ?? null]);
+/**
+ * A release webhook, stored in one statement (one round trip, one commit): the delivery and the release,
+ * once per release id whatever GitHub sends. True when the release is new. Queuing its resolution is
+ * left to queueReceivedReleases, so the answer to GitHub waits on nothing else.
+ */
+export async function recordReleaseWebhook(db: Queryable, deliveryId: string, action: string, release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>): Promise<boolean> {
+  const rows = await db.query(
+    `with delivery as (insert into webhook_deliveries (delivery_id, event, action) values ($8, 'release', $9) on conflict do nothing)
+     insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository) values ($1, $2, $3, $4, $5, $6, $7)
+     on conflict (id) do nothing returning id`,
+    [release.id, release.repository, release.installationId, release.tag, release.headSha, release.prerelease, release.privateRepository, deliveryId, action],
+  );
   return rows.length > 0;
 }
 
-/** Stores a release once, whatever GitHub sends and in whatever order. True when new. */
+/** Stores a release once, marked as already queued: its resolution is the caller's business. True when new. */
 export async function recordRelease(db: Queryable, release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>): Promise<boolean> {
   const rows = await db.query(
-    `insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository) values ($1, $2, $3, $4, $5, $6, $7)
+    `insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository, queued_at) values ($1, $2, $3, $4, $5, $6, $7, now())
      on conflict (id) do nothing returning id`,
     [release.id, release.repository, release.installationId, release.tag, release.headSha, release.prerelease, release.privateRepository],
   );
   return rows.length > 0;
+}
+
+/**
+ * Releases recorded but not yet handed to the queue, claimed by this transaction (other processes skip
+ * them) and marked queued; the caller queues them in the same transaction.
+ */
+export async function claimReceivedReleases(tx: Queryable, limit = 500): Promise<Array<{ id: number; installationId: number }>> {
+  const rows = await tx.query<{ id: string; installation_id: string }>(
+    `update releases set queued_at = now() where id in (
+       select id from releases where queued_at is null order by received_at limit $1 for update skip locked
+     ) returning id, installation_id`,
+    [limit],
+  );
+  return rows.map((r) => ({ id: Number(r.id), installationId: Number(r.installation_id) }));
 }
 
 export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow | undefined> {

@@ -130,4 +130,13 @@ create table events (
 create index events_by_time on events (at);
 `,
   },
+  {
+    version: 2,
+    name: 'releases waiting to be queued for resolution',
+    sql: `
+alter table releases add column queued_at timestamptz;
+update releases set queued_at = received_at;
+create index releases_to_queue on releases (received_at) where queued_at is null;
+`,
+  },
 ];

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { QUEUES, startQueue } from '../../src/bot/queue.ts';
+import { ReleaseIntake } from '../../src/bot/rollout/release-intake.ts';
+import { recordReleaseWebhook } from '../../src/bot/store/rollouts.ts';
+import { ENGINES, freshDatabase } from './databases.ts';
+
+// The webhook handler writes the release in one statement; the intake queues its resolution. A release the
+// handler recorded just before a crash is queued by the next pass, once, however many passes run at once.
+
+for (const engine of ENGINES) {
+  test(`${engine}: recorded releases are queued for resolution exactly once`, async () => {
+    const db = await freshDatabase(engine);
+    const boss = await startQueue(db);
+    try {
+      const release = (id: number) => ({ id, repository: 'conn2flow/plugins', installationId: 7, tag: `plugin-p-v1.0.${id}`, headSha: null, prerelease: false, privateRepository: false });
+      assert.equal(await recordReleaseWebhook(db, 'd1', 'published', release(1)), true);
+      assert.equal(await recordReleaseWebhook(db, 'd2', 'released', release(1)), false, 'the same release again');
+      assert.equal(await recordReleaseWebhook(db, 'd3', 'published', release(2)), true);
+      const [delivery] = await db.query<{ n: number }>('select count(*)::int as n from webhook_deliveries');
+      assert.equal(delivery.n, 3, 'every delivery is recorded');
+
+      const intake = new ReleaseIntake({ db, boss });
+      const passes = await Promise.all([intake.pass(), new ReleaseIntake({ db, boss }).pass(), new ReleaseIntake({ db, boss }).pass()]);
+      assert.equal(passes.reduce((a, b) => a + b, 0), 2, 'two releases, each queued by one pass');
+      assert.equal(await intake.pass(), 0);
+      const queued = await boss.fetch<{ releaseId: number; installationId: number }>(QUEUES.resolveRelease, { batchSize: 10 });
+      assert.deepEqual(queued.map((j) => j.data).sort((a, b) => a.releaseId - b.releaseId), [{ releaseId: 1, installationId: 7 }, { releaseId: 2, installationId: 7 }]);
+    } finally {
+      await boss.stop({ graceful: false });
+      await db.close();
+    }
+  });
+}
