@@ -37,6 +37,12 @@ export class Agent {
     this.config = config;
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.journal = new Journal(config.dataDir);
+    try {
+      this.journal.claim();
+    } catch (error) {
+      this.journal.close();
+      throw error;
+    }
     this.installer = options.installer ?? createInstaller(config.installer);
     this.backups = new Backups(config.dataDir);
     this.reporter = new Reporter(this.journal, { secret: () => config.secret, log: this.log });
@@ -75,6 +81,7 @@ export class Agent {
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     await Promise.allSettled([...this.chains.values()]);
     await this.reporter.stop();
+    this.journal.release();
     this.journal.close();
   }
 

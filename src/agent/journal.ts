@@ -65,6 +65,11 @@ create table if not exists outbox (
   next_at integer not null,
   last_error text
 );
+create table if not exists owner (
+  only_one integer primary key check (only_one = 1),
+  pid integer not null,
+  since text not null
+);
 create table if not exists installed (
   plugin_id text primary key,
   version text not null,
@@ -74,6 +79,8 @@ create table if not exists installed (
 `;
 
 type Row = Record<string, string | number | null>;
+
+export class JournalInUseError extends Error {}
 
 export class Journal {
   readonly db: DatabaseSync;
@@ -87,6 +94,25 @@ export class Journal {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Makes this process the journal's one running agent: two agents on one data folder would both run the
+   * jobs it holds. An owner whose process is gone is replaced. (`agent status` only reads and never claims.)
+   */
+  claim(pid = process.pid): void {
+    this.transaction(() => {
+      const row = this.db.prepare('select pid from owner').get() as Row | undefined;
+      const owner = row ? Number(row.pid) : undefined;
+      if (owner !== undefined && owner !== pid && isAlive(owner)) {
+        throw new JournalInUseError(`the agent data folder is in use by another agent (pid ${owner}); stop it, or give this agent its own dataDir`);
+      }
+      this.db.prepare('insert into owner (only_one, pid, since) values (1, ?, ?) on conflict (only_one) do update set pid = excluded.pid, since = excluded.since').run(pid, new Date().toISOString());
+    });
+  }
+
+  release(pid = process.pid): void {
+    this.db.prepare('delete from owner where pid = ?').run(pid);
   }
 
   /** Stores a new job; false when its id (or message id) is already known. */
@@ -183,4 +209,13 @@ function toJob(row: Row): JournalJob {
     startedAt: row.started_at === null ? null : String(row.started_at),
     finishedAt: row.finished_at === null ? null : String(row.finished_at),
   };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

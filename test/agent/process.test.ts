@@ -55,6 +55,11 @@ test('kill -9 mid-install, restart: reported as interrupted (44), never installe
   assert.deepEqual(bot.reportsFor(job.jobId).map((r) => r.status), ['instalando', 'erro']);
   assert.equal((await readFile(calls, 'utf8')).trim(), '1.0.0');
 
+  // A second agent on the same data folder refuses to start while this one runs.
+  const twin = await cli(['agent', '--config', configFile]);
+  assert.equal(twin.code, 78);
+  assert.match(twin.stderr, /in use by another agent \(pid \d+\)/);
+
   const repeat = await bot.push(second.url, job);
   assert.equal(repeat.status, 200);
   assert.equal(repeat.body.report.exitCode, 44);

@@ -28,11 +28,12 @@ export async function agentCommand(args: string[]): Promise<number> {
   if (!values.config) throw new UsageError('--config FILE is required');
   const { loadConfig, ConfigError } = await import('../../agent/config.ts');
   const { Agent } = await import('../../agent/agent.ts');
+  const { JournalInUseError } = await import('../../agent/journal.ts');
   let agent;
   try {
     agent = new Agent(await loadConfig(values.config));
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof ConfigError) && !(error instanceof JournalInUseError)) throw error;
     process.stderr.write(`c2f-plugin agent: ${error.message}\n`);
     return OUR_EXIT.CONFIG;
   }
