@@ -111,7 +111,7 @@ async function main(): Promise<number> {
       const site = path.join(work, name);
       const configFile = path.join(work, `${name}.json`);
       const installer = `mkdir -p "${site}/plugins" && cp "$C2F_ZIP" "${site}/plugins/$C2F_PLUGIN-$C2F_VERSION.zip" && echo "installed $C2F_PLUGIN $C2F_VERSION"`;
-      await runCli(['agent', 'enroll', '--bot', botUrl, '--token', token, '--url', `http://127.0.0.1:${agentPort}/c2f/jobs`, '--installer-command', installer, '--config', configFile, '--allow-http-downloads']);
+      await runCli(['agent', 'enroll', '--bot', botUrl, '--token', token, '--url', `http://127.0.0.1:${agentPort}/c2f/jobs`, '--installer-command', installer, '--config', configFile, '--data-dir', path.join(site, 'agent-data'), '--allow-http-downloads']);
       await startAgent(configFile, name);
       say(`   ${name} enrolled and listening on port ${agentPort}`);
     }
