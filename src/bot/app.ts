@@ -75,7 +75,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const octokit = await app.auth(job.data.installationId);
     try {
       const release = await getRelease(deps.db, job.data.releaseId);
-      const config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
+      const config = release && release.state !== 'resolved' ? repositoryConfig(octokit, release.repository) : {};
       const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, job.data.releaseId, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       app.log.info({ releaseId: job.data.releaseId, outcome: outcome.kind }, 'release resolved');
