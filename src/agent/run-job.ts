@@ -57,11 +57,11 @@ async function install(ctx: RunContext, job: Job): Promise<JobOutcome> {
   const { config, backups } = ctx;
   const erro = (exitCode: number, message: string, extra: Partial<JobOutcome> = {}): JobOutcome => ({ status: 'erro', exitCode, message, ...extra });
   const timings: NonNullable<JobOutcome['timings']> = {};
-  let zip = await backups.find(job.plugin.id, job.plugin.version, job.package.sha256);
+  // Only a rollback looks for the kept package (checking it means hashing it); everything else downloads.
+  let zip = job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
   let downloaded: string | undefined;
   try {
-    if (!zip || job.action !== 'rollback') {
-      zip = undefined;
+    if (!zip) {
       if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now()) return erro(PLG_EXIT.DOWNLOAD, `the package link expired at ${job.package.urlExpiresAt}; redeliver the job for a fresh one`);
       const folder = path.join(config.dataDir, 'downloads');
       await mkdir(folder, { recursive: true });

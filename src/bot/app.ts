@@ -36,7 +36,6 @@ export function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
   return scheduleCheckRun(deps.boss, rolloutId, deps.checkRunDelaySeconds);
 }
 
-
 /** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
 async function repositoryConfig(octokit: unknown, repository: string): Promise<RepositoryReleaseConfig> {
   const [owner, repo] = repository.split('/');
@@ -75,7 +74,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const octokit = await app.auth(job.data.installationId);
     try {
       const release = await getRelease(deps.db, job.data.releaseId);
-      const config = release && release.state !== 'resolved' ? repositoryConfig(octokit, release.repository) : {};
+      const config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
       const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, job.data.releaseId, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       app.log.info({ releaseId: job.data.releaseId, outcome: outcome.kind }, 'release resolved');

@@ -1,5 +1,5 @@
 import { PgBoss, fromPglite } from 'pg-boss';
-import type { Database } from './store/database.ts';
+import type { Database, Queryable } from './store/database.ts';
 
 // Every job the bot runs goes through pg-boss, in the same database as the store: PGlite in-process, or
 // PostgreSQL shared by any number of bot processes.
@@ -25,6 +25,11 @@ export const DELIVERY_CRASH_RETRY = { retryLimit: 5, retryDelay: 30, retryBackof
 
 /** Waiting for a release's assets: 10 s, 20 s, 40 s, ... capped at 10 min, about an hour in all. */
 export const RESOLVE_RETRY = { retryLimit: 12, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
+
+/** pg-boss options that run its statements in one of our store transactions (both commit or neither does). */
+export function inTransaction(tx: Queryable): { db: { executeSql: (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }> } } {
+  return { db: { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) } };
+}
 
 export interface QueueOptions {
   resolveRetry?: Partial<typeof RESOLVE_RETRY>;

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { checkAck } from '../../protocol/validate.ts';
 import { pushes } from '../metrics.ts';
-import { QUEUES } from '../queue.ts';
+import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { loadDeliveries, transitionJobs, type HostJob } from '../store/rollouts.ts';
 import type { JobState } from '../../protocol/statuses.ts';
@@ -43,16 +43,22 @@ export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'h
   await boss.send(QUEUES.deliverJob, { jobId: job.id, ...data } satisfies DeliveryData, {
     singletonKey: `${job.hostId}:${job.pluginId}`,
     startAfter: delaySeconds > 0 ? Math.ceil(delaySeconds) : undefined,
-    ...(tx ? { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } } : {}),
+    ...(tx ? inTransaction(tx) : {}),
   });
 }
 
 /** Queues the first delivery of many jobs in one statement, inside the transaction that created them. */
 export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<HostJob, 'id' | 'hostId' | 'pluginId' | 'state'>>, tx: Queryable): Promise<void> {
-  await boss.insert(QUEUES.deliverJob, jobs.map((job) => ({
-    data: { jobId: job.id, attempt: 0, kind: job.state === 'awaiting_approval' ? 'notify' : 'job' } satisfies DeliveryData,
+  await insertDeliveries(boss, jobs.map((job) => ({ job, data: { jobId: job.id, attempt: 0, kind: job.state === 'awaiting_approval' ? 'notify' : 'job' } })), tx);
+}
+
+/** Many deliveries in one statement, each after its own delay, inside a store transaction. */
+async function insertDeliveries(boss: PgBoss, entries: ReadonlyArray<{ job: Pick<HostJob, 'hostId' | 'pluginId'>; data: DeliveryData; delaySeconds?: number }>, tx: Queryable): Promise<void> {
+  await boss.insert(QUEUES.deliverJob, entries.map(({ job, data, delaySeconds }) => ({
+    data,
     singletonKey: `${job.hostId}:${job.pluginId}`,
-  })), { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } });
+    ...(delaySeconds ? { startAfter: new Date(Date.now() + Math.ceil(delaySeconds) * 1000) } : {}),
+  })), inTransaction(tx));
 }
 
 export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promise<PushOutcome | undefined> {
@@ -132,18 +138,10 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
     await db.transaction(async (tx) => {
       const requeued = await transitionJobs(tx, list, ['delivering'], 'queued');
       const due = retries.filter((r) => requeued.has(r.job.id));
-      if (due.length) await enqueueRetries(deps.boss, due, tx);
+      if (due.length) await insertDeliveries(deps.boss, due.map(({ job, attempt, delay }) => ({ job, data: { jobId: job.id, attempt }, delaySeconds: delay })), tx);
     });
   }
   return outcomes;
-}
-
-async function enqueueRetries(boss: PgBoss, retries: ReadonlyArray<{ job: HostJob; attempt: number; delay: number }>, tx: Queryable): Promise<void> {
-  await boss.insert(QUEUES.deliverJob, retries.map(({ job, attempt, delay }) => ({
-    data: { jobId: job.id, attempt } satisfies DeliveryData,
-    singletonKey: `${job.hostId}:${job.pluginId}`,
-    startAfter: new Date(Date.now() + Math.ceil(delay) * 1000),
-  })), { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } });
 }
 
 function safeJson(text: string): unknown {

@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { QUEUES } from '../queue.ts';
+import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database } from '../store/database.ts';
 import { claimReceivedReleases } from '../store/rollouts.ts';
 
@@ -66,7 +66,7 @@ export class ReleaseIntake {
           await this.boss.insert(QUEUES.resolveRelease, releases.map((r) => ({
             data: { releaseId: r.id, installationId: r.installationId } satisfies ResolveData,
             singletonKey: `release:${r.id}`,
-          })), { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } });
+          })), inTransaction(tx));
         }
         return releases.length;
       });

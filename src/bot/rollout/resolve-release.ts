@@ -27,22 +27,19 @@ export interface ResolveDeps {
   api: ReleaseAssetsApi;
 }
 
-/** `config` may still be on its way: the release is fetched from GitHub meanwhile. */
-export async function resolveRelease(deps: ResolveDeps, releaseId: number, config: RepositoryReleaseConfig | Promise<RepositoryReleaseConfig> = {}): Promise<ResolveOutcome> {
+export async function resolveRelease(deps: ResolveDeps, releaseId: number, config: RepositoryReleaseConfig = {}): Promise<ResolveOutcome> {
   const { db } = deps;
   let release = await getRelease(db, releaseId);
   if (!release) return { kind: 'ignored', reason: `release ${releaseId} was never recorded` };
   if (release.state === 'failed' || release.state === 'ignored') return { kind: release.state, reason: release.error ?? '' } as ResolveOutcome;
 
   if (release.state !== 'resolved') {
-    const fetched = deps.api.getRelease(release.repository, releaseId);
-    fetched.catch(() => {}); // awaited below, unless the tag names no plugin
-    const named = pluginFromTag(release.tag, await config);
+    const named = pluginFromTag(release.tag, config);
     if (!named) {
       await updateRelease(db, releaseId, { state: 'ignored', error: `tag ${release.tag} names no plugin (expected plugin-<id>-v<x.y.z>, or set tag-pattern in .github/conn2flow-release.yml)` });
       return { kind: 'ignored', reason: `tag ${release.tag} names no plugin` };
     }
-    const github = await fetched;
+    const github = await deps.api.getRelease(release.repository, releaseId);
     if (!github) throw new AssetsNotReadyError(`release ${release.tag} is not visible yet`);
     const zip = github.assets.find((a) => a.name === PACKAGE);
     const sha = github.assets.find((a) => a.name === `${PACKAGE}.sha256`);
