@@ -1,6 +1,7 @@
 import type { ApplicationFunction, Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
+import { deliverRollout, type RolloutData } from './delivery/deliver-rollout.ts';
 import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
@@ -11,7 +12,8 @@ import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import { ReleaseIntake, type ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
-import { getRelease, recordReleaseWebhook, updateRelease } from './store/rollouts.ts';
+import { getRelease, recordReleaseWebhooks, updateRelease, type ReleaseWebhook } from './store/rollouts.ts';
+import { WriteBatcher } from './store/write-batcher.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
 // The Probot app: release webhooks are stored and queued (then answered, well inside GitHub's 10 s);
@@ -23,7 +25,7 @@ export interface BotDeps {
   box: SecretBox;
   botUrl: string;
   /** Overrides for tests (fast retries). */
-  delivery?: Partial<Pick<DeliveryDeps, 'retrySchedule' | 'timeoutMs'>>;
+  delivery?: Partial<Pick<DeliveryDeps, 'retrySchedule' | 'timeoutMs' | 'leaseSeconds'>>;
   resolveRetryLimit?: number;
   /** Seconds a check-run update waits to coalesce changes (default 5). */
   checkRunDelaySeconds?: number;
@@ -46,16 +48,22 @@ async function repositoryConfig(octokit: unknown, repository: string): Promise<R
 }
 
 export function botApp(deps: BotDeps): ApplicationFunction {
+  // A burst of webhooks is written in a few statements rather than one commit each.
+  const recorder = new WriteBatcher<ReleaseWebhook, boolean>((webhooks) => recordReleaseWebhooks(deps.db, webhooks));
   return (app: Probot) => {
     app.on(['release.published', 'release.released', 'release.prereleased'], async (context) => {
       const { release, repository } = context.payload;
       const installationId = context.payload.installation?.id;
       if (!installationId) return;
-      // One statement and nothing else: GitHub waits at most 10 s, and everything that calls GitHub happens
-      // in the worker. The intake queues the release's resolution right after.
-      const fresh = await recordReleaseWebhook(deps.db, context.id, context.payload.action, {
-        id: release.id, repository: repository.full_name, installationId, tag: release.tag_name,
-        headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
+      // One write and nothing else before the answer: GitHub waits at most 10 s, and everything that calls
+      // GitHub happens in the worker. The intake queues the release's resolution right after.
+      const fresh = await recorder.add({
+        deliveryId: context.id,
+        action: context.payload.action,
+        release: {
+          id: release.id, repository: repository.full_name, installationId, tag: release.tag_name,
+          headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
+        },
       });
       webhooksReceived.inc({ event: `${context.name}.${context.payload.action}`, outcome: fresh ? 'new' : 'repeat' });
       if (!fresh) return; // the same release again (another action, or a redelivery): already recorded
@@ -87,6 +95,11 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     }
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
+  await deps.boss.work<RolloutData>(QUEUES.deliverRollout, { ...polling, batchSize: 1, localConcurrency: 2 }, async ([job]) => {
+    const changed = new Set<string>();
+    await deliverRollout({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, job.data.rolloutId);
+    for (const rolloutId of changed) await touchRollout(deps, rolloutId);
+  });
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, async (jobs) => {
     const changed = new Set<string>();
     await deliverJobs({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, jobs.map((job) => job.data));

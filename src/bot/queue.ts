@@ -7,7 +7,9 @@ import type { Database, Queryable } from './store/database.ts';
 export const QUEUES = {
   /** Resolve a release: plugin and version from the tag, wait for the assets, check the digest, plan. */
   resolveRelease: 'resolve-release',
-  /** Push one host's job; one in flight per host and plugin (key_strict_fifo on `<host>:<plugin>`). */
+  /** A rollout's first pushes, claimed from its jobs a chunk at a time; one run per rollout at a time. */
+  deliverRollout: 'deliver-rollout',
+  /** Push one host's job again (retries, redeliveries); one in flight per host and plugin (key_strict_fifo on `<host>:<plugin>`). */
   deliverJob: 'deliver-job',
   /** Deliveries that ran out of retries, for an operator to see and redeliver. */
   deliverJobDead: 'deliver-job-dead',
@@ -60,6 +62,10 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
   await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry, expireInSeconds, notify: true });
   await boss.createQueue(QUEUES.redeliverWebhooks, { policy: 'singleton', retryLimit: 0, expireInSeconds });
   await boss.createQueue(QUEUES.checkRun, { policy: 'short', retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds, notify: true });
+  // A rollout run that fails (the database away, say) is retried for about two days: its jobs wait for it.
+  await boss.createQueue(QUEUES.deliverRollout, {
+    policy: 'stately', ...DELIVERY_CRASH_RETRY, retryLimit: 60, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay, expireInSeconds, notify: true,
+  });
   await boss.createQueue(QUEUES.deliverJob, {
     policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,
     deadLetter: QUEUES.deliverJobDead, expireInSeconds, notify: true,

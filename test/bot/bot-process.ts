@@ -13,5 +13,5 @@ const db = env.DATABASE_URL ? openPostgres(env.DATABASE_URL, 4) : await openPgli
 await migrate(db);
 const boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 }, expireInSeconds: Number(env.EXPIRE_SECONDS ?? 120), crashRetryDelaySeconds: 1, superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 });
 const probot = new Probot({ appId: 1, privateKey: env.PRIVATE_KEY!, secret: env.WEBHOOK_SECRET!, baseUrl: env.GITHUB_API, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-const server = await createBotServer(probot, { db, boss, box: SecretBox.fromEnvironment(env.C2F_SECRET_KEY), botUrl: 'http://bot.example.com', delivery: { retrySchedule: [0.5, 0.5, 0.5] } });
+const server = await createBotServer(probot, { db, boss, box: SecretBox.fromEnvironment(env.C2F_SECRET_KEY), botUrl: 'http://bot.example.com', delivery: { retrySchedule: [0.5, 0.5, 0.5], timeoutMs: 2000, leaseSeconds: 5 } });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`));

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
-import { enqueueDeliveries } from '../../src/bot/delivery/deliver-job.ts';
+import { enqueueDeliveries } from '../../src/bot/delivery/deliver-rollout.ts';
 import { startQueue } from '../../src/bot/queue.ts';
 import { planJobs } from '../../src/bot/rollout/plan-jobs.ts';
 import { createBotServer } from '../../src/bot/server.ts';

@@ -2,10 +2,11 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
 import { enqueueDelivery } from '../delivery/deliver-job.ts';
+import { enqueueRolloutPushes } from '../delivery/deliver-rollout.ts';
 import { HostUrlError, validateHostUrl } from '../host-url.ts';
-import type { Database } from '../store/database.ts';
+import type { Database, Queryable } from '../store/database.ts';
 import { addHost, createEnrollment, getHost, listHosts, removeHost, rotateSecret, HostNotFoundError, type NewHost, type Subscription } from '../store/hosts.ts';
-import { getJob, jobHistory, rolloutJobs, transitionJob } from '../store/rollouts.ts';
+import { getJob, jobHistory, rolloutJobs, transitionJob, type HostJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
@@ -138,6 +139,11 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
   throw new BadRequest(`no such admin endpoint: ${method} ${path}`, 404);
 }
 
+/** A job never tried goes with its rollout's first pushes; one tried before goes through the per-job queue. */
+function enqueuePush(boss: AdminDeps['boss'], job: HostJob, tx: Queryable): Promise<void> {
+  return job.attempts === 0 ? enqueueRolloutPushes(boss, job.rolloutId, 0, tx) : enqueueDelivery(boss, job, { attempt: 0 }, 0, tx);
+}
+
 async function jobAction(deps: AdminDeps, rolloutId: string, jobId: string, action: string): Promise<unknown> {
   const job = await getJob(deps.db, jobId);
   if (!job || job.rolloutId !== rolloutId) throw new BadRequest(`no job ${jobId} in rollout ${rolloutId}`, 404);
@@ -150,7 +156,7 @@ async function jobAction(deps: AdminDeps, rolloutId: string, jobId: string, acti
     case 'approve':
       return done(await deps.db.transaction(async (tx) => {
         const moved = await transitionJob(tx, jobId, ['awaiting_approval'], 'queued', { reason: 'approved by the operator' });
-        if (moved) await enqueueDelivery(deps.boss, job, { attempt: 0 }, 0, tx);
+        if (moved) await enqueuePush(deps.boss, job, tx);
         return moved;
       }), 'approved');
     case 'cancel':
@@ -158,7 +164,7 @@ async function jobAction(deps: AdminDeps, rolloutId: string, jobId: string, acti
     case 'redeliver':
       return done(await deps.db.transaction(async (tx) => {
         const moved = await transitionJob(tx, jobId, ['dead_lettered', 'failed', 'skipped'], 'queued', { reason: 'redelivered by the operator' });
-        if (moved) await enqueueDelivery(deps.boss, job, { attempt: 0 }, 0, tx);
+        if (moved) await enqueuePush(deps.boss, job, tx);
         return moved;
       }), 'redelivered');
     case 'history':

@@ -3,7 +3,7 @@ import { checkAck } from '../../protocol/validate.ts';
 import { pushes } from '../metrics.ts';
 import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
-import { loadDeliveries, transitionJobs, type HostJob } from '../store/rollouts.ts';
+import { loadDeliveries, transitionJobs, type DeliveryContext, type HostJob } from '../store/rollouts.ts';
 import type { JobState } from '../../protocol/statuses.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { buildJobMessage } from './job-message.ts';
@@ -23,6 +23,8 @@ export interface DeliveryDeps {
   /** Seconds before each retry; its length is the number of retries (default: about three days). */
   retrySchedule?: readonly number[];
   timeoutMs?: number;
+  /** Seconds a first push's claim holds before another run may take the job (default: two timeouts + 10 s). */
+  leaseSeconds?: number;
   random?: () => number;
   /** Told the rollout of every job whose state this worker changed. */
   onChanged?: (rolloutId: string) => void;
@@ -47,13 +49,8 @@ export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'h
   });
 }
 
-/** Queues the first delivery of many jobs in one statement, inside the transaction that created them. */
-export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<HostJob, 'id' | 'hostId' | 'pluginId' | 'state'>>, tx: Queryable): Promise<void> {
-  await insertDeliveries(boss, jobs.map((job) => ({ job, data: { jobId: job.id, attempt: 0, kind: job.state === 'awaiting_approval' ? 'notify' : 'job' } })), tx);
-}
-
 /** Many deliveries in one statement, each after its own delay, inside a store transaction. */
-async function insertDeliveries(boss: PgBoss, entries: ReadonlyArray<{ job: Pick<HostJob, 'hostId' | 'pluginId'>; data: DeliveryData; delaySeconds?: number }>, tx: Queryable): Promise<void> {
+export async function insertDeliveries(boss: PgBoss, entries: ReadonlyArray<{ job: Pick<HostJob, 'hostId' | 'pluginId'>; data: DeliveryData; delaySeconds?: number }>, tx: Queryable): Promise<void> {
   await boss.insert(QUEUES.deliverJob, entries.map(({ job, data, delaySeconds }) => ({
     data,
     singletonKey: `${job.hostId}:${job.pluginId}`,
@@ -82,9 +79,24 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
   });
   const starting = pending.filter((p) => p && !p.notifying).map((p) => ({ id: p!.data.jobId, reason: null, attempts: p!.data.attempt + 1 }));
   const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering');
+  return pushAndRecord(deps, pending.map((p) => (p && (p.notifying || started.has(p.data.jobId)) ? p : undefined)));
+}
 
-  const outcomes = await Promise.all(pending.map(async (p) => {
-    if (!p || (!p.notifying && !started.has(p.data.jobId))) return undefined;
+/** A job to push now: claimed (moved to `delivering`), or a notify push for a job that waits for approval. */
+export interface ClaimedPush {
+  data: DeliveryData;
+  loaded: DeliveryContext;
+  notifying: boolean;
+}
+
+/**
+ * Pushes claimed jobs side by side and records what each became, one statement per resulting state; a
+ * retry is queued in the transaction that puts its job back in the queue.
+ */
+export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<ClaimedPush | undefined>): Promise<Array<PushOutcome | undefined>> {
+  const { db } = deps;
+  const outcomes = await Promise.all(claimed.map(async (p) => {
+    if (!p) return undefined;
     const { job, host, release } = p.loaded;
     const message = buildJobMessage(job, host, release, deps.botUrl, p.notifying || job.action === 'notify' ? 'notify' : job.action, deps.box);
     const outcome = await pushMessage({
@@ -104,7 +116,7 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
   const moves = new Map<JobState, Array<{ id: string; reason: string | null }>>();
   const retries: Array<{ job: HostJob; attempt: number; delay: number }> = [];
   const move = (state: JobState, id: string, reason: string | null) => moves.set(state, [...(moves.get(state) ?? []), { id, reason }]);
-  pending.forEach((p, i) => {
+  claimed.forEach((p, i) => {
     const outcome = outcomes[i];
     if (!p || !outcome || p.notifying) return;
     const { job } = p.loaded;
@@ -134,7 +146,6 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
       await transitionJobs(db, list, ['delivering'], state);
       continue;
     }
-    // A retry is scheduled in the same transaction that puts the job back in the queue.
     await db.transaction(async (tx) => {
       const requeued = await transitionJobs(tx, list, ['delivering'], 'queued');
       const due = retries.filter((r) => requeued.has(r.job.id));

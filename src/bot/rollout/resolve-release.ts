@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { enqueueDeliveries } from '../delivery/deliver-job.ts';
+import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
 import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
 import type { Database } from '../store/database.ts';
 import { listHosts } from '../store/hosts.ts';

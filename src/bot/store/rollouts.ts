@@ -48,19 +48,42 @@ export interface HostJob {
 const NOT_STARTED: JobState[] = ['planned', 'awaiting_approval', 'queued'];
 
 /** GitHub sends each delivery once and never retries; a redelivery keeps its id. True when new. */
+export type ReleaseWebhook = {
+  deliveryId: string;
+  action: string;
+  release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>;
+};
+
 /**
- * A release webhook, stored in one statement (one round trip, one commit): the delivery and the release,
- * once per release id whatever GitHub sends. True when the release is new. Queuing its resolution is
- * left to queueReceivedReleases, so the answer to GitHub waits on nothing else.
+ * Release webhooks, stored in one statement (one round trip, one commit): every delivery, and each release
+ * once per release id whatever GitHub sends. For each webhook, true when it brought a new release (the
+ * first of the batch to name it). Queuing resolutions is left to the release intake, so the answer to
+ * GitHub waits on nothing else.
  */
-export async function recordReleaseWebhook(db: Queryable, deliveryId: string, action: string, release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>): Promise<boolean> {
-  const rows = await db.query(
-    `with delivery as (insert into webhook_deliveries (delivery_id, event, action) values ($8, 'release', $9) on conflict do nothing)
-     insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository) values ($1, $2, $3, $4, $5, $6, $7)
+export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly ReleaseWebhook[]): Promise<boolean[]> {
+  if (!webhooks.length) return [];
+  const column = <T>(pick: (w: ReleaseWebhook) => T) => webhooks.map(pick);
+  const rows = await db.query<{ id: string }>(
+    `with input as (
+       select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::text[], $9::text[])
+         with ordinality as t(id, repository, installation_id, tag, head_sha, prerelease, private_repository, delivery_id, action, n)
+     ),
+     delivery as (insert into webhook_deliveries (delivery_id, event, action) select delivery_id, 'release', action from input on conflict do nothing)
+     insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository)
+     select distinct on (id) id, repository, installation_id, tag, head_sha, prerelease, private_repository from input order by id, n
      on conflict (id) do nothing returning id`,
-    [release.id, release.repository, release.installationId, release.tag, release.headSha, release.prerelease, release.privateRepository, deliveryId, action],
+    [
+      column((w) => w.release.id), column((w) => w.release.repository), column((w) => w.release.installationId), column((w) => w.release.tag),
+      column((w) => w.release.headSha), column((w) => w.release.prerelease), column((w) => w.release.privateRepository), column((w) => w.deliveryId), column((w) => w.action),
+    ],
   );
-  return rows.length > 0;
+  const fresh = new Set(rows.map((r) => Number(r.id)));
+  return webhooks.map((w) => fresh.delete(w.release.id));
+}
+
+export async function recordReleaseWebhook(db: Queryable, deliveryId: string, action: string, release: ReleaseWebhook['release']): Promise<boolean> {
+  const [fresh] = await recordReleaseWebhooks(db, [{ deliveryId, action, release }]);
+  return fresh;
 }
 
 /** Stores a release once, marked as already queued: its resolution is the caller's business. True when new. */
@@ -182,7 +205,7 @@ export async function transitionJob(db: Queryable, jobId: string, from: readonly
   const rows = await db.query(
     `with moved as (
        update host_jobs set state = $3, reason = $4, attempts = coalesce($5, attempts), exit_code = coalesce($6, exit_code),
-         exit_label = coalesce($7, exit_label), installed_version = coalesce($8, installed_version), last_report = coalesce($9, last_report), updated_at = now()
+         exit_label = coalesce($7, exit_label), installed_version = coalesce($8, installed_version), last_report = coalesce($9, last_report), lease_until = null, updated_at = now()
        where id = $1 and state = any($2) returning id
      )
      insert into job_history (job_id, state, detail) select id, $3, $4 from moved returning job_id`,
@@ -212,18 +235,24 @@ export async function loadDeliveries(db: Queryable, jobIds: readonly string[]): 
   );
   const contexts = new Map<string, DeliveryContext>();
   for (const row of rows) {
-    const job = toJob(row.job as Record<string, unknown>);
-    const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
-    contexts.set(job.id, {
-      job,
-      host: {
-        id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
-        secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
-      },
-      release: toRelease(row.release as Record<string, unknown>),
-    });
+    const context = toDeliveryContext(row);
+    contexts.set(context.job.id, context);
   }
   return contexts;
+}
+
+/** A row of `to_jsonb(job) as job, host columns, to_jsonb(release) as release` as a delivery context. */
+export function toDeliveryContext(row: Record<string, unknown>): DeliveryContext {
+  const job = toJob(row.job as Record<string, unknown>);
+  const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
+  return {
+    job,
+    host: {
+      id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
+      secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
+    },
+    release: toRelease(row.release as Record<string, unknown>),
+  };
 }
 
 /**
@@ -235,7 +264,7 @@ export async function transitionJobs(db: Queryable, moves: ReadonlyArray<{ id: s
   const rows = await db.query<{ job_id: string }>(
     `with input as (select * from unnest($1::text[], $2::text[], $3::int[]) as t(id, reason, attempts)),
      moved as (
-       update host_jobs j set state = $5, reason = input.reason, attempts = coalesce(input.attempts, j.attempts), updated_at = now()
+       update host_jobs j set state = $5, reason = input.reason, attempts = coalesce(input.attempts, j.attempts), lease_until = null, updated_at = now()
        from input where j.id = input.id and j.state = any($4) returning j.id, input.reason
      )
      insert into job_history (job_id, state, detail) select id, $5, reason from moved returning job_id`,

@@ -139,4 +139,12 @@ update releases set queued_at = received_at;
 create index releases_to_queue on releases (received_at) where queued_at is null;
 `,
   },
+  {
+    version: 3,
+    name: 'first pushes claimed from the rollout, under a lease',
+    sql: `
+alter table host_jobs add column lease_until timestamptz;
+create index host_jobs_delivering on host_jobs (host_id, plugin_id) where state = 'delivering';
+`,
+  },
 ];

@@ -1,0 +1,79 @@
+import type { PgBoss } from 'pg-boss';
+import { QUEUES, inTransaction } from '../queue.ts';
+import type { Queryable } from '../store/database.ts';
+import { claimFirstPushes, firstPushesLeft } from '../store/first-pushes.ts';
+import type { HostJob } from '../store/rollouts.ts';
+import { insertDeliveries, pushAndRecord, type DeliveryDeps } from './deliver-job.ts';
+
+// A rollout's first pushes: one queue entry per rollout (not per host) whose worker claims the jobs a chunk
+// at a time and pushes them, several chunks at once. Each claim is one statement that also loads what the
+// push needs, and each chunk's outcomes are one write per resulting state, so a thousand hosts cost a few
+// dozen statements. Safe to run twice and in several processes at once: a job is claimed by one of them,
+// under a lease; when the claiming process dies the lease runs out and a later run pushes the job again
+// with the same message id (the host answers that it already has it).
+
+export interface RolloutPushOptions {
+  /** Jobs per claim (default 50). */
+  chunk?: number;
+  /** Claims pushed at once (default 4). */
+  lanes?: number;
+  /** How long one run claims new chunks before it hands the rest to a fresh run (default 20 s). */
+  runBudgetMs?: number;
+}
+
+export interface RolloutData {
+  rolloutId: string;
+}
+
+/** Queues a run of the rollout's first pushes (one waiting run per rollout is enough: a second is dropped). */
+export async function enqueueRolloutPushes(boss: PgBoss, rolloutId: string, delaySeconds = 0, tx?: Queryable): Promise<void> {
+  await boss.send(QUEUES.deliverRollout, { rolloutId } satisfies RolloutData, {
+    singletonKey: rolloutId,
+    ...(delaySeconds > 0 ? { startAfter: Math.ceil(delaySeconds) } : {}),
+    ...(tx ? inTransaction(tx) : {}),
+  });
+}
+
+/**
+ * Queues the first pushes of a new rollout, inside the transaction that created its jobs: one run for the
+ * rollout's queued jobs, and a notify push per notify-policy host waiting for approval.
+ */
+export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<HostJob, 'id' | 'rolloutId' | 'hostId' | 'pluginId' | 'state'>>, tx: Queryable): Promise<void> {
+  const notices = jobs.filter((job) => job.state === 'awaiting_approval');
+  if (notices.length) await insertDeliveries(boss, notices.map((job) => ({ job, data: { jobId: job.id, attempt: 0, kind: 'notify' } })), tx);
+  for (const rolloutId of new Set(jobs.filter((job) => job.state === 'queued').map((job) => job.rolloutId))) await enqueueRolloutPushes(boss, rolloutId, 0, tx);
+}
+
+/** A job's lease covers its push (two timeouts at most) and the write after it, with room to spare. */
+export function leaseSeconds(deps: Pick<DeliveryDeps, 'timeoutMs' | 'leaseSeconds'>): number {
+  return deps.leaseSeconds ?? Math.ceil((2 * (deps.timeoutMs ?? 10_000)) / 1000) + 10;
+}
+
+/** Pushes every first push of the rollout it can claim; returns how many it pushed. */
+export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, options: RolloutPushOptions = {}): Promise<number> {
+  const { chunk = 50, lanes = 4, runBudgetMs = 20_000 } = options;
+  const lease = leaseSeconds(deps);
+  if (lease * 1000 <= 2 * (deps.timeoutMs ?? 10_000)) throw new Error(`a delivery lease of ${lease} s does not cover a push (${deps.timeoutMs} ms timeout, twice)`);
+  const stopClaimingAt = Date.now() + runBudgetMs;
+  let pushed = 0;
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    while (Date.now() < stopClaimingAt) {
+      const claimed = await claimFirstPushes(deps.db, rolloutId, chunk, lease);
+      if (!claimed.length) return;
+      pushed += claimed.length;
+      await pushAndRecord(deps, claimed.map((loaded) => loaded.host.url
+        ? { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false }
+        : undefined));
+    }
+  }));
+  // What this run could not take: out of time (a fresh run goes on at once), jobs behind another push to the
+  // same host and plugin (look again shortly), or jobs under a lease that a dead process may hold.
+  if (Date.now() >= stopClaimingAt) {
+    await enqueueRolloutPushes(deps.boss, rolloutId);
+    return pushed;
+  }
+  const left = await firstPushesLeft(deps.db, rolloutId);
+  const leaseWait = left.leaseEndsAt ? (left.leaseEndsAt.getTime() - Date.now()) / 1000 + 1 : 0;
+  if (left.waiting > 0 || leaseWait > 0) await enqueueRolloutPushes(deps.boss, rolloutId, Math.max(left.waiting > 0 ? 2 : 0, leaseWait));
+  return pushed;
+}

@@ -1,0 +1,53 @@
+import type { Queryable } from './database.ts';
+import { toDeliveryContext, type DeliveryContext } from './rollouts.ts';
+
+// A rollout's first pushes are claimed straight from its jobs, a chunk at a time, rather than through one
+// queue entry per host: a claim moves the jobs to `delivering` under a lease and returns everything needed
+// to push them, in one statement. Retries and redeliveries (attempts > 0) stay on the per-job queue.
+//
+// A job is claimable when it is queued and never tried, or when it is delivering under a lease that ran out
+// (the process that claimed it died). It waits while another job for the same host and plugin is being
+// delivered: one push in flight per host and plugin, whichever path sent it.
+
+// Pull-mode hosts (no URL) are left out: their jobs stay queued until the host's next poll takes them.
+const CLAIMABLE = `
+  j.rollout_id = $1
+  and exists (select 1 from hosts h where h.id = j.host_id and h.url is not null)
+  and ((j.state = 'queued' and j.attempts = 0) or (j.state = 'delivering' and j.lease_until < now()))
+  and not exists (
+    select 1 from host_jobs o
+    where o.host_id = j.host_id and o.plugin_id = j.plugin_id and o.state = 'delivering' and o.id <> j.id
+      and (o.lease_until is null or o.lease_until >= now())
+  )`;
+
+export async function claimFirstPushes(db: Queryable, rolloutId: string, limit: number, leaseSeconds: number): Promise<DeliveryContext[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `with picked as (
+       select j.id from host_jobs j where ${CLAIMABLE}
+       order by j.id limit $2 for update of j skip locked
+     ),
+     moved as (
+       update host_jobs j set state = 'delivering', attempts = j.attempts + 1, lease_until = now() + $3 * interval '1 second', reason = null, updated_at = now()
+       from picked where j.id = picked.id returning j.*
+     ),
+     history as (insert into job_history (job_id, state, detail) select id, 'delivering', null from moved)
+     select to_jsonb(moved) as job, h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed, to_jsonb(rel) as release
+     from moved join hosts h on h.id = moved.host_id join rollouts r on r.id = moved.rollout_id join releases rel on rel.id = r.release_id`,
+    [rolloutId, limit, leaseSeconds],
+  );
+  return rows.map(toDeliveryContext);
+}
+
+/**
+ * What is left of a rollout's first pushes that this process cannot claim now: jobs waiting behind another
+ * push to the same host and plugin, and jobs under another process's lease (with the time it runs out).
+ */
+export async function firstPushesLeft(db: Queryable, rolloutId: string): Promise<{ waiting: number; leaseEndsAt: Date | null }> {
+  const [row] = await db.query<{ waiting: number; lease_ends_at: Date | string | null }>(
+    `select count(*) filter (where j.state = 'queued' and j.attempts = 0 and h.url is not null)::int as waiting,
+            max(j.lease_until) filter (where j.state = 'delivering') as lease_ends_at
+     from host_jobs j join hosts h on h.id = j.host_id where j.rollout_id = $1`,
+    [rolloutId],
+  );
+  return { waiting: row.waiting, leaseEndsAt: row.lease_ends_at ? new Date(row.lease_ends_at) : null };
+}
