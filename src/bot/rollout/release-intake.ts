@@ -13,12 +13,15 @@ export interface ResolveData {
   installationId: number;
 }
 
+const WAKE_DELAY_MS = 10;
+
 export class ReleaseIntake {
   private readonly db: Database;
   private readonly boss: PgBoss;
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private readonly onError: (error: unknown) => void;
 
   constructor(deps: { db: Database; boss: PgBoss }, onError: (error: unknown) => void = () => {}) {
@@ -36,11 +39,25 @@ export class ReleaseIntake {
 
   stop(): void {
     clearInterval(this.timer);
+    clearTimeout(this.soon);
     this.timer = undefined;
+    this.soon = undefined;
   }
 
-  /** A release was recorded: queue it soon (passes requested while one runs are folded into one more). */
+  /**
+   * A release was recorded: queue it soon. Wake-ups within a few milliseconds are folded into one pass, so a
+   * burst of webhooks is written and answered before the pass takes a connection (PGlite has only one), and
+   * passes requested while one runs are folded into one more.
+   */
   wake(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.passNow();
+    }, WAKE_DELAY_MS);
+  }
+
+  private passNow(): void {
     if (this.running) {
       this.again = true;
       return;
@@ -51,7 +68,7 @@ export class ReleaseIntake {
         this.running = undefined;
         if (this.again) {
           this.again = false;
-          this.wake();
+          this.passNow();
         }
       });
   }
