@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Job, Report } from '../protocol/messages.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
+import { isProcessAlive } from '../process-alive.ts';
 
 // The agent's durable memory (SQLite, fsync on commit): every job it accepted and what became of it, the
 // reports still to send, and what it installed. A job is written here before the bot hears "accepted", a
@@ -104,7 +105,7 @@ export class Journal {
     this.transaction(() => {
       const row = this.db.prepare('select pid from owner').get() as Row | undefined;
       const owner = row ? Number(row.pid) : undefined;
-      if (owner !== undefined && owner !== pid && isAlive(owner)) {
+      if (owner !== undefined && owner !== pid && isProcessAlive(owner)) {
         throw new JournalInUseError(`the agent data folder is in use by another agent (pid ${owner}); stop it, or give this agent its own dataDir`);
       }
       this.db.prepare('insert into owner (only_one, pid, since) values (1, ?, ?) on conflict (only_one) do update set pid = excluded.pid, since = excluded.since').run(pid, new Date().toISOString());
@@ -209,13 +210,4 @@ function toJob(row: Row): JournalJob {
     startedAt: row.started_at === null ? null : String(row.started_at),
     finishedAt: row.finished_at === null ? null : String(row.finished_at),
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

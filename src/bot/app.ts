@@ -95,16 +95,16 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     }
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
-  await deps.boss.work<RolloutData>(QUEUES.deliverRollout, { ...polling, batchSize: 1, localConcurrency: 2 }, async ([job]) => {
+  // Runs a delivery, then brings the check run of every rollout it changed up to date (once each).
+  const delivering = async (run: (deps: DeliveryDeps) => Promise<unknown>) => {
     const changed = new Set<string>();
-    await deliverRollout({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, job.data.rolloutId);
+    await run({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) });
     for (const rolloutId of changed) await touchRollout(deps, rolloutId);
-  });
-  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, async (jobs) => {
-    const changed = new Set<string>();
-    await deliverJobs({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) }, jobs.map((job) => job.data));
-    for (const rolloutId of changed) await touchRollout(deps, rolloutId);
-  });
+  };
+  await deps.boss.work<RolloutData>(QUEUES.deliverRollout, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) =>
+    delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId)));
+  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>
+    delivering((withDeps) => deliverJobs(withDeps, jobs.map((job) => job.data))));
   // One schedule for all bot processes (pg-boss keeps it in the database); singleton: one pass at a time.
   await deps.boss.schedule(QUEUES.redeliverWebhooks, '*/5 * * * *');
   await deps.boss.work(QUEUES.redeliverWebhooks, { pollingIntervalSeconds: 5, batchSize: 1 }, async () => {

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
 import { ReleaseIntake } from '../../src/bot/rollout/release-intake.ts';
-import { recordReleaseWebhook, recordReleaseWebhooks } from '../../src/bot/store/rollouts.ts';
+import { recordReleaseWebhooks, type ReleaseWebhook } from '../../src/bot/store/rollouts.ts';
 import { ENGINES, freshDatabase } from './databases.ts';
 
 // The webhook handler writes the release in one statement; the intake queues its resolution. A release the
 // handler recorded just before a crash is queued by the next pass, once, however many passes run at once.
+
+async function recordReleaseWebhook(db: Parameters<typeof recordReleaseWebhooks>[0], deliveryId: string, action: string, release: ReleaseWebhook['release']): Promise<boolean> {
+  const [fresh] = await recordReleaseWebhooks(db, [{ deliveryId, action, release }]);
+  return fresh;
+}
 
 for (const engine of ENGINES) {
   test(`${engine}: recorded releases are queued for resolution exactly once`, async () => {

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '../../process-alive.ts';
 
 // PGlite does not stop a second process from opening the same data folder (and two would corrupt it), so
 // the bot holds a lock file there: created exclusively, naming the owner's pid. A lock whose process is
@@ -28,7 +29,7 @@ export class DataFolderLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
         if (owner === process.pid) throw new DataFolderLockedError(`the data folder ${dataDir} is already open in this process`);
-        if (owner && isAlive(owner)) {
+        if (owner && isProcessAlive(owner)) {
           throw new DataFolderLockedError(
             `the data folder ${dataDir} is in use by another bot process (pid ${owner}); PGlite allows one process per folder: stop it, or use PostgreSQL (DATABASE_URL) to run several bot processes`,
           );
@@ -41,14 +42,5 @@ export class DataFolderLock {
 
   async release(): Promise<void> {
     await rm(this.file, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -81,11 +81,6 @@ export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly Re
   return webhooks.map((w) => fresh.delete(w.release.id));
 }
 
-export async function recordReleaseWebhook(db: Queryable, deliveryId: string, action: string, release: ReleaseWebhook['release']): Promise<boolean> {
-  const [fresh] = await recordReleaseWebhooks(db, [{ deliveryId, action, release }]);
-  return fresh;
-}
-
 /** Stores a release once, marked as already queued: its resolution is the caller's business. True when new. */
 export async function recordRelease(db: Queryable, release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>): Promise<boolean> {
   const rows = await db.query(
