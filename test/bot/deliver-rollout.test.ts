@@ -70,7 +70,8 @@ for (const engine of ENGINES) {
       const jobs = await rolloutJobs(db, rollout.rolloutId);
       assert.deepEqual(jobs.filter((j) => j.hostId !== pulling.id).map((j) => j.state), Array(12).fill('delivered'));
       assert.equal(jobs.find((j) => j.hostId === pulling.id)!.state, 'queued', 'a pull-mode host takes its job at its next poll');
-      assert.deepEqual(await jobHistory(db, jobs[0].id).then((h) => h.map((e) => e.state)), ['queued', 'delivering', 'delivered']);
+      const pushedJob = jobs.find((j) => j.hostId !== pulling.id)!;
+      assert.deepEqual(await jobHistory(db, pushedJob.id).then((h) => h.map((e) => e.state)), ['queued', 'delivering', 'delivered']);
 
       // (A run that ends while the other still holds jobs leaves a later run for their leases: drop it here.)
       await db.query("delete from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverRollout]);
