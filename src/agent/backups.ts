@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { hashFile } from 'hasha';
+import { sha256OfFile } from '../plugin/sha256-file.ts';
 import { compareVersions } from '../plugin/release-tag.ts';
 
 // Every package the agent installed, as backups/<plugin>/<version>.zip, so a rollback works even after the
@@ -31,7 +31,7 @@ export class Backups {
   async find(pluginId: string, version: string, sha256: string): Promise<string | undefined> {
     const file = this.pathFor(pluginId, version);
     if (!(await stat(file).catch(() => undefined))?.isFile()) return undefined;
-    return (await hashFile(file, { algorithm: 'sha256' })) === sha256 ? file : undefined;
+    return (await sha256OfFile(file)) === sha256 ? file : undefined;
   }
 
   async versions(pluginId: string): Promise<string[]> {

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { hashFile } from 'hasha';
+import { sha256OfFile } from './sha256-file.ts';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
 import { GENERATED_FILES, GENERATED_FILE_NAMES, GENERATED_ROW_KEYS, isDataFileName, tableFromDataFile, type GeneratedKind } from './data-files.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
@@ -38,7 +38,7 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
     result.exitCode = PLG_EXIT.PARAMS_OR_FILE;
     return result;
   }
-  result.sha256 = await hashFile(zipPath, { algorithm: 'sha256' });
+  result.sha256 = await sha256OfFile(zipPath);
   if (info.size < MIN_PACKAGE_SIZE) {
     diagnostics.push({ severity: 'error', code: 'zip-too-small', message: `${info.size} bytes: the installer rejects packages under ${MIN_PACKAGE_SIZE} bytes`, file: zipPath });
     return result;
