@@ -85,20 +85,27 @@ export class Agent {
     this.journal.close();
   }
 
-  /** A verified, schema-checked job: stored before it is acknowledged, or refused, or known already. */
-  intake(job: Job, messageId: string | null): { status: 200 | 202 | 409; ack: Ack } {
+  /**
+   * A verified, schema-checked job: stored before it is acknowledged, or refused, or known already. Each
+   * attempt runs once: a repeat of an attempt is answered with what became of it. A job pulled from the bot
+   * is acknowledged with a report (the bot hands it out again until one arrives).
+   */
+  intake(job: Job, via: 'push' | 'pull' = 'push'): { status: 200 | 202 | 409; ack: Ack } {
     if (job.hostId !== this.config.hostId) return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `this agent is host ${this.config.hostId}, the job is for ${job.hostId}` } };
-    const known = this.journal.findJob(job.jobId, messageId);
+    const known = this.journal.findAttempt(job.attemptId);
     if (known) return { status: 200, ack: { status: 'known', jobId: known.jobId, report: known.report } };
     if (this.config.pinned.includes(job.plugin.id) && job.action !== 'notify') {
       return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `${job.plugin.id} is pinned on this host` } };
     }
-    if (!this.journal.addJob(job, messageId, new Date().toISOString())) {
-      const raced = this.journal.findJob(job.jobId, messageId)!;
+    if (!this.journal.addAttempt(job, new Date().toISOString())) {
+      const raced = this.journal.findAttempt(job.attemptId)!;
       return { status: 200, ack: { status: 'known', jobId: raced.jobId, report: raced.report } };
     }
-    this.log(`job ${job.jobId} accepted: ${job.action} ${job.plugin.id} ${job.plugin.version}`);
-    this.schedule(job.jobId, job.plugin.id);
+    this.log(`job ${job.jobId} accepted (attempt ${job.attemptId}): ${job.action} ${job.plugin.id} ${job.plugin.version}`);
+    if (via === 'pull' && job.action !== 'notify') {
+      this.report(this.journal.findAttempt(job.attemptId)!, { status: 'idle', exitCode: null, message: 'received (pull mode); waiting to run' }, false);
+    }
+    this.schedule(job.attemptId, job.plugin.id);
     return { status: 202, ack: { status: 'accepted', jobId: job.jobId } };
   }
 
@@ -119,17 +126,18 @@ export class Agent {
     while (this.chains.size) await Promise.allSettled([...this.chains.values()]);
   }
 
-  private schedule(jobId: string, pluginId: string): void {
+  private schedule(attemptId: string, pluginId: string): void {
     const previous = this.chains.get(pluginId) ?? Promise.resolve();
-    const next = previous.then(() => this.runOne(jobId)).finally(() => {
+    const next = previous.then(() => this.runOne(attemptId)).finally(() => {
       if (this.chains.get(pluginId) === next) this.chains.delete(pluginId);
     });
     this.chains.set(pluginId, next);
   }
 
-  private async runOne(jobId: string): Promise<void> {
-    const entry = this.journal.findJob(jobId);
+  private async runOne(attemptId: string): Promise<void> {
+    const entry = this.journal.findAttempt(attemptId);
     if (!entry || entry.phase !== 'received') return;
+    const jobId = entry.jobId;
     try {
       await runJob({ config: this.config, journal: this.journal, installer: this.installer, backups: this.backups, report: (e, o, f) => this.report(e, o, f), log: this.log }, entry);
     } catch (error) {
@@ -143,7 +151,7 @@ export class Agent {
    * version and package it is reported ok, otherwise as interrupted (44). Jobs not started yet run now.
    */
   private async recover(): Promise<void> {
-    for (const entry of this.journal.jobsInPhase('running')) {
+    for (const entry of this.journal.attemptsInPhase('running')) {
       const job = entry.job;
       const check = job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
       if (check?.ok) {
@@ -154,17 +162,18 @@ export class Agent {
       }
       this.log(`job ${entry.jobId} was interrupted by a restart`);
     }
-    for (const entry of this.journal.jobsInPhase('received')) this.schedule(entry.jobId, entry.job.plugin.id);
+    for (const entry of this.journal.attemptsInPhase('received')) this.schedule(entry.attemptId, entry.job.plugin.id);
   }
 
   private report(entry: JournalJob, outcome: JobOutcome, final: boolean): void {
     const now = new Date().toISOString();
-    const current = this.journal.findJob(entry.jobId) ?? entry;
+    const current = this.journal.findAttempt(entry.attemptId) ?? entry;
     const previous = current.report?.timings;
     const report: Report = {
       type: 'report',
       protocol: 1,
       jobId: entry.jobId,
+      attemptId: entry.attemptId,
       hostId: this.config.hostId,
       status: outcome.status,
       exitCode: outcome.exitCode,

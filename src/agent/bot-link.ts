@@ -61,7 +61,7 @@ export class BotLink {
         this.log(`a pulled job does not match the job schema: ${checked.errors.join('; ')}`);
         continue;
       }
-      this.agent.intake(checked.value as Job, null);
+      this.agent.intake(checked.value as Job, 'pull');
     }
     return true;
   }

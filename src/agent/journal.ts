@@ -5,15 +5,16 @@ import type { Job, Report } from '../protocol/messages.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
 import { isProcessAlive } from '../process-alive.ts';
 
-// The agent's durable memory (SQLite, fsync on commit): every job it accepted and what became of it, the
-// reports still to send, and what it installed. A job is written here before the bot hears "accepted", a
-// report before it is sent.
+// The agent's durable memory (SQLite, fsync on commit): every attempt of a job it accepted and what became
+// of it, the reports still to send, and what it installed. An attempt is written here before the bot hears
+// "accepted", a report before it is sent. Attempts, not jobs, are the unit: a job the bot sends again as a
+// new attempt (approved after a notify, retried, forced) runs again; a repeat of one attempt does not.
 
 export type JobPhase = 'received' | 'running' | 'done';
 
 export interface JournalJob {
+  attemptId: string;
   jobId: string;
-  messageId: string | null;
   job: Job;
   phase: JobPhase;
   status: HostStatus;
@@ -41,7 +42,10 @@ export interface InstalledPlugin {
   installedAt: string;
 }
 
-const SCHEMA = `
+// Each entry upgrades a journal from the version before it (pragma user_version); a new agent opens an old
+// journal without losing what it holds.
+const MIGRATIONS: string[] = [
+  `
 create table if not exists jobs (
   job_id text primary key,
   message_id text unique,
@@ -56,7 +60,6 @@ create table if not exists jobs (
   started_at text,
   finished_at text
 );
-create index if not exists jobs_by_phase on jobs (phase, received_at);
 create table if not exists outbox (
   seq integer primary key autoincrement,
   message_id text not null,
@@ -76,8 +79,29 @@ create table if not exists installed (
   version text not null,
   sha256 text not null,
   installed_at text not null
+);`,
+  // Attempts: a job's id may now come back as a new attempt, which must run.
+  `
+create table attempts (
+  attempt_id text primary key,
+  job_id text not null,
+  plugin_id text not null,
+  body text not null,
+  phase text not null,
+  status text not null,
+  exit_code integer,
+  message text not null default '',
+  report text,
+  received_at text not null,
+  started_at text,
+  finished_at text
 );
-`;
+insert into attempts (attempt_id, job_id, plugin_id, body, phase, status, exit_code, message, report, received_at, started_at, finished_at)
+  select coalesce(message_id, job_id), job_id, plugin_id, body, phase, status, exit_code, message, report, received_at, started_at, finished_at from jobs;
+drop table jobs;
+create index attempts_by_phase on attempts (phase, received_at);
+create index attempts_by_job on attempts (job_id);`,
+];
 
 type Row = Record<string, string | number | null>;
 
@@ -90,7 +114,17 @@ export class Journal {
     mkdirSync(dataDir, { recursive: true });
     this.db = new DatabaseSync(path.join(dataDir, 'journal.sqlite'), { timeout: 5000 });
     this.db.exec('pragma journal_mode = wal; pragma synchronous = full;');
-    this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = Number((this.db.prepare('pragma user_version').get() as Row).user_version);
+    for (let next = version; next < MIGRATIONS.length; next++) {
+      this.transaction(() => {
+        this.db.exec(MIGRATIONS[next]);
+        this.db.exec(`pragma user_version = ${next + 1}`);
+      });
+    }
   }
 
   close(): void {
@@ -116,29 +150,35 @@ export class Journal {
     this.db.prepare('delete from owner where pid = ?').run(pid);
   }
 
-  /** Stores a new job; false when its id (or message id) is already known. */
-  addJob(job: Job, messageId: string | null, receivedAt: string): boolean {
+  /** Stores a new attempt; false when it is already known. */
+  addAttempt(job: Job, receivedAt: string): boolean {
     const result = this.db
-      .prepare("insert into jobs (job_id, message_id, plugin_id, body, phase, status, received_at) values (?, ?, ?, ?, 'received', 'idle', ?) on conflict do nothing")
-      .run(job.jobId, messageId, job.plugin.id, JSON.stringify(job), receivedAt);
+      .prepare("insert into attempts (attempt_id, job_id, plugin_id, body, phase, status, received_at) values (?, ?, ?, ?, 'received', 'idle', ?) on conflict do nothing")
+      .run(job.attemptId, job.jobId, job.plugin.id, JSON.stringify(job), receivedAt);
     return result.changes === 1;
   }
 
-  findJob(jobId: string, messageId?: string | null): JournalJob | undefined {
-    const row = this.db.prepare('select * from jobs where job_id = ? or (? is not null and message_id = ?)').get(jobId, messageId ?? null, messageId ?? null) as Row | undefined;
+  findAttempt(attemptId: string): JournalJob | undefined {
+    const row = this.db.prepare('select * from attempts where attempt_id = ?').get(attemptId) as Row | undefined;
     return row && toJob(row);
   }
 
-  jobsInPhase(phase: JobPhase): JournalJob[] {
-    return (this.db.prepare('select * from jobs where phase = ? order by received_at, rowid').all(phase) as Row[]).map(toJob);
+  /** The job's latest attempt. */
+  latestAttempt(jobId: string): JournalJob | undefined {
+    const row = this.db.prepare('select * from attempts where job_id = ? order by received_at desc, rowid desc limit 1').get(jobId) as Row | undefined;
+    return row && toJob(row);
   }
 
-  recentJobs(limit: number): JournalJob[] {
-    return (this.db.prepare('select * from jobs order by received_at desc, rowid desc limit ?').all(limit) as Row[]).map(toJob);
+  attemptsInPhase(phase: JobPhase): JournalJob[] {
+    return (this.db.prepare('select * from attempts where phase = ? order by received_at, rowid').all(phase) as Row[]).map(toJob);
   }
 
-  markStarted(jobId: string, at: string): void {
-    this.db.prepare("update jobs set phase = 'running', started_at = ? where job_id = ?").run(at, jobId);
+  recentAttempts(limit: number): JournalJob[] {
+    return (this.db.prepare('select * from attempts order by received_at desc, rowid desc limit ?').all(limit) as Row[]).map(toJob);
+  }
+
+  markStarted(attemptId: string, at: string): void {
+    this.db.prepare("update attempts set phase = 'running', started_at = ? where attempt_id = ?").run(at, attemptId);
   }
 
   /**
@@ -148,8 +188,8 @@ export class Journal {
   recordReport(report: Report, url: string, messageId: string, final: boolean): void {
     this.transaction(() => {
       this.db
-        .prepare(`update jobs set status = ?, exit_code = ?, message = ?, report = ?, phase = case when ? then 'done' else phase end, finished_at = case when ? then ? else finished_at end where job_id = ?`)
-        .run(report.status, report.exitCode, report.message, JSON.stringify(report), final ? 1 : 0, final ? 1 : 0, report.sentAt, report.jobId);
+        .prepare(`update attempts set status = ?, exit_code = ?, message = ?, report = ?, phase = case when ? then 'done' else phase end, finished_at = case when ? then ? else finished_at end where attempt_id = ?`)
+        .run(report.status, report.exitCode, report.message, JSON.stringify(report), final ? 1 : 0, final ? 1 : 0, report.sentAt, report.attemptId);
       this.db.prepare('insert into outbox (message_id, url, body, next_at) values (?, ?, ?, 0)').run(messageId, url, JSON.stringify(report));
     });
   }
@@ -198,8 +238,8 @@ export class Journal {
 
 function toJob(row: Row): JournalJob {
   return {
+    attemptId: String(row.attempt_id),
     jobId: String(row.job_id),
-    messageId: row.message_id === null ? null : String(row.message_id),
     job: JSON.parse(String(row.body)) as Job,
     phase: row.phase as JobPhase,
     status: row.status as HostStatus,

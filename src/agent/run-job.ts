@@ -43,7 +43,7 @@ export async function runJob(ctx: RunContext, entry: JournalJob): Promise<void> 
     const outcome = { status: 'idle' as const, exitCode: null, message: `an update is available: ${job.plugin.id} ${job.plugin.version} (${job.source.tag}); nothing was changed` };
     return ctx.report(entry, outcome, true);
   }
-  ctx.journal.markStarted(job.jobId, new Date().toISOString());
+  ctx.journal.markStarted(entry.attemptId, new Date().toISOString());
   if (Date.parse(job.deadline) < Date.now()) {
     return ctx.report(entry, { status: 'erro', exitCode: AGENT_EXIT.DEADLINE_PASSED, message: `the job's deadline (${job.deadline}) passed before it could start; redeliver it to run it` }, true);
   }

@@ -1,20 +1,27 @@
 import { label } from '../protocol/exit-codes.ts';
 import type { Journal } from './journal.ts';
 
-// `c2f-plugin agent status`: recent jobs, their outcomes and the installed versions, from the journal.
+// `c2f-plugin agent status`: recent jobs, their outcomes (with the installer's log for failures) and the
+// installed versions, from the journal.
 
 export interface AgentStatus {
   installed: Array<{ pluginId: string; version: string; sha256: string; installedAt: string }>;
-  jobs: Array<{ jobId: string; action: string; pluginId: string; version: string; phase: string; status: string; exitCode: number | null; exitLabel: string | null; message: string; receivedAt: string; finishedAt: string | null }>;
+  jobs: Array<{
+    jobId: string; attemptId: string; action: string; pluginId: string; version: string; phase: string; status: string;
+    exitCode: number | null; exitLabel: string | null; message: string; logTail: string[]; receivedAt: string; finishedAt: string | null;
+  }>;
   pendingReports: number;
 }
+
+/** Log lines shown under a failed job in the text output (`--json` has them all). */
+const SHOWN_LOG_LINES = 12;
 
 export function agentStatus(journal: Journal, limit = 20): AgentStatus {
   return {
     installed: journal.installed(),
-    jobs: journal.recentJobs(limit).map((j) => ({
-      jobId: j.jobId, action: j.job.action, pluginId: j.job.plugin.id, version: j.job.plugin.version, phase: j.phase, status: j.status,
-      exitCode: j.exitCode, exitLabel: j.exitCode === null ? null : label(j.exitCode), message: j.message, receivedAt: j.receivedAt, finishedAt: j.finishedAt,
+    jobs: journal.recentAttempts(limit).map((j) => ({
+      jobId: j.jobId, attemptId: j.attemptId, action: j.job.action, pluginId: j.job.plugin.id, version: j.job.plugin.version, phase: j.phase, status: j.status,
+      exitCode: j.exitCode, exitLabel: j.exitCode === null ? null : label(j.exitCode), message: j.message, logTail: j.report?.logTail ?? [], receivedAt: j.receivedAt, finishedAt: j.finishedAt,
     })),
     pendingReports: journal.pendingReports(),
   };
@@ -29,6 +36,10 @@ export function formatStatus(status: AgentStatus): string {
   for (const j of status.jobs) {
     const code = j.exitCode === null ? '' : ` ${j.exitCode} ${j.exitLabel}`;
     lines.push(`  ${j.receivedAt}  ${j.action.padEnd(9)} ${`${j.pluginId} ${j.version}`.padEnd(28)} ${j.status.padEnd(11)}${code}  ${j.message}`);
+    if (j.status === 'erro' && j.logTail.length) {
+      lines.push(`      log (last ${Math.min(j.logTail.length, SHOWN_LOG_LINES)} lines; --json has all):`);
+      for (const line of j.logTail.slice(-SHOWN_LOG_LINES)) lines.push(`      | ${line}`);
+    }
   }
   lines.push('', status.pendingReports ? `${status.pendingReports} report(s) waiting to reach the bot` : 'All reports delivered to the bot.');
   return `${lines.join('\n')}\n`;

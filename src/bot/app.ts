@@ -5,19 +5,20 @@ import { deliverRollout, type RolloutData } from './delivery/deliver-rollout.ts'
 import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
-import { rolloutInstallation, scheduleCheckRun, updateCheckRun } from './github/update-check-run.ts';
+import { handleRequestedAction } from './github/requested-action.ts';
+import { checkRunInstallation, scheduleCheckRun, updateCheckRun, type CheckRunData } from './github/update-check-run.ts';
 import { webhooksReceived } from './metrics.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import { ReleaseIntake, type ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
-import { getRelease, recordReleaseWebhooks, updateRelease, type ReleaseWebhook } from './store/rollouts.ts';
+import { getRelease, recordReleaseWebhooks, recordResolveFailure, updateRelease, type ReleaseWebhook } from './store/releases.ts';
 import { WriteBatcher } from './store/write-batcher.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
 // The Probot app: release webhooks are stored and queued (then answered, well inside GitHub's 10 s);
-// workers resolve releases and deliver jobs.
+// workers resolve releases and deliver jobs; a check run's buttons run the operator's actions.
 
 export interface BotDeps {
   db: Database;
@@ -33,9 +34,9 @@ export interface BotDeps {
   intake?: ReleaseIntake;
 }
 
-/** Asks for the rollout's check run to be brought up to date (coalesced). */
+/** The one "a rollout changed" signal: its check run is brought up to date (coalesced). */
 export function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
-  return scheduleCheckRun(deps.boss, rolloutId, deps.checkRunDelaySeconds);
+  return scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
 }
 
 /** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
@@ -60,15 +61,20 @@ export function botApp(deps: BotDeps): ApplicationFunction {
       const fresh = await recorder.add({
         deliveryId: context.id,
         action: context.payload.action,
-        release: {
-          id: release.id, repository: repository.full_name, installationId, tag: release.tag_name,
-          headSha: null, prerelease: release.prerelease, privateRepository: repository.private,
-        },
+        release: { id: release.id, repository: repository.full_name, installationId, tag: release.tag_name, prerelease: release.prerelease, privateRepository: repository.private },
       });
       webhooksReceived.inc({ event: `${context.name}.${context.payload.action}`, outcome: fresh ? 'new' : 'repeat' });
       if (!fresh) return; // the same release again (another action, or a redelivery): already recorded
       deps.intake?.wake();
       context.log.info({ release: release.tag_name, repository: repository.full_name }, 'release recorded');
+    });
+    app.on('check_run.requested_action', async (context) => {
+      webhooksReceived.inc({ event: 'check_run.requested_action', outcome: 'new' });
+      const { check_run: run, requested_action: requested, repository, sender } = context.payload;
+      const outcome = await handleRequestedAction({ db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) }, {
+        checkRunId: run.id, externalId: run.external_id ?? null, repository: repository.full_name, identifier: requested?.identifier ?? '', login: sender.login,
+      });
+      context.log.info({ checkRun: run.id, action: requested?.identifier, by: sender.login, outcome }, 'check run action');
     });
   };
 }
@@ -79,19 +85,23 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   const polling = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, burstWhenBatchFull: true } as const;
   deps.intake?.start();
   await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { ...polling, batchSize: 1 }, async ([job]) => {
-    const octokit = await app.auth(job.data.installationId);
+    const release = await getRelease(deps.db, job.data.releaseId);
     try {
-      const release = await getRelease(deps.db, job.data.releaseId);
+      const octokit = await app.auth(job.data.installationId);
       const config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
-      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, job.data.releaseId, config);
+      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, release, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
-      app.log.info({ releaseId: job.data.releaseId, outcome: outcome.kind }, 'release resolved');
+      if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
+      app.log[outcome.kind === 'failed' ? 'warn' : 'info']({ releaseId: job.data.releaseId, tag: release?.tag, outcome: outcome.kind, ...(outcome.kind === 'rolled-out' ? {} : { reason: outcome.reason }) }, 'release resolved');
     } catch (error) {
-      if (error instanceof AssetsNotReadyError && job.retryCount >= (deps.resolveRetryLimit ?? RESOLVE_RETRY.retryLimit)) {
-        await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: `${error.message}; gave up waiting` });
-        return;
-      }
-      throw error;
+      // Every failed try is kept with its reason (rollouts list shows it) and logged; the last one fails the release.
+      const reason = describeResolveError(error);
+      const tries = await recordResolveFailure(deps.db, job.data.releaseId, reason);
+      const last = job.retryCount >= (deps.resolveRetryLimit ?? RESOLVE_RETRY.retryLimit);
+      app.log.warn({ releaseId: job.data.releaseId, tag: release?.tag, tries, reason }, last ? 'release could not be resolved: giving up' : 'release could not be resolved yet: will try again');
+      if (!last) throw error;
+      await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: error instanceof AssetsNotReadyError ? `${reason}; gave up waiting` : `${reason}; gave up after ${tries} tries` });
+      await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
     }
   });
   const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
@@ -111,9 +121,25 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const redelivered = await redeliverFailedWebhooks(await app.auth());
     if (redelivered.length) app.log.info({ redelivered }, 'asked GitHub to redeliver failed webhooks');
   });
-  await deps.boss.work<{ rolloutId: string }>(QUEUES.checkRun, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
-    const installation = await rolloutInstallation(deps.db, job.data.rolloutId);
+  await deps.boss.work<CheckRunData>(QUEUES.checkRun, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
+    const installation = await checkRunInstallation(deps.db, job.data);
     if (!installation) return;
-    await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data.rolloutId);
+    try {
+      await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data);
+    } catch (error) {
+      app.log.warn({ checkRun: job.data, reason: describeResolveError(error) }, 'check run update failed: will try again');
+      throw error;
+    }
   });
+}
+
+/** A sentence for a failure that came from GitHub or the network. */
+function describeResolveError(error: unknown): string {
+  const e = error as { status?: number; message?: string; code?: string; cause?: { code?: string } };
+  if (e.status === 401) return `GitHub refused the App's credentials (401: ${e.message}): check APP_ID and PRIVATE_KEY`;
+  if (e.status === 403) return `GitHub refused access (403: ${e.message}): check the App's permissions and installation`;
+  if (e.status === 404) return `GitHub answered 404 (${e.message}): is the App still installed on the repository?`;
+  const code = e.code ?? e.cause?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `GitHub is unreachable (${code}): ${e.message}`;
+  return e.message ?? String(error);
 }

@@ -20,7 +20,7 @@ export function botFromEnvironment(env: NodeJS.ProcessEnv = process.env): Applic
     const db = env.DATABASE_URL ? openPostgres(env.DATABASE_URL) : await openPglite(path.resolve(env.C2F_DATA_DIR ?? '.c2f-bot-data'));
     if (db.kind === 'pglite') app.log.warn('using the embedded PGlite store: fine for trying things out; use PostgreSQL (DATABASE_URL) in production');
     await migrate(db);
-    const boss = await startQueue(db);
+    const boss = await startQueue(db, { onError: (error) => app.log.error({ err: error }, 'queue error') });
     const intake = new ReleaseIntake({ db, boss }, (error) => app.log.error({ err: error }, 'queuing releases failed'));
     const deps = { db, boss, box, botUrl: env.C2F_BOT_URL ?? `http://localhost:${env.PORT ?? 3000}`, adminToken: env.C2F_ADMIN_TOKEN, intake };
     await botApp(deps)(app, { addHandler, cwd: process.cwd() });

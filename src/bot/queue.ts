@@ -42,6 +42,8 @@ export interface QueueOptions {
   /** How often pg-boss looks for expired jobs (default 60 s for both). */
   superviseIntervalSeconds?: number;
   monitorIntervalSeconds?: number;
+  /** pg-boss's own errors (a lost connection, a failed maintenance pass): logged, never fatal. */
+  onError?: (error: Error) => void;
 }
 
 export async function startQueue(db: Database, options: QueueOptions = {}): Promise<PgBoss> {
@@ -52,7 +54,8 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
   const boss = db.pglite
     ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schema: 'pgboss', useListenNotify: true, ...supervise })
     : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, application_name: 'c2f-bot-queue', useListenNotify: true, ...supervise });
-  boss.on('error', () => {}); // surfaced per job; a transient connection error must not crash the bot
+  // A transient connection error must not crash the bot, and must not go unseen either.
+  boss.on('error', (error) => options.onError?.(error));
   await boss.start();
   await boss.createQueue(QUEUES.deliverJobDead, { retryLimit: 0 });
   // A job held by a process that died is handed to another worker once it expires: a push or a release

@@ -19,6 +19,8 @@ export interface ServerDeps extends BotDeps {
   adminToken?: string;
   /** How often a long poll looks for new jobs (default 1 s). */
   pollCheckMs?: number;
+  /** How long a job handed out in a poll waits for the host's first report (default 60 s). */
+  pullLeaseSeconds?: number;
   /** Where private repositories' packages are read from (GitHub, with the installation's token). */
   assets?: AssetStream;
 }
@@ -33,11 +35,11 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     };
     const onChanged = (rolloutId: string) => touchRollout(deps, rolloutId);
-    if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, { ...deps, onApplied: onChanged }).catch(fail), true;
+    if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, { ...deps, onChanged }).catch(fail), true;
     if (path === '/api/enroll' && req.method === 'POST') return void handleEnroll(req, res, deps).catch(fail), true;
-    if (path === '/api/heartbeat' && req.method === 'POST') return void handleHeartbeat(req, res, { ...deps, onDelivered: onChanged, pollCheckMs: deps.pollCheckMs }).catch(fail), true;
+    if (path === '/api/heartbeat' && req.method === 'POST') return void handleHeartbeat(req, res, { ...deps, onChanged }).catch(fail), true;
     if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return void handlePackage(req, res, { ...deps, assets: deps.assets }).catch(fail), true;
-    if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onJobChanged: onChanged }).catch(fail), true;
+    if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged }).catch(fail), true;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
     if (path === '/metrics' && req.method === 'GET') {
       registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), fail);

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { UsageError } from './usage-error.ts';
 
 // The CLI side of the bot's admin API: where the bot is and how to authenticate come from --bot and the
@@ -20,13 +21,15 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
   if (!base) throw new UsageError('where is the bot? pass --bot URL or set C2F_BOT_URL');
   const token = env.C2F_ADMIN_TOKEN;
   if (!token) throw new UsageError('set C2F_ADMIN_TOKEN to the bot\'s admin token');
+  // Who acts, recorded with every change an operator makes (C2F_OPERATOR, else the login name).
+  const operator = (env.C2F_OPERATOR ?? safeUserName()).replace(/[^\x20-\x7e]/g, '?');
   return {
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       let response: Response;
       try {
         response = await fetch(new URL(path, base), {
           method,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-c2f-operator': operator },
           body: body === undefined ? undefined : JSON.stringify(body),
           redirect: 'error',
           signal: AbortSignal.timeout(30_000),
@@ -45,4 +48,12 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
       return data as T;
     },
   };
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'cli';
+  }
 }

@@ -20,7 +20,7 @@ Commands:
   diff <old.zip> <new.zip> show what a new package changes
   bot                     run the release bot (GitHub App); see "c2f-plugin bot --help"
   hosts <action>          register and manage hosts (through the bot's admin API)
-  rollouts <action>       follow rollouts; approve, cancel or redeliver a host's job
+  rollouts <action>       follow rollouts; approve, retry, force, cancel or roll back hosts' jobs
   agent                   run the host agent beside a Conn2Flow site; enroll it; show its status
 
 Run "c2f-plugin <command> --help" for a command's options.

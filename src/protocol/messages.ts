@@ -6,10 +6,23 @@ export const PROTOCOL_VERSION = 1;
 
 export type JobAction = 'install' | 'update' | 'rollback' | 'uninstall' | 'notify';
 
+/** What a site has of one plugin (heartbeats list every plugin; a final report carries the job's). */
+export interface InventoryEntry {
+  pluginId: string;
+  /** The version the plugin's files hold; null when the files are missing. */
+  version: string | null;
+  /** The package those files came from, when the agent can tell. */
+  sha256: string | null;
+  /** Set when Conn2Flow's plugins row or the agent's journal disagrees with the files. */
+  problem?: string | null;
+}
+
 export interface Job {
   type: 'job';
   protocol: 1;
   jobId: string;
+  /** One attempt to deliver the job (and the message id of its pushes). */
+  attemptId: string;
   rolloutId: string;
   hostId: string;
   action: JobAction;
@@ -26,6 +39,7 @@ export interface Report {
   type: 'report';
   protocol: 1;
   jobId: string;
+  attemptId: string;
   hostId: string;
   status: HostStatus;
   exitCode: number | null;
@@ -33,6 +47,7 @@ export interface Report {
   message: string;
   logTail: string[];
   installedVersion: string | null;
+  inventory?: InventoryEntry | null;
   timings: { receivedAt: string; startedAt?: string; finishedAt?: string; downloadMs?: number; installMs?: number; verifyMs?: number };
   sentAt: string;
 }
@@ -42,7 +57,7 @@ export interface Heartbeat {
   protocol: 1;
   hostId: string;
   agentVersion: string;
-  inventory: Array<{ pluginId: string; version: string | null; sha256: string | null }>;
+  inventory: InventoryEntry[];
   pollSeconds: number;
   sentAt: string;
 }

@@ -70,6 +70,40 @@ test('a pushed job is stored (202), installed, kept as a backup and reported at 
   assert.equal((await calls()).length, 1);
 });
 
+test('attempts: a notify then the approved install, a retry after a failure and a forced reinstall all run; a repeat of one attempt does not', async () => {
+  const { url, calls, dir } = await startAgent();
+  const job = await bot.jobFor(packageWith([]));
+  const reportsOf = (attemptId: string) => bot.reports.filter((r) => r.attemptId === attemptId);
+  const finalOf = (attemptId: string) => waitFor(() => reportsOf(attemptId).find((r) => ['ok', 'erro', 'idle'].includes(r.status)), `the final report of ${attemptId}`);
+
+  // The notify carries the job id the install will have; it must not stop the install that follows.
+  const notify = FakeBot.attempt(job, { action: 'notify', attemptId: `${job.attemptId}_notify` });
+  assert.equal((await bot.push(url, notify)).status, 202);
+  assert.equal((await finalOf(notify.attemptId)).status, 'idle');
+  const approved = FakeBot.attempt(job);
+  await writeFile(path.join(dir, 'exit-code'), '12');
+  assert.equal((await bot.push(url, approved)).status, 202, 'the approved install is a new attempt of the same job');
+  assert.deepEqual([(await finalOf(approved.attemptId)).status, (await finalOf(approved.attemptId)).exitCode], ['erro', 12]);
+
+  // The operator fixes the site and retries: a new attempt runs.
+  await rm(path.join(dir, 'exit-code'));
+  const retried = FakeBot.attempt(job);
+  assert.equal((await bot.push(url, retried)).status, 202);
+  assert.equal((await finalOf(retried.attemptId)).status, 'ok');
+
+  // A repeat of an attempt answers with its outcome and runs nothing.
+  const repeat = await bot.push(url, retried);
+  assert.deepEqual([repeat.status, repeat.body.status, repeat.body.report.status, repeat.body.report.attemptId], [200, 'known', 'ok', retried.attemptId]);
+
+  // A forced reinstall of the same package runs again.
+  const forced = FakeBot.attempt(job, { options: { ...job.options, force: true } });
+  assert.equal((await bot.push(url, forced)).status, 202);
+  assert.equal((await finalOf(forced.attemptId)).status, 'ok');
+  assert.deepEqual(await calls(), ['install demo-plugin 1.0.0 1.0.0.zip', 'install demo-plugin 1.0.0 1.0.0.zip', 'install demo-plugin 1.0.0 1.0.0.zip']);
+  // A push whose message id is not the attempt it carries is refused.
+  assert.equal((await bot.push(url, FakeBot.attempt(job), { messageId: 'msg_other' })).status, 422);
+});
+
 test('forged, replayed, stale and malformed pushes are rejected and never stored', async () => {
   const { url, agent, calls } = await startAgent();
   const job = await bot.jobFor(packageWith([]));
@@ -85,7 +119,7 @@ test('forged, replayed, stale and malformed pushes are rejected and never stored
   const invalid = await bot.push(url, job, { body: JSON.stringify({ ...job, action: 'format-disk' }) });
   assert.equal(invalid.status, 422);
   assert.ok(invalid.body.details.some((d: string) => d.includes('/action')));
-  assert.equal(agent.journal.recentJobs(10).length, 0);
+  assert.equal(agent.journal.recentAttempts(10).length, 0);
   assert.deepEqual(await calls(), []);
   assert.equal((await fetch(url.replace(/\/$/, '/elsewhere'), { method: 'POST' })).status, 404);
 });
@@ -186,8 +220,8 @@ test('a rollback uses the kept package after the release is gone from GitHub; ba
   assert.deepEqual((await kept).sort(), ['1.1.0.zip', '1.2.0.zip']);
   // Roll back to 1.1.0: its release (and download URL) no longer exist.
   bot.files.delete(jobs[1].package.url.split('/').pop()!);
-  const rollback = { ...jobs[1], jobId: `${jobs[1].jobId}-rb`, action: 'rollback' as const };
-  await bot.push(url, rollback, { messageId: 'msg_rollback' });
+  const rollback = FakeBot.attempt(jobs[1], { jobId: `${jobs[1].jobId}-rb`, action: 'rollback' });
+  await bot.push(url, rollback);
   const final = await finalReport(rollback.jobId);
   assert.equal(final.status, 'ok', final.message);
   assert.equal(final.timings.downloadMs, undefined);
@@ -214,7 +248,7 @@ test('reports wait while the bot is down and arrive, in order, once it is back',
   const job = await bot.jobFor(packageWith([]));
   // The package server stays up: only the bot's API is down.
   await bot.push(url, job).catch(() => undefined);
-  await waitFor(() => agent.journal.findJob(job.jobId)?.phase === 'done', 'the job to finish');
+  await waitFor(() => agent.journal.latestAttempt(job.jobId)?.phase === 'done', 'the job to finish');
   assert.equal(bot.reportsFor(job.jobId).length, 0);
   assert.equal(agentStatus(agent.journal).pendingReports, 2);
   bot.down = false;
@@ -228,8 +262,8 @@ test('uninstall runs the installer with the uninstall action and forgets the plu
   const install = await bot.jobFor(packageWith([]));
   await bot.push(url, install);
   await finalReport(install.jobId);
-  const uninstall = { ...install, jobId: `${install.jobId}-un`, action: 'uninstall' as const };
-  await bot.push(url, uninstall, { messageId: 'msg_un' });
+  const uninstall = FakeBot.attempt(install, { jobId: `${install.jobId}-un`, action: 'uninstall' });
+  await bot.push(url, uninstall);
   const final = await finalReport(uninstall.jobId);
   assert.equal(final.status, 'ok');
   assert.equal(final.installedVersion, null);
@@ -249,8 +283,9 @@ test('pull mode: the heartbeat carries the inventory and brings jobs, which run 
   assert.deepEqual(await agent.start(), { url: null });
   const job = await bot.jobFor(packageWith([]));
   bot.pending.push(job);
-  const final = await finalReport(job.jobId);
-  assert.equal(final.status, 'ok');
+  const final = await waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'ok'), 'the ok report');
+  // A pulled job is acknowledged with a report first: the bot hands it out again until one arrives.
+  assert.deepEqual(bot.reportsFor(job.jobId).map((r) => [r.status, r.message]).slice(0, 1), [['idle', 'received (pull mode); waiting to run']]);
   const beat = await waitFor(() => bot.heartbeats.slice(before).find((h) => (h.inventory as unknown[]).length > 0), 'a heartbeat with the new inventory');
   assert.deepEqual(beat.inventory, [{ pluginId: 'demo-plugin', version: '1.0.0', sha256: job.package.sha256 }]);
   assert.equal(beat.pollSeconds, 1);

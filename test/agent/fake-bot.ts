@@ -68,8 +68,9 @@ export class FakeBot {
     const name = `${randomUUID()}.zip`;
     this.files.set(name, bytes);
     const now = new Date();
+    const jobId = `job_${randomUUID()}`;
     return {
-      type: 'job', protocol: 1, jobId: `job_${randomUUID()}`, rolloutId: 'rollout-1', hostId: this.hostId, action: fields.action ?? 'install',
+      type: 'job', protocol: 1, jobId, attemptId: `msg_${jobId}`, rolloutId: 'rollout-1', hostId: this.hostId, action: fields.action ?? 'install',
       plugin: { id: fields.pluginId ?? 'demo-plugin', name: 'Demo Plugin', version: fields.version ?? '1.0.0', previousVersion: null },
       source: { repository: 'conn2flow/demo', tag: `plugin-demo-plugin-v${fields.version ?? '1.0.0'}`, releaseId: 1 },
       package: { fileName: 'gestor-plugin.zip', size: bytes.length, sha256: fields.sha256 ?? createHash('sha256').update(bytes).digest('hex'), url: `${this.url}/packages/${name}`, urlExpiresAt: null },
@@ -80,10 +81,15 @@ export class FakeBot {
     };
   }
 
-  /** POSTs a job to an agent the way the bot pushes it. */
+  /** A new attempt of a job (an approval, a retry, a forced reinstall): same job id, a new attempt id. */
+  static attempt(job: Job, fields: Partial<Job> = {}): Job {
+    return { ...job, attemptId: `msg_${randomUUID()}`, ...fields };
+  }
+
+  /** POSTs a job to an agent the way the bot pushes it (the message id is the attempt id). */
   async push(agentUrl: string, job: Job, options: { messageId?: string; secret?: string; at?: Date; body?: string } = {}): Promise<{ status: number; body: any }> {
     const body = options.body ?? JSON.stringify(job);
-    const headers = signMessage(body, [options.secret ?? this.secret], options.messageId ?? `msg_${job.jobId}`, options.at);
+    const headers = signMessage(body, [options.secret ?? this.secret], options.messageId ?? job.attemptId, options.at);
     const response = await fetch(agentUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     return { status: response.status, body: await response.json() };
   }

@@ -6,13 +6,14 @@ import { after, before, test } from 'node:test';
 import { Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { startQueue } from '../../src/bot/queue.ts';
-import { planJobs } from '../../src/bot/rollout/plan-jobs.ts';
 import { createBotServer } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { getHost, hostSecrets } from '../../src/bot/store/hosts.ts';
-import { createRollout, getJob, getRelease, recordRelease, updateRelease } from '../../src/bot/store/rollouts.ts';
+import { getJob } from '../../src/bot/store/rollouts.ts';
+import { resolvedRelease, rolloutOf } from './fixtures.ts';
 import { newMessageId, signMessage } from '../../src/protocol/signing.ts';
 import { freshDatabase, testBox } from './databases.ts';
+import { waitFor } from '../helpers.ts';
 
 const ADMIN = 'admin-token-for-tests';
 let db: Database;
@@ -43,8 +44,9 @@ after(async () => {
   await Promise.all([bot, receiver].filter(Boolean).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 });
 
-async function api(method: string, path: string, body?: unknown, token = ADMIN) {
-  const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(method: string, path: string, body?: unknown, token = ADMIN, operator?: string) {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(operator ? { 'x-c2f-operator': operator } : {}) };
+  const response = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as any };
 }
 
@@ -98,29 +100,44 @@ test('enrollment: the operator creates a token, the agent trades it once for its
   assert.equal(invalid.status, 422);
 });
 
-test('rollouts: a manual host\'s job is pushed only after approval; finished jobs cannot be cancelled', { timeout: 30_000 }, async () => {
-  const added = await api('POST', '/api/admin/hosts', { name: 'manual', url: hostUrl, policy: 'manual', plugins: ['conn2flow/plugins:test-plugin'], allowPrivateNetwork: true, allowHttp: true });
+/** A rollout of a fresh release for a new host (each test its own). */
+async function rolloutForNewHost(releaseId: number, policy: 'auto' | 'manual' | 'notify') {
+  const added = await api('POST', '/api/admin/hosts', { name: `${policy}-${releaseId}`, url: hostUrl, policy, plugins: ['conn2flow/plugins:test-plugin'], allowPrivateNetwork: true, allowHttp: true });
   assert.equal(added.status, 201, JSON.stringify(added.body));
-  await recordRelease(db, { id: 77, repository: 'conn2flow/plugins', installationId: 1, tag: 'plugin-test-plugin-v3.0.0', headSha: null, prerelease: false, privateRepository: false });
-  await updateRelease(db, 77, { state: 'resolved', pluginId: 'test-plugin', version: '3.0.0', zipAssetId: 1, zipUrl: 'https://github.com/x/y/releases/download/t/gestor-plugin.zip', zipSize: 1000, zipSha256: 'f'.repeat(64) });
-  const release = (await getRelease(db, 77))!;
-  const host = (await getHost(db, added.body.host.id))!;
-  const { rolloutId } = await createRollout(db, release, planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version: '3.0.0', prerelease: false, sha256: 'f'.repeat(64) }, [host]));
+  const release = await resolvedRelease(db, { id: releaseId, version: '3.0.0', sha256: 'f'.repeat(64) });
+  const { rolloutId } = await rolloutOf(db, release, [(await getHost(db, added.body.host.id))!], boss);
+  return { rolloutId, hostId: added.body.host.id as string };
+}
+
+test('rollouts: a manual host\'s job is pushed only after approval; finished jobs cannot be cancelled', { timeout: 30_000 }, async () => {
+  const { rolloutId } = await rolloutForNewHost(77, 'manual');
   const shown = await api('GET', `/api/admin/rollouts/${rolloutId}`);
   const job = shown.body.jobs[0];
   assert.equal(job.state, 'awaiting_approval');
   assert.equal((await api('GET', '/api/admin/rollouts')).body[0].id, rolloutId);
   const before = pushes.length;
-  assert.deepEqual((await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`)).body, { jobId: job.id, action: 'approve' });
+  const approved = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`, undefined, ADMIN, 'alice');
+  assert.equal(approved.status, 200);
+  assert.deepEqual(approved.body.changed.map((c: { jobId: string; state: string }) => [c.jobId, c.state]), [[job.id, 'queued']]);
+  assert.notEqual(approved.body.changed[0].attemptId, job.attemptId, 'the approval is a new attempt');
   for (let i = 0; i < 100 && (await getJob(db, job.id))!.state !== 'delivered'; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal((await getJob(db, job.id))!.state, 'delivered');
   assert.equal(pushes.length, before + 1);
   const again = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`);
-  assert.deepEqual([again.status, again.body.error], [409, `job ${job.id} is awaiting_approval: it cannot be approved`.replace('awaiting_approval', 'delivered')]);
+  assert.deepEqual([again.status, again.body.error], [409, `job ${job.id} is delivered: nothing to approve`]);
   const cancel = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/cancel`);
-  assert.deepEqual([cancel.status, cancel.body.error], [409, `job ${job.id} is delivered: it cannot be cancelled`]);
+  assert.deepEqual([cancel.status, cancel.body.error], [409, `job ${job.id} is delivered: nothing to cancel`]);
   const history = await api('GET', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/history`);
-  assert.deepEqual(history.body.map((h: { state: string }) => h.state), ['awaiting_approval', 'queued', 'delivering', 'delivered']);
+  assert.deepEqual(history.body.history.map((h: { state: string }) => h.state), ['awaiting_approval', 'queued', 'delivering', 'delivered']);
+  assert.equal(history.body.history[1].detail, 'approved by alice');
+  const events = await api('GET', '/api/admin/events?kind=operator_approve');
+  assert.deepEqual(events.body.map((e: { jobId: string; detail: { by: string } }) => [e.jobId, e.detail.by]), [[job.id, 'alice']]);
+  // Rollout-level actions that find nothing to do say so, and refuse bad input.
+  const none = await api('POST', `/api/admin/rollouts/${rolloutId}/retry`);
+  assert.deepEqual([none.status, none.body.changed], [200, []]);
+  assert.equal((await api('POST', `/api/admin/rollouts/${rolloutId}/rollback`, { to: 'latest' })).status, 400);
+  assert.equal((await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/explode`)).status, 404);
+  assert.equal((await api('POST', '/api/admin/rollouts/ro_nothing/approve')).status, 404);
 });
 
 test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollouts list and show', { timeout: 60_000 }, async () => {
@@ -139,10 +156,11 @@ test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollou
   assert.equal((await cli(['hosts', 'remove', id], { env })).code, 0);
   const gone = await cli(['hosts', 'show', id], { env });
   assert.deepEqual([gone.code, gone.stderr.trim()], [1, `c2f-plugin hosts: no host ${id}`]);
+  const { rolloutId, hostId } = await rolloutForNewHost(78, 'auto');
+  await waitFor(async () => (await api('GET', `/api/admin/rollouts/${rolloutId}`)).body.jobs[0].state === 'delivered', 'the push');
   const rollouts = await cli(['rollouts', 'list'], { env });
-  assert.match(rollouts.stdout, /ro_[0-9a-f-]+  conn2flow\/plugins  test-plugin 3\.0\.0  1 hosts/);
-  const rolloutId = /(ro_[0-9a-f-]+)/.exec(rollouts.stdout)![1];
-  assert.match((await cli(['rollouts', 'show', rolloutId], { env })).stdout, /  host_[0-9a-f]{8}  install  delivered  job job_/);
+  assert.match(rollouts.stdout, new RegExp(`${rolloutId}  \\S+  conn2flow/plugins  test-plugin 3\\.0\\.0  1 host \\(1 delivered\\)`));
+  assert.match((await cli(['rollouts', 'show', rolloutId], { env })).stdout, new RegExp(`  ${hostId}  install  delivered  job job_`));
   const denied = await cli(['hosts', 'list'], { env: { ...env, C2F_ADMIN_TOKEN: 'wrong' } });
   assert.deepEqual([denied.code, denied.stderr.trim()], [78, 'c2f-plugin hosts: missing or wrong admin token']);
   const unset = await cli(['hosts', 'list'], { env: { C2F_BOT_URL: '', C2F_ADMIN_TOKEN: '' } });

@@ -5,24 +5,24 @@ import { after, before, test } from 'node:test';
 import type { DeliveryDeps } from '../../src/bot/delivery/deliver-job.ts';
 import { deliverRollout } from '../../src/bot/delivery/deliver-rollout.ts';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
-import { planJobs } from '../../src/bot/rollout/plan-jobs.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
-import { createRollout, getJob, getRelease, jobHistory, recordRelease, rolloutJobs, updateRelease } from '../../src/bot/store/rollouts.ts';
+import { getJob, jobHistory, rolloutJobs } from '../../src/bot/store/rollouts.ts';
+import { resolvedRelease, rolloutOf } from './fixtures.ts';
 import { ENGINES, freshDatabase, testBox } from './databases.ts';
 
 // A rollout's first pushes are claimed from its jobs a chunk at a time: each job is pushed once however many
 // runs go at once; a job another run holds under a live lease is left alone until the lease runs out; one
 // push in flight per host and plugin; pull-mode hosts and jobs already tried are not this path's business.
 
-const pushes: Array<{ path: string; messageId: string; jobId: string }> = [];
+const pushes: Array<{ path: string; attemptId: string; jobId: string }> = [];
 let receiver: Server;
 let base = '';
 before(async () => {
   receiver = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    pushes.push({ path: req.url!, messageId: String(req.headers['webhook-id']), jobId: JSON.parse(Buffer.concat(chunks).toString('utf8')).jobId });
+    pushes.push({ path: req.url!, attemptId: String(req.headers['webhook-id']), jobId: JSON.parse(Buffer.concat(chunks).toString('utf8')).jobId });
     if (req.url === '/busy') return void res.writeHead(503).end();
     setTimeout(() => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'), 20);
   });
@@ -35,11 +35,7 @@ const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }];
 let nextRelease = 1000;
 
 async function rolloutTo(db: Database, hosts: Array<Awaited<ReturnType<typeof addHost>>['host']>, version: string) {
-  const id = nextRelease++;
-  await recordRelease(db, { id, repository: 'conn2flow/plugins', installationId: 1, tag: `plugin-test-plugin-v${version}`, headSha: null, prerelease: false, privateRepository: false });
-  await updateRelease(db, id, { pluginId: 'test-plugin', version, state: 'resolved', zipAssetId: 9, zipUrl: 'https://github.com/conn2flow/plugins/releases/download/x/gestor-plugin.zip', zipSize: 4096, zipSha256: 'a'.repeat(64) });
-  const release = (await getRelease(db, id))!;
-  return createRollout(db, release, planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version, prerelease: false, sha256: 'b'.repeat(64) }, hosts));
+  return rolloutOf(db, await resolvedRelease(db, { id: nextRelease++, version }), hosts);
 }
 
 async function waitingRuns(db: Database): Promise<Array<{ startsInSeconds: number }>> {
@@ -103,7 +99,7 @@ for (const engine of ENGINES) {
       await db.query("update host_jobs set lease_until = now() - interval '1 second' where id = $1", [job.id]);
       assert.equal(await deliverRollout(deps, rollout.rolloutId), 1);
       const toHost = pushes.filter((p) => p.path === `/${engine}-leased`);
-      assert.deepEqual(toHost.map((p) => p.messageId), [job.messageId], 'the same message id: a host that had it answers that it knows it');
+      assert.deepEqual(toHost.map((p) => p.attemptId), [job.attemptId], 'the same message id: a host that had it answers that it knows it');
       assert.equal((await getJob(db, job.id))!.state, 'delivered');
     } finally {
       await boss.stop({ graceful: false });
@@ -130,7 +126,7 @@ for (const engine of ENGINES) {
       const afterBusy = (await getJob(db, busyJob.id))!;
       assert.deepEqual([afterBusy.state, afterBusy.attempts], ['queued', 1], 'a 503 puts the job back in the queue, tried once');
       const [retry] = await db.query<{ data: { jobId: string; attempt: number } }>("select data from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverJob]);
-      assert.deepEqual(retry.data, { jobId: busyJob.id, attempt: 1 }, 'its retry is a per-job delivery');
+      assert.deepEqual(retry.data, { jobId: busyJob.id, attemptId: busyJob.attemptId, attempt: 1 }, 'its retry is a per-job delivery of the same attempt');
 
       await db.query("update host_jobs set state = 'delivered' where id = $1", [older.queued[0].id]);
       assert.equal(await deliverRollout(deps, newer.rolloutId), 1, 'the waiting job goes once the other push is done; the retried one is not taken again');

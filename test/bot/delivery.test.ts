@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { deliverJob, enqueueDelivery, type DeliveryDeps } from '../../src/bot/delivery/deliver-job.ts';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
-import { planJobs } from '../../src/bot/rollout/plan-jobs.ts';
-import { addHost, hostSecrets } from '../../src/bot/store/hosts.ts';
-import { applyReport, createRollout, getJob, getRelease, jobHistory, recordRelease, rolloutJobs, updateRelease } from '../../src/bot/store/rollouts.ts';
-import type { Database } from '../../src/bot/store/database.ts';
+import { addHost, getHost, hostSecrets } from '../../src/bot/store/hosts.ts';
+import { applyReport } from '../../src/bot/store/reports.ts';
+import { createReleaseRollout, getJob, jobHistory, rolloutJobs } from '../../src/bot/store/rollouts.ts';
+import { resolvedRelease, rolloutOf } from './fixtures.ts';
 import type { Report } from '../../src/protocol/messages.ts';
 import { verifyMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
@@ -36,12 +36,6 @@ after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 
 const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }];
 
-async function resolvedRelease(db: Database, id: number, version: string) {
-  await recordRelease(db, { id, repository: 'conn2flow/plugins', installationId: 1, tag: `plugin-test-plugin-v${version}`, headSha: 'abc', prerelease: false, privateRepository: false });
-  await updateRelease(db, id, { pluginId: 'test-plugin', version, state: 'resolved', zipAssetId: 9, zipUrl: 'https://github.com/conn2flow/plugins/releases/download/x/gestor-plugin.zip', zipSize: 4096, zipSha256: 'a'.repeat(64) });
-  return (await getRelease(db, id))!;
-}
-
 for (const engine of ENGINES) {
   test(`${engine}: a rollout reaches every following host through the queue, with retries and refusals`, { timeout: 90_000 }, async () => {
     const db = await freshDatabase(engine);
@@ -54,12 +48,12 @@ for (const engine of ENGINES) {
       const pinned = await host('pinned', '/pinned');
       const manual = await host('manual', '/manual', 'manual');
       busyLeft = 1;
-      const release = await resolvedRelease(db, 101, '1.0.0');
+      const release = await resolvedRelease(db, { id: 101, version: '1.0.0' });
       const hosts = [ok.host, busy.host, pinned.host, manual.host];
-      const rollout = await createRollout(db, release, planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version: '1.0.0', prerelease: false, sha256: release.zipSha256! }, hosts));
+      const rollout = await rolloutOf(db, release, hosts);
       assert.equal(rollout.created, true);
       assert.equal(rollout.queued.length, 3, 'the manual host waits for approval');
-      assert.deepEqual((await createRollout(db, release, [])).created, false, 'a second rollout of the same release is the same rollout');
+      assert.deepEqual((await createReleaseRollout(db, release, [])).created, false, 'a second rollout of the same release is the same rollout');
 
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com', retrySchedule: [0.2, 0.2], random: () => 0.5 };
       await boss.work<{ jobId: string; attempt: number }>(QUEUES.deliverJob, { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 4 }, async (jobs) => {
@@ -91,6 +85,8 @@ for (const engine of ENGINES) {
       // Running the worker again for a delivered job does nothing.
       const count = received.length;
       assert.equal(await deliverJob(deps, { jobId: busyJob.id, attempt: 0 }), undefined);
+      // Nor does a delivery queued for an attempt that a newer one replaced.
+      assert.equal(await deliverJob(deps, { jobId: busyJob.id, attemptId: 'msg_an-older-attempt', attempt: 0 }), undefined);
       assert.equal(received.length, count);
     } finally {
       await boss.stop({ graceful: false });
@@ -100,30 +96,36 @@ for (const engine of ENGINES) {
   test(`${engine}: reports move jobs forward once; repeats and late reports change nothing`, { timeout: 60_000 }, async () => {
     const db = await freshDatabase(engine);
     const { host } = await addHost(db, testBox, { name: 'h', url: 'https://h.example.com', policy: 'auto', channel: 'stable', plugins });
-    const release = await resolvedRelease(db, 202, '2.0.0');
-    const { queued } = await createRollout(db, release, planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version: '2.0.0', prerelease: false, sha256: 'a'.repeat(64) }, [host]));
+    const release = await resolvedRelease(db, { id: 202, version: '2.0.0' });
+    const { queued } = await rolloutOf(db, release, [host]);
     const job = queued[0];
-    const report = (status: Report['status'], exitCode: number | null): Report => ({
-      type: 'report', protocol: 1, jobId: job.id, hostId: host.id, status, exitCode, exitLabel: exitCode === 0 ? 'OK' : null,
+    const report = (status: Report['status'], exitCode: number | null, attemptId = job.attemptId): Report => ({
+      type: 'report', protocol: 1, jobId: job.id, attemptId, hostId: host.id, status, exitCode, exitLabel: exitCode === 0 ? 'OK' : null,
       message: status, logTail: [], installedVersion: status === 'ok' ? '2.0.0' : null, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
     });
-    assert.equal(await applyReport(db, 'm1', report('instalando', null)), 'applied');
+    const outcome = async (messageId: string, sent: Report) => (await applyReport(db, messageId, sent)).outcome;
+    assert.equal(await outcome('m0', report('erro', 41, 'msg_an-older-attempt')), 'earlier-attempt', 'an earlier attempt\'s report changes nothing');
+    assert.equal((await getJob(db, job.id))!.state, 'queued');
+    assert.equal(await outcome('m1', report('instalando', null)), 'applied');
     assert.equal((await getJob(db, job.id))!.state, 'in_progress');
-    assert.equal(await applyReport(db, 'm2', report('ok', 0)), 'applied');
-    assert.equal(await applyReport(db, 'm2', report('ok', 0)), 'repeat');
-    assert.equal(await applyReport(db, 'm3', report('instalando', null)), 'stale', 'a late "instalando" does not undo "ok"');
+    assert.equal(await outcome('m2', report('ok', 0)), 'applied');
+    assert.equal(await outcome('m2', report('ok', 0)), 'repeat');
+    assert.equal(await outcome('m3', report('instalando', null)), 'stale', 'a late "instalando" does not undo "ok"');
     const done = (await getJob(db, job.id))!;
     assert.deepEqual([done.state, done.exitCode, done.installedVersion], ['ok', 0, '2.0.0']);
     const events = await db.query<{ kind: string }>('select kind from events order by id');
     assert.deepEqual(events.map((e) => e.kind), ['install', 'install_success']);
-    assert.equal(await applyReport(db, 'm4', { ...report('ok', 0), jobId: 'job_unknown' }), 'unknown-job');
+    assert.equal(await outcome('m4', { ...report('ok', 0), jobId: 'job_unknown' }), 'unknown-job');
+    // The ok report, which carried no inventory, says what the host now has: the release's package.
+    const [after] = await db.query<{ inventory: unknown }>('select inventory from hosts where id = $1', [host.id]);
+    assert.deepEqual((after.inventory as Array<{ pluginId: string; version: string; sha256: string }>).map((e) => [e.pluginId, e.version, e.sha256]), [['test-plugin', '2.0.0', 'a'.repeat(64)]]);
 
     // A newer release supersedes jobs that have not started; a finished one stays as it is.
     const { host: other } = await addHost(db, testBox, { name: 'other', url: 'https://o.example.com', policy: 'manual', channel: 'stable', plugins });
-    const third = await resolvedRelease(db, 303, '2.1.0');
-    const first = await createRollout(db, third, planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version: '2.1.0', prerelease: false, sha256: 'c'.repeat(64) }, [other]));
-    const fourth = await resolvedRelease(db, 404, '2.2.0');
-    await createRollout(db, fourth, planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version: '2.2.0', prerelease: false, sha256: 'd'.repeat(64) }, [host, other]));
+    const third = await resolvedRelease(db, { id: 303, version: '2.1.0', sha256: 'c'.repeat(64) });
+    const first = await rolloutOf(db, third, [other]);
+    const fourth = await resolvedRelease(db, { id: 404, version: '2.2.0', sha256: 'd'.repeat(64) });
+    await rolloutOf(db, fourth, [(await getHost(db, host.id))!, other]);
     const waiting = (await rolloutJobs(db, first.rolloutId))[0];
     assert.deepEqual([waiting.state, waiting.reason], ['superseded', 'superseded by 2.2.0']);
     assert.equal((await getJob(db, job.id))!.state, 'ok');

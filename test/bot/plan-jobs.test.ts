@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { planJobs, type ReleaseToPlan } from '../../src/bot/rollout/plan-jobs.ts';
 import type { HostRecord } from '../../src/bot/store/hosts.ts';
 
-const release: ReleaseToPlan = { repository: 'conn2flow/plugins', pluginId: 'p', version: '1.2.0', prerelease: false, sha256: 'b'.repeat(64) };
+const release: ReleaseToPlan = { id: 7, repository: 'conn2flow/plugins', pluginId: 'p', version: '1.2.0', prerelease: false, sha256: 'b'.repeat(64) };
 const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
   id, name: id, url: `https://${id}.example.com`, policy: 'auto', channel: 'stable', enabled: true, allowPrivateNetwork: false, enrolled: true,
   lastSeenAt: null, agentVersion: null, inventory: [], plugins: [{ repository: 'conn2flow/plugins', pluginId: 'p' }], createdAt: '2026-01-01T00:00:00Z', ...extra,
@@ -14,10 +14,11 @@ test('each following host gets one job by its policy; others are left out', () =
     host('auto'), host('notify', { policy: 'notify' }), host('manual', { policy: 'manual' }),
     host('other', { plugins: [{ repository: 'conn2flow/plugins', pluginId: 'q' }] }),
   ]);
+  const common = { releaseId: 7, action: 'install', force: false, reason: null, previousVersion: null, previousSha256: null, event: 'install' };
   assert.deepEqual(plan, [
-    { hostId: 'auto', action: 'install', state: 'queued', notify: false, event: 'install' },
-    { hostId: 'notify', action: 'install', state: 'awaiting_approval', notify: true, event: 'install' },
-    { hostId: 'manual', action: 'install', state: 'awaiting_approval', notify: false, event: 'install' },
+    { ...common, hostId: 'auto', state: 'queued', notify: false },
+    { ...common, hostId: 'notify', state: 'awaiting_approval', notify: true },
+    { ...common, hostId: 'manual', state: 'awaiting_approval', notify: false },
   ]);
 });
 
@@ -30,9 +31,9 @@ test('skips say why: same package, newer version installed, disabled, not enroll
     host('rebuilt', { inventory: [{ pluginId: 'p', version: '1.2.0', sha256: 'd'.repeat(64) }] }),
     host('older', { inventory: [{ pluginId: 'p', version: '1.1.9', sha256: 'e'.repeat(64) }] }),
   ]);
-  assert.deepEqual(plan.map((j) => [j.hostId, j.state, 'reason' in j ? j.reason : j.action]), [
+  assert.deepEqual(plan.map((j) => [j.hostId, j.state, j.reason ?? j.action]), [
     ['same', 'skipped', 'no change: 1.2.0 with the same package is installed'],
-    ['newer', 'skipped', 'downgrade: 1.10.0 is installed; redeliver with force to install 1.2.0'],
+    ['newer', 'skipped', 'downgrade: 1.10.0 is installed; use "force" to install 1.2.0'],
     ['off', 'skipped', 'host disabled'],
     ['pending', 'skipped', 'host not enrolled yet'],
     ['rebuilt', 'queued', 'update'],
@@ -41,5 +42,8 @@ test('skips say why: same package, newer version installed, disabled, not enroll
   const pre = planJobs({ ...release, prerelease: true }, [host('stable'), host('edge', { channel: 'prerelease' })]);
   assert.deepEqual(pre.map((j) => [j.hostId, j.state]), [['stable', 'skipped'], ['edge', 'queued']]);
   const forced = planJobs(release, [host('newer', { inventory: [{ pluginId: 'p', version: '1.10.0', sha256: null }] })], { force: true });
-  assert.deepEqual(forced.map((j) => [j.state, j.action]), [['queued', 'update']]);
+  assert.deepEqual(forced.map((j) => [j.state, j.action, j.force]), [['queued', 'update', true]]);
+  // What a host had before is kept with its job: a rollback returns to it.
+  const older = plan.find((j) => j.hostId === 'older')!;
+  assert.deepEqual([older.previousVersion, older.previousSha256], ['1.1.9', 'e'.repeat(64)]);
 });

@@ -9,7 +9,7 @@ import examples from '@octokit/webhooks-examples' with { type: 'json' };
 import { openPostgres } from '../../src/bot/store/database.ts';
 import { migrate } from '../../src/bot/store/migrate.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
-import { applyReport } from '../../src/bot/store/rollouts.ts';
+import { applyReport } from '../../src/bot/store/reports.ts';
 import type { Job } from '../../src/protocol/messages.ts';
 import { REPO as ROOT, waitFor } from '../helpers.ts';
 import { GitHubStandIn } from '../github/stand-in.ts';
@@ -139,7 +139,7 @@ test('a bot killed mid-rollout loses nothing; reported jobs are not sent again',
   for (const job of await states()) {
     const push = pushed.find((p) => p.job.jobId === job.id)!;
     await applyReport(db, `msg_${job.id}`, {
-      type: 'report', protocol: 1, jobId: job.id, hostId: job.host_id, status: 'ok', exitCode: 0, exitLabel: 'OK', message: 'ok', logTail: [],
+      type: 'report', protocol: 1, jobId: job.id, attemptId: push.job.attemptId, hostId: job.host_id, status: 'ok', exitCode: 0, exitLabel: 'OK', message: 'ok', logTail: [],
       installedVersion: push.job.plugin.version, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
     });
   }

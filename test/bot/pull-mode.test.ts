@@ -5,14 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
-import { enqueueDeliveries } from '../../src/bot/delivery/deliver-rollout.ts';
 import { startQueue } from '../../src/bot/queue.ts';
-import { planJobs } from '../../src/bot/rollout/plan-jobs.ts';
 import { createBotServer } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { createEnrollment, enroll, getHost } from '../../src/bot/store/hosts.ts';
-import { createRollout, getJob, getRelease, recordRelease, updateRelease } from '../../src/bot/store/rollouts.ts';
-import type { Job } from '../../src/protocol/messages.ts';
+import { applyReport } from '../../src/bot/store/reports.ts';
+import { getJob } from '../../src/bot/store/rollouts.ts';
+import { resolvedRelease, rolloutOf } from './fixtures.ts';
+import type { Job, Report } from '../../src/protocol/messages.ts';
 import { generateSecret, signMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
 import { freshDatabase, testBox } from './databases.ts';
@@ -30,7 +30,7 @@ before(async () => {
   boss = await startQueue(db);
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const probot = new Probot({ appId: 1, privateKey, secret: 's', logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100 });
+  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100, pullLeaseSeconds: 2 });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
   const { token } = await createEnrollment(db, { name: 'behind-nat', policy: 'auto', channel: 'stable', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }] });
@@ -51,28 +51,55 @@ test('a heartbeat records the inventory; a forged one is refused', async () => {
   const answer = await heartbeat(0, secret, [{ pluginId: 'other-plugin', version: '2.0.0', sha256: null }]);
   assert.deepEqual(answer, { status: 200, body: { jobs: [] } });
   const host = (await getHost(db, hostId))!;
-  assert.deepEqual(host.inventory, [{ pluginId: 'other-plugin', version: '2.0.0', sha256: null }]);
+  assert.deepEqual(host.inventory.map(({ at: _at, ...entry }) => entry), [{ pluginId: 'other-plugin', version: '2.0.0', sha256: null }]);
   assert.ok(host.lastSeenAt);
   assert.equal((await heartbeat(0, generateSecret())).status, 401);
 });
 
-test('a long poll waits for the host\'s job and hands it out once', { timeout: 30_000 }, async () => {
+test('a long poll hands out the host\'s job under a lease: again after the lease, never after the host\'s first report', { timeout: 30_000 }, async () => {
   const started = Date.now();
   const polling = heartbeat(10);
   await new Promise((r) => setTimeout(r, 500));
-  await recordRelease(db, { id: 31, repository: 'conn2flow/plugins', installationId: 1, tag: 'plugin-test-plugin-v1.0.0', headSha: null, prerelease: false, privateRepository: false });
-  await updateRelease(db, 31, { state: 'resolved', pluginId: 'test-plugin', version: '1.0.0', zipAssetId: 1, zipUrl: 'https://github.com/x/y/releases/download/t/gestor-plugin.zip', zipSize: 1000, zipSha256: 'e'.repeat(64) });
-  const planned = planJobs({ repository: 'conn2flow/plugins', pluginId: 'test-plugin', version: '1.0.0', prerelease: false, sha256: 'e'.repeat(64) }, [(await getHost(db, hostId))!]);
-  const { queued } = await createRollout(db, (await getRelease(db, 31))!, planned, (tx, jobs) => enqueueDeliveries(boss, jobs, tx));
+  const release = await resolvedRelease(db, { id: 31, version: '1.0.0', sha256: 'e'.repeat(64) });
+  const { queued } = await rolloutOf(db, release, [(await getHost(db, hostId))!], boss);
   const answer = await polling;
   assert.equal(answer.status, 200);
   assert.ok(Date.now() - started < 8000, 'answered as soon as the job was there');
   assert.equal(answer.body.jobs.length, 1);
   assert.equal(checkJob(answer.body.jobs[0]).ok, true);
-  assert.equal(answer.body.jobs[0].jobId, queued[0].id);
-  assert.equal((await getJob(db, queued[0].id))!.state, 'delivered');
-  const again = await heartbeat(1);
-  assert.deepEqual(again.body.jobs, [], 'handed out once');
+  const [job] = answer.body.jobs;
+  assert.deepEqual([job.jobId, job.attemptId], [queued[0].id, queued[0].attemptId]);
+  assert.equal((await getJob(db, queued[0].id))!.state, 'delivering', 'leased, not delivered: the answer may never arrive');
+  assert.deepEqual((await heartbeat(0)).body.jobs, [], 'not handed out again while the lease holds');
+
+  // The answer was lost: once the lease runs out, the next poll gets the same attempt.
+  await new Promise((r) => setTimeout(r, 2200));
+  const again = await heartbeat(0);
+  assert.deepEqual(again.body.jobs.map((j) => [j.jobId, j.attemptId]), [[job.jobId, job.attemptId]]);
+
+  // The host's first report ("received") ends it: no more hand-outs, even after the lease.
+  const received: Report = {
+    type: 'report', protocol: 1, jobId: job.jobId, attemptId: job.attemptId, hostId, status: 'idle', exitCode: null, exitLabel: null,
+    message: 'received (pull mode); waiting to run', logTail: [], installedVersion: null, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+  };
+  assert.equal((await applyReport(db, 'received-1', received)).outcome, 'applied');
+  assert.equal((await getJob(db, job.jobId))!.state, 'delivered');
+  await new Promise((r) => setTimeout(r, 2200));
+  assert.deepEqual((await heartbeat(0)).body.jobs, [], 'handed out until acknowledged, and not after');
+});
+
+test('a poll whose connection closes while it waits takes no job; the next poll gets it', { timeout: 30_000 }, async () => {
+  const controller = new AbortController();
+  const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory: [], pollSeconds: 20, sentAt: new Date().toISOString() });
+  const abandoned = fetch(`${base}/api/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], 'msg_abandoned') }, body, signal: controller.signal }).catch(() => 'aborted');
+  await new Promise((r) => setTimeout(r, 300));
+  controller.abort();
+  assert.equal(await abandoned, 'aborted');
+  const release = await resolvedRelease(db, { id: 32, version: '1.1.0', sha256: 'd'.repeat(64) });
+  const { queued } = await rolloutOf(db, release, [(await getHost(db, hostId))!], boss);
+  await new Promise((r) => setTimeout(r, 500)); // the abandoned poll's next look
+  assert.equal((await getJob(db, queued[0].id))!.state, 'queued', 'the closed poll did not take it');
+  assert.deepEqual((await heartbeat(0)).body.jobs.map((j) => j.jobId), [queued[0].id]);
 });
 
 test('GET /metrics reports jobs by state, hosts and heartbeats in Prometheus format', async () => {
@@ -81,6 +108,7 @@ test('GET /metrics reports jobs by state, hosts and heartbeats in Prometheus for
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await response.text();
   assert.match(text, /^c2f_host_jobs\{state="delivered"\} 1$/m);
+  assert.match(text, /^c2f_host_jobs\{state="delivering"\} 1$/m);
   assert.match(text, /^c2f_hosts\{enrolled="true"\} 1$/m);
   assert.match(text, /^c2f_heartbeats_total [1-9]\d*$/m);
   assert.match(text, /^# HELP c2f_pushes_total /m);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
 import { ReleaseIntake } from '../../src/bot/rollout/release-intake.ts';
-import { recordReleaseWebhooks, type ReleaseWebhook } from '../../src/bot/store/rollouts.ts';
+import { recordReleaseWebhooks, type ReleaseWebhook } from '../../src/bot/store/releases.ts';
 import { ENGINES, freshDatabase } from './databases.ts';
 
 // The webhook handler writes the release in one statement; the intake queues its resolution. A release the
@@ -18,7 +18,7 @@ for (const engine of ENGINES) {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
-      const release = (id: number) => ({ id, repository: 'conn2flow/plugins', installationId: 7, tag: `plugin-p-v1.0.${id}`, headSha: null, prerelease: false, privateRepository: false });
+      const release = (id: number) => ({ id, repository: 'conn2flow/plugins', installationId: 7, tag: `plugin-p-v1.0.${id}`, prerelease: false, privateRepository: false });
       assert.equal(await recordReleaseWebhook(db, 'd1', 'published', release(1)), true);
       assert.equal(await recordReleaseWebhook(db, 'd2', 'released', release(1)), false, 'the same release again');
       assert.equal(await recordReleaseWebhook(db, 'd3', 'published', release(2)), true);

@@ -96,7 +96,7 @@ test('pull mode end to end, with the bot down while the agent reports', { timeou
   // The agent pulled the job and downloaded the package from the bot; now the bot goes away.
   await waitFor(() => stat(marker).then(() => true, () => false), 'the installer to start');
   await stopServer();
-  await waitFor(() => agent!.journal.recentJobs(1)[0]?.phase === 'done', 'the job to finish on the host');
+  await waitFor(() => agent!.journal.recentAttempts(1)[0]?.phase === 'done', 'the job to finish on the host');
   const [jobBefore] = await db.query<{ state: string }>("select state from host_jobs where host_id = $1", [enrolled.hostId]);
   assert.notEqual(jobBefore.state, 'ok', 'the bot cannot know yet');
   assert.ok(agent.journal.pendingReports() >= 1);

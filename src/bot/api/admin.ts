@@ -1,25 +1,28 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
-import { enqueueDelivery } from '../delivery/deliver-job.ts';
-import { enqueueRolloutPushes } from '../delivery/deliver-rollout.ts';
 import { HostUrlError, validateHostUrl } from '../host-url.ts';
-import type { Database, Queryable } from '../store/database.ts';
+import { ActionRefused, approve, cancel, force, retry, rollback, uninstall, type ActionResult, type OperatorDeps } from '../rollout/operator-actions.ts';
+import type { Database } from '../store/database.ts';
+import { listEvents } from '../store/events.ts';
 import { addHost, createEnrollment, getHost, listHosts, removeHost, rotateSecret, HostNotFoundError, type NewHost, type Subscription } from '../store/hosts.ts';
-import { getJob, jobHistory, rolloutJobs, transitionJob, type HostJob } from '../store/rollouts.ts';
+import { releasesWithoutRollout } from '../store/releases.ts';
+import { jobReports } from '../store/reports.ts';
+import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
-// The operator's API (bearer C2F_ADMIN_TOKEN): hosts and rollouts. The CLI's `hosts` and `rollouts`
-// commands are thin clients of it.
+// The operator's API (bearer C2F_ADMIN_TOKEN): hosts, rollouts and what can be done about their jobs, the
+// event log. The CLI's `hosts` and `rollouts` commands are thin clients of it. Who asked for an action is
+// the `x-c2f-operator` header (the CLI sends the user's name), recorded with the change.
 
 export interface AdminDeps {
   db: Database;
   box: SecretBox;
   boss: PgBoss;
   adminToken: string | undefined;
-  /** Called after an operator changed a job (the check run follows). */
-  onJobChanged?: (rolloutId: string) => Promise<void>;
+  /** Called after an operator changed a rollout's jobs (the check run follows). */
+  onChanged?: (rolloutId: string) => Promise<void>;
 }
 
 class BadRequest extends Error {
@@ -45,6 +48,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
     sendJson(res, result.status ?? 200, result.body);
   } catch (error) {
     if (error instanceof BadRequest) return sendJson(res, error.status, { error: error.message });
+    if (error instanceof ActionRefused) return sendJson(res, error.status, { error: error.message });
     if (error instanceof HostUrlError) return sendJson(res, 422, { error: error.message });
     if (error instanceof HostNotFoundError) return sendJson(res, 404, { error: error.message });
     if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
@@ -81,26 +85,43 @@ function hostInput(body: Record<string, unknown>, withUrl: boolean): NewHost {
   return { name: name.trim(), url, policy, channel, plugins, allowPrivateNetwork };
 }
 
+const PLUGIN_ID = /^[a-z0-9][a-z0-9_-]*$/;
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
 /** `owner/repo:plugin-id` strings or {repository, pluginId} objects. */
 function parsePlugins(value: unknown): Subscription[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new BadRequest('"plugins" must be a list like ["owner/repo:plugin-id"]');
   return value.map((entry) => {
     if (typeof entry === 'string') {
-      const match = /^([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+):([a-z0-9][a-z0-9_-]*)$/.exec(entry);
-      if (!match) throw new BadRequest(`"${entry}" is not owner/repo:plugin-id`);
+      const match = /^([^:]+):(.+)$/.exec(entry);
+      if (!match || !REPOSITORY.test(match[1]) || !PLUGIN_ID.test(match[2])) throw new BadRequest(`"${entry}" is not owner/repo:plugin-id`);
       return { repository: match[1], pluginId: match[2] };
     }
-    if (entry && typeof entry.repository === 'string' && typeof entry.pluginId === 'string') return { repository: entry.repository, pluginId: entry.pluginId };
+    if (entry && REPOSITORY.test(String(entry.repository)) && PLUGIN_ID.test(String(entry.pluginId))) return { repository: entry.repository, pluginId: entry.pluginId };
     throw new BadRequest('each plugin is "owner/repo:plugin-id"');
   });
 }
 
+function idList(value: unknown, what: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 128)) throw new BadRequest(`"${what}" must be a list of ids`);
+  return value;
+}
+
+function operator(req: IncomingMessage): string {
+  const name = req.headers['x-c2f-operator'];
+  const value = (Array.isArray(name) ? name[0] : name)?.trim();
+  return value ? value.slice(0, 100) : 'admin-api';
+}
+
 async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: number; body: unknown }> {
   const { db, box } = deps;
-  const path = new URL(req.url ?? '/', 'http://bot').pathname.replace(/\/+$/, '');
-  const parts = path.split('/').slice(3); // after /api/admin
+  const url = new URL(req.url ?? '/', 'http://bot');
+  const path = url.pathname.replace(/\/+$/, '');
+  const parts = path.split('/').slice(3).map(decodeURIComponent); // after /api/admin
   const method = req.method ?? 'GET';
+  const operatorDeps: OperatorDeps = { db, boss: deps.boss, onChanged: deps.onChanged };
 
   if (parts[0] === 'hosts') {
     if (parts.length === 1 && method === 'GET') return { body: await listHosts(db) };
@@ -119,56 +140,71 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
       return { body: { removed: id } };
     }
     if (parts.length === 3 && parts[2] === 'rotate-secret' && method === 'POST') return { body: { hostId: id, secret: await rotateSecret(db, box, id) } };
+    if (parts.length === 3 && parts[2] === 'uninstall' && method === 'POST') {
+      const body = await jsonBody(req);
+      const [repository, pluginId] = typeof body.plugin === 'string' && body.plugin.includes(':') ? body.plugin.split(':') : [body.repository, body.plugin];
+      if (typeof pluginId !== 'string' || !PLUGIN_ID.test(pluginId)) throw new BadRequest('"plugin" is the plugin id to uninstall (or owner/repo:plugin-id)');
+      if (repository !== undefined && (typeof repository !== 'string' || !REPOSITORY.test(repository))) throw new BadRequest('"repository" is owner/repo');
+      return { status: 201, body: await uninstall(operatorDeps, id, { by: operator(req), pluginId, repository: repository as string | undefined }) };
+    }
   }
   if (parts[0] === 'enrollments' && parts.length === 1 && method === 'POST') {
     const created = await createEnrollment(db, hostInput(await jsonBody(req), false));
     return { status: 201, body: { host: created.host, token: created.token, expiresAt: created.expiresAt } };
   }
+  if (parts[0] === 'releases' && parts.length === 1 && method === 'GET') return { body: await releasesWithoutRollout(db) };
+  if (parts[0] === 'events' && parts.length === 1 && method === 'GET') {
+    const param = (name: string) => url.searchParams.get(name) ?? undefined;
+    const after = param('after');
+    if (after !== undefined && !/^\d+$/.test(after)) throw new BadRequest('"after" is an event id');
+    return { body: await listEvents(db, { after: after ? Number(after) : undefined, kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), limit: Number(param('limit') ?? 500) || 500 }) };
+  }
   if (parts[0] === 'rollouts') {
-    if (parts.length === 1 && method === 'GET') {
-      return { body: await db.query('select r.id, r.repository, r.plugin_id as "pluginId", r.version, r.created_at as "createdAt", (select count(*)::int from host_jobs j where j.rollout_id = r.id) as jobs from rollouts r order by r.created_at desc limit 100') };
-    }
+    if (parts.length === 1 && method === 'GET') return { body: await listRollouts(db) };
     const id = parts[1];
     if (parts.length === 2 && method === 'GET') {
-      const [rollout] = await db.query('select id, repository, plugin_id as "pluginId", version, release_id as "releaseId", created_at as "createdAt" from rollouts where id = $1', [id]);
+      const rollout = await getRollout(db, id);
       if (!rollout) throw new BadRequest(`no rollout ${id}`, 404);
       return { body: { ...rollout, jobs: await rolloutJobs(db, id) } };
     }
-    if (parts.length === 5 && parts[2] === 'jobs' && (method === 'POST' || parts[4] === 'history')) return { body: await jobAction(deps, id, parts[3], parts[4]) };
+    if (parts.length === 3 && method === 'POST') return { body: await rolloutAction(operatorDeps, id, parts[2], await jsonBody(req), operator(req)) };
+    if (parts.length === 5 && parts[2] === 'jobs') {
+      const job = await getJob(db, parts[3]);
+      if (!job || job.rolloutId !== id) throw new BadRequest(`no job ${parts[3]} in rollout ${id}`, 404);
+      if (parts[4] === 'history' && method === 'GET') return { body: { job, history: await jobHistory(db, job.id), reports: await jobReports(db, job.id) } };
+      if (method === 'POST') {
+        const body = await jsonBody(req);
+        const result = parts[4] === 'rollback'
+          ? await rolloutAction(operatorDeps, id, 'rollback', { ...body, hosts: [job.hostId] }, operator(req))
+          : await rolloutAction(operatorDeps, id, parts[4], { ...body, jobs: [job.id] }, operator(req));
+        // One job named and nothing done: say why, as a conflict.
+        if (!result.changed.length) throw new BadRequest(`job ${job.id} is ${result.unchanged[0]?.state ?? job.state}: nothing to ${parts[4] === 'redeliver' ? 'retry' : parts[4]}`, 409);
+        return { body: result };
+      }
+    }
   }
   throw new BadRequest(`no such admin endpoint: ${method} ${path}`, 404);
 }
 
-/** A job never tried goes with its rollout's first pushes; one tried before goes through the per-job queue. */
-function enqueuePush(boss: AdminDeps['boss'], job: HostJob, tx: Queryable): Promise<void> {
-  return job.attempts === 0 ? enqueueRolloutPushes(boss, job.rolloutId, 0, tx) : enqueueDelivery(boss, job, { attempt: 0 }, 0, tx);
-}
+const ROLLOUT_ACTIONS = 'approve, retry, force, cancel or rollback';
 
-async function jobAction(deps: AdminDeps, rolloutId: string, jobId: string, action: string): Promise<unknown> {
-  const job = await getJob(deps.db, jobId);
-  if (!job || job.rolloutId !== rolloutId) throw new BadRequest(`no job ${jobId} in rollout ${rolloutId}`, 404);
-  const done = async (moved: boolean, what: string) => {
-    if (!moved) throw new BadRequest(`job ${jobId} is ${job.state}: it cannot be ${what}`, 409);
-    await deps.onJobChanged?.(rolloutId);
-    return { jobId, action };
-  };
+async function rolloutAction(deps: OperatorDeps, rolloutId: string, action: string, body: Record<string, unknown>, by: string): Promise<ActionResult> {
+  const jobIds = idList(body.jobs, 'jobs');
+  const hostIds = idList(body.hosts, 'hosts');
   switch (action) {
     case 'approve':
-      return done(await deps.db.transaction(async (tx) => {
-        const moved = await transitionJob(tx, jobId, ['awaiting_approval'], 'queued', { reason: 'approved by the operator' });
-        if (moved) await enqueuePush(deps.boss, job, tx);
-        return moved;
-      }), 'approved');
-    case 'cancel':
-      return done(await transitionJob(deps.db, jobId, ['planned', 'awaiting_approval', 'queued', 'delivering'], 'cancelled', { reason: 'cancelled by the operator' }), 'cancelled');
+      return approve(deps, rolloutId, { by, jobIds });
+    case 'retry':
     case 'redeliver':
-      return done(await deps.db.transaction(async (tx) => {
-        const moved = await transitionJob(tx, jobId, ['dead_lettered', 'failed', 'skipped'], 'queued', { reason: 'redelivered by the operator' });
-        if (moved) await enqueuePush(deps.boss, job, tx);
-        return moved;
-      }), 'redelivered');
-    case 'history':
-      return jobHistory(deps.db, jobId);
+      return retry(deps, rolloutId, { by, jobIds });
+    case 'force':
+      return force(deps, rolloutId, { by, jobIds, hostIds });
+    case 'cancel':
+      return cancel(deps, rolloutId, { by, jobIds });
+    case 'rollback': {
+      if (body.to !== undefined && (typeof body.to !== 'string' || !/^\d+\.\d+\.\d+$/.test(body.to))) throw new BadRequest('"to" is a version x.y.z');
+      return rollback(deps, rolloutId, { by, hostIds, to: body.to as string | undefined });
+    }
   }
-  throw new BadRequest(`unknown job action ${action}: approve, cancel, redeliver or history`, 404);
+  throw new BadRequest(`unknown action "${action}": ${ROLLOUT_ACTIONS}`, 404);
 }

@@ -4,15 +4,18 @@ import { pushes } from '../metrics.ts';
 import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { loadDeliveries, transitionJobs, type DeliveryContext, type HostJob } from '../store/rollouts.ts';
+import { applyReport } from '../store/reports.ts';
 import type { JobState } from '../../protocol/statuses.ts';
+import type { Report } from '../../protocol/messages.ts';
 import type { SecretBox } from '../store/secret-box.ts';
-import { buildJobMessage } from './job-message.ts';
+import { buildJobMessage, notifyAttemptId } from './job-message.ts';
 import { pushMessage, type PushOutcome } from './push-message.ts';
 
 // The delivery worker: push one host's job, record what happened, and schedule the next try with
 // exponential backoff and jitter (at least the host's Retry-After) until it lands or runs out of tries.
-// Safe to run twice: the job's state decides whether there is anything left to do, and the message id
-// stays the same, so a host that already has the job answers "known".
+// Safe to run twice: the job's state and current attempt decide whether there is anything left to do, and
+// every try of one attempt carries its id, so a host that already has it answers "known" (with its report,
+// which the bot applies).
 
 export interface DeliveryDeps {
   db: Database;
@@ -32,6 +35,9 @@ export interface DeliveryDeps {
 
 export interface DeliveryData {
   jobId: string;
+  /** The attempt this delivery is for; a newer attempt of the job makes it void. */
+  attemptId?: string;
+  /** Tries of the attempt so far. */
   attempt: number;
   /** `notify`: tell a notify-policy host an update is waiting (the job itself waits for approval). */
   kind?: 'job' | 'notify';
@@ -41,8 +47,8 @@ export interface DeliveryData {
 export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000, 36_000, 50_400, 72_000];
 
 /** Queues a delivery; inside a store transaction when `tx` is given, so both commit or neither does. */
-export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'hostId' | 'pluginId'>, data: Omit<DeliveryData, 'jobId'> = { attempt: 0 }, delaySeconds = 0, tx?: Queryable): Promise<void> {
-  await boss.send(QUEUES.deliverJob, { jobId: job.id, ...data } satisfies DeliveryData, {
+export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'hostId' | 'pluginId' | 'attemptId'>, data: Omit<DeliveryData, 'jobId' | 'attemptId'> = { attempt: 0 }, delaySeconds = 0, tx?: Queryable): Promise<void> {
+  await boss.send(QUEUES.deliverJob, { jobId: job.id, attemptId: job.attemptId, ...data } satisfies DeliveryData, {
     singletonKey: `${job.hostId}:${job.pluginId}`,
     startAfter: delaySeconds > 0 ? Math.ceil(delaySeconds) : undefined,
     ...(tx ? inTransaction(tx) : {}),
@@ -73,6 +79,7 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
     const loaded = contexts.get(data.jobId);
     if (!loaded) return undefined;
     const notifying = data.kind === 'notify';
+    if (data.attemptId && data.attemptId !== loaded.job.attemptId) return undefined; // a newer attempt took over
     if (notifying ? loaded.job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(loaded.job.state)) return undefined;
     if (!loaded.host.url) return undefined; // pull mode: the job stays queued until the host's next poll hands it out
     return { data, loaded, notifying };
@@ -98,12 +105,13 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
   const outcomes = await Promise.all(claimed.map(async (p) => {
     if (!p) return undefined;
     const { job, host, release } = p.loaded;
-    const message = buildJobMessage(job, host, release, deps.botUrl, p.notifying || job.action === 'notify' ? 'notify' : job.action, deps.box);
+    const action = p.notifying || job.action === 'notify' ? 'notify' : job.action;
+    const message = buildJobMessage(job, host, release, deps.botUrl, action, deps.box);
     const outcome = await pushMessage({
       url: host.url!,
       body: JSON.stringify(message),
       secrets: host.secretsSealed.map((sealed) => deps.box.open(sealed)),
-      messageId: p.notifying ? `${job.messageId}_notify` : job.messageId,
+      messageId: notifyAttemptId(job, action),
       allowPrivateNetwork: host.allowPrivateNetwork,
       timeoutMs: deps.timeoutMs,
     });
@@ -115,6 +123,8 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
   const schedule = deps.retrySchedule ?? RETRY_SCHEDULE_SECONDS;
   const moves = new Map<JobState, Array<{ id: string; reason: string | null }>>();
   const retries: Array<{ job: HostJob; attempt: number; delay: number }> = [];
+  // A host that already had the attempt answers with its report so far: applied as if it had just sent it.
+  const known: Report[] = [];
   const move = (state: JobState, id: string, reason: string | null) => moves.set(state, [...(moves.get(state) ?? []), { id, reason }]);
   claimed.forEach((p, i) => {
     const outcome = outcomes[i];
@@ -124,7 +134,9 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
     switch (outcome.kind) {
       case 'delivered': {
         const checked = checkAck(safeJson(outcome.body));
-        return move('delivered', job.id, checked.ok && checked.value.status === 'known' ? 'the host already had this job' : null);
+        const repeat = checked.ok && checked.value.status === 'known';
+        if (repeat && checked.value.report) known.push(checked.value.report);
+        return move('delivered', job.id, repeat ? 'the host already had this attempt' : null);
       }
       case 'refused':
         return move('skipped', job.id, `refused by the host: ${outcome.reason}`);
@@ -149,9 +161,10 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
     await db.transaction(async (tx) => {
       const requeued = await transitionJobs(tx, list, ['delivering'], 'queued');
       const due = retries.filter((r) => requeued.has(r.job.id));
-      if (due.length) await insertDeliveries(deps.boss, due.map(({ job, attempt, delay }) => ({ job, data: { jobId: job.id, attempt }, delaySeconds: delay })), tx);
+      if (due.length) await insertDeliveries(deps.boss, due.map(({ job, attempt, delay }) => ({ job, data: { jobId: job.id, attemptId: job.attemptId, attempt }, delaySeconds: delay })), tx);
     });
   }
+  for (const report of known) await applyReport(db, null, report);
   return outcomes;
 }
 

@@ -1,11 +1,14 @@
 import type { Job, JobAction } from '../../protocol/messages.ts';
 import type { HostRecord } from '../store/hosts.ts';
-import type { HostJob, ReleaseRow } from '../store/rollouts.ts';
+import type { ReleaseRow } from '../store/releases.ts';
+import type { HostJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { packageLink } from './package-link.ts';
 
 // The signed job a host receives, built from what the store knows. A private repository's package is
 // served by the bot itself, through a link bound to this job that expires (no GitHub token leaves the bot).
+// A notify message is an attempt of its own (`<attempt>_notify`): the host records it, and the install that
+// follows the approval is a new attempt that it runs.
 
 const DEADLINE_MS = 3 * 24 * 60 * 60 * 1000;
 
@@ -19,10 +22,11 @@ export function buildJobMessage(job: HostJob, host: Pick<HostRecord, 'id' | 'inv
     type: 'job',
     protocol: 1,
     jobId: job.id,
+    attemptId: notifyAttemptId(job, action),
     rolloutId: job.rolloutId,
     hostId: host.id,
     action,
-    plugin: { id: release.pluginId, name: release.pluginId, version: release.version, previousVersion: installed?.version ?? null },
+    plugin: { id: release.pluginId, name: release.pluginId, version: release.version, previousVersion: installed ? installed.version : job.previousVersion },
     source: { repository: release.repository, tag: release.tag, releaseId: release.id },
     package: { fileName: 'gestor-plugin.zip', size: release.zipSize, sha256: release.zipSha256, url: link.url, urlExpiresAt: link.expiresAt },
     options: { force: job.force, skipMigrations: false },
@@ -30,4 +34,9 @@ export function buildJobMessage(job: HostJob, host: Pick<HostRecord, 'id' | 'inv
     deadline: new Date(now.getTime() + DEADLINE_MS).toISOString(),
     createdAt: now.toISOString(),
   };
+}
+
+/** The attempt id a message carries: a notify for a job that waits for approval has its own. */
+export function notifyAttemptId(job: Pick<HostJob, 'attemptId' | 'action'>, action: JobAction): string {
+  return action === 'notify' && job.action !== 'notify' ? `${job.attemptId}_notify` : job.attemptId;
 }

@@ -21,7 +21,8 @@ export function octokitCheckRunApi(octokit: OctokitLike): CheckRunApi {
   const fields = (view: CheckRunView) => ({
     status: view.status,
     ...(view.conclusion ? { conclusion: view.conclusion } : {}),
-    output: { title: view.title, summary: view.summary },
+    output: { title: view.title, summary: view.summary, ...(view.text ? { text: view.text } : {}) },
+    actions: view.actions,
   });
   return {
     async tagCommit(repository, tag) {

@@ -1,37 +1,93 @@
 import { FINAL_JOB_STATES } from '../../protocol/statuses.ts';
+import { printable } from '../../printable.ts';
 import type { HostRecord } from '../store/hosts.ts';
-import type { HostJob } from '../store/rollouts.ts';
+import type { ReleaseRow } from '../store/releases.ts';
+import type { HostJob, RolloutRow } from '../store/rollouts.ts';
 
-// What the rollout's check run shows: one row per host (policy, state, version, exit code and label, time),
-// and the run's status and conclusion. Pure: store rows in, check-run fields out.
+// What a rollout's check run shows: one row per host (policy, state, version, exit code and label, time),
+// the host's message and installer log for every failure, the run's status and conclusion, and the buttons
+// an operator can press from GitHub. Pure: store rows in, check-run fields out.
+
+export interface CheckRunAction {
+  label: string;
+  description: string;
+  identifier: RequestedAction;
+}
 
 export interface CheckRunView {
   title: string;
   summary: string;
+  text?: string;
   status: 'in_progress' | 'completed';
   conclusion?: 'success' | 'failure' | 'neutral';
+  actions: CheckRunAction[];
 }
 
-const escape = (text: string) => text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\n/g, ' ');
+/** The identifiers GitHub sends back in check_run.requested_action (at most 20 characters). */
+export type RequestedAction = 'approve-all' | 'retry-failed' | 'rollback';
 
-export function rolloutView(plugin: { id: string; version: string }, jobs: readonly HostJob[], hosts: ReadonlyMap<string, HostRecord>): CheckRunView {
+/** GitHub's limits on a check run's output. */
+const MAX_SUMMARY = 65_000;
+const MAX_TEXT = 65_000;
+const LOG_LINES_SHOWN = 20;
+
+const cell = (text: string) => printable(text).replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\n/g, ' ');
+
+export function rolloutTitle(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 'version'>): string {
+  if (rollout.kind === 'rollback') return `Conn2Flow rollback: ${rollout.pluginId} ${rollout.version}`;
+  if (rollout.kind === 'uninstall') return `Conn2Flow uninstall: ${rollout.pluginId}`;
+  return `Conn2Flow rollout: ${rollout.pluginId} ${rollout.version}`;
+}
+
+export function rolloutView(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 'version'>, jobs: readonly HostJob[], hosts: ReadonlyMap<string, HostRecord>): CheckRunView {
   const count = (states: string[]) => jobs.filter((j) => states.includes(j.state)).length;
   const ok = count(['ok']);
   const failed = count(['failed', 'dead_lettered']);
+  const waiting = count(['awaiting_approval']);
   const done = jobs.every((j) => FINAL_JOB_STATES.has(j.state));
+  const name = (job: HostJob) => hosts.get(job.hostId)?.name ?? job.hostId;
   const rows = jobs.map((job) => {
     const host = hosts.get(job.hostId);
     const exit = job.exitCode === null ? '' : `${job.exitCode} ${job.exitLabel ?? ''}`.trim();
-    return `| ${escape(host?.name ?? job.hostId)} | ${host?.policy ?? ''} | ${job.state}${job.reason ? ` (${escape(job.reason)})` : ''} | ${job.installedVersion ?? ''} | ${exit} | ${job.updatedAt.replace('T', ' ').slice(0, 19)} |`;
+    return `| ${cell(name(job))} | ${host?.policy ?? ''} | ${job.action} | ${job.state}${job.reason ? ` (${cell(job.reason)})` : ''} | ${job.installedVersion ?? ''} | ${exit} | ${job.updatedAt.replace('T', ' ').slice(0, 19)} |`;
   });
+  const what = rollout.kind === 'release' ? `${rollout.pluginId} ${rollout.version}` : `${rollout.kind} of ${rollout.pluginId} ${rollout.version}`;
   const summary = [
-    `**${plugin.id} ${plugin.version}**: ${jobs.length} host${jobs.length === 1 ? '' : 's'}, ${ok} ok, ${failed} failed, ${jobs.length - count([...FINAL_JOB_STATES])} in progress.`,
+    `**${what}**: ${jobs.length} host${jobs.length === 1 ? '' : 's'}, ${ok} ok, ${failed} failed, ${waiting ? `${waiting} awaiting approval, ` : ''}${jobs.length - count([...FINAL_JOB_STATES]) - waiting} in progress.`,
     '',
-    '| Host | Policy | State | Version | Exit code | Updated (UTC) |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Host | Policy | Action | State | Version | Exit code | Updated (UTC) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
-  ].join('\n');
-  const title = done ? `${ok} of ${jobs.length} hosts updated${failed ? `, ${failed} failed` : ''}` : `rolling out: ${ok} of ${jobs.length} hosts done`;
-  if (!done) return { title, summary, status: 'in_progress' };
-  return { title, summary, status: 'completed', conclusion: failed ? 'failure' : ok ? 'success' : 'neutral' };
+  ].join('\n').slice(0, MAX_SUMMARY);
+  const failures = jobs.filter((j) => (j.state === 'failed' || j.state === 'dead_lettered') && (j.message || j.logTail.length));
+  const text = failures.length
+    ? failures.map((job) => [
+      `### ${printable(name(job))}: ${job.exitCode ?? ''} ${job.exitLabel ?? ''}`.trimEnd(),
+      '',
+      printable(job.message ?? job.reason ?? ''),
+      ...(job.logTail.length ? ['', '```', ...job.logTail.slice(-LOG_LINES_SHOWN).map((line) => printable(line).replace(/```/g, "'''")), '```'] : []),
+    ].join('\n')).join('\n\n').slice(0, MAX_TEXT)
+    : undefined;
+  const actions: CheckRunAction[] = [];
+  if (rollout.kind === 'release') {
+    if (waiting) actions.push({ label: 'Approve all', description: `Install on the ${waiting} waiting host${waiting === 1 ? '' : 's'}`, identifier: 'approve-all' });
+    if (failed) actions.push({ label: 'Retry failed', description: `Send the ${failed} failed job${failed === 1 ? '' : 's'} again`, identifier: 'retry-failed' });
+    if (ok || failed) actions.push({ label: 'Roll back', description: 'Return updated hosts to what they had', identifier: 'rollback' });
+  }
+  const verb = rollout.kind === 'release' ? 'updated' : rollout.kind === 'rollback' ? 'rolled back' : 'uninstalled';
+  const title = done ? `${ok} of ${jobs.length} hosts ${verb}${failed ? `, ${failed} failed` : ''}` : `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}`;
+  const base = { title, summary, ...(text ? { text } : {}), actions };
+  if (!done) return { ...base, status: 'in_progress' };
+  return { ...base, status: 'completed', conclusion: failed ? 'failure' : ok ? 'success' : 'neutral' };
+}
+
+/** A release that never became a rollout: why, so the author sees it on the tag. */
+export function releaseFailureView(release: Pick<ReleaseRow, 'tag' | 'error' | 'resolveFailures'>): CheckRunView {
+  return {
+    title: `not rolled out: ${printable(release.error ?? 'the release could not be resolved').slice(0, 200)}`,
+    summary: `**${release.tag}** was not rolled out to any host.\n\n${cell(release.error ?? 'the release could not be resolved')}${release.resolveFailures ? `\n\n(${release.resolveFailures} tries)` : ''}`,
+    status: 'completed',
+    conclusion: 'failure',
+    actions: [],
+  };
 }

@@ -1,10 +1,13 @@
 import { compareVersions } from '../../plugin/release-tag.ts';
 import type { HostRecord } from '../store/hosts.ts';
+import type { NewJob } from '../store/rollouts.ts';
 
 // Who gets what for one release: one planned job per host that follows the plugin. Pure: hosts in,
-// decisions out, each skip with the reason an operator will read.
+// decisions out, each skip with the reason an operator will read. A host's inventory is what its site
+// really has (the files, cross-checked by the agent), so a host whose last update failed is planned again.
 
 export interface ReleaseToPlan {
+  id: number;
   repository: string;
   pluginId: string;
   version: string;
@@ -12,17 +15,16 @@ export interface ReleaseToPlan {
   sha256: string;
 }
 
-export type PlannedJob =
-  | { hostId: string; action: 'install' | 'update'; state: 'queued' | 'awaiting_approval'; notify: boolean; event: 'install' | 'update_changed' }
-  | { hostId: string; action: 'install' | 'update'; state: 'skipped'; reason: string; event: 'update_nochange' | 'skipped' };
-
-export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], options: { force?: boolean } = {}): PlannedJob[] {
-  const planned: PlannedJob[] = [];
+export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], options: { force?: boolean } = {}): NewJob[] {
+  const planned: NewJob[] = [];
   for (const host of hosts) {
     if (!host.plugins.some((s) => s.repository === release.repository && s.pluginId === release.pluginId)) continue;
     const installed = host.inventory.find((entry) => entry.pluginId === release.pluginId);
-    const action = installed?.version ? 'update' : 'install';
-    const skip = (reason: string, event: 'update_nochange' | 'skipped' = 'skipped') => planned.push({ hostId: host.id, action, state: 'skipped', reason, event });
+    const base = {
+      hostId: host.id, releaseId: release.id, action: installed?.version ? 'update' : 'install', notify: false, force: Boolean(options.force),
+      previousVersion: installed?.version ?? null, previousSha256: installed?.version ? installed.sha256 : null,
+    } as const;
+    const skip = (reason: string, event: 'update_nochange' | 'skipped' = 'skipped') => planned.push({ ...base, state: 'skipped', reason, event });
     if (!host.enabled) {
       skip('host disabled');
       continue;
@@ -42,13 +44,13 @@ export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], o
         continue;
       }
       if (order !== undefined && order > 0) {
-        skip(`downgrade: ${installed.version} is installed; redeliver with force to install ${release.version}`);
+        skip(`downgrade: ${installed.version} is installed; use "force" to install ${release.version}`);
         continue;
       }
     }
-    const event = action === 'update' ? 'update_changed' : 'install';
-    if (host.policy === 'auto') planned.push({ hostId: host.id, action, state: 'queued', notify: false, event });
-    else planned.push({ hostId: host.id, action, state: 'awaiting_approval', notify: host.policy === 'notify', event });
+    const event = base.action === 'update' ? 'update_changed' : 'install';
+    if (host.policy === 'auto') planned.push({ ...base, state: 'queued', reason: null, event });
+    else planned.push({ ...base, state: 'awaiting_approval', notify: host.policy === 'notify', reason: null, event });
   }
   return planned;
 }

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database } from '../store/database.ts';
-import { claimReceivedReleases } from '../store/rollouts.ts';
+import { claimReceivedReleases } from '../store/releases.ts';
 
 // Hands recorded releases to the queue. The webhook handler only writes the release (one statement, so
 // GitHub's answer waits on one commit); this claims releases not yet queued and queues their resolution in

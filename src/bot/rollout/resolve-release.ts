@@ -3,7 +3,8 @@ import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
 import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
 import type { Database } from '../store/database.ts';
 import { listHosts } from '../store/hosts.ts';
-import { createRollout, getRelease, updateRelease, type CreatedRollout } from '../store/rollouts.ts';
+import { updateRelease, type ReleaseRow } from '../store/releases.ts';
+import { createReleaseRollout, type CreatedRollout } from '../store/rollouts.ts';
 import { planJobs } from './plan-jobs.ts';
 import { pluginFromTag, type RepositoryReleaseConfig } from './release-tag-pattern.ts';
 
@@ -27,10 +28,12 @@ export interface ResolveDeps {
   api: ReleaseAssetsApi;
 }
 
-export async function resolveRelease(deps: ResolveDeps, releaseId: number, config: RepositoryReleaseConfig = {}): Promise<ResolveOutcome> {
+/** `release` is the row as the caller read it (read once per resolution). */
+export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | undefined, config: RepositoryReleaseConfig = {}): Promise<ResolveOutcome> {
   const { db } = deps;
-  let release = await getRelease(db, releaseId);
-  if (!release) return { kind: 'ignored', reason: `release ${releaseId} was never recorded` };
+  let release = given;
+  if (!release) return { kind: 'ignored', reason: 'the release was never recorded' };
+  const releaseId = release.id;
   if (release.state === 'failed' || release.state === 'ignored') return { kind: release.state, reason: release.error ?? '' } as ResolveOutcome;
 
   if (release.state !== 'resolved') {
@@ -52,14 +55,15 @@ export async function resolveRelease(deps: ResolveDeps, releaseId: number, confi
     };
     if (!/^[0-9a-f]{64}$/.test(expected)) return fail(`${PACKAGE}.sha256 of ${release.tag} does not hold a bare lowercase SHA-256 (Conn2Flow's installer would reject it too): ${JSON.stringify(expected.slice(0, 80))}`);
     if (zip.digest !== `sha256:${expected}`) return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
-    await updateRelease(db, releaseId, { state: 'resolved', pluginId: named.pluginId, version: named.version, zipAssetId: zip.id, zipUrl: zip.browserDownloadUrl, zipSize: zip.size, zipSha256: expected });
-    release = (await getRelease(db, releaseId))!;
+    const resolved = { state: 'resolved', pluginId: named.pluginId, version: named.version, zipAssetId: zip.id, zipUrl: zip.browserDownloadUrl, zipSize: zip.size, zipSha256: expected, error: null };
+    await updateRelease(db, releaseId, resolved);
+    release = { ...release, ...resolved };
   }
 
   const planned = planJobs(
-    { repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
+    { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
     await listHosts(db),
   );
-  const rollout = await createRollout(db, release, planned, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx));
+  const rollout = await createReleaseRollout(db, release, planned, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx));
   return { kind: 'rolled-out', rollout };
 }

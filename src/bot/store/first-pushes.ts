@@ -1,5 +1,5 @@
 import type { Queryable } from './database.ts';
-import { toDeliveryContext, type DeliveryContext } from './rollouts.ts';
+import { DELIVERY_COLUMNS, DELIVERY_JOINS, toDeliveryContext, type DeliveryContext } from './rollouts.ts';
 
 // A rollout's first pushes are claimed straight from its jobs, a chunk at a time, rather than through one
 // queue entry per host: a claim moves the jobs to `delivering` under a lease and returns everything needed
@@ -26,13 +26,12 @@ export async function claimFirstPushes(db: Queryable, rolloutId: string, limit: 
        select j.id from host_jobs j where ${CLAIMABLE}
        order by j.id limit $2 for update of j skip locked
      ),
-     moved as (
+     jobs as (
        update host_jobs j set state = 'delivering', attempts = j.attempts + 1, lease_until = now() + $3 * interval '1 second', reason = null, updated_at = now()
        from picked where j.id = picked.id returning j.*
      ),
-     history as (insert into job_history (job_id, state, detail) select id, 'delivering', null from moved)
-     select to_jsonb(moved) as job, h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed, to_jsonb(rel) as release
-     from moved join hosts h on h.id = moved.host_id join rollouts r on r.id = moved.rollout_id join releases rel on rel.id = r.release_id`,
+     history as (insert into job_history (job_id, state, detail) select id, 'delivering', null from jobs)
+     select ${DELIVERY_COLUMNS} from jobs ${DELIVERY_JOINS}`,
     [rolloutId, limit, leaseSeconds],
   );
   return rows.map(toDeliveryContext);

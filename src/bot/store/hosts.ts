@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { generateSecret } from '../../protocol/signing.ts';
 import type { Database, Queryable } from './database.ts';
+import type { InventoryRecord } from './rollouts.ts';
 import type { SecretBox } from './secret-box.ts';
 
 // Hosts: where they are, how they take updates (policy, channel), which plugins they follow, and their
@@ -25,7 +26,7 @@ export interface HostRecord {
   enrolled: boolean;
   lastSeenAt: string | null;
   agentVersion: string | null;
-  inventory: Array<{ pluginId: string; version: string | null; sha256: string | null }>;
+  inventory: InventoryRecord[];
   plugins: Subscription[];
   createdAt: string;
 }

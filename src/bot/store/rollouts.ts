@@ -1,122 +1,86 @@
 import { randomUUID } from 'node:crypto';
 import { newMessageId } from '../../protocol/signing.ts';
-import { FINAL_JOB_STATES, jobStateForReport, type JobState } from '../../protocol/statuses.ts';
+import { FINAL_JOB_STATES, type JobState } from '../../protocol/statuses.ts';
 import type { Report } from '../../protocol/messages.ts';
-import type { PlannedJob } from '../rollout/plan-jobs.ts';
 import type { Database, Queryable } from './database.ts';
+import { toRelease, type ReleaseRow } from './releases.ts';
 
-// Releases, rollouts and per-host jobs. Every change is written with its history before anyone is told
-// about it, and every function here can run twice with the same effect as once.
+// Rollouts and their per-host jobs. A rollout is what one release asked for (one job per following host),
+// or what an operator asked for (a rollback, an uninstall). A job is "host H gets plugin P from release R by
+// action A"; its current attempt (`attemptId`) is what the host runs, and each new attempt gets a new id.
+// Every change is written with its history before anyone is told about it, and every function here can
+// run twice with the same effect as once.
 
-export interface ReleaseRow {
-  id: number;
-  repository: string;
-  installationId: number | null;
-  tag: string;
-  headSha: string | null;
-  pluginId: string | null;
-  version: string | null;
-  prerelease: boolean;
-  privateRepository: boolean;
-  state: string;
-  zipAssetId: number | null;
-  zipUrl: string | null;
-  zipSize: number | null;
-  zipSha256: string | null;
-  error: string | null;
-}
+export type JobAction = 'install' | 'update' | 'notify' | 'rollback' | 'uninstall';
+export type RolloutKind = 'release' | 'rollback' | 'uninstall';
 
 export interface HostJob {
   id: string;
   rolloutId: string;
   hostId: string;
   pluginId: string;
-  action: 'install' | 'update' | 'notify' | 'rollback' | 'uninstall';
+  /** The release whose package this job carries. */
+  releaseId: number;
+  action: JobAction;
   state: JobState;
   notify: boolean;
   force: boolean;
   reason: string | null;
-  messageId: string;
+  /** The current attempt: the message id of its pushes, and what the host keys its journal on. */
+  attemptId: string;
+  /** Delivery tries of the current attempt. */
   attempts: number;
   exitCode: number | null;
   exitLabel: string | null;
   installedVersion: string | null;
+  /** What the host had before this job (what a rollback returns to). */
+  previousVersion: string | null;
+  previousSha256: string | null;
+  requestedBy: string | null;
+  /** The host's last report: its message and the tail of the installer's log. */
+  message: string | null;
+  logTail: string[];
   updatedAt: string;
 }
 
-/** Jobs in these states have not started on the host: a newer release may supersede them. */
-const NOT_STARTED: JobState[] = ['planned', 'awaiting_approval', 'queued'];
-
-/** GitHub sends each delivery once and never retries; a redelivery keeps its id. True when new. */
-export type ReleaseWebhook = {
-  deliveryId: string;
-  action: string;
-  release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>;
-};
-
-/**
- * Release webhooks, stored in one statement (one round trip, one commit): every delivery, and each release
- * once per release id whatever GitHub sends. For each webhook, true when it brought a new release (the
- * first of the batch to name it). Queuing resolutions is left to the release intake, so the answer to
- * GitHub waits on nothing else.
- */
-export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly ReleaseWebhook[]): Promise<boolean[]> {
-  if (!webhooks.length) return [];
-  const column = <T>(pick: (w: ReleaseWebhook) => T) => webhooks.map(pick);
-  const rows = await db.query<{ id: string }>(
-    `with input as (
-       select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::boolean[], $8::text[], $9::text[])
-         with ordinality as t(id, repository, installation_id, tag, head_sha, prerelease, private_repository, delivery_id, action, n)
-     ),
-     delivery as (insert into webhook_deliveries (delivery_id, event, action) select delivery_id, 'release', action from input on conflict do nothing)
-     insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository)
-     select distinct on (id) id, repository, installation_id, tag, head_sha, prerelease, private_repository from input order by id, n
-     on conflict (id) do nothing returning id`,
-    [
-      column((w) => w.release.id), column((w) => w.release.repository), column((w) => w.release.installationId), column((w) => w.release.tag),
-      column((w) => w.release.headSha), column((w) => w.release.prerelease), column((w) => w.release.privateRepository), column((w) => w.deliveryId), column((w) => w.action),
-    ],
-  );
-  const fresh = new Set(rows.map((r) => Number(r.id)));
-  return webhooks.map((w) => fresh.delete(w.release.id));
+export interface RolloutRow {
+  id: string;
+  kind: RolloutKind;
+  releaseId: number;
+  repository: string;
+  pluginId: string;
+  version: string;
+  originRolloutId: string | null;
+  requestedBy: string | null;
+  checkRunId: number | null;
+  createdAt: string;
 }
 
-/** Stores a release once, marked as already queued: its resolution is the caller's business. True when new. */
-export async function recordRelease(db: Queryable, release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'headSha' | 'prerelease' | 'privateRepository'>): Promise<boolean> {
-  const rows = await db.query(
-    `insert into releases (id, repository, installation_id, tag, head_sha, prerelease, private_repository, queued_at) values ($1, $2, $3, $4, $5, $6, $7, now())
-     on conflict (id) do nothing returning id`,
-    [release.id, release.repository, release.installationId, release.tag, release.headSha, release.prerelease, release.privateRepository],
-  );
-  return rows.length > 0;
+/** Jobs in these states have not started on the host: a newer release or request supersedes them. */
+export const NOT_STARTED: readonly JobState[] = ['planned', 'awaiting_approval', 'queued'];
+
+/** A job to create: who gets what. */
+export interface NewJob {
+  hostId: string;
+  releaseId: number;
+  action: JobAction;
+  state: JobState;
+  notify: boolean;
+  force: boolean;
+  reason: string | null;
+  previousVersion: string | null;
+  previousSha256: string | null;
+  /** What the event log calls the decision (install, update_changed, update_nochange, skipped, rollback, ...). */
+  event: string;
 }
 
-/**
- * Releases recorded but not yet handed to the queue, claimed by this transaction (other processes skip
- * them) and marked queued; the caller queues them in the same transaction.
- */
-export async function claimReceivedReleases(tx: Queryable, limit = 500): Promise<Array<{ id: number; installationId: number }>> {
-  const rows = await tx.query<{ id: string; installation_id: string }>(
-    `update releases set queued_at = now() where id in (
-       select id from releases where queued_at is null order by received_at limit $1 for update skip locked
-     ) returning id, installation_id`,
-    [limit],
-  );
-  return rows.map((r) => ({ id: Number(r.id), installationId: Number(r.installation_id) }));
-}
-
-export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow | undefined> {
-  const [row] = await db.query<Record<string, unknown>>('select * from releases where id = $1', [id]);
-  return row && toRelease(row);
-}
-
-export async function updateRelease(db: Queryable, id: number, fields: Partial<Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error'>>): Promise<void> {
-  const columns: Record<string, string> = { pluginId: 'plugin_id', version: 'version', state: 'state', zipAssetId: 'zip_asset_id', zipUrl: 'zip_url', zipSize: 'zip_size', zipSha256: 'zip_sha256', error: 'error' };
-  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
-  if (!entries.length) return;
-  const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`);
-  if (fields.state === 'resolved') sets.push('resolved_at = now()');
-  await db.query(`update releases set ${sets.join(', ')} where id = $1`, [id, ...entries.map(([, v]) => v)]);
+export interface NewRollout {
+  kind: RolloutKind;
+  /** The release the rollout is about (for a rollback: the one rolled back). */
+  release: ReleaseRow;
+  originRolloutId?: string | null;
+  requestedBy?: string | null;
+  jobs: readonly NewJob[];
 }
 
 export interface CreatedRollout {
@@ -124,57 +88,122 @@ export interface CreatedRollout {
   created: boolean;
   /** Jobs to hand to the delivery queue now. */
   queued: HostJob[];
+  jobs: HostJob[];
 }
 
 /**
- * Creates the rollout of a release with one job per planned host, once: a second call returns the same
- * rollout and queues nothing new. Jobs of older releases of the plugin that have not started on a host are
- * superseded by the new ones. Set-based: a rollout to thousands of hosts is a handful of statements.
+ * The rollout of a release, once: a second call returns the same rollout and queues nothing new.
+ * `onCreated` runs in the same transaction (queue entries commit with the jobs, or neither does).
  */
-export async function createRollout(db: Database, release: ReleaseRow, planned: readonly PlannedJob[], onQueued?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
+export async function createReleaseRollout(db: Database, release: ReleaseRow, jobs: readonly NewJob[], onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
   return db.transaction(async (tx) => {
-    const existing = await tx.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
-    if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [] };
-    const rolloutId = `ro_${randomUUID()}`;
-    await tx.query('insert into rollouts (id, release_id, repository, plugin_id, version) values ($1, $2, $3, $4, $5)', [rolloutId, release.id, release.repository, release.pluginId, release.version]);
-
-    const active = planned.filter((p) => p.state !== 'skipped').map((p) => p.hostId);
-    if (active.length) {
-      const reason = `superseded by ${release.version}`;
-      await tx.query(
-        `with superseded as (
-           update host_jobs set state = 'superseded', reason = $3, updated_at = now()
-           where plugin_id = $2 and host_id = any($1) and state = any($4) returning id
-         )
-         insert into job_history (job_id, state, detail) select id, 'superseded', $3 from superseded`,
-        [active, release.pluginId, reason, NOT_STARTED],
-      );
-    }
-    const now = new Date().toISOString();
-    const jobs: HostJob[] = planned.map((plan) => ({
-      id: `job_${randomUUID()}`, rolloutId, hostId: plan.hostId, pluginId: release.pluginId!, action: plan.action, state: plan.state,
-      notify: plan.state !== 'skipped' && plan.notify, force: false, reason: plan.state === 'skipped' ? plan.reason : null,
-      messageId: newMessageId(), attempts: 0, exitCode: null, exitLabel: null, installedVersion: null, updatedAt: now,
-    }));
-    if (jobs.length) {
-      const column = <K extends keyof HostJob>(key: K) => jobs.map((job) => job[key]);
-      await tx.query(
-        `insert into host_jobs (id, rollout_id, host_id, plugin_id, action, state, notify, reason, message_id)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[])`,
-        [column('id'), column('rolloutId'), column('hostId'), column('pluginId'), column('action'), column('state'), column('notify'), column('reason'), column('messageId')],
-      );
-      await tx.query('insert into job_history (job_id, state, detail) select * from unnest($1::text[], $2::text[], $3::text[])', [column('id'), column('state'), column('reason')]);
-      await tx.query(
-        `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
-         select kind, host_id, job_id, $4, $5, jsonb_build_object('version', $6::text, 'reason', reason) from unnest($1::text[], $2::text[], $3::text[], $7::text[]) as e(kind, host_id, job_id, reason)`,
-        [planned.map((p) => p.event), column('hostId'), column('id'), release.repository, release.pluginId, release.version, column('reason')],
-      );
-    }
-    // Queue entries are written in the same transaction: a crash can never leave a job without one.
-    const toQueue = jobs.filter((job) => job.state === 'queued' || (job.state === 'awaiting_approval' && job.notify));
-    if (toQueue.length) await onQueued?.(tx, toQueue);
-    return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued') };
+    const existing = await tx.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [release.id]);
+    if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [], jobs: [] };
+    return insertRollout(tx, { kind: 'release', release, jobs }, onCreated);
   });
+}
+
+/** An operator's rollout (rollback, uninstall), inside the caller's transaction. */
+export async function createOperatorRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
+  return insertRollout(tx, rollout, onCreated);
+}
+
+/** Set-based: a rollout to thousands of hosts is a handful of statements. */
+async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
+  const { release } = rollout;
+  const rolloutId = `ro_${randomUUID()}`;
+  await tx.query(
+    'insert into rollouts (id, kind, release_id, repository, plugin_id, version, origin_rollout_id, requested_by) values ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [rolloutId, rollout.kind, release.id, release.repository, release.pluginId, release.version, rollout.originRolloutId ?? null, rollout.requestedBy ?? null],
+  );
+  const supersededBy = rollout.kind === 'release' ? `superseded by ${release.version}` : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
+  const jobs = await insertJobs(tx, rolloutId, release, rollout.jobs, rollout.requestedBy ?? null, supersededBy);
+  if (jobs.length) await onCreated?.(tx, jobs);
+  return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued'), jobs };
+}
+
+/**
+ * Adds jobs to a rollout, with their history and events. Jobs of the same plugin on the same hosts that have
+ * not started are superseded by the new ones (one job in flight per host and plugin).
+ */
+export async function insertJobs(tx: Queryable, rolloutId: string, release: ReleaseRow, wanted: readonly NewJob[], requestedBy: string | null, supersededBy: string): Promise<HostJob[]> {
+  const active = wanted.filter((j) => j.state !== 'skipped').map((j) => j.hostId);
+  if (active.length) {
+    await tx.query(
+      `with superseded as (
+         update host_jobs set state = 'superseded', reason = $3, lease_until = null, updated_at = now()
+         where plugin_id = $2 and host_id = any($1) and state = any($4) returning id
+       )
+       insert into job_history (job_id, state, detail) select id, 'superseded', $3 from superseded`,
+      [active, release.pluginId, supersededBy, NOT_STARTED],
+    );
+  }
+  const now = new Date().toISOString();
+  const jobs: HostJob[] = wanted.map((job) => ({
+    id: `job_${randomUUID()}`, rolloutId, hostId: job.hostId, pluginId: release.pluginId!, releaseId: job.releaseId, action: job.action, state: job.state,
+    notify: job.notify, force: job.force, reason: job.reason, attemptId: newMessageId(), attempts: 0, exitCode: null, exitLabel: null, installedVersion: null,
+    previousVersion: job.previousVersion, previousSha256: job.previousSha256, requestedBy, message: null, logTail: [], updatedAt: now,
+  }));
+  if (!jobs.length) return jobs;
+  const column = <K extends keyof HostJob>(key: K) => jobs.map((job) => job[key]);
+  await tx.query(
+    `insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, requested_by)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])`,
+    [column('id'), column('rolloutId'), column('hostId'), column('pluginId'), column('releaseId'), column('action'), column('state'), column('notify'), column('force'),
+      column('reason'), column('attemptId'), column('previousVersion'), column('previousSha256'), column('requestedBy')],
+  );
+  await tx.query('insert into job_history (job_id, state, detail) select * from unnest($1::text[], $2::text[], $3::text[])', [column('id'), column('state'), column('reason')]);
+  await tx.query(
+    `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
+     select kind, host_id, job_id, $4, $5, jsonb_build_object('version', $6::text, 'reason', reason, 'by', $8::text) from unnest($1::text[], $2::text[], $3::text[], $7::text[]) as e(kind, host_id, job_id, reason)`,
+    [wanted.map((j) => j.event), column('hostId'), column('id'), release.repository, release.pluginId, release.version, column('reason'), requestedBy],
+  );
+  return jobs;
+}
+
+/**
+ * Serialises operator requests on one key (two identical clicks at once), until the transaction ends; then
+ * an open identical request (same kind, origin, hosts and packages, not all of its jobs final) is the answer
+ * to a repeat, so repeating a request never doubles it.
+ */
+export async function findOpenRequest(tx: Queryable, kind: RolloutKind, pluginId: string, originRolloutId: string | null, hostReleases: readonly string[]): Promise<string | undefined> {
+  await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${kind}:${pluginId}:${originRolloutId ?? ''}`]);
+  const [row] = await tx.query<{ id: string }>(
+    `select r.id from rollouts r
+     where r.kind = $1 and r.plugin_id = $2 and r.origin_rollout_id is not distinct from $3
+       and exists (select 1 from host_jobs j where j.rollout_id = r.id and not (j.state = any($5)))
+       and (select array_agg(j.host_id || ':' || j.release_id order by (j.host_id || ':' || j.release_id) collate "C") from host_jobs j where j.rollout_id = r.id) = $4::text[]
+     order by r.created_at desc limit 1`,
+    [kind, pluginId, originRolloutId, [...hostReleases].sort(), [...FINAL_JOB_STATES]],
+  );
+  return row?.id;
+}
+
+export async function getRollout(db: Queryable, id: string): Promise<RolloutRow | undefined> {
+  const [row] = await db.query<Record<string, unknown>>('select * from rollouts where id = $1', [id]);
+  return row && toRollout(row);
+}
+
+export async function listRollouts(db: Queryable, limit = 100): Promise<Array<RolloutRow & { jobs: number; states: Record<string, number> }>> {
+  const rows = await db.query<Record<string, unknown>>(
+    `select r.*, coalesce((select jsonb_object_agg(state, n) from (select state, count(*)::int as n from host_jobs j where j.rollout_id = r.id group by state) s), '{}'::jsonb) as states
+     from rollouts r order by r.created_at desc, r.id limit $1`,
+    [limit],
+  );
+  return rows.map((row) => {
+    const states = (typeof row.states === 'string' ? JSON.parse(row.states) : row.states) as Record<string, number>;
+    return { ...toRollout(row), jobs: Object.values(states).reduce((a, b) => a + b, 0), states };
+  });
+}
+
+export async function setCheckRun(db: Queryable, rolloutId: string, checkRunId: number): Promise<void> {
+  await db.query('update rollouts set check_run_id = $2 where id = $1 and check_run_id is null', [rolloutId, checkRunId]);
+}
+
+/** The rollout a check run shows (GitHub's requested actions name the check run). */
+export async function rolloutOfCheckRun(db: Queryable, checkRunId: number, externalId: string | null): Promise<RolloutRow | undefined> {
+  const [row] = await db.query<Record<string, unknown>>('select * from rollouts where check_run_id = $1 or id = $2 order by check_run_id = $1 desc limit 1', [checkRunId, externalId ?? '']);
+  return row && toRollout(row);
 }
 
 export async function getJob(db: Queryable, id: string): Promise<HostJob | undefined> {
@@ -187,15 +216,22 @@ export async function rolloutJobs(db: Queryable, rolloutId: string): Promise<Hos
   return rows.map(toJob);
 }
 
-export async function jobHistory(db: Queryable, jobId: string): Promise<Array<{ state: string; detail: string | null }>> {
-  return db.query('select state, detail from job_history where job_id = $1 order by id', [jobId]);
+/** The host's most recent job for a plugin in a release rollout (what a rollback of that host undoes). */
+export async function jobOfHost(db: Queryable, rolloutId: string, hostId: string): Promise<HostJob | undefined> {
+  const [row] = await db.query<Record<string, unknown>>('select * from host_jobs where rollout_id = $1 and host_id = $2', [rolloutId, hostId]);
+  return row && toJob(row);
+}
+
+export async function jobHistory(db: Queryable, jobId: string): Promise<Array<{ state: string; detail: string | null; at: string }>> {
+  const rows = await db.query<{ state: string; detail: string | null; at: Date | string }>('select state, detail, at from job_history where job_id = $1 order by id', [jobId]);
+  return rows.map((r) => ({ state: r.state, detail: r.detail, at: new Date(r.at).toISOString() }));
 }
 
 /**
  * Moves a job to a new state when it is in one of the expected states; returns false (and changes
  * nothing) otherwise, which makes every caller safe to run twice.
  */
-export async function transitionJob(db: Queryable, jobId: string, from: readonly JobState[], to: JobState, fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: unknown } = {}): Promise<boolean> {
+export async function transitionJob(db: Queryable, jobId: string, from: readonly JobState[], to: JobState, fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: Report } = {}): Promise<boolean> {
   // One statement: the state change and its history entry are written together, or neither is.
   const rows = await db.query(
     `with moved as (
@@ -207,47 +243,6 @@ export async function transitionJob(db: Queryable, jobId: string, from: readonly
     [jobId, from, to, fields.reason ?? null, fields.attempts ?? null, fields.exitCode ?? null, fields.exitLabel ?? null, fields.installedVersion ?? null, fields.lastReport === undefined ? null : JSON.stringify(fields.lastReport)],
   );
   return rows.length > 0;
-}
-
-/** Everything a delivery needs, in one query: the job, its host (with sealed secrets) and its release. */
-export interface DeliveryContext {
-  job: HostJob;
-  host: { id: string; url: string | null; allowPrivateNetwork: boolean; inventory: Array<{ pluginId: string; version: string | null; sha256: string | null }>; secretsSealed: string[] };
-  release: ReleaseRow;
-}
-
-export async function loadDelivery(db: Queryable, jobId: string): Promise<DeliveryContext | undefined> {
-  return (await loadDeliveries(db, [jobId])).get(jobId);
-}
-
-/** Delivery contexts of many jobs in one query (a worker's batch). */
-export async function loadDeliveries(db: Queryable, jobIds: readonly string[]): Promise<Map<string, DeliveryContext>> {
-  const rows = await db.query<Record<string, unknown>>(
-    `select to_jsonb(j) as job, h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed, to_jsonb(rel) as release
-     from host_jobs j join hosts h on h.id = j.host_id join rollouts r on r.id = j.rollout_id join releases rel on rel.id = r.release_id
-     where j.id = any($1)`,
-    [jobIds],
-  );
-  const contexts = new Map<string, DeliveryContext>();
-  for (const row of rows) {
-    const context = toDeliveryContext(row);
-    contexts.set(context.job.id, context);
-  }
-  return contexts;
-}
-
-/** A row of `to_jsonb(job) as job, host columns, to_jsonb(release) as release` as a delivery context. */
-export function toDeliveryContext(row: Record<string, unknown>): DeliveryContext {
-  const job = toJob(row.job as Record<string, unknown>);
-  const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
-  return {
-    job,
-    host: {
-      id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
-      secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
-    },
-    release: toRelease(row.release as Record<string, unknown>),
-  };
 }
 
 /**
@@ -268,50 +263,76 @@ export async function transitionJobs(db: Queryable, moves: ReadonlyArray<{ id: s
   return new Set(rows.map((r) => r.job_id));
 }
 
-export type ReportOutcome = 'applied' | 'repeat' | 'stale' | 'unknown-job';
-
-/**
- * Applies a host's report once (keyed by its message id). Reports only move a job forward: an
- * `instalando` that arrives after `ok` is recorded and ignored.
- */
-export async function applyReport(db: Database, messageId: string, report: Report): Promise<ReportOutcome> {
-  return db.transaction(async (tx) => {
-    const job = await getJob(tx, report.jobId);
-    if (!job || job.hostId !== report.hostId) return 'unknown-job';
-    const fresh = await tx.query('insert into reports_seen (message_id, job_id) values ($1, $2) on conflict do nothing returning message_id', [messageId, report.jobId]);
-    if (!fresh.length) return 'repeat';
-    const to = jobStateForReport(report.status);
-    const from: JobState[] = to === 'in_progress' ? ['queued', 'delivering', 'delivered'] : to === 'delivered' ? ['queued', 'delivering'] : ['queued', 'delivering', 'delivered', 'in_progress'];
-    if (FINAL_JOB_STATES.has(job.state)) return 'stale';
-    const moved = await transitionJob(tx, job.id, from, to, {
-      reason: report.message, exitCode: report.exitCode, exitLabel: report.exitLabel, installedVersion: report.installedVersion, lastReport: report,
-    });
-    if (moved && (to === 'ok' || to === 'failed')) {
-      const kind = to === 'ok' ? (job.action === 'update' ? 'update_success' : 'install_success') : (job.action === 'update' ? 'update_fail' : 'install_fail');
-      await tx.query('insert into events (kind, host_id, job_id, plugin_id, detail) values ($1, $2, $3, $4, $5)', [kind, job.hostId, job.id, job.pluginId, JSON.stringify({ exitCode: report.exitCode, exitLabel: report.exitLabel, message: report.message })]);
-    }
-    return moved ? 'applied' : 'stale';
-  });
+/** Everything a delivery needs, in one query: the job, its host (with sealed secrets) and its release. */
+export interface DeliveryContext {
+  job: HostJob;
+  host: { id: string; url: string | null; allowPrivateNetwork: boolean; inventory: InventoryRecord[]; secretsSealed: string[] };
+  release: ReleaseRow;
 }
 
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+export interface InventoryRecord {
+  pluginId: string;
+  version: string | null;
+  sha256: string | null;
+  problem?: string | null;
+  /** When the host said so (its clock): a newer word replaces an older one, never the reverse. */
+  at?: string;
+}
 
-function toRelease(row: Record<string, unknown>): ReleaseRow {
+/**
+ * The columns of a delivery context, for a statement whose `jobs` relation holds the job rows: the one
+ * projection every delivery path reads (first pushes, retries, pull-mode polls, package links).
+ */
+export const DELIVERY_COLUMNS = `to_jsonb(jobs) as job, h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed, to_jsonb(rel) as release`;
+export const DELIVERY_JOINS = `join hosts h on h.id = jobs.host_id join releases rel on rel.id = jobs.release_id`;
+
+export async function loadDelivery(db: Queryable, jobId: string): Promise<DeliveryContext | undefined> {
+  return (await loadDeliveries(db, [jobId])).get(jobId);
+}
+
+/** Delivery contexts of many jobs in one query (a worker's batch). */
+export async function loadDeliveries(db: Queryable, jobIds: readonly string[]): Promise<Map<string, DeliveryContext>> {
+  const rows = await db.query<Record<string, unknown>>(`select ${DELIVERY_COLUMNS} from host_jobs jobs ${DELIVERY_JOINS} where jobs.id = any($1)`, [jobIds]);
+  return new Map(rows.map((row) => {
+    const context = toDeliveryContext(row);
+    return [context.job.id, context];
+  }));
+}
+
+/** A row of DELIVERY_COLUMNS as a delivery context. */
+export function toDeliveryContext(row: Record<string, unknown>): DeliveryContext {
+  const job = toJob(row.job as Record<string, unknown>);
+  const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
   return {
-    id: Number(row.id), repository: row.repository as string, installationId: num(row.installation_id), tag: row.tag as string,
-    headSha: (row.head_sha as string | null) ?? null, pluginId: (row.plugin_id as string | null) ?? null, version: (row.version as string | null) ?? null,
-    prerelease: Boolean(row.prerelease), privateRepository: Boolean(row.private_repository), state: row.state as string,
-    zipAssetId: num(row.zip_asset_id), zipUrl: (row.zip_url as string | null) ?? null, zipSize: num(row.zip_size), zipSha256: (row.zip_sha256 as string | null) ?? null,
-    error: (row.error as string | null) ?? null,
+    job,
+    host: {
+      id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
+      secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
+    },
+    release: toRelease(row.release as Record<string, unknown>),
   };
 }
 
-function toJob(row: Record<string, unknown>): HostJob {
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+function toRollout(row: Record<string, unknown>): RolloutRow {
   return {
-    id: row.id as string, rolloutId: row.rollout_id as string, hostId: row.host_id as string, pluginId: row.plugin_id as string,
-    action: row.action as HostJob['action'], state: row.state as JobState, notify: Boolean(row.notify), force: Boolean(row.force),
-    reason: (row.reason as string | null) ?? null, messageId: row.message_id as string, attempts: Number(row.attempts),
-    exitCode: num(row.exit_code), exitLabel: (row.exit_label as string | null) ?? null, installedVersion: (row.installed_version as string | null) ?? null,
+    id: row.id as string, kind: row.kind as RolloutKind, releaseId: Number(row.release_id), repository: row.repository as string, pluginId: row.plugin_id as string,
+    version: row.version as string, originRolloutId: text(row.origin_rollout_id), requestedBy: text(row.requested_by), checkRunId: num(row.check_run_id),
+    createdAt: new Date(row.created_at as string).toISOString(),
+  };
+}
+
+export function toJob(row: Record<string, unknown>): HostJob {
+  const report = (typeof row.last_report === 'string' ? JSON.parse(row.last_report) : row.last_report) as Report | null | undefined;
+  return {
+    id: row.id as string, rolloutId: row.rollout_id as string, hostId: row.host_id as string, pluginId: row.plugin_id as string, releaseId: Number(row.release_id),
+    action: row.action as JobAction, state: row.state as JobState, notify: Boolean(row.notify), force: Boolean(row.force),
+    reason: text(row.reason), attemptId: row.message_id as string, attempts: Number(row.attempts),
+    exitCode: num(row.exit_code), exitLabel: text(row.exit_label), installedVersion: text(row.installed_version),
+    previousVersion: text(row.previous_version), previousSha256: text(row.previous_sha256), requestedBy: text(row.requested_by),
+    message: report?.message ?? null, logTail: report?.logTail ?? [],
     updatedAt: new Date(row.updated_at as string).toISOString(),
   };
 }

@@ -147,4 +147,47 @@ alter table host_jobs add column lease_until timestamptz;
 create index host_jobs_delivering on host_jobs (host_id, plugin_id) where state = 'delivering';
 `,
   },
+  {
+    version: 4,
+    name: 'attempts, operator rollouts (rollback, uninstall), per-job releases, inventory from reports',
+    sql: `
+-- A rollout is what one release, or one operator request, asked for. Release rollouts stay one per release;
+-- a rollback or an uninstall is a rollout of its own that names the rollout it undoes.
+alter table rollouts add column kind text not null default 'release' check (kind in ('release', 'rollback', 'uninstall'));
+alter table rollouts add column origin_rollout_id text references rollouts(id);
+alter table rollouts add column requested_by text;
+alter table rollouts drop constraint rollouts_release_id_key;
+create unique index rollouts_one_per_release on rollouts (release_id) where kind = 'release';
+
+-- The package a job carries (a rollback's jobs carry each host's previous release), and what the host had
+-- before it (what a rollback returns to). message_id is the job's current attempt: each new attempt
+-- (approval, retry, forced reinstall) gets a new one, which the host runs; retries of one attempt keep it.
+alter table host_jobs add column release_id bigint references releases(id);
+update host_jobs j set release_id = r.release_id from rollouts r where r.id = j.rollout_id;
+alter table host_jobs alter column release_id set not null;
+alter table host_jobs add column previous_version text;
+alter table host_jobs add column previous_sha256 text;
+alter table host_jobs add column requested_by text;
+create index host_jobs_by_rollout_state on host_jobs (rollout_id, state);
+
+-- Why a release never became a rollout (GitHub unreachable, assets missing, digest mismatch), and how often
+-- resolving it failed.
+-- Every report a host sent, once per message id (the idempotency key), with the attempt it was about: the
+-- log tails an operator reads, and the record of which attempt said what.
+create table job_reports (
+  message_id text primary key,
+  job_id text not null,
+  attempt_id text,
+  report jsonb,
+  received_at timestamptz not null default now()
+);
+insert into job_reports (message_id, job_id, received_at) select message_id, job_id, received_at from reports_seen;
+drop table reports_seen;
+create index job_reports_by_job on job_reports (job_id, received_at);
+
+alter table releases add column resolve_failures integer not null default 0;
+alter table releases add column check_run_id bigint;
+create index releases_by_plugin on releases (repository, plugin_id, version) where state = 'resolved';
+`,
+  },
 ];

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { printable } from '../../printable.ts';
 import { adminClient } from '../admin-client.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
@@ -11,6 +12,9 @@ export const HOSTS_HELP = `Usage: c2f-plugin hosts <action> [options]     (talks
   enroll-token --name N --plugin owner/repo:plugin-id [...] [--policy ...] [--channel ...]
                           a one-time token for "c2f-plugin agent enroll"
   list | show <id> | remove <id> | rotate-secret <id>
+  uninstall <id> --plugin [owner/repo:]plugin-id
+                          remove a plugin's files from the host's site (a rollout of its own; Conn2Flow
+                          cannot undo the plugin's data rows and migrations, and the report says which stay)
 
 Options: --bot URL (or C2F_BOT_URL), --json. The admin token comes from C2F_ADMIN_TOKEN.
 `;
@@ -24,6 +28,7 @@ interface Host {
   enrolled: boolean;
   lastSeenAt: string | null;
   plugins: Array<{ repository: string; pluginId: string }>;
+  inventory: Array<{ pluginId: string; version: string | null; problem?: string | null }>;
 }
 
 export async function hostsCommand(args: string[]): Promise<number> {
@@ -67,12 +72,23 @@ export async function hostsCommand(args: string[]): Promise<number> {
     case 'list':
       result = await api.call<Host[]>('GET', '/api/admin/hosts');
       if (!values.json) {
-        for (const h of result as Host[]) {
-          process.stdout.write(`${h.id}  ${h.name}  ${h.policy}/${h.channel}  ${h.enrolled ? h.url ?? 'pull' : 'not enrolled'}  ${h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ')}\n`);
+        const hosts = result as Host[];
+        if (!hosts.length) process.stdout.write('no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"\n');
+        for (const h of hosts) {
+          const installed = h.inventory.map((p) => `${p.pluginId} ${p.version ?? 'missing'}${p.problem ? ' (!)' : ''}`).join(', ');
+          process.stdout.write(`${h.id}  ${printable(h.name)}  ${h.policy}/${h.channel}  ${h.enrolled ? printable(h.url ?? 'pull') : 'not enrolled'}  ${h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ')}${installed ? `  has: ${installed}` : ''}\n`);
+          for (const p of h.inventory.filter((entry) => entry.problem)) process.stdout.write(`    ${p.pluginId}: ${printable(p.problem!)}\n`);
         }
         return 0;
       }
       break;
+    case 'uninstall': {
+      if (!values.plugin?.length) throw new UsageError('hosts uninstall takes --plugin [owner/repo:]plugin-id');
+      const done = await api.call<{ rolloutId: string; created: boolean; changed: Array<{ jobId: string }> }>('POST', `/api/admin/hosts/${needId()}/uninstall`, { plugin: values.plugin[0] });
+      if (values.json) printJson(done);
+      else process.stdout.write(`uninstalling ${values.plugin[0]} from ${id}: rollout ${done.rolloutId}${done.created ? '' : ' (already requested)'}, job ${done.changed[0]?.jobId}\nfollow it with: c2f-plugin rollouts show ${done.rolloutId}\n`);
+      return 0;
+    }
     case 'show':
       result = await api.call('GET', `/api/admin/hosts/${needId()}`);
       break;

@@ -1,17 +1,34 @@
 import { parseArgs } from 'node:util';
-import { adminClient } from '../admin-client.ts';
+import { printable } from '../../printable.ts';
+import { adminClient, type AdminClient } from '../admin-client.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
 
 export const ROLLOUTS_HELP = `Usage: c2f-plugin rollouts <action> [options]     (talks to the bot's admin API)
 
-  list                                  recent rollouts
-  show <rollout>                        its per-host jobs: state, reason, exit code
-  approve|cancel|redeliver <rollout> <job>
-                                        act on one host's job
-  history <rollout> <job>               the job's states, oldest first
+Follow:
+  list                                   recent rollouts, and releases that did not become one (and why)
+  show <rollout> [--log]                 each host's job: state, exit code, the host's message; the
+                                         installer's log for failed jobs (--log: for every job)
+  history <rollout> <job>                the job's states and the host's reports, oldest first
+  events [--after ID] [--kind K] [--host H] [--plugin P]
+                                         the event log (installs, failures, rollbacks, operator actions)
 
-Options: --bot URL (or C2F_BOT_URL), --json. The admin token comes from C2F_ADMIN_TOKEN.
+Act (each is safe to repeat; without job ids it applies to every job of the rollout in the right state):
+  approve <rollout> [<job>...]           install on hosts waiting for approval
+  retry <rollout> [<job>...]             send failed and dead-lettered jobs again as a new attempt
+                                         (named jobs may also be skipped or cancelled ones)
+  force <rollout> (<job>... | --host H...)
+                                         install the release even if it is the same package or a downgrade;
+                                         a host with no job in the rollout gets one
+  cancel <rollout> [<job>...]            cancel jobs that have not started on their host
+  rollback <rollout> [--host H...] [--to X.Y.Z]
+                                         return hosts (default: every host whose job finished) to the version
+                                         they had before the rollout, or to X.Y.Z; creates a rollback rollout
+  redeliver                              the same as retry
+
+Options: --bot URL (or C2F_BOT_URL), --json. The admin token comes from C2F_ADMIN_TOKEN; C2F_OPERATOR names
+who acts (default: your login name). An action that changes nothing exits 1 and says why.
 `;
 
 interface Job {
@@ -22,46 +39,137 @@ interface Job {
   reason: string | null;
   exitCode: number | null;
   exitLabel: string | null;
+  installedVersion: string | null;
+  message: string | null;
+  logTail: string[];
+  attemptId: string;
   updatedAt: string;
 }
 
+interface ActionResult {
+  action: string;
+  rolloutId: string;
+  created?: boolean;
+  changed: Array<{ jobId: string; hostId: string; state: string }>;
+  unchanged: Array<{ jobId: string | null; hostId: string; state: string | null; why: string }>;
+}
+
+const LOG_LINES = 12;
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
 export async function rolloutsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { bot: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  const [action, rollout, job] = positionals;
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: {
+      bot: { type: 'string' }, json: { type: 'boolean', default: false }, log: { type: 'boolean', default: false },
+      host: { type: 'string', multiple: true }, to: { type: 'string' }, after: { type: 'string' }, kind: { type: 'string' }, plugin: { type: 'string' },
+    },
+  });
+  const [action, rollout, ...jobs] = positionals;
   const api = adminClient(values.bot);
   const need = (value: string | undefined, what: string) => {
     if (!value) throw new UsageError(`rollouts ${action} takes ${what}`);
     return encodeURIComponent(value);
   };
   switch (action) {
-    case 'list': {
-      const list = await api.call<Array<{ id: string; repository: string; pluginId: string; version: string; createdAt: string; jobs: number }>>('GET', '/api/admin/rollouts');
-      if (values.json) printJson(list);
-      else for (const r of list) process.stdout.write(`${r.id}  ${r.repository}  ${r.pluginId} ${r.version}  ${r.jobs} hosts  ${r.createdAt}\n`);
-      return 0;
-    }
-    case 'show': {
-      const shown = await api.call<{ id: string; pluginId: string; version: string; jobs: Job[] }>('GET', `/api/admin/rollouts/${need(rollout, 'a rollout id')}`);
-      if (values.json) printJson(shown);
+    case 'list':
+      return list(api, values.json);
+    case 'show':
+      return show(api, need(rollout, 'a rollout id'), values.json, values.log);
+    case 'history': {
+      const result = await api.call<{ job: Job; history: Array<{ state: string; detail: string | null; at: string }>; reports: Array<{ attemptId: string | null; receivedAt: string; report: { status: string; exitCode: number | null; message: string; logTail: string[] } | null }> }>(
+        'GET', `/api/admin/rollouts/${need(rollout, 'a rollout id and a job id')}/jobs/${need(jobs[0], 'a rollout id and a job id')}/history`,
+      );
+      if (values.json) printJson(result);
       else {
-        process.stdout.write(`${shown.id}  ${shown.pluginId} ${shown.version}\n`);
-        for (const j of shown.jobs) {
-          const code = j.exitCode === null ? '' : `  exit ${j.exitCode} ${j.exitLabel ?? ''}`;
-          process.stdout.write(`  ${j.hostId}  ${j.action}  ${j.state}${code}${j.reason ? `  (${j.reason})` : ''}  job ${j.id}\n`);
+        out(`job ${result.job.id} on ${result.job.hostId}: ${result.job.action}, now ${result.job.state} (attempt ${result.job.attemptId})`);
+        for (const h of result.history) out(`  ${h.at}  ${h.state}${h.detail ? `  ${printable(h.detail)}` : ''}`);
+        if (result.reports.length) out('reports:');
+        for (const r of result.reports) {
+          if (!r.report) continue;
+          out(`  ${r.receivedAt}  attempt ${r.attemptId}  ${r.report.status}${r.report.exitCode === null ? '' : ` ${r.report.exitCode}`}  ${printable(r.report.message)}`);
         }
       }
       return 0;
     }
-    case 'approve':
-    case 'cancel':
-    case 'redeliver':
-    case 'history': {
-      const path = `/api/admin/rollouts/${need(rollout, 'a rollout id and a job id')}/jobs/${need(job, 'a rollout id and a job id')}/${action}`;
-      const result = await api.call(action === 'history' ? 'GET' : 'POST', path);
-      if (values.json || action === 'history') printJson(result);
-      else process.stdout.write(`${action}: job ${job} of rollout ${rollout}\n`);
+    case 'events': {
+      const query = new URLSearchParams();
+      for (const [key, value] of [['after', values.after], ['kind', values.kind], ['host', values.host?.[0]], ['plugin', values.plugin]] as const) if (value) query.set(key, value);
+      const events = await api.call<Array<{ id: number; kind: string; hostId: string | null; pluginId: string | null; detail: unknown; at: string }>>('GET', `/api/admin/events?${query}`);
+      if (values.json) printJson(events);
+      else if (!events.length) out('no events');
+      else for (const e of events) out(`${e.id}  ${e.at}  ${e.kind.padEnd(20)} ${e.pluginId ?? ''}  ${e.hostId ?? ''}  ${printable(JSON.stringify(e.detail ?? {}))}`);
       return 0;
+    }
+    case 'approve':
+    case 'retry':
+    case 'redeliver':
+    case 'force':
+    case 'cancel':
+    case 'rollback': {
+      const id = need(rollout, 'a rollout id');
+      if (action === 'force' && !jobs.length && !values.host?.length) throw new UsageError('rollouts force takes job ids or --host H');
+      if (action === 'rollback' && jobs.length) throw new UsageError('rollouts rollback takes --host H (not job ids)');
+      const body = { ...(jobs.length ? { jobs } : {}), ...(values.host?.length ? { hosts: values.host } : {}), ...(values.to ? { to: values.to } : {}) };
+      const result = await api.call<ActionResult>('POST', `/api/admin/rollouts/${id}/${action}`, body);
+      if (values.json) printJson(result);
+      else printAction(result);
+      return result.changed.length ? 0 : 1;
     }
   }
   throw new UsageError(action ? `unknown rollouts action "${action}"` : 'rollouts needs an action');
+}
+
+async function list(api: AdminClient, json: boolean): Promise<number> {
+  const rollouts = await api.call<Array<{ id: string; kind: string; repository: string; pluginId: string; version: string; createdAt: string; jobs: number; states: Record<string, number>; requestedBy: string | null }>>('GET', '/api/admin/rollouts');
+  const releases = await api.call<Array<{ id: number; repository: string; tag: string; state: string; error: string | null; resolveFailures: number; receivedAt: string }>>('GET', '/api/admin/releases');
+  if (json) {
+    printJson({ rollouts, releases });
+    return 0;
+  }
+  if (!rollouts.length && !releases.length) out('no rollouts yet: they start when a release is published in a repository the bot is installed on');
+  for (const r of rollouts) {
+    const states = Object.entries(r.states).map(([state, n]) => `${n} ${state}`).join(', ');
+    const what = r.kind === 'release' ? `${r.pluginId} ${r.version}` : `${r.kind} of ${r.pluginId} ${r.version}${r.requestedBy ? ` by ${printable(r.requestedBy)}` : ''}`;
+    out(`${r.id}  ${r.createdAt}  ${r.repository}  ${what}  ${r.jobs} host${r.jobs === 1 ? '' : 's'}${states ? ` (${states})` : ''}`);
+  }
+  if (releases.length) out(`\nreleases without a rollout:`);
+  for (const r of releases) {
+    const why = r.state === 'received' ? `resolving${r.resolveFailures ? ` (${r.resolveFailures} failed tries: ${printable(r.error ?? '')})` : ''}` : `${r.state}: ${printable(r.error ?? '')}`;
+    out(`  ${r.receivedAt}  ${r.repository} ${r.tag}  ${why}`);
+  }
+  return 0;
+}
+
+async function show(api: AdminClient, id: string, json: boolean, allLogs: boolean): Promise<number> {
+  const shown = await api.call<{ id: string; kind: string; pluginId: string; version: string; originRolloutId: string | null; jobs: Job[] }>('GET', `/api/admin/rollouts/${id}`);
+  if (json) {
+    printJson(shown);
+    return 0;
+  }
+  out(`${shown.id}  ${shown.kind === 'release' ? '' : `${shown.kind} of `}${shown.pluginId} ${shown.version}${shown.originRolloutId ? ` (undoes ${shown.originRolloutId})` : ''}`);
+  if (!shown.jobs.length) out('  no hosts follow this plugin');
+  for (const j of shown.jobs) {
+    const code = j.exitCode === null ? '' : `  exit ${j.exitCode} ${j.exitLabel ?? ''}`;
+    out(`  ${j.hostId}  ${j.action}  ${j.state}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}  job ${j.id}`);
+    const said = j.message ?? j.reason;
+    if (said) out(`      ${printable(said)}`);
+    if ((allLogs || j.state === 'failed' || j.state === 'dead_lettered') && j.logTail.length) {
+      out(`      log (last ${Math.min(j.logTail.length, LOG_LINES)} lines; --json has all):`);
+      for (const line of j.logTail.slice(-LOG_LINES)) out(`      | ${printable(line)}`);
+    }
+  }
+  return 0;
+}
+
+function printAction(result: ActionResult): void {
+  const verb: Record<string, string> = { approve: 'approved', retry: 'retried', redeliver: 'retried', force: 'forced', cancel: 'cancelled', rollback: 'rolling back', uninstall: 'uninstalling' };
+  if (result.changed.length) {
+    const where = result.created === false ? `${result.rolloutId} (already requested; nothing new)` : result.rolloutId;
+    out(`${verb[result.action] ?? result.action} ${result.changed.length} job${result.changed.length === 1 ? '' : 's'} in ${where}:`);
+    for (const c of result.changed) out(`  ${c.hostId}  ${c.state}  job ${c.jobId}`);
+  } else {
+    out(`nothing to ${result.action} in ${result.rolloutId}`);
+  }
+  for (const u of result.unchanged) out(`  left alone: ${u.hostId || u.jobId}${u.jobId && u.hostId ? ` (job ${u.jobId})` : ''}: ${printable(u.why)}`);
 }

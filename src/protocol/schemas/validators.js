@@ -3,21 +3,21 @@ import runtime0 from "ajv/dist/runtime/ucs2length.js";
 import runtime1 from "ajv-formats/dist/formats.js";
 
 export const validateJob = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
 const schema33 = {"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"};
-const schema36 = {"type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$","maxLength":255};
-const schema37 = {"type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"};
-const schema39 = {"type":"string","pattern":"^[0-9a-f]{64}$"};
-const schema40 = {"type":"string","format":"uri","pattern":"^https?://","maxLength":2048};
-const schema41 = {"type":"string","format":"date-time"};
+const schema37 = {"type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$","maxLength":255};
+const schema38 = {"type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"};
+const schema40 = {"type":"string","pattern":"^[0-9a-f]{64}$"};
+const schema41 = {"type":"string","format":"uri","pattern":"^https?://","maxLength":2048};
+const schema42 = {"type":"string","format":"date-time"};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
-const pattern7 = new RegExp("^[a-z0-9][a-z0-9_-]*$", "u");
-const pattern8 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+$", "u");
-const pattern10 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
-const pattern11 = new RegExp("^[0-9a-f]{64}$", "u");
-const pattern12 = new RegExp("^https?://", "u");
+const pattern8 = new RegExp("^[a-z0-9][a-z0-9_-]*$", "u");
+const pattern9 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+$", "u");
+const pattern11 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
+const pattern12 = new RegExp("^[0-9a-f]{64}$", "u");
+const pattern13 = new RegExp("^https?://", "u");
 const formats0 = runtime1.fullFormats.uri;
 const formats2 = runtime1.fullFormats["date-time"];
 
@@ -63,8 +63,1503 @@ vErrors.push(err2);
 }
 errors++;
 }
+if(data.attemptId === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attemptId"},message:"must have required property '"+"attemptId"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
 if(data.rolloutId === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rolloutId"},message:"must have required property '"+"rolloutId"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rolloutId"},message:"must have required property '"+"rolloutId"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.hostId === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hostId"},message:"must have required property '"+"hostId"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.action === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data.plugin === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "plugin"},message:"must have required property '"+"plugin"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data.source === undefined){
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data.package === undefined){
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "package"},message:"must have required property '"+"package"+"'"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data.options === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(data.reportUrl === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reportUrl"},message:"must have required property '"+"reportUrl"+"'"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data.deadline === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "deadline"},message:"must have required property '"+"deadline"+"'"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(data.createdAt === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "createdAt"},message:"must have required property '"+"createdAt"+"'"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func1.call(schema31.properties, key0))){
+const err14 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.type !== undefined){
+if("job" !== data.type){
+const err15 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "job"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.protocol !== undefined){
+if(1 !== data.protocol){
+const err16 = {instancePath:instancePath+"/protocol",schemaPath:"#/properties/protocol/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.jobId !== undefined){
+let data2 = data.jobId;
+if(typeof data2 === "string"){
+if(func2(data2) > 128){
+const err17 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(func2(data2) < 1){
+const err18 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(!pattern4.test(data2)){
+const err19 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.attemptId !== undefined){
+let data3 = data.attemptId;
+if(typeof data3 === "string"){
+if(func2(data3) > 128){
+const err21 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(func2(data3) < 1){
+const err22 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(!pattern4.test(data3)){
+const err23 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.rolloutId !== undefined){
+let data4 = data.rolloutId;
+if(typeof data4 === "string"){
+if(func2(data4) > 128){
+const err25 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err26 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(!pattern4.test(data4)){
+const err27 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.hostId !== undefined){
+let data5 = data.hostId;
+if(typeof data5 === "string"){
+if(func2(data5) > 128){
+const err29 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if(func2(data5) < 1){
+const err30 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+if(!pattern4.test(data5)){
+const err31 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data.action !== undefined){
+let data6 = data.action;
+if(!(((((data6 === "install") || (data6 === "update")) || (data6 === "rollback")) || (data6 === "uninstall")) || (data6 === "notify"))){
+const err33 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema31.properties.action.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data.plugin !== undefined){
+let data7 = data.plugin;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.id === undefined){
+const err34 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+if(data7.name === undefined){
+const err35 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+if(data7.version === undefined){
+const err36 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(data7.previousVersion === undefined){
+const err37 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "previousVersion"},message:"must have required property '"+"previousVersion"+"'"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+for(const key1 in data7){
+if(!((((key1 === "id") || (key1 === "name")) || (key1 === "version")) || (key1 === "previousVersion"))){
+const err38 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data7.id !== undefined){
+let data8 = data7.id;
+if(typeof data8 === "string"){
+if(func2(data8) > 255){
+const err39 = {instancePath:instancePath+"/plugin/id",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+if(!pattern8.test(data8)){
+const err40 = {instancePath:instancePath+"/plugin/id",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/plugin/id",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data7.name !== undefined){
+let data9 = data7.name;
+if(typeof data9 === "string"){
+if(func2(data9) > 255){
+const err42 = {instancePath:instancePath+"/plugin/name",schemaPath:"#/properties/plugin/properties/name/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+if(func2(data9) < 1){
+const err43 = {instancePath:instancePath+"/plugin/name",schemaPath:"#/properties/plugin/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/plugin/name",schemaPath:"#/properties/plugin/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+if(data7.version !== undefined){
+let data10 = data7.version;
+if(typeof data10 === "string"){
+if(!pattern9.test(data10)){
+const err45 = {instancePath:instancePath+"/plugin/version",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/plugin/version",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+if(data7.previousVersion !== undefined){
+let data11 = data7.previousVersion;
+const _errs29 = errors;
+let valid8 = false;
+let passing0 = null;
+const _errs30 = errors;
+if(typeof data11 === "string"){
+if(!pattern9.test(data11)){
+const err47 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+var _valid0 = _errs30 === errors;
+if(_valid0){
+valid8 = true;
+passing0 = 0;
+}
+const _errs33 = errors;
+if(data11 !== null){
+const err49 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"#/properties/plugin/properties/previousVersion/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+var _valid0 = _errs33 === errors;
+if(_valid0 && valid8){
+valid8 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid8 = true;
+passing0 = 1;
+}
+}
+if(!valid8){
+const err50 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"#/properties/plugin/properties/previousVersion/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+else {
+errors = _errs29;
+if(vErrors !== null){
+if(_errs29){
+vErrors.length = _errs29;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data.source !== undefined){
+let data12 = data.source;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+if(data12.repository === undefined){
+const err52 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/required",keyword:"required",params:{missingProperty: "repository"},message:"must have required property '"+"repository"+"'"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if(data12.tag === undefined){
+const err53 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/required",keyword:"required",params:{missingProperty: "tag"},message:"must have required property '"+"tag"+"'"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(data12.releaseId === undefined){
+const err54 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/required",keyword:"required",params:{missingProperty: "releaseId"},message:"must have required property '"+"releaseId"+"'"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+for(const key2 in data12){
+if(!(((key2 === "repository") || (key2 === "tag")) || (key2 === "releaseId"))){
+const err55 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data12.repository !== undefined){
+let data13 = data12.repository;
+if(typeof data13 === "string"){
+if(!pattern11.test(data13)){
+const err56 = {instancePath:instancePath+"/source/repository",schemaPath:"#/properties/source/properties/repository/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\""};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/source/repository",schemaPath:"#/properties/source/properties/repository/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+if(data12.tag !== undefined){
+let data14 = data12.tag;
+if(typeof data14 === "string"){
+if(func2(data14) > 255){
+const err58 = {instancePath:instancePath+"/source/tag",schemaPath:"#/properties/source/properties/tag/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+if(func2(data14) < 1){
+const err59 = {instancePath:instancePath+"/source/tag",schemaPath:"#/properties/source/properties/tag/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/source/tag",schemaPath:"#/properties/source/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data12.releaseId !== undefined){
+let data15 = data12.releaseId;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err61 = {instancePath:instancePath+"/source/releaseId",schemaPath:"#/properties/source/properties/releaseId/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 < 1 || isNaN(data15)){
+const err62 = {instancePath:instancePath+"/source/releaseId",schemaPath:"#/properties/source/properties/releaseId/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+if(data.package !== undefined){
+let data16 = data.package;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.fileName === undefined){
+const err64 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "fileName"},message:"must have required property '"+"fileName"+"'"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+if(data16.size === undefined){
+const err65 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "size"},message:"must have required property '"+"size"+"'"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+if(data16.sha256 === undefined){
+const err66 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "sha256"},message:"must have required property '"+"sha256"+"'"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+if(data16.url === undefined){
+const err67 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+if(data16.urlExpiresAt === undefined){
+const err68 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "urlExpiresAt"},message:"must have required property '"+"urlExpiresAt"+"'"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+for(const key3 in data16){
+if(!(((((key3 === "fileName") || (key3 === "size")) || (key3 === "sha256")) || (key3 === "url")) || (key3 === "urlExpiresAt"))){
+const err69 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data16.fileName !== undefined){
+if("gestor-plugin.zip" !== data16.fileName){
+const err70 = {instancePath:instancePath+"/package/fileName",schemaPath:"#/properties/package/properties/fileName/const",keyword:"const",params:{allowedValue: "gestor-plugin.zip"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+if(data16.size !== undefined){
+let data18 = data16.size;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err71 = {instancePath:instancePath+"/package/size",schemaPath:"#/properties/package/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 < 128 || isNaN(data18)){
+const err72 = {instancePath:instancePath+"/package/size",schemaPath:"#/properties/package/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 128},message:"must be >= 128"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+}
+if(data16.sha256 !== undefined){
+let data19 = data16.sha256;
+if(typeof data19 === "string"){
+if(!pattern12.test(data19)){
+const err73 = {instancePath:instancePath+"/package/sha256",schemaPath:"defs.schema.json#/$defs/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+else {
+const err74 = {instancePath:instancePath+"/package/sha256",schemaPath:"defs.schema.json#/$defs/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+if(data16.url !== undefined){
+let data20 = data16.url;
+if(typeof data20 === "string"){
+if(func2(data20) > 2048){
+const err75 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if(!pattern13.test(data20)){
+const err76 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(!(formats0(data20))){
+const err77 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+else {
+const err78 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+if(data16.urlExpiresAt !== undefined){
+let data21 = data16.urlExpiresAt;
+const _errs57 = errors;
+let valid14 = false;
+let passing1 = null;
+const _errs58 = errors;
+if(typeof data21 === "string"){
+if(!(formats2.validate(data21))){
+const err79 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+var _valid1 = _errs58 === errors;
+if(_valid1){
+valid14 = true;
+passing1 = 0;
+}
+const _errs61 = errors;
+if(data21 !== null){
+const err81 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"#/properties/package/properties/urlExpiresAt/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+var _valid1 = _errs61 === errors;
+if(_valid1 && valid14){
+valid14 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid14 = true;
+passing1 = 1;
+}
+}
+if(!valid14){
+const err82 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"#/properties/package/properties/urlExpiresAt/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+else {
+errors = _errs57;
+if(vErrors !== null){
+if(_errs57){
+vErrors.length = _errs57;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+if(data.options !== undefined){
+let data22 = data.options;
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+if(data22.force === undefined){
+const err84 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "force"},message:"must have required property '"+"force"+"'"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+if(data22.skipMigrations === undefined){
+const err85 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "skipMigrations"},message:"must have required property '"+"skipMigrations"+"'"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+for(const key4 in data22){
+if(!((key4 === "force") || (key4 === "skipMigrations"))){
+const err86 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+if(data22.force !== undefined){
+if(typeof data22.force !== "boolean"){
+const err87 = {instancePath:instancePath+"/options/force",schemaPath:"#/properties/options/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+if(data22.skipMigrations !== undefined){
+if(typeof data22.skipMigrations !== "boolean"){
+const err88 = {instancePath:instancePath+"/options/skipMigrations",schemaPath:"#/properties/options/properties/skipMigrations/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+if(data.reportUrl !== undefined){
+let data25 = data.reportUrl;
+if(typeof data25 === "string"){
+if(func2(data25) > 2048){
+const err90 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+if(!pattern13.test(data25)){
+const err91 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+if(!(formats0(data25))){
+const err92 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+if(data.deadline !== undefined){
+let data26 = data.deadline;
+if(typeof data26 === "string"){
+if(!(formats2.validate(data26))){
+const err94 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+else {
+const err95 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+if(data.createdAt !== undefined){
+let data27 = data.createdAt;
+if(typeof data27 === "string"){
+if(!(formats2.validate(data27))){
+const err96 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+}
+else {
+const err98 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+validate20.errors = vErrors;
+return errors === 0;
+}
+validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const validateReport = validate22;
+const schema46 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/report.schema.json","title":"Report (host → bot)","description":"Sent at every status change of a job; retried until the bot answers 2xx.","type":"object","required":["type","protocol","jobId","attemptId","hostId","status","exitCode","exitLabel","message","logTail","installedVersion","timings","sentAt"],"properties":{"type":{"const":"report"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"status":{"$ref":"defs.schema.json#/$defs/hostStatus"},"exitCode":{"oneOf":[{"$ref":"defs.schema.json#/$defs/exitCode"},{"type":"null"}]},"exitLabel":{"type":["string","null"],"maxLength":64},"message":{"type":"string","maxLength":2000},"logTail":{"type":"array","maxItems":50,"items":{"type":"string","maxLength":1000}},"installedVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]},"inventory":{"description":"The site's view of this plugin when the report was written (final reports carry it): what the bot plans the next job from.","oneOf":[{"$ref":"defs.schema.json#/$defs/inventoryEntry"},{"type":"null"}]},"timings":{"type":"object","required":["receivedAt"],"properties":{"receivedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"startedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"finishedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"downloadMs":{"type":"integer","minimum":0},"installMs":{"type":"integer","minimum":0},"verifyMs":{"type":"integer","minimum":0}},"additionalProperties":false},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
+const schema50 = {"enum":["idle","instalando","atualizando","ok","erro"]};
+const schema51 = {"type":"integer","minimum":0,"maximum":255};
+const schema53 = {"description":"What a site has of one plugin: the version its files hold (gestor/plugins/<id>/manifest.json), the package it came from when known, and, when Conn2Flow's plugins row or the agent's own record disagrees with the files, what disagrees.","type":"object","required":["pluginId","version","sha256"],"properties":{"pluginId":{"$ref":"#/$defs/pluginId"},"version":{"oneOf":[{"$ref":"#/$defs/version"},{"type":"null"}]},"sha256":{"oneOf":[{"$ref":"#/$defs/sha256"},{"type":"null"}]},"problem":{"type":["string","null"],"maxLength":500}},"additionalProperties":false};
+
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate23.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.pluginId === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pluginId"},message:"must have required property '"+"pluginId"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.version === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.sha256 === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sha256"},message:"must have required property '"+"sha256"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "pluginId") || (key0 === "version")) || (key0 === "sha256")) || (key0 === "problem"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.pluginId !== undefined){
+let data0 = data.pluginId;
+if(typeof data0 === "string"){
+if(func2(data0) > 255){
+const err4 = {instancePath:instancePath+"/pluginId",schemaPath:"#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(!pattern8.test(data0)){
+const err5 = {instancePath:instancePath+"/pluginId",schemaPath:"#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/pluginId",schemaPath:"#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.version !== undefined){
+let data1 = data.version;
+const _errs6 = errors;
+let valid2 = false;
+let passing0 = null;
+const _errs7 = errors;
+if(typeof data1 === "string"){
+if(!pattern9.test(data1)){
+const err7 = {instancePath:instancePath+"/version",schemaPath:"#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/version",schemaPath:"#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+if(_valid0){
+valid2 = true;
+passing0 = 0;
+}
+const _errs10 = errors;
+if(data1 !== null){
+const err9 = {instancePath:instancePath+"/version",schemaPath:"#/properties/version/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+var _valid0 = _errs10 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 1;
+}
+}
+if(!valid2){
+const err10 = {instancePath:instancePath+"/version",schemaPath:"#/properties/version/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+else {
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.sha256 !== undefined){
+let data2 = data.sha256;
+const _errs13 = errors;
+let valid4 = false;
+let passing1 = null;
+const _errs14 = errors;
+if(typeof data2 === "string"){
+if(!pattern12.test(data2)){
+const err11 = {instancePath:instancePath+"/sha256",schemaPath:"#/$defs/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/sha256",schemaPath:"#/$defs/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var _valid1 = _errs14 === errors;
+if(_valid1){
+valid4 = true;
+passing1 = 0;
+}
+const _errs17 = errors;
+if(data2 !== null){
+const err13 = {instancePath:instancePath+"/sha256",schemaPath:"#/properties/sha256/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+var _valid1 = _errs17 === errors;
+if(_valid1 && valid4){
+valid4 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid4 = true;
+passing1 = 1;
+}
+}
+if(!valid4){
+const err14 = {instancePath:instancePath+"/sha256",schemaPath:"#/properties/sha256/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+else {
+errors = _errs13;
+if(vErrors !== null){
+if(_errs13){
+vErrors.length = _errs13;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.problem !== undefined){
+let data3 = data.problem;
+if((typeof data3 !== "string") && (data3 !== null)){
+const err15 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/type",keyword:"type",params:{type: schema53.properties.problem.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(typeof data3 === "string"){
+if(func2(data3) > 500){
+const err16 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/maxLength",keyword:"maxLength",params:{limit: 500},message:"must NOT have more than 500 characters"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate23.errors = vErrors;
+return errors === 0;
+}
+validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://conn2flow-plugin-release/schemas/protocol/report.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate22.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.type === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.protocol === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "protocol"},message:"must have required property '"+"protocol"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.jobId === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jobId"},message:"must have required property '"+"jobId"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.attemptId === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attemptId"},message:"must have required property '"+"attemptId"+"'"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -83,8 +1578,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(data.action === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "action"},message:"must have required property '"+"action"+"'"};
+if(data.status === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -93,8 +1588,8 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(data.plugin === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "plugin"},message:"must have required property '"+"plugin"+"'"};
+if(data.exitCode === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "exitCode"},message:"must have required property '"+"exitCode"+"'"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -103,8 +1598,8 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(data.source === undefined){
-const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'"};
+if(data.exitLabel === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "exitLabel"},message:"must have required property '"+"exitLabel"+"'"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -113,8 +1608,8 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(data.package === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "package"},message:"must have required property '"+"package"+"'"};
+if(data.message === undefined){
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -123,8 +1618,8 @@ vErrors.push(err8);
 }
 errors++;
 }
-if(data.options === undefined){
-const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'"};
+if(data.logTail === undefined){
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "logTail"},message:"must have required property '"+"logTail"+"'"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -133,8 +1628,8 @@ vErrors.push(err9);
 }
 errors++;
 }
-if(data.reportUrl === undefined){
-const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reportUrl"},message:"must have required property '"+"reportUrl"+"'"};
+if(data.installedVersion === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "installedVersion"},message:"must have required property '"+"installedVersion"+"'"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -143,8 +1638,8 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(data.deadline === undefined){
-const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "deadline"},message:"must have required property '"+"deadline"+"'"};
+if(data.timings === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "timings"},message:"must have required property '"+"timings"+"'"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -153,8 +1648,8 @@ vErrors.push(err11);
 }
 errors++;
 }
-if(data.createdAt === undefined){
-const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "createdAt"},message:"must have required property '"+"createdAt"+"'"};
+if(data.sentAt === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sentAt"},message:"must have required property '"+"sentAt"+"'"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -164,7 +1659,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema31.properties, key0))){
+if(!(func1.call(schema46.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -176,8 +1671,8 @@ errors++;
 }
 }
 if(data.type !== undefined){
-if("job" !== data.type){
-const err14 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "job"},message:"must be equal to constant"};
+if("report" !== data.type){
+const err14 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "report"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -244,11 +1739,11 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data.rolloutId !== undefined){
-let data3 = data.rolloutId;
+if(data.attemptId !== undefined){
+let data3 = data.attemptId;
 if(typeof data3 === "string"){
 if(func2(data3) > 128){
-const err20 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+const err20 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -258,7 +1753,7 @@ vErrors.push(err20);
 errors++;
 }
 if(func2(data3) < 1){
-const err21 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err21 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -268,7 +1763,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!pattern4.test(data3)){
-const err22 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
+const err22 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -279,7 +1774,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/rolloutId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err23 = {instancePath:instancePath+"/attemptId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -334,10 +1829,10 @@ vErrors.push(err27);
 errors++;
 }
 }
-if(data.action !== undefined){
-let data5 = data.action;
-if(!(((((data5 === "install") || (data5 === "update")) || (data5 === "rollback")) || (data5 === "uninstall")) || (data5 === "notify"))){
-const err28 = {instancePath:instancePath+"/action",schemaPath:"#/properties/action/enum",keyword:"enum",params:{allowedValues: schema31.properties.action.enum},message:"must be equal to one of the allowed values"};
+if(data.status !== undefined){
+let data5 = data.status;
+if(!(((((data5 === "idle") || (data5 === "instalando")) || (data5 === "atualizando")) || (data5 === "ok")) || (data5 === "erro"))){
+const err28 = {instancePath:instancePath+"/status",schemaPath:"defs.schema.json#/$defs/hostStatus/enum",keyword:"enum",params:{allowedValues: schema50.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -347,11 +1842,14 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.plugin !== undefined){
-let data6 = data.plugin;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-if(data6.id === undefined){
-const err29 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(data.exitCode !== undefined){
+let data6 = data.exitCode;
+const _errs16 = errors;
+let valid5 = false;
+let passing0 = null;
+const _errs17 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err29 = {instancePath:instancePath+"/exitCode",schemaPath:"defs.schema.json#/$defs/exitCode/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -360,8 +1858,9 @@ vErrors.push(err29);
 }
 errors++;
 }
-if(data6.name === undefined){
-const err30 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 255 || isNaN(data6)){
+const err30 = {instancePath:instancePath+"/exitCode",schemaPath:"defs.schema.json#/$defs/exitCode/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -370,8 +1869,8 @@ vErrors.push(err30);
 }
 errors++;
 }
-if(data6.version === undefined){
-const err31 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'"};
+if(data6 < 0 || isNaN(data6)){
+const err31 = {instancePath:instancePath+"/exitCode",schemaPath:"defs.schema.json#/$defs/exitCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -380,8 +1879,15 @@ vErrors.push(err31);
 }
 errors++;
 }
-if(data6.previousVersion === undefined){
-const err32 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/required",keyword:"required",params:{missingProperty: "previousVersion"},message:"must have required property '"+"previousVersion"+"'"};
+}
+var _valid0 = _errs17 === errors;
+if(_valid0){
+valid5 = true;
+passing0 = 0;
+}
+const _errs20 = errors;
+if(data6 !== null){
+const err32 = {instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -390,9 +1896,19 @@ vErrors.push(err32);
 }
 errors++;
 }
-for(const key1 in data6){
-if(!((((key1 === "id") || (key1 === "name")) || (key1 === "version")) || (key1 === "previousVersion"))){
-const err33 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+var _valid0 = _errs20 === errors;
+if(_valid0 && valid5){
+valid5 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid5 = true;
+passing0 = 1;
+}
+}
+if(!valid5){
+const err33 = {instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -401,12 +1917,22 @@ vErrors.push(err33);
 }
 errors++;
 }
+else {
+errors = _errs16;
+if(vErrors !== null){
+if(_errs16){
+vErrors.length = _errs16;
 }
-if(data6.id !== undefined){
-let data7 = data6.id;
-if(typeof data7 === "string"){
-if(func2(data7) > 255){
-const err34 = {instancePath:instancePath+"/plugin/id",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.exitLabel !== undefined){
+let data7 = data.exitLabel;
+if((typeof data7 !== "string") && (data7 !== null)){
+const err34 = {instancePath:instancePath+"/exitLabel",schemaPath:"#/properties/exitLabel/type",keyword:"type",params:{type: schema46.properties.exitLabel.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -415,8 +1941,9 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(!pattern7.test(data7)){
-const err35 = {instancePath:instancePath+"/plugin/id",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
+if(typeof data7 === "string"){
+if(func2(data7) > 64){
+const err35 = {instancePath:instancePath+"/exitLabel",schemaPath:"#/properties/exitLabel/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -426,8 +1953,12 @@ vErrors.push(err35);
 errors++;
 }
 }
-else {
-const err36 = {instancePath:instancePath+"/plugin/id",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data.message !== undefined){
+let data8 = data.message;
+if(typeof data8 === "string"){
+if(func2(data8) > 2000){
+const err36 = {instancePath:instancePath+"/message",schemaPath:"#/properties/message/maxLength",keyword:"maxLength",params:{limit: 2000},message:"must NOT have more than 2000 characters"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -437,11 +1968,8 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data6.name !== undefined){
-let data8 = data6.name;
-if(typeof data8 === "string"){
-if(func2(data8) > 255){
-const err37 = {instancePath:instancePath+"/plugin/name",schemaPath:"#/properties/plugin/properties/name/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+else {
+const err37 = {instancePath:instancePath+"/message",schemaPath:"#/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -450,8 +1978,12 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(func2(data8) < 1){
-const err38 = {instancePath:instancePath+"/plugin/name",schemaPath:"#/properties/plugin/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data.logTail !== undefined){
+let data9 = data.logTail;
+if(Array.isArray(data9)){
+if(data9.length > 50){
+const err38 = {instancePath:instancePath+"/logTail",schemaPath:"#/properties/logTail/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -460,9 +1992,12 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-else {
-const err39 = {instancePath:instancePath+"/plugin/name",schemaPath:"#/properties/plugin/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len0 = data9.length;
+for(let i0=0; i0<len0; i0++){
+let data10 = data9[i0];
+if(typeof data10 === "string"){
+if(func2(data10) > 1000){
+const err39 = {instancePath:instancePath+"/logTail/" + i0,schemaPath:"#/properties/logTail/items/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -472,11 +2007,8 @@ vErrors.push(err39);
 errors++;
 }
 }
-if(data6.version !== undefined){
-let data9 = data6.version;
-if(typeof data9 === "string"){
-if(!pattern8.test(data9)){
-const err40 = {instancePath:instancePath+"/plugin/version",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+else {
+const err40 = {instancePath:instancePath+"/logTail/" + i0,schemaPath:"#/properties/logTail/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -486,8 +2018,9 @@ vErrors.push(err40);
 errors++;
 }
 }
+}
 else {
-const err41 = {instancePath:instancePath+"/plugin/version",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err41 = {instancePath:instancePath+"/logTail",schemaPath:"#/properties/logTail/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -497,15 +2030,15 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data6.previousVersion !== undefined){
-let data10 = data6.previousVersion;
-const _errs26 = errors;
-let valid7 = false;
-let passing0 = null;
-const _errs27 = errors;
-if(typeof data10 === "string"){
-if(!pattern8.test(data10)){
-const err42 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(data.installedVersion !== undefined){
+let data11 = data.installedVersion;
+const _errs31 = errors;
+let valid9 = false;
+let passing1 = null;
+const _errs32 = errors;
+if(typeof data11 === "string"){
+if(!pattern9.test(data11)){
+const err42 = {instancePath:instancePath+"/installedVersion",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -516,7 +2049,7 @@ errors++;
 }
 }
 else {
-const err43 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err43 = {instancePath:instancePath+"/installedVersion",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -525,14 +2058,14 @@ vErrors.push(err43);
 }
 errors++;
 }
-var _valid0 = _errs27 === errors;
-if(_valid0){
-valid7 = true;
-passing0 = 0;
+var _valid1 = _errs32 === errors;
+if(_valid1){
+valid9 = true;
+passing1 = 0;
 }
-const _errs30 = errors;
-if(data10 !== null){
-const err44 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"#/properties/plugin/properties/previousVersion/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const _errs35 = errors;
+if(data11 !== null){
+const err44 = {instancePath:instancePath+"/installedVersion",schemaPath:"#/properties/installedVersion/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -541,19 +2074,19 @@ vErrors.push(err44);
 }
 errors++;
 }
-var _valid0 = _errs30 === errors;
-if(_valid0 && valid7){
-valid7 = false;
-passing0 = [passing0, 1];
+var _valid1 = _errs35 === errors;
+if(_valid1 && valid9){
+valid9 = false;
+passing1 = [passing1, 1];
 }
 else {
-if(_valid0){
-valid7 = true;
-passing0 = 1;
+if(_valid1){
+valid9 = true;
+passing1 = 1;
 }
 }
-if(!valid7){
-const err45 = {instancePath:instancePath+"/plugin/previousVersion",schemaPath:"#/properties/plugin/properties/previousVersion/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(!valid9){
+const err45 = {instancePath:instancePath+"/installedVersion",schemaPath:"#/properties/installedVersion/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -563,10 +2096,10 @@ vErrors.push(err45);
 errors++;
 }
 else {
-errors = _errs26;
+errors = _errs31;
 if(vErrors !== null){
-if(_errs26){
-vErrors.length = _errs26;
+if(_errs31){
+vErrors.length = _errs31;
 }
 else {
 vErrors = null;
@@ -574,9 +2107,24 @@ vErrors = null;
 }
 }
 }
+if(data.inventory !== undefined){
+let data12 = data.inventory;
+const _errs38 = errors;
+let valid11 = false;
+let passing2 = null;
+const _errs39 = errors;
+if(!(validate23(data12, {instancePath:instancePath+"/inventory",parentData:data,parentDataProperty:"inventory",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+errors = vErrors.length;
 }
-else {
-const err46 = {instancePath:instancePath+"/plugin",schemaPath:"#/properties/plugin/type",keyword:"type",params:{type: "object"},message:"must be object"};
+var _valid2 = _errs39 === errors;
+if(_valid2){
+valid11 = true;
+passing2 = 0;
+}
+const _errs40 = errors;
+if(data12 !== null){
+const err46 = {instancePath:instancePath+"/inventory",schemaPath:"#/properties/inventory/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -585,12 +2133,19 @@ vErrors.push(err46);
 }
 errors++;
 }
+var _valid2 = _errs40 === errors;
+if(_valid2 && valid11){
+valid11 = false;
+passing2 = [passing2, 1];
 }
-if(data.source !== undefined){
-let data11 = data.source;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.repository === undefined){
-const err47 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/required",keyword:"required",params:{missingProperty: "repository"},message:"must have required property '"+"repository"+"'"};
+else {
+if(_valid2){
+valid11 = true;
+passing2 = 1;
+}
+}
+if(!valid11){
+const err47 = {instancePath:instancePath+"/inventory",schemaPath:"#/properties/inventory/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -599,8 +2154,23 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(data11.tag === undefined){
-const err48 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/required",keyword:"required",params:{missingProperty: "tag"},message:"must have required property '"+"tag"+"'"};
+else {
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.timings !== undefined){
+let data13 = data.timings;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.receivedAt === undefined){
+const err48 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/required",keyword:"required",params:{missingProperty: "receivedAt"},message:"must have required property '"+"receivedAt"+"'"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -609,8 +2179,9 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(data11.releaseId === undefined){
-const err49 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/required",keyword:"required",params:{missingProperty: "releaseId"},message:"must have required property '"+"releaseId"+"'"};
+for(const key1 in data13){
+if(!((((((key1 === "receivedAt") || (key1 === "startedAt")) || (key1 === "finishedAt")) || (key1 === "downloadMs")) || (key1 === "installMs")) || (key1 === "verifyMs"))){
+const err49 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -619,9 +2190,12 @@ vErrors.push(err49);
 }
 errors++;
 }
-for(const key2 in data11){
-if(!(((key2 === "repository") || (key2 === "tag")) || (key2 === "releaseId"))){
-const err50 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+}
+if(data13.receivedAt !== undefined){
+let data14 = data13.receivedAt;
+if(typeof data14 === "string"){
+if(!(formats2.validate(data14))){
+const err50 = {instancePath:instancePath+"/timings/receivedAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -631,11 +2205,8 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data11.repository !== undefined){
-let data12 = data11.repository;
-if(typeof data12 === "string"){
-if(!pattern10.test(data12)){
-const err51 = {instancePath:instancePath+"/source/repository",schemaPath:"#/properties/source/properties/repository/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\""};
+else {
+const err51 = {instancePath:instancePath+"/timings/receivedAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -645,8 +2216,11 @@ vErrors.push(err51);
 errors++;
 }
 }
-else {
-const err52 = {instancePath:instancePath+"/source/repository",schemaPath:"#/properties/source/properties/repository/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data13.startedAt !== undefined){
+let data15 = data13.startedAt;
+if(typeof data15 === "string"){
+if(!(formats2.validate(data15))){
+const err52 = {instancePath:instancePath+"/timings/startedAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -656,11 +2230,8 @@ vErrors.push(err52);
 errors++;
 }
 }
-if(data11.tag !== undefined){
-let data13 = data11.tag;
-if(typeof data13 === "string"){
-if(func2(data13) > 255){
-const err53 = {instancePath:instancePath+"/source/tag",schemaPath:"#/properties/source/properties/tag/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+else {
+const err53 = {instancePath:instancePath+"/timings/startedAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -669,8 +2240,12 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(func2(data13) < 1){
-const err54 = {instancePath:instancePath+"/source/tag",schemaPath:"#/properties/source/properties/tag/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data13.finishedAt !== undefined){
+let data16 = data13.finishedAt;
+if(typeof data16 === "string"){
+if(!(formats2.validate(data16))){
+const err54 = {instancePath:instancePath+"/timings/finishedAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -681,7 +2256,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/source/tag",schemaPath:"#/properties/source/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err55 = {instancePath:instancePath+"/timings/finishedAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -691,10 +2266,10 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data11.releaseId !== undefined){
-let data14 = data11.releaseId;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err56 = {instancePath:instancePath+"/source/releaseId",schemaPath:"#/properties/source/properties/releaseId/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data13.downloadMs !== undefined){
+let data17 = data13.downloadMs;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err56 = {instancePath:instancePath+"/timings/downloadMs",schemaPath:"#/properties/timings/properties/downloadMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -703,9 +2278,9 @@ vErrors.push(err56);
 }
 errors++;
 }
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 < 1 || isNaN(data14)){
-const err57 = {instancePath:instancePath+"/source/releaseId",schemaPath:"#/properties/source/properties/releaseId/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 < 0 || isNaN(data17)){
+const err57 = {instancePath:instancePath+"/timings/downloadMs",schemaPath:"#/properties/timings/properties/downloadMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -716,9 +2291,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err58 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data13.installMs !== undefined){
+let data18 = data13.installMs;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err58 = {instancePath:instancePath+"/timings/installMs",schemaPath:"#/properties/timings/properties/installMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -727,12 +2303,9 @@ vErrors.push(err58);
 }
 errors++;
 }
-}
-if(data.package !== undefined){
-let data15 = data.package;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-if(data15.fileName === undefined){
-const err59 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "fileName"},message:"must have required property '"+"fileName"+"'"};
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 < 0 || isNaN(data18)){
+const err59 = {instancePath:instancePath+"/timings/installMs",schemaPath:"#/properties/timings/properties/installMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -741,8 +2314,12 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(data15.size === undefined){
-const err60 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "size"},message:"must have required property '"+"size"+"'"};
+}
+}
+if(data13.verifyMs !== undefined){
+let data19 = data13.verifyMs;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+const err60 = {instancePath:instancePath+"/timings/verifyMs",schemaPath:"#/properties/timings/properties/verifyMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -751,8 +2328,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(data15.sha256 === undefined){
-const err61 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "sha256"},message:"must have required property '"+"sha256"+"'"};
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 < 0 || isNaN(data19)){
+const err61 = {instancePath:instancePath+"/timings/verifyMs",schemaPath:"#/properties/timings/properties/verifyMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -761,8 +2339,11 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data15.url === undefined){
-const err62 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -771,8 +2352,12 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(data15.urlExpiresAt === undefined){
-const err63 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/required",keyword:"required",params:{missingProperty: "urlExpiresAt"},message:"must have required property '"+"urlExpiresAt"+"'"};
+}
+if(data.sentAt !== undefined){
+let data20 = data.sentAt;
+if(typeof data20 === "string"){
+if(!(formats2.validate(data20))){
+const err63 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -781,9 +2366,9 @@ vErrors.push(err63);
 }
 errors++;
 }
-for(const key3 in data15){
-if(!(((((key3 === "fileName") || (key3 === "size")) || (key3 === "sha256")) || (key3 === "url")) || (key3 === "urlExpiresAt"))){
-const err64 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+}
+else {
+const err64 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -793,9 +2378,9 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data15.fileName !== undefined){
-if("gestor-plugin.zip" !== data15.fileName){
-const err65 = {instancePath:instancePath+"/package/fileName",schemaPath:"#/properties/package/properties/fileName/const",keyword:"const",params:{allowedValue: "gestor-plugin.zip"},message:"must be equal to constant"};
+}
+else {
+const err65 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -804,383 +2389,18 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-if(data15.size !== undefined){
-let data17 = data15.size;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err66 = {instancePath:instancePath+"/package/size",schemaPath:"#/properties/package/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 < 128 || isNaN(data17)){
-const err67 = {instancePath:instancePath+"/package/size",schemaPath:"#/properties/package/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 128},message:"must be >= 128"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-}
-if(data15.sha256 !== undefined){
-let data18 = data15.sha256;
-if(typeof data18 === "string"){
-if(!pattern11.test(data18)){
-const err68 = {instancePath:instancePath+"/package/sha256",schemaPath:"defs.schema.json#/$defs/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-else {
-const err69 = {instancePath:instancePath+"/package/sha256",schemaPath:"defs.schema.json#/$defs/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-if(data15.url !== undefined){
-let data19 = data15.url;
-if(typeof data19 === "string"){
-if(func2(data19) > 2048){
-const err70 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-if(!pattern12.test(data19)){
-const err71 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-if(!(formats0(data19))){
-const err72 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-}
-else {
-const err73 = {instancePath:instancePath+"/package/url",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-}
-if(data15.urlExpiresAt !== undefined){
-let data20 = data15.urlExpiresAt;
-const _errs54 = errors;
-let valid13 = false;
-let passing1 = null;
-const _errs55 = errors;
-if(typeof data20 === "string"){
-if(!(formats2.validate(data20))){
-const err74 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-}
-else {
-const err75 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-var _valid1 = _errs55 === errors;
-if(_valid1){
-valid13 = true;
-passing1 = 0;
-}
-const _errs58 = errors;
-if(data20 !== null){
-const err76 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"#/properties/package/properties/urlExpiresAt/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-var _valid1 = _errs58 === errors;
-if(_valid1 && valid13){
-valid13 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid13 = true;
-passing1 = 1;
-}
-}
-if(!valid13){
-const err77 = {instancePath:instancePath+"/package/urlExpiresAt",schemaPath:"#/properties/package/properties/urlExpiresAt/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-else {
-errors = _errs54;
-if(vErrors !== null){
-if(_errs54){
-vErrors.length = _errs54;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err78 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-}
-if(data.options !== undefined){
-let data21 = data.options;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-if(data21.force === undefined){
-const err79 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "force"},message:"must have required property '"+"force"+"'"};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-if(data21.skipMigrations === undefined){
-const err80 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "skipMigrations"},message:"must have required property '"+"skipMigrations"+"'"};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-for(const key4 in data21){
-if(!((key4 === "force") || (key4 === "skipMigrations"))){
-const err81 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-}
-if(data21.force !== undefined){
-if(typeof data21.force !== "boolean"){
-const err82 = {instancePath:instancePath+"/options/force",schemaPath:"#/properties/options/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-}
-if(data21.skipMigrations !== undefined){
-if(typeof data21.skipMigrations !== "boolean"){
-const err83 = {instancePath:instancePath+"/options/skipMigrations",schemaPath:"#/properties/options/properties/skipMigrations/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-}
-}
-else {
-const err84 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-}
-if(data.reportUrl !== undefined){
-let data24 = data.reportUrl;
-if(typeof data24 === "string"){
-if(func2(data24) > 2048){
-const err85 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-if(!pattern12.test(data24)){
-const err86 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-if(!(formats0(data24))){
-const err87 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-}
-else {
-const err88 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-}
-if(data.deadline !== undefined){
-let data25 = data.deadline;
-if(typeof data25 === "string"){
-if(!(formats2.validate(data25))){
-const err89 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-}
-else {
-const err90 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-if(data.createdAt !== undefined){
-let data26 = data.createdAt;
-if(typeof data26 === "string"){
-if(!(formats2.validate(data26))){
-const err91 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-}
-else {
-const err92 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-}
-}
-else {
-const err93 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-validate20.errors = vErrors;
+validate22.errors = vErrors;
 return errors === 0;
 }
-validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validateReport = validate22;
-const schema45 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/report.schema.json","title":"Report (host → bot)","description":"Sent at every status change of a job; retried until the bot answers 2xx.","type":"object","required":["type","protocol","jobId","hostId","status","exitCode","exitLabel","message","logTail","installedVersion","timings","sentAt"],"properties":{"type":{"const":"report"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"status":{"$ref":"defs.schema.json#/$defs/hostStatus"},"exitCode":{"oneOf":[{"$ref":"defs.schema.json#/$defs/exitCode"},{"type":"null"}]},"exitLabel":{"type":["string","null"],"maxLength":64},"message":{"type":"string","maxLength":2000},"logTail":{"type":"array","maxItems":50,"items":{"type":"string","maxLength":1000}},"installedVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]},"timings":{"type":"object","required":["receivedAt"],"properties":{"receivedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"startedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"finishedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"downloadMs":{"type":"integer","minimum":0},"installMs":{"type":"integer","minimum":0},"verifyMs":{"type":"integer","minimum":0}},"additionalProperties":false},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
-const schema48 = {"enum":["idle","instalando","atualizando","ok","erro"]};
-const schema49 = {"type":"integer","minimum":0,"maximum":255};
+export const validateHeartbeat = validate25;
+const schema61 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
 
-function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://conn2flow-plugin-release/schemas/protocol/report.schema.json" */;
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate22.evaluated;
+const evaluated0 = validate26.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1188,8 +2408,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.type === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+if(data.pluginId === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pluginId"},message:"must have required property '"+"pluginId"+"'"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1198,8 +2418,8 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.protocol === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "protocol"},message:"must have required property '"+"protocol"+"'"};
+if(data.version === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1208,8 +2428,8 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.jobId === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jobId"},message:"must have required property '"+"jobId"+"'"};
+if(data.sha256 === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sha256"},message:"must have required property '"+"sha256"+"'"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1218,8 +2438,9 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(data.hostId === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hostId"},message:"must have required property '"+"hostId"+"'"};
+for(const key0 in data){
+if(!((((key0 === "pluginId") || (key0 === "version")) || (key0 === "sha256")) || (key0 === "problem"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1228,8 +2449,12 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(data.status === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+}
+if(data.pluginId !== undefined){
+let data0 = data.pluginId;
+if(typeof data0 === "string"){
+if(func2(data0) > 255){
+const err4 = {instancePath:instancePath+"/pluginId",schemaPath:"#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1238,8 +2463,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(data.exitCode === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "exitCode"},message:"must have required property '"+"exitCode"+"'"};
+if(!pattern8.test(data0)){
+const err5 = {instancePath:instancePath+"/pluginId",schemaPath:"#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1248,8 +2473,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(data.exitLabel === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "exitLabel"},message:"must have required property '"+"exitLabel"+"'"};
+}
+else {
+const err6 = {instancePath:instancePath+"/pluginId",schemaPath:"#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1258,8 +2484,16 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(data.message === undefined){
-const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+}
+if(data.version !== undefined){
+let data1 = data.version;
+const _errs6 = errors;
+let valid2 = false;
+let passing0 = null;
+const _errs7 = errors;
+if(typeof data1 === "string"){
+if(!pattern9.test(data1)){
+const err7 = {instancePath:instancePath+"/version",schemaPath:"#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1268,8 +2502,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(data.logTail === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "logTail"},message:"must have required property '"+"logTail"+"'"};
+}
+else {
+const err8 = {instancePath:instancePath+"/version",schemaPath:"#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1278,8 +2513,14 @@ vErrors.push(err8);
 }
 errors++;
 }
-if(data.installedVersion === undefined){
-const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "installedVersion"},message:"must have required property '"+"installedVersion"+"'"};
+var _valid0 = _errs7 === errors;
+if(_valid0){
+valid2 = true;
+passing0 = 0;
+}
+const _errs10 = errors;
+if(data1 !== null){
+const err9 = {instancePath:instancePath+"/version",schemaPath:"#/properties/version/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1288,8 +2529,19 @@ vErrors.push(err9);
 }
 errors++;
 }
-if(data.timings === undefined){
-const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "timings"},message:"must have required property '"+"timings"+"'"};
+var _valid0 = _errs10 === errors;
+if(_valid0 && valid2){
+valid2 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid2 = true;
+passing0 = 1;
+}
+}
+if(!valid2){
+const err10 = {instancePath:instancePath+"/version",schemaPath:"#/properties/version/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1298,8 +2550,27 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(data.sentAt === undefined){
-const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sentAt"},message:"must have required property '"+"sentAt"+"'"};
+else {
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.sha256 !== undefined){
+let data2 = data.sha256;
+const _errs13 = errors;
+let valid4 = false;
+let passing1 = null;
+const _errs14 = errors;
+if(typeof data2 === "string"){
+if(!pattern12.test(data2)){
+const err11 = {instancePath:instancePath+"/sha256",schemaPath:"#/$defs/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1308,9 +2579,9 @@ vErrors.push(err11);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func1.call(schema45.properties, key0))){
-const err12 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+}
+else {
+const err12 = {instancePath:instancePath+"/sha256",schemaPath:"#/$defs/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1319,10 +2590,14 @@ vErrors.push(err12);
 }
 errors++;
 }
+var _valid1 = _errs14 === errors;
+if(_valid1){
+valid4 = true;
+passing1 = 0;
 }
-if(data.type !== undefined){
-if("report" !== data.type){
-const err13 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "report"},message:"must be equal to constant"};
+const _errs17 = errors;
+if(data2 !== null){
+const err13 = {instancePath:instancePath+"/sha256",schemaPath:"#/properties/sha256/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1331,194 +2606,24 @@ vErrors.push(err13);
 }
 errors++;
 }
+var _valid1 = _errs17 === errors;
+if(_valid1 && valid4){
+valid4 = false;
+passing1 = [passing1, 1];
 }
-if(data.protocol !== undefined){
-if(1 !== data.protocol){
-const err14 = {instancePath:instancePath+"/protocol",schemaPath:"#/properties/protocol/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+else {
+if(_valid1){
+valid4 = true;
+passing1 = 1;
+}
+}
+if(!valid4){
+const err14 = {instancePath:instancePath+"/sha256",schemaPath:"#/properties/sha256/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err14];
 }
 else {
 vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.jobId !== undefined){
-let data2 = data.jobId;
-if(typeof data2 === "string"){
-if(func2(data2) > 128){
-const err15 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-if(func2(data2) < 1){
-const err16 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(!pattern4.test(data2)){
-const err17 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/jobId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data.hostId !== undefined){
-let data3 = data.hostId;
-if(typeof data3 === "string"){
-if(func2(data3) > 128){
-const err19 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-if(func2(data3) < 1){
-const err20 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(!pattern4.test(data3)){
-const err21 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]*$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9._:-]*$"+"\""};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/hostId",schemaPath:"defs.schema.json#/$defs/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-if(data.status !== undefined){
-let data4 = data.status;
-if(!(((((data4 === "idle") || (data4 === "instalando")) || (data4 === "atualizando")) || (data4 === "ok")) || (data4 === "erro"))){
-const err23 = {instancePath:instancePath+"/status",schemaPath:"defs.schema.json#/$defs/hostStatus/enum",keyword:"enum",params:{allowedValues: schema48.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data.exitCode !== undefined){
-let data5 = data.exitCode;
-const _errs13 = errors;
-let valid4 = false;
-let passing0 = null;
-const _errs14 = errors;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err24 = {instancePath:instancePath+"/exitCode",schemaPath:"defs.schema.json#/$defs/exitCode/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 255 || isNaN(data5)){
-const err25 = {instancePath:instancePath+"/exitCode",schemaPath:"defs.schema.json#/$defs/exitCode/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-if(data5 < 0 || isNaN(data5)){
-const err26 = {instancePath:instancePath+"/exitCode",schemaPath:"defs.schema.json#/$defs/exitCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-var _valid0 = _errs14 === errors;
-if(_valid0){
-valid4 = true;
-passing0 = 0;
-}
-const _errs17 = errors;
-if(data5 !== null){
-const err27 = {instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-var _valid0 = _errs17 === errors;
-if(_valid0 && valid4){
-valid4 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid4 = true;
-passing0 = 1;
-}
-}
-if(!valid4){
-const err28 = {instancePath:instancePath+"/exitCode",schemaPath:"#/properties/exitCode/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
 }
 errors++;
 }
@@ -1534,354 +2639,26 @@ vErrors = null;
 }
 }
 }
-if(data.exitLabel !== undefined){
-let data6 = data.exitLabel;
-if((typeof data6 !== "string") && (data6 !== null)){
-const err29 = {instancePath:instancePath+"/exitLabel",schemaPath:"#/properties/exitLabel/type",keyword:"type",params:{type: schema45.properties.exitLabel.type},message:"must be string,null"};
+if(data.problem !== undefined){
+let data3 = data.problem;
+if((typeof data3 !== "string") && (data3 !== null)){
+const err15 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/type",keyword:"type",params:{type: schema53.properties.problem.type},message:"must be string,null"};
 if(vErrors === null){
-vErrors = [err29];
+vErrors = [err15];
 }
 else {
-vErrors.push(err29);
+vErrors.push(err15);
 }
 errors++;
 }
-if(typeof data6 === "string"){
-if(func2(data6) > 64){
-const err30 = {instancePath:instancePath+"/exitLabel",schemaPath:"#/properties/exitLabel/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(typeof data3 === "string"){
+if(func2(data3) > 500){
+const err16 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/maxLength",keyword:"maxLength",params:{limit: 500},message:"must NOT have more than 500 characters"};
 if(vErrors === null){
-vErrors = [err30];
+vErrors = [err16];
 }
 else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-}
-if(data.message !== undefined){
-let data7 = data.message;
-if(typeof data7 === "string"){
-if(func2(data7) > 2000){
-const err31 = {instancePath:instancePath+"/message",schemaPath:"#/properties/message/maxLength",keyword:"maxLength",params:{limit: 2000},message:"must NOT have more than 2000 characters"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-else {
-const err32 = {instancePath:instancePath+"/message",schemaPath:"#/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-if(data.logTail !== undefined){
-let data8 = data.logTail;
-if(Array.isArray(data8)){
-if(data8.length > 50){
-const err33 = {instancePath:instancePath+"/logTail",schemaPath:"#/properties/logTail/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-const len0 = data8.length;
-for(let i0=0; i0<len0; i0++){
-let data9 = data8[i0];
-if(typeof data9 === "string"){
-if(func2(data9) > 1000){
-const err34 = {instancePath:instancePath+"/logTail/" + i0,schemaPath:"#/properties/logTail/items/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/logTail/" + i0,schemaPath:"#/properties/logTail/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-}
-else {
-const err36 = {instancePath:instancePath+"/logTail",schemaPath:"#/properties/logTail/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-}
-if(data.installedVersion !== undefined){
-let data10 = data.installedVersion;
-const _errs28 = errors;
-let valid8 = false;
-let passing1 = null;
-const _errs29 = errors;
-if(typeof data10 === "string"){
-if(!pattern8.test(data10)){
-const err37 = {instancePath:instancePath+"/installedVersion",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-else {
-const err38 = {instancePath:instancePath+"/installedVersion",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-var _valid1 = _errs29 === errors;
-if(_valid1){
-valid8 = true;
-passing1 = 0;
-}
-const _errs32 = errors;
-if(data10 !== null){
-const err39 = {instancePath:instancePath+"/installedVersion",schemaPath:"#/properties/installedVersion/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-var _valid1 = _errs32 === errors;
-if(_valid1 && valid8){
-valid8 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid8 = true;
-passing1 = 1;
-}
-}
-if(!valid8){
-const err40 = {instancePath:instancePath+"/installedVersion",schemaPath:"#/properties/installedVersion/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-else {
-errors = _errs28;
-if(vErrors !== null){
-if(_errs28){
-vErrors.length = _errs28;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.timings !== undefined){
-let data11 = data.timings;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.receivedAt === undefined){
-const err41 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/required",keyword:"required",params:{missingProperty: "receivedAt"},message:"must have required property '"+"receivedAt"+"'"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-for(const key1 in data11){
-if(!((((((key1 === "receivedAt") || (key1 === "startedAt")) || (key1 === "finishedAt")) || (key1 === "downloadMs")) || (key1 === "installMs")) || (key1 === "verifyMs"))){
-const err42 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-if(data11.receivedAt !== undefined){
-let data12 = data11.receivedAt;
-if(typeof data12 === "string"){
-if(!(formats2.validate(data12))){
-const err43 = {instancePath:instancePath+"/timings/receivedAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-}
-else {
-const err44 = {instancePath:instancePath+"/timings/receivedAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-if(data11.startedAt !== undefined){
-let data13 = data11.startedAt;
-if(typeof data13 === "string"){
-if(!(formats2.validate(data13))){
-const err45 = {instancePath:instancePath+"/timings/startedAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-else {
-const err46 = {instancePath:instancePath+"/timings/startedAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-}
-if(data11.finishedAt !== undefined){
-let data14 = data11.finishedAt;
-if(typeof data14 === "string"){
-if(!(formats2.validate(data14))){
-const err47 = {instancePath:instancePath+"/timings/finishedAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-else {
-const err48 = {instancePath:instancePath+"/timings/finishedAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-if(data11.downloadMs !== undefined){
-let data15 = data11.downloadMs;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err49 = {instancePath:instancePath+"/timings/downloadMs",schemaPath:"#/properties/timings/properties/downloadMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 < 0 || isNaN(data15)){
-const err50 = {instancePath:instancePath+"/timings/downloadMs",schemaPath:"#/properties/timings/properties/downloadMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-}
-if(data11.installMs !== undefined){
-let data16 = data11.installMs;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err51 = {instancePath:instancePath+"/timings/installMs",schemaPath:"#/properties/timings/properties/installMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 < 0 || isNaN(data16)){
-const err52 = {instancePath:instancePath+"/timings/installMs",schemaPath:"#/properties/timings/properties/installMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-}
-if(data11.verifyMs !== undefined){
-let data17 = data11.verifyMs;
-if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err53 = {instancePath:instancePath+"/timings/verifyMs",schemaPath:"#/properties/timings/properties/verifyMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 < 0 || isNaN(data17)){
-const err54 = {instancePath:instancePath+"/timings/verifyMs",schemaPath:"#/properties/timings/properties/verifyMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
+vErrors.push(err16);
 }
 errors++;
 }
@@ -1889,65 +2666,26 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
-vErrors = [err55];
+vErrors = [err17];
 }
 else {
-vErrors.push(err55);
+vErrors.push(err17);
 }
 errors++;
 }
-}
-if(data.sentAt !== undefined){
-let data18 = data.sentAt;
-if(typeof data18 === "string"){
-if(!(formats2.validate(data18))){
-const err56 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-}
-else {
-const err58 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-validate22.errors = vErrors;
+validate26.errors = vErrors;
 return errors === 0;
 }
-validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validateHeartbeat = validate23;
-const schema55 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"type":"object","required":["pluginId","version","sha256"],"properties":{"pluginId":{"$ref":"defs.schema.json#/$defs/pluginId"},"version":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]},"sha256":{"oneOf":[{"$ref":"defs.schema.json#/$defs/sha256"},{"type":"null"}]}},"additionalProperties":false}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
 
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate23.evaluated;
+const evaluated0 = validate25.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2146,10 +2884,14 @@ errors++;
 }
 const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
-let data5 = data4[i0];
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-if(data5.pluginId === undefined){
-const err17 = {instancePath:instancePath+"/inventory/" + i0,schemaPath:"#/properties/inventory/items/required",keyword:"required",params:{missingProperty: "pluginId"},message:"must have required property '"+"pluginId"+"'"};
+if(!(validate26(data4[i0], {instancePath:instancePath+"/inventory/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/inventory",schemaPath:"#/properties/inventory/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2158,8 +2900,11 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(data5.version === undefined){
-const err18 = {instancePath:instancePath+"/inventory/" + i0,schemaPath:"#/properties/inventory/items/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'"};
+}
+if(data.pollSeconds !== undefined){
+let data6 = data.pollSeconds;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err18 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2168,8 +2913,9 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(data5.sha256 === undefined){
-const err19 = {instancePath:instancePath+"/inventory/" + i0,schemaPath:"#/properties/inventory/items/required",keyword:"required",params:{missingProperty: "sha256"},message:"must have required property '"+"sha256"+"'"};
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 60 || isNaN(data6)){
+const err19 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2178,9 +2924,8 @@ vErrors.push(err19);
 }
 errors++;
 }
-for(const key1 in data5){
-if(!(((key1 === "pluginId") || (key1 === "version")) || (key1 === "sha256"))){
-const err20 = {instancePath:instancePath+"/inventory/" + i0,schemaPath:"#/properties/inventory/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(data6 < 0 || isNaN(data6)){
+const err20 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2190,11 +2935,12 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data5.pluginId !== undefined){
-let data6 = data5.pluginId;
-if(typeof data6 === "string"){
-if(func2(data6) > 255){
-const err21 = {instancePath:instancePath+"/inventory/" + i0+"/pluginId",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+}
+if(data.sentAt !== undefined){
+let data7 = data.sentAt;
+if(typeof data7 === "string"){
+if(!(formats2.validate(data7))){
+const err21 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2203,8 +2949,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(!pattern7.test(data6)){
-const err22 = {instancePath:instancePath+"/inventory/" + i0+"/pluginId",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
+}
+else {
+const err22 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2214,8 +2961,9 @@ vErrors.push(err22);
 errors++;
 }
 }
+}
 else {
-const err23 = {instancePath:instancePath+"/inventory/" + i0+"/pluginId",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2224,269 +2972,19 @@ vErrors.push(err23);
 }
 errors++;
 }
-}
-if(data5.version !== undefined){
-let data7 = data5.version;
-const _errs18 = errors;
-let valid6 = false;
-let passing0 = null;
-const _errs19 = errors;
-if(typeof data7 === "string"){
-if(!pattern8.test(data7)){
-const err24 = {instancePath:instancePath+"/inventory/" + i0+"/version",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/inventory/" + i0+"/version",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-var _valid0 = _errs19 === errors;
-if(_valid0){
-valid6 = true;
-passing0 = 0;
-}
-const _errs22 = errors;
-if(data7 !== null){
-const err26 = {instancePath:instancePath+"/inventory/" + i0+"/version",schemaPath:"#/properties/inventory/items/properties/version/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-var _valid0 = _errs22 === errors;
-if(_valid0 && valid6){
-valid6 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid6 = true;
-passing0 = 1;
-}
-}
-if(!valid6){
-const err27 = {instancePath:instancePath+"/inventory/" + i0+"/version",schemaPath:"#/properties/inventory/items/properties/version/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-else {
-errors = _errs18;
-if(vErrors !== null){
-if(_errs18){
-vErrors.length = _errs18;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data5.sha256 !== undefined){
-let data8 = data5.sha256;
-const _errs25 = errors;
-let valid8 = false;
-let passing1 = null;
-const _errs26 = errors;
-if(typeof data8 === "string"){
-if(!pattern11.test(data8)){
-const err28 = {instancePath:instancePath+"/inventory/" + i0+"/sha256",schemaPath:"defs.schema.json#/$defs/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-else {
-const err29 = {instancePath:instancePath+"/inventory/" + i0+"/sha256",schemaPath:"defs.schema.json#/$defs/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-var _valid1 = _errs26 === errors;
-if(_valid1){
-valid8 = true;
-passing1 = 0;
-}
-const _errs29 = errors;
-if(data8 !== null){
-const err30 = {instancePath:instancePath+"/inventory/" + i0+"/sha256",schemaPath:"#/properties/inventory/items/properties/sha256/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-var _valid1 = _errs29 === errors;
-if(_valid1 && valid8){
-valid8 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid8 = true;
-passing1 = 1;
-}
-}
-if(!valid8){
-const err31 = {instancePath:instancePath+"/inventory/" + i0+"/sha256",schemaPath:"#/properties/inventory/items/properties/sha256/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-else {
-errors = _errs25;
-if(vErrors !== null){
-if(_errs25){
-vErrors.length = _errs25;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err32 = {instancePath:instancePath+"/inventory/" + i0,schemaPath:"#/properties/inventory/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-}
-else {
-const err33 = {instancePath:instancePath+"/inventory",schemaPath:"#/properties/inventory/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-if(data.pollSeconds !== undefined){
-let data9 = data.pollSeconds;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err34 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 60 || isNaN(data9)){
-const err35 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-if(data9 < 0 || isNaN(data9)){
-const err36 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-}
-}
-if(data.sentAt !== undefined){
-let data10 = data.sentAt;
-if(typeof data10 === "string"){
-if(!(formats2.validate(data10))){
-const err37 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-else {
-const err38 = {instancePath:instancePath+"/sentAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-}
-else {
-const err39 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-validate23.errors = vErrors;
+validate25.errors = vErrors;
 return errors === 0;
 }
-validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validateEnrollment = validate24;
-const schema61 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/enrollment.schema.json","title":"Enrollment request (host → bot)","description":"Trades a one-time enrollment token for a host id and secret. Not signed (the host has no secret yet); the token is the credential.","type":"object","required":["type","protocol","token","agentVersion","url"],"properties":{"type":{"const":"enroll"},"protocol":{"const":1},"token":{"type":"string","minLength":16,"maxLength":256},"agentVersion":{"type":"string","maxLength":64},"url":{"oneOf":[{"$ref":"defs.schema.json#/$defs/url"},{"type":"null"}],"description":"Where the bot pushes jobs; null for pull mode."}},"additionalProperties":false};
+export const validateEnrollment = validate28;
+const schema68 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/enrollment.schema.json","title":"Enrollment request (host → bot)","description":"Trades a one-time enrollment token for a host id and secret. Not signed (the host has no secret yet); the token is the credential.","type":"object","required":["type","protocol","token","agentVersion","url"],"properties":{"type":{"const":"enroll"},"protocol":{"const":1},"token":{"type":"string","minLength":16,"maxLength":256},"agentVersion":{"type":"string","maxLength":64},"url":{"oneOf":[{"$ref":"defs.schema.json#/$defs/url"},{"type":"null"}],"description":"Where the bot pushes jobs; null for pull mode."}},"additionalProperties":false};
 
-function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/protocol/enrollment.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate24.evaluated;
+const evaluated0 = validate28.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2657,7 +3155,7 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(!pattern12.test(data4)){
+if(!pattern13.test(data4)){
 const err14 = {instancePath:instancePath+"/url",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -2748,19 +3246,19 @@ vErrors.push(err19);
 }
 errors++;
 }
-validate24.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
-validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const validateAck = validate25;
-const schema63 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/ack.schema.json","title":"Host answer to a job","description":"202 accepted (stored, not yet done); 200 known (a repeat: the outcome so far); 409 refused (will not take it).","type":"object","required":["status","jobId"],"properties":{"status":{"enum":["accepted","known","refused"]},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"report":{"oneOf":[{"$ref":"report.schema.json"},{"type":"null"}]},"reason":{"type":"string","maxLength":2000}},"additionalProperties":false};
+export const validateAck = validate29;
+const schema70 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/ack.schema.json","title":"Host answer to a job","description":"202 accepted (stored, not yet done); 200 known (a repeat: the outcome so far); 409 refused (will not take it).","type":"object","required":["status","jobId"],"properties":{"status":{"enum":["accepted","known","refused"]},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"report":{"oneOf":[{"$ref":"report.schema.json"},{"type":"null"}]},"reason":{"type":"string","maxLength":2000}},"additionalProperties":false};
 
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/protocol/ack.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate25.evaluated;
+const evaluated0 = validate29.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2803,7 +3301,7 @@ errors++;
 if(data.status !== undefined){
 let data0 = data.status;
 if(!(((data0 === "accepted") || (data0 === "known")) || (data0 === "refused"))){
-const err3 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema63.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema70.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2953,7 +3451,7 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate25.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};

@@ -1,0 +1,145 @@
+import type { Queryable } from './database.ts';
+
+// Releases as GitHub announced them, and what resolving each one found: the plugin and version its tag
+// names and its package, or why it never became a rollout.
+
+export interface ReleaseRow {
+  id: number;
+  repository: string;
+  installationId: number | null;
+  tag: string;
+  pluginId: string | null;
+  version: string | null;
+  prerelease: boolean;
+  privateRepository: boolean;
+  state: string;
+  zipAssetId: number | null;
+  zipUrl: string | null;
+  zipSize: number | null;
+  zipSha256: string | null;
+  error: string | null;
+  resolveFailures: number;
+  checkRunId: number | null;
+  receivedAt: string;
+}
+
+/** GitHub sends each delivery once and never retries; a redelivery keeps its id. */
+export type ReleaseWebhook = {
+  deliveryId: string;
+  action: string;
+  release: Pick<ReleaseRow, 'id' | 'repository' | 'installationId' | 'tag' | 'prerelease' | 'privateRepository'>;
+};
+
+/**
+ * Release webhooks, stored in one statement (one round trip, one commit): every delivery, and each release
+ * once per release id whatever GitHub sends. For each webhook, true when it brought a new release (the
+ * first of the batch to name it). Queuing resolutions is left to the release intake, so the answer to
+ * GitHub waits on nothing else.
+ */
+export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly ReleaseWebhook[]): Promise<boolean[]> {
+  if (!webhooks.length) return [];
+  const column = <T>(pick: (w: ReleaseWebhook) => T) => webhooks.map(pick);
+  const rows = await db.query<{ id: string }>(
+    `with input as (
+       select * from unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::boolean[], $6::boolean[], $7::text[], $8::text[])
+         with ordinality as t(id, repository, installation_id, tag, prerelease, private_repository, delivery_id, action, n)
+     ),
+     delivery as (insert into webhook_deliveries (delivery_id, event, action) select delivery_id, 'release', action from input on conflict do nothing)
+     insert into releases (id, repository, installation_id, tag, prerelease, private_repository)
+     select distinct on (id) id, repository, installation_id, tag, prerelease, private_repository from input order by id, n
+     on conflict (id) do nothing returning id`,
+    [
+      column((w) => w.release.id), column((w) => w.release.repository), column((w) => w.release.installationId), column((w) => w.release.tag),
+      column((w) => w.release.prerelease), column((w) => w.release.privateRepository), column((w) => w.deliveryId), column((w) => w.action),
+    ],
+  );
+  const fresh = new Set(rows.map((r) => Number(r.id)));
+  return webhooks.map((w) => fresh.delete(w.release.id));
+}
+
+/**
+ * Releases recorded but not yet handed to the queue, claimed by this transaction (other processes skip
+ * them) and marked queued; the caller queues them in the same transaction.
+ */
+export async function claimReceivedReleases(tx: Queryable, limit = 500): Promise<Array<{ id: number; installationId: number }>> {
+  const rows = await tx.query<{ id: string; installation_id: string }>(
+    `update releases set queued_at = now() where id in (
+       select id from releases where queued_at is null order by received_at limit $1 for update skip locked
+     ) returning id, installation_id`,
+    [limit],
+  );
+  return rows.map((r) => ({ id: Number(r.id), installationId: Number(r.installation_id) }));
+}
+
+export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow | undefined> {
+  const [row] = await db.query<Record<string, unknown>>('select * from releases where id = $1', [id]);
+  return row && toRelease(row);
+}
+
+type ReleaseFields = Partial<Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error'>>;
+
+export async function updateRelease(db: Queryable, id: number, fields: ReleaseFields): Promise<void> {
+  const columns: Record<string, string> = { pluginId: 'plugin_id', version: 'version', state: 'state', zipAssetId: 'zip_asset_id', zipUrl: 'zip_url', zipSize: 'zip_size', zipSha256: 'zip_sha256', error: 'error' };
+  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  if (!entries.length) return;
+  const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`);
+  if (fields.state === 'resolved') sets.push('resolved_at = now()');
+  await db.query(`update releases set ${sets.join(', ')} where id = $1`, [id, ...entries.map(([, v]) => v)]);
+}
+
+/** A failed try at resolving a release, kept with its reason (the queue tries again). Returns the count. */
+export async function recordResolveFailure(db: Queryable, id: number, reason: string): Promise<number> {
+  const [row] = await db.query<{ resolve_failures: number }>(
+    'update releases set resolve_failures = resolve_failures + 1, error = $2 where id = $1 and state = $3 returning resolve_failures', [id, reason, 'received'],
+  );
+  return row?.resolve_failures ?? 0;
+}
+
+export async function setReleaseCheckRun(db: Queryable, releaseId: number, checkRunId: number): Promise<void> {
+  await db.query('update releases set check_run_id = $2 where id = $1 and check_run_id is null', [releaseId, checkRunId]);
+}
+
+/** The resolved release of a plugin at a version, the newest if GitHub has several. */
+export async function findRelease(db: Queryable, repository: string, pluginId: string, version: string): Promise<ReleaseRow | undefined> {
+  const [row] = await db.query<Record<string, unknown>>(
+    "select * from releases where repository = $1 and plugin_id = $2 and version = $3 and state = 'resolved' order by resolved_at desc limit 1", [repository, pluginId, version],
+  );
+  return row && toRelease(row);
+}
+
+/** A resolved release whose package is this one (the same bytes may be released twice). */
+export async function findReleaseByPackage(db: Queryable, repository: string, pluginId: string, sha256: string): Promise<ReleaseRow | undefined> {
+  const [row] = await db.query<Record<string, unknown>>(
+    "select * from releases where repository = $1 and plugin_id = $2 and zip_sha256 = $3 and state = 'resolved' order by resolved_at desc limit 1", [repository, pluginId, sha256],
+  );
+  return row && toRelease(row);
+}
+
+/** Resolved releases of a plugin, newest first (what a rollback may go back to). */
+export async function pluginReleases(db: Queryable, repository: string, pluginId: string): Promise<ReleaseRow[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    "select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc", [repository, pluginId],
+  );
+  return rows.map(toRelease);
+}
+
+/** Releases that have not become a rollout (still resolving, failed or ignored), newest first. */
+export async function releasesWithoutRollout(db: Queryable, limit = 100): Promise<ReleaseRow[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `select * from releases rel where not exists (select 1 from rollouts r where r.release_id = rel.id and r.kind = 'release')
+     order by received_at desc limit $1`, [limit],
+  );
+  return rows.map(toRelease);
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+export function toRelease(row: Record<string, unknown>): ReleaseRow {
+  return {
+    id: Number(row.id), repository: row.repository as string, installationId: num(row.installation_id), tag: row.tag as string,
+    pluginId: (row.plugin_id as string | null) ?? null, version: (row.version as string | null) ?? null,
+    prerelease: Boolean(row.prerelease), privateRepository: Boolean(row.private_repository), state: row.state as string,
+    zipAssetId: num(row.zip_asset_id), zipUrl: (row.zip_url as string | null) ?? null, zipSize: num(row.zip_size), zipSha256: (row.zip_sha256 as string | null) ?? null,
+    error: (row.error as string | null) ?? null, resolveFailures: Number(row.resolve_failures ?? 0), checkRunId: num(row.check_run_id), receivedAt: new Date(row.received_at as string).toISOString(),
+  };
+}
