@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Ack, Job, Report } from '../protocol/messages.ts';
+import type { Ack, InventoryEntry, Job, Report } from '../protocol/messages.ts';
 import { AGENT_EXIT, PLG_EXIT, label } from '../protocol/exit-codes.ts';
 import { newMessageId } from '../protocol/signing.ts';
 import { Backups } from './backups.ts';
@@ -8,6 +8,7 @@ import { BotLink } from './bot-link.ts';
 import type { AgentConfig } from './config.ts';
 import { createInstaller } from './installers/create-installer.ts';
 import type { Installer } from './installers/installer.ts';
+import { reconcileInventory } from './inventory.ts';
 import { Journal, type JournalJob } from './journal.ts';
 import { handleJobRequest } from './receiver.ts';
 import { Reporter } from './reporter.ts';
@@ -109,16 +110,24 @@ export class Agent {
     return { status: 202, ack: { status: 'accepted', jobId: job.jobId } };
   }
 
-  /** Installed plugins as the heartbeat reports them: the site's own view when the installer has one. */
-  async inventory(): Promise<Array<{ pluginId: string; version: string | null; sha256: string | null }>> {
-    if (this.installer.inventory) {
+  /**
+   * What the site has, as heartbeats and reports tell the bot: the plugins' files, checked against the
+   * installer's records (Conn2Flow's plugins row) and the journal; a disagreement is reported, not hidden.
+   */
+  async inventory(): Promise<InventoryEntry[]> {
+    let site;
+    if (this.installer.siteInventory) {
       try {
-        return await this.installer.inventory();
+        site = await this.installer.siteInventory();
       } catch (error) {
         this.log(`cannot read the site's inventory (${(error as Error).message}); sending the agent's own record`);
       }
     }
-    return this.journal.installed().map((p) => ({ pluginId: p.pluginId, version: p.version, sha256: p.sha256 }));
+    return reconcileInventory(site, this.journal.installed());
+  }
+
+  async inventoryOf(pluginId: string): Promise<InventoryEntry> {
+    return (await this.inventory()).find((entry) => entry.pluginId === pluginId) ?? { pluginId, version: null, sha256: null };
   }
 
   /** Resolves when every job accepted so far has finished (tests, shutdown). */
@@ -139,7 +148,10 @@ export class Agent {
     if (!entry || entry.phase !== 'received') return;
     const jobId = entry.jobId;
     try {
-      await runJob({ config: this.config, journal: this.journal, installer: this.installer, backups: this.backups, report: (e, o, f) => this.report(e, o, f), log: this.log }, entry);
+      await runJob({
+        config: this.config, journal: this.journal, installer: this.installer, backups: this.backups, log: this.log,
+        report: (e, o, f) => this.report(e, o, f), inventoryOf: (pluginId) => this.inventoryOf(pluginId),
+      }, entry);
     } catch (error) {
       this.log(`job ${jobId} failed inside the agent: ${(error as Error).stack ?? error}`);
       this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INSTALLER_CRASHED, message: `the agent failed while running the job: ${(error as Error).message}` }, true);
@@ -156,9 +168,9 @@ export class Agent {
       const check = job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
       if (check?.ok) {
         this.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
-        this.report(entry, { status: 'ok', exitCode: PLG_EXIT.OK, message: `the agent restarted during this job; the site has ${job.plugin.id} ${job.plugin.version} with this package (${check.reason})`, installedVersion: job.plugin.version }, true);
+        this.report(entry, { status: 'ok', exitCode: PLG_EXIT.OK, message: `the agent restarted during this job; the site has ${job.plugin.id} ${job.plugin.version} with this package (${check.reason})`, installedVersion: job.plugin.version, inventory: await this.inventoryOf(job.plugin.id) }, true);
       } else {
-        this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INTERRUPTED, message: `the agent restarted while this job was running; it was not run again${check ? ` (${check.reason})` : ''}: check the site, then redeliver the job` }, true);
+        this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INTERRUPTED, message: `the agent restarted while this job was running; it was not run again${check ? ` (${check.reason})` : ''}: check the site, then retry the job`, inventory: await this.inventoryOf(job.plugin.id).catch(() => null) }, true);
       }
       this.log(`job ${entry.jobId} was interrupted by a restart`);
     }
@@ -181,6 +193,7 @@ export class Agent {
       message: outcome.message.slice(0, 2000),
       logTail: (outcome.logTail ?? []).slice(-50).map((line) => line.slice(0, 1000)),
       installedVersion: outcome.installedVersion ?? (outcome.status === 'ok' && entry.job.action !== 'uninstall' && entry.job.action !== 'notify' ? entry.job.plugin.version : null),
+      ...(outcome.inventory ? { inventory: outcome.inventory } : {}),
       timings: {
         receivedAt: entry.receivedAt,
         ...(current.startedAt ? { startedAt: current.startedAt } : {}),

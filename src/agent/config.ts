@@ -7,7 +7,7 @@ import { validateAgentConfig } from './schemas/agent-config.validator.js';
 // problem is reported with the file and the setting it concerns.
 
 export type InstallerConfig =
-  | { type: 'conn2flow'; gestorDir: string; php: string; domain: string | null; timeoutSeconds: number }
+  | { type: 'conn2flow'; gestorDir: string; php: string; domain: string | null; timeoutSeconds: number; dbSocket: string | null }
   | { type: 'command'; command: string[]; timeoutSeconds: number };
 
 export interface AgentConfig {
@@ -25,6 +25,8 @@ export interface AgentConfig {
   pollSeconds: number;
   pinned: string[];
   allowHttpDownloads: boolean;
+  /** When a job fails after the installer started changing the site, reinstall what the site had before. */
+  restoreOnFailure: boolean;
 }
 
 export const CONFIG_SCHEMA_URL = 'https://conn2flow-plugin-release/schemas/agent-config.schema.json';
@@ -65,7 +67,7 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
   const c = raw as Record<string, any>;
   const base = path.dirname(file);
   const installer: InstallerConfig = c.installer.type === 'conn2flow'
-    ? { type: 'conn2flow', gestorDir: path.resolve(base, c.installer.gestorDir), php: c.installer.php ?? 'php', domain: c.installer.domain ?? null, timeoutSeconds: c.installer.timeoutSeconds ?? 900 }
+    ? { type: 'conn2flow', gestorDir: path.resolve(base, c.installer.gestorDir), php: c.installer.php ?? 'php', domain: c.installer.domain ?? null, timeoutSeconds: c.installer.timeoutSeconds ?? 900, dbSocket: c.installer.dbSocket ?? null }
     : { type: 'command', command: c.installer.command, timeoutSeconds: c.installer.timeoutSeconds ?? 900 };
   return {
     file,
@@ -82,6 +84,7 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     pollSeconds: c.pollSeconds ?? 30,
     pinned: c.pinned ?? [],
     allowHttpDownloads: c.allowHttpDownloads ?? false,
+    restoreOnFailure: c.restoreOnFailure ?? true,
   };
 }
 

@@ -1,18 +1,20 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Job } from '../protocol/messages.ts';
-import { AGENT_EXIT, PLG_EXIT } from '../protocol/exit-codes.ts';
+import type { InventoryEntry, Job } from '../protocol/messages.ts';
+import { AGENT_EXIT, PLG_EXIT, label } from '../protocol/exit-codes.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
 import { inspectPackage } from '../plugin/inspect-package.ts';
 import type { Backups } from './backups.ts';
 import type { AgentConfig } from './config.ts';
 import { downloadPackage } from './download.ts';
-import type { Installer } from './installers/installer.ts';
+import type { Installer, InstallerResult } from './installers/installer.ts';
 import type { Journal, JournalJob } from './journal.ts';
 
 // One job, start to finish: download (or the kept package for a rollback), SHA-256 against the job before
-// anything else, inspection, the installer, and the reports at each status change. Every outcome ends in a
-// final report; nothing here throws for a bad package or a failed install.
+// anything else, inspection, the installer, and the reports at each status change. A job that fails after
+// the installer started changing the site puts back what the site had (from the package kept when it was
+// installed), and Conn2Flow's own record is made to say the job failed. Every outcome ends in a final report
+// that carries what the site has now; nothing here throws for a bad package or a failed install.
 
 export interface JobOutcome {
   status: HostStatus;
@@ -21,6 +23,8 @@ export interface JobOutcome {
   logTail?: string[];
   installedVersion?: string | null;
   timings?: { downloadMs?: number; installMs?: number; verifyMs?: number };
+  /** What the site has of the job's plugin after the job. */
+  inventory?: InventoryEntry | null;
 }
 
 export interface RunContext {
@@ -31,6 +35,8 @@ export interface RunContext {
   /** Records a status change (and queues its report). */
   report: (entry: JournalJob, outcome: JobOutcome, final: boolean) => void;
   log: (line: string) => void;
+  /** What the site has of a plugin now (its files, checked against Conn2Flow's row and the journal). */
+  inventoryOf: (pluginId: string) => Promise<InventoryEntry>;
 }
 
 export function workingStatus(job: Job): HostStatus {
@@ -45,15 +51,21 @@ export async function runJob(ctx: RunContext, entry: JournalJob): Promise<void> 
   }
   ctx.journal.markStarted(entry.attemptId, new Date().toISOString());
   if (Date.parse(job.deadline) < Date.now()) {
-    return ctx.report(entry, { status: 'erro', exitCode: AGENT_EXIT.DEADLINE_PASSED, message: `the job's deadline (${job.deadline}) passed before it could start; redeliver it to run it` }, true);
+    return ctx.report(entry, { status: 'erro', exitCode: AGENT_EXIT.DEADLINE_PASSED, message: `the job's deadline (${job.deadline}) passed before it could start; retry it to run it` }, true);
   }
   ctx.report(entry, { status: workingStatus(job), exitCode: null, message: `${job.action} of ${job.plugin.id} ${job.plugin.version} started` }, false);
-  const outcome = job.action === 'uninstall' ? await uninstall(ctx, job) : await install(ctx, job);
+  const before = await ctx.inventoryOf(job.plugin.id);
+  const outcome = job.action === 'uninstall' ? await uninstall(ctx, job) : await install(ctx, job, before);
+  if (outcome.status === 'erro' && ctx.installer.markFailed) {
+    const site = await ctx.inventoryOf(job.plugin.id);
+    await ctx.installer.markFailed(job.plugin.id, site).catch((error) => ctx.log(`could not mark ${job.plugin.id} failed in the site's records: ${(error as Error).message}`));
+  }
+  outcome.inventory = await ctx.inventoryOf(job.plugin.id);
   ctx.report(entry, outcome, true);
   ctx.log(`job ${job.jobId}: ${job.action} ${job.plugin.id} ${job.plugin.version} → ${outcome.status}${outcome.exitCode ? ` (${outcome.exitCode})` : ''}: ${outcome.message}`);
 }
 
-async function install(ctx: RunContext, job: Job): Promise<JobOutcome> {
+async function install(ctx: RunContext, job: Job, before: InventoryEntry): Promise<JobOutcome> {
   const { config, backups } = ctx;
   const erro = (exitCode: number, message: string, extra: Partial<JobOutcome> = {}): JobOutcome => ({ status: 'erro', exitCode, message, ...extra });
   const timings: NonNullable<JobOutcome['timings']> = {};
@@ -62,12 +74,12 @@ async function install(ctx: RunContext, job: Job): Promise<JobOutcome> {
   let downloaded: string | undefined;
   try {
     if (!zip) {
-      if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now()) return erro(PLG_EXIT.DOWNLOAD, `the package link expired at ${job.package.urlExpiresAt}; redeliver the job for a fresh one`);
+      if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now()) return erro(PLG_EXIT.DOWNLOAD, `the package link expired at ${job.package.urlExpiresAt}; retry the job for a fresh one`);
       const folder = path.join(config.dataDir, 'downloads');
       await mkdir(folder, { recursive: true });
       const result = await downloadPackage({
         url: job.package.url,
-        file: path.join(folder, `${job.jobId}.zip`),
+        file: path.join(folder, `${job.attemptId}.zip`),
         expectedSize: job.package.size,
         maxBytes: config.limits.downloadBytes,
         timeoutMs: config.limits.downloadTimeoutSeconds * 1000,
@@ -85,7 +97,7 @@ async function install(ctx: RunContext, job: Job): Promise<JobOutcome> {
     if (!inspection.ok) return erro(inspection.exitCode, `package refused before installing: ${inspection.reason}`, { timings });
 
     // The kept copy is what the installer reads (Conn2Flow's plugins row points at it), and what a later
-    // rollback uses.
+    // rollback or restore uses.
     if (zip === downloaded) {
       await backups.keep(job.plugin.id, job.plugin.version, zip, { move: true });
       downloaded = undefined;
@@ -95,7 +107,10 @@ async function install(ctx: RunContext, job: Job): Promise<JobOutcome> {
     const installStarted = Date.now();
     const result = await ctx.installer.install({ job, zip: backups.pathFor(job.plugin.id, job.plugin.version), sha256: job.package.sha256 });
     timings.installMs = Date.now() - installStarted;
-    if (result.exitCode !== PLG_EXIT.OK) return erro(result.exitCode, result.message, { logTail: result.logTail, timings });
+    if (result.exitCode !== PLG_EXIT.OK) {
+      const restore = await restoreAfterFailure(ctx, job, before, result);
+      return erro(result.exitCode, `${result.message}${restore.note}`, { logTail: [...result.logTail, ...restore.log].slice(-50), timings });
+    }
     ctx.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
     const pruned = await backups.prune(job.plugin.id, config.backups.keep, job.plugin.version);
     if (pruned.length) ctx.log(`backups of ${job.plugin.id} removed: ${pruned.join(', ')}`);
@@ -103,6 +118,27 @@ async function install(ctx: RunContext, job: Job): Promise<JobOutcome> {
   } finally {
     if (downloaded) await rm(downloaded, { force: true });
   }
+}
+
+/**
+ * After a failed install or update that got as far as the site: reinstall what the site had before from the
+ * package kept for it, unless the site still has it. Returns what to add to the failure's message and log.
+ */
+async function restoreAfterFailure(ctx: RunContext, job: Job, before: InventoryEntry, failed: InstallerResult): Promise<{ note: string; log: string[] }> {
+  if (!before.version) return { note: '', log: [] };
+  const previous = before.version;
+  if (!failed.siteChanged) return { note: `; the site still has ${previous}`, log: [] };
+  if (!ctx.config.restoreOnFailure) return { note: `; the site may be half-updated (restoring ${previous} is off: restoreOnFailure)`, log: [] };
+  if (!before.sha256) return { note: `; the package of ${previous} is not known, so it could not be restored: roll back or retry`, log: [] };
+  const zip = await ctx.backups.find(job.plugin.id, previous, before.sha256);
+  if (!zip) return { note: `; the package of ${previous} was not kept on this host, so it could not be restored: roll back from the bot`, log: [] };
+  ctx.log(`job ${job.jobId}: ${job.action} of ${job.plugin.id} ${job.plugin.version} failed; restoring ${previous}`);
+  const restoreJob: Job = { ...job, action: 'rollback', plugin: { ...job.plugin, version: previous, previousVersion: job.plugin.version }, package: { ...job.package, sha256: before.sha256 } };
+  const restored = await ctx.installer.install({ job: restoreJob, zip, sha256: before.sha256 });
+  const log = [`-- restoring ${job.plugin.id} ${previous} from the kept package:`, ...restored.logTail.slice(-15)];
+  if (restored.exitCode !== PLG_EXIT.OK) return { note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`, log };
+  ctx.journal.setInstalled({ pluginId: job.plugin.id, version: previous, sha256: before.sha256, installedAt: new Date().toISOString() });
+  return { note: `; restored to ${previous}`, log };
 }
 
 async function uninstall(ctx: RunContext, job: Job): Promise<JobOutcome> {

@@ -1,177 +1,257 @@
 import assert from 'node:assert/strict';
-import { cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { Agent } from '../../src/agent/agent.ts';
 import { completeConfig } from '../../src/agent/config.ts';
-import { pack } from '../../src/plugin/pack.ts';
-import { FIXTURES, copyPlugin, tempDir, waitFor } from '../helpers.ts';
+import type { Job, Report } from '../../src/protocol/messages.ts';
+import { tempDir, waitFor } from '../helpers.ts';
 import { FakeBot } from './fake-bot.ts';
+import { MARIADB, createStandInSite, pluginPackages, type StandInSite } from './standin-site.ts';
 
-// The conn2flow installer against a stand-in gestor tree whose PHP scripts behave as the reference says
-// (exit 0 always, JSON after log lines, silent failures, the checksum gate, db/ deleted after install) and a
-// real MariaDB holding the site's plugins table. The agent must report the truth, not what the script says.
+// The conn2flow installer against a stand-in gestor tree whose PHP scripts behave as Conn2Flow's do (exit 0
+// always, JSON after log lines, silent failures, the package-checksum gate, a row written even when the
+// files were not replaced, a JSON log cut after ~1,000 characters) and a real MariaDB holding the site's
+// tables. The agent must report the truth, not what the script says, and leave the site in a state the next
+// job can fix.
 
-const MARIADB = process.env.TEST_MARIADB_URL;
-if (!MARIADB) throw new Error('TEST_MARIADB_URL is not set: these tests need a MariaDB (".ci/run" installs and starts one)');
-const DATABASE = `c2f_site_${process.pid}`;
 const bot = new FakeBot();
-let admin: mysql.Connection;
-let gestor: string;
+const agents: Agent[] = [];
+let site: StandInSite;
 let agent: Agent;
 let agentUrl: string;
-const packages: Record<string, { zip: string; sha256: string }> = {};
+let packages: Record<string, { zip: string; sha256: string }>;
+
+async function startAgent(gestorDir: string, settings: Record<string, unknown> = {}, installer: Record<string, unknown> = {}): Promise<{ agent: Agent; url: string }> {
+  const dataDir = await tempDir('c2f-agent-');
+  const started = new Agent(completeConfig({
+    hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, heartbeatSeconds: 3600, allowHttpDownloads: true,
+    installer: { type: 'conn2flow', gestorDir, timeoutSeconds: 20, ...installer }, ...settings,
+  }, path.join(dataDir, 'c2f-agent.json')), { log: () => {} });
+  agents.push(started);
+  return { agent: started, url: (await started.start()).url! };
+}
 
 before(async () => {
   await bot.start();
-  admin = await mysql.createConnection(`${MARIADB}/?multipleStatements=true`);
-  await admin.query(`drop database if exists ${DATABASE}; create database ${DATABASE}; use ${DATABASE};
-    create table plugins (
-      id_plugins int auto_increment primary key, id_usuarios int default 1, nome varchar(255), id varchar(255), status char(1), versao int,
-      data_criacao datetime default current_timestamp, data_modificacao datetime default current_timestamp on update current_timestamp,
-      origem_tipo varchar(50), origem_referencia varchar(255), origem_branch_tag varchar(255), origem_credencial_ref varchar(255),
-      versao_instalada varchar(50), checksum_pacote varchar(128), manifest_json text, status_execucao varchar(30) not null default 'idle',
-      data_instalacao datetime, data_ultima_atualizacao datetime, key (id));
-    create table layouts (id_layouts int auto_increment primary key, id varchar(255), plugin varchar(255));
-    create table standin_sync (plugin varchar(255), file varchar(255), rows_synced int, forced tinyint);`);
-  const site = await tempDir('c2f-site-');
-  await cp(path.join(FIXTURES, 'gestor-standin'), site, { recursive: true });
-  gestor = path.join(site, 'gestor');
-  const { username, password } = new URL(MARIADB);
-  await writeFile(path.join(await mkdirp(path.join(gestor, 'autenticacoes', 'localhost')), '.env'), `DB_CONNECTION=mysqli\nDB_HOST=127.0.0.1\nDB_DATABASE=${DATABASE}\nDB_USERNAME=${username}\nDB_PASSWORD="${password}"\nDB_PORT=9999\n`);
-  for (const version of ['1.2.3', '1.3.0']) {
-    const dir = await copyPlugin('full-plugin');
-    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
-    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, version }, null, 4));
-    const summary = await pack(dir, { outDir: await tempDir() });
-    packages[version] = { zip: summary.zip.path, sha256: summary.zip.sha256 };
-  }
-  const dataDir = await tempDir('c2f-agent-');
-  agent = new Agent(completeConfig({
-    hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, heartbeatSeconds: 3600, allowHttpDownloads: true,
-    installer: { type: 'conn2flow', gestorDir: gestor, timeoutSeconds: 20 },
-  }, path.join(dataDir, 'c2f-agent.json')), { log: () => {} });
-  agentUrl = (await agent.start()).url!;
+  site = await createStandInSite();
+  packages = await pluginPackages('full-plugin', ['1.2.3', '1.3.0']);
+  // This agent reports failures without putting the previous version back; the restore has its own tests.
+  ({ agent, url: agentUrl } = await startAgent(site.gestor, { restoreOnFailure: false }));
 });
 
 after(async () => {
-  await agent?.stop();
-  await admin?.query(`drop database if exists ${DATABASE}`);
-  await admin?.end();
+  await Promise.all(agents.map((a) => a.stop().catch(() => {})));
   await bot.stop();
 });
 
-async function mkdirp(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
+async function run(to: { agent: Agent; url: string }, job: Job): Promise<Report> {
+  assert.equal((await bot.push(to.url, job)).status, 202);
+  await to.agent.idle();
+  return await waitFor(() => bot.reports.find((r) => r.attemptId === job.attemptId && (r.status === 'ok' || r.status === 'erro')), 'the final report');
 }
 
-async function mode(name: string) {
-  await writeFile(path.join(gestor, 'standin-mode'), name);
+async function finalReport(version: string, fields: Parameters<FakeBot['jobFor']>[1] = {}, from = packages) {
+  return run({ agent, url: agentUrl }, await bot.jobFor(from[version].zip, { pluginId: 'full-plugin', version, ...fields }));
 }
 
-async function pluginRow() {
-  const [rows] = await admin.query(`select * from ${DATABASE}.plugins where id = 'full-plugin'`);
-  return (rows as Array<Record<string, any>>)[0];
-}
+const installerLog = (report: Report) => report.logTail.slice(report.logTail.indexOf('-- gestor/logs/plugins/installer.log (this run):'));
 
-async function finalReport(version: string, fields: Parameters<FakeBot['jobFor']>[1] = {}) {
-  const job = await bot.jobFor(packages[version].zip, { pluginId: 'full-plugin', version, ...fields });
-  assert.equal((await bot.push(agentUrl, job)).status, 202);
-  await agent.idle();
-  return await waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'ok' || r.status === 'erro'), 'the final report');
-}
-
-test('a silent failure (status ok, codigo_saida 0, nothing installed) is reported as VERIFY_FAILED', async () => {
-  await mode('silent');
+test('a silent failure (status ok, codigo_saida 0, nothing installed) is VERIFY_FAILED, and Conn2Flow\'s admin says erro', async () => {
+  await site.mode('silent');
   const report = await finalReport('1.2.3');
   assert.equal(report.status, 'erro');
   assert.deepEqual([report.exitCode, report.exitLabel], [43, 'VERIFY_FAILED']);
   assert.match(report.message, /manifest\.json is missing/);
-  // The row the agent created for the installer is there, pointing at the kept package.
-  const row = await pluginRow();
+  // The row the agent created for the installer points at the kept package; after the failure it says erro
+  // (Conn2Flow itself never does) and claims no version the files do not have.
+  const row = (await site.row('full-plugin'))!;
   assert.equal(row.origem_tipo, 'local_path');
   assert.match(row.origem_referencia, /backups\/full-plugin\/1\.2\.3\.zip$/);
+  assert.deepEqual([row.status_execucao, row.versao_instalada, row.checksum_pacote], ['erro', null, null]);
+  assert.deepEqual(report.inventory, { pluginId: 'full-plugin', version: null, sha256: null });
 });
 
-test('install: a plugins row, the admin CLI, the forced data sync, then the site is checked', async () => {
-  await mode('normal');
-  // A stale digest left by an earlier failed install (trap 14) must not break this one.
+test('install: a plugins row, the admin CLI, the forced data sync, then the site is checked; the installer\'s own log is in the report', async () => {
+  await site.mode('normal');
+  // A stale digest left by an earlier failed install must not break this one.
   await writeFile(path.join(tmpdir(), 'plg_full-plugin.zip.sha256'), `${'0'.repeat(64)}\n`);
   const report = await finalReport('1.2.3');
   assert.equal(report.status, 'ok', report.message);
   assert.equal(report.installedVersion, '1.2.3');
   assert.ok(report.logTail.some((l) => l.includes('--action=install')), report.logTail.join('\n'));
   assert.ok(report.logTail.some((l) => l.includes('[INFO] [PLUGIN:full-plugin]')));
-  const manifest = JSON.parse(await readFile(path.join(gestor, 'plugins', 'full-plugin', 'manifest.json'), 'utf8'));
-  assert.equal(manifest.version, '1.2.3');
-  const row = await pluginRow();
+  assert.ok(installerLog(report).some((l) => /\[PLUGIN:full-plugin\] Plugin movido para/.test(l)), report.logTail.join('\n'));
+  assert.equal(await site.filesVersion('full-plugin'), '1.2.3');
+  const row = (await site.row('full-plugin'))!;
   assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.versao, row.status_execucao], ['1.2.3', packages['1.2.3'].sha256, 123, 'ok']);
-  const [synced] = await admin.query(`select file, forced from ${DATABASE}.standin_sync where plugin = 'full-plugin'`);
-  assert.ok((synced as unknown[]).length >= 4, 'the data sync ran over every Data.json');
-  assert.ok((synced as Array<{ forced: number }>).every((s) => s.forced === 1));
+  const synced = await site.query<{ forced: number }>("select file, forced from {db}.standin_sync where plugin = 'full-plugin'");
+  assert.ok(synced.length >= 4, 'the data sync ran over every Data.json');
+  assert.ok(synced.every((s) => s.forced === 1));
   // The installer's final state is restored: no db/ left in the plugin folder.
-  assert.equal(await stat(path.join(gestor, 'plugins', 'full-plugin', 'db')).catch(() => null), null);
-  assert.deepEqual(await agent.inventory(), [{ pluginId: 'full-plugin', version: '1.2.3', sha256: packages['1.2.3'].sha256 }]);
+  assert.equal(await stat(path.join(site.gestor, 'plugins', 'full-plugin', 'db')).catch(() => null), null);
+  const inventory = [{ pluginId: 'full-plugin', version: '1.2.3', sha256: packages['1.2.3'].sha256 }];
+  assert.deepEqual(await agent.inventory(), inventory);
+  assert.deepEqual(report.inventory, inventory[0], 'the final report carries what the site has now');
 });
 
 test('update to a new version; the row and files follow', async () => {
-  await mode('normal');
+  await site.mode('normal');
   const report = await finalReport('1.3.0', { action: 'update' });
   assert.equal(report.status, 'ok', report.message);
   assert.ok(report.logTail.some((l) => l.includes('--action=update')));
-  assert.equal((await pluginRow()).versao_instalada, '1.3.0');
+  assert.equal((await site.row('full-plugin'))!.versao_instalada, '1.3.0');
 });
 
-test('a rollback goes past the "checksum unchanged" shortcut (reprocess) and is verified', async () => {
-  await mode('normal');
+test('a rollback installs the kept package and is verified', async () => {
+  await site.mode('normal');
   const report = await finalReport('1.2.3', { action: 'rollback' });
   assert.equal(report.status, 'ok', report.message);
-  assert.ok(report.logTail.some((l) => l.includes('--action=reprocess')));
-  assert.equal((await pluginRow()).versao_instalada, '1.2.3');
+  assert.equal((await site.row('full-plugin'))!.versao_instalada, '1.2.3');
+  assert.equal(await site.filesVersion('full-plugin'), '1.2.3');
 });
 
-test('a row the installer never updated is VERIFY_FAILED, not ok', async () => {
-  await mode('no-row-update');
+test('reinstalling the installed package is not skipped by Conn2Flow\'s "checksum unchanged" gate', async () => {
+  await site.mode('normal');
+  assert.equal((await site.row('full-plugin'))!.checksum_pacote, packages['1.2.3'].sha256, 'the gate would fire: the row has this package');
+  const folder = path.join(site.gestor, 'plugins', 'full-plugin');
+  const inodeBefore = (await stat(folder)).ino;
+  const report = await finalReport('1.2.3', { force: true });
+  assert.equal(report.status, 'ok', report.message);
+  const log = installerLog(report).join('\n');
+  assert.doesNotMatch(log, /checksum inalterado/);
+  assert.match(log, /Plugin movido para/);
+  assert.notEqual((await stat(folder)).ino, inodeBefore, 'the folder was really replaced');
+});
+
+test('a row the installer never updated is VERIFY_FAILED, not ok; the row is then made to match the files', async () => {
+  await site.mode('no-row-update');
   const report = await finalReport('1.3.0', { action: 'update' });
   assert.deepEqual([report.status, report.exitCode], ['erro', 43]);
   assert.match(report.message, /versao_instalada "1\.2\.3", not 1\.3\.0/);
+  assert.match(report.message, /restoring 1\.2\.3 is off/);
+  // The files are 1.3.0 now: the row says so (and no package checksum), and Conn2Flow's admin says erro.
+  const row = (await site.row('full-plugin'))!;
+  assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.status_execucao], ['1.3.0', null, 'erro']);
+  assert.equal(report.inventory?.version, '1.3.0');
 });
 
-test('codigo_saida from the JSON is the exit code, although the process exited 0', async () => {
-  await mode('code-11');
+test('codigo_saida from the JSON is the exit code, although the process exited 0; its cause comes from installer.log', async () => {
+  await site.mode('code-11');
   const report = await finalReport('1.3.0', { action: 'update', force: true });
   assert.deepEqual([report.status, report.exitCode, report.exitLabel], ['erro', 11, 'VALIDATE']);
   assert.match(report.message, /Manifesto inválido/);
+  // The JSON's log is cut after ~1,000 characters, before the line that says why; installer.log has it.
+  const json = report.logTail.find((l) => l.includes('"log":'))!;
+  assert.ok(json && !json.includes('Missing required field'), json);
+  assert.ok(installerLog(report).some((l) => l.includes('[erro] Manifesto inválido: Missing required field: name')), report.logTail.join('\n'));
 });
 
 test('a PHP fatal error (exit 255, no JSON) is INSTALLER_CRASHED', async () => {
-  await mode('fatal');
+  await site.mode('fatal');
   const report = await finalReport('1.3.0', { action: 'update', force: true });
   assert.deepEqual([report.exitCode, report.exitLabel], [41, 'INSTALLER_CRASHED']);
   assert.ok(report.logTail.some((l) => l.includes('PHP Fatal error')));
 });
 
 test('a failing forced data sync is VERIFY_FAILED with its output', async () => {
-  await mode('sync-fails');
+  await site.mode('sync-fails');
   const report = await finalReport('1.3.0', { action: 'update', force: true });
   assert.deepEqual([report.exitCode, report.exitLabel], [43, 'VERIFY_FAILED']);
   assert.match(report.message, /data sync failed/);
   assert.ok(report.logTail.some((l) => l.includes('Incorrect integer value')));
 });
 
-test('uninstall keeps a copy of the folder, removes it and says what Conn2Flow cannot undo', async () => {
-  await mode('normal');
-  await admin.query(`insert into ${DATABASE}.layouts (id, plugin) values ('a', 'full-plugin'), ('b', 'full-plugin'), ('c', 'other')`);
+test('files that could not be replaced (the row claims the new version anyway) fail; the retry installs', async () => {
+  await site.mode('normal');
+  assert.equal((await finalReport('1.2.3', { force: true })).status, 'ok');
+  await site.mode('locked-once');
+  const failed = await finalReport('1.3.0', { action: 'update' });
+  assert.deepEqual([failed.status, failed.exitCode], ['erro', 43]);
+  assert.match(failed.message, /manifest\.json has version 1\.2\.3, not 1\.3\.0/);
+  assert.ok(failed.logTail.some((l) => l.includes('Operation not permitted')), 'the PHP warnings are in the log');
+  // Conn2Flow wrote 1.3.0 and its checksum into the row; the agent put back what the files are.
+  const row = (await site.row('full-plugin'))!;
+  assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.status_execucao], ['1.2.3', packages['1.2.3'].sha256, 'erro']);
+  assert.deepEqual(failed.inventory, { pluginId: 'full-plugin', version: '1.2.3', sha256: packages['1.2.3'].sha256 });
+  // The same package again (a retry): not skipped as "checksum unchanged", and it installs.
+  const retried = await finalReport('1.3.0', { action: 'update' });
+  assert.equal(retried.status, 'ok', retried.message);
+  assert.equal(await site.filesVersion('full-plugin'), '1.3.0');
+});
+
+test('uninstall keeps a copy of the folder, removes it, says what Conn2Flow cannot undo; the same package then installs again', async () => {
+  await site.mode('normal');
+  await site.query("insert into {db}.layouts (id, plugin) values ('a', 'full-plugin'), ('b', 'full-plugin'), ('c', 'other')");
   const report = await finalReport('1.3.0', { action: 'uninstall' });
   assert.equal(report.status, 'ok', report.message);
   assert.match(report.message, /2 layouts/);
   assert.match(report.message, /migrations/);
-  assert.equal(await stat(path.join(gestor, 'plugins', 'full-plugin')).catch(() => null), null);
-  assert.equal((await pluginRow()).status, 'D');
+  assert.equal(await site.filesVersion('full-plugin'), null);
+  assert.equal((await site.row('full-plugin'))!.status, 'D');
   const backups = await readdir(path.join(agent.config.dataDir, 'backups', 'full-plugin'));
   assert.ok(backups.some((name) => name.startsWith('uninstalled-')), backups.join(', '));
   assert.deepEqual(await agent.inventory(), []);
+  assert.deepEqual(report.inventory, { pluginId: 'full-plugin', version: null, sha256: null }, 'nothing installed');
+  const again = await finalReport('1.3.0');
+  assert.equal(again.status, 'ok', again.message);
+  assert.equal(await site.filesVersion('full-plugin'), '1.3.0');
+});
+
+test('an update that fails after changing the site is restored to the previous version from the kept package', async () => {
+  const restoring = await startAgent(site.gestor);
+  const kept = await pluginPackages('restore-plugin', ['2.0.0', '2.1.0']);
+  const job = async (version: string, action: Job['action']) => run(restoring, await bot.jobFor(kept[version].zip, { pluginId: 'restore-plugin', version, action }));
+  await site.mode('normal');
+  assert.equal((await job('2.0.0', 'install')).status, 'ok');
+
+  // The data sync fails: the files and row are 2.1.0, the data is not; 2.0.0 goes back.
+  await site.mode('sync-fails-once');
+  const syncFailed = await job('2.1.0', 'update');
+  assert.deepEqual([syncFailed.status, syncFailed.exitCode], ['erro', 43]);
+  assert.match(syncFailed.message, /data sync failed.*; restored to 2\.0\.0$/);
+  assert.ok(syncFailed.logTail.includes('-- restoring restore-plugin 2.0.0 from the kept package:'), syncFailed.logTail.join('\n'));
+  assert.equal(await site.filesVersion('restore-plugin'), '2.0.0');
+  let row = (await site.row('restore-plugin'))!;
+  assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.status_execucao], ['2.0.0', kept['2.0.0'].sha256, 'erro']);
+  assert.deepEqual(syncFailed.inventory, { pluginId: 'restore-plugin', version: '2.0.0', sha256: kept['2.0.0'].sha256 });
+
+  // The files could not be replaced (the row says 2.1.0 anyway): the row goes back to what the files are.
+  await site.mode('locked-once');
+  const locked = await job('2.1.0', 'update');
+  assert.match(locked.message, /has version 2\.0\.0, not 2\.1\.0; restored to 2\.0\.0$/);
+  row = (await site.row('restore-plugin'))!;
+  assert.deepEqual([row.versao_instalada, row.checksum_pacote], ['2.0.0', kept['2.0.0'].sha256]);
+
+  // Nothing changed on the site (the installer refused at once): nothing to restore.
+  await site.mode('code-11-once');
+  const refused = await job('2.1.0', 'update');
+  assert.match(refused.message, /Manifesto inválido; the site still has 2\.0\.0$/);
+});
+
+test('the inventory reports what the files hold, and where Conn2Flow\'s row disagrees', async () => {
+  await site.query("update {db}.plugins set versao_instalada = '9.9.9' where id = 'restore-plugin'");
+  const entry = (await agent.inventory()).find((e) => e.pluginId === 'restore-plugin');
+  assert.deepEqual(entry, { pluginId: 'restore-plugin', version: '2.0.0', sha256: null, problem: 'Conn2Flow\'s plugins row says 9.9.9, but the files are 2.0.0' });
+});
+
+test('DB_HOST=localhost goes through the socket PHP uses, as the site does; a wrong socket is a clear error', async () => {
+  const [user, password] = (process.env.TEST_MARIADB_LOCAL_USER ?? '').split(':');
+  assert.ok(user, 'TEST_MARIADB_LOCAL_USER names a user granted for localhost only (".ci/run" creates it)');
+  // That user is refused over TCP (the server does not resolve 127.0.0.1 to localhost), like many sites' users.
+  const tcp = await mysql.createConnection({ host: '127.0.0.1', port: Number(new URL(MARIADB!).port || 3306), user, password }).then((c) => c.end().then(() => 'connected'), (error: Error) => error.message);
+  assert.match(tcp, /Access denied for user 'c2fsock'@'127\.0\.0\.1'/);
+  const local = await createStandInSite({ dbHost: 'localhost', user, password });
+  const socketAgent = await startAgent(local.gestor);
+  const kept = await pluginPackages('socket-plugin', ['1.0.0']);
+  const report = await run(socketAgent, await bot.jobFor(kept['1.0.0'].zip, { pluginId: 'socket-plugin', version: '1.0.0' }));
+  assert.equal(report.status, 'ok', report.message);
+  assert.equal((await local.row('socket-plugin'))!.versao_instalada, '1.0.0');
+
+  const wrong = await startAgent(local.gestor, {}, { dbSocket: '/nonexistent/mysqld.sock' });
+  const refused = await run(wrong, await bot.jobFor(kept['1.0.0'].zip, { pluginId: 'socket-plugin', version: '1.0.0' }));
+  assert.deepEqual([refused.status, refused.exitCode], ['erro', 10]);
+  assert.match(refused.message, /cannot reach the database through the socket \/nonexistent\/mysqld\.sock \(ENOENT\): set installer\.dbSocket/);
 });

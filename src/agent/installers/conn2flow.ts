@@ -1,67 +1,84 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
-import type { Job } from '../../protocol/messages.ts';
+import type { InventoryEntry, Job } from '../../protocol/messages.ts';
 import { AGENT_EXIT, PLG_EXIT, label } from '../../protocol/exit-codes.ts';
 import { readZip } from '../../plugin/zip-reader.ts';
 import { writeZip, type ZipEntry } from '../../plugin/zip-writer.ts';
+import type { SitePlugin } from '../inventory.ts';
 import { parseInstallerOutput } from './installer-output.ts';
 import { tail, type InstallRequest, type Installer, type InstallerResult, type SiteCheck } from './installer.ts';
 import { runProcess } from './run-process.ts';
-import { readSiteDatabase, SiteEnvError, type SiteDatabase } from './site-env.ts';
+import { SiteDatabaseClient, SiteDatabaseError } from './site-database.ts';
 
-// Drives a real gestor install the way it actually works (reference §4, §6):
+// Drives a real gestor install the way it actually works, and trusts none of what it says:
 // 1. a `plugins` row pointing at the package (origem_tipo local_path), because admin-plugins.php only
-//    installs what that table names;
-// 2. `php gestor/modulos/admin-plugins/admin-plugins.php --action=install|update|reprocess --plugin=<id>`,
-//    which always exits 0: the real result is `codigo_saida` in the JSON after its log lines;
+//    installs what that table names; its checksum_pacote is cleared first, because Conn2Flow skips any
+//    install, update or reprocess whose package checksum equals the row's ("checksum inalterado") and
+//    answers success: a reinstall, a rollback or a retry after a failure would do nothing;
+// 2. `php gestor/modulos/admin-plugins/admin-plugins.php --action=install|update --plugin=<id>`, which
+//    always exits 0: the real result is `codigo_saida` in the JSON after its log lines;
 // 3. a check that the site really has it: gestor/plugins/<id>/manifest.json at the version, and the row's
-//    versao_instalada and checksum_pacote;
+//    versao_instalada and checksum_pacote (the row alone is no evidence: Conn2Flow writes it even when it
+//    could not replace the files);
 // 4. the plugin's db/data restored (the installer deletes it) and the data sync forced with
-//    atualizacao-plugin-banco-de-dados.php --force-all, because the installer's global checksum gate can
-//    skip it (trap 9) and swallows its failures (trap 10). Anything short of all this is an error, never "ok".
+//    atualizacao-plugin-banco-de-dados.php --force-all, because Conn2Flow's global data-file checksum gate
+//    can skip it and its failures are swallowed. Anything short of all this is an error, never "ok".
+// The JSON result's log is cut after about 1,000 characters, so the part of gestor/logs/plugins/
+// installer.log this run wrote is added to the log tail: that is where "checksum inalterado" or the real
+// error is.
 
 export interface Conn2FlowSettings {
   gestorDir: string;
   php: string;
   domain: string | null;
   timeoutSeconds: number;
+  dbSocket: string | null;
 }
 
 const DATA_TABLES = ['layouts', 'paginas', 'componentes', 'variaveis', 'modulos'];
+const PLUGIN_ID = /^[a-z0-9][a-z0-9_-]*$/;
+/** The most of installer.log one run may add to a report (the report keeps its last lines). */
+const INSTALLER_LOG_BYTES = 64 * 1024;
 
 export class Conn2FlowInstaller implements Installer {
   readonly name = 'conn2flow';
   private readonly settings: Conn2FlowSettings;
+  private readonly db: SiteDatabaseClient;
 
   constructor(settings: Conn2FlowSettings) {
     this.settings = settings;
+    this.db = new SiteDatabaseClient(settings);
   }
 
   async install(request: InstallRequest): Promise<InstallerResult> {
     const { job, zip, sha256 } = request;
     const id = job.plugin.id;
     const log: string[] = [];
-    let db: SiteDatabase;
+    let action: 'install' | 'update';
     try {
-      db = await readSiteDatabase(this.settings.gestorDir, this.settings.domain);
+      action = await this.preparePluginRow(job, zip);
     } catch (error) {
-      if (error instanceof SiteEnvError) return fail(PLG_EXIT.PARAMS_OR_FILE, error.message, log);
-      throw error;
+      if (error instanceof SiteDatabaseError) return fail(PLG_EXIT.PARAMS_OR_FILE, error.message, log);
+      return fail(AGENT_EXIT.INSTALLER_NOT_RUN, `cannot prepare the plugins row: ${(error as Error).message}`, log);
     }
-    let action: 'install' | 'update' | 'reprocess';
-    try {
-      action = await this.preparePluginRow(db, job, zip);
-    } catch (error) {
-      return fail(AGENT_EXIT.INSTALLER_NOT_RUN, `cannot prepare the plugins row in ${db.database}@${db.host}: ${(error as Error).message}`, log);
-    }
-    // Conn2Flow checks /tmp/plg_<slug>.zip.sha256 when it exists, and keeps a stale one after a mismatch
-    // (trap 14): write the right digest, so its own check passes and doubles ours.
+    // Conn2Flow checks /tmp/plg_<slug>.zip.sha256 when it exists, and keeps a stale one after a mismatch:
+    // write the right digest, so its own check passes and doubles ours.
     await writeFile(path.join(tmpdir(), `plg_${id}.zip.sha256`), `${sha256}\n`);
 
+    const installerLog = await this.installerLogSize();
+    const before = await this.snapshot(id);
+    const result = await this.runAdmin(job, action, zip, sha256, log, installerLog);
+    // A failure may or may not have touched the site: it did if the plugin's files or its row's version moved.
+    if (result.exitCode !== PLG_EXIT.OK) result.siteChanged = await this.snapshot(id).then((after) => after !== before, () => true);
+    return result;
+  }
+
+  private async runAdmin(job: Job, action: 'install' | 'update', zip: string, sha256: string, log: string[], installerLog: number): Promise<InstallerResult> {
+    const id = job.plugin.id;
     const admin = await this.php([path.join(this.settings.gestorDir, 'modulos', 'admin-plugins', 'admin-plugins.php'), `--action=${action}`, `--plugin=${id}`]);
-    log.push(`$ php admin-plugins.php --action=${action} --plugin=${id}`, ...tail(`${admin.stdout}\n${admin.stderr}`, 30));
+    log.push(`$ php admin-plugins.php --action=${action} --plugin=${id}`, ...tail(`${admin.stdout}\n${admin.stderr}`, 15), ...(await this.installerLogSince(installerLog, id)));
     if (admin.failure) return fail(admin.failure.code, admin.failure.message, log);
     const result = parseInstallerOutput(admin.stdout);
     if (!result) return fail(AGENT_EXIT.INSTALLER_CRASHED, `admin-plugins.php printed no JSON result (exit ${admin.code}): a PHP fatal error?`, log);
@@ -76,19 +93,30 @@ export class Conn2FlowInstaller implements Installer {
     const sync = await this.forceDataSync(job, zip);
     log.push(...sync.log);
     if (sync.failure) return fail(AGENT_EXIT.VERIFY_FAILED, sync.failure, log);
-    return { exitCode: PLG_EXIT.OK, message: `${id} ${job.plugin.version} installed (${action}); files, plugins row and data sync checked`, logTail: log.slice(-50), installedVersion: job.plugin.version };
+    return { exitCode: PLG_EXIT.OK, message: `${id} ${job.plugin.version} installed (${action}); files, plugins row and data sync checked`, logTail: log.slice(-50), installedVersion: job.plugin.version, siteChanged: true };
+  }
+
+  /** The plugin's files (names, sizes, times) and its row's version: what a failed run may have changed. */
+  private async snapshot(pluginId: string): Promise<string> {
+    const folder = path.join(this.settings.gestorDir, 'plugins', pluginId);
+    const hash = createHash('sha256');
+    const entries = await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => []);
+    for (const dirent of entries.sort((a, b) => (path.join(a.parentPath, a.name) < path.join(b.parentPath, b.name) ? -1 : 1))) {
+      const file = path.join(dirent.parentPath, dirent.name);
+      const info = await stat(file).catch(() => undefined);
+      hash.update(`${path.relative(folder, file)}\0${info?.size ?? '-'}\0${info?.mtimeMs ?? '-'}\n`);
+    }
+    const rows = await this.db.query<{ versao_instalada: string | null }>('select versao_instalada from plugins where id = ? order by id_plugins desc limit 1', [pluginId]);
+    hash.update(`row\0${rows[0]?.versao_instalada ?? '-'}`);
+    return hash.digest('hex');
   }
 
   async check(pluginId: string, version: string, sha256: string): Promise<SiteCheck> {
+    const files = await this.filesVersion(pluginId);
     const manifestFile = path.join(this.settings.gestorDir, 'plugins', pluginId, 'manifest.json');
-    let manifest: { version?: unknown };
-    try {
-      manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
-    } catch (error) {
-      return { ok: false, reason: `${manifestFile} is missing or unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
-    }
-    if (manifest.version !== version) return { ok: false, reason: `${manifestFile} has version ${String(manifest.version)}, not ${version}` };
-    const rows = await this.query<{ versao_instalada: string | null; checksum_pacote: string | null }>('select versao_instalada, checksum_pacote from plugins where id = ? order by id_plugins desc', [pluginId]);
+    if (files === null) return { ok: false, reason: `${manifestFile} is missing or unreadable` };
+    if (files !== version) return { ok: false, reason: `${manifestFile} has version ${files}, not ${version}` };
+    const rows = await this.db.query<{ versao_instalada: string | null; checksum_pacote: string | null }>('select versao_instalada, checksum_pacote from plugins where id = ? order by id_plugins desc', [pluginId]);
     if (!rows.length) return { ok: false, reason: `the plugins table has no row for ${pluginId}` };
     const [row] = rows;
     if (row.versao_instalada !== version) return { ok: false, reason: `the plugins row says versao_instalada ${JSON.stringify(row.versao_instalada)}, not ${version}` };
@@ -96,11 +124,33 @@ export class Conn2FlowInstaller implements Installer {
     return { ok: true, reason: 'files and plugins row match' };
   }
 
-  async inventory(): Promise<Array<{ pluginId: string; version: string | null; sha256: string | null }>> {
-    const rows = await this.query<{ id: string; versao_instalada: string | null; checksum_pacote: string | null }>("select id, versao_instalada, checksum_pacote from plugins where status <> 'D' or status is null order by id");
-    return rows
-      .filter((r) => /^[a-z0-9][a-z0-9_-]*$/.test(r.id))
-      .map((r) => ({ pluginId: r.id, version: /^\d+\.\d+\.\d+$/.test(r.versao_instalada ?? '') ? r.versao_instalada : null, sha256: /^[0-9a-f]{64}$/.test(r.checksum_pacote ?? '') ? r.checksum_pacote : null }));
+  /** Every plugin the site has files or a (not deleted) row for. */
+  async siteInventory(): Promise<SitePlugin[]> {
+    const rows = await this.db.query<{ id: string; versao_instalada: string | null; checksum_pacote: string | null; status: string | null }>(
+      "select id, versao_instalada, checksum_pacote, status from plugins where status <> 'D' or status is null order by id_plugins",
+    );
+    const folders = (await readdir(path.join(this.settings.gestorDir, 'plugins'), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && PLUGIN_ID.test(d.name)).map((d) => d.name);
+    const ids = [...new Set([...rows.map((r) => r.id), ...folders])].filter((id) => PLUGIN_ID.test(id)).sort();
+    return Promise.all(ids.map(async (pluginId) => {
+      const row = rows.filter((r) => r.id === pluginId).at(-1);
+      return {
+        pluginId,
+        filesVersion: await this.filesVersion(pluginId),
+        row: row ? { version: validVersion(row.versao_instalada), sha256: /^[0-9a-f]{64}$/.test(row.checksum_pacote ?? '') ? row.checksum_pacote : null, status: row.status } : null,
+      };
+    }));
+  }
+
+  /**
+   * After a failed job: Conn2Flow's admin shows `erro` (its installer never says so itself), and the row
+   * claims what the files hold, with the package checksum only when it is known to be theirs, so the next
+   * install of any package is not skipped as "checksum unchanged".
+   */
+  async markFailed(pluginId: string, site: InventoryEntry): Promise<void> {
+    await this.db.query(
+      "update plugins set status_execucao = 'erro', versao_instalada = ?, checksum_pacote = ? where id = ? and (status <> 'D' or status is null)",
+      [site.version, site.version ? site.sha256 : null, pluginId],
+    );
   }
 
   async uninstall(job: Job, backupFile: string): Promise<InstallerResult> {
@@ -117,17 +167,19 @@ export class Conn2FlowInstaller implements Installer {
     }
     const remaining: string[] = [];
     for (const table of DATA_TABLES) {
-      const count = await this.query<{ n: number }>(`select count(*) as n from \`${table}\` where plugin = ?`, [id]).then((r) => Number(r[0]?.n ?? 0), () => 0);
+      const count = await this.db.query<{ n: number }>(`select count(*) as n from \`${table}\` where plugin = ?`, [id]).then((r) => Number(r[0]?.n ?? 0), () => 0);
       if (count) remaining.push(`${count} ${table}`);
     }
-    await this.query("update plugins set status = 'D', status_execucao = 'idle' where id = ?", [id]).catch((error) => log.push(`could not mark the plugins row deleted: ${(error as Error).message}`));
+    // The package checksum goes too: installing the same package again later must not be skipped.
+    await this.db.query("update plugins set status = 'D', status_execucao = 'idle', checksum_pacote = null, versao_instalada = null where id = ?", [id])
+      .catch((error) => log.push(`could not mark the plugins row deleted: ${(error as Error).message}`));
     const leftovers = `Conn2Flow cannot undo the rest: ${remaining.length ? `data rows (${remaining.join(', ')})` : 'no data rows found'}, the plugin's migrations (phinxlog and the tables they created) and its plugins row (marked deleted, status 'D')`;
-    return { exitCode: PLG_EXIT.OK, message: `${id} files removed. ${leftovers}`, logTail: log, installedVersion: null };
+    return { exitCode: PLG_EXIT.OK, message: `${id} files removed. ${leftovers}`, logTail: log, installedVersion: null, siteChanged: true };
   }
 
-  /** Creates or repoints the plugins row; returns the admin action that fits. */
-  private async preparePluginRow(db: SiteDatabase, job: Job, zip: string): Promise<'install' | 'update' | 'reprocess'> {
-    const connection = await connect(db);
+  /** Creates or repoints the plugins row, clearing the package checksum; returns the admin action that fits. */
+  private async preparePluginRow(job: Job, zip: string): Promise<'install' | 'update'> {
+    const connection = await this.db.connect();
     try {
       const [rows] = await connection.query('select id_plugins from plugins where id = ? order by id_plugins desc', [job.plugin.id]);
       const existing = (rows as Array<{ id_plugins: number }>)[0];
@@ -135,13 +187,45 @@ export class Conn2FlowInstaller implements Installer {
         await connection.query("insert into plugins (id, nome, origem_tipo, origem_referencia, status) values (?, ?, 'local_path', ?, 'A')", [job.plugin.id, job.plugin.name, zip]);
         return 'install';
       }
-      await connection.query("update plugins set origem_tipo = 'local_path', origem_referencia = ?, status = 'A' where id_plugins = ?", [zip, existing.id_plugins]);
+      await connection.query("update plugins set origem_tipo = 'local_path', origem_referencia = ?, status = 'A', checksum_pacote = null where id_plugins = ?", [zip, existing.id_plugins]);
       const present = (await stat(path.join(this.settings.gestorDir, 'plugins', job.plugin.id)).catch(() => undefined))?.isDirectory();
-      if (!present) return 'install';
-      // A reinstall of the same package, or any forced job, must not stop at the "checksum unchanged" gate.
-      return job.options.force || job.action === 'rollback' ? 'reprocess' : 'update';
+      return present ? 'update' : 'install';
     } finally {
       await connection.end();
+    }
+  }
+
+  private async filesVersion(pluginId: string): Promise<string | null> {
+    try {
+      const manifest = JSON.parse(await readFile(path.join(this.settings.gestorDir, 'plugins', pluginId, 'manifest.json'), 'utf8')) as { version?: unknown };
+      return validVersion(manifest.version);
+    } catch {
+      return null;
+    }
+  }
+
+  private installerLogFile(): string {
+    return path.join(this.settings.gestorDir, 'logs', 'plugins', 'installer.log');
+  }
+
+  private async installerLogSize(): Promise<number> {
+    return (await stat(this.installerLogFile()).catch(() => undefined))?.size ?? 0;
+  }
+
+  /** This plugin's lines that this run appended to installer.log (the JSON result's log is cut short). */
+  private async installerLogSince(offset: number, pluginId: string): Promise<string[]> {
+    const file = await open(this.installerLogFile(), 'r').catch(() => undefined);
+    if (!file) return [];
+    try {
+      const size = (await file.stat()).size;
+      const start = Math.max(offset, size - INSTALLER_LOG_BYTES);
+      if (size <= start) return [];
+      const buffer = Buffer.alloc(size - start);
+      await file.read(buffer, 0, buffer.length, start);
+      const lines = buffer.toString('utf8').split(/\r?\n/).filter((line) => line.includes(`[PLUGIN:${pluginId}]`));
+      return lines.length ? ['-- gestor/logs/plugins/installer.log (this run):', ...tail(lines.join('\n'), 25)] : [];
+    } finally {
+      await file.close();
     }
   }
 
@@ -171,24 +255,14 @@ export class Conn2FlowInstaller implements Installer {
     if (result.code === 255) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} died with a PHP fatal error (exit 255)` } };
     return result;
   }
-
-  private async query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
-    const connection = await connect(await readSiteDatabase(this.settings.gestorDir, this.settings.domain));
-    try {
-      const [rows] = await connection.query(sql, values);
-      return rows as T[];
-    } finally {
-      await connection.end();
-    }
-  }
 }
 
-function connect(db: SiteDatabase) {
-  return mysql.createConnection({ host: db.host, port: 3306, user: db.user, password: db.password, database: db.database, connectTimeout: 10_000, charset: 'utf8mb4' });
+function validVersion(value: unknown): string | null {
+  return typeof value === 'string' && /^\d+\.\d+\.\d+$/.test(value) ? value : null;
 }
 
 function fail(exitCode: number, message: string, log: string[]): InstallerResult {
-  return { exitCode, message, logTail: log.slice(-50), installedVersion: null };
+  return { exitCode, message, logTail: log.slice(-50), installedVersion: null, siteChanged: false };
 }
 
 /** Every file and folder under a folder, as zip entries (a backup keeps everything, nothing excluded). */

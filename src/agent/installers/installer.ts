@@ -1,4 +1,5 @@
-import type { Job } from '../../protocol/messages.ts';
+import type { InventoryEntry, Job } from '../../protocol/messages.ts';
+import type { SitePlugin } from '../inventory.ts';
 
 // What the agent needs from an installer: run one job's package, say what happened in Conn2Flow's terms,
 // and confirm afterwards that the site really has it.
@@ -16,6 +17,8 @@ export interface InstallerResult {
   message: string;
   logTail: string[];
   installedVersion: string | null;
+  /** The installer got as far as changing the site (files, rows): a failure may have left it half-updated. */
+  siteChanged?: boolean;
 }
 
 export interface SiteCheck {
@@ -30,8 +33,10 @@ export interface Installer {
   uninstall(job: Job, backupFile: string): Promise<InstallerResult>;
   /** Does the site have this plugin at this version and package now? Undefined when it cannot tell. */
   check?(pluginId: string, version: string, sha256: string): Promise<SiteCheck>;
-  /** What the site has installed, when the installer can read it from the site itself. */
-  inventory?(): Promise<Array<{ pluginId: string; version: string | null; sha256: string | null }>>;
+  /** What the site has, read from the site itself (files and the installer's own records). */
+  siteInventory?(): Promise<SitePlugin[]>;
+  /** After a failed job, makes the site's own records say so, and say what the site has (`site`). */
+  markFailed?(pluginId: string, site: InventoryEntry): Promise<void>;
 }
 
 export const LOG_TAIL_LINES = 50;

@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateAgentConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
@@ -420,7 +420,7 @@ vErrors.push(err30);
 errors++;
 }
 for(const key2 in data10){
-if(!(((((key2 === "type") || (key2 === "gestorDir")) || (key2 === "php")) || (key2 === "domain")) || (key2 === "timeoutSeconds"))){
+if(!((((((key2 === "type") || (key2 === "gestorDir")) || (key2 === "php")) || (key2 === "domain")) || (key2 === "dbSocket")) || (key2 === "timeoutSeconds"))){
 const err31 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err31];
@@ -506,10 +506,10 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data10.timeoutSeconds !== undefined){
-let data15 = data10.timeoutSeconds;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err38 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/0/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data10.dbSocket !== undefined){
+let data15 = data10.dbSocket;
+if((typeof data15 !== "string") && (data15 !== null)){
+const err38 = {instancePath:instancePath+"/installer/dbSocket",schemaPath:"#/properties/installer/oneOf/0/properties/dbSocket/type",keyword:"type",params:{type: schema31.properties.installer.oneOf[0].properties.dbSocket.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -518,9 +518,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 < 1 || isNaN(data15)){
-const err39 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/0/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err39 = {instancePath:instancePath+"/installer/dbSocket",schemaPath:"#/properties/installer/oneOf/0/properties/dbSocket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -531,14 +531,39 @@ errors++;
 }
 }
 }
-}
-else {
-const err40 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data10.timeoutSeconds !== undefined){
+let data16 = data10.timeoutSeconds;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err40 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/0/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err40];
 }
 else {
 vErrors.push(err40);
+}
+errors++;
+}
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 < 1 || isNaN(data16)){
+const err41 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/0/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
 }
 errors++;
 }
@@ -548,31 +573,10 @@ valid3 = true;
 passing1 = 0;
 var props1 = true;
 }
-const _errs41 = errors;
+const _errs43 = errors;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if(data10.type === undefined){
-const err41 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-if(data10.command === undefined){
-const err42 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-for(const key3 in data10){
-if(!(((key3 === "type") || (key3 === "command")) || (key3 === "timeoutSeconds"))){
-const err43 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+const err43 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -581,10 +585,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-if(data10.type !== undefined){
-if("command" !== data10.type){
-const err44 = {instancePath:instancePath+"/installer/type",schemaPath:"#/properties/installer/oneOf/1/properties/type/const",keyword:"const",params:{allowedValue: "command"},message:"must be equal to constant"};
+if(data10.command === undefined){
+const err44 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -593,12 +595,9 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-if(data10.command !== undefined){
-let data17 = data10.command;
-if(Array.isArray(data17)){
-if(data17.length < 1){
-const err45 = {instancePath:instancePath+"/installer/command",schemaPath:"#/properties/installer/oneOf/1/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key3 in data10){
+if(!(((key3 === "type") || (key3 === "command")) || (key3 === "timeoutSeconds"))){
+const err45 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -607,10 +606,10 @@ vErrors.push(err45);
 }
 errors++;
 }
-const len0 = data17.length;
-for(let i0=0; i0<len0; i0++){
-if(typeof data17[i0] !== "string"){
-const err46 = {instancePath:instancePath+"/installer/command/" + i0,schemaPath:"#/properties/installer/oneOf/1/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data10.type !== undefined){
+if("command" !== data10.type){
+const err46 = {instancePath:instancePath+"/installer/type",schemaPath:"#/properties/installer/oneOf/1/properties/type/const",keyword:"const",params:{allowedValue: "command"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -620,9 +619,11 @@ vErrors.push(err46);
 errors++;
 }
 }
-}
-else {
-const err47 = {instancePath:instancePath+"/installer/command",schemaPath:"#/properties/installer/oneOf/1/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data10.command !== undefined){
+let data18 = data10.command;
+if(Array.isArray(data18)){
+if(data18.length < 1){
+const err47 = {instancePath:instancePath+"/installer/command",schemaPath:"#/properties/installer/oneOf/1/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -631,11 +632,10 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-if(data10.timeoutSeconds !== undefined){
-let data19 = data10.timeoutSeconds;
-if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
-const err48 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/1/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len0 = data18.length;
+for(let i0=0; i0<len0; i0++){
+if(typeof data18[i0] !== "string"){
+const err48 = {instancePath:instancePath+"/installer/command/" + i0,schemaPath:"#/properties/installer/oneOf/1/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -644,9 +644,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 < 1 || isNaN(data19)){
-const err49 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/1/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/installer/command",schemaPath:"#/properties/installer/oneOf/1/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -656,10 +657,10 @@ vErrors.push(err49);
 errors++;
 }
 }
-}
-}
-else {
-const err50 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data10.timeoutSeconds !== undefined){
+let data20 = data10.timeoutSeconds;
+if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
+const err50 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/1/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -668,7 +669,31 @@ vErrors.push(err50);
 }
 errors++;
 }
-var _valid1 = _errs41 === errors;
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 < 1 || isNaN(data20)){
+const err51 = {instancePath:instancePath+"/installer/timeoutSeconds",schemaPath:"#/properties/installer/oneOf/1/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+var _valid1 = _errs43 === errors;
 if(_valid1 && valid3){
 valid3 = false;
 passing1 = [passing1, 1];
@@ -683,12 +708,12 @@ props1 = true;
 }
 }
 if(!valid3){
-const err51 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+const err53 = {instancePath:instancePath+"/installer",schemaPath:"#/properties/installer/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
-vErrors = [err51];
+vErrors = [err53];
 }
 else {
-vErrors.push(err51);
+vErrors.push(err53);
 }
 errors++;
 }
@@ -705,35 +730,11 @@ vErrors = null;
 }
 }
 if(data.limits !== undefined){
-let data20 = data.limits;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-for(const key4 in data20){
+let data21 = data.limits;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+for(const key4 in data21){
 if(!(((((key4 === "downloadBytes") || (key4 === "downloadTimeoutSeconds")) || (key4 === "zipEntries")) || (key4 === "zipTotalBytes")) || (key4 === "zipRatio"))){
-const err52 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-if(data20.downloadBytes !== undefined){
-let data21 = data20.downloadBytes;
-if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err53 = {instancePath:instancePath+"/limits/downloadBytes",schemaPath:"#/properties/limits/properties/downloadBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 < 128 || isNaN(data21)){
-const err54 = {instancePath:instancePath+"/limits/downloadBytes",schemaPath:"#/properties/limits/properties/downloadBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 128},message:"must be >= 128"};
+const err54 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -743,11 +744,10 @@ vErrors.push(err54);
 errors++;
 }
 }
-}
-if(data20.downloadTimeoutSeconds !== undefined){
-let data22 = data20.downloadTimeoutSeconds;
+if(data21.downloadBytes !== undefined){
+let data22 = data21.downloadBytes;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err55 = {instancePath:instancePath+"/limits/downloadTimeoutSeconds",schemaPath:"#/properties/limits/properties/downloadTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err55 = {instancePath:instancePath+"/limits/downloadBytes",schemaPath:"#/properties/limits/properties/downloadBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -757,8 +757,8 @@ vErrors.push(err55);
 errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 < 1 || isNaN(data22)){
-const err56 = {instancePath:instancePath+"/limits/downloadTimeoutSeconds",schemaPath:"#/properties/limits/properties/downloadTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data22 < 128 || isNaN(data22)){
+const err56 = {instancePath:instancePath+"/limits/downloadBytes",schemaPath:"#/properties/limits/properties/downloadBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 128},message:"must be >= 128"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -769,10 +769,10 @@ errors++;
 }
 }
 }
-if(data20.zipEntries !== undefined){
-let data23 = data20.zipEntries;
+if(data21.downloadTimeoutSeconds !== undefined){
+let data23 = data21.downloadTimeoutSeconds;
 if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err57 = {instancePath:instancePath+"/limits/zipEntries",schemaPath:"#/properties/limits/properties/zipEntries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err57 = {instancePath:instancePath+"/limits/downloadTimeoutSeconds",schemaPath:"#/properties/limits/properties/downloadTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -783,7 +783,7 @@ errors++;
 }
 if((typeof data23 == "number") && (isFinite(data23))){
 if(data23 < 1 || isNaN(data23)){
-const err58 = {instancePath:instancePath+"/limits/zipEntries",schemaPath:"#/properties/limits/properties/zipEntries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err58 = {instancePath:instancePath+"/limits/downloadTimeoutSeconds",schemaPath:"#/properties/limits/properties/downloadTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -794,10 +794,10 @@ errors++;
 }
 }
 }
-if(data20.zipTotalBytes !== undefined){
-let data24 = data20.zipTotalBytes;
+if(data21.zipEntries !== undefined){
+let data24 = data21.zipEntries;
 if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
-const err59 = {instancePath:instancePath+"/limits/zipTotalBytes",schemaPath:"#/properties/limits/properties/zipTotalBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err59 = {instancePath:instancePath+"/limits/zipEntries",schemaPath:"#/properties/limits/properties/zipEntries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -808,7 +808,7 @@ errors++;
 }
 if((typeof data24 == "number") && (isFinite(data24))){
 if(data24 < 1 || isNaN(data24)){
-const err60 = {instancePath:instancePath+"/limits/zipTotalBytes",schemaPath:"#/properties/limits/properties/zipTotalBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err60 = {instancePath:instancePath+"/limits/zipEntries",schemaPath:"#/properties/limits/properties/zipEntries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -819,11 +819,10 @@ errors++;
 }
 }
 }
-if(data20.zipRatio !== undefined){
-let data25 = data20.zipRatio;
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 < 1 || isNaN(data25)){
-const err61 = {instancePath:instancePath+"/limits/zipRatio",schemaPath:"#/properties/limits/properties/zipRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data21.zipTotalBytes !== undefined){
+let data25 = data21.zipTotalBytes;
+if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
+const err61 = {instancePath:instancePath+"/limits/zipTotalBytes",schemaPath:"#/properties/limits/properties/zipTotalBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -832,9 +831,9 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-else {
-const err62 = {instancePath:instancePath+"/limits/zipRatio",schemaPath:"#/properties/limits/properties/zipRatio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 < 1 || isNaN(data25)){
+const err62 = {instancePath:instancePath+"/limits/zipTotalBytes",schemaPath:"#/properties/limits/properties/zipTotalBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -845,8 +844,11 @@ errors++;
 }
 }
 }
-else {
-const err63 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data21.zipRatio !== undefined){
+let data26 = data21.zipRatio;
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 < 1 || isNaN(data26)){
+const err63 = {instancePath:instancePath+"/limits/zipRatio",schemaPath:"#/properties/limits/properties/zipRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -856,12 +858,8 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data.backups !== undefined){
-let data26 = data.backups;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key5 in data26){
-if(!(key5 === "keep")){
-const err64 = {instancePath:instancePath+"/backups",schemaPath:"#/properties/backups/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+else {
+const err64 = {instancePath:instancePath+"/limits/zipRatio",schemaPath:"#/properties/limits/properties/zipRatio/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -871,10 +869,9 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data26.keep !== undefined){
-let data27 = data26.keep;
-if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err65 = {instancePath:instancePath+"/backups/keep",schemaPath:"#/properties/backups/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err65 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -883,9 +880,13 @@ vErrors.push(err65);
 }
 errors++;
 }
-if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 < 1 || isNaN(data27)){
-const err66 = {instancePath:instancePath+"/backups/keep",schemaPath:"#/properties/backups/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.backups !== undefined){
+let data27 = data.backups;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+for(const key5 in data27){
+if(!(key5 === "keep")){
+const err66 = {instancePath:instancePath+"/backups",schemaPath:"#/properties/backups/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -895,10 +896,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/backups",schemaPath:"#/properties/backups/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data27.keep !== undefined){
+let data28 = data27.keep;
+if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
+const err67 = {instancePath:instancePath+"/backups/keep",schemaPath:"#/properties/backups/properties/keep/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -907,11 +908,9 @@ vErrors.push(err67);
 }
 errors++;
 }
-}
-if(data.heartbeatSeconds !== undefined){
-let data28 = data.heartbeatSeconds;
-if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-const err68 = {instancePath:instancePath+"/heartbeatSeconds",schemaPath:"#/properties/heartbeatSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data28 == "number") && (isFinite(data28))){
+if(data28 < 1 || isNaN(data28)){
+const err68 = {instancePath:instancePath+"/backups/keep",schemaPath:"#/properties/backups/properties/keep/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -920,9 +919,11 @@ vErrors.push(err68);
 }
 errors++;
 }
-if((typeof data28 == "number") && (isFinite(data28))){
-if(data28 < 5 || isNaN(data28)){
-const err69 = {instancePath:instancePath+"/heartbeatSeconds",schemaPath:"#/properties/heartbeatSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5"};
+}
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/backups",schemaPath:"#/properties/backups/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -932,11 +933,10 @@ vErrors.push(err69);
 errors++;
 }
 }
-}
-if(data.pollSeconds !== undefined){
-let data29 = data.pollSeconds;
+if(data.heartbeatSeconds !== undefined){
+let data29 = data.heartbeatSeconds;
 if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err70 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err70 = {instancePath:instancePath+"/heartbeatSeconds",schemaPath:"#/properties/heartbeatSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -946,8 +946,8 @@ vErrors.push(err70);
 errors++;
 }
 if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 60 || isNaN(data29)){
-const err71 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
+if(data29 < 5 || isNaN(data29)){
+const err71 = {instancePath:instancePath+"/heartbeatSeconds",schemaPath:"#/properties/heartbeatSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -956,8 +956,12 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(data29 < 1 || isNaN(data29)){
-const err72 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data.pollSeconds !== undefined){
+let data30 = data.pollSeconds;
+if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
+const err72 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -966,15 +970,9 @@ vErrors.push(err72);
 }
 errors++;
 }
-}
-}
-if(data.pinned !== undefined){
-let data30 = data.pinned;
-if(Array.isArray(data30)){
-const len1 = data30.length;
-for(let i1=0; i1<len1; i1++){
-if(typeof data30[i1] !== "string"){
-const err73 = {instancePath:instancePath+"/pinned/" + i1,schemaPath:"#/properties/pinned/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 60 || isNaN(data30)){
+const err73 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -983,10 +981,8 @@ vErrors.push(err73);
 }
 errors++;
 }
-}
-}
-else {
-const err74 = {instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data30 < 1 || isNaN(data30)){
+const err74 = {instancePath:instancePath+"/pollSeconds",schemaPath:"#/properties/pollSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -996,9 +992,14 @@ vErrors.push(err74);
 errors++;
 }
 }
-if(data.allowHttpDownloads !== undefined){
-if(typeof data.allowHttpDownloads !== "boolean"){
-const err75 = {instancePath:instancePath+"/allowHttpDownloads",schemaPath:"#/properties/allowHttpDownloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+if(data.pinned !== undefined){
+let data31 = data.pinned;
+if(Array.isArray(data31)){
+const len1 = data31.length;
+for(let i1=0; i1<len1; i1++){
+if(typeof data31[i1] !== "string"){
+const err75 = {instancePath:instancePath+"/pinned/" + i1,schemaPath:"#/properties/pinned/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1010,12 +1011,48 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err76 = {instancePath:instancePath+"/pinned",schemaPath:"#/properties/pinned/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err76];
 }
 else {
 vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data.allowHttpDownloads !== undefined){
+if(typeof data.allowHttpDownloads !== "boolean"){
+const err77 = {instancePath:instancePath+"/allowHttpDownloads",schemaPath:"#/properties/allowHttpDownloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+if(data.restoreOnFailure !== undefined){
+if(typeof data.restoreOnFailure !== "boolean"){
+const err78 = {instancePath:instancePath+"/restoreOnFailure",schemaPath:"#/properties/restoreOnFailure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+}
+else {
+const err79 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
 }
 errors++;
 }
