@@ -121,7 +121,8 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const redelivered = await redeliverFailedWebhooks(await app.auth());
     if (redelivered.length) app.log.info({ redelivered }, 'asked GitHub to redeliver failed webhooks');
   });
-  await deps.boss.work<CheckRunData>(QUEUES.checkRun, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
+  // Updates wait a few seconds to coalesce (startAfter), so a NOTIFY at insert finds nothing yet: poll each second.
+  await deps.boss.work<CheckRunData>(QUEUES.checkRun, { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
     const installation = await checkRunInstallation(deps.db, job.data);
     if (!installation) return;
     try {

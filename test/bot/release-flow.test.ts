@@ -12,7 +12,7 @@ import { createBotServer } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
-import { rolloutJobs } from '../../src/bot/store/rollouts.ts';
+import { jobHistory, rolloutJobs } from '../../src/bot/store/rollouts.ts';
 import type { Job } from '../../src/protocol/messages.ts';
 import { signMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
@@ -76,13 +76,13 @@ function releasePayload(releaseId: number, tag: string, action = 'published', pr
   return payload;
 }
 
-async function sendWebhook(payload: unknown, secret = WEBHOOK_SECRET): Promise<{ status: number; ms: number }> {
+async function sendWebhook(payload: unknown, secret = WEBHOOK_SECRET, event = 'release'): Promise<{ status: number; ms: number }> {
   const body = JSON.stringify(payload);
   const started = performance.now();
   const response = await fetch(`${botUrl}/api/github/webhooks`, {
     method: 'POST',
     headers: {
-      'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(),
+      'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': randomUUID(),
       'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
     },
     body,
@@ -113,7 +113,7 @@ test('a published release reaches the host as a signed job, and the host\'s repo
   assert.equal(job.reportUrl, 'http://bot.example.com/api/reports');
 
   const report = {
-    type: 'report', protocol: 1, jobId: job.jobId, hostId: job.hostId, status: 'ok', exitCode: 0, exitLabel: 'OK', message: 'installed',
+    type: 'report', protocol: 1, jobId: job.jobId, attemptId: job.attemptId, hostId: job.hostId, status: 'ok', exitCode: 0, exitLabel: 'OK', message: 'installed',
     logTail: [], installedVersion: '1.0.0', timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
   };
   const body = JSON.stringify(report);
@@ -134,7 +134,7 @@ test('a published release reaches the host as a signed job, and the host\'s repo
   assert.equal(run.name, 'Conn2Flow rollout: test-plugin 1.0.0');
   assert.equal(run.conclusion, 'success');
   assert.equal(run.output!.title, '1 of 1 hosts updated');
-  assert.match(run.output!.summary, /\| site \| auto \| ok \(installed\) \| 1\.0\.0 \| 0 OK \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|/);
+  assert.match(run.output!.summary, /\| site \| auto \| install \| ok \(installed\) \| 1\.0\.0 \| 0 OK \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|/);
   assert.equal(github.checkRuns.filter((r) => r.externalId === rollout.id).length, 1, 'one check run per rollout');
   assert.ok(run.updates <= 3, `updates are coalesced (${run.updates} updates for 4 state changes)`);
   assert.deepEqual(github.violations.splice(0), []);
@@ -181,7 +181,8 @@ test('assets attached after the event are waited for', { timeout: 60_000 }, asyn
   for (const asset of packageAssets(content)) release.assets.push({ id: 900000 + release.assets.length, name: asset.name, contentType: asset.contentType, content: asset.content, createdAt: new Date().toISOString() });
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job after the assets arrived');
   assert.equal(job.plugin.version, '1.3.0');
-  assert.equal(job.plugin.previousVersion, null);
+  // The host reported 1.0.0 installed (first test): the bot plans from that report, not from a heartbeat.
+  assert.deepEqual([job.action, job.plugin.previousVersion], ['update', '1.0.0']);
 });
 
 test('private repositories: the job points at the bot, which streams the asset; the link is bound to the job and expires', { timeout: 60_000 }, async () => {
@@ -213,5 +214,43 @@ test('private repositories: the job points at the bot, which streams the asset; 
 
   await db.query("update host_jobs set state = 'cancelled' where id = $1", [job.jobId]);
   assert.equal((await fetch(local(link))).status, 410, 'a cancelled job\'s package is no longer served');
+  assert.deepEqual(github.violations.splice(0), []);
+});
+
+test('a failed host\'s job is retried from the check run\'s "Retry failed" button', { timeout: 60_000 }, async () => {
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v5.0.0' }, packageAssets(Buffer.alloc(4096, 'e')));
+  assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
+  const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
+  const report = {
+    type: 'report', protocol: 1, jobId: job.jobId, attemptId: job.attemptId, hostId: job.hostId, status: 'erro', exitCode: 43, exitLabel: 'VERIFY_FAILED',
+    message: 'the installer said "ok" but manifest.json has version 4.0.0, not 5.0.0; restored to 4.0.0', logTail: ['$ php admin-plugins.php --action=update --plugin=test-plugin', '[erro] Operation not permitted'],
+    installedVersion: null, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+  };
+  const body = JSON.stringify(report);
+  const posted = await fetch(`${botUrl}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [hostSecret], 'msg_failure_1') }, body });
+  assert.equal(posted.status, 200);
+  const [rollout] = await db.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
+  const run = await waitFor(() => github.checkRuns.find((r) => r.externalId === rollout.id && r.status === "completed"), `the failed check run (${JSON.stringify(github.violations)} ${JSON.stringify(github.checkRuns.map((r) => [r.externalId, r.status]))})`);
+  assert.equal(run.conclusion, 'failure');
+  assert.deepEqual(run.actions.map((a) => a.identifier), ['retry-failed', 'rollback']);
+  assert.match(run.output!.text!, /### site: 43 VERIFY_FAILED\n\nthe installer said "ok" but manifest\.json has version 4\.0\.0, not 5\.0\.0; restored to 4\.0\.0\n\n```\n\$ php admin-plugins\.php --action=update --plugin=test-plugin\n\[erro\] Operation not permitted\n```/);
+
+  const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'check_run')!;
+  const payload = structuredClone(group.examples.find((e) => e.action === 'requested_action')!);
+  Object.assign(payload.check_run, { id: run.id, external_id: rollout.id, head_sha: run.headSha });
+  payload.requested_action = { identifier: 'retry-failed' };
+  payload.repository.full_name = REPO;
+  payload.sender.login = 'octocat';
+  payload.installation = { id: 42, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
+  assert.equal((await sendWebhook(payload, WEBHOOK_SECRET, 'check_run')).status, 200);
+  const again = await waitFor(() => jobsReceived.find((j) => j.jobId === job.jobId && j.attemptId !== job.attemptId), 'the retried attempt at the host');
+  assert.equal(again.source.releaseId, release.id);
+  const history = await jobHistory(db, job.jobId);
+  assert.ok(history.some((h) => h.state === 'queued' && h.detail === 'retried by octocat (GitHub)'), JSON.stringify(history));
+  // A button for another repository's check run does nothing.
+  payload.repository.full_name = 'someone/else';
+  assert.equal((await sendWebhook(payload, WEBHOOK_SECRET, 'check_run')).status, 200);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(jobsReceived.filter((j) => j.jobId === job.jobId).length, 2);
   assert.deepEqual(github.violations.splice(0), []);
 });

@@ -59,6 +59,8 @@ export interface StoredCheckRun {
   status: string;
   conclusion: string | null;
   output: { title: string; summary: string; text?: string } | null;
+  /** The buttons the check run offers (check_run.requested_action sends their identifier back). */
+  actions: Array<{ label: string; description: string; identifier: string }>;
   updates: number;
 }
 
@@ -74,6 +76,8 @@ export interface Faults {
   raceOnUpload?: Set<string>;
   /** Releases published by PATCH become immutable (the repository has immutable releases on). */
   immutableOnPublish?: boolean;
+  /** Refuse the App's JWT, as GitHub does for a wrong APP_ID or PRIVATE_KEY. */
+  badCredentials?: boolean;
 }
 
 const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
@@ -147,6 +151,8 @@ export class GitHubStandIn {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
+    // GitHub Enterprise Server serves the same API under /api/v3 (what Probot calls with GHE_HOST set).
+    if (url.pathname.startsWith('/api/v3/')) url.pathname = url.pathname.slice('/api/v3'.length);
     this.requests.push(`${req.method} ${url.pathname}`);
     const body = await readBody(req);
     if (url.pathname.startsWith('/downloads/')) return this.download(url, res);
@@ -161,6 +167,9 @@ export class GitHubStandIn {
     const repoKey = `${owner}/${repo}`;
     const isWrite = req.method !== 'GET';
     if (!req.headers.authorization) this.violations.push(`${operation}: no authorization header`);
+    if (operation === 'POST /app/installations/{installation_id}/access_tokens' && this.faults.badCredentials) {
+      return this.send(res, operation, 401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
+    }
     if (isWrite && this.faults.forbidWrites) return this.send(res, operation, 403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/releases/releases', status: '403' }, false);
 
     let json: any;
@@ -206,7 +215,7 @@ export class GitHubStandIn {
         return this.send(res, operation, 200, { ref: `refs/${ref}`, node_id: `REF_${release.id}`, url: `${this.url}/repos/${repoKey}/git/refs/${ref}`, object: { type: 'commit', sha, url: `${this.url}/repos/${repoKey}/git/commits/${sha}` } });
       }
       case 'POST /repos/{owner}/{repo}/check-runs': {
-        const run: StoredCheckRun = { id: this.nextId++, repo: repoKey, name: json.name, headSha: json.head_sha, externalId: json.external_id ?? null, status: json.status ?? 'queued', conclusion: json.conclusion ?? null, output: json.output ?? null, updates: 0 };
+        const run: StoredCheckRun = { id: this.nextId++, repo: repoKey, name: json.name, headSha: json.head_sha, externalId: json.external_id ?? null, status: json.status ?? 'queued', conclusion: json.conclusion ?? null, output: json.output ?? null, actions: json.actions ?? [], updates: 0 };
         this.checkRuns.push(run);
         return this.send(res, operation, 201, this.checkRunJson(run));
       }
@@ -214,7 +223,7 @@ export class GitHubStandIn {
         const run = this.checkRuns.find((r) => r.id === Number(param) && r.repo === repoKey);
         if (!run) return this.notFound(res, operation);
         run.updates++;
-        for (const key of ['status', 'conclusion', 'output'] as const) if (key in json) (run as any)[key] = json[key];
+        for (const key of ['status', 'conclusion', 'output', 'actions'] as const) if (key in json) (run as any)[key] = json[key];
         return this.send(res, operation, 200, this.checkRunJson(run));
       }
       case 'GET /repos/{owner}/{repo}/releases/{release_id}': {

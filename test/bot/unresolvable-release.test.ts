@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { pino } from 'pino';
+import { Probot } from 'probot';
+import type { PgBoss } from 'pg-boss';
+import { startQueue } from '../../src/bot/queue.ts';
+import { createBotServer } from '../../src/bot/server.ts';
+import type { Database } from '../../src/bot/store/database.ts';
+import { getRelease } from '../../src/bot/store/releases.ts';
+import { GitHubStandIn } from '../github/stand-in.ts';
+import { waitFor } from '../helpers.ts';
+import { freshDatabase, testBox } from './databases.ts';
+
+// A release the bot cannot resolve must not vanish: each failed try is logged with its reason and kept on
+// the release, the admin API lists it among the releases without a rollout, and after the last try it is
+// failed with a check run on its tag saying why (where GitHub can be reached at all).
+
+const REPO = 'conn2flow/plugins';
+const SECRET = 'unresolvable-secret';
+const ADMIN = 'admin-token';
+const github = new GitHubStandIn();
+const logged: Array<{ level: number; msg: string; reason?: string }> = [];
+let db: Database;
+let boss: PgBoss;
+let bot: Server;
+let base = '';
+
+before(async () => {
+  await github.start();
+  db = await freshDatabase('pglite');
+  boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const log = pino({ level: 'info' }, new Writable({ write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) logged.push(JSON.parse(line));
+    done();
+  } }));
+  const probot = new Probot({ appId: 1, privateKey, secret: SECRET, baseUrl: github.url, log } as ConstructorParameters<typeof Probot>[0]);
+  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'http://bot.example.com', adminToken: ADMIN, resolveRetryLimit: 2, checkRunDelaySeconds: 0 });
+  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
+});
+after(async () => {
+  await boss?.stop({ graceful: false });
+  if (bot) await new Promise<void>((resolve) => bot.close(() => resolve()));
+  await github.stop();
+});
+
+async function publish(releaseId: number, tag: string): Promise<number> {
+  const body = JSON.stringify({
+    action: 'published', release: { id: releaseId, tag_name: tag, prerelease: false, draft: false, name: tag, target_commitish: 'main', assets: [] },
+    repository: { id: 9, full_name: REPO, name: 'plugins', private: false, owner: { login: 'conn2flow' } }, installation: { id: 5, node_id: 'x' }, sender: { login: 'someone', id: 1 },
+  });
+  const answer = await fetch(`${base}/api/github/webhooks`, {
+    method: 'POST', body,
+    headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
+  });
+  return answer.status;
+}
+
+test('wrong App credentials: every try is logged and kept, the release is listed with its reason, then failed', { timeout: 60_000 }, async () => {
+  github.faults.badCredentials = true;
+  const zip = Buffer.alloc(2048, 'z');
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.0.0' }, [
+    { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
+    { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
+  ]);
+  assert.equal(await publish(release.id, release.tagName), 200);
+
+  const waiting = await waitFor(async () => {
+    const listed = await (await fetch(`${base}/api/admin/releases`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as Array<{ id: number; state: string; error: string | null; resolveFailures: number }>;
+    return listed.find((r) => r.id === release.id && r.resolveFailures > 0);
+  }, 'the failed try to be recorded');
+  assert.equal(waiting.state, 'received');
+  assert.match(waiting.error!, /^GitHub refused the App's credentials \(401: A JSON web token could not be decoded/);
+  assert.ok(logged.some((l) => l.msg === 'release could not be resolved yet: will try again' && /credentials/.test(l.reason ?? '')), JSON.stringify(logged.slice(-5)));
+
+  const failed = await waitFor(async () => {
+    const row = await getRelease(db, release.id);
+    return row?.state === 'failed' ? row : undefined;
+  }, 'the release to fail after its last try');
+  assert.match(failed.error!, /credentials.*; gave up after 3 tries$/);
+  assert.ok(logged.some((l) => l.msg === 'release could not be resolved: giving up'));
+});
+
+test('a release that failed where GitHub answers gets a failed check run on its tag that says why', { timeout: 60_000 }, async () => {
+  github.faults.badCredentials = false;
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v2.0.0' }, [
+    { name: 'gestor-plugin.zip', content: Buffer.alloc(2048, 'y'), contentType: 'application/zip' },
+    { name: 'gestor-plugin.zip.sha256', content: Buffer.from('sha256sum-style-output  gestor-plugin.zip\n') },
+  ]);
+  assert.equal(await publish(release.id, release.tagName), 200);
+  const run = await waitFor(() => github.checkRuns.find((r) => r.externalId === `release:${release.id}`), 'the check run of the failed release');
+  assert.deepEqual([run.status, run.conclusion, run.name], ['completed', 'failure', 'Conn2Flow rollout: plugin-test-plugin-v2.0.0']);
+  assert.match(run.output!.title, /^not rolled out: gestor-plugin\.zip\.sha256 of plugin-test-plugin-v2\.0\.0 does not hold a bare lowercase SHA-256/);
+  assert.deepEqual(github.violations, []);
+});
