@@ -7,9 +7,16 @@ Starts the release bot (a Probot GitHub App). Configuration comes from the envir
   C2F_SECRET_KEY                        32 bytes (base64) that seal host secrets at rest (required)
   DATABASE_URL                          PostgreSQL (production); otherwise PGlite in C2F_DATA_DIR
   C2F_DATA_DIR                          the embedded store's folder (default .c2f-bot-data)
-  C2F_BOT_URL                           the bot's public URL (hosts report to it)
+  C2F_BOT_URL                           the bot's public URL (hosts report to it and download private
+                                        packages from it); required with App credentials
   C2F_ADMIN_TOKEN                       bearer token of the admin API (hosts, rollouts)
-  PORT, HOST, LOG_LEVEL                 as Probot reads them
+  C2F_PULL_LEASE_SECONDS                how long a job handed to a polling host waits for its first
+                                        report before it is handed out again (default 60)
+  C2F_PUSH_TIMEOUT_MS                   time limit of one push to a host (default 10000)
+  C2F_RETRY_SCHEDULE                    seconds before each push retry, comma-separated (default: about
+                                        three days: 5,300,1800,7200,18000,36000,36000,50400,72000)
+  C2F_CHECK_RUN_DELAY_SECONDS           seconds a check-run update waits to gather changes (default 5)
+  PORT, HOST, LOG_LEVEL, GHE_HOST       as Probot reads them
 `;
 
 export async function botCommand(): Promise<number> {

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { after } from 'node:test';
+import { REPO, run, tempDir, waitFor, type Run } from '../helpers.ts';
+import type { GitHubStandIn } from '../github/stand-in.ts';
+
+// The programs as users run them: the built bundle (dist/cli.js, what the `c2f-plugin` bin points at), as
+// real processes. `npm test` builds it first; a module the bundle lacks fails here, not on a user's machine.
+
+export const BUNDLE = path.join(REPO, 'dist', 'cli.js');
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+export async function bundleBuilt(): Promise<void> {
+  await access(BUNDLE).catch(() => {
+    throw new Error(`${BUNDLE} is missing: run "npm run build" (npm test does)`);
+  });
+}
+
+/** `c2f-plugin <args>` from the bundle, run to completion, from a folder outside the repository. */
+export async function bundleCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
+  return run(process.execPath, [BUNDLE, ...args], { env, cwd: cwd ?? (await tempDir('c2f-cwd-')) });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BundleBot {
+  url: string;
+  adminToken: string;
+  webhookSecret: string;
+  /** The environment the CLI's admin commands need to reach this bot. */
+  cliEnv: NodeJS.ProcessEnv;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** `c2f-plugin bot` from the bundle, with GitHub pointed at the stand-in (as GitHub Enterprise: GHE_HOST). */
+export async function startBundleBot(github: GitHubStandIn, options: { databaseUrl?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BundleBot> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const adminToken = randomBytes(16).toString('hex');
+  const webhookSecret = randomBytes(16).toString('hex');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: webhookSecret, GHE_HOST: new URL(github.url).host, GHE_PROTOCOL: 'http',
+    C2F_SECRET_KEY: randomBytes(32).toString('base64'), C2F_BOT_URL: url, C2F_ADMIN_TOKEN: adminToken, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info',
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: path.join(await tempDir('c2f-bot-'), 'data') }),
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [BUNDLE, 'bot'], { env, cwd: await tempDir('c2f-bot-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}:\n${output}`);
+    return fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+  }, 'the bot to listen', 60_000);
+  return {
+    url, adminToken, webhookSecret, output: () => output,
+    cliEnv: { C2F_BOT_URL: url, C2F_ADMIN_TOKEN: adminToken, C2F_OPERATOR: 'walkthrough' },
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+export interface BundleAgent {
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** `c2f-plugin agent --config FILE` from the bundle; resolves once it listens (or polls). */
+export async function startBundleAgent(configFile: string): Promise<BundleAgent> {
+  const child = spawn(process.execPath, [BUNDLE, 'agent', '--config', configFile], { cwd: path.dirname(configFile), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`the agent exited with ${child.exitCode}:\n${output}`);
+    return /receiving jobs on|polling/.test(output);
+  }, 'the agent to start', 30_000);
+  return {
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
