@@ -49,9 +49,9 @@ export function run(command: string, args: string[], options: { cwd?: string; en
   });
 }
 
-/** Runs the CLI from source, the way `c2f-plugin` runs. */
+/** Runs `c2f-plugin` as users do: the built bundle (dist/cli.js, which `npm test` builds first). */
 export function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return run(process.execPath, [path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), ...args], options);
+  return run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], options);
 }
 
 /** Polls until check gives a value (not undefined or false), failing after ms. */
