@@ -14,8 +14,14 @@ export const DEFAULT_EXCLUDES = ['.git*', 'node_modules/', '/tests/', '.DS_Store
 /** Replaced or removed by packing: sources of the generated Data.json, and generator debug output. */
 export const PACKING_EXCLUDES = ['/resources/', '/modules/*/resources/', '/db/orphans/', '/db/data/Data.json'];
 
-/** Refused unless allowed: likely secrets and files that do not belong in a plugin. */
-export const REFUSED = ['.env*', '*.pem', '*.key', '*.p12', '*.pfx', 'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', '/composer.json', '/composer.lock'];
+/**
+ * Refused unless allowed: likely secrets, files that do not belong in a plugin, and per-folder web server and
+ * PHP settings that would change how the site runs. The host agent refuses packages holding any of them.
+ */
+export const REFUSED = [
+  '.env*', '*.pem', '*.key', '*.p12', '*.pfx', 'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', '/composer.json', '/composer.lock',
+  '.htaccess', '.htpasswd', '.user.ini', 'php.ini', 'web.config',
+];
 
 export const DEFAULT_MAX_FILE_SIZE = 128 * 1024 * 1024;
 export const DEFAULT_MAX_TOTAL_SIZE = 512 * 1024 * 1024;
@@ -78,6 +84,10 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
       const test = isDir ? `${rel}/` : rel;
       if (skip.has(abs) || excluder.ignores(test) || packing.ignores(test) || options.replaced?.has(rel)) {
         result.excluded++;
+        continue;
+      }
+      if (/[^\x20-\x7e]/.test(name)) {
+        refuse(rel, 'refused-name', 'has a non-ASCII name: extractors write such names differently (unzip ignores the zip\'s UTF-8 flag; file systems normalise accents), so the host agent refuses the package; rename it to ASCII');
         continue;
       }
       if (refused.ignores(test) && !allowed.ignores(test)) {

@@ -111,9 +111,9 @@ test('VCS, build and log files are excluded, and so is what .c2fignore names', a
   assert.ok(names.includes('assets/tests/keep.txt'));
 });
 
-test('secrets, symlinks and root composer files are refused, all offenders listed at once', async () => {
+test('secrets, symlinks, root composer files, server settings and non-ASCII names are refused, all offenders listed at once', async () => {
   const plugin = await copyPlugin('full-plugin');
-  for (const file of ['.env', 'config/.env.production', 'keys/server.pem', 'keys/id_rsa', 'composer.json', 'composer.lock']) {
+  for (const file of ['.env', 'config/.env.production', 'keys/server.pem', 'keys/id_rsa', 'composer.json', 'composer.lock', 'assets/.htaccess', '.user.ini', 'assets/caf\u00e9.png']) {
     await mkdir(path.dirname(path.join(plugin, file)), { recursive: true });
     await writeFile(path.join(plugin, file), 'secret');
   }
@@ -124,7 +124,8 @@ test('secrets, symlinks and root composer files are refused, all offenders liste
   const error = await failure(pack(plugin, { outDir: out }));
   assert.equal(error.exitCode, 11);
   const offenders = error.diagnostics.filter((d) => d.severity === 'error').map((d) => d.file).sort();
-  assert.deepEqual(offenders, ['.env', 'assets/passwd', 'composer.json', 'composer.lock', 'config/.env.production', 'keys/id_rsa', 'keys/server.pem']);
+  assert.deepEqual(offenders, ['.env', '.user.ini', 'assets/.htaccess', 'assets/caf\u00e9.png', 'assets/passwd', 'composer.json', 'composer.lock', 'config/.env.production', 'keys/id_rsa', 'keys/server.pem']);
+  assert.match(error.diagnostics.find((d) => d.file === 'assets/caf\u00e9.png')!.message, /non-ASCII name/);
   assert.deepEqual(await readdir(out), [], 'nothing is written when packing is refused');
 });
 
