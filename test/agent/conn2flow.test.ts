@@ -255,3 +255,20 @@ test('DB_HOST=localhost goes through the socket PHP uses, as the site does; a wr
   assert.deepEqual([refused.status, refused.exitCode], ['erro', 10]);
   assert.match(refused.message, /cannot reach the database through the socket \/nonexistent\/mysqld\.sock \(ENOENT\): set installer\.dbSocket/);
 });
+
+test('two sites on one machine installing the same plugin at once do not overwrite each other\'s temporary files', async () => {
+  const [one, two] = [await createStandInSite(), await createStandInSite()];
+  const first = await startAgent(one.gestor);
+  const second = await startAgent(two.gestor);
+  const kept = await pluginPackages('shared-slug', ['1.0.0', '1.0.1']);
+  await one.mode('slow');
+  await two.mode('slow');
+  const started = Date.now();
+  const [a, b] = await Promise.all([
+    run(first, await bot.jobFor(kept['1.0.0'].zip, { pluginId: 'shared-slug', version: '1.0.0' })),
+    run(second, await bot.jobFor(kept['1.0.1'].zip, { pluginId: 'shared-slug', version: '1.0.1' })),
+  ]);
+  assert.deepEqual([a.status, b.status], ['ok', 'ok'], `${a.message} / ${b.message}`);
+  assert.ok(Date.now() - started >= 2000, 'one at a time: each waited for the other');
+  assert.deepEqual([await one.filesVersion('shared-slug'), await two.filesVersion('shared-slug')], ['1.0.0', '1.0.1']);
+});

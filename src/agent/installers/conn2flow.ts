@@ -11,6 +11,7 @@ import { parseInstallerOutput } from './installer-output.ts';
 import { tail, type InstallRequest, type Installer, type InstallerResult, type SiteCheck } from './installer.ts';
 import { runProcess } from './run-process.ts';
 import { SiteDatabaseClient, SiteDatabaseError } from './site-database.ts';
+import { SlugLockTimeout, withSlugLock } from './slug-lock.ts';
 
 // Drives a real gestor install the way it actually works, and trusts none of what it says:
 // 1. a `plugins` row pointing at the package (origem_tipo local_path), because admin-plugins.php only
@@ -63,16 +64,23 @@ export class Conn2FlowInstaller implements Installer {
       if (error instanceof SiteDatabaseError) return fail(PLG_EXIT.PARAMS_OR_FILE, error.message, log);
       return fail(AGENT_EXIT.INSTALLER_NOT_RUN, `cannot prepare the plugins row: ${(error as Error).message}`, log);
     }
-    // Conn2Flow checks /tmp/plg_<slug>.zip.sha256 when it exists, and keeps a stale one after a mismatch:
-    // write the right digest, so its own check passes and doubles ours.
-    await writeFile(path.join(tmpdir(), `plg_${id}.zip.sha256`), `${sha256}\n`);
-
-    const installerLog = await this.installerLogSize();
-    const before = await this.snapshot(id);
-    const result = await this.runAdmin(job, action, zip, sha256, log, installerLog);
-    // A failure may or may not have touched the site: it did if the plugin's files or its row's version moved.
-    if (result.exitCode !== PLG_EXIT.OK) result.siteChanged = await this.snapshot(id).then((after) => after !== before, () => true);
-    return result;
+    // Conn2Flow copies the package to /tmp/plg_<slug>.zip and checks /tmp/plg_<slug>.zip.sha256 when it exists
+    // (keeping a stale one after a mismatch): fixed names, so one install of a plugin at a time on this machine,
+    // and the right digest written there, so its own check passes and doubles ours.
+    try {
+      return await withSlugLock(id, this.settings.timeoutSeconds * 1000, async () => {
+        await writeFile(path.join(tmpdir(), `plg_${id}.zip.sha256`), `${sha256}\n`);
+        const installerLog = await this.installerLogSize();
+        const before = await this.snapshot(id);
+        const result = await this.runAdmin(job, action, zip, sha256, log, installerLog);
+        // A failure may or may not have touched the site: it did if the plugin's files or its row's version moved.
+        if (result.exitCode !== PLG_EXIT.OK) result.siteChanged = await this.snapshot(id).then((after) => after !== before, () => true);
+        return result;
+      });
+    } catch (error) {
+      if (error instanceof SlugLockTimeout) return fail(AGENT_EXIT.INSTALLER_TIMEOUT, error.message, log);
+      throw error;
+    }
   }
 
   private async runAdmin(job: Job, action: 'install' | 'update', zip: string, sha256: string, log: string[], installerLog: number): Promise<InstallerResult> {
