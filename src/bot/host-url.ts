@@ -1,8 +1,12 @@
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-// Where the bot may push. https only, unless the operator allows plain http; never to loopback, private,
-// link-local or other special addresses unless the operator opts in (tests and the demo do). The same check
-// runs on every address a host name resolves to, at push time.
+// Where the bot may push. https only, unless the operator allows plain http; never to an address outside the
+// public unicast ranges unless the operator opts in (tests and the demo do). Addresses are judged by value with
+// ipaddr.js, whatever their spelling: IPv4-mapped and IPv4-compatible IPv6 are read as the IPv4 they carry, and
+// NAT64, 6to4, Teredo, unique-local, link-local, CGNAT, "this network", benchmark, documentation, multicast
+// and reserved ranges are all refused. The same check runs on every address a host name resolves to, at push
+// time, on the address actually dialled.
 
 export class HostUrlError extends Error {}
 
@@ -23,27 +27,15 @@ export function validateHostUrl(raw: string, policy: UrlPolicy = {}): string {
   }
   if (url.username || url.password) throw new HostUrlError(`${raw}: credentials do not belong in the URL; hosts authenticate with their signing secret`);
   if (url.hash) throw new HostUrlError(`${raw}: a URL fragment is never sent; remove it`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (!policy.allowPrivateNetwork && (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isForbiddenAddress(host)))) {
     throw new HostUrlError(`${raw}: ${host} is a loopback or private address; allow it explicitly (--allow-private-network) if this host really lives there`);
   }
   return url.toString();
 }
 
-/** Loopback, private, link-local, CGNAT, unspecified, multicast and other non-public addresses. */
+/** Any address outside the public unicast ranges (and anything that is not an address). */
 export function isForbiddenAddress(address: string): boolean {
-  if (isIP(address) === 4) return isForbiddenV4(address);
-  if (isIP(address) === 6) {
-    const lower = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    if (mapped) return isForbiddenV4(mapped[1]);
-    return lower === '::' || lower === '::1' || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower) || /^ff/.test(lower) || lower.startsWith('64:ff9b:') || lower.startsWith('2001:db8');
-  }
-  return true;
-}
-
-function isForbiddenV4(address: string): boolean {
-  const [a, b] = address.split('.').map(Number);
-  return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
-    (a === 100 && b >= 64 && b <= 127) || (a === 192 && b === 0) || (a === 198 && (b === 18 || b === 19)) || a >= 224;
+  if (!ipaddr.isValid(address)) return true;
+  return ipaddr.process(address).range() !== 'unicast';
 }

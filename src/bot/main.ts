@@ -1,43 +1,17 @@
-import { run, type ApplicationFunction } from 'probot';
-import { botApp, startWorkers } from './app.ts';
-import { BotConfigError, readBotConfig, type BotConfig } from './config.ts';
-import { startQueue } from './queue.ts';
-import { ReleaseIntake } from './rollout/release-intake.ts';
-import { apiHandler } from './server.ts';
-import { probotAssetStream } from './github/asset-stream.ts';
-import { openPglite, openPostgres } from './store/database.ts';
-import { migrate } from './store/migrate.ts';
-import { SecretBox, SecretKeyError } from './store/secret-box.ts';
+import { existsSync } from 'node:fs';
+import { createProbot, run } from 'probot';
+import { BotConfigError, readBotConfig } from './config.ts';
+import { createBot, WEBHOOK_PATH } from './server.ts';
+import { SecretKeyError } from './store/secret-box.ts';
 import { DataFolderLockedError } from './store/data-folder-lock.ts';
 
-// `npm start` / `c2f-plugin bot`: the Probot app with its store. Probot reads APP_ID, PRIVATE_KEY,
-// WEBHOOK_SECRET, PORT, HOST and LOG_LEVEL; without app credentials it serves GitHub's app-registration
-// page, fed by app.yml. Everything else is read once by readBotConfig.
+// `npm start` / `c2f-plugin bot`. Without GitHub App credentials, Probot's app-registration page (fed by
+// app.yml), which writes them to .env; with them, the bot itself, built by createBot from the configuration
+// read once by readBotConfig, on its own HTTP server (so that webhook bodies are limited before Probot reads
+// them). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST and LOG_LEVEL.
 
-export function botFromConfig(config: BotConfig): ApplicationFunction {
-  return async (app, { addHandler }) => {
-    const box = SecretBox.fromEnvironment(config.secretKey);
-    const db = config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(config.dataDir);
-    if (db.kind === 'pglite') app.log.warn('using the embedded PGlite store: fine for trying things out; use PostgreSQL (DATABASE_URL) in production');
-    await migrate(db);
-    const boss = await startQueue(db, { onError: (error) => app.log.error({ err: error }, 'queue error') });
-    const intake = new ReleaseIntake({ db, boss }, (error) => app.log.error({ err: error }, 'queuing releases failed'));
-    const deps = {
-      db, boss, box, botUrl: config.botUrl, adminToken: config.adminToken, intake, pullLeaseSeconds: config.pullLeaseSeconds,
-      checkRunDelaySeconds: config.checkRunDelaySeconds, delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule },
-    };
-    await botApp(deps)(app, { addHandler, cwd: process.cwd() });
-    addHandler(apiHandler({ ...deps, assets: probotAssetStream(app) }, app.log));
-    await startWorkers(app, deps);
-    const stop = async () => {
-      intake.stop();
-      await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});
-      await db.close().catch(() => {});
-      process.exit(0);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  };
+export function hasAppCredentials(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH));
 }
 
 /** Errors that mean "fix the configuration", not "a bug". */
@@ -45,7 +19,33 @@ export function isConfigurationError(error: unknown): boolean {
   return error instanceof SecretKeyError || error instanceof DataFolderLockedError || error instanceof BotConfigError;
 }
 
-export async function startBot(): Promise<void> {
-  const config = readBotConfig();
-  await run(botFromConfig(config));
+export async function startBot(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  // Probot's setup writes the App's credentials to .env; the variables already set win.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const config = readBotConfig(env);
+  if (!hasAppCredentials(env)) {
+    await run(() => {});
+    return;
+  }
+  const probot = createProbot({ env });
+  const bot = await createBot(probot, config);
+  const port = Number(env.PORT ?? 3000);
+  const host = env.HOST || 'localhost';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      bot.server.once('error', reject);
+      bot.server.listen(port, host, () => resolve());
+    });
+  } catch (error) {
+    await bot.stop();
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new BotConfigError(code === 'EADDRINUSE' ? `port ${port} on ${host} is in use: stop what holds it, or set PORT` : `cannot listen on ${host}:${port}: ${(error as Error).message}`);
+  }
+  probot.log.info(`Listening on http://${host}:${port}; GitHub sends webhooks to ${config.botUrl}${WEBHOOK_PATH}, hosts reach ${config.botUrl}/api/`);
+  const stop = async () => {
+    await bot.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }

@@ -6,14 +6,23 @@ import { handleHeartbeat } from './api/heartbeat.ts';
 import { handlePackage, type AssetStream } from './api/packages.ts';
 import { handleReport } from './api/reports.ts';
 import { probotAssetStream } from './github/asset-stream.ts';
-import { sendJson } from './api/read-body.ts';
+import { BodyTooLargeError, readBody, sendJson } from './api/read-body.ts';
 import { botApp, startWorkers, touchRollout, type BotDeps } from './app.ts';
+import type { BotConfig } from './config.ts';
 import { registry, useDatabaseForMetrics } from './metrics.ts';
+import { startQueue, type QueueOptions } from './queue.ts';
 import { ReleaseIntake } from './rollout/release-intake.ts';
+import { openPglite, openPostgres, type Database } from './store/database.ts';
+import { migrate } from './store/migrate.ts';
+import { SecretBox } from './store/secret-box.ts';
 
-// The bot's HTTP routes besides GitHub's webhooks: hosts' reports and enrollment, the operator's API.
+// The bot's one composition root: the store, the queue, the Probot app (webhooks), the workers and the HTTP
+// routes (hosts' reports, enrollment and polls, package links, the admin API, health and metrics), wired the
+// same way for `c2f-plugin bot`, the tests, the demo and the benchmarks.
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
+/** GitHub caps webhook payloads at 25 MB; a larger body is refused while it is read, before any verification. */
+export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 export interface ServerDeps extends BotDeps {
   adminToken?: string;
@@ -49,7 +58,7 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
   };
 }
 
-/** A complete bot server (webhooks + API + workers), as tests and embedders run it. */
+/** A complete bot server (webhooks + API + workers) over a store and a queue the caller opened. */
 export async function createBotServer(probot: Probot, given: ServerDeps, options: { workers?: boolean } = {}): Promise<Server> {
   const deps: ServerDeps = { ...given, intake: given.intake ?? new ReleaseIntake(given, (error) => probot.log.error({ err: error }, 'queuing releases failed')) };
   const webhooks = await createNodeMiddleware(botApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
@@ -57,9 +66,81 @@ export async function createBotServer(probot: Probot, given: ServerDeps, options
   const api = apiHandler({ assets: probotAssetStream(probot), ...deps }, probot.log);
   return createServer((req, res) => {
     if (api(req, res)) return;
-    Promise.resolve(webhooks(req, res, () => sendJson(res, 404, { error: 'not found' }))).catch((error) => {
+    handleWebhook(req, res, webhooks).catch((error) => {
       probot.log.error({ err: error }, 'webhook handling failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     });
   });
+}
+
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => unknown;
+
+/** Reads a webhook's body up to GitHub's limit, then lets Probot verify and route it. */
+async function handleWebhook(req: IncomingMessage, res: ServerResponse, webhooks: Middleware): Promise<void> {
+  const notFound = () => sendJson(res, 404, { error: 'not found' });
+  if (req.method === 'POST' && new URL(req.url ?? '/', 'http://bot').pathname === WEBHOOK_PATH) {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_WEBHOOK_BYTES) return refuseTooLarge(req, res);
+    try {
+      // @octokit/webhooks takes a string body as the payload it verifies.
+      (req as IncomingMessage & { body?: string }).body = (await readBody(req, MAX_WEBHOOK_BYTES)).toString('utf8');
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return refuseTooLarge(req, res);
+      throw error;
+    }
+  }
+  await webhooks(req, res, notFound);
+}
+
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(JSON.stringify({ error: `a webhook body is at most ${MAX_WEBHOOK_BYTES} bytes (GitHub's limit)` }));
+  req.destroy();
+}
+
+/** What the tests, the demo and the benchmarks may set beyond the configuration. */
+export interface BotOverrides {
+  db?: Database;
+  queue?: QueueOptions;
+  delivery?: ServerDeps['delivery'];
+  resolveRetryLimit?: number;
+  pollCheckMs?: number;
+}
+
+export interface RunningBot {
+  server: Server;
+  deps: ServerDeps;
+  stop(): Promise<void>;
+}
+
+/**
+ * The bot from its configuration: opens the store (PGlite or PostgreSQL) and migrates it, starts the queue,
+ * builds the server. `listen` is the caller's (an address in use must stop the process, not the library).
+ */
+export async function createBot(probot: Probot, config: BotConfig, overrides: BotOverrides = {}): Promise<RunningBot> {
+  const box = SecretBox.fromEnvironment(config.secretKey);
+  const db = overrides.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(config.dataDir));
+  try {
+    if (db.kind === 'pglite' && !overrides.db) probot.log.warn('using the embedded PGlite store: fine for trying things out; use PostgreSQL (DATABASE_URL) in production');
+    await migrate(db);
+    const boss = await startQueue(db, { ...overrides.queue, onError: (error) => probot.log.error({ err: error }, 'queue error') });
+    const intake = new ReleaseIntake({ db, boss }, (error) => probot.log.error({ err: error }, 'queuing releases failed'));
+    const deps: ServerDeps = {
+      db, boss, box, botUrl: config.botUrl, adminToken: config.adminToken, intake, pullLeaseSeconds: config.pullLeaseSeconds, pollCheckMs: overrides.pollCheckMs,
+      checkRunDelaySeconds: config.checkRunDelaySeconds, resolveRetryLimit: overrides.resolveRetryLimit,
+      delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
+    };
+    const server = await createBotServer(probot, deps);
+    return {
+      server, deps,
+      async stop() {
+        intake.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});
+        if (!overrides.db) await db.close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    if (!overrides.db) await db.close().catch(() => {});
+    throw error;
+  }
 }

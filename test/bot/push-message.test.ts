@@ -70,6 +70,12 @@ test('without the private-network opt-in, loopback is never dialled, whatever th
   const outcome = await push('', { url: `${base.replace('127.0.0.1', 'localhost')}/ok`, allowPrivateNetwork: false });
   assert.equal(outcome.kind, 'failed');
   assert.match((outcome as { error: string }).error, /localhost resolves only to loopback or private addresses/);
+  const port = new URL(base).port;
+  for (const literal of ['127.0.0.1', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::1]']) {
+    const direct = await push('', { url: `http://${literal}:${port}/ok`, allowPrivateNetwork: false });
+    assert.equal(direct.kind, 'failed', literal);
+    assert.match((direct as { error: string }).error, /is not a public address/);
+  }
   assert.equal(received.length, count, 'nothing reached the receiver');
 });
 

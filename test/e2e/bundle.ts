@@ -41,6 +41,7 @@ export function freePort(): Promise<number> {
 
 export interface BundleBot {
   url: string;
+  pid: number;
   adminToken: string;
   webhookSecret: string;
   /** The environment the CLI's admin commands need to reach this bot. */
@@ -72,7 +73,7 @@ export async function startBundleBot(github: GitHubStandIn, options: { databaseU
     return fetch(`${url}/healthz`).then((r) => r.ok, () => false);
   }, 'the bot to listen', 60_000);
   return {
-    url, adminToken, webhookSecret, output: () => output,
+    url, pid: child.pid!, adminToken, webhookSecret, output: () => output,
     cliEnv: { C2F_BOT_URL: url, C2F_ADMIN_TOKEN: adminToken, C2F_OPERATOR: 'walkthrough' },
     stop: async () => {
       if (child.exitCode !== null) return;

@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 import { signMessage } from '../../protocol/signing.ts';
 import { isForbiddenAddress } from '../host-url.ts';
@@ -43,6 +44,11 @@ const privateAgent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
 
 export async function pushMessage(push: PushRequest, dispatcher?: Dispatcher): Promise<PushOutcome> {
   const timeout = push.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // An address written in the URL is dialled without a lookup, so it is checked here.
+  const literal = new URL(push.url).hostname.replace(/^\[|\]$/g, '');
+  if (!push.allowPrivateNetwork && isIP(literal) && isForbiddenAddress(literal)) {
+    return { kind: 'failed', error: `${literal} is not a public address; allow the host on a private network if that is intended` };
+  }
   const headers = { 'content-type': 'application/json', 'user-agent': 'conn2flow-plugin-release-bot', ...signMessage(push.body, push.secrets, push.messageId) };
   let response: Dispatcher.ResponseData;
   try {
