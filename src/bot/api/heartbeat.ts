@@ -29,7 +29,7 @@ export interface HeartbeatDeps {
 export const PULL_LEASE_SECONDS = 60;
 
 export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse, deps: HeartbeatDeps): Promise<void> {
-  const signed = await readSignedHostMessage(req, res, deps, 'heartbeat', checkHeartbeat, 512 * 1024);
+  const signed = await readSignedHostMessage(req, res, deps, 'heartbeat', checkHeartbeat, { limit: 512 * 1024, singleUse: true });
   if (!signed) return;
   const beat = signed.value;
   heartbeats.inc();

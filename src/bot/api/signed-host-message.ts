@@ -2,13 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyMessage } from '../../protocol/signing.ts';
 import type { Checked } from '../../protocol/validate.ts';
 import type { Database } from '../store/database.ts';
+import { firstUse } from '../store/host-messages.ts';
 import { finishRotation, hostSecrets } from '../store/hosts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
 // A signed message from a host. The body names the host, but nothing in it counts until the signature
-// verifies with that host's secret; then the schema. On any failure the answer (401, 413, 422) is sent here
-// and undefined returned.
+// verifies with that host's secret; then the schema; then, for messages that must act once (a poll hands out
+// jobs and their package links), that its id was never seen. On any failure the answer (401, 409, 413, 422)
+// is sent here and undefined returned.
 
 export async function readSignedHostMessage<T extends { hostId: string }>(
   req: IncomingMessage,
@@ -16,8 +18,9 @@ export async function readSignedHostMessage<T extends { hostId: string }>(
   deps: { db: Database; box: SecretBox },
   what: string,
   check: (value: unknown) => Checked<T>,
-  limit = 256 * 1024,
+  options: { limit?: number; singleUse?: boolean } = {},
 ): Promise<{ value: T; messageId: string; secrets: string[] } | undefined> {
+  const limit = options.limit ?? 256 * 1024;
   let body: Buffer;
   try {
     body = await readBody(req, limit);
@@ -45,6 +48,10 @@ export async function readSignedHostMessage<T extends { hostId: string }>(
   const checked = check(claimed);
   if (!checked.ok) {
     sendJson(res, 422, { error: `the ${what} does not match the ${what} schema`, details: checked.errors });
+    return undefined;
+  }
+  if (options.singleUse && !(await firstUse(deps.db, hostId as string, verified.messageId))) {
+    sendJson(res, 409, { error: `this ${what} (message ${verified.messageId}) was already received: a replay is not acted on` });
     return undefined;
   }
   return { value: checked.value, messageId: verified.messageId, secrets };

@@ -190,4 +190,19 @@ alter table releases add column check_run_id bigint;
 create index releases_by_plugin on releases (repository, plugin_id, version) where state = 'resolved';
 `,
   },
+  {
+    version: 5,
+    name: 'host messages are single-use within the signature window',
+    sql: `
+-- Message ids of signed host messages that act once (heartbeats and polls): a captured one replayed within
+-- the five-minute signature window is refused. Kept a little longer than the window, then pruned.
+create table host_messages (
+  host_id text not null,
+  message_id text not null,
+  received_at timestamptz not null default now(),
+  primary key (host_id, message_id)
+);
+create index host_messages_by_time on host_messages (received_at);
+`,
+  },
 ];
