@@ -167,3 +167,22 @@ test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollou
   assert.equal(unset.code, 64);
   assert.match(unset.stderr, /pass --bot URL or set C2F_BOT_URL/);
 });
+
+test('one plugin id rule for subscriptions, in either form; names stored as given but never a NUL', async () => {
+  const bad = [
+    { name: 'x', url: 'https://a.example.com', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'evil id' }] },
+    { name: 'x', url: 'https://a.example.com', plugins: [{ repository: 'conn2flow/plugins', pluginId: '../x' }] },
+    { name: 'x', url: 'https://a.example.com', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'a'.repeat(10_000) }] },
+    { name: 'x', url: 'https://a.example.com', plugins: ['conn2flow/plugins:"quoted"'] },
+    { name: 'null\u0000byte', url: 'https://a.example.com' },
+  ];
+  for (const body of bad) {
+    const answer = await api('POST', '/api/admin/hosts', body);
+    assert.equal(answer.status, 400, JSON.stringify(body).slice(0, 80));
+    assert.ok(answer.body.error.length < 300, 'the refusal is one short line');
+  }
+  const odd = await api('POST', '/api/admin/hosts', { name: 'shop \u001b[31mred\u001b[0m', url: 'https://odd.example.com' });
+  assert.equal(odd.status, 201);
+  assert.equal(odd.body.host.name, 'shop \u001b[31mred\u001b[0m');
+  await api('DELETE', `/api/admin/hosts/${odd.body.host.id}`);
+});

@@ -6,6 +6,7 @@ import type { InventoryEntry, Job } from '../../protocol/messages.ts';
 import { AGENT_EXIT, PLG_EXIT, label } from '../../protocol/exit-codes.ts';
 import { readZip } from '../../plugin/zip-reader.ts';
 import { writeZip, type ZipEntry } from '../../plugin/zip-writer.ts';
+import { isPluginId } from '../../plugin/plugin-id.ts';
 import type { SitePlugin } from '../inventory.ts';
 import { parseInstallerOutput } from './installer-output.ts';
 import { tail, type InstallRequest, type Installer, type InstallerResult, type SiteCheck } from './installer.ts';
@@ -39,7 +40,6 @@ export interface Conn2FlowSettings {
 }
 
 const DATA_TABLES = ['layouts', 'paginas', 'componentes', 'variaveis', 'modulos'];
-const PLUGIN_ID = /^[a-z0-9][a-z0-9_-]*$/;
 /** The most of installer.log one run may add to a report (the report keeps its last lines). */
 const INSTALLER_LOG_BYTES = 64 * 1024;
 
@@ -137,8 +137,8 @@ export class Conn2FlowInstaller implements Installer {
     const rows = await this.db.query<{ id: string; versao_instalada: string | null; checksum_pacote: string | null; status: string | null }>(
       "select id, versao_instalada, checksum_pacote, status from plugins where status <> 'D' or status is null order by id_plugins",
     );
-    const folders = (await readdir(path.join(this.settings.gestorDir, 'plugins'), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && PLUGIN_ID.test(d.name)).map((d) => d.name);
-    const ids = [...new Set([...rows.map((r) => r.id), ...folders])].filter((id) => PLUGIN_ID.test(id)).sort();
+    const folders = (await readdir(path.join(this.settings.gestorDir, 'plugins'), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && isPluginId(d.name)).map((d) => d.name);
+    const ids = [...new Set([...rows.map((r) => r.id), ...folders])].filter((id) => isPluginId(id)).sort();
     return Promise.all(ids.map(async (pluginId) => {
       const row = rows.filter((r) => r.id === pluginId).at(-1);
       return {

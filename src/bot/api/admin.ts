@@ -10,6 +10,7 @@ import { releasesWithoutRollout } from '../store/releases.ts';
 import { jobReports } from '../store/reports.ts';
 import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
+import { pluginIdProblem } from '../../plugin/plugin-id.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
 // The operator's API (bearer C2F_ADMIN_TOKEN): hosts, rollouts and what can be done about their jobs, the
@@ -71,6 +72,9 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 function hostInput(body: Record<string, unknown>, withUrl: boolean): NewHost {
   const name = body.name;
   if (typeof name !== 'string' || !name.trim()) throw new BadRequest('"name" is required');
+  // Stored as given (printed escaped), except what no text column can hold.
+  if (name.includes('\u0000')) throw new BadRequest('"name" must not contain a NUL character');
+  if (name.length > 200) throw new BadRequest('"name" is at most 200 characters');
   const policy = body.policy ?? 'auto';
   if (policy !== 'auto' && policy !== 'notify' && policy !== 'manual') throw new BadRequest('"policy" must be auto, notify or manual');
   const channel = body.channel ?? 'stable';
@@ -85,8 +89,7 @@ function hostInput(body: Record<string, unknown>, withUrl: boolean): NewHost {
   return { name: name.trim(), url, policy, channel, plugins, allowPrivateNetwork };
 }
 
-const PLUGIN_ID = /^[a-z0-9][a-z0-9_-]*$/;
-const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const REPOSITORY = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
 
 /** `owner/repo:plugin-id` strings or {repository, pluginId} objects. */
 function parsePlugins(value: unknown): Subscription[] {
@@ -95,12 +98,20 @@ function parsePlugins(value: unknown): Subscription[] {
   return value.map((entry) => {
     if (typeof entry === 'string') {
       const match = /^([^:]+):(.+)$/.exec(entry);
-      if (!match || !REPOSITORY.test(match[1]) || !PLUGIN_ID.test(match[2])) throw new BadRequest(`"${entry}" is not owner/repo:plugin-id`);
-      return { repository: match[1], pluginId: match[2] };
+      if (!match || !REPOSITORY.test(match[1])) throw new BadRequest(`${JSON.stringify(entry.slice(0, 100))} is not owner/repo:plugin-id`);
+      return { repository: match[1], pluginId: checkedPluginId(match[2]) };
     }
-    if (entry && REPOSITORY.test(String(entry.repository)) && PLUGIN_ID.test(String(entry.pluginId))) return { repository: entry.repository, pluginId: entry.pluginId };
-    throw new BadRequest('each plugin is "owner/repo:plugin-id"');
+    if (entry && typeof entry === 'object' && typeof entry.repository === 'string' && REPOSITORY.test(entry.repository) && typeof entry.pluginId === 'string') {
+      return { repository: entry.repository, pluginId: checkedPluginId(entry.pluginId) };
+    }
+    throw new BadRequest('each plugin is "owner/repo:plugin-id" or {"repository", "pluginId"}');
   });
+}
+
+function checkedPluginId(value: string): string {
+  const problem = pluginIdProblem(value);
+  if (problem) throw new BadRequest(`plugin ${problem}`);
+  return value;
 }
 
 function idList(value: unknown, what: string): string[] | undefined {
@@ -143,7 +154,8 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     if (parts.length === 3 && parts[2] === 'uninstall' && method === 'POST') {
       const body = await jsonBody(req);
       const [repository, pluginId] = typeof body.plugin === 'string' && body.plugin.includes(':') ? body.plugin.split(':') : [body.repository, body.plugin];
-      if (typeof pluginId !== 'string' || !PLUGIN_ID.test(pluginId)) throw new BadRequest('"plugin" is the plugin id to uninstall (or owner/repo:plugin-id)');
+      if (typeof pluginId !== 'string') throw new BadRequest('"plugin" is the plugin id to uninstall (or owner/repo:plugin-id)');
+      checkedPluginId(pluginId);
       if (repository !== undefined && (typeof repository !== 'string' || !REPOSITORY.test(repository))) throw new BadRequest('"repository" is owner/repo');
       return { status: 201, body: await uninstall(operatorDeps, id, { by: operator(req), pluginId, repository: repository as string | undefined }) };
     }

@@ -38,9 +38,13 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
 
   if (release.state !== 'resolved') {
     const named = pluginFromTag(release.tag, config);
-    if (!named) {
-      await updateRelease(db, releaseId, { state: 'ignored', error: `tag ${release.tag} names no plugin (expected plugin-<id>-v<x.y.z>, or set tag-pattern in .github/conn2flow-release.yml)` });
-      return { kind: 'ignored', reason: `tag ${release.tag} names no plugin` };
+    if (named.kind === 'unnamed') {
+      await updateRelease(db, releaseId, { state: 'ignored', error: named.reason });
+      return { kind: 'ignored', reason: named.reason };
+    }
+    if (named.kind === 'invalid') {
+      await updateRelease(db, releaseId, { state: 'failed', error: `${named.reason}: nothing is rolled out` });
+      return { kind: 'failed', reason: named.reason };
     }
     const github = await deps.api.getRelease(release.repository, releaseId);
     if (!github) throw new AssetsNotReadyError(`release ${release.tag} is not visible yet`);
