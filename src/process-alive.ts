@@ -8,3 +8,8 @@ export function isProcessAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** Whether any process of a process group (an installer started detached, with its children) still runs. */
+export function isProcessGroupAlive(pgid: number): boolean {
+  return pgid > 0 && isProcessAlive(-pgid);
+}

@@ -10,6 +10,7 @@ import { createInstaller } from './installers/create-installer.ts';
 import type { Installer } from './installers/installer.ts';
 import { reconcileInventory } from './inventory.ts';
 import { Journal, type JournalJob } from './journal.ts';
+import { isProcessGroupAlive } from '../process-alive.ts';
 import { handleJobRequest } from './receiver.ts';
 import { Reporter } from './reporter.ts';
 import { runJob, type JobOutcome, workingStatus } from './run-job.ts';
@@ -52,7 +53,7 @@ export class Agent {
 
   /** Recovers what a previous run left, then listens (push mode) or polls (pull mode). */
   async start(): Promise<{ url: string | null }> {
-    await this.recover();
+    this.recover();
     this.reporter.start();
     let url: string | null = null;
     if (this.config.listen) {
@@ -136,8 +137,13 @@ export class Agent {
   }
 
   private schedule(attemptId: string, pluginId: string): void {
+    this.chain(pluginId, () => this.runOne(attemptId));
+  }
+
+  /** Work on one plugin runs one piece at a time, in order. */
+  private chain(pluginId: string, work: () => Promise<void>): void {
     const previous = this.chains.get(pluginId) ?? Promise.resolve();
-    const next = previous.then(() => this.runOne(attemptId)).finally(() => {
+    const next = previous.then(work).catch((error) => this.log(`work on ${pluginId} failed inside the agent: ${(error as Error).stack ?? error}`)).finally(() => {
       if (this.chains.get(pluginId) === next) this.chains.delete(pluginId);
     });
     this.chains.set(pluginId, next);
@@ -159,22 +165,46 @@ export class Agent {
   }
 
   /**
-   * A job that was running when the agent stopped is never run again by itself: if the site shows the job's
-   * version and package it is reported ok, otherwise as interrupted (44). Jobs not started yet run now.
+   * A job that was running when the agent stopped is never run again by itself. If the installer it started
+   * still runs (the agent was killed, its installer was not), it is waited for (stopped past its time limit)
+   * before anything else touches that plugin; then the job is reported by what the site shows: `ok` if the
+   * site has the job's version and package, otherwise interrupted (44). Jobs not started yet run after it.
    */
-  private async recover(): Promise<void> {
-    for (const entry of this.journal.attemptsInPhase('running')) {
-      const job = entry.job;
-      const check = job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
-      if (check?.ok) {
-        this.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
-        this.report(entry, { status: 'ok', exitCode: PLG_EXIT.OK, message: `the agent restarted during this job; the site has ${job.plugin.id} ${job.plugin.version} with this package (${check.reason})`, installedVersion: job.plugin.version, inventory: await this.inventoryOf(job.plugin.id) }, true);
-      } else {
-        this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INTERRUPTED, message: `the agent restarted while this job was running; it was not run again${check ? ` (${check.reason})` : ''}: check the site, then retry the job`, inventory: await this.inventoryOf(job.plugin.id).catch(() => null) }, true);
-      }
-      this.log(`job ${entry.jobId} was interrupted by a restart`);
-    }
+  private recover(): void {
+    for (const entry of this.journal.attemptsInPhase('running')) this.chain(entry.job.plugin.id, () => this.recoverInterrupted(entry));
     for (const entry of this.journal.attemptsInPhase('received')) this.schedule(entry.attemptId, entry.job.plugin.id);
+  }
+
+  private async recoverInterrupted(entry: JournalJob): Promise<void> {
+    const job = entry.job;
+    const installer = await this.outlive(entry);
+    const check = job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
+    const said = installer === 'finished' ? '; the installer it had started ran to its end' : installer === 'stopped' ? '; the installer it had started ran past its time limit and was stopped' : '';
+    if (check?.ok) {
+      this.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
+      this.report(entry, { status: 'ok', exitCode: PLG_EXIT.OK, message: `the agent restarted during this job${said}; the site has ${job.plugin.id} ${job.plugin.version} with this package (${check.reason})`, installedVersion: job.plugin.version, inventory: await this.inventoryOf(job.plugin.id) }, true);
+    } else {
+      const site = await this.inventoryOf(job.plugin.id).catch(() => null);
+      if (site) await this.installer.markFailed?.(job.plugin.id, site).catch(() => {});
+      this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INTERRUPTED, message: `the agent restarted while this job was running${said}; it was not run again${check ? ` (${check.reason})` : ''}: check the site, then retry the job`, inventory: site }, true);
+    }
+    this.log(`job ${entry.jobId} was interrupted by a restart${said}`);
+  }
+
+  /** Waits for an interrupted job's installer, if it still runs; stops it once past its time limit. */
+  private async outlive(entry: JournalJob): Promise<'gone' | 'finished' | 'stopped'> {
+    const pgid = entry.installerPgid;
+    if (!pgid || !isProcessGroupAlive(pgid)) return 'gone';
+    this.log(`job ${entry.jobId}: the installer the previous run started (process group ${pgid}) still runs; waiting for it before anything else touches ${entry.job.plugin.id}`);
+    const limit = Date.parse(entry.startedAt ?? new Date().toISOString()) + this.config.installer.timeoutSeconds * 1000;
+    while (isProcessGroupAlive(pgid) && Date.now() < limit) await new Promise((resolve) => setTimeout(resolve, 250));
+    if (!isProcessGroupAlive(pgid)) return 'finished';
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+    return 'stopped';
   }
 
   private report(entry: JournalJob, outcome: JobOutcome, final: boolean): void {

@@ -24,6 +24,7 @@ export interface JournalJob {
   receivedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  installerPgid: number | null;
 }
 
 export interface OutgoingReport {
@@ -101,6 +102,9 @@ insert into attempts (attempt_id, job_id, plugin_id, body, phase, status, exit_c
 drop table jobs;
 create index attempts_by_phase on attempts (phase, received_at);
 create index attempts_by_job on attempts (job_id);`,
+  // The process group of the installer an attempt started: a restarted agent waits for it before anything
+  // else touches that plugin.
+  `alter table attempts add column installer_pgid integer;`,
 ];
 
 type Row = Record<string, string | number | null>;
@@ -177,6 +181,11 @@ export class Journal {
     return (this.db.prepare('select * from attempts order by received_at desc, rowid desc limit ?').all(limit) as Row[]).map(toJob);
   }
 
+  /** Records the installer process group an attempt started (synchronously, before the installer does much). */
+  setInstallerPgid(attemptId: string, pgid: number): void {
+    this.db.prepare('update attempts set installer_pgid = ? where attempt_id = ?').run(pgid, attemptId);
+  }
+
   markStarted(attemptId: string, at: string): void {
     this.db.prepare("update attempts set phase = 'running', started_at = ? where attempt_id = ?").run(at, attemptId);
   }
@@ -249,5 +258,6 @@ function toJob(row: Row): JournalJob {
     receivedAt: String(row.received_at),
     startedAt: row.started_at === null ? null : String(row.started_at),
     finishedAt: row.finished_at === null ? null : String(row.finished_at),
+    installerPgid: row.installer_pgid === null || row.installer_pgid === undefined ? null : Number(row.installer_pgid),
   };
 }

@@ -55,7 +55,8 @@ export async function runJob(ctx: RunContext, entry: JournalJob): Promise<void> 
   }
   ctx.report(entry, { status: workingStatus(job), exitCode: null, message: `${job.action} of ${job.plugin.id} ${job.plugin.version} started` }, false);
   const before = await ctx.inventoryOf(job.plugin.id);
-  const outcome = job.action === 'uninstall' ? await uninstall(ctx, job) : await install(ctx, job, before);
+  const onProcess = (pgid: number) => ctx.journal.setInstallerPgid(entry.attemptId, pgid);
+  const outcome = job.action === 'uninstall' ? await uninstall(ctx, job, onProcess) : await install(ctx, job, before, onProcess);
   if (outcome.status === 'erro' && ctx.installer.markFailed) {
     const site = await ctx.inventoryOf(job.plugin.id);
     await ctx.installer.markFailed(job.plugin.id, site).catch((error) => ctx.log(`could not mark ${job.plugin.id} failed in the site's records: ${(error as Error).message}`));
@@ -65,7 +66,7 @@ export async function runJob(ctx: RunContext, entry: JournalJob): Promise<void> 
   ctx.log(`job ${job.jobId}: ${job.action} ${job.plugin.id} ${job.plugin.version} → ${outcome.status}${outcome.exitCode ? ` (${outcome.exitCode})` : ''}: ${outcome.message}`);
 }
 
-async function install(ctx: RunContext, job: Job, before: InventoryEntry): Promise<JobOutcome> {
+async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProcess: (pgid: number) => void): Promise<JobOutcome> {
   const { config, backups } = ctx;
   const erro = (exitCode: number, message: string, extra: Partial<JobOutcome> = {}): JobOutcome => ({ status: 'erro', exitCode, message, ...extra });
   const timings: NonNullable<JobOutcome['timings']> = {};
@@ -105,10 +106,10 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry): Promi
       await backups.keep(job.plugin.id, job.plugin.version, zip);
     }
     const installStarted = Date.now();
-    const result = await ctx.installer.install({ job, zip: backups.pathFor(job.plugin.id, job.plugin.version), sha256: job.package.sha256 });
+    const result = await ctx.installer.install({ job, zip: backups.pathFor(job.plugin.id, job.plugin.version), sha256: job.package.sha256, onProcess });
     timings.installMs = Date.now() - installStarted;
     if (result.exitCode !== PLG_EXIT.OK) {
-      const restore = await restoreAfterFailure(ctx, job, before, result);
+      const restore = await restoreAfterFailure(ctx, job, before, result, onProcess);
       return erro(result.exitCode, `${result.message}${restore.note}`, { logTail: [...result.logTail, ...restore.log].slice(-50), timings });
     }
     ctx.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
@@ -124,7 +125,7 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry): Promi
  * After a failed install or update that got as far as the site: reinstall what the site had before from the
  * package kept for it, unless the site still has it. Returns what to add to the failure's message and log.
  */
-async function restoreAfterFailure(ctx: RunContext, job: Job, before: InventoryEntry, failed: InstallerResult): Promise<{ note: string; log: string[] }> {
+async function restoreAfterFailure(ctx: RunContext, job: Job, before: InventoryEntry, failed: InstallerResult, onProcess: (pgid: number) => void): Promise<{ note: string; log: string[] }> {
   if (!before.version) return { note: '', log: [] };
   const previous = before.version;
   if (!failed.siteChanged) return { note: `; the site still has ${previous}`, log: [] };
@@ -134,18 +135,18 @@ async function restoreAfterFailure(ctx: RunContext, job: Job, before: InventoryE
   if (!zip) return { note: `; the package of ${previous} was not kept on this host, so it could not be restored: roll back from the bot`, log: [] };
   ctx.log(`job ${job.jobId}: ${job.action} of ${job.plugin.id} ${job.plugin.version} failed; restoring ${previous}`);
   const restoreJob: Job = { ...job, action: 'rollback', plugin: { ...job.plugin, version: previous, previousVersion: job.plugin.version }, package: { ...job.package, sha256: before.sha256 } };
-  const restored = await ctx.installer.install({ job: restoreJob, zip, sha256: before.sha256 });
+  const restored = await ctx.installer.install({ job: restoreJob, zip, sha256: before.sha256, onProcess });
   const log = [`-- restoring ${job.plugin.id} ${previous} from the kept package:`, ...restored.logTail.slice(-15)];
   if (restored.exitCode !== PLG_EXIT.OK) return { note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`, log };
   ctx.journal.setInstalled({ pluginId: job.plugin.id, version: previous, sha256: before.sha256, installedAt: new Date().toISOString() });
   return { note: `; restored to ${previous}`, log };
 }
 
-async function uninstall(ctx: RunContext, job: Job): Promise<JobOutcome> {
+async function uninstall(ctx: RunContext, job: Job, onProcess: (pgid: number) => void): Promise<JobOutcome> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const backupFile = path.join(ctx.backups.dir, job.plugin.id, `uninstalled-${stamp}.zip`);
   const started = Date.now();
-  const result = await ctx.installer.uninstall(job, backupFile);
+  const result = await ctx.installer.uninstall(job, backupFile, onProcess);
   const timings = { installMs: Date.now() - started };
   if (result.exitCode !== PLG_EXIT.OK) return { status: 'erro', exitCode: result.exitCode, message: result.message, logTail: result.logTail, timings };
   ctx.journal.removeInstalled(job.plugin.id);

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO, cli, tempDir, waitFor } from '../helpers.ts';
 import { FakeBot } from './fake-bot.ts';
-import { packageWith } from './raw-zip.ts';
+import { MANIFEST, packageWith } from './raw-zip.ts';
 
-// The agent as operators run it (`c2f-plugin agent --config FILE`), killed with SIGKILL in the middle of an
-// install: after the restart the job is reported as interrupted, the installer is not run a second time,
-// and a repeat of the job answers with that outcome.
+// The agent as operators run it (the bundle's `c2f-plugin agent --config FILE`), killed with SIGKILL in the
+// middle of an install and restarted at once, as a supervisor does: the installer the killed agent started
+// (detached, so it lives on) is waited for before the next job for that plugin starts, the interrupted job is
+// reported by what happened, the installer is not run a second time, and a repeat answers with that outcome.
 
 const bot = new FakeBot();
 const children: ChildProcess[] = [];
@@ -20,7 +21,7 @@ after(async () => {
 });
 
 function startAgent(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -33,27 +34,33 @@ function startAgent(configFile: string): Promise<{ child: ChildProcess; url: str
   });
 }
 
-test('kill -9 mid-install, restart: reported as interrupted (44), never installed twice', async () => {
+test('kill -9 mid-install, immediate restart: the running installer is waited for, the job reported (44), nothing installed twice', async () => {
   const dir = await tempDir('c2f-agent-');
   const calls = path.join(dir, 'calls.log');
   const configFile = path.join(dir, 'c2f-agent.json');
   await writeFile(configFile, JSON.stringify({
     hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, allowHttpDownloads: true,
-    installer: { type: 'command', command: ['/bin/sh', '-c', `echo "$C2F_VERSION" >> ${calls}; sleep 30`] },
+    installer: { type: 'command', command: ['/bin/sh', '-c', `echo "start $C2F_VERSION $(date +%s%N)" >> ${calls}; sleep 2; echo "end $C2F_VERSION $(date +%s%N)" >> ${calls}`] },
   }));
   const first = await startAgent(configFile);
   const job = await bot.jobFor(packageWith([]));
   assert.equal((await bot.push(first.url, job)).status, 202);
-  await waitFor(async () => (await readFile(calls, 'utf8').catch(() => '')).includes('1.0.0'), 'the installer to start');
+  await waitFor(async () => (await readFile(calls, 'utf8').catch(() => '')).includes('start 1.0.0'), 'the installer to start');
   first.child.kill('SIGKILL');
   await new Promise((resolve) => first.child.once('exit', resolve));
 
+  // Restarted at once, and the next job for the same plugin arrives at once.
   const second = await startAgent(configFile);
+  const next = await bot.jobFor(packageWith([], MANIFEST('demo-plugin', '1.0.1')), { version: '1.0.1' });
+  assert.equal((await bot.push(second.url, next)).status, 202);
   const final = await waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'erro'), 'the report after the restart');
   assert.deepEqual([final.exitCode, final.exitLabel], [44, 'INTERRUPTED']);
-  assert.match(final.message, /not run again/);
+  assert.match(final.message, /the installer it had started ran to its end; it was not run again/);
   assert.deepEqual(bot.reportsFor(job.jobId).map((r) => r.status), ['instalando', 'erro']);
-  assert.equal((await readFile(calls, 'utf8')).trim(), '1.0.0');
+  await waitFor(() => bot.reportsFor(next.jobId).find((r) => r.status === 'ok'), 'the next job');
+  const lines = (await readFile(calls, 'utf8')).trim().split('\n').map((line) => line.split(' '));
+  assert.deepEqual(lines.map(([what, version]) => `${what} ${version}`), ['start 1.0.0', 'end 1.0.0', 'start 1.0.1', 'end 1.0.1'], 'the two installers never ran at the same time');
+  assert.ok(BigInt(lines[2][2]) >= BigInt(lines[1][2]));
 
   // A second agent on the same data folder refuses to start while this one runs.
   const twin = await cli(['agent', '--config', configFile]);
@@ -68,7 +75,7 @@ test('kill -9 mid-install, restart: reported as interrupted (44), never installe
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /install\s+demo-plugin 1\.0\.0\s+erro\s+44 INTERRUPTED/);
   const json = JSON.parse((await cli(['agent', 'status', '--config', configFile, '--json'])).stdout);
-  assert.equal(json.jobs[0].exitLabel, 'INTERRUPTED');
+  assert.deepEqual(json.jobs.map((j: { exitLabel: string }) => j.exitLabel), ['OK', 'INTERRUPTED']);
 
   second.child.kill('SIGTERM');
   assert.equal(await new Promise((resolve) => second.child.once('exit', resolve)), 0);

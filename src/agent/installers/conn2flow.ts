@@ -72,7 +72,7 @@ export class Conn2FlowInstaller implements Installer {
         await writeFile(path.join(tmpdir(), `plg_${id}.zip.sha256`), `${sha256}\n`);
         const installerLog = await this.installerLogSize();
         const before = await this.snapshot(id);
-        const result = await this.runAdmin(job, action, zip, sha256, log, installerLog);
+        const result = await this.runAdmin(job, action, zip, sha256, log, installerLog, request.onProcess);
         // A failure may or may not have touched the site: it did if the plugin's files or its row's version moved.
         if (result.exitCode !== PLG_EXIT.OK) result.siteChanged = await this.snapshot(id).then((after) => after !== before, () => true);
         return result;
@@ -83,9 +83,9 @@ export class Conn2FlowInstaller implements Installer {
     }
   }
 
-  private async runAdmin(job: Job, action: 'install' | 'update', zip: string, sha256: string, log: string[], installerLog: number): Promise<InstallerResult> {
+  private async runAdmin(job: Job, action: 'install' | 'update', zip: string, sha256: string, log: string[], installerLog: number, onProcess?: (pgid: number) => void): Promise<InstallerResult> {
     const id = job.plugin.id;
-    const admin = await this.php([path.join(this.settings.gestorDir, 'modulos', 'admin-plugins', 'admin-plugins.php'), `--action=${action}`, `--plugin=${id}`]);
+    const admin = await this.php([path.join(this.settings.gestorDir, 'modulos', 'admin-plugins', 'admin-plugins.php'), `--action=${action}`, `--plugin=${id}`], onProcess);
     log.push(`$ php admin-plugins.php --action=${action} --plugin=${id}`, ...tail(`${admin.stdout}\n${admin.stderr}`, 15), ...(await this.installerLogSince(installerLog, id)));
     if (admin.failure) return fail(admin.failure.code, admin.failure.message, log);
     const result = parseInstallerOutput(admin.stdout);
@@ -98,7 +98,7 @@ export class Conn2FlowInstaller implements Installer {
     const check = await this.check(id, job.plugin.version, sha256);
     if (!check.ok) return fail(AGENT_EXIT.VERIFY_FAILED, `the installer said "${said || 'ok'}" but ${check.reason}`, log);
 
-    const sync = await this.forceDataSync(job, zip);
+    const sync = await this.forceDataSync(job, zip, onProcess);
     log.push(...sync.log);
     if (sync.failure) return fail(AGENT_EXIT.VERIFY_FAILED, sync.failure, log);
     return { exitCode: PLG_EXIT.OK, message: `${id} ${job.plugin.version} installed (${action}); files, plugins row and data sync checked`, logTail: log.slice(-50), installedVersion: job.plugin.version, siteChanged: true };
@@ -237,7 +237,7 @@ export class Conn2FlowInstaller implements Installer {
     }
   }
 
-  private async forceDataSync(job: Job, zip: string): Promise<{ log: string[]; failure?: string }> {
+  private async forceDataSync(job: Job, zip: string, onProcess?: (pgid: number) => void): Promise<{ log: string[]; failure?: string }> {
     const id = job.plugin.id;
     const data = await readZip(zip, (name) => /^db\/data\/[^/]+Data\.json$/.test(name));
     if (!data.contents.size) return { log: ['no db/data files: nothing to sync'] };
@@ -246,7 +246,7 @@ export class Conn2FlowInstaller implements Installer {
     for (const [name, content] of data.contents) await writeFile(path.join(dataDir, path.basename(name)), content);
     const args = [path.join(this.settings.gestorDir, 'controladores', 'plugins', 'atualizacao-plugin-banco-de-dados.php'), `--plugin=${id}`, '--force-all'];
     if (job.options.skipMigrations) args.push('--skip-migrate');
-    const sync = await this.php(args);
+    const sync = await this.php(args, onProcess);
     await rm(path.join(this.settings.gestorDir, 'plugins', id, 'db'), { recursive: true, force: true });
     const log = [`$ php atualizacao-plugin-banco-de-dados.php --plugin=${id} --force-all`, ...tail(`${sync.stdout}\n${sync.stderr}`, 15)];
     if (sync.failure) return { log, failure: `data sync: ${sync.failure.message}` };
@@ -254,8 +254,8 @@ export class Conn2FlowInstaller implements Installer {
     return { log };
   }
 
-  private async php(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; failure?: { code: number; message: string } }> {
-    const result = await runProcess(this.settings.php, args, { cwd: path.dirname(this.settings.gestorDir), timeoutMs: this.settings.timeoutSeconds * 1000 });
+  private async php(args: string[], onSpawn?: (pgid: number) => void): Promise<{ code: number | null; stdout: string; stderr: string; failure?: { code: number; message: string } }> {
+    const result = await runProcess(this.settings.php, args, { cwd: path.dirname(this.settings.gestorDir), timeoutMs: this.settings.timeoutSeconds * 1000, onSpawn });
     const script = path.basename(args[0]);
     if (result.spawnError) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_NOT_RUN, message: `cannot run ${this.settings.php}: ${result.spawnError}` } };
     if (result.timedOut) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_TIMEOUT, message: `${script} ran longer than ${this.settings.timeoutSeconds} s and was stopped` } };

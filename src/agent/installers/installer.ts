@@ -9,6 +9,8 @@ export interface InstallRequest {
   /** The verified, inspected package. */
   zip: string;
   sha256: string;
+  /** Told each installer process group it starts (the journal keeps it, so a restarted agent can wait for it). */
+  onProcess?: (pgid: number) => void;
 }
 
 export interface InstallerResult {
@@ -30,7 +32,7 @@ export interface Installer {
   readonly name: string;
   install(request: InstallRequest): Promise<InstallerResult>;
   /** Removes the plugin's files (after keeping a copy in `backupFile`); says what stays behind. */
-  uninstall(job: Job, backupFile: string): Promise<InstallerResult>;
+  uninstall(job: Job, backupFile: string, onProcess?: (pgid: number) => void): Promise<InstallerResult>;
   /** Does the site have this plugin at this version and package now? Undefined when it cannot tell. */
   check?(pluginId: string, version: string, sha256: string): Promise<SiteCheck>;
   /** What the site has, read from the site itself (files and the installer's own records). */

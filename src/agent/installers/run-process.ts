@@ -13,12 +13,21 @@ export interface ProcessResult {
 
 const KEEP_BYTES = 512 * 1024;
 
-export function runProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ProcessResult> {
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  /** Told the process group id as soon as the process runs (it leads its own group: detached). */
+  onSpawn?: (pgid: number) => void;
+}
+
+export function runProcess(command: string, args: string[], options: RunOptions): Promise<ProcessResult> {
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid) options.onSpawn?.(child.pid);
     const keep = (text: string, chunk: Buffer) => (text + chunk.toString('utf8')).slice(-KEEP_BYTES);
     child.stdout.on('data', (chunk: Buffer) => (stdout = keep(stdout, chunk)));
     child.stderr.on('data', (chunk: Buffer) => (stderr = keep(stderr, chunk)));
