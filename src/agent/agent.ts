@@ -1,4 +1,6 @@
+import { readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Ack, InventoryEntry, Job, Report } from '../protocol/messages.ts';
 import { AGENT_EXIT, PLG_EXIT, label } from '../protocol/exit-codes.ts';
@@ -11,6 +13,7 @@ import type { Installer } from './installers/installer.ts';
 import { reconcileInventory } from './inventory.ts';
 import { Journal, type JournalJob } from './journal.ts';
 import { isProcessGroupAlive } from '../process-alive.ts';
+import { isDiskFull } from './disk-full.ts';
 import { handleJobRequest } from './receiver.ts';
 import { Reporter } from './reporter.ts';
 import { runJob, type JobOutcome, workingStatus } from './run-job.ts';
@@ -32,6 +35,9 @@ export class Agent {
   private readonly reporter: Reporter;
   private readonly link: BotLink;
   private readonly chains = new Map<string, Promise<void>>();
+  private readonly unrecorded: Array<() => void> = [];
+  private unrecordedTimer: NodeJS.Timeout | undefined;
+  private diskFullLogged = false;
   private readonly log: (line: string) => void;
   private server: Server | undefined;
 
@@ -53,6 +59,7 @@ export class Agent {
 
   /** Recovers what a previous run left, then listens (push mode) or polls (pull mode). */
   async start(): Promise<{ url: string | null }> {
+    await this.removeLeftovers();
     this.recover();
     this.reporter.start();
     let url: string | null = null;
@@ -78,6 +85,17 @@ export class Agent {
     return { url };
   }
 
+  /** Partial files a killed agent left: downloads in progress (finished ones are moved into the backups) and half-kept backups. */
+  private async removeLeftovers(): Promise<void> {
+    const downloads = path.join(this.config.dataDir, 'downloads');
+    const leftovers = [
+      ...(await readdir(downloads).catch(() => [] as string[])).map((name) => path.join(downloads, name)),
+      ...(await readdir(this.backups.dir, { recursive: true }).catch(() => [] as string[])).filter((name) => name.endsWith('.partial')).map((name) => path.join(this.backups.dir, name)),
+    ];
+    await Promise.all(leftovers.map((file) => rm(file, { force: true, recursive: true })));
+    if (leftovers.length) this.log(`removed ${leftovers.length} partial file(s) a previous run left: ${leftovers.map((f) => path.relative(this.config.dataDir, f)).join(', ')}`);
+  }
+
   async stop(): Promise<void> {
     await this.link.stop();
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -92,7 +110,17 @@ export class Agent {
    * attempt runs once: a repeat of an attempt is answered with what became of it. A job pulled from the bot
    * is acknowledged with a report (the bot hands it out again until one arrives).
    */
-  intake(job: Job, via: 'push' | 'pull' = 'push'): { status: 200 | 202 | 409; ack: Ack } {
+  intake(job: Job, via: 'push' | 'pull' = 'push'): { status: 200 | 202 | 409 | 503; ack: Ack | { error: string } } {
+    try {
+      return this.store(job, via);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.log(`job ${job.jobId} not accepted: no space left for the journal (${(error as Error).message})`);
+      return { status: 503, ack: { error: 'the host has no space left to store the job: the bot retries it later' } };
+    }
+  }
+
+  private store(job: Job, via: 'push' | 'pull'): { status: 200 | 202 | 409; ack: Ack } {
     if (job.hostId !== this.config.hostId) return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `this agent is host ${this.config.hostId}, the job is for ${job.hostId}` } };
     const known = this.journal.findAttempt(job.attemptId);
     if (known) return { status: 200, ack: { status: 'known', jobId: known.jobId, report: known.report } };
@@ -159,6 +187,10 @@ export class Agent {
         report: (e, o, f) => this.report(e, o, f), inventoryOf: (pluginId) => this.inventoryOf(pluginId),
       }, entry);
     } catch (error) {
+      if (isDiskFull(error)) {
+        this.report(entry, { status: 'erro', exitCode: PLG_EXIT.DOWNLOAD, message: `no space left on the device of ${this.config.dataDir} (${(error as NodeJS.ErrnoException).code ?? 'disk full'}) while running the job: free some space, then retry the job` }, true);
+        return;
+      }
       this.log(`job ${jobId} failed inside the agent: ${(error as Error).stack ?? error}`);
       this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INSTALLER_CRASHED, message: `the agent failed while running the job: ${(error as Error).message}` }, true);
     }
@@ -207,7 +239,34 @@ export class Agent {
     return 'stopped';
   }
 
+  /**
+   * Records a status change and queues its report. When the journal cannot be written (a full disk), the
+   * change waits in memory, in order, and is written as soon as space allows.
+   */
   private report(entry: JournalJob, outcome: JobOutcome, final: boolean): void {
+    this.unrecorded.push(() => this.record(entry, outcome, final));
+    this.flushUnrecorded();
+  }
+
+  private flushUnrecorded(): void {
+    clearTimeout(this.unrecordedTimer);
+    while (this.unrecorded.length) {
+      try {
+        this.unrecorded[0]();
+      } catch (error) {
+        if (!isDiskFull(error)) throw error;
+        if (!this.diskFullLogged) this.log(`no space left to record reports (${(error as Error).message}); ${this.unrecorded.length} wait in memory and are written once space allows`);
+        this.diskFullLogged = true;
+        this.unrecordedTimer = setTimeout(() => this.flushUnrecorded(), 5000);
+        this.unrecordedTimer.unref();
+        return;
+      }
+      this.unrecorded.shift();
+    }
+    this.diskFullLogged = false;
+  }
+
+  private record(entry: JournalJob, outcome: JobOutcome, final: boolean): void {
     const now = new Date().toISOString();
     const current = this.journal.findAttempt(entry.attemptId) ?? entry;
     const previous = current.report?.timings;

@@ -3,7 +3,9 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import path from 'node:path';
 import { request } from 'undici';
+import { isDiskFull } from './disk-full.ts';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
 
 // Fetches a package to a file: a timeout over the whole transfer, a size limit enforced while reading (a
@@ -69,6 +71,7 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
   } catch (error) {
     await rm(partial, { force: true });
     if (signal.aborted) return failed(`the download did not finish within ${Math.round(req.timeoutMs / 1000)} s`);
+    if (isDiskFull(error)) return failed(`no space left on the device of ${path.dirname(req.file)} while downloading (${(error as NodeJS.ErrnoException).code}): free some space, then retry the job`);
     const cause = (error as { cause?: { code?: string } }).cause;
     return failed(`download failed: ${cause?.code ?? (error as Error).message}`);
   }

@@ -4,6 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { Job, Report } from '../protocol/messages.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
 import { isProcessAlive } from '../process-alive.ts';
+import { DiskFullError, isDiskFull } from './disk-full.ts';
 
 // The agent's durable memory (SQLite, fsync on commit): every attempt of a job it accepted and what became
 // of it, the reports still to send, and what it installed. An attempt is written here before the bot hears
@@ -115,10 +116,15 @@ export class Journal {
   readonly db: DatabaseSync;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new DatabaseSync(path.join(dataDir, 'journal.sqlite'), { timeout: 5000 });
-    this.db.exec('pragma journal_mode = wal; pragma synchronous = full;');
-    this.migrate();
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      this.db = new DatabaseSync(path.join(dataDir, 'journal.sqlite'), { timeout: 5000 });
+      this.db.exec('pragma journal_mode = wal; pragma synchronous = full;');
+      this.migrate();
+    } catch (error) {
+      if (isDiskFull(error)) throw new DiskFullError(`no space left on the device of ${dataDir}: the agent cannot keep its journal there; free some space and start it again`);
+      throw error;
+    }
   }
 
   private migrate(): void {
@@ -239,7 +245,10 @@ export class Journal {
       work();
       this.db.exec('commit');
     } catch (error) {
-      this.db.exec('rollback');
+      // SQLite may already have rolled back by itself (a full disk does that); nothing is left to undo then.
+      try {
+        this.db.exec('rollback');
+      } catch {}
       throw error;
     }
   }

@@ -8,7 +8,7 @@ import type { Ack, Job } from '../protocol/messages.ts';
 
 export interface JobIntake {
   readonly config: { secret: string; previousSecret: string | null };
-  intake(job: Job, via?: 'push' | 'pull'): { status: 200 | 202 | 409; ack: Ack };
+  intake(job: Job, via?: 'push' | 'pull'): { status: 200 | 202 | 409 | 503; ack: Ack | { error: string } };
 }
 
 const MAX_JOB_BYTES = 64 * 1024;

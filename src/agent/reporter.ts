@@ -43,31 +43,46 @@ export class Reporter {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const next = this.journal.nextReport();
-      const wait = next ? next.nextAt - Date.now() : 60_000;
-      if (wait > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, wait);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
-        if (!next || next.nextAt > Date.now()) continue;
+      try {
+        await this.sendNext();
+      } catch (error) {
+        // The journal could not be read or written (a full disk, say): try again in a while, never crash.
+        this.options.log(`cannot update the report outbox (${(error as Error).message}); trying again in 5 s`);
+        await this.pause(5000);
       }
-      if (this.stopped || !next) continue;
-      const answer = await postSigned(next.url, next.body, this.options.secret(), { messageId: next.messageId });
-      if (answer.status >= 200 && answer.status < 300) {
-        this.journal.reportSent(next.seq);
-      } else if (PERMANENT.has(answer.status)) {
-        this.options.log(`report ${next.messageId} dropped: ${describeAnswer(answer)}`);
-        this.journal.reportSent(next.seq);
-      } else {
-        const delay = Math.min(1000 * 2 ** next.attempts, this.options.maxDelayMs ?? 300_000) * (0.8 + Math.random() * 0.4);
-        if (next.attempts === 0 || next.attempts % 5 === 0) this.options.log(`report for a job not delivered yet (${describeAnswer(answer)}); retrying`);
-        this.journal.reportFailed(next.seq, Date.now() + delay, describeAnswer(answer));
-      }
+    }
+  }
+
+  /** Waits, or less when nudged or stopped. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  private async sendNext(): Promise<void> {
+    const next = this.journal.nextReport();
+    const wait = next ? next.nextAt - Date.now() : 60_000;
+    if (wait > 0) {
+      await this.pause(wait);
+      if (!next || next.nextAt > Date.now()) return;
+    }
+    if (this.stopped || !next) return;
+    const answer = await postSigned(next.url, next.body, this.options.secret(), { messageId: next.messageId });
+    if (answer.status >= 200 && answer.status < 300) {
+      this.journal.reportSent(next.seq);
+    } else if (PERMANENT.has(answer.status)) {
+      this.options.log(`report ${next.messageId} dropped: ${describeAnswer(answer)}`);
+      this.journal.reportSent(next.seq);
+    } else {
+      const delay = Math.min(1000 * 2 ** next.attempts, this.options.maxDelayMs ?? 300_000) * (0.8 + Math.random() * 0.4);
+      if (next.attempts === 0 || next.attempts % 5 === 0) this.options.log(`report for a job not delivered yet (${describeAnswer(answer)}); retrying`);
+      this.journal.reportFailed(next.seq, Date.now() + delay, describeAnswer(answer));
     }
   }
 }

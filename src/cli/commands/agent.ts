@@ -29,10 +29,15 @@ export async function agentCommand(args: string[]): Promise<number> {
   const { loadConfig, ConfigError } = await import('../../agent/config.ts');
   const { Agent } = await import('../../agent/agent.ts');
   const { JournalInUseError } = await import('../../agent/journal.ts');
+  const { DiskFullError } = await import('../../agent/disk-full.ts');
   let agent;
   try {
     agent = new Agent(await loadConfig(values.config));
   } catch (error) {
+    if (error instanceof DiskFullError) {
+      process.stderr.write(`c2f-plugin agent: ${error.message}\n`);
+      return OUR_EXIT.TEMPFAIL;
+    }
     if (!(error instanceof ConfigError) && !(error instanceof JournalInUseError)) throw error;
     process.stderr.write(`c2f-plugin agent: ${error.message}\n`);
     return OUR_EXIT.CONFIG;
