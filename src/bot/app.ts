@@ -1,19 +1,20 @@
 import type { ApplicationFunction, Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
-import { deliverRollout, type RolloutData } from './delivery/deliver-rollout.ts';
+import { deliverRollout, enqueueRolloutPushes, type RolloutData } from './delivery/deliver-rollout.ts';
 import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
 import { handleRequestedAction } from './github/requested-action.ts';
 import { checkRunInstallation, scheduleCheckRun, updateCheckRun, type CheckRunData } from './github/update-check-run.ts';
-import { webhooksReceived } from './metrics.ts';
+import { leaseTakeovers, webhooksReceived } from './metrics.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import { ReleaseIntake, type ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
 import { getRelease, recordReleaseWebhooks, recordResolveFailure, updateRelease, type ReleaseWebhook } from './store/releases.ts';
+import { rolloutsWithLapsedLeases } from './store/first-pushes.ts';
 import { WriteBatcher } from './store/write-batcher.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
@@ -32,6 +33,8 @@ export interface BotDeps {
   checkRunDelaySeconds?: number;
   /** Queues recorded releases for resolution (webhooks wake it; the workers run its timer). */
   intake?: ReleaseIntake;
+  /** Stops what the workers started besides the queue (timers); run by whoever stops the bot. */
+  stopping?: Array<() => void>;
 }
 
 /** The one "a rollout changed" signal: its check run is brought up to date (coalesced). */
@@ -104,15 +107,24 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
     }
   });
-  const delivery: DeliveryDeps = { db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery };
+  const delivery: DeliveryDeps = {
+    db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery,
+    onTakeover: (rolloutId, jobs) => {
+      leaseTakeovers.inc(jobs);
+      app.log.warn({ rolloutId, jobs }, 'took over jobs whose delivering process let its lease run out (it died?); pushing them again with the same attempt id');
+    },
+  };
   // Runs a delivery, then brings the check run of every rollout it changed up to date (once each).
   const delivering = async (run: (deps: DeliveryDeps) => Promise<unknown>) => {
     const changed = new Set<string>();
     await run({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) });
     for (const rolloutId of changed) await touchRollout(deps, rolloutId);
   };
-  await deps.boss.work<RolloutData>(QUEUES.deliverRollout, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) =>
-    delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId)));
+  for (const queue of [QUEUES.deliverRollout, QUEUES.deliverRolloutLegacy]) {
+    await deps.boss.work<RolloutData>(queue, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) =>
+      delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId)));
+  }
+  sweepLapsedLeases(app, deps);
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>
     delivering((withDeps) => deliverJobs(withDeps, jobs.map((job) => job.data))));
   // One schedule for all bot processes (pg-boss keeps it in the database); singleton: one pass at a time.
@@ -132,6 +144,20 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       throw error;
     }
   });
+}
+
+/** How often every process looks for jobs whose delivering process died (their lease ran out). */
+export const LEASE_SWEEP_MS = 2000;
+
+/** Any live process takes over, within moments of the lease running out, what a dead one was pushing. */
+function sweepLapsedLeases(app: Probot, deps: BotDeps): void {
+  const timer = setInterval(() => {
+    rolloutsWithLapsedLeases(deps.db)
+      .then((lapsed) => Promise.all(lapsed.map(({ rolloutId }) => enqueueRolloutPushes(deps.boss, rolloutId))))
+      .catch((error) => app.log.warn({ err: error }, 'looking for lapsed delivery leases failed'));
+  }, LEASE_SWEEP_MS);
+  timer.unref();
+  deps.stopping?.push(() => clearInterval(timer));
 }
 
 /** A sentence for a failure that came from GitHub or the network. */

@@ -7,8 +7,10 @@ import type { Database, Queryable } from './store/database.ts';
 export const QUEUES = {
   /** Resolve a release: plugin and version from the tag, wait for the assets, check the digest, plan. */
   resolveRelease: 'resolve-release',
-  /** A rollout's first pushes, claimed from its jobs a chunk at a time; one run per rollout at a time. */
-  deliverRollout: 'deliver-rollout',
+  /** Runs of a rollout's first pushes, claimed from its jobs a chunk at a time; one waiting run per rollout, any number going. */
+  deliverRollout: 'deliver-rollout-run',
+  /** The same runs as queued by earlier versions (one run at a time per rollout); still worked, never sent to. */
+  deliverRolloutLegacy: 'deliver-rollout',
   /** Push one host's job again (retries, redeliveries); one in flight per host and plugin (key_strict_fifo on `<host>:<plugin>`). */
   deliverJob: 'deliver-job',
   /** Deliveries that ran out of retries, for an operator to see and redeliver. */
@@ -66,9 +68,10 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
   await boss.createQueue(QUEUES.redeliverWebhooks, { policy: 'singleton', retryLimit: 0, expireInSeconds });
   await boss.createQueue(QUEUES.checkRun, { policy: 'short', retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds, notify: true });
   // A rollout run that fails (the database away, say) is retried for about two days: its jobs wait for it.
-  await boss.createQueue(QUEUES.deliverRollout, {
-    policy: 'stately', ...DELIVERY_CRASH_RETRY, retryLimit: 60, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay, expireInSeconds, notify: true,
-  });
+  // "short": at most one waiting run per rollout, any number going at once (in several processes).
+  const rolloutRuns = { ...DELIVERY_CRASH_RETRY, retryLimit: 60, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay, expireInSeconds, notify: true };
+  await boss.createQueue(QUEUES.deliverRollout, { policy: 'short', ...rolloutRuns });
+  await boss.createQueue(QUEUES.deliverRolloutLegacy, { policy: 'stately', ...rolloutRuns });
   await boss.createQueue(QUEUES.deliverJob, {
     policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,
     deadLetter: QUEUES.deliverJobDead, expireInSeconds, notify: true,

@@ -124,6 +124,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     const boss = await startQueue(db, { ...overrides.queue, onError: (error) => probot.log.error({ err: error }, 'queue error') });
     const intake = new ReleaseIntake({ db, boss }, (error) => probot.log.error({ err: error }, 'queuing releases failed'));
     const deps: ServerDeps = {
+      stopping: [],
       db, boss, box, botUrl: config.botUrl, adminToken: config.adminToken, intake, pullLeaseSeconds: config.pullLeaseSeconds, pollCheckMs: overrides.pollCheckMs,
       checkRunDelaySeconds: config.checkRunDelaySeconds, resolveRetryLimit: overrides.resolveRetryLimit,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
@@ -133,6 +134,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       server, deps,
       async stop() {
         intake.stop();
+        for (const stop of deps.stopping ?? []) stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});

@@ -15,8 +15,10 @@ import { REPO as ROOT, waitFor } from '../helpers.ts';
 import { GitHubStandIn } from '../github/stand-in.ts';
 import { freshPostgresUrl, testBox } from './databases.ts';
 
-// Real bot processes on one PostgreSQL: two share the work and deliver each job once; one killed with
-// SIGKILL mid-rollout loses nothing, and a host that reported is not sent its job again.
+// Real bot processes on one PostgreSQL: two share a large rollout and deliver each job once; one killed with
+// SIGKILL mid-rollout loses nothing, the other takes its jobs over once their lease runs out (not when
+// pg-boss would expire the dead process's queue entry, minutes later), and a host that reported is not sent
+// its job again.
 
 const REPO = 'conn2flow/plugins';
 const SECRET = 'webhook-secret';
@@ -47,7 +49,7 @@ after(async () => {
 
 function startBot(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'test', 'bot', 'bot-process.ts')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, GITHUB_API: github.url, PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, C2F_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'), EXPIRE_SECONDS: '4' },
+    env: { ...process.env, DATABASE_URL: databaseUrl, GITHUB_API: github.url, PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, C2F_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
@@ -86,54 +88,71 @@ function addPackageRelease(tag: string) {
 
 async function setup(hostCount: number) {
   const url = await freshPostgresUrl();
-  const db = openPostgres(url, 2);
+  const db = openPostgres(url, 4);
   await migrate(db);
   const hosts: string[] = [];
-  for (let i = 0; i < hostCount; i++) {
-    const { host } = await addHost(db, testBox, { name: `h${i}`, url: `${receiverUrl}/h${i}`, policy: 'auto', channel: 'stable', plugins: [{ repository: REPO, pluginId: 'test-plugin' }], allowPrivateNetwork: true });
-    hosts.push(host.id);
-  }
+  await Promise.all(Array.from({ length: 8 }, async (_, lane) => {
+    for (let i = lane; i < hostCount; i += 8) {
+      const { host } = await addHost(db, testBox, { name: `h${i}`, url: `${receiverUrl}/h${i}`, policy: 'auto', channel: 'stable', plugins: [{ repository: REPO, pluginId: 'test-plugin' }], allowPrivateNetwork: true });
+      hosts.push(host.id);
+    }
+  }));
   return { url, db, hosts };
 }
 
-test('two bot processes on one PostgreSQL share the rollout and deliver each job once', { timeout: 120_000 }, async () => {
-  const { url, db } = await setup(40);
-  delayMs = 50;
-  const [a] = await Promise.all([startBot(url), startBot(url)]);
+/** A counter's total in a process's own /metrics (each process counts what it did itself). */
+async function counter(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').filter((line) => line.startsWith(name)).reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+
+test('two bot processes on one PostgreSQL share a large rollout and deliver each job once', { timeout: 120_000 }, async () => {
+  const { url, db } = await setup(600);
+  delayMs = 100;
+  const [a, b] = await Promise.all([startBot(url), startBot(url)]);
   const release = addPackageRelease('plugin-test-plugin-v1.0.0');
   await sendRelease(a.port, release.id, release.tagName);
   const delivered = async () => (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
-  await waitFor(async () => (await delivered()) === 40, 'all 40 deliveries', 60_000);
+  await waitFor(async () => (await delivered()) === 600, 'all 600 deliveries', 60_000);
   const forRelease = pushes.filter((p) => p.job.source.releaseId === release.id);
-  assert.equal(forRelease.length, 40, 'no job was pushed twice');
-  assert.equal(new Set(forRelease.map((p) => p.host)).size, 40);
+  assert.equal(forRelease.length, 600, 'no job was pushed twice');
+  assert.equal(new Set(forRelease.map((p) => p.host)).size, 600);
+  const [byA, byB] = [await counter(a.port, 'c2f_pushes_total'), await counter(b.port, 'c2f_pushes_total')];
+  assert.equal(byA + byB, 600);
+  assert.ok(byA > 0 && byB > 0, `both processes pushed (${byA} and ${byB})`);
   await db.close();
   children.splice(0).forEach((c) => c.kill('SIGKILL'));
 });
 
-test('a bot killed mid-rollout loses nothing; reported jobs are not sent again', { timeout: 120_000 }, async () => {
+test('a bot killed mid-rollout loses nothing: the other takes its jobs over within their lease; reported jobs are not sent again', { timeout: 120_000 }, async () => {
   const { url, db } = await setup(12);
-  delayMs = 400; // slow hosts: the rollout is still going when the bot dies
-  const first = await startBot(url);
+  delayMs = 1500; // slow hosts: the pushes are in flight when the bot dies
+  const [first, survivor] = await Promise.all([startBot(url), startBot(url)]);
   const release = addPackageRelease('plugin-test-plugin-v2.0.0');
   await sendRelease(first.port, release.id, release.tagName);
   const forRelease = () => pushes.filter((p) => p.job.source.releaseId === release.id);
-  await waitFor(async () => forRelease().length >= 2, 'the first pushes', 60_000);
-  first.child.kill('SIGKILL');
-  await new Promise((resolve) => first.child.once('exit', resolve));
-  const deliveredAtKill = (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
-  assert.ok(deliveredAtKill < 12, `the rollout was still going when the bot died (${deliveredAtKill} of 12 delivered)`);
-
-  await startBot(url);
   async function states() {
-    return db.query<{ id: string; host_id: string; state: string }>('select id, host_id, state from host_jobs');
+    return db.query<{ id: string; host_id: string; state: string; lease_until: Date | null }>('select id, host_id, state, lease_until from host_jobs');
   }
-  await waitFor(async () => (await states()).every((j) => j.state === 'delivered'), 'every job delivered after the restart', 60_000);
+  // Kill whichever process holds leases once pushes are in flight.
+  await waitFor(async () => forRelease().length >= 2, 'the first pushes', 60_000);
+  const holder = (await counter(first.port, 'c2f_pushes_in_flight')) > 0 ? first : survivor;
+  const inFlight = (await states()).filter((j) => j.state === 'delivering');
+  assert.ok(inFlight.length > 0, 'jobs were being delivered when the bot died');
+  const leaseEnds = Math.max(...inFlight.map((j) => new Date(j.lease_until!).getTime()));
+  holder.child.kill('SIGKILL');
+  await new Promise((resolve) => holder.child.once('exit', resolve));
+  const other = holder === first ? survivor : first;
+
+  await waitFor(async () => (await states()).every((j) => j.state === 'delivered'), 'every job delivered after the kill', 60_000);
+  const late = Date.now() - leaseEnds;
+  assert.ok(late < 8000, `every job was delivered ${late} ms after the last lease ran out (lease 5 s, sweep every 2 s, pushes take 1.5 s)`);
+  assert.ok((await counter(other.port, 'c2f_lease_takeovers_total')) > 0, 'the takeover is counted');
   const pushed = forRelease();
   assert.equal(new Set(pushed.map((p) => p.host)).size, 12, 'every host got its job');
   const byHost = new Map<string, Set<string>>();
   for (const p of pushed) byHost.set(p.host, (byHost.get(p.host) ?? new Set()).add(p.messageId));
-  assert.ok([...byHost.values()].every((ids) => ids.size === 1), 'a job pushed twice (in flight when the bot died) kept its message id, so the host treats it as a repeat');
+  assert.ok([...byHost.values()].every((ids) => ids.size === 1), 'a job pushed twice (in flight when the bot died) kept its attempt id, so the host treats it as a repeat');
 
   // Every host reports ok; a restarted bot sends nothing more.
   for (const job of await states()) {

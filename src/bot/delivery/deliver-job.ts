@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { checkAck } from '../../protocol/validate.ts';
-import { pushes } from '../metrics.ts';
+import { pushes, pushesInFlight } from '../metrics.ts';
 import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { loadDeliveries, transitionJobs, type DeliveryContext, type HostJob } from '../store/rollouts.ts';
@@ -31,6 +31,8 @@ export interface DeliveryDeps {
   random?: () => number;
   /** Told the rollout of every job whose state this worker changed. */
   onChanged?: (rolloutId: string) => void;
+  /** Told how many jobs a run took over from a process whose lease ran out. */
+  onTakeover?: (rolloutId: string, jobs: number) => void;
 }
 
 export interface DeliveryData {
@@ -85,7 +87,7 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
     return { data, loaded, notifying };
   });
   const starting = pending.filter((p) => p && !p.notifying).map((p) => ({ id: p!.data.jobId, reason: null, attempts: p!.data.attempt + 1 }));
-  const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering');
+  const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering', leaseSeconds(deps), { claim: true });
   return pushAndRecord(deps, pending.map((p) => (p && (p.notifying || started.has(p.data.jobId)) ? p : undefined)));
 }
 
@@ -107,6 +109,7 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
     const { job, host, release } = p.loaded;
     const action = p.notifying || job.action === 'notify' ? 'notify' : job.action;
     const message = buildJobMessage(job, host, release, deps.botUrl, action, deps.box);
+    pushesInFlight.inc();
     const outcome = await pushMessage({
       url: host.url!,
       body: JSON.stringify(message),
@@ -114,7 +117,7 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
       messageId: notifyAttemptId(job, action),
       allowPrivateNetwork: host.allowPrivateNetwork,
       timeoutMs: deps.timeoutMs,
-    });
+    }).finally(() => pushesInFlight.dec());
     pushes.inc({ outcome: outcome.kind });
     return outcome;
   }));
@@ -174,4 +177,9 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A job's lease covers its push (two timeouts at most) and the write after it, with room to spare. */
+export function leaseSeconds(deps: Pick<DeliveryDeps, 'timeoutMs' | 'leaseSeconds'>): number {
+  return deps.leaseSeconds ?? Math.ceil((2 * (deps.timeoutMs ?? 10_000)) / 1000) + 10;
 }

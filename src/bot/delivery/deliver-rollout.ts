@@ -3,14 +3,16 @@ import { QUEUES, inTransaction } from '../queue.ts';
 import type { Queryable } from '../store/database.ts';
 import { claimFirstPushes, firstPushesLeft } from '../store/first-pushes.ts';
 import type { HostJob } from '../store/rollouts.ts';
-import { insertDeliveries, pushAndRecord, type DeliveryDeps } from './deliver-job.ts';
+import { insertDeliveries, leaseSeconds, pushAndRecord, type DeliveryDeps } from './deliver-job.ts';
 
-// A rollout's first pushes: one queue entry per rollout (not per host) whose worker claims the jobs a chunk
-// at a time and pushes them, several chunks at once. Each claim is one statement that also loads what the
-// push needs, and each chunk's outcomes are one write per resulting state, so a thousand hosts cost a few
-// dozen statements. Safe to run twice and in several processes at once: a job is claimed by one of them,
-// under a lease; when the claiming process dies the lease runs out and a later run pushes the job again
-// with the same message id (the host answers that it already has it).
+// A rollout's first pushes: runs of a rollout (not one queue entry per host) whose worker claims the jobs a
+// chunk at a time and pushes them, several chunks at once. Each claim is one statement that also loads what
+// the push needs, and each chunk's outcomes are one write per resulting state, so a thousand hosts cost a few
+// dozen statements. Several runs of one rollout may go at once, in several processes: a run that finds more
+// work than one chunk queues another run, which a second process takes, so processes share a large rollout;
+// a job is claimed by one of them, under a lease. When the claiming process dies its lease runs out, and the
+// sweep every live process runs queues a run that takes the job over with the same attempt id (the host
+// answers that it already has it).
 
 export interface RolloutPushOptions {
   /** Jobs per claim (default 50). */
@@ -25,7 +27,7 @@ export interface RolloutData {
   rolloutId: string;
 }
 
-/** Queues a run of the rollout's first pushes (one waiting run per rollout is enough: a second is dropped). */
+/** Queues a run of the rollout's first pushes (one waiting run per rollout is enough: a second is dropped; runs already going are not counted). */
 export async function enqueueRolloutPushes(boss: PgBoss, rolloutId: string, delaySeconds = 0, tx?: Queryable): Promise<void> {
   await boss.send(QUEUES.deliverRollout, { rolloutId } satisfies RolloutData, {
     singletonKey: rolloutId,
@@ -44,11 +46,6 @@ export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<H
   for (const rolloutId of new Set(jobs.filter((job) => job.state === 'queued').map((job) => job.rolloutId))) await enqueueRolloutPushes(boss, rolloutId, 0, tx);
 }
 
-/** A job's lease covers its push (two timeouts at most) and the write after it, with room to spare. */
-export function leaseSeconds(deps: Pick<DeliveryDeps, 'timeoutMs' | 'leaseSeconds'>): number {
-  return deps.leaseSeconds ?? Math.ceil((2 * (deps.timeoutMs ?? 10_000)) / 1000) + 10;
-}
-
 /** Pushes every first push of the rollout it can claim; returns how many it pushed. */
 export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, options: RolloutPushOptions = {}): Promise<number> {
   const { chunk = 50, lanes = 4, runBudgetMs = 20_000 } = options;
@@ -56,10 +53,18 @@ export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, opti
   if (lease * 1000 <= 2 * (deps.timeoutMs ?? 10_000)) throw new Error(`a delivery lease of ${lease} s does not cover a push (${deps.timeoutMs} ms timeout, twice)`);
   const stopClaimingAt = Date.now() + runBudgetMs;
   let pushed = 0;
+  let invited = false;
   await Promise.all(Array.from({ length: lanes }, async () => {
     while (Date.now() < stopClaimingAt) {
       const claimed = await claimFirstPushes(deps.db, rolloutId, chunk, lease);
       if (!claimed.length) return;
+      // More than one chunk of work: another run, which another process may take, shares it.
+      if (claimed.length === chunk && !invited) {
+        invited = true;
+        await enqueueRolloutPushes(deps.boss, rolloutId);
+      }
+      const takenOver = claimed.filter((c) => c.takenOver).length;
+      if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
       pushed += claimed.length;
       await pushAndRecord(deps, claimed.map((loaded) => loaded.host.url
         ? { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false }

@@ -20,21 +20,36 @@ const CLAIMABLE = `
       and (o.lease_until is null or o.lease_until >= now())
   )`;
 
-export async function claimFirstPushes(db: Queryable, rolloutId: string, limit: number, leaseSeconds: number): Promise<DeliveryContext[]> {
+/** A claimed job; `takenOver` when its previous claim's lease ran out (the process holding it died). */
+export type ClaimedPush = DeliveryContext & { takenOver: boolean };
+
+export async function claimFirstPushes(db: Queryable, rolloutId: string, limit: number, leaseSeconds: number): Promise<ClaimedPush[]> {
   const rows = await db.query<Record<string, unknown>>(
     `with picked as (
-       select j.id from host_jobs j where ${CLAIMABLE}
+       select j.id, j.state = 'delivering' as taken_over from host_jobs j where ${CLAIMABLE}
        order by j.id limit $2 for update of j skip locked
      ),
      jobs as (
        update host_jobs j set state = 'delivering', attempts = j.attempts + 1, lease_until = now() + $3 * interval '1 second', reason = null, updated_at = now()
-       from picked where j.id = picked.id returning j.*
+       from picked where j.id = picked.id returning j.*, picked.taken_over
      ),
-     history as (insert into job_history (job_id, state, detail) select id, 'delivering', null from jobs)
-     select ${DELIVERY_COLUMNS} from jobs ${DELIVERY_JOINS}`,
+     history as (insert into job_history (job_id, state, detail) select id, 'delivering', case when taken_over then 'taken over: the lease of the process that held it ran out' end from jobs)
+     select ${DELIVERY_COLUMNS}, jobs.taken_over from jobs ${DELIVERY_JOINS}`,
     [rolloutId, limit, leaseSeconds],
   );
-  return rows.map(toDeliveryContext);
+  return rows.map((row) => ({ ...toDeliveryContext(row), takenOver: Boolean(row.taken_over) }));
+}
+
+/**
+ * Rollouts with jobs whose lease ran out while being delivered (the process pushing them died): any live
+ * process queues a run for them, which takes the jobs over with the same attempt id.
+ */
+export async function rolloutsWithLapsedLeases(db: Queryable): Promise<Array<{ rolloutId: string; jobs: number }>> {
+  const rows = await db.query<{ rollout_id: string; n: number }>(
+    `select j.rollout_id, count(*)::int as n from host_jobs j join hosts h on h.id = j.host_id
+     where j.state = 'delivering' and j.lease_until < now() and h.url is not null group by j.rollout_id`,
+  );
+  return rows.map((r) => ({ rolloutId: r.rollout_id, jobs: r.n }));
 }
 
 /**

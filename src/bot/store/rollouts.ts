@@ -247,18 +247,24 @@ export async function transitionJob(db: Queryable, jobId: string, from: readonly
 
 /**
  * transitionJob for many jobs at once (one statement): each moves to `to` with its own reason (and attempt
- * count) when it is in one of the `from` states. Returns the ids that moved.
+ * count) when it is in one of the `from` states. With `claim`, a job being delivered under another process's
+ * live lease is left to it. Returns the ids that moved.
  */
-export async function transitionJobs(db: Queryable, moves: ReadonlyArray<{ id: string; reason?: string | null; attempts?: number }>, from: readonly JobState[], to: JobState): Promise<Set<string>> {
+export async function transitionJobs(db: Queryable, moves: ReadonlyArray<{ id: string; reason?: string | null; attempts?: number }>, from: readonly JobState[], to: JobState, leaseSeconds = 0, options: { claim?: boolean } = {}): Promise<Set<string>> {
   if (!moves.length) return new Set();
+  // A job moved to `delivering` is leased: if this process dies mid-push, any other takes it over once the
+  // lease runs out.
   const rows = await db.query<{ job_id: string }>(
     `with input as (select * from unnest($1::text[], $2::text[], $3::int[]) as t(id, reason, attempts)),
      moved as (
-       update host_jobs j set state = $5, reason = input.reason, attempts = coalesce(input.attempts, j.attempts), lease_until = null, updated_at = now()
-       from input where j.id = input.id and j.state = any($4) returning j.id, input.reason
+       update host_jobs j set state = $5, reason = input.reason, attempts = coalesce(input.attempts, j.attempts),
+         lease_until = case when $6::int > 0 then now() + $6::int * interval '1 second' end, updated_at = now()
+       from input where j.id = input.id and j.state = any($4)
+         and ($7::boolean is not true or j.state <> 'delivering' or j.lease_until is null or j.lease_until < now())
+       returning j.id, input.reason
      )
      insert into job_history (job_id, state, detail) select id, $5, reason from moved returning job_id`,
-    [moves.map((m) => m.id), moves.map((m) => m.reason ?? null), moves.map((m) => m.attempts ?? null), from, to],
+    [moves.map((m) => m.id), moves.map((m) => m.reason ?? null), moves.map((m) => m.attempts ?? null), from, to, leaseSeconds, options.claim ?? false],
   );
   return new Set(rows.map((r) => r.job_id));
 }
