@@ -272,3 +272,17 @@ test('two sites on one machine installing the same plugin at once do not overwri
   assert.ok(Date.now() - started >= 2000, 'one at a time: each waited for the other');
   assert.deepEqual([await one.filesVersion('shared-slug'), await two.filesVersion('shared-slug')], ['1.0.0', '1.0.1']);
 });
+
+test('a module id another plugin or the core owns is refused (11) before the installer runs; its own modules are fine', async () => {
+  const site2 = await createStandInSite();
+  const agent2 = await startAgent(site2.gestor);
+  await site2.query("insert into {db}.modulos (id, plugin, nome, language) values ('mod-a', 'other-plugin', 'A', 'pt-br'), ('mod-b', null, 'B', 'pt-br')");
+  const refused = await run(agent2, await bot.jobFor(packages['1.2.3'].zip, { pluginId: 'full-plugin', version: '1.2.3' }));
+  assert.deepEqual([refused.status, refused.exitCode, refused.exitLabel], ['erro', 11, 'VALIDATE']);
+  assert.match(refused.message, /module "mod-a" belongs to plugin other-plugin, "mod-b" belongs to the core/);
+  assert.equal(await site2.filesVersion('full-plugin'), null, 'the installer never ran');
+  assert.equal(await site2.row('full-plugin'), undefined, 'no plugins row was created');
+  await site2.query("update {db}.modulos set plugin = 'full-plugin'");
+  const installed = await run(agent2, await bot.jobFor(packages['1.2.3'].zip, { pluginId: 'full-plugin', version: '1.2.3' }));
+  assert.equal(installed.status, 'ok', installed.message);
+});

@@ -50,6 +50,7 @@ export async function createStandInSite(options: { dbHost?: string; user?: strin
       versao_instalada varchar(50), checksum_pacote varchar(128), manifest_json text, status_execucao varchar(30) not null default 'idle',
       data_instalacao datetime, data_ultima_atualizacao datetime, key (id));
     create table layouts (id_layouts int auto_increment primary key, id varchar(255), plugin varchar(255));
+    create table modulos (id_modulos int auto_increment primary key, id varchar(255), plugin varchar(255), nome varchar(255), language varchar(10));
     create table standin_sync (plugin varchar(255), file varchar(255), rows_synced int, forced tinyint);`);
   const site = await tempDir('c2f-site-');
   await cp(path.join(FIXTURES, 'gestor-standin'), site, { recursive: true });

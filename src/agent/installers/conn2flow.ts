@@ -59,6 +59,8 @@ export class Conn2FlowInstaller implements Installer {
     const log: string[] = [];
     let action: 'install' | 'update';
     try {
+      const collision = await this.moduleCollision(id, zip);
+      if (collision) return fail(PLG_EXIT.VALIDATE, collision, log);
       action = await this.preparePluginRow(job, zip);
     } catch (error) {
       if (error instanceof SiteDatabaseError) return fail(PLG_EXIT.PARAMS_OR_FILE, error.message, log);
@@ -183,6 +185,33 @@ export class Conn2FlowInstaller implements Installer {
       .catch((error) => log.push(`could not mark the plugins row deleted: ${(error as Error).message}`));
     const leftovers = `Conn2Flow cannot undo the rest: ${remaining.length ? `data rows (${remaining.join(', ')})` : 'no data rows found'}, the plugin's migrations (phinxlog and the tables they created) and its plugins row (marked deleted, status 'D')`;
     return { exitCode: PLG_EXIT.OK, message: `${id} files removed. ${leftovers}`, logTail: log, installedVersion: null, siteChanged: true };
+  }
+
+  /**
+   * Module ids are unique across the site: Conn2Flow skips a plugin's `modulos` row whose id another plugin or
+   * the core owns, then attaches the plugin's `usuarios_perfis_modulos` rows to that other module, and says
+   * the sync succeeded. Why the package would collide, before the installer runs; undefined when it would not.
+   */
+  private async moduleCollision(pluginId: string, zip: string): Promise<string | undefined> {
+    const data = await readZip(zip, (name) => name === 'db/data/ModulosData.json');
+    const file = data.contents.get('db/data/ModulosData.json');
+    if (!file) return undefined;
+    let rows: unknown;
+    try {
+      rows = JSON.parse(file.toString('utf8'));
+    } catch (error) {
+      return `db/data/ModulosData.json is not JSON: ${(error as Error).message}`;
+    }
+    const ids = [...new Set((Array.isArray(rows) ? rows : []).map((row) => (row as { id?: unknown })?.id).filter((id): id is string => typeof id === 'string'))];
+    if (!ids.length) return undefined;
+    const owners = await this.db.query<{ id: string; plugin: string | null }>('select id, plugin from modulos where id in (?)', [ids]).catch((error: { code?: string }) => {
+      if (error.code === 'ER_NO_SUCH_TABLE') return [];
+      throw error;
+    });
+    const taken = owners.filter((row) => row.plugin !== pluginId);
+    if (!taken.length) return undefined;
+    const described = taken.map((row) => `"${row.id}" belongs to ${row.plugin ? `plugin ${row.plugin}` : 'the core'}`).join(', ');
+    return `the package's modules collide with the site's: module ${described}. Conn2Flow would skip this plugin's row and attach its permissions to the other module; rename the module in the plugin`;
   }
 
   /** Creates or repoints the plugins row, clearing the package checksum; returns the admin action that fits. */
