@@ -20,7 +20,7 @@ import { addHost } from '../src/bot/store/hosts.ts';
 import { migrate } from '../src/bot/store/migrate.ts';
 import { SecretBox } from '../src/bot/store/secret-box.ts';
 import { generateSecret, signMessage } from '../src/protocol/signing.ts';
-import { GitHubStandIn } from '../test/github/stand-in.ts';
+import { GitHubStandIn } from '../dev/github/stand-in.ts';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const CONCURRENCY = 16;

@@ -18,7 +18,7 @@ import { openPglite } from '../src/bot/store/database.ts';
 import { migrate } from '../src/bot/store/migrate.ts';
 import { SecretBox } from '../src/bot/store/secret-box.ts';
 import { pack } from '../src/plugin/pack.ts';
-import { GitHubStandIn } from '../test/github/stand-in.ts';
+import { GitHubStandIn } from '../dev/github/stand-in.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The CLI as users run it: the bundle `npm ci` (or `npm run build`) writes.

@@ -3,7 +3,7 @@ import { PhpMap, type PhpValue } from './php-value.ts';
 
 // The columns Data.json rows reach in gestor 2.9.43 (MariaDB, STRICT_TRANS_TABLES). A value that does not
 // fit makes the INSERT fail, which stops the plugin's whole data sync while the installer still reports
-// success (reference trap 21); so the packer refuses such rows before they reach a site.
+// success; so the packer refuses such rows before they reach a site.
 
 type Column = { kind: 'varchar' | 'char'; max: number; notNull?: boolean } | { kind: 'tinyint' | 'int' } | { kind: 'text'; maxBytes: number };
 

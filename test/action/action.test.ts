@@ -7,7 +7,7 @@ import { readZip } from '../../src/plugin/zip-reader.ts';
 import { parseJsonSource } from '../../src/plugin/json-source.ts';
 import { PhpMap } from '../../src/plugin/php-value.ts';
 import { REPO, run } from '../helpers.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { REPOSITORY, multiPluginRepo, runAction, singlePluginRepo } from './run-action.ts';
 
 const github = new GitHubStandIn();

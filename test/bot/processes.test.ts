@@ -12,7 +12,7 @@ import { addHost } from '../../src/bot/store/hosts.ts';
 import { applyReport } from '../../src/bot/store/reports.ts';
 import type { Job } from '../../src/protocol/messages.ts';
 import { REPO as ROOT, waitFor } from '../helpers.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { freshPostgresUrl, testBox } from './databases.ts';
 
 // Real bot processes on one PostgreSQL: two share a large rollout and deliver each job once; one killed with

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { Probot } from 'probot';
 import { redeliverFailedWebhooks } from '../../src/bot/github/redeliver-webhooks.ts';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { startWorkers } from '../../src/bot/app.ts';
 import { freshDatabase, testBox } from './databases.ts';
 

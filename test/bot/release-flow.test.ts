@@ -16,7 +16,7 @@ import { jobHistory, rolloutJobs } from '../../src/bot/store/rollouts.ts';
 import type { Job } from '../../src/protocol/messages.ts';
 import { signMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
-import { GitHubStandIn, commitOf } from '../github/stand-in.ts';
+import { GitHubStandIn, commitOf } from '../../dev/github/stand-in.ts';
 import { waitFor } from '../helpers.ts';
 import { freshDatabase, testBox } from './databases.ts';
 

@@ -11,7 +11,7 @@ import { startQueue } from '../../src/bot/queue.ts';
 import { createBotServer } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { waitFor } from '../helpers.ts';
 import { freshDatabase, testBox } from './databases.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { bundleBuilt, startBundleBot, type BundleBot } from '../e2e/bundle.ts';
 
 // Webhook bodies are read before their signature can be checked, so their size is limited while they are

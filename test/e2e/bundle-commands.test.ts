@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FIXTURES, tempDir } from '../helpers.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { bundleBuilt, bundleCli, startBundleBot, type BundleBot } from './bundle.ts';
 
 // Every command of the shipped bundle starts and does its job from a folder outside the repository: a module

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { after } from 'node:test';
 import { REPO, run, tempDir, waitFor, type Run } from '../helpers.ts';
-import type { GitHubStandIn } from '../github/stand-in.ts';
+import type { GitHubStandIn } from '../../dev/github/stand-in.ts';
 
 // The programs as users run them: the built bundle (dist/cli.js, what the `c2f-plugin` bin points at), as
 // real processes. `npm test` builds it first; a module the bundle lacks fails here, not on a user's machine.

@@ -5,7 +5,7 @@ import path from 'node:path';
 import examples from '@octokit/webhooks-examples' with { type: 'json' };
 import { createStandInSite, pluginPackages, type StandInSite } from '../agent/standin-site.ts';
 import { freshPostgresUrl } from '../bot/databases.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { bundleBuilt, bundleCli, freePort, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
 import { CuttingProxy } from './cutting-proxy.ts';

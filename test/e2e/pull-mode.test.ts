@@ -17,7 +17,7 @@ import type { Database } from '../../src/bot/store/database.ts';
 import { rolloutJobs } from '../../src/bot/store/rollouts.ts';
 import { freshDatabase, testBox } from '../bot/databases.ts';
 import { packageWith, MANIFEST } from '../agent/raw-zip.ts';
-import { GitHubStandIn } from '../github/stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 
 // The real bot and a real agent in pull mode (enrolled without a URL, behind NAT): the job comes in the

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { GitHubStandIn } from './stand-in.ts';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 
 // The stand-in must catch a client that breaks GitHub's contract, or its silence would prove nothing.
 const github = new GitHubStandIn();

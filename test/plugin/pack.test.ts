@@ -163,7 +163,7 @@ test('packing into the plugin folder itself never packs its own output', async (
   assert.ok(!(await readZip(second.zip.path)).entries.some((e) => e.name.startsWith('gestor-plugin.zip') || e.name === 'SHA256SUMS'));
 });
 
-test('a false headed for a tinyint column is refused at its source line (trap 21)', async () => {
+test('a false headed for a tinyint column is refused at its source line (MariaDB strict mode would reject it, and Conn2Flow would say the sync succeeded)', async () => {
   const plugin = await copyPlugin('full-plugin');
   await writeFile(path.join(plugin, 'resources/en/pages.json'), '[\n  {"id": "home", "name": "Home", "path": "home/",\n   "root": false}\n]');
   await mkdir(path.join(plugin, 'resources/en/pages/home'), { recursive: true });

@@ -1,5 +1,5 @@
-// admin-plugins.php prints log lines, then a pretty-printed JSON result, and exits 0 whatever happened
-// (reference §4.1). This finds that JSON.
+// admin-plugins.php prints log lines, then a pretty-printed JSON result, and exits 0 whatever happened.
+// This finds that JSON.
 
 export interface AdminPluginsResult {
   status?: string;

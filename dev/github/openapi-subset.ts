@@ -1,6 +1,6 @@
 // The operations the stand-in serves, cut out of GitHub's official OpenAPI description (@octokit/openapi,
 // dereferenced) into openapi-subset.json. A test recomputes the cut from the package and compares, so the
-// stand-in's contract cannot drift from the real API; `node test/github/openapi-subset.ts` rewrites it.
+// stand-in's contract cannot drift from the real API; `node dev/github/openapi-subset.ts` rewrites it.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
