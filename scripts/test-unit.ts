@@ -23,6 +23,7 @@ const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/deliver-rollout.test.ts': 'PostgreSQL',
   'test/bot/release-intake.test.ts': 'PostgreSQL',
   'test/bot/replay.test.ts': 'PostgreSQL',
+  'test/bot/retention.test.ts': 'PostgreSQL',
   'test/bot/start.test.ts': 'bot processes',
   'test/bot/webhook-limit.test.ts': 'a bot process and 700 MB of requests',
   'test/bot/release-flow.test.ts': 'the whole intake on PGlite with retries (slow)',

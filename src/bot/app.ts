@@ -15,6 +15,7 @@ import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.t
 import type { Database } from './store/database.ts';
 import { getRelease, recordReleaseWebhooks, recordResolveFailure, updateRelease, type ReleaseWebhook } from './store/releases.ts';
 import { rolloutsWithLapsedLeases } from './store/first-pushes.ts';
+import { pruneOldRecords } from './store/retention.ts';
 import { WriteBatcher } from './store/write-batcher.ts';
 import type { SecretBox } from './store/secret-box.ts';
 
@@ -33,6 +34,8 @@ export interface BotDeps {
   checkRunDelaySeconds?: number;
   /** Queues recorded releases for resolution (webhooks wake it; the workers run its timer). */
   intake?: ReleaseIntake;
+  /** Days events, webhook deliveries and final jobs' history and reports are kept (default 180). */
+  retentionDays?: number;
   /** Stops what the workers started besides the queue (timers); run by whoever stops the bot. */
   stopping?: Array<() => void>;
 }
@@ -134,6 +137,12 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     if (redelivered.length) app.log.info({ redelivered }, 'asked GitHub to redeliver failed webhooks');
   });
   // Updates wait a few seconds to coalesce (startAfter), so a NOTIFY at insert finds nothing yet: poll each second.
+  // One daily pass for all bot processes (pg-boss keeps the schedule in the database).
+  await deps.boss.schedule(QUEUES.prune, '17 3 * * *');
+  await deps.boss.work(QUEUES.prune, { pollingIntervalSeconds: 60, batchSize: 1 }, async () => {
+    const pruned = await pruneOldRecords(deps.db, deps.retentionDays);
+    app.log.info({ pruned, retentionDays: deps.retentionDays }, 'pruned records older than the retention');
+  });
   await deps.boss.work<CheckRunData>(QUEUES.checkRun, { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
     const installation = await checkRunInstallation(deps.db, job.data);
     if (!installation) return;

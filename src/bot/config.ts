@@ -2,6 +2,7 @@ import path from 'node:path';
 import { RETRY_SCHEDULE_SECONDS } from './delivery/deliver-job.ts';
 import { PULL_LEASE_SECONDS } from './api/heartbeat.ts';
 import { CHECK_RUN_DELAY_SECONDS } from './github/update-check-run.ts';
+import { DEFAULT_RETENTION_DAYS } from './store/retention.ts';
 
 // The bot's settings, read once from the environment into one typed object: every problem is found at
 // start, in one message that names the variables, rather than on the first job that needs them. Probot reads
@@ -23,6 +24,8 @@ export interface BotConfig {
   retrySchedule: number[];
   /** Seconds a check-run update waits to gather changes into one call. */
   checkRunDelaySeconds: number;
+  /** Days the event log, webhook deliveries and final jobs' history and reports are kept. */
+  retentionDays: number;
 }
 
 export class BotConfigError extends Error {}
@@ -38,6 +41,7 @@ export const BOT_SETTINGS = {
   C2F_PUSH_TIMEOUT_MS: 'time limit of one push to a host (default 10000)',
   C2F_RETRY_SCHEDULE: 'seconds before each push retry, comma-separated (default: about three days)',
   C2F_CHECK_RUN_DELAY_SECONDS: `seconds a check-run update waits to gather changes (default ${CHECK_RUN_DELAY_SECONDS})`,
+  C2F_RETENTION_DAYS: `days the event log, webhook deliveries and finished jobs' history and reports are kept (default ${DEFAULT_RETENTION_DAYS})`,
 } as const;
 
 export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
@@ -81,6 +85,7 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     pushTimeoutMs: number('C2F_PUSH_TIMEOUT_MS', 10_000, 100),
     retrySchedule,
     checkRunDelaySeconds: number('C2F_CHECK_RUN_DELAY_SECONDS', CHECK_RUN_DELAY_SECONDS, 0),
+    retentionDays: number('C2F_RETENTION_DAYS', DEFAULT_RETENTION_DAYS, 1),
   };
   if (problems.length) throw new BotConfigError(`the bot's configuration is incomplete:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Database } from './store/database.ts';
+import { hostsByEnrolment, jobsByState } from './store/counts.ts';
 
 // GET /metrics in Prometheus' text format: what arrived, what was pushed and how it went, and the jobs in
 // each state (read from the store at scrape time, so every bot process reports the shared truth).
@@ -23,7 +24,7 @@ new Gauge({
   async collect() {
     if (!database) return;
     this.reset();
-    for (const row of await database.query<{ state: string; n: number }>('select state, count(*)::int as n from host_jobs group by state')) this.set({ state: row.state }, row.n);
+    for (const [state, n] of Object.entries(await jobsByState(database))) this.set({ state }, n);
   },
 });
 new Gauge({
@@ -34,7 +35,7 @@ new Gauge({
   async collect() {
     if (!database) return;
     this.reset();
-    for (const row of await database.query<{ enrolled: boolean; n: number }>('select secret_sealed is not null as enrolled, count(*)::int as n from hosts group by 1')) this.set({ enrolled: String(row.enrolled) }, row.n);
+    for (const [enrolled, n] of Object.entries(await hostsByEnrolment(database))) this.set({ enrolled }, n);
   },
 });
 

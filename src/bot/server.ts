@@ -126,7 +126,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     const deps: ServerDeps = {
       stopping: [],
       db, boss, box, botUrl: config.botUrl, adminToken: config.adminToken, intake, pullLeaseSeconds: config.pullLeaseSeconds, pollCheckMs: overrides.pollCheckMs,
-      checkRunDelaySeconds: config.checkRunDelaySeconds, resolveRetryLimit: overrides.resolveRetryLimit,
+      checkRunDelaySeconds: config.checkRunDelaySeconds, resolveRetryLimit: overrides.resolveRetryLimit, retentionDays: config.retentionDays,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
     };
     const server = await createBotServer(probot, deps);

@@ -8,7 +8,7 @@ export type HostStatus = (typeof HOST_STATUSES)[number];
 export const FINAL_HOST_STATUSES: ReadonlySet<HostStatus> = new Set(['ok', 'erro']);
 
 export const JOB_STATES = [
-  'planned', 'awaiting_approval', 'queued', 'delivering', 'delivered', 'in_progress',
+  'awaiting_approval', 'queued', 'delivering', 'delivered', 'in_progress',
   'ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded',
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { deliverJob, enqueueDelivery, type DeliveryDeps } from '../../src/bot/delivery/deliver-job.ts';
+import { deliverJobs, enqueueDelivery, type DeliveryData, type DeliveryDeps } from '../../src/bot/delivery/deliver-job.ts';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
 import { addHost, getHost, hostSecrets } from '../../src/bot/store/hosts.ts';
 import { applyReport } from '../../src/bot/store/reports.ts';
@@ -57,7 +57,7 @@ for (const engine of ENGINES) {
 
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com', retrySchedule: [0.2, 0.2], random: () => 0.5 };
       await boss.work<{ jobId: string; attempt: number }>(QUEUES.deliverJob, { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 4 }, async (jobs) => {
-        for (const job of jobs) await deliverJob(deps, job.data);
+        for (const job of jobs) await deliverJobs(deps, [job.data]);
       });
       for (const job of rollout.queued) await enqueueDelivery(boss, job);
 
@@ -84,9 +84,9 @@ for (const engine of ENGINES) {
 
       // Running the worker again for a delivered job does nothing.
       const count = received.length;
-      assert.equal(await deliverJob(deps, { jobId: busyJob.id, attempt: 0 }), undefined);
+      assert.deepEqual(await deliverJobs(deps, [{ jobId: busyJob.id, attempt: 0 }]), [undefined]);
       // Nor does a delivery queued for an attempt that a newer one replaced.
-      assert.equal(await deliverJob(deps, { jobId: busyJob.id, attemptId: 'msg_an-older-attempt', attempt: 0 }), undefined);
+      assert.deepEqual(await deliverJobs(deps, [{ jobId: busyJob.id, attemptId: 'msg_an-older-attempt', attempt: 0 } satisfies DeliveryData]), [undefined]);
       assert.equal(received.length, count);
     } finally {
       await boss.stop({ graceful: false });

@@ -66,13 +66,9 @@ export async function insertDeliveries(boss: PgBoss, entries: ReadonlyArray<{ jo
   })), inTransaction(tx));
 }
 
-export async function deliverJob(deps: DeliveryDeps, data: DeliveryData): Promise<PushOutcome | undefined> {
-  return (await deliverJobs(deps, [data]))[0];
-}
-
 /**
  * A worker's batch: the store is read once and written once per resulting state (set-based), the pushes go
- * out side by side. Each job's outcome is what deliverJob would have done with it alone.
+ * out side by side. Each job's outcome is what delivering it alone would have done.
  */
 export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryData[]): Promise<Array<PushOutcome | undefined>> {
   const { db } = deps;

@@ -57,7 +57,7 @@ export interface RolloutRow {
 }
 
 /** Jobs in these states have not started on the host: a newer release or request supersedes them. */
-export const NOT_STARTED: readonly JobState[] = ['planned', 'awaiting_approval', 'queued'];
+export const NOT_STARTED: readonly JobState[] = ['awaiting_approval', 'queued'];
 
 /** A job to create: who gets what. */
 export interface NewJob {

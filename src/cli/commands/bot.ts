@@ -16,6 +16,8 @@ Starts the release bot (a Probot GitHub App). Configuration comes from the envir
   C2F_RETRY_SCHEDULE                    seconds before each push retry, comma-separated (default: about
                                         three days: 5,300,1800,7200,18000,36000,36000,50400,72000)
   C2F_CHECK_RUN_DELAY_SECONDS           seconds a check-run update waits to gather changes (default 5)
+  C2F_RETENTION_DAYS                    days the event log, webhook deliveries and finished jobs' history
+                                        and reports are kept (default 180)
   PORT, HOST, LOG_LEVEL, GHE_HOST       as Probot reads them
 `;
 
