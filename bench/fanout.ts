@@ -13,18 +13,18 @@ import path from 'node:path';
 import pg from 'pg';
 import { Probot } from 'probot';
 import { Agent, request } from 'undici';
-import { startQueue } from '../src/bot/queue.ts';
-import { createBotServer } from '../src/bot/server.ts';
+import { readBotConfig } from '../src/bot/config.ts';
+import { createBot } from '../src/bot/server.ts';
 import { openPglite, openPostgres, type Database } from '../src/bot/store/database.ts';
 import { addHost } from '../src/bot/store/hosts.ts';
-import { migrate } from '../src/bot/store/migrate.ts';
 import { SecretBox } from '../src/bot/store/secret-box.ts';
 import { generateSecret, signMessage } from '../src/protocol/signing.ts';
 import { GitHubStandIn } from '../dev/github/stand-in.ts';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const CONCURRENCY = 16;
-const box = SecretBox.fromEnvironment(Buffer.alloc(32, 9).toString('base64'));
+const SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
+const box = SecretBox.fromEnvironment(SECRET_KEY);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const WEBHOOK_SECRET = 'bench';
 
@@ -132,10 +132,10 @@ function webhook(releaseId: number, tag: string) {
 }
 
 async function run(label: string, db: Database): Promise<{ fanout: number; ackP50: number; ackP99: number }> {
-  await migrate(db);
-  const boss = await startQueue(db);
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  const server = await createBotServer(probot, { db, boss, box, botUrl: 'http://bot.example.com', checkRunDelaySeconds: 5 });
+  // The same composition root as `c2f-plugin bot`, on the database this run measures.
+  const bot = await createBot(probot, readBotConfig({ APP_ID: '1', C2F_BOT_URL: 'http://bot.example.com', C2F_SECRET_KEY: SECRET_KEY, C2F_CHECK_RUN_DELAY_SECONDS: '5' }), { db });
+  const { server } = bot;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
   for (let i = 0; i < HOSTS; i++) {
@@ -183,8 +183,7 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
   const hooks = Array.from({ length: 50 }, (_, i) => webhook(500_000 + i + (label === 'pglite' ? 0 : 1000), `docs-${label}-${i}`));
   const acks = await sendConcurrently(botUrl, hooks);
   acks.sort((a, b) => a - b);
-  await boss.stop({ graceful: false });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await bot.stop();
   await db.close();
   return { fanout, ackP50: acks[Math.floor(acks.length * 0.5)], ackP99: acks[Math.min(acks.length - 1, Math.ceil(acks.length * 0.99) - 1)] };
 }

@@ -12,11 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import examples from '@octokit/webhooks-examples' with { type: 'json' };
 import { Probot } from 'probot';
-import { startQueue } from '../src/bot/queue.ts';
-import { createBotServer } from '../src/bot/server.ts';
-import { openPglite } from '../src/bot/store/database.ts';
-import { migrate } from '../src/bot/store/migrate.ts';
-import { SecretBox } from '../src/bot/store/secret-box.ts';
+import { readBotConfig } from '../src/bot/config.ts';
+import { createBot } from '../src/bot/server.ts';
 import { pack } from '../src/plugin/pack.ts';
 import { GitHubStandIn } from '../dev/github/stand-in.ts';
 
@@ -85,20 +82,16 @@ async function main(): Promise<number> {
     say('3. start the bot (PGlite store)');
     const port = await freePort();
     const botUrl = `http://127.0.0.1:${port}`;
-    const db = await openPglite(path.join(work, 'bot-data'));
-    await migrate(db);
-    const boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 2 } });
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'warn' } as ConstructorParameters<typeof Probot>[0]);
-    const box = SecretBox.fromEnvironment(randomBytes(32).toString('base64'));
-    const server = await createBotServer(probot, { db, boss, box, botUrl, adminToken: ADMIN_TOKEN, checkRunDelaySeconds: 1 });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    stopBot = async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await boss.stop({ graceful: false }).catch(() => {});
-      await db.close().catch(() => {});
-    };
+    // The same composition root and settings as `c2f-plugin bot`, read from this environment.
+    const config = readBotConfig({
+      APP_ID: '1', C2F_BOT_URL: botUrl, C2F_SECRET_KEY: randomBytes(32).toString('base64'), C2F_ADMIN_TOKEN: ADMIN_TOKEN,
+      C2F_DATA_DIR: path.join(work, 'bot-data'), C2F_CHECK_RUN_DELAY_SECONDS: '1',
+    });
+    const bot = await createBot(probot, config, { queue: { resolveRetry: { retryDelay: 1, retryDelayMax: 2 } } });
+    await new Promise<void>((resolve) => bot.server.listen(port, '127.0.0.1', resolve));
+    stopBot = () => bot.stop();
     const admin = async (method: string, route: string, body?: unknown) => {
       const response = await fetch(`${botUrl}${route}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
