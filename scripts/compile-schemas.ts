@@ -40,6 +40,11 @@ export const COMPILED: Compilation[] = [
     out: 'src/protocol/schemas/validators.js',
   },
   {
+    schemas: ['src/bot/schemas/bot-config.schema.json'],
+    exports: { validateBotConfig: 'https://conn2flow-plugin-release/schemas/bot-config.schema.json' },
+    out: 'src/bot/schemas/bot-config.validator.js',
+  },
+  {
     schemas: ['src/agent/schemas/agent-config.schema.json'],
     exports: { validateAgentConfig: 'https://conn2flow-plugin-release/schemas/agent-config.schema.json' },
     out: 'src/agent/schemas/agent-config.validator.js',
