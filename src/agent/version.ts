@@ -1,1 +1,4 @@
-export const AGENT_VERSION = '0.1.0';
+import { VERSION } from '../version.ts';
+
+/** The agent's version, as heartbeats and enrollment report it. */
+export const AGENT_VERSION = VERSION;

@@ -35,7 +35,8 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
           signal: AbortSignal.timeout(30_000),
         });
       } catch (error) {
-        throw new AdminApiError(0, `cannot reach the bot at ${base}: ${(error as Error).message}`);
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        throw new AdminApiError(0, `cannot reach the bot at ${base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`);
       }
       const text = await response.text();
       let data: unknown;

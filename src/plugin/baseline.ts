@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Diagnostic } from './diagnostics.ts';
+import { PluginError, type Diagnostic } from './diagnostics.ts';
 import { GENERATED_FILES, type GeneratedKind } from './data-files.ts';
 import { baselineFromRows, type Baseline } from './generate-data.ts';
 import { parseJsonSource } from './json-source.ts';
@@ -24,7 +24,7 @@ export async function loadBaseline(pluginRoot: string, given?: string): Promise<
   const texts: Partial<Record<GeneratedKind, { text: string; file: string }>> = {};
   let source: string;
   const info = given ? await stat(given).catch(() => undefined) : undefined;
-  if (given && !info) throw new Error(`baseline not found: ${given}`);
+  if (given && !info) throw new PluginError([{ severity: 'error', code: 'baseline-missing', message: `the baseline does not exist: pass the previous release's gestor-plugin.zip or its db/data folder, or leave --baseline out`, file: given }], 10);
 
   if (info?.isFile()) {
     source = given!;

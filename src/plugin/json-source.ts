@@ -1,4 +1,5 @@
 import { parse, type AnyNode, type DocumentNode } from '@humanwhocodes/momoa';
+import { jsonSyntaxSentence } from './parser-messages.ts';
 import { PhpMap, type PhpValue } from './php-value.ts';
 
 // One JSON file read the way PHP's json_decode reads it (strict JSON, UTF-8, no BOM). Values come from the
@@ -48,7 +49,7 @@ export function parseJsonSource(text: string): JsonSource {
       return (doc = parse(text, { mode: 'json' }));
     } catch (error) {
       const e = error as { message: string; line?: number; column?: number };
-      throw new JsonSyntaxError(`invalid JSON: ${e.message.replace(/ \(\d+:\d+\)\.?$/, '')}`, { line: e.line ?? 1, column: e.column ?? 1 });
+      throw new JsonSyntaxError(jsonSyntaxSentence(e.message.replace(/ \(\d+:\d+\)\.?$/, '')), { line: e.line ?? 1, column: e.column ?? 1 });
     }
   };
   let php: PhpValue;

@@ -95,7 +95,8 @@ export async function pack(pluginDir: string, options: PackOptions): Promise<Pac
     exclude: options.exclude,
     maxFileSize: options.maxFileSize,
     maxTotalSize: options.maxTotalSize,
-    skipAbsolute: outputs,
+    // The output folder itself, when it is inside the plugin: what was written there must not be packed.
+    skipAbsolute: [...outputs, outDir],
     replaced: generatedPaths,
     stripResources: Boolean(map),
   });

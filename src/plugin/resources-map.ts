@@ -1,3 +1,4 @@
+import { phpSyntaxSentence } from './parser-messages.ts';
 import phpParser from 'php-parser';
 import type { Diagnostic } from './diagnostics.ts';
 import { JsonSyntaxError, parseJsonSource } from './json-source.ts';
@@ -41,7 +42,7 @@ export function parsePhpMap(code: string, file: string): PhpValue {
     program = engine.parseCode(code, file);
   } catch (error) {
     const e = error as { message: string; lineNumber?: number; columnNumber?: number };
-    throw new MapError({ severity: 'error', code: 'resources-map-syntax', message: `PHP syntax error: ${e.message.replace(/ on line \d+$/, '')}`, file, line: e.lineNumber ?? 1, column: (e.columnNumber ?? 0) + 1 });
+    throw new MapError({ severity: 'error', code: 'resources-map-syntax', message: phpSyntaxSentence(e.message), file, line: e.lineNumber ?? 1, column: (e.columnNumber ?? 0) + 1 });
   }
   const fail = (node: PhpNode | undefined, message: string): never => {
     const start = node?.loc?.start;

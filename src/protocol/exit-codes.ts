@@ -1,6 +1,6 @@
 // Conn2Flow's installer exit codes (gestor/bibliotecas/plugins-consts.php), unchanged, plus the ones its docs
 // reserve (30-32). Codes the agent adds for outcomes Conn2Flow cannot express take 40-49; the CLI's own
-// process exit codes are 64, 70, 75 and 78. None of them reuses a Conn2Flow number.
+// process exit codes are 64, 69, 70, 75 and 78. None of them reuses a Conn2Flow number.
 export const PLG_EXIT = {
   OK: 0,
   PARAMS_OR_FILE: 10,
@@ -33,6 +33,8 @@ export const AGENT_EXIT = {
 export const OUR_EXIT = {
   /** Wrong command-line usage of our own tools. */
   USAGE: 64,
+  /** A service the command needs cannot be reached (the bot, for the admin commands). */
+  UNAVAILABLE: 69,
   /** An unexpected failure inside our own code (a bug: please report it). */
   INTERNAL: 70,
   /** A temporary condition outside our code (a full disk): try again once it is fixed. */

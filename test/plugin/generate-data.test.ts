@@ -93,7 +93,7 @@ test('a baseline folder may be a plugin root or a db/data folder', async () => {
   const viaData = await loadBaseline('/nonexistent', path.join(FULL, 'db', 'data'));
   assert.equal(viaRoot.baseline.layouts.size, viaData.baseline.layouts.size);
   assert.ok(viaRoot.baseline.layouts.has('pt-br|layout-main'));
-  await assert.rejects(loadBaseline(FULL, '/does/not/exist'), /baseline not found/);
+  await assert.rejects(loadBaseline(FULL, '/does/not/exist'), /the baseline does not exist/);
 });
 
 test('invalid UTF-8 in a resource is an error naming the file (PHP writes a 0-byte file)', async () => {

@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { PluginError } from '../../plugin/diagnostics.ts';
 import { formatBytes } from '../../plugin/collect-files.ts';
 import { pack, type PackSummary } from '../../plugin/pack.ts';
 import { printDiagnostics, printJson, progressLine, type Output } from '../output.ts';
@@ -43,6 +45,8 @@ export async function packCommand(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('pack takes exactly one plugin folder');
+  const out = await stat(values.out).catch(() => undefined);
+  if (out && !out.isDirectory()) throw new PluginError([{ severity: 'error', code: 'out-not-folder', message: '--out names a file: pass a folder (it is created when missing)', file: values.out }], 10);
   const output: Output = { json: values.json, quiet: values.quiet };
   const progress = progressLine(output);
   const summary = await pack(positionals[0], {
