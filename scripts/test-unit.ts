@@ -25,6 +25,7 @@ const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/replay.test.ts': 'PostgreSQL',
   'test/bot/retention.test.ts': 'PostgreSQL',
   'test/bot/start.test.ts': 'bot processes',
+  'test/bot/app-registration.test.ts': 'bot processes',
   'test/bot/webhook-limit.test.ts': 'a bot process and 700 MB of requests',
   'test/bot/release-flow.test.ts': 'the whole intake on PGlite with retries (slow)',
   'test/bot/pull-mode.test.ts': 'long polls and leases that run out (slow)',

@@ -26,6 +26,9 @@ export const OPERATIONS: Array<[method: string, path: string]> = [
   ['patch', '/repos/{owner}/{repo}/check-runs/{check_run_id}'],
   ['get', '/app/hook/deliveries'],
   ['post', '/app/hook/deliveries/{delivery_id}/attempts'],
+  ['post', '/app-manifests/{code}/conversions'],
+  ['get', '/app'],
+  ['get', '/app/hook/config'],
 ];
 
 export interface OperationContract {

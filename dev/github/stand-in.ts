@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { AppRegistry, manifestProblems, type RegisteredApp } from './apps.ts';
 import { SUBSET_FILE, type Subset } from './openapi-subset.ts';
 
 const subset: Subset = JSON.parse(readFileSync(SUBSET_FILE, 'utf8'));
@@ -81,6 +82,9 @@ export interface Faults {
 }
 
 const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
+  ['POST', /^\/app-manifests\/([^/]+)\/conversions$/, 'POST /app-manifests/{code}/conversions'],
+  ['GET', /^\/app$/, 'GET /app'],
+  ['GET', /^\/app\/hook\/config$/, 'GET /app/hook/config'],
   ['GET', /^\/app\/hook\/deliveries$/, 'GET /app/hook/deliveries'],
   ['POST', /^\/app\/hook\/deliveries\/(\d+)\/attempts$/, 'POST /app/hook/deliveries/{delivery_id}/attempts'],
   ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, 'POST /app/installations/{installation_id}/access_tokens'],
@@ -113,6 +117,10 @@ export class GitHubStandIn {
   /** The App's webhook deliveries as GitHub lists them, and the guids asked to be redelivered. */
   readonly hookDeliveries: Array<{ id: number; guid: string; deliveredAt: string; redelivery: boolean; statusCode: number }> = [];
   readonly redeliveryRequests: string[] = [];
+  /** GitHub Apps registered through the web page, and the JWTs they sign. */
+  readonly apps = new AppRegistry();
+  /** Manifests the registration page refused, with why. */
+  readonly refusedManifests: string[] = [];
   private server: Server | undefined;
   private nextId = 1000;
 
@@ -156,6 +164,8 @@ export class GitHubStandIn {
     this.requests.push(`${req.method} ${url.pathname}`);
     const body = await readBody(req);
     if (url.pathname.startsWith('/downloads/')) return this.download(url, res);
+    const registration = /^(?:\/organizations\/([^/]+))?\/settings\/apps\/new$/.exec(url.pathname);
+    if (req.method === 'POST' && registration) return this.registerApp(body, url, registration[1] ?? 'octocat', res);
     const route = ROUTES.find(([method, pattern]) => method === req.method && pattern.test(url.pathname));
     if (!route) {
       this.violations.push(`unexpected request ${req.method} ${url.pathname}`);
@@ -166,7 +176,17 @@ export class GitHubStandIn {
     const contract = subset[operation];
     const repoKey = `${owner}/${repo}`;
     const isWrite = req.method !== 'GET';
+    if (operation === 'POST /app-manifests/{code}/conversions') {
+      const app = this.apps.convert(owner);
+      return app ? this.send(res, operation, 201, { ...this.appJson(app), client_id: app.clientId, client_secret: app.clientSecret, webhook_secret: app.webhookSecret, pem: app.pem }) : this.notFound(res, operation);
+    }
     if (!req.headers.authorization) this.violations.push(`${operation}: no authorization header`);
+    if (operation === 'GET /app' || operation === 'GET /app/hook/config') {
+      const app = this.apps.authenticate(req.headers.authorization);
+      if (typeof app === 'string') return this.send(res, operation, 401, { message: app, documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
+      if (operation === 'GET /app') return this.send(res, operation, 200, this.appJson(app));
+      return this.send(res, operation, 200, { url: app.manifest.hook_attributes?.url ?? '', content_type: 'json', secret: '********', insecure_ssl: '0' });
+    }
     if (operation === 'POST /app/installations/{installation_id}/access_tokens' && this.faults.badCredentials) {
       return this.send(res, operation, 401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
     }
@@ -300,6 +320,43 @@ export class GitHubStandIn {
         return this.send(res, operation, 200, this.assetJson(repoKey, release, asset));
       }
     }
+  }
+
+  /** GitHub's "Create GitHub App from manifest" page, submitted: the App is created, the browser sent back. */
+  private registerApp(body: Buffer, url: URL, owner: string, res: ServerResponse): void {
+    let manifest: Record<string, any>;
+    try {
+      manifest = JSON.parse(new URLSearchParams(body.toString('utf8')).get('manifest') ?? '');
+    } catch {
+      this.refusedManifests.push('the manifest form field is not JSON');
+      return void res.writeHead(422, { 'content-type': 'text/plain' }).end('Invalid GitHub App configuration');
+    }
+    const problems = manifestProblems(manifest);
+    if (problems.length) {
+      this.refusedManifests.push(...problems);
+      return void res.writeHead(422, { 'content-type': 'text/plain' }).end(problems.join('\n'));
+    }
+    const { code } = this.apps.register(manifest, owner);
+    const back = new URL(String(manifest.redirect_url ?? manifest.url));
+    back.searchParams.set('code', code);
+    if (url.searchParams.has('state')) back.searchParams.set('state', url.searchParams.get('state')!);
+    res.writeHead(302, { location: back.toString() }).end();
+  }
+
+  private appJson(app: RegisteredApp): Record<string, unknown> {
+    const login = app.owner;
+    const userUrl = `${this.url}/users/${login}`;
+    return {
+      id: app.id, slug: app.slug, node_id: `A_${app.id}`, client_id: app.clientId, name: app.name, description: app.manifest.description ?? null,
+      external_url: app.manifest.url ?? 'https://example.invalid', html_url: `${this.url}/apps/${app.slug}`, created_at: app.createdAt, updated_at: app.createdAt,
+      permissions: app.manifest.default_permissions ?? {}, events: app.manifest.default_events ?? [],
+      owner: {
+        login, id: 1, node_id: 'U_1', avatar_url: `${userUrl}.png`, gravatar_id: null, url: userUrl, html_url: `${this.url}/${login}`, followers_url: `${userUrl}/followers`,
+        following_url: `${userUrl}/following{/other_user}`, gists_url: `${userUrl}/gists{/gist_id}`, starred_url: `${userUrl}/starred{/owner}{/repo}`,
+        subscriptions_url: `${userUrl}/subscriptions`, organizations_url: `${userUrl}/orgs`, repos_url: `${userUrl}/repos`, events_url: `${userUrl}/events{/privacy}`,
+        received_events_url: `${userUrl}/received_events`, type: 'User', site_admin: false,
+      },
+    };
   }
 
   private download(url: URL, res: ServerResponse): void {

@@ -1,9 +1,10 @@
-import { open, rename, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrollmentRequest } from '../protocol/messages.ts';
 import { describeAnswer, postJson } from './bot-client.ts';
 import { CONFIG_SCHEMA_URL, completeConfig, type InstallerConfig } from './config.ts';
 import { AGENT_VERSION } from './version.ts';
+import { writePrivateFile } from '../write-private-file.ts';
 
 // `c2f-plugin agent enroll`: trades the operator's one-time token for this host's id and secret, and writes
 // the agent's config file (mode 0600: it holds the secret), checked against the config schema first.
@@ -43,11 +44,6 @@ export async function enrollAgent(options: EnrollOptions): Promise<{ hostId: str
     ...(options.allowHttpDownloads ? { allowHttpDownloads: true } : {}),
   };
   completeConfig(config, configFile); // the file we write must load
-  const partial = `${configFile}.partial`;
-  const handle = await open(partial, 'w', 0o600);
-  await handle.writeFile(`${JSON.stringify(config, null, 2)}\n`);
-  await handle.sync();
-  await handle.close();
-  await rename(partial, configFile);
+  await writePrivateFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
   return { hostId: granted.hostId, pollMode: granted.pollMode, configFile };
 }

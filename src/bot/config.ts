@@ -45,13 +45,13 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   const number = (name: string, fallback: number) => (set(name) === undefined ? fallback : Number(set(name)));
   const problems: string[] = [];
   const botUrl = set('C2F_BOT_URL');
-  // With App credentials the bot sends jobs: a made-up localhost URL in them would reach no host.
-  if (!botUrl && env.APP_ID) problems.push('C2F_BOT_URL is not set: the bot\'s public URL (https://bot.example.com): hosts report to it and download private packages from it');
+  // GitHub's webhooks and every job carry it: a made-up localhost URL would reach neither GitHub nor a host.
+  if (!botUrl) problems.push('C2F_BOT_URL is not set: the bot\'s public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it');
   const schedule = set('C2F_RETRY_SCHEDULE');
   const retrySchedule = schedule === undefined ? RETRY_SCHEDULE_SECONDS : schedule.split(',').map((part) => Number(part.trim()));
   if (retrySchedule.some((n) => !Number.isFinite(n))) problems.push(`C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found ${JSON.stringify(schedule)}`);
   const raw: Record<string, unknown> = {
-    botUrl: (botUrl ?? `http://localhost:${env.PORT ?? 3000}`).replace(/\/+$/, ''),
+    botUrl: botUrl?.replace(/\/+$/, ''),
     adminToken: set('C2F_ADMIN_TOKEN'),
     databaseUrl: set('DATABASE_URL'),
     dataDir: path.resolve(set('C2F_DATA_DIR') ?? '.c2f-bot-data'),
@@ -63,7 +63,11 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     retentionDays: number('C2F_RETENTION_DAYS', DEFAULT_RETENTION_DAYS),
   };
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
-  if (!validateBotConfig(raw)) problems.push(...(validateBotConfig.errors ?? []).map((error) => describe(error, raw)));
+  if (!validateBotConfig(raw)) {
+    // A missing C2F_BOT_URL is named above, with what it is for.
+    const errors = (validateBotConfig.errors ?? []).filter((error) => !(error.keyword === 'required' && error.params.missingProperty === 'botUrl'));
+    problems.push(...errors.map((error) => describe(error, raw)));
+  }
   if (problems.length) throw new BotConfigError(`the bot's configuration is incomplete:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
   return raw as unknown as BotConfig;
 }

@@ -13,7 +13,11 @@ export class HostUrlError extends Error {}
 export interface UrlPolicy {
   allowHttp?: boolean;
   allowPrivateNetwork?: boolean;
+  /** How the caller can lift the refusal; defaults to the flags of "c2f-plugin hosts add". */
+  howToAllow?: { http: string; privateNetwork: string };
 }
+
+const HOSTS_ADD_FLAGS = { http: 'with --allow-http', privateNetwork: 'explicitly (--allow-private-network)' };
 
 export function validateHostUrl(raw: string, policy: UrlPolicy = {}): string {
   let url: URL;
@@ -22,14 +26,15 @@ export function validateHostUrl(raw: string, policy: UrlPolicy = {}): string {
   } catch {
     throw new HostUrlError(`"${raw}" is not a URL`);
   }
+  const howToAllow = policy.howToAllow ?? HOSTS_ADD_FLAGS;
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) {
-    throw new HostUrlError(`${raw}: use https (plain http is allowed only with --allow-http, for tests and local networks)`);
+    throw new HostUrlError(`${raw}: use https (plain http is allowed only ${howToAllow.http}, for tests and local networks)`);
   }
   if (url.username || url.password) throw new HostUrlError(`${raw}: credentials do not belong in the URL; hosts authenticate with their signing secret`);
   if (url.hash) throw new HostUrlError(`${raw}: a URL fragment is never sent; remove it`);
   const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
   if (!policy.allowPrivateNetwork && (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isForbiddenAddress(host)))) {
-    throw new HostUrlError(`${raw}: ${host} is a loopback or private address; allow it explicitly (--allow-private-network) if this host really lives there`);
+    throw new HostUrlError(`${raw}: ${host} is a loopback or private address; allow it ${howToAllow.privateNetwork} if this host really lives there`);
   }
   return url.toString();
 }

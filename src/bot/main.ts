@@ -1,14 +1,18 @@
 import { existsSync } from 'node:fs';
-import { createProbot, run } from 'probot';
-import { BotConfigError, readBotConfig } from './config.ts';
+import path from 'node:path';
+import { createProbot } from 'probot';
+import { BotConfigError, readBotConfig, type BotConfig } from './config.ts';
+import { listen } from './listen.ts';
 import { createBot, WEBHOOK_PATH } from './server.ts';
+import { registerApp } from './setup/register-app.ts';
 import { SecretKeyError } from './store/secret-box.ts';
 import { DataFolderLockedError } from './store/data-folder-lock.ts';
 
-// `npm start` / `c2f-plugin bot`. Without GitHub App credentials, Probot's app-registration page (fed by
-// app.yml), which writes them to .env; with them, the bot itself, built by createBot from the configuration
-// read once by readBotConfig, on its own HTTP server (so that webhook bodies are limited before Probot reads
-// them). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST and LOG_LEVEL.
+// `npm start` / `c2f-plugin bot`. Without GitHub App credentials, setup mode: the App's registration page,
+// which writes them to .env and then starts the bot in the same process. With them, the bot itself, built by
+// createBot from the configuration read once by readBotConfig, on its own HTTP server (so that webhook bodies
+// are limited before Probot reads them). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST
+// and LOG_LEVEL.
 
 export function hasAppCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH));
@@ -19,33 +23,45 @@ export function isConfigurationError(error: unknown): boolean {
   return error instanceof SecretKeyError || error instanceof DataFolderLockedError || error instanceof BotConfigError;
 }
 
+/** Loads .env from the working folder into process.env (the variables already set win); returns its path. */
+export function loadDotEnv(): string {
+  const envFile = path.resolve('.env');
+  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  return envFile;
+}
+
 export async function startBot(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  // Probot's setup writes the App's credentials to .env; the variables already set win.
-  if (existsSync('.env')) process.loadEnvFile('.env');
+  const envFile = loadDotEnv();
   const config = readBotConfig(env);
-  if (!hasAppCredentials(env)) {
-    await run(() => {});
-    return;
-  }
-  const probot = createProbot({ env });
-  const bot = await createBot(probot, config);
   const port = Number(env.PORT ?? 3000);
   const host = env.HOST || 'localhost';
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  if (!hasAppCredentials(env)) Object.assign(env, await registerApp({ botUrl: config.botUrl, port, host, env, envFile, log }));
+  if (!env.WEBHOOK_SECRET) throw new BotConfigError('WEBHOOK_SECRET is not set: the secret GitHub signs webhooks with (the App\'s settings page, "Webhook secret")');
+  const probot = createProbot({ env });
+  const bot = await createBot(probot, config);
   try {
-    await new Promise<void>((resolve, reject) => {
-      bot.server.once('error', reject);
-      bot.server.listen(port, host, () => resolve());
-    });
+    await listen(bot.server, port, host);
   } catch (error) {
     await bot.stop();
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new BotConfigError(code === 'EADDRINUSE' ? `port ${port} on ${host} is in use: stop what holds it, or set PORT` : `cannot listen on ${host}:${port}: ${(error as Error).message}`);
+    throw error;
   }
-  probot.log.info(`Listening on http://${host}:${port}; GitHub sends webhooks to ${config.botUrl}${WEBHOOK_PATH}, hosts reach ${config.botUrl}/api/`);
+  log(nextSteps(config, host, port));
   const stop = async () => {
     await bot.stop();
     process.exit(0);
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+function nextSteps(config: BotConfig, host: string, port: number): string {
+  return [
+    `Listening on http://${host}:${port}.`,
+    `  GitHub sends webhooks to ${config.botUrl}${WEBHOOK_PATH}; hosts reach ${config.botUrl}/api/.`,
+    config.adminToken
+      ? `  Admin API: ${config.botUrl}/api/admin (c2f-plugin hosts/rollouts with C2F_BOT_URL and C2F_ADMIN_TOKEN).`
+      : '  Admin API off: set C2F_ADMIN_TOKEN (16 characters or more) to add hosts and drive rollouts with c2f-plugin hosts/rollouts.',
+    '  Check the set-up: c2f-plugin bot check',
+  ].join('\n');
 }

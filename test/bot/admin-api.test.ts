@@ -100,6 +100,14 @@ test('enrollment: the operator creates a token, the agent trades it once for its
   assert.equal(invalid.status, 422);
 });
 
+test('an enrollment refused for its plain-http address names the flag that allows it', async () => {
+  const created = await api('POST', '/api/admin/enrollments', { name: 'lan-site', policy: 'auto', plugins: ['conn2flow/plugins:test-plugin'] });
+  const refused = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify({ type: 'enroll', protocol: 1, token: created.body.token, agentVersion: '0.1.0', url: hostUrl }) });
+  const { error } = (await refused.json()) as { error: string };
+  assert.equal(refused.status, 422);
+  assert.equal(error, `${hostUrl}: use https (plain http is allowed only when the operator creates the enrollment token with "c2f-plugin hosts enroll-token --allow-private-network", for tests and local networks)`);
+});
+
 /** A rollout of a fresh release for a new host (each test its own). */
 async function rolloutForNewHost(releaseId: number, policy: 'auto' | 'manual' | 'notify') {
   const added = await api('POST', '/api/admin/hosts', { name: `${policy}-${releaseId}`, url: hostUrl, policy, plugins: ['conn2flow/plugins:test-plugin'], allowPrivateNetwork: true, allowHttp: true });

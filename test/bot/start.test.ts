@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -33,17 +33,6 @@ async function startBot(cwd: string, env: NodeJS.ProcessEnv): Promise<{ port: nu
   assert.fail('the bot did not start listening');
 }
 
-test('without GitHub App credentials the bot shows Probot\'s app-registration page, fed by app.yml', { timeout: 60_000 }, async () => {
-  const cwd = await tempDir('c2f-bot-setup-');
-  await copyFile(path.join(REPO, 'app.yml'), path.join(cwd, 'app.yml'));
-  const { port } = await startBot(cwd, { APP_ID: '', PRIVATE_KEY: '', NODE_ENV: 'development' });
-  const response = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
-  assert.equal(response.status, 302);
-  assert.match(response.headers.get('location') ?? '', /\/probot$/);
-  const page = await (await fetch(`http://127.0.0.1:${port}/probot`)).text();
-  assert.match(page, /Register GitHub App/i);
-});
-
 test('with credentials it serves webhooks and the API from a PGlite folder, which a second process cannot open', { timeout: 90_000 }, async () => {
   const cwd = await tempDir('c2f-bot-run-');
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
@@ -68,7 +57,7 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
   const noUrl = await run(process.execPath, [BUNDLE, 'bot'], { cwd, env: { ...env, ...bad, C2F_DATA_DIR: path.join(cwd, 'third'), PORT: String(await freePort()), HOST: '127.0.0.1' } });
   assert.equal(noUrl.code, 78);
   assert.equal(noUrl.stderr, 'c2f-plugin bot: the bot\'s configuration is incomplete:\n'
-    + '  - C2F_BOT_URL is not set: the bot\'s public URL (https://bot.example.com): hosts report to it and download private packages from it\n'
+    + '  - C2F_BOT_URL is not set: the bot\'s public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it\n'
     + '  - C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found "5,soon"\n'
     + '  - C2F_ADMIN_TOKEN must NOT have fewer than 16 characters (found "…")\n'
     + '  - C2F_PULL_LEASE_SECONDS must be a number, found not a number\n'

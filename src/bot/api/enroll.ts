@@ -9,6 +9,11 @@ import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 // POST /api/enroll: an agent trades its one-time token for its host id and secret. Not signed (the host
 // has no secret yet): the token is the credential, and it works once.
 
+const ENROLLMENT_FLAGS = {
+  http: 'when the operator creates the enrollment token with "c2f-plugin hosts enroll-token --allow-private-network"',
+  privateNetwork: 'by creating the enrollment token with "c2f-plugin hosts enroll-token --allow-private-network"',
+};
+
 export async function handleEnroll(req: IncomingMessage, res: ServerResponse, deps: { db: Database; box: SecretBox; botUrl: string }): Promise<void> {
   let parsed: unknown;
   try {
@@ -21,7 +26,7 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
   const request = checked.value;
   const allowPrivate = (await enrollmentPolicy(deps.db, request.token))?.allowPrivateNetwork ?? false;
   try {
-    const url = request.url === null ? null : validateHostUrl(request.url, { allowHttp: allowPrivate, allowPrivateNetwork: allowPrivate });
+    const url = request.url === null ? null : validateHostUrl(request.url, { allowHttp: allowPrivate, allowPrivateNetwork: allowPrivate, howToAllow: ENROLLMENT_FLAGS });
     const { hostId, secret } = await enroll(deps.db, deps.box, request.token, url, request.agentVersion);
     return sendJson(res, 200, { hostId, secret, botUrl: deps.botUrl, pollMode: url === null });
   } catch (error) {

@@ -10,7 +10,9 @@ export const HOSTS_HELP = `Usage: c2f-plugin hosts <action> [options]     (talks
       [--policy auto|notify|manual] [--channel stable|prerelease] [--allow-private-network] [--allow-http]
                           register a host; prints its secret once
   enroll-token --name N --plugin owner/repo:plugin-id [...] [--policy ...] [--channel ...]
-                          a one-time token for "c2f-plugin agent enroll"
+      [--allow-private-network]
+                          a one-time token for "c2f-plugin agent enroll"; --allow-private-network lets
+                          that agent give a private or plain-http address (a LAN, a test machine)
   list | show <id> | remove <id> | rotate-secret <id>
   uninstall <id> --plugin [owner/repo:]plugin-id
                           remove a plugin's files from the host's site (a rollout of its own; Conn2Flow
