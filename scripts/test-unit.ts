@@ -11,6 +11,7 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Tests left to the full suite, and why. */
 const FULL_SUITE_ONLY: Record<string, string> = {
   'test/e2e/': 'real bot and agent processes, the stand-in site on MariaDB',
+  'test/package/': 'npm installs the packed tarball',
   'test/php/': 'PHP',
   'test/agent/conn2flow.test.ts': 'MariaDB and PHP',
   'test/agent/inspect-package.test.ts': "PHP's ZipArchive",

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after } from 'node:test';
@@ -50,8 +50,11 @@ export interface BundleBot {
   stop(): Promise<void>;
 }
 
-/** `c2f-plugin bot` from the bundle, with GitHub pointed at the stand-in (as GitHub Enterprise: GHE_HOST). */
-export async function startBundleBot(github: GitHubStandIn, options: { databaseUrl?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BundleBot> {
+/**
+ * `c2f-plugin bot` from the bundle (or another copy of the CLI: `cli`), with GitHub pointed at the stand-in
+ * (as GitHub Enterprise: GHE_HOST).
+ */
+export async function startBundleBot(github: GitHubStandIn, options: { databaseUrl?: string; env?: NodeJS.ProcessEnv; cli?: string } = {}): Promise<BundleBot> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminToken = randomBytes(16).toString('hex');
@@ -63,7 +66,7 @@ export async function startBundleBot(github: GitHubStandIn, options: { databaseU
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: path.join(await tempDir('c2f-bot-'), 'data') }),
     ...options.env,
   };
-  const child = spawn(process.execPath, [BUNDLE, 'bot'], { env, cwd: await tempDir('c2f-bot-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.cli ?? BUNDLE, 'bot'], { env, cwd: await tempDir('c2f-bot-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -83,14 +86,52 @@ export async function startBundleBot(github: GitHubStandIn, options: { databaseU
   };
 }
 
+/** How the host agent is run: `c2f-plugin agent` from the bundle, or the agent executable. */
+export interface AgentProgram {
+  command: string;
+  prefix: string[];
+  env: NodeJS.ProcessEnv;
+  /** Whether anything the agent started tried to run Node.js (the executable must not need it). */
+  calledNode(): Promise<boolean>;
+}
+
+export const BUNDLE_AGENT: AgentProgram = { command: process.execPath, prefix: [BUNDLE, 'agent'], env: {}, calledNode: async () => false };
+
+export const AGENT_EXECUTABLE = path.join(REPO, 'dist-agent', 'c2f-agent-linux-x64');
+
+/**
+ * The agent executable (built by "npm run build:agent", which npm test runs), on a PATH whose first folder
+ * holds a `node`, `npm` and `npx` that only leave a mark: a host without Node.js is what it is built for.
+ */
+export async function executableAgent(): Promise<AgentProgram> {
+  await access(AGENT_EXECUTABLE).catch(() => {
+    throw new Error(`${AGENT_EXECUTABLE} is missing: run "npm run build:agent" (npm test does)`);
+  });
+  const shims = await tempDir('c2f-no-node-');
+  const mark = path.join(shims, 'node-was-called');
+  await mkdir(path.join(shims, 'bin'));
+  for (const name of ['node', 'npm', 'npx']) {
+    await writeFile(path.join(shims, 'bin', name), `#!/bin/sh\necho "$0 $*" >> '${mark}'\nexit 127\n`, { mode: 0o755 });
+  }
+  return {
+    command: AGENT_EXECUTABLE, prefix: [], env: { PATH: `${path.join(shims, 'bin')}:/usr/local/bin:/usr/bin:/bin`, NODE_OPTIONS: '' },
+    calledNode: () => access(mark).then(() => true, () => false),
+  };
+}
+
+/** The agent's `enroll` or `status`, run to completion from a folder outside the repository. */
+export async function runAgent(program: AgentProgram, args: string[]): Promise<Run> {
+  return run(program.command, [...program.prefix, ...args], { env: program.env, cwd: await tempDir('c2f-cwd-') });
+}
+
 export interface BundleAgent {
   output: () => string;
   stop(): Promise<void>;
 }
 
-/** `c2f-plugin agent --config FILE` from the bundle; resolves once it listens (or polls). */
-export async function startBundleAgent(configFile: string): Promise<BundleAgent> {
-  const child = spawn(process.execPath, [BUNDLE, 'agent', '--config', configFile], { cwd: path.dirname(configFile), stdio: ['ignore', 'pipe', 'pipe'] });
+/** `c2f-plugin agent --config FILE` (or the executable's); resolves once it listens (or polls). */
+export async function startBundleAgent(configFile: string, program: AgentProgram = BUNDLE_AGENT): Promise<BundleAgent> {
+  const child = spawn(program.command, [...program.prefix, '--config', configFile], { cwd: path.dirname(configFile), env: { ...process.env, ...program.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));

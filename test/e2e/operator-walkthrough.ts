@@ -7,7 +7,7 @@ import { createStandInSite, pluginPackages, type StandInSite } from '../agent/st
 import { freshPostgresUrl } from '../bot/databases.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
-import { bundleBuilt, bundleCli, freePort, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
+import { BUNDLE_AGENT, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type AgentProgram, type BundleAgent, type BundleBot } from './bundle.ts';
 import { CuttingProxy } from './cutting-proxy.ts';
 
 // An operator's walk through every way out of a failed or unwanted install, with the programs users run:
@@ -37,7 +37,7 @@ interface Job {
   logTail: string[];
 }
 
-export async function operatorWalkthrough(engine: 'pglite' | 'postgres'): Promise<void> {
+export async function operatorWalkthrough(engine: 'pglite' | 'postgres', agent: AgentProgram = BUNDLE_AGENT): Promise<void> {
   await bundleBuilt();
   const github = await new GitHubStandIn().start();
   const bot = await startBundleBot(github, {
@@ -47,7 +47,8 @@ export async function operatorWalkthrough(engine: 'pglite' | 'postgres'): Promis
   const proxy = await new CuttingProxy({ host: '127.0.0.1', port: Number(new URL(bot.url).port) }).start();
   const hosts: Host[] = [];
   try {
-    await walk(bot, github, proxy, hosts);
+    await walk(bot, github, proxy, hosts, agent);
+    assert.equal(await agent.calledNode(), false, 'the agents ran Node.js');
   } catch (error) {
     const logs = hosts.map((h) => `--- agent ${h.name}\n${h.agent.output().slice(-3000)}`).join('\n');
     throw new Error(`${(error as Error).message}\n--- bot\n${bot.output().slice(-6000)}\n${logs}`, { cause: error });
@@ -59,7 +60,7 @@ export async function operatorWalkthrough(engine: 'pglite' | 'postgres'): Promis
   }
 }
 
-async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, hosts: Host[]): Promise<void> {
+async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, hosts: Host[], agent: AgentProgram): Promise<void> {
   const cli = (...args: string[]) => bundleCli(args, bot.cliEnv);
   const cliJson = async <T = any>(...args: string[]): Promise<T> => {
     const result = await cli(...args, '--json');
@@ -84,14 +85,14 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
     const { host, token } = await cliJson<{ host: { id: string }; token: string }>('hosts', 'enroll-token', '--name', name, '--plugin', `${REPO}:${PLUGIN}`, '--policy', policy, '--allow-private-network');
     const dir = await tempDir(`c2f-${name}-`);
     const configFile = path.join(dir, 'c2f-agent.json');
-    const args = ['agent', 'enroll', '--bot', 'site' in target ? bot.url : target.pullThrough, '--token', token, '--config', configFile, '--data-dir', path.join(dir, 'data'), '--allow-http-downloads'];
+    const args = ['enroll', '--bot', 'site' in target ? bot.url : target.pullThrough, '--token', token, '--config', configFile, '--data-dir', path.join(dir, 'data'), '--allow-http-downloads'];
     if ('site' in target) args.push('--url', `http://127.0.0.1:${await freePort()}/c2f/jobs`, '--gestor', target.site.gestor);
     else args.push('--installer-command', `echo "$C2F_ACTION $C2F_VERSION" >> ${runsLog}`);
-    const enrolled = await bundleCli(args);
+    const enrolled = await runAgent(agent, args);
     assert.equal(enrolled.code, 0, enrolled.stderr);
     const config = JSON.parse(await readFile(configFile, 'utf8'));
     await writeFile(configFile, JSON.stringify({ ...config, pollSeconds: 2 }, null, 2));
-    const started = { id: host.id, name, agent: await startBundleAgent(configFile), configFile };
+    const started = { id: host.id, name, agent: await startBundleAgent(configFile, agent), configFile };
     hosts.push(started);
     return started;
   }
@@ -143,7 +144,9 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   await until(r1, pullSite, 'ok', 'the pull host to install after its answer was cut');
   assert.equal(proxy.cuts, 1, 'one poll answer was cut');
   assert.deepEqual(await runs(), ['install 1.0.0'], 'the pull host ran its job exactly once');
-  const notified = await cliJson<{ jobs: Array<{ action: string; status: string }> }>('agent', 'status', '--config', notifySite.configFile);
+  const status = await runAgent(agent, ['status', '--config', notifySite.configFile, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  const notified = JSON.parse(status.stdout) as { jobs: Array<{ action: string; status: string }> };
   assert.deepEqual(notified.jobs.map((j) => [j.action, j.status]), [['notify', 'idle']], 'the notify host was told, nothing installed');
 
   // The cause of the failure is visible to the operator.

@@ -4,7 +4,7 @@ import { OUR_EXIT } from '../../protocol/exit-codes.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
 
-export const AGENT_HELP = `Usage: c2f-plugin agent --config FILE              run the host agent
+const AGENT_HELP = `Usage: c2f-plugin agent --config FILE              run the host agent
        c2f-plugin agent enroll --bot URL --token T [options]
        c2f-plugin agent status --config FILE [--json]
 
@@ -20,10 +20,15 @@ the config file (default ./c2f-agent.json, mode 0600):
   --force                   replace an existing config file
 `;
 
-export async function agentCommand(args: string[]): Promise<number> {
+/** The agent's commands under the name they are run as: "c2f-plugin agent", or the agent executable's. */
+export function agentCli(program = 'c2f-plugin agent'): { run: (args: string[]) => Promise<number>; help: string } {
+  return { run: (args) => agentCommand(program, args), help: AGENT_HELP.replaceAll('c2f-plugin agent', program) };
+}
+
+async function agentCommand(program: string, args: string[]): Promise<number> {
   const [first] = args;
-  if (first === 'enroll') return await enroll(args.slice(1));
-  if (first === 'status') return await status(args.slice(1));
+  if (first === 'enroll') return await enroll(program, args.slice(1));
+  if (first === 'status') return await status(program, args.slice(1));
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   if (!values.config) throw new UsageError('--config FILE is required');
   const { loadConfig, ConfigError } = await import('../../agent/config.ts');
@@ -35,11 +40,11 @@ export async function agentCommand(args: string[]): Promise<number> {
     agent = new Agent(await loadConfig(values.config));
   } catch (error) {
     if (error instanceof DiskFullError) {
-      process.stderr.write(`c2f-plugin agent: ${error.message}\n`);
+      process.stderr.write(`${program}: ${error.message}\n`);
       return OUR_EXIT.TEMPFAIL;
     }
     if (!(error instanceof ConfigError) && !(error instanceof JournalInUseError)) throw error;
-    process.stderr.write(`c2f-plugin agent: ${error.message}\n`);
+    process.stderr.write(`${program}: ${error.message}\n`);
     return OUR_EXIT.CONFIG;
   }
   const { url } = await agent.start();
@@ -51,7 +56,7 @@ export async function agentCommand(args: string[]): Promise<number> {
   });
 }
 
-async function enroll(args: string[]): Promise<number> {
+async function enroll(program: string, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -78,16 +83,16 @@ async function enroll(args: string[]): Promise<number> {
       dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined, allowHttpDownloads: values['allow-http-downloads'], overwrite: values.force,
     });
     if (values.json) printJson(result);
-    else process.stdout.write(`enrolled as host ${result.hostId} (${result.pollMode ? 'pull mode' : 'push mode'}); config written to ${result.configFile}\nrun it with: c2f-plugin agent --config ${result.configFile}\n`);
+    else process.stdout.write(`enrolled as host ${result.hostId} (${result.pollMode ? 'pull mode' : 'push mode'}); config written to ${result.configFile}\nrun it with: ${program} --config ${result.configFile}\n`);
     return 0;
   } catch (error) {
     if (!(error instanceof EnrollError)) throw error;
-    process.stderr.write(`c2f-plugin agent enroll: ${error.message}\n`);
+    process.stderr.write(`${program} enroll: ${error.message}\n`);
     return 1;
   }
 }
 
-async function status(args: string[]): Promise<number> {
+async function status(program: string, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, limit: { type: 'string', default: '20' } } });
   if (!values.config) throw new UsageError('--config FILE is required');
   const { loadConfig, ConfigError } = await import('../../agent/config.ts');
@@ -98,7 +103,7 @@ async function status(args: string[]): Promise<number> {
     config = await loadConfig(values.config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`c2f-plugin agent status: ${error.message}\n`);
+    process.stderr.write(`${program} status: ${error.message}\n`);
     return OUR_EXIT.CONFIG;
   }
   const journal = new Journal(config.dataDir);
