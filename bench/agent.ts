@@ -30,13 +30,28 @@ process.stdout.write(`package: ${(bytes.length / 1024 / 1024).toFixed(1)} MiB, $
 const SERVE = `const fs=require('fs');require('http').createServer((q,r)=>{r.writeHead(200,{'content-length':fs.statSync(process.argv[1]).size});fs.createReadStream(process.argv[1]).pipe(r)}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})`;
 const server = spawn(process.execPath, ['-e', SERVE, zipFile], { stdio: ['ignore', 'pipe', 'inherit'] });
 const packageUrl = await new Promise<string>((resolve) => server.stdout.once('data', (d) => resolve(`http://127.0.0.1:${String(d).trim()}/gestor-plugin.zip`)));
-const shell = (command: string) => new Promise<void>((resolve, reject) => spawn('sh', ['-c', command], { stdio: 'ignore' }).once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)))));
+const shell = (command: string) =>
+  new Promise<void>((resolve, reject) =>
+    spawn('sh', ['-c', command], { stdio: 'ignore' }).once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)))),
+  );
 
 const bot = await new FakeBot().start();
-const agent = new Agent(completeConfig({
-  hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, heartbeatSeconds: 3600, allowHttpDownloads: true,
-  installer: { type: 'command', command: ['/bin/true'] }, backups: { keep: 1 },
-}, path.join(work, 'agent', 'c2f-agent.json')), { log: process.env.BENCH_VERBOSE ? (l) => process.stderr.write(`${l}\n`) : () => {} });
+const agent = new Agent(
+  completeConfig(
+    {
+      hostId: bot.hostId,
+      secret: bot.secret,
+      botUrl: bot.url,
+      listen: { port: 0 },
+      heartbeatSeconds: 3600,
+      allowHttpDownloads: true,
+      installer: { type: 'command', command: ['/bin/true'] },
+      backups: { keep: 1 },
+    },
+    path.join(work, 'agent', 'c2f-agent.json'),
+  ),
+  { log: process.env.BENCH_VERBOSE ? (l) => process.stderr.write(`${l}\n`) : () => {} },
+);
 const { url } = await agent.start();
 
 const baseline: number[] = [];

@@ -25,7 +25,11 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const CONCURRENCY = 16;
 const SECRET_KEY = Buffer.alloc(32, 9).toString('base64');
 const box = SecretBox.fromEnvironment(SECRET_KEY);
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 const WEBHOOK_SECRET = 'bench';
 
 // Receivers: one server, one path per host; records when each host got its job.
@@ -108,13 +112,20 @@ async function bareLoop(): Promise<number> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < HOSTS) {
-      const i = next++;
-      const response = await request(`${receiverUrl}/h${i}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...signMessage(body, [secret], `msg_${i}`) }, dispatcher: agent });
-      await response.body.dump();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < HOSTS) {
+        const i = next++;
+        const response = await request(`${receiverUrl}/h${i}`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', ...signMessage(body, [secret], `msg_${i}`) },
+          dispatcher: agent,
+        });
+        await response.body.dump();
+      }
+    }),
+  );
   await agent.close();
   if (process.env.BENCH_VERBOSE) console.log(`bare loop: ${cpuMs(cpu)} ms of CPU`);
   return performance.now() - started;
@@ -128,7 +139,15 @@ function webhook(releaseId: number, tag: string) {
     installation: { id: 5, node_id: 'x' },
     sender: { login: 'someone', id: 1 },
   });
-  return { body, headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` } };
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'release',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+    },
+  };
 }
 
 async function run(label: string, db: Database): Promise<{ fanout: number; ackP50: number; ackP99: number }> {
@@ -139,11 +158,25 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
   for (let i = 0; i < HOSTS; i++) {
-    await addHost(db, box, { name: `h${i}`, url: `${receiverUrl}/h${i}`, policy: 'auto', channel: 'stable', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'bench-plugin' }], allowPrivateNetwork: true });
+    await addHost(db, box, {
+      name: `h${i}`,
+      url: `${receiverUrl}/h${i}`,
+      policy: 'auto',
+      channel: 'stable',
+      plugins: [{ repository: 'conn2flow/plugins', pluginId: 'bench-plugin' }],
+      allowPrivateNetwork: true,
+    });
   }
   // Warm-up: one release of another plugin to one host, so the timed run measures a running bot, not the
   // first use of each code path (nor the GitHub stand-in compiling its OpenAPI validators in this process).
-  await addHost(db, box, { name: 'warm-up', url: `${receiverUrl}/warm-up`, policy: 'auto', channel: 'stable', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'warm-up' }], allowPrivateNetwork: true });
+  await addHost(db, box, {
+    name: 'warm-up',
+    url: `${receiverUrl}/warm-up`,
+    policy: 'auto',
+    channel: 'stable',
+    plugins: [{ repository: 'conn2flow/plugins', pluginId: 'warm-up' }],
+    allowPrivateNetwork: true,
+  });
   const warmZip = Buffer.alloc(4096, `warm-${label}`);
   const warmTag = `plugin-warm-up-v1.0.${label === 'pglite' ? 0 : 1}`;
   const warm = github.addRelease('conn2flow/plugins', { tagName: warmTag }, [
@@ -173,7 +206,8 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
     if (answer.status !== 200) throw new Error(`webhook answered ${answer.status}`);
     await waitForReceived(HOSTS);
     times.push(lastAt - started);
-    if (process.env.BENCH_VERBOSE) console.log(`${label}: ${(lastAt - started).toFixed(0)} ms, first push after ${(firstAt - started).toFixed(0)} ms; ${cpuMs(cpu)} ms of CPU in this process`);
+    if (process.env.BENCH_VERBOSE)
+      console.log(`${label}: ${(lastAt - started).toFixed(0)} ms, first push after ${(firstAt - started).toFixed(0)} ms; ${cpuMs(cpu)} ms of CPU in this process`);
     await new Promise((resolve) => setTimeout(resolve, 500)); // the rollout's check run settles
   }
   const fanout = median(times);
@@ -212,8 +246,12 @@ if (baseUrl && engines.includes('postgres')) {
   console.log('PostgreSQL: skipped (set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
 }
 for (const [label, r, bare] of results) {
-  console.log(`${label}: webhook to last of ${HOSTS} hosts' 2xx: ${r.fanout.toFixed(0)} ms (median of ${ROUNDS} releases); bare undici loop (concurrency ${CONCURRENCY}): ${bare.toFixed(0)} ms (median of ${ROUNDS}); ratio ${(r.fanout / bare).toFixed(2)}${label === 'PostgreSQL' ? ` (goal <= 3: ${r.fanout / bare <= 3 ? 'met' : 'missed'})` : ''}`);
-  console.log(`${label}: webhook ack under 50 concurrent deliveries: p50 ${r.ackP50.toFixed(0)} ms, p99 ${r.ackP99.toFixed(0)} ms (goal p99 < 100 ms: ${r.ackP99 < 100 ? 'met' : 'missed'})`);
+  console.log(
+    `${label}: webhook to last of ${HOSTS} hosts' 2xx: ${r.fanout.toFixed(0)} ms (median of ${ROUNDS} releases); bare undici loop (concurrency ${CONCURRENCY}): ${bare.toFixed(0)} ms (median of ${ROUNDS}); ratio ${(r.fanout / bare).toFixed(2)}${label === 'PostgreSQL' ? ` (goal <= 3: ${r.fanout / bare <= 3 ? 'met' : 'missed'})` : ''}`,
+  );
+  console.log(
+    `${label}: webhook ack under 50 concurrent deliveries: p50 ${r.ackP50.toFixed(0)} ms, p99 ${r.ackP99.toFixed(0)} ms (goal p99 < 100 ms: ${r.ackP99 < 100 ? 'met' : 'missed'})`,
+  );
 }
 await github.stop();
 receiver.close();

@@ -47,17 +47,32 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
   const languages = ['pt-br', 'en'];
   let resources = 0;
   await put('manifest.json', JSON.stringify({ id: 'bench-plugin', name: 'Bench Plugin', version: '1.0.0' }, null, 4));
-  await put('resources/resources.map.php', `<?php\nreturn ['languages' => [\n${languages.map((l) => `  '${l}' => ['name' => '${l}', 'data' => ['layouts' => 'layouts.json', 'pages' => 'pages.json', 'components' => 'components.json', 'variables' => 'variables.json'], 'version' => '1'],`).join('\n')}\n]];\n`);
+  await put(
+    'resources/resources.map.php',
+    `<?php\nreturn ['languages' => [\n${languages.map((l) => `  '${l}' => ['name' => '${l}', 'data' => ['layouts' => 'layouts.json', 'pages' => 'pages.json', 'components' => 'components.json', 'variables' => 'variables.json'], 'version' => '1'],`).join('\n')}\n]];\n`,
+  );
   for (const lang of languages) {
     const layouts = Array.from({ length: 100 }, (_, i) => ({ id: `layout-${i}`, name: `Layout ${i}`, version: '1.0' }));
     const components = Array.from({ length: 150 }, (_, i) => ({ id: `component-${i}`, name: `Component ${i}`, version: '1.0' }));
-    const pages = Array.from({ length: 200 }, (_, i) => ({ id: `page-${i}`, name: `Page ${i}`, layout: `layout-${i % 100}`, path: `page-${i}/`, type: 'page', root: null, version: '1.0' }));
+    const pages = Array.from({ length: 200 }, (_, i) => ({
+      id: `page-${i}`,
+      name: `Page ${i}`,
+      layout: `layout-${i % 100}`,
+      path: `page-${i}/`,
+      type: 'page',
+      root: null,
+      version: '1.0',
+    }));
     const variables = Array.from({ length: 200 }, (_, i) => ({ id: `var-${i}`, value: text(40), type: 'string', group: i % 2 ? 'g' : null }));
     await put(`resources/${lang}/layouts.json`, JSON.stringify(layouts, null, 4));
     await put(`resources/${lang}/components.json`, JSON.stringify(components, null, 4));
     await put(`resources/${lang}/pages.json`, JSON.stringify(pages, null, 4));
     await put(`resources/${lang}/variables.json`, JSON.stringify(variables, null, 4));
-    for (const [type, list] of [['layouts', layouts], ['components', components], ['pages', pages]] as const) {
+    for (const [type, list] of [
+      ['layouts', layouts],
+      ['components', components],
+      ['pages', pages],
+    ] as const) {
       for (const item of list) {
         await put(`resources/${lang}/${type}/${item.id}/${item.id}.html`, `<div>${text(2000 + Math.floor(random() * 6000))}</div>\n`);
         if (type !== 'components') await put(`resources/${lang}/${type}/${item.id}/${item.id}.css`, `.x{content:"${text(500)}"}\n`);
@@ -74,7 +89,11 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
       const layouts = Array.from({ length: 5 }, (_, i) => ({ id: `${id}-layout-${i}`, name: `L${i}` }));
       const variables = Array.from({ length: 5 }, (_, i) => ({ id: `${id}-var-${i}`, value: 'x', type: 'string' }));
       res[lang] = { pages, components, layouts, variables };
-      for (const [type, list] of [['pages', pages], ['components', components], ['layouts', layouts]] as const) {
+      for (const [type, list] of [
+        ['pages', pages],
+        ['components', components],
+        ['layouts', layouts],
+      ] as const) {
         for (const item of list) await put(`modules/${id}/resources/${lang}/${type}/${item.id}/${item.id}.html`, `<section>${text(3000)}</section>\n`);
       }
       resources += pages.length + components.length + layouts.length + variables.length;
@@ -112,7 +131,9 @@ if (!process.env.BENCH_KEEP) await rm(work, { recursive: true, force: true });
 const built = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build.ts')], { cwd: REPO, encoding: 'utf8' });
 if (built.status !== 0) throw new Error(built.stderr);
 const shape = await generatePlugin();
-console.log(`synthetic plugin: ${shape.resources} resources in 2 languages and 10 modules, ${shape.assets} asset files, ${(shape.assetBytes / 1024 / 1024).toFixed(1)} MiB of assets`);
+console.log(
+  `synthetic plugin: ${shape.resources} resources in 2 languages and 10 modules, ${shape.assets} asset files, ${(shape.assetBytes / 1024 / 1024).toFixed(1)} MiB of assets`,
+);
 
 const ours: number[] = [];
 const baseline: number[] = [];

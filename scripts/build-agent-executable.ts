@@ -15,8 +15,17 @@ const pkg = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) 
 await mkdir(out, { recursive: true });
 const script = path.join(out, 'c2f-agent.cjs');
 await build({
-  entryPoints: [path.join(REPO, 'src', 'agent', 'executable.ts')], outfile: script, bundle: true, platform: 'node', target: 'node24', format: 'cjs',
-  minify: true, legalComments: 'none', logLevel: 'warning', charset: 'utf8', define: { C2F_PACKAGE_VERSION: JSON.stringify(pkg.version) },
+  entryPoints: [path.join(REPO, 'src', 'agent', 'executable.ts')],
+  outfile: script,
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  charset: 'utf8',
+  define: { C2F_PACKAGE_VERSION: JSON.stringify(pkg.version) },
   // version.ts reads package.json through import.meta only when the version was not defined, as it is here.
   logOverride: { 'empty-import-meta': 'silent' },
 });
@@ -30,7 +39,11 @@ await rm(executable, { force: true });
 await copyFile(process.execPath, executable);
 await chmod(executable, 0o755);
 // postject warns about ELF note sections it leaves alone; its output matters only when it fails.
-const injected = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'postject', 'dist', 'cli.js'), executable, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { encoding: 'utf8' });
+const injected = spawnSync(
+  process.execPath,
+  [path.join(REPO, 'node_modules', 'postject', 'dist', 'cli.js'), executable, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
+  { encoding: 'utf8' },
+);
 if (injected.status !== 0) throw new Error(`postject failed:\n${injected.stdout}${injected.stderr}`);
 await rm(blob);
 await rm(seaConfig);

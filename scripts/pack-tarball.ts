@@ -20,7 +20,11 @@ const staging = await mkdtemp(path.join(tmpdir(), 'c2f-pack-'));
 try {
   for (const entry of pkg.files) await cp(path.join(REPO, entry), path.join(staging, entry), { recursive: true });
   await writeFile(path.join(staging, 'package.json'), `${JSON.stringify(shipped, null, 2)}\n`);
-  const output = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', destination], { cwd: staging, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const output = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', destination], {
+    cwd: staging,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const [{ filename }] = JSON.parse(output) as Array<{ filename: string }>;
   process.stdout.write(`${path.join(destination, filename)}\n`);
 } finally {

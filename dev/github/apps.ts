@@ -48,9 +48,16 @@ export class AppRegistry {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const name = String(manifest.name ?? `app-${this.nextId}`);
     const app: RegisteredApp = {
-      id: this.nextId++, slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-'), name, owner, manifest,
-      pem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), publicKey,
-      webhookSecret: randomBytes(20).toString('hex'), clientId: `Iv23${randomBytes(8).toString('hex')}`, clientSecret: randomBytes(20).toString('hex'),
+      id: this.nextId++,
+      slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+      name,
+      owner,
+      manifest,
+      pem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      publicKey,
+      webhookSecret: randomBytes(20).toString('hex'),
+      clientId: `Iv23${randomBytes(8).toString('hex')}`,
+      clientSecret: randomBytes(20).toString('hex'),
       createdAt: new Date().toISOString(),
     };
     this.apps.push(app);
@@ -70,7 +77,7 @@ export class AppRegistry {
   authenticate(authorization: string | undefined): RegisteredApp | string {
     const token = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
     const parts = token?.split('.');
-    if (!parts || parts.length !== 3) return 'A JSON web token could not be decoded';
+    if (parts?.length !== 3) return 'A JSON web token could not be decoded';
     let claims: { iss?: unknown; exp?: number; iat?: number };
     try {
       claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
@@ -92,8 +99,15 @@ export class AppRegistry {
     const url = String(app.manifest.hook_attributes.url);
     const signature = `sha256=${createHmac('sha256', app.webhookSecret).update(body).digest('hex')}`;
     const response = await fetch(url, {
-      method: 'POST', body,
-      headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': randomBytes(16).toString('hex'), 'x-hub-signature-256': signature, 'user-agent': 'GitHub-Hookshot/stand-in' },
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': event,
+        'x-github-delivery': randomBytes(16).toString('hex'),
+        'x-hub-signature-256': signature,
+        'user-agent': 'GitHub-Hookshot/stand-in',
+      },
     });
     this.deliveries.push({ appId: app.id, url, event, status: response.status });
     return response.status;
@@ -102,8 +116,17 @@ export class AppRegistry {
   /** Lets an App whose key a test made itself authenticate. */
   trust(id: number, privateKeyPem: string, webhookSecret: string): RegisteredApp {
     const app: RegisteredApp = {
-      id, slug: `app-${id}`, name: `App ${id}`, owner: 'conn2flow', manifest: { hook_attributes: { url: 'https://example.invalid/' } }, pem: privateKeyPem,
-      publicKey: createPublicKey(privateKeyPem), webhookSecret, clientId: `Iv23app${id}`, clientSecret: 'secret', createdAt: new Date().toISOString(),
+      id,
+      slug: `app-${id}`,
+      name: `App ${id}`,
+      owner: 'conn2flow',
+      manifest: { hook_attributes: { url: 'https://example.invalid/' } },
+      pem: privateKeyPem,
+      publicKey: createPublicKey(privateKeyPem),
+      webhookSecret,
+      clientId: `Iv23app${id}`,
+      clientSecret: 'secret',
+      createdAt: new Date().toISOString(),
     };
     this.apps.push(app);
     return app;

@@ -149,8 +149,16 @@ export class GitHubStandIn {
   addRelease(repo: string, release: Partial<StoredRelease> & { tagName: string }, assets: Array<{ name: string; content: Buffer; contentType?: string }> = []): StoredRelease {
     const now = new Date().toISOString();
     const stored: StoredRelease = {
-      id: this.nextId++, name: release.tagName, body: '', draft: false, prerelease: false, immutable: false,
-      createdAt: now, publishedAt: release.draft ? null : now, ...release, assets: [],
+      id: this.nextId++,
+      name: release.tagName,
+      body: '',
+      draft: false,
+      prerelease: false,
+      immutable: false,
+      createdAt: now,
+      publishedAt: release.draft ? null : now,
+      ...release,
+      assets: [],
     };
     for (const a of assets) stored.assets.push({ id: this.nextId++, name: a.name, contentType: a.contentType ?? 'application/octet-stream', content: a.content, createdAt: now });
     this.releases(repo).unshift(stored);
@@ -178,7 +186,9 @@ export class GitHubStandIn {
     const isWrite = req.method !== 'GET';
     if (operation === 'POST /app-manifests/{code}/conversions') {
       const app = this.apps.convert(owner);
-      return app ? this.send(res, operation, 201, { ...this.appJson(app), client_id: app.clientId, client_secret: app.clientSecret, webhook_secret: app.webhookSecret, pem: app.pem }) : this.notFound(res, operation);
+      return app
+        ? this.send(res, operation, 201, { ...this.appJson(app), client_id: app.clientId, client_secret: app.clientSecret, webhook_secret: app.webhookSecret, pem: app.pem })
+        : this.notFound(res, operation);
     }
     if (!req.headers.authorization) this.violations.push(`${operation}: no authorization header`);
     if (operation === 'GET /app' || operation === 'GET /app/hook/config') {
@@ -190,7 +200,14 @@ export class GitHubStandIn {
     if (operation === 'POST /app/installations/{installation_id}/access_tokens' && this.faults.badCredentials) {
       return this.send(res, operation, 401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
     }
-    if (isWrite && this.faults.forbidWrites) return this.send(res, operation, 403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/releases/releases', status: '403' }, false);
+    if (isWrite && this.faults.forbidWrites)
+      return this.send(
+        res,
+        operation,
+        403,
+        { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/releases/releases', status: '403' },
+        false,
+      );
 
     let json: any;
     if (contract.requestBody && operation !== 'POST /repos/{owner}/{repo}/releases/{release_id}/assets') {
@@ -205,10 +222,21 @@ export class GitHubStandIn {
     const byId = (id: string) => list.find((r) => r.id === Number(id));
     switch (operation) {
       case 'GET /app/hook/deliveries': {
-        const items = [...this.hookDeliveries].sort((a, b) => b.id - a.id).map((d) => ({
-          id: d.id, guid: d.guid, delivered_at: d.deliveredAt, redelivery: d.redelivery, duration: 0.1, status: d.statusCode < 400 && d.statusCode > 0 ? 'OK' : 'Invalid HTTP Response: 503',
-          status_code: d.statusCode, event: 'release', action: 'published', installation_id: 7, repository_id: 1,
-        }));
+        const items = [...this.hookDeliveries]
+          .sort((a, b) => b.id - a.id)
+          .map((d) => ({
+            id: d.id,
+            guid: d.guid,
+            delivered_at: d.deliveredAt,
+            redelivery: d.redelivery,
+            duration: 0.1,
+            status: d.statusCode < 400 && d.statusCode > 0 ? 'OK' : 'Invalid HTTP Response: 503',
+            status_code: d.statusCode,
+            event: 'release',
+            action: 'published',
+            installation_id: 7,
+            repository_id: 1,
+          }));
         return this.send(res, operation, 200, items);
       }
       case 'POST /app/hook/deliveries/{delivery_id}/attempts': {
@@ -219,7 +247,12 @@ export class GitHubStandIn {
       }
       case 'POST /app/installations/{installation_id}/access_tokens': {
         this.installationTokens.push(owner);
-        return this.send(res, operation, 201, { token: `ghs_installation_${owner}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'read', metadata: 'read', checks: 'write' }, repository_selection: 'all' });
+        return this.send(res, operation, 201, {
+          token: `ghs_installation_${owner}`,
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          permissions: { contents: 'read', metadata: 'read', checks: 'write' },
+          repository_selection: 'all',
+        });
       }
       case 'GET /repos/{owner}/{repo}/contents/{path}': {
         const file = this.files.get(`${repoKey}/${decodeURIComponent(param)}`);
@@ -232,10 +265,26 @@ export class GitHubStandIn {
         const release = list.find((r) => `tags/${r.tagName}` === ref);
         if (!release) return this.notFound(res, operation);
         const sha = commitOf(release.tagName);
-        return this.send(res, operation, 200, { ref: `refs/${ref}`, node_id: `REF_${release.id}`, url: `${this.url}/repos/${repoKey}/git/refs/${ref}`, object: { type: 'commit', sha, url: `${this.url}/repos/${repoKey}/git/commits/${sha}` } });
+        return this.send(res, operation, 200, {
+          ref: `refs/${ref}`,
+          node_id: `REF_${release.id}`,
+          url: `${this.url}/repos/${repoKey}/git/refs/${ref}`,
+          object: { type: 'commit', sha, url: `${this.url}/repos/${repoKey}/git/commits/${sha}` },
+        });
       }
       case 'POST /repos/{owner}/{repo}/check-runs': {
-        const run: StoredCheckRun = { id: this.nextId++, repo: repoKey, name: json.name, headSha: json.head_sha, externalId: json.external_id ?? null, status: json.status ?? 'queued', conclusion: json.conclusion ?? null, output: json.output ?? null, actions: json.actions ?? [], updates: 0 };
+        const run: StoredCheckRun = {
+          id: this.nextId++,
+          repo: repoKey,
+          name: json.name,
+          headSha: json.head_sha,
+          externalId: json.external_id ?? null,
+          status: json.status ?? 'queued',
+          conclusion: json.conclusion ?? null,
+          output: json.output ?? null,
+          actions: json.actions ?? [],
+          updates: 0,
+        };
         this.checkRuns.push(run);
         return this.send(res, operation, 201, this.checkRunJson(run));
       }
@@ -259,13 +308,28 @@ export class GitHubStandIn {
         const page = Number(url.searchParams.get('page') ?? 1);
         const slice = list.slice((page - 1) * perPage, page * perPage);
         if (page * perPage < list.length) res.setHeader('link', `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`);
-        return this.send(res, operation, 200, slice.map((r) => this.releaseJson(repoKey, r)));
+        return this.send(
+          res,
+          operation,
+          200,
+          slice.map((r) => this.releaseJson(repoKey, r)),
+        );
       }
       case 'POST /repos/{owner}/{repo}/releases': {
         if (list.some((r) => r.tagName === json.tag_name)) {
-          return this.send(res, operation, 422, { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], documentation_url: 'https://docs.github.com/rest/releases/releases#create-a-release' });
+          return this.send(res, operation, 422, {
+            message: 'Validation Failed',
+            errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }],
+            documentation_url: 'https://docs.github.com/rest/releases/releases#create-a-release',
+          });
         }
-        const release = this.addRelease(repoKey, { tagName: json.tag_name, name: json.name ?? null, body: json.body ?? null, draft: Boolean(json.draft), prerelease: Boolean(json.prerelease) });
+        const release = this.addRelease(repoKey, {
+          tagName: json.tag_name,
+          name: json.name ?? null,
+          body: json.body ?? null,
+          draft: Boolean(json.draft),
+          prerelease: Boolean(json.prerelease),
+        });
         return this.send(res, operation, 201, this.releaseJson(repoKey, release));
       }
       case 'PATCH /repos/{owner}/{repo}/releases/{release_id}': {
@@ -282,7 +346,12 @@ export class GitHubStandIn {
       case 'GET /repos/{owner}/{repo}/releases/{release_id}/assets': {
         const release = byId(param);
         if (!release) return this.notFound(res, operation);
-        return this.send(res, operation, 200, release.assets.map((a) => this.assetJson(repoKey, release, a)));
+        return this.send(
+          res,
+          operation,
+          200,
+          release.assets.map((a) => this.assetJson(repoKey, release, a)),
+        );
       }
       case 'POST /repos/{owner}/{repo}/releases/{release_id}/assets': {
         const release = byId(param);
@@ -292,11 +361,34 @@ export class GitHubStandIn {
         if (Number(req.headers['content-length']) !== body.length) this.violations.push(`${operation}: content-length ${req.headers['content-length']} but ${body.length} bytes`);
         if (!req.headers['content-type']) this.violations.push(`${operation}: no content-type`);
         if (this.faults.raceOnUpload?.delete(name!)) {
-          release.assets.push({ id: this.nextId++, name: name!, contentType: 'application/octet-stream', content: Buffer.from('from another run'), createdAt: new Date().toISOString() });
+          release.assets.push({
+            id: this.nextId++,
+            name: name!,
+            contentType: 'application/octet-stream',
+            content: Buffer.from('from another run'),
+            createdAt: new Date().toISOString(),
+          });
         }
-        if (release.immutable && !release.draft) return this.send(res, operation, 422, { message: 'Cannot upload assets to an immutable release.', documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset' }, false);
+        if (release.immutable && !release.draft)
+          return this.send(
+            res,
+            operation,
+            422,
+            { message: 'Cannot upload assets to an immutable release.', documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset' },
+            false,
+          );
         if (release.assets.some((a) => a.name === name)) {
-          return this.send(res, operation, 422, { message: 'Validation Failed', errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }], documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset' }, false);
+          return this.send(
+            res,
+            operation,
+            422,
+            {
+              message: 'Validation Failed',
+              errors: [{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }],
+              documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset',
+            },
+            false,
+          );
         }
         const asset: StoredAsset = { id: this.nextId++, name: name!, contentType: String(req.headers['content-type']), content: body, createdAt: new Date().toISOString() };
         release.assets.push(asset);
@@ -347,21 +439,47 @@ export class GitHubStandIn {
     const login = app.owner;
     const userUrl = `${this.url}/users/${login}`;
     return {
-      id: app.id, slug: app.slug, node_id: `A_${app.id}`, client_id: app.clientId, name: app.name, description: app.manifest.description ?? null,
-      external_url: app.manifest.url ?? 'https://example.invalid', html_url: `${this.url}/apps/${app.slug}`, created_at: app.createdAt, updated_at: app.createdAt,
-      permissions: app.manifest.default_permissions ?? {}, events: app.manifest.default_events ?? [],
+      id: app.id,
+      slug: app.slug,
+      node_id: `A_${app.id}`,
+      client_id: app.clientId,
+      name: app.name,
+      description: app.manifest.description ?? null,
+      external_url: app.manifest.url ?? 'https://example.invalid',
+      html_url: `${this.url}/apps/${app.slug}`,
+      created_at: app.createdAt,
+      updated_at: app.createdAt,
+      permissions: app.manifest.default_permissions ?? {},
+      events: app.manifest.default_events ?? [],
       owner: {
-        login, id: 1, node_id: 'U_1', avatar_url: `${userUrl}.png`, gravatar_id: null, url: userUrl, html_url: `${this.url}/${login}`, followers_url: `${userUrl}/followers`,
-        following_url: `${userUrl}/following{/other_user}`, gists_url: `${userUrl}/gists{/gist_id}`, starred_url: `${userUrl}/starred{/owner}{/repo}`,
-        subscriptions_url: `${userUrl}/subscriptions`, organizations_url: `${userUrl}/orgs`, repos_url: `${userUrl}/repos`, events_url: `${userUrl}/events{/privacy}`,
-        received_events_url: `${userUrl}/received_events`, type: 'User', site_admin: false,
+        login,
+        id: 1,
+        node_id: 'U_1',
+        avatar_url: `${userUrl}.png`,
+        gravatar_id: null,
+        url: userUrl,
+        html_url: `${this.url}/${login}`,
+        followers_url: `${userUrl}/followers`,
+        following_url: `${userUrl}/following{/other_user}`,
+        gists_url: `${userUrl}/gists{/gist_id}`,
+        starred_url: `${userUrl}/starred{/owner}{/repo}`,
+        subscriptions_url: `${userUrl}/subscriptions`,
+        organizations_url: `${userUrl}/orgs`,
+        repos_url: `${userUrl}/repos`,
+        events_url: `${userUrl}/events{/privacy}`,
+        received_events_url: `${userUrl}/received_events`,
+        type: 'User',
+        site_admin: false,
       },
     };
   }
 
   private download(url: URL, res: ServerResponse): void {
     const id = Number(url.pathname.split('/').pop());
-    const asset = [...this.repos.values()].flat().flatMap((r) => r.assets).find((a) => a.id === id);
+    const asset = [...this.repos.values()]
+      .flat()
+      .flatMap((r) => r.assets)
+      .find((a) => a.id === id);
     if (!asset) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': asset.content.length }).end(asset.content);
   }
@@ -388,44 +506,97 @@ export class GitHubStandIn {
 
   private user() {
     return {
-      login: 'github-actions[bot]', id: 41898282, node_id: 'MDM6Qm90NDE4OTgyODI=', avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
-      gravatar_id: '', url: 'https://api.github.com/users/github-actions%5Bbot%5D', html_url: 'https://github.com/apps/github-actions',
-      followers_url: 'https://api.github.com/users/github-actions%5Bbot%5D/followers', following_url: 'https://api.github.com/users/github-actions%5Bbot%5D/following{/other_user}',
-      gists_url: 'https://api.github.com/users/github-actions%5Bbot%5D/gists{/gist_id}', starred_url: 'https://api.github.com/users/github-actions%5Bbot%5D/starred{/owner}{/repo}',
-      subscriptions_url: 'https://api.github.com/users/github-actions%5Bbot%5D/subscriptions', organizations_url: 'https://api.github.com/users/github-actions%5Bbot%5D/orgs',
-      repos_url: 'https://api.github.com/users/github-actions%5Bbot%5D/repos', events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/events{/privacy}',
-      received_events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/received_events', type: 'Bot', user_view_type: 'public', site_admin: false,
+      login: 'github-actions[bot]',
+      id: 41898282,
+      node_id: 'MDM6Qm90NDE4OTgyODI=',
+      avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
+      gravatar_id: '',
+      url: 'https://api.github.com/users/github-actions%5Bbot%5D',
+      html_url: 'https://github.com/apps/github-actions',
+      followers_url: 'https://api.github.com/users/github-actions%5Bbot%5D/followers',
+      following_url: 'https://api.github.com/users/github-actions%5Bbot%5D/following{/other_user}',
+      gists_url: 'https://api.github.com/users/github-actions%5Bbot%5D/gists{/gist_id}',
+      starred_url: 'https://api.github.com/users/github-actions%5Bbot%5D/starred{/owner}{/repo}',
+      subscriptions_url: 'https://api.github.com/users/github-actions%5Bbot%5D/subscriptions',
+      organizations_url: 'https://api.github.com/users/github-actions%5Bbot%5D/orgs',
+      repos_url: 'https://api.github.com/users/github-actions%5Bbot%5D/repos',
+      events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/events{/privacy}',
+      received_events_url: 'https://api.github.com/users/github-actions%5Bbot%5D/received_events',
+      type: 'Bot',
+      user_view_type: 'public',
+      site_admin: false,
     };
   }
 
   private checkRunJson(run: StoredCheckRun) {
     const now = new Date().toISOString();
     return {
-      id: run.id, node_id: `CR_${run.id}`, head_sha: run.headSha, name: run.name, external_id: run.externalId,
-      url: `${this.url}/repos/${run.repo}/check-runs/${run.id}`, html_url: `https://github.com/${run.repo}/runs/${run.id}`, details_url: null,
-      status: run.status, conclusion: run.conclusion, started_at: now, completed_at: run.status === 'completed' ? now : null,
-      output: { title: run.output?.title ?? null, summary: run.output?.summary ?? null, text: run.output?.text ?? null, annotations_count: 0, annotations_url: `${this.url}/repos/${run.repo}/check-runs/${run.id}/annotations` },
-      check_suite: { id: 1 }, app: null, pull_requests: [],
+      id: run.id,
+      node_id: `CR_${run.id}`,
+      head_sha: run.headSha,
+      name: run.name,
+      external_id: run.externalId,
+      url: `${this.url}/repos/${run.repo}/check-runs/${run.id}`,
+      html_url: `https://github.com/${run.repo}/runs/${run.id}`,
+      details_url: null,
+      status: run.status,
+      conclusion: run.conclusion,
+      started_at: now,
+      completed_at: run.status === 'completed' ? now : null,
+      output: {
+        title: run.output?.title ?? null,
+        summary: run.output?.summary ?? null,
+        text: run.output?.text ?? null,
+        annotations_count: 0,
+        annotations_url: `${this.url}/repos/${run.repo}/check-runs/${run.id}/annotations`,
+      },
+      check_suite: { id: 1 },
+      app: null,
+      pull_requests: [],
     };
   }
 
   private releaseJson(repo: string, r: StoredRelease) {
     const api = `${this.url}/repos/${repo}/releases/${r.id}`;
     return {
-      url: api, html_url: `https://github.com/${repo}/releases/tag/${r.tagName}`, assets_url: `${api}/assets`,
+      url: api,
+      html_url: `https://github.com/${repo}/releases/tag/${r.tagName}`,
+      assets_url: `${api}/assets`,
       upload_url: `${this.url}/uploads/repos/${repo}/releases/${r.id}/assets{?name,label}`,
-      tarball_url: `${this.url}/repos/${repo}/tarball/${r.tagName}`, zipball_url: `${this.url}/repos/${repo}/zipball/${r.tagName}`,
-      id: r.id, node_id: `RE_${r.id}`, tag_name: r.tagName, target_commitish: 'main', name: r.name, body: r.body,
-      draft: r.draft, prerelease: r.prerelease, immutable: r.immutable, created_at: r.createdAt, published_at: r.publishedAt,
-      updated_at: r.publishedAt ?? r.createdAt, author: this.user(), assets: r.assets.map((a) => this.assetJson(repo, r, a)),
+      tarball_url: `${this.url}/repos/${repo}/tarball/${r.tagName}`,
+      zipball_url: `${this.url}/repos/${repo}/zipball/${r.tagName}`,
+      id: r.id,
+      node_id: `RE_${r.id}`,
+      tag_name: r.tagName,
+      target_commitish: 'main',
+      name: r.name,
+      body: r.body,
+      draft: r.draft,
+      prerelease: r.prerelease,
+      immutable: r.immutable,
+      created_at: r.createdAt,
+      published_at: r.publishedAt,
+      updated_at: r.publishedAt ?? r.createdAt,
+      author: this.user(),
+      assets: r.assets.map((a) => this.assetJson(repo, r, a)),
     };
   }
 
   private assetJson(repo: string, r: StoredRelease, a: StoredAsset) {
     return {
-      url: `${this.url}/repos/${repo}/releases/assets/${a.id}`, browser_download_url: `https://github.com/${repo}/releases/download/${r.tagName}/${a.name}`,
-      id: a.id, node_id: `RA_${a.id}`, name: a.name, label: '', state: 'uploaded', content_type: a.contentType, size: a.content.length,
-      digest: `sha256:${createHash('sha256').update(a.content).digest('hex')}`, download_count: 0, created_at: a.createdAt, updated_at: a.createdAt,
+      url: `${this.url}/repos/${repo}/releases/assets/${a.id}`,
+      browser_download_url: `https://github.com/${repo}/releases/download/${r.tagName}/${a.name}`,
+      id: a.id,
+      node_id: `RA_${a.id}`,
+      name: a.name,
+      label: '',
+      state: 'uploaded',
+      content_type: a.contentType,
+      size: a.content.length,
+      digest: `sha256:${createHash('sha256').update(a.content).digest('hex')}`,
+      download_count: 0,
+      created_at: a.createdAt,
+      updated_at: a.createdAt,
       uploader: this.user(),
     };
   }

@@ -58,7 +58,10 @@ export function readInputs(getInput: GetInput, tagFromEvent: string, tempDir: st
     prerelease: bool('prerelease', false),
     maxFileSize: parseSizeInput('max-file-size', getInput('max-file-size')),
     maxTotalSize: parseSizeInput('max-total-size', getInput('max-total-size')),
-    allow: getInput('allow').split('\n').map((line) => line.trim()).filter(Boolean),
+    allow: getInput('allow')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean),
     token: getInput('token').trim(),
     outDir: getInput('out-dir').trim() || tempDir,
   };

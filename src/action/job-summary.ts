@@ -3,33 +3,39 @@ import type { ActionResult } from './release-plugin.ts';
 
 // The job summary: one table a reviewer can read at a glance.
 
-const escape = (text: string) => text.replace(/\|/g, '\\|').replace(/</g, '&lt;');
+const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/</g, '&lt;');
 
 export function jobSummary(result: ActionResult): string {
   const { pack, publish } = result;
   const orphans = Object.values(pack.orphans).reduce((n, list) => n + list.length, 0);
-  const rows = Object.entries(pack.rows).map(([file, count]) => `${file} ${count}`).join('<br>');
+  const rows = Object.entries(pack.rows)
+    .map(([file, count]) => `${file} ${count}`)
+    .join('<br>');
   const lines = [
-    `## Conn2Flow plugin ${escape(pack.plugin.name)} ${escape(pack.plugin.version)}`,
+    `## Conn2Flow plugin ${escapeCell(pack.plugin.name)} ${escapeCell(pack.plugin.version)}`,
     '',
     '| | |',
     '| --- | --- |',
-    `| Plugin | \`${escape(pack.plugin.id)}\` (${escape(result.pluginDir)}) |`,
-    `| Version | ${escape(pack.plugin.version)} |`,
-    `| Tag | ${result.tag ? `\`${escape(result.tag)}\`` : '—'} |`,
+    `| Plugin | \`${escapeCell(pack.plugin.id)}\` (${escapeCell(result.pluginDir)}) |`,
+    `| Version | ${escapeCell(pack.plugin.version)} |`,
+    `| Tag | ${result.tag ? `\`${escapeCell(result.tag)}\`` : '—'} |`,
     `| Files | ${pack.files.packed} packed (${formatBytes(pack.files.bytes)}), ${pack.files.excluded} excluded |`,
     `| Rows | ${rows || '—'} |`,
     `| Orphans | ${orphans} |`,
-    `| versao baseline | ${escape(result.baseline)} |`,
+    `| versao baseline | ${escapeCell(result.baseline)} |`,
     `| Warnings | ${pack.warnings} |`,
     `| Package | ${formatBytes(pack.zip.size)}, ${pack.zip.entries} entries |`,
     `| SHA-256 | \`${pack.zip.sha256}\` |`,
   ];
   if (publish) {
-    lines.push(`| Release | [${escape(publish.release.tagName)}](${publish.release.htmlUrl})${publish.release.draft ? ' (draft)' : ''}${publish.created ? ', created by this run' : ''} |`);
-    lines.push(`| Assets | ${publish.assets.map((a) => `[${escape(a.name)}](${a.browserDownloadUrl})`).join('<br>')} |`);
+    lines.push(
+      `| Release | [${escapeCell(publish.release.tagName)}](${publish.release.htmlUrl})${publish.release.draft ? ' (draft)' : ''}${publish.created ? ', created by this run' : ''} |`,
+    );
+    lines.push(`| Assets | ${publish.assets.map((a) => `[${escapeCell(a.name)}](${a.browserDownloadUrl})`).join('<br>')} |`);
   }
-  const orphanList = Object.entries(pack.orphans).flatMap(([file, list]) => list.map((o) => `- ${file}: ${o.reason}${o.id ? ` (\`${escape(o.id)}\`${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`));
+  const orphanList = Object.entries(pack.orphans).flatMap(([file, list]) =>
+    list.map((o) => `- ${file}: ${o.reason}${o.id ? ` (\`${escapeCell(o.id)}\`${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`),
+  );
   if (orphanList.length) lines.push('', '<details><summary>Orphans (not installed)</summary>', '', ...orphanList, '', '</details>');
   return `${lines.join('\n')}\n`;
 }

@@ -29,7 +29,9 @@ export async function locatePlugin(workspace: string, pathInput: string, environ
     }
     const entry = environment.plugins.find((p) => p.id === tag.pluginId);
     if (!entry) {
-      throw new LocateError(`${environmentFile} has no plugins[] entry with id "${tag.pluginId}" (it has: ${environment.plugins.map((p) => p.id).join(', ') || 'none'}); set the "path" input or fix the tag`);
+      throw new LocateError(
+        `${environmentFile} has no plugins[] entry with id "${tag.pluginId}" (it has: ${environment.plugins.map((p) => p.id).join(', ') || 'none'}); set the "path" input or fix the tag`,
+      );
     }
     return resolveEntry(workspace, entry, environmentFile);
   }

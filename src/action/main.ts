@@ -44,7 +44,9 @@ export async function run(): Promise<void> {
     const tempDir = path.join(process.env.RUNNER_TEMP || tmpdir(), `c2f-plugin-${process.pid}`);
     const inputs = readInputs((name) => core.getInput(name), tagFromEvent(), path.join(tempDir, 'out'));
     if (inputs.token) core.setSecret(inputs.token);
-    const api = inputs.token ? octokitReleaseApi(getOctokit(inputs.token), context.repo.owner, context.repo.repo) : undefined;
+    // Run outside GitHub (local-action, a shell), the repository comes from GITHUB_REPOSITORY or not at all.
+    const repository = process.env.GITHUB_REPOSITORY ? context.repo : undefined;
+    const api = inputs.token && repository ? octokitReleaseApi(getOctokit(inputs.token), repository.owner, repository.repo) : undefined;
     const result = await releasePlugin(inputs, { workspace, tempDir, api, reporter: { info: (m) => core.info(m), annotate } });
     setOutputs(result);
     // Runners always provide the summary file; local runners may not, and that is no reason to fail.
@@ -53,6 +55,11 @@ export async function run(): Promise<void> {
     core.info(`${result.pack.plugin.id} ${result.pack.plugin.version}: ${result.pack.zip.path} sha256 ${result.pack.zip.sha256}`);
   } catch (error) {
     const diagnostics = (error as { diagnostics?: Diagnostic[] }).diagnostics;
-    core.setFailed(diagnostics?.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n') || (error as Error).message);
+    core.setFailed(
+      diagnostics
+        ?.filter((d) => d.severity === 'error')
+        .map(formatDiagnostic)
+        .join('\n') || (error as Error).message,
+    );
   }
 }

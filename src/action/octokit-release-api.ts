@@ -30,18 +30,30 @@ export function octokitReleaseApi(octokit: Octokit, owner: string, repo: string)
   };
 
   return {
-    getReleaseByTag: (tag) =>
-      orUndefined(`get release ${tag}`, async () => toRelease((await octokit.rest.repos.getReleaseByTag({ ...repoParams, tag })).data as Json)),
+    getReleaseByTag: (tag) => orUndefined(`get release ${tag}`, async () => toRelease((await octokit.rest.repos.getReleaseByTag({ ...repoParams, tag })).data as Json)),
     listReleases: () =>
       call('list releases', async () => (await octokit.paginate(octokit.rest.repos.listReleases, { ...repoParams, per_page: 100 })).map((r) => toRelease(r as Json))),
     createRelease: (release) =>
-      call(`create release ${release.tagName}`, async () => toRelease((await octokit.rest.repos.createRelease({
-        ...repoParams, tag_name: release.tagName, name: release.name, body: release.body, draft: release.draft, prerelease: release.prerelease,
-      })).data as Json)),
+      call(`create release ${release.tagName}`, async () =>
+        toRelease(
+          (
+            await octokit.rest.repos.createRelease({
+              ...repoParams,
+              tag_name: release.tagName,
+              name: release.name,
+              body: release.body,
+              draft: release.draft,
+              prerelease: release.prerelease,
+            })
+          ).data as Json,
+        ),
+      ),
     updateRelease: (id, changes) =>
       call(`update release ${id}`, async () => toRelease((await octokit.rest.repos.updateRelease({ ...repoParams, release_id: id, ...changes })).data as Json)),
     listAssets: (releaseId) =>
-      call(`list assets of release ${releaseId}`, async () => (await octokit.paginate(octokit.rest.repos.listReleaseAssets, { ...repoParams, release_id: releaseId, per_page: 100 })).map((a) => toAsset(a as Json))),
+      call(`list assets of release ${releaseId}`, async () =>
+        (await octokit.paginate(octokit.rest.repos.listReleaseAssets, { ...repoParams, release_id: releaseId, per_page: 100 })).map((a) => toAsset(a as Json)),
+      ),
     deleteAsset: (assetId) =>
       call(`delete asset ${assetId}`, async () => {
         await octokit.rest.repos.deleteReleaseAsset({ ...repoParams, asset_id: assetId });
@@ -61,7 +73,10 @@ export function octokitReleaseApi(octokit: Octokit, owner: string, repo: string)
     downloadAsset: (assetId, file) =>
       call(`download asset ${assetId}`, async () => {
         const response = await octokit.rest.repos.getReleaseAsset({
-          ...repoParams, asset_id: assetId, headers: { accept: 'application/octet-stream' }, request: { parseSuccessResponseBody: false },
+          ...repoParams,
+          asset_id: assetId,
+          headers: { accept: 'application/octet-stream' },
+          request: { parseSuccessResponseBody: false },
         });
         await pipeline(Readable.fromWeb(response.data as never), createWriteStream(file));
       }),
@@ -100,7 +115,10 @@ function explain(what: string, error: unknown): Error {
   const detail = [data?.message, ...(data?.errors ?? []).map((x) => x.message ?? x.code)].filter(Boolean).join('; ') || e.message || '';
   if (e.status === 401) return new GitHubError(401, `GitHub rejected the token while trying to ${what}: check the "token" input`);
   if (e.status === 403) {
-    return new GitHubError(403, `GitHub refused to ${what} (403${detail ? `: ${detail}` : ''}): the token needs the "contents: write" permission; add "permissions: contents: write" to the job`);
+    return new GitHubError(
+      403,
+      `GitHub refused to ${what} (403${detail ? `: ${detail}` : ''}): the token needs the "contents: write" permission; add "permissions: contents: write" to the job`,
+    );
   }
   return new GitHubError(e.status, `GitHub answered ${e.status} when trying to ${what}${detail ? `: ${detail}` : ''}`);
 }

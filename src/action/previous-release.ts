@@ -24,7 +24,12 @@ export async function findPreviousRelease(api: ReleaseApi, prefix: string, versi
 }
 
 /** Downloads the previous release's package into `dir`; undefined when there is none. */
-export async function downloadPreviousPackage(api: ReleaseApi, prefix: string, version: string, dir: string): Promise<PreviousPackage | { release: Release; zip: undefined } | undefined> {
+export async function downloadPreviousPackage(
+  api: ReleaseApi,
+  prefix: string,
+  version: string,
+  dir: string,
+): Promise<PreviousPackage | { release: Release; zip: undefined } | undefined> {
   const release = await findPreviousRelease(api, prefix, version);
   if (!release) return undefined;
   const asset = (await api.listAssets(release.id)).find((a) => a.name === PACKAGE_NAME);

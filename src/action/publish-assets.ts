@@ -37,7 +37,7 @@ export async function publishAssets(api: ReleaseApi, request: PublishRequest, lo
   if (!release.draft && release.immutable) {
     throw new PublishError(
       `release ${request.tag} is published and immutable, so no asset can be added or replaced. Let this action create the release ` +
-      '(it creates a draft, uploads, then publishes), or create your release as a draft and publish it after this step.',
+        '(it creates a draft, uploads, then publishes), or create your release as a draft and publish it after this step.',
     );
   }
 
@@ -51,7 +51,13 @@ export async function publishAssets(api: ReleaseApi, request: PublishRequest, lo
   return { release, created, assets };
 }
 
-async function uploadReplacing(api: ReleaseApi, release: Release, file: PublishRequest['files'][number], overwrite: boolean, log: (message: string) => void): Promise<ReleaseAsset> {
+async function uploadReplacing(
+  api: ReleaseApi,
+  release: Release,
+  file: PublishRequest['files'][number],
+  overwrite: boolean,
+  log: (message: string) => void,
+): Promise<ReleaseAsset> {
   for (let attempt = 1; ; attempt++) {
     const existing = (await api.listAssets(release.id)).find((a) => a.name === file.name);
     if (existing) {

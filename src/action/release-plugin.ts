@@ -41,7 +41,10 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
   const tag = inputs.tag ? parsePluginTag(inputs.tag) : undefined;
   if (inputs.tag && !tag) reporter.info(`tag ${inputs.tag} is neither plugin-<id>-v<x.y.z> nor v<x.y.z>: the version check and the previous-release baseline are skipped`);
   if (inputs.upload && !inputs.tag) throw new ActionError('no tag to release: run on a tag push or a release event, set the "tag" input, or set "upload: false"');
-  if ((inputs.upload || inputs.baseline === 'previous-release') && inputs.tag && !context.api) throw new ActionError('no GitHub token: set the "token" input');
+  if ((inputs.upload || inputs.baseline === 'previous-release') && inputs.tag && !context.api)
+    throw new ActionError(
+      'no GitHub token or repository: set the "token" input (and GITHUB_REPOSITORY=owner/repo outside GitHub Actions), or pack only with upload: false and baseline: none',
+    );
 
   const pluginDir = await locatePlugin(context.workspace, inputs.path, inputs.environmentFile, tag);
   const relative = path.relative(context.workspace, pluginDir) || '.';
@@ -73,24 +76,33 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
     throw new PluginError([mismatch], 11);
   }
   if (tag?.pluginId && tag.pluginId !== summary.plugin.id) {
-    reporter.annotate({ severity: 'warning', code: 'tag-plugin-id', message: `tag ${inputs.tag} names plugin "${tag.pluginId}" but manifest.json says "${summary.plugin.id}"; Conn2Flow installs under the id of its plugins row, so make sure hosts use the right one`, file: path.posix.join(relative, 'manifest.json') });
+    reporter.annotate({
+      severity: 'warning',
+      code: 'tag-plugin-id',
+      message: `tag ${inputs.tag} names plugin "${tag.pluginId}" but manifest.json says "${summary.plugin.id}"; Conn2Flow installs under the id of its plugins row, so make sure hosts use the right one`,
+      file: path.posix.join(relative, 'manifest.json'),
+    });
   }
 
   let publish: PublishResult | undefined;
   if (inputs.upload) {
-    publish = await publishAssets(context.api!, {
-      tag: inputs.tag,
-      releaseName: `Plugin ${summary.plugin.name} ${inputs.tag}`,
-      releaseBody: `${summary.plugin.name} ${summary.plugin.version}\n\nsha256 \`${summary.zip.sha256}\``,
-      files: [
-        { name: PACKAGE_NAME, path: summary.zip.path, contentType: 'application/zip' },
-        { name: `${PACKAGE_NAME}.sha256`, path: summary.sha256File, contentType: 'text/plain' },
-      ],
-      overwrite: inputs.overwrite,
-      createRelease: inputs.createRelease,
-      draft: inputs.draft,
-      prerelease: inputs.prerelease,
-    }, (message) => reporter.info(message));
+    publish = await publishAssets(
+      context.api!,
+      {
+        tag: inputs.tag,
+        releaseName: `Plugin ${summary.plugin.name} ${inputs.tag}`,
+        releaseBody: `${summary.plugin.name} ${summary.plugin.version}\n\nsha256 \`${summary.zip.sha256}\``,
+        files: [
+          { name: PACKAGE_NAME, path: summary.zip.path, contentType: 'application/zip' },
+          { name: `${PACKAGE_NAME}.sha256`, path: summary.sha256File, contentType: 'text/plain' },
+        ],
+        overwrite: inputs.overwrite,
+        createRelease: inputs.createRelease,
+        draft: inputs.draft,
+        prerelease: inputs.prerelease,
+      },
+      (message) => reporter.info(message),
+    );
   }
   return { pluginDir: relative, tag: inputs.tag, pack: summary, baseline: label, publish };
 }

@@ -90,7 +90,9 @@ export class Agent {
     const downloads = path.join(this.config.dataDir, 'downloads');
     const leftovers = [
       ...(await readdir(downloads).catch(() => [] as string[])).map((name) => path.join(downloads, name)),
-      ...(await readdir(this.backups.dir, { recursive: true }).catch(() => [] as string[])).filter((name) => name.endsWith('.partial')).map((name) => path.join(this.backups.dir, name)),
+      ...(await readdir(this.backups.dir, { recursive: true }).catch(() => [] as string[]))
+        .filter((name) => name.endsWith('.partial'))
+        .map((name) => path.join(this.backups.dir, name)),
     ];
     await Promise.all(leftovers.map((file) => rm(file, { force: true, recursive: true })));
     if (leftovers.length) this.log(`removed ${leftovers.length} partial file(s) a previous run left: ${leftovers.map((f) => path.relative(this.config.dataDir, f)).join(', ')}`);
@@ -121,7 +123,8 @@ export class Agent {
   }
 
   private store(job: Job, via: 'push' | 'pull'): { status: 200 | 202 | 409; ack: Ack } {
-    if (job.hostId !== this.config.hostId) return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `this agent is host ${this.config.hostId}, the job is for ${job.hostId}` } };
+    if (job.hostId !== this.config.hostId)
+      return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `this agent is host ${this.config.hostId}, the job is for ${job.hostId}` } };
     const known = this.journal.findAttempt(job.attemptId);
     if (known) return { status: 200, ack: { status: 'known', jobId: known.jobId, report: known.report } };
     if (this.config.pinned.includes(job.plugin.id) && job.action !== 'notify') {
@@ -171,24 +174,43 @@ export class Agent {
   /** Work on one plugin runs one piece at a time, in order. */
   private chain(pluginId: string, work: () => Promise<void>): void {
     const previous = this.chains.get(pluginId) ?? Promise.resolve();
-    const next = previous.then(work).catch((error) => this.log(`work on ${pluginId} failed inside the agent: ${(error as Error).stack ?? error}`)).finally(() => {
-      if (this.chains.get(pluginId) === next) this.chains.delete(pluginId);
-    });
+    const next = previous
+      .then(work)
+      .catch((error) => this.log(`work on ${pluginId} failed inside the agent: ${(error as Error).stack ?? error}`))
+      .finally(() => {
+        if (this.chains.get(pluginId) === next) this.chains.delete(pluginId);
+      });
     this.chains.set(pluginId, next);
   }
 
   private async runOne(attemptId: string): Promise<void> {
     const entry = this.journal.findAttempt(attemptId);
-    if (!entry || entry.phase !== 'received') return;
+    if (entry?.phase !== 'received') return;
     const jobId = entry.jobId;
     try {
-      await runJob({
-        config: this.config, journal: this.journal, installer: this.installer, backups: this.backups, log: this.log,
-        report: (e, o, f) => this.report(e, o, f), inventoryOf: (pluginId) => this.inventoryOf(pluginId),
-      }, entry);
+      await runJob(
+        {
+          config: this.config,
+          journal: this.journal,
+          installer: this.installer,
+          backups: this.backups,
+          log: this.log,
+          report: (e, o, f) => this.report(e, o, f),
+          inventoryOf: (pluginId) => this.inventoryOf(pluginId),
+        },
+        entry,
+      );
     } catch (error) {
       if (isDiskFull(error)) {
-        this.report(entry, { status: 'erro', exitCode: PLG_EXIT.DOWNLOAD, message: `no space left on the device of ${this.config.dataDir} (${(error as NodeJS.ErrnoException).code ?? 'disk full'}) while running the job: free some space, then retry the job` }, true);
+        this.report(
+          entry,
+          {
+            status: 'erro',
+            exitCode: PLG_EXIT.DOWNLOAD,
+            message: `no space left on the device of ${this.config.dataDir} (${(error as NodeJS.ErrnoException).code ?? 'disk full'}) while running the job: free some space, then retry the job`,
+          },
+          true,
+        );
         return;
       }
       this.log(`job ${jobId} failed inside the agent: ${(error as Error).stack ?? error}`);
@@ -210,15 +232,40 @@ export class Agent {
   private async recoverInterrupted(entry: JournalJob): Promise<void> {
     const job = entry.job;
     const installer = await this.outlive(entry);
-    const check = job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
-    const said = installer === 'finished' ? '; the installer it had started ran to its end' : installer === 'stopped' ? '; the installer it had started ran past its time limit and was stopped' : '';
+    const check =
+      job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
+    const said =
+      installer === 'finished'
+        ? '; the installer it had started ran to its end'
+        : installer === 'stopped'
+          ? '; the installer it had started ran past its time limit and was stopped'
+          : '';
     if (check?.ok) {
       this.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
-      this.report(entry, { status: 'ok', exitCode: PLG_EXIT.OK, message: `the agent restarted during this job${said}; the site has ${job.plugin.id} ${job.plugin.version} with this package (${check.reason})`, installedVersion: job.plugin.version, inventory: await this.inventoryOf(job.plugin.id) }, true);
+      this.report(
+        entry,
+        {
+          status: 'ok',
+          exitCode: PLG_EXIT.OK,
+          message: `the agent restarted during this job${said}; the site has ${job.plugin.id} ${job.plugin.version} with this package (${check.reason})`,
+          installedVersion: job.plugin.version,
+          inventory: await this.inventoryOf(job.plugin.id),
+        },
+        true,
+      );
     } else {
       const site = await this.inventoryOf(job.plugin.id).catch(() => null);
       if (site) await this.installer.markFailed?.(job.plugin.id, site).catch(() => {});
-      this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INTERRUPTED, message: `the agent restarted while this job was running${said}; it was not run again${check ? ` (${check.reason})` : ''}: check the site, then retry the job`, inventory: site }, true);
+      this.report(
+        entry,
+        {
+          status: 'erro',
+          exitCode: AGENT_EXIT.INTERRUPTED,
+          message: `the agent restarted while this job was running${said}; it was not run again${check ? ` (${check.reason})` : ''}: check the site, then retry the job`,
+          inventory: site,
+        },
+        true,
+      );
     }
     this.log(`job ${entry.jobId} was interrupted by a restart${said}`);
   }
@@ -255,7 +302,8 @@ export class Agent {
         this.unrecorded[0]();
       } catch (error) {
         if (!isDiskFull(error)) throw error;
-        if (!this.diskFullLogged) this.log(`no space left to record reports (${(error as Error).message}); ${this.unrecorded.length} wait in memory and are written once space allows`);
+        if (!this.diskFullLogged)
+          this.log(`no space left to record reports (${(error as Error).message}); ${this.unrecorded.length} wait in memory and are written once space allows`);
         this.diskFullLogged = true;
         this.unrecordedTimer = setTimeout(() => this.flushUnrecorded(), 5000);
         this.unrecordedTimer.unref();
@@ -281,7 +329,8 @@ export class Agent {
       exitLabel: outcome.exitCode === null ? null : label(outcome.exitCode),
       message: outcome.message.slice(0, 2000),
       logTail: (outcome.logTail ?? []).slice(-50).map((line) => line.slice(0, 1000)),
-      installedVersion: outcome.installedVersion ?? (outcome.status === 'ok' && entry.job.action !== 'uninstall' && entry.job.action !== 'notify' ? entry.job.plugin.version : null),
+      installedVersion:
+        outcome.installedVersion ?? (outcome.status === 'ok' && entry.job.action !== 'uninstall' && entry.job.action !== 'notify' ? entry.job.plugin.version : null),
       ...(outcome.inventory ? { inventory: outcome.inventory } : {}),
       timings: {
         receivedAt: entry.receivedAt,

@@ -36,7 +36,10 @@ export class Backups {
 
   async versions(pluginId: string): Promise<string[]> {
     const names = await readdir(path.join(this.dir, pluginId)).catch(() => [] as string[]);
-    return names.filter((n) => /^\d+\.\d+\.\d+\.zip$/.test(n)).map((n) => n.slice(0, -4)).sort((a, b) => compareVersions(a, b) ?? 0);
+    return names
+      .filter((n) => /^\d+\.\d+\.\d+\.zip$/.test(n))
+      .map((n) => n.slice(0, -4))
+      .sort((a, b) => compareVersions(a, b) ?? 0);
   }
 
   /** Removes all but the newest `keep` versions, never `installed`. */

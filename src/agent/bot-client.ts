@@ -20,7 +20,14 @@ export async function postSigned(url: string, body: string, secret: string, opti
 
 export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<BotAnswer> {
   try {
-    const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs + 5000)]) : AbortSignal.timeout(timeoutMs + 5000) });
+    const response = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs + 5000)]) : AbortSignal.timeout(timeoutMs + 5000),
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of response.body) {

@@ -40,8 +40,19 @@ export class BotLink {
   /** One heartbeat; in pull mode it waits up to pollSeconds for jobs. Returns false when it failed. */
   async beat(pollSeconds: number): Promise<boolean> {
     const config = this.agent.config;
-    const heartbeat: Heartbeat = { type: 'heartbeat', protocol: 1, hostId: config.hostId, agentVersion: AGENT_VERSION, inventory: await this.agent.inventory(), pollSeconds, sentAt: new Date().toISOString() };
-    const answer = await postSigned(`${config.botUrl}/api/heartbeat`, JSON.stringify(heartbeat), config.secret, { timeoutMs: (pollSeconds + 15) * 1000, signal: this.controller.signal });
+    const heartbeat: Heartbeat = {
+      type: 'heartbeat',
+      protocol: 1,
+      hostId: config.hostId,
+      agentVersion: AGENT_VERSION,
+      inventory: await this.agent.inventory(),
+      pollSeconds,
+      sentAt: new Date().toISOString(),
+    };
+    const answer = await postSigned(`${config.botUrl}/api/heartbeat`, JSON.stringify(heartbeat), config.secret, {
+      timeoutMs: (pollSeconds + 15) * 1000,
+      signal: this.controller.signal,
+    });
     if (answer.status !== 200) {
       this.failures++;
       if (this.failures === 1 || this.failures % 10 === 0) this.log(`heartbeat failed: ${describeAnswer(answer)}`);
@@ -49,7 +60,11 @@ export class BotLink {
     }
     if (this.failures) this.log('heartbeat: the bot is reachable again');
     this.failures = 0;
-    const verified = verifyMessage(answer.body, answer.headers, [config.secret, config.previousSecret].filter((s): s is string => Boolean(s)));
+    const verified = verifyMessage(
+      answer.body,
+      answer.headers,
+      [config.secret, config.previousSecret].filter((s): s is string => Boolean(s)),
+    );
     if (!verified.ok) {
       this.log(`the bot's heartbeat answer is not signed with this host's secret (${verified.reason}); ignoring it`);
       return false;
@@ -83,10 +98,14 @@ export class BotLink {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
-      this.controller.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      this.controller.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }

@@ -64,11 +64,20 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     const problems = (validateAgentConfig.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describe);
     throw new ConfigError(`${file} is not a valid agent config:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
   }
+  // biome-ignore lint/suspicious/noExplicitAny: the schema above has checked every field read below
   const c = raw as Record<string, any>;
   const base = path.dirname(file);
-  const installer: InstallerConfig = c.installer.type === 'conn2flow'
-    ? { type: 'conn2flow', gestorDir: path.resolve(base, c.installer.gestorDir), php: c.installer.php ?? 'php', domain: c.installer.domain ?? null, timeoutSeconds: c.installer.timeoutSeconds ?? 900, dbSocket: c.installer.dbSocket ?? null }
-    : { type: 'command', command: c.installer.command, timeoutSeconds: c.installer.timeoutSeconds ?? 900 };
+  const installer: InstallerConfig =
+    c.installer.type === 'conn2flow'
+      ? {
+          type: 'conn2flow',
+          gestorDir: path.resolve(base, c.installer.gestorDir),
+          php: c.installer.php ?? 'php',
+          domain: c.installer.domain ?? null,
+          timeoutSeconds: c.installer.timeoutSeconds ?? 900,
+          dbSocket: c.installer.dbSocket ?? null,
+        }
+      : { type: 'command', command: c.installer.command, timeoutSeconds: c.installer.timeoutSeconds ?? 900 };
   return {
     file,
     hostId: c.hostId,
@@ -92,6 +101,7 @@ function describe(error: ErrorObject): string {
   const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
   if (error.keyword === 'additionalProperties') return `${where}: unknown setting "${(error.params as { additionalProperty: string }).additionalProperty}"`;
   if (error.keyword === 'required') return `${where}: missing "${(error.params as { missingProperty: string }).missingProperty}"`;
-  if (error.keyword === 'const' || error.keyword === 'enum') return `${where}: must be ${JSON.stringify((error.params as { allowedValue?: unknown }).allowedValue ?? (error.params as { allowedValues?: unknown }).allowedValues)}`;
+  if (error.keyword === 'const' || error.keyword === 'enum')
+    return `${where}: must be ${JSON.stringify((error.params as { allowedValue?: unknown }).allowedValue ?? (error.params as { allowedValues?: unknown }).allowedValues)}`;
   return `${where}: ${error.message}`;
 }

@@ -12,9 +12,7 @@ import { PLG_EXIT } from '../protocol/exit-codes.ts';
 // server that sends more than it announced is cut off), the SHA-256 computed on the way, the file renamed
 // into place only when complete. Redirects are followed (GitHub serves assets from a CDN), at most five.
 
-export type Download =
-  | { ok: true; file: string; sha256: string; bytes: number; ms: number }
-  | { ok: false; exitCode: number; reason: string };
+export type Download = { ok: true; file: string; sha256: string; bytes: number; ms: number } | { ok: false; exitCode: number; reason: string };
 
 export interface DownloadRequest {
   url: string;
@@ -37,7 +35,8 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
   try {
     for (let hop = 0; ; hop++) {
       const parsed = new URL(url);
-      if (parsed.protocol !== 'https:' && !(req.allowHttp && parsed.protocol === 'http:')) return failed(`refusing to download over ${parsed.protocol} (${parsed.host}); allowHttpDownloads permits http`);
+      if (parsed.protocol !== 'https:' && !(req.allowHttp && parsed.protocol === 'http:'))
+        return failed(`refusing to download over ${parsed.protocol} (${parsed.host}); allowHttpDownloads permits http`);
       const response = await request(url, { method: 'GET', headers: { accept: 'application/octet-stream', 'user-agent': 'c2f-plugin-agent' }, signal });
       if ([301, 302, 303, 307, 308].includes(response.statusCode) && response.headers.location && hop < MAX_REDIRECTS) {
         response.body.resume();
@@ -46,7 +45,9 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
       }
       if (response.statusCode !== 200) {
         response.body.resume();
-        return failed(`${parsed.host} answered ${response.statusCode} for the package${response.statusCode === 403 || response.statusCode === 410 ? ' (the download link may have expired: redeliver the job)' : ''}`);
+        return failed(
+          `${parsed.host} answered ${response.statusCode} for the package${response.statusCode === 403 || response.statusCode === 410 ? ' (the download link may have expired: redeliver the job)' : ''}`,
+        );
       }
       const declared = Number(response.headers['content-length'] ?? NaN);
       if (declared > req.maxBytes) {
@@ -71,7 +72,8 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
   } catch (error) {
     await rm(partial, { force: true });
     if (signal.aborted) return failed(`the download did not finish within ${Math.round(req.timeoutMs / 1000)} s`);
-    if (isDiskFull(error)) return failed(`no space left on the device of ${path.dirname(req.file)} while downloading (${(error as NodeJS.ErrnoException).code}): free some space, then retry the job`);
+    if (isDiskFull(error))
+      return failed(`no space left on the device of ${path.dirname(req.file)} while downloading (${(error as NodeJS.ErrnoException).code}): free some space, then retry the job`);
     const cause = (error as { cause?: { code?: string } }).cause;
     return failed(`download failed: ${cause?.code ?? (error as Error).message}`);
   }

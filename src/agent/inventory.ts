@@ -35,9 +35,11 @@ function reconcileOne(pluginId: string, seen: SitePlugin | undefined, recorded: 
   const row = seen?.row ?? null;
   const problems: string[] = [];
   if (row && row.version !== files) {
-    problems.push(files === null
-      ? `Conn2Flow's plugins row says ${row.version ?? 'no version'} is installed, but gestor/plugins/${pluginId} has no manifest.json`
-      : `Conn2Flow's plugins row says ${row.version ?? 'no version'}, but the files are ${files}`);
+    problems.push(
+      files === null
+        ? `Conn2Flow's plugins row says ${row.version ?? 'no version'} is installed, but gestor/plugins/${pluginId} has no manifest.json`
+        : `Conn2Flow's plugins row says ${row.version ?? 'no version'}, but the files are ${files}`,
+    );
   }
   if (recorded && recorded.version !== files) problems.push(`the agent installed ${recorded.version}, but the files are ${files ?? 'missing'}`);
   if (files === null && !problems.length) return undefined; // nothing there, and nothing claims otherwise

@@ -152,7 +152,9 @@ export class Journal {
       if (owner !== undefined && owner !== pid && isProcessAlive(owner)) {
         throw new JournalInUseError(`the agent data folder is in use by another agent (pid ${owner}); stop it, or give this agent its own dataDir`);
       }
-      this.db.prepare('insert into owner (only_one, pid, since) values (1, ?, ?) on conflict (only_one) do update set pid = excluded.pid, since = excluded.since').run(pid, new Date().toISOString());
+      this.db
+        .prepare('insert into owner (only_one, pid, since) values (1, ?, ?) on conflict (only_one) do update set pid = excluded.pid, since = excluded.since')
+        .run(pid, new Date().toISOString());
     });
   }
 
@@ -203,7 +205,9 @@ export class Journal {
   recordReport(report: Report, url: string, messageId: string, final: boolean): void {
     this.transaction(() => {
       this.db
-        .prepare(`update attempts set status = ?, exit_code = ?, message = ?, report = ?, phase = case when ? then 'done' else phase end, finished_at = case when ? then ? else finished_at end where attempt_id = ?`)
+        .prepare(
+          `update attempts set status = ?, exit_code = ?, message = ?, report = ?, phase = case when ? then 'done' else phase end, finished_at = case when ? then ? else finished_at end where attempt_id = ?`,
+        )
         .run(report.status, report.exitCode, report.message, JSON.stringify(report), final ? 1 : 0, final ? 1 : 0, report.sentAt, report.attemptId);
       this.db.prepare('insert into outbox (message_id, url, body, next_at) values (?, ?, ?, 0)').run(messageId, url, JSON.stringify(report));
     });
@@ -211,7 +215,9 @@ export class Journal {
 
   nextReport(): OutgoingReport | undefined {
     const row = this.db.prepare('select * from outbox order by seq limit 1').get() as Row | undefined;
-    return row && { seq: Number(row.seq), messageId: String(row.message_id), url: String(row.url), body: String(row.body), attempts: Number(row.attempts), nextAt: Number(row.next_at) };
+    return (
+      row && { seq: Number(row.seq), messageId: String(row.message_id), url: String(row.url), body: String(row.body), attempts: Number(row.attempts), nextAt: Number(row.next_at) }
+    );
   }
 
   pendingReports(): number {
@@ -227,7 +233,10 @@ export class Journal {
   }
 
   setInstalled(plugin: InstalledPlugin): void {
-    this.db.prepare('insert into installed (plugin_id, version, sha256, installed_at) values (?, ?, ?, ?) on conflict (plugin_id) do update set version = excluded.version, sha256 = excluded.sha256, installed_at = excluded.installed_at')
+    this.db
+      .prepare(
+        'insert into installed (plugin_id, version, sha256, installed_at) values (?, ?, ?, ?) on conflict (plugin_id) do update set version = excluded.version, sha256 = excluded.sha256, installed_at = excluded.installed_at',
+      )
       .run(plugin.pluginId, plugin.version, plugin.sha256, plugin.installedAt);
   }
 
@@ -236,7 +245,12 @@ export class Journal {
   }
 
   installed(): InstalledPlugin[] {
-    return (this.db.prepare('select * from installed order by plugin_id').all() as Row[]).map((r) => ({ pluginId: String(r.plugin_id), version: String(r.version), sha256: String(r.sha256), installedAt: String(r.installed_at) }));
+    return (this.db.prepare('select * from installed order by plugin_id').all() as Row[]).map((r) => ({
+      pluginId: String(r.plugin_id),
+      version: String(r.version),
+      sha256: String(r.sha256),
+      installedAt: String(r.installed_at),
+    }));
   }
 
   private transaction(work: () => void): void {

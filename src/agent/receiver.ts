@@ -31,7 +31,8 @@ export async function handleJobRequest(req: IncomingMessage, res: ServerResponse
   if (!verified.ok) return send(res, 401, { error: `signature rejected: ${verified.reason}` });
   const checked = parseChecked(body.toString('utf8'), checkJob);
   if (!checked.ok) return send(res, 422, { error: 'the job does not match the job schema', details: checked.errors });
-  if (verified.messageId !== checked.value.attemptId) return send(res, 422, { error: `the message id (${verified.messageId}) is not the job's attemptId (${checked.value.attemptId})` });
+  if (verified.messageId !== checked.value.attemptId)
+    return send(res, 422, { error: `the message id (${verified.messageId}) is not the job's attemptId (${checked.value.attemptId})` });
   const { status, ack } = agent.intake(checked.value, 'push');
   return send(res, status, ack);
 }

@@ -51,7 +51,11 @@ export async function runJob(ctx: RunContext, entry: JournalJob): Promise<void> 
   }
   ctx.journal.markStarted(entry.attemptId, new Date().toISOString());
   if (Date.parse(job.deadline) < Date.now()) {
-    return ctx.report(entry, { status: 'erro', exitCode: AGENT_EXIT.DEADLINE_PASSED, message: `the job's deadline (${job.deadline}) passed before it could start; retry it to run it` }, true);
+    return ctx.report(
+      entry,
+      { status: 'erro', exitCode: AGENT_EXIT.DEADLINE_PASSED, message: `the job's deadline (${job.deadline}) passed before it could start; retry it to run it` },
+      true,
+    );
   }
   ctx.report(entry, { status: workingStatus(job), exitCode: null, message: `${job.action} of ${job.plugin.id} ${job.plugin.version} started` }, false);
   const before = await ctx.inventoryOf(job.plugin.id);
@@ -75,7 +79,8 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
   let downloaded: string | undefined;
   try {
     if (!zip) {
-      if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now()) return erro(PLG_EXIT.DOWNLOAD, `the package link expired at ${job.package.urlExpiresAt}; retry the job for a fresh one`);
+      if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now())
+        return erro(PLG_EXIT.DOWNLOAD, `the package link expired at ${job.package.urlExpiresAt}; retry the job for a fresh one`);
       const folder = path.join(config.dataDir, 'downloads');
       await mkdir(folder, { recursive: true });
       const result = await downloadPackage({
@@ -89,11 +94,16 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       if (!result.ok) return erro(result.exitCode, result.reason);
       downloaded = result.file;
       timings.downloadMs = result.ms;
-      if (result.sha256 !== job.package.sha256) return erro(PLG_EXIT.CHECKSUM, `the download's SHA-256 is ${result.sha256}, the job says ${job.package.sha256}: nothing was installed`, { timings });
+      if (result.sha256 !== job.package.sha256)
+        return erro(PLG_EXIT.CHECKSUM, `the download's SHA-256 is ${result.sha256}, the job says ${job.package.sha256}: nothing was installed`, { timings });
       zip = result.file;
     }
     const verifyStarted = Date.now();
-    const inspection = await inspectPackage(zip, { id: job.plugin.id, version: job.plugin.version }, { maxEntries: config.limits.zipEntries, maxTotalBytes: config.limits.zipTotalBytes, maxRatio: config.limits.zipRatio });
+    const inspection = await inspectPackage(
+      zip,
+      { id: job.plugin.id, version: job.plugin.version },
+      { maxEntries: config.limits.zipEntries, maxTotalBytes: config.limits.zipTotalBytes, maxRatio: config.limits.zipRatio },
+    );
     timings.verifyMs = Date.now() - verifyStarted;
     if (!inspection.ok) return erro(inspection.exitCode, `package refused before installing: ${inspection.reason}`, { timings });
 
@@ -125,7 +135,13 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
  * After a failed install or update that got as far as the site: reinstall what the site had before from the
  * package kept for it, unless the site still has it. Returns what to add to the failure's message and log.
  */
-async function restoreAfterFailure(ctx: RunContext, job: Job, before: InventoryEntry, failed: InstallerResult, onProcess: (pgid: number) => void): Promise<{ note: string; log: string[] }> {
+async function restoreAfterFailure(
+  ctx: RunContext,
+  job: Job,
+  before: InventoryEntry,
+  failed: InstallerResult,
+  onProcess: (pgid: number) => void,
+): Promise<{ note: string; log: string[] }> {
   if (!before.version) return { note: '', log: [] };
   const previous = before.version;
   if (!failed.siteChanged) return { note: `; the site still has ${previous}`, log: [] };
@@ -134,10 +150,16 @@ async function restoreAfterFailure(ctx: RunContext, job: Job, before: InventoryE
   const zip = await ctx.backups.find(job.plugin.id, previous, before.sha256);
   if (!zip) return { note: `; the package of ${previous} was not kept on this host, so it could not be restored: roll back from the bot`, log: [] };
   ctx.log(`job ${job.jobId}: ${job.action} of ${job.plugin.id} ${job.plugin.version} failed; restoring ${previous}`);
-  const restoreJob: Job = { ...job, action: 'rollback', plugin: { ...job.plugin, version: previous, previousVersion: job.plugin.version }, package: { ...job.package, sha256: before.sha256 } };
+  const restoreJob: Job = {
+    ...job,
+    action: 'rollback',
+    plugin: { ...job.plugin, version: previous, previousVersion: job.plugin.version },
+    package: { ...job.package, sha256: before.sha256 },
+  };
   const restored = await ctx.installer.install({ job: restoreJob, zip, sha256: before.sha256, onProcess });
   const log = [`-- restoring ${job.plugin.id} ${previous} from the kept package:`, ...restored.logTail.slice(-15)];
-  if (restored.exitCode !== PLG_EXIT.OK) return { note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`, log };
+  if (restored.exitCode !== PLG_EXIT.OK)
+    return { note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`, log };
   ctx.journal.setInstalled({ pluginId: job.plugin.id, version: previous, sha256: before.sha256, installedAt: new Date().toISOString() });
   return { note: `; restored to ${previous}`, log };
 }

@@ -7,8 +7,19 @@ import type { Journal } from './journal.ts';
 export interface AgentStatus {
   installed: Array<{ pluginId: string; version: string; sha256: string; installedAt: string }>;
   jobs: Array<{
-    jobId: string; attemptId: string; action: string; pluginId: string; version: string; phase: string; status: string;
-    exitCode: number | null; exitLabel: string | null; message: string; logTail: string[]; receivedAt: string; finishedAt: string | null;
+    jobId: string;
+    attemptId: string;
+    action: string;
+    pluginId: string;
+    version: string;
+    phase: string;
+    status: string;
+    exitCode: number | null;
+    exitLabel: string | null;
+    message: string;
+    logTail: string[];
+    receivedAt: string;
+    finishedAt: string | null;
   }>;
   pendingReports: number;
 }
@@ -20,8 +31,19 @@ export function agentStatus(journal: Journal, limit = 20): AgentStatus {
   return {
     installed: journal.installed(),
     jobs: journal.recentAttempts(limit).map((j) => ({
-      jobId: j.jobId, attemptId: j.attemptId, action: j.job.action, pluginId: j.job.plugin.id, version: j.job.plugin.version, phase: j.phase, status: j.status,
-      exitCode: j.exitCode, exitLabel: j.exitCode === null ? null : label(j.exitCode), message: j.message, logTail: j.report?.logTail ?? [], receivedAt: j.receivedAt, finishedAt: j.finishedAt,
+      jobId: j.jobId,
+      attemptId: j.attemptId,
+      action: j.job.action,
+      pluginId: j.job.plugin.id,
+      version: j.job.plugin.version,
+      phase: j.phase,
+      status: j.status,
+      exitCode: j.exitCode,
+      exitLabel: j.exitCode === null ? null : label(j.exitCode),
+      message: j.message,
+      logTail: j.report?.logTail ?? [],
+      receivedAt: j.receivedAt,
+      finishedAt: j.finishedAt,
     })),
     pendingReports: journal.pendingReports(),
   };

@@ -10,7 +10,7 @@ import { checkRunInstallation, scheduleCheckRun, updateCheckRun, type CheckRunDa
 import { leaseTakeovers, webhooksReceived } from './metrics.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
-import { ReleaseIntake, type ResolveData } from './rollout/release-intake.ts';
+import type { ReleaseIntake, ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
 import { getRelease, recordReleaseWebhooks, recordResolveFailure, updateRelease, type ReleaseWebhook } from './store/releases.ts';
@@ -77,9 +77,16 @@ export function botApp(deps: BotDeps): ApplicationFunction {
     app.on('check_run.requested_action', async (context) => {
       webhooksReceived.inc({ event: 'check_run.requested_action', outcome: 'new' });
       const { check_run: run, requested_action: requested, repository, sender } = context.payload;
-      const outcome = await handleRequestedAction({ db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) }, {
-        checkRunId: run.id, externalId: run.external_id ?? null, repository: repository.full_name, identifier: requested?.identifier ?? '', login: sender.login,
-      });
+      const outcome = await handleRequestedAction(
+        { db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) },
+        {
+          checkRunId: run.id,
+          externalId: run.external_id ?? null,
+          repository: repository.full_name,
+          identifier: requested?.identifier ?? '',
+          login: sender.login,
+        },
+      );
       context.log.info({ checkRun: run.id, action: requested?.identifier, by: sender.login, outcome }, 'check run action');
     });
   };
@@ -98,20 +105,33 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, release, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
-      app.log[outcome.kind === 'failed' ? 'warn' : 'info']({ releaseId: job.data.releaseId, tag: release?.tag, outcome: outcome.kind, ...(outcome.kind === 'rolled-out' ? {} : { reason: outcome.reason }) }, 'release resolved');
+      app.log[outcome.kind === 'failed' ? 'warn' : 'info'](
+        { releaseId: job.data.releaseId, tag: release?.tag, outcome: outcome.kind, ...(outcome.kind === 'rolled-out' ? {} : { reason: outcome.reason }) },
+        'release resolved',
+      );
     } catch (error) {
       // Every failed try is kept with its reason (rollouts list shows it) and logged; the last one fails the release.
       const reason = describeResolveError(error);
       const tries = await recordResolveFailure(deps.db, job.data.releaseId, reason);
       const last = job.retryCount >= (deps.resolveRetryLimit ?? RESOLVE_RETRY.retryLimit);
-      app.log.warn({ releaseId: job.data.releaseId, tag: release?.tag, tries, reason }, last ? 'release could not be resolved: giving up' : 'release could not be resolved yet: will try again');
+      app.log.warn(
+        { releaseId: job.data.releaseId, tag: release?.tag, tries, reason },
+        last ? 'release could not be resolved: giving up' : 'release could not be resolved yet: will try again',
+      );
       if (!last) throw error;
-      await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: error instanceof AssetsNotReadyError ? `${reason}; gave up waiting` : `${reason}; gave up after ${tries} tries` });
+      await updateRelease(deps.db, job.data.releaseId, {
+        state: 'failed',
+        error: error instanceof AssetsNotReadyError ? `${reason}; gave up waiting` : `${reason}; gave up after ${tries} tries`,
+      });
       await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
     }
   });
   const delivery: DeliveryDeps = {
-    db: deps.db, box: deps.box, boss: deps.boss, botUrl: deps.botUrl, ...deps.delivery,
+    db: deps.db,
+    box: deps.box,
+    boss: deps.boss,
+    botUrl: deps.botUrl,
+    ...deps.delivery,
     onTakeover: (rolloutId, jobs) => {
       leaseTakeovers.inc(jobs);
       app.log.warn({ rolloutId, jobs }, 'took over jobs whose delivering process let its lease run out (it died?); pushing them again with the same attempt id');
@@ -124,12 +144,17 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     for (const rolloutId of changed) await touchRollout(deps, rolloutId);
   };
   for (const queue of [QUEUES.deliverRollout, QUEUES.deliverRolloutLegacy]) {
-    await deps.boss.work<RolloutData>(queue, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) =>
-      delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId)));
+    await deps.boss.work<RolloutData>(queue, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) => delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId)));
   }
   sweepLapsedLeases(app, deps);
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>
-    delivering((withDeps) => deliverJobs(withDeps, jobs.map((job) => job.data))));
+    delivering((withDeps) =>
+      deliverJobs(
+        withDeps,
+        jobs.map((job) => job.data),
+      ),
+    ),
+  );
   // One schedule for all bot processes (pg-boss keeps it in the database); singleton: one pass at a time.
   await deps.boss.schedule(QUEUES.redeliverWebhooks, '*/5 * * * *');
   await deps.boss.work(QUEUES.redeliverWebhooks, { pollingIntervalSeconds: 5, batchSize: 1 }, async () => {

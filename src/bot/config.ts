@@ -35,9 +35,16 @@ export class BotConfigError extends Error {}
 
 /** The variable each setting comes from. */
 const VARIABLES: Record<keyof BotConfig, string> = {
-  botUrl: 'C2F_BOT_URL', adminToken: 'C2F_ADMIN_TOKEN', databaseUrl: 'DATABASE_URL', dataDir: 'C2F_DATA_DIR', secretKey: 'C2F_SECRET_KEY',
-  pullLeaseSeconds: 'C2F_PULL_LEASE_SECONDS', pushTimeoutMs: 'C2F_PUSH_TIMEOUT_MS', retrySchedule: 'C2F_RETRY_SCHEDULE',
-  checkRunDelaySeconds: 'C2F_CHECK_RUN_DELAY_SECONDS', retentionDays: 'C2F_RETENTION_DAYS',
+  botUrl: 'C2F_BOT_URL',
+  adminToken: 'C2F_ADMIN_TOKEN',
+  databaseUrl: 'DATABASE_URL',
+  dataDir: 'C2F_DATA_DIR',
+  secretKey: 'C2F_SECRET_KEY',
+  pullLeaseSeconds: 'C2F_PULL_LEASE_SECONDS',
+  pushTimeoutMs: 'C2F_PUSH_TIMEOUT_MS',
+  retrySchedule: 'C2F_RETRY_SCHEDULE',
+  checkRunDelaySeconds: 'C2F_CHECK_RUN_DELAY_SECONDS',
+  retentionDays: 'C2F_RETENTION_DAYS',
 };
 
 export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
@@ -46,7 +53,8 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   const problems: string[] = [];
   const botUrl = set('C2F_BOT_URL');
   // GitHub's webhooks and every job carry it: a made-up localhost URL would reach neither GitHub nor a host.
-  if (!botUrl) problems.push('C2F_BOT_URL is not set: the bot\'s public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it');
+  if (!botUrl)
+    problems.push("C2F_BOT_URL is not set: the bot's public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it");
   const schedule = set('C2F_RETRY_SCHEDULE');
   const retrySchedule = schedule === undefined ? RETRY_SCHEDULE_SECONDS : schedule.split(',').map((part) => Number(part.trim()));
   if (retrySchedule.some((n) => !Number.isFinite(n))) problems.push(`C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found ${JSON.stringify(schedule)}`);

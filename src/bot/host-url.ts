@@ -32,7 +32,10 @@ export function validateHostUrl(raw: string, policy: UrlPolicy = {}): string {
   }
   if (url.username || url.password) throw new HostUrlError(`${raw}: credentials do not belong in the URL; hosts authenticate with their signing secret`);
   if (url.hash) throw new HostUrlError(`${raw}: a URL fragment is never sent; remove it`);
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (!policy.allowPrivateNetwork && (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isForbiddenAddress(host)))) {
     throw new HostUrlError(`${raw}: ${host} is a loopback or private address; allow it ${howToAllow.privateNetwork} if this host really lives there`);
   }

@@ -7,12 +7,31 @@ import { hostsByEnrolment, jobsByState } from './store/counts.ts';
 
 export const registry = new Registry();
 
-export const webhooksReceived = new Counter({ name: 'c2f_webhooks_total', help: 'Verified GitHub webhooks handled, by event and whether the release was new.', labelNames: ['event', 'outcome'], registers: [registry] });
-export const pushes = new Counter({ name: 'c2f_pushes_total', help: 'Pushes to hosts, by outcome (delivered, refused, gone, retry, failed).', labelNames: ['outcome'], registers: [registry] });
-export const reports = new Counter({ name: 'c2f_reports_total', help: 'Host reports, by outcome (applied, repeat, stale, rejected).', labelNames: ['outcome'], registers: [registry] });
+export const webhooksReceived = new Counter({
+  name: 'c2f_webhooks_total',
+  help: 'Verified GitHub webhooks handled, by event and whether the release was new.',
+  labelNames: ['event', 'outcome'],
+  registers: [registry],
+});
+export const pushes = new Counter({
+  name: 'c2f_pushes_total',
+  help: 'Pushes to hosts, by outcome (delivered, refused, gone, retry, failed).',
+  labelNames: ['outcome'],
+  registers: [registry],
+});
+export const reports = new Counter({
+  name: 'c2f_reports_total',
+  help: 'Host reports, by outcome (applied, repeat, stale, rejected).',
+  labelNames: ['outcome'],
+  registers: [registry],
+});
 export const heartbeats = new Counter({ name: 'c2f_heartbeats_total', help: 'Verified host heartbeats.', registers: [registry] });
 export const pushesInFlight = new Gauge({ name: 'c2f_pushes_in_flight', help: 'Pushes this process is making right now.', registers: [registry] });
-export const leaseTakeovers = new Counter({ name: 'c2f_lease_takeovers_total', help: 'Jobs this process took over because the process delivering them let their lease run out (it died).', registers: [registry] });
+export const leaseTakeovers = new Counter({
+  name: 'c2f_lease_takeovers_total',
+  help: 'Jobs this process took over because the process delivering them let their lease run out (it died).',
+  registers: [registry],
+});
 
 let database: Database | undefined;
 

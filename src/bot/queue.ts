@@ -76,8 +76,12 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
   await boss.createQueue(QUEUES.deliverRollout, { policy: 'short', ...rolloutRuns });
   await boss.createQueue(QUEUES.deliverRolloutLegacy, { policy: 'stately', ...rolloutRuns });
   await boss.createQueue(QUEUES.deliverJob, {
-    policy: 'key_strict_fifo', ...DELIVERY_CRASH_RETRY, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,
-    deadLetter: QUEUES.deliverJobDead, expireInSeconds, notify: true,
+    policy: 'key_strict_fifo',
+    ...DELIVERY_CRASH_RETRY,
+    retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,
+    deadLetter: QUEUES.deliverJobDead,
+    expireInSeconds,
+    notify: true,
   });
   return boss;
 }

@@ -44,12 +44,19 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     };
     const onChanged = (rolloutId: string) => touchRollout(deps, rolloutId);
-    if (path === '/api/reports' && req.method === 'POST') return void handleReport(req, res, { ...deps, onChanged }).catch(fail), true;
-    if (path === '/api/enroll' && req.method === 'POST') return void handleEnroll(req, res, deps).catch(fail), true;
-    if (path === '/api/heartbeat' && req.method === 'POST') return void handleHeartbeat(req, res, { ...deps, onChanged }).catch(fail), true;
-    if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return void handlePackage(req, res, { ...deps, assets: deps.assets }).catch(fail), true;
-    if (isAdminPath(path)) return void handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged }).catch(fail), true;
-    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }), true;
+    const handled = (work: Promise<void>) => {
+      work.catch(fail);
+      return true;
+    };
+    if (path === '/api/reports' && req.method === 'POST') return handled(handleReport(req, res, { ...deps, onChanged }));
+    if (path === '/api/enroll' && req.method === 'POST') return handled(handleEnroll(req, res, deps));
+    if (path === '/api/heartbeat' && req.method === 'POST') return handled(handleHeartbeat(req, res, { ...deps, onChanged }));
+    if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return handled(handlePackage(req, res, { ...deps, assets: deps.assets }));
+    if (isAdminPath(path)) return handled(handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged }));
+    if (path === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return true;
+    }
     if (path === '/metrics' && req.method === 'GET') {
       registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), fail);
       return true;
@@ -92,7 +99,9 @@ async function handleWebhook(req: IncomingMessage, res: ServerResponse, webhooks
 }
 
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' }).end(JSON.stringify({ error: `a webhook body is at most ${MAX_WEBHOOK_BYTES} bytes (GitHub's limit)` }));
+  res
+    .writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
+    .end(JSON.stringify({ error: `a webhook body is at most ${MAX_WEBHOOK_BYTES} bytes (GitHub's limit)` }));
   req.destroy();
 }
 
@@ -125,13 +134,23 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     const intake = new ReleaseIntake({ db, boss }, (error) => probot.log.error({ err: error }, 'queuing releases failed'));
     const deps: ServerDeps = {
       stopping: [],
-      db, boss, box, botUrl: config.botUrl, adminToken: config.adminToken, intake, pullLeaseSeconds: config.pullLeaseSeconds, pollCheckMs: overrides.pollCheckMs,
-      checkRunDelaySeconds: config.checkRunDelaySeconds, resolveRetryLimit: overrides.resolveRetryLimit, retentionDays: config.retentionDays,
+      db,
+      boss,
+      box,
+      botUrl: config.botUrl,
+      adminToken: config.adminToken,
+      intake,
+      pullLeaseSeconds: config.pullLeaseSeconds,
+      pollCheckMs: overrides.pollCheckMs,
+      checkRunDelaySeconds: config.checkRunDelaySeconds,
+      resolveRetryLimit: overrides.resolveRetryLimit,
+      retentionDays: config.retentionDays,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
     };
     const server = await createBotServer(probot, deps);
     return {
-      server, deps,
+      server,
+      deps,
       async stop() {
         intake.stop();
         for (const stop of deps.stopping ?? []) stop();

@@ -20,7 +20,7 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
   const base = botUrl ?? env.C2F_BOT_URL;
   if (!base) throw new UsageError('where is the bot? pass --bot URL or set C2F_BOT_URL');
   const token = env.C2F_ADMIN_TOKEN;
-  if (!token) throw new UsageError('set C2F_ADMIN_TOKEN to the bot\'s admin token');
+  if (!token) throw new UsageError("set C2F_ADMIN_TOKEN to the bot's admin token");
   // Who acts, recorded with every change an operator makes (C2F_OPERATOR, else the login name).
   const operator = (env.C2F_OPERATOR ?? safeUserName()).replace(/[^\x20-\x7e]/g, '?');
   return {
@@ -36,7 +36,10 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
         });
       } catch (error) {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        throw new AdminApiError(0, `cannot reach the bot at ${base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`);
+        throw new AdminApiError(
+          0,
+          `cannot reach the bot at ${base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`,
+        );
       }
       const text = await response.text();
       let data: unknown;

@@ -60,7 +60,9 @@ export async function runCommand(label: string, command: Command, args: string[]
     const e = error as NodeJS.ErrnoException;
     if (e.code && FILE_ERRORS[e.code]) {
       const message = `${label}: ${e.path ? `${e.path}: ` : ''}${FILE_ERRORS[e.code]}`;
-      return failed(e.code === 'ENOSPC' ? OUR_EXIT.TEMPFAIL : 10, message, [{ severity: 'error', code: e.code.toLowerCase(), message: FILE_ERRORS[e.code], ...(e.path ? { file: e.path } : {}) }]);
+      return failed(e.code === 'ENOSPC' ? OUR_EXIT.TEMPFAIL : 10, message, [
+        { severity: 'error', code: e.code.toLowerCase(), message: FILE_ERRORS[e.code], ...(e.path ? { file: e.path } : {}) },
+      ]);
     }
     process.stderr.write(`${label}: unexpected error, please report it: ${e.stack ?? e}\n`);
     return OUR_EXIT.INTERNAL;

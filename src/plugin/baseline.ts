@@ -24,7 +24,18 @@ export async function loadBaseline(pluginRoot: string, given?: string): Promise<
   const texts: Partial<Record<GeneratedKind, { text: string; file: string }>> = {};
   let source: string;
   const info = given ? await stat(given).catch(() => undefined) : undefined;
-  if (given && !info) throw new PluginError([{ severity: 'error', code: 'baseline-missing', message: `the baseline does not exist: pass the previous release's gestor-plugin.zip or its db/data folder, or leave --baseline out`, file: given }], 10);
+  if (given && !info)
+    throw new PluginError(
+      [
+        {
+          severity: 'error',
+          code: 'baseline-missing',
+          message: `the baseline does not exist: pass the previous release's gestor-plugin.zip or its db/data folder, or leave --baseline out`,
+          file: given,
+        },
+      ],
+      10,
+    );
 
   if (info?.isFile()) {
     source = given!;
@@ -54,7 +65,11 @@ export async function loadBaseline(pluginRoot: string, given?: string): Promise<
     try {
       rows[kind] = parseJsonSource(entry.text).php;
     } catch (error) {
-      diagnostics.push({ severity: 'warning', code: 'baseline-json', message: `baseline ${entry.file} is not valid JSON (${(error as Error).message}); every ${kind} row starts again at versao 1` });
+      diagnostics.push({
+        severity: 'warning',
+        code: 'baseline-json',
+        message: `baseline ${entry.file} is not valid JSON (${(error as Error).message}); every ${kind} row starts again at versao 1`,
+      });
     }
   }
   return { baseline: baselineFromRows(rows), source, diagnostics };

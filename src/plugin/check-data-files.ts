@@ -51,10 +51,14 @@ function checkHandWritten(rel: string, name: string, text: string, result: DataC
     rows.forEach((row, index) => {
       const language = row instanceof PhpMap ? row.get('language') : undefined;
       if (language === undefined || language === null || language === '') {
-        diagnostics.push({ severity: 'warning', code: 'modulos-language', message: `modulos row ${index + 1} has no "language": the installer silently skips it (SKIP_INVALID_NATURAL_KEY)`, ...locate(index) });
+        diagnostics.push({
+          severity: 'warning',
+          code: 'modulos-language',
+          message: `modulos row ${index + 1} has no "language": the installer silently skips it (SKIP_INVALID_NATURAL_KEY)`,
+          ...locate(index),
+        });
       }
     });
   }
   return diagnostics;
 }
-

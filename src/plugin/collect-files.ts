@@ -19,8 +19,22 @@ export const PACKING_EXCLUDES = ['/resources/', '/modules/*/resources/', '/db/or
  * PHP settings that would change how the site runs. The host agent refuses packages holding any of them.
  */
 export const REFUSED = [
-  '.env*', '*.pem', '*.key', '*.p12', '*.pfx', 'id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', '/composer.json', '/composer.lock',
-  '.htaccess', '.htpasswd', '.user.ini', 'php.ini', 'web.config',
+  '.env*',
+  '*.pem',
+  '*.key',
+  '*.p12',
+  '*.pfx',
+  'id_rsa',
+  'id_dsa',
+  'id_ecdsa',
+  'id_ed25519',
+  '/composer.json',
+  '/composer.lock',
+  '.htaccess',
+  '.htpasswd',
+  '.user.ini',
+  'php.ini',
+  'web.config',
 ];
 
 export const DEFAULT_MAX_FILE_SIZE = 128 * 1024 * 1024;
@@ -58,7 +72,9 @@ export interface Collected {
 }
 
 export async function collectFiles(root: string, options: CollectOptions = {}): Promise<Collected> {
-  const excluder = ignore().add(DEFAULT_EXCLUDES).add(options.exclude ?? []);
+  const excluder = ignore()
+    .add(DEFAULT_EXCLUDES)
+    .add(options.exclude ?? []);
   const c2fignore = await readFile(path.join(root, '.c2fignore'), 'utf8').catch(() => '');
   excluder.add(c2fignore);
   const packing = ignore().add(options.stripResources === false ? ['/db/orphans/'] : PACKING_EXCLUDES);
@@ -87,7 +103,11 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
         continue;
       }
       if (/[^\x20-\x7e]/.test(name)) {
-        refuse(rel, 'refused-name', 'has a non-ASCII name: extractors write such names differently (unzip ignores the zip\'s UTF-8 flag; file systems normalise accents), so the host agent refuses the package; rename it to ASCII');
+        refuse(
+          rel,
+          'refused-name',
+          "has a non-ASCII name: extractors write such names differently (unzip ignores the zip's UTF-8 flag; file systems normalise accents), so the host agent refuses the package; rename it to ASCII",
+        );
         continue;
       }
       if (refused.ignores(test) && !allowed.ignores(test)) {
@@ -95,7 +115,12 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
         continue;
       }
       if (info.isSymbolicLink()) {
-        if (!allowed.ignores(test)) refuse(rel, 'refused-symlink', 'is a symbolic link: Conn2Flow installs copy files, so a link would point outside the plugin or break; replace it with the file it points to, or exclude it');
+        if (!allowed.ignores(test))
+          refuse(
+            rel,
+            'refused-symlink',
+            'is a symbolic link: Conn2Flow installs copy files, so a link would point outside the plugin or break; replace it with the file it points to, or exclude it',
+          );
         continue;
       }
       if (isDir) {
@@ -116,7 +141,8 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
         result.diagnostics.push({
           severity: 'warning',
           code: 'nested-manifest',
-          message: 'a manifest.json below the plugin root: Conn2Flow\'s installer installs the folder of the first manifest.json it finds, which may be this one; rename it or exclude it',
+          message:
+            "a manifest.json below the plugin root: Conn2Flow's installer installs the folder of the first manifest.json it finds, which may be this one; rename it or exclude it",
           file: rel,
         });
       }
@@ -126,7 +152,11 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
   walk('');
 
   if (result.totalSize > maxTotal) {
-    offenders.push({ severity: 'error', code: 'refused-total-size', message: `the plugin holds ${formatBytes(result.totalSize)}, over the ${formatBytes(maxTotal)} limit; raise it (--max-total-size) or exclude large files` });
+    offenders.push({
+      severity: 'error',
+      code: 'refused-total-size',
+      message: `the plugin holds ${formatBytes(result.totalSize)}, over the ${formatBytes(maxTotal)} limit; raise it (--max-total-size) or exclude large files`,
+    });
   }
   result.diagnostics.push(...offenders);
   return result;

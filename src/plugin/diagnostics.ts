@@ -24,7 +24,12 @@ export class PluginError extends Error {
   readonly exitCode: number;
 
   constructor(diagnostics: Diagnostic[], exitCode: number) {
-    super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n') || 'failed');
+    super(
+      diagnostics
+        .filter((d) => d.severity === 'error')
+        .map(formatDiagnostic)
+        .join('\n') || 'failed',
+    );
     this.diagnostics = diagnostics;
     this.exitCode = exitCode;
   }

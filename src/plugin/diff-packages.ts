@@ -99,7 +99,9 @@ function diffTables(before: ZipContents, after: ZipContents): Record<string, Tab
         diff.added.push(key);
         continue;
       }
-      const fields = [...new Set([...old.entries.keys(), ...row.entries.keys()])].filter((f) => phpJsonEncode(old.get(f) ?? null, false) !== phpJsonEncode(row.get(f) ?? null, false));
+      const fields = [...new Set([...old.entries.keys(), ...row.entries.keys()])].filter(
+        (f) => phpJsonEncode(old.get(f) ?? null, false) !== phpJsonEncode(row.get(f) ?? null, false),
+      );
       if (fields.length) diff.changed.push({ key, fields });
     }
     for (const key of a.keys()) if (!b.has(key)) diff.removed.push(key);

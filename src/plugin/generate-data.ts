@@ -47,9 +47,7 @@ export function baselineFromRows(rows: Partial<Record<GeneratedKind, PhpValue>>)
       const language = field(row, 'language');
       const id = field(row, 'id');
       if (language === undefined || language === null || id === undefined || id === null) continue;
-      const key = kind === 'paginas'
-        ? `${phpToString(language)}|${phpToString(coalesce(row, ['modulo'], ''))}|${phpToString(id)}`
-        : `${phpToString(language)}|${phpToString(id)}`;
+      const key = kind === 'paginas' ? `${phpToString(language)}|${phpToString(coalesce(row, ['modulo'], ''))}|${phpToString(id)}` : `${phpToString(language)}|${phpToString(id)}`;
       baseline[kind].set(key, row);
     }
   }
@@ -95,8 +93,7 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       }
     }
     const oldVersao = phpIntCast(coalesce(old, ['versao'], 1n));
-    const equal = isPhpArray(oldChecksum) &&
-      (['html', 'css', 'combined'] as const).every((k) => phpLooseEquals(field(oldChecksum, k) ?? null, sum[k]));
+    const equal = isPhpArray(oldChecksum) && (['html', 'css', 'combined'] as const).every((k) => phpLooseEquals(field(oldChecksum, k) ?? null, sum[k]));
     return equal ? oldVersao : oldVersao + 1n;
   };
 
@@ -111,7 +108,12 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
     }
     out.resourceFiles++;
     if (!isUtf8(data)) {
-      throw new GenerateError({ severity: 'error', code: 'resource-utf8', message: 'not valid UTF-8: Conn2Flow\'s generator would silently write an empty Data.json for the whole table; re-save the file as UTF-8', file: rel(file) });
+      throw new GenerateError({
+        severity: 'error',
+        code: 'resource-utf8',
+        message: "not valid UTF-8: Conn2Flow's generator would silently write an empty Data.json for the whole table; re-save the file as UTF-8",
+        file: rel(file),
+      });
     }
     if (data.includes('\r\n') && !warnedLineEndings.has(file)) {
       warnedLineEndings.add(file);
@@ -139,7 +141,13 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       text = readFileSync(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      if (required) out.diagnostics.push({ severity: 'warning', code: 'resources-list-missing', message: 'named in the resources map but missing: no resources of this type are generated for this language', file: rel(file) });
+      if (required)
+        out.diagnostics.push({
+          severity: 'warning',
+          code: 'resources-list-missing',
+          message: 'named in the resources map but missing: no resources of this type are generated for this language',
+          file: rel(file),
+        });
       return { file: rel(file), items: [] };
     }
     return listFrom(rel(file), text, '');
@@ -149,7 +157,13 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
     const value = pointer ? pointerGet(source.php, pointer) : source.php;
     if (value === undefined || value === null) return { file, items: [] };
     if (!isPhpArray(value)) {
-      throw new GenerateError({ severity: 'error', code: 'resources-list-type', message: `${pointer || 'the file'} must be a JSON array of resources`, file, ...source.locate(pointer) });
+      throw new GenerateError({
+        severity: 'error',
+        code: 'resources-list-type',
+        message: `${pointer || 'the file'} must be a JSON array of resources`,
+        file,
+        ...source.locate(pointer),
+      });
     }
     return {
       file,
@@ -163,7 +177,13 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
 
   const requireString = (value: PhpValue, what: string, file: string, at: () => Position): string => {
     if (typeof value !== 'string') {
-      throw new GenerateError({ severity: 'error', code: 'resource-field-type', message: `"${what}" must be a string (Conn2Flow's generator crashes with a TypeError on this)`, file, ...at() });
+      throw new GenerateError({
+        severity: 'error',
+        code: 'resource-field-type',
+        message: `"${what}" must be a string (Conn2Flow's generator crashes with a TypeError on this)`,
+        file,
+        ...at(),
+      });
     }
     return value;
   };
@@ -187,17 +207,40 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       const list = readList(path.join(langDir, language.data.layouts), true);
       for (const { item, at } of list.items) {
         const id = coalesce(item, ['id']);
-        if (!phpTruthy(id)) { orphan('layouts', item, [['_motivo', 'sem id'], ['language', lang]]); continue; }
+        if (!phpTruthy(id)) {
+          orphan('layouts', item, [
+            ['_motivo', 'sem id'],
+            ['language', lang],
+          ]);
+          continue;
+        }
         const key = `${lang}|${phpToString(id)}`;
-        if (idx.layouts.has(key)) { orphan('layouts', item, [['_motivo', 'duplicidade id'], ['language', lang]]); continue; }
+        if (idx.layouts.has(key)) {
+          orphan('layouts', item, [
+            ['_motivo', 'duplicidade id'],
+            ['language', lang],
+          ]);
+          continue;
+        }
         idx.layouts.add(key);
         const { html, css, sum } = readHtmlCss(path.join(langDir, RESOURCE_DIR.layouts), requireString(id, 'id', list.file, at));
-        emit('layouts', [
-          ['nome', coalesce(item, ['name', 'nome'], id)], ['id', id], ['language', lang],
-          ['html', html], ['css', css],
-          ['framework_css', coalesce(item, ['framework_css'])], ['status', coalesce(item, ['status'], 'A')],
-          ['versao', versaoChecksum('layouts', key, sum)], ['file_version', coalesce(item, ['version'])], ['checksum', checksumColumn(sum)],
-        ], list.file, at);
+        emit(
+          'layouts',
+          [
+            ['nome', coalesce(item, ['name', 'nome'], id)],
+            ['id', id],
+            ['language', lang],
+            ['html', html],
+            ['css', css],
+            ['framework_css', coalesce(item, ['framework_css'])],
+            ['status', coalesce(item, ['status'], 'A')],
+            ['versao', versaoChecksum('layouts', key, sum)],
+            ['file_version', coalesce(item, ['version'])],
+            ['checksum', checksumColumn(sum)],
+          ],
+          list.file,
+          at,
+        );
       }
     }
 
@@ -205,17 +248,41 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       const list = readList(path.join(langDir, language.data.components), true);
       for (const { item, at } of list.items) {
         const id = coalesce(item, ['id']);
-        if (!phpTruthy(id)) { orphan('componentes', item, [['_motivo', 'sem id'], ['language', lang]]); continue; }
+        if (!phpTruthy(id)) {
+          orphan('componentes', item, [
+            ['_motivo', 'sem id'],
+            ['language', lang],
+          ]);
+          continue;
+        }
         const key = `${lang}|${phpToString(id)}`;
-        if (idx.componentes.has(key)) { orphan('componentes', item, [['_motivo', 'duplicidade id'], ['language', lang]]); continue; }
+        if (idx.componentes.has(key)) {
+          orphan('componentes', item, [
+            ['_motivo', 'duplicidade id'],
+            ['language', lang],
+          ]);
+          continue;
+        }
         idx.componentes.add(key);
         const { html, css, sum } = readHtmlCss(path.join(langDir, RESOURCE_DIR.components), requireString(id, 'id', list.file, at));
-        emit('componentes', [
-          ['nome', coalesce(item, ['name', 'nome'], id)], ['id', id], ['language', lang], ['modulo', coalesce(item, ['module', 'modulo'])],
-          ['html', html], ['css', css],
-          ['framework_css', coalesce(item, ['framework_css'])], ['status', coalesce(item, ['status'], 'A')],
-          ['versao', versaoChecksum('componentes', key, sum)], ['file_version', coalesce(item, ['version'])], ['checksum', checksumColumn(sum)],
-        ], list.file, at);
+        emit(
+          'componentes',
+          [
+            ['nome', coalesce(item, ['name', 'nome'], id)],
+            ['id', id],
+            ['language', lang],
+            ['modulo', coalesce(item, ['module', 'modulo'])],
+            ['html', html],
+            ['css', css],
+            ['framework_css', coalesce(item, ['framework_css'])],
+            ['status', coalesce(item, ['status'], 'A')],
+            ['versao', versaoChecksum('componentes', key, sum)],
+            ['file_version', coalesce(item, ['version'])],
+            ['checksum', checksumColumn(sum)],
+          ],
+          list.file,
+          at,
+        );
       }
     }
 
@@ -223,25 +290,59 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       const list = readList(path.join(langDir, language.data.pages), true);
       for (const { item, at } of list.items) {
         const id = coalesce(item, ['id']);
-        if (!phpTruthy(id)) { orphan('paginas', item, [['_motivo', 'sem id'], ['language', lang]]); continue; }
+        if (!phpTruthy(id)) {
+          orphan('paginas', item, [
+            ['_motivo', 'sem id'],
+            ['language', lang],
+          ]);
+          continue;
+        }
         const idText = requireString(id, 'id', list.file, at);
         const mod = coalesce(item, ['module', 'modulo']);
         const pagePath = requireString(coalesce(item, ['path', 'caminho'], `${idText}/`), 'path', list.file, at);
         const kId = `${lang}|${phpToString(mod)}|${idText}`;
-        if (idx.paginasId.has(kId)) { orphan('paginas', item, [['_motivo', 'duplicidade id'], ['language', lang]]); continue; }
+        if (idx.paginasId.has(kId)) {
+          orphan('paginas', item, [
+            ['_motivo', 'duplicidade id'],
+            ['language', lang],
+          ]);
+          continue;
+        }
         const kPath = `${lang}|${phpLower(trimSlashes(pagePath))}`;
-        if (idx.paginasPath.has(kPath)) { orphan('paginas', item, [['_motivo', 'duplicidade caminho'], ['language', lang]]); continue; }
+        if (idx.paginasPath.has(kPath)) {
+          orphan('paginas', item, [
+            ['_motivo', 'duplicidade caminho'],
+            ['language', lang],
+          ]);
+          continue;
+        }
         idx.paginasId.add(kId);
         idx.paginasPath.add(kPath);
         const { html, css, sum } = readHtmlCss(path.join(langDir, RESOURCE_DIR.pages), idText);
-        emit('paginas', [
-          ['layout_id', coalesce(item, ['layout'])], ['nome', coalesce(item, ['name', 'nome'], id)], ['id', id], ['language', lang],
-          ['caminho', pagePath], ['tipo', coalesce(item, ['type', 'tipo'])], ['modulo', mod], ['opcao', coalesce(item, ['option', 'opcao'])],
-          ['raiz', coalesce(item, ['root', 'raiz'])], ['sem_permissao', coalesce(item, ['without_permission', 'sem_permissao'])],
-          ['html', html], ['css', css],
-          ['framework_css', coalesce(item, ['framework_css'])], ['status', coalesce(item, ['status'], 'A')],
-          ['versao', versaoChecksum('paginas', kId, sum)], ['file_version', coalesce(item, ['version'])], ['checksum', checksumColumn(sum)],
-        ], list.file, at);
+        emit(
+          'paginas',
+          [
+            ['layout_id', coalesce(item, ['layout'])],
+            ['nome', coalesce(item, ['name', 'nome'], id)],
+            ['id', id],
+            ['language', lang],
+            ['caminho', pagePath],
+            ['tipo', coalesce(item, ['type', 'tipo'])],
+            ['modulo', mod],
+            ['opcao', coalesce(item, ['option', 'opcao'])],
+            ['raiz', coalesce(item, ['root', 'raiz'])],
+            ['sem_permissao', coalesce(item, ['without_permission', 'sem_permissao'])],
+            ['html', html],
+            ['css', css],
+            ['framework_css', coalesce(item, ['framework_css'])],
+            ['status', coalesce(item, ['status'], 'A')],
+            ['versao', versaoChecksum('paginas', kId, sum)],
+            ['file_version', coalesce(item, ['version'])],
+            ['checksum', checksumColumn(sum)],
+          ],
+          list.file,
+          at,
+        );
       }
     }
 
@@ -249,16 +350,37 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       const list = readList(path.join(langDir, language.data.variables), true);
       for (const { item, at } of list.items) {
         const id = coalesce(item, ['id']);
-        if (!phpTruthy(id)) { orphan('variaveis', item, [['_motivo', 'sem id'], ['linguagem_codigo', lang]]); continue; }
+        if (!phpTruthy(id)) {
+          orphan('variaveis', item, [
+            ['_motivo', 'sem id'],
+            ['linguagem_codigo', lang],
+          ]);
+          continue;
+        }
         const mod = coalesce(item, ['module', 'modulo'], '');
         const group = coalesce(item, ['group', 'grupo']);
         const reason = variableConflict(idx.variaveis, `${lang}|${phpToString(mod)}|${phpToString(id)}`, group);
-        if (reason) { orphan('variaveis', item, [['_motivo', reason], ['linguagem_codigo', lang]]); continue; }
-        emit('variaveis', [
-          ['linguagem_codigo', lang], ['modulo', mod !== '' ? mod : null], ['id', id],
-          ['valor', coalesce(item, ['value', 'valor'])], ['tipo', coalesce(item, ['type', 'tipo'])], ['grupo', group],
-          ['descricao', coalesce(item, ['description', 'descricao'])],
-        ], list.file, at);
+        if (reason) {
+          orphan('variaveis', item, [
+            ['_motivo', reason],
+            ['linguagem_codigo', lang],
+          ]);
+          continue;
+        }
+        emit(
+          'variaveis',
+          [
+            ['linguagem_codigo', lang],
+            ['modulo', mod !== '' ? mod : null],
+            ['id', id],
+            ['valor', coalesce(item, ['value', 'valor'])],
+            ['tipo', coalesce(item, ['type', 'tipo'])],
+            ['grupo', group],
+            ['descricao', coalesce(item, ['description', 'descricao'])],
+          ],
+          list.file,
+          at,
+        );
       }
     }
   }
@@ -290,34 +412,78 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
           const idText = requireString(id, 'id', jsonFile, at);
           const { html, css, sum } = readHtmlCss(path.join(modDir, 'resources', lang, RESOURCE_DIR[type]), idText);
           const common = (kind: 'layouts' | 'componentes', key: string): Array<[string, PhpValue]> => [
-            ['nome', coalesce(item, ['name'], id)], ['id', id], ['language', lang], ['modulo', modId],
-            ['html', html], ['css', css],
-            ['framework_css', coalesce(item, ['framework_css'])], ['status', coalesce(item, ['status'], 'A')],
-            ['versao', versaoChecksum(kind, key, sum)], ['file_version', coalesce(item, ['version'])], ['checksum', checksumColumn(sum)],
+            ['nome', coalesce(item, ['name'], id)],
+            ['id', id],
+            ['language', lang],
+            ['modulo', modId],
+            ['html', html],
+            ['css', css],
+            ['framework_css', coalesce(item, ['framework_css'])],
+            ['status', coalesce(item, ['status'], 'A')],
+            ['versao', versaoChecksum(kind, key, sum)],
+            ['file_version', coalesce(item, ['version'])],
+            ['checksum', checksumColumn(sum)],
           ];
           if (type === 'layouts' || type === 'components') {
             const kind = type === 'layouts' ? 'layouts' : 'componentes';
             const key = `${lang}|${idText}`;
-            if (idx[kind].has(key)) { orphan(kind, item, [['_motivo', 'duplicidade id'], ['language', lang], ['modulo', modId]]); continue; }
+            if (idx[kind].has(key)) {
+              orphan(kind, item, [
+                ['_motivo', 'duplicidade id'],
+                ['language', lang],
+                ['modulo', modId],
+              ]);
+              continue;
+            }
             idx[kind].add(key);
             emit(kind, common(kind, key), jsonFile, at);
             continue;
           }
           const pagePath = requireString(coalesce(item, ['path'], `${idText}/`), 'path', jsonFile, at);
           const kId = `${lang}|${modId}|${idText}`;
-          if (idx.paginasId.has(kId)) { orphan('paginas', item, [['_motivo', 'duplicidade id'], ['language', lang], ['modulo', modId]]); continue; }
+          if (idx.paginasId.has(kId)) {
+            orphan('paginas', item, [
+              ['_motivo', 'duplicidade id'],
+              ['language', lang],
+              ['modulo', modId],
+            ]);
+            continue;
+          }
           const kPath = `${lang}|${phpLower(trimSlashes(pagePath))}`;
-          if (idx.paginasPath.has(kPath)) { orphan('paginas', item, [['_motivo', 'duplicidade caminho'], ['language', lang], ['modulo', modId]]); continue; }
+          if (idx.paginasPath.has(kPath)) {
+            orphan('paginas', item, [
+              ['_motivo', 'duplicidade caminho'],
+              ['language', lang],
+              ['modulo', modId],
+            ]);
+            continue;
+          }
           idx.paginasId.add(kId);
           idx.paginasPath.add(kPath);
-          emit('paginas', [
-            ['layout_id', coalesce(item, ['layout'])], ['nome', coalesce(item, ['name'], id)], ['id', id], ['language', lang],
-            ['caminho', pagePath], ['tipo', coalesce(item, ['type'])], ['modulo', modId], ['opcao', coalesce(item, ['option'])],
-            ['raiz', coalesce(item, ['root'])], ['sem_permissao', coalesce(item, ['without_permission'])],
-            ['html', html], ['css', css],
-            ['framework_css', coalesce(item, ['framework_css'])], ['status', coalesce(item, ['status'], 'A')],
-            ['versao', versaoChecksum('paginas', kId, sum)], ['file_version', coalesce(item, ['version'])], ['checksum', checksumColumn(sum)],
-          ], jsonFile, at);
+          emit(
+            'paginas',
+            [
+              ['layout_id', coalesce(item, ['layout'])],
+              ['nome', coalesce(item, ['name'], id)],
+              ['id', id],
+              ['language', lang],
+              ['caminho', pagePath],
+              ['tipo', coalesce(item, ['type'])],
+              ['modulo', modId],
+              ['opcao', coalesce(item, ['option'])],
+              ['raiz', coalesce(item, ['root'])],
+              ['sem_permissao', coalesce(item, ['without_permission'])],
+              ['html', html],
+              ['css', css],
+              ['framework_css', coalesce(item, ['framework_css'])],
+              ['status', coalesce(item, ['status'], 'A')],
+              ['versao', versaoChecksum('paginas', kId, sum)],
+              ['file_version', coalesce(item, ['version'])],
+              ['checksum', checksumColumn(sum)],
+            ],
+            jsonFile,
+            at,
+          );
         }
       }
       // Conn2Flow runs this loop once per type above (a nesting bug), which adds two spurious orphans per
@@ -328,12 +494,28 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
         if (!phpTruthy(id)) continue;
         const group = coalesce(item, ['group']);
         const reason = variableConflict(idx.variaveis, `${lang}|${modId}|${phpToString(id)}`, group);
-        if (reason) { orphan('variaveis', item, [['_motivo', reason], ['linguagem_codigo', lang], ['modulo', modId]]); continue; }
-        emit('variaveis', [
-          ['linguagem_codigo', lang], ['modulo', modId], ['id', id],
-          ['valor', coalesce(item, ['value'])], ['tipo', coalesce(item, ['type'])], ['grupo', group],
-          ['descricao', coalesce(item, ['description'])],
-        ], jsonFile, at);
+        if (reason) {
+          orphan('variaveis', item, [
+            ['_motivo', reason],
+            ['linguagem_codigo', lang],
+            ['modulo', modId],
+          ]);
+          continue;
+        }
+        emit(
+          'variaveis',
+          [
+            ['linguagem_codigo', lang],
+            ['modulo', modId],
+            ['id', id],
+            ['valor', coalesce(item, ['value'])],
+            ['tipo', coalesce(item, ['type'])],
+            ['grupo', group],
+            ['descricao', coalesce(item, ['description'])],
+          ],
+          jsonFile,
+          at,
+        );
       }
     }
   }
@@ -378,7 +560,14 @@ function parseOrThrow(file: string, text: string) {
     return parseJsonSource(text);
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    throw new GenerateError({ severity: 'error', code: 'resources-json', message: `${error.message} (Conn2Flow's generator would silently treat this file as empty)`, file, line: error.line, column: error.column });
+    throw new GenerateError({
+      severity: 'error',
+      code: 'resources-json',
+      message: `${error.message} (Conn2Flow's generator would silently treat this file as empty)`,
+      file,
+      line: error.line,
+      column: error.column,
+    });
   }
 }
 
@@ -398,4 +587,3 @@ function moduleDirs(dir: string): string[] {
   }
   return sortByBytes(dirs, (name) => name);
 }
-

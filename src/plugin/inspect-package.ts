@@ -62,7 +62,8 @@ export function unsafeName(raw: Buffer, utf8Flag = true): string | undefined {
   // PHP's ZipArchive writes a UTF-8 name's bytes as they are; Info-ZIP unzip 6.0 (Debian's) ignores the UTF-8
   // flag and writes them as CP437; file systems may normalise them (NFC/NFD). What lands on disk would not be
   // what was inspected.
-  if ([...raw].some((byte) => byte >= 0x80)) return `entry ${shown} has a non-ASCII name: extractors write such names differently (unzip 6.0 ignores the UTF-8 flag), so rename it to ASCII`;
+  if ([...raw].some((byte) => byte >= 0x80))
+    return `entry ${shown} has a non-ASCII name: extractors write such names differently (unzip 6.0 ignores the UTF-8 flag), so rename it to ASCII`;
   if (name.startsWith('/')) return `entry ${shown} is an absolute path`;
   if (/^[A-Za-z]:/.test(name)) return `entry ${shown} starts with a drive letter`;
   const parts = name.replace(/\/$/, '').split('/');
@@ -138,7 +139,9 @@ async function readEntries(zipPath: string, fileSize: number, limits: InspectLim
           content = inflateRawSync(raw, { maxOutputLength: Math.max(entry.uncompressedSize, 1) });
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
-          throw zipInvalid(`entry "${entry.name}" ${code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than the ${entry.uncompressedSize} bytes it declares` : `cannot be inflated (${(error as Error).message})`}`);
+          throw zipInvalid(
+            `entry "${entry.name}" ${code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than the ${entry.uncompressedSize} bytes it declares` : `cannot be inflated (${(error as Error).message})`}`,
+          );
         }
       }
       if (content.length !== entry.uncompressedSize) throw zipInvalid(`entry "${entry.name}" inflates to ${content.length} bytes, not the ${entry.uncompressedSize} it declares`);
@@ -166,9 +169,11 @@ function checkEntries(entries: readonly DirectoryEntry[], fileSize: number, limi
     const key = foldKey(name);
     const twin = folded.get(key);
     if (twin !== undefined) {
-      throw zipInvalid(twin === name || twin.replace(/\/$/, '') === name.replace(/\/$/, '')
-        ? `entry "${name}" appears twice`
-        : `entries "${twin}" and "${name}" are the same path on some file systems (letter case or Unicode normalisation)`);
+      throw zipInvalid(
+        twin === name || twin.replace(/\/$/, '') === name.replace(/\/$/, '')
+          ? `entry "${name}" appears twice`
+          : `entries "${twin}" and "${name}" are the same path on some file systems (letter case or Unicode normalisation)`,
+      );
     }
     folded.set(key, name);
     if (!isDirectory) files.add(key);
@@ -180,11 +185,16 @@ function checkEntries(entries: readonly DirectoryEntry[], fileSize: number, limi
     if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) throw zipInvalid(`entry "${name}" is not a regular file or folder (a device, FIFO or socket)`);
     if (entry.method !== 0 && entry.method !== 8) throw zipInvalid(`entry "${name}" uses compression method ${entry.method} (only stored and deflate are accepted)`);
     if (isDirectory && entry.uncompressedSize !== 0) throw zipInvalid(`directory entry "${name}" has content`);
-    if (!isDirectory && refused.ignores(name)) throw zipInvalid(`entry "${name}" is a file no plugin ships (secrets, keys, root composer files, web server or PHP settings), refused as the packer refuses it`);
+    if (!isDirectory && refused.ignores(name))
+      throw zipInvalid(`entry "${name}" is a file no plugin ships (secrets, keys, root composer files, web server or PHP settings), refused as the packer refuses it`);
     if (name !== 'manifest.json' && /(^|\/)manifest\.json$/i.test(name)) {
-      throw new Refusal(PLG_EXIT.VALIDATE, `a manifest.json below the root, at "${name}": Conn2Flow installs the folder of the first manifest.json it finds, which may be this one`);
+      throw new Refusal(
+        PLG_EXIT.VALIDATE,
+        `a manifest.json below the root, at "${name}": Conn2Flow installs the folder of the first manifest.json it finds, which may be this one`,
+      );
     }
-    if (name === 'manifest.json' && entry.uncompressedSize > MAX_MANIFEST_BYTES) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json is ${entry.uncompressedSize} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`);
+    if (name === 'manifest.json' && entry.uncompressedSize > MAX_MANIFEST_BYTES)
+      throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json is ${entry.uncompressedSize} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`);
     declared += entry.uncompressedSize;
     if (declared > limits.maxTotalBytes) throw zipInvalid(`more than ${limits.maxTotalBytes} bytes once extracted`);
     if (entry.uncompressedSize > RATIO_FLOOR && entry.uncompressedSize / Math.max(entry.compressedSize, 1) > limits.maxRatio) {

@@ -40,7 +40,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 export function parseJsonSource(text: string): JsonSource {
   if (text.startsWith('\ufeff')) {
-    throw new JsonSyntaxError('starts with a UTF-8 byte-order mark, which PHP\'s json_decode rejects; save the file without BOM', { line: 1, column: 1 });
+    throw new JsonSyntaxError("starts with a UTF-8 byte-order mark, which PHP's json_decode rejects; save the file without BOM", { line: 1, column: 1 });
   }
   let doc: DocumentNode | undefined;
   const tree = (): DocumentNode => {
@@ -137,7 +137,13 @@ export function toPlain(value: PhpValue): unknown {
 }
 
 function locate(root: AnyNode, pointer: string, at: 'value' | 'key'): Position {
-  const segments = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments =
+    pointer === ''
+      ? []
+      : pointer
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: AnyNode = root;
   let keyPosition: Position | undefined;
   for (const segment of segments) {

@@ -10,11 +10,21 @@ export async function loadResourcesMap(root: string, diagnostics: Diagnostic[]):
   const php = await readFile(path.join(root, phpFile), 'utf8').catch(() => undefined);
   const json = await readFile(path.join(root, jsonFile), 'utf8').catch(() => undefined);
   if (php === undefined && json === undefined) {
-    diagnostics.push({ severity: 'warning', code: 'resources-map-missing', message: 'no resources/resources.map.php: no Data.json is generated, and db/data ships as it is', file: phpFile });
+    diagnostics.push({
+      severity: 'warning',
+      code: 'resources-map-missing',
+      message: 'no resources/resources.map.php: no Data.json is generated, and db/data ships as it is',
+      file: phpFile,
+    });
     return undefined;
   }
   if (php !== undefined && json !== undefined) {
-    diagnostics.push({ severity: 'warning', code: 'resources-map-both', message: 'both resources.map.php and resources.map.json exist: the .php one is used, as Conn2Flow does', file: jsonFile });
+    diagnostics.push({
+      severity: 'warning',
+      code: 'resources-map-both',
+      message: 'both resources.map.php and resources.map.json exist: the .php one is used, as Conn2Flow does',
+      file: jsonFile,
+    });
   }
   const file = php !== undefined ? phpFile : jsonFile;
   try {

@@ -50,7 +50,10 @@ export function checkManifest(text: string, file = 'manifest.json'): ManifestRes
   if (!validateSchema(value)) {
     for (const error of validateSchema.errors ?? []) diagnostics.push(schemaDiagnostic(error, record, at));
   }
-  for (const [key, renamed] of [['nome', 'name'], ['versao', 'version']] as const) {
+  for (const [key, renamed] of [
+    ['nome', 'name'],
+    ['versao', 'version'],
+  ] as const) {
     if (key in record) {
       diagnostics.push({
         severity: 'warning',
@@ -87,8 +90,12 @@ export function checkManifest(text: string, file = 'manifest.json'): ManifestRes
 function schemaDiagnostic(error: ErrorObject, record: Record<string, unknown>, at: (p: string, k?: 'value' | 'key') => Pick<Diagnostic, 'file' | 'line' | 'column'>): Diagnostic {
   if (error.keyword === 'required') {
     const missing = (error.params as { missingProperty: string }).missingProperty;
-    const hint = missing === 'name' && 'nome' in record ? ' ("nome" is not read: rename it to "name")'
-      : missing === 'version' && 'versao' in record ? ' ("versao" is not read: rename it to "version")' : '';
+    const hint =
+      missing === 'name' && 'nome' in record
+        ? ' ("nome" is not read: rename it to "name")'
+        : missing === 'version' && 'versao' in record
+          ? ' ("versao" is not read: rename it to "version")'
+          : '';
     const parent = error.instancePath.slice(1);
     const code = parent ? `manifest-${parent.split('/')[0]}` : `manifest-${missing}`;
     return { severity: 'error', code, message: `${parent ? `${parent}: ` : ''}missing required field "${missing}"${hint}`, ...at(error.instancePath) };

@@ -59,7 +59,12 @@ export async function pack(pluginDir: string, options: PackOptions): Promise<Pac
   progress({ phase: 'validate' });
   const manifestText = await readFile(path.join(root, 'manifest.json'), 'utf8').catch(() => undefined);
   if (manifestText === undefined) {
-    diagnostics.push({ severity: 'error', code: 'manifest-missing', message: 'no manifest.json at the plugin root: the installer needs one with "id", "name" and "version"', file: 'manifest.json' });
+    diagnostics.push({
+      severity: 'error',
+      code: 'manifest-missing',
+      message: 'no manifest.json at the plugin root: the installer needs one with "id", "name" and "version"',
+      file: 'manifest.json',
+    });
     stop();
   }
   const checked = checkManifest(manifestText!);
@@ -173,7 +178,11 @@ function describeOrphan(orphan: unknown, kind: GeneratedKind) {
 function sourceDateEpoch(): number | undefined {
   const raw = process.env.SOURCE_DATE_EPOCH;
   if (!raw) return undefined;
-  if (!/^\d+$/.test(raw)) throw new PluginError([{ severity: 'error', code: 'source-date-epoch', message: `SOURCE_DATE_EPOCH must be whole seconds since 1970, found "${raw}"` }], PLG_EXIT.PARAMS_OR_FILE);
+  if (!/^\d+$/.test(raw))
+    throw new PluginError(
+      [{ severity: 'error', code: 'source-date-epoch', message: `SOURCE_DATE_EPOCH must be whole seconds since 1970, found "${raw}"` }],
+      PLG_EXIT.PARAMS_OR_FILE,
+    );
   return Number(raw);
 }
 

@@ -2,8 +2,17 @@
 // expecting ']'"); a plugin author needs a sentence about the character at the position the diagnostic shows.
 
 const TOKENS: Record<string, string> = {
-  LBrace: '"{"', RBrace: '"}"', LBracket: '"["', RBracket: '"]"', Comma: 'a comma', Colon: 'a colon',
-  String: 'a string', Number: 'a number', Boolean: 'true or false', Null: 'null', EOF: 'the end of the file',
+  LBrace: '"{"',
+  RBrace: '"}"',
+  LBracket: '"["',
+  RBracket: '"]"',
+  Comma: 'a comma',
+  Colon: 'a colon',
+  String: 'a string',
+  Number: 'a number',
+  Boolean: 'true or false',
+  Null: 'null',
+  EOF: 'the end of the file',
 };
 
 /** A JSON parser's complaint (momoa's wording), as a sentence. */
@@ -18,13 +27,17 @@ export function jsonSyntaxSentence(message: string): string {
     return `invalid JSON: ${what} is not expected here (a missing comma or colon before it?)`;
   }
   if (/Unexpected end of input|Unexpected end/i.test(message)) return 'invalid JSON: the file ends too early (a missing "}" or "]"?)';
-  if (/Unexpected character/i.test(message)) return `invalid JSON: ${message.replace(/\.$/, '').replace(/^Unexpected character/i, 'a character JSON does not allow,')} (comments, single quotes and unquoted keys are not JSON)`;
+  if (/Unexpected character/i.test(message))
+    return `invalid JSON: ${message.replace(/\.$/, '').replace(/^Unexpected character/i, 'a character JSON does not allow,')} (comments, single quotes and unquoted keys are not JSON)`;
   return `invalid JSON: ${message.replace(/\.$/, '')}`;
 }
 
 /** php-parser's complaint, as a sentence. */
 export function phpSyntaxSentence(message: string): string {
-  const text = message.replace(/^Parse Error\s*:\s*/i, '').replace(/^syntax error,?\s*/i, '').replace(/ on line \d+$/, '');
+  const text = message
+    .replace(/^Parse Error\s*:\s*/i, '')
+    .replace(/^syntax error,?\s*/i, '')
+    .replace(/ on line \d+$/, '');
   const match = /^unexpected (.+?)(?:, expecting (.+))?$/.exec(text);
   if (!match) return `PHP syntax error: ${text}`;
   const found = match[1] === 'EOF' || match[1] === 'end of file' ? 'the file ends' : `${match[1]} is not expected here`;

@@ -39,7 +39,8 @@ export function encodePhpString(value: string): string {
 
 /** Escapes for single bytes of UTF-8 text; U+2028/U+2029 (E2 80 A8/A9) are handled where they are found. */
 const BYTE_ESCAPES: Array<string | undefined> = Array.from({ length: 0x80 }, (_, byte) =>
-  byte < 0x20 || byte === 0x22 || byte === 0x5c || byte === 0x2f ? encodePhpString(String.fromCharCode(byte)).slice(1, -1) : undefined);
+  byte < 0x20 || byte === 0x22 || byte === 0x5c || byte === 0x2f ? encodePhpString(String.fromCharCode(byte)).slice(1, -1) : undefined,
+);
 
 /** A byte buffer that grows by doubling. */
 class ByteSink {
@@ -71,16 +72,16 @@ class ByteSink {
     let start = 0;
     for (let i = 0; i < source.length; i++) {
       const byte = source[i];
-      let escape: string | undefined;
+      let replacement: string | undefined;
       let width = 1;
-      if (byte < 0x80) escape = BYTE_ESCAPES[byte];
+      if (byte < 0x80) replacement = BYTE_ESCAPES[byte];
       else if (byte === 0xe2 && source[i + 1] === 0x80 && (source[i + 2] === 0xa8 || source[i + 2] === 0xa9)) {
-        escape = source[i + 2] === 0xa8 ? '\\u2028' : '\\u2029';
+        replacement = source[i + 2] === 0xa8 ? '\\u2028' : '\\u2029';
         width = 3;
       }
-      if (escape === undefined) continue;
+      if (replacement === undefined) continue;
       this.bytes(source, start, i);
-      this.text(escape);
+      this.text(replacement);
       i += width - 1;
       start = i + 1;
     }
@@ -130,7 +131,7 @@ function write(value: Encodable, indent: string, pretty: boolean, out: ByteSink)
 
 function writeList(items: readonly Encodable[], indent: string, pretty: boolean, out: ByteSink): void {
   if (items.length === 0) return out.text('[]');
-  const inner = indent + '    ';
+  const inner = `${indent}    `;
   out.text('[');
   items.forEach((item, i) => {
     if (i > 0) out.text(',');
@@ -143,7 +144,7 @@ function writeList(items: readonly Encodable[], indent: string, pretty: boolean,
 
 function writeObject(pairs: ReadonlyArray<readonly [string, Encodable]>, indent: string, pretty: boolean, out: ByteSink): void {
   if (pairs.length === 0) return out.text('{}');
-  const inner = indent + '    ';
+  const inner = `${indent}    `;
   out.text('{');
   pairs.forEach(([key, item], i) => {
     if (i > 0) out.text(',');

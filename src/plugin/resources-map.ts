@@ -31,6 +31,7 @@ export class MapError extends Error {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: php-parser's AST nodes, narrowed by `kind` where they are read
 type PhpNode = { kind: string; loc?: { start: { line: number; column: number } } } & Record<string, any>;
 
 const Engine = (phpParser as unknown as { Engine: new (options: object) => { parseCode(code: string, file: string): PhpNode } }).Engine;
@@ -42,7 +43,14 @@ export function parsePhpMap(code: string, file: string): PhpValue {
     program = engine.parseCode(code, file);
   } catch (error) {
     const e = error as { message: string; lineNumber?: number; columnNumber?: number };
-    throw new MapError({ severity: 'error', code: 'resources-map-syntax', message: phpSyntaxSentence(e.message), file, line: e.lineNumber ?? 1, column: (e.columnNumber ?? 0) + 1 });
+    throw new MapError({
+      severity: 'error',
+      code: 'resources-map-syntax',
+      message: phpSyntaxSentence(e.message),
+      file,
+      line: e.lineNumber ?? 1,
+      column: (e.columnNumber ?? 0) + 1,
+    });
   }
   const fail = (node: PhpNode | undefined, message: string): never => {
     const start = node?.loc?.start;
@@ -51,8 +59,13 @@ export function parsePhpMap(code: string, file: string): PhpValue {
   const variables = new Map<string, PhpValue>();
   for (const statement of program.children as PhpNode[]) {
     if (statement.kind === 'inline' && /^\s*$/.test(statement.value)) continue;
-    if (statement.kind === 'expressionstatement' && statement.expression.kind === 'assign' && statement.expression.operator === '=' &&
-      statement.expression.left.kind === 'variable' && typeof statement.expression.left.name === 'string') {
+    if (
+      statement.kind === 'expressionstatement' &&
+      statement.expression.kind === 'assign' &&
+      statement.expression.operator === '=' &&
+      statement.expression.left.kind === 'variable' &&
+      typeof statement.expression.left.name === 'string'
+    ) {
       variables.set(statement.expression.left.name, literal(statement.expression.right, fail));
       continue;
     }
@@ -92,7 +105,7 @@ function literal(node: PhpNode, fail: (node: PhpNode, message: string) => never)
       const map = new PhpMap();
       let next = 0n;
       for (const entry of node.items as PhpNode[]) {
-        if (!entry || entry.kind !== 'entry' || entry.byRef || entry.unpack) fail(entry ?? node, 'only plain "key => value" entries are allowed');
+        if (entry?.kind !== 'entry' || entry.byRef || entry.unpack) fail(entry ?? node, 'only plain "key => value" entries are allowed');
         let key: string;
         if (entry.key === null) {
           key = String(next++);
@@ -107,8 +120,16 @@ function literal(node: PhpNode, fail: (node: PhpNode, message: string) => never)
       return map;
     }
   }
-  const what = node.kind === 'encapsed' ? 'a string with interpolated variables' : node.kind === 'variable' ? 'a variable' :
-    node.kind === 'call' ? 'a function call' : node.kind === 'include' ? 'an include' : `"${node.kind}"`;
+  const what =
+    node.kind === 'encapsed'
+      ? 'a string with interpolated variables'
+      : node.kind === 'variable'
+        ? 'a variable'
+        : node.kind === 'call'
+          ? 'a function call'
+          : node.kind === 'include'
+            ? 'an include'
+            : `"${node.kind}"`;
   return fail(node, `only literal values are allowed in the resources map, found ${what}`);
 }
 
@@ -125,7 +146,12 @@ export function parseJsonMap(text: string, file: string): PhpValue {
 export function interpretMap(map: PhpValue, file: string, diagnostics: Diagnostic[]): ResourcesMap {
   const languages = field(map, 'languages');
   if (languages === undefined || languages === null) {
-    throw new MapError({ severity: 'error', code: 'resources-map-languages', message: 'the map has no "languages" key: return [\'languages\' => [\'pt-br\' => [\'data\' => [...]]]]', file });
+    throw new MapError({
+      severity: 'error',
+      code: 'resources-map-languages',
+      message: "the map has no \"languages\" key: return ['languages' => ['pt-br' => ['data' => [...]]]]",
+      file,
+    });
   }
   if (!isPhpArray(languages)) {
     throw new MapError({ severity: 'error', code: 'resources-map-languages', message: '"languages" must be an array keyed by language code', file });
@@ -143,7 +169,12 @@ export function interpretMap(map: PhpValue, file: string, diagnostics: Diagnosti
       const name = field(data, type);
       if (!phpTruthy(name)) continue;
       if (typeof name !== 'string') {
-        throw new MapError({ severity: 'error', code: 'resources-map-data', message: `languages.${code}.data.${type} must be a file name, found ${phpToString(name as PhpValue) || typeof name}`, file });
+        throw new MapError({
+          severity: 'error',
+          code: 'resources-map-data',
+          message: `languages.${code}.data.${type} must be a file name, found ${phpToString(name as PhpValue) || typeof name}`,
+          file,
+        });
       }
       entry.data[type] = name;
     }

@@ -16,30 +16,62 @@ const MEDIUMTEXT: Column = { kind: 'text', maxBytes: 16777215 };
 const LONGTEXT: Column = { kind: 'text', maxBytes: 4294967295 };
 
 const resource = (html: Column): Record<string, Column> => ({
-  nome: varchar(255, true), id: varchar(255, true), plugin: varchar(255), language: varchar(10, true), modulo: varchar(255),
-  html, css: MEDIUMTEXT, status: char(1), versao: int, framework_css: varchar(50), file_version: varchar(50), checksum: TEXT,
+  nome: varchar(255, true),
+  id: varchar(255, true),
+  plugin: varchar(255),
+  language: varchar(10, true),
+  modulo: varchar(255),
+  html,
+  css: MEDIUMTEXT,
+  status: char(1),
+  versao: int,
+  framework_css: varchar(50),
+  file_version: varchar(50),
+  checksum: TEXT,
 });
 
 export const TABLE_COLUMNS: Record<string, Record<string, Column>> = {
   layouts: resource(LONGTEXT),
   componentes: resource(MEDIUMTEXT),
   paginas: {
-    ...resource(MEDIUMTEXT), layout_id: varchar(255), caminho: TEXT, tipo: varchar(255), opcao: varchar(255), raiz: tinyint, sem_permissao: tinyint,
+    ...resource(MEDIUMTEXT),
+    layout_id: varchar(255),
+    caminho: TEXT,
+    tipo: varchar(255),
+    opcao: varchar(255),
+    raiz: tinyint,
+    sem_permissao: tinyint,
   },
   variaveis: {
-    language: varchar(10), linguagem_codigo: varchar(10), modulo: varchar(255), id: varchar(255), plugin: varchar(255),
-    valor: MEDIUMTEXT, tipo: varchar(100), grupo: varchar(255), descricao: varchar(255),
+    language: varchar(10),
+    linguagem_codigo: varchar(10),
+    modulo: varchar(255),
+    id: varchar(255),
+    plugin: varchar(255),
+    valor: MEDIUMTEXT,
+    tipo: varchar(100),
+    grupo: varchar(255),
+    descricao: varchar(255),
   },
   modulos: {
-    modulo_grupo_id: varchar(255), nome: varchar(255), id: varchar(255), titulo: varchar(255), icone: varchar(100), icone2: varchar(100),
-    nao_menu_principal: tinyint, plugin: varchar(255), host: tinyint, hooks: tinyint, status: char(1), versao: int, language: varchar(10),
+    modulo_grupo_id: varchar(255),
+    nome: varchar(255),
+    id: varchar(255),
+    titulo: varchar(255),
+    icone: varchar(100),
+    icone2: varchar(100),
+    nao_menu_principal: tinyint,
+    plugin: varchar(255),
+    host: tinyint,
+    hooks: tinyint,
+    status: char(1),
+    versao: int,
+    language: varchar(10),
   },
   usuarios_perfis_modulos: { perfil: varchar(255), modulo: varchar(255), plugin: varchar(255) },
 };
 
-export interface RowLocator {
-  (rowIndex: number, column?: string): Pick<Diagnostic, 'file' | 'line' | 'column'>;
-}
+export type RowLocator = (rowIndex: number, column?: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>;
 
 const INT_RANGE = { tinyint: [-128n, 127n], int: [-2147483648n, 2147483647n] } as const;
 
@@ -74,10 +106,11 @@ function columnProblem(column: Column, value: PhpValue | undefined, present: boo
     return 'notNull' in column && column.notNull ? `is ${present ? 'null' : 'missing'}, but the column is NOT NULL: the INSERT fails and the plugin's data sync stops` : undefined;
   }
   if (column.kind === 'tinyint' || column.kind === 'int') {
-    if (value === false) return 'is false, which Conn2Flow sends as \'\' and MariaDB\'s strict mode rejects, stopping the plugin\'s data sync while the install reports success; use 0';
+    if (value === false) return "is false, which Conn2Flow sends as '' and MariaDB's strict mode rejects, stopping the plugin's data sync while the install reports success; use 0";
     if (value === true) return undefined;
     const text = typeof value === 'string' ? value.trim() : typeof value === 'bigint' || typeof value === 'number' ? String(value) : undefined;
-    if (text === undefined || !/^-?\d+$/.test(text)) return `is ${JSON.stringify(typeof value === 'string' ? value : String(value))}, not an integer: MariaDB's strict mode rejects it; use a whole number`;
+    if (text === undefined || !/^-?\d+$/.test(text))
+      return `is ${JSON.stringify(typeof value === 'string' ? value : String(value))}, not an integer: MariaDB's strict mode rejects it; use a whole number`;
     const [min, max] = INT_RANGE[column.kind];
     if (BigInt(text) < min || BigInt(text) > max) return `is ${text}, out of range for ${column.kind} (${min}..${max})`;
     return undefined;
@@ -89,7 +122,9 @@ function columnProblem(column: Column, value: PhpValue | undefined, present: boo
   }
   const { max } = column as { max: number };
   const length = Buffer.isBuffer(value) ? countCharacters(value) : [...value].length;
-  return length > max ? `is ${length} characters long, over the column's ${column.kind}(${max}): MariaDB's strict mode rejects the row and the plugin's data sync stops` : undefined;
+  return length > max
+    ? `is ${length} characters long, over the column's ${column.kind}(${max}): MariaDB's strict mode rejects the row and the plugin's data sync stops`
+    : undefined;
 }
 
 /** Characters in UTF-8 bytes: every byte that does not continue a sequence starts one. */

@@ -58,7 +58,12 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
     }
     if ((entry.unixMode & 0o170000) === 0o120000) diagnostics.push({ severity: 'error', code: 'zip-symlink', message: `entry "${entry.name}" is a symbolic link`, file: zipPath });
     if (entry.name !== 'manifest.json' && entry.name.endsWith('/manifest.json')) {
-      diagnostics.push({ severity: 'warning', code: 'nested-manifest', message: `"${entry.name}": the installer installs the folder of the first manifest.json it finds, which may be this one`, file: zipPath });
+      diagnostics.push({
+        severity: 'warning',
+        code: 'nested-manifest',
+        message: `"${entry.name}": the installer installs the folder of the first manifest.json it finds, which may be this one`,
+        file: zipPath,
+      });
     }
   }
   if (hasErrors(diagnostics)) return result;
@@ -87,7 +92,12 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
     return result;
   }
 
-  const shaFile = sha256Path ?? (await stat(`${zipPath}.sha256`).then(() => `${zipPath}.sha256`, () => undefined));
+  const shaFile =
+    sha256Path ??
+    (await stat(`${zipPath}.sha256`).then(
+      () => `${zipPath}.sha256`,
+      () => undefined,
+    ));
   if (shaFile) {
     const text = await readFile(shaFile, 'utf8').catch(() => undefined);
     if (text === undefined) {
@@ -101,7 +111,8 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
     if (!matches) {
       const hint = /^[0-9a-fA-F]{64}\s+\S/.test(expected)
         ? 'it is in sha256sum format ("hash  name"); the installer compares the whole trimmed content and fails with exit 22: write the bare lowercase hex digest and a newline'
-        : HEX64.test(expected.toLowerCase()) && expected !== expected.toLowerCase() ? 'the digest must be lowercase: the installer compares strings exactly'
+        : HEX64.test(expected.toLowerCase()) && expected !== expected.toLowerCase()
+          ? 'the digest must be lowercase: the installer compares strings exactly'
           : `it holds ${JSON.stringify(expected.slice(0, 80))}, the zip's SHA-256 is ${result.sha256}`;
       diagnostics.push({ severity: 'error', code: 'sha256-mismatch', message: `${shaFile} does not match the zip: ${hint}`, file: shaFile });
       result.exitCode = PLG_EXIT.CHECKSUM;
@@ -119,7 +130,7 @@ function checkDataContent(file: string, fileName: string, content: Buffer, rows:
     source = parseJsonSource(content.toString('utf8'));
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    const hint = content.length === 0 ? ' (an empty file: Conn2Flow\'s generator writes one when a resource is not valid UTF-8)' : '';
+    const hint = content.length === 0 ? " (an empty file: Conn2Flow's generator writes one when a resource is not valid UTF-8)" : '';
     return [{ severity: 'error', code: 'data-json', message: `${error.message}${hint}`, file, line: error.line, column: error.column }];
   }
   if (!isPhpArray(source.php)) return [{ severity: 'error', code: 'data-json', message: 'a Data.json file must hold a JSON array of rows', file }];
@@ -139,7 +150,13 @@ function checkDataContent(file: string, fileName: string, content: Buffer, rows:
 }
 
 /** Rows whose keys are not the ones Conn2Flow's generator writes (the installer ignores unknown columns). */
-function checkRowShape(kind: GeneratedKind, fileName: string, row: PhpValue, index: number, locate: (i: number, c?: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>): Diagnostic | undefined {
+function checkRowShape(
+  kind: GeneratedKind,
+  fileName: string,
+  row: PhpValue,
+  index: number,
+  locate: (i: number, c?: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>,
+): Diagnostic | undefined {
   if (!(row instanceof PhpMap)) return undefined;
   const keys = [...row.entries.keys()];
   const expected = GENERATED_ROW_KEYS[kind];
@@ -148,7 +165,13 @@ function checkRowShape(kind: GeneratedKind, fileName: string, row: PhpValue, ind
   const closest = row.has('modulo') && kind === 'layouts' ? expected.module : expected.global;
   const missing = closest.filter((key) => !row.has(key));
   const unexpected = keys.filter((key) => !closest.includes(key));
-  const detail = [missing.length ? `missing ${missing.join(', ')}` : '', unexpected.length ? `unexpected ${unexpected.join(', ')}` : '', !missing.length && !unexpected.length ? 'keys in another order' : ''].filter(Boolean).join('; ');
+  const detail = [
+    missing.length ? `missing ${missing.join(', ')}` : '',
+    unexpected.length ? `unexpected ${unexpected.join(', ')}` : '',
+    !missing.length && !unexpected.length ? 'keys in another order' : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   return { severity: 'warning', code: 'data-row-shape', message: `${fileName} row ${index + 1} is not in the shape Conn2Flow's generator writes (${detail})`, ...locate(index) };
 }
 
@@ -157,7 +180,14 @@ function checkResourceChecksum(fileName: string, row: PhpValue, index: number, l
   const checksum = row.get('checksum');
   const where = `${fileName} row ${index + 1}${typeof row.get('id') === 'string' ? ` (id "${row.get('id')}")` : ''}`;
   if (checksum instanceof PhpMap || Array.isArray(checksum)) {
-    return [{ severity: 'error', code: 'data-checksum-type', message: `${where}: checksum is a JSON object; it must be a JSON-encoded string, or the installer inserts the literal text "Array"`, ...locate(index, 'checksum') }];
+    return [
+      {
+        severity: 'error',
+        code: 'data-checksum-type',
+        message: `${where}: checksum is a JSON object; it must be a JSON-encoded string, or the installer inserts the literal text "Array"`,
+        ...locate(index, 'checksum'),
+      },
+    ];
   }
   if (typeof checksum !== 'string') {
     return [{ severity: 'warning', code: 'data-checksum-missing', message: `${where}: no checksum string`, ...locate(index, 'checksum') }];
@@ -168,7 +198,14 @@ function checkResourceChecksum(fileName: string, row: PhpValue, index: number, l
   };
   const expected = checksumColumn(resourceChecksum(content('html'), content('css')));
   if (checksum !== expected) {
-    return [{ severity: 'error', code: 'data-checksum', message: `${where}: checksum ${checksum} does not match the embedded html/css (expected ${expected})`, ...locate(index, 'checksum') }];
+    return [
+      {
+        severity: 'error',
+        code: 'data-checksum',
+        message: `${where}: checksum ${checksum} does not match the embedded html/css (expected ${expected})`,
+        ...locate(index, 'checksum'),
+      },
+    ];
   }
   return [];
 }

@@ -44,7 +44,7 @@ function read(fd: number, position: number, length: number, fileSize: number, wh
 
 function extraFields(raw: Buffer, what: string): Map<number, Buffer> {
   const fields = new Map<number, Buffer>();
-  for (let at = 0; at < raw.length;) {
+  for (let at = 0; at < raw.length; ) {
     if (at + 4 > raw.length) throw new ZipStructureError(`${what}: a malformed extra field`);
     const id = raw.readUInt16LE(at);
     const size = raw.readUInt16LE(at + 2);
@@ -64,7 +64,9 @@ function checkUnicodePath(fields: Map<number, Buffer>, nameRaw: Buffer, what: st
   const unicode = field.subarray(5);
   const applies = field.readUInt32LE(1) === crc32(nameRaw) >>> 0;
   if (!unicode.equals(nameRaw)) {
-    throw new ZipStructureError(`${what}: its Unicode Path extra field names it ${JSON.stringify(unicode.toString('utf8'))}${applies ? ', which extractors use instead' : ''}: the names disagree`);
+    throw new ZipStructureError(
+      `${what}: its Unicode Path extra field names it ${JSON.stringify(unicode.toString('utf8'))}${applies ? ', which extractors use instead' : ''}: the names disagree`,
+    );
   }
 }
 
@@ -97,7 +99,8 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
     centralEnd = recordOffset;
   }
   if (count > maxEntries) throw new ZipStructureError(`${count} entries: more than the limit of ${maxEntries}`);
-  if (centralOffset + centralSize !== centralEnd) throw new ZipStructureError('the central directory does not end where the end record begins (data hidden between them, or a prefix before the archive)');
+  if (centralOffset + centralSize !== centralEnd)
+    throw new ZipStructureError('the central directory does not end where the end record begins (data hidden between them, or a prefix before the archive)');
 
   const central = read(fd, centralOffset, centralSize, fileSize, 'the central directory');
   const entries: DirectoryEntry[] = [];
@@ -131,8 +134,17 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
       if (localHeaderOffset === MAX32) localHeaderOffset = next();
     }
     entries.push({
-      nameRaw, name: nameRaw.toString('utf8'), versionMadeBy: central.readUInt16LE(at + 4), flags: central.readUInt16LE(at + 8), method: central.readUInt16LE(at + 10),
-      crc32: central.readUInt32LE(at + 16), compressedSize, uncompressedSize, externalAttributes: central.readUInt32LE(at + 38), localHeaderOffset, dataOffset: 0,
+      nameRaw,
+      name: nameRaw.toString('utf8'),
+      versionMadeBy: central.readUInt16LE(at + 4),
+      flags: central.readUInt16LE(at + 8),
+      method: central.readUInt16LE(at + 10),
+      crc32: central.readUInt32LE(at + 16),
+      compressedSize,
+      uncompressedSize,
+      externalAttributes: central.readUInt32LE(at + 38),
+      localHeaderOffset,
+      dataOffset: 0,
     });
     at += 46 + nameLength + extraLength + commentLength;
   }
@@ -145,9 +157,13 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
   for (const entry of byOffset) {
     const what = `entry ${JSON.stringify(entry.name)}`;
     if (entry.localHeaderOffset !== expected) {
-      throw new ZipStructureError(entry.localHeaderOffset < expected
-        ? `${what} overlaps another entry (two directory records over the same bytes)`
-        : expected === 0 ? `the zip starts with ${entry.localHeaderOffset} bytes that are not an entry (a self-extractor stub, or hidden data)` : `${entry.localHeaderOffset - expected} bytes are hidden before ${what}`);
+      throw new ZipStructureError(
+        entry.localHeaderOffset < expected
+          ? `${what} overlaps another entry (two directory records over the same bytes)`
+          : expected === 0
+            ? `the zip starts with ${entry.localHeaderOffset} bytes that are not an entry (a self-extractor stub, or hidden data)`
+            : `${entry.localHeaderOffset - expected} bytes are hidden before ${what}`,
+      );
     }
     const local = read(fd, entry.localHeaderOffset, 30, fileSize, `the local header of ${what}`);
     if (local.readUInt32LE(0) !== LOCAL) throw new ZipStructureError(`${what} has no local header where the directory says`);
@@ -158,14 +174,16 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
     if (!localName.equals(entry.nameRaw)) throw new ZipStructureError(`${what}: its local header names it ${JSON.stringify(localName.toString('utf8'))}: the names disagree`);
     checkUnicodePath(extraFields(rest.subarray(nameLength), `the local header of ${what}`), entry.nameRaw, what);
     const localFlags = local.readUInt16LE(6);
-    if (localFlags !== entry.flags || local.readUInt16LE(8) !== entry.method) throw new ZipStructureError(`${what}: its local header's flags or compression method differ from the directory's`);
+    if (localFlags !== entry.flags || local.readUInt16LE(8) !== entry.method)
+      throw new ZipStructureError(`${what}: its local header's flags or compression method differ from the directory's`);
     entry.dataOffset = entry.localHeaderOffset + 30 + nameLength + extraLength;
     let end = entry.dataOffset + entry.compressedSize;
     if (end > fileSize) throw new ZipStructureError(`${what} runs past the end of the file`);
     const localCrc = local.readUInt32LE(14);
     const localCompressed = local.readUInt32LE(18);
     const localUncompressed = local.readUInt32LE(22);
-    const matches = (crc: number, compressed: number, uncompressed: number) => crc === entry.crc32 && (compressed === entry.compressedSize || compressed === MAX32) && (uncompressed === entry.uncompressedSize || uncompressed === MAX32);
+    const matches = (crc: number, compressed: number, uncompressed: number) =>
+      crc === entry.crc32 && (compressed === entry.compressedSize || compressed === MAX32) && (uncompressed === entry.uncompressedSize || uncompressed === MAX32);
     if (entry.flags & 0x8) {
       // Sizes and CRC follow the data, in a descriptor (with or without its signature; 64-bit sizes in zip64).
       if (!(localCrc === 0 && localCompressed === 0 && localUncompressed === 0) && !matches(localCrc, localCompressed, localUncompressed)) {
@@ -173,8 +191,17 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
       }
       const descriptor = read(fd, end, Math.min(24, fileSize - end), fileSize, `the data descriptor of ${what}`);
       const signed = descriptor.length >= 4 && descriptor.readUInt32LE(0) === DESCRIPTOR ? 4 : 0;
-      const small = descriptor.length >= signed + 12 && descriptor.readUInt32LE(signed) === entry.crc32 && descriptor.readUInt32LE(signed + 4) === entry.compressedSize && descriptor.readUInt32LE(signed + 8) === entry.uncompressedSize;
-      const large = !small && descriptor.length >= signed + 20 && descriptor.readUInt32LE(signed) === entry.crc32 && Number(descriptor.readBigUInt64LE(signed + 4)) === entry.compressedSize && Number(descriptor.readBigUInt64LE(signed + 12)) === entry.uncompressedSize;
+      const small =
+        descriptor.length >= signed + 12 &&
+        descriptor.readUInt32LE(signed) === entry.crc32 &&
+        descriptor.readUInt32LE(signed + 4) === entry.compressedSize &&
+        descriptor.readUInt32LE(signed + 8) === entry.uncompressedSize;
+      const large =
+        !small &&
+        descriptor.length >= signed + 20 &&
+        descriptor.readUInt32LE(signed) === entry.crc32 &&
+        Number(descriptor.readBigUInt64LE(signed + 4)) === entry.compressedSize &&
+        Number(descriptor.readBigUInt64LE(signed + 12)) === entry.uncompressedSize;
       if (!small && !large) throw new ZipStructureError(`${what}: its data descriptor differs from the directory's CRC or sizes`);
       end += signed + (small ? 12 : 20);
     } else if (!matches(localCrc, localCompressed, localUncompressed)) {

@@ -75,7 +75,7 @@ export async function writeZip(target: string, entries: readonly ZipEntry[], opt
   let offset = 0;
   const emit = async (chunk: Buffer) => {
     hash.update(chunk);
-    for (let done = 0; done < chunk.length;) done += writeSync(out, chunk, done, chunk.length - done);
+    for (let done = 0; done < chunk.length; ) done += writeSync(out, chunk, done, chunk.length - done);
     offset += chunk.length;
   };
 

@@ -7,10 +7,7 @@ export type HostStatus = (typeof HOST_STATUSES)[number];
 /** Host statuses after which nothing more happens for a job. */
 export const FINAL_HOST_STATUSES: ReadonlySet<HostStatus> = new Set(['ok', 'erro']);
 
-export const JOB_STATES = [
-  'awaiting_approval', 'queued', 'delivering', 'delivered', 'in_progress',
-  'ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded',
-] as const;
+export const JOB_STATES = ['awaiting_approval', 'queued', 'delivering', 'delivered', 'in_progress', 'ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded']);

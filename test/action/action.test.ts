@@ -5,7 +5,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { readZip } from '../../src/plugin/zip-reader.ts';
 import { parseJsonSource } from '../../src/plugin/json-source.ts';
-import { PhpMap } from '../../src/plugin/php-value.ts';
+import type { PhpMap } from '../../src/plugin/php-value.ts';
 import { REPO, run } from '../helpers.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { REPOSITORY, multiPluginRepo, runAction, singlePluginRepo } from './run-action.ts';
@@ -26,7 +26,7 @@ beforeEach(() => {
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const assetsOf = (tag: string) => github.releases(REPOSITORY).find((r) => r.tagName === tag)!.assets;
 function assertCleanContract() {
-  assert.deepEqual(github.violations.splice(0), [], 'every request and response matches GitHub\'s OpenAPI description');
+  assert.deepEqual(github.violations.splice(0), [], "every request and response matches GitHub's OpenAPI description");
 }
 
 test('first release: creates the release as a draft, uploads both assets, publishes it', async () => {
@@ -37,7 +37,10 @@ test('first release: creates the release as a draft, uploads both assets, publis
   const release = github.releases(REPOSITORY).find((r) => r.tagName === 'v1.2.3')!;
   assert.equal(release.draft, false);
   assert.equal(release.name, 'Plugin Full Plugin v1.2.3');
-  assert.deepEqual(release.assets.map((a) => a.name), ['gestor-plugin.zip', 'gestor-plugin.zip.sha256']);
+  assert.deepEqual(
+    release.assets.map((a) => a.name),
+    ['gestor-plugin.zip', 'gestor-plugin.zip.sha256'],
+  );
   const [zip, sha] = release.assets;
   assert.equal(sha.content.toString(), `${sha256(zip.content)}\n`);
   assert.equal(result.outputs.sha256, sha256(zip.content));
@@ -45,7 +48,10 @@ test('first release: creates the release as a draft, uploads both assets, publis
   assert.equal(result.outputs.version, '1.2.3');
   assert.equal(result.outputs['release-id'], String(release.id));
   assert.equal(result.outputs['release-url'], 'https://github.com/conn2flow/plugins/releases/tag/v1.2.3');
-  assert.deepEqual(JSON.parse(result.outputs['asset-urls']), ['https://github.com/conn2flow/plugins/releases/download/v1.2.3/gestor-plugin.zip', 'https://github.com/conn2flow/plugins/releases/download/v1.2.3/gestor-plugin.zip.sha256']);
+  assert.deepEqual(JSON.parse(result.outputs['asset-urls']), [
+    'https://github.com/conn2flow/plugins/releases/download/v1.2.3/gestor-plugin.zip',
+    'https://github.com/conn2flow/plugins/releases/download/v1.2.3/gestor-plugin.zip.sha256',
+  ]);
   assert.equal(JSON.parse(result.outputs.rows)['PaginasData.json'], 9);
   assert.equal(result.outputs.warnings, '4');
   assert.equal(await readFile(result.outputs['zip-path']).then(sha256), sha256(zip.content));
@@ -66,8 +72,14 @@ test('a re-run replaces same-name assets and succeeds', async () => {
   assert.equal(second.code, 0, second.stdout);
   assertCleanContract();
   const assets = assetsOf('v1.2.3');
-  assert.deepEqual(assets.map((a) => a.name), ['gestor-plugin.zip', 'gestor-plugin.zip.sha256']);
-  assert.ok(assets.every((a) => !ids.includes(a.id)), 'both assets were replaced');
+  assert.deepEqual(
+    assets.map((a) => a.name),
+    ['gestor-plugin.zip', 'gestor-plugin.zip.sha256'],
+  );
+  assert.ok(
+    assets.every((a) => !ids.includes(a.id)),
+    'both assets were replaced',
+  );
   assert.equal(second.outputs.sha256, first.outputs.sha256, 'reproducible: the same bytes again');
   assert.match(second.stdout, /replaced existing gestor-plugin\.zip/);
 });
@@ -127,7 +139,10 @@ test('a 403 names the missing contents: write permission', async () => {
   github.faults.forbidWrites = true;
   const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.3' } });
   assert.equal(result.code, 1);
-  assert.match(result.stdout, /::error::GitHub refused to create release v1\.2\.3 \(403: Resource not accessible by integration\): the token needs the "contents: write" permission; add "permissions: contents: write" to the job/);
+  assert.match(
+    result.stdout,
+    /::error::GitHub refused to create release v1\.2\.3 \(403: Resource not accessible by integration\): the token needs the "contents: write" permission; add "permissions: contents: write" to the job/,
+  );
 });
 
 test('a tag whose version differs from manifest.json fails, annotated on manifest.json', async () => {
@@ -164,7 +179,7 @@ test('a multi-plugin repository: the plugin is found from the tag and environmen
   assert.match(unknown.stdout, /environment\.json has no plugins\[\] entry with id "missing" \(it has: full-plugin, other-plugin\)/);
 });
 
-test('versao counts up over three releases, the previous release\'s zip as baseline', async () => {
+test("versao counts up over three releases, the previous release's zip as baseline", async () => {
   const workspace = await multiPluginRepo();
   const html = path.join(workspace, 'other-plugin', 'resources', 'en', 'pages', 'hello', 'hello.html');
   const manifest = path.join(workspace, 'other-plugin', 'manifest.json');

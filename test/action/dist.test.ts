@@ -17,5 +17,5 @@ test('the committed dist/action.js is what the source builds', async () => {
 
 test('action.yml runs dist/action.js on node24', async () => {
   const yml = await readFile(path.join(REPO, 'action.yml'), 'utf8');
-  assert.match(yml, /\nruns:\n  using: node24\n  main: dist\/action\.js\n/);
+  assert.match(yml, /\nruns:\n {2}using: node24\n {2}main: dist\/action\.js\n/);
 });

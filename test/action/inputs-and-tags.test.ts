@@ -13,7 +13,7 @@ test('release tags: plugin-<id>-v<version> and v<version>', () => {
 });
 
 test('versions compare the semver way, not as text or digits', () => {
-  assert.equal(compareVersions('0.1.10', '0.1.9'), 1, 'Conn2Flow\'s versao would call these 110 and 19; and 1.1.0 is 110 too');
+  assert.equal(compareVersions('0.1.10', '0.1.9'), 1, "Conn2Flow's versao would call these 110 and 19; and 1.1.0 is 110 too");
   assert.equal(compareVersions('1.1.0', '0.1.10'), 1);
   assert.equal(compareVersions('1.0.0', '1.0.0-rc.1'), 1);
   assert.equal(compareVersions('1.0.0-rc.2', '1.0.0-rc.10'), -1);
@@ -22,14 +22,33 @@ test('versions compare the semver way, not as text or digits', () => {
 });
 
 test('inputs: defaults, booleans, sizes and multi-line lists', () => {
-  const inputs = readInputs((name) => ({ allow: 'a/.env.example\n\n  b/*.pem  ', 'max-file-size': '50M', upload: 'false' } as Record<string, string>)[name] ?? '', 'v1.0.0', '/tmp/out');
+  const inputs = readInputs(
+    (name) => (({ allow: 'a/.env.example\n\n  b/*.pem  ', 'max-file-size': '50M', upload: 'false' }) as Record<string, string>)[name] ?? '',
+    'v1.0.0',
+    '/tmp/out',
+  );
   assert.deepEqual(inputs, {
-    path: '', environmentFile: 'environment.json', tag: 'v1.0.0', checkVersion: true, baseline: 'previous-release', upload: false, overwrite: true,
-    createRelease: true, draft: false, prerelease: false, maxFileSize: 50 * 1024 * 1024, maxTotalSize: undefined, allow: ['a/.env.example', 'b/*.pem'],
-    token: '', outDir: '/tmp/out',
+    path: '',
+    environmentFile: 'environment.json',
+    tag: 'v1.0.0',
+    checkVersion: true,
+    baseline: 'previous-release',
+    upload: false,
+    overwrite: true,
+    createRelease: true,
+    draft: false,
+    prerelease: false,
+    maxFileSize: 50 * 1024 * 1024,
+    maxTotalSize: undefined,
+    allow: ['a/.env.example', 'b/*.pem'],
+    token: '',
+    outDir: '/tmp/out',
   });
   assert.equal(parseBoolean('draft', 'Yes', false), true);
-  assert.throws(() => parseBoolean('draft', 'maybe', false), (e: unknown) => e instanceof InputError && /input "draft" must be true or false/.test(e.message));
+  assert.throws(
+    () => parseBoolean('draft', 'maybe', false),
+    (e: unknown) => e instanceof InputError && /input "draft" must be true or false/.test(e.message),
+  );
   assert.throws(() => parseSizeInput('max-file-size', 'lots'), /takes a size like 50M/);
   assert.equal(readInputs((name) => (name === 'tag' ? 'v2.0.0' : ''), 'v1.0.0', '/o').tag, 'v2.0.0', 'the tag input wins over the event');
 });

@@ -14,10 +14,18 @@ test('the action runs under @github/local-action', { timeout: 180_000 }, async (
   const out = path.join(dir, 'out');
   await mkdir(path.join(dir, 'runner'), { recursive: true });
   const env = path.join(dir, '.env');
-  await writeFile(env, [
-    'INPUT_UPLOAD=false', 'INPUT_TOKEN=', `INPUT_OUT-DIR=${out}`, `GITHUB_WORKSPACE=${workspace}`,
-    'GITHUB_REPOSITORY=conn2flow/plugins', 'GITHUB_EVENT_NAME=workflow_dispatch', `RUNNER_TEMP=${path.join(dir, 'runner')}`,
-  ].join('\n'));
+  await writeFile(
+    env,
+    [
+      'INPUT_UPLOAD=false',
+      'INPUT_TOKEN=',
+      `INPUT_OUT-DIR=${out}`,
+      `GITHUB_WORKSPACE=${workspace}`,
+      'GITHUB_REPOSITORY=conn2flow/plugins',
+      'GITHUB_EVENT_NAME=workflow_dispatch',
+      `RUNNER_TEMP=${path.join(dir, 'runner')}`,
+    ].join('\n'),
+  );
   const result = await run(path.join(REPO, 'node_modules', '.bin', 'local-action'), ['run', REPO, 'src/action/main.ts', env], { cwd: REPO });
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.doesNotMatch(result.stdout, /::error/);

@@ -20,7 +20,9 @@ type Event = { name: 'push'; tag: string } | { name: 'release'; tag: string; act
 
 /** A release or push event payload from @octokit/webhooks-examples, pointed at our repository and tag. */
 function eventPayload(event: Event): unknown {
-  const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === (event.name === 'workflow_dispatch' ? 'workflow_dispatch' : event.name));
+  const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find(
+    (e) => e.name === (event.name === 'workflow_dispatch' ? 'workflow_dispatch' : event.name),
+  );
   if (event.name === 'release') {
     const payload = structuredClone(group!.examples.find((e) => e.action === (event.action ?? 'published'))!);
     payload.release.tag_name = event.tag;
@@ -91,10 +93,20 @@ export async function multiPluginRepo(): Promise<string> {
   await mkdir(dir, { recursive: true });
   await cp(path.join(FIXTURES, 'plugins', 'full-plugin'), path.join(dir, 'full-plugin'), { recursive: true });
   await cp(path.join(FIXTURES, 'plugins', 'other-plugin'), path.join(dir, 'other-plugin'), { recursive: true });
-  await writeFile(path.join(dir, 'environment.json'), JSON.stringify({
-    activePlugin: { id: 'full-plugin' },
-    devEnvironment: { source: '.', target: '', dockerPath: '', deploys: 'deploys/', tests: 'tests', testsBuild: 'tests/build' },
-    plugins: [{ id: 'full-plugin', name: 'Full Plugin', path: 'full-plugin/' }, { id: 'other-plugin', name: 'Other Plugin', path: 'other-plugin/' }],
-  }, null, 4));
+  await writeFile(
+    path.join(dir, 'environment.json'),
+    JSON.stringify(
+      {
+        activePlugin: { id: 'full-plugin' },
+        devEnvironment: { source: '.', target: '', dockerPath: '', deploys: 'deploys/', tests: 'tests', testsBuild: 'tests/build' },
+        plugins: [
+          { id: 'full-plugin', name: 'Full Plugin', path: 'full-plugin/' },
+          { id: 'other-plugin', name: 'Other Plugin', path: 'other-plugin/' },
+        ],
+      },
+      null,
+      4,
+    ),
+  );
   return dir;
 }

@@ -32,17 +32,27 @@ interface Started {
 async function startAgent(settings: Record<string, unknown> = {}): Promise<Started> {
   const dir = await tempDir('c2f-agent-');
   const script = 'echo "$C2F_ACTION $C2F_PLUGIN $C2F_VERSION $(basename "$C2F_ZIP")" >> calls.log; echo "installing $C2F_PLUGIN"; exit $(cat exit-code 2>/dev/null || echo 0)';
-  const config = completeConfig({
-    hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, heartbeatSeconds: 3600, allowHttpDownloads: true,
-    installer: { type: 'command', command: ['/bin/sh', '-c', `cd ${dir} && ${script}`] }, ...settings,
-  }, path.join(dir, 'c2f-agent.json'));
+  const config = completeConfig(
+    {
+      hostId: bot.hostId,
+      secret: bot.secret,
+      botUrl: bot.url,
+      listen: { port: 0 },
+      heartbeatSeconds: 3600,
+      allowHttpDownloads: true,
+      installer: { type: 'command', command: ['/bin/sh', '-c', `cd ${dir} && ${script}`] },
+      ...settings,
+    },
+    path.join(dir, 'c2f-agent.json'),
+  );
   const agent = new Agent(config, { log: () => {} });
   agents.push(agent);
   const { url } = await agent.start();
   return { agent, url: url!, dir, calls: async () => (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean) };
 }
 
-const finalReport = (jobId: string) => waitFor(() => bot.reportsFor(jobId).find((r) => r.status === 'ok' || r.status === 'erro' || r.status === 'idle'), `the final report of ${jobId}`);
+const finalReport = (jobId: string) =>
+  waitFor(() => bot.reportsFor(jobId).find((r) => r.status === 'ok' || r.status === 'erro' || r.status === 'idle'), `the final report of ${jobId}`);
 
 test('a pushed job is stored (202), installed, kept as a backup and reported at each status change', async () => {
   const { url, dir, calls, agent } = await startAgent();
@@ -57,10 +67,16 @@ test('a pushed job is stored (202), installed, kept as a backup and reported at 
   assert.equal(final.installedVersion, '1.0.0');
   assert.ok(final.timings.downloadMs! >= 0 && final.timings.installMs! >= 0 && final.timings.finishedAt);
   assert.ok(final.logTail.includes('installing demo-plugin'));
-  assert.deepEqual(bot.reportsFor(job.jobId).map((r) => r.status), ['instalando', 'ok']);
+  assert.deepEqual(
+    bot.reportsFor(job.jobId).map((r) => r.status),
+    ['instalando', 'ok'],
+  );
   assert.deepEqual(await calls(), ['install demo-plugin 1.0.0 1.0.0.zip']);
   assert.ok((await stat(path.join(dir, 'c2f-agent-data', 'backups', 'demo-plugin', '1.0.0.zip'))).isFile());
-  assert.deepEqual(agent.journal.installed().map((p) => [p.pluginId, p.version, p.sha256]), [['demo-plugin', '1.0.0', job.package.sha256]]);
+  assert.deepEqual(
+    agent.journal.installed().map((p) => [p.pluginId, p.version, p.sha256]),
+    [['demo-plugin', '1.0.0', job.package.sha256]],
+  );
 
   // The same message again: 200 with the known outcome, nothing run again.
   const repeat = await bot.push(url, job);
@@ -229,7 +245,9 @@ test('a rollback uses the kept package after the release is gone from GitHub; ba
 });
 
 test('jobs for one plugin run one at a time, in order', async () => {
-  const { url, calls } = await startAgent({ installer: { type: 'command', command: ['/bin/sh', '-c', 'echo "start $C2F_VERSION" >> "$LOG"; sleep 0.3; echo "end $C2F_VERSION" >> "$LOG"'] } });
+  const { url, calls } = await startAgent({
+    installer: { type: 'command', command: ['/bin/sh', '-c', 'echo "start $C2F_VERSION" >> "$LOG"; sleep 0.3; echo "end $C2F_VERSION" >> "$LOG"'] },
+  });
   const log = path.join(await tempDir(), 'order.log');
   process.env.LOG = log;
   const first = await bot.jobFor(packageWith([], MANIFEST('demo-plugin', '2.0.0')), { version: '2.0.0' });
@@ -253,7 +271,10 @@ test('reports wait while the bot is down and arrive, in order, once it is back',
   assert.equal(agentStatus(agent.journal).pendingReports, 2);
   bot.down = false;
   const final = await waitFor(() => bot.reportsFor(job.jobId).length === 2 && bot.reportsFor(job.jobId), 'the reports after the bot came back', 20_000);
-  assert.deepEqual(final.map((r) => r.status), ['instalando', 'ok']);
+  assert.deepEqual(
+    final.map((r) => r.status),
+    ['instalando', 'ok'],
+  );
   await waitFor(() => agentStatus(agent.journal).pendingReports === 0, 'the outbox to empty');
 });
 
@@ -273,19 +294,33 @@ test('uninstall runs the installer with the uninstall action and forgets the plu
 
 test('pull mode: the heartbeat carries the inventory and brings jobs, which run like pushed ones', async () => {
   const dir = await tempDir('c2f-agent-');
-  const config = completeConfig({
-    hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: null, pollSeconds: 1, allowHttpDownloads: true,
-    installer: { type: 'command', command: ['/bin/true'] },
-  }, path.join(dir, 'c2f-agent.json'));
+  const config = completeConfig(
+    {
+      hostId: bot.hostId,
+      secret: bot.secret,
+      botUrl: bot.url,
+      listen: null,
+      pollSeconds: 1,
+      allowHttpDownloads: true,
+      installer: { type: 'command', command: ['/bin/true'] },
+    },
+    path.join(dir, 'c2f-agent.json'),
+  );
   const agent = new Agent(config, { log: () => {} });
   agents.push(agent);
   const before = bot.heartbeats.length;
   assert.deepEqual(await agent.start(), { url: null });
   const job = await bot.jobFor(packageWith([]));
   bot.pending.push(job);
-  const final = await waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'ok'), 'the ok report');
+  await waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'ok'), 'the ok report');
   // A pulled job is acknowledged with a report first: the bot hands it out again until one arrives.
-  assert.deepEqual(bot.reportsFor(job.jobId).map((r) => [r.status, r.message]).slice(0, 1), [['idle', 'received (pull mode); waiting to run']]);
+  assert.deepEqual(
+    bot
+      .reportsFor(job.jobId)
+      .map((r) => [r.status, r.message])
+      .slice(0, 1),
+    [['idle', 'received (pull mode); waiting to run']],
+  );
   const beat = await waitFor(() => bot.heartbeats.slice(before).find((h) => (h.inventory as unknown[]).length > 0), 'a heartbeat with the new inventory');
   assert.deepEqual(beat.inventory, [{ pluginId: 'demo-plugin', version: '1.0.0', sha256: job.package.sha256 }]);
   assert.equal(beat.pollSeconds, 1);

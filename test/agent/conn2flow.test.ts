@@ -26,10 +26,22 @@ let packages: Record<string, { zip: string; sha256: string }>;
 
 async function startAgent(gestorDir: string, settings: Record<string, unknown> = {}, installer: Record<string, unknown> = {}): Promise<{ agent: Agent; url: string }> {
   const dataDir = await tempDir('c2f-agent-');
-  const started = new Agent(completeConfig({
-    hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, heartbeatSeconds: 3600, allowHttpDownloads: true,
-    installer: { type: 'conn2flow', gestorDir, timeoutSeconds: 20, ...installer }, ...settings,
-  }, path.join(dataDir, 'c2f-agent.json')), { log: () => {} });
+  const started = new Agent(
+    completeConfig(
+      {
+        hostId: bot.hostId,
+        secret: bot.secret,
+        botUrl: bot.url,
+        listen: { port: 0 },
+        heartbeatSeconds: 3600,
+        allowHttpDownloads: true,
+        installer: { type: 'conn2flow', gestorDir, timeoutSeconds: 20, ...installer },
+        ...settings,
+      },
+      path.join(dataDir, 'c2f-agent.json'),
+    ),
+    { log: () => {} },
+  );
   agents.push(started);
   return { agent: started, url: (await started.start()).url! };
 }
@@ -59,7 +71,7 @@ async function finalReport(version: string, fields: Parameters<FakeBot['jobFor']
 
 const installerLog = (report: Report) => report.logTail.slice(report.logTail.indexOf('-- gestor/logs/plugins/installer.log (this run):'));
 
-test('a silent failure (status ok, codigo_saida 0, nothing installed) is VERIFY_FAILED, and Conn2Flow\'s admin says erro', async () => {
+test("a silent failure (status ok, codigo_saida 0, nothing installed) is VERIFY_FAILED, and Conn2Flow's admin says erro", async () => {
   await site.mode('silent');
   const report = await finalReport('1.2.3');
   assert.equal(report.status, 'erro');
@@ -74,16 +86,22 @@ test('a silent failure (status ok, codigo_saida 0, nothing installed) is VERIFY_
   assert.deepEqual(report.inventory, { pluginId: 'full-plugin', version: null, sha256: null });
 });
 
-test('install: a plugins row, the admin CLI, the forced data sync, then the site is checked; the installer\'s own log is in the report', async () => {
+test("install: a plugins row, the admin CLI, the forced data sync, then the site is checked; the installer's own log is in the report", async () => {
   await site.mode('normal');
   // A stale digest left by an earlier failed install must not break this one.
   await writeFile(path.join(tmpdir(), 'plg_full-plugin.zip.sha256'), `${'0'.repeat(64)}\n`);
   const report = await finalReport('1.2.3');
   assert.equal(report.status, 'ok', report.message);
   assert.equal(report.installedVersion, '1.2.3');
-  assert.ok(report.logTail.some((l) => l.includes('--action=install')), report.logTail.join('\n'));
+  assert.ok(
+    report.logTail.some((l) => l.includes('--action=install')),
+    report.logTail.join('\n'),
+  );
   assert.ok(report.logTail.some((l) => l.includes('[INFO] [PLUGIN:full-plugin]')));
-  assert.ok(installerLog(report).some((l) => /\[PLUGIN:full-plugin\] Plugin movido para/.test(l)), report.logTail.join('\n'));
+  assert.ok(
+    installerLog(report).some((l) => /\[PLUGIN:full-plugin\] Plugin movido para/.test(l)),
+    report.logTail.join('\n'),
+  );
   assert.equal(await site.filesVersion('full-plugin'), '1.2.3');
   const row = (await site.row('full-plugin'))!;
   assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.versao, row.status_execucao], ['1.2.3', packages['1.2.3'].sha256, 123, 'ok']);
@@ -146,7 +164,10 @@ test('codigo_saida from the JSON is the exit code, although the process exited 0
   // The JSON's log is cut after ~1,000 characters, before the line that says why; installer.log has it.
   const json = report.logTail.find((l) => l.includes('"log":'))!;
   assert.ok(json && !json.includes('Missing required field'), json);
-  assert.ok(installerLog(report).some((l) => l.includes('[erro] Manifesto inválido: Missing required field: name')), report.logTail.join('\n'));
+  assert.ok(
+    installerLog(report).some((l) => l.includes('[erro] Manifesto inválido: Missing required field: name')),
+    report.logTail.join('\n'),
+  );
 });
 
 test('a PHP fatal error (exit 255, no JSON) is INSTALLER_CRASHED', async () => {
@@ -171,7 +192,10 @@ test('files that could not be replaced (the row claims the new version anyway) f
   const failed = await finalReport('1.3.0', { action: 'update' });
   assert.deepEqual([failed.status, failed.exitCode], ['erro', 43]);
   assert.match(failed.message, /manifest\.json has version 1\.2\.3, not 1\.3\.0/);
-  assert.ok(failed.logTail.some((l) => l.includes('Operation not permitted')), 'the PHP warnings are in the log');
+  assert.ok(
+    failed.logTail.some((l) => l.includes('Operation not permitted')),
+    'the PHP warnings are in the log',
+  );
   // Conn2Flow wrote 1.3.0 and its checksum into the row; the agent put back what the files are.
   const row = (await site.row('full-plugin'))!;
   assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.status_execucao], ['1.2.3', packages['1.2.3'].sha256, 'erro']);
@@ -192,7 +216,10 @@ test('uninstall keeps a copy of the folder, removes it, says what Conn2Flow cann
   assert.equal(await site.filesVersion('full-plugin'), null);
   assert.equal((await site.row('full-plugin'))!.status, 'D');
   const backups = await readdir(path.join(agent.config.dataDir, 'backups', 'full-plugin'));
-  assert.ok(backups.some((name) => name.startsWith('uninstalled-')), backups.join(', '));
+  assert.ok(
+    backups.some((name) => name.startsWith('uninstalled-')),
+    backups.join(', '),
+  );
   assert.deepEqual(await agent.inventory(), []);
   assert.deepEqual(report.inventory, { pluginId: 'full-plugin', version: null, sha256: null }, 'nothing installed');
   const again = await finalReport('1.3.0');
@@ -231,17 +258,20 @@ test('an update that fails after changing the site is restored to the previous v
   assert.match(refused.message, /Manifesto inválido; the site still has 2\.0\.0$/);
 });
 
-test('the inventory reports what the files hold, and where Conn2Flow\'s row disagrees', async () => {
+test("the inventory reports what the files hold, and where Conn2Flow's row disagrees", async () => {
   await site.query("update {db}.plugins set versao_instalada = '9.9.9' where id = 'restore-plugin'");
   const entry = (await agent.inventory()).find((e) => e.pluginId === 'restore-plugin');
-  assert.deepEqual(entry, { pluginId: 'restore-plugin', version: '2.0.0', sha256: null, problem: 'Conn2Flow\'s plugins row says 9.9.9, but the files are 2.0.0' });
+  assert.deepEqual(entry, { pluginId: 'restore-plugin', version: '2.0.0', sha256: null, problem: "Conn2Flow's plugins row says 9.9.9, but the files are 2.0.0" });
 });
 
 test('DB_HOST=localhost goes through the socket PHP uses, as the site does; a wrong socket is a clear error', async () => {
   const [user, password] = (process.env.TEST_MARIADB_LOCAL_USER ?? '').split(':');
   assert.ok(user, 'TEST_MARIADB_LOCAL_USER names a user granted for localhost only (".ci/run" creates it)');
   // That user is refused over TCP (the server does not resolve 127.0.0.1 to localhost), like many sites' users.
-  const tcp = await mysql.createConnection({ host: '127.0.0.1', port: Number(new URL(MARIADB!).port || 3306), user, password }).then((c) => c.end().then(() => 'connected'), (error: Error) => error.message);
+  const tcp = await mysql.createConnection({ host: '127.0.0.1', port: Number(new URL(MARIADB!).port || 3306), user, password }).then(
+    (c) => c.end().then(() => 'connected'),
+    (error: Error) => error.message,
+  );
   assert.match(tcp, /Access denied for user 'c2fsock'@'127\.0\.0\.1'/);
   const local = await createStandInSite({ dbHost: 'localhost', user, password });
   const socketAgent = await startAgent(local.gestor);
@@ -256,7 +286,7 @@ test('DB_HOST=localhost goes through the socket PHP uses, as the site does; a wr
   assert.match(refused.message, /cannot reach the database through the socket \/nonexistent\/mysqld\.sock \(ENOENT\): set installer\.dbSocket/);
 });
 
-test('two sites on one machine installing the same plugin at once do not overwrite each other\'s temporary files', async () => {
+test("two sites on one machine installing the same plugin at once do not overwrite each other's temporary files", async () => {
   const [one, two] = [await createStandInSite(), await createStandInSite()];
   const first = await startAgent(one.gestor);
   const second = await startAgent(two.gestor);

@@ -52,10 +52,21 @@ async function fill(): Promise<() => Promise<void>> {
 
 async function startAgent(name: string, installer: string[] = ['/bin/true']): Promise<{ agent: Agent; url: string }> {
   const dir = path.join(disk, name);
-  const agent = new Agent(completeConfig({
-    hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, heartbeatSeconds: 3600, allowHttpDownloads: true,
-    installer: { type: 'command', command: installer },
-  }, path.join(dir, 'c2f-agent.json')), { log: () => {} });
+  const agent = new Agent(
+    completeConfig(
+      {
+        hostId: bot.hostId,
+        secret: bot.secret,
+        botUrl: bot.url,
+        listen: { port: 0 },
+        heartbeatSeconds: 3600,
+        allowHttpDownloads: true,
+        installer: { type: 'command', command: installer },
+      },
+      path.join(dir, 'c2f-agent.json'),
+    ),
+    { log: () => {} },
+  );
   agents.push(agent);
   return { agent, url: (await agent.start()).url! };
 }
@@ -93,18 +104,32 @@ test('the disk fills while the installer runs: the report waits in memory and ar
   assert.equal((await bot.push(url, job)).status, 202);
   await waitFor(async () => (await stat(filler).catch(() => undefined)) !== undefined, 'the installer to fill the disk');
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.equal(bot.reportsFor(job.jobId).find((r) => r.status !== 'instalando'), undefined, 'nothing more can be recorded yet');
+  assert.equal(
+    bot.reportsFor(job.jobId).find((r) => r.status !== 'instalando'),
+    undefined,
+    'nothing more can be recorded yet',
+  );
   await rm(filler, { force: true });
   const report = await final(job.jobId);
   assert.deepEqual([report.exitCode, report.exitLabel], [20, 'DOWNLOAD']);
   assert.match(report.message, /no space left on the device/);
 });
 
-test('started on a full disk the agent exits 75 with one line; with space it starts; a killed download\'s partial file is removed', async () => {
+test("started on a full disk the agent exits 75 with one line; with space it starts; a killed download's partial file is removed", async () => {
   const dir = path.join(disk, 'process');
   await mkdir(dir);
   const configFile = path.join(dir, 'c2f-agent.json');
-  await writeFile(configFile, JSON.stringify({ hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, allowHttpDownloads: true, installer: { type: 'command', command: ['/bin/true'] } }));
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      hostId: bot.hostId,
+      secret: bot.secret,
+      botUrl: bot.url,
+      listen: { port: 0 },
+      allowHttpDownloads: true,
+      installer: { type: 'command', command: ['/bin/true'] },
+    }),
+  );
   const free = await fill();
   const full = await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile]);
   assert.equal(full.code, 75, full.stderr);
@@ -119,16 +144,26 @@ test('started on a full disk the agent exits 75 with one line; with space it sta
   });
   await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
   try {
-    const start = () => new Promise<{ child: ReturnType<typeof spawn>; url: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.on('data', (d) => {
-        const url = /receiving jobs on (\S+)/.exec(String(d))?.[1];
-        if (url) resolve({ child, url });
+    const start = () =>
+      new Promise<{ child: ReturnType<typeof spawn>; url: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout!.on('data', (d) => {
+          const url = /receiving jobs on (\S+)/.exec(String(d))?.[1];
+          if (url) resolve({ child, url });
+        });
+        child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
       });
-      child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
-    });
     const first = await start();
-    const job = { ...(await bot.jobFor(packageWith([]))), package: { fileName: 'gestor-plugin.zip' as const, size: half.length * 2, sha256: 'a'.repeat(64), url: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/pkg`, urlExpiresAt: null } };
+    const job = {
+      ...(await bot.jobFor(packageWith([]))),
+      package: {
+        fileName: 'gestor-plugin.zip' as const,
+        size: half.length * 2,
+        sha256: 'a'.repeat(64),
+        url: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/pkg`,
+        urlExpiresAt: null,
+      },
+    };
     assert.equal((await bot.push(first.url, job)).status, 202);
     const downloads = path.join(dir, 'c2f-agent-data', 'downloads');
     await waitFor(async () => (await readdir(downloads).catch(() => [] as string[])).some((n) => n.endsWith('.partial')), 'the partial download');

@@ -27,7 +27,8 @@ export class FakeBot {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
-      const send = (status: number, value: unknown, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof value === 'string' ? value : JSON.stringify(value));
+      const send = (status: number, value: unknown, headers: Record<string, string> = {}) =>
+        res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof value === 'string' ? value : JSON.stringify(value));
       if (req.method === 'GET' && req.url!.startsWith('/packages/')) {
         const file = this.files.get(req.url!.slice('/packages/'.length));
         if (!file) return send(404, { error: 'no such package' });
@@ -63,17 +64,32 @@ export class FakeBot {
   }
 
   /** Serves a package and returns a job for it. */
-  async jobFor(zip: Buffer | string, fields: { pluginId?: string; version?: string; action?: Job['action']; sha256?: string; deadline?: string; force?: boolean } = {}): Promise<Job> {
+  async jobFor(
+    zip: Buffer | string,
+    fields: { pluginId?: string; version?: string; action?: Job['action']; sha256?: string; deadline?: string; force?: boolean } = {},
+  ): Promise<Job> {
     const bytes = typeof zip === 'string' ? await readFile(zip) : zip;
     const name = `${randomUUID()}.zip`;
     this.files.set(name, bytes);
     const now = new Date();
     const jobId = `job_${randomUUID()}`;
     return {
-      type: 'job', protocol: 1, jobId, attemptId: `msg_${jobId}`, rolloutId: 'rollout-1', hostId: this.hostId, action: fields.action ?? 'install',
+      type: 'job',
+      protocol: 1,
+      jobId,
+      attemptId: `msg_${jobId}`,
+      rolloutId: 'rollout-1',
+      hostId: this.hostId,
+      action: fields.action ?? 'install',
       plugin: { id: fields.pluginId ?? 'demo-plugin', name: 'Demo Plugin', version: fields.version ?? '1.0.0', previousVersion: null },
       source: { repository: 'conn2flow/demo', tag: `plugin-demo-plugin-v${fields.version ?? '1.0.0'}`, releaseId: 1 },
-      package: { fileName: 'gestor-plugin.zip', size: bytes.length, sha256: fields.sha256 ?? createHash('sha256').update(bytes).digest('hex'), url: `${this.url}/packages/${name}`, urlExpiresAt: null },
+      package: {
+        fileName: 'gestor-plugin.zip',
+        size: bytes.length,
+        sha256: fields.sha256 ?? createHash('sha256').update(bytes).digest('hex'),
+        url: `${this.url}/packages/${name}`,
+        urlExpiresAt: null,
+      },
       options: { force: fields.force ?? false, skipMigrations: false },
       reportUrl: `${this.url}/api/reports`,
       deadline: fields.deadline ?? new Date(now.getTime() + 3600_000).toISOString(),

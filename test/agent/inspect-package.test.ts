@@ -25,11 +25,15 @@ async function extractEverywhere(zip: string): Promise<Array<{ tool: string; fil
     const sandbox = await tempDir(`c2f-extract-${tool}-`);
     const target = path.join(sandbox, 'plugin');
     await mkdir(target);
-    const extracted = tool === 'php'
-      ? await run('php', ['-r', '$z = new ZipArchive(); if ($z->open($argv[1]) !== true) exit(3); $z->extractTo($argv[2]); $z->close();', zip, target])
-      : await run('unzip', ['-q', '-o', zip, '-d', target], { env: { LC_ALL: 'C.UTF-8' } }); // as a UTF-8 host runs it
+    const extracted =
+      tool === 'php'
+        ? await run('php', ['-r', '$z = new ZipArchive(); if ($z->open($argv[1]) !== true) exit(3); $z->extractTo($argv[2]); $z->close();', zip, target])
+        : await run('unzip', ['-q', '-o', zip, '-d', target], { env: { LC_ALL: 'C.UTF-8' } }); // as a UTF-8 host runs it
     assert.equal(extracted.code, 0, `${tool}: ${extracted.stderr}`);
-    const files = (await readdir(target, { recursive: true, withFileTypes: true })).filter((d) => !d.isDirectory()).map((d) => path.relative(target, path.join(d.parentPath, d.name))).sort();
+    const files = (await readdir(target, { recursive: true, withFileTypes: true }))
+      .filter((d) => !d.isDirectory())
+      .map((d) => path.relative(target, path.join(d.parentPath, d.name)))
+      .sort();
     const outside = (await readdir(sandbox)).filter((name) => name !== 'plugin');
     results.push({ tool, files, outside });
   }
@@ -64,7 +68,13 @@ for (const hostile of HOSTILE_ZIPS) {
 
 test('accepts a clean package and reads its manifest', async () => {
   const file = path.join(await tempDir(), 'gestor-plugin.zip');
-  await writeFile(file, packageWith([{ name: 'modules/demo/demo.php', data: '<?php\n' }, { name: 'modules/', data: '' }]));
+  await writeFile(
+    file,
+    packageWith([
+      { name: 'modules/demo/demo.php', data: '<?php\n' },
+      { name: 'modules/', data: '' },
+    ]),
+  );
   const result = await inspectPackage(file, EXPECTED);
   assert.ok(result.ok, result.ok ? '' : result.reason);
   assert.deepEqual(result.manifest, { id: 'demo-plugin', name: 'Demo Plugin', version: '1.0.0' });

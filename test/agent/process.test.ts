@@ -38,10 +38,17 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
   const dir = await tempDir('c2f-agent-');
   const calls = path.join(dir, 'calls.log');
   const configFile = path.join(dir, 'c2f-agent.json');
-  await writeFile(configFile, JSON.stringify({
-    hostId: bot.hostId, secret: bot.secret, botUrl: bot.url, listen: { port: 0 }, allowHttpDownloads: true,
-    installer: { type: 'command', command: ['/bin/sh', '-c', `echo "start $C2F_VERSION $(date +%s%N)" >> ${calls}; sleep 2; echo "end $C2F_VERSION $(date +%s%N)" >> ${calls}`] },
-  }));
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      hostId: bot.hostId,
+      secret: bot.secret,
+      botUrl: bot.url,
+      listen: { port: 0 },
+      allowHttpDownloads: true,
+      installer: { type: 'command', command: ['/bin/sh', '-c', `echo "start $C2F_VERSION $(date +%s%N)" >> ${calls}; sleep 2; echo "end $C2F_VERSION $(date +%s%N)" >> ${calls}`] },
+    }),
+  );
   const first = await startAgent(configFile);
   const job = await bot.jobFor(packageWith([]));
   assert.equal((await bot.push(first.url, job)).status, 202);
@@ -56,10 +63,20 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
   const final = await waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'erro'), 'the report after the restart');
   assert.deepEqual([final.exitCode, final.exitLabel], [44, 'INTERRUPTED']);
   assert.match(final.message, /the installer it had started ran to its end; it was not run again/);
-  assert.deepEqual(bot.reportsFor(job.jobId).map((r) => r.status), ['instalando', 'erro']);
+  assert.deepEqual(
+    bot.reportsFor(job.jobId).map((r) => r.status),
+    ['instalando', 'erro'],
+  );
   await waitFor(() => bot.reportsFor(next.jobId).find((r) => r.status === 'ok'), 'the next job');
-  const lines = (await readFile(calls, 'utf8')).trim().split('\n').map((line) => line.split(' '));
-  assert.deepEqual(lines.map(([what, version]) => `${what} ${version}`), ['start 1.0.0', 'end 1.0.0', 'start 1.0.1', 'end 1.0.1'], 'the two installers never ran at the same time');
+  const lines = (await readFile(calls, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '));
+  assert.deepEqual(
+    lines.map(([what, version]) => `${what} ${version}`),
+    ['start 1.0.0', 'end 1.0.0', 'start 1.0.1', 'end 1.0.1'],
+    'the two installers never ran at the same time',
+  );
   assert.ok(BigInt(lines[2][2]) >= BigInt(lines[1][2]));
 
   // A second agent on the same data folder refuses to start while this one runs.
@@ -75,7 +92,10 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /install\s+demo-plugin 1\.0\.0\s+erro\s+44 INTERRUPTED/);
   const json = JSON.parse((await cli(['agent', 'status', '--config', configFile, '--json'])).stdout);
-  assert.deepEqual(json.jobs.map((j: { exitLabel: string }) => j.exitLabel), ['OK', 'INTERRUPTED']);
+  assert.deepEqual(
+    json.jobs.map((j: { exitLabel: string }) => j.exitLabel),
+    ['OK', 'INTERRUPTED'],
+  );
 
   second.child.kill('SIGTERM');
   assert.equal(await new Promise((resolve) => second.child.once('exit', resolve)), 0);

@@ -57,7 +57,7 @@ export function rawZip(entries: RawEntry[], options: RawZipOptions = {}): Buffer
     record.writeUInt32LE(size, 24);
     record.writeUInt16LE(name.length, 28);
     record.writeUInt16LE(extra.length, 30);
-    record.writeUInt32LE(entry.unixMode !== undefined ? ((entry.unixMode << 16) >>> 0) : 0, 38);
+    record.writeUInt32LE(entry.unixMode !== undefined ? (entry.unixMode << 16) >>> 0 : 0, 38);
     record.writeUInt32LE(at, 42);
     return [record, name, extra];
   };
@@ -142,36 +142,174 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
   { name: 'drive letter', zip: () => packageWith([{ name: 'C:/Windows/evil.dll', data: 'x' }]), exitCode: 21, reason: /drive letter/ },
   { name: 'backslash traversal', zip: () => packageWith([{ name: '..\\..\\evil.php', data: 'x' }]), exitCode: 21, reason: /backslash/ },
   { name: 'symbolic link', zip: () => packageWith([{ name: 'link', data: '/etc/shadow', method: 0, unixMode: SYMLINK }]), exitCode: 21, reason: /symbolic link/ },
-  { name: 'symbolic link made on BeOS', zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 16 }]), exitCode: 21, reason: /symbolic link/ },
-  { name: 'symbolic link made on VMS', zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 2 }]), exitCode: 21, reason: /symbolic link/ },
-  { name: 'symbolic link made on Atari', zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 5 }]), exitCode: 21, reason: /symbolic link/ },
-  { name: 'symbolic link claiming MS-DOS', zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 0 }]), exitCode: 21, reason: /symbolic link/ },
+  {
+    name: 'symbolic link made on BeOS',
+    zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 16 }]),
+    exitCode: 21,
+    reason: /symbolic link/,
+  },
+  {
+    name: 'symbolic link made on VMS',
+    zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 2 }]),
+    exitCode: 21,
+    reason: /symbolic link/,
+  },
+  {
+    name: 'symbolic link made on Atari',
+    zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 5 }]),
+    exitCode: 21,
+    reason: /symbolic link/,
+  },
+  {
+    name: 'symbolic link claiming MS-DOS',
+    zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 0 }]),
+    exitCode: 21,
+    reason: /symbolic link/,
+  },
   { name: 'a FIFO', zip: () => packageWith([{ name: 'pipe', data: '', method: 0, unixMode: 0o010644 }]), exitCode: 21, reason: /not a regular file/ },
-  { name: 'duplicate names', zip: () => packageWith([{ name: 'a.php', data: '1' }, { name: 'a.php', data: '2' }]), exitCode: 21, reason: /twice/ },
-  { name: 'names differing in case', zip: () => packageWith([{ name: 'Controller.php', data: '1' }, { name: 'controller.php', data: '2' }]), exitCode: 21, reason: /same path on some file systems/ },
-  { name: 'NFC and NFD twins', zip: () => packageWith([{ name: NFC, data: '1' }, { name: NFD, data: '2' }]), exitCode: 21, reason: /non-ASCII name/ },
+  {
+    name: 'duplicate names',
+    zip: () =>
+      packageWith([
+        { name: 'a.php', data: '1' },
+        { name: 'a.php', data: '2' },
+      ]),
+    exitCode: 21,
+    reason: /twice/,
+  },
+  {
+    name: 'names differing in case',
+    zip: () =>
+      packageWith([
+        { name: 'Controller.php', data: '1' },
+        { name: 'controller.php', data: '2' },
+      ]),
+    exitCode: 21,
+    reason: /same path on some file systems/,
+  },
+  {
+    name: 'NFC and NFD twins',
+    zip: () =>
+      packageWith([
+        { name: NFC, data: '1' },
+        { name: NFD, data: '2' },
+      ]),
+    exitCode: 21,
+    reason: /non-ASCII name/,
+  },
   { name: 'a non-ASCII name (unzip and ZipArchive write it differently)', zip: () => packageWith([{ name: NFD, data: '<?php' }]), exitCode: 21, reason: /non-ASCII name/ },
-  { name: 'a non-ASCII name with a Unicode Path field that agrees', zip: () => packageWith([{ name: NFC, data: '<?php', centralExtra: unicodePath(NFC, NFC) }]), exitCode: 21, reason: /non-ASCII name/ },
-  { name: 'double slash', zip: () => packageWith([{ name: 'modules/x.php', data: '1' }, { name: 'modules//x.php', data: '2' }]), exitCode: 21, reason: /empty or "\." path segment/ },
-  { name: 'dot segment', zip: () => packageWith([{ name: 'modules/x.php', data: '1' }, { name: 'modules/./x.php', data: '2' }]), exitCode: 21, reason: /empty or "\." path segment/ },
-  { name: 'a file used as a folder', zip: () => packageWith([{ name: 'modules', data: 'x' }, { name: 'modules/evil.php', data: '<?php' }]), exitCode: 21, reason: /inside "modules", which is a file/ },
-  { name: 'non-ASCII name without the UTF-8 flag', zip: () => packageWith([{ name: Buffer.from('caf\u00e9.php', 'latin1'), data: '1', utf8: false }]), exitCode: 21, reason: /without the UTF-8 flag/ },
-  { name: 'Unicode Path field naming a second manifest', zip: () => packageWith([{ name: 'notes.txt', data: '{}', centralExtra: unicodePath('assets/manifest.json', 'notes.txt') }]), exitCode: 21, reason: /Unicode Path extra field names it "assets\/manifest\.json"/ },
-  { name: 'Unicode Path field naming .env (local header only)', zip: () => packageWith([{ name: 'env.txt', data: 'DB_PASSWORD=x', localExtra: unicodePath('.env', 'env.txt') }]), exitCode: 21, reason: /names it "\.env"/ },
-  { name: 'Unicode Path field climbing out', zip: () => packageWith([{ name: 'a.php', data: '<?php', centralExtra: unicodePath('../../shell.php', 'a.php') }]), exitCode: 21, reason: /names it "\.\.\/\.\.\/shell\.php"/ },
-  { name: 'Unicode Path field replacing the root manifest', zip: () => rawZip([{ name: 'manifest.json', data: MANIFEST(), centralExtra: unicodePath('x.json', 'manifest.json') }, { name: 'evil/manifest.json', data: MANIFEST('evil') }]), exitCode: 21, reason: /names it "x\.json"/ },
-  { name: 'local header with another name', zip: () => packageWith([{ name: 'readme.txt', localName: 'shell.php', data: '<?php' }]), exitCode: 21, reason: /local header names it "shell\.php"/ },
+  {
+    name: 'a non-ASCII name with a Unicode Path field that agrees',
+    zip: () => packageWith([{ name: NFC, data: '<?php', centralExtra: unicodePath(NFC, NFC) }]),
+    exitCode: 21,
+    reason: /non-ASCII name/,
+  },
+  {
+    name: 'double slash',
+    zip: () =>
+      packageWith([
+        { name: 'modules/x.php', data: '1' },
+        { name: 'modules//x.php', data: '2' },
+      ]),
+    exitCode: 21,
+    reason: /empty or "\." path segment/,
+  },
+  {
+    name: 'dot segment',
+    zip: () =>
+      packageWith([
+        { name: 'modules/x.php', data: '1' },
+        { name: 'modules/./x.php', data: '2' },
+      ]),
+    exitCode: 21,
+    reason: /empty or "\." path segment/,
+  },
+  {
+    name: 'a file used as a folder',
+    zip: () =>
+      packageWith([
+        { name: 'modules', data: 'x' },
+        { name: 'modules/evil.php', data: '<?php' },
+      ]),
+    exitCode: 21,
+    reason: /inside "modules", which is a file/,
+  },
+  {
+    name: 'non-ASCII name without the UTF-8 flag',
+    zip: () => packageWith([{ name: Buffer.from('caf\u00e9.php', 'latin1'), data: '1', utf8: false }]),
+    exitCode: 21,
+    reason: /without the UTF-8 flag/,
+  },
+  {
+    name: 'Unicode Path field naming a second manifest',
+    zip: () => packageWith([{ name: 'notes.txt', data: '{}', centralExtra: unicodePath('assets/manifest.json', 'notes.txt') }]),
+    exitCode: 21,
+    reason: /Unicode Path extra field names it "assets\/manifest\.json"/,
+  },
+  {
+    name: 'Unicode Path field naming .env (local header only)',
+    zip: () => packageWith([{ name: 'env.txt', data: 'DB_PASSWORD=x', localExtra: unicodePath('.env', 'env.txt') }]),
+    exitCode: 21,
+    reason: /names it "\.env"/,
+  },
+  {
+    name: 'Unicode Path field climbing out',
+    zip: () => packageWith([{ name: 'a.php', data: '<?php', centralExtra: unicodePath('../../shell.php', 'a.php') }]),
+    exitCode: 21,
+    reason: /names it "\.\.\/\.\.\/shell\.php"/,
+  },
+  {
+    name: 'Unicode Path field replacing the root manifest',
+    zip: () =>
+      rawZip([
+        { name: 'manifest.json', data: MANIFEST(), centralExtra: unicodePath('x.json', 'manifest.json') },
+        { name: 'evil/manifest.json', data: MANIFEST('evil') },
+      ]),
+    exitCode: 21,
+    reason: /names it "x\.json"/,
+  },
+  {
+    name: 'local header with another name',
+    zip: () => packageWith([{ name: 'readme.txt', localName: 'shell.php', data: '<?php' }]),
+    exitCode: 21,
+    reason: /local header names it "shell\.php"/,
+  },
   { name: 'local header with another CRC', zip: () => packageWith([{ name: 'a.php', data: '<?php', localCrc: 42 }]), exitCode: 21, reason: /local header's CRC or sizes differ/ },
-  { name: 'local header with another size', zip: () => packageWith([{ name: 'a.php', data: '<?php', localSize: 999 }]), exitCode: 21, reason: /local header's CRC or sizes differ/ },
-  { name: 'two records over one entry', zip: () => packageWith([{ name: 'a.php', data: '<?php' }], MANIFEST(), { aliasOf: { of: 2, name: 'b.php' } }), exitCode: 21, reason: /overlaps another entry/ },
-  { name: 'a self-extractor stub before the archive', zip: () => packageWith([], MANIFEST(), { prefix: Buffer.from('#!/bin/sh\nexec unzip "$0"\n') }), exitCode: 21, reason: /starts with \d+ bytes that are not an entry/ },
-  { name: 'bytes hidden between entries', zip: () => packageWith([{ name: 'a.php', data: '<?php' }], MANIFEST(), { hiddenAfter: { index: 0, bytes: Buffer.from('PK\u0003\u0004hidden') } }), exitCode: 21, reason: /hidden before/ },
+  {
+    name: 'local header with another size',
+    zip: () => packageWith([{ name: 'a.php', data: '<?php', localSize: 999 }]),
+    exitCode: 21,
+    reason: /local header's CRC or sizes differ/,
+  },
+  {
+    name: 'two records over one entry',
+    zip: () => packageWith([{ name: 'a.php', data: '<?php' }], MANIFEST(), { aliasOf: { of: 2, name: 'b.php' } }),
+    exitCode: 21,
+    reason: /overlaps another entry/,
+  },
+  {
+    name: 'a self-extractor stub before the archive',
+    zip: () => packageWith([], MANIFEST(), { prefix: Buffer.from('#!/bin/sh\nexec unzip "$0"\n') }),
+    exitCode: 21,
+    reason: /starts with \d+ bytes that are not an entry/,
+  },
+  {
+    name: 'bytes hidden between entries',
+    zip: () => packageWith([{ name: 'a.php', data: '<?php' }], MANIFEST(), { hiddenAfter: { index: 0, bytes: Buffer.from('PK\u0003\u0004hidden') } }),
+    exitCode: 21,
+    reason: /hidden before/,
+  },
   { name: '.env', zip: () => packageWith([{ name: '.env', data: 'DB_PASSWORD=secret' }]), exitCode: 21, reason: /a file no plugin ships/ },
   { name: 'root composer.json', zip: () => packageWith([{ name: 'composer.json', data: '{}' }]), exitCode: 21, reason: /a file no plugin ships/ },
   { name: 'a private key', zip: () => packageWith([{ name: 'keys/server.pem', data: '-----BEGIN PRIVATE KEY-----' }]), exitCode: 21, reason: /a file no plugin ships/ },
   { name: '.htaccess', zip: () => packageWith([{ name: 'assets/.htaccess', data: 'AddType application/x-httpd-php .jpg' }]), exitCode: 21, reason: /a file no plugin ships/ },
   { name: '.user.ini', zip: () => packageWith([{ name: '.user.ini', data: 'auto_prepend_file=/tmp/x' }]), exitCode: 21, reason: /a file no plugin ships/ },
-  { name: 'a huge manifest', zip: () => packageWith([], JSON.stringify({ id: 'demo-plugin', name: 'Demo Plugin', version: '1.0.0', padding: ' '.repeat(1024 * 1024) })), exitCode: 11, reason: /manifest\.json is \d+ bytes/ },
+  {
+    name: 'a huge manifest',
+    zip: () => packageWith([], JSON.stringify({ id: 'demo-plugin', name: 'Demo Plugin', version: '1.0.0', padding: ' '.repeat(1024 * 1024) })),
+    exitCode: 11,
+    reason: /manifest\.json is \d+ bytes/,
+  },
   { name: 'encrypted entry', zip: () => packageWith([{ name: 'secret.php', data: 'x', flags: 0x1 }]), exitCode: 21, reason: /encrypted/ },
   { name: 'NUL byte in a name', zip: () => packageWith([{ name: Buffer.from('evil.php\0.txt', 'latin1'), data: 'x' }]), exitCode: 21, reason: /control characters/ },
   { name: 'zip bomb (ratio)', zip: () => packageWith([{ name: 'bomb.bin', data: Buffer.alloc(64 * 1024 * 1024) }]), exitCode: 21, reason: /expands/ },
@@ -181,7 +319,16 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
   { name: 'not a zip', zip: () => Buffer.from('<html>not a zip, an error page from a proxy</html>'.repeat(10)), exitCode: 21, reason: /not a readable zip/ },
   { name: 'truncated', zip: () => packageWith([{ name: 'big.txt', data: 'abc'.repeat(1000) }]).subarray(0, 400), exitCode: 21, reason: /not a readable zip/ },
   { name: 'under 128 bytes', zip: () => rawZip([{ name: 'm', data: '' }]), exitCode: 21, reason: /128 bytes/ },
-  { name: 'no manifest at the root', zip: () => rawZip([{ name: 'wrapper/manifest.json', data: MANIFEST() }, { name: 'wrapper/README.md', data: 'x'.repeat(200) }]), exitCode: 11, reason: /below the root/ },
+  {
+    name: 'no manifest at the root',
+    zip: () =>
+      rawZip([
+        { name: 'wrapper/manifest.json', data: MANIFEST() },
+        { name: 'wrapper/README.md', data: 'x'.repeat(200) },
+      ]),
+    exitCode: 11,
+    reason: /below the root/,
+  },
   { name: 'nested second manifest', zip: () => packageWith([{ name: 'assets/pwa/manifest.json', data: '{}' }]), exitCode: 11, reason: /below the root/ },
   { name: 'manifest for another plugin', zip: () => packageWith([], MANIFEST('other-plugin')), exitCode: 11, reason: /says id "other-plugin"/ },
   { name: 'manifest with another version', zip: () => packageWith([], MANIFEST('demo-plugin', '9.9.9')), exitCode: 11, reason: /says version 9\.9\.9/ },
@@ -190,9 +337,26 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
 
 /** Packages that must pass: odd but legitimate zips (and what extractors must make of them). */
 export const ACCEPTED_ZIPS: Array<{ name: string; zip: () => Buffer }> = [
-  { name: 'folders and files', zip: () => packageWith([{ name: 'modules/', data: '' }, { name: 'modules/demo/demo.php', data: '<?php\n' }]) },
-  { name: 'an ASCII name with a Unicode Path field that agrees', zip: () => packageWith([{ name: 'modules/demo/demo.php', data: '<?php', centralExtra: unicodePath('modules/demo/demo.php', 'modules/demo/demo.php') }]) },
-  { name: 'Unix modes on plain files and folders', zip: () => packageWith([{ name: 'bin/', data: '', unixMode: 0o040755 }, { name: 'bin/tool.php', data: '<?php', unixMode: 0o100644 }]) },
+  {
+    name: 'folders and files',
+    zip: () =>
+      packageWith([
+        { name: 'modules/', data: '' },
+        { name: 'modules/demo/demo.php', data: '<?php\n' },
+      ]),
+  },
+  {
+    name: 'an ASCII name with a Unicode Path field that agrees',
+    zip: () => packageWith([{ name: 'modules/demo/demo.php', data: '<?php', centralExtra: unicodePath('modules/demo/demo.php', 'modules/demo/demo.php') }]),
+  },
+  {
+    name: 'Unix modes on plain files and folders',
+    zip: () =>
+      packageWith([
+        { name: 'bin/', data: '', unixMode: 0o040755 },
+        { name: 'bin/tool.php', data: '<?php', unixMode: 0o100644 },
+      ]),
+  },
   { name: 'made on MS-DOS', zip: () => packageWith([{ name: 'dos.txt', data: 'hello', madeBy: 0 }]) },
   { name: 'an .env example', zip: () => packageWith([{ name: 'config/.env.example', data: 'DB_HOST=' }]) },
   { name: 'stored, not deflated', zip: () => packageWith([{ name: 'image.png', data: Buffer.alloc(300, 7), method: 0 }]) },

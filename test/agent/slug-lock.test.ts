@@ -8,14 +8,15 @@ import { SlugLockTimeout, withSlugLock } from '../../src/agent/installers/slug-l
 
 // One install of a plugin at a time on the machine (Conn2Flow's temporary names are fixed per slug).
 
-test('holders queue up; a dead holder\'s lock is taken over; a live one times out', async () => {
+test("holders queue up; a dead holder's lock is taken over; a live one times out", async () => {
   const slug = `lock-test-${process.pid}`;
   const order: string[] = [];
-  const hold = (name: string, ms: number) => withSlugLock(slug, 5000, async () => {
-    order.push(`${name} in`);
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    order.push(`${name} out`);
-  });
+  const hold = (name: string, ms: number) =>
+    withSlugLock(slug, 5000, async () => {
+      order.push(`${name} in`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      order.push(`${name} out`);
+    });
   await Promise.all([hold('a', 300), hold('b', 10)]);
   assert.deepEqual(order, ['a in', 'a out', 'b in', 'b out']);
 
@@ -25,7 +26,10 @@ test('holders queue up; a dead holder\'s lock is taken over; a live one times ou
   assert.equal(await withSlugLock(slug, 1000, async () => readFile(file, 'utf8')), String(process.pid), 'taken over from a process that is gone');
 
   await writeFile(file, String(process.ppid));
-  await assert.rejects(withSlugLock(slug, 300, async () => 'never'), SlugLockTimeout);
+  await assert.rejects(
+    withSlugLock(slug, 300, async () => 'never'),
+    SlugLockTimeout,
+  );
   await writeFile(file, '');
   assert.equal(await withSlugLock(slug, 1000, async () => 'empty lock taken over'), 'empty lock taken over');
 });

@@ -59,9 +59,11 @@ export async function createStandInSite(options: { dbHost?: string; user?: strin
   const user = options.user ?? decodeURIComponent(url.username);
   const password = options.password ?? decodeURIComponent(url.password);
   await mkdir(path.join(gestor, 'autenticacoes', 'localhost'), { recursive: true });
-  await writeFile(path.join(gestor, 'autenticacoes', 'localhost', '.env'),
-    `DB_CONNECTION=mysqli\nDB_HOST=${options.dbHost ?? url.hostname}\nDB_DATABASE=${database}\nDB_USERNAME=${user}\nDB_PASSWORD="${password}"\nDB_PORT=9999\n`);
-  const query = async <T,>(sql: string, values: unknown[] = []) => (await connection.query(sql.replaceAll('{db}', database), values))[0] as T[];
+  await writeFile(
+    path.join(gestor, 'autenticacoes', 'localhost', '.env'),
+    `DB_CONNECTION=mysqli\nDB_HOST=${options.dbHost ?? url.hostname}\nDB_DATABASE=${database}\nDB_USERNAME=${user}\nDB_PASSWORD="${password}"\nDB_PORT=9999\n`,
+  );
+  const query = async <T>(sql: string, values: unknown[] = []) => (await connection.query(sql.replaceAll('{db}', database), values))[0] as T[];
   return {
     gestor,
     database,

@@ -33,7 +33,11 @@ before(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   hostUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const probot = new Probot({ appId: 1, privateKey, secret: 's', logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
   bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', adminToken: ADMIN });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
@@ -57,7 +61,10 @@ test('the admin API needs the bearer token', async () => {
 
 test('hosts: add (URL checked), list, show, rotate the secret, remove', async () => {
   const refused = await api('POST', '/api/admin/hosts', { name: 'x', url: 'http://site.example.com/hook', plugins: ['conn2flow/plugins:p'] });
-  assert.deepEqual([refused.status, refused.body.error], [422, 'http://site.example.com/hook: use https (plain http is allowed only with --allow-http, for tests and local networks)']);
+  assert.deepEqual(
+    [refused.status, refused.body.error],
+    [422, 'http://site.example.com/hook: use https (plain http is allowed only with --allow-http, for tests and local networks)'],
+  );
   const loopback = await api('POST', '/api/admin/hosts', { name: 'x', url: 'https://127.0.0.1/hook' });
   assert.equal(loopback.status, 422);
   assert.equal((await api('POST', '/api/admin/hosts', { name: 'x', url: 'https://a.example.com', plugins: ['not-a-plugin'] })).status, 400);
@@ -66,7 +73,10 @@ test('hosts: add (URL checked), list, show, rotate the secret, remove', async ()
   assert.equal(added.status, 201);
   assert.match(added.body.secret, /^whsec_/);
   const id = added.body.host.id;
-  assert.deepEqual((await api('GET', '/api/admin/hosts')).body.map((h: { name: string }) => h.name), ['site-a']);
+  assert.deepEqual(
+    (await api('GET', '/api/admin/hosts')).body.map((h: { name: string }) => h.name),
+    ['site-a'],
+  );
   assert.deepEqual((await api('GET', `/api/admin/hosts/${id}`)).body.plugins, [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }]);
   const rotated = await api('POST', `/api/admin/hosts/${id}/rotate-secret`);
   assert.deepEqual(await hostSecrets(db, testBox, id), [rotated.body.secret, added.body.secret]);
@@ -102,22 +112,35 @@ test('enrollment: the operator creates a token, the agent trades it once for its
 
 test('an enrollment refused for its plain-http address names the flag that allows it', async () => {
   const created = await api('POST', '/api/admin/enrollments', { name: 'lan-site', policy: 'auto', plugins: ['conn2flow/plugins:test-plugin'] });
-  const refused = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify({ type: 'enroll', protocol: 1, token: created.body.token, agentVersion: '0.1.0', url: hostUrl }) });
+  const refused = await fetch(`${base}/api/enroll`, {
+    method: 'POST',
+    body: JSON.stringify({ type: 'enroll', protocol: 1, token: created.body.token, agentVersion: '0.1.0', url: hostUrl }),
+  });
   const { error } = (await refused.json()) as { error: string };
   assert.equal(refused.status, 422);
-  assert.equal(error, `${hostUrl}: use https (plain http is allowed only when the operator creates the enrollment token with "c2f-plugin hosts enroll-token --allow-private-network", for tests and local networks)`);
+  assert.equal(
+    error,
+    `${hostUrl}: use https (plain http is allowed only when the operator creates the enrollment token with "c2f-plugin hosts enroll-token --allow-private-network", for tests and local networks)`,
+  );
 });
 
 /** A rollout of a fresh release for a new host (each test its own). */
 async function rolloutForNewHost(releaseId: number, policy: 'auto' | 'manual' | 'notify') {
-  const added = await api('POST', '/api/admin/hosts', { name: `${policy}-${releaseId}`, url: hostUrl, policy, plugins: ['conn2flow/plugins:test-plugin'], allowPrivateNetwork: true, allowHttp: true });
+  const added = await api('POST', '/api/admin/hosts', {
+    name: `${policy}-${releaseId}`,
+    url: hostUrl,
+    policy,
+    plugins: ['conn2flow/plugins:test-plugin'],
+    allowPrivateNetwork: true,
+    allowHttp: true,
+  });
   assert.equal(added.status, 201, JSON.stringify(added.body));
   const release = await resolvedRelease(db, { id: releaseId, version: '3.0.0', sha256: 'f'.repeat(64) });
   const { rolloutId } = await rolloutOf(db, release, [(await getHost(db, added.body.host.id))!], boss);
   return { rolloutId, hostId: added.body.host.id as string };
 }
 
-test('rollouts: a manual host\'s job is pushed only after approval; finished jobs cannot be cancelled', { timeout: 30_000 }, async () => {
+test("rollouts: a manual host's job is pushed only after approval; finished jobs cannot be cancelled", { timeout: 30_000 }, async () => {
   const { rolloutId } = await rolloutForNewHost(77, 'manual');
   const shown = await api('GET', `/api/admin/rollouts/${rolloutId}`);
   const job = shown.body.jobs[0];
@@ -126,7 +149,10 @@ test('rollouts: a manual host\'s job is pushed only after approval; finished job
   const before = pushes.length;
   const approved = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`, undefined, ADMIN, 'alice');
   assert.equal(approved.status, 200);
-  assert.deepEqual(approved.body.changed.map((c: { jobId: string; state: string }) => [c.jobId, c.state]), [[job.id, 'queued']]);
+  assert.deepEqual(
+    approved.body.changed.map((c: { jobId: string; state: string }) => [c.jobId, c.state]),
+    [[job.id, 'queued']],
+  );
   assert.notEqual(approved.body.changed[0].attemptId, job.attemptId, 'the approval is a new attempt');
   for (let i = 0; i < 100 && (await getJob(db, job.id))!.state !== 'delivered'; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal((await getJob(db, job.id))!.state, 'delivered');
@@ -136,10 +162,16 @@ test('rollouts: a manual host\'s job is pushed only after approval; finished job
   const cancel = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/cancel`);
   assert.deepEqual([cancel.status, cancel.body.error], [409, `job ${job.id} is delivered: nothing to cancel`]);
   const history = await api('GET', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/history`);
-  assert.deepEqual(history.body.history.map((h: { state: string }) => h.state), ['awaiting_approval', 'queued', 'delivering', 'delivered']);
+  assert.deepEqual(
+    history.body.history.map((h: { state: string }) => h.state),
+    ['awaiting_approval', 'queued', 'delivering', 'delivered'],
+  );
   assert.equal(history.body.history[1].detail, 'approved by alice');
   const events = await api('GET', '/api/admin/events?kind=operator_approve');
-  assert.deepEqual(events.body.map((e: { jobId: string; detail: { by: string } }) => [e.jobId, e.detail.by]), [[job.id, 'alice']]);
+  assert.deepEqual(
+    events.body.map((e: { jobId: string; detail: { by: string } }) => [e.jobId, e.detail.by]),
+    [[job.id, 'alice']],
+  );
   // Rollout-level actions that find nothing to do say so, and refuse bad input.
   const none = await api('POST', `/api/admin/rollouts/${rolloutId}/retry`);
   assert.deepEqual([none.status, none.body.changed], [200, []]);
@@ -151,7 +183,9 @@ test('rollouts: a manual host\'s job is pushed only after approval; finished job
 test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollouts list and show', { timeout: 60_000 }, async () => {
   const { cli } = await import('../helpers.ts');
   const env = { C2F_BOT_URL: base, C2F_ADMIN_TOKEN: ADMIN };
-  const added = await cli(['hosts', 'add', '--name', 'cli-site', '--url', 'https://cli.example.com/c2f', '--plugin', 'conn2flow/plugins:test-plugin', '--policy', 'notify'], { env });
+  const added = await cli(['hosts', 'add', '--name', 'cli-site', '--url', 'https://cli.example.com/c2f', '--plugin', 'conn2flow/plugins:test-plugin', '--policy', 'notify'], {
+    env,
+  });
   assert.equal(added.code, 0, added.stderr);
   const id = /added (host_[0-9a-f]{8}) \(cli-site\)/.exec(added.stdout)![1];
   assert.match(added.stdout, /secret: whsec_/);

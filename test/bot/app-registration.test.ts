@@ -39,9 +39,19 @@ test('the App registered from the setup page is private, carries its permissions
   const port = await freePort();
   const botUrl = `http://127.0.0.1:${port}`;
   const env = {
-    ...process.env, PORT: String(port), HOST: '127.0.0.1', C2F_BOT_URL: botUrl, GHE_HOST: new URL(github.url).host, GHE_PROTOCOL: 'http',
-    C2F_SECRET_KEY: Buffer.alloc(32, 5).toString('base64'), C2F_DATA_DIR: path.join(cwd, 'data'), C2F_ADMIN_TOKEN: 'admin-token-long-enough',
-    APP_ID: '', PRIVATE_KEY: '', PRIVATE_KEY_PATH: '', WEBHOOK_SECRET: '',
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    C2F_BOT_URL: botUrl,
+    GHE_HOST: new URL(github.url).host,
+    GHE_PROTOCOL: 'http',
+    C2F_SECRET_KEY: Buffer.alloc(32, 5).toString('base64'),
+    C2F_DATA_DIR: path.join(cwd, 'data'),
+    C2F_ADMIN_TOKEN: 'admin-token-long-enough',
+    APP_ID: '',
+    PRIVATE_KEY: '',
+    PRIVATE_KEY_PATH: '',
+    WEBHOOK_SECRET: '',
   };
   const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'bot'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
@@ -79,19 +89,32 @@ test('the App registered from the setup page is private, carries its permissions
   assert.equal(app.manifest.public, false);
   const envFile = await readFile(path.join(cwd, '.env'), 'utf8');
   const keyFile = path.join(cwd, `github-app-${app.id}.private-key.pem`);
-  assert.equal(envFile, `# the operator's own settings stay\nLOG_LEVEL=warn\nAPP_ID=${app.id}\nPRIVATE_KEY_PATH=${keyFile}\nWEBHOOK_SECRET=${app.webhookSecret}\nGITHUB_CLIENT_ID=${app.clientId}\nGITHUB_CLIENT_SECRET=${app.clientSecret}\n`);
+  assert.equal(
+    envFile,
+    `# the operator's own settings stay\nLOG_LEVEL=warn\nAPP_ID=${app.id}\nPRIVATE_KEY_PATH=${keyFile}\nWEBHOOK_SECRET=${app.webhookSecret}\nGITHUB_CLIENT_ID=${app.clientId}\nGITHUB_CLIENT_SECRET=${app.clientSecret}\n`,
+  );
   assert.equal((await stat(path.join(cwd, '.env'))).mode & 0o777, 0o600);
   assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
   assert.equal(await readFile(keyFile, 'utf8'), app.pem);
 
   // The same process now runs the bot, and GitHub's deliveries to the registered URL are accepted.
-  await waitFor(async () => ((await fetch(`${botUrl}/healthz`).then((r) => r.json(), () => ({}))) as { status?: string }).status === 'ok', 'the bot to start after registration');
+  await waitFor(
+    async () =>
+      (
+        (await fetch(`${botUrl}/healthz`).then(
+          (r) => r.json(),
+          () => ({}),
+        )) as { status?: string }
+      ).status === 'ok',
+    'the bot to start after registration',
+  );
   assert.match(output, /install it on the repositories whose releases it rolls out: http:\/\/\S+\/installations\/new/);
   assert.match(output, /Check the set-up: c2f-plugin bot check/);
   const installation = { action: 'created', installation: { id: 41, account: { login: 'conn2flow' } }, repositories: [], sender: { login: 'octocat' } };
   assert.equal(await github.apps.deliver(app, 'installation', installation), 200);
   const forged = await fetch(`${botUrl}/api/github/webhooks`, {
-    method: 'POST', body: JSON.stringify(installation),
+    method: 'POST',
+    body: JSON.stringify(installation),
     headers: { 'content-type': 'application/json', 'x-github-event': 'installation', 'x-github-delivery': 'forged', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` },
   });
   assert.ok(forged.status >= 400 && forged.status < 500, `a wrongly signed delivery answered ${forged.status}`);
@@ -101,8 +124,8 @@ test('the App registered from the setup page is private, carries its permissions
   const checked = await cli(['bot', 'check'], { cwd, env: checkEnv });
   assert.equal(checked.code, 0, checked.stdout + checked.stderr);
   assert.match(checked.stdout, new RegExp(`ok   webhook URL +GitHub sends webhooks to ${botUrl}/api/github/webhooks`));
-  assert.match(checked.stdout, /ok   bot URL +.*answers: the bot is running/);
-  assert.match(checked.stdout, /ok   database +PGlite in .*open in the running bot \(pid \d+\)/);
+  assert.match(checked.stdout, /ok {3}bot URL +.*answers: the bot is running/);
+  assert.match(checked.stdout, /ok {3}database +PGlite in .*open in the running bot \(pid \d+\)/);
   assert.match(checked.stdout, /all 8 checks passed\n$/);
 
   // Pointed at another URL, it names both problems; a key GitHub does not know is refused by GitHub.
@@ -110,8 +133,14 @@ test('the App registered from the setup page is private, carries its permissions
   const moved = await cli(['bot', 'check', '--json'], { cwd, env: { ...checkEnv, C2F_BOT_URL: elsewhere } });
   assert.equal(moved.code, 78);
   const findings = JSON.parse(moved.stdout) as { ok: boolean; findings: Array<{ check: string; ok: boolean; detail: string }> };
-  assert.deepEqual(findings.findings.filter((f) => !f.ok).map((f) => f.check), ['webhook URL', 'bot URL']);
-  assert.match(findings.findings.find((f) => f.check === 'webhook URL')!.detail, new RegExp(`GitHub sends webhooks to ${botUrl}/api/github/webhooks, but this bot receives them at ${elsewhere}/api/github/webhooks`));
+  assert.deepEqual(
+    findings.findings.filter((f) => !f.ok).map((f) => f.check),
+    ['webhook URL', 'bot URL'],
+  );
+  assert.match(
+    findings.findings.find((f) => f.check === 'webhook URL')!.detail,
+    new RegExp(`GitHub sends webhooks to ${botUrl}/api/github/webhooks, but this bot receives them at ${elsewhere}/api/github/webhooks`),
+  );
   const { generateKeyPairSync } = await import('node:crypto');
   const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const wrongKey = await cli(['bot', 'check'], { cwd, env: { ...checkEnv, PRIVATE_KEY: otherKey } });
@@ -125,7 +154,10 @@ test('setup mode needs the public URL, and an unknown argument is a usage error'
   const cwd = await tempDir('c2f-setup-');
   const noUrl = await cli(['bot'], { cwd, env: { C2F_BOT_URL: '', APP_ID: '', PRIVATE_KEY: '', PORT: String(await freePort()), HOST: '127.0.0.1' } });
   assert.equal(noUrl.code, 78);
-  assert.equal(noUrl.stderr, "c2f-plugin bot: the bot's configuration is incomplete:\n  - C2F_BOT_URL is not set: the bot's public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it\n");
+  assert.equal(
+    noUrl.stderr,
+    "c2f-plugin bot: the bot's configuration is incomplete:\n  - C2F_BOT_URL is not set: the bot's public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it\n",
+  );
   const usage = await cli(['bot', 'start'], { cwd });
   assert.equal(usage.code, 64);
   assert.match(usage.stderr, /unexpected argument "start"/);
@@ -139,7 +171,17 @@ test('a port already in use is one line, and the process ends without holding th
   try {
     const { generateKeyPairSync } = await import('node:crypto');
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-    const env = { APP_ID: '1', PRIVATE_KEY: key, WEBHOOK_SECRET: 'x', C2F_BOT_URL: 'https://bot.example.com', C2F_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'), C2F_DATA_DIR: path.join(cwd, 'data'), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' as const };
+    const env = {
+      APP_ID: '1',
+      PRIVATE_KEY: key,
+      WEBHOOK_SECRET: 'x',
+      C2F_BOT_URL: 'https://bot.example.com',
+      C2F_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'),
+      C2F_DATA_DIR: path.join(cwd, 'data'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn' as const,
+    };
     const busy = await cli(['bot'], { cwd, env });
     assert.equal(busy.code, 78);
     assert.equal(busy.stderr, `c2f-plugin bot: port ${port} on 127.0.0.1 is in use: stop what holds it, or set PORT\n`);

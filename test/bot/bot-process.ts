@@ -8,10 +8,18 @@ import { readBotConfig } from '../../src/bot/config.ts';
 import { createBot } from '../../src/bot/server.ts';
 
 const env = process.env;
-const probot = new Probot({ appId: 1, privateKey: env.PRIVATE_KEY!, secret: env.WEBHOOK_SECRET!, baseUrl: env.GITHUB_API, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+const probot = new Probot({ appId: 1, privateKey: env.PRIVATE_KEY!, secret: env.WEBHOOK_SECRET!, baseUrl: env.GITHUB_API, logLevel: 'fatal' } as ConstructorParameters<
+  typeof Probot
+>[0]);
 const config = readBotConfig({ ...env, C2F_BOT_URL: 'http://bot.example.com', APP_ID: '1' });
 const bot = await createBot(probot, config, {
-  queue: { resolveRetry: { retryDelay: 1, retryDelayMax: 1 }, expireInSeconds: Number(env.EXPIRE_SECONDS ?? 120), crashRetryDelaySeconds: 1, superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
+  queue: {
+    resolveRetry: { retryDelay: 1, retryDelayMax: 1 },
+    expireInSeconds: Number(env.EXPIRE_SECONDS ?? 120),
+    crashRetryDelaySeconds: 1,
+    superviseIntervalSeconds: 1,
+    monitorIntervalSeconds: 1,
+  },
   delivery: { retrySchedule: [0.5, 0.5, 0.5], timeoutMs: 2000, leaseSeconds: 5 },
 });
 bot.server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(bot.server.address() as AddressInfo).port}\n`));

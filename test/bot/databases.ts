@@ -33,7 +33,9 @@ after(async () => {
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) {
-    throw new Error('TEST_DATABASE_URL is not set: the store and queue tests also run on a real PostgreSQL. Run "bash .ci/run", or start PostgreSQL and set TEST_DATABASE_URL=postgres://user:password@127.0.0.1:5432/postgres (a role that may create databases)');
+    throw new Error(
+      'TEST_DATABASE_URL is not set: the store and queue tests also run on a real PostgreSQL. Run "bash .ci/run", or start PostgreSQL and set TEST_DATABASE_URL=postgres://user:password@127.0.0.1:5432/postgres (a role that may create databases)',
+    );
   }
   return url;
 }

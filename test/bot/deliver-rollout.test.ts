@@ -39,10 +39,9 @@ async function rolloutTo(db: Database, hosts: Array<Awaited<ReturnType<typeof ad
 }
 
 async function waitingRuns(db: Database): Promise<Array<{ startsInSeconds: number }>> {
-  const rows = await db.query<{ starts_in: number }>(
-    "select extract(epoch from (start_after - now()))::float as starts_in from pgboss.job where name = $1 and state = 'created'",
-    [QUEUES.deliverRollout],
-  );
+  const rows = await db.query<{ starts_in: number }>("select extract(epoch from (start_after - now()))::float as starts_in from pgboss.job where name = $1 and state = 'created'", [
+    QUEUES.deliverRollout,
+  ]);
   return rows.map((r) => ({ startsInSeconds: Number(r.starts_in) }));
 }
 
@@ -52,7 +51,8 @@ for (const engine of ENGINES) {
     const boss = await startQueue(db);
     try {
       const hosts = [];
-      for (let i = 0; i < 12; i++) hosts.push((await addHost(db, testBox, { name: `h${i}`, url: `${base}/${engine}-many-${i}`, policy: 'auto', channel: 'stable', plugins, allowPrivateNetwork: true })).host);
+      for (let i = 0; i < 12; i++)
+        hosts.push((await addHost(db, testBox, { name: `h${i}`, url: `${base}/${engine}-many-${i}`, policy: 'auto', channel: 'stable', plugins, allowPrivateNetwork: true })).host);
       const pulling = (await addHost(db, testBox, { name: 'pull', url: null, policy: 'auto', channel: 'stable', plugins })).host;
       const rollout = await rolloutTo(db, [...hosts, pulling], '1.0.0');
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
@@ -64,7 +64,10 @@ for (const engine of ENGINES) {
       assert.equal(new Set(mine.map((p) => p.path)).size, 12);
 
       const jobs = await rolloutJobs(db, rollout.rolloutId);
-      assert.deepEqual(jobs.filter((j) => j.hostId !== pulling.id).map((j) => j.state), Array(12).fill('delivered'));
+      assert.deepEqual(
+        jobs.filter((j) => j.hostId !== pulling.id).map((j) => j.state),
+        Array(12).fill('delivered'),
+      );
       assert.equal(jobs.find((j) => j.hostId === pulling.id)!.state, 'queued', 'a pull-mode host takes its job at its next poll');
       const pushedJob = jobs.find((j) => j.hostId !== pulling.id)!;
       assert.deepEqual(await jobHistory(db, pushedJob.id).then((h) => h.map((e) => e.state)), ['queued', 'delivering', 'delivered']);
@@ -99,7 +102,11 @@ for (const engine of ENGINES) {
       await db.query("update host_jobs set lease_until = now() - interval '1 second' where id = $1", [job.id]);
       assert.equal(await deliverRollout(deps, rollout.rolloutId), 1);
       const toHost = pushes.filter((p) => p.path === `/${engine}-leased`);
-      assert.deepEqual(toHost.map((p) => p.attemptId), [job.attemptId], 'the same message id: a host that had it answers that it knows it');
+      assert.deepEqual(
+        toHost.map((p) => p.attemptId),
+        [job.attemptId],
+        'the same message id: a host that had it answers that it knows it',
+      );
       assert.equal((await getJob(db, job.id))!.state, 'delivered');
     } finally {
       await boss.stop({ graceful: false });
@@ -118,9 +125,12 @@ for (const engine of ENGINES) {
       const newer = await rolloutTo(db, [host, busy], '1.1.0');
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com', retrySchedule: [60] };
 
-      assert.equal(await deliverRollout(deps, newer.rolloutId), 1, 'only the busy host\'s job could go');
+      assert.equal(await deliverRollout(deps, newer.rolloutId), 1, "only the busy host's job could go");
       assert.equal(pushes.filter((p) => p.path === `/${engine}-one`).length, 0, 'not while the older job is being pushed to the same host');
-      assert.ok((await waitingRuns(db)).some((r) => r.startsInSeconds > 0 && r.startsInSeconds < 5), 'a run looks again shortly');
+      assert.ok(
+        (await waitingRuns(db)).some((r) => r.startsInSeconds > 0 && r.startsInSeconds < 5),
+        'a run looks again shortly',
+      );
 
       const busyJob = newer.queued.find((j) => j.hostId === busy.id)!;
       const afterBusy = (await getJob(db, busyJob.id))!;

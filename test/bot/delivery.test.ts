@@ -15,7 +15,11 @@ import { waitFor } from '../helpers.ts';
 import { ENGINES, freshDatabase, testBox } from './databases.ts';
 
 // Small receivers standing in for hosts: one that takes jobs, one busy at first, one that refuses.
-interface Received { path: string; body: string; headers: Record<string, string> }
+interface Received {
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+}
 const received: Received[] = [];
 let busyLeft = 0;
 let receiver: Server;
@@ -70,7 +74,10 @@ for (const engine of ENGINES) {
 
       const busyJob = (await rolloutJobs(db, rollout.rolloutId)).find((j) => j.hostId === busy.host.id)!;
       assert.equal(busyJob.attempts, 2);
-      assert.deepEqual((await jobHistory(db, busyJob.id)).map((h) => h.state), ['queued', 'delivering', 'queued', 'delivering', 'delivered']);
+      assert.deepEqual(
+        (await jobHistory(db, busyJob.id)).map((h) => h.state),
+        ['queued', 'delivering', 'queued', 'delivering', 'delivered'],
+      );
       const pinnedJob = (await rolloutJobs(db, rollout.rolloutId)).find((j) => j.hostId === pinned.host.id)!;
       assert.equal(pinnedJob.reason, 'refused by the host: pinned');
 
@@ -100,11 +107,22 @@ for (const engine of ENGINES) {
     const { queued } = await rolloutOf(db, release, [host]);
     const job = queued[0];
     const report = (status: Report['status'], exitCode: number | null, attemptId = job.attemptId): Report => ({
-      type: 'report', protocol: 1, jobId: job.id, attemptId, hostId: host.id, status, exitCode, exitLabel: exitCode === 0 ? 'OK' : null,
-      message: status, logTail: [], installedVersion: status === 'ok' ? '2.0.0' : null, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+      type: 'report',
+      protocol: 1,
+      jobId: job.id,
+      attemptId,
+      hostId: host.id,
+      status,
+      exitCode,
+      exitLabel: exitCode === 0 ? 'OK' : null,
+      message: status,
+      logTail: [],
+      installedVersion: status === 'ok' ? '2.0.0' : null,
+      timings: { receivedAt: new Date().toISOString() },
+      sentAt: new Date().toISOString(),
     });
     const outcome = async (messageId: string, sent: Report) => (await applyReport(db, messageId, sent)).outcome;
-    assert.equal(await outcome('m0', report('erro', 41, 'msg_an-older-attempt')), 'earlier-attempt', 'an earlier attempt\'s report changes nothing');
+    assert.equal(await outcome('m0', report('erro', 41, 'msg_an-older-attempt')), 'earlier-attempt', "an earlier attempt's report changes nothing");
     assert.equal((await getJob(db, job.id))!.state, 'queued');
     assert.equal(await outcome('m1', report('instalando', null)), 'applied');
     assert.equal((await getJob(db, job.id))!.state, 'in_progress');
@@ -114,11 +132,17 @@ for (const engine of ENGINES) {
     const done = (await getJob(db, job.id))!;
     assert.deepEqual([done.state, done.exitCode, done.installedVersion], ['ok', 0, '2.0.0']);
     const events = await db.query<{ kind: string }>('select kind from events order by id');
-    assert.deepEqual(events.map((e) => e.kind), ['install', 'install_success']);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['install', 'install_success'],
+    );
     assert.equal(await outcome('m4', { ...report('ok', 0), jobId: 'job_unknown' }), 'unknown-job');
     // The ok report, which carried no inventory, says what the host now has: the release's package.
     const [after] = await db.query<{ inventory: unknown }>('select inventory from hosts where id = $1', [host.id]);
-    assert.deepEqual((after.inventory as Array<{ pluginId: string; version: string; sha256: string }>).map((e) => [e.pluginId, e.version, e.sha256]), [['test-plugin', '2.0.0', 'a'.repeat(64)]]);
+    assert.deepEqual(
+      (after.inventory as Array<{ pluginId: string; version: string; sha256: string }>).map((e) => [e.pluginId, e.version, e.sha256]),
+      [['test-plugin', '2.0.0', 'a'.repeat(64)]],
+    );
 
     // A newer release supersedes jobs that have not started; a finished one stays as it is.
     const { host: other } = await addHost(db, testBox, { name: 'other', url: 'https://o.example.com', policy: 'manual', channel: 'stable', plugins });

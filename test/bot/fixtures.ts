@@ -22,12 +22,27 @@ export interface ReleaseFixture {
 export async function resolvedRelease(db: Database, fixture: ReleaseFixture): Promise<ReleaseRow> {
   const pluginId = fixture.pluginId ?? 'test-plugin';
   const repository = fixture.repository ?? 'conn2flow/plugins';
-  await recordReleaseWebhooks(db, [{
-    deliveryId: `fixture-${fixture.id}`, action: 'published',
-    release: { id: fixture.id, repository, installationId: 1, tag: `plugin-${pluginId}-v${fixture.version}`, prerelease: false, privateRepository: fixture.privateRepository ?? false },
-  }]);
+  await recordReleaseWebhooks(db, [
+    {
+      deliveryId: `fixture-${fixture.id}`,
+      action: 'published',
+      release: {
+        id: fixture.id,
+        repository,
+        installationId: 1,
+        tag: `plugin-${pluginId}-v${fixture.version}`,
+        prerelease: false,
+        privateRepository: fixture.privateRepository ?? false,
+      },
+    },
+  ]);
   await updateRelease(db, fixture.id, {
-    state: 'resolved', pluginId, version: fixture.version, zipAssetId: fixture.id, zipSize: fixture.size ?? 4096, zipSha256: fixture.sha256 ?? 'a'.repeat(64),
+    state: 'resolved',
+    pluginId,
+    version: fixture.version,
+    zipAssetId: fixture.id,
+    zipSize: fixture.size ?? 4096,
+    zipSha256: fixture.sha256 ?? 'a'.repeat(64),
     zipUrl: fixture.zipUrl ?? `https://github.com/${repository}/releases/download/plugin-${pluginId}-v${fixture.version}/gestor-plugin.zip`,
   });
   return (await getRelease(db, fixture.id))!;
@@ -35,6 +50,9 @@ export async function resolvedRelease(db: Database, fixture: ReleaseFixture): Pr
 
 /** The release's rollout as the bot plans it for these hosts; with `boss`, its pushes are queued too. */
 export function rolloutOf(db: Database, release: ReleaseRow, hosts: readonly HostRecord[], boss?: PgBoss): Promise<CreatedRollout> {
-  const planned = planJobs({ id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! }, hosts);
+  const planned = planJobs(
+    { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
+    hosts,
+  );
   return createReleaseRollout(db, release, planned, boss ? (tx, jobs) => enqueueDeliveries(boss, jobs, tx) : undefined);
 }

@@ -21,16 +21,53 @@ test('host URLs: https, no credentials, no private addresses unless allowed', ()
     ['https://localhost./', /loopback or private/],
     ['not a url', /is not a URL/],
   ];
-  for (const [url, message] of refused) assert.throws(() => validateHostUrl(url), (e: unknown) => e instanceof HostUrlError && message.test(e.message), url);
+  for (const [url, message] of refused)
+    assert.throws(
+      () => validateHostUrl(url),
+      (e: unknown) => e instanceof HostUrlError && message.test(e.message),
+      url,
+    );
   assert.equal(validateHostUrl('http://127.0.0.1:8080/hook', { allowHttp: true, allowPrivateNetwork: true }), 'http://127.0.0.1:8080/hook');
 });
 
 test('forbidden addresses cover the special ranges, public ones pass', () => {
   for (const ip of [
-    '127.0.0.1', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.1.1', '100.64.0.1', '0.0.0.0', '0.1.2.3', '224.0.0.1', '255.255.255.255', '240.0.0.1',
-    '192.0.2.1', '198.51.100.7', '203.0.113.9', '198.18.0.1', '192.0.0.8', '192.88.99.1',
-    '::1', '::', 'fd00::1', 'fc00::1', 'fe80::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a00:1', '::127.0.0.1',
-    '64:ff9b::7f00:1', '64:ff9b:1::1', '2002:7f00:1::1', '2001::1', '2001:db8::1', '100::1', 'fe80::1%eth0', 'not-an-address',
+    '127.0.0.1',
+    '10.0.0.1',
+    '172.16.5.4',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.1.1',
+    '100.64.0.1',
+    '0.0.0.0',
+    '0.1.2.3',
+    '224.0.0.1',
+    '255.255.255.255',
+    '240.0.0.1',
+    '192.0.2.1',
+    '198.51.100.7',
+    '203.0.113.9',
+    '198.18.0.1',
+    '192.0.0.8',
+    '192.88.99.1',
+    '::1',
+    '::',
+    'fd00::1',
+    'fc00::1',
+    'fe80::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:a00:1',
+    '::127.0.0.1',
+    '64:ff9b::7f00:1',
+    '64:ff9b:1::1',
+    '2002:7f00:1::1',
+    '2001::1',
+    '2001:db8::1',
+    '100::1',
+    'fe80::1%eth0',
+    'not-an-address',
   ]) {
     assert.equal(isForbiddenAddress(ip), true, ip);
   }

@@ -5,13 +5,27 @@ import type { HostRecord } from '../../src/bot/store/hosts.ts';
 
 const release: ReleaseToPlan = { id: 7, repository: 'conn2flow/plugins', pluginId: 'p', version: '1.2.0', prerelease: false, sha256: 'b'.repeat(64) };
 const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
-  id, name: id, url: `https://${id}.example.com`, policy: 'auto', channel: 'stable', enabled: true, allowPrivateNetwork: false, enrolled: true,
-  lastSeenAt: null, agentVersion: null, inventory: [], plugins: [{ repository: 'conn2flow/plugins', pluginId: 'p' }], createdAt: '2026-01-01T00:00:00Z', ...extra,
+  id,
+  name: id,
+  url: `https://${id}.example.com`,
+  policy: 'auto',
+  channel: 'stable',
+  enabled: true,
+  allowPrivateNetwork: false,
+  enrolled: true,
+  lastSeenAt: null,
+  agentVersion: null,
+  inventory: [],
+  plugins: [{ repository: 'conn2flow/plugins', pluginId: 'p' }],
+  createdAt: '2026-01-01T00:00:00Z',
+  ...extra,
 });
 
 test('each following host gets one job by its policy; others are left out', () => {
   const plan = planJobs(release, [
-    host('auto'), host('notify', { policy: 'notify' }), host('manual', { policy: 'manual' }),
+    host('auto'),
+    host('notify', { policy: 'notify' }),
+    host('manual', { policy: 'manual' }),
     host('other', { plugins: [{ repository: 'conn2flow/plugins', pluginId: 'q' }] }),
   ]);
   const common = { releaseId: 7, action: 'install', force: false, reason: null, previousVersion: null, previousSha256: null, event: 'install' };
@@ -31,18 +45,30 @@ test('skips say why: same package, newer version installed, disabled, not enroll
     host('rebuilt', { inventory: [{ pluginId: 'p', version: '1.2.0', sha256: 'd'.repeat(64) }] }),
     host('older', { inventory: [{ pluginId: 'p', version: '1.1.9', sha256: 'e'.repeat(64) }] }),
   ]);
-  assert.deepEqual(plan.map((j) => [j.hostId, j.state, j.reason ?? j.action]), [
-    ['same', 'skipped', 'no change: 1.2.0 with the same package is installed'],
-    ['newer', 'skipped', 'downgrade: 1.10.0 is installed; use "force" to install 1.2.0'],
-    ['off', 'skipped', 'host disabled'],
-    ['pending', 'skipped', 'host not enrolled yet'],
-    ['rebuilt', 'queued', 'update'],
-    ['older', 'queued', 'update'],
-  ]);
+  assert.deepEqual(
+    plan.map((j) => [j.hostId, j.state, j.reason ?? j.action]),
+    [
+      ['same', 'skipped', 'no change: 1.2.0 with the same package is installed'],
+      ['newer', 'skipped', 'downgrade: 1.10.0 is installed; use "force" to install 1.2.0'],
+      ['off', 'skipped', 'host disabled'],
+      ['pending', 'skipped', 'host not enrolled yet'],
+      ['rebuilt', 'queued', 'update'],
+      ['older', 'queued', 'update'],
+    ],
+  );
   const pre = planJobs({ ...release, prerelease: true }, [host('stable'), host('edge', { channel: 'prerelease' })]);
-  assert.deepEqual(pre.map((j) => [j.hostId, j.state]), [['stable', 'skipped'], ['edge', 'queued']]);
+  assert.deepEqual(
+    pre.map((j) => [j.hostId, j.state]),
+    [
+      ['stable', 'skipped'],
+      ['edge', 'queued'],
+    ],
+  );
   const forced = planJobs(release, [host('newer', { inventory: [{ pluginId: 'p', version: '1.10.0', sha256: null }] })], { force: true });
-  assert.deepEqual(forced.map((j) => [j.state, j.action, j.force]), [['queued', 'update', true]]);
+  assert.deepEqual(
+    forced.map((j) => [j.state, j.action, j.force]),
+    [['queued', 'update', true]],
+  );
   // What a host had before is kept with its job: a rollback returns to it.
   const older = plan.find((j) => j.hostId === 'older')!;
   assert.deepEqual([older.previousVersion, older.previousSha256], ['1.1.9', 'e'.repeat(64)]);

@@ -22,7 +22,11 @@ import { freshPostgresUrl, testBox } from './databases.ts';
 
 const REPO = 'conn2flow/plugins';
 const SECRET = 'webhook-secret';
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 const github = new GitHubStandIn();
 const children: ChildProcess[] = [];
 const pushes: Array<{ host: string; messageId: string; job: Job }> = [];
@@ -49,7 +53,14 @@ after(async () => {
 
 function startBot(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'test', 'bot', 'bot-process.ts')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, GITHUB_API: github.url, PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, C2F_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      GITHUB_API: github.url,
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: SECRET,
+      C2F_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
@@ -72,7 +83,12 @@ async function sendRelease(port: number, releaseId: number, tag: string) {
   const body = JSON.stringify(payload);
   const response = await fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'release',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+    },
     body,
   });
   assert.equal(response.status, 200);
@@ -91,19 +107,31 @@ async function setup(hostCount: number) {
   const db = openPostgres(url, 4);
   await migrate(db);
   const hosts: string[] = [];
-  await Promise.all(Array.from({ length: 8 }, async (_, lane) => {
-    for (let i = lane; i < hostCount; i += 8) {
-      const { host } = await addHost(db, testBox, { name: `h${i}`, url: `${receiverUrl}/h${i}`, policy: 'auto', channel: 'stable', plugins: [{ repository: REPO, pluginId: 'test-plugin' }], allowPrivateNetwork: true });
-      hosts.push(host.id);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, lane) => {
+      for (let i = lane; i < hostCount; i += 8) {
+        const { host } = await addHost(db, testBox, {
+          name: `h${i}`,
+          url: `${receiverUrl}/h${i}`,
+          policy: 'auto',
+          channel: 'stable',
+          plugins: [{ repository: REPO, pluginId: 'test-plugin' }],
+          allowPrivateNetwork: true,
+        });
+        hosts.push(host.id);
+      }
+    }),
+  );
   return { url, db, hosts };
 }
 
 /** A counter's total in a process's own /metrics (each process counts what it did itself). */
 async function counter(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text.split('\n').filter((line) => line.startsWith(name)).reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(name))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
 test('two bot processes on one PostgreSQL share a large rollout and deliver each job once', { timeout: 120_000 }, async () => {
@@ -152,14 +180,28 @@ test('a bot killed mid-rollout loses nothing: the other takes its jobs over with
   assert.equal(new Set(pushed.map((p) => p.host)).size, 12, 'every host got its job');
   const byHost = new Map<string, Set<string>>();
   for (const p of pushed) byHost.set(p.host, (byHost.get(p.host) ?? new Set()).add(p.messageId));
-  assert.ok([...byHost.values()].every((ids) => ids.size === 1), 'a job pushed twice (in flight when the bot died) kept its attempt id, so the host treats it as a repeat');
+  assert.ok(
+    [...byHost.values()].every((ids) => ids.size === 1),
+    'a job pushed twice (in flight when the bot died) kept its attempt id, so the host treats it as a repeat',
+  );
 
   // Every host reports ok; a restarted bot sends nothing more.
   for (const job of await states()) {
     const push = pushed.find((p) => p.job.jobId === job.id)!;
     await applyReport(db, `msg_${job.id}`, {
-      type: 'report', protocol: 1, jobId: job.id, attemptId: push.job.attemptId, hostId: job.host_id, status: 'ok', exitCode: 0, exitLabel: 'OK', message: 'ok', logTail: [],
-      installedVersion: push.job.plugin.version, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+      type: 'report',
+      protocol: 1,
+      jobId: job.id,
+      attemptId: push.job.attemptId,
+      hostId: job.host_id,
+      status: 'ok',
+      exitCode: 0,
+      exitLabel: 'OK',
+      message: 'ok',
+      logTail: [],
+      installedVersion: push.job.plugin.version,
+      timings: { receivedAt: new Date().toISOString() },
+      sentAt: new Date().toISOString(),
     });
   }
   children.splice(0).forEach((c) => c.kill('SIGKILL'));

@@ -28,7 +28,11 @@ let secret = '';
 before(async () => {
   db = await freshDatabase('pglite');
   boss = await startQueue(db);
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const probot = new Probot({ appId: 1, privateKey, secret: 's', logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
   bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100, pullLeaseSeconds: 2 });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
@@ -43,7 +47,11 @@ after(async () => {
 
 async function heartbeat(pollSeconds: number, signWith = secret, inventory: unknown[] = []) {
   const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory, pollSeconds, sentAt: new Date().toISOString() });
-  const response = await fetch(`${base}/api/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [signWith], `msg_${Math.random()}`) }, body });
+  const response = await fetch(`${base}/api/heartbeat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signMessage(body, [signWith], `msg_${Math.random()}`) },
+    body,
+  });
   return { status: response.status, body: (await response.json()) as { jobs: Job[]; error?: string } };
 }
 
@@ -51,12 +59,15 @@ test('a heartbeat records the inventory; a forged one is refused', async () => {
   const answer = await heartbeat(0, secret, [{ pluginId: 'other-plugin', version: '2.0.0', sha256: null }]);
   assert.deepEqual(answer, { status: 200, body: { jobs: [] } });
   const host = (await getHost(db, hostId))!;
-  assert.deepEqual(host.inventory.map(({ at: _at, ...entry }) => entry), [{ pluginId: 'other-plugin', version: '2.0.0', sha256: null }]);
+  assert.deepEqual(
+    host.inventory.map(({ at: _at, ...entry }) => entry),
+    [{ pluginId: 'other-plugin', version: '2.0.0', sha256: null }],
+  );
   assert.ok(host.lastSeenAt);
   assert.equal((await heartbeat(0, generateSecret())).status, 401);
 });
 
-test('a long poll hands out the host\'s job under a lease: again after the lease, never after the host\'s first report', { timeout: 30_000 }, async () => {
+test("a long poll hands out the host's job under a lease: again after the lease, never after the host's first report", { timeout: 30_000 }, async () => {
   const started = Date.now();
   const polling = heartbeat(10);
   await new Promise((r) => setTimeout(r, 500));
@@ -75,12 +86,26 @@ test('a long poll hands out the host\'s job under a lease: again after the lease
   // The answer was lost: once the lease runs out, the next poll gets the same attempt.
   await new Promise((r) => setTimeout(r, 2200));
   const again = await heartbeat(0);
-  assert.deepEqual(again.body.jobs.map((j) => [j.jobId, j.attemptId]), [[job.jobId, job.attemptId]]);
+  assert.deepEqual(
+    again.body.jobs.map((j) => [j.jobId, j.attemptId]),
+    [[job.jobId, job.attemptId]],
+  );
 
   // The host's first report ("received") ends it: no more hand-outs, even after the lease.
   const received: Report = {
-    type: 'report', protocol: 1, jobId: job.jobId, attemptId: job.attemptId, hostId, status: 'idle', exitCode: null, exitLabel: null,
-    message: 'received (pull mode); waiting to run', logTail: [], installedVersion: null, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+    type: 'report',
+    protocol: 1,
+    jobId: job.jobId,
+    attemptId: job.attemptId,
+    hostId,
+    status: 'idle',
+    exitCode: null,
+    exitLabel: null,
+    message: 'received (pull mode); waiting to run',
+    logTail: [],
+    installedVersion: null,
+    timings: { receivedAt: new Date().toISOString() },
+    sentAt: new Date().toISOString(),
   };
   assert.equal((await applyReport(db, 'received-1', received)).outcome, 'applied');
   assert.equal((await getJob(db, job.jobId))!.state, 'delivered');
@@ -91,7 +116,12 @@ test('a long poll hands out the host\'s job under a lease: again after the lease
 test('a poll whose connection closes while it waits takes no job; the next poll gets it', { timeout: 30_000 }, async () => {
   const controller = new AbortController();
   const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory: [], pollSeconds: 20, sentAt: new Date().toISOString() });
-  const abandoned = fetch(`${base}/api/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], 'msg_abandoned') }, body, signal: controller.signal }).catch(() => 'aborted');
+  const abandoned = fetch(`${base}/api/heartbeat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signMessage(body, [secret], 'msg_abandoned') },
+    body,
+    signal: controller.signal,
+  }).catch(() => 'aborted');
   await new Promise((r) => setTimeout(r, 300));
   controller.abort();
   assert.equal(await abandoned, 'aborted');
@@ -99,7 +129,10 @@ test('a poll whose connection closes while it waits takes no job; the next poll 
   const { queued } = await rolloutOf(db, release, [(await getHost(db, hostId))!], boss);
   await new Promise((r) => setTimeout(r, 500)); // the abandoned poll's next look
   assert.equal((await getJob(db, queued[0].id))!.state, 'queued', 'the closed poll did not take it');
-  assert.deepEqual((await heartbeat(0)).body.jobs.map((j) => j.jobId), [queued[0].id]);
+  assert.deepEqual(
+    (await heartbeat(0)).body.jobs.map((j) => j.jobId),
+    [queued[0].id],
+  );
 });
 
 test('GET /metrics reports jobs by state, hosts and heartbeats in Prometheus format', async () => {

@@ -16,13 +16,20 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
   const verified = verifyMessage(body, req.headers as Record<string, string>, [secret]);
   received.push({ path: req.url!, verified: verified.ok, id: String(req.headers['webhook-id']) });
   switch (req.url) {
-    case '/ok': return void res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'accepted', jobId: 'j1' }));
-    case '/pinned': return void res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'refused', jobId: 'j1', reason: 'plugin pinned to 1.0.0' }));
-    case '/gone': return void res.writeHead(410).end();
-    case '/busy': return void res.writeHead(503, { 'retry-after': '120' }).end('busy');
-    case '/moved': return void res.writeHead(302, { location: `${base}/ok` }).end();
-    case '/invalid': return void res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'body fails the job schema' }));
-    case '/slow': return void setTimeout(() => res.writeHead(202).end('{}'), 1500);
+    case '/ok':
+      return void res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'accepted', jobId: 'j1' }));
+    case '/pinned':
+      return void res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'refused', jobId: 'j1', reason: 'plugin pinned to 1.0.0' }));
+    case '/gone':
+      return void res.writeHead(410).end();
+    case '/busy':
+      return void res.writeHead(503, { 'retry-after': '120' }).end('busy');
+    case '/moved':
+      return void res.writeHead(302, { location: `${base}/ok` }).end();
+    case '/invalid':
+      return void res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'body fails the job schema' }));
+    case '/slow':
+      return void setTimeout(() => res.writeHead(202).end('{}'), 1500);
   }
   res.writeHead(404).end();
 });
@@ -33,7 +40,14 @@ before(async () => {
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 const push = (path: string, extra: { allowPrivateNetwork?: boolean; timeoutMs?: number; url?: string } = {}) =>
-  pushMessage({ url: extra.url ?? `${base}${path}`, body: '{"type":"job"}', secrets: [secret], messageId: 'msg_test', allowPrivateNetwork: extra.allowPrivateNetwork ?? true, timeoutMs: extra.timeoutMs });
+  pushMessage({
+    url: extra.url ?? `${base}${path}`,
+    body: '{"type":"job"}',
+    secrets: [secret],
+    messageId: 'msg_test',
+    allowPrivateNetwork: extra.allowPrivateNetwork ?? true,
+    timeoutMs: extra.timeoutMs,
+  });
 
 test('a signed push lands; the receiver verifies it', async () => {
   const outcome = await push('/ok');
@@ -41,7 +55,7 @@ test('a signed push lands; the receiver verifies it', async () => {
   assert.deepEqual(received.at(-1), { path: '/ok', verified: true, id: 'msg_test' });
 });
 
-test('409 is a refusal with the host\'s reason; 410 means stop; 422 fails for good', async () => {
+test("409 is a refusal with the host's reason; 410 means stop; 422 fails for good", async () => {
   assert.deepEqual(await push('/pinned'), { kind: 'refused', status: 409, reason: 'plugin pinned to 1.0.0' });
   assert.deepEqual(await push('/gone'), { kind: 'gone', status: 410 });
   assert.deepEqual(await push('/invalid'), { kind: 'failed', status: 422, error: 'the host answered 422: body fails the job schema' });

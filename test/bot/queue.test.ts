@@ -40,9 +40,15 @@ for (const engine of ENGINES) {
       assert.ok(a1 && a2 && b1);
       const first = await boss.fetch<{ n: number }>(QUEUES.deliverJob, { batchSize: 10 });
       assert.deepEqual(first.map((j) => j.data.n).sort(), [1, 3], 'the second job of host_a waits for the first');
-      await boss.complete(QUEUES.deliverJob, first.map((j) => j.id));
+      await boss.complete(
+        QUEUES.deliverJob,
+        first.map((j) => j.id),
+      );
       const next = await boss.fetch<{ n: number }>(QUEUES.deliverJob, { batchSize: 10 });
-      assert.deepEqual(next.map((j) => j.data.n), [2]);
+      assert.deepEqual(
+        next.map((j) => j.data.n),
+        [2],
+      );
     } finally {
       await boss.stop({ graceful: false });
     }

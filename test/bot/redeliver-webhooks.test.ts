@@ -23,9 +23,13 @@ test('failed deliveries of the last day are redelivered once; recovered and old 
     { id: 5, guid: 'too-old', deliveredAt: at(30), redelivery: false, statusCode: 502 },
     { id: 6, guid: 'fine', deliveredAt: at(1), redelivery: false, statusCode: 202 },
   );
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  const redelivered = await redeliverFailedWebhooks(await probot.auth() as never, now);
+  const redelivered = await redeliverFailedWebhooks((await probot.auth()) as never, now);
   assert.deepEqual(redelivered.sort(), ['failed', 'timed-out']);
   assert.deepEqual(github.redeliveryRequests.sort(), ['failed', 'timed-out']);
   assert.deepEqual(github.violations, []);
@@ -35,11 +39,18 @@ test('the bot schedules the redelivery pass every five minutes in the shared que
   const db = await freshDatabase('pglite');
   const boss = await startQueue(db);
   try {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
     await startWorkers(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com' });
     const schedules = await boss.getSchedules();
-    assert.deepEqual(schedules.map((s) => [s.name, s.cron]), [[QUEUES.redeliverWebhooks, '*/5 * * * *']]);
+    assert.deepEqual(
+      schedules.map((s) => [s.name, s.cron]),
+      [[QUEUES.redeliverWebhooks, '*/5 * * * *']],
+    );
   } finally {
     await boss.stop({ graceful: false });
   }

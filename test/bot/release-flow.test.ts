@@ -48,12 +48,33 @@ before(async () => {
 
   db = await freshDatabase('pglite');
   boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'http://bot.example.com', delivery: { retrySchedule: [0.2] }, resolveRetryLimit: 20, checkRunDelaySeconds: 1 });
+  bot = await createBotServer(probot, {
+    db,
+    boss,
+    box: testBox,
+    botUrl: 'http://bot.example.com',
+    delivery: { retrySchedule: [0.2] },
+    resolveRetryLimit: 20,
+    checkRunDelaySeconds: 1,
+  });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   botUrl = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
-  hostSecret = (await addHost(db, testBox, { name: 'site', url: hostUrl, policy: 'auto', channel: 'stable', plugins: [{ repository: REPO, pluginId: 'test-plugin' }], allowPrivateNetwork: true })).secret;
+  hostSecret = (
+    await addHost(db, testBox, {
+      name: 'site',
+      url: hostUrl,
+      policy: 'auto',
+      channel: 'stable',
+      plugins: [{ repository: REPO, pluginId: 'test-plugin' }],
+      allowPrivateNetwork: true,
+    })
+  ).secret;
 });
 after(async () => {
   await boss?.stop({ graceful: false });
@@ -82,7 +103,9 @@ async function sendWebhook(payload: unknown, secret = WEBHOOK_SECRET, event = 'r
   const response = await fetch(`${botUrl}/api/github/webhooks`, {
     method: 'POST',
     headers: {
-      'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': randomUUID(),
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': randomUUID(),
       'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
     },
     body,
@@ -99,7 +122,7 @@ function packageAssets(content: Buffer, shaText?: string) {
   ];
 }
 
-test('a published release reaches the host as a signed job, and the host\'s report closes it', { timeout: 60_000 }, async () => {
+test("a published release reaches the host as a signed job, and the host's report closes it", { timeout: 60_000 }, async () => {
   const zip = Buffer.alloc(4096, 'zip');
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.0.0' }, packageAssets(zip));
   const answer = await sendWebhook(releasePayload(release.id, release.tagName));
@@ -108,17 +131,32 @@ test('a published release reaches the host as a signed job, and the host\'s repo
 
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
   assert.equal(checkJob(job).ok, true);
-  assert.deepEqual([job.action, job.plugin.id, job.plugin.version, job.package.sha256, job.package.size], ['install', 'test-plugin', '1.0.0', createHash('sha256').update(zip).digest('hex'), 4096]);
+  assert.deepEqual(
+    [job.action, job.plugin.id, job.plugin.version, job.package.sha256, job.package.size],
+    ['install', 'test-plugin', '1.0.0', createHash('sha256').update(zip).digest('hex'), 4096],
+  );
   assert.equal(job.package.url, `https://github.com/${REPO}/releases/download/plugin-test-plugin-v1.0.0/gestor-plugin.zip`);
   assert.equal(job.reportUrl, 'http://bot.example.com/api/reports');
 
   const report = {
-    type: 'report', protocol: 1, jobId: job.jobId, attemptId: job.attemptId, hostId: job.hostId, status: 'ok', exitCode: 0, exitLabel: 'OK', message: 'installed',
-    logTail: [], installedVersion: '1.0.0', timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+    type: 'report',
+    protocol: 1,
+    jobId: job.jobId,
+    attemptId: job.attemptId,
+    hostId: job.hostId,
+    status: 'ok',
+    exitCode: 0,
+    exitLabel: 'OK',
+    message: 'installed',
+    logTail: [],
+    installedVersion: '1.0.0',
+    timings: { receivedAt: new Date().toISOString() },
+    sentAt: new Date().toISOString(),
   };
   const body = JSON.stringify(report);
-  const post = (secret: string, id = 'msg_report_1') => fetch(`${botUrl}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], id) }, body });
-  const forged = await post('whsec_' + Buffer.alloc(32, 1).toString('base64'));
+  const post = (secret: string, id = 'msg_report_1') =>
+    fetch(`${botUrl}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], id) }, body });
+  const forged = await post(`whsec_${Buffer.alloc(32, 1).toString('base64')}`);
   assert.equal(forged.status, 401, 'a report signed with another secret is rejected');
   const accepted = await post(hostSecret);
   assert.deepEqual([accepted.status, await accepted.json()], [200, { status: 'applied' }]);
@@ -147,7 +185,10 @@ test('duplicate and out-of-order webhooks for one release make one rollout and o
     sendWebhook(releasePayload(release.id, release.tagName, 'published')),
     sendWebhook(releasePayload(release.id, release.tagName, 'published')),
   ]);
-  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    [200, 200, 200],
+  );
   await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job');
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(jobsReceived.filter((j) => j.source.releaseId === release.id).length, 1);
@@ -161,14 +202,17 @@ test('a forged webhook is rejected and records nothing', async () => {
   assert.equal(await getRelease(db, 987654), undefined);
 });
 
-test('a .sha256 that disagrees with GitHub\'s digest fails the release loudly; nothing is pushed', { timeout: 60_000 }, async () => {
+test("a .sha256 that disagrees with GitHub's digest fails the release loudly; nothing is pushed", { timeout: 60_000 }, async () => {
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.2.0' }, packageAssets(Buffer.alloc(3000, 'c'), `${'0'.repeat(64)}\n`));
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
   const stored = await waitFor(async () => {
     const r = await getRelease(db, release.id);
     return r?.state === 'failed' ? r : undefined;
   }, 'the release to fail');
-  assert.match(stored.error!, /the digest GitHub computed for gestor-plugin\.zip of plugin-test-plugin-v1\.2\.0 \(sha256:[0-9a-f]{64}\) differs from gestor-plugin\.zip\.sha256 \(0{64}\): nothing is rolled out/);
+  assert.match(
+    stored.error!,
+    /the digest GitHub computed for gestor-plugin\.zip of plugin-test-plugin-v1\.2\.0 \(sha256:[0-9a-f]{64}\) differs from gestor-plugin\.zip\.sha256 \(0{64}\): nothing is rolled out/,
+  );
   assert.equal(jobsReceived.filter((j) => j.source.releaseId === release.id).length, 0);
 });
 
@@ -178,7 +222,8 @@ test('assets attached after the event are waited for', { timeout: 60_000 }, asyn
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await getRelease(db, release.id))!.state, 'received', 'still waiting');
   const content = Buffer.alloc(5000, 'd');
-  for (const asset of packageAssets(content)) release.assets.push({ id: 900000 + release.assets.length, name: asset.name, contentType: asset.contentType, content: asset.content, createdAt: new Date().toISOString() });
+  for (const asset of packageAssets(content))
+    release.assets.push({ id: 900000 + release.assets.length, name: asset.name, contentType: asset.contentType, content: asset.content, createdAt: new Date().toISOString() });
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job after the assets arrived');
   assert.equal(job.plugin.version, '1.3.0');
   // The host reported 1.0.0 installed (first test): the bot plans from that report, not from a heartbeat.
@@ -213,7 +258,7 @@ test('private repositories: the job points at the bot, which streams the asset; 
   assert.match(((await gone.json()) as { error: string }).error, /expired/);
 
   await db.query("update host_jobs set state = 'cancelled' where id = $1", [job.jobId]);
-  assert.equal((await fetch(local(link))).status, 410, 'a cancelled job\'s package is no longer served');
+  assert.equal((await fetch(local(link))).status, 410, "a cancelled job's package is no longer served");
   assert.deepEqual(github.violations.splice(0), []);
 });
 
@@ -222,18 +267,41 @@ test('a failed host\'s job is retried from the check run\'s "Retry failed" butto
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
   const report = {
-    type: 'report', protocol: 1, jobId: job.jobId, attemptId: job.attemptId, hostId: job.hostId, status: 'erro', exitCode: 43, exitLabel: 'VERIFY_FAILED',
-    message: 'the installer said "ok" but manifest.json has version 4.0.0, not 5.0.0; restored to 4.0.0', logTail: ['$ php admin-plugins.php --action=update --plugin=test-plugin', '[erro] Operation not permitted'],
-    installedVersion: null, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+    type: 'report',
+    protocol: 1,
+    jobId: job.jobId,
+    attemptId: job.attemptId,
+    hostId: job.hostId,
+    status: 'erro',
+    exitCode: 43,
+    exitLabel: 'VERIFY_FAILED',
+    message: 'the installer said "ok" but manifest.json has version 4.0.0, not 5.0.0; restored to 4.0.0',
+    logTail: ['$ php admin-plugins.php --action=update --plugin=test-plugin', '[erro] Operation not permitted'],
+    installedVersion: null,
+    timings: { receivedAt: new Date().toISOString() },
+    sentAt: new Date().toISOString(),
   };
   const body = JSON.stringify(report);
-  const posted = await fetch(`${botUrl}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [hostSecret], 'msg_failure_1') }, body });
+  const posted = await fetch(`${botUrl}/api/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signMessage(body, [hostSecret], 'msg_failure_1') },
+    body,
+  });
   assert.equal(posted.status, 200);
   const [rollout] = await db.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]);
-  const run = await waitFor(() => github.checkRuns.find((r) => r.externalId === rollout.id && r.status === "completed"), `the failed check run (${JSON.stringify(github.violations)} ${JSON.stringify(github.checkRuns.map((r) => [r.externalId, r.status]))})`);
+  const run = await waitFor(
+    () => github.checkRuns.find((r) => r.externalId === rollout.id && r.status === 'completed'),
+    `the failed check run (${JSON.stringify(github.violations)} ${JSON.stringify(github.checkRuns.map((r) => [r.externalId, r.status]))})`,
+  );
   assert.equal(run.conclusion, 'failure');
-  assert.deepEqual(run.actions.map((a) => a.identifier), ['retry-failed', 'rollback']);
-  assert.match(run.output!.text!, /### site: 43 VERIFY_FAILED\n\nthe installer said "ok" but manifest\.json has version 4\.0\.0, not 5\.0\.0; restored to 4\.0\.0\n\n```\n\$ php admin-plugins\.php --action=update --plugin=test-plugin\n\[erro\] Operation not permitted\n```/);
+  assert.deepEqual(
+    run.actions.map((a) => a.identifier),
+    ['retry-failed', 'rollback'],
+  );
+  assert.match(
+    run.output!.text!,
+    /### site: 43 VERIFY_FAILED\n\nthe installer said "ok" but manifest\.json has version 4\.0\.0, not 5\.0\.0; restored to 4\.0\.0\n\n```\n\$ php admin-plugins\.php --action=update --plugin=test-plugin\n\[erro\] Operation not permitted\n```/,
+  );
 
   const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'check_run')!;
   const payload = structuredClone(group.examples.find((e) => e.action === 'requested_action')!);
@@ -246,7 +314,10 @@ test('a failed host\'s job is retried from the check run\'s "Retry failed" butto
   const again = await waitFor(() => jobsReceived.find((j) => j.jobId === job.jobId && j.attemptId !== job.attemptId), 'the retried attempt at the host');
   assert.equal(again.source.releaseId, release.id);
   const history = await jobHistory(db, job.jobId);
-  assert.ok(history.some((h) => h.state === 'queued' && h.detail === 'retried by octocat (GitHub)'), JSON.stringify(history));
+  assert.ok(
+    history.some((h) => h.state === 'queued' && h.detail === 'retried by octocat (GitHub)'),
+    JSON.stringify(history),
+  );
   // A button for another repository's check run does nothing.
   payload.repository.full_name = 'someone/else';
   assert.equal((await sendWebhook(payload, WEBHOOK_SECRET, 'check_run')).status, 200);

@@ -35,10 +35,17 @@ for (const engine of ENGINES) {
 
       const intake = new ReleaseIntake({ db, boss });
       const passes = await Promise.all([intake.pass(), new ReleaseIntake({ db, boss }).pass(), new ReleaseIntake({ db, boss }).pass()]);
-      assert.equal(passes.reduce((a, b) => a + b, 0), 3, 'three releases, each queued by one pass');
+      assert.equal(
+        passes.reduce((a, b) => a + b, 0),
+        3,
+        'three releases, each queued by one pass',
+      );
       assert.equal(await intake.pass(), 0);
       const queued = await boss.fetch<{ releaseId: number; installationId: number }>(QUEUES.resolveRelease, { batchSize: 10 });
-      assert.deepEqual(queued.map((j) => j.data).sort((a, b) => a.releaseId - b.releaseId), [1, 2, 3].map((releaseId) => ({ releaseId, installationId: 7 })));
+      assert.deepEqual(
+        queued.map((j) => j.data).sort((a, b) => a.releaseId - b.releaseId),
+        [1, 2, 3].map((releaseId) => ({ releaseId, installationId: 7 })),
+      );
     } finally {
       await boss.stop({ graceful: false });
       await db.close();

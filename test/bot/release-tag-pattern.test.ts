@@ -5,7 +5,7 @@ import { linearPattern, pluginFromTag } from '../../src/bot/rollout/release-tag-
 // What a tag names, with the manifest's rules for ids and versions, and repository patterns that can never
 // stall the bot.
 
-test('Conn2Flow\'s tags, a repository\'s pattern, a single-plugin repository', () => {
+test("Conn2Flow's tags, a repository's pattern, a single-plugin repository", () => {
   assert.deepEqual(pluginFromTag('plugin-test-plugin-public-v0.1.10'), { kind: 'named', pluginId: 'test-plugin-public', version: '0.1.10' });
   assert.deepEqual(pluginFromTag('v1.2.3', { 'plugin-id': 'solo' }), { kind: 'named', pluginId: 'solo', version: '1.2.3' });
   assert.equal(pluginFromTag('v1.2.3').kind, 'unnamed');

@@ -17,7 +17,11 @@ import { resolvedRelease, rolloutOf } from './fixtures.ts';
 // links again: host messages that act are single-use, on both stores and whichever bot process gets the
 // replay (the ids live in the shared database).
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 
 async function botOn(db: Database): Promise<{ url: string; close: () => Promise<void> }> {
   const boss = await startQueue(db);
@@ -57,7 +61,11 @@ for (const engine of ENGINES) {
         assert.match(((await replay.json()) as { error: string }).error, /already received: a replay is not acted on/);
       }
       const freshBody = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory: [], pollSeconds: 0, sentAt: new Date().toISOString() });
-      const fresh = await fetch(`${second.url}/api/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(freshBody, [secret], 'msg_next_poll') }, body: freshBody });
+      const fresh = await fetch(`${second.url}/api/heartbeat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signMessage(freshBody, [secret], 'msg_next_poll') },
+        body: freshBody,
+      });
       assert.equal(fresh.status, 200);
       // Ids are forgotten once no signature could still verify with them.
       await db.query("update host_messages set received_at = now() - interval '20 minutes'");

@@ -18,8 +18,19 @@ for (const engine of ENGINES) {
     const finished = jobs.find((j) => j.hostId === done.id)!;
     const running = jobs.find((j) => j.hostId === busy.id)!;
     const report = (job: typeof finished, status: 'ok' | 'instalando') => ({
-      type: 'report' as const, protocol: 1 as const, jobId: job.id, attemptId: job.attemptId, hostId: job.hostId, status, exitCode: status === 'ok' ? 0 : null, exitLabel: null,
-      message: status, logTail: [], installedVersion: null, timings: { receivedAt: new Date().toISOString() }, sentAt: new Date().toISOString(),
+      type: 'report' as const,
+      protocol: 1 as const,
+      jobId: job.id,
+      attemptId: job.attemptId,
+      hostId: job.hostId,
+      status,
+      exitCode: status === 'ok' ? 0 : null,
+      exitLabel: null,
+      message: status,
+      logTail: [],
+      installedVersion: null,
+      timings: { receivedAt: new Date().toISOString() },
+      sentAt: new Date().toISOString(),
     });
     await applyReport(db, 'r-done', report(finished, 'ok'));
     await applyReport(db, 'r-busy', report(running, 'instalando'));
@@ -31,9 +42,12 @@ for (const engine of ENGINES) {
     const pruned = await pruneOldRecords(db, 180);
     assert.ok(pruned.events >= 2, JSON.stringify(pruned));
     assert.equal(pruned.webhookDeliveries, 1);
-    assert.equal(pruned.jobReports, 1, 'the finished job\'s report goes; the running job\'s stays');
+    assert.equal(pruned.jobReports, 1, "the finished job's report goes; the running job's stays");
     const left = await db.query<{ job_id: string }>('select distinct job_id from job_history');
-    assert.deepEqual(left.map((r) => r.job_id), [running.id]);
+    assert.deepEqual(
+      left.map((r) => r.job_id),
+      [running.id],
+    );
     assert.deepEqual(await pruneOldRecords(db, 180), { events: 0, webhookDeliveries: 0, jobHistory: 0, jobReports: 0, hostMessages: 0 }, 'a second pass finds nothing');
   });
 }

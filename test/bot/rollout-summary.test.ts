@@ -5,28 +5,59 @@ import type { HostRecord } from '../../src/bot/store/hosts.ts';
 import type { HostJob } from '../../src/bot/store/rollouts.ts';
 
 const job = (hostId: string, state: HostJob['state'], extra: Partial<HostJob> = {}): HostJob => ({
-  id: `job_${hostId}`, rolloutId: 'ro_1', hostId, pluginId: 'p', releaseId: 1, action: 'update', state, notify: false, force: false, reason: null,
-  attemptId: 'm', attempts: 1, exitCode: null, exitLabel: null, installedVersion: null, previousVersion: null, previousSha256: null, requestedBy: null,
-  message: null, logTail: [], updatedAt: '2026-11-22T10:00:00.000Z', ...extra,
+  id: `job_${hostId}`,
+  rolloutId: 'ro_1',
+  hostId,
+  pluginId: 'p',
+  releaseId: 1,
+  action: 'update',
+  state,
+  notify: false,
+  force: false,
+  reason: null,
+  attemptId: 'm',
+  attempts: 1,
+  exitCode: null,
+  exitLabel: null,
+  installedVersion: null,
+  previousVersion: null,
+  previousSha256: null,
+  requestedBy: null,
+  message: null,
+  logTail: [],
+  updatedAt: '2026-11-22T10:00:00.000Z',
+  ...extra,
 });
-const hosts = new Map<string, HostRecord>([['a', { name: 'shop|main', policy: 'auto' } as HostRecord], ['b', { name: 'office', policy: 'manual' } as HostRecord]]);
+const hosts = new Map<string, HostRecord>([
+  ['a', { name: 'shop|main', policy: 'auto' } as HostRecord],
+  ['b', { name: 'office', policy: 'manual' } as HostRecord],
+]);
 const release = { kind: 'release', pluginId: 'p', version: '1.0.0' } as const;
 
 test('the check run stays in progress until every job is final, then concludes', () => {
   const running = rolloutView(release, [job('a', 'ok', { exitCode: 0, exitLabel: 'OK', installedVersion: '1.0.0' }), job('b', 'awaiting_approval')], hosts);
   assert.deepEqual([running.status, running.conclusion, running.title], ['in_progress', undefined, 'rolling out: 1 of 2 hosts done, 1 awaiting approval']);
   assert.match(running.summary, /\| shop\\\|main \| auto \| update \| ok \| 1\.0\.0 \| 0 OK \| 2026-11-22 10:00:00 \|/);
-  assert.match(running.summary, /\| office \| manual \| update \| awaiting_approval \|  \|  \|/);
+  assert.match(running.summary, /\| office \| manual \| update \| awaiting_approval \| {2}\| {2}\|/);
   const failed = rolloutView(release, [job('a', 'ok'), job('b', 'failed', { exitCode: 43, exitLabel: 'VERIFY_FAILED', reason: 'plugins row\nnot updated' })], hosts);
   assert.deepEqual([failed.status, failed.conclusion, failed.title], ['completed', 'failure', '1 of 2 hosts updated, 1 failed']);
-  assert.match(failed.summary, /failed \(plugins row not updated\) \|  \| 43 VERIFY_FAILED/);
+  assert.match(failed.summary, /failed \(plugins row not updated\) \| {2}\| 43 VERIFY_FAILED/);
   assert.equal(rolloutView(release, [job('a', 'skipped', { reason: 'no change' })], hosts).conclusion, 'neutral');
 });
 
-test('failures show the host\'s message and the installer\'s log; control characters are escaped', () => {
-  const view = rolloutView(release, [job('b', 'failed', {
-    exitCode: 43, exitLabel: 'VERIFY_FAILED', message: 'restored to 0.9.0', logTail: ['$ php admin-plugins.php', '[info] checksum inalterado \u001b[2J', '```'],
-  })], hosts);
+test("failures show the host's message and the installer's log; control characters are escaped", () => {
+  const view = rolloutView(
+    release,
+    [
+      job('b', 'failed', {
+        exitCode: 43,
+        exitLabel: 'VERIFY_FAILED',
+        message: 'restored to 0.9.0',
+        logTail: ['$ php admin-plugins.php', '[info] checksum inalterado \u001b[2J', '```'],
+      }),
+    ],
+    hosts,
+  );
   assert.match(view.text!, /### office: 43 VERIFY_FAILED\n\nrestored to 0\.9\.0\n\n```\n\$ php admin-plugins\.php\n\[info\] checksum inalterado \\u001b\[2J\n'''\n```/);
 });
 
@@ -42,7 +73,7 @@ test('buttons: approve all when hosts wait, retry when jobs failed, roll back on
 });
 
 test('a release that never became a rollout is a failed check run that says why', () => {
-  const view = releaseFailureView({ tag: 'plugin-p-v1.0.0', error: 'GitHub refused the App\'s credentials (401)', resolveFailures: 13 });
+  const view = releaseFailureView({ tag: 'plugin-p-v1.0.0', error: "GitHub refused the App's credentials (401)", resolveFailures: 13 });
   assert.deepEqual([view.status, view.conclusion], ['completed', 'failure']);
   assert.match(view.title, /^not rolled out: GitHub refused/);
   assert.match(view.summary, /plugin-p-v1\.0\.0\*\* was not rolled out to any host[\s\S]*\(13 tries\)/);

@@ -29,7 +29,10 @@ for (const engine of ENGINES) {
     assert.deepEqual(await hostSecrets(db, testBox, host.id), [rotated]);
 
     await addHost(db, testBox, { name: 'site-b', url: 'https://b.example.com', policy: 'manual', channel: 'prerelease', plugins: [] });
-    assert.deepEqual((await listHosts(db)).map((h) => h.name), ['site-a', 'site-b']);
+    assert.deepEqual(
+      (await listHosts(db)).map((h) => h.name),
+      ['site-a', 'site-b'],
+    );
     assert.equal(await removeHost(db, host.id), true);
     assert.equal(await removeHost(db, host.id), false);
     assert.equal(await getHost(db, host.id), undefined);
@@ -54,7 +57,11 @@ test('migrations run once, also when two processes start together on one Postgre
   const url = await freshPostgresUrl();
   const [a, b] = [openPostgres(url, 2), openPostgres(url, 2)];
   const [first, second] = await Promise.all([migrate(a), migrate(b)]);
-  assert.deepEqual([...first, ...second].sort(), MIGRATIONS.map((m) => m.version), 'each migration applied by exactly one of them');
+  assert.deepEqual(
+    [...first, ...second].sort(),
+    MIGRATIONS.map((m) => m.version),
+    'each migration applied by exactly one of them',
+  );
   assert.deepEqual(await migrate(a), []);
   await Promise.all([a.close(), b.close()]);
 });
@@ -77,7 +84,10 @@ test('a second process cannot open the same PGlite folder; a stale lock is taken
 });
 
 test('the secret key must be 32 bytes, and a wrong key cannot open sealed secrets', () => {
-  assert.throws(() => SecretBox.fromEnvironment(undefined), (e: unknown) => e instanceof SecretKeyError && /openssl rand -base64 32/.test(e.message));
+  assert.throws(
+    () => SecretBox.fromEnvironment(undefined),
+    (e: unknown) => e instanceof SecretKeyError && /openssl rand -base64 32/.test(e.message),
+  );
   assert.throws(() => SecretBox.fromEnvironment('c2hvcnQ='), /must be 32 bytes/);
   const sealed = testBox.seal('whsec_abc');
   assert.equal(testBox.open(sealed), 'whsec_abc');

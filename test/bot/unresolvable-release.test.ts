@@ -33,11 +33,20 @@ before(async () => {
   await github.start();
   db = await freshDatabase('pglite');
   boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const log = pino({ level: 'info' }, new Writable({ write(chunk, _encoding, done) {
-    for (const line of String(chunk).split('\n').filter(Boolean)) logged.push(JSON.parse(line));
-    done();
-  } }));
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const log = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) logged.push(JSON.parse(line));
+        done();
+      },
+    }),
+  );
   const probot = new Probot({ appId: 1, privateKey, secret: SECRET, baseUrl: github.url, log } as ConstructorParameters<typeof Probot>[0]);
   bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'http://bot.example.com', adminToken: ADMIN, resolveRetryLimit: 2, checkRunDelaySeconds: 0 });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
@@ -51,12 +60,21 @@ after(async () => {
 
 async function publish(releaseId: number, tag: string): Promise<number> {
   const body = JSON.stringify({
-    action: 'published', release: { id: releaseId, tag_name: tag, prerelease: false, draft: false, name: tag, target_commitish: 'main', assets: [] },
-    repository: { id: 9, full_name: REPO, name: 'plugins', private: false, owner: { login: 'conn2flow' } }, installation: { id: 5, node_id: 'x' }, sender: { login: 'someone', id: 1 },
+    action: 'published',
+    release: { id: releaseId, tag_name: tag, prerelease: false, draft: false, name: tag, target_commitish: 'main', assets: [] },
+    repository: { id: 9, full_name: REPO, name: 'plugins', private: false, owner: { login: 'conn2flow' } },
+    installation: { id: 5, node_id: 'x' },
+    sender: { login: 'someone', id: 1 },
   });
   const answer = await fetch(`${base}/api/github/webhooks`, {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'release',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+    },
   });
   return answer.status;
 }
@@ -71,12 +89,20 @@ test('wrong App credentials: every try is logged and kept, the release is listed
   assert.equal(await publish(release.id, release.tagName), 200);
 
   const waiting = await waitFor(async () => {
-    const listed = await (await fetch(`${base}/api/admin/releases`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as Array<{ id: number; state: string; error: string | null; resolveFailures: number }>;
+    const listed = (await (await fetch(`${base}/api/admin/releases`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as Array<{
+      id: number;
+      state: string;
+      error: string | null;
+      resolveFailures: number;
+    }>;
     return listed.find((r) => r.id === release.id && r.resolveFailures > 0);
   }, 'the failed try to be recorded');
   assert.equal(waiting.state, 'received');
   assert.match(waiting.error!, /^GitHub refused the App's credentials \(401: A JSON web token could not be decoded/);
-  assert.ok(logged.some((l) => l.msg === 'release could not be resolved yet: will try again' && /credentials/.test(l.reason ?? '')), JSON.stringify(logged.slice(-5)));
+  assert.ok(
+    logged.some((l) => l.msg === 'release could not be resolved yet: will try again' && /credentials/.test(l.reason ?? '')),
+    JSON.stringify(logged.slice(-5)),
+  );
 
   const failed = await waitFor(async () => {
     const row = await getRelease(db, release.id);

@@ -30,14 +30,25 @@ async function peakRssMb(pid: number): Promise<number> {
 function send(megabytes: number, announce: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const url = new URL(`${bot.url}/api/github/webhooks`);
-    const req = request({
-      host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': 'big', ...(announce ? { 'content-length': String(megabytes * 1024 * 1024) } : {}) },
-    }, (res) => {
-      res.resume();
-      answered = true;
-      resolve(res.statusCode!);
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'release',
+          'x-github-delivery': 'big',
+          ...(announce ? { 'content-length': String(megabytes * 1024 * 1024) } : {}),
+        },
+      },
+      (res) => {
+        res.resume();
+        answered = true;
+        resolve(res.statusCode!);
+      },
+    );
     let answered = false;
     // The bot closes the connection after its 413: writes still on their way fail, which is the point.
     req.on('error', (error: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? resolve(-1) : reject(error)));
@@ -62,7 +73,11 @@ test('oversized webhook bodies are refused while read, side by side, within a me
   const peak = await peakRssMb(bot.pid);
   assert.ok(peak - before < 4 * 25 + 50, `peak RSS grew by ${Math.round(peak - before)} MB (from ${Math.round(before)} to ${Math.round(peak)} MB) for 700 MB of bodies`);
   // A body within the limit still reaches Probot, which refuses it for its missing signature.
-  const small = await fetch(`${bot.url}/api/github/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': 'small' }, body: '{}' });
+  const small = await fetch(`${bot.url}/api/github/webhooks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': 'small' },
+    body: '{}',
+  });
   assert.ok(small.status >= 400 && small.status < 500 && small.status !== 413, `answered ${small.status}`);
   assert.equal((await fetch(`${bot.url}/healthz`)).status, 200, 'the bot is still up');
 });

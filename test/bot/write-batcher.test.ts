@@ -15,7 +15,10 @@ test('a lone write goes at once; a burst is written in a few batches, each calle
   assert.deepEqual(batches, [[1]]);
 
   const results = await Promise.all(Array.from({ length: 50 }, (_, i) => batcher.add(i)));
-  assert.deepEqual(results, Array.from({ length: 50 }, (_, i) => i * 10));
+  assert.deepEqual(
+    results,
+    Array.from({ length: 50 }, (_, i) => i * 10),
+  );
   assert.deepEqual(batches.slice(1), [[0], Array.from({ length: 49 }, (_, i) => i + 1)], 'the first goes alone, the rest wait for it and go together');
 });
 
@@ -29,7 +32,11 @@ test('a failed batch rejects its own callers only; the next batch goes on', asyn
   }, 2);
   const outcomes = await Promise.allSettled([batcher.add('bad'), batcher.add('a'), batcher.add('b'), batcher.add('c')]);
   assert.equal(outcomes[0].status, 'rejected');
-  assert.deepEqual(outcomes.slice(1).map((o) => (o.status === 'fulfilled' ? o.value : 'rejected')), ['A', 'B', 'C'], 'batches of at most 2 after the failed one');
+  assert.deepEqual(
+    outcomes.slice(1).map((o) => (o.status === 'fulfilled' ? o.value : 'rejected')),
+    ['A', 'B', 'C'],
+    'batches of at most 2 after the failed one',
+  );
   assert.equal(calls, 3);
   assert.equal(await batcher.add('d'), 'D', 'still writing after a failure');
 });

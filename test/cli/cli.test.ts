@@ -111,7 +111,7 @@ test('verify and diff from the command line, with schemas', async () => {
 
   const diff = await cli(['diff', path.join(out1, 'gestor-plugin.zip'), path.join(out2, 'gestor-plugin.zip')]);
   assert.equal(diff.code, 0, diff.stderr);
-  assert.match(diff.stdout, /paginas: 0 added, 1 changed, 0 removed\n  ~ en\|\|home \(html, versao, checksum\)/);
+  assert.match(diff.stdout, /paginas: 0 added, 1 changed, 0 removed\n {2}~ en\|\|home \(html, versao, checksum\)/);
   const diffJson = await cli(['diff', path.join(out1, 'gestor-plugin.zip'), path.join(out2, 'gestor-plugin.zip'), '--json']);
   assertSchema('diff', JSON.parse(diffJson.stdout));
   const notZip = await cli(['diff', path.join(out1, 'gestor-plugin.zip.sha256'), path.join(out2, 'gestor-plugin.zip')]);
@@ -147,7 +147,18 @@ test('a 200 MB plugin is packed in flat memory (streamed, never held whole)', as
   await handle.close();
   const out = await tempDir();
   const report = "process.on('exit', () => process.stderr.write('MAXRSS ' + process.resourceUsage().maxRSS + '\\n'))";
-  const result = await run(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(report)}`, path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), 'pack', plugin, '--out', out, '--quiet', '--max-file-size', '256M']);
+  const result = await run(process.execPath, [
+    '--import',
+    `data:text/javascript,${encodeURIComponent(report)}`,
+    path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'),
+    'pack',
+    plugin,
+    '--out',
+    out,
+    '--quiet',
+    '--max-file-size',
+    '256M',
+  ]);
   assert.equal(result.code, 0, result.stderr);
   const maxRssMb = Number(/MAXRSS (\d+)/.exec(result.stderr)![1]) / 1024;
   assert.ok(maxRssMb < 200, `peak RSS ${maxRssMb.toFixed(0)} MB for a 200 MB plugin`);

@@ -54,7 +54,12 @@ test('hosts and rollouts commands reach a bundle bot; refusals are one line with
   const id = JSON.parse(added.stdout).host.id as string;
   const listed = await bundleCli(['hosts', 'list'], env);
   assert.ok(listed.stdout.includes(`${id}  site\\u001b[2J  auto/stable`), `control characters are shown escaped: ${JSON.stringify(listed.stdout)}`);
-  for (const args of [['hosts', 'show', id], ['hosts', 'rotate-secret', id], ['rollouts', 'events'], ['hosts', 'remove', id]]) {
+  for (const args of [
+    ['hosts', 'show', id],
+    ['hosts', 'rotate-secret', id],
+    ['rollouts', 'events'],
+    ['hosts', 'remove', id],
+  ]) {
     const result = await bundleCli(args, env);
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
   }
@@ -67,7 +72,10 @@ test('hosts and rollouts commands reach a bundle bot; refusals are one line with
 test('agent status reads a journal from the bundle (node:sqlite), and a bad config is one line', async () => {
   const dir = await tempDir();
   const config = path.join(dir, 'c2f-agent.json');
-  await writeFile(config, JSON.stringify({ hostId: 'host_1', secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`, botUrl: bot.url, installer: { type: 'command', command: ['/bin/true'] } }));
+  await writeFile(
+    config,
+    JSON.stringify({ hostId: 'host_1', secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`, botUrl: bot.url, installer: { type: 'command', command: ['/bin/true'] } }),
+  );
   const status = await bundleCli(['agent', 'status', '--config', config]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /Installed plugins:\n {2}\(none installed by this agent\)/);

@@ -59,10 +59,24 @@ export async function startBundleBot(github: GitHubStandIn, options: { databaseU
   const url = `http://127.0.0.1:${port}`;
   const adminToken = randomBytes(16).toString('hex');
   const webhookSecret = randomBytes(16).toString('hex');
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const env: NodeJS.ProcessEnv = {
-    ...process.env, APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: webhookSecret, GHE_HOST: new URL(github.url).host, GHE_PROTOCOL: 'http',
-    C2F_SECRET_KEY: randomBytes(32).toString('base64'), C2F_BOT_URL: url, C2F_ADMIN_TOKEN: adminToken, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info',
+    ...process.env,
+    APP_ID: '1',
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: webhookSecret,
+    GHE_HOST: new URL(github.url).host,
+    GHE_PROTOCOL: 'http',
+    C2F_SECRET_KEY: randomBytes(32).toString('base64'),
+    C2F_BOT_URL: url,
+    C2F_ADMIN_TOKEN: adminToken,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: path.join(await tempDir('c2f-bot-'), 'data') }),
     ...options.env,
   };
@@ -71,12 +85,23 @@ export async function startBundleBot(github: GitHubStandIn, options: { databaseU
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}:\n${output}`);
-    return fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-  }, 'the bot to listen', 60_000);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}:\n${output}`);
+      return fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    'the bot to listen',
+    60_000,
+  );
   return {
-    url, pid: child.pid!, adminToken, webhookSecret, output: () => output,
+    url,
+    pid: child.pid!,
+    adminToken,
+    webhookSecret,
+    output: () => output,
     cliEnv: { C2F_BOT_URL: url, C2F_ADMIN_TOKEN: adminToken, C2F_OPERATOR: 'walkthrough' },
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -114,8 +139,14 @@ export async function executableAgent(): Promise<AgentProgram> {
     await writeFile(path.join(shims, 'bin', name), `#!/bin/sh\necho "$0 $*" >> '${mark}'\nexit 127\n`, { mode: 0o755 });
   }
   return {
-    command: AGENT_EXECUTABLE, prefix: [], env: { PATH: `${path.join(shims, 'bin')}:/usr/local/bin:/usr/bin:/bin`, NODE_OPTIONS: '' },
-    calledNode: () => access(mark).then(() => true, () => false),
+    command: AGENT_EXECUTABLE,
+    prefix: [],
+    env: { PATH: `${path.join(shims, 'bin')}:/usr/local/bin:/usr/bin:/bin`, NODE_OPTIONS: '' },
+    calledNode: () =>
+      access(mark).then(
+        () => true,
+        () => false,
+      ),
   };
 }
 
@@ -131,15 +162,23 @@ export interface BundleAgent {
 
 /** `c2f-plugin agent --config FILE` (or the executable's); resolves once it listens (or polls). */
 export async function startBundleAgent(configFile: string, program: AgentProgram = BUNDLE_AGENT): Promise<BundleAgent> {
-  const child = spawn(program.command, [...program.prefix, '--config', configFile], { cwd: path.dirname(configFile), env: { ...process.env, ...program.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program.command, [...program.prefix, '--config', configFile], {
+    cwd: path.dirname(configFile),
+    env: { ...process.env, ...program.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`the agent exited with ${child.exitCode}:\n${output}`);
-    return /receiving jobs on|polling/.test(output);
-  }, 'the agent to start', 30_000);
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`the agent exited with ${child.exitCode}:\n${output}`);
+      return /receiving jobs on|polling/.test(output);
+    },
+    'the agent to start',
+    30_000,
+  );
   return {
     output: () => output,
     stop: async () => {

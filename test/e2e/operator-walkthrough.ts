@@ -70,10 +70,15 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const api = async <T = any>(route: string): Promise<T> => (await fetch(`${bot.url}${route}`, { headers: { authorization: `Bearer ${bot.adminToken}` } })).json() as Promise<T>;
   const jobs = async (rolloutId: string) => (await api<{ jobs: Job[] }>(`/api/admin/rollouts/${rolloutId}`)).jobs;
   const jobOf = async (rolloutId: string, host: Host) => (await jobs(rolloutId)).find((j) => j.hostId === host.id)!;
-  const until = (rolloutId: string, host: Host, state: string, what: string) => waitFor(async () => {
-    const job = await jobOf(rolloutId, host);
-    return job?.state === state ? job : undefined;
-  }, `${what} (${host.name} in ${rolloutId} to be ${state})`, 45_000);
+  const until = (rolloutId: string, host: Host, state: string, what: string) =>
+    waitFor(
+      async () => {
+        const job = await jobOf(rolloutId, host);
+        return job?.state === state ? job : undefined;
+      },
+      `${what} (${host.name} in ${rolloutId} to be ${state})`,
+      45_000,
+    );
 
   const s1 = await createStandInSite();
   const s2 = await createStandInSite();
@@ -82,10 +87,31 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const runsLog = path.join(pullDir, 'runs.log');
 
   async function enrollHost(name: string, policy: string, target: { site: StandInSite } | { pullThrough: string }): Promise<Host> {
-    const { host, token } = await cliJson<{ host: { id: string }; token: string }>('hosts', 'enroll-token', '--name', name, '--plugin', `${REPO}:${PLUGIN}`, '--policy', policy, '--allow-private-network');
+    const { host, token } = await cliJson<{ host: { id: string }; token: string }>(
+      'hosts',
+      'enroll-token',
+      '--name',
+      name,
+      '--plugin',
+      `${REPO}:${PLUGIN}`,
+      '--policy',
+      policy,
+      '--allow-private-network',
+    );
     const dir = await tempDir(`c2f-${name}-`);
     const configFile = path.join(dir, 'c2f-agent.json');
-    const args = ['enroll', '--bot', 'site' in target ? bot.url : target.pullThrough, '--token', token, '--config', configFile, '--data-dir', path.join(dir, 'data'), '--allow-http-downloads'];
+    const args = [
+      'enroll',
+      '--bot',
+      'site' in target ? bot.url : target.pullThrough,
+      '--token',
+      token,
+      '--config',
+      configFile,
+      '--data-dir',
+      path.join(dir, 'data'),
+      '--allow-http-downloads',
+    ];
     if ('site' in target) args.push('--url', `http://127.0.0.1:${await freePort()}/c2f/jobs`, '--gestor', target.site.gestor);
     else args.push('--installer-command', `echo "$C2F_ACTION $C2F_VERSION" >> ${runsLog}`);
     const enrolled = await runAgent(agent, args);
@@ -107,21 +133,36 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
       { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
     ]);
     await webhook('release', {
-      action: 'published', release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
-      repository: { id: 9, full_name: REPO, name: 'walk', private: true, owner: { login: 'conn2flow' } }, installation: { id: 3, node_id: 'x' }, sender: { login: 'author', id: 1 },
+      action: 'published',
+      release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
+      repository: { id: 9, full_name: REPO, name: 'walk', private: true, owner: { login: 'conn2flow' } },
+      installation: { id: 3, node_id: 'x' },
+      sender: { login: 'author', id: 1 },
     });
-    return waitFor(async () => (await api<Array<{ id: string; releaseId: number; kind: string }>>('/api/admin/rollouts')).find((r) => r.releaseId === release.id && r.kind === 'release')?.id, `the rollout of ${version}`);
+    return waitFor(
+      async () => (await api<Array<{ id: string; releaseId: number; kind: string }>>('/api/admin/rollouts')).find((r) => r.releaseId === release.id && r.kind === 'release')?.id,
+      `the rollout of ${version}`,
+    );
   }
   async function webhook(event: string, payload: unknown): Promise<void> {
     const body = JSON.stringify(payload);
     const answer = await fetch(`${bot.url}/api/github/webhooks`, {
-      method: 'POST', body,
-      headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', bot.webhookSecret).update(body).digest('hex')}` },
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': event,
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': `sha256=${createHmac('sha256', bot.webhookSecret).update(body).digest('hex')}`,
+      },
     });
     assert.equal(answer.status, 200, `the ${event} webhook: ${await answer.text()}`);
   }
   async function pressButton(rolloutId: string, identifier: string): Promise<void> {
-    const run = await waitFor(() => github.checkRuns.find((r) => r.externalId === rolloutId && r.actions.some((a) => a.identifier === identifier)), `the "${identifier}" button on ${rolloutId}'s check run`);
+    const run = await waitFor(
+      () => github.checkRuns.find((r) => r.externalId === rolloutId && r.actions.some((a) => a.identifier === identifier)),
+      `the "${identifier}" button on ${rolloutId}'s check run`,
+    );
     const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'check_run')!;
     const payload = structuredClone(group.examples.find((e) => e.action === 'requested_action')!);
     Object.assign(payload.check_run, { id: run.id, external_id: rolloutId, head_sha: run.headSha });
@@ -147,17 +188,24 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const status = await runAgent(agent, ['status', '--config', notifySite.configFile, '--json']);
   assert.equal(status.code, 0, status.stderr);
   const notified = JSON.parse(status.stdout) as { jobs: Array<{ action: string; status: string }> };
-  assert.deepEqual(notified.jobs.map((j) => [j.action, j.status]), [['notify', 'idle']], 'the notify host was told, nothing installed');
+  assert.deepEqual(
+    notified.jobs.map((j) => [j.action, j.status]),
+    [['notify', 'idle']],
+    'the notify host was told, nothing installed',
+  );
 
   // The cause of the failure is visible to the operator.
   const shown = await cli('rollouts', 'show', r1);
   assert.match(shown.stdout, new RegExp(`${autoSite.id}  install  failed  exit 43 VERIFY_FAILED`));
   assert.match(shown.stdout, /manifest\.json is missing/);
-  assert.match(shown.stdout, /\| -- gestor\/logs\/plugins\/installer\.log \(this run\):\n      \| \[[^\]]+\] \[PLUGIN:walk-plugin\] Iniciando ação install/);
+  assert.match(shown.stdout, /\| -- gestor\/logs\/plugins\/installer\.log \(this run\):\n {6}\| \[[^\]]+\] \[PLUGIN:walk-plugin\] Iniciando ação install/);
 
   // 2. Approve after notify: the install that follows the notify runs.
   const approved = await cliJson<{ changed: Job[] }>('rollouts', 'approve', r1);
-  assert.deepEqual(approved.changed.map((j) => j.hostId), [notifySite.id]);
+  assert.deepEqual(
+    approved.changed.map((j) => j.hostId),
+    [notifySite.id],
+  );
   await until(r1, notifySite, 'ok', 'the approved install');
   assert.equal(await s1.filesVersion(PLUGIN), '1.0.0');
 
@@ -178,7 +226,10 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   }, 'the forced reinstall');
   assert.notEqual((await stat(folder)).ino, inode, 'the plugin folder was replaced');
   const history = await cliJson<{ history: Array<{ detail: string | null }> }>('rollouts', 'history', r1, autoJob.id);
-  assert.ok(history.history.some((h) => h.detail === 'forced reinstall by walkthrough'), JSON.stringify(history.history));
+  assert.ok(
+    history.history.some((h) => h.detail === 'forced reinstall by walkthrough'),
+    JSON.stringify(history.history),
+  );
 
   // 5. Release 1.1.0: the auto host's data sync fails midway, so its site is restored to 1.0.0; the
   //    check run's buttons approve the notify host and retry the failed one.
@@ -187,8 +238,8 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const restored = await until(r2, autoSite, 'failed', 'the failed update');
   assert.match(restored.message ?? '', /data sync failed.*; restored to 1\.0\.0$/);
   assert.equal(await s2.filesVersion(PLUGIN), '1.0.0');
-  assert.equal((await s2.row(PLUGIN))!.status_execucao, 'erro', 'Conn2Flow\'s admin shows the failure');
-  await until(r2, pullSite, 'ok', 'the pull host\'s update');
+  assert.equal((await s2.row(PLUGIN))!.status_execucao, 'erro', "Conn2Flow's admin shows the failure");
+  await until(r2, pullSite, 'ok', "the pull host's update");
   await until(r2, notifySite, 'awaiting_approval', 'the notify host to wait for 1.1.0');
   await pressButton(r2, 'approve-all');
   await until(r2, notifySite, 'ok', 'the update approved from GitHub');
@@ -201,8 +252,13 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   await until(one.rolloutId, notifySite, 'ok', 'the rollback of one host');
   assert.equal(await s1.filesVersion(PLUGIN), '1.0.0');
   await pressButton(r2, 'rollback');
-  const all = await waitFor(async () => (await api<Array<{ id: string; kind: string; originRolloutId: string | null; requestedBy: string | null }>>('/api/admin/rollouts'))
-    .find((r) => r.kind === 'rollback' && r.originRolloutId === r2 && r.id !== one.rolloutId), 'the rollback rollout requested from GitHub');
+  const all = await waitFor(
+    async () =>
+      (await api<Array<{ id: string; kind: string; originRolloutId: string | null; requestedBy: string | null }>>('/api/admin/rollouts')).find(
+        (r) => r.kind === 'rollback' && r.originRolloutId === r2 && r.id !== one.rolloutId,
+      ),
+    'the rollback rollout requested from GitHub',
+  );
   assert.equal(all.requestedBy, 'octocat (GitHub)');
   for (const host of [notifySite, autoSite, pullSite]) await until(all.id, host, 'ok', 'the rollback of the whole rollout');
   assert.deepEqual([await s1.filesVersion(PLUGIN), await s2.filesVersion(PLUGIN)], ['1.0.0', '1.0.0']);
@@ -218,9 +274,15 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
 
   // What the operator can read back: the inventory the bot plans from, and who did what.
   const host = await cliJson<{ inventory: Array<{ pluginId: string; version: string | null; problem?: string }> }>('hosts', 'show', autoSite.id);
-  assert.deepEqual(host.inventory.map((e) => [e.pluginId, e.version, e.problem ?? null]), [[PLUGIN, '1.0.0', null]]);
+  assert.deepEqual(
+    host.inventory.map((e) => [e.pluginId, e.version, e.problem ?? null]),
+    [[PLUGIN, '1.0.0', null]],
+  );
   const events = await cliJson<Array<{ kind: string; detail: { by?: string } }>>('rollouts', 'events', '--kind', 'operator_retry');
-  assert.deepEqual(events.map((e) => e.detail.by), ['walkthrough', 'octocat (GitHub)']);
+  assert.deepEqual(
+    events.map((e) => e.detail.by),
+    ['walkthrough', 'octocat (GitHub)'],
+  );
   const listed = await cli('rollouts', 'list');
   assert.match(listed.stdout, /rollback of walk-plugin 1\.1\.0 by octocat \(GitHub\)/);
   assert.match(listed.stdout, /uninstall of walk-plugin 1\.0\.0 by walkthrough/);

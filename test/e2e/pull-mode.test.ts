@@ -44,7 +44,11 @@ before(async () => {
       probe.close(() => resolve(free));
     });
   });
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
   server = await createBotServer(probot, { db, boss, box: testBox, botUrl: `http://127.0.0.1:${port}`, checkRunDelaySeconds: 1, pollCheckMs: 100 });
   startServer = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -65,11 +69,22 @@ async function stopServer(): Promise<void> {
 }
 
 test('pull mode end to end, with the bot down while the agent reports', { timeout: 90_000 }, async () => {
-  const { token } = await createEnrollment(db, { name: 'behind-nat', policy: 'auto', channel: 'stable', plugins: [{ repository: REPOSITORY, pluginId: 'demo-plugin' }], allowPrivateNetwork: true });
+  const { token } = await createEnrollment(db, {
+    name: 'behind-nat',
+    policy: 'auto',
+    channel: 'stable',
+    plugins: [{ repository: REPOSITORY, pluginId: 'demo-plugin' }],
+    allowPrivateNetwork: true,
+  });
   const dir = await tempDir('c2f-agent-');
   const marker = path.join(dir, 'installing');
   const enrolled = await enrollAgent({
-    botUrl: `http://127.0.0.1:${port}`, token, configFile: path.join(dir, 'c2f-agent.json'), url: null, listen: null, allowHttpDownloads: true,
+    botUrl: `http://127.0.0.1:${port}`,
+    token,
+    configFile: path.join(dir, 'c2f-agent.json'),
+    url: null,
+    listen: null,
+    allowHttpDownloads: true,
     // The installer takes a moment, long enough to take the bot down before the agent reports the result.
     installer: { type: 'command', command: ['/bin/sh', '-c', `touch ${marker}; sleep 1.5; echo installed`] },
   });
@@ -84,20 +99,36 @@ test('pull mode end to end, with the bot down while the agent reports', { timeou
     { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
   ]);
   const body = JSON.stringify({
-    action: 'published', release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
-    repository: { id: 9, full_name: REPOSITORY, name: 'private-plugins', private: true, owner: { login: 'conn2flow' } }, installation: { id: 3, node_id: 'x' }, sender: { login: 'someone', id: 1 },
+    action: 'published',
+    release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
+    repository: { id: 9, full_name: REPOSITORY, name: 'private-plugins', private: true, owner: { login: 'conn2flow' } },
+    installation: { id: 3, node_id: 'x' },
+    sender: { login: 'someone', id: 1 },
   });
   const answer = await fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
-    method: 'POST', body,
-    headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` },
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'release',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
+    },
   });
   assert.equal(answer.status, 200);
 
   // The agent pulled the job and downloaded the package from the bot; now the bot goes away.
-  await waitFor(() => stat(marker).then(() => true, () => false), 'the installer to start');
+  await waitFor(
+    () =>
+      stat(marker).then(
+        () => true,
+        () => false,
+      ),
+    'the installer to start',
+  );
   await stopServer();
   await waitFor(() => agent!.journal.recentAttempts(1)[0]?.phase === 'done', 'the job to finish on the host');
-  const [jobBefore] = await db.query<{ state: string }>("select state from host_jobs where host_id = $1", [enrolled.hostId]);
+  const [jobBefore] = await db.query<{ state: string }>('select state from host_jobs where host_id = $1', [enrolled.hostId]);
   assert.notEqual(jobBefore.state, 'ok', 'the bot cannot know yet');
   assert.ok(agent.journal.pendingReports() >= 1);
 

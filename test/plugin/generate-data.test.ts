@@ -8,7 +8,7 @@ import { GenerateError, emptyBaseline, generateData } from '../../src/plugin/gen
 import { parseJsonSource } from '../../src/plugin/json-source.ts';
 import { loadResourcesMap } from '../../src/plugin/load-resources-map.ts';
 import { phpJsonEncode } from '../../src/plugin/php-json-encode.ts';
-import { PhpMap, isPhpArray, phpEntries } from '../../src/plugin/php-value.ts';
+import { type PhpMap, isPhpArray, phpEntries } from '../../src/plugin/php-value.ts';
 import { pack } from '../../src/plugin/pack.ts';
 import { FIXTURES, copyPlugin, tempDir } from '../helpers.ts';
 
@@ -24,7 +24,7 @@ async function generate(root: string) {
   return generateData(root, map, baseline);
 }
 
-test('generated Data.json files are byte-identical to Conn2Flow\'s generator', async () => {
+test("generated Data.json files are byte-identical to Conn2Flow's generator", async () => {
   const generated = await generate(FULL);
   for (const kind of GENERATED_KINDS) {
     const expected = await readFile(path.join(GOLDEN, 'data', GENERATED_FILES[kind]), 'utf8');
@@ -32,7 +32,7 @@ test('generated Data.json files are byte-identical to Conn2Flow\'s generator', a
   }
 });
 
-test('orphans match the generator\'s, except the module-variable bug\'s spurious entries', async () => {
+test("orphans match the generator's, except the module-variable bug's spurious entries", async () => {
   const generated = await generate(FULL);
   for (const kind of ['layouts', 'paginas', 'componentes'] as const) {
     const expected = await readFile(path.join(GOLDEN, 'orphans', GENERATED_FILES[kind]), 'utf8');
@@ -65,7 +65,10 @@ test('without a baseline every row starts at versao 1', async () => {
   const map = await loadResourcesMap(FULL, []);
   const generated = await generateData(FULL, map!, emptyBaseline());
   for (const kind of ['layouts', 'paginas', 'componentes'] as const) {
-    assert.ok(generated.rows[kind].every((r) => r.get('versao') === 1n), kind);
+    assert.ok(
+      generated.rows[kind].every((r) => r.get('versao') === 1n),
+      kind,
+    );
   }
 });
 
@@ -126,7 +129,10 @@ test('a non-string id is an error where PHP would crash with a TypeError', async
 test('warns once per file on CRLF and mixed line endings and never rewrites content', async () => {
   const generated = await generate(FULL);
   const warned = generated.diagnostics.filter((d) => d.code === 'resource-line-endings').map((d) => [d.file, d.message.split(' line')[0]]);
-  assert.deepEqual(warned, [['resources/pt-br/layouts/layout-crlf/layout-crlf.html', 'CRLF'], ['resources/pt-br/pages/about/about.html', 'mixed LF and CRLF']]);
+  assert.deepEqual(warned, [
+    ['resources/pt-br/layouts/layout-crlf/layout-crlf.html', 'CRLF'],
+    ['resources/pt-br/pages/about/about.html', 'mixed LF and CRLF'],
+  ]);
   const row = generated.rows.layouts.find((r) => r.get('id') === 'layout-crlf')!;
   assert.deepEqual(row.get('html'), Buffer.from('<div>\r\n  windows\r\n</div>\r\n'));
 });
@@ -140,5 +146,8 @@ test('a missing list file named by the map is a warning, and modules are read fo
   const generated = await generate(plugin);
   assert.ok(generated.diagnostics.some((d) => d.code === 'resources-list-missing' && d.file === 'resources/en/variables.json'));
   assert.ok(!generated.rows.paginas.some((r) => r.get('id') === 'hidden'), 'glob("*") skips dot folders');
-  assert.ok(generated.rows.paginas.some((r) => r.get('id') === 'mod-a-list' && r.get('language') === 'es'), 'es has no data but its module pages count');
+  assert.ok(
+    generated.rows.paginas.some((r) => r.get('id') === 'mod-a-list' && r.get('language') === 'es'),
+    'es has no data but its module pages count',
+  );
 });

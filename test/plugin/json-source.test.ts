@@ -5,12 +5,15 @@ import { phpJsonEncode } from '../../src/plugin/php-json-encode.ts';
 import { PhpMap } from '../../src/plugin/php-value.ts';
 
 test('reports the line and column of a syntax error', () => {
-  assert.throws(() => parseJsonSource('{\n  "a": 1,\n}'), (error: unknown) => {
-    assert.ok(error instanceof JsonSyntaxError);
-    assert.equal(error.line, 3);
-    assert.equal(error.column, 1);
-    return true;
-  });
+  assert.throws(
+    () => parseJsonSource('{\n  "a": 1,\n}'),
+    (error: unknown) => {
+      assert.ok(error instanceof JsonSyntaxError);
+      assert.equal(error.line, 3);
+      assert.equal(error.column, 1);
+      return true;
+    },
+  );
 });
 
 test('rejects a byte-order mark, raw control characters and lone surrogates, as json_decode does', () => {
@@ -28,7 +31,14 @@ test('keeps integers exact, floats as floats, and big integers as PHP floats', (
 test('keeps key order, numeric-looking keys included; a repeated key keeps its first place', () => {
   const { php } = parseJsonSource('{"b": 1, "2": 2, "1": 3, "b": 4}');
   assert.ok(php instanceof PhpMap);
-  assert.deepEqual([...php.entries], [['b', 4n], ['2', 2n], ['1', 3n]]);
+  assert.deepEqual(
+    [...php.entries],
+    [
+      ['b', 4n],
+      ['2', 2n],
+      ['1', 3n],
+    ],
+  );
 });
 
 test('locates values and keys by JSON pointer', () => {

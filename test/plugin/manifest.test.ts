@@ -26,7 +26,7 @@ const TEMPLATE = `{
 const errors = (text: string) => checkManifest(text).diagnostics.filter((d) => d.severity === 'error');
 const warnings = (text: string) => checkManifest(text).diagnostics.filter((d) => d.severity === 'warning');
 
-test('accepts Conn2Flow\'s template manifest without a warning', () => {
+test("accepts Conn2Flow's template manifest without a warning", () => {
   const result = checkManifest(TEMPLATE);
   assert.deepEqual(result.diagnostics, []);
   assert.equal(result.manifest?.id, 'test-plugin-public');
@@ -44,7 +44,13 @@ test('the Portuguese nome/versao are warned about and explained in the missing-f
   assert.match(found.find((d) => d.code === 'manifest-name')!.message, /"nome" is not read: rename it to "name"/);
   assert.match(found.find((d) => d.code === 'manifest-version')!.message, /"versao" is not read/);
   const warned = warnings(text).filter((d) => d.code === 'manifest-portuguese-key');
-  assert.deepEqual(warned.map((d) => [d.line, d.column]), [[3, 3], [4, 3]]);
+  assert.deepEqual(
+    warned.map((d) => [d.line, d.column]),
+    [
+      [3, 3],
+      [4, 3],
+    ],
+  );
 });
 
 test('version must be strictly x.y.z: pre-releases are rejected as the installer does', () => {
@@ -62,7 +68,7 @@ test('id must match the installer\'s pattern, and "0" counts as missing', () => 
   assert.deepEqual(errors('{"id": "a_b-9", "name": "X", "version": "1.0.0"}'), []);
 });
 
-test('types the template\'s other fields', () => {
+test("types the template's other fields", () => {
   const found = errors('{"id": "x", "name": "X", "version": "1.0.0", "compatibility": {"min": 1}, "resources": {"pages": "yes"}, "post_install_scripts": "run.php"}');
   assert.deepEqual(found.map((d) => d.code).sort(), ['manifest-compatibility', 'manifest-post_install_scripts', 'manifest-resources']);
 });
@@ -70,13 +76,19 @@ test('types the template\'s other fields', () => {
 test('dependencies are typed; "dependencias" is accepted with a warning', () => {
   assert.equal(errors('{"id": "x", "name": "X", "version": "1.0.0", "dependencies": [{"min": "1.0.0"}]}')[0]?.code, 'manifest-dependencies');
   const result = checkManifest('{"id": "x", "name": "X", "version": "1.0.0", "dependencias": [{"id": "core-y", "min": "1.0.0"}]}');
-  assert.deepEqual(result.diagnostics.map((d) => d.code), ['manifest-portuguese-key']);
+  assert.deepEqual(
+    result.diagnostics.map((d) => d.code),
+    ['manifest-portuguese-key'],
+  );
   assert.deepEqual(result.manifest?.dependencies, [{ id: 'core-y', min: '1.0.0' }]);
 });
 
 test('unknown keys are warnings with their position', () => {
   const found = warnings('{"id": "x", "name": "X", "version": "1.0.0",\n "homepage": "https://example.com"}');
-  assert.deepEqual(found.map((d) => [d.code, d.line, d.column]), [['manifest-unknown-key', 2, 2]]);
+  assert.deepEqual(
+    found.map((d) => [d.code, d.line, d.column]),
+    [['manifest-unknown-key', 2, 2]],
+  );
 });
 
 test('malformed JSON gives line and column, never a stack trace', () => {

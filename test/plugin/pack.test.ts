@@ -47,7 +47,12 @@ test('the same source gives the same bytes whatever the mtimes, umask and creati
   const second = await pack(b, { outDir: outB });
   assert.equal(first.zip.sha256, second.zip.sha256);
   assert.ok((await readFile(first.zip.path)).equals(await readFile(second.zip.path)));
-  assert.equal(first.zip.sha256, createHash('sha256').update(await readFile(first.zip.path)).digest('hex'));
+  assert.equal(
+    first.zip.sha256,
+    createHash('sha256')
+      .update(await readFile(first.zip.path))
+      .digest('hex'),
+  );
 });
 
 test('entries are sorted, stamped with a fixed time and normalized permissions', async () => {
@@ -55,10 +60,19 @@ test('entries are sorted, stamped with a fixed time and normalized permissions',
   const summary = await pack(path.join(FIXTURES, 'plugins', 'full-plugin'), { outDir: out });
   const zip = await readZip(summary.zip.path);
   const names = zip.entries.map((e) => e.name);
-  assert.deepEqual(names, [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+  assert.deepEqual(
+    names,
+    [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))),
+  );
   assert.ok(zip.entries.every((e) => e.unixMode === (e.isDirectory ? 0o040755 : 0o100644)));
   const listing = execFileSync('unzip', ['-Z', '-T', summary.zip.path], { encoding: 'utf8' });
-  assert.ok(listing.split('\n').filter((l) => /^[-d]r/.test(l)).every((l) => l.includes('20000101.000000')), listing);
+  assert.ok(
+    listing
+      .split('\n')
+      .filter((l) => /^[-d]r/.test(l))
+      .every((l) => l.includes('20000101.000000')),
+    listing,
+  );
 });
 
 test('SOURCE_DATE_EPOCH sets the timestamp', async () => {
@@ -86,7 +100,10 @@ test('the layout is what the installer expects: files at the root, resources str
   for (const file of ['LayoutsData.json', 'PaginasData.json', 'ComponentesData.json', 'VariaveisData.json']) {
     assert.equal(zip.contents.get(`db/data/${file}`)!.toString('utf8'), await readFile(path.join(FIXTURES, 'golden', 'full-plugin', 'data', file), 'utf8'), file);
   }
-  assert.ok(zip.contents.get('db/data/ModulosData.json')!.equals(await readFile(path.join(FIXTURES, 'plugins', 'full-plugin', 'db', 'data', 'ModulosData.json'))), 'hand-written data ships unchanged');
+  assert.ok(
+    zip.contents.get('db/data/ModulosData.json')!.equals(await readFile(path.join(FIXTURES, 'plugins', 'full-plugin', 'db', 'data', 'ModulosData.json'))),
+    'hand-written data ships unchanged',
+  );
   assert.equal(await readFile(summary.sha256File, 'utf8'), `${summary.zip.sha256}\n`);
   assert.equal((await stat(summary.sha256File)).size, 65);
   assert.equal(await readFile(summary.sha256SumsFile, 'utf8'), `${summary.zip.sha256}  gestor-plugin.zip\n`);
@@ -98,13 +115,23 @@ test('the layout is what the installer expects: files at the root, resources str
 
 test('VCS, build and log files are excluded, and so is what .c2fignore names', async () => {
   const plugin = await copyPlugin('full-plugin');
-  const junk = ['.git/config', '.gitignore', 'node_modules/x/index.js', 'tests/a.php', '.DS_Store', 'assets/.DS_Store', 'vendor/composer/tmp-123', 'debug.log', 'modules/mod-a/error.log'];
+  const junk = [
+    '.git/config',
+    '.gitignore',
+    'node_modules/x/index.js',
+    'tests/a.php',
+    '.DS_Store',
+    'assets/.DS_Store',
+    'vendor/composer/tmp-123',
+    'debug.log',
+    'modules/mod-a/error.log',
+  ];
   for (const file of junk) {
     await mkdir(path.dirname(path.join(plugin, file)), { recursive: true });
     await writeFile(path.join(plugin, file), 'junk');
   }
   await mkdir(path.join(plugin, 'assets/tests'), { recursive: true });
-  await writeFile(path.join(plugin, 'assets/tests/keep.txt'), 'only the root tests/ is excluded, as in Conn2Flow\'s workflow');
+  await writeFile(path.join(plugin, 'assets/tests/keep.txt'), "only the root tests/ is excluded, as in Conn2Flow's workflow");
   const summary = await pack(plugin, { outDir: await tempDir() });
   const names = (await readZip(summary.zip.path)).entries.map((e) => e.name);
   for (const file of [...junk, '.github/release.yml', '.c2fignore', 'drafts/notes.txt', 'assets/old.bak']) assert.ok(!names.includes(file), file);
@@ -113,7 +140,17 @@ test('VCS, build and log files are excluded, and so is what .c2fignore names', a
 
 test('secrets, symlinks, root composer files, server settings and non-ASCII names are refused, all offenders listed at once', async () => {
   const plugin = await copyPlugin('full-plugin');
-  for (const file of ['.env', 'config/.env.production', 'keys/server.pem', 'keys/id_rsa', 'composer.json', 'composer.lock', 'assets/.htaccess', '.user.ini', 'assets/caf\u00e9.png']) {
+  for (const file of [
+    '.env',
+    'config/.env.production',
+    'keys/server.pem',
+    'keys/id_rsa',
+    'composer.json',
+    'composer.lock',
+    'assets/.htaccess',
+    '.user.ini',
+    'assets/caf\u00e9.png',
+  ]) {
     await mkdir(path.dirname(path.join(plugin, file)), { recursive: true });
     await writeFile(path.join(plugin, file), 'secret');
   }
@@ -123,8 +160,22 @@ test('secrets, symlinks, root composer files, server settings and non-ASCII name
   const out = await tempDir();
   const error = await failure(pack(plugin, { outDir: out }));
   assert.equal(error.exitCode, 11);
-  const offenders = error.diagnostics.filter((d) => d.severity === 'error').map((d) => d.file).sort();
-  assert.deepEqual(offenders, ['.env', '.user.ini', 'assets/.htaccess', 'assets/caf\u00e9.png', 'assets/passwd', 'composer.json', 'composer.lock', 'config/.env.production', 'keys/id_rsa', 'keys/server.pem']);
+  const offenders = error.diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => d.file)
+    .sort();
+  assert.deepEqual(offenders, [
+    '.env',
+    '.user.ini',
+    'assets/.htaccess',
+    'assets/caf\u00e9.png',
+    'assets/passwd',
+    'composer.json',
+    'composer.lock',
+    'config/.env.production',
+    'keys/id_rsa',
+    'keys/server.pem',
+  ]);
   assert.match(error.diagnostics.find((d) => d.file === 'assets/caf\u00e9.png')!.message, /non-ASCII name/);
   assert.deepEqual(await readdir(out), [], 'nothing is written when packing is refused');
 });
@@ -142,7 +193,10 @@ test('size limits per file and in total', async () => {
   const plugin = await copyPlugin('full-plugin');
   await writeFile(path.join(plugin, 'assets/big.bin'), Buffer.alloc(10000));
   const perFile = await failure(pack(plugin, { outDir: await tempDir(), maxFileSize: 8192 }));
-  assert.deepEqual(perFile.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.file]), [['refused-size', 'assets/big.bin']]);
+  assert.deepEqual(
+    perFile.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.file]),
+    [['refused-size', 'assets/big.bin']],
+  );
   const total = await failure(pack(plugin, { outDir: await tempDir(), maxTotalSize: 12000 }));
   assert.equal(total.diagnostics.find((d) => d.severity === 'error')?.code, 'refused-total-size');
 });
@@ -180,11 +234,14 @@ test('hand-written data is checked: too-long values and NOT NULL columns, with f
   await writeFile(path.join(plugin, 'db/data/LayoutsExtraData.json'), '[{"id": 1,}]');
   const error = await failure(pack(plugin, { outDir: await tempDir() }));
   const found = error.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.file, d.line, d.message.replace(/:.*/, '')]);
-  assert.deepEqual(found, [
-    ['db/data/LayoutsExtraData.json', 1, 'invalid JSON'],
-    ['db/data/ModulosData.json', 2, 'ModulosData.json row 1 (id "m", language "portugues-brasil")'],
-    ['db/data/ModulosData.json', 2, 'ModulosData.json row 1 (id "m", language "portugues-brasil")'],
-  ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))) as unknown[][]);
+  assert.deepEqual(
+    found,
+    [
+      ['db/data/LayoutsExtraData.json', 1, 'invalid JSON'],
+      ['db/data/ModulosData.json', 2, 'ModulosData.json row 1 (id "m", language "portugues-brasil")'],
+      ['db/data/ModulosData.json', 2, 'ModulosData.json row 1 (id "m", language "portugues-brasil")'],
+    ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))) as unknown[][],
+  );
 });
 
 test('a plugin without a resources map ships its db/data unchanged, with a warning', async () => {
@@ -195,7 +252,10 @@ test('a plugin without a resources map ships its db/data unchanged, with a warni
   assert.ok(summary.diagnostics.some((d) => d.code === 'resources-map-missing'));
   const zip = await readZip(summary.zip.path, (n) => n === 'db/data/LayoutsData.json');
   assert.ok(zip.contents.get('db/data/LayoutsData.json')!.equals(await readFile(path.join(plugin, 'db/data/LayoutsData.json'))));
-  assert.ok(zip.entries.some((e) => e.name.startsWith('resources/')), 'resources/ is kept when nothing replaces it');
+  assert.ok(
+    zip.entries.some((e) => e.name.startsWith('resources/')),
+    'resources/ is kept when nothing replaces it',
+  );
 });
 
 test('large files stream through a data descriptor and come back intact', async () => {

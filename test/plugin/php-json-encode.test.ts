@@ -30,7 +30,11 @@ test('refuses lone surrogates, as PHP refuses invalid UTF-8', () => {
 });
 
 test('pretty prints with 4 spaces, ": " and no trailing newline', () => {
-  const value = PhpMap.of([['a', 1n], ['b', [true, false, null]], ['c', PhpMap.of([['d', 'x']])]]);
+  const value = PhpMap.of([
+    ['a', 1n],
+    ['b', [true, false, null]],
+    ['c', PhpMap.of([['d', 'x']])],
+  ]);
   assert.equal(phpJsonEncode(value), '{\n    "a": 1,\n    "b": [\n        true,\n        false,\n        null\n    ],\n    "c": {\n        "d": "x"\n    }\n}');
 });
 
@@ -42,19 +46,35 @@ test('prints empty arrays as [] and empty objects as {}', () => {
 });
 
 test('prints a map with keys 0..n-1 in order as a list, like a PHP array', () => {
-  assert.equal(phpJsonEncode(PhpMap.of([['0', 'a'], ['1', 'b']]), false), '["a","b"]');
-  assert.equal(phpJsonEncode(PhpMap.of([['1', 'a'], ['0', 'b']]), false), '{"1":"a","0":"b"}');
+  assert.equal(
+    phpJsonEncode(
+      PhpMap.of([
+        ['0', 'a'],
+        ['1', 'b'],
+      ]),
+      false,
+    ),
+    '["a","b"]',
+  );
+  assert.equal(
+    phpJsonEncode(
+      PhpMap.of([
+        ['1', 'a'],
+        ['0', 'b'],
+      ]),
+      false,
+    ),
+    '{"1":"a","0":"b"}',
+  );
 });
 
 test('prints numbers as PHP does', () => {
   // PHP: [1, 10, 0.1, 1.0e+25, 1.0e+17, 10000000000000000, 123456789012345678, 1.0e-5, 0.0001, -0, 1.5e-7, 1.0e+20, 3.14159]
   const floats = [1.0, 10.0, 0.1, 1e25, 1e17, 1e16];
   const ints = [123456789012345678n];
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: a literal to encode, not an approximation of π
   const more = [0.00001, 0.0001, -0, 1.5e-7, 1e20, 3.14159];
-  assert.equal(
-    phpJsonEncode([...floats, ...ints, ...more], false),
-    '[1,10,0.1,1.0e+25,1.0e+17,10000000000000000,123456789012345678,1.0e-5,0.0001,-0,1.5e-7,1.0e+20,3.14159]',
-  );
+  assert.equal(phpJsonEncode([...floats, ...ints, ...more], false), '[1,10,0.1,1.0e+25,1.0e+17,10000000000000000,123456789012345678,1.0e-5,0.0001,-0,1.5e-7,1.0e+20,3.14159]');
   assert.equal(phpJsonEncode([-2.5, 1234.5678, -9223372036854775808n]), '[\n    -2.5,\n    1234.5678,\n    -9223372036854775808\n]');
 });
 
@@ -64,11 +84,30 @@ test('refuses NaN and infinity, as json_encode does', () => {
 });
 
 test('the compact form has no spaces (the checksum column)', () => {
-  assert.equal(phpJsonEncode(PhpMap.of([['html', 'a'], ['css', ''], ['combined', 'b']]), false), '{"html":"a","css":"","combined":"b"}');
+  assert.equal(
+    phpJsonEncode(
+      PhpMap.of([
+        ['html', 'a'],
+        ['css', ''],
+        ['combined', 'b'],
+      ]),
+      false,
+    ),
+    '{"html":"a","css":"","combined":"b"}',
+  );
 });
 
 test('escapes keys like values', () => {
-  assert.equal(phpJsonEncode(PhpMap.of([['a/b', 1n], ['\u2028', 2n]]), false), '{"a\\/b":1,"\\u2028":2}');
+  assert.equal(
+    phpJsonEncode(
+      PhpMap.of([
+        ['a/b', 1n],
+        ['\u2028', 2n],
+      ]),
+      false,
+    ),
+    '{"a\\/b":1,"\\u2028":2}',
+  );
 });
 
 test('strings held as UTF-8 bytes are escaped exactly like strings', () => {

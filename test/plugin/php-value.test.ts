@@ -3,7 +3,18 @@ import { test } from 'node:test';
 import { PhpMap, coalesce, field, formatPhpFloat, phpIntCast, phpLooseEquals, phpToString, phpTruthy } from '../../src/plugin/php-value.ts';
 
 test('formats floats like php_gcvt with serialize_precision -1', () => {
-  const cases: Array<[number, string]> = [[0.5, '0.5'], [100, '100'], [1e17, '1.0e+17'], [1.25e17, '1.25e+17'], [0.001, '0.001'], [0.0001, '0.0001'], [0.00001, '1.0e-5'], [-1.5e-10, '-1.5e-10'], [123456789.125, '123456789.125'], [1e100, '1.0e+100']];
+  const cases: Array<[number, string]> = [
+    [0.5, '0.5'],
+    [100, '100'],
+    [1e17, '1.0e+17'],
+    [1.25e17, '1.25e+17'],
+    [0.001, '0.001'],
+    [0.0001, '0.0001'],
+    [0.00001, '1.0e-5'],
+    [-1.5e-10, '-1.5e-10'],
+    [123456789.125, '123456789.125'],
+    [1e100, '1.0e+100'],
+  ];
   for (const [value, expected] of cases) assert.equal(formatPhpFloat(value), expected, String(value));
   assert.equal(formatPhpFloat(1e25, 'E'), '1.0E+25');
 });
@@ -33,7 +44,11 @@ test('== compares numeric strings by value and null with ""', () => {
 });
 
 test('?? chains skip null and missing keys', () => {
-  const item = PhpMap.of([['name', null], ['nome', 'Nome'], ['id', 'x']]);
+  const item = PhpMap.of([
+    ['name', null],
+    ['nome', 'Nome'],
+    ['id', 'x'],
+  ]);
   assert.equal(coalesce(item, ['name', 'nome'], 'fallback'), 'Nome');
   assert.equal(coalesce(item, ['missing'], 'fallback'), 'fallback');
   assert.equal(coalesce('a string', ['id']), null);
@@ -41,8 +56,21 @@ test('?? chains skip null and missing keys', () => {
 });
 
 test('+ keeps the left keys and appends the rest', () => {
-  const merged = PhpMap.of([['id', 'x'], ['language', 'mine']]).union([['_motivo', 'sem id'], ['language', 'pt-br']]);
-  assert.deepEqual([...merged.entries], [['id', 'x'], ['language', 'mine'], ['_motivo', 'sem id']]);
+  const merged = PhpMap.of([
+    ['id', 'x'],
+    ['language', 'mine'],
+  ]).union([
+    ['_motivo', 'sem id'],
+    ['language', 'pt-br'],
+  ]);
+  assert.deepEqual(
+    [...merged.entries],
+    [
+      ['id', 'x'],
+      ['language', 'mine'],
+      ['_motivo', 'sem id'],
+    ],
+  );
 });
 
 test('string conversion for key building', () => {

@@ -19,7 +19,9 @@ const failure = (code: string): Diagnostic => {
 };
 
 test('reads "return [...]" with languages in map order', () => {
-  const { map } = read(`<?php\nreturn ['languages' => ['pt-br' => ['name' => 'Português', 'data' => ['layouts' => 'layouts.json', 'pages' => 'pages.json'], 'version' => '1'], 'en' => ['data' => ['variables' => 'vars.json']]]];`);
+  const { map } = read(
+    `<?php\nreturn ['languages' => ['pt-br' => ['name' => 'Português', 'data' => ['layouts' => 'layouts.json', 'pages' => 'pages.json'], 'version' => '1'], 'en' => ['data' => ['variables' => 'vars.json']]]];`,
+  );
   assert.deepEqual(map.languages, ['pt-br', 'en']);
   assert.deepEqual(map.withData, [
     { code: 'pt-br', data: { layouts: 'layouts.json', pages: 'pages.json' } },
@@ -30,7 +32,9 @@ test('reads "return [...]" with languages in map order', () => {
 test('reads "return array(...)" and "$x = [...]; return $x;" with comments', () => {
   const a = read(`<?php\n/* c */\nreturn array('languages' => array('en' => array('data' => array('pages' => "pages.json"))));`);
   assert.deepEqual(a.map.withData, [{ code: 'en', data: { pages: 'pages.json' } }]);
-  const b = read(`<?php\n// mapping\n$resources = [\n\t'languages' => ['en' => ['name' => 'English', 'data' => ['layouts' => 'layouts.json'], 'version' => 1, 'flag' => true, 'n' => -2, 'x' => null]],\n];\n\nreturn $resources;`);
+  const b = read(
+    `<?php\n// mapping\n$resources = [\n\t'languages' => ['en' => ['name' => 'English', 'data' => ['layouts' => 'layouts.json'], 'version' => 1, 'flag' => true, 'n' => -2, 'x' => null]],\n];\n\nreturn $resources;`,
+  );
   assert.deepEqual(b.map.languages, ['en']);
 });
 
@@ -66,7 +70,10 @@ test('a PHP syntax error names the line', () => {
 });
 
 test('a map without "languages" is an error, as the generator exits 1', () => {
-  assert.throws(() => read(`<?php return ['langs' => []];`), (e: unknown) => e instanceof MapError && e.diagnostic.code === 'resources-map-languages');
+  assert.throws(
+    () => read(`<?php return ['langs' => []];`),
+    (e: unknown) => e instanceof MapError && e.diagnostic.code === 'resources-map-languages',
+  );
 });
 
 test('resources.map.json of the same shape is accepted', () => {

@@ -65,23 +65,42 @@ test('tampered content is caught: checksum objects, stale checksums, invalid man
   const manifest = Buffer.from('{"id": "x", "name": "X", "version": "1.0.0"}');
   const layout = (checksum: unknown, html = '<p>a</p>') => Buffer.from(JSON.stringify([{ nome: 'L', id: 'l', language: 'en', html, css: null, versao: 1, checksum }]));
   const build = (name: string, files: Record<string, Buffer>) =>
-    writeZip(path.join(dir, name), Object.entries(files).map(([n, source]) => ({ name: n, source, size: source.length }))).then(() => path.join(dir, name));
+    writeZip(
+      path.join(dir, name),
+      Object.entries(files).map(([n, source]) => ({ name: n, source, size: source.length })),
+    ).then(() => path.join(dir, name));
   const html = '<p>a</p>';
   const { createHash } = await import('node:crypto');
   const md5 = createHash('md5').update(html).digest('hex');
   const correct = `{"html":"${md5}","css":"","combined":"${md5}"}`;
   const ok = await verifyPackage(await build('ok.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(correct), 'pad.txt': Buffer.alloc(200, 'x') }));
   assert.equal(ok.exitCode, 0, JSON.stringify(ok.diagnostics));
-  assert.deepEqual(ok.diagnostics.map((d) => [d.code, d.message.replace(/.*\(/, '(')]), [['data-row-shape', '(missing framework_css, status, file_version)']], 'a hand-made row is flagged, not refused');
-  const object = await verifyPackage(await build('object.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(JSON.parse(correct)), 'pad.txt': Buffer.alloc(200, 'x') }));
+  assert.deepEqual(
+    ok.diagnostics.map((d) => [d.code, d.message.replace(/.*\(/, '(')]),
+    [['data-row-shape', '(missing framework_css, status, file_version)']],
+    'a hand-made row is flagged, not refused',
+  );
+  const object = await verifyPackage(
+    await build('object.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(JSON.parse(correct)), 'pad.txt': Buffer.alloc(200, 'x') }),
+  );
   assert.equal(object.exitCode, 11);
   assert.match(object.diagnostics.find((d) => d.severity === 'error')!.message, /literal text "Array"/);
-  const stale = await verifyPackage(await build('stale.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(correct, '<p>b</p>'), 'pad.txt': Buffer.alloc(200, 'x') }));
+  const stale = await verifyPackage(
+    await build('stale.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(correct, '<p>b</p>'), 'pad.txt': Buffer.alloc(200, 'x') }),
+  );
   assert.equal(stale.exitCode, 11);
   assert.equal(stale.diagnostics.find((d) => d.severity === 'error')!.code, 'data-checksum');
-  const badManifest = await verifyPackage(await build('manifest.zip', { 'manifest.json': Buffer.from('{"id": "x", "nome": "X", "version": "1.0"}'), 'pad.txt': Buffer.alloc(200, 'x') }));
+  const badManifest = await verifyPackage(
+    await build('manifest.zip', { 'manifest.json': Buffer.from('{"id": "x", "nome": "X", "version": "1.0"}'), 'pad.txt': Buffer.alloc(200, 'x') }),
+  );
   assert.equal(badManifest.exitCode, 11);
-  assert.deepEqual(badManifest.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code).sort(), ['manifest-name', 'manifest-version']);
+  assert.deepEqual(
+    badManifest.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => d.code)
+      .sort(),
+    ['manifest-name', 'manifest-version'],
+  );
   const empty = await verifyPackage(await build('empty.zip', { 'manifest.json': manifest, 'db/data/PaginasData.json': Buffer.alloc(0), 'pad.txt': Buffer.alloc(200, 'x') }));
   assert.match(empty.diagnostics.find((d) => d.severity === 'error')!.message, /empty file/);
 });

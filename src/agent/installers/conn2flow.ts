@@ -76,7 +76,11 @@ export class Conn2FlowInstaller implements Installer {
         const before = await this.snapshot(id);
         const result = await this.runAdmin(job, action, zip, sha256, log, installerLog, request.onProcess);
         // A failure may or may not have touched the site: it did if the plugin's files or its row's version moved.
-        if (result.exitCode !== PLG_EXIT.OK) result.siteChanged = await this.snapshot(id).then((after) => after !== before, () => true);
+        if (result.exitCode !== PLG_EXIT.OK)
+          result.siteChanged = await this.snapshot(id).then(
+            (after) => after !== before,
+            () => true,
+          );
         return result;
       });
     } catch (error) {
@@ -85,7 +89,15 @@ export class Conn2FlowInstaller implements Installer {
     }
   }
 
-  private async runAdmin(job: Job, action: 'install' | 'update', zip: string, sha256: string, log: string[], installerLog: number, onProcess?: (pgid: number) => void): Promise<InstallerResult> {
+  private async runAdmin(
+    job: Job,
+    action: 'install' | 'update',
+    zip: string,
+    sha256: string,
+    log: string[],
+    installerLog: number,
+    onProcess?: (pgid: number) => void,
+  ): Promise<InstallerResult> {
     const id = job.plugin.id;
     const admin = await this.php([path.join(this.settings.gestorDir, 'modulos', 'admin-plugins', 'admin-plugins.php'), `--action=${action}`, `--plugin=${id}`], onProcess);
     log.push(`$ php admin-plugins.php --action=${action} --plugin=${id}`, ...tail(`${admin.stdout}\n${admin.stderr}`, 15), ...(await this.installerLogSince(installerLog, id)));
@@ -94,7 +106,8 @@ export class Conn2FlowInstaller implements Installer {
     if (!result) return fail(AGENT_EXIT.INSTALLER_CRASHED, `admin-plugins.php printed no JSON result (exit ${admin.code}): a PHP fatal error?`, log);
     const code = typeof result.codigo_saida === 'number' ? result.codigo_saida : result.status === 'ok' ? 0 : AGENT_EXIT.INSTALLER_CRASHED;
     const said = result.mensagem ?? result.msg ?? '';
-    if (code !== 0 || result.status !== 'ok') return fail(code || AGENT_EXIT.INSTALLER_CRASHED, `the installer failed with ${code} (${label(code)})${said ? `: ${said}` : ''}`, log);
+    if (code !== 0 || result.status !== 'ok')
+      return fail(code || AGENT_EXIT.INSTALLER_CRASHED, `the installer failed with ${code} (${label(code)})${said ? `: ${said}` : ''}`, log);
 
     // Checked before the data sync, which writes into the plugin's folder and must not create it.
     const check = await this.check(id, job.plugin.version, sha256);
@@ -103,7 +116,13 @@ export class Conn2FlowInstaller implements Installer {
     const sync = await this.forceDataSync(job, zip, onProcess);
     log.push(...sync.log);
     if (sync.failure) return fail(AGENT_EXIT.VERIFY_FAILED, sync.failure, log);
-    return { exitCode: PLG_EXIT.OK, message: `${id} ${job.plugin.version} installed (${action}); files, plugins row and data sync checked`, logTail: log.slice(-50), installedVersion: job.plugin.version, siteChanged: true };
+    return {
+      exitCode: PLG_EXIT.OK,
+      message: `${id} ${job.plugin.version} installed (${action}); files, plugins row and data sync checked`,
+      logTail: log.slice(-50),
+      installedVersion: job.plugin.version,
+      siteChanged: true,
+    };
   }
 
   /** The plugin's files (names, sizes, times) and its row's version: what a failed run may have changed. */
@@ -126,7 +145,10 @@ export class Conn2FlowInstaller implements Installer {
     const manifestFile = path.join(this.settings.gestorDir, 'plugins', pluginId, 'manifest.json');
     if (files === null) return { ok: false, reason: `${manifestFile} is missing or unreadable` };
     if (files !== version) return { ok: false, reason: `${manifestFile} has version ${files}, not ${version}` };
-    const rows = await this.db.query<{ versao_instalada: string | null; checksum_pacote: string | null }>('select versao_instalada, checksum_pacote from plugins where id = ? order by id_plugins desc', [pluginId]);
+    const rows = await this.db.query<{ versao_instalada: string | null; checksum_pacote: string | null }>(
+      'select versao_instalada, checksum_pacote from plugins where id = ? order by id_plugins desc',
+      [pluginId],
+    );
     if (!rows.length) return { ok: false, reason: `the plugins table has no row for ${pluginId}` };
     const [row] = rows;
     if (row.versao_instalada !== version) return { ok: false, reason: `the plugins row says versao_instalada ${JSON.stringify(row.versao_instalada)}, not ${version}` };
@@ -139,16 +161,22 @@ export class Conn2FlowInstaller implements Installer {
     const rows = await this.db.query<{ id: string; versao_instalada: string | null; checksum_pacote: string | null; status: string | null }>(
       "select id, versao_instalada, checksum_pacote, status from plugins where status <> 'D' or status is null order by id_plugins",
     );
-    const folders = (await readdir(path.join(this.settings.gestorDir, 'plugins'), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && isPluginId(d.name)).map((d) => d.name);
+    const folders = (await readdir(path.join(this.settings.gestorDir, 'plugins'), { withFileTypes: true }).catch(() => []))
+      .filter((d) => d.isDirectory() && isPluginId(d.name))
+      .map((d) => d.name);
     const ids = [...new Set([...rows.map((r) => r.id), ...folders])].filter((id) => isPluginId(id)).sort();
-    return Promise.all(ids.map(async (pluginId) => {
-      const row = rows.filter((r) => r.id === pluginId).at(-1);
-      return {
-        pluginId,
-        filesVersion: await this.filesVersion(pluginId),
-        row: row ? { version: validVersion(row.versao_instalada), sha256: /^[0-9a-f]{64}$/.test(row.checksum_pacote ?? '') ? row.checksum_pacote : null, status: row.status } : null,
-      };
-    }));
+    return Promise.all(
+      ids.map(async (pluginId) => {
+        const row = rows.filter((r) => r.id === pluginId).at(-1);
+        return {
+          pluginId,
+          filesVersion: await this.filesVersion(pluginId),
+          row: row
+            ? { version: validVersion(row.versao_instalada), sha256: /^[0-9a-f]{64}$/.test(row.checksum_pacote ?? '') ? row.checksum_pacote : null, status: row.status }
+            : null,
+        };
+      }),
+    );
   }
 
   /**
@@ -157,10 +185,11 @@ export class Conn2FlowInstaller implements Installer {
    * install of any package is not skipped as "checksum unchanged".
    */
   async markFailed(pluginId: string, site: InventoryEntry): Promise<void> {
-    await this.db.query(
-      "update plugins set status_execucao = 'erro', versao_instalada = ?, checksum_pacote = ? where id = ? and (status <> 'D' or status is null)",
-      [site.version, site.version ? site.sha256 : null, pluginId],
-    );
+    await this.db.query("update plugins set status_execucao = 'erro', versao_instalada = ?, checksum_pacote = ? where id = ? and (status <> 'D' or status is null)", [
+      site.version,
+      site.version ? site.sha256 : null,
+      pluginId,
+    ]);
   }
 
   async uninstall(job: Job, backupFile: string): Promise<InstallerResult> {
@@ -177,11 +206,15 @@ export class Conn2FlowInstaller implements Installer {
     }
     const remaining: string[] = [];
     for (const table of DATA_TABLES) {
-      const count = await this.db.query<{ n: number }>(`select count(*) as n from \`${table}\` where plugin = ?`, [id]).then((r) => Number(r[0]?.n ?? 0), () => 0);
+      const count = await this.db.query<{ n: number }>(`select count(*) as n from \`${table}\` where plugin = ?`, [id]).then(
+        (r) => Number(r[0]?.n ?? 0),
+        () => 0,
+      );
       if (count) remaining.push(`${count} ${table}`);
     }
     // The package checksum goes too: installing the same package again later must not be skipped.
-    await this.db.query("update plugins set status = 'D', status_execucao = 'idle', checksum_pacote = null, versao_instalada = null where id = ?", [id])
+    await this.db
+      .query("update plugins set status = 'D', status_execucao = 'idle', checksum_pacote = null, versao_instalada = null where id = ?", [id])
       .catch((error) => log.push(`could not mark the plugins row deleted: ${(error as Error).message}`));
     const leftovers = `Conn2Flow cannot undo the rest: ${remaining.length ? `data rows (${remaining.join(', ')})` : 'no data rows found'}, the plugin's migrations (phinxlog and the tables they created) and its plugins row (marked deleted, status 'D')`;
     return { exitCode: PLG_EXIT.OK, message: `${id} files removed. ${leftovers}`, logTail: log, installedVersion: null, siteChanged: true };
@@ -224,7 +257,10 @@ export class Conn2FlowInstaller implements Installer {
         await connection.query("insert into plugins (id, nome, origem_tipo, origem_referencia, status) values (?, ?, 'local_path', ?, 'A')", [job.plugin.id, job.plugin.name, zip]);
         return 'install';
       }
-      await connection.query("update plugins set origem_tipo = 'local_path', origem_referencia = ?, status = 'A', checksum_pacote = null where id_plugins = ?", [zip, existing.id_plugins]);
+      await connection.query("update plugins set origem_tipo = 'local_path', origem_referencia = ?, status = 'A', checksum_pacote = null where id_plugins = ?", [
+        zip,
+        existing.id_plugins,
+      ]);
       const present = (await stat(path.join(this.settings.gestorDir, 'plugins', job.plugin.id)).catch(() => undefined))?.isDirectory();
       return present ? 'update' : 'install';
     } finally {
@@ -259,7 +295,10 @@ export class Conn2FlowInstaller implements Installer {
       if (size <= start) return [];
       const buffer = Buffer.alloc(size - start);
       await file.read(buffer, 0, buffer.length, start);
-      const lines = buffer.toString('utf8').split(/\r?\n/).filter((line) => line.includes(`[PLUGIN:${pluginId}]`));
+      const lines = buffer
+        .toString('utf8')
+        .split(/\r?\n/)
+        .filter((line) => line.includes(`[PLUGIN:${pluginId}]`));
       return lines.length ? ['-- gestor/logs/plugins/installer.log (this run):', ...tail(lines.join('\n'), 25)] : [];
     } finally {
       await file.close();
@@ -283,11 +322,15 @@ export class Conn2FlowInstaller implements Installer {
     return { log };
   }
 
-  private async php(args: string[], onSpawn?: (pgid: number) => void): Promise<{ code: number | null; stdout: string; stderr: string; failure?: { code: number; message: string } }> {
+  private async php(
+    args: string[],
+    onSpawn?: (pgid: number) => void,
+  ): Promise<{ code: number | null; stdout: string; stderr: string; failure?: { code: number; message: string } }> {
     const result = await runProcess(this.settings.php, args, { cwd: path.dirname(this.settings.gestorDir), timeoutMs: this.settings.timeoutSeconds * 1000, onSpawn });
     const script = path.basename(args[0]);
     if (result.spawnError) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_NOT_RUN, message: `cannot run ${this.settings.php}: ${result.spawnError}` } };
-    if (result.timedOut) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_TIMEOUT, message: `${script} ran longer than ${this.settings.timeoutSeconds} s and was stopped` } };
+    if (result.timedOut)
+      return { ...result, failure: { code: AGENT_EXIT.INSTALLER_TIMEOUT, message: `${script} ran longer than ${this.settings.timeoutSeconds} s and was stopped` } };
     if (result.code === null) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} was killed by ${result.signal}` } };
     if (result.code === 255) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} died with a PHP fatal error (exit 255)` } };
     return result;

@@ -44,5 +44,9 @@ export interface Installer {
 export const LOG_TAIL_LINES = 50;
 
 export function tail(text: string, lines = LOG_TAIL_LINES): string[] {
-  return text.split(/\r?\n/).filter((line) => line.trim() !== '').slice(-lines).map((line) => line.slice(0, 1000));
+  return text
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '')
+    .slice(-lines)
+    .map((line) => line.slice(0, 1000));
 }

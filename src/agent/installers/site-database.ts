@@ -55,7 +55,11 @@ export class SiteDatabaseClient {
     try {
       return await mysql.createConnection({
         ...(socketPath ? { socketPath } : { host: site.host, port: 3306 }),
-        user: site.user, password: site.password, database: site.database, connectTimeout: 10_000, charset: 'utf8mb4',
+        user: site.user,
+        password: site.password,
+        database: site.database,
+        connectTimeout: 10_000,
+        charset: 'utf8mb4',
       });
     } catch (error) {
       throw new SiteDatabaseError(describe(error as NodeJS.ErrnoException & { sqlMessage?: string }, site, how, local, socketPath));
@@ -79,9 +83,12 @@ export class SiteDatabaseClient {
 function describe(error: NodeJS.ErrnoException & { sqlMessage?: string }, site: SiteDatabase, how: string, local: boolean, socketPath: string | null): string {
   const said = error.sqlMessage ?? error.message;
   if (/ACCESS_DENIED/.test(error.code ?? '')) {
-    return `the database refused ${site.user} ${how} (${said}), with the credentials in ${site.envFile}. `
-      + (local ? 'The site\'s PHP connects through this socket too: check the password in the .env, or set installer.dbSocket to the socket PHP really uses'
-        : `If the site's PHP works, its user may be granted for 'localhost' only: set DB_HOST=localhost in the .env so the agent uses the socket as PHP does, or grant '${site.user}'@'${site.host}'`);
+    return (
+      `the database refused ${site.user} ${how} (${said}), with the credentials in ${site.envFile}. ` +
+      (local
+        ? "The site's PHP connects through this socket too: check the password in the .env, or set installer.dbSocket to the socket PHP really uses"
+        : `If the site's PHP works, its user may be granted for 'localhost' only: set DB_HOST=localhost in the .env so the agent uses the socket as PHP does, or grant '${site.user}'@'${site.host}'`)
+    );
   }
   if (local && socketPath && (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'EACCES')) {
     return `cannot reach the database ${how} (${error.code}): set installer.dbSocket to the socket PHP uses (php -r 'echo ini_get("mysqli.default_socket");' prints it)`;

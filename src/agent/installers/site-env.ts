@@ -18,7 +18,10 @@ export async function readSiteDatabase(gestorDir: string, domain: string | null)
   const base = path.join(gestorDir, 'autenticacoes');
   let folder = domain;
   if (!folder) {
-    const names = (await readdir(base, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const names = (await readdir(base, { withFileTypes: true }).catch(() => []))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     folder = names.includes('localhost') ? 'localhost' : names[0];
   }
   if (!folder) throw new SiteEnvError(`no site folder under ${base}: Conn2Flow reads its database settings from autenticacoes/<domain>/.env`);

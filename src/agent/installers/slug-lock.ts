@@ -29,7 +29,8 @@ export async function withSlugLock<T>(slug: string, timeoutMs: number, work: () 
         if (Number(await readFile(file, 'utf8').catch(() => '')) === holder) await rm(file, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new SlugLockTimeout(`another install of ${slug} on this machine (pid ${holder}) held ${file} for more than ${Math.round(timeoutMs / 1000)} s`);
+      if (Date.now() > deadline)
+        throw new SlugLockTimeout(`another install of ${slug} on this machine (pid ${holder}) held ${file} for more than ${Math.round(timeoutMs / 1000)} s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

@@ -169,7 +169,15 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     const param = (name: string) => url.searchParams.get(name) ?? undefined;
     const after = param('after');
     if (after !== undefined && !/^\d+$/.test(after)) throw new BadRequest('"after" is an event id');
-    return { body: await listEvents(db, { after: after ? Number(after) : undefined, kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), limit: Number(param('limit') ?? 500) || 500 }) };
+    return {
+      body: await listEvents(db, {
+        after: after ? Number(after) : undefined,
+        kind: param('kind'),
+        hostId: param('host'),
+        pluginId: param('plugin'),
+        limit: Number(param('limit') ?? 500) || 500,
+      }),
+    };
   }
   if (parts[0] === 'rollouts') {
     if (parts.length === 1 && method === 'GET') return { body: await listRollouts(db) };
@@ -186,11 +194,13 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
       if (parts[4] === 'history' && method === 'GET') return { body: { job, history: await jobHistory(db, job.id), reports: await jobReports(db, job.id) } };
       if (method === 'POST') {
         const body = await jsonBody(req);
-        const result = parts[4] === 'rollback'
-          ? await rolloutAction(operatorDeps, id, 'rollback', { ...body, hosts: [job.hostId] }, operator(req))
-          : await rolloutAction(operatorDeps, id, parts[4], { ...body, jobs: [job.id] }, operator(req));
+        const result =
+          parts[4] === 'rollback'
+            ? await rolloutAction(operatorDeps, id, 'rollback', { ...body, hosts: [job.hostId] }, operator(req))
+            : await rolloutAction(operatorDeps, id, parts[4], { ...body, jobs: [job.id] }, operator(req));
         // One job named and nothing done: say why, as a conflict.
-        if (!result.changed.length) throw new BadRequest(`job ${job.id} is ${result.unchanged[0]?.state ?? job.state}: nothing to ${parts[4] === 'redeliver' ? 'retry' : parts[4]}`, 409);
+        if (!result.changed.length)
+          throw new BadRequest(`job ${job.id} is ${result.unchanged[0]?.state ?? job.state}: nothing to ${parts[4] === 'redeliver' ? 'retry' : parts[4]}`, 409);
         return { body: result };
       }
     }

@@ -10,7 +10,11 @@ import { readSignedHostMessage } from './signed-host-message.ts';
 // POST /api/reports: a host's signed report. The body names the host, but nothing in it counts until the
 // signature verifies with that host's secret; then the schema, then the store (once per message id).
 
-export async function handleReport(req: IncomingMessage, res: ServerResponse, deps: { db: Database; box: SecretBox; onChanged?: (rolloutId: string) => Promise<void> }): Promise<void> {
+export async function handleReport(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { db: Database; box: SecretBox; onChanged?: (rolloutId: string) => Promise<void> },
+): Promise<void> {
   const signed = await readSignedHostMessage(req, res, deps, 'report', checkReport);
   if (!signed) {
     reports.inc({ outcome: 'rejected' });

@@ -49,7 +49,13 @@ export interface DeliveryData {
 export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000, 36_000, 50_400, 72_000];
 
 /** Queues a delivery; inside a store transaction when `tx` is given, so both commit or neither does. */
-export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'hostId' | 'pluginId' | 'attemptId'>, data: Omit<DeliveryData, 'jobId' | 'attemptId'> = { attempt: 0 }, delaySeconds = 0, tx?: Queryable): Promise<void> {
+export async function enqueueDelivery(
+  boss: PgBoss,
+  job: Pick<HostJob, 'id' | 'hostId' | 'pluginId' | 'attemptId'>,
+  data: Omit<DeliveryData, 'jobId' | 'attemptId'> = { attempt: 0 },
+  delaySeconds = 0,
+  tx?: Queryable,
+): Promise<void> {
   await boss.send(QUEUES.deliverJob, { jobId: job.id, attemptId: job.attemptId, ...data } satisfies DeliveryData, {
     singletonKey: `${job.hostId}:${job.pluginId}`,
     startAfter: delaySeconds > 0 ? Math.ceil(delaySeconds) : undefined,
@@ -58,12 +64,20 @@ export async function enqueueDelivery(boss: PgBoss, job: Pick<HostJob, 'id' | 'h
 }
 
 /** Many deliveries in one statement, each after its own delay, inside a store transaction. */
-export async function insertDeliveries(boss: PgBoss, entries: ReadonlyArray<{ job: Pick<HostJob, 'hostId' | 'pluginId'>; data: DeliveryData; delaySeconds?: number }>, tx: Queryable): Promise<void> {
-  await boss.insert(QUEUES.deliverJob, entries.map(({ job, data, delaySeconds }) => ({
-    data,
-    singletonKey: `${job.hostId}:${job.pluginId}`,
-    ...(delaySeconds ? { startAfter: new Date(Date.now() + Math.ceil(delaySeconds) * 1000) } : {}),
-  })), inTransaction(tx));
+export async function insertDeliveries(
+  boss: PgBoss,
+  entries: ReadonlyArray<{ job: Pick<HostJob, 'hostId' | 'pluginId'>; data: DeliveryData; delaySeconds?: number }>,
+  tx: Queryable,
+): Promise<void> {
+  await boss.insert(
+    QUEUES.deliverJob,
+    entries.map(({ job, data, delaySeconds }) => ({
+      data,
+      singletonKey: `${job.hostId}:${job.pluginId}`,
+      ...(delaySeconds ? { startAfter: new Date(Date.now() + Math.ceil(delaySeconds) * 1000) } : {}),
+    })),
+    inTransaction(tx),
+  );
 }
 
 /**
@@ -72,7 +86,10 @@ export async function insertDeliveries(boss: PgBoss, entries: ReadonlyArray<{ jo
  */
 export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryData[]): Promise<Array<PushOutcome | undefined>> {
   const { db } = deps;
-  const contexts = await loadDeliveries(db, batch.map((d) => d.jobId));
+  const contexts = await loadDeliveries(
+    db,
+    batch.map((d) => d.jobId),
+  );
   const pending = batch.map((data) => {
     const loaded = contexts.get(data.jobId);
     if (!loaded) return undefined;
@@ -84,7 +101,10 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
   });
   const starting = pending.filter((p) => p && !p.notifying).map((p) => ({ id: p!.data.jobId, reason: null, attempts: p!.data.attempt + 1 }));
   const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering', leaseSeconds(deps), { claim: true });
-  return pushAndRecord(deps, pending.map((p) => (p && (p.notifying || started.has(p.data.jobId)) ? p : undefined)));
+  return pushAndRecord(
+    deps,
+    pending.map((p) => (p && (p.notifying || started.has(p.data.jobId)) ? p : undefined)),
+  );
 }
 
 /** A job to push now: claimed (moved to `delivering`), or a notify push for a job that waits for approval. */
@@ -100,23 +120,25 @@ export interface ClaimedPush {
  */
 export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<ClaimedPush | undefined>): Promise<Array<PushOutcome | undefined>> {
   const { db } = deps;
-  const outcomes = await Promise.all(claimed.map(async (p) => {
-    if (!p) return undefined;
-    const { job, host, release } = p.loaded;
-    const action = p.notifying || job.action === 'notify' ? 'notify' : job.action;
-    const message = buildJobMessage(job, host, release, deps.botUrl, action, deps.box);
-    pushesInFlight.inc();
-    const outcome = await pushMessage({
-      url: host.url!,
-      body: JSON.stringify(message),
-      secrets: host.secretsSealed.map((sealed) => deps.box.open(sealed)),
-      messageId: notifyAttemptId(job, action),
-      allowPrivateNetwork: host.allowPrivateNetwork,
-      timeoutMs: deps.timeoutMs,
-    }).finally(() => pushesInFlight.dec());
-    pushes.inc({ outcome: outcome.kind });
-    return outcome;
-  }));
+  const outcomes = await Promise.all(
+    claimed.map(async (p) => {
+      if (!p) return undefined;
+      const { job, host, release } = p.loaded;
+      const action = p.notifying || job.action === 'notify' ? 'notify' : job.action;
+      const message = buildJobMessage(job, host, release, deps.botUrl, action, deps.box);
+      pushesInFlight.inc();
+      const outcome = await pushMessage({
+        url: host.url!,
+        body: JSON.stringify(message),
+        secrets: host.secretsSealed.map((sealed) => deps.box.open(sealed)),
+        messageId: notifyAttemptId(job, action),
+        allowPrivateNetwork: host.allowPrivateNetwork,
+        timeoutMs: deps.timeoutMs,
+      }).finally(() => pushesInFlight.dec());
+      pushes.inc({ outcome: outcome.kind });
+      return outcome;
+    }),
+  );
 
   // What each pushed job becomes; notify pushes are best effort (the job waits for approval either way).
   const schedule = deps.retrySchedule ?? RETRY_SCHEDULE_SECONDS;
@@ -160,7 +182,12 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
     await db.transaction(async (tx) => {
       const requeued = await transitionJobs(tx, list, ['delivering'], 'queued');
       const due = retries.filter((r) => requeued.has(r.job.id));
-      if (due.length) await insertDeliveries(deps.boss, due.map(({ job, attempt, delay }) => ({ job, data: { jobId: job.id, attemptId: job.attemptId, attempt }, delaySeconds: delay })), tx);
+      if (due.length)
+        await insertDeliveries(
+          deps.boss,
+          due.map(({ job, attempt, delay }) => ({ job, data: { jobId: job.id, attemptId: job.attemptId, attempt }, delaySeconds: delay })),
+          tx,
+        );
     });
   }
   for (const report of known) await applyReport(db, null, report);

@@ -42,7 +42,12 @@ export async function enqueueRolloutPushes(boss: PgBoss, rolloutId: string, dela
  */
 export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<HostJob, 'id' | 'rolloutId' | 'hostId' | 'pluginId' | 'state'>>, tx: Queryable): Promise<void> {
   const notices = jobs.filter((job) => job.state === 'awaiting_approval');
-  if (notices.length) await insertDeliveries(boss, notices.map((job) => ({ job, data: { jobId: job.id, attempt: 0, kind: 'notify' } })), tx);
+  if (notices.length)
+    await insertDeliveries(
+      boss,
+      notices.map((job) => ({ job, data: { jobId: job.id, attempt: 0, kind: 'notify' } })),
+      tx,
+    );
   for (const rolloutId of new Set(jobs.filter((job) => job.state === 'queued').map((job) => job.rolloutId))) await enqueueRolloutPushes(boss, rolloutId, 0, tx);
 }
 
@@ -54,23 +59,26 @@ export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, opti
   const stopClaimingAt = Date.now() + runBudgetMs;
   let pushed = 0;
   let invited = false;
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    while (Date.now() < stopClaimingAt) {
-      const claimed = await claimFirstPushes(deps.db, rolloutId, chunk, lease);
-      if (!claimed.length) return;
-      // More than one chunk of work: another run, which another process may take, shares it.
-      if (claimed.length === chunk && !invited) {
-        invited = true;
-        await enqueueRolloutPushes(deps.boss, rolloutId);
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (Date.now() < stopClaimingAt) {
+        const claimed = await claimFirstPushes(deps.db, rolloutId, chunk, lease);
+        if (!claimed.length) return;
+        // More than one chunk of work: another run, which another process may take, shares it.
+        if (claimed.length === chunk && !invited) {
+          invited = true;
+          await enqueueRolloutPushes(deps.boss, rolloutId);
+        }
+        const takenOver = claimed.filter((c) => c.takenOver).length;
+        if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
+        pushed += claimed.length;
+        await pushAndRecord(
+          deps,
+          claimed.map((loaded) => (loaded.host.url ? { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false } : undefined)),
+        );
       }
-      const takenOver = claimed.filter((c) => c.takenOver).length;
-      if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
-      pushed += claimed.length;
-      await pushAndRecord(deps, claimed.map((loaded) => loaded.host.url
-        ? { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false }
-        : undefined));
-    }
-  }));
+    }),
+  );
   // What this run could not take: out of time (a fresh run goes on at once), jobs behind another push to the
   // same host and plugin (look again shortly), or jobs under a lease that a dead process may hold.
   if (Date.now() >= stopClaimingAt) {

@@ -12,7 +12,15 @@ import { packageLink } from './package-link.ts';
 
 const DEADLINE_MS = 3 * 24 * 60 * 60 * 1000;
 
-export function buildJobMessage(job: HostJob, host: Pick<HostRecord, 'id' | 'inventory'>, release: ReleaseRow, botUrl: string, action: JobAction, box: SecretBox, now = new Date()): Job {
+export function buildJobMessage(
+  job: HostJob,
+  host: Pick<HostRecord, 'id' | 'inventory'>,
+  release: ReleaseRow,
+  botUrl: string,
+  action: JobAction,
+  box: SecretBox,
+  now = new Date(),
+): Job {
   if (!release.pluginId || !release.version || !release.zipUrl || !release.zipSha256 || !release.zipSize) {
     throw new Error(`release ${release.tag} is not resolved: no package to send`);
   }

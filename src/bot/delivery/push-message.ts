@@ -29,11 +29,21 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 
 class ForbiddenAddressError extends Error {}
 
-function safeLookup(hostname: string, options: object, callback: (error: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void): void {
+function safeLookup(
+  hostname: string,
+  options: object,
+  callback: (error: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void,
+): void {
   lookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const allowed = addresses.filter((a) => !isForbiddenAddress(a.address));
-    if (!allowed.length) return callback(new ForbiddenAddressError(`${hostname} resolves only to loopback or private addresses (${addresses.map((a) => a.address).join(', ')}); allow the host on a private network if that is intended`), []);
+    if (!allowed.length)
+      return callback(
+        new ForbiddenAddressError(
+          `${hostname} resolves only to loopback or private addresses (${addresses.map((a) => a.address).join(', ')}); allow the host on a private network if that is intended`,
+        ),
+        [],
+      );
     if ((options as { all?: boolean }).all) return callback(null, allowed);
     return callback(null, allowed[0].address, allowed[0].family);
   });
@@ -73,7 +83,12 @@ export async function pushMessage(push: PushRequest, dispatcher?: Dispatcher): P
   if (status === 410) return { kind: 'gone', status };
   if (status >= 300 && status < 400) return { kind: 'retry', status, error: `the host answered ${status} (a redirect, which pushes never follow): fix the host's URL` };
   if (status === 429 || status >= 500 || status === 401 || status === 408) {
-    return { kind: 'retry', status, error: `the host answered ${status}${reasonFrom(body) ? `: ${reasonFrom(body)}` : ''}`, retryAfterSeconds: retryAfter(response.headers['retry-after']) };
+    return {
+      kind: 'retry',
+      status,
+      error: `the host answered ${status}${reasonFrom(body) ? `: ${reasonFrom(body)}` : ''}`,
+      retryAfterSeconds: retryAfter(response.headers['retry-after']),
+    };
   }
   return { kind: 'failed', status, error: `the host answered ${status}${reasonFrom(body) ? `: ${reasonFrom(body)}` : ''}` };
 }
@@ -111,7 +126,7 @@ export function retryAfter(header: string | string[] | undefined): number | unde
 }
 
 function describeNetworkError(error: Error): string {
-  const code = (error as { code?: string }).code ?? ((error as { cause?: { code?: string } }).cause?.code);
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
   if (error.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'the host did not answer in time';
   if (code === 'ECONNREFUSED') return 'connection refused: the agent is not listening';
   if (code === 'ENOTFOUND') return 'the host name does not resolve';

@@ -10,7 +10,11 @@ export function probotAssetStream(probot: Pick<Probot, 'auth'>): AssetStream {
       const octokit = await probot.auth(installationId);
       const [owner, repo] = repository.split('/');
       const response = await octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
-        owner, repo, asset_id: assetId, headers: { accept: 'application/octet-stream' }, request: { parseSuccessResponseBody: false },
+        owner,
+        repo,
+        asset_id: assetId,
+        headers: { accept: 'application/octet-stream' },
+        request: { parseSuccessResponseBody: false },
       });
       return { body: response.data as unknown as ReadableStream<Uint8Array>, size: Number(response.headers['content-length']) || null };
     },

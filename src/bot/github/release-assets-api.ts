@@ -27,9 +27,16 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
     async getRelease(repository, releaseId) {
       try {
         const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/{release_id}', { ...split(repository), release_id: releaseId });
-        const r = data as { tag_name: string; draft: boolean; prerelease: boolean; assets: Array<{ id: number; name: string; size: number; digest?: string | null; browser_download_url: string }> };
+        const r = data as {
+          tag_name: string;
+          draft: boolean;
+          prerelease: boolean;
+          assets: Array<{ id: number; name: string; size: number; digest?: string | null; browser_download_url: string }>;
+        };
         return {
-          tagName: r.tag_name, draft: r.draft, prerelease: r.prerelease,
+          tagName: r.tag_name,
+          draft: r.draft,
+          prerelease: r.prerelease,
           assets: r.assets.map((a) => ({ id: a.id, name: a.name, size: a.size, digest: a.digest ?? null, browserDownloadUrl: a.browser_download_url })),
         };
       } catch (error) {
@@ -38,7 +45,11 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
       }
     },
     async downloadText(repository, assetId, maxBytes) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', { ...split(repository), asset_id: assetId, headers: { accept: 'application/octet-stream' } });
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
+        ...split(repository),
+        asset_id: assetId,
+        headers: { accept: 'application/octet-stream' },
+      });
       const bytes = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : typeof data === 'string' ? Buffer.from(data) : (data as Uint8Array));
       if (bytes.length > maxBytes) throw new Error(`asset ${assetId} is ${bytes.length} bytes, more than the ${maxBytes} expected`);
       return bytes.toString('utf8');

@@ -58,15 +58,22 @@ export function rolloutView(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 'ver
     '| Host | Policy | Action | State | Version | Exit code | Updated (UTC) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
-  ].join('\n').slice(0, MAX_SUMMARY);
+  ]
+    .join('\n')
+    .slice(0, MAX_SUMMARY);
   const failures = jobs.filter((j) => (j.state === 'failed' || j.state === 'dead_lettered') && (j.message || j.logTail.length));
   const text = failures.length
-    ? failures.map((job) => [
-      `### ${printable(name(job))}: ${job.exitCode ?? ''} ${job.exitLabel ?? ''}`.trimEnd(),
-      '',
-      printable(job.message ?? job.reason ?? ''),
-      ...(job.logTail.length ? ['', '```', ...job.logTail.slice(-LOG_LINES_SHOWN).map((line) => printable(line).replace(/```/g, "'''")), '```'] : []),
-    ].join('\n')).join('\n\n').slice(0, MAX_TEXT)
+    ? failures
+        .map((job) =>
+          [
+            `### ${printable(name(job))}: ${job.exitCode ?? ''} ${job.exitLabel ?? ''}`.trimEnd(),
+            '',
+            printable(job.message ?? job.reason ?? ''),
+            ...(job.logTail.length ? ['', '```', ...job.logTail.slice(-LOG_LINES_SHOWN).map((line) => printable(line).replace(/```/g, "'''")), '```'] : []),
+          ].join('\n'),
+        )
+        .join('\n\n')
+        .slice(0, MAX_TEXT)
     : undefined;
   const actions: CheckRunAction[] = [];
   if (rollout.kind === 'release') {
@@ -75,7 +82,9 @@ export function rolloutView(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 'ver
     if (ok || failed) actions.push({ label: 'Roll back', description: 'Return updated hosts to what they had', identifier: 'rollback' });
   }
   const verb = rollout.kind === 'release' ? 'updated' : rollout.kind === 'rollback' ? 'rolled back' : 'uninstalled';
-  const title = done ? `${ok} of ${jobs.length} hosts ${verb}${failed ? `, ${failed} failed` : ''}` : `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}`;
+  const title = done
+    ? `${ok} of ${jobs.length} hosts ${verb}${failed ? `, ${failed} failed` : ''}`
+    : `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}`;
   const base = { title, summary, ...(text ? { text } : {}), actions };
   if (!done) return { ...base, status: 'in_progress' };
   return { ...base, status: 'completed', conclusion: failed ? 'failure' : ok ? 'success' : 'neutral' };

@@ -37,7 +37,7 @@ export async function updateCheckRun(db: Database, api: CheckRunApi, data: Check
 
 async function updateReleaseCheckRun(db: Database, api: CheckRunApi, releaseId: number): Promise<void> {
   const release = await getRelease(db, releaseId);
-  if (!release || release.state !== 'failed') return;
+  if (release?.state !== 'failed') return;
   const view = releaseFailureView(release);
   if (release.checkRunId) return api.update(release.repository, release.checkRunId, view);
   const headSha = await api.tagCommit(release.repository, release.tag);

@@ -5,9 +5,7 @@ import { moveJobs, recordOperatorEvent, startAttempts } from '../store/attempts.
 import type { Database, Queryable } from '../store/database.ts';
 import { getHost, type HostRecord } from '../store/hosts.ts';
 import { findRelease, findReleaseByPackage, getRelease, pluginReleases, type ReleaseRow } from '../store/releases.ts';
-import {
-  createOperatorRollout, findOpenRequest, getRollout, insertJobs, rolloutJobs, NOT_STARTED, type HostJob, type NewJob, type RolloutRow,
-} from '../store/rollouts.ts';
+import { createOperatorRollout, findOpenRequest, getRollout, insertJobs, rolloutJobs, NOT_STARTED, type HostJob, type NewJob, type RolloutRow } from '../store/rollouts.ts';
 
 // What an operator can do about jobs, from the CLI, the admin API or a check run's buttons: approve, retry,
 // force, cancel, roll back, uninstall. Each is one transaction that changes the jobs, records who asked, and
@@ -78,7 +76,9 @@ export async function force(deps: OperatorDeps, rolloutId: string, request: Acti
       const job = jobs.find((j) => j.hostId === hostId);
       if (job) jobIds.add(job.id);
     }
-    const changed = jobIds.size ? await startAttempts(tx, { rolloutId, jobIds: [...jobIds] }, FORCEABLE, { reason: `forced reinstall${by(request)}`, requestedBy: request.by, force: true }) : [];
+    const changed = jobIds.size
+      ? await startAttempts(tx, { rolloutId, jobIds: [...jobIds] }, FORCEABLE, { reason: `forced reinstall${by(request)}`, requestedBy: request.by, force: true })
+      : [];
     const unchanged = explainUnchanged(jobs, [...jobIds], changed, 'force');
     const newHosts = (request.hostIds ?? []).filter((hostId) => !jobs.some((j) => j.hostId === hostId));
     for (const hostId of newHosts) {
@@ -112,7 +112,8 @@ export async function rollback(deps: OperatorDeps, rolloutId: string, request: A
   const about = (await getRelease(deps.db, origin.releaseId))!;
   const jobs = await rolloutJobs(deps.db, rolloutId);
   const named = request.to ? await findRelease(deps.db, origin.repository, origin.pluginId, request.to) : undefined;
-  if (request.to && !named) throw new ActionRefused(`the bot knows no release of ${origin.pluginId} ${request.to} in ${origin.repository}: ${await knownVersions(deps.db, origin)}`, 404);
+  if (request.to && !named)
+    throw new ActionRefused(`the bot knows no release of ${origin.pluginId} ${request.to} in ${origin.repository}: ${await knownVersions(deps.db, origin)}`, 404);
 
   const wanted = request.hostIds?.length
     ? request.hostIds.map((hostId) => jobs.find((j) => j.hostId === hostId) ?? hostId)
@@ -131,16 +132,28 @@ export async function rollback(deps: OperatorDeps, rolloutId: string, request: A
     const target = named ?? (await previousRelease(deps.db, origin, job));
     if (!target) {
       unchanged.push({
-        jobId: job.id, hostId: job.hostId, state: job.state,
-        why: job.previousVersion ? `the bot knows no release of ${origin.pluginId} ${job.previousVersion}: name a version it knows (${await knownVersions(deps.db, origin)})` : 'it had no version of the plugin before this rollout: uninstall it instead',
+        jobId: job.id,
+        hostId: job.hostId,
+        state: job.state,
+        why: job.previousVersion
+          ? `the bot knows no release of ${origin.pluginId} ${job.previousVersion}: name a version it knows (${await knownVersions(deps.db, origin)})`
+          : 'it had no version of the plugin before this rollout: uninstall it instead',
       });
       continue;
     }
     const host = await getHost(deps.db, job.hostId);
     const installed = host?.inventory.find((e) => e.pluginId === origin.pluginId);
     planned.push({
-      hostId: job.hostId, releaseId: target.id, action: 'rollback', state: 'queued', notify: false, force: true,
-      reason: `rollback to ${target.version}${by(request)}`, previousVersion: installed?.version ?? null, previousSha256: installed?.sha256 ?? null, event: 'rollback_requested',
+      hostId: job.hostId,
+      releaseId: target.id,
+      action: 'rollback',
+      state: 'queued',
+      notify: false,
+      force: true,
+      reason: `rollback to ${target.version}${by(request)}`,
+      previousVersion: installed?.version ?? null,
+      previousSha256: installed?.sha256 ?? null,
+      event: 'rollback_requested',
     });
   }
   if (!planned.length) throw new ActionRefused(`nothing to roll back in ${rolloutId}: ${unchanged.map((u) => `${u.hostId}: ${u.why}`).join('; ') || 'no finished jobs'}`);
@@ -154,18 +167,34 @@ export async function uninstall(deps: OperatorDeps, hostId: string, request: { b
   const repositories = [...new Set(host.plugins.filter((p) => p.pluginId === request.pluginId).map((p) => p.repository))];
   const repository = request.repository ?? (repositories.length === 1 ? repositories[0] : undefined);
   if (!repository) {
-    throw new ActionRefused(repositories.length ? `host ${hostId} follows ${request.pluginId} from ${repositories.join(' and ')}: name the repository` : `host ${hostId} does not follow ${request.pluginId}: name its repository`, 422);
+    throw new ActionRefused(
+      repositories.length
+        ? `host ${hostId} follows ${request.pluginId} from ${repositories.join(' and ')}: name the repository`
+        : `host ${hostId} does not follow ${request.pluginId}: name its repository`,
+      422,
+    );
   }
   const installed = host.inventory.find((e) => e.pluginId === request.pluginId);
   // The job names a package (the protocol asks for one): the release installed, else the newest one known.
-  const about = (installed?.sha256 && (await findReleaseByPackage(deps.db, repository, request.pluginId, installed.sha256)))
-    || (installed?.version && (await findRelease(deps.db, repository, request.pluginId, installed.version)))
-    || (await pluginReleases(deps.db, repository, request.pluginId))[0];
+  const about =
+    (installed?.sha256 && (await findReleaseByPackage(deps.db, repository, request.pluginId, installed.sha256))) ||
+    (installed?.version && (await findRelease(deps.db, repository, request.pluginId, installed.version))) ||
+    (await pluginReleases(deps.db, repository, request.pluginId))[0];
   if (!about) throw new ActionRefused(`the bot knows no release of ${request.pluginId} in ${repository}, and an uninstall job names the plugin's package`, 404);
-  const planned: NewJob[] = [{
-    hostId, releaseId: about.id, action: 'uninstall', state: 'queued', notify: false, force: true, reason: `uninstall${by(request)}`,
-    previousVersion: installed?.version ?? null, previousSha256: installed?.sha256 ?? null, event: 'uninstall_requested',
-  }];
+  const planned: NewJob[] = [
+    {
+      hostId,
+      releaseId: about.id,
+      action: 'uninstall',
+      state: 'queued',
+      notify: false,
+      force: true,
+      reason: `uninstall${by(request)}`,
+      previousVersion: installed?.version ?? null,
+      previousSha256: installed?.sha256 ?? null,
+      event: 'uninstall_requested',
+    },
+  ];
   return operatorRollout(deps, { kind: 'uninstall', about, origin: null, request, planned, unchanged: [] });
 }
 
@@ -174,18 +203,36 @@ async function operatorRollout(
   spec: { kind: 'rollback' | 'uninstall'; about: ReleaseRow; origin: string | null; request: { by: string | null }; planned: NewJob[]; unchanged: ActionResult['unchanged'] },
 ): Promise<ActionResult> {
   const result = await deps.db.transaction(async (tx) => {
-    const open = await findOpenRequest(tx, spec.kind, spec.about.pluginId!, spec.origin, spec.planned.map((j) => `${j.hostId}:${j.releaseId}`));
+    const open = await findOpenRequest(
+      tx,
+      spec.kind,
+      spec.about.pluginId!,
+      spec.origin,
+      spec.planned.map((j) => `${j.hostId}:${j.releaseId}`),
+    );
     if (open) return { rolloutId: open, created: false, jobs: await rolloutJobs(tx, open) };
-    const created = await createOperatorRollout(tx, { kind: spec.kind, release: spec.about, originRolloutId: spec.origin, requestedBy: spec.request.by, jobs: spec.planned }, async (inner, jobs) => {
-      await enqueueRolloutPushes(deps.boss, jobs[0].rolloutId, 0, inner);
-    });
+    const created = await createOperatorRollout(
+      tx,
+      { kind: spec.kind, release: spec.about, originRolloutId: spec.origin, requestedBy: spec.request.by, jobs: spec.planned },
+      async (inner, jobs) => {
+        await enqueueRolloutPushes(deps.boss, jobs[0].rolloutId, 0, inner);
+      },
+    );
     return { rolloutId: created.rolloutId, created: true, jobs: created.jobs };
   });
   if (result.created) await deps.onChanged?.(result.rolloutId);
   return { action: spec.kind, rolloutId: result.rolloutId, created: result.created, changed: result.jobs.map(summary), unchanged: spec.unchanged };
 }
 
-async function newAttempts(deps: OperatorDeps, action: string, rolloutId: string, request: ActionRequest, all: readonly JobState[], listed: readonly JobState[], attempt: { reason: string }): Promise<ActionResult> {
+async function newAttempts(
+  deps: OperatorDeps,
+  action: string,
+  rolloutId: string,
+  request: ActionRequest,
+  all: readonly JobState[],
+  listed: readonly JobState[],
+  attempt: { reason: string },
+): Promise<ActionResult> {
   await existingRollout(deps.db, rolloutId);
   return act(deps, rolloutId, request.by, async (tx) => {
     const jobs = await rolloutJobs(tx, rolloutId);
@@ -195,7 +242,12 @@ async function newAttempts(deps: OperatorDeps, action: string, rolloutId: string
 }
 
 /** Runs one action in a transaction: the change, its event, and the pushes it needs, all or nothing. */
-async function act(deps: OperatorDeps, rolloutId: string, requestedBy: string | null, work: (tx: Queryable) => Promise<{ action: string; changed: HostJob[]; unchanged: ActionResult['unchanged'] }>): Promise<ActionResult> {
+async function act(
+  deps: OperatorDeps,
+  rolloutId: string,
+  requestedBy: string | null,
+  work: (tx: Queryable) => Promise<{ action: string; changed: HostJob[]; unchanged: ActionResult['unchanged'] }>,
+): Promise<ActionResult> {
   const outcome = await deps.db.transaction(async (tx) => {
     const done = await work(tx);
     if (done.changed.length) {
@@ -211,11 +263,13 @@ async function act(deps: OperatorDeps, rolloutId: string, requestedBy: string | 
 function explainUnchanged(jobs: readonly HostJob[], listed: readonly string[] | undefined, changed: readonly HostJob[], action: string): ActionResult['unchanged'] {
   if (!listed) return [];
   const moved = new Set(changed.map((j) => j.id));
-  return listed.filter((id) => !moved.has(id)).map((id) => {
-    const job = jobs.find((j) => j.id === id);
-    if (!job) return { jobId: id, hostId: '', state: null, why: 'no such job in this rollout' };
-    return { jobId: id, hostId: job.hostId, state: job.state, why: `it is ${job.state}: nothing to ${action}` };
-  });
+  return listed
+    .filter((id) => !moved.has(id))
+    .map((id) => {
+      const job = jobs.find((j) => j.id === id);
+      if (!job) return { jobId: id, hostId: '', state: null, why: 'no such job in this rollout' };
+      return { jobId: id, hostId: job.hostId, state: job.state, why: `it is ${job.state}: nothing to ${action}` };
+    });
 }
 
 function summary(job: HostJob): ActionResult['changed'][number] {
@@ -225,8 +279,16 @@ function summary(job: HostJob): ActionResult['changed'][number] {
 function forcedJob(host: HostRecord, release: ReleaseRow): NewJob {
   const installed = host.inventory.find((e) => e.pluginId === release.pluginId);
   return {
-    hostId: host.id, releaseId: release.id, action: installed?.version ? 'update' : 'install', state: 'queued', notify: false, force: true,
-    reason: 'forced install', previousVersion: installed?.version ?? null, previousSha256: installed?.sha256 ?? null, event: 'forced_install',
+    hostId: host.id,
+    releaseId: release.id,
+    action: installed?.version ? 'update' : 'install',
+    state: 'queued',
+    notify: false,
+    force: true,
+    reason: 'forced install',
+    previousVersion: installed?.version ?? null,
+    previousSha256: installed?.sha256 ?? null,
+    event: 'forced_install',
   };
 }
 

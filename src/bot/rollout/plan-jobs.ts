@@ -21,8 +21,13 @@ export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], o
     if (!host.plugins.some((s) => s.repository === release.repository && s.pluginId === release.pluginId)) continue;
     const installed = host.inventory.find((entry) => entry.pluginId === release.pluginId);
     const base = {
-      hostId: host.id, releaseId: release.id, action: installed?.version ? 'update' : 'install', notify: false, force: Boolean(options.force),
-      previousVersion: installed?.version ?? null, previousSha256: installed?.version ? installed.sha256 : null,
+      hostId: host.id,
+      releaseId: release.id,
+      action: installed?.version ? 'update' : 'install',
+      notify: false,
+      force: Boolean(options.force),
+      previousVersion: installed?.version ?? null,
+      previousSha256: installed?.version ? installed.sha256 : null,
     } as const;
     const skip = (reason: string, event: 'update_nochange' | 'skipped' = 'skipped') => planned.push({ ...base, state: 'skipped', reason, event });
     if (!host.enabled) {

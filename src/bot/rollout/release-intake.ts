@@ -80,10 +80,14 @@ export class ReleaseIntake {
       const claimed = await this.db.transaction(async (tx) => {
         const releases = await claimReceivedReleases(tx);
         if (releases.length) {
-          await this.boss.insert(QUEUES.resolveRelease, releases.map((r) => ({
-            data: { releaseId: r.id, installationId: r.installationId } satisfies ResolveData,
-            singletonKey: `release:${r.id}`,
-          })), inTransaction(tx));
+          await this.boss.insert(
+            QUEUES.resolveRelease,
+            releases.map((r) => ({
+              data: { releaseId: r.id, installationId: r.installationId } satisfies ResolveData,
+              singletonKey: `release:${r.id}`,
+            })),
+            inTransaction(tx),
+          );
         }
         return releases.length;
       });

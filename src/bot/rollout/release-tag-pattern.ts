@@ -19,10 +19,7 @@ export interface RepositoryReleaseConfig {
   'plugin-id'?: string;
 }
 
-export type TagMeaning =
-  | { kind: 'named'; pluginId: string; version: string }
-  | { kind: 'unnamed'; reason: string }
-  | { kind: 'invalid'; reason: string };
+export type TagMeaning = { kind: 'named'; pluginId: string; version: string } | { kind: 'unnamed'; reason: string } | { kind: 'invalid'; reason: string };
 
 export const MAX_TAG_PATTERN_LENGTH = 500;
 const MAX_TAG_LENGTH = 255;

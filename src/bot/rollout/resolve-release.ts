@@ -17,10 +17,7 @@ export const PACKAGE = 'gestor-plugin.zip';
 /** Thrown while the assets are not there yet: the queue retries with backoff. */
 export class AssetsNotReadyError extends Error {}
 
-export type ResolveOutcome =
-  | { kind: 'rolled-out'; rollout: CreatedRollout }
-  | { kind: 'ignored'; reason: string }
-  | { kind: 'failed'; reason: string };
+export type ResolveOutcome = { kind: 'rolled-out'; rollout: CreatedRollout } | { kind: 'ignored'; reason: string } | { kind: 'failed'; reason: string };
 
 export interface ResolveDeps {
   db: Database;
@@ -57,9 +54,22 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       await updateRelease(db, releaseId, { state: 'failed', error: reason, pluginId: named.pluginId, version: named.version });
       return { kind: 'failed', reason };
     };
-    if (!/^[0-9a-f]{64}$/.test(expected)) return fail(`${PACKAGE}.sha256 of ${release.tag} does not hold a bare lowercase SHA-256 (Conn2Flow's installer would reject it too): ${JSON.stringify(expected.slice(0, 80))}`);
-    if (zip.digest !== `sha256:${expected}`) return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
-    const resolved = { state: 'resolved', pluginId: named.pluginId, version: named.version, zipAssetId: zip.id, zipUrl: zip.browserDownloadUrl, zipSize: zip.size, zipSha256: expected, error: null };
+    if (!/^[0-9a-f]{64}$/.test(expected))
+      return fail(
+        `${PACKAGE}.sha256 of ${release.tag} does not hold a bare lowercase SHA-256 (Conn2Flow's installer would reject it too): ${JSON.stringify(expected.slice(0, 80))}`,
+      );
+    if (zip.digest !== `sha256:${expected}`)
+      return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
+    const resolved = {
+      state: 'resolved',
+      pluginId: named.pluginId,
+      version: named.version,
+      zipAssetId: zip.id,
+      zipUrl: zip.browserDownloadUrl,
+      zipSize: zip.size,
+      zipSha256: expected,
+      error: null,
+    };
     await updateRelease(db, releaseId, resolved);
     release = { ...release, ...resolved };
   }

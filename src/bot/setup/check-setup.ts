@@ -19,6 +19,17 @@ export interface Finding {
   detail: string;
 }
 
+/** What GitHub answers about the App (GET /app) or its webhook (GET /app/hook/config), as far as read here. */
+interface GitHubAnswer {
+  message?: string;
+  id?: number;
+  name?: string;
+  html_url?: string;
+  permissions?: Record<string, string>;
+  events?: string[];
+  url?: string;
+}
+
 const PERMISSION_RANK: Record<string, number> = { read: 1, write: 2, admin: 3 };
 
 export async function checkSetup(env: NodeJS.ProcessEnv): Promise<Finding[]> {
@@ -34,8 +45,11 @@ export async function checkSetup(env: NodeJS.ProcessEnv): Promise<Finding[]> {
   findings.push(secretKey(env));
   findings.push(...(await gitHubApp(env, config)));
   findings.push({
-    check: 'webhook secret', ok: Boolean(env.WEBHOOK_SECRET),
-    detail: env.WEBHOOK_SECRET ? 'set (GitHub never shows it back: a wrong one shows as refused deliveries on the App\'s Advanced page)' : 'WEBHOOK_SECRET is not set: copy it from the App\'s settings ("Webhook secret")',
+    check: 'webhook secret',
+    ok: Boolean(env.WEBHOOK_SECRET),
+    detail: env.WEBHOOK_SECRET
+      ? "set (GitHub never shows it back: a wrong one shows as refused deliveries on the App's Advanced page)"
+      : 'WEBHOOK_SECRET is not set: copy it from the App\'s settings ("Webhook secret")',
   });
   if (config) findings.push(await database(config), await botReachable(config));
   return findings;
@@ -52,7 +66,13 @@ function secretKey(env: NodeJS.ProcessEnv): Finding {
 
 async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined): Promise<Finding[]> {
   if (!env.APP_ID || !(env.PRIVATE_KEY || env.PRIVATE_KEY_PATH)) {
-    return [{ check: 'GitHub App', ok: false, detail: 'no App credentials (APP_ID with PRIVATE_KEY or PRIVATE_KEY_PATH): start "c2f-plugin bot" and register the App from the page it links' }];
+    return [
+      {
+        check: 'GitHub App',
+        ok: false,
+        detail: 'no App credentials (APP_ID with PRIVATE_KEY or PRIVATE_KEY_PATH): start "c2f-plugin bot" and register the App from the page it links',
+      },
+    ];
   }
   const { api } = githubUrls(env);
   let token: string;
@@ -66,7 +86,7 @@ async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined):
       headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'conn2flow-plugin-release' },
       signal: AbortSignal.timeout(15_000),
     });
-    return { status: response.status, body: (await response.json().catch(() => ({}))) as Record<string, any> };
+    return { status: response.status, body: (await response.json().catch(() => ({}))) as GitHubAnswer };
   };
   let app: Awaited<ReturnType<typeof get>>;
   try {
@@ -75,28 +95,44 @@ async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined):
     return [{ check: 'GitHub App', ok: false, detail: `GitHub (${api}) cannot be reached: ${(error as Error).message}` }];
   }
   if (app.status !== 200) {
-    return [{ check: 'GitHub App', ok: false, detail: `GitHub refused the App's credentials (HTTP ${app.status}${app.body.message ? `: ${app.body.message}` : ''}): check APP_ID and the private key` }];
+    return [
+      {
+        check: 'GitHub App',
+        ok: false,
+        detail: `GitHub refused the App's credentials (HTTP ${app.status}${app.body.message ? `: ${app.body.message}` : ''}): check APP_ID and the private key`,
+      },
+    ];
   }
   const findings: Finding[] = [{ check: 'GitHub App', ok: true, detail: `GitHub accepts the credentials of "${app.body.name}" (id ${app.body.id}, ${app.body.html_url})` }];
-  const granted = (app.body.permissions ?? {}) as Record<string, string>;
-  const missing = Object.entries(APP_PERMISSIONS).filter(([name, level]) => (PERMISSION_RANK[granted[name]] ?? 0) < PERMISSION_RANK[level]).map(([name, level]) => `${name}: ${level}`);
-  const events = (app.body.events ?? []) as string[];
+  const granted = app.body.permissions ?? {};
+  const missing = Object.entries(APP_PERMISSIONS)
+    .filter(([name, level]) => (PERMISSION_RANK[granted[name]] ?? 0) < PERMISSION_RANK[level])
+    .map(([name, level]) => `${name}: ${level}`);
+  const events = app.body.events ?? [];
   const missingEvents = APP_EVENTS.filter((event) => !events.includes(event));
   findings.push({
-    check: 'App permissions', ok: !missing.length && !missingEvents.length,
-    detail: missing.length || missingEvents.length
-      ? `the App lacks ${[...missing, ...missingEvents.map((event) => `the ${event} event`)].join(', ')}: add them on ${app.body.html_url} (settings, "Permissions & events"), then accept them on each installation`
-      : `${Object.entries(APP_PERMISSIONS).map(([name, level]) => `${name}: ${level}`).join(', ')}; events ${APP_EVENTS.join(', ')}`,
+    check: 'App permissions',
+    ok: !missing.length && !missingEvents.length,
+    detail:
+      missing.length || missingEvents.length
+        ? `the App lacks ${[...missing, ...missingEvents.map((event) => `the ${event} event`)].join(', ')}: add them on ${app.body.html_url} (settings, "Permissions & events"), then accept them on each installation`
+        : `${Object.entries(APP_PERMISSIONS)
+            .map(([name, level]) => `${name}: ${level}`)
+            .join(', ')}; events ${APP_EVENTS.join(', ')}`,
   });
   if (config) {
     const hook = await get('/app/hook/config').catch(() => undefined);
     const expected = `${config.botUrl}${WEBHOOK_PATH}`;
     const actual = hook?.status === 200 ? String(hook.body.url ?? '') : undefined;
     findings.push({
-      check: 'webhook URL', ok: actual === expected,
-      detail: actual === undefined ? `GitHub did not show the App's webhook settings (HTTP ${hook?.status ?? 'no answer'})`
-        : actual === expected ? `GitHub sends webhooks to ${expected}`
-        : `GitHub sends webhooks to ${actual || '(none)'}, but this bot receives them at ${expected}: change the App's "Webhook URL" or C2F_BOT_URL`,
+      check: 'webhook URL',
+      ok: actual === expected,
+      detail:
+        actual === undefined
+          ? `GitHub did not show the App's webhook settings (HTTP ${hook?.status ?? 'no answer'})`
+          : actual === expected
+            ? `GitHub sends webhooks to ${expected}`
+            : `GitHub sends webhooks to ${actual || '(none)'}, but this bot receives them at ${expected}: change the App's "Webhook URL" or C2F_BOT_URL`,
     });
   }
   return findings;
@@ -106,8 +142,14 @@ async function database(config: BotConfig): Promise<Finding> {
   if (config.databaseUrl) {
     const db = openPostgres(config.databaseUrl, 1);
     try {
-      const rows = await db.query<{ versions: string }>("select (select count(*) from c2f_schema_migrations)::text as versions where to_regclass('c2f_schema_migrations') is not null");
-      return { check: 'database', ok: true, detail: rows.length ? `PostgreSQL answers; ${rows[0].versions} migrations applied` : 'PostgreSQL answers; the bot creates its tables when it starts' };
+      const rows = await db.query<{ versions: string }>(
+        "select (select count(*) from c2f_schema_migrations)::text as versions where to_regclass('c2f_schema_migrations') is not null",
+      );
+      return {
+        check: 'database',
+        ok: true,
+        detail: rows.length ? `PostgreSQL answers; ${rows[0].versions} migrations applied` : 'PostgreSQL answers; the bot creates its tables when it starts',
+      };
     } catch (error) {
       return { check: 'database', ok: false, detail: `PostgreSQL (DATABASE_URL) cannot be used: ${(error as Error).message}` };
     } finally {
@@ -117,11 +159,23 @@ async function database(config: BotConfig): Promise<Finding> {
   const owner = Number((await readFile(path.join(config.dataDir, 'c2f-bot.lock'), 'utf8').catch(() => '')).trim());
   if (owner && isProcessAlive(owner)) return { check: 'database', ok: true, detail: `PGlite in ${config.dataDir}, open in the running bot (pid ${owner})` };
   let folder = config.dataDir;
-  while (!(await access(folder).then(() => true, () => false))) folder = path.dirname(folder);
-  const writable = await access(folder, constants.W_OK).then(() => true, () => false);
+  while (
+    !(await access(folder).then(
+      () => true,
+      () => false,
+    ))
+  )
+    folder = path.dirname(folder);
+  const writable = await access(folder, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
   return {
-    check: 'database', ok: writable,
-    detail: writable ? `PGlite in ${config.dataDir} (one bot process; DATABASE_URL for several)` : `PGlite cannot write ${folder}: set C2F_DATA_DIR to a folder the bot may write, or DATABASE_URL`,
+    check: 'database',
+    ok: writable,
+    detail: writable
+      ? `PGlite in ${config.dataDir} (one bot process; DATABASE_URL for several)`
+      : `PGlite cannot write ${folder}: set C2F_DATA_DIR to a folder the bot may write, or DATABASE_URL`,
   };
 }
 

@@ -52,7 +52,7 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
       options.log(`setup: ${(error as Error).message}`);
-      if (!res.headersSent) page(res, 500, 'Something went wrong', `<p>${escape((error as Error).message)}</p><p>Start again from the link the bot printed.</p>`);
+      if (!res.headersSent) page(res, 500, 'Something went wrong', `<p>${escapeHtml((error as Error).message)}</p><p>Start again from the link the bot printed.</p>`);
     });
   });
 
@@ -68,10 +68,15 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
 
   function setupPage(url: URL, res: ServerResponse): void {
     if (!sameSecret(url.searchParams.get('key') ?? '', key)) {
-      return page(res, 403, 'Open the link the bot printed', '<p>The registration page opens only through the link (with its key) that <code>c2f-plugin bot</code> printed when it started.</p>');
+      return page(
+        res,
+        403,
+        'Open the link the bot printed',
+        '<p>The registration page opens only through the link (with its key) that <code>c2f-plugin bot</code> printed when it started.</p>',
+      );
     }
     const org = (url.searchParams.get('org') ?? '').trim();
-    if (org && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org)) return page(res, 422, 'Not an organization name', `<p>${escape(org)} is not a GitHub organization name.</p>`);
+    if (org && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org)) return page(res, 422, 'Not an organization name', `<p>${escapeHtml(org)} is not a GitHub organization name.</p>`);
     const name = (url.searchParams.get('name') ?? DEFAULT_APP_NAME).trim().slice(0, 34) || DEFAULT_APP_NAME;
     const state = randomBytes(16).toString('hex');
     const now = Date.now();
@@ -79,20 +84,25 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
     states.set(state, now);
     const manifest = appManifest(options.botUrl, name);
     const target = `${github.web}${org ? `/organizations/${encodeURIComponent(org)}` : ''}/settings/apps/new?state=${state}`;
-    page(res, 200, 'Register the release bot\'s GitHub App', `
-<p>GitHub will create a private App named <b>${escape(name)}</b> owned by ${org ? `the organization <b>${escape(org)}</b>` : 'your account'}, asking for
+    page(
+      res,
+      200,
+      "Register the release bot's GitHub App",
+      `
+<p>GitHub will create a private App named <b>${escapeHtml(name)}</b> owned by ${org ? `the organization <b>${escapeHtml(org)}</b>` : 'your account'}, asking for
 contents: read, metadata: read and checks: write, subscribed to the release and check_run events, with its webhook at
-<code>${escape(String((manifest.hook_attributes as { url: string }).url))}</code>.</p>
-<form method="post" action="${escape(target)}">
-  <input type="hidden" name="manifest" value="${escape(JSON.stringify(manifest))}">
+<code>${escapeHtml(String((manifest.hook_attributes as { url: string }).url))}</code>.</p>
+<form method="post" action="${escapeHtml(target)}">
+  <input type="hidden" name="manifest" value="${escapeHtml(JSON.stringify(manifest))}">
   <button type="submit">Register on GitHub</button>
 </form>
 <form method="get" action="/setup">
-  <input type="hidden" name="key" value="${escape(key)}">
-  <p><label>App name (unique on GitHub) <input name="name" value="${escape(name)}" maxlength="34"></label></p>
-  <p><label>Owned by the organization (empty: your account) <input name="org" value="${escape(org)}"></label></p>
+  <input type="hidden" name="key" value="${escapeHtml(key)}">
+  <p><label>App name (unique on GitHub) <input name="name" value="${escapeHtml(name)}" maxlength="34"></label></p>
+  <p><label>Owned by the organization (empty: your account) <input name="org" value="${escapeHtml(org)}"></label></p>
   <button type="submit">Change</button>
-</form>`);
+</form>`,
+    );
   }
 
   async function done(url: URL, res: ServerResponse): Promise<void> {
@@ -108,16 +118,24 @@ contents: read, metadata: read and checks: write, subscribed to the release and 
     const keyFile = path.join(path.dirname(options.envFile), `github-app-${app.id}.private-key.pem`);
     await writePrivateFile(keyFile, app.pem);
     const credentials: AppCredentials = {
-      APP_ID: String(app.id), PRIVATE_KEY_PATH: keyFile, WEBHOOK_SECRET: app.webhook_secret!,
-      GITHUB_CLIENT_ID: app.client_id, GITHUB_CLIENT_SECRET: app.client_secret,
+      APP_ID: String(app.id),
+      PRIVATE_KEY_PATH: keyFile,
+      WEBHOOK_SECRET: app.webhook_secret!,
+      GITHUB_CLIENT_ID: app.client_id,
+      GITHUB_CLIENT_SECRET: app.client_secret,
     };
     const existing = await readFile(options.envFile, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
     await writePrivateFile(options.envFile, mergeEnvFile(existing, credentials, ['PRIVATE_KEY']));
     const install = `${app.html_url}/installations/new`;
     options.log(`Registered the GitHub App "${app.name}" (id ${app.id}): credentials written to ${options.envFile} and ${keyFile} (readable by their owner only).`);
     options.log(`Next: install it on the repositories whose releases it rolls out: ${install}`);
-    page(res, 200, 'The GitHub App is registered', `<p><b>${escape(app.name)}</b> (id ${app.id}) is registered; its credentials are in <code>${escape(options.envFile)}</code>. The bot is starting.</p>
-<p>Next, <a href="${escape(install)}">install it</a> on the repositories whose releases it rolls out.</p>`);
+    page(
+      res,
+      200,
+      'The GitHub App is registered',
+      `<p><b>${escapeHtml(app.name)}</b> (id ${app.id}) is registered; its credentials are in <code>${escapeHtml(options.envFile)}</code>. The bot is starting.</p>
+<p>Next, <a href="${escapeHtml(install)}">install it</a> on the repositories whose releases it rolls out.</p>`,
+    );
     res.once('finish', () => finish(credentials)); // the page first: the server closes next
   }
 
@@ -135,12 +153,15 @@ contents: read, metadata: read and checks: write, subscribed to the release and 
 
 async function convert(api: string, code: string): Promise<Conversion> {
   const response = await fetch(`${api}/app-manifests/${encodeURIComponent(code)}/conversions`, {
-    method: 'POST', headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'conn2flow-plugin-release' },
+    method: 'POST',
+    headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'conn2flow-plugin-release' },
     signal: AbortSignal.timeout(30_000),
   });
   const body = (await response.json().catch(() => null)) as (Conversion & { message?: string }) | null;
   if (response.status !== 201 || !body || typeof body.id !== 'number' || typeof body.pem !== 'string' || !body.webhook_secret) {
-    throw new Error(`GitHub did not convert the registration code (HTTP ${response.status}${body?.message ? `: ${body.message}` : ''}); codes expire after an hour and work once: start again`);
+    throw new Error(
+      `GitHub did not convert the registration code (HTTP ${response.status}${body?.message ? `: ${body.message}` : ''}); codes expire after an hour and work once: start again`,
+    );
   }
   return body;
 }
@@ -151,7 +172,7 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -161,7 +182,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem}code{font-size:.9em}</style></head>
-<body><h1>${escape(title)}</h1>${body}</body></html>`);
+<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`);
 }

@@ -51,7 +51,10 @@ export async function moveJobs(tx: Queryable, selection: JobSelection, from: rea
 }
 
 /** Records who asked for what (the event log). */
-export async function recordOperatorEvent(tx: Queryable, event: { kind: string; rolloutId: string; jobIds: readonly string[]; by: string | null; detail?: Record<string, unknown> }): Promise<void> {
+export async function recordOperatorEvent(
+  tx: Queryable,
+  event: { kind: string; rolloutId: string; jobIds: readonly string[]; by: string | null; detail?: Record<string, unknown> },
+): Promise<void> {
   await tx.query(
     `insert into events (kind, job_id, repository, plugin_id, host_id, detail)
      select $1, j.id, r.repository, j.plugin_id, j.host_id, $3::jsonb from host_jobs j join rollouts r on r.id = j.rollout_id where j.id = any($2)`,

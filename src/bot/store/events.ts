@@ -30,8 +30,13 @@ export async function listEvents(db: Queryable, filter: EventFilter = {}): Promi
     [filter.after ?? 0, filter.kind ?? null, filter.hostId ?? null, filter.pluginId ?? null, Math.min(filter.limit ?? 500, 5000)],
   );
   return rows.map((row) => ({
-    id: Number(row.id), kind: row.kind as string, hostId: (row.host_id as string | null) ?? null, jobId: (row.job_id as string | null) ?? null,
-    repository: (row.repository as string | null) ?? null, pluginId: (row.plugin_id as string | null) ?? null,
-    detail: (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as Record<string, unknown> | null, at: new Date(row.at as string).toISOString(),
+    id: Number(row.id),
+    kind: row.kind as string,
+    hostId: (row.host_id as string | null) ?? null,
+    jobId: (row.job_id as string | null) ?? null,
+    repository: (row.repository as string | null) ?? null,
+    pluginId: (row.plugin_id as string | null) ?? null,
+    detail: (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as Record<string, unknown> | null,
+    at: new Date(row.at as string).toISOString(),
   }));
 }

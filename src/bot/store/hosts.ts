@@ -80,7 +80,8 @@ export async function createEnrollment(db: Database, host: Omit<NewHost, 'url'>,
 /** The network policy the operator set for a pending enrollment (its URL is checked against it). */
 export async function enrollmentPolicy(db: Queryable, token: string): Promise<{ allowPrivateNetwork: boolean } | undefined> {
   const [row] = await db.query<{ allow_private_network: boolean }>(
-    'select h.allow_private_network from enrollment_tokens t join hosts h on h.id = t.host_id where t.token_hash = $1', [hashToken(token)],
+    'select h.allow_private_network from enrollment_tokens t join hosts h on h.id = t.host_id where t.token_hash = $1',
+    [hashToken(token)],
   );
   return row && { allowPrivateNetwork: row.allow_private_network };
 }
@@ -90,7 +91,8 @@ export async function enroll(db: Database, box: SecretBox, token: string, url: s
   const secret = generateSecret();
   const hostId = await db.transaction(async (tx) => {
     const rows = await tx.query<{ host_id: string; expires_at: Date | string; used_at: Date | string | null }>(
-      'select host_id, expires_at, used_at from enrollment_tokens where token_hash = $1 for update', [hashToken(token)],
+      'select host_id, expires_at, used_at from enrollment_tokens where token_hash = $1 for update',
+      [hashToken(token)],
     );
     const row = rows[0];
     if (!row) throw new EnrollmentError('unknown enrollment token');
@@ -126,7 +128,10 @@ export async function removeHost(db: Queryable, id: string): Promise<boolean> {
 /** A new secret; the previous one stays valid until finishRotation (both sign pushes meanwhile). */
 export async function rotateSecret(db: Database, box: SecretBox, id: string): Promise<string> {
   const secret = generateSecret();
-  const rows = await db.query('update hosts set previous_secret_sealed = secret_sealed, secret_sealed = $2 where id = $1 and secret_sealed is not null returning id', [id, box.seal(secret)]);
+  const rows = await db.query('update hosts set previous_secret_sealed = secret_sealed, secret_sealed = $2 where id = $1 and secret_sealed is not null returning id', [
+    id,
+    box.seal(secret),
+  ]);
   if (!rows.length) throw new HostNotFoundError(`no enrolled host ${id}`);
   return secret;
 }
@@ -137,7 +142,9 @@ export async function finishRotation(db: Queryable, id: string): Promise<void> {
 
 /** The secrets a message from or to this host may be signed with: current first. */
 export async function hostSecrets(db: Queryable, box: SecretBox, id: string): Promise<string[]> {
-  const [row] = await db.query<{ secret_sealed: string | null; previous_secret_sealed: string | null }>('select secret_sealed, previous_secret_sealed from hosts where id = $1', [id]);
+  const [row] = await db.query<{ secret_sealed: string | null; previous_secret_sealed: string | null }>('select secret_sealed, previous_secret_sealed from hosts where id = $1', [
+    id,
+  ]);
   if (!row?.secret_sealed) return [];
   return [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => Boolean(s)).map((s) => box.open(s));
 }

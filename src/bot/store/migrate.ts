@@ -28,5 +28,8 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
 
 /** Splits a migration into statements (ours have no semicolons inside strings or bodies). */
 function splitStatements(sql: string): string[] {
-  return sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean);
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

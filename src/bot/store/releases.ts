@@ -49,8 +49,14 @@ export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly Re
      select distinct on (id) id, repository, installation_id, tag, prerelease, private_repository from input order by id, n
      on conflict (id) do nothing returning id`,
     [
-      column((w) => w.release.id), column((w) => w.release.repository), column((w) => w.release.installationId), column((w) => w.release.tag),
-      column((w) => w.release.prerelease), column((w) => w.release.privateRepository), column((w) => w.deliveryId), column((w) => w.action),
+      column((w) => w.release.id),
+      column((w) => w.release.repository),
+      column((w) => w.release.installationId),
+      column((w) => w.release.tag),
+      column((w) => w.release.prerelease),
+      column((w) => w.release.privateRepository),
+      column((w) => w.deliveryId),
+      column((w) => w.action),
     ],
   );
   const fresh = new Set(rows.map((r) => Number(r.id)));
@@ -79,7 +85,16 @@ export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow 
 type ReleaseFields = Partial<Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error'>>;
 
 export async function updateRelease(db: Queryable, id: number, fields: ReleaseFields): Promise<void> {
-  const columns: Record<string, string> = { pluginId: 'plugin_id', version: 'version', state: 'state', zipAssetId: 'zip_asset_id', zipUrl: 'zip_url', zipSize: 'zip_size', zipSha256: 'zip_sha256', error: 'error' };
+  const columns: Record<string, string> = {
+    pluginId: 'plugin_id',
+    version: 'version',
+    state: 'state',
+    zipAssetId: 'zip_asset_id',
+    zipUrl: 'zip_url',
+    zipSize: 'zip_size',
+    zipSha256: 'zip_sha256',
+    error: 'error',
+  };
   const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
   if (!entries.length) return;
   const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`);
@@ -90,7 +105,8 @@ export async function updateRelease(db: Queryable, id: number, fields: ReleaseFi
 /** A failed try at resolving a release, kept with its reason (the queue tries again). Returns the count. */
 export async function recordResolveFailure(db: Queryable, id: number, reason: string): Promise<number> {
   const [row] = await db.query<{ resolve_failures: number }>(
-    'update releases set resolve_failures = resolve_failures + 1, error = $2 where id = $1 and state = $3 returning resolve_failures', [id, reason, 'received'],
+    'update releases set resolve_failures = resolve_failures + 1, error = $2 where id = $1 and state = $3 returning resolve_failures',
+    [id, reason, 'received'],
   );
   return row?.resolve_failures ?? 0;
 }
@@ -102,7 +118,8 @@ export async function setReleaseCheckRun(db: Queryable, releaseId: number, check
 /** The resolved release of a plugin at a version, the newest if GitHub has several. */
 export async function findRelease(db: Queryable, repository: string, pluginId: string, version: string): Promise<ReleaseRow | undefined> {
   const [row] = await db.query<Record<string, unknown>>(
-    "select * from releases where repository = $1 and plugin_id = $2 and version = $3 and state = 'resolved' order by resolved_at desc limit 1", [repository, pluginId, version],
+    "select * from releases where repository = $1 and plugin_id = $2 and version = $3 and state = 'resolved' order by resolved_at desc limit 1",
+    [repository, pluginId, version],
   );
   return row && toRelease(row);
 }
@@ -110,16 +127,18 @@ export async function findRelease(db: Queryable, repository: string, pluginId: s
 /** A resolved release whose package is this one (the same bytes may be released twice). */
 export async function findReleaseByPackage(db: Queryable, repository: string, pluginId: string, sha256: string): Promise<ReleaseRow | undefined> {
   const [row] = await db.query<Record<string, unknown>>(
-    "select * from releases where repository = $1 and plugin_id = $2 and zip_sha256 = $3 and state = 'resolved' order by resolved_at desc limit 1", [repository, pluginId, sha256],
+    "select * from releases where repository = $1 and plugin_id = $2 and zip_sha256 = $3 and state = 'resolved' order by resolved_at desc limit 1",
+    [repository, pluginId, sha256],
   );
   return row && toRelease(row);
 }
 
 /** Resolved releases of a plugin, newest first (what a rollback may go back to). */
 export async function pluginReleases(db: Queryable, repository: string, pluginId: string): Promise<ReleaseRow[]> {
-  const rows = await db.query<Record<string, unknown>>(
-    "select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc", [repository, pluginId],
-  );
+  const rows = await db.query<Record<string, unknown>>("select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc", [
+    repository,
+    pluginId,
+  ]);
   return rows.map(toRelease);
 }
 
@@ -127,7 +146,8 @@ export async function pluginReleases(db: Queryable, repository: string, pluginId
 export async function releasesWithoutRollout(db: Queryable, limit = 100): Promise<ReleaseRow[]> {
   const rows = await db.query<Record<string, unknown>>(
     `select * from releases rel where not exists (select 1 from rollouts r where r.release_id = rel.id and r.kind = 'release')
-     order by received_at desc limit $1`, [limit],
+     order by received_at desc limit $1`,
+    [limit],
   );
   return rows.map(toRelease);
 }
@@ -136,10 +156,22 @@ const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export function toRelease(row: Record<string, unknown>): ReleaseRow {
   return {
-    id: Number(row.id), repository: row.repository as string, installationId: num(row.installation_id), tag: row.tag as string,
-    pluginId: (row.plugin_id as string | null) ?? null, version: (row.version as string | null) ?? null,
-    prerelease: Boolean(row.prerelease), privateRepository: Boolean(row.private_repository), state: row.state as string,
-    zipAssetId: num(row.zip_asset_id), zipUrl: (row.zip_url as string | null) ?? null, zipSize: num(row.zip_size), zipSha256: (row.zip_sha256 as string | null) ?? null,
-    error: (row.error as string | null) ?? null, resolveFailures: Number(row.resolve_failures ?? 0), checkRunId: num(row.check_run_id), receivedAt: new Date(row.received_at as string).toISOString(),
+    id: Number(row.id),
+    repository: row.repository as string,
+    installationId: num(row.installation_id),
+    tag: row.tag as string,
+    pluginId: (row.plugin_id as string | null) ?? null,
+    version: (row.version as string | null) ?? null,
+    prerelease: Boolean(row.prerelease),
+    privateRepository: Boolean(row.private_repository),
+    state: row.state as string,
+    zipAssetId: num(row.zip_asset_id),
+    zipUrl: (row.zip_url as string | null) ?? null,
+    zipSize: num(row.zip_size),
+    zipSha256: (row.zip_sha256 as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+    resolveFailures: Number(row.resolve_failures ?? 0),
+    checkRunId: num(row.check_run_id),
+    receivedAt: new Date(row.received_at as string).toISOString(),
   };
 }

@@ -35,10 +35,12 @@ export async function applyReport(db: Database, messageId: string | null, report
     const job = row && toJob(row);
     if (!job || job.hostId !== report.hostId) return { outcome: 'unknown-job' };
     if (messageId) {
-      const fresh = await tx.query(
-        'insert into job_reports (message_id, job_id, attempt_id, report) values ($1, $2, $3, $4) on conflict do nothing returning message_id',
-        [messageId, report.jobId, report.attemptId, JSON.stringify(report)],
-      );
+      const fresh = await tx.query('insert into job_reports (message_id, job_id, attempt_id, report) values ($1, $2, $3, $4) on conflict do nothing returning message_id', [
+        messageId,
+        report.jobId,
+        report.attemptId,
+        JSON.stringify(report),
+      ]);
       if (!fresh.length) return { outcome: 'repeat', job };
     }
     const final = report.status === 'ok' || report.status === 'erro';
@@ -48,16 +50,28 @@ export async function applyReport(db: Database, messageId: string | null, report
     if (FINAL_JOB_STATES.has(job.state)) return { outcome: 'stale', job };
 
     const to = jobStateForReport(report.status);
-    const from: JobState[] = to === 'in_progress' ? ['queued', 'delivering', 'delivered'] : to === 'delivered' ? ['queued', 'delivering'] : ['queued', 'delivering', 'delivered', 'in_progress'];
+    const from: JobState[] =
+      to === 'in_progress' ? ['queued', 'delivering', 'delivered'] : to === 'delivered' ? ['queued', 'delivering'] : ['queued', 'delivering', 'delivered', 'in_progress'];
     const moved = await transitionJob(tx, job.id, from, to, {
-      reason: report.message, exitCode: report.exitCode, exitLabel: report.exitLabel, installedVersion: report.installedVersion, lastReport: report,
+      reason: report.message,
+      exitCode: report.exitCode,
+      exitLabel: report.exitLabel,
+      installedVersion: report.installedVersion,
+      lastReport: report,
     });
     if (!moved) return { outcome: 'stale', job };
     if (to === 'ok' || to === 'failed') {
       await tx.query(
         `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
          select $1, $2, $3, r.repository, $4, $5 from rollouts r where r.id = $6`,
-        [eventFor(job.action, to === 'ok'), job.hostId, job.id, job.pluginId, JSON.stringify({ exitCode: report.exitCode, exitLabel: report.exitLabel, message: report.message, attemptId: report.attemptId }), job.rolloutId],
+        [
+          eventFor(job.action, to === 'ok'),
+          job.hostId,
+          job.id,
+          job.pluginId,
+          JSON.stringify({ exitCode: report.exitCode, exitLabel: report.exitLabel, message: report.message, attemptId: report.attemptId }),
+          job.rolloutId,
+        ],
       );
     }
     const [after] = await tx.query<Record<string, unknown>>('select * from host_jobs where id = $1', [job.id]);
@@ -77,7 +91,8 @@ async function impliedInventory(tx: Queryable, job: HostJob, report: Report): Pr
 /** Every report the host sent about a job, oldest first (log tails of earlier attempts included). */
 export async function jobReports(db: Queryable, jobId: string): Promise<Array<{ attemptId: string | null; receivedAt: string; report: Report | null }>> {
   const rows = await db.query<{ attempt_id: string | null; received_at: Date | string; report: Report | string | null }>(
-    'select attempt_id, received_at, report from job_reports where job_id = $1 order by received_at, message_id', [jobId],
+    'select attempt_id, received_at, report from job_reports where job_id = $1 order by received_at, message_id',
+    [jobId],
   );
   return rows.map((r) => ({ attemptId: r.attempt_id, receivedAt: new Date(r.received_at).toISOString(), report: typeof r.report === 'string' ? JSON.parse(r.report) : r.report }));
 }

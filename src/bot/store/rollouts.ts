@@ -95,7 +95,12 @@ export interface CreatedRollout {
  * The rollout of a release, once: a second call returns the same rollout and queues nothing new.
  * `onCreated` runs in the same transaction (queue entries commit with the jobs, or neither does).
  */
-export async function createReleaseRollout(db: Database, release: ReleaseRow, jobs: readonly NewJob[], onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
+export async function createReleaseRollout(
+  db: Database,
+  release: ReleaseRow,
+  jobs: readonly NewJob[],
+  onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>,
+): Promise<CreatedRollout> {
   return db.transaction(async (tx) => {
     const existing = await tx.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [release.id]);
     if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [], jobs: [] };
@@ -112,11 +117,18 @@ export async function createOperatorRollout(tx: Queryable, rollout: NewRollout, 
 async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
   const { release } = rollout;
   const rolloutId = `ro_${randomUUID()}`;
-  await tx.query(
-    'insert into rollouts (id, kind, release_id, repository, plugin_id, version, origin_rollout_id, requested_by) values ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [rolloutId, rollout.kind, release.id, release.repository, release.pluginId, release.version, rollout.originRolloutId ?? null, rollout.requestedBy ?? null],
-  );
-  const supersededBy = rollout.kind === 'release' ? `superseded by ${release.version}` : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
+  await tx.query('insert into rollouts (id, kind, release_id, repository, plugin_id, version, origin_rollout_id, requested_by) values ($1, $2, $3, $4, $5, $6, $7, $8)', [
+    rolloutId,
+    rollout.kind,
+    release.id,
+    release.repository,
+    release.pluginId,
+    release.version,
+    rollout.originRolloutId ?? null,
+    rollout.requestedBy ?? null,
+  ]);
+  const supersededBy =
+    rollout.kind === 'release' ? `superseded by ${release.version}` : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
   const jobs = await insertJobs(tx, rolloutId, release, rollout.jobs, rollout.requestedBy ?? null, supersededBy);
   if (jobs.length) await onCreated?.(tx, jobs);
   return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued'), jobs };
@@ -126,7 +138,14 @@ async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx
  * Adds jobs to a rollout, with their history and events. Jobs of the same plugin on the same hosts that have
  * not started are superseded by the new ones (one job in flight per host and plugin).
  */
-export async function insertJobs(tx: Queryable, rolloutId: string, release: ReleaseRow, wanted: readonly NewJob[], requestedBy: string | null, supersededBy: string): Promise<HostJob[]> {
+export async function insertJobs(
+  tx: Queryable,
+  rolloutId: string,
+  release: ReleaseRow,
+  wanted: readonly NewJob[],
+  requestedBy: string | null,
+  supersededBy: string,
+): Promise<HostJob[]> {
   const active = wanted.filter((j) => j.state !== 'skipped').map((j) => j.hostId);
   if (active.length) {
     await tx.query(
@@ -140,17 +159,49 @@ export async function insertJobs(tx: Queryable, rolloutId: string, release: Rele
   }
   const now = new Date().toISOString();
   const jobs: HostJob[] = wanted.map((job) => ({
-    id: `job_${randomUUID()}`, rolloutId, hostId: job.hostId, pluginId: release.pluginId!, releaseId: job.releaseId, action: job.action, state: job.state,
-    notify: job.notify, force: job.force, reason: job.reason, attemptId: newMessageId(), attempts: 0, exitCode: null, exitLabel: null, installedVersion: null,
-    previousVersion: job.previousVersion, previousSha256: job.previousSha256, requestedBy, message: null, logTail: [], updatedAt: now,
+    id: `job_${randomUUID()}`,
+    rolloutId,
+    hostId: job.hostId,
+    pluginId: release.pluginId!,
+    releaseId: job.releaseId,
+    action: job.action,
+    state: job.state,
+    notify: job.notify,
+    force: job.force,
+    reason: job.reason,
+    attemptId: newMessageId(),
+    attempts: 0,
+    exitCode: null,
+    exitLabel: null,
+    installedVersion: null,
+    previousVersion: job.previousVersion,
+    previousSha256: job.previousSha256,
+    requestedBy,
+    message: null,
+    logTail: [],
+    updatedAt: now,
   }));
   if (!jobs.length) return jobs;
   const column = <K extends keyof HostJob>(key: K) => jobs.map((job) => job[key]);
   await tx.query(
     `insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, requested_by)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])`,
-    [column('id'), column('rolloutId'), column('hostId'), column('pluginId'), column('releaseId'), column('action'), column('state'), column('notify'), column('force'),
-      column('reason'), column('attemptId'), column('previousVersion'), column('previousSha256'), column('requestedBy')],
+    [
+      column('id'),
+      column('rolloutId'),
+      column('hostId'),
+      column('pluginId'),
+      column('releaseId'),
+      column('action'),
+      column('state'),
+      column('notify'),
+      column('force'),
+      column('reason'),
+      column('attemptId'),
+      column('previousVersion'),
+      column('previousSha256'),
+      column('requestedBy'),
+    ],
   );
   await tx.query('insert into job_history (job_id, state, detail) select * from unnest($1::text[], $2::text[], $3::text[])', [column('id'), column('state'), column('reason')]);
   await tx.query(
@@ -166,7 +217,13 @@ export async function insertJobs(tx: Queryable, rolloutId: string, release: Rele
  * an open identical request (same kind, origin, hosts and packages, not all of its jobs final) is the answer
  * to a repeat, so repeating a request never doubles it.
  */
-export async function findOpenRequest(tx: Queryable, kind: RolloutKind, pluginId: string, originRolloutId: string | null, hostReleases: readonly string[]): Promise<string | undefined> {
+export async function findOpenRequest(
+  tx: Queryable,
+  kind: RolloutKind,
+  pluginId: string,
+  originRolloutId: string | null,
+  hostReleases: readonly string[],
+): Promise<string | undefined> {
   await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${kind}:${pluginId}:${originRolloutId ?? ''}`]);
   const [row] = await tx.query<{ id: string }>(
     `select r.id from rollouts r
@@ -202,7 +259,10 @@ export async function setCheckRun(db: Queryable, rolloutId: string, checkRunId: 
 
 /** The rollout a check run shows (GitHub's requested actions name the check run). */
 export async function rolloutOfCheckRun(db: Queryable, checkRunId: number, externalId: string | null): Promise<RolloutRow | undefined> {
-  const [row] = await db.query<Record<string, unknown>>('select * from rollouts where check_run_id = $1 or id = $2 order by check_run_id = $1 desc limit 1', [checkRunId, externalId ?? '']);
+  const [row] = await db.query<Record<string, unknown>>('select * from rollouts where check_run_id = $1 or id = $2 order by check_run_id = $1 desc limit 1', [
+    checkRunId,
+    externalId ?? '',
+  ]);
   return row && toRollout(row);
 }
 
@@ -231,7 +291,13 @@ export async function jobHistory(db: Queryable, jobId: string): Promise<Array<{ 
  * Moves a job to a new state when it is in one of the expected states; returns false (and changes
  * nothing) otherwise, which makes every caller safe to run twice.
  */
-export async function transitionJob(db: Queryable, jobId: string, from: readonly JobState[], to: JobState, fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: Report } = {}): Promise<boolean> {
+export async function transitionJob(
+  db: Queryable,
+  jobId: string,
+  from: readonly JobState[],
+  to: JobState,
+  fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: Report } = {},
+): Promise<boolean> {
   // One statement: the state change and its history entry are written together, or neither is.
   const rows = await db.query(
     `with moved as (
@@ -240,7 +306,17 @@ export async function transitionJob(db: Queryable, jobId: string, from: readonly
        where id = $1 and state = any($2) returning id
      )
      insert into job_history (job_id, state, detail) select id, $3, $4 from moved returning job_id`,
-    [jobId, from, to, fields.reason ?? null, fields.attempts ?? null, fields.exitCode ?? null, fields.exitLabel ?? null, fields.installedVersion ?? null, fields.lastReport === undefined ? null : JSON.stringify(fields.lastReport)],
+    [
+      jobId,
+      from,
+      to,
+      fields.reason ?? null,
+      fields.attempts ?? null,
+      fields.exitCode ?? null,
+      fields.exitLabel ?? null,
+      fields.installedVersion ?? null,
+      fields.lastReport === undefined ? null : JSON.stringify(fields.lastReport),
+    ],
   );
   return rows.length > 0;
 }
@@ -250,7 +326,14 @@ export async function transitionJob(db: Queryable, jobId: string, from: readonly
  * count) when it is in one of the `from` states. With `claim`, a job being delivered under another process's
  * live lease is left to it. Returns the ids that moved.
  */
-export async function transitionJobs(db: Queryable, moves: ReadonlyArray<{ id: string; reason?: string | null; attempts?: number }>, from: readonly JobState[], to: JobState, leaseSeconds = 0, options: { claim?: boolean } = {}): Promise<Set<string>> {
+export async function transitionJobs(
+  db: Queryable,
+  moves: ReadonlyArray<{ id: string; reason?: string | null; attempts?: number }>,
+  from: readonly JobState[],
+  to: JobState,
+  leaseSeconds = 0,
+  options: { claim?: boolean } = {},
+): Promise<Set<string>> {
   if (!moves.length) return new Set();
   // A job moved to `delivering` is leased: if this process dies mid-push, any other takes it over once the
   // lease runs out.
@@ -299,10 +382,12 @@ export async function loadDelivery(db: Queryable, jobId: string): Promise<Delive
 /** Delivery contexts of many jobs in one query (a worker's batch). */
 export async function loadDeliveries(db: Queryable, jobIds: readonly string[]): Promise<Map<string, DeliveryContext>> {
   const rows = await db.query<Record<string, unknown>>(`select ${DELIVERY_COLUMNS} from host_jobs jobs ${DELIVERY_JOINS} where jobs.id = any($1)`, [jobIds]);
-  return new Map(rows.map((row) => {
-    const context = toDeliveryContext(row);
-    return [context.job.id, context];
-  }));
+  return new Map(
+    rows.map((row) => {
+      const context = toDeliveryContext(row);
+      return [context.job.id, context];
+    }),
+  );
 }
 
 /** A row of DELIVERY_COLUMNS as a delivery context. */
@@ -312,7 +397,10 @@ export function toDeliveryContext(row: Record<string, unknown>): DeliveryContext
   return {
     job,
     host: {
-      id: job.hostId, url: (row.host_url as string | null) ?? null, allowPrivateNetwork: Boolean(row.allow_private_network), inventory,
+      id: job.hostId,
+      url: (row.host_url as string | null) ?? null,
+      allowPrivateNetwork: Boolean(row.allow_private_network),
+      inventory,
       secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
     },
     release: toRelease(row.release as Record<string, unknown>),
@@ -324,8 +412,15 @@ const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
 function toRollout(row: Record<string, unknown>): RolloutRow {
   return {
-    id: row.id as string, kind: row.kind as RolloutKind, releaseId: Number(row.release_id), repository: row.repository as string, pluginId: row.plugin_id as string,
-    version: row.version as string, originRolloutId: text(row.origin_rollout_id), requestedBy: text(row.requested_by), checkRunId: num(row.check_run_id),
+    id: row.id as string,
+    kind: row.kind as RolloutKind,
+    releaseId: Number(row.release_id),
+    repository: row.repository as string,
+    pluginId: row.plugin_id as string,
+    version: row.version as string,
+    originRolloutId: text(row.origin_rollout_id),
+    requestedBy: text(row.requested_by),
+    checkRunId: num(row.check_run_id),
     createdAt: new Date(row.created_at as string).toISOString(),
   };
 }
@@ -333,12 +428,26 @@ function toRollout(row: Record<string, unknown>): RolloutRow {
 export function toJob(row: Record<string, unknown>): HostJob {
   const report = (typeof row.last_report === 'string' ? JSON.parse(row.last_report) : row.last_report) as Report | null | undefined;
   return {
-    id: row.id as string, rolloutId: row.rollout_id as string, hostId: row.host_id as string, pluginId: row.plugin_id as string, releaseId: Number(row.release_id),
-    action: row.action as JobAction, state: row.state as JobState, notify: Boolean(row.notify), force: Boolean(row.force),
-    reason: text(row.reason), attemptId: row.message_id as string, attempts: Number(row.attempts),
-    exitCode: num(row.exit_code), exitLabel: text(row.exit_label), installedVersion: text(row.installed_version),
-    previousVersion: text(row.previous_version), previousSha256: text(row.previous_sha256), requestedBy: text(row.requested_by),
-    message: report?.message ?? null, logTail: report?.logTail ?? [],
+    id: row.id as string,
+    rolloutId: row.rollout_id as string,
+    hostId: row.host_id as string,
+    pluginId: row.plugin_id as string,
+    releaseId: Number(row.release_id),
+    action: row.action as JobAction,
+    state: row.state as JobState,
+    notify: Boolean(row.notify),
+    force: Boolean(row.force),
+    reason: text(row.reason),
+    attemptId: row.message_id as string,
+    attempts: Number(row.attempts),
+    exitCode: num(row.exit_code),
+    exitLabel: text(row.exit_label),
+    installedVersion: text(row.installed_version),
+    previousVersion: text(row.previous_version),
+    previousSha256: text(row.previous_sha256),
+    requestedBy: text(row.requested_by),
+    message: report?.message ?? null,
+    logTail: report?.logTail ?? [],
     updatedAt: new Date(row.updated_at as string).toISOString(),
   };
 }

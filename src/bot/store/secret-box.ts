@@ -21,7 +21,9 @@ export class SecretBox {
 
   static fromEnvironment(value: string | undefined): SecretBox {
     if (!value) {
-      throw new SecretKeyError('C2F_SECRET_KEY is not set: host secrets are encrypted with it. Create one with "openssl rand -base64 32" and keep it safe; without it the stored secrets cannot be read');
+      throw new SecretKeyError(
+        'C2F_SECRET_KEY is not set: host secrets are encrypted with it. Create one with "openssl rand -base64 32" and keep it safe; without it the stored secrets cannot be read',
+      );
     }
     const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
     if (key.length !== 32) throw new SecretKeyError(`C2F_SECRET_KEY must be 32 bytes (base64 or hex), found ${key.length}`);

@@ -60,9 +60,17 @@ async function enroll(program: string, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      bot: { type: 'string' }, token: { type: 'string' }, config: { type: 'string', default: 'c2f-agent.json' }, url: { type: 'string' },
-      listen: { type: 'string' }, gestor: { type: 'string' }, 'installer-command': { type: 'string' }, 'data-dir': { type: 'string' },
-      'allow-http-downloads': { type: 'boolean', default: false }, force: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+      bot: { type: 'string' },
+      token: { type: 'string' },
+      config: { type: 'string', default: 'c2f-agent.json' },
+      url: { type: 'string' },
+      listen: { type: 'string' },
+      gestor: { type: 'string' },
+      'installer-command': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'allow-http-downloads': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
     },
   });
   if (!values.bot || !values.token) throw new UsageError('--bot URL and --token T are required');
@@ -79,11 +87,21 @@ async function enroll(program: string, args: string[]): Promise<number> {
     : { type: 'command' as const, command: ['/bin/sh', '-c', values['installer-command']!] };
   try {
     const result = await enrollAgent({
-      botUrl: values.bot, token: values.token, configFile: values.config!, url: values.url ?? null, listen, installer,
-      dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined, allowHttpDownloads: values['allow-http-downloads'], overwrite: values.force,
+      botUrl: values.bot,
+      token: values.token,
+      configFile: values.config!,
+      url: values.url ?? null,
+      listen,
+      installer,
+      dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined,
+      allowHttpDownloads: values['allow-http-downloads'],
+      overwrite: values.force,
     });
     if (values.json) printJson(result);
-    else process.stdout.write(`enrolled as host ${result.hostId} (${result.pollMode ? 'pull mode' : 'push mode'}); config written to ${result.configFile}\nrun it with: ${program} --config ${result.configFile}\n`);
+    else
+      process.stdout.write(
+        `enrolled as host ${result.hostId} (${result.pollMode ? 'pull mode' : 'push mode'}); config written to ${result.configFile}\nrun it with: ${program} --config ${result.configFile}\n`,
+      );
     return 0;
   } catch (error) {
     if (!(error instanceof EnrollError)) throw error;

@@ -56,7 +56,8 @@ async function checkCommand(args: string[]): Promise<number> {
   if (values.json) printJson({ ok, findings });
   else {
     const width = Math.max(...findings.map((finding) => finding.check.length));
-    for (const finding of findings) process.stdout.write(`${finding.ok ? 'ok  ' : 'FAIL'} ${finding.check.padEnd(width)}  ${finding.detail.replace(/\n/g, `\n${' '.repeat(width + 7)}`)}\n`);
+    for (const finding of findings)
+      process.stdout.write(`${finding.ok ? 'ok  ' : 'FAIL'} ${finding.check.padEnd(width)}  ${finding.detail.replace(/\n/g, `\n${' '.repeat(width + 7)}`)}\n`);
     const failed = findings.filter((finding) => !finding.ok).length;
     process.stdout.write(failed ? `${failed} of ${findings.length} checks failed\n` : `all ${findings.length} checks passed\n`);
   }

@@ -38,16 +38,26 @@ export async function hostsCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      bot: { type: 'string' }, json: { type: 'boolean', default: false }, name: { type: 'string' }, url: { type: 'string' },
-      plugin: { type: 'string', multiple: true }, policy: { type: 'string' }, channel: { type: 'string' },
-      'allow-private-network': { type: 'boolean', default: false }, 'allow-http': { type: 'boolean', default: false },
+      bot: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      url: { type: 'string' },
+      plugin: { type: 'string', multiple: true },
+      policy: { type: 'string' },
+      channel: { type: 'string' },
+      'allow-private-network': { type: 'boolean', default: false },
+      'allow-http': { type: 'boolean', default: false },
     },
   });
   const [action, id] = positionals;
   const api = adminClient(values.bot);
   const hostBody = () => ({
-    name: values.name, policy: values.policy, channel: values.channel, plugins: values.plugin ?? [],
-    allowPrivateNetwork: values['allow-private-network'], allowHttp: values['allow-http'],
+    name: values.name,
+    policy: values.policy,
+    channel: values.channel,
+    plugins: values.plugin ?? [],
+    allowPrivateNetwork: values['allow-private-network'],
+    allowHttp: values['allow-http'],
   });
   const needId = () => {
     if (!id) throw new UsageError(`hosts ${action} takes a host id`);
@@ -67,7 +77,9 @@ export async function hostsCommand(args: string[]): Promise<number> {
       result = await api.call('POST', '/api/admin/enrollments', hostBody());
       if (!values.json) {
         const { host, token, expiresAt } = result as { host: Host; token: string; expiresAt: string };
-        process.stdout.write(`host ${host.id} (${host.name}) waits for its agent\ntoken: ${token}\nexpires: ${expiresAt}\nOn the host: c2f-plugin agent enroll --bot <bot URL> --token ${token}\n`);
+        process.stdout.write(
+          `host ${host.id} (${host.name}) waits for its agent\ntoken: ${token}\nexpires: ${expiresAt}\nOn the host: c2f-plugin agent enroll --bot <bot URL> --token ${token}\n`,
+        );
         return 0;
       }
       break;
@@ -78,7 +90,9 @@ export async function hostsCommand(args: string[]): Promise<number> {
         if (!hosts.length) process.stdout.write('no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"\n');
         for (const h of hosts) {
           const installed = h.inventory.map((p) => `${p.pluginId} ${p.version ?? 'missing'}${p.problem ? ' (!)' : ''}`).join(', ');
-          process.stdout.write(`${h.id}  ${printable(h.name)}  ${h.policy}/${h.channel}  ${h.enrolled ? printable(h.url ?? 'pull') : 'not enrolled'}  ${h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ')}${installed ? `  has: ${installed}` : ''}\n`);
+          process.stdout.write(
+            `${h.id}  ${printable(h.name)}  ${h.policy}/${h.channel}  ${h.enrolled ? printable(h.url ?? 'pull') : 'not enrolled'}  ${h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ')}${installed ? `  has: ${installed}` : ''}\n`,
+          );
           for (const p of h.inventory.filter((entry) => entry.problem)) process.stdout.write(`    ${p.pluginId}: ${printable(p.problem!)}\n`);
         }
         return 0;
@@ -86,9 +100,14 @@ export async function hostsCommand(args: string[]): Promise<number> {
       break;
     case 'uninstall': {
       if (!values.plugin?.length) throw new UsageError('hosts uninstall takes --plugin [owner/repo:]plugin-id');
-      const done = await api.call<{ rolloutId: string; created: boolean; changed: Array<{ jobId: string }> }>('POST', `/api/admin/hosts/${needId()}/uninstall`, { plugin: values.plugin[0] });
+      const done = await api.call<{ rolloutId: string; created: boolean; changed: Array<{ jobId: string }> }>('POST', `/api/admin/hosts/${needId()}/uninstall`, {
+        plugin: values.plugin[0],
+      });
       if (values.json) printJson(done);
-      else process.stdout.write(`uninstalling ${values.plugin[0]} from ${id}: rollout ${done.rolloutId}${done.created ? '' : ' (already requested)'}, job ${done.changed[0]?.jobId}\nfollow it with: c2f-plugin rollouts show ${done.rolloutId}\n`);
+      else
+        process.stdout.write(
+          `uninstalling ${values.plugin[0]} from ${id}: rollout ${done.rolloutId}${done.created ? '' : ' (already requested)'}, job ${done.changed[0]?.jobId}\nfollow it with: c2f-plugin rollouts show ${done.rolloutId}\n`,
+        );
       return 0;
     }
     case 'show':

@@ -46,7 +46,8 @@ export async function packCommand(args: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('pack takes exactly one plugin folder');
   const out = await stat(values.out).catch(() => undefined);
-  if (out && !out.isDirectory()) throw new PluginError([{ severity: 'error', code: 'out-not-folder', message: '--out names a file: pass a folder (it is created when missing)', file: values.out }], 10);
+  if (out && !out.isDirectory())
+    throw new PluginError([{ severity: 'error', code: 'out-not-folder', message: '--out names a file: pass a folder (it is created when missing)', file: values.out }], 10);
   const output: Output = { json: values.json, quiet: values.quiet };
   const progress = progressLine(output);
   const summary = await pack(positionals[0], {
@@ -75,7 +76,8 @@ function renderSummary(s: PackSummary): string {
     lines.push(`  ${file.padEnd(width)}  ${String(count).padStart(5)} rows${orphans ? `, ${orphans} orphaned` : ''}`);
   }
   for (const [file, list] of Object.entries(s.orphans)) {
-    for (const o of list) lines.push(`  orphan in ${file}: ${o.reason}${o.id ? ` (id "${o.id}"${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`);
+    for (const o of list)
+      lines.push(`  orphan in ${file}: ${o.reason}${o.id ? ` (id "${o.id}"${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`);
   }
   if (s.baseline) lines.push(`  versao baseline: ${s.baseline}`);
   lines.push(`  files: ${s.files.packed} packed (${formatBytes(s.files.bytes)}), ${s.files.excluded} excluded`);

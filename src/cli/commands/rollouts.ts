@@ -59,10 +59,17 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 
 export async function rolloutsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
+    args,
+    allowPositionals: true,
     options: {
-      bot: { type: 'string' }, json: { type: 'boolean', default: false }, log: { type: 'boolean', default: false },
-      host: { type: 'string', multiple: true }, to: { type: 'string' }, after: { type: 'string' }, kind: { type: 'string' }, plugin: { type: 'string' },
+      bot: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      log: { type: 'boolean', default: false },
+      host: { type: 'string', multiple: true },
+      to: { type: 'string' },
+      after: { type: 'string' },
+      kind: { type: 'string' },
+      plugin: { type: 'string' },
     },
   });
   const [action, rollout, ...jobs] = positionals;
@@ -77,9 +84,11 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
     case 'show':
       return show(api, need(rollout, 'a rollout id'), values.json, values.log);
     case 'history': {
-      const result = await api.call<{ job: Job; history: Array<{ state: string; detail: string | null; at: string }>; reports: Array<{ attemptId: string | null; receivedAt: string; report: { status: string; exitCode: number | null; message: string; logTail: string[] } | null }> }>(
-        'GET', `/api/admin/rollouts/${need(rollout, 'a rollout id and a job id')}/jobs/${need(jobs[0], 'a rollout id and a job id')}/history`,
-      );
+      const result = await api.call<{
+        job: Job;
+        history: Array<{ state: string; detail: string | null; at: string }>;
+        reports: Array<{ attemptId: string | null; receivedAt: string; report: { status: string; exitCode: number | null; message: string; logTail: string[] } | null }>;
+      }>('GET', `/api/admin/rollouts/${need(rollout, 'a rollout id and a job id')}/jobs/${need(jobs[0], 'a rollout id and a job id')}/history`);
       if (values.json) printJson(result);
       else {
         out(`job ${result.job.id} on ${result.job.hostId}: ${result.job.action}, now ${result.job.state} (attempt ${result.job.attemptId})`);
@@ -94,8 +103,17 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
     }
     case 'events': {
       const query = new URLSearchParams();
-      for (const [key, value] of [['after', values.after], ['kind', values.kind], ['host', values.host?.[0]], ['plugin', values.plugin]] as const) if (value) query.set(key, value);
-      const events = await api.call<Array<{ id: number; kind: string; hostId: string | null; pluginId: string | null; detail: unknown; at: string }>>('GET', `/api/admin/events?${query}`);
+      for (const [key, value] of [
+        ['after', values.after],
+        ['kind', values.kind],
+        ['host', values.host?.[0]],
+        ['plugin', values.plugin],
+      ] as const)
+        if (value) query.set(key, value);
+      const events = await api.call<Array<{ id: number; kind: string; hostId: string | null; pluginId: string | null; detail: unknown; at: string }>>(
+        'GET',
+        `/api/admin/events?${query}`,
+      );
       if (values.json) printJson(events);
       else if (!events.length) out('no events');
       else for (const e of events) out(`${e.id}  ${e.at}  ${e.kind.padEnd(20)} ${e.pluginId ?? ''}  ${e.hostId ?? ''}  ${printable(JSON.stringify(e.detail ?? {}))}`);
@@ -121,21 +139,41 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
 }
 
 async function list(api: AdminClient, json: boolean): Promise<number> {
-  const rollouts = await api.call<Array<{ id: string; kind: string; repository: string; pluginId: string; version: string; createdAt: string; jobs: number; states: Record<string, number>; requestedBy: string | null }>>('GET', '/api/admin/rollouts');
-  const releases = await api.call<Array<{ id: number; repository: string; tag: string; state: string; error: string | null; resolveFailures: number; receivedAt: string }>>('GET', '/api/admin/releases');
+  const rollouts = await api.call<
+    Array<{
+      id: string;
+      kind: string;
+      repository: string;
+      pluginId: string;
+      version: string;
+      createdAt: string;
+      jobs: number;
+      states: Record<string, number>;
+      requestedBy: string | null;
+    }>
+  >('GET', '/api/admin/rollouts');
+  const releases = await api.call<Array<{ id: number; repository: string; tag: string; state: string; error: string | null; resolveFailures: number; receivedAt: string }>>(
+    'GET',
+    '/api/admin/releases',
+  );
   if (json) {
     printJson({ rollouts, releases });
     return 0;
   }
   if (!rollouts.length && !releases.length) out('no rollouts yet: they start when a release is published in a repository the bot is installed on');
   for (const r of rollouts) {
-    const states = Object.entries(r.states).map(([state, n]) => `${n} ${state}`).join(', ');
+    const states = Object.entries(r.states)
+      .map(([state, n]) => `${n} ${state}`)
+      .join(', ');
     const what = r.kind === 'release' ? `${r.pluginId} ${r.version}` : `${r.kind} of ${r.pluginId} ${r.version}${r.requestedBy ? ` by ${printable(r.requestedBy)}` : ''}`;
     out(`${r.id}  ${r.createdAt}  ${r.repository}  ${what}  ${r.jobs} host${r.jobs === 1 ? '' : 's'}${states ? ` (${states})` : ''}`);
   }
   if (releases.length) out(`\nreleases without a rollout:`);
   for (const r of releases) {
-    const why = r.state === 'received' ? `resolving${r.resolveFailures ? ` (${r.resolveFailures} failed tries: ${printable(r.error ?? '')})` : ''}` : `${r.state}: ${printable(r.error ?? '')}`;
+    const why =
+      r.state === 'received'
+        ? `resolving${r.resolveFailures ? ` (${r.resolveFailures} failed tries: ${printable(r.error ?? '')})` : ''}`
+        : `${r.state}: ${printable(r.error ?? '')}`;
     out(`  ${r.receivedAt}  ${r.repository} ${r.tag}  ${why}`);
   }
   return 0;
@@ -163,7 +201,15 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
 }
 
 function printAction(result: ActionResult): void {
-  const verb: Record<string, string> = { approve: 'approved', retry: 'retried', redeliver: 'retried', force: 'forced', cancel: 'cancelled', rollback: 'rolling back', uninstall: 'uninstalling' };
+  const verb: Record<string, string> = {
+    approve: 'approved',
+    retry: 'retried',
+    redeliver: 'retried',
+    force: 'forced',
+    cancel: 'cancelled',
+    rollback: 'rolling back',
+    uninstall: 'uninstalling',
+  };
   if (result.changed.length) {
     const where = result.created === false ? `${result.rolloutId} (already requested; nothing new)` : result.rolloutId;
     out(`${verb[result.action] ?? result.action} ${result.changed.length} job${result.changed.length === 1 ? '' : 's'} in ${where}:`);
