@@ -45,6 +45,5 @@ const injected = spawnSync(
   { encoding: 'utf8' },
 );
 if (injected.status !== 0) throw new Error(`postject failed:\n${injected.stdout}${injected.stderr}`);
-await rm(blob);
-await rm(seaConfig);
+for (const intermediate of [blob, seaConfig, script]) await rm(intermediate);
 process.stdout.write(`${path.relative(process.cwd(), executable)} (${pkg.version}, Node.js ${process.versions.node})\n`);
