@@ -35,7 +35,7 @@ test('failed deliveries of the last day are redelivered once; recovered and old 
   assert.deepEqual(github.violations, []);
 });
 
-test('the bot schedules the redelivery pass every five minutes in the shared queue', async () => {
+test('the bot schedules the redelivery pass every five minutes (and the daily prune) in the shared queue', async () => {
   const db = await freshDatabase('pglite');
   const boss = await startQueue(db);
   try {
@@ -48,8 +48,11 @@ test('the bot schedules the redelivery pass every five minutes in the shared que
     await startWorkers(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com' });
     const schedules = await boss.getSchedules();
     assert.deepEqual(
-      schedules.map((s) => [s.name, s.cron]),
-      [[QUEUES.redeliverWebhooks, '*/5 * * * *']],
+      schedules.map((s) => [s.name, s.cron]).sort(),
+      [
+        [QUEUES.prune, '17 3 * * *'],
+        [QUEUES.redeliverWebhooks, '*/5 * * * *'],
+      ],
     );
   } finally {
     await boss.stop({ graceful: false });
