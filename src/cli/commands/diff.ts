@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { PluginError } from '../../plugin/diagnostics.ts';
+import { requireZipFiles } from '../require-zip-files.ts';
 import { diffPackages } from '../../plugin/diff-packages.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
@@ -14,11 +13,7 @@ Shows what a release changes: manifest fields, rows added, changed and removed p
 export async function diffCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
   if (positionals.length !== 2) throw new UsageError('diff takes two zips: the old one, then the new one');
-  for (const file of positionals) {
-    const info = await stat(file).catch(() => undefined);
-    if (!info) throw new PluginError([{ severity: 'error', code: 'zip-missing', message: 'no such file', file }], 10);
-    if (!info.isFile()) throw new PluginError([{ severity: 'error', code: 'zip-not-file', message: 'is a folder, not a zip', file }], 10);
-  }
+  await requireZipFiles(positionals);
   const diff = await diffPackages(positionals[0], positionals[1]);
   if (values.json) {
     printJson(diff);

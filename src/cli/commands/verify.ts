@@ -3,14 +3,15 @@ import { label } from '../../protocol/exit-codes.ts';
 import { formatBytes } from '../../plugin/collect-files.ts';
 import { verifyPackage } from '../../plugin/verify-package.ts';
 import { printDiagnostics, printJson, type Output } from '../output.ts';
+import { requireZipFiles } from '../require-zip-files.ts';
 import { UsageError } from '../usage-error.ts';
 
 export const VERIFY_HELP = `Usage: c2f-plugin verify <gestor-plugin.zip> [--sha256 FILE] [--json] [--quiet]
 
 Checks that a package is installable: a valid manifest.json at the zip root, Data.json files that parse,
 fit Conn2Flow's columns and whose checksums match their html/css, and a .sha256 file (FILE, or
-<zip>.sha256 when it exists) that holds the zip's bare digest. Exit codes: 0 ok, 11 invalid content,
-21 not a usable zip, 22 checksum mismatch.
+<zip>.sha256 when it exists) that holds the zip's bare digest. Exit codes: 0 ok, 10 no such file, 11 invalid
+content, 21 not a usable zip, 22 checksum mismatch.
 `;
 
 export async function verifyCommand(args: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     options: { sha256: { type: 'string' }, json: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
   });
   if (positionals.length !== 1) throw new UsageError('verify takes exactly one zip');
+  await requireZipFiles(positionals);
   const output: Output = { json: values.json, quiet: values.quiet };
   const result = await verifyPackage(positionals[0], values.sha256);
   printDiagnostics(result.diagnostics, output);
