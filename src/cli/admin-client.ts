@@ -4,6 +4,21 @@ import { UsageError } from './usage-error.ts';
 // The CLI side of the bot's admin API: where the bot is and how to authenticate come from --bot and the
 // environment (C2F_BOT_URL, C2F_ADMIN_TOKEN).
 
+/** Network failures, as words. */
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name could not be resolved now',
+  ETIMEDOUT: 'no answer in time',
+  UND_ERR_CONNECT_TIMEOUT: 'no answer in time',
+  ECONNRESET: 'the connection was cut',
+  EHOSTUNREACH: 'the host cannot be reached',
+  ENETUNREACH: 'the network cannot be reached',
+  CERT_HAS_EXPIRED: "the bot's TLS certificate has expired",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the bot's TLS certificate is self-signed",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the bot's TLS certificate is for another name",
+};
+
 export class AdminApiError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
@@ -38,7 +53,7 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         throw new AdminApiError(
           0,
-          `cannot reach the bot at ${base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`,
+          `cannot reach the bot at ${base} (${NETWORK_ERRORS[cause?.code ?? ''] ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`,
         );
       }
       const text = await response.text();

@@ -47,13 +47,10 @@ test('the bot schedules the redelivery pass every five minutes (and the daily pr
     const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
     await startWorkers(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com' });
     const schedules = await boss.getSchedules();
-    assert.deepEqual(
-      schedules.map((s) => [s.name, s.cron]).sort(),
-      [
-        [QUEUES.prune, '17 3 * * *'],
-        [QUEUES.redeliverWebhooks, '*/5 * * * *'],
-      ],
-    );
+    assert.deepEqual(schedules.map((s) => [s.name, s.cron]).sort(), [
+      [QUEUES.prune, '17 3 * * *'],
+      [QUEUES.redeliverWebhooks, '*/5 * * * *'],
+    ]);
   } finally {
     await boss.stop({ graceful: false });
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -98,16 +99,22 @@ test('a syntax error in resources.map.php or a layouts.json is a sentence at fil
 });
 
 test('the admin commands: an unreachable bot exits 69 (not 78), in the failure schema with --json', async () => {
-  const env = { C2F_BOT_URL: 'http://127.0.0.1:9', C2F_ADMIN_TOKEN: 'admin-token-long-enough' };
+  const closed = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const env = { C2F_BOT_URL: `http://127.0.0.1:${closed}`, C2F_ADMIN_TOKEN: 'admin-token-long-enough' };
   for (const args of [
     ['hosts', 'list'],
     ['rollouts', 'list'],
   ]) {
     const result = await cli(args, { env });
     assert.equal(result.code, 69, `${args.join(' ')}: ${result.stderr}`);
-    assertOneLine(result.stderr, /127\.0\.0\.1:9/);
+    assertOneLine(result.stderr, new RegExp(`cannot reach the bot at http://127\\.0\\.0\\.1:${closed} \\(connection refused\\)`));
   }
   const result = await cli(['hosts', 'list', '--json'], { env });
-  assert.equal(result.code, 69);
+  assert.equal(result.code, 69, result.stdout + result.stderr);
   assert.ok(validateFailure(JSON.parse(result.stdout)));
 });
