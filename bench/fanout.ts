@@ -19,6 +19,7 @@ import { openPglite, openPostgres, type Database } from '../src/bot/store/databa
 import { addHost } from '../src/bot/store/hosts.ts';
 import { SecretBox } from '../src/bot/store/secret-box.ts';
 import { generateSecret, signMessage } from '../src/protocol/signing.ts';
+import { minimalPackage } from '../dev/minimal-package.ts';
 import { GitHubStandIn } from '../dev/github/stand-in.ts';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
@@ -177,8 +178,8 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
     plugins: [{ repository: 'conn2flow/plugins', pluginId: 'warm-up' }],
     allowPrivateNetwork: true,
   });
-  const warmZip = Buffer.alloc(4096, `warm-${label}`);
   const warmTag = `plugin-warm-up-v1.0.${label === 'pglite' ? 0 : 1}`;
+  const warmZip = await minimalPackage('warm-up', `1.0.${label === 'pglite' ? 0 : 1}`);
   const warm = github.addRelease('conn2flow/plugins', { tagName: warmTag }, [
     { name: 'gestor-plugin.zip', content: warmZip },
     { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(warmZip).digest('hex')}\n`) },
@@ -192,8 +193,8 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
   // Three releases in a row (each a new version for every host); the median is reported.
   const times: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const zip = Buffer.alloc(8192, `${label}-${round}`);
     const tag = `plugin-bench-plugin-v1.${label === 'pglite' ? 0 : 1}.${round}`;
+    const zip = await minimalPackage('bench-plugin', `1.${label === 'pglite' ? 0 : 1}.${round}`, { padding: 8192 });
     const release = github.addRelease('conn2flow/plugins', { tagName: tag }, [
       { name: 'gestor-plugin.zip', content: zip },
       { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },

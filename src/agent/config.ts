@@ -27,7 +27,18 @@ export interface AgentConfig {
   allowHttpDownloads: boolean;
   /** When a job fails after the installer started changing the site, reinstall what the site had before. */
   restoreOnFailure: boolean;
+  /** Pages that must answer after an install (null: no health check). */
+  healthCheck: HealthCheckConfig | null;
 }
+
+export interface HealthCheckConfig {
+  urls: string[];
+  timeoutSeconds: number;
+  fatalPatterns: string[];
+}
+
+/** What marks a broken PHP page unless the config says otherwise. */
+export const DEFAULT_FATAL_PATTERNS = ['Fatal error', 'Parse error', 'Uncaught Error', 'Uncaught Exception', 'Uncaught TypeError'];
 
 export const CONFIG_SCHEMA_URL = 'https://conn2flow-plugin-release/schemas/agent-config.schema.json';
 
@@ -94,6 +105,9 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     pinned: c.pinned ?? [],
     allowHttpDownloads: c.allowHttpDownloads ?? false,
     restoreOnFailure: c.restoreOnFailure ?? true,
+    healthCheck: c.healthCheck
+      ? { urls: c.healthCheck.urls, timeoutSeconds: c.healthCheck.timeoutSeconds ?? 15, fatalPatterns: c.healthCheck.fatalPatterns ?? DEFAULT_FATAL_PATTERNS }
+      : null,
   };
 }
 

@@ -2,11 +2,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { InventoryEntry, Job } from '../protocol/messages.ts';
 import { AGENT_EXIT, PLG_EXIT, label } from '../protocol/exit-codes.ts';
+import { dependencyProblem } from '../protocol/dependencies.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
 import { inspectPackage } from '../plugin/inspect-package.ts';
 import type { Backups } from './backups.ts';
 import type { AgentConfig } from './config.ts';
 import { downloadPackage } from './download.ts';
+import { checkSiteHealth } from './health-check.ts';
 import type { Installer, InstallerResult } from './installers/installer.ts';
 import type { Journal, JournalJob } from './journal.ts';
 
@@ -75,6 +77,11 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
   const erro = (exitCode: number, message: string, extra: Partial<JobOutcome> = {}): JobOutcome => ({ status: 'erro', exitCode, message, ...extra });
   const timings: NonNullable<JobOutcome['timings']> = {};
   // Only a rollback looks for the kept package (checking it means hashing it); everything else downloads.
+  // The plugins this one needs, checked on the site itself before anything is downloaded.
+  for (const dependency of job.action === 'rollback' ? [] : (job.dependencies ?? [])) {
+    const problem = dependencyProblem(dependency, (await ctx.inventoryOf(dependency.id)).version);
+    if (problem) return erro(PLG_EXIT.DEPENDENCY, `dependency not met on this site: ${problem}; nothing was installed`);
+  }
   let zip = job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
   let downloaded: string | undefined;
   try {
@@ -123,6 +130,19 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       return erro(result.exitCode, `${result.message}${restore.note}`, { logTail: [...result.logTail, ...restore.log].slice(-50), timings });
     }
     ctx.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
+    if (config.healthCheck) {
+      const health = await checkSiteHealth(config.healthCheck);
+      if (!health.ok) {
+        ctx.log(`job ${job.jobId}: the site failed its health check after ${job.action} of ${job.plugin.id} ${job.plugin.version}: ${health.problem}`);
+        const restore = await restoreAfterFailure(ctx, job, before, { ...result, siteChanged: true }, onProcess);
+        const note = restore.note || `; the site has ${job.plugin.version} (there was no earlier version to put back)`;
+        return erro(AGENT_EXIT.HEALTH_CHECK_FAILED, `health check failed after the ${job.action}: ${health.problem}${note}`, {
+          logTail: [...result.logTail, `-- health check: ${health.problem}`, ...restore.log].slice(-50),
+          timings,
+        });
+      }
+      result.logTail.push(`-- health check: ${health.checked.join(', ')} answered`);
+    }
     const pruned = await backups.prune(job.plugin.id, config.backups.keep, job.plugin.version);
     if (pruned.length) ctx.log(`backups of ${job.plugin.id} removed: ${pruned.join(', ')}`);
     return { status: 'ok', exitCode: PLG_EXIT.OK, message: result.message, logTail: result.logTail, installedVersion: job.plugin.version, timings };

@@ -9,6 +9,10 @@ import { handleRequestedAction } from './github/requested-action.ts';
 import { checkRunInstallation, scheduleCheckRun, updateCheckRun, type CheckRunData } from './github/update-check-run.ts';
 import { leaseTakeovers, webhooksReceived } from './metrics.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
+import { advanceRollout, scheduleAdvance, type AdvanceData } from './rollout/advance-rollout.ts';
+import { ActionRefused, rollback } from './rollout/operator-actions.ts';
+import type { Strategy } from './rollout/strategy.ts';
+import { rolloutsToAdvance, rolloutsWaitingOnHost } from './store/rollout-state.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import type { ReleaseIntake, ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
@@ -38,11 +42,21 @@ export interface BotDeps {
   retentionDays?: number;
   /** Stops what the workers started besides the queue (timers); run by whoever stops the bot. */
   stopping?: Array<() => void>;
+  /** The rollout strategy of repositories that declare none. */
+  defaultStrategy?: Strategy;
+  /** Seconds between the controller's passes over running rollouts (default 30). */
+  rolloutTickSeconds?: number;
 }
 
-/** The one "a rollout changed" signal: its check run is brought up to date (coalesced). */
-export function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
-  return scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
+/** The one "a rollout changed" signal: its controller looks at it, and its check run follows (both coalesced). */
+export async function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
+  await scheduleAdvance(deps.boss, rolloutId);
+  await scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
+}
+
+/** A host's job finished: jobs of other rollouts waiting on it for a dependency are looked at again. */
+export async function wakeDependents(deps: BotDeps, hostId: string): Promise<void> {
+  for (const rolloutId of await rolloutsWaitingOnHost(deps.db, hostId)) await scheduleAdvance(deps.boss, rolloutId);
 }
 
 /** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
@@ -102,7 +116,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     try {
       const octokit = await app.auth(job.data.installationId);
       const config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
-      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit) }, release, config);
+      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit), defaultStrategy: deps.defaultStrategy }, release, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
       app.log[outcome.kind === 'failed' ? 'warn' : 'info'](
@@ -168,6 +182,26 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const pruned = await pruneOldRecords(deps.db, deps.retentionDays);
     app.log.info({ pruned, retentionDays: deps.retentionDays }, 'pruned records older than the retention');
   });
+  await deps.boss.work<AdvanceData>(QUEUES.advanceRollout, { ...polling, batchSize: 1, localConcurrency: 2 }, async ([job]) => {
+    const { rolloutId } = job.data;
+    const outcome = await advanceRollout(deps, rolloutId);
+    if (outcome.wakeAt) await scheduleAdvance(deps.boss, rolloutId, outcome.wakeAt);
+    if (outcome.halted) app.log.warn({ rolloutId, reason: outcome.halted }, 'rollout halted');
+    if (outcome.waveStarted !== undefined) app.log.info({ rolloutId, wave: outcome.waveStarted + 1 }, 'wave started');
+    if (outcome.halted && outcome.rollbackOnHalt) {
+      const rolledBack = await rollback({ db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) }, rolloutId, { by: 'halt (onHalt: rollback)' }).catch(
+        (error) => {
+          if (error instanceof ActionRefused) return undefined; // nothing was updated yet
+          throw error;
+        },
+      );
+      if (rolledBack) app.log.warn({ rolloutId, rollback: rolledBack.rolloutId, hosts: rolledBack.changed.length }, 'rolling back the hosts the halted rollout updated');
+    }
+    if (outcome.released || outcome.blocked || outcome.halted || outcome.waveStarted !== undefined || outcome.completed) {
+      await scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
+    }
+  });
+  tickRollouts(app, deps);
   await deps.boss.work<CheckRunData>(QUEUES.checkRun, { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
     const installation = await checkRunInstallation(deps.db, job.data);
     if (!installation) return;
@@ -178,6 +212,20 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       throw error;
     }
   });
+}
+
+/** Every running rollout is looked at now and then, whatever woke it or not: soaks, windows and release ages end, restarts lose nothing. */
+function tickRollouts(app: Probot, deps: BotDeps): void {
+  const timer = setInterval(
+    () => {
+      rolloutsToAdvance(deps.db)
+        .then((ids) => Promise.all(ids.map((id) => scheduleAdvance(deps.boss, id))))
+        .catch((error) => app.log.warn({ err: error }, 'looking at running rollouts failed'));
+    },
+    (deps.rolloutTickSeconds ?? 30) * 1000,
+  );
+  timer.unref();
+  deps.stopping?.push(() => clearInterval(timer));
 }
 
 /** How often every process looks for jobs whose delivering process died (their lease ran out). */

@@ -5,6 +5,7 @@ import { PULL_LEASE_SECONDS } from './api/heartbeat.ts';
 import { CHECK_RUN_DELAY_SECONDS } from './github/update-check-run.ts';
 import { validateBotConfig } from './schemas/bot-config.validator.js';
 import { DEFAULT_RETENTION_DAYS } from './store/retention.ts';
+import { parseStrategy, type Strategy } from './rollout/strategy.ts';
 
 // The bot's settings, read once from the environment into one typed object checked against its JSON Schema
 // (schemas/bot-config.schema.json): every problem is found at start, in one message that names the
@@ -29,6 +30,10 @@ export interface BotConfig {
   checkRunDelaySeconds: number;
   /** Days the event log, webhook deliveries and final jobs' history and reports are kept. */
   retentionDays: number;
+  /** The rollout strategy of repositories that declare none (waves, onHalt, minReleaseAge); all at once when absent. */
+  rolloutStrategy?: Strategy;
+  /** Seconds between the controller's passes over running rollouts (waves, soaks, windows, release age). */
+  rolloutTickSeconds: number;
 }
 
 export class BotConfigError extends Error {}
@@ -45,6 +50,8 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   retrySchedule: 'C2F_RETRY_SCHEDULE',
   checkRunDelaySeconds: 'C2F_CHECK_RUN_DELAY_SECONDS',
   retentionDays: 'C2F_RETENTION_DAYS',
+  rolloutStrategy: 'C2F_ROLLOUT_STRATEGY',
+  rolloutTickSeconds: 'C2F_ROLLOUT_TICK_SECONDS',
 };
 
 export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
@@ -58,6 +65,16 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   const schedule = set('C2F_RETRY_SCHEDULE');
   const retrySchedule = schedule === undefined ? RETRY_SCHEDULE_SECONDS : schedule.split(',').map((part) => Number(part.trim()));
   if (retrySchedule.some((n) => !Number.isFinite(n))) problems.push(`C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found ${JSON.stringify(schedule)}`);
+  let rolloutStrategy: Strategy | undefined;
+  if (set('C2F_ROLLOUT_STRATEGY') !== undefined) {
+    try {
+      rolloutStrategy = parseStrategy(JSON.parse(set('C2F_ROLLOUT_STRATEGY')!), 'C2F_ROLLOUT_STRATEGY');
+    } catch (error) {
+      problems.push(
+        error instanceof SyntaxError ? `C2F_ROLLOUT_STRATEGY must be JSON like {"waves": [{"name": "canary", "labels": ["canary"]}]}: ${error.message}` : (error as Error).message,
+      );
+    }
+  }
   const raw: Record<string, unknown> = {
     botUrl: botUrl?.replace(/\/+$/, ''),
     adminToken: set('C2F_ADMIN_TOKEN'),
@@ -69,6 +86,7 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     retrySchedule: retrySchedule.filter((n) => Number.isFinite(n)),
     checkRunDelaySeconds: number('C2F_CHECK_RUN_DELAY_SECONDS', CHECK_RUN_DELAY_SECONDS),
     retentionDays: number('C2F_RETENTION_DAYS', DEFAULT_RETENTION_DAYS),
+    rolloutTickSeconds: number('C2F_ROLLOUT_TICK_SECONDS', 30),
   };
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
   if (!validateBotConfig(raw)) {
@@ -76,6 +94,7 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     const errors = (validateBotConfig.errors ?? []).filter((error) => !(error.keyword === 'required' && error.params.missingProperty === 'botUrl'));
     problems.push(...errors.map((error) => describe(error, raw)));
   }
+  if (rolloutStrategy) raw.rolloutStrategy = rolloutStrategy;
   if (problems.length) throw new BotConfigError(`the bot's configuration is incomplete:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
   return raw as unknown as BotConfig;
 }

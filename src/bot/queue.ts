@@ -21,6 +21,8 @@ export const QUEUES = {
   redeliverWebhooks: 'redeliver-webhooks',
   /** Once a day: prune what is older than the retention (events, deliveries, final jobs' history and reports). */
   prune: 'prune-old-records',
+  /** Look at a running rollout: halt, soak, start the next wave, release held jobs; one waiting look per rollout. */
+  advanceRollout: 'advance-rollout',
 } as const;
 
 /**
@@ -69,6 +71,7 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
   await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry, expireInSeconds, notify: true });
   await boss.createQueue(QUEUES.redeliverWebhooks, { policy: 'singleton', retryLimit: 0, expireInSeconds });
   await boss.createQueue(QUEUES.prune, { policy: 'singleton', retryLimit: 2, expireInSeconds: 3600 });
+  await boss.createQueue(QUEUES.advanceRollout, { policy: 'short', retryLimit: 10, retryDelay: 5, retryBackoff: true, retryDelayMax: 300, expireInSeconds, notify: true });
   await boss.createQueue(QUEUES.checkRun, { policy: 'short', retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds, notify: true });
   // A rollout run that fails (the database away, say) is retried for about two days: its jobs wait for it.
   // "short": at most one waiting run per rollout, any number going at once (in several processes).

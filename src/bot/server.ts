@@ -7,7 +7,7 @@ import { handlePackage, type AssetStream } from './api/packages.ts';
 import { handleReport } from './api/reports.ts';
 import { probotAssetStream } from './github/asset-stream.ts';
 import { BodyTooLargeError, readBody, sendJson } from './api/read-body.ts';
-import { botApp, startWorkers, touchRollout, type BotDeps } from './app.ts';
+import { botApp, startWorkers, touchRollout, wakeDependents, type BotDeps } from './app.ts';
 import type { BotConfig } from './config.ts';
 import { registry, useDatabaseForMetrics } from './metrics.ts';
 import { startQueue, type QueueOptions } from './queue.ts';
@@ -48,7 +48,7 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
       work.catch(fail);
       return true;
     };
-    if (path === '/api/reports' && req.method === 'POST') return handled(handleReport(req, res, { ...deps, onChanged }));
+    if (path === '/api/reports' && req.method === 'POST') return handled(handleReport(req, res, { ...deps, onChanged, onJobFinished: (job) => wakeDependents(deps, job.hostId) }));
     if (path === '/api/enroll' && req.method === 'POST') return handled(handleEnroll(req, res, deps));
     if (path === '/api/heartbeat' && req.method === 'POST') return handled(handleHeartbeat(req, res, { ...deps, onChanged }));
     if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return handled(handlePackage(req, res, { ...deps, assets: deps.assets }));
@@ -145,6 +145,8 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       checkRunDelaySeconds: config.checkRunDelaySeconds,
       resolveRetryLimit: overrides.resolveRetryLimit,
       retentionDays: config.retentionDays,
+      defaultStrategy: config.rolloutStrategy,
+      rolloutTickSeconds: config.rolloutTickSeconds,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
     };
     const server = await createBotServer(probot, deps);

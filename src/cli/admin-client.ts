@@ -29,6 +29,8 @@ export class AdminApiError extends Error {
 
 export interface AdminClient {
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A GET whose answer is copied as it comes (JSON lines) to `out`. */
+  stream(path: string, out: NodeJS.WritableStream): Promise<void>;
 }
 
 export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv = process.env): AdminClient {
@@ -38,24 +40,34 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
   if (!token) throw new UsageError("set C2F_ADMIN_TOKEN to the bot's admin token");
   // Who acts, recorded with every change an operator makes (C2F_OPERATOR, else the login name).
   const operator = (env.C2F_OPERATOR ?? safeUserName()).replace(/[^\x20-\x7e]/g, '?');
+  const request = async (method: string, path: string, body: unknown, timeoutMs: number): Promise<Response> => {
+    try {
+      return await fetch(new URL(path, base), {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-c2f-operator': operator },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: 'error',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new AdminApiError(
+        0,
+        `cannot reach the bot at ${base} (${NETWORK_ERRORS[cause?.code ?? ''] ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`,
+      );
+    }
+  };
   return {
-    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-      let response: Response;
-      try {
-        response = await fetch(new URL(path, base), {
-          method,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-c2f-operator': operator },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          redirect: 'error',
-          signal: AbortSignal.timeout(30_000),
-        });
-      } catch (error) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        throw new AdminApiError(
-          0,
-          `cannot reach the bot at ${base} (${NETWORK_ERRORS[cause?.code ?? ''] ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`,
-        );
+    async stream(path, out) {
+      const response = await request('GET', path, undefined, 30 * 60_000);
+      if (!response.ok || !response.body) {
+        const text = await response.text();
+        throw new AdminApiError(response.status, (JSON.parse(text || '{}') as { error?: string }).error ?? `the bot answered ${response.status}`);
       }
+      for await (const chunk of response.body) if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+    },
+    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const response = await request(method, path, body, 30_000);
       const text = await response.text();
       let data: unknown;
       try {

@@ -2,6 +2,7 @@ import type { ErrorObject } from 'ajv';
 import schema from './schemas/manifest.schema.json' with { type: 'json' };
 import { validate as validateSchema } from './schemas/manifest.validator.js';
 import type { Diagnostic } from './diagnostics.ts';
+import { compareVersions } from './release-tag.ts';
 import { JsonSyntaxError, parseJsonSource, type JsonSource } from './json-source.ts';
 
 export interface Manifest {
@@ -84,7 +85,32 @@ export function checkManifest(text: string, file = 'manifest.json'): ManifestRes
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const manifest = { ...record } as unknown as Manifest & { dependencias?: Manifest['dependencies'] };
   if (!manifest.dependencies && manifest.dependencias) manifest.dependencies = manifest.dependencias;
+  const key = 'dependencies' in record ? 'dependencies' : 'dependencias';
+  diagnostics.push(...dependencyDiagnostics(manifest, (pointer) => at(`/${key}${pointer}`)));
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   return { manifest, diagnostics };
+}
+
+const VERSION = /^\d+\.\d+\.\d+$/;
+
+/** What the bot and the agent need of `dependencies`: real versions, a range that is not empty, no self-dependency, each plugin once. */
+function dependencyDiagnostics(manifest: Manifest, at: (pointer: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
+  (manifest.dependencies ?? []).forEach((dependency, i) => {
+    const error = (pointer: string, message: string) => diagnostics.push({ severity: 'error', code: 'manifest-dependencies', message, ...at(`/${i}${pointer}`) });
+    if (dependency.id === manifest.id) error('/id', `"${dependency.id}" is this plugin: a plugin cannot depend on itself`);
+    if (seen.has(dependency.id)) error('/id', `"${dependency.id}" is listed twice: give it one range`);
+    seen.add(dependency.id);
+    for (const bound of ['min', 'max'] as const) {
+      const value = dependency[bound];
+      if (value !== undefined && !VERSION.test(value)) error(`/${bound}`, `${bound} of "${dependency.id}" must be a version x.y.z (found "${value}")`);
+    }
+    if (dependency.min && dependency.max && VERSION.test(dependency.min) && VERSION.test(dependency.max) && (compareVersions(dependency.min, dependency.max) ?? 0) > 0) {
+      error('/max', `the range of "${dependency.id}" is empty: min ${dependency.min} is above max ${dependency.max}`);
+    }
+  });
+  return diagnostics;
 }
 
 function schemaDiagnostic(error: ErrorObject, record: Record<string, unknown>, at: (p: string, k?: 'value' | 'key') => Pick<Diagnostic, 'file' | 'line' | 'column'>): Diagnostic {

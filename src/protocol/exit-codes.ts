@@ -28,6 +28,8 @@ export const AGENT_EXIT = {
   INTERRUPTED: 44,
   /** The job arrived after its deadline. */
   DEADLINE_PASSED: 45,
+  /** The site failed its health check after the install (the previous version was put back when it could be). */
+  HEALTH_CHECK_FAILED: 46,
 } as const;
 
 export const OUR_EXIT = {

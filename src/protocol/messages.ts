@@ -30,9 +30,18 @@ export interface Job {
   source: { repository: string; tag: string; releaseId: number };
   package: { fileName: 'gestor-plugin.zip'; size: number; sha256: string; url: string; urlExpiresAt: string | null };
   options: { force: boolean; skipMigrations: boolean };
+  /** Plugins this one needs on the site (from its manifest); absent: none. */
+  dependencies?: Dependency[];
   reportUrl: string;
   deadline: string;
   createdAt: string;
+}
+
+/** A plugin another one needs, at a version within [min, max] (inclusive; a missing bound is open). */
+export interface Dependency {
+  id: string;
+  min?: string;
+  max?: string;
 }
 
 export interface Report {

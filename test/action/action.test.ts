@@ -11,9 +11,8 @@ import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { REPOSITORY, multiPluginRepo, runAction, singlePluginRepo } from './run-action.ts';
 
 const github = new GitHubStandIn();
+// dist/action.js is built before the tests (npm test builds dist/ once; dist.test checks it is current).
 before(async () => {
-  const build = await run(process.execPath, [path.join(REPO, 'scripts', 'build.ts')], { cwd: REPO });
-  assert.equal(build.code, 0, build.stderr);
   await github.start();
 });
 after(() => github.stop());

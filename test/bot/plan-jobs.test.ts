@@ -17,6 +17,9 @@ const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
   agentVersion: null,
   inventory: [],
   plugins: [{ repository: 'conn2flow/plugins', pluginId: 'p' }],
+  labels: [],
+  timeZone: null,
+  windows: null,
   createdAt: '2026-01-01T00:00:00Z',
   ...extra,
 });
@@ -28,7 +31,7 @@ test('each following host gets one job by its policy; others are left out', () =
     host('manual', { policy: 'manual' }),
     host('other', { plugins: [{ repository: 'conn2flow/plugins', pluginId: 'q' }] }),
   ]);
-  const common = { releaseId: 7, action: 'install', force: false, reason: null, previousVersion: null, previousSha256: null, event: 'install' };
+  const common = { releaseId: 7, action: 'install', force: false, reason: null, previousVersion: null, previousSha256: null, event: 'job_planned' };
   assert.deepEqual(plan, [
     { ...common, hostId: 'auto', state: 'queued', notify: false },
     { ...common, hostId: 'notify', state: 'awaiting_approval', notify: true },

@@ -12,6 +12,7 @@ import { addHost } from '../../src/bot/store/hosts.ts';
 import { applyReport } from '../../src/bot/store/reports.ts';
 import type { Job } from '../../src/protocol/messages.ts';
 import { REPO as ROOT, waitFor } from '../helpers.ts';
+import { minimalPackage } from '../../dev/minimal-package.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { freshPostgresUrl, testBox } from './databases.ts';
 
@@ -94,8 +95,9 @@ async function sendRelease(port: number, releaseId: number, tag: string) {
   assert.equal(response.status, 200);
 }
 
-function addPackageRelease(tag: string) {
-  const zip = Buffer.alloc(4096, tag);
+async function addPackageRelease(tag: string) {
+  const [, pluginId, version] = /^plugin-(.+)-v(\d+\.\d+\.\d+)$/.exec(tag)!;
+  const zip = await minimalPackage(pluginId, version);
   return github.addRelease(REPO, { tagName: tag }, [
     { name: 'gestor-plugin.zip', content: zip },
     { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
@@ -138,7 +140,7 @@ test('two bot processes on one PostgreSQL share a large rollout and deliver each
   const { url, db } = await setup(600);
   delayMs = 100;
   const [a, b] = await Promise.all([startBot(url), startBot(url)]);
-  const release = addPackageRelease('plugin-test-plugin-v1.0.0');
+  const release = await addPackageRelease('plugin-test-plugin-v1.0.0');
   await sendRelease(a.port, release.id, release.tagName);
   const delivered = async () => (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
   await waitFor(async () => (await delivered()) === 600, 'all 600 deliveries', 60_000);
@@ -156,7 +158,7 @@ test('a bot killed mid-rollout loses nothing: the other takes its jobs over with
   const { url, db } = await setup(12);
   delayMs = 1500; // slow hosts: the pushes are in flight when the bot dies
   const [first, survivor] = await Promise.all([startBot(url), startBot(url)]);
-  const release = addPackageRelease('plugin-test-plugin-v2.0.0');
+  const release = await addPackageRelease('plugin-test-plugin-v2.0.0');
   await sendRelease(first.port, release.id, release.tagName);
   const forRelease = () => pushes.filter((p) => p.job.source.releaseId === release.id);
   async function states() {

@@ -17,6 +17,7 @@ import type { Job } from '../../src/protocol/messages.ts';
 import { signMessage } from '../../src/protocol/signing.ts';
 import { checkJob } from '../../src/protocol/validate.ts';
 import { GitHubStandIn, commitOf } from '../../dev/github/stand-in.ts';
+import { minimalPackage } from '../../dev/minimal-package.ts';
 import { waitFor } from '../helpers.ts';
 import { freshDatabase, testBox } from './databases.ts';
 
@@ -123,7 +124,7 @@ function packageAssets(content: Buffer, shaText?: string) {
 }
 
 test("a published release reaches the host as a signed job, and the host's report closes it", { timeout: 60_000 }, async () => {
-  const zip = Buffer.alloc(4096, 'zip');
+  const zip = await minimalPackage('test-plugin', '1.0.0');
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.0.0' }, packageAssets(zip));
   const answer = await sendWebhook(releasePayload(release.id, release.tagName));
   assert.equal(answer.status, 200);
@@ -133,7 +134,7 @@ test("a published release reaches the host as a signed job, and the host's repor
   assert.equal(checkJob(job).ok, true);
   assert.deepEqual(
     [job.action, job.plugin.id, job.plugin.version, job.package.sha256, job.package.size],
-    ['install', 'test-plugin', '1.0.0', createHash('sha256').update(zip).digest('hex'), 4096],
+    ['install', 'test-plugin', '1.0.0', createHash('sha256').update(zip).digest('hex'), zip.length],
   );
   assert.equal(job.package.url, `https://github.com/${REPO}/releases/download/plugin-test-plugin-v1.0.0/gestor-plugin.zip`);
   assert.equal(job.reportUrl, 'http://bot.example.com/api/reports');
@@ -179,7 +180,7 @@ test("a published release reaches the host as a signed job, and the host's repor
 });
 
 test('duplicate and out-of-order webhooks for one release make one rollout and one push', { timeout: 60_000 }, async () => {
-  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.1.0' }, packageAssets(Buffer.alloc(2048, 'b')));
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.1.0' }, packageAssets(await minimalPackage('test-plugin', '1.1.0')));
   const answers = await Promise.all([
     sendWebhook(releasePayload(release.id, release.tagName, 'released')),
     sendWebhook(releasePayload(release.id, release.tagName, 'published')),
@@ -221,7 +222,7 @@ test('assets attached after the event are waited for', { timeout: 60_000 }, asyn
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await getRelease(db, release.id))!.state, 'received', 'still waiting');
-  const content = Buffer.alloc(5000, 'd');
+  const content = await minimalPackage('test-plugin', '1.3.0');
   for (const asset of packageAssets(content))
     release.assets.push({ id: 900000 + release.assets.length, name: asset.name, contentType: asset.contentType, content: asset.content, createdAt: new Date().toISOString() });
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job after the assets arrived');
@@ -231,7 +232,7 @@ test('assets attached after the event are waited for', { timeout: 60_000 }, asyn
 });
 
 test('private repositories: the job points at the bot, which streams the asset; the link is bound to the job and expires', { timeout: 60_000 }, async () => {
-  const zip = Buffer.alloc(200_000, 'private');
+  const zip = await minimalPackage('test-plugin', '4.0.0', { padding: 200_000 });
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v4.0.0' }, packageAssets(zip));
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName, 'published', true))).status, 200);
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
@@ -263,7 +264,7 @@ test('private repositories: the job points at the bot, which streams the asset; 
 });
 
 test('a failed host\'s job is retried from the check run\'s "Retry failed" button', { timeout: 60_000 }, async () => {
-  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v5.0.0' }, packageAssets(Buffer.alloc(4096, 'e')));
+  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v5.0.0' }, packageAssets(await minimalPackage('test-plugin', '5.0.0')));
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
   const report = {

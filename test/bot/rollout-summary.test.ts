@@ -25,6 +25,9 @@ const job = (hostId: string, state: HostJob['state'], extra: Partial<HostJob> = 
   requestedBy: null,
   message: null,
   logTail: [],
+  wave: 0,
+  hold: null,
+  releaseTo: null,
   updatedAt: '2026-11-22T10:00:00.000Z',
   ...extra,
 });

@@ -83,6 +83,27 @@ test('dependencies are typed; "dependencias" is accepted with a warning', () => 
   assert.deepEqual(result.manifest?.dependencies, [{ id: 'core-y', min: '1.0.0' }]);
 });
 
+test('dependencies need versions x.y.z, a range that is not empty, another plugin, each once; errors point at the value', () => {
+  const manifest = (deps: unknown) => JSON.stringify({ id: 'shop', name: 'Shop', version: '1.0.0', dependencies: deps }, null, 1);
+  const found = (deps: unknown) =>
+    checkManifest(manifest(deps))
+      .diagnostics.filter((d) => d.severity === 'error')
+      .map((d) => [d.message, d.line]);
+  assert.deepEqual(
+    found([
+      { id: 'core', min: '1.0.0', max: '2.3.4' },
+      { id: 'pay', min: '0.1.0' },
+      { id: 'tax', max: '3.0.0' },
+    ]),
+    [],
+  );
+  assert.deepEqual(found([{ id: 'shop' }]), [['"shop" is this plugin: a plugin cannot depend on itself', 7]]);
+  assert.deepEqual(found([{ id: 'core', min: '1.x' }]), [['min of "core" must be a version x.y.z (found "1.x")', 8]]);
+  assert.deepEqual(found([{ id: 'core', min: '2.0.0', max: '1.9.9' }]), [['the range of "core" is empty: min 2.0.0 is above max 1.9.9', 9]]);
+  assert.deepEqual(found([{ id: 'core' }, { id: 'core', min: '1.0.0' }]), [['"core" is listed twice: give it one range', 10]]);
+  assert.equal(checkManifest(manifest([{ id: 'Core' }])).diagnostics[0]?.code, 'manifest-dependencies');
+});
+
 test('unknown keys are warnings with their position', () => {
   const found = warnings('{"id": "x", "name": "X", "version": "1.0.0",\n "homepage": "https://example.com"}');
   assert.deepEqual(

@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateAgentConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."}},"additionalProperties":false}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
@@ -1045,14 +1045,188 @@ vErrors.push(err78);
 errors++;
 }
 }
-}
-else {
-const err79 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.healthCheck !== undefined){
+let data35 = data.healthCheck;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.urls === undefined){
+const err79 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/required",keyword:"required",params:{missingProperty: "urls"},message:"must have required property '"+"urls"+"'"};
 if(vErrors === null){
 vErrors = [err79];
 }
 else {
 vErrors.push(err79);
+}
+errors++;
+}
+for(const key6 in data35){
+if(!(((key6 === "urls") || (key6 === "timeoutSeconds")) || (key6 === "fatalPatterns"))){
+const err80 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+if(data35.urls !== undefined){
+let data36 = data35.urls;
+if(Array.isArray(data36)){
+if(data36.length > 20){
+const err81 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+if(data36.length < 1){
+const err82 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+const len2 = data36.length;
+for(let i2=0; i2<len2; i2++){
+let data37 = data36[i2];
+if(typeof data37 === "string"){
+if(!pattern7.test(data37)){
+const err83 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+if(data35.timeoutSeconds !== undefined){
+let data38 = data35.timeoutSeconds;
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 300 || isNaN(data38)){
+const err86 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+if(data38 < 1 || isNaN(data38)){
+const err87 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data35.fatalPatterns !== undefined){
+let data39 = data35.fatalPatterns;
+if(Array.isArray(data39)){
+const len3 = data39.length;
+for(let i3=0; i3<len3; i3++){
+let data40 = data39[i3];
+if(typeof data40 === "string"){
+if(func2(data40) < 1){
+const err89 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+else {
+const err90 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/healthCheck/fatalPatterns",schemaPath:"#/properties/healthCheck/properties/fatalPatterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+}
+else {
+const err93 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
 }
 errors++;
 }

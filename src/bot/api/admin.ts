@@ -5,7 +5,26 @@ import { HostUrlError, validateHostUrl } from '../host-url.ts';
 import { ActionRefused, approve, cancel, force, retry, rollback, uninstall, type ActionResult, type OperatorDeps } from '../rollout/operator-actions.ts';
 import type { Database } from '../store/database.ts';
 import { listEvents } from '../store/events.ts';
-import { addHost, createEnrollment, getHost, listHosts, removeHost, rotateSecret, HostNotFoundError, type NewHost, type Subscription } from '../store/hosts.ts';
+import {
+  addHost,
+  createEnrollment,
+  getHost,
+  listHosts,
+  listLabelSchedules,
+  removeHost,
+  removeLabelSchedule,
+  rotateSecret,
+  setLabelSchedule,
+  updateHost,
+  HostNotFoundError,
+  type HostChanges,
+  type NewHost,
+  type Subscription,
+} from '../store/hosts.ts';
+import { checkTimeZone, checkWindow, parseWindow, WindowError, type MaintenanceWindow } from '../rollout/maintenance-windows.ts';
+import { abortRollout, pauseRollout, resumeRollout, startNextWave, type ControlResult } from '../rollout/rollout-control.ts';
+import { checkLabel, StrategyError } from '../rollout/strategy.ts';
+import { waveSummaries } from '../rollout/wave-summary.ts';
 import { releasesWithoutRollout } from '../store/releases.ts';
 import { jobReports } from '../store/reports.ts';
 import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
@@ -46,6 +65,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
   if (a.length !== b.length || !timingSafeEqual(a, b)) return sendJson(res, 401, { error: 'missing or wrong admin token' });
   try {
     const result = await route(req, deps);
+    if (result.lines) return await sendLines(res, result.lines);
     sendJson(res, result.status ?? 200, result.body);
   } catch (error) {
     if (error instanceof BadRequest) return sendJson(res, error.status, { error: error.message });
@@ -53,6 +73,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
     if (error instanceof HostUrlError) return sendJson(res, 422, { error: error.message });
     if (error instanceof HostNotFoundError) return sendJson(res, 404, { error: error.message });
     if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
+    if (error instanceof WindowError || error instanceof StrategyError) return sendJson(res, 422, { error: error.message });
     throw error;
   }
 }
@@ -86,7 +107,24 @@ function hostInput(body: Record<string, unknown>, withUrl: boolean): NewHost {
     if (typeof body.url !== 'string') throw new BadRequest('"url" is required (or create an enrollment and let the agent enroll itself)');
     url = validateHostUrl(body.url, { allowHttp: body.allowHttp === true, allowPrivateNetwork });
   }
-  return { name: name.trim(), url, policy, channel, plugins, allowPrivateNetwork };
+  return { name: name.trim(), url, policy, channel, plugins, allowPrivateNetwork, ...scheduleInput(body) };
+}
+
+/** Labels, time zone and maintenance windows, as given to hosts add, enrollments and hosts update. */
+function scheduleInput(body: Record<string, unknown>): Pick<HostChanges, 'labels' | 'timeZone' | 'windows'> {
+  const changes: Pick<HostChanges, 'labels' | 'timeZone' | 'windows'> = {};
+  if (body.labels !== undefined) {
+    if (!Array.isArray(body.labels) || body.labels.length > 50) throw new BadRequest('"labels" must be a list of at most 50 labels');
+    changes.labels = body.labels.map(checkLabel);
+  }
+  if (body.timeZone !== undefined) changes.timeZone = body.timeZone === null ? null : checkTimeZone(String(body.timeZone));
+  if (body.windows !== undefined) changes.windows = body.windows === null ? null : windowsInput(body.windows);
+  return changes;
+}
+
+function windowsInput(value: unknown): MaintenanceWindow[] {
+  if (!Array.isArray(value) || value.length > 50) throw new BadRequest('"windows" must be a list of at most 50 windows like "mon-fri 22:00-06:00"');
+  return value.map((w) => (typeof w === 'string' ? parseWindow(w) : checkWindow(w as MaintenanceWindow)));
 }
 
 const REPOSITORY = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
@@ -126,7 +164,26 @@ function operator(req: IncomingMessage): string {
   return value ? value.slice(0, 100) : 'admin-api';
 }
 
-async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: number; body: unknown }> {
+/** JSON lines (one object per line), written as they come: the whole event log, without holding it. */
+async function sendLines(res: ServerResponse, lines: AsyncIterable<unknown>): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+  for await (const line of lines) {
+    if (!res.write(`${JSON.stringify(line)}\n`)) await new Promise((resolve) => res.once('drain', resolve));
+  }
+  res.end();
+}
+
+async function* allEvents(db: Database, filter: Parameters<typeof listEvents>[1]): AsyncIterable<unknown> {
+  let after = filter?.after ?? 0;
+  for (;;) {
+    const page = await listEvents(db, { ...filter, after, limit: 5000 });
+    yield* page;
+    if (page.length < 5000) return;
+    after = page[page.length - 1].id;
+  }
+}
+
+async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: number; body?: unknown; lines?: AsyncIterable<unknown> }> {
   const { db, box } = deps;
   const url = new URL(req.url ?? '/', 'http://bot');
   const path = url.pathname.replace(/\/+$/, '');
@@ -150,6 +207,25 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
       if (!(await removeHost(db, id))) throw new BadRequest(`no host ${id}`, 404);
       return { body: { removed: id } };
     }
+    if (parts.length === 2 && method === 'PATCH') {
+      const body = await jsonBody(req);
+      const changes: HostChanges = scheduleInput(body);
+      if (body.policy !== undefined) {
+        if (body.policy !== 'auto' && body.policy !== 'notify' && body.policy !== 'manual') throw new BadRequest('"policy" must be auto, notify or manual');
+        changes.policy = body.policy;
+      }
+      if (body.channel !== undefined) {
+        if (body.channel !== 'stable' && body.channel !== 'prerelease') throw new BadRequest('"channel" must be stable or prerelease');
+        changes.channel = body.channel;
+      }
+      if (body.enabled !== undefined) {
+        if (typeof body.enabled !== 'boolean') throw new BadRequest('"enabled" is true or false');
+        changes.enabled = body.enabled;
+      }
+      const host = await updateHost(db, id, changes);
+      if (!host) throw new BadRequest(`no host ${id}`, 404);
+      return { body: host };
+    }
     if (parts.length === 3 && parts[2] === 'rotate-secret' && method === 'POST') return { body: { hostId: id, secret: await rotateSecret(db, box, id) } };
     if (parts.length === 3 && parts[2] === 'uninstall' && method === 'POST') {
       const body = await jsonBody(req);
@@ -164,20 +240,32 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     const created = await createEnrollment(db, hostInput(await jsonBody(req), false));
     return { status: 201, body: { host: created.host, token: created.token, expiresAt: created.expiresAt } };
   }
+  if (parts[0] === 'labels') {
+    if (parts.length === 1 && method === 'GET') return { body: await listLabelSchedules(db) };
+    const label = checkLabel(parts[1]);
+    if (parts.length === 2 && method === 'PUT') {
+      const body = await jsonBody(req);
+      if (typeof body.timeZone !== 'string') throw new BadRequest('"timeZone" is required (an IANA name like Europe/Berlin)');
+      const schedule = { label, timeZone: checkTimeZone(body.timeZone), windows: windowsInput(body.windows) };
+      if (!schedule.windows.length) throw new BadRequest('"windows" needs at least one window (DELETE removes the label\'s windows)');
+      await setLabelSchedule(db, schedule);
+      return { body: schedule };
+    }
+    if (parts.length === 2 && method === 'DELETE') {
+      if (!(await removeLabelSchedule(db, label))) throw new BadRequest(`label ${label} has no windows`, 404);
+      return { body: { removed: label } };
+    }
+  }
   if (parts[0] === 'releases' && parts.length === 1 && method === 'GET') return { body: await releasesWithoutRollout(db) };
   if (parts[0] === 'events' && parts.length === 1 && method === 'GET') {
     const param = (name: string) => url.searchParams.get(name) ?? undefined;
     const after = param('after');
     if (after !== undefined && !/^\d+$/.test(after)) throw new BadRequest('"after" is an event id');
-    return {
-      body: await listEvents(db, {
-        after: after ? Number(after) : undefined,
-        kind: param('kind'),
-        hostId: param('host'),
-        pluginId: param('plugin'),
-        limit: Number(param('limit') ?? 500) || 500,
-      }),
-    };
+    const filter = { after: after ? Number(after) : undefined, kind: param('kind'), hostId: param('host'), pluginId: param('plugin') };
+    const format = param('format') ?? 'json';
+    if (format === 'jsonl') return { lines: allEvents(db, filter) };
+    if (format !== 'json') throw new BadRequest('"format" is json (a page) or jsonl (every event, one per line)');
+    return { body: await listEvents(db, { ...filter, limit: Number(param('limit') ?? 500) || 500 }) };
   }
   if (parts[0] === 'rollouts') {
     if (parts.length === 1 && method === 'GET') return { body: await listRollouts(db) };
@@ -185,7 +273,8 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     if (parts.length === 2 && method === 'GET') {
       const rollout = await getRollout(db, id);
       if (!rollout) throw new BadRequest(`no rollout ${id}`, 404);
-      return { body: { ...rollout, jobs: await rolloutJobs(db, id) } };
+      const jobs = await rolloutJobs(db, id);
+      return { body: { ...rollout, waves: waveSummaries(rollout, jobs), jobs } };
     }
     if (parts.length === 3 && method === 'POST') return { body: await rolloutAction(operatorDeps, id, parts[2], await jsonBody(req), operator(req)) };
     if (parts.length === 5 && parts[2] === 'jobs') {
@@ -196,8 +285,8 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
         const body = await jsonBody(req);
         const result =
           parts[4] === 'rollback'
-            ? await rolloutAction(operatorDeps, id, 'rollback', { ...body, hosts: [job.hostId] }, operator(req))
-            : await rolloutAction(operatorDeps, id, parts[4], { ...body, jobs: [job.id] }, operator(req));
+            ? await jobAction(operatorDeps, id, 'rollback', { ...body, hosts: [job.hostId] }, operator(req))
+            : await jobAction(operatorDeps, id, parts[4], { ...body, jobs: [job.id] }, operator(req));
         // One job named and nothing done: say why, as a conflict.
         if (!result.changed.length)
           throw new BadRequest(`job ${job.id} is ${result.unchanged[0]?.state ?? job.state}: nothing to ${parts[4] === 'redeliver' ? 'retry' : parts[4]}`, 409);
@@ -208,9 +297,24 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
   throw new BadRequest(`no such admin endpoint: ${method} ${path}`, 404);
 }
 
-const ROLLOUT_ACTIONS = 'approve, retry, force, cancel or rollback';
+const ROLLOUT_ACTIONS = 'approve, retry, force, cancel, rollback, pause, resume, abort or next-wave';
 
-async function rolloutAction(deps: OperatorDeps, rolloutId: string, action: string, body: Record<string, unknown>, by: string): Promise<ActionResult> {
+async function rolloutAction(deps: OperatorDeps, rolloutId: string, action: string, body: Record<string, unknown>, by: string): Promise<ActionResult | ControlResult> {
+  switch (action) {
+    case 'pause':
+      return pauseRollout(deps, rolloutId, by);
+    case 'resume':
+      return resumeRollout(deps, rolloutId, by);
+    case 'abort':
+      if (body.rollback !== undefined && typeof body.rollback !== 'boolean') throw new BadRequest('"rollback" is true or false');
+      return abortRollout(deps, rolloutId, by, { rollback: body.rollback === true });
+    case 'next-wave':
+      return startNextWave(deps, rolloutId, by);
+  }
+  return jobAction(deps, rolloutId, action, body, by);
+}
+
+async function jobAction(deps: OperatorDeps, rolloutId: string, action: string, body: Record<string, unknown>, by: string): Promise<ActionResult> {
   const jobIds = idList(body.jobs, 'jobs');
   const hostIds = idList(body.hosts, 'hosts');
   switch (action) {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkReport } from '../../protocol/validate.ts';
 import type { Database } from '../store/database.ts';
+import { FINAL_JOB_STATES } from '../../protocol/statuses.ts';
 import { applyReport } from '../store/reports.ts';
+import type { HostJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { reports } from '../metrics.ts';
 import { sendJson } from './read-body.ts';
@@ -13,7 +15,7 @@ import { readSignedHostMessage } from './signed-host-message.ts';
 export async function handleReport(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { db: Database; box: SecretBox; onChanged?: (rolloutId: string) => Promise<void> },
+  deps: { db: Database; box: SecretBox; onChanged?: (rolloutId: string) => Promise<void>; onJobFinished?: (job: HostJob) => Promise<void> },
 ): Promise<void> {
   const signed = await readSignedHostMessage(req, res, deps, 'report', checkReport);
   if (!signed) {
@@ -24,6 +26,9 @@ export async function handleReport(
   const { outcome, job } = await applyReport(deps.db, signed.messageId, report);
   reports.inc({ outcome: outcome === 'unknown-job' ? 'rejected' : outcome });
   if (outcome === 'unknown-job') return sendJson(res, 404, { error: `no job ${report.jobId} for host ${report.hostId}` });
-  if (outcome === 'applied' && job) await deps.onChanged?.(job.rolloutId);
+  if (outcome === 'applied' && job) {
+    await deps.onChanged?.(job.rolloutId);
+    if (FINAL_JOB_STATES.has(job.state)) await deps.onJobFinished?.(job);
+  }
   return sendJson(res, 200, { status: outcome });
 }

@@ -38,6 +38,7 @@ export function buildJobMessage(
     source: { repository: release.repository, tag: release.tag, releaseId: release.id },
     package: { fileName: 'gestor-plugin.zip', size: release.zipSize, sha256: release.zipSha256, url: link.url, urlExpiresAt: link.expiresAt },
     options: { force: job.force, skipMigrations: false },
+    ...((action === 'install' || action === 'update') && release.dependencies?.length ? { dependencies: release.dependencies } : {}),
     reportUrl: new URL('/api/reports', botUrl).toString(),
     deadline: new Date(now.getTime() + DEADLINE_MS).toISOString(),
     createdAt: now.toISOString(),

@@ -5,6 +5,7 @@ export interface GitHubRelease {
   tagName: string;
   draft: boolean;
   prerelease: boolean;
+  publishedAt: string | null;
   assets: Array<{ id: number; name: string; size: number; digest: string | null; browserDownloadUrl: string }>;
 }
 
@@ -12,10 +13,12 @@ export interface ReleaseAssetsApi {
   getRelease(repository: string, releaseId: number): Promise<GitHubRelease | undefined>;
   /** Downloads a small asset (the .sha256) as text. */
   downloadText(repository: string, assetId: number, maxBytes: number): Promise<string>;
+  /** An asset's bytes as a stream (the package, read for its manifest). */
+  download(repository: string, assetId: number): Promise<ReadableStream<Uint8Array>>;
 }
 
 interface OctokitLike {
-  request(route: string, parameters: Record<string, unknown>): Promise<{ data: unknown; status: number }>;
+  request(route: string, parameters: Record<string, unknown>): Promise<{ data: unknown; status: number; headers?: Record<string, unknown> }>;
 }
 
 export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
@@ -31,12 +34,14 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
           tag_name: string;
           draft: boolean;
           prerelease: boolean;
+          published_at?: string | null;
           assets: Array<{ id: number; name: string; size: number; digest?: string | null; browser_download_url: string }>;
         };
         return {
           tagName: r.tag_name,
           draft: r.draft,
           prerelease: r.prerelease,
+          publishedAt: r.published_at ?? null,
           assets: r.assets.map((a) => ({ id: a.id, name: a.name, size: a.size, digest: a.digest ?? null, browserDownloadUrl: a.browser_download_url })),
         };
       } catch (error) {
@@ -53,6 +58,15 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
       const bytes = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : typeof data === 'string' ? Buffer.from(data) : (data as Uint8Array));
       if (bytes.length > maxBytes) throw new Error(`asset ${assetId} is ${bytes.length} bytes, more than the ${maxBytes} expected`);
       return bytes.toString('utf8');
+    },
+    async download(repository, assetId) {
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
+        ...split(repository),
+        asset_id: assetId,
+        headers: { accept: 'application/octet-stream' },
+        request: { parseSuccessResponseBody: false },
+      });
+      return data as ReadableStream<Uint8Array>;
     },
   };
 }

@@ -1,4 +1,5 @@
 import { ActionRefused, approve, retry, rollback, type OperatorDeps } from '../rollout/operator-actions.ts';
+import { resumeRollout, startNextWave } from '../rollout/rollout-control.ts';
 import { rolloutOfCheckRun } from '../store/rollouts.ts';
 import type { RequestedAction } from './rollout-summary.ts';
 
@@ -26,10 +27,15 @@ export async function handleRequestedAction(deps: OperatorDeps, event: Requested
           return retry(deps, rollout.id, { by });
         case 'rollback':
           return rollback(deps, rollout.id, { by });
+        case 'resume':
+          return resumeRollout(deps, rollout.id, by);
+        case 'next-wave':
+          return startNextWave(deps, rollout.id, by);
       }
       return undefined;
     })();
     if (!result) return `unknown action "${event.identifier}"`;
+    if ('state' in result) return `${event.identifier}: ${result.state}, wave ${result.currentWave + 1}`;
     return `${event.identifier}: ${result.changed.length} job(s)${result.rolloutId !== rollout.id ? ` in ${result.rolloutId}` : ''}`;
   } catch (error) {
     if (error instanceof ActionRefused) return `${event.identifier} refused: ${error.message}`;

@@ -3,6 +3,7 @@ import { printable } from '../../printable.ts';
 import type { HostRecord } from '../store/hosts.ts';
 import type { ReleaseRow } from '../store/releases.ts';
 import type { HostJob, RolloutRow } from '../store/rollouts.ts';
+import { waveSummaries } from '../rollout/wave-summary.ts';
 
 // What a rollout's check run shows: one row per host (policy, state, version, exit code and label, time),
 // the host's message and installer log for every failure, the run's status and conclusion, and the buttons
@@ -24,7 +25,7 @@ export interface CheckRunView {
 }
 
 /** The identifiers GitHub sends back in check_run.requested_action (at most 20 characters). */
-export type RequestedAction = 'approve-all' | 'retry-failed' | 'rollback';
+export type RequestedAction = 'approve-all' | 'retry-failed' | 'rollback' | 'resume' | 'next-wave';
 
 /** GitHub's limits on a check run's output. */
 const MAX_SUMMARY = 65_000;
@@ -39,24 +40,40 @@ export function rolloutTitle(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 've
   return `Conn2Flow rollout: ${rollout.pluginId} ${rollout.version}`;
 }
 
-export function rolloutView(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 'version'>, jobs: readonly HostJob[], hosts: ReadonlyMap<string, HostRecord>): CheckRunView {
+type RolloutShown = Pick<RolloutRow, 'kind' | 'pluginId' | 'version'> & Partial<RolloutRow>;
+
+export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hosts: ReadonlyMap<string, HostRecord>): CheckRunView {
   const count = (states: string[]) => jobs.filter((j) => states.includes(j.state)).length;
   const ok = count(['ok']);
   const failed = count(['failed', 'dead_lettered']);
   const waiting = count(['awaiting_approval']);
-  const done = jobs.every((j) => FINAL_JOB_STATES.has(j.state));
+  const held = count(['pending']);
+  const blocked = count(['blocked']);
+  const done = jobs.every((j) => FINAL_JOB_STATES.has(j.state)) && rollout.state !== 'halted' && rollout.state !== 'paused';
+  const waves = rollout.strategy ? waveSummaries(rollout as RolloutRow, jobs) : [];
   const name = (job: HostJob) => hosts.get(job.hostId)?.name ?? job.hostId;
   const rows = jobs.map((job) => {
     const host = hosts.get(job.hostId);
     const exit = job.exitCode === null ? '' : `${job.exitCode} ${job.exitLabel ?? ''}`.trim();
-    return `| ${cell(name(job))} | ${host?.policy ?? ''} | ${job.action} | ${job.state}${job.reason ? ` (${cell(job.reason)})` : ''} | ${job.installedVersion ?? ''} | ${exit} | ${job.updatedAt.replace('T', ' ').slice(0, 19)} |`;
+    const wave = waves.length ? `${job.wave + 1} | ` : '';
+    return `| ${cell(name(job))} | ${host?.policy ?? ''} | ${wave}${job.action} | ${job.state}${job.reason ? ` (${cell(job.reason)})` : ''} | ${job.installedVersion ?? ''} | ${exit} | ${job.updatedAt.replace('T', ' ').slice(0, 19)} |`;
   });
+  const waveRows = waves.map(
+    (w) =>
+      `| ${w.wave} ${cell(w.name)} | ${cell(w.selects)} | ${w.state}${w.soakUntil ? ` until ${w.soakUntil.replace('T', ' ').slice(0, 19)}` : ''} | ${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs} | ${w.successThreshold} | ${w.errorThreshold} |`,
+  );
+  const state =
+    rollout.state === 'halted' || rollout.state === 'paused' || rollout.state === 'aborted'
+      ? [`**Rollout ${rollout.state}**${rollout.stateReason ? `: ${cell(rollout.stateReason)}` : ''}`, '']
+      : [];
   const what = rollout.kind === 'release' ? `${rollout.pluginId} ${rollout.version}` : `${rollout.kind} of ${rollout.pluginId} ${rollout.version}`;
   const summary = [
-    `**${what}**: ${jobs.length} host${jobs.length === 1 ? '' : 's'}, ${ok} ok, ${failed} failed, ${waiting ? `${waiting} awaiting approval, ` : ''}${jobs.length - count([...FINAL_JOB_STATES]) - waiting} in progress.`,
+    ...state,
+    `**${what}**: ${jobs.length} host${jobs.length === 1 ? '' : 's'}, ${ok} ok, ${failed} failed, ${waiting ? `${waiting} awaiting approval, ` : ''}${held ? `${held} held, ` : ''}${blocked ? `${blocked} blocked by a dependency, ` : ''}${jobs.length - count([...FINAL_JOB_STATES]) - waiting - held} in progress.`,
     '',
-    '| Host | Policy | Action | State | Version | Exit code | Updated (UTC) |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...(waves.length ? ['| Wave | Hosts | State | Jobs | Continue at | Halt at |', '| --- | --- | --- | --- | --- | --- |', ...waveRows, ''] : []),
+    waves.length ? '| Host | Policy | Wave | Action | State | Version | Exit code | Updated (UTC) |' : '| Host | Policy | Action | State | Version | Exit code | Updated (UTC) |',
+    waves.length ? '| --- | --- | --- | --- | --- | --- | --- | --- |' : '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ]
     .join('\n')
@@ -80,11 +97,18 @@ export function rolloutView(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 'ver
     if (waiting) actions.push({ label: 'Approve all', description: `Install on the ${waiting} waiting host${waiting === 1 ? '' : 's'}`, identifier: 'approve-all' });
     if (failed) actions.push({ label: 'Retry failed', description: `Send the ${failed} failed job${failed === 1 ? '' : 's'} again`, identifier: 'retry-failed' });
     if (ok || failed) actions.push({ label: 'Roll back', description: 'Return updated hosts to what they had', identifier: 'rollback' });
+    if (rollout.state === 'halted' || rollout.state === 'paused')
+      actions.push({ label: 'Resume', description: 'Go on with the rollout past what stopped it', identifier: 'resume' });
+    else if (waves.length && rollout.state === 'running' && (rollout.currentWave ?? 0) + 1 < waves.length)
+      actions.push({ label: 'Next wave', description: 'Start the next wave now', identifier: 'next-wave' });
   }
   const verb = rollout.kind === 'release' ? 'updated' : rollout.kind === 'rollback' ? 'rolled back' : 'uninstalled';
-  const title = done
-    ? `${ok} of ${jobs.length} hosts ${verb}${failed ? `, ${failed} failed` : ''}`
-    : `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}`;
+  const title =
+    rollout.state === 'halted' || rollout.state === 'paused'
+      ? `${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 180)}`
+      : done
+        ? `${ok} of ${jobs.length} hosts ${verb}${failed ? `, ${failed} failed` : ''}${rollout.state === 'aborted' ? ' (aborted)' : ''}`
+        : `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}${waves.length ? ` (wave ${(rollout.currentWave ?? 0) + 1} of ${waves.length})` : ''}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}${held ? `, ${held} held` : ''}`;
   const base = { title, summary, ...(text ? { text } : {}), actions };
   if (!done) return { ...base, status: 'in_progress' };
   return { ...base, status: 'completed', conclusion: failed ? 'failure' : ok ? 'success' : 'neutral' };

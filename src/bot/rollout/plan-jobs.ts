@@ -53,7 +53,7 @@ export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], o
         continue;
       }
     }
-    const event = base.action === 'update' ? 'update_changed' : 'install';
+    const event = 'job_planned';
     if (host.policy === 'auto') planned.push({ ...base, state: 'queued', reason: null, event });
     else planned.push({ ...base, state: 'awaiting_approval', notify: host.policy === 'notify', reason: null, event });
   }

@@ -17,6 +17,8 @@ v8.setFlagsFromString('--enable-experimental-regexp-engine');
 export interface RepositoryReleaseConfig {
   'tag-pattern'?: string;
   'plugin-id'?: string;
+  /** The rollout strategy (waves, onHalt, minReleaseAge): parseStrategy reads it. */
+  rollout?: unknown;
 }
 
 export type TagMeaning = { kind: 'named'; pluginId: string; version: string } | { kind: 'unnamed'; reason: string } | { kind: 'invalid'; reason: string };

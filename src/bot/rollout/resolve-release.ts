@@ -2,15 +2,21 @@ import type { PgBoss } from 'pg-boss';
 import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
 import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
 import type { Database } from '../store/database.ts';
-import { listHosts } from '../store/hosts.ts';
+import { listHosts, listLabelSchedules } from '../store/hosts.ts';
 import { updateRelease, type ReleaseRow } from '../store/releases.ts';
-import { createReleaseRollout, type CreatedRollout } from '../store/rollouts.ts';
+import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../store/rollouts.ts';
+import { activeJobsOfHosts } from '../store/staging.ts';
+import { PackageRefused, readPackageManifest } from './package-manifest.ts';
 import { planJobs } from './plan-jobs.ts';
 import { pluginFromTag, type RepositoryReleaseConfig } from './release-tag-pattern.ts';
+import { stageJobs } from './stage-jobs.ts';
+import { ALL_AT_ONCE, parseStrategy, StrategyError, type Strategy } from './strategy.ts';
 
 // A queued job per published release: which plugin and version the tag names, wait for gestor-plugin.zip
 // and its .sha256 (they are often attached after the event), check GitHub's digest of the zip against the
-// .sha256, then plan the rollout and queue one delivery per host. Runs safely any number of times.
+// .sha256, download the package and read its manifest (the bytes checked against the .sha256, the id and
+// version against the tag, the dependencies kept), then plan the rollout, put it in waves, and queue the
+// deliveries that may go now. Runs safely any number of times.
 
 export const PACKAGE = 'gestor-plugin.zip';
 
@@ -23,6 +29,9 @@ export interface ResolveDeps {
   db: Database;
   boss: PgBoss;
   api: ReleaseAssetsApi;
+  /** The bot's rollout strategy, for repositories that declare none. */
+  defaultStrategy?: Strategy;
+  now?: () => Date;
 }
 
 /** `release` is the row as the caller read it (read once per resolution). */
@@ -60,6 +69,14 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       );
     if (zip.digest !== `sha256:${expected}`)
       return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
+    let dependencies;
+    try {
+      const manifest = await readPackageManifest(() => deps.api.download(release!.repository, zip.id), { sha256: expected, pluginId: named.pluginId, version: named.version });
+      dependencies = manifest.dependencies ?? [];
+    } catch (error) {
+      if (error instanceof PackageRefused) return fail(error.message);
+      throw error;
+    }
     const resolved = {
       state: 'resolved',
       pluginId: named.pluginId,
@@ -68,16 +85,45 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       zipUrl: zip.browserDownloadUrl,
       zipSize: zip.size,
       zipSha256: expected,
+      dependencies,
+      publishedAt: github.publishedAt,
       error: null,
     };
     await updateRelease(db, releaseId, resolved);
     release = { ...release, ...resolved };
   }
 
+  let strategy: Strategy;
+  try {
+    strategy = config.rollout === undefined ? (deps.defaultStrategy ?? ALL_AT_ONCE) : parseStrategy(config.rollout, 'rollout in .github/conn2flow-release.yml');
+  } catch (error) {
+    if (!(error instanceof StrategyError)) throw error;
+    await updateRelease(db, releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });
+    return { kind: 'failed', reason: error.message };
+  }
+  const hosts = await listHosts(db);
   const planned = planJobs(
     { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
-    await listHosts(db),
+    hosts,
   );
-  const rollout = await createReleaseRollout(db, release, planned, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx));
+  const rolloutId = newRolloutId();
+  const staged = stageJobs({
+    rolloutId,
+    planned,
+    hosts: new Map(hosts.map((host) => [host.id, host])),
+    labelSchedules: await listLabelSchedules(db),
+    activeJobs: await activeJobsOfHosts(
+      db,
+      planned.filter((job) => job.state !== 'skipped').map((job) => job.hostId),
+    ),
+    strategy,
+    release: { pluginId: release.pluginId!, dependencies: release.dependencies ?? [], publishedAt: release.publishedAt },
+    now: deps.now?.() ?? new Date(),
+  });
+  const rollout = await createReleaseRollout(db, release, staged.jobs, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx), {
+    rolloutId,
+    strategy: staged.strategy,
+    notBefore: staged.notBefore?.toISOString() ?? null,
+  });
   return { kind: 'rolled-out', rollout };
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { generateSecret } from '../../protocol/signing.ts';
 import type { Database, Queryable } from './database.ts';
+import type { MaintenanceWindow } from '../rollout/maintenance-windows.ts';
 import type { InventoryRecord } from './rollouts.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -28,6 +29,11 @@ export interface HostRecord {
   agentVersion: string | null;
   inventory: InventoryRecord[];
   plugins: Subscription[];
+  /** Waves select hosts by label. */
+  labels: string[];
+  /** The host's maintenance windows (null: none of its own; its labels' apply) and their time zone. */
+  timeZone: string | null;
+  windows: MaintenanceWindow[] | null;
   createdAt: string;
 }
 
@@ -38,6 +44,19 @@ export interface NewHost {
   channel: Channel;
   plugins: Subscription[];
   allowPrivateNetwork?: boolean;
+  labels?: string[];
+  timeZone?: string | null;
+  windows?: MaintenanceWindow[] | null;
+}
+
+/** What `hosts update` may change; absent fields stay. */
+export interface HostChanges {
+  policy?: Policy;
+  channel?: Channel;
+  enabled?: boolean;
+  labels?: string[];
+  timeZone?: string | null;
+  windows?: MaintenanceWindow[] | null;
 }
 
 export class HostNotFoundError extends Error {}
@@ -48,9 +67,21 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 async function insertHost(tx: Queryable, id: string, host: NewHost, secretSealed: string | null): Promise<void> {
   await tx.query(
-    `insert into hosts (id, name, url, policy, channel, allow_private_network, secret_sealed, enrolled_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [id, host.name, host.url, host.policy, host.channel, Boolean(host.allowPrivateNetwork), secretSealed, secretSealed ? new Date().toISOString() : null],
+    `insert into hosts (id, name, url, policy, channel, allow_private_network, secret_sealed, enrolled_at, labels, time_zone, windows)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      id,
+      host.name,
+      host.url,
+      host.policy,
+      host.channel,
+      Boolean(host.allowPrivateNetwork),
+      secretSealed,
+      secretSealed ? new Date().toISOString() : null,
+      [...new Set(host.labels ?? [])].sort(),
+      host.timeZone ?? null,
+      host.windows ? JSON.stringify(host.windows) : null,
+    ],
   );
   for (const s of host.plugins) {
     await tx.query('insert into subscriptions (host_id, repository, plugin_id) values ($1, $2, $3) on conflict do nothing', [id, s.repository, s.pluginId]);
@@ -113,11 +144,59 @@ export async function listHosts(db: Queryable): Promise<HostRecord[]> {
   return rows.map((row) => toHost(row, byHost.get(row.id) ?? []));
 }
 
+export async function hostsWithIds(db: Queryable, ids: readonly string[]): Promise<Map<string, HostRecord>> {
+  if (!ids.length) return new Map();
+  const rows = await db.query<HostRow>('select * from hosts where id = any($1)', [ids]);
+  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions where host_id = any($1) order by repository, plugin_id', [
+    ids,
+  ]);
+  const byHost = new Map<string, typeof subs>();
+  for (const sub of subs) byHost.set(sub.host_id, [...(byHost.get(sub.host_id) ?? []), sub]);
+  return new Map(rows.map((row) => [row.id, toHost(row, byHost.get(row.id) ?? [])]));
+}
+
 export async function getHost(db: Queryable, id: string): Promise<HostRecord | undefined> {
   const [row] = await db.query<HostRow>('select * from hosts where id = $1', [id]);
   if (!row) return undefined;
   const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions where host_id = $1 order by repository, plugin_id', [id]);
   return toHost(row, subs);
+}
+
+/** Changes a host's policy, channel, labels or windows; the host as it is now, or undefined when there is none. */
+export async function updateHost(db: Queryable, id: string, changes: HostChanges): Promise<HostRecord | undefined> {
+  const columns: Record<keyof HostChanges, string> = { policy: 'policy', channel: 'channel', enabled: 'enabled', labels: 'labels', timeZone: 'time_zone', windows: 'windows' };
+  const entries = (Object.keys(columns) as Array<keyof HostChanges>).filter((key) => changes[key] !== undefined);
+  if (entries.length) {
+    const value = (key: keyof HostChanges) =>
+      key === 'windows' ? (changes.windows ? JSON.stringify(changes.windows) : null) : key === 'labels' ? [...new Set(changes.labels)].sort() : changes[key];
+    const rows = await db.query(`update hosts set ${entries.map((key, i) => `${columns[key]} = $${i + 2}`).join(', ')} where id = $1 returning id`, [id, ...entries.map(value)]);
+    if (!rows.length) return undefined;
+  }
+  return getHost(db, id);
+}
+
+export interface LabelSchedule {
+  label: string;
+  timeZone: string;
+  windows: MaintenanceWindow[];
+}
+
+/** Maintenance windows for every host with the label (hosts with windows of their own keep theirs). */
+export async function setLabelSchedule(db: Queryable, schedule: LabelSchedule): Promise<void> {
+  await db.query(
+    `insert into label_schedules (label, time_zone, windows) values ($1, $2, $3)
+     on conflict (label) do update set time_zone = excluded.time_zone, windows = excluded.windows, updated_at = now()`,
+    [schedule.label, schedule.timeZone, JSON.stringify(schedule.windows)],
+  );
+}
+
+export async function removeLabelSchedule(db: Queryable, label: string): Promise<boolean> {
+  return (await db.query('delete from label_schedules where label = $1 returning label', [label])).length > 0;
+}
+
+export async function listLabelSchedules(db: Queryable): Promise<LabelSchedule[]> {
+  const rows = await db.query<{ label: string; time_zone: string; windows: MaintenanceWindow[] | string }>('select * from label_schedules order by label');
+  return rows.map((r) => ({ label: r.label, timeZone: r.time_zone, windows: typeof r.windows === 'string' ? JSON.parse(r.windows) : r.windows }));
 }
 
 export async function removeHost(db: Queryable, id: string): Promise<boolean> {
@@ -161,6 +240,9 @@ interface HostRow {
   last_seen_at: Date | string | null;
   agent_version: string | null;
   inventory: HostRecord['inventory'] | string;
+  labels: string[] | null;
+  time_zone: string | null;
+  windows: MaintenanceWindow[] | string | null;
   created_at: Date | string;
 }
 
@@ -178,6 +260,9 @@ function toHost(row: HostRow, subs: Array<{ repository: string; plugin_id: strin
     agentVersion: row.agent_version,
     inventory: typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory,
     plugins: subs.map((s) => ({ repository: s.repository, pluginId: s.plugin_id })),
+    labels: row.labels ?? [],
+    timeZone: row.time_zone,
+    windows: typeof row.windows === 'string' ? JSON.parse(row.windows) : row.windows,
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

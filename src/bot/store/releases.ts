@@ -1,3 +1,4 @@
+import type { Dependency } from '../../protocol/messages.ts';
 import type { Queryable } from './database.ts';
 
 // Releases as GitHub announced them, and what resolving each one found: the plugin and version its tag
@@ -20,6 +21,10 @@ export interface ReleaseRow {
   error: string | null;
   resolveFailures: number;
   checkRunId: number | null;
+  /** What the package's manifest says the plugin needs on a site (null until resolved). */
+  dependencies: Dependency[] | null;
+  /** When GitHub published the release (its age counts from there). */
+  publishedAt: string | null;
   receivedAt: string;
 }
 
@@ -82,7 +87,7 @@ export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow 
   return row && toRelease(row);
 }
 
-type ReleaseFields = Partial<Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error'>>;
+type ReleaseFields = Partial<Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt'>>;
 
 export async function updateRelease(db: Queryable, id: number, fields: ReleaseFields): Promise<void> {
   const columns: Record<string, string> = {
@@ -94,8 +99,12 @@ export async function updateRelease(db: Queryable, id: number, fields: ReleaseFi
     zipSize: 'zip_size',
     zipSha256: 'zip_sha256',
     error: 'error',
+    dependencies: 'dependencies',
+    publishedAt: 'published_at',
   };
-  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  const entries = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => [k, k === 'dependencies' && v !== null ? JSON.stringify(v) : v] as const);
   if (!entries.length) return;
   const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`);
   if (fields.state === 'resolved') sets.push('resolved_at = now()');
@@ -172,6 +181,8 @@ export function toRelease(row: Record<string, unknown>): ReleaseRow {
     error: (row.error as string | null) ?? null,
     resolveFailures: Number(row.resolve_failures ?? 0),
     checkRunId: num(row.check_run_id),
+    dependencies: (typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : (row.dependencies as Dependency[] | null)) ?? null,
+    publishedAt: row.published_at ? new Date(row.published_at as string).toISOString() : null,
     receivedAt: new Date(row.received_at as string).toISOString(),
   };
 }

@@ -1,3 +1,4 @@
+import { AGENT_EXIT } from '../../protocol/exit-codes.ts';
 import type { InventoryEntry, Report } from '../../protocol/messages.ts';
 import { FINAL_JOB_STATES, jobStateForReport, type JobState } from '../../protocol/statuses.ts';
 import type { Database, Queryable } from './database.ts';
@@ -17,11 +18,16 @@ export interface AppliedReport {
   job?: HostJob;
 }
 
-/** The event each final outcome is logged as (Conn2Flow's plan names install_success, install_fail, rollback_exec). */
-function eventFor(action: HostJob['action'], ok: boolean): string {
+/**
+ * The event each final outcome is logged as, in the names of Conn2Flow's plan where it has one
+ * (install_success, install_fail, update_changed, update_nochange, rollback_exec); a failed health check is
+ * health_fail whatever the action.
+ */
+function eventFor(action: HostJob['action'], ok: boolean, exitCode: number | null): string {
+  if (!ok && exitCode === AGENT_EXIT.HEALTH_CHECK_FAILED) return 'health_fail';
   if (action === 'rollback') return ok ? 'rollback_exec' : 'rollback_fail';
   if (action === 'uninstall') return ok ? 'uninstall_success' : 'uninstall_fail';
-  if (action === 'update') return ok ? 'update_success' : 'update_fail';
+  if (action === 'update') return ok ? 'update_changed' : 'update_fail';
   return ok ? 'install_success' : 'install_fail';
 }
 
@@ -65,7 +71,7 @@ export async function applyReport(db: Database, messageId: string | null, report
         `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
          select $1, $2, $3, r.repository, $4, $5 from rollouts r where r.id = $6`,
         [
-          eventFor(job.action, to === 'ok'),
+          eventFor(job.action, to === 'ok', report.exitCode),
           job.hostId,
           job.id,
           job.pluginId,

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { newMessageId } from '../../protocol/signing.ts';
-import { FINAL_JOB_STATES, type JobState } from '../../protocol/statuses.ts';
+import { FINAL_JOB_STATES, type Hold, type JobState } from '../../protocol/statuses.ts';
 import type { Report } from '../../protocol/messages.ts';
 import type { Database, Queryable } from './database.ts';
+import type { Wave } from '../rollout/strategy.ts';
 import { toRelease, type ReleaseRow } from './releases.ts';
 
 // Rollouts and their per-host jobs. A rollout is what one release asked for (one job per following host),
@@ -40,8 +41,15 @@ export interface HostJob {
   /** The host's last report: its message and the tail of the installer's log. */
   message: string | null;
   logTail: string[];
+  /** The wave of a staged rollout the job belongs to (0 for the first, and for rollouts without waves). */
+  wave: number;
+  /** Why a pending job waits; the state it goes to when nothing holds it any more. */
+  hold: Hold | null;
+  releaseTo: JobState | null;
   updatedAt: string;
 }
+
+export type RolloutState = 'running' | 'paused' | 'halted' | 'aborted' | 'completed';
 
 export interface RolloutRow {
   id: string;
@@ -53,11 +61,27 @@ export interface RolloutRow {
   originRolloutId: string | null;
   requestedBy: string | null;
   checkRunId: number | null;
+  /** The waves the rollout runs (null: every host at once). */
+  strategy: StoredStrategy | null;
+  state: RolloutState;
+  stateReason: string | null;
+  currentWave: number;
+  /** Waves up to this one went on by the operator's decision, whatever their thresholds say. */
+  acceptedWave: number;
+  soakUntil: string | null;
+  /** No job is sent before this (the repository's minimum release age). */
+  notBefore: string | null;
   createdAt: string;
 }
 
+/** A rollout's strategy as stored: its waves (the "rest" wave included) and what a halt does. */
+export interface StoredStrategy {
+  waves: Wave[];
+  rollbackOnHalt: boolean;
+}
+
 /** Jobs in these states have not started on the host: a newer release or request supersedes them. */
-export const NOT_STARTED: readonly JobState[] = ['awaiting_approval', 'queued'];
+export const NOT_STARTED: readonly JobState[] = ['pending', 'awaiting_approval', 'queued'];
 
 /** A job to create: who gets what. */
 export interface NewJob {
@@ -70,8 +94,15 @@ export interface NewJob {
   reason: string | null;
   previousVersion: string | null;
   previousSha256: string | null;
-  /** What the event log calls the decision (install, update_changed, update_nochange, skipped, rollback, ...). */
+  /** What the event log calls the decision (job_planned, update_nochange, skipped, rollback_requested, ...). */
   event: string;
+  wave?: number;
+  hold?: Hold | null;
+  /** For a pending job: the state it goes to once released. */
+  releaseTo?: JobState | null;
+  /** For a job blocked at planning (a missing dependency). */
+  exitCode?: number | null;
+  exitLabel?: string | null;
 }
 
 export interface NewRollout {
@@ -81,6 +112,10 @@ export interface NewRollout {
   originRolloutId?: string | null;
   requestedBy?: string | null;
   jobs: readonly NewJob[];
+  /** A staged release rollout's waves; its id was chosen before the jobs were put in waves. */
+  strategy?: StoredStrategy | null;
+  notBefore?: string | null;
+  rolloutId?: string;
 }
 
 export interface CreatedRollout {
@@ -100,12 +135,18 @@ export async function createReleaseRollout(
   release: ReleaseRow,
   jobs: readonly NewJob[],
   onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>,
+  staging: Pick<NewRollout, 'strategy' | 'notBefore' | 'rolloutId'> = {},
 ): Promise<CreatedRollout> {
   return db.transaction(async (tx) => {
     const existing = await tx.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [release.id]);
     if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [], jobs: [] };
-    return insertRollout(tx, { kind: 'release', release, jobs }, onCreated);
+    return insertRollout(tx, { kind: 'release', release, jobs, ...staging }, onCreated);
   });
+}
+
+/** A new rollout id (a staged rollout needs it before its jobs are put in waves). */
+export function newRolloutId(): string {
+  return `ro_${randomUUID()}`;
 }
 
 /** An operator's rollout (rollback, uninstall), inside the caller's transaction. */
@@ -116,17 +157,22 @@ export async function createOperatorRollout(tx: Queryable, rollout: NewRollout, 
 /** Set-based: a rollout to thousands of hosts is a handful of statements. */
 async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
   const { release } = rollout;
-  const rolloutId = `ro_${randomUUID()}`;
-  await tx.query('insert into rollouts (id, kind, release_id, repository, plugin_id, version, origin_rollout_id, requested_by) values ($1, $2, $3, $4, $5, $6, $7, $8)', [
-    rolloutId,
-    rollout.kind,
-    release.id,
-    release.repository,
-    release.pluginId,
-    release.version,
-    rollout.originRolloutId ?? null,
-    rollout.requestedBy ?? null,
-  ]);
+  const rolloutId = rollout.rolloutId ?? newRolloutId();
+  await tx.query(
+    'insert into rollouts (id, kind, release_id, repository, plugin_id, version, origin_rollout_id, requested_by, strategy, not_before) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+    [
+      rolloutId,
+      rollout.kind,
+      release.id,
+      release.repository,
+      release.pluginId,
+      release.version,
+      rollout.originRolloutId ?? null,
+      rollout.requestedBy ?? null,
+      rollout.strategy ? JSON.stringify(rollout.strategy) : null,
+      rollout.notBefore ?? null,
+    ],
+  );
   const supersededBy =
     rollout.kind === 'release' ? `superseded by ${release.version}` : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
   const jobs = await insertJobs(tx, rolloutId, release, rollout.jobs, rollout.requestedBy ?? null, supersededBy);
@@ -171,21 +217,26 @@ export async function insertJobs(
     reason: job.reason,
     attemptId: newMessageId(),
     attempts: 0,
-    exitCode: null,
-    exitLabel: null,
     installedVersion: null,
     previousVersion: job.previousVersion,
     previousSha256: job.previousSha256,
     requestedBy,
     message: null,
     logTail: [],
+    wave: job.wave ?? 0,
+    hold: job.hold ?? null,
+    releaseTo: job.releaseTo ?? null,
+    exitCode: job.exitCode ?? null,
+    exitLabel: job.exitLabel ?? null,
     updatedAt: now,
   }));
   if (!jobs.length) return jobs;
   const column = <K extends keyof HostJob>(key: K) => jobs.map((job) => job[key]);
   await tx.query(
-    `insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, requested_by)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])`,
+    `insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, requested_by,
+       wave, hold, release_to, exit_code, exit_label)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+       $15::int[], $16::text[], $17::text[], $18::int[], $19::text[])`,
     [
       column('id'),
       column('rolloutId'),
@@ -201,6 +252,11 @@ export async function insertJobs(
       column('previousVersion'),
       column('previousSha256'),
       column('requestedBy'),
+      column('wave'),
+      column('hold'),
+      column('releaseTo'),
+      column('exitCode'),
+      column('exitLabel'),
     ],
   );
   await tx.query('insert into job_history (job_id, state, detail) select * from unnest($1::text[], $2::text[], $3::text[])', [column('id'), column('state'), column('reason')]);
@@ -410,7 +466,7 @@ export function toDeliveryContext(row: Record<string, unknown>): DeliveryContext
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
-function toRollout(row: Record<string, unknown>): RolloutRow {
+export function toRollout(row: Record<string, unknown>): RolloutRow {
   return {
     id: row.id as string,
     kind: row.kind as RolloutKind,
@@ -421,6 +477,13 @@ function toRollout(row: Record<string, unknown>): RolloutRow {
     originRolloutId: text(row.origin_rollout_id),
     requestedBy: text(row.requested_by),
     checkRunId: num(row.check_run_id),
+    strategy: (typeof row.strategy === 'string' ? JSON.parse(row.strategy) : (row.strategy as StoredStrategy | null)) ?? null,
+    state: (row.state as RolloutState | undefined) ?? 'running',
+    stateReason: text(row.state_reason),
+    currentWave: Number(row.current_wave ?? 0),
+    acceptedWave: Number(row.accepted_wave ?? -1),
+    soakUntil: row.soak_until ? new Date(row.soak_until as string).toISOString() : null,
+    notBefore: row.not_before ? new Date(row.not_before as string).toISOString() : null,
     createdAt: new Date(row.created_at as string).toISOString(),
   };
 }
@@ -448,6 +511,9 @@ export function toJob(row: Record<string, unknown>): HostJob {
     requestedBy: text(row.requested_by),
     message: report?.message ?? null,
     logTail: report?.logTail ?? [],
+    wave: Number(row.wave ?? 0),
+    hold: (row.hold as Hold | null) ?? null,
+    releaseTo: (row.release_to as JobState | null) ?? null,
     updatedAt: new Date(row.updated_at as string).toISOString(),
   };
 }

@@ -205,4 +205,43 @@ create table host_messages (
 create index host_messages_by_time on host_messages (received_at);
 `,
   },
+  {
+    version: 6,
+    name: 'staged rollouts: host labels and maintenance windows, waves, holds, dependencies, release age',
+    sql: `
+-- Hosts carry labels (waves select by them) and may have maintenance windows in their own time zone; a
+-- label may have windows too (for the hosts that have none of their own).
+alter table hosts add column labels text[] not null default '{}';
+alter table hosts add column time_zone text;
+alter table hosts add column windows jsonb;
+create table label_schedules (
+  label text primary key,
+  time_zone text not null,
+  windows jsonb not null,
+  updated_at timestamptz not null default now()
+);
+
+-- What the package's manifest says it needs, and when GitHub published the release (its age).
+alter table releases add column dependencies jsonb;
+alter table releases add column published_at timestamptz;
+
+-- A rollout runs its waves (null: all hosts at once) and can be paused, halted or aborted.
+alter table rollouts add column strategy jsonb;
+alter table rollouts add column state text not null default 'running' check (state in ('running', 'paused', 'halted', 'aborted', 'completed'));
+alter table rollouts add column state_reason text;
+alter table rollouts add column current_wave integer not null default 0;
+alter table rollouts add column accepted_wave integer not null default -1;
+alter table rollouts add column soak_until timestamptz;
+alter table rollouts add column not_before timestamptz;
+create index rollouts_running on rollouts (state) where state in ('running', 'paused', 'halted');
+
+-- A pending job is held by the bot (hold says why) and goes to release_to (queued, or awaiting_approval for
+-- hosts that approve) when nothing holds it any more.
+alter table host_jobs add column wave integer not null default 0;
+alter table host_jobs add column hold text;
+alter table host_jobs add column release_to text;
+create index host_jobs_pending on host_jobs (rollout_id, wave) where state = 'pending';
+create index host_jobs_pending_by_host on host_jobs (host_id) where state = 'pending';
+`,
+  },
 ];

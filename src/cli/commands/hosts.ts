@@ -10,10 +10,18 @@ export const HOSTS_HELP = `Usage: c2f-plugin hosts <action> [options]     (talks
       [--policy auto|notify|manual] [--channel stable|prerelease] [--allow-private-network] [--allow-http]
                           register a host; prints its secret once
   enroll-token --name N --plugin owner/repo:plugin-id [...] [--policy ...] [--channel ...]
-      [--allow-private-network]
+      [--allow-private-network] [--label L ...] [--time-zone Z] [--window W ...]
                           a one-time token for "c2f-plugin agent enroll"; --allow-private-network lets
                           that agent give a private or plain-http address (a LAN, a test machine)
+  update <id> [--label L ... | --no-labels] [--time-zone Z] [--window W ... | --no-windows]
+      [--policy ...] [--channel ...] [--enable | --disable]
+                          change a host; labels select it for a rollout's waves; windows ("mon-fri
+                          22:00-06:00", in --time-zone, an IANA name) are when its jobs may run
   list | show <id> | remove <id> | rotate-secret <id>
+  labels                  every label's maintenance windows
+  label-windows <label> --time-zone Z --window W [--window ...]
+                          maintenance windows for every host with the label that has none of its own
+  remove-label-windows <label>
   uninstall <id> --plugin [owner/repo:]plugin-id
                           remove a plugin's files from the host's site (a rollout of its own; Conn2Flow
                           cannot undo the plugin's data rows and migrations, and the report says which stay)
@@ -28,6 +36,7 @@ interface Host {
   policy: string;
   channel: string;
   enrolled: boolean;
+  labels: string[];
   lastSeenAt: string | null;
   plugins: Array<{ repository: string; pluginId: string }>;
   inventory: Array<{ pluginId: string; version: string | null; problem?: string | null }>;
@@ -47,10 +56,22 @@ export async function hostsCommand(args: string[]): Promise<number> {
       channel: { type: 'string' },
       'allow-private-network': { type: 'boolean', default: false },
       'allow-http': { type: 'boolean', default: false },
+      label: { type: 'string', multiple: true },
+      'no-labels': { type: 'boolean', default: false },
+      'time-zone': { type: 'string' },
+      window: { type: 'string', multiple: true },
+      'no-windows': { type: 'boolean', default: false },
+      enable: { type: 'boolean', default: false },
+      disable: { type: 'boolean', default: false },
     },
   });
   const [action, id] = positionals;
   const api = adminClient(values.bot);
+  const schedule = () => ({
+    ...(values.label?.length ? { labels: values.label } : values['no-labels'] ? { labels: [] } : {}),
+    ...(values['time-zone'] ? { timeZone: values['time-zone'] } : {}),
+    ...(values.window?.length ? { windows: values.window } : values['no-windows'] ? { windows: null } : {}),
+  });
   const hostBody = () => ({
     name: values.name,
     policy: values.policy,
@@ -58,6 +79,7 @@ export async function hostsCommand(args: string[]): Promise<number> {
     plugins: values.plugin ?? [],
     allowPrivateNetwork: values['allow-private-network'],
     allowHttp: values['allow-http'],
+    ...schedule(),
   });
   const needId = () => {
     if (!id) throw new UsageError(`hosts ${action} takes a host id`);
@@ -91,7 +113,7 @@ export async function hostsCommand(args: string[]): Promise<number> {
         for (const h of hosts) {
           const installed = h.inventory.map((p) => `${p.pluginId} ${p.version ?? 'missing'}${p.problem ? ' (!)' : ''}`).join(', ');
           process.stdout.write(
-            `${h.id}  ${printable(h.name)}  ${h.policy}/${h.channel}  ${h.enrolled ? printable(h.url ?? 'pull') : 'not enrolled'}  ${h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ')}${installed ? `  has: ${installed}` : ''}\n`,
+            `${h.id}  ${printable(h.name)}  ${h.policy}/${h.channel}${h.labels?.length ? `  [${h.labels.join(', ')}]` : ''}  ${h.enrolled ? printable(h.url ?? 'pull') : 'not enrolled'}  ${h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ')}${installed ? `  has: ${installed}` : ''}\n`,
           );
           for (const p of h.inventory.filter((entry) => entry.problem)) process.stdout.write(`    ${p.pluginId}: ${printable(p.problem!)}\n`);
         }
@@ -110,6 +132,36 @@ export async function hostsCommand(args: string[]): Promise<number> {
         );
       return 0;
     }
+    case 'update': {
+      if (values.enable && values.disable) throw new UsageError('hosts update takes --enable or --disable, not both');
+      const changes = {
+        ...schedule(),
+        ...(values.policy ? { policy: values.policy } : {}),
+        ...(values.channel ? { channel: values.channel } : {}),
+        ...(values.enable ? { enabled: true } : values.disable ? { enabled: false } : {}),
+      };
+      if (!Object.keys(changes).length) throw new UsageError('hosts update takes what to change: --label, --time-zone, --window, --policy, --channel, --enable or --disable');
+      result = await api.call('PATCH', `/api/admin/hosts/${needId()}`, changes);
+      break;
+    }
+    case 'labels':
+      result = await api.call<Array<{ label: string; timeZone: string; windows: Array<{ days: string[]; from: string; to: string }> }>>('GET', '/api/admin/labels');
+      if (!values.json) {
+        const labels = result as Array<{ label: string; timeZone: string; windows: Array<{ days: string[]; from: string; to: string }> }>;
+        if (!labels.length) process.stdout.write('no label has maintenance windows: set some with "c2f-plugin hosts label-windows <label> --time-zone Z --window W"\n');
+        for (const l of labels) process.stdout.write(`${l.label}  ${l.timeZone}  ${l.windows.map((w) => `${w.days.join(',')} ${w.from}-${w.to}`).join('; ')}\n`);
+        return 0;
+      }
+      break;
+    case 'label-windows':
+      if (!id) throw new UsageError('hosts label-windows takes a label');
+      if (!values['time-zone'] || !values.window?.length) throw new UsageError('hosts label-windows takes --time-zone Z and at least one --window W');
+      result = await api.call('PUT', `/api/admin/labels/${encodeURIComponent(id)}`, { timeZone: values['time-zone'], windows: values.window });
+      break;
+    case 'remove-label-windows':
+      if (!id) throw new UsageError('hosts remove-label-windows takes a label');
+      result = await api.call('DELETE', `/api/admin/labels/${encodeURIComponent(id)}`);
+      break;
     case 'show':
       result = await api.call('GET', `/api/admin/hosts/${needId()}`);
       break;

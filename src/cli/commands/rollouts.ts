@@ -11,8 +11,11 @@ Follow:
   show <rollout> [--log]                 each host's job: state, exit code, the host's message; the
                                          installer's log for failed jobs (--log: for every job)
   history <rollout> <job>                the job's states and the host's reports, oldest first
-  events [--after ID] [--kind K] [--host H] [--plugin P]
-                                         the event log (installs, failures, rollbacks, operator actions)
+  events [--after ID] [--kind K] [--host H] [--plugin P] [--jsonl]
+                                         the event log (install_success, install_fail, update_changed,
+                                         update_nochange, rollback_exec, health_fail, job_blocked,
+                                         wave_started, rollout_halted, operator actions...); --jsonl
+                                         writes every event, one JSON object per line (an export)
 
 Act (each is safe to repeat; without job ids it applies to every job of the rollout in the right state):
   approve <rollout> [<job>...]           install on hosts waiting for approval
@@ -26,6 +29,13 @@ Act (each is safe to repeat; without job ids it applies to every job of the roll
                                          return hosts (default: every host whose job finished) to the version
                                          they had before the rollout, or to X.Y.Z; creates a rollback rollout
   redeliver                              the same as retry
+
+A staged rollout as a whole (waves from .github/conn2flow-release.yml or the bot's default):
+  pause <rollout>                        send nothing more until it is resumed
+  resume <rollout>                       go on; a halted rollout goes on past the wave that halted it
+  abort <rollout> [--rollback]           send nothing more, ever; --rollback also returns the hosts it
+                                         updated to what they had
+  next-wave <rollout>                    start the next wave now, whatever the current one's thresholds
 
 Options: --bot URL (or C2F_BOT_URL), --json. The admin token comes from C2F_ADMIN_TOKEN; C2F_OPERATOR names
 who acts (default: your login name). An action that changes nothing exits 1 and says why.
@@ -70,6 +80,8 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
       after: { type: 'string' },
       kind: { type: 'string' },
       plugin: { type: 'string' },
+      jsonl: { type: 'boolean', default: false },
+      rollback: { type: 'boolean', default: false },
     },
   });
   const [action, rollout, ...jobs] = positionals;
@@ -110,6 +122,11 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
         ['plugin', values.plugin],
       ] as const)
         if (value) query.set(key, value);
+      if (values.jsonl) {
+        query.set('format', 'jsonl');
+        await api.stream(`/api/admin/events?${query}`, process.stdout);
+        return 0;
+      }
       const events = await api.call<Array<{ id: number; kind: string; hostId: string | null; pluginId: string | null; detail: unknown; at: string }>>(
         'GET',
         `/api/admin/events?${query}`,
@@ -117,6 +134,23 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
       if (values.json) printJson(events);
       else if (!events.length) out('no events');
       else for (const e of events) out(`${e.id}  ${e.at}  ${e.kind.padEnd(20)} ${e.pluginId ?? ''}  ${e.hostId ?? ''}  ${printable(JSON.stringify(e.detail ?? {}))}`);
+      return 0;
+    }
+    case 'pause':
+    case 'resume':
+    case 'abort':
+    case 'next-wave': {
+      const result = await api.call<{ rolloutId: string; action: string; state: string; currentWave: number; jobs: number; rollback?: ActionResult }>(
+        'POST',
+        `/api/admin/rollouts/${need(rollout, 'a rollout id')}/${action}`,
+        action === 'abort' && values.rollback ? { rollback: true } : {},
+      );
+      if (values.json) printJson(result);
+      else {
+        const moved = { pause: 'held', resume: 'released to their waves', abort: 'cancelled', 'next-wave': 'released to their waves' }[action];
+        out(`${result.rolloutId}: ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job${result.jobs === 1 ? '' : 's'} ${moved}`);
+        if (result.rollback) printAction(result.rollback);
+      }
       return 0;
     }
     case 'approve':
@@ -179,17 +213,55 @@ async function list(api: AdminClient, json: boolean): Promise<number> {
   return 0;
 }
 
+interface Wave {
+  wave: number;
+  name: string;
+  state: string;
+  selects: string;
+  successThreshold: string;
+  errorThreshold: string;
+  soakSeconds: number;
+  soakUntil: string | null;
+  jobs: number;
+  ok: number;
+  failed: number;
+  pending: number;
+}
+
 async function show(api: AdminClient, id: string, json: boolean, allLogs: boolean): Promise<number> {
-  const shown = await api.call<{ id: string; kind: string; pluginId: string; version: string; originRolloutId: string | null; jobs: Job[] }>('GET', `/api/admin/rollouts/${id}`);
+  const shown = await api.call<{
+    id: string;
+    kind: string;
+    pluginId: string;
+    version: string;
+    originRolloutId: string | null;
+    state: string;
+    stateReason: string | null;
+    notBefore: string | null;
+    waves: Wave[];
+    jobs: Array<Job & { wave: number; hold: string | null }>;
+  }>('GET', `/api/admin/rollouts/${id}`);
   if (json) {
     printJson(shown);
     return 0;
   }
-  out(`${shown.id}  ${shown.kind === 'release' ? '' : `${shown.kind} of `}${shown.pluginId} ${shown.version}${shown.originRolloutId ? ` (undoes ${shown.originRolloutId})` : ''}`);
+  out(
+    `${shown.id}  ${shown.kind === 'release' ? '' : `${shown.kind} of `}${shown.pluginId} ${shown.version}${shown.originRolloutId ? ` (undoes ${shown.originRolloutId})` : ''}  ${shown.state}`,
+  );
+  if (shown.stateReason) out(`  ${printable(shown.stateReason)}`);
+  if (shown.notBefore && Date.parse(shown.notBefore) > Date.now()) out(`  minimum release age: nothing goes out before ${shown.notBefore}`);
+  for (const w of shown.waves) {
+    const soak = w.soakUntil ? `, soaking until ${w.soakUntil}` : w.soakSeconds ? `, soak ${w.soakSeconds} s` : '';
+    out(
+      `  wave ${w.wave} ${printable(w.name)} (${w.selects}): ${w.state}; ${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}; continue at ${w.successThreshold}, halt at ${w.errorThreshold}${soak}`,
+    );
+  }
   if (!shown.jobs.length) out('  no hosts follow this plugin');
   for (const j of shown.jobs) {
     const code = j.exitCode === null ? '' : `  exit ${j.exitCode} ${j.exitLabel ?? ''}`;
-    out(`  ${j.hostId}  ${j.action}  ${j.state}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}  job ${j.id}`);
+    const wave = shown.waves.length ? `  wave ${j.wave + 1}` : '';
+    const held = j.hold ? ` (${j.hold})` : '';
+    out(`  ${j.hostId}  ${j.action}  ${j.state}${held}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}${wave}  job ${j.id}`);
     const said = j.message ?? j.reason;
     if (said) out(`      ${printable(said)}`);
     if ((allLogs || j.state === 'failed' || j.state === 'dead_lettered') && j.logTail.length) {

@@ -3,7 +3,7 @@ import runtime0 from "ajv/dist/runtime/ucs2length.js";
 import runtime1 from "ajv-formats/dist/formats.js";
 
 export const validateJob = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"dependencies":{"description":"The plugins this one needs on the site, from its manifest: each installed at a version within [min, max] (inclusive; either bound may be absent). The host checks them again before installing and refuses with exit 30 (DEPENDENCY) when one is missing or out of range. Absent: none.","type":"array","maxItems":100,"items":{"type":"object","required":["id"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"min":{"$ref":"defs.schema.json#/$defs/version"},"max":{"$ref":"defs.schema.json#/$defs/version"}},"additionalProperties":false}}},"additionalProperties":false};
 const schema33 = {"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"};
 const schema37 = {"type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$","maxLength":255};
 const schema38 = {"type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"};
@@ -1210,14 +1210,162 @@ vErrors.push(err97);
 errors++;
 }
 }
-}
-else {
-const err98 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.dependencies !== undefined){
+let data28 = data.dependencies;
+if(Array.isArray(data28)){
+if(data28.length > 100){
+const err98 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err98];
 }
 else {
 vErrors.push(err98);
+}
+errors++;
+}
+const len0 = data28.length;
+for(let i0=0; i0<len0; i0++){
+let data29 = data28[i0];
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+if(data29.id === undefined){
+const err99 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+for(const key5 in data29){
+if(!(((key5 === "id") || (key5 === "min")) || (key5 === "max"))){
+const err100 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+if(data29.id !== undefined){
+let data30 = data29.id;
+if(typeof data30 === "string"){
+if(func2(data30) > 255){
+const err101 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+if(!pattern8.test(data30)){
+const err102 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data29.min !== undefined){
+let data31 = data29.min;
+if(typeof data31 === "string"){
+if(!pattern9.test(data31)){
+const err104 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+if(data29.max !== undefined){
+let data32 = data29.max;
+if(typeof data32 === "string"){
+if(!pattern9.test(data32)){
+const err106 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+else {
+const err107 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+}
+else {
+const err109 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+}
+else {
+const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
 }
 errors++;
 }
@@ -1227,10 +1375,10 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validateReport = validate22;
-const schema46 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/report.schema.json","title":"Report (host → bot)","description":"Sent at every status change of a job; retried until the bot answers 2xx.","type":"object","required":["type","protocol","jobId","attemptId","hostId","status","exitCode","exitLabel","message","logTail","installedVersion","timings","sentAt"],"properties":{"type":{"const":"report"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"status":{"$ref":"defs.schema.json#/$defs/hostStatus"},"exitCode":{"oneOf":[{"$ref":"defs.schema.json#/$defs/exitCode"},{"type":"null"}]},"exitLabel":{"type":["string","null"],"maxLength":64},"message":{"type":"string","maxLength":2000},"logTail":{"type":"array","maxItems":50,"items":{"type":"string","maxLength":1000}},"installedVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]},"inventory":{"description":"The site's view of this plugin when the report was written (final reports carry it): what the bot plans the next job from.","oneOf":[{"$ref":"defs.schema.json#/$defs/inventoryEntry"},{"type":"null"}]},"timings":{"type":"object","required":["receivedAt"],"properties":{"receivedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"startedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"finishedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"downloadMs":{"type":"integer","minimum":0},"installMs":{"type":"integer","minimum":0},"verifyMs":{"type":"integer","minimum":0}},"additionalProperties":false},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
-const schema50 = {"enum":["idle","instalando","atualizando","ok","erro"]};
-const schema51 = {"type":"integer","minimum":0,"maximum":255};
-const schema53 = {"description":"What a site has of one plugin: the version its files hold (gestor/plugins/<id>/manifest.json), the package it came from when known, and, when Conn2Flow's plugins row or the agent's own record disagrees with the files, what disagrees.","type":"object","required":["pluginId","version","sha256"],"properties":{"pluginId":{"$ref":"#/$defs/pluginId"},"version":{"oneOf":[{"$ref":"#/$defs/version"},{"type":"null"}]},"sha256":{"oneOf":[{"$ref":"#/$defs/sha256"},{"type":"null"}]},"problem":{"type":["string","null"],"maxLength":500}},"additionalProperties":false};
+const schema49 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/report.schema.json","title":"Report (host → bot)","description":"Sent at every status change of a job; retried until the bot answers 2xx.","type":"object","required":["type","protocol","jobId","attemptId","hostId","status","exitCode","exitLabel","message","logTail","installedVersion","timings","sentAt"],"properties":{"type":{"const":"report"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"status":{"$ref":"defs.schema.json#/$defs/hostStatus"},"exitCode":{"oneOf":[{"$ref":"defs.schema.json#/$defs/exitCode"},{"type":"null"}]},"exitLabel":{"type":["string","null"],"maxLength":64},"message":{"type":"string","maxLength":2000},"logTail":{"type":"array","maxItems":50,"items":{"type":"string","maxLength":1000}},"installedVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]},"inventory":{"description":"The site's view of this plugin when the report was written (final reports carry it): what the bot plans the next job from.","oneOf":[{"$ref":"defs.schema.json#/$defs/inventoryEntry"},{"type":"null"}]},"timings":{"type":"object","required":["receivedAt"],"properties":{"receivedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"startedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"finishedAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"downloadMs":{"type":"integer","minimum":0},"installMs":{"type":"integer","minimum":0},"verifyMs":{"type":"integer","minimum":0}},"additionalProperties":false},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
+const schema53 = {"enum":["idle","instalando","atualizando","ok","erro"]};
+const schema54 = {"type":"integer","minimum":0,"maximum":255};
+const schema56 = {"description":"What a site has of one plugin: the version its files hold (gestor/plugins/<id>/manifest.json), the package it came from when known, and, when Conn2Flow's plugins row or the agent's own record disagrees with the files, what disagrees.","type":"object","required":["pluginId","version","sha256"],"properties":{"pluginId":{"$ref":"#/$defs/pluginId"},"version":{"oneOf":[{"$ref":"#/$defs/version"},{"type":"null"}]},"sha256":{"oneOf":[{"$ref":"#/$defs/sha256"},{"type":"null"}]},"problem":{"type":["string","null"],"maxLength":500}},"additionalProperties":false};
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1477,7 +1625,7 @@ vErrors = null;
 if(data.problem !== undefined){
 let data3 = data.problem;
 if((typeof data3 !== "string") && (data3 !== null)){
-const err15 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/type",keyword:"type",params:{type: schema53.properties.problem.type},message:"must be string,null"};
+const err15 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/type",keyword:"type",params:{type: schema56.properties.problem.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1659,7 +1807,7 @@ vErrors.push(err12);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema46.properties, key0))){
+if(!(func1.call(schema49.properties, key0))){
 const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
@@ -1832,7 +1980,7 @@ errors++;
 if(data.status !== undefined){
 let data5 = data.status;
 if(!(((((data5 === "idle") || (data5 === "instalando")) || (data5 === "atualizando")) || (data5 === "ok")) || (data5 === "erro"))){
-const err28 = {instancePath:instancePath+"/status",schemaPath:"defs.schema.json#/$defs/hostStatus/enum",keyword:"enum",params:{allowedValues: schema50.enum},message:"must be equal to one of the allowed values"};
+const err28 = {instancePath:instancePath+"/status",schemaPath:"defs.schema.json#/$defs/hostStatus/enum",keyword:"enum",params:{allowedValues: schema53.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1932,7 +2080,7 @@ vErrors = null;
 if(data.exitLabel !== undefined){
 let data7 = data.exitLabel;
 if((typeof data7 !== "string") && (data7 !== null)){
-const err34 = {instancePath:instancePath+"/exitLabel",schemaPath:"#/properties/exitLabel/type",keyword:"type",params:{type: schema46.properties.exitLabel.type},message:"must be string,null"};
+const err34 = {instancePath:instancePath+"/exitLabel",schemaPath:"#/properties/exitLabel/type",keyword:"type",params:{type: schema49.properties.exitLabel.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2395,7 +2543,7 @@ return errors === 0;
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validateHeartbeat = validate25;
-const schema61 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
+const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2642,7 +2790,7 @@ vErrors = null;
 if(data.problem !== undefined){
 let data3 = data.problem;
 if((typeof data3 !== "string") && (data3 !== null)){
-const err15 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/type",keyword:"type",params:{type: schema53.properties.problem.type},message:"must be string,null"};
+const err15 = {instancePath:instancePath+"/problem",schemaPath:"#/properties/problem/type",keyword:"type",params:{type: schema56.properties.problem.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2978,7 +3126,7 @@ return errors === 0;
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validateEnrollment = validate28;
-const schema68 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/enrollment.schema.json","title":"Enrollment request (host → bot)","description":"Trades a one-time enrollment token for a host id and secret. Not signed (the host has no secret yet); the token is the credential.","type":"object","required":["type","protocol","token","agentVersion","url"],"properties":{"type":{"const":"enroll"},"protocol":{"const":1},"token":{"type":"string","minLength":16,"maxLength":256},"agentVersion":{"type":"string","maxLength":64},"url":{"oneOf":[{"$ref":"defs.schema.json#/$defs/url"},{"type":"null"}],"description":"Where the bot pushes jobs; null for pull mode."}},"additionalProperties":false};
+const schema71 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/enrollment.schema.json","title":"Enrollment request (host → bot)","description":"Trades a one-time enrollment token for a host id and secret. Not signed (the host has no secret yet); the token is the credential.","type":"object","required":["type","protocol","token","agentVersion","url"],"properties":{"type":{"const":"enroll"},"protocol":{"const":1},"token":{"type":"string","minLength":16,"maxLength":256},"agentVersion":{"type":"string","maxLength":64},"url":{"oneOf":[{"$ref":"defs.schema.json#/$defs/url"},{"type":"null"}],"description":"Where the bot pushes jobs; null for pull mode."}},"additionalProperties":false};
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/protocol/enrollment.schema.json" */;
@@ -3252,7 +3400,7 @@ return errors === 0;
 validate28.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validateAck = validate29;
-const schema70 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/ack.schema.json","title":"Host answer to a job","description":"202 accepted (stored, not yet done); 200 known (a repeat: the outcome so far); 409 refused (will not take it).","type":"object","required":["status","jobId"],"properties":{"status":{"enum":["accepted","known","refused"]},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"report":{"oneOf":[{"$ref":"report.schema.json"},{"type":"null"}]},"reason":{"type":"string","maxLength":2000}},"additionalProperties":false};
+const schema73 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/ack.schema.json","title":"Host answer to a job","description":"202 accepted (stored, not yet done); 200 known (a repeat: the outcome so far); 409 refused (will not take it).","type":"object","required":["status","jobId"],"properties":{"status":{"enum":["accepted","known","refused"]},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"report":{"oneOf":[{"$ref":"report.schema.json"},{"type":"null"}]},"reason":{"type":"string","maxLength":2000}},"additionalProperties":false};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/protocol/ack.schema.json" */;
@@ -3301,7 +3449,7 @@ errors++;
 if(data.status !== undefined){
 let data0 = data.status;
 if(!(((data0 === "accepted") || (data0 === "known")) || (data0 === "refused"))){
-const err3 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema70.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema73.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }

@@ -1,0 +1,90 @@
+import { dependencyProblem, describeRange, findCycle, satisfies } from '../../protocol/dependencies.ts';
+import type { Dependency } from '../../protocol/messages.ts';
+import type { Hold } from '../../protocol/statuses.ts';
+import type { LabelSchedule } from '../store/hosts.ts';
+import type { InventoryRecord } from '../store/rollouts.ts';
+import { describeLocal, isOpen, nextOpening, type MaintenanceWindow, type Schedule } from './maintenance-windows.ts';
+
+// Whether a job whose wave has started may go to its host now, or what holds it: the release is younger
+// than the repository's minimum age, a plugin it depends on is being installed on the host first, or the
+// host's maintenance window is closed. A dependency the host lacks, with nothing on the way to install it,
+// blocks the job (exit 30). Pure: the same answer at planning and every time the rollout is looked at again.
+
+/** Another job of the same host that has not finished: a dependency may be on its way through it. */
+export interface ActiveJob {
+  jobId: string;
+  pluginId: string;
+  version: string;
+  dependencies: readonly Dependency[];
+}
+
+export interface HoldContext {
+  now: Date;
+  /** The release's minimum age ends here (null: none). */
+  notBefore: Date | null;
+  /** The host's maintenance windows (none: any time). */
+  schedules: readonly Schedule[];
+  /** What the job's package needs on the site; checked for installs and updates. */
+  dependencies: readonly Dependency[];
+  checkDependencies: boolean;
+  pluginId: string;
+  inventory: readonly InventoryRecord[];
+  /** The host's other unfinished jobs. */
+  activeJobs: readonly ActiveJob[];
+}
+
+export type HoldDecision = { kind: 'release' } | { kind: 'hold'; hold: Hold; reason: string; until: Date | null } | { kind: 'block'; reason: string };
+
+export function evaluateHold(context: HoldContext): HoldDecision {
+  const { now } = context;
+  if (context.notBefore && context.notBefore > now) {
+    return {
+      kind: 'hold',
+      hold: 'release_age',
+      reason: `the release is too new: it goes out from ${context.notBefore.toISOString()} (minimum release age)`,
+      until: context.notBefore,
+    };
+  }
+  if (context.checkDependencies && context.dependencies.length) {
+    const decision = dependencyDecision(context);
+    if (decision) return decision;
+  }
+  if (context.schedules.length && !context.schedules.some((schedule) => isOpen(schedule, now))) {
+    const openings = context.schedules.map((schedule) => ({ schedule, at: nextOpening(schedule, now) })).filter((o): o is { schedule: Schedule; at: Date } => Boolean(o.at));
+    openings.sort((a, b) => a.at.getTime() - b.at.getTime());
+    const next = openings[0];
+    return {
+      kind: 'hold',
+      hold: 'window',
+      reason: next ? `outside its maintenance window: waits until ${describeLocal(next.schedule.timeZone, next.at)}` : 'outside its maintenance window',
+      until: next?.at ?? null,
+    };
+  }
+  return { kind: 'release' };
+}
+
+function dependencyDecision(context: HoldContext): HoldDecision | undefined {
+  const waits: string[] = [];
+  for (const dependency of context.dependencies) {
+    const installed = context.inventory.find((entry) => entry.pluginId === dependency.id)?.version ?? null;
+    if (installed && satisfies(dependency, installed)) continue;
+    const coming = context.activeJobs.find((job) => job.pluginId === dependency.id && satisfies(dependency, job.version));
+    if (!coming) return { kind: 'block', reason: `dependency not met: ${dependencyProblem(dependency, installed)}` };
+    waits.push(`${dependency.id} ${coming.version} (${describeRange(dependency)})`);
+  }
+  if (!waits.length) return undefined;
+  // Jobs that wait for each other would wait forever: a cycle is refused, naming it.
+  const edges = new Map<string, string[]>();
+  const needs = (dependencies: readonly Dependency[]) => dependencies.map((d) => d.id).filter((id) => context.activeJobs.some((job) => job.pluginId === id));
+  edges.set(context.pluginId, needs(context.dependencies));
+  for (const job of context.activeJobs) if (job.pluginId !== context.pluginId) edges.set(job.pluginId, needs(job.dependencies));
+  const cycle = findCycle(edges);
+  if (cycle?.includes(context.pluginId)) return { kind: 'block', reason: `dependency cycle: ${cycle.join(' → ')}` };
+  return { kind: 'hold', hold: 'dependency', reason: `waits for ${waits.join(', ')} to be installed first`, until: null };
+}
+
+/** A host's maintenance windows: its own when it has some, else those of its labels. */
+export function schedulesOf(host: { timeZone: string | null; windows: MaintenanceWindow[] | null; labels: readonly string[] }, labels: readonly LabelSchedule[]): Schedule[] {
+  if (host.windows?.length) return [{ timeZone: host.timeZone ?? 'UTC', windows: host.windows }];
+  return labels.filter((schedule) => host.labels.includes(schedule.label)).map((schedule) => ({ timeZone: schedule.timeZone, windows: schedule.windows }));
+}

@@ -1,0 +1,101 @@
+import type { Database } from '../store/database.ts';
+import { cancelUnsentJobs, holdUnsentJobs, recordRolloutEvent, setRolloutState, unholdJobs } from '../store/rollout-state.ts';
+import { toRollout, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
+import { scheduleAdvance } from './advance-rollout.ts';
+import { ActionRefused, rollback, type ActionResult, type OperatorDeps } from './operator-actions.ts';
+
+// An operator's hand on a rollout as a whole: pause it (nothing more is sent), resume it (a halted rollout
+// goes on past the wave that halted it), abort it (nothing more is ever sent; optionally the hosts it already
+// updated are rolled back), or start its next wave now. Each is one transaction on the rollout's row, safe to
+// repeat: asking for the state it is already in changes nothing.
+
+export interface ControlResult {
+  rolloutId: string;
+  action: string;
+  state: RolloutState;
+  currentWave: number;
+  /** Jobs held, released or cancelled by the action. */
+  jobs: number;
+  /** An abort with rollback: the rollback's result. */
+  rollback?: ActionResult;
+}
+
+export async function pauseRollout(deps: OperatorDeps, rolloutId: string, by: string | null): Promise<ControlResult> {
+  return control(deps, rolloutId, 'pause', by, async (rollout, tx) => {
+    if (rollout.state === 'paused') return 0;
+    if (rollout.state !== 'running') throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}: only a running rollout can be paused`);
+    await setRolloutState(tx, rolloutId, { state: 'paused', reason: `paused${byText(by)}` });
+    return (await holdUnsentJobs(tx, rolloutId, 'paused', `rollout paused${byText(by)}`)).length;
+  });
+}
+
+/** A paused rollout goes on; a halted one goes on past the wave that halted it (the operator accepts it). */
+export async function resumeRollout(deps: OperatorDeps, rolloutId: string, by: string | null): Promise<ControlResult> {
+  return control(deps, rolloutId, 'resume', by, async (rollout, tx) => {
+    if (rollout.state === 'running') return 0;
+    if (rollout.state !== 'paused' && rollout.state !== 'halted')
+      throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}: only a paused or halted rollout can be resumed`);
+    await setRolloutState(tx, rolloutId, {
+      state: 'running',
+      reason: null,
+      ...(rollout.state === 'halted' ? { acceptedWave: Math.max(rollout.acceptedWave, rollout.currentWave) } : {}),
+    });
+    return unholdJobs(tx, rolloutId);
+  });
+}
+
+export async function abortRollout(deps: OperatorDeps, rolloutId: string, by: string | null, options: { rollback?: boolean } = {}): Promise<ControlResult> {
+  const result = await control(deps, rolloutId, 'abort', by, async (rollout, tx) => {
+    if (rollout.state === 'aborted') return 0;
+    if (rollout.kind !== 'release') throw new ActionRefused(`rollout ${rolloutId} is a ${rollout.kind}: cancel its jobs instead`, 422);
+    await setRolloutState(tx, rolloutId, { state: 'aborted', reason: `aborted${byText(by)}`, soakUntil: null });
+    return (await cancelUnsentJobs(tx, rolloutId, `rollout aborted${byText(by)}`, by)).length;
+  });
+  if (!options.rollback) return result;
+  const rolledBack = await rollback(deps, rolloutId, { by }).catch((error) => {
+    if (error instanceof ActionRefused) return undefined; // no host had been updated
+    throw error;
+  });
+  return { ...result, ...(rolledBack ? { rollback: rolledBack } : {}) };
+}
+
+/** Starts the next wave now, whatever the current one's thresholds and soak say. */
+export async function startNextWave(deps: OperatorDeps, rolloutId: string, by: string | null): Promise<ControlResult> {
+  return control(deps, rolloutId, 'next-wave', by, async (rollout, tx) => {
+    const waves = rollout.strategy?.waves ?? [];
+    if (!waves.length) throw new ActionRefused(`rollout ${rolloutId} has no waves: every host got its job at once`, 422);
+    if (rollout.state === 'aborted' || rollout.state === 'completed') throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}`);
+    const next = rollout.currentWave + 1;
+    if (next >= waves.length)
+      throw new ActionRefused(`rollout ${rolloutId} is in its last wave (${rollout.currentWave + 1} of ${waves.length}, ${waves[rollout.currentWave].name})`);
+    await setRolloutState(tx, rolloutId, { state: 'running', reason: null, currentWave: next, acceptedWave: Math.max(rollout.acceptedWave, rollout.currentWave), soakUntil: null });
+    await recordRolloutEvent(tx, rolloutId, 'wave_started', { wave: next + 1, name: waves[next].name, by });
+    return unholdJobs(tx, rolloutId);
+  });
+}
+
+async function control(
+  deps: OperatorDeps,
+  rolloutId: string,
+  action: string,
+  by: string | null,
+  work: (rollout: RolloutRow, tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<number>,
+): Promise<ControlResult> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const [row] = await tx.query<Record<string, unknown>>('select * from rollouts where id = $1 for update', [rolloutId]);
+    if (!row) throw new ActionRefused(`no rollout ${rolloutId}`, 404);
+    const before = toRollout(row);
+    const jobs = await work(before, tx);
+    const [afterRow] = await tx.query<Record<string, unknown>>('select * from rollouts where id = $1', [rolloutId]);
+    const after = toRollout(afterRow);
+    if (after.state !== before.state || after.currentWave !== before.currentWave) {
+      await recordRolloutEvent(tx, rolloutId, `rollout_${action.replace('-', '_')}`, { by, from: before.state, to: after.state, wave: after.currentWave + 1 });
+    }
+    return { after, jobs };
+  });
+  await scheduleAdvance(deps.boss, rolloutId);
+  await deps.onChanged?.(rolloutId);
+  return { rolloutId, action, state: outcome.after.state, currentWave: outcome.after.currentWave, jobs: outcome.jobs };
+}
+
+const byText = (by: string | null) => (by ? ` by ${by}` : '');
