@@ -257,7 +257,8 @@ export class GitHubStandIn {
       case 'GET /repos/{owner}/{repo}/contents/{path}': {
         const file = this.files.get(`${repoKey}/${decodeURIComponent(param)}`);
         if (!file) return this.notFound(res, operation);
-        res.writeHead(200, { 'content-type': 'application/vnd.github.raw' }).end(file);
+        // GitHub answers the raw media type with the file's own type: text for configuration files.
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(file);
         return;
       }
       case 'GET /repos/{owner}/{repo}/git/ref/{ref}': {

@@ -46,6 +46,8 @@ export interface BotDeps {
   defaultStrategy?: Strategy;
   /** Seconds between the controller's passes over running rollouts (default 30). */
   rolloutTickSeconds?: number;
+  /** The clock staged rollouts read (soaks, windows, release age); tests move it. */
+  now?: () => Date;
 }
 
 /** The one "a rollout changed" signal: its controller looks at it, and its check run follows (both coalesced). */
@@ -59,13 +61,22 @@ export async function wakeDependents(deps: BotDeps, hostId: string): Promise<voi
   for (const rolloutId of await rolloutsWaitingOnHost(deps.db, hostId)) await scheduleAdvance(deps.boss, rolloutId);
 }
 
+/** A repository's .github/conn2flow-release.yml that cannot be read as YAML: the release fails with why. */
+class RepositoryConfigError extends Error {}
+
 /** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
 async function repositoryConfig(octokit: unknown, repository: string): Promise<RepositoryReleaseConfig> {
   const [owner, repo] = repository.split('/');
   const configApi = (octokit as { config?: { get(o: object): Promise<{ config: RepositoryReleaseConfig | null }> } }).config;
   if (!configApi) return {};
-  const { config } = await configApi.get({ owner, repo, path: '.github/conn2flow-release.yml' });
-  return config ?? {};
+  try {
+    const { config } = await configApi.get({ owner, repo, path: '.github/conn2flow-release.yml' });
+    if (config !== null && (typeof config !== 'object' || Array.isArray(config))) throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} must be a mapping`);
+    return config ?? {};
+  } catch (error) {
+    if (/could not be parsed/.test((error as Error).message)) throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} is not valid YAML`);
+    throw error;
+  }
 }
 
 export function botApp(deps: BotDeps): ApplicationFunction {
@@ -115,8 +126,17 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const release = await getRelease(deps.db, job.data.releaseId);
     try {
       const octokit = await app.auth(job.data.installationId);
-      const config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
-      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit), defaultStrategy: deps.defaultStrategy }, release, config);
+      let config: RepositoryReleaseConfig;
+      try {
+        config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
+      } catch (error) {
+        if (!(error instanceof RepositoryConfigError)) throw error;
+        await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });
+        await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
+        app.log.warn({ releaseId: job.data.releaseId, reason: error.message }, 'release resolved');
+        return;
+      }
+      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit), defaultStrategy: deps.defaultStrategy, now: deps.now }, release, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
       app.log[outcome.kind === 'failed' ? 'warn' : 'info'](
@@ -185,16 +205,18 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   await deps.boss.work<AdvanceData>(QUEUES.advanceRollout, { ...polling, batchSize: 1, localConcurrency: 2 }, async ([job]) => {
     const { rolloutId } = job.data;
     const outcome = await advanceRollout(deps, rolloutId);
-    if (outcome.wakeAt) await scheduleAdvance(deps.boss, rolloutId, outcome.wakeAt);
+    if (outcome.wakeAt) await scheduleAdvance(deps.boss, rolloutId, outcome.wakeAt, deps.now?.());
     if (outcome.halted) app.log.warn({ rolloutId, reason: outcome.halted }, 'rollout halted');
     if (outcome.waveStarted !== undefined) app.log.info({ rolloutId, wave: outcome.waveStarted + 1 }, 'wave started');
-    if (outcome.halted && outcome.rollbackOnHalt) {
-      const rolledBack = await rollback({ db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) }, rolloutId, { by: 'halt (onHalt: rollback)' }).catch(
-        (error) => {
-          if (error instanceof ActionRefused) return undefined; // nothing was updated yet
-          throw error;
-        },
-      );
+    if (outcome.rollBack?.length) {
+      // The hosts the halted rollout updated, as their jobs finish (jobs still running at the halt come later).
+      const rolledBack = await rollback({ db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) }, rolloutId, {
+        by: 'halt (onHalt: rollback)',
+        hostIds: outcome.rollBack,
+      }).catch((error) => {
+        if (error instanceof ActionRefused) return undefined; // nothing of theirs to roll back
+        throw error;
+      });
       if (rolledBack) app.log.warn({ rolloutId, rollback: rolledBack.rolloutId, hosts: rolledBack.changed.length }, 'rolling back the hosts the halted rollout updated');
     }
     if (outcome.released || outcome.blocked || outcome.halted || outcome.waveStarted !== undefined || outcome.completed) {

@@ -112,6 +112,9 @@ export interface BotOverrides {
   delivery?: ServerDeps['delivery'];
   resolveRetryLimit?: number;
   pollCheckMs?: number;
+  /** The clock staged rollouts read. */
+  now?: () => Date;
+  rolloutTickSeconds?: number;
 }
 
 export interface RunningBot {
@@ -146,7 +149,8 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       resolveRetryLimit: overrides.resolveRetryLimit,
       retentionDays: config.retentionDays,
       defaultStrategy: config.rolloutStrategy,
-      rolloutTickSeconds: config.rolloutTickSeconds,
+      rolloutTickSeconds: overrides.rolloutTickSeconds ?? config.rolloutTickSeconds,
+      now: overrides.now,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
     };
     const server = await createBotServer(probot, deps);

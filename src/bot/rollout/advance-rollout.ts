@@ -7,8 +7,8 @@ import { hostsWithIds, listLabelSchedules } from '../store/hosts.ts';
 import { getRelease } from '../store/releases.ts';
 import { blockJobs, holdUnsentJobs, recordRolloutEvent, reholdJobs, releaseJobs, setRolloutState } from '../store/rollout-state.ts';
 import { rolloutJobs, toRollout, type HostJob, type RolloutRow } from '../store/rollouts.ts';
-import { activeJobsOfHosts } from '../store/staging.ts';
-import { evaluateHold, schedulesOf } from './holds.ts';
+import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
+import { DEPENDENCY_WAIT_SECONDS, evaluateHold, schedulesOf } from './holds.ts';
 import { describeThreshold, errorThresholdReached, type Wave } from './strategy.ts';
 
 // A staged rollout's controller: looks at a running rollout and moves it on. The wave in progress halts the
@@ -35,8 +35,8 @@ export interface AdvanceOutcome {
   completed?: boolean;
   /** When to look again (a soak, a window or the release age ends). */
   wakeAt: Date | null;
-  /** The rollout's strategy asks for a fleet rollback on a halt. */
-  rollbackOnHalt?: boolean;
+  /** A halted rollout whose strategy asks for a fleet rollback: the hosts whose jobs finished and are not rolled back yet. */
+  rollBack?: string[];
 }
 
 const NOTHING: AdvanceOutcome = { released: 0, blocked: 0, wakeAt: null };
@@ -48,6 +48,7 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
     const [row] = await tx.query<Record<string, unknown>>('select * from rollouts where id = $1 for update', [rolloutId]);
     if (!row) return NOTHING;
     const rollout = toRollout(row);
+    if (rollout.state === 'halted' && rollout.strategy?.rollbackOnHalt) return { ...NOTHING, rollBack: await hostsToRollBack(tx, rolloutId) };
     if (rollout.state !== 'running') return NOTHING;
     const jobs = await rolloutJobs(tx, rolloutId);
     const outcome: AdvanceOutcome = { released: 0, blocked: 0, wakeAt: null };
@@ -56,7 +57,7 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
 
     if (waves.length) {
       const step = await waveStep(tx, rollout, jobs, waves, now);
-      if (step.halted) return { ...outcome, halted: step.halted, rollbackOnHalt: rollout.strategy?.rollbackOnHalt };
+      if (step.halted) return { ...outcome, halted: step.halted, ...(rollout.strategy?.rollbackOnHalt ? { rollBack: await hostsToRollBack(tx, rolloutId) } : {}) };
       if (step.waveStarted !== undefined) {
         current = step.waveStarted;
         outcome.waveStarted = current;
@@ -162,12 +163,14 @@ export function waveStats(jobs: readonly HostJob[], wave: number): WaveStats {
 
 async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly HostJob[], now: Date) {
   const hostIds = [...new Set(pending.map((job) => job.hostId))];
-  const [hosts, labels, active, release] = [
+  const [hosts, labels, active, release, graph] = [
     await hostsWithIds(tx, hostIds),
     await listLabelSchedules(tx),
     await activeJobsOfHosts(tx, hostIds),
     await getRelease(tx, rollout.releaseId),
+    await releaseGraph(tx),
   ];
+  const dependencyWaitUntil = new Date(Date.parse(rollout.createdAt) + DEPENDENCY_WAIT_SECONDS * 1000);
   const release_: string[] = [];
   const hold: Array<{ id: string; hold: NonNullable<HostJob['hold']>; reason: string }> = [];
   const block: Array<{ id: string; reason: string }> = [];
@@ -184,6 +187,9 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
       pluginId: job.pluginId,
       inventory: host.inventory,
       activeJobs: (active.get(job.hostId) ?? []).filter((other) => other.pluginId !== job.pluginId),
+      follows: new Set(host.plugins.map((p) => p.pluginId)),
+      dependencyWaitUntil,
+      releaseGraph: graph,
     });
     if (decision.kind === 'release') release_.push(job.id);
     else if (decision.kind === 'block') block.push({ id: job.id, reason: decision.reason });
@@ -193,6 +199,17 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
     }
   }
   return { release: release_, hold, block, wakeAt };
+}
+
+/** Hosts of a halted rollout whose jobs finished (ok, or failed after changing the site), that had a version before, and that no rollback of it covers yet. */
+async function hostsToRollBack(tx: Queryable, rolloutId: string): Promise<string[]> {
+  const rows = await tx.query<{ host_id: string }>(
+    `select j.host_id from host_jobs j where j.rollout_id = $1 and j.state in ('ok', 'failed') and j.previous_version is not null
+       and not exists (select 1 from rollouts r join host_jobs b on b.rollout_id = r.id where r.origin_rollout_id = $1 and r.kind = 'rollback' and b.host_id = j.host_id)
+     order by j.host_id`,
+    [rolloutId],
+  );
+  return rows.map((r) => r.host_id);
 }
 
 function earliest(a: Date | null, b: Date | null): Date | null {
@@ -205,8 +222,13 @@ export interface AdvanceData {
   rolloutId: string;
 }
 
-/** Queues a look at the rollout (at `at`, or now); one waiting look per rollout is enough. */
-export async function scheduleAdvance(boss: PgBoss, rolloutId: string, at?: Date | null): Promise<void> {
-  const delay = at ? Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000)) : 0;
-  await boss.send(QUEUES.advanceRollout, { rolloutId } satisfies AdvanceData, { singletonKey: rolloutId, ...(delay > 0 ? { startAfter: delay } : {}) });
+/**
+ * Queues a look at the rollout: now (one waiting look per rollout is enough), or at `at` when a soak, a
+ * window or the release age ends (one waiting wake-up per rollout, apart from the looks now, so a wake-up
+ * hours away never stands in for a look now; the periodic pass covers a wake-up that was dropped).
+ */
+export async function scheduleAdvance(boss: PgBoss, rolloutId: string, at?: Date | null, now: Date = new Date()): Promise<void> {
+  const delay = at ? Math.ceil((at.getTime() - now.getTime()) / 1000) : 0;
+  if (delay <= 0) await boss.send(QUEUES.advanceRollout, { rolloutId } satisfies AdvanceData, { singletonKey: rolloutId });
+  else await boss.send(QUEUES.advanceRollout, { rolloutId } satisfies AdvanceData, { singletonKey: `${rolloutId}:wake`, startAfter: delay });
 }

@@ -31,7 +31,16 @@ export interface HoldContext {
   inventory: readonly InventoryRecord[];
   /** The host's other unfinished jobs. */
   activeJobs: readonly ActiveJob[];
+  /** Plugins the host follows: a missing dependency it follows may be on its way in a release of its own. */
+  follows: ReadonlySet<string>;
+  /** Until when a missing dependency the host follows is waited for (plugins released together). */
+  dependencyWaitUntil: Date;
+  /** What the newest known release of each plugin needs (for cycles). */
+  releaseGraph: ReadonlyMap<string, readonly string[]>;
 }
+
+/** How long a job waits for a dependency the host follows but does not have yet: its release may be a moment behind. */
+export const DEPENDENCY_WAIT_SECONDS = 600;
 
 export type HoldDecision = { kind: 'release' } | { kind: 'hold'; hold: Hold; reason: string; until: Date | null } | { kind: 'block'; reason: string };
 
@@ -64,23 +73,33 @@ export function evaluateHold(context: HoldContext): HoldDecision {
 }
 
 function dependencyDecision(context: HoldContext): HoldDecision | undefined {
-  const waits: string[] = [];
-  for (const dependency of context.dependencies) {
-    const installed = context.inventory.find((entry) => entry.pluginId === dependency.id)?.version ?? null;
-    if (installed && satisfies(dependency, installed)) continue;
-    const coming = context.activeJobs.find((job) => job.pluginId === dependency.id && satisfies(dependency, job.version));
-    if (!coming) return { kind: 'block', reason: `dependency not met: ${dependencyProblem(dependency, installed)}` };
-    waits.push(`${dependency.id} ${coming.version} (${describeRange(dependency)})`);
-  }
-  if (!waits.length) return undefined;
-  // Jobs that wait for each other would wait forever: a cycle is refused, naming it.
-  const edges = new Map<string, string[]>();
-  const needs = (dependencies: readonly Dependency[]) => dependencies.map((d) => d.id).filter((id) => context.activeJobs.some((job) => job.pluginId === id));
-  edges.set(context.pluginId, needs(context.dependencies));
-  for (const job of context.activeJobs) if (job.pluginId !== context.pluginId) edges.set(job.pluginId, needs(job.dependencies));
-  const cycle = findCycle(edges);
+  const unmet = context.dependencies
+    .map((dependency) => ({ dependency, installed: context.inventory.find((entry) => entry.pluginId === dependency.id)?.version ?? null }))
+    .filter(({ dependency, installed }) => !(installed && satisfies(dependency, installed)));
+  if (!unmet.length) return undefined;
+  // Plugins that need each other can never be installed one before the other: refused, naming the cycle.
+  const graph = new Map(context.releaseGraph);
+  graph.set(
+    context.pluginId,
+    context.dependencies.map((d) => d.id),
+  );
+  const cycle = findCycle(graph);
   if (cycle?.includes(context.pluginId)) return { kind: 'block', reason: `dependency cycle: ${cycle.join(' → ')}` };
-  return { kind: 'hold', hold: 'dependency', reason: `waits for ${waits.join(', ')} to be installed first`, until: null };
+  const waits: string[] = [];
+  let until: Date | null = null;
+  for (const { dependency, installed } of unmet) {
+    const coming = context.activeJobs.find((job) => job.pluginId === dependency.id && satisfies(dependency, job.version));
+    if (coming) {
+      waits.push(`${dependency.id} ${coming.version} (${describeRange(dependency)}) to be installed first`);
+      continue;
+    }
+    const problem = dependencyProblem(dependency, installed);
+    if (!context.follows.has(dependency.id)) return { kind: 'block', reason: `dependency not met: ${problem}, and this host does not follow ${dependency.id}` };
+    if (context.now >= context.dependencyWaitUntil) return { kind: 'block', reason: `dependency not met: ${problem}; no release of it came for this host in time` };
+    waits.push(`a release of ${dependency.id} (${describeRange(dependency)}): ${problem}`);
+    until = context.dependencyWaitUntil;
+  }
+  return { kind: 'hold', hold: 'dependency', reason: `waits for ${waits.join('; ')}`, until };
 }
 
 /** A host's maintenance windows: its own when it has some, else those of its labels. */

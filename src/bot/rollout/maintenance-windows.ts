@@ -142,12 +142,24 @@ export function nextOpening(schedule: Schedule, at: Date): Date | undefined {
     const weekday = WEEKDAYS[date.getUTCDay()];
     for (const w of schedule.windows) {
       if (!w.days.includes(weekday)) continue;
-      const start = instantOf(schedule.timeZone, date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), minutesOf(w.from));
-      if (start > at.getTime() && (best === undefined || start < best)) best = start;
+      const start = firstOpenNear(schedule, instantOf(schedule.timeZone, date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), minutesOf(w.from)), at.getTime());
+      if (start !== undefined && start > at.getTime() && (best === undefined || start < best)) best = start;
     }
     if (best !== undefined && offset >= 1) break;
   }
   return best === undefined ? undefined : new Date(best);
+}
+
+/**
+ * The window's start as computed, or, when a DST change skipped that wall time, the first open minute
+ * around it (a window from 02:30 on the night clocks jump from 02:00 to 03:00 opens at 03:00).
+ */
+function firstOpenNear(schedule: Schedule, start: number, after: number): number | undefined {
+  if (isOpen(schedule, new Date(start)) && !isOpen(schedule, new Date(start - 60_000))) return start;
+  for (let t = Math.max(start - 120 * 60_000, after + 60_000 - (after % 60_000)); t <= start + 120 * 60_000; t += 60_000) {
+    if (isOpen(schedule, new Date(t))) return t;
+  }
+  return undefined;
 }
 
 /** "Mon 22:00 Europe/Berlin": an instant as the host's clock shows it. */

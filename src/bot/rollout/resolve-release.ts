@@ -5,7 +5,7 @@ import type { Database } from '../store/database.ts';
 import { listHosts, listLabelSchedules } from '../store/hosts.ts';
 import { updateRelease, type ReleaseRow } from '../store/releases.ts';
 import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../store/rollouts.ts';
-import { activeJobsOfHosts } from '../store/staging.ts';
+import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { PackageRefused, readPackageManifest } from './package-manifest.ts';
 import { planJobs } from './plan-jobs.ts';
 import { pluginFromTag, type RepositoryReleaseConfig } from './release-tag-pattern.ts';
@@ -116,6 +116,7 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       db,
       planned.filter((job) => job.state !== 'skipped').map((job) => job.hostId),
     ),
+    releaseGraph: await releaseGraph(db),
     strategy,
     release: { pluginId: release.pluginId!, dependencies: release.dependencies ?? [], publishedAt: release.publishedAt },
     now: deps.now?.() ?? new Date(),

@@ -2,7 +2,7 @@ import { PLG_EXIT } from '../../protocol/exit-codes.ts';
 import type { Dependency } from '../../protocol/messages.ts';
 import type { HostRecord, LabelSchedule } from '../store/hosts.ts';
 import type { NewJob, StoredStrategy } from '../store/rollouts.ts';
-import { evaluateHold, schedulesOf, type ActiveJob, type HoldDecision } from './holds.ts';
+import { DEPENDENCY_WAIT_SECONDS, evaluateHold, schedulesOf, type ActiveJob, type HoldDecision } from './holds.ts';
 import { assignWaves, type Strategy } from './strategy.ts';
 
 // A planned rollout put in waves, each job of the first wave either sent at once or held (release age,
@@ -16,6 +16,8 @@ export interface StageInput {
   labelSchedules: readonly LabelSchedule[];
   /** Each host's unfinished jobs of other rollouts (a dependency may be on its way). */
   activeJobs: ReadonlyMap<string, readonly ActiveJob[]>;
+  /** What the newest release of each plugin needs. */
+  releaseGraph: ReadonlyMap<string, readonly string[]>;
   strategy: Strategy;
   release: { pluginId: string; dependencies: readonly Dependency[]; publishedAt: string | null };
   now: Date;
@@ -62,6 +64,9 @@ export function stageJobs(input: StageInput): Staged {
           pluginId: input.release.pluginId,
           inventory: host.inventory,
           activeJobs: (input.activeJobs.get(job.hostId) ?? []).filter((other) => other.pluginId !== input.release.pluginId),
+          follows: new Set(host.plugins.map((p) => p.pluginId)),
+          dependencyWaitUntil: new Date(now.getTime() + DEPENDENCY_WAIT_SECONDS * 1000),
+          releaseGraph: input.releaseGraph,
         })
       : ({ kind: 'release' } as const);
     return applyDecision({ ...job, wave }, decision);

@@ -57,9 +57,10 @@ function parseThreshold(value: unknown, what: string): Threshold {
 }
 
 function parsePercent(value: unknown, what: string): number {
-  const threshold = parseThreshold(typeof value === 'number' ? `${value}%` : value, what);
-  if (threshold.kind !== 'percent') throw new StrategyError(`${what} must be a percentage like "10%" (found ${JSON.stringify(value)})`);
-  return threshold.value;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(String(value));
+  const percent = match ? Number(match[1]) : Number.NaN;
+  if (!(percent > 0 && percent <= 100)) throw new StrategyError(`${what} must be a percentage from 1% to 100% like "10%" (found ${JSON.stringify(value)})`);
+  return percent;
 }
 
 const WAVE_KEYS = new Set(['name', 'labels', 'percent', 'successThreshold', 'errorThreshold', 'soak']);

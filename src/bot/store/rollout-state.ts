@@ -117,9 +117,14 @@ export async function recordRolloutEvent(tx: Queryable, rolloutId: string, kind:
   );
 }
 
-/** Running rollouts: the controller looks at each (it marks those with nothing left completed). */
+/**
+ * Running rollouts (the controller marks those with nothing left completed), and halted ones whose strategy
+ * rolls back on a halt (jobs that were still running at the halt are rolled back as they finish).
+ */
 export async function rolloutsToAdvance(db: Queryable): Promise<string[]> {
-  const rows = await db.query<{ id: string }>("select id from rollouts where state = 'running' order by created_at limit 500");
+  const rows = await db.query<{ id: string }>(
+    "select id from rollouts where state = 'running' or (state = 'halted' and (strategy->>'rollbackOnHalt')::boolean) order by created_at limit 500",
+  );
   return rows.map((r) => r.id);
 }
 

@@ -25,3 +25,11 @@ export async function activeJobsOfHosts(db: Queryable, hostIds: readonly string[
   }
   return byHost;
 }
+
+/** What the newest resolved release of each plugin needs (the graph dependency cycles are looked for in). */
+export async function releaseGraph(db: Queryable): Promise<Map<string, string[]>> {
+  const rows = await db.query<{ plugin_id: string; dependencies: Dependency[] | string | null }>(
+    `select distinct on (plugin_id) plugin_id, dependencies from releases where state = 'resolved' and plugin_id is not null order by plugin_id, resolved_at desc`,
+  );
+  return new Map(rows.map((row) => [row.plugin_id, ((typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : row.dependencies) ?? []).map((d: Dependency) => d.id)]));
+}
