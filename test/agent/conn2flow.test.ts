@@ -3,6 +3,8 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import mysql from 'mysql2/promise';
 import { Agent } from '../../src/agent/agent.ts';
 import { completeConfig } from '../../src/agent/config.ts';
@@ -256,6 +258,57 @@ test('an update that fails after changing the site is restored to the previous v
   await site.mode('code-11-once');
   const refused = await job('2.1.0', 'update');
   assert.match(refused.message, /Manifesto inválido; the site still has 2\.0\.0$/);
+});
+
+test('the site is asked after an install: a broken page puts the previous version back (46); a dependency the site lacks refuses the job first (30)', async () => {
+  let answer = { status: 200, body: '<html><body>Loja</body></html>' };
+  const pages = createServer((_req, res) => res.writeHead(answer.status, { 'content-type': 'text/html' }).end(answer.body));
+  await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+  const healthUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
+  try {
+    const checked = await startAgent(site.gestor, { healthCheck: { urls: [healthUrl], timeoutSeconds: 2 } });
+    const kept = await pluginPackages('health-plugin', ['3.0.0', '3.1.0', '3.2.0']);
+    const job = async (version: string, fields: Parameters<FakeBot['jobFor']>[1] = {}) =>
+      run(checked, await bot.jobFor(kept[version].zip, { pluginId: 'health-plugin', version, action: version === '3.0.0' ? 'install' : 'update', ...fields }));
+    await site.mode('normal');
+    const healthy = await job('3.0.0');
+    assert.equal(healthy.status, 'ok', healthy.message);
+    assert.ok(healthy.logTail.includes(`-- health check: ${healthUrl} answered`), healthy.logTail.join('\n'));
+
+    answer = { status: 500, body: '<b>Fatal error</b>: Uncaught Error: Call to undefined function loja_total() in /var/www/gestor/plugins/health-plugin/loja.php:12' };
+    const broken = await job('3.1.0');
+    assert.deepEqual([broken.status, broken.exitCode, broken.exitLabel], ['erro', 46, 'HEALTH_CHECK_FAILED']);
+    assert.match(
+      broken.message,
+      new RegExp(
+        `^health check failed after the update: ${healthUrl} answered HTTP 500: Fatal error : Uncaught Error: Call to undefined function loja_total\\(\\).*; restored to 3\\.0\\.0$`,
+      ),
+    );
+    assert.equal(await site.filesVersion('health-plugin'), '3.0.0');
+    assert.deepEqual(broken.inventory, { pluginId: 'health-plugin', version: '3.0.0', sha256: kept['3.0.0'].sha256 });
+    const row = (await site.row('health-plugin'))!;
+    assert.deepEqual([row.versao_instalada, row.status_execucao], ['3.0.0', 'erro']);
+
+    // A page that answers 200 but shows PHP's fatal error is broken too.
+    answer = { status: 200, body: '<br /><b>Parse error</b>: syntax error, unexpected end of file in loja.php' };
+    const parseError = await job('3.1.0');
+    assert.equal(parseError.exitCode, 46);
+    assert.match(parseError.message, /answered HTTP 200 with "Parse error" in the page.*; restored to 3\.0\.0$/);
+
+    answer = { status: 200, body: 'ok' };
+    const missing = await job('3.2.0', { dependencies: [{ id: 'payments', min: '2.0.0' }] });
+    assert.deepEqual([missing.status, missing.exitCode, missing.exitLabel], ['erro', 30, 'DEPENDENCY']);
+    assert.equal(missing.message, 'dependency not met on this site: payments is not installed (needed: 2.0.0 or later); nothing was installed');
+    assert.equal(await site.filesVersion('health-plugin'), '3.0.0');
+    const dependency = await pluginPackages('payments', ['2.1.0']);
+    assert.equal((await run(checked, await bot.jobFor(dependency['2.1.0'].zip, { pluginId: 'payments', version: '2.1.0' }))).status, 'ok');
+    const met = await job('3.2.0', { dependencies: [{ id: 'payments', min: '2.0.0', max: '2.9.9' }] });
+    assert.equal(met.status, 'ok', met.message);
+    assert.equal(await site.filesVersion('health-plugin'), '3.2.0');
+  } finally {
+    pages.closeAllConnections();
+    await new Promise<void>((resolve) => pages.close(() => resolve()));
+  }
 });
 
 test("the inventory reports what the files hold, and where Conn2Flow's row disagrees", async () => {

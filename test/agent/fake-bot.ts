@@ -66,7 +66,7 @@ export class FakeBot {
   /** Serves a package and returns a job for it. */
   async jobFor(
     zip: Buffer | string,
-    fields: { pluginId?: string; version?: string; action?: Job['action']; sha256?: string; deadline?: string; force?: boolean } = {},
+    fields: { pluginId?: string; version?: string; action?: Job['action']; sha256?: string; deadline?: string; force?: boolean; dependencies?: Job['dependencies'] } = {},
   ): Promise<Job> {
     const bytes = typeof zip === 'string' ? await readFile(zip) : zip;
     const name = `${randomUUID()}.zip`;
@@ -91,6 +91,7 @@ export class FakeBot {
         urlExpiresAt: null,
       },
       options: { force: fields.force ?? false, skipMigrations: false },
+      ...(fields.dependencies ? { dependencies: fields.dependencies } : {}),
       reportUrl: `${this.url}/api/reports`,
       deadline: fields.deadline ?? new Date(now.getTime() + 3600_000).toISOString(),
       createdAt: now.toISOString(),

@@ -159,9 +159,7 @@ export class StagedBot {
     );
   }
 
-  async rollout(
-    rolloutId: string,
-  ): Promise<{
+  async rollout(rolloutId: string): Promise<{
     state: string;
     stateReason: string | null;
     currentWave: number;
