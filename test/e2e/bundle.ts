@@ -39,6 +39,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What a bot process keeps across a restart: its App key, webhook secret, admin token and store key. */
+export interface BotSecrets {
+  adminToken: string;
+  webhookSecret: string;
+  privateKey: string;
+  secretKey: string;
+}
+
+export function botSecrets(): BotSecrets {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return { adminToken: randomBytes(16).toString('hex'), webhookSecret: randomBytes(16).toString('hex'), privateKey, secretKey: randomBytes(32).toString('base64') };
+}
+
 export interface BundleBot {
   url: string;
   pid: number;
@@ -48,22 +65,22 @@ export interface BundleBot {
   cliEnv: NodeJS.ProcessEnv;
   output: () => string;
   stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL), as a crash or a power cut would. */
+  kill(): Promise<void>;
 }
 
 /**
  * `c2f-plugin bot` from the bundle (or another copy of the CLI: `cli`), with GitHub pointed at the stand-in
  * (as GitHub Enterprise: GHE_HOST).
  */
-export async function startBundleBot(github: GitHubStandIn, options: { databaseUrl?: string; env?: NodeJS.ProcessEnv; cli?: string } = {}): Promise<BundleBot> {
-  const port = await freePort();
+export async function startBundleBot(
+  github: GitHubStandIn,
+  options: { databaseUrl?: string; env?: NodeJS.ProcessEnv; cli?: string; port?: number; dataDir?: string; secrets?: BotSecrets } = {},
+): Promise<BundleBot> {
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const adminToken = randomBytes(16).toString('hex');
-  const webhookSecret = randomBytes(16).toString('hex');
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const secrets = options.secrets ?? botSecrets();
+  const { adminToken, webhookSecret, privateKey } = secrets;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     APP_ID: '1',
@@ -71,13 +88,13 @@ export async function startBundleBot(github: GitHubStandIn, options: { databaseU
     WEBHOOK_SECRET: webhookSecret,
     GHE_HOST: new URL(github.url).host,
     GHE_PROTOCOL: 'http',
-    C2F_SECRET_KEY: randomBytes(32).toString('base64'),
+    C2F_SECRET_KEY: secrets.secretKey,
     C2F_BOT_URL: url,
     C2F_ADMIN_TOKEN: adminToken,
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: path.join(await tempDir('c2f-bot-'), 'data') }),
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: options.dataDir ?? path.join(await tempDir('c2f-bot-'), 'data') }),
     ...options.env,
   };
   const child = spawn(process.execPath, [options.cli ?? BUNDLE, 'bot'], { env, cwd: await tempDir('c2f-bot-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,6 +123,11 @@ export async function startBundleBot(github: GitHubStandIn, options: { databaseU
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
     },
   };
