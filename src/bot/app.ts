@@ -71,7 +71,8 @@ async function repositoryConfig(octokit: unknown, repository: string): Promise<R
   if (!configApi) return {};
   try {
     const { config } = await configApi.get({ owner, repo, path: '.github/conn2flow-release.yml' });
-    if (config !== null && (typeof config !== 'object' || Array.isArray(config))) throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} must be a mapping`);
+    if (config !== null && (typeof config !== 'object' || Array.isArray(config)))
+      throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} must be a mapping`);
     return config ?? {};
   } catch (error) {
     if (/could not be parsed/.test((error as Error).message)) throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} is not valid YAML`);

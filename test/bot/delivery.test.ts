@@ -134,7 +134,7 @@ for (const engine of ENGINES) {
     const events = await db.query<{ kind: string }>('select kind from events order by id');
     assert.deepEqual(
       events.map((e) => e.kind),
-      ['job_planned', 'install_success'],
+      ['rollout_planned', 'install_success'],
     );
     assert.equal(await outcome('m4', { ...report('ok', 0), jobId: 'job_unknown' }), 'unknown-job');
     // The ok report, which carried no inventory, says what the host now has: the release's package.

@@ -97,8 +97,7 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
     if (waiting) actions.push({ label: 'Approve all', description: `Install on the ${waiting} waiting host${waiting === 1 ? '' : 's'}`, identifier: 'approve-all' });
     if (failed) actions.push({ label: 'Retry failed', description: `Send the ${failed} failed job${failed === 1 ? '' : 's'} again`, identifier: 'retry-failed' });
     if (ok || failed) actions.push({ label: 'Roll back', description: 'Return updated hosts to what they had', identifier: 'rollback' });
-    if (rollout.state === 'halted' || rollout.state === 'paused')
-      actions.push({ label: 'Resume', description: 'Go on past what stopped the rollout', identifier: 'resume' });
+    if (rollout.state === 'halted' || rollout.state === 'paused') actions.push({ label: 'Resume', description: 'Go on past what stopped the rollout', identifier: 'resume' });
     else if (waves.length && rollout.state === 'running' && (rollout.currentWave ?? 0) + 1 < waves.length)
       actions.push({ label: 'Next wave', description: 'Start the next wave now', identifier: 'next-wave' });
   }

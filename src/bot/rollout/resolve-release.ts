@@ -101,30 +101,43 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     await updateRelease(db, releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });
     return { kind: 'failed', reason: error.message };
   }
+  const rollout = await planRollout(deps, release, strategy);
+  return { kind: 'rolled-out', rollout };
+}
+
+/**
+ * A resolved release's rollout: who gets what (planJobs), in which wave and whether now (stageJobs), written
+ * with the deliveries that may go at once, in one transaction. Runs once per release.
+ */
+export async function planRollout(deps: Pick<ResolveDeps, 'db' | 'boss' | 'now'>, release: ReleaseRow, strategy: Strategy): Promise<CreatedRollout> {
+  const { db } = deps;
   const hosts = await listHosts(db);
   const planned = planJobs(
     { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
     hosts,
   );
   const rolloutId = newRolloutId();
+  // Other jobs and other releases matter only to a release that has dependencies.
+  const dependent = (release.dependencies ?? []).length > 0;
   const staged = stageJobs({
     rolloutId,
     planned,
     hosts: new Map(hosts.map((host) => [host.id, host])),
     labelSchedules: await listLabelSchedules(db),
-    activeJobs: await activeJobsOfHosts(
-      db,
-      planned.filter((job) => job.state !== 'skipped').map((job) => job.hostId),
-    ),
-    releaseGraph: await releaseGraph(db),
+    activeJobs: dependent
+      ? await activeJobsOfHosts(
+          db,
+          planned.filter((job) => job.state !== 'skipped').map((job) => job.hostId),
+        )
+      : new Map(),
+    releaseGraph: dependent ? await releaseGraph(db) : new Map(),
     strategy,
     release: { pluginId: release.pluginId!, dependencies: release.dependencies ?? [], publishedAt: release.publishedAt },
     now: deps.now?.() ?? new Date(),
   });
-  const rollout = await createReleaseRollout(db, release, staged.jobs, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx), {
+  return createReleaseRollout(db, release, staged.jobs, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx), {
     rolloutId,
     strategy: staged.strategy,
     notBefore: staged.notBefore?.toISOString() ?? null,
   });
-  return { kind: 'rolled-out', rollout };
 }

@@ -176,6 +176,13 @@ async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx
   const supersededBy =
     rollout.kind === 'release' ? `superseded by ${release.version}` : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
   const jobs = await insertJobs(tx, rolloutId, release, rollout.jobs, rollout.requestedBy ?? null, supersededBy);
+  const states: Record<string, number> = {};
+  for (const job of jobs) states[job.state] = (states[job.state] ?? 0) + 1;
+  await tx.query(`insert into events (kind, repository, plugin_id, detail) values ('rollout_planned', $1, $2, $3)`, [
+    release.repository,
+    release.pluginId,
+    JSON.stringify({ rolloutId, kind: rollout.kind, version: release.version, jobs: jobs.length, states, waves: rollout.strategy?.waves.length ?? 0 }),
+  ]);
   if (jobs.length) await onCreated?.(tx, jobs);
   return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued'), jobs };
 }
@@ -193,7 +200,9 @@ export async function insertJobs(
   supersededBy: string,
 ): Promise<HostJob[]> {
   const active = wanted.filter((j) => j.state !== 'skipped').map((j) => j.hostId);
-  if (active.length) {
+  // Usually nothing of the plugin waits to start: one cheap look saves visiting every host's jobs.
+  const waiting = active.length ? await tx.query('select 1 from host_jobs where plugin_id = $1 and state = any($2) limit 1', [release.pluginId, NOT_STARTED]) : [];
+  if (waiting.length) {
     await tx.query(
       `with superseded as (
          update host_jobs set state = 'superseded', reason = $3, lease_until = null, updated_at = now()
@@ -232,16 +241,26 @@ export async function insertJobs(
   }));
   if (!jobs.length) return jobs;
   const column = <K extends keyof HostJob>(key: K) => jobs.map((job) => job[key]);
+  // One statement writes the jobs and their first history entries (values the jobs share are passed once).
   await tx.query(
-    `insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, requested_by,
-       wave, hold, release_to, exit_code, exit_label)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-       $15::int[], $16::text[], $17::text[], $18::int[], $19::text[])`,
+    `with input as (
+       select * from unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[],
+         $14::int[], $15::text[], $16::text[], $17::int[], $18::text[])
+         as t(id, host_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, wave, hold, release_to, exit_code, exit_label)
+     ),
+     jobs as (
+       insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, requested_by,
+         wave, hold, release_to, exit_code, exit_label)
+       select id, $1, host_id, $2, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, $19, wave, hold, release_to, exit_code, exit_label
+       from input
+       returning id, state, reason
+     )
+     insert into job_history (job_id, state, detail) select id, state, reason from jobs`,
     [
+      rolloutId,
+      release.pluginId,
       column('id'),
-      column('rolloutId'),
       column('hostId'),
-      column('pluginId'),
       column('releaseId'),
       column('action'),
       column('state'),
@@ -251,20 +270,34 @@ export async function insertJobs(
       column('attemptId'),
       column('previousVersion'),
       column('previousSha256'),
-      column('requestedBy'),
       column('wave'),
       column('hold'),
       column('releaseTo'),
       column('exitCode'),
       column('exitLabel'),
+      requestedBy,
     ],
   );
-  await tx.query('insert into job_history (job_id, state, detail) select * from unnest($1::text[], $2::text[], $3::text[])', [column('id'), column('state'), column('reason')]);
-  await tx.query(
-    `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
-     select kind, host_id, job_id, $4, $5, jsonb_build_object('version', $6::text, 'reason', reason, 'by', $8::text) from unnest($1::text[], $2::text[], $3::text[], $7::text[]) as e(kind, host_id, job_id, reason)`,
-    [wanted.map((j) => j.event), column('hostId'), column('id'), release.repository, release.pluginId, release.version, column('reason'), requestedBy],
-  );
+  // Each job's decision is its first history entry; the event log keeps the ones that are outcomes or
+  // requests (no change, blocked, rollback, uninstall, forced): a plain planned job is counted in the
+  // rollout's own event instead of one row each.
+  const logged = jobs.map((job, i) => ({ job, event: wanted[i].event })).filter(({ event }) => event !== 'job_planned');
+  if (logged.length) {
+    await tx.query(
+      `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
+       select kind, host_id, job_id, $4, $5, jsonb_build_object('version', $6::text, 'reason', reason, 'by', $8::text) from unnest($1::text[], $2::text[], $3::text[], $7::text[]) as e(kind, host_id, job_id, reason)`,
+      [
+        logged.map((l) => l.event),
+        logged.map((l) => l.job.hostId),
+        logged.map((l) => l.job.id),
+        release.repository,
+        release.pluginId,
+        release.version,
+        logged.map((l) => l.job.reason),
+        requestedBy,
+      ],
+    );
+  }
   return jobs;
 }
 

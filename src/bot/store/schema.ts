@@ -240,8 +240,10 @@ create index rollouts_running on rollouts (state) where state in ('running', 'pa
 alter table host_jobs add column wave integer not null default 0;
 alter table host_jobs add column hold text;
 alter table host_jobs add column release_to text;
-create index host_jobs_pending on host_jobs (rollout_id, wave) where state = 'pending';
-create index host_jobs_pending_by_host on host_jobs (host_id) where state = 'pending';
+-- Jobs waiting for a dependency, found by host when one of the host's jobs finishes.
+create index host_jobs_waiting_on_host on host_jobs (host_id) where state = 'pending' and hold = 'dependency';
+-- A new rollout supersedes the plugin's jobs that have not started: found without visiting every job.
+create index host_jobs_not_started on host_jobs (plugin_id) where state in ('pending', 'awaiting_approval', 'queued');
 `,
   },
 ];
