@@ -188,7 +188,7 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
       .map((line) => JSON.parse(line) as { kind: string; hostId: string | null });
     const kinds = new Set(events.map((e) => e.kind));
     for (const kind of [
-      'job_planned',
+      'rollout_planned',
       'install_success',
       'install_fail',
       'update_changed',
