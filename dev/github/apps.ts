@@ -114,13 +114,13 @@ export class AppRegistry {
   }
 
   /** Lets an App whose key a test made itself authenticate. */
-  trust(id: number, privateKeyPem: string, webhookSecret: string): RegisteredApp {
+  trust(id: number, privateKeyPem: string, webhookSecret: string, manifest: Record<string, unknown> = {}): RegisteredApp {
     const app: RegisteredApp = {
       id,
       slug: `app-${id}`,
       name: `App ${id}`,
       owner: 'conn2flow',
-      manifest: { hook_attributes: { url: 'https://example.invalid/' } },
+      manifest: { hook_attributes: { url: 'https://example.invalid/' }, ...manifest },
       pem: privateKeyPem,
       publicKey: createPublicKey(privateKeyPem),
       webhookSecret,

@@ -29,6 +29,8 @@ export const OPERATIONS: Array<[method: string, path: string]> = [
   ['post', '/app-manifests/{code}/conversions'],
   ['get', '/app'],
   ['get', '/app/hook/config'],
+  ['get', '/user'],
+  ['get', '/user/memberships/orgs/{org}'],
 ];
 
 export interface OperationContract {

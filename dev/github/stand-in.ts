@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppRegistry, manifestProblems, type RegisteredApp } from './apps.ts';
+import { OAuthUsers } from './oauth.ts';
 import { SUBSET_FILE, type Subset } from './openapi-subset.ts';
 
 const subset: Subset = JSON.parse(readFileSync(SUBSET_FILE, 'utf8'));
@@ -85,6 +86,8 @@ const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
   ['POST', /^\/app-manifests\/([^/]+)\/conversions$/, 'POST /app-manifests/{code}/conversions'],
   ['GET', /^\/app$/, 'GET /app'],
   ['GET', /^\/app\/hook\/config$/, 'GET /app/hook/config'],
+  ['GET', /^\/user$/, 'GET /user'],
+  ['GET', /^\/user\/memberships\/orgs\/([^/]+)$/, 'GET /user/memberships/orgs/{org}'],
   ['GET', /^\/app\/hook\/deliveries$/, 'GET /app/hook/deliveries'],
   ['POST', /^\/app\/hook\/deliveries\/(\d+)\/attempts$/, 'POST /app/hook/deliveries/{delivery_id}/attempts'],
   ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, 'POST /app/installations/{installation_id}/access_tokens'],
@@ -121,6 +124,8 @@ export class GitHubStandIn {
   readonly apps = new AppRegistry();
   /** Manifests the registration page refused, with why. */
   readonly refusedManifests: string[] = [];
+  /** Signing in with an App's OAuth client: who is signed in to GitHub, organisation members. */
+  readonly oauth = new OAuthUsers(this.apps);
   private server: Server | undefined;
   private nextId = 1000;
 
@@ -172,6 +177,17 @@ export class GitHubStandIn {
     this.requests.push(`${req.method} ${url.pathname}`);
     const body = await readBody(req);
     if (url.pathname.startsWith('/downloads/')) return this.download(url, res);
+    if (req.method === 'GET' && url.pathname === '/login/oauth/authorize') {
+      const answer = this.oauth.authorize(url);
+      if ('refused' in answer) return void res.writeHead(400, { 'content-type': 'text/plain' }).end(answer.refused);
+      return void res.writeHead(302, { location: answer.location }).end();
+    }
+    if (req.method === 'POST' && url.pathname === '/login/oauth/access_token') {
+      const text = body.toString('utf8');
+      const fields = (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(text || '{}') : Object.fromEntries(new URLSearchParams(text));
+      const answer = this.oauth.exchange(fields);
+      return void res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
+    }
     const registration = /^(?:\/organizations\/([^/]+))?\/settings\/apps\/new$/.exec(url.pathname);
     if (req.method === 'POST' && registration) return this.registerApp(body, url, registration[1] ?? 'octocat', res);
     const route = ROUTES.find(([method, pattern]) => method === req.method && pattern.test(url.pathname));
@@ -191,6 +207,34 @@ export class GitHubStandIn {
         : this.notFound(res, operation);
     }
     if (!req.headers.authorization) this.violations.push(`${operation}: no authorization header`);
+    if (operation === 'GET /user' || operation === 'GET /user/memberships/orgs/{org}') {
+      const login = this.oauth.userOf(req.headers.authorization);
+      if (!login) return this.send(res, operation, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
+      if (operation === 'GET /user') return this.send(res, operation, 200, this.userJson(login));
+      const org = decodeURIComponent(owner);
+      if (!this.oauth.isMember(org, login)) return this.notFound(res, operation);
+      return this.send(res, operation, 200, {
+        url: `${this.url}/orgs/${org}/memberships/${login}`,
+        state: 'active',
+        role: 'member',
+        organization_url: `${this.url}/orgs/${org}`,
+        organization: {
+          login: org,
+          id: 77,
+          node_id: 'O_77',
+          url: `${this.url}/orgs/${org}`,
+          repos_url: `${this.url}/orgs/${org}/repos`,
+          events_url: `${this.url}/orgs/${org}/events`,
+          hooks_url: `${this.url}/orgs/${org}/hooks`,
+          issues_url: `${this.url}/orgs/${org}/issues`,
+          members_url: `${this.url}/orgs/${org}/members{/member}`,
+          public_members_url: `${this.url}/orgs/${org}/public_members{/member}`,
+          avatar_url: `${this.url}/avatars/${org}.png`,
+          description: null,
+        },
+        user: this.simpleUser(login),
+      });
+    }
     if (operation === 'GET /app' || operation === 'GET /app/hook/config') {
       const app = this.apps.authenticate(req.headers.authorization);
       if (typeof app === 'string') return this.send(res, operation, 401, { message: app, documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
@@ -434,6 +478,51 @@ export class GitHubStandIn {
     back.searchParams.set('code', code);
     if (url.searchParams.has('state')) back.searchParams.set('state', url.searchParams.get('state')!);
     res.writeHead(302, { location: back.toString() }).end();
+  }
+
+  private simpleUser(login: string): Record<string, unknown> {
+    const userUrl = `${this.url}/users/${login}`;
+    return {
+      login,
+      id: 100 + login.length,
+      node_id: `U_${login}`,
+      avatar_url: `${userUrl}.png`,
+      gravatar_id: null,
+      url: userUrl,
+      html_url: `${this.url}/${login}`,
+      followers_url: `${userUrl}/followers`,
+      following_url: `${userUrl}/following{/other_user}`,
+      gists_url: `${userUrl}/gists{/gist_id}`,
+      starred_url: `${userUrl}/starred{/owner}{/repo}`,
+      subscriptions_url: `${userUrl}/subscriptions`,
+      organizations_url: `${userUrl}/orgs`,
+      repos_url: `${userUrl}/repos`,
+      events_url: `${userUrl}/events{/privacy}`,
+      received_events_url: `${userUrl}/received_events`,
+      type: 'User',
+      site_admin: false,
+    };
+  }
+
+  /** GET /user as GitHub answers it for another user's token: the public profile. */
+  private userJson(login: string): Record<string, unknown> {
+    const now = new Date().toISOString();
+    return {
+      ...this.simpleUser(login),
+      name: login,
+      company: null,
+      blog: null,
+      location: null,
+      email: null,
+      hireable: null,
+      bio: null,
+      public_repos: 1,
+      public_gists: 0,
+      followers: 0,
+      following: 0,
+      created_at: now,
+      updated_at: now,
+    };
   }
 
   private appJson(app: RegisteredApp): Record<string, unknown> {

@@ -34,6 +34,12 @@ export interface BotConfig {
   rolloutStrategy?: Strategy;
   /** Seconds between the controller's passes over running rollouts (waves, soaks, windows, release age). */
   rolloutTickSeconds: number;
+  /** The App's OAuth client, which signs operators in to the console. */
+  githubClientId?: string;
+  githubClientSecret?: string;
+  /** Who may use the console: these GitHub logins, and the active members of this organisation. */
+  consoleUsers: string[];
+  consoleOrg?: string;
 }
 
 export class BotConfigError extends Error {}
@@ -52,6 +58,10 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   retentionDays: 'C2F_RETENTION_DAYS',
   rolloutStrategy: 'C2F_ROLLOUT_STRATEGY',
   rolloutTickSeconds: 'C2F_ROLLOUT_TICK_SECONDS',
+  githubClientId: 'GITHUB_CLIENT_ID',
+  githubClientSecret: 'GITHUB_CLIENT_SECRET',
+  consoleUsers: 'C2F_CONSOLE_USERS',
+  consoleOrg: 'C2F_CONSOLE_ORG',
 };
 
 export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
@@ -87,6 +97,13 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     checkRunDelaySeconds: number('C2F_CHECK_RUN_DELAY_SECONDS', CHECK_RUN_DELAY_SECONDS),
     retentionDays: number('C2F_RETENTION_DAYS', DEFAULT_RETENTION_DAYS),
     rolloutTickSeconds: number('C2F_ROLLOUT_TICK_SECONDS', 30),
+    githubClientId: set('GITHUB_CLIENT_ID'),
+    githubClientSecret: set('GITHUB_CLIENT_SECRET'),
+    consoleUsers: (set('C2F_CONSOLE_USERS') ?? '')
+      .split(',')
+      .map((login) => login.trim())
+      .filter(Boolean),
+    consoleOrg: set('C2F_CONSOLE_ORG'),
   };
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
   if (!validateBotConfig(raw)) {

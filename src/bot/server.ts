@@ -15,6 +15,9 @@ import { ReleaseIntake } from './rollout/release-intake.ts';
 import { openPglite, openPostgres, type Database } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
 import { SecretBox } from './store/secret-box.ts';
+import { handleConsole, isConsolePath, type ConsoleDeps } from './console/console-routes.ts';
+import type { SignInConfig } from './console/github-sign-in.ts';
+import { githubUrls } from './github/github-urls.ts';
 
 // The bot's one composition root: the store, the queue, the Probot app (webhooks), the workers and the HTTP
 // routes (hosts' reports, enrollment and polls, package links, the admin API, health and metrics), wired the
@@ -32,6 +35,8 @@ export interface ServerDeps extends BotDeps {
   pullLeaseSeconds?: number;
   /** Where private repositories' packages are read from (GitHub, with the installation's token). */
   assets?: AssetStream;
+  /** The console's sign-in (null: the console says what is missing). */
+  console?: Pick<ConsoleDeps, 'signIn' | 'missing'>;
 }
 
 /** Handles our own routes; false when the request is not one of them. */
@@ -53,6 +58,10 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
     if (path === '/api/heartbeat' && req.method === 'POST') return handled(handleHeartbeat(req, res, { ...deps, onChanged }));
     if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return handled(handlePackage(req, res, { ...deps, assets: deps.assets }));
     if (isAdminPath(path)) return handled(handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged }));
+    if (isConsolePath(path)) {
+      const sign = deps.console ?? { signIn: null, missing: ['it was not configured'] };
+      return handled(handleConsole(req, res, { db: deps.db, boss: deps.boss, box: deps.box, botUrl: deps.botUrl, ...sign, onChanged }));
+    }
     if (path === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
       return true;
@@ -148,6 +157,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       checkRunDelaySeconds: config.checkRunDelaySeconds,
       resolveRetryLimit: overrides.resolveRetryLimit,
       retentionDays: config.retentionDays,
+      console: consoleSignIn(config, process.env),
       defaultStrategy: config.rolloutStrategy,
       rolloutTickSeconds: overrides.rolloutTickSeconds ?? config.rolloutTickSeconds,
       now: overrides.now,
@@ -170,4 +180,21 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     if (!overrides.db) await db.close().catch(() => {});
     throw error;
   }
+}
+
+/** The console's GitHub sign-in from the configuration, or what is missing for it. */
+export function consoleSignIn(config: BotConfig, env: NodeJS.ProcessEnv): Pick<ConsoleDeps, 'signIn' | 'missing'> {
+  const missing: string[] = [];
+  if (!config.githubClientId || !config.githubClientSecret) missing.push("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth client) are not set");
+  if (!config.consoleUsers.length && !config.consoleOrg) missing.push('nobody may enter: set C2F_CONSOLE_USERS (GitHub logins) or C2F_CONSOLE_ORG');
+  if (missing.length) return { signIn: null, missing };
+  const signIn: SignInConfig = {
+    clientId: config.githubClientId!,
+    clientSecret: config.githubClientSecret!,
+    github: githubUrls(env),
+    callbackUrl: `${config.botUrl}/console/oauth/callback`,
+    allowedUsers: new Set(config.consoleUsers),
+    allowedOrg: config.consoleOrg ?? null,
+  };
+  return { signIn, missing: [] };
 }

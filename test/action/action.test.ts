@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { readZip } from '../../src/plugin/zip-reader.ts';
 import { parseJsonSource } from '../../src/plugin/json-source.ts';
 import type { PhpMap } from '../../src/plugin/php-value.ts';
-import { REPO, run } from '../helpers.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { REPOSITORY, multiPluginRepo, runAction, singlePluginRepo } from './run-action.ts';
 

@@ -84,3 +84,17 @@ test('agent status reads a journal from the bundle (node:sqlite), and a bad conf
   assert.equal(bad.code, 78);
   assert.match(bad.stderr, /is not a valid agent config/);
 });
+
+test('a console that is not set up says what is missing; its pages are sent with a strict Content-Security-Policy', async () => {
+  const page = await fetch(`${bot.url}/console/fleet`);
+  assert.equal(page.status, 503);
+  assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  assert.match(
+    await page.text(),
+    /The console is off: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET \(the App&#39;s OAuth client\) are not set; nobody may enter: set C2F_CONSOLE_USERS/,
+  );
+  const script = await fetch(`${bot.url}/console/assets/console.js`);
+  assert.deepEqual([script.status, script.headers.get('content-type')], [200, 'text/javascript; charset=utf-8']);
+  assert.match(await script.text(), /EventSource/);
+});

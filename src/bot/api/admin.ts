@@ -4,7 +4,7 @@ import type { PgBoss } from 'pg-boss';
 import { HostUrlError, validateHostUrl } from '../host-url.ts';
 import { ActionRefused, approve, cancel, force, retry, rollback, uninstall, type ActionResult, type OperatorDeps } from '../rollout/operator-actions.ts';
 import type { Database } from '../store/database.ts';
-import { listEvents } from '../store/events.ts';
+import { allEvents, listEvents } from '../store/events.ts';
 import {
   addHost,
   createEnrollment,
@@ -25,6 +25,8 @@ import { checkTimeZone, checkWindow, parseWindow, WindowError, type MaintenanceW
 import { abortRollout, pauseRollout, resumeRollout, startNextWave, type ControlResult } from '../rollout/rollout-control.ts';
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { waveSummaries } from '../rollout/wave-summary.ts';
+import { fleetPage } from '../store/fleet.ts';
+import { registryPlugin, searchRegistry } from '../store/registry.ts';
 import { releasesWithoutRollout } from '../store/releases.ts';
 import { jobReports } from '../store/reports.ts';
 import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
@@ -173,16 +175,6 @@ async function sendLines(res: ServerResponse, lines: AsyncIterable<unknown>): Pr
   res.end();
 }
 
-async function* allEvents(db: Database, filter: Parameters<typeof listEvents>[1]): AsyncIterable<unknown> {
-  let after = filter?.after ?? 0;
-  for (;;) {
-    const page = await listEvents(db, { ...filter, after, limit: 5000 });
-    yield* page;
-    if (page.length < 5000) return;
-    after = page[page.length - 1].id;
-  }
-}
-
 async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: number; body?: unknown; lines?: AsyncIterable<unknown> }> {
   const { db, box } = deps;
   const url = new URL(req.url ?? '/', 'http://bot');
@@ -257,6 +249,28 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     }
   }
   if (parts[0] === 'releases' && parts.length === 1 && method === 'GET') return { body: await releasesWithoutRollout(db) };
+  if (parts[0] === 'fleet' && parts.length === 1 && method === 'GET') {
+    const param = (name: string) => url.searchParams.get(name) ?? undefined;
+    return {
+      body: await fleetPage(db, {
+        q: param('q'),
+        label: param('label'),
+        quiet: param('quiet') === 'true',
+        problems: param('problems') === 'true',
+        page: Number(param('page') ?? 1) || 1,
+        perPage: Number(param('perPage') ?? 50) || 50,
+      }),
+    };
+  }
+  // The registry (Conn2Flow's Registry Search/List/Get): plugins and versions the bot knows, who runs each.
+  if (parts[0] === 'registry' && method === 'GET') {
+    if (parts.length === 1) return { body: await searchRegistry(db, url.searchParams.get('q') ?? undefined) };
+    if (parts.length === 4) {
+      const versions = await registryPlugin(db, `${parts[1]}/${parts[2]}`, parts[3]);
+      if (!versions.length) throw new BadRequest(`the bot knows no release of ${parts[3]} in ${parts[1]}/${parts[2]}`, 404);
+      return { body: { repository: `${parts[1]}/${parts[2]}`, pluginId: parts[3], versions } };
+    }
+  }
   if (parts[0] === 'events' && parts.length === 1 && method === 'GET') {
     const param = (name: string) => url.searchParams.get(name) ?? undefined;
     const after = param('after');

@@ -151,7 +151,7 @@ export interface WaveStats {
 }
 
 /** What the thresholds look at: failures are failed (a failed health check included) and dead-lettered jobs. */
-export function waveStats(jobs: readonly HostJob[], wave: number): WaveStats {
+export function waveStats(jobs: ReadonlyArray<Pick<HostJob, 'wave' | 'state'>>, wave: number): WaveStats {
   const counted = jobs.filter((job) => job.wave === wave && !['skipped', 'superseded', 'cancelled', 'blocked'].includes(job.state));
   return {
     counted: counted.length,

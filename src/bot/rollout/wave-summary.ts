@@ -21,7 +21,7 @@ export interface WaveSummary {
   pending: number;
 }
 
-export function waveSummaries(rollout: RolloutRow, jobs: readonly HostJob[]): WaveSummary[] {
+export function waveSummaries(rollout: RolloutRow, jobs: ReadonlyArray<Pick<HostJob, 'wave' | 'state'>>): WaveSummary[] {
   const waves = rollout.strategy?.waves ?? [];
   return waves.map((wave, index) => {
     const stats = waveStats(jobs, index);

@@ -15,6 +15,8 @@ export function appManifest(botUrl: string, name = DEFAULT_APP_NAME): Record<str
     url: botUrl,
     hook_attributes: { url: `${botUrl}${WEBHOOK_PATH}`, active: true },
     redirect_url: `${botUrl}/setup/done`,
+    // Where GitHub sends an operator back after signing in to the console with the App's OAuth client.
+    callback_urls: [`${botUrl}/console/oauth/callback`],
     public: false,
     default_permissions: APP_PERMISSIONS,
     default_events: APP_EVENTS,

@@ -40,3 +40,18 @@ export async function listEvents(db: Queryable, filter: EventFilter = {}): Promi
     at: new Date(row.at as string).toISOString(),
   }));
 }
+
+/** Every event matching the filter, oldest first, a page at a time (an export never holds the whole log). */
+export async function* allEvents(db: Queryable, filter: EventFilter = {}): AsyncIterable<EventRecord> {
+  let after = filter.after ?? 0;
+  for (;;) {
+    const page = await listEvents(db, { ...filter, after, limit: 5000 });
+    yield* page;
+    if (page.length < 5000) return;
+    after = page[page.length - 1].id;
+  }
+}
+
+export async function eventKinds(db: Queryable): Promise<string[]> {
+  return (await db.query<{ kind: string }>('select distinct kind from events order by kind')).map((r) => r.kind);
+}

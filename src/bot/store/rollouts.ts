@@ -360,6 +360,34 @@ export async function getJob(db: Queryable, id: string): Promise<HostJob | undef
   return row && toJob(row);
 }
 
+/** A page of a rollout's jobs, optionally in one state (the console pages a rollout of thousands of hosts). */
+export async function rolloutJobsPage(
+  db: Queryable,
+  rolloutId: string,
+  options: { state?: string; page?: number; perPage?: number } = {},
+): Promise<{ jobs: HostJob[]; total: number }> {
+  const perPage = Math.min(Math.max(options.perPage ?? 100, 1), 500);
+  const page = Math.max(options.page ?? 1, 1);
+  const rows = await db.query<Record<string, unknown>>(
+    `select j.*, count(*) over ()::int as total from host_jobs j where j.rollout_id = $1 and ($2::text is null or j.state = $2)
+     order by j.wave, j.host_id limit $3 offset $4`,
+    [rolloutId, options.state || null, perPage, (page - 1) * perPage],
+  );
+  const total = rows.length
+    ? Number(rows[0].total)
+    : Number(
+        (
+          await db.query<{ n: number }>('select count(*)::int as n from host_jobs where rollout_id = $1 and ($2::text is null or state = $2)', [rolloutId, options.state || null])
+        )[0].n,
+      );
+  return { jobs: rows.map(toJob), total };
+}
+
+/** Each job's wave and state only: what a rollout's wave table counts. */
+export async function jobStates(db: Queryable, rolloutId: string): Promise<Array<Pick<HostJob, 'wave' | 'state'>>> {
+  return db.query<Pick<HostJob, 'wave' | 'state'>>('select wave, state from host_jobs where rollout_id = $1', [rolloutId]);
+}
+
 export async function rolloutJobs(db: Queryable, rolloutId: string): Promise<HostJob[]> {
   const rows = await db.query<Record<string, unknown>>('select * from host_jobs where rollout_id = $1 order by host_id', [rolloutId]);
   return rows.map(toJob);

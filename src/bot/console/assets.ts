@@ -1,0 +1,72 @@
+// The console's stylesheet and its one script, served from the bot (the Content-Security-Policy allows
+// nothing else). Pages work without the script: it only brings a rollout's page up to date as it changes
+// (server-sent events, then the server-rendered table again).
+
+export const CONSOLE_CSS = `
+:root { color-scheme: light; --fg: #1b1f24; --muted: #4b5563; --line: #d0d7de; --bg: #ffffff; --soft: #f6f8fa; --link: #0550ae;
+  --ok: #116329; --bad: #a40e26; --warn: #7d4e00; --focus: #0969da; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+a { color: var(--link); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.skip { position: absolute; left: -999px; }
+.skip:focus { left: 1rem; top: 1rem; background: var(--bg); padding: .5rem; z-index: 2; }
+header { display: flex; gap: 1.5rem; align-items: center; padding: .6rem 1.2rem; border-bottom: 1px solid var(--line); background: var(--soft); flex-wrap: wrap; }
+header .brand { font-weight: 700; color: var(--fg); text-decoration: none; }
+header nav ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+header nav a[aria-current="page"] { font-weight: 700; color: var(--fg); }
+header form { margin-left: auto; }
+main { padding: 1rem 1.2rem 3rem; max-width: 110rem; }
+h1 { font-size: 1.4rem; margin: .4rem 0 1rem; }
+h2 { font-size: 1.15rem; margin: 1.6rem 0 .6rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+caption { text-align: left; font-weight: 600; padding: .3rem 0; color: var(--muted); }
+th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
+th { background: var(--soft); font-weight: 600; }
+td code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .88em; }
+form.filters { display: flex; gap: .8rem; align-items: flex-end; flex-wrap: wrap; margin-bottom: .6rem; }
+form.filters label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); }
+form.filters label.check { flex-direction: row; gap: .3rem; align-items: center; }
+input, select, button { font: inherit; padding: .3rem .5rem; border: 1px solid #8c959f; border-radius: 4px; background: var(--bg); color: var(--fg); }
+button { cursor: pointer; background: var(--soft); }
+button.primary { background: #1f6f3b; color: #fff; border-color: #1f6f3b; }
+button.danger { background: #a40e26; color: #fff; border-color: #a40e26; }
+form.inline { display: inline; }
+.actions { display: flex; gap: .5rem; flex-wrap: wrap; margin: .6rem 0; }
+.state-ok { color: var(--ok); font-weight: 600; }
+.state-failed, .state-dead_lettered, .state-blocked, .state-halted, .state-aborted { color: var(--bad); font-weight: 600; }
+.state-pending, .state-awaiting_approval, .state-paused, .quiet { color: var(--warn); font-weight: 600; }
+.notice { padding: .6rem .8rem; border: 1px solid var(--line); border-left: 4px solid var(--focus); background: var(--soft); margin: .6rem 0 1rem; }
+.notice.error { border-left-color: var(--bad); }
+.pager { display: flex; gap: 1rem; align-items: center; }
+details summary { cursor: pointer; color: var(--link); }
+pre { white-space: pre-wrap; background: var(--soft); padding: .5rem; border-radius: 4px; margin: .3rem 0; font-size: .85em; }
+.muted { color: var(--muted); }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+`;
+
+export const CONSOLE_JS = `
+// Brings the live part of a page up to date when the server says it changed (a change that comes while the
+// last one is being fetched is fetched again after it, so the page always ends on the latest state).
+(function () {
+  var live = document.querySelector('[data-live]');
+  if (!live || !window.EventSource) return;
+  var source = new EventSource(live.getAttribute('data-live'));
+  var busy = false;
+  var again = false;
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    fetch(live.getAttribute('data-fragment'), { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (text) { if (text !== null) live.innerHTML = text; })
+      .finally(function () {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+  source.addEventListener('change', refresh);
+})();
+`;

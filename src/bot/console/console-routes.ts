@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PgBoss } from 'pg-boss';
+import { BodyTooLargeError, readBody } from '../api/read-body.ts';
+import { ActionRefused, type OperatorDeps } from '../rollout/operator-actions.ts';
+import { waveSummaries } from '../rollout/wave-summary.ts';
+import type { Database } from '../store/database.ts';
+import { allEvents, eventKinds, listEvents } from '../store/events.ts';
+import { fleetPage, recentJobs } from '../store/fleet.ts';
+import { getHost, hostsWithIds } from '../store/hosts.ts';
+import { registryPlugin, searchRegistry } from '../store/registry.ts';
+import { getRollout, jobStates, listRollouts, rolloutJobsPage } from '../store/rollouts.ts';
+import type { SecretBox } from '../store/secret-box.ts';
+import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
+import { consoleAction, uninstallAction } from './console-actions.ts';
+import { authorizeUrl, exchangeCode, fetchUser, mayEnter, SignInError, type SignInConfig } from './github-sign-in.ts';
+import { html, type Html } from './html.ts';
+import { page } from './layout.ts';
+import { confirmView } from './pages/confirm.ts';
+import { csvRow, eventsView } from './pages/events.ts';
+import { fleetView } from './pages/fleet.ts';
+import { hostView } from './pages/host.ts';
+import { registryPluginView, registryView } from './pages/registry.ts';
+import { rolloutLive, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
+import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
+import { streamChanges } from './rollout-stream.ts';
+import { cookie, newSession, openSession, parseCookies, sameText, sealSession, SESSION_COOKIE, STATE_COOKIE, type Session } from './session.ts';
+
+// The operator console, served by the bot under /console: signed in with GitHub, every page rendered on the
+// server (readable without JavaScript), every action confirmed on a page of its own, checked against the
+// session's CSRF token and recorded with who did it, through the same operator functions as the admin API.
+
+export interface ConsoleDeps {
+  db: Database;
+  boss: PgBoss;
+  box: SecretBox;
+  botUrl: string;
+  /** null when the console is not set up; `missing` says what is missing. */
+  signIn: SignInConfig | null;
+  missing: string[];
+  onChanged?: (rolloutId: string) => Promise<void>;
+}
+
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+class Refusal extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function isConsolePath(path: string): boolean {
+  return path === '/console' || path.startsWith('/console/');
+}
+
+export async function handleConsole(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://bot');
+  const path = url.pathname.replace(/\/+$/, '') || '/console';
+  const method = req.method ?? 'GET';
+  const secure = deps.botUrl.startsWith('https:');
+  const send = (status: number, body: string, type = 'text/html; charset=utf-8', extra: Record<string, string | string[]> = {}): void => {
+    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, ...extra }).end(body);
+  };
+  const redirect = (location: string, extra: Record<string, string | string[]> = {}): void => {
+    res.writeHead(303, { ...SECURITY_HEADERS, location, ...extra }).end();
+  };
+
+  if (path === '/console/assets/console.css') return void res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=3600' }).end(CONSOLE_CSS);
+  if (path === '/console/assets/console.js') return void res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' }).end(CONSOLE_JS);
+  if (!deps.signIn) return send(503, page('Console', notSetUpView(deps.missing)));
+  const signIn = deps.signIn;
+
+  const cookies = parseCookies(req.headers.cookie);
+  if (path === '/console/sign-in' && method === 'GET') return send(200, page('Sign in', signInView()));
+  if (path === '/console/sign-in/github' && method === 'GET') {
+    const state = randomBytes(16).toString('base64url');
+    return redirect(authorizeUrl(signIn, state), { 'set-cookie': cookie(STATE_COOKIE, state, { secure, maxAgeSeconds: 600 }) });
+  }
+  if (path === '/console/oauth/callback' && method === 'GET') {
+    const state = url.searchParams.get('state') ?? '';
+    const code = url.searchParams.get('code') ?? '';
+    if (!cookies[STATE_COOKIE] || !sameText(state, cookies[STATE_COOKIE]) || !code)
+      return send(400, page('Sign in', signInView('That sign-in did not start here, or it took too long: sign in again.')));
+    try {
+      const token = await exchangeCode(signIn, code);
+      const user = await fetchUser(signIn, token);
+      const clearState = cookie(STATE_COOKIE, '', { secure, maxAgeSeconds: 0 });
+      if (!(await mayEnter(signIn, token, user.login))) return send(403, page('Not allowed', deniedView(user.login)), undefined, { 'set-cookie': clearState });
+      const session = sealSession(deps.box, newSession(user.login, user.name));
+      return redirect('/console/fleet', { 'set-cookie': [clearState, cookie(SESSION_COOKIE, session, { secure, maxAgeSeconds: 12 * 3600 })] });
+    } catch (error) {
+      if (error instanceof SignInError) return send(502, page('Sign in', signInView(error.message)));
+      throw error;
+    }
+  }
+
+  const session = openSession(deps.box, cookies[SESSION_COOKIE]);
+  if (!session) {
+    if (method === 'GET') return redirect('/console/sign-in');
+    return send(401, page('Sign in', signInView('Your session ended: sign in again.')));
+  }
+  try {
+    if (method === 'POST') return await post(req, deps, session, path, send, redirect);
+    if (method !== 'GET') throw new Refusal(405, 'The console answers GET and POST.');
+    return await get(req, res, deps, session, url, path, send);
+  } catch (error) {
+    if (error instanceof Refusal) return send(error.status, page('Not done', notice(error.message), { session }));
+    if (error instanceof ActionRefused) return send(error.status, page('Not done', notice(error.message), { session }));
+    if (error instanceof BodyTooLargeError) return send(413, page('Not done', notice('That form is too large.'), { session }));
+    throw error;
+  }
+}
+
+function notice(message: string): Html {
+  return html`<p class="notice error" role="alert">${message}</p>`;
+}
+
+type Send = (status: number, body: string, type?: string, extra?: Record<string, string | string[]>) => void;
+
+async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps, session: Session, url: URL, path: string, send: Send): Promise<void> {
+  const { db } = deps;
+  const param = (name: string) => url.searchParams.get(name) ?? undefined;
+  const number = (name: string) => Math.max(1, Number(param(name) ?? 1) || 1);
+  if (path === '/console') return void res.writeHead(303, { location: '/console/fleet' }).end();
+  if (path === '/console/fleet') {
+    const query = { q: param('q'), label: param('label'), quiet: param('quiet') === 'true', problems: param('problems') === 'true', page: number('page') };
+    return send(200, page('Fleet', fleetView(await fleetPage(db, query), query), { session, current: '/console/fleet' }));
+  }
+  const host = /^\/console\/hosts\/([^/]+)$/.exec(path);
+  if (host) {
+    const found = await getHost(db, decodeURIComponent(host[1]));
+    if (!found) throw new Refusal(404, `No host ${decodeURIComponent(host[1])}.`);
+    const jobs = (await recentJobs(db, [found.id], 50)).get(found.id) ?? [];
+    return send(200, page(`Host ${found.name}`, hostView(found, jobs, session.csrf), { session, current: '/console/fleet' }));
+  }
+  if (path === '/console/rollouts') return send(200, page('Rollouts', rolloutsView(await listRollouts(db, 200)), { session, current: '/console/rollouts' }));
+  const rollout = /^\/console\/rollouts\/([^/]+)(\/live|\/stream)?$/.exec(path);
+  if (rollout) {
+    const id = decodeURIComponent(rollout[1]);
+    if (rollout[2] === '/stream') return streamChanges(req, res, db, id, SECURITY_HEADERS);
+    const shown = await rolloutShown(deps, id, session, param('state'), number('page'));
+    if (rollout[2] === '/live') return send(200, rolloutLive(shown).text);
+    const done = param('done');
+    return send(200, page(`Rollout of ${shown.rollout.pluginId} ${shown.rollout.version}`, rolloutView(shown, done), { session, current: '/console/rollouts' }));
+  }
+  if (path === '/console/registry') return send(200, page('Registry', registryView(await searchRegistry(db, param('q')), param('q')), { session, current: '/console/registry' }));
+  if (path === '/console/registry.json') return send(200, JSON.stringify(await searchRegistry(db, param('q')), null, 2), 'application/json; charset=utf-8');
+  const plugin = /^\/console\/registry\/([^/]+\/[^/]+)\/([^/]+?)(\.json)?$/.exec(path);
+  if (plugin) {
+    const [repository, pluginId] = [decodeURIComponent(plugin[1]), decodeURIComponent(plugin[2])];
+    const versions = await registryPlugin(db, repository, pluginId);
+    if (!versions.length) throw new Refusal(404, `The bot knows no release of ${pluginId} in ${repository}.`);
+    if (plugin[3]) return send(200, JSON.stringify({ repository, pluginId, versions }, null, 2), 'application/json; charset=utf-8');
+    return send(200, page(`${pluginId}`, registryPluginView(repository, pluginId, versions, deps.signIn!.github.web), { session, current: '/console/registry' }));
+  }
+  const events = /^\/console\/events(\.csv|\.jsonl)?$/.exec(path);
+  if (events) {
+    const after = param('after');
+    const filter = { kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), after: after && /^\d+$/.test(after) ? Number(after) : undefined };
+    if (events[1] === '.jsonl') return streamOut(res, 'application/x-ndjson; charset=utf-8', 'events.jsonl', allEvents(db, filter), (e) => `${JSON.stringify(e)}\n`);
+    if (events[1] === '.csv') {
+      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="events.csv"' });
+      res.write(csvRow(['id', 'at', 'kind', 'repository', 'plugin', 'host', 'job', 'detail']));
+      for await (const e of allEvents(db, filter)) res.write(csvRow([e.id, e.at, e.kind, e.repository, e.pluginId, e.hostId, e.jobId, JSON.stringify(e.detail ?? {})]));
+      return void res.end();
+    }
+    const shown = await listEvents(db, { ...filter, limit: 100 });
+    return send(200, page('Events', eventsView(shown, { ...filter, limit: 100 }, await eventKinds(db)), { session, current: '/console/events' }));
+  }
+  throw new Refusal(404, 'No such page.');
+}
+
+async function streamOut<T>(res: ServerResponse, type: string, name: string, items: AsyncIterable<T>, line: (item: T) => string): Promise<void> {
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'content-disposition': `attachment; filename="${name}"` });
+  for await (const item of items) if (!res.write(line(item))) await new Promise((resolve) => res.once('drain', resolve));
+  res.end();
+}
+
+async function rolloutShown(deps: ConsoleDeps, id: string, session: Session, stateFilter: string | undefined, pageNumber: number): Promise<RolloutShown> {
+  const rollout = await getRollout(deps.db, id);
+  if (!rollout) throw new Refusal(404, `No rollout ${id}.`);
+  const perPage = 100;
+  const { jobs, total } = await rolloutJobsPage(deps.db, id, { state: stateFilter, page: pageNumber, perPage });
+  const all = rollout.strategy ? await jobStates(deps.db, id) : [];
+  return {
+    rollout,
+    waves: rollout.strategy ? waveSummaries(rollout, all) : [],
+    jobs,
+    total,
+    page: pageNumber,
+    perPage,
+    stateFilter: stateFilter || undefined,
+    hosts: await hostsWithIds(deps.db, [...new Set(jobs.map((j) => j.hostId))]),
+    csrf: session.csrf,
+  };
+}
+
+async function post(
+  req: IncomingMessage,
+  deps: ConsoleDeps,
+  session: Session,
+  path: string,
+  send: Send,
+  redirect: (location: string, extra?: Record<string, string | string[]>) => void,
+): Promise<void> {
+  const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8'));
+  if (!sameText(form.get('csrf') ?? '', session.csrf)) throw new Refusal(403, 'This form is not from your session (its CSRF token does not match): reload the page and try again.');
+  if (path === '/console/sign-out')
+    return redirect('/console/sign-in', { 'set-cookie': cookie(SESSION_COOKIE, '', { secure: deps.botUrl.startsWith('https:'), maxAgeSeconds: 0 }) });
+  const operator: OperatorDeps = { db: deps.db, boss: deps.boss, onChanged: deps.onChanged };
+  const by = `${session.login} (console)`;
+  const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== 'confirm'));
+  const rollout = /^\/console\/rollouts\/([^/]+)\/act$/.exec(path);
+  if (rollout) {
+    const id = decodeURIComponent(rollout[1]);
+    const action = form.get('action') ?? '';
+    const planned = await consoleAction(operator, id, action, form.get('job') ?? undefined, by, form.get('confirm') === 'yes');
+    if (planned.kind === 'confirm') {
+      return send(
+        200,
+        page('Confirm', confirmView(planned.question, path, fields, `/console/rollouts/${encodeURIComponent(id)}`, planned.danger), { session, current: '/console/rollouts' }),
+      );
+    }
+    return redirect(`/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}`);
+  }
+  const uninstall = /^\/console\/hosts\/([^/]+)\/uninstall$/.exec(path);
+  if (uninstall) {
+    const hostId = decodeURIComponent(uninstall[1]);
+    const planned = await uninstallAction(operator, hostId, form.get('plugin') ?? '', by, form.get('confirm') === 'yes');
+    if (planned.kind === 'confirm') {
+      return send(200, page('Confirm', confirmView(planned.question, path, fields, `/console/hosts/${encodeURIComponent(hostId)}`, true), { session, current: '/console/fleet' }));
+    }
+    return redirect(`/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}`);
+  }
+  throw new Refusal(404, 'No such action.');
+}

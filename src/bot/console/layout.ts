@@ -1,0 +1,45 @@
+import { html, type Html } from './html.ts';
+import type { Session } from './session.ts';
+
+// Every console page: the same header (the sections, who is signed in, sign out) around its content.
+
+const SECTIONS: Array<[path: string, label: string]> = [
+  ['/console/fleet', 'Fleet'],
+  ['/console/rollouts', 'Rollouts'],
+  ['/console/registry', 'Registry'],
+  ['/console/events', 'Events'],
+];
+
+export function page(title: string, body: Html, options: { session?: Session; current?: string } = {}): string {
+  const nav = options.session
+    ? html`<nav aria-label="Sections"><ul>${SECTIONS.map(
+        ([path, label]) => html`<li><a href="${path}"${options.current === path ? html` aria-current="page"` : ''}>${label}</a></li>`,
+      )}</ul></nav>
+      <form method="post" action="/console/sign-out">
+        <input type="hidden" name="csrf" value="${options.session.csrf}">
+        <span class="muted">${options.session.login}</span> <button type="submit">Sign out</button>
+      </form>`
+    : '';
+  return `<!doctype html>${html`<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Conn2Flow release console</title>
+<link rel="stylesheet" href="/console/assets/console.css">
+<script src="/console/assets/console.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to the content</a>
+<header><a class="brand" href="/console/fleet">Conn2Flow release console</a>${nav}</header>
+<main id="main">
+<h1>${title}</h1>
+${body}
+</main>
+</body>
+</html>`}`;
+}
+
+/** A state as a word with its colour (never colour alone). */
+export function state(value: string): Html {
+  return html`<span class="state-${value}">${value.replace(/_/g, ' ')}</span>`;
+}

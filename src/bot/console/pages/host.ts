@@ -1,0 +1,43 @@
+import { describeWindow } from '../../rollout/maintenance-windows.ts';
+import type { RecentJob } from '../../store/fleet.ts';
+import type { HostRecord } from '../../store/hosts.ts';
+import { ago, html, type Html } from '../html.ts';
+import { state } from '../layout.ts';
+
+// One host: how it is reached and steered, what its site has (with an uninstall for each plugin), its jobs.
+
+export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: string): Html {
+  return html`
+<dl class="facts">
+  <dt>Id</dt><dd class="mono">${host.id}</dd>
+  <dt>Reached by</dt><dd>${!host.enrolled ? 'not enrolled yet' : host.url ? html`push to <span class="mono">${host.url}</span>` : 'pull (the agent polls the bot)'}</dd>
+  <dt>Policy</dt><dd>${host.policy}, ${host.channel} channel${host.enabled ? '' : ', disabled'}</dd>
+  <dt>Labels</dt><dd>${host.labels.join(', ') || 'none'}</dd>
+  <dt>Maintenance windows</dt><dd>${host.windows?.length ? `${host.windows.map(describeWindow).join('; ')} (${host.timeZone ?? 'UTC'})` : "none of its own (its labels' apply)"}</dd>
+  <dt>Last heard</dt><dd>${ago(host.lastSeenAt)}${host.agentVersion ? `, agent ${host.agentVersion}` : ''}</dd>
+  <dt>Follows</dt><dd>${host.plugins.map((p) => html`<span class="mono">${p.repository}:${p.pluginId}</span><br>`)}</dd>
+</dl>
+<h2>What the site has</h2>
+<table>
+  <caption>Plugins on the site, from its files</caption>
+  <thead><tr><th scope="col">Plugin</th><th scope="col">Version</th><th scope="col">Package</th><th scope="col">Consistency</th><th scope="col">Action</th></tr></thead>
+  <tbody>${host.inventory.map(
+    (p) => html`<tr>
+    <td class="mono">${p.pluginId}</td><td>${p.version ?? 'missing'}</td><td class="mono">${p.sha256?.slice(0, 12) ?? ''}</td>
+    <td>${p.problem ? html`<span class="state-failed">${p.problem}</span>` : 'consistent'}</td>
+    <td><form method="post" action="/console/hosts/${encodeURIComponent(host.id)}/uninstall" class="inline">
+      <input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="plugin" value="${p.pluginId}">
+      <button type="submit" class="danger">Uninstall ${p.pluginId}</button></form></td>
+  </tr>`,
+  )}</tbody>
+</table>
+<h2>Jobs</h2>
+<table>
+  <caption>The host's latest jobs</caption>
+  <thead><tr><th scope="col">Plugin</th><th scope="col">Action</th><th scope="col">State</th><th scope="col">Exit code</th><th scope="col">Updated</th></tr></thead>
+  <tbody>${jobs.map(
+    (j) =>
+      html`<tr><td><a href="/console/rollouts/${encodeURIComponent(j.rolloutId)}">${j.pluginId}</a></td><td>${j.action}</td><td>${state(j.state)}</td><td>${j.exitCode ?? ''}</td><td>${ago(j.updatedAt)}</td></tr>`,
+  )}</tbody>
+</table>`;
+}

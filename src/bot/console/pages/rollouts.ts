@@ -1,0 +1,137 @@
+import type { WaveSummary } from '../../rollout/wave-summary.ts';
+import type { HostRecord } from '../../store/hosts.ts';
+import type { HostJob, RolloutRow } from '../../store/rollouts.ts';
+import { ago, href, html, type Html } from '../html.ts';
+import { state } from '../layout.ts';
+
+// Rollouts: the list, and one rollout with its waves, each host's job (state, exit code, message, log tail,
+// what holds it) and the operator's actions; the part that changes follows the rollout live.
+
+type ListedRollout = RolloutRow & { jobs: number; states: Record<string, number> };
+
+export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
+  if (!rollouts.length) return html`<p>No rollouts yet: they start when a release is published in a repository the bot is installed on.</p>`;
+  return html`<table>
+  <caption>Rollouts, newest first</caption>
+  <thead><tr><th scope="col">Rollout</th><th scope="col">Plugin</th><th scope="col">State</th><th scope="col">Hosts</th><th scope="col">Started</th></tr></thead>
+  <tbody>${rollouts.map(
+    (r) => html`<tr>
+    <td><a href="/console/rollouts/${encodeURIComponent(r.id)}">${r.kind === 'release' ? 'release' : r.kind}</a><br><span class="mono muted">${r.id}</span></td>
+    <td><span class="mono">${r.pluginId} ${r.version}</span><br><span class="muted">${r.repository}</span></td>
+    <td>${state(r.state)}</td>
+    <td>${r.jobs}: ${Object.entries(r.states).map(([s, n]) => html`${n} ${state(s)} `)}</td>
+    <td>${ago(r.createdAt)}</td>
+  </tr>`,
+  )}</tbody>
+</table>`;
+}
+
+export interface RolloutShown {
+  rollout: RolloutRow;
+  waves: WaveSummary[];
+  jobs: HostJob[];
+  total: number;
+  page: number;
+  perPage: number;
+  stateFilter: string | undefined;
+  hosts: ReadonlyMap<string, HostRecord>;
+  csrf: string;
+}
+
+/** The rollout's page: facts, the whole-rollout actions, and the live part. */
+export function rolloutView(shown: RolloutShown, notice?: string): Html {
+  const { rollout, csrf } = shown;
+  const id = encodeURIComponent(rollout.id);
+  const act = (action: string, label: string, kind = '') =>
+    html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><button type="submit"${kind ? html` class="${kind}"` : ''}>${label}</button></form>`;
+  const staged = shown.waves.length > 0;
+  const live = href(`/console/rollouts/${rollout.id}/live`, { page: shown.page, state: shown.stateFilter });
+  return html`
+${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
+<dl class="facts">
+  <dt>Plugin</dt><dd class="mono">${rollout.pluginId} ${rollout.version}</dd>
+  <dt>Repository</dt><dd>${rollout.repository}</dd>
+  <dt>Kind</dt><dd>${rollout.kind}${rollout.originRolloutId ? html`, undoes <a href="/console/rollouts/${encodeURIComponent(rollout.originRolloutId)}">${rollout.originRolloutId}</a>` : ''}</dd>
+  <dt>Started</dt><dd>${ago(rollout.createdAt)}${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}</dd>
+</dl>
+<div class="actions" aria-label="Actions on the whole rollout" role="group">
+  ${act('approve', 'Approve all waiting', 'primary')}
+  ${act('retry', 'Retry all failed')}
+  ${act('rollback', 'Roll back updated hosts', 'danger')}
+  ${staged && rollout.state === 'running' ? act('pause', 'Pause') : ''}
+  ${staged && (rollout.state === 'paused' || rollout.state === 'halted') ? act('resume', 'Resume', 'primary') : ''}
+  ${staged && rollout.state !== 'aborted' && rollout.state !== 'completed' ? act('next-wave', 'Start the next wave now') : ''}
+  ${rollout.kind === 'release' && rollout.state !== 'aborted' && rollout.state !== 'completed' ? html`${act('abort', 'Abort', 'danger')} ${act('abort-rollback', 'Abort and roll back', 'danger')}` : ''}
+</div>
+<div data-live="/console/rollouts/${id}/stream" data-fragment="${live}" aria-live="polite">${rolloutLive(shown)}</div>`;
+}
+
+/** What changes while the rollout runs: its state, waves and jobs (also served alone, for the live update). */
+export function rolloutLive(shown: RolloutShown): Html {
+  const { rollout, csrf } = shown;
+  const id = encodeURIComponent(rollout.id);
+  const pages = Math.max(1, Math.ceil(shown.total / shown.perPage));
+  const jobAct = (job: HostJob, action: string, label: string) =>
+    html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="job" value="${job.id}"><button type="submit">${label}<span class="skip"> ${hostName(shown, job)}</span></button></form>`;
+  return html`
+<p>State: ${state(rollout.state)}${rollout.stateReason ? html` <span class="muted">(${rollout.stateReason})</span>` : ''}</p>
+${
+  shown.waves.length
+    ? html`<table>
+  <caption>Waves</caption>
+  <thead><tr><th scope="col">Wave</th><th scope="col">Hosts</th><th scope="col">State</th><th scope="col">Jobs</th><th scope="col">Continue at</th><th scope="col">Halt at</th></tr></thead>
+  <tbody>${shown.waves.map(
+    (w) =>
+      html`<tr><td>${w.wave} ${w.name}</td><td>${w.selects}</td><td>${state(w.state)}${w.soakUntil ? ` until ${w.soakUntil}` : ''}</td><td>${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}</td><td>${w.successThreshold}</td><td>${w.errorThreshold}</td></tr>`,
+  )}</tbody>
+</table>`
+    : ''
+}
+<form class="filters" method="get" action="/console/rollouts/${id}">
+  <label>Jobs in state <select name="state"><option value="">any</option>${[
+    'pending',
+    'awaiting_approval',
+    'queued',
+    'delivering',
+    'delivered',
+    'in_progress',
+    'ok',
+    'failed',
+    'dead_lettered',
+    'blocked',
+    'skipped',
+    'cancelled',
+    'superseded',
+  ].map((s) => html`<option value="${s}"${s === shown.stateFilter ? html` selected` : ''}>${s.replace(/_/g, ' ')}</option>`)}</select></label>
+  <button type="submit">Show</button>
+</form>
+<table>
+  <caption>Jobs (${shown.total}; page ${shown.page} of ${pages})</caption>
+  <thead><tr><th scope="col">Host</th>${shown.waves.length ? html`<th scope="col">Wave</th>` : ''}<th scope="col">Action</th><th scope="col">State</th><th scope="col">Exit code</th><th scope="col">Message</th><th scope="col">Act</th></tr></thead>
+  <tbody>${shown.jobs.map(
+    (j) => html`<tr id="job-${j.id}">
+    <td><a href="/console/hosts/${encodeURIComponent(j.hostId)}">${hostName(shown, j)}</a></td>
+    ${shown.waves.length ? html`<td>${j.wave + 1}</td>` : ''}
+    <td>${j.action}</td>
+    <td>${state(j.state)}${j.hold ? html`<br><span class="muted">held: ${j.hold}</span>` : ''}</td>
+    <td>${j.exitCode === null ? '' : `${j.exitCode} ${j.exitLabel ?? ''}`}</td>
+    <td>${j.message ?? j.reason ?? ''}${
+      j.logTail.length ? html`<details><summary>Installer log (${j.logTail.length} lines)</summary><pre>${j.logTail.slice(-40).join('\n')}</pre></details>` : ''
+    }</td>
+    <td>${j.state === 'awaiting_approval' ? jobAct(j, 'approve', 'Approve') : ''}
+      ${['failed', 'dead_lettered', 'skipped', 'cancelled', 'blocked'].includes(j.state) ? jobAct(j, 'retry', 'Retry') : ''}
+      ${['pending', 'awaiting_approval', 'queued', 'delivering'].includes(j.state) ? jobAct(j, 'cancel', 'Cancel') : ''}
+      ${['ok', 'failed', 'skipped', 'cancelled', 'dead_lettered', 'superseded', 'blocked'].includes(j.state) && shown.rollout.kind === 'release' ? jobAct(j, 'force', 'Force') : ''}
+      ${(j.state === 'ok' || j.state === 'failed') && shown.rollout.kind === 'release' ? jobAct(j, 'rollback', 'Roll back') : ''}</td>
+  </tr>`,
+  )}</tbody>
+</table>
+<nav class="pager" aria-label="Pages of jobs">
+  ${shown.page > 1 ? html`<a href="${href(`/console/rollouts/${shown.rollout.id}`, { page: shown.page - 1, state: shown.stateFilter })}" rel="prev">Previous page</a>` : ''}
+  ${shown.page < pages ? html`<a href="${href(`/console/rollouts/${shown.rollout.id}`, { page: shown.page + 1, state: shown.stateFilter })}" rel="next">Next page</a>` : ''}
+</nav>`;
+}
+
+function hostName(shown: RolloutShown, job: HostJob): string {
+  return shown.hosts.get(job.hostId)?.name ?? job.hostId;
+}

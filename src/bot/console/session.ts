@@ -1,0 +1,61 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { SecretBox } from '../store/secret-box.ts';
+
+// The console's session: who signed in and the CSRF token their forms carry, in a cookie signed with a key
+// derived from C2F_SECRET_KEY (so every bot process accepts it, and nothing is stored). HttpOnly, SameSite=Lax
+// (the OAuth callback is a top-level navigation back from GitHub), Secure when the bot is served over https.
+
+export interface Session {
+  login: string;
+  name: string | null;
+  csrf: string;
+  /** Milliseconds since the epoch. */
+  expires: number;
+}
+
+export const SESSION_COOKIE = 'c2f_console';
+export const STATE_COOKIE = 'c2f_console_oauth';
+const LIFETIME_MS = 12 * 60 * 60 * 1000;
+
+export function newSession(login: string, name: string | null, now = Date.now()): Session {
+  return { login, name, csrf: randomBytes(24).toString('base64url'), expires: now + LIFETIME_MS };
+}
+
+export function sealSession(box: SecretBox, session: Session): string {
+  const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
+  return `${payload}.${box.mac('console-session', payload)}`;
+}
+
+export function openSession(box: SecretBox, value: string | undefined, now = Date.now()): Session | undefined {
+  if (!value) return undefined;
+  const [payload, mac] = value.split('.');
+  if (!payload || !mac || !sameText(mac, box.mac('console-session', payload))) return undefined;
+  try {
+    const session = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session;
+    return typeof session.login === 'string' && typeof session.csrf === 'string' && session.expires > now ? session : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0) cookies[part.slice(0, at).trim()] = decodeURIComponent(part.slice(at + 1).trim());
+  }
+  return cookies;
+}
+
+export function cookie(name: string, value: string, options: { secure: boolean; maxAgeSeconds?: number }): string {
+  const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/console', 'HttpOnly', 'SameSite=Lax'];
+  if (options.secure) parts.push('Secure');
+  if (options.maxAgeSeconds !== undefined) parts.push(`Max-Age=${options.maxAgeSeconds}`);
+  return parts.join('; ');
+}

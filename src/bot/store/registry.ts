@@ -1,0 +1,70 @@
+import type { Dependency } from '../../protocol/messages.ts';
+import type { Queryable } from './database.ts';
+
+// The registry: the plugins and versions the bot knows from resolved releases, and which hosts run each
+// version (from their inventories). Search and list, then one plugin's versions.
+
+export interface RegistryPlugin {
+  repository: string;
+  pluginId: string;
+  versions: number;
+  latest: string;
+  latestAt: string;
+  /** Hosts whose site has the plugin, any version. */
+  hosts: number;
+}
+
+export interface RegistryVersion {
+  releaseId: number;
+  version: string;
+  tag: string;
+  prerelease: boolean;
+  size: number | null;
+  sha256: string | null;
+  dependencies: Dependency[];
+  publishedAt: string | null;
+  /** Hosts whose site has this version. */
+  hosts: Array<{ id: string; name: string }>;
+}
+
+export async function searchRegistry(db: Queryable, q?: string): Promise<RegistryPlugin[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `select r.repository, r.plugin_id, count(*)::int as versions,
+            (array_agg(r.version order by r.resolved_at desc))[1] as latest, max(r.resolved_at) as latest_at,
+            (select count(*)::int from hosts h where h.inventory @> jsonb_build_array(jsonb_build_object('pluginId', r.plugin_id))) as hosts
+     from releases r where r.state = 'resolved' and r.plugin_id is not null
+       and ($1::text is null or r.plugin_id ilike '%' || $1 || '%' or r.repository ilike '%' || $1 || '%')
+     group by r.repository, r.plugin_id order by r.plugin_id, r.repository limit 500`,
+    [q?.trim() || null],
+  );
+  return rows.map((row) => ({
+    repository: row.repository as string,
+    pluginId: row.plugin_id as string,
+    versions: Number(row.versions),
+    latest: row.latest as string,
+    latestAt: new Date(row.latest_at as string).toISOString(),
+    hosts: Number(row.hosts),
+  }));
+}
+
+export async function registryPlugin(db: Queryable, repository: string, pluginId: string): Promise<RegistryVersion[]> {
+  const releases = await db.query<Record<string, unknown>>("select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc", [
+    repository,
+    pluginId,
+  ]);
+  const running = await db.query<{ id: string; name: string; version: string }>(
+    `select h.id, h.name, e->>'version' as version from hosts h, jsonb_array_elements(h.inventory) e where e->>'pluginId' = $1 order by h.name`,
+    [pluginId],
+  );
+  return releases.map((row) => ({
+    releaseId: Number(row.id),
+    version: row.version as string,
+    tag: row.tag as string,
+    prerelease: Boolean(row.prerelease),
+    size: row.zip_size === null ? null : Number(row.zip_size),
+    sha256: (row.zip_sha256 as string | null) ?? null,
+    dependencies: ((typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : row.dependencies) as Dependency[] | null) ?? [],
+    publishedAt: row.published_at ? new Date(row.published_at as string).toISOString() : null,
+    hosts: running.filter((h) => h.version === row.version).map((h) => ({ id: h.id, name: h.name })),
+  }));
+}

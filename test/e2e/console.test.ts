@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { minimalPackage } from '../../dev/minimal-package.ts';
+import { REPO as ROOT, tempDir, waitFor } from '../helpers.ts';
+import { BUNDLE_AGENT, botSecrets, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
+
+// The operator console in a real browser (Debian's Chromium, headless, driven by playwright-core) against the
+// bot from the bundle, three real agents and the GitHub stand-in, which plays GitHub's sign-in: a user the
+// bot does not allow is refused; an allowed one signs in, watches a rollout go to ok live, approves a manual
+// host, retries a failed one, rolls one back, and is refused an action without the session's CSRF token.
+// Every page is checked with axe-core and photographed (test-artifacts/console, or C2F_SCREENSHOTS_DIR).
+
+const REPO = 'conn2flow/console';
+const PLUGIN = 'console-plugin';
+const SHOTS = process.env.C2F_SCREENSHOTS_DIR ?? path.join(ROOT, 'test-artifacts', 'console');
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const AXE = await readFile(path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+async function accessible(page: Page, name: string): Promise<void> {
+  // Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern.
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: unknown[] }> }> } }).axe.run();
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help}, ${v.nodes.length} element(s)`);
+  });
+  assert.deepEqual(violations, [], `${name}: accessibility violations`);
+  await mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, CSRF refused, every page accessible', { timeout: 240_000 }, async () => {
+  await bundleBuilt();
+  const github = await new GitHubStandIn().start();
+  const port = await freePort();
+  const botUrl = `http://127.0.0.1:${port}`;
+  const secrets = botSecrets();
+  const app = github.apps.trust(1, secrets.privateKey, secrets.webhookSecret, { callback_urls: [`${botUrl}/console/oauth/callback`] });
+  github.oauth.orgMembers.set('conn2flow-ops', new Set(['org-member']));
+  let bot: BundleBot | undefined;
+  let browser: Browser | undefined;
+  const agents: BundleAgent[] = [];
+  try {
+    bot = await startBundleBot(github, {
+      port,
+      secrets,
+      env: {
+        GITHUB_CLIENT_ID: app.clientId,
+        GITHUB_CLIENT_SECRET: app.clientSecret,
+        C2F_CONSOLE_USERS: 'octo-operator',
+        C2F_CONSOLE_ORG: 'conn2flow-ops',
+        C2F_CHECK_RUN_DELAY_SECONDS: '0',
+      },
+    });
+    const cli = (...args: string[]) => bundleCli(args, bot!.cliEnv);
+    const flag = path.join(await tempDir('c2f-flaky-'), 'fixed');
+    const hosts: Record<string, string> = {};
+    for (const [name, policy, command] of [
+      ['shop-auto', 'auto', 'echo "$C2F_ACTION $C2F_VERSION"'],
+      ['office-manual', 'manual', 'echo "$C2F_ACTION $C2F_VERSION"'],
+      ['school-flaky', 'auto', `test -f '${flag}' && echo fixed || exit 11`],
+    ] as const) {
+      const created = await cli(
+        'hosts',
+        'enroll-token',
+        '--name',
+        name,
+        '--plugin',
+        `${REPO}:${PLUGIN}`,
+        '--policy',
+        policy,
+        '--allow-private-network',
+        '--label',
+        'console',
+        '--json',
+      );
+      assert.equal(created.code, 0, created.stderr);
+      const { host, token } = JSON.parse(created.stdout) as { host: { id: string }; token: string };
+      const configFile = path.join(await tempDir(`c2f-${name}-`), 'c2f-agent.json');
+      const enrolled = await runAgent(BUNDLE_AGENT, [
+        'enroll',
+        '--bot',
+        botUrl,
+        '--token',
+        token,
+        '--url',
+        `http://127.0.0.1:${await freePort()}/c2f/jobs`,
+        '--installer-command',
+        command,
+        '--config',
+        configFile,
+        '--allow-http-downloads',
+      ]);
+      assert.equal(enrolled.code, 0, enrolled.stderr);
+      agents.push(await startBundleAgent(configFile));
+      hosts[name] = host.id;
+    }
+    const publish = async (version: string) => {
+      const zip = await minimalPackage(PLUGIN, version);
+      const release = github.addRelease(REPO, { tagName: `plugin-${PLUGIN}-v${version}` }, [
+        { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
+        { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
+      ]);
+      const body = JSON.stringify({
+        action: 'published',
+        release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
+        repository: { id: 9, full_name: REPO, name: 'console', private: true, owner: { login: 'conn2flow' } },
+        installation: { id: 3, node_id: 'x' },
+        sender: { login: 'author', id: 1 },
+      });
+      const answer = await fetch(`${botUrl}/api/github/webhooks`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'release',
+          'x-github-delivery': randomUUID(),
+          'x-hub-signature-256': `sha256=${createHmac('sha256', secrets.webhookSecret).update(body).digest('hex')}`,
+        },
+        body,
+      });
+      assert.equal(answer.status, 200);
+      return waitFor(async () => {
+        const listed = JSON.parse((await cli('rollouts', 'list', '--json')).stdout) as { rollouts: Array<{ id: string; releaseId: number }> };
+        return listed.rollouts.find((r) => r.releaseId === release.id)?.id;
+      }, `the rollout of ${version}`);
+    };
+
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    const signIn = async (login: string) => {
+      github.oauth.signedIn = login;
+      const context = await browser!.newContext();
+      const page = await context.newPage();
+      await page.goto(`${botUrl}/console/fleet`);
+      assert.match(page.url(), /\/console\/sign-in$/, 'a visitor without a session is sent to sign in');
+      await page.getByRole('link', { name: 'Sign in with GitHub' }).click();
+      await page.waitForLoadState();
+      return page;
+    };
+
+    // Who may not enter is told so; an organisation member and a listed user may.
+    const stranger = await signIn('mallory');
+    await assert.doesNotReject(stranger.getByText('mallory may not use this console').waitFor());
+    await accessible(stranger, 'sign-in-refused');
+    const member = await signIn('org-member');
+    await member.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await member.context().close();
+    const page = await signIn('octo-operator');
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    for (const name of Object.keys(hosts)) await page.getByRole('link', { name }).first().waitFor();
+    await accessible(page, 'fleet');
+    await page.getByLabel('Name, id or plugin').fill('office');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    assert.match((await page.locator('main').innerText()).replace(/\s+/g, ' '), /1 host; page 1 of 1\./);
+
+    // A rollout, live: the page is not reloaded, the auto host's row turns ok.
+    const first = await publish('1.0.0');
+    await page.goto(`${botUrl}/console/rollouts`);
+    await accessible(page, 'rollouts');
+    await page.goto(`${botUrl}/console/rollouts/${first}`);
+    await page.evaluate(() => {
+      (globalThis as unknown as { stayed: boolean }).stayed = true;
+    });
+    const row = (host: string) => page.locator(`tr:has(a[href="/console/hosts/${hosts[host]}"])`);
+    await waitFor(async () => /\bok\b/.test(await row('shop-auto').innerText()), 'the auto host to show ok live', 30_000);
+    await waitFor(async () => /failed/.test(await row('school-flaky').innerText()), 'the flaky host to show failed live', 30_000);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed), true, 'updated without a reload');
+    assert.match(await row('office-manual').innerText(), /awaiting approval/);
+    await accessible(page, 'rollout');
+
+    // Approve the manual host: a confirmation page, then the action, recorded as done by the signed-in user.
+    await row('office-manual')
+      .getByRole('button', { name: /^Approve/ })
+      .click();
+    await page.getByText(/Install on office-manual now\?/).waitFor();
+    await accessible(page, 'confirm');
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await page.getByText(/approve: 1 job\(s\) changed/).waitFor();
+    await waitFor(async () => /\bok\b/.test(await row('office-manual').innerText()), 'the approved host to install', 30_000).catch(async (error) => {
+      throw new Error(`${error.message}\n${(await cli('rollouts', 'show', first)).stdout}\n${await row('office-manual').innerText()}`);
+    });
+
+    // Retry the failed host once its cause is fixed.
+    await writeFile(flag, '');
+    await row('school-flaky')
+      .getByRole('button', { name: /^Retry/ })
+      .click();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await waitFor(async () => /\bok\b/.test(await row('school-flaky').innerText()), 'the retried host to install', 30_000);
+
+    // A CSRF token that is not the session's is refused, whatever else the request says.
+    const forged = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, { form: { csrf: 'not-the-token', action: 'retry', confirm: 'yes' }, maxRedirects: 0 });
+    assert.equal(forged.status(), 403);
+    assert.match(await forged.text(), /CSRF token does not match/);
+    const missing = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, { form: { action: 'rollback', confirm: 'yes' }, maxRedirects: 0 });
+    assert.equal(missing.status(), 403);
+
+    // 1.1.0 to everyone, then roll the auto host back from its row.
+    const second = await publish('1.1.0');
+    await page.goto(`${botUrl}/console/rollouts/${second}`);
+    await waitFor(async () => /\bok\b/.test(await row('shop-auto').innerText()), '1.1.0 on the auto host', 30_000);
+    await row('shop-auto')
+      .getByRole('button', { name: /^Roll back/ })
+      .click();
+    await page.getByText(/Return shop-auto to the version it had before this rollout\?/).waitFor();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await page.getByText(/rollback: 1 job\(s\) in this new rollout/).waitFor();
+    assert.match(await page.locator('main').innerText(), /Kind\s+rollback, undoes/);
+    await waitFor(async () => /\bok\b/.test(await row('shop-auto').innerText()), 'the rollback to finish', 30_000);
+
+    // The host, the registry, the events.
+    await page.goto(`${botUrl}/console/hosts/${hosts['shop-auto']}`);
+    await page.getByRole('cell', { name: PLUGIN, exact: true }).first().waitFor();
+    await accessible(page, 'host');
+    await page.goto(`${botUrl}/console/registry`);
+    await page.getByRole('link', { name: PLUGIN }).click();
+    await page.getByRole('cell', { name: '1.1.0', exact: true }).first().waitFor();
+    assert.match(await page.locator('main').innerText(), /plugin-console-plugin-v1\.0\.0/);
+    await accessible(page, 'registry-plugin');
+    await page.goto(`${botUrl}/console/registry`);
+    await accessible(page, 'registry');
+    const registryJson = await page.request.get(`${botUrl}/console/registry.json`);
+    assert.deepEqual(
+      ((await registryJson.json()) as Array<{ pluginId: string; versions: number; hosts: number }>).map((p) => [p.pluginId, p.versions, p.hosts]),
+      [[PLUGIN, 2, 3]],
+    );
+    await page.goto(`${botUrl}/console/events?kind=operator_approve`);
+    assert.match(await page.locator('tbody').innerText(), /operator_approve.*octo-operator \(console\)/);
+    await accessible(page, 'events');
+    const csv = await (await page.request.get(`${botUrl}/console/events.csv?kind=install_fail`)).text();
+    assert.match(csv, /^id,at,kind,repository,plugin,host,job,detail\r\n\d+,[^,]+,install_fail,conn2flow\/console,console-plugin,/);
+    const jsonl = (await (await page.request.get(`${botUrl}/console/events.jsonl`)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
+    assert.ok(jsonl.some((e) => e.kind === 'rollback_exec'));
+
+    // The fleet again, now that its hosts have plugins and jobs (the picture in the README).
+    await page.goto(`${botUrl}/console/fleet`);
+    await accessible(page, 'fleet');
+
+    // Signing out ends the session.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto(`${botUrl}/console/fleet`);
+    assert.match(page.url(), /\/console\/sign-in$/);
+    await accessible(page, 'sign-in');
+    assert.deepEqual(github.violations, []);
+    assert.deepEqual(github.oauth.refused, []);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n--- bot\n${bot?.output().slice(-4000)}`, { cause: error });
+  } finally {
+    await browser?.close();
+    await Promise.all(agents.map((a) => a.stop()));
+    await bot?.stop();
+    await github.stop();
+  }
+});
