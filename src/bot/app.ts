@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
 import { deliverRollout, enqueueRolloutPushes, type RolloutData } from './delivery/deliver-rollout.ts';
 import { octokitCheckRunApi } from './github/check-run-api.ts';
-import { octokitAssetsApi } from './github/release-assets-api.ts';
+import { octokitAssetsApi, readingReleaseEarly } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
 import { handleRequestedAction } from './github/requested-action.ts';
 import { checkRunInstallation, scheduleCheckRun, updateCheckRun, type CheckRunData } from './github/update-check-run.ts';
@@ -127,9 +127,12 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const release = await getRelease(deps.db, job.data.releaseId);
     try {
       const octokit = await app.auth(job.data.installationId);
+      const unresolved = release && release.state !== 'resolved';
+      // The release is read from GitHub while its repository's configuration is.
+      const api = unresolved ? readingReleaseEarly(octokitAssetsApi(octokit), release.repository, release.id) : octokitAssetsApi(octokit);
       let config: RepositoryReleaseConfig;
       try {
-        config = release && release.state !== 'resolved' ? await repositoryConfig(octokit, release.repository) : {};
+        config = unresolved ? await repositoryConfig(octokit, release.repository) : {};
       } catch (error) {
         if (!(error instanceof RepositoryConfigError)) throw error;
         await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });
@@ -137,7 +140,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
         app.log.warn({ releaseId: job.data.releaseId, reason: error.message }, 'release resolved');
         return;
       }
-      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api: octokitAssetsApi(octokit), defaultStrategy: deps.defaultStrategy, now: deps.now }, release, config);
+      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api, defaultStrategy: deps.defaultStrategy, now: deps.now }, release, config);
       if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
       if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
       app.log[outcome.kind === 'failed' ? 'warn' : 'info'](
@@ -179,7 +182,9 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     for (const rolloutId of changed) await touchRollout(deps, rolloutId);
   };
   for (const queue of [QUEUES.deliverRollout, QUEUES.deliverRolloutLegacy]) {
-    await deps.boss.work<RolloutData>(queue, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) => delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId)));
+    await deps.boss.work<RolloutData>(queue, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) =>
+      delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId, { fromEnd: job.data.fromEnd })),
+    );
   }
   sweepLapsedLeases(app, deps);
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>

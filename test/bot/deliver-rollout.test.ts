@@ -11,7 +11,7 @@ import { getJob, jobHistory, rolloutJobs } from '../../src/bot/store/rollouts.ts
 import { resolvedRelease, rolloutOf } from './fixtures.ts';
 import { ENGINES, freshDatabase, testBox } from './databases.ts';
 
-// A rollout's first pushes are claimed from its jobs a chunk at a time: each job is pushed once however many
+// A rollout's first pushes are listed once per run and claimed a chunk at a time: each job is pushed once however many
 // runs go at once; a job another run holds under a live lease is left alone until the lease runs out; one
 // push in flight per host and plugin; pull-mode hosts and jobs already tried are not this path's business.
 
@@ -57,8 +57,12 @@ for (const engine of ENGINES) {
       const rollout = await rolloutTo(db, [...hosts, pulling], '1.0.0');
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
 
-      const counts = await Promise.all([deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 }), deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 })]);
+      // The second run is one invited to share: it walks the list from the other end, so both take jobs.
+      const counts = await Promise.all([deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 }), deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2, fromEnd: true })]);
       assert.equal(counts[0] + counts[1], 12, 'the two runs shared the twelve pushed jobs');
+      assert.ok(counts[0] >= 3 && counts[1] >= 3, `each run pushed from its end (${counts.join(' and ')})`);
+      const waiting = await db.query<{ data: { fromEnd?: boolean } }>("select data from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverRollout]);
+      assert.ok(waiting.length <= 1, 'at most one run waits per rollout');
       const mine = pushes.filter((p) => p.path.startsWith(`/${engine}-many-`));
       assert.equal(mine.length, 12, 'no job was pushed twice');
       assert.equal(new Set(mine.map((p) => p.path)).size, 12);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { generateSecret, newMessageId, signMessage, verifyMessage } from '../../src/protocol/signing.ts';
 
 const body = JSON.stringify({ type: 'job', jobId: 'j1' });
@@ -43,4 +44,17 @@ test('rotation: a message signed with old and new secrets verifies with either; 
   assert.equal(verifyMessage(body, headers, [fresh]).ok, true);
   assert.equal(verifyMessage(body, signMessage(body, [fresh], 'm'), [old, fresh]).ok, true);
   assert.equal(verifyMessage(body, signMessage(body, [generateSecret()], 'm'), [old, fresh]).ok, false);
+});
+
+test('the reference Standard Webhooks library and this signer agree both ways (text with non-ASCII, Buffer bodies, rotation)', () => {
+  const secret = generateSecret();
+  const reference = new Webhook(secret);
+  const text = JSON.stringify({ type: 'job', name: 'Pré-visualização ✓' });
+  const ours = signMessage(text, [generateSecret(), secret], 'msg_x');
+  assert.deepEqual(reference.verify(Buffer.from(text), ours), JSON.parse(text));
+  const theirs = { 'webhook-id': 'msg_y', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': '' };
+  theirs['webhook-signature'] = reference.sign('msg_y', new Date(Number(theirs['webhook-timestamp']) * 1000), text);
+  assert.deepEqual(verifyMessage(Buffer.from(text), theirs, [secret]), { ok: true, messageId: 'msg_y', timestamp: Number(theirs['webhook-timestamp']) });
+  assert.equal(verifyMessage(text, theirs, [generateSecret()]).ok, false);
+  assert.throws(() => reference.verify(text.replace('✓', 'x'), ours), WebhookVerificationError);
 });

@@ -1,16 +1,18 @@
 import type { PgBoss } from 'pg-boss';
 import { QUEUES, inTransaction } from '../queue.ts';
 import type { Queryable } from '../store/database.ts';
-import { claimFirstPushes, firstPushesLeft } from '../store/first-pushes.ts';
+import { claimFirstPushes, firstPushesLeft, listFirstPushes } from '../store/first-pushes.ts';
 import type { HostJob } from '../store/rollouts.ts';
 import { insertDeliveries, leaseSeconds, pushAndRecord, type DeliveryDeps } from './deliver-job.ts';
 
-// A rollout's first pushes: runs of a rollout (not one queue entry per host) whose worker claims the jobs a
-// chunk at a time and pushes them, several chunks at once. Each claim is one statement that also loads what
-// the push needs, and each chunk's outcomes are one write per resulting state, so a thousand hosts cost a few
-// dozen statements. Several runs of one rollout may go at once, in several processes: a run that finds more
-// work than one chunk queues another run, which a second process takes, so processes share a large rollout;
-// a job is claimed by one of them, under a lease. When the claiming process dies its lease runs out, and the
+// A rollout's first pushes: runs of a rollout (not one queue entry per host) whose worker lists the jobs
+// once, then claims them a chunk at a time and pushes them, several chunks at once. Each claim is one
+// statement that also loads what the push needs, and each chunk's outcomes are one write per resulting
+// state, so a thousand hosts cost a few dozen statements. Several runs of one rollout may go at once, in
+// several processes: a run that finds more work than one chunk queues another run, which walks the list
+// from the other end (in a second process, or beside the first) and may queue another in turn, so runs
+// share a large rollout; a job is
+// claimed by one of them, under a lease. When the claiming process dies its lease runs out, and the
 // sweep every live process runs queues a run that takes the job over with the same attempt id (the host
 // answers that it already has it).
 
@@ -25,11 +27,13 @@ export interface RolloutPushOptions {
 
 export interface RolloutData {
   rolloutId: string;
+  /** A run invited to share a rollout takes its jobs from the end of the list. */
+  fromEnd?: boolean;
 }
 
 /** Queues a run of the rollout's first pushes (one waiting run per rollout is enough: a second is dropped; runs already going are not counted). */
-export async function enqueueRolloutPushes(boss: PgBoss, rolloutId: string, delaySeconds = 0, tx?: Queryable): Promise<void> {
-  await boss.send(QUEUES.deliverRollout, { rolloutId } satisfies RolloutData, {
+export async function enqueueRolloutPushes(boss: PgBoss, rolloutId: string, delaySeconds = 0, tx?: Queryable, fromEnd = false): Promise<void> {
+  await boss.send(QUEUES.deliverRollout, { rolloutId, ...(fromEnd ? { fromEnd } : {}) } satisfies RolloutData, {
     singletonKey: rolloutId,
     ...(delaySeconds > 0 ? { startAfter: Math.ceil(delaySeconds) } : {}),
     ...(tx ? inTransaction(tx) : {}),
@@ -52,22 +56,27 @@ export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<H
 }
 
 /** Pushes every first push of the rollout it can claim; returns how many it pushed. */
-export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, options: RolloutPushOptions = {}): Promise<number> {
+export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, options: RolloutPushOptions & { fromEnd?: boolean } = {}): Promise<number> {
   const { chunk = 50, lanes = 4, runBudgetMs = 20_000 } = options;
   const lease = leaseSeconds(deps);
   if (lease * 1000 <= 2 * (deps.timeoutMs ?? 10_000)) throw new Error(`a delivery lease of ${lease} s does not cover a push (${deps.timeoutMs} ms timeout, twice)`);
   const stopClaimingAt = Date.now() + runBudgetMs;
+  const listed = await listFirstPushes(deps.db, rolloutId);
+  if (options.fromEnd) listed.reverse();
+  let next = 0;
   let pushed = 0;
   let invited = false;
   await Promise.all(
     Array.from({ length: lanes }, async () => {
-      while (Date.now() < stopClaimingAt) {
-        const claimed = await claimFirstPushes(deps.db, rolloutId, chunk, lease);
-        if (!claimed.length) return;
-        // More than one chunk of work: another run, which another process may take, shares it.
-        if (claimed.length === chunk && !invited) {
+      while (next < listed.length && Date.now() < stopClaimingAt) {
+        const slice = listed.slice(next, next + chunk);
+        next += chunk;
+        const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease);
+        if (!claimed.length) continue; // another run took them
+        // More than one chunk of work: another run, which another process may take, shares it from the other end.
+        if (claimed.length === chunk && next < listed.length && !invited) {
           invited = true;
-          await enqueueRolloutPushes(deps.boss, rolloutId);
+          await enqueueRolloutPushes(deps.boss, rolloutId, 0, undefined, !options.fromEnd);
         }
         const takenOver = claimed.filter((c) => c.takenOver).length;
         if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
@@ -81,7 +90,7 @@ export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, opti
   );
   // What this run could not take: out of time (a fresh run goes on at once), jobs behind another push to the
   // same host and plugin (look again shortly), or jobs under a lease that a dead process may hold.
-  if (Date.now() >= stopClaimingAt) {
+  if (next < listed.length) {
     await enqueueRolloutPushes(deps.boss, rolloutId);
     return pushed;
   }

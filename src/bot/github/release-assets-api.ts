@@ -70,3 +70,17 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
     },
   };
 }
+
+/**
+ * Starts reading one release at once, for a caller that needs it after other requests it can make meanwhile
+ * (the repository's configuration): the answer is kept, and asked for again it is returned.
+ */
+export function readingReleaseEarly(api: ReleaseAssetsApi, repository: string, releaseId: number): ReleaseAssetsApi {
+  const early = api.getRelease(repository, releaseId);
+  early.catch(() => {}); // seen by whoever asks for it; nobody may, when the tag names no plugin
+  return {
+    getRelease: (repo, id) => (repo === repository && id === releaseId ? early : api.getRelease(repo, id)),
+    downloadText: (repo, id, maxBytes) => api.downloadText(repo, id, maxBytes),
+    download: (repo, id) => api.download(repo, id),
+  };
+}

@@ -58,8 +58,18 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     const sha = github.assets.find((a) => a.name === `${PACKAGE}.sha256`);
     if (!zip || !sha) throw new AssetsNotReadyError(`release ${release.tag} has no ${zip ? `${PACKAGE}.sha256` : PACKAGE} yet`);
     if (!zip.digest) throw new AssetsNotReadyError(`GitHub has not computed the digest of ${PACKAGE} yet`);
-    const expected = (await deps.api.downloadText(release.repository, sha.id, 1024)).trim();
+    // The package downloads while the .sha256 is read; its bytes are checked against it before any is used.
+    const packageBytes = deps.api.download(release.repository, zip.id);
+    packageBytes.catch(() => {}); // awaited below, or dropped when the release fails first
+    const dropPackage = () => packageBytes.then((stream) => stream.cancel()).catch(() => {});
+    const expected = (
+      await deps.api.downloadText(release.repository, sha.id, 1024).catch(async (error: unknown) => {
+        await dropPackage();
+        throw error;
+      })
+    ).trim();
     const fail = async (reason: string): Promise<ResolveOutcome> => {
+      await dropPackage();
       await updateRelease(db, releaseId, { state: 'failed', error: reason, pluginId: named.pluginId, version: named.version });
       return { kind: 'failed', reason };
     };
@@ -71,10 +81,11 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
     let dependencies;
     try {
-      const manifest = await readPackageManifest(() => deps.api.download(release!.repository, zip.id), { sha256: expected, pluginId: named.pluginId, version: named.version });
+      const manifest = await readPackageManifest(() => packageBytes, { sha256: expected, pluginId: named.pluginId, version: named.version });
       dependencies = manifest.dependencies ?? [];
     } catch (error) {
       if (error instanceof PackageRefused) return fail(error.message);
+      await dropPackage();
       throw error;
     }
     const resolved = {

@@ -2,17 +2,19 @@ import type { Queryable } from './database.ts';
 import { DELIVERY_COLUMNS, DELIVERY_JOINS, toDeliveryContext, type DeliveryContext } from './rollouts.ts';
 
 // A rollout's first pushes are claimed straight from its jobs, a chunk at a time, rather than through one
-// queue entry per host: a claim moves the jobs to `delivering` under a lease and returns everything needed
-// to push them, in one statement. Retries and redeliveries (attempts > 0) stay on the per-job queue.
+// queue entry per host: a run lists the rollout's claimable jobs once, then claims them a slice at a time,
+// each claim moving the jobs to `delivering` under a lease and returning everything needed to push them, in
+// one statement that visits only the slice (a claim that searched the whole rollout each time would cost
+// the rollout's size per chunk). Retries and redeliveries (attempts > 0) stay on the per-job queue.
 //
 // A job is claimable when it is queued and never tried, or when it is delivering under a lease that ran out
 // (the process that claimed it died). It waits while another job for the same host and plugin is being
-// delivered: one push in flight per host and plugin, whichever path sent it.
+// delivered: one push in flight per host and plugin, whichever path sent it. A job another run claimed
+// after the listing is skipped by the claim (locked, or no longer claimable).
 
 // Pull-mode hosts (no URL) are left out: their jobs stay queued until the host's next poll takes them.
 const CLAIMABLE = `
-  j.rollout_id = $1
-  and exists (select 1 from hosts h where h.id = j.host_id and h.url is not null)
+  exists (select 1 from hosts h where h.id = j.host_id and h.url is not null)
   and ((j.state = 'queued' and j.attempts = 0) or (j.state = 'delivering' and j.lease_until < now()))
   and not exists (
     select 1 from host_jobs o
@@ -23,19 +25,28 @@ const CLAIMABLE = `
 /** A claimed job; `takenOver` when its previous claim's lease ran out (the process holding it died). */
 export type ClaimedPush = DeliveryContext & { takenOver: boolean };
 
-export async function claimFirstPushes(db: Queryable, rolloutId: string, limit: number, leaseSeconds: number): Promise<ClaimedPush[]> {
+/** The ids of the rollout's jobs claimable now, in the order they are pushed. */
+export async function listFirstPushes(db: Queryable, rolloutId: string): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(`select j.id from host_jobs j where j.rollout_id = $1 and j.state in ('queued', 'delivering') and ${CLAIMABLE} order by j.id`, [
+    rolloutId,
+  ]);
+  return rows.map((row) => row.id);
+}
+
+/** Claims those of the given jobs that are still claimable and not locked by another claim. */
+export async function claimFirstPushes(db: Queryable, rolloutId: string, jobIds: readonly string[], leaseSeconds: number): Promise<ClaimedPush[]> {
   const rows = await db.query<Record<string, unknown>>(
     `with picked as (
-       select j.id, j.state = 'delivering' as taken_over from host_jobs j where ${CLAIMABLE}
-       order by j.id limit $2 for update of j skip locked
+       select j.id, j.state = 'delivering' as taken_over from host_jobs j where j.id = any($2) and j.rollout_id = $1 and ${CLAIMABLE}
+       for update of j skip locked
      ),
      jobs as (
        update host_jobs j set state = 'delivering', attempts = j.attempts + 1, lease_until = now() + $3 * interval '1 second', reason = null, updated_at = now()
        from picked where j.id = picked.id returning j.*, picked.taken_over
      ),
      history as (insert into job_history (job_id, state, detail) select id, 'delivering', case when taken_over then 'taken over: the lease of the process that held it ran out' end from jobs)
-     select ${DELIVERY_COLUMNS}, jobs.taken_over from jobs ${DELIVERY_JOINS}`,
-    [rolloutId, limit, leaseSeconds],
+     select ${DELIVERY_COLUMNS}, jobs.taken_over from jobs ${DELIVERY_JOINS} order by jobs.id`,
+    [rolloutId, jobIds, leaseSeconds],
   );
   return rows.map((row) => ({ ...toDeliveryContext(row), takenOver: Boolean(row.taken_over) }));
 }
