@@ -58,7 +58,10 @@ for (const engine of ENGINES) {
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
 
       // The second run is one invited to share: it walks the list from the other end, so both take jobs.
-      const counts = await Promise.all([deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 }), deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2, fromEnd: true })]);
+      const counts = await Promise.all([
+        deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 }),
+        deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2, fromEnd: true }),
+      ]);
       assert.equal(counts[0] + counts[1], 12, 'the two runs shared the twelve pushed jobs');
       assert.ok(counts[0] >= 3 && counts[1] >= 3, `each run pushed from its end (${counts.join(' and ')})`);
       const waiting = await db.query<{ data: { fromEnd?: boolean } }>("select data from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverRollout]);
