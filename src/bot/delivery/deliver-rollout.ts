@@ -11,10 +11,9 @@ import { insertDeliveries, leaseSeconds, pushAndRecord, type DeliveryDeps } from
 // state, so a thousand hosts cost a few dozen statements. Several runs of one rollout may go at once, in
 // several processes: a run that finds more work than one chunk queues another run, which walks the list
 // from the other end (in a second process, or beside the first) and may queue another in turn, so runs
-// share a large rollout; a job is
-// claimed by one of them, under a lease. When the claiming process dies its lease runs out, and the
-// sweep every live process runs queues a run that takes the job over with the same attempt id (the host
-// answers that it already has it).
+// share a large rollout; a job is claimed by one of them, under a lease. When the claiming process dies its
+// lease runs out, and the sweep every live process runs queues a run that takes the job over with the same
+// attempt id (the host answers that it already has it).
 
 export interface RolloutPushOptions {
   /** Jobs per claim (default 50). */
