@@ -3,6 +3,8 @@ import { printable } from '../../printable.ts';
 import { adminClient, type AdminClient } from '../admin-client.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
+import type { ActionResult } from '../../bot/rollout/operator-actions.ts';
+import type { WaveSummary } from '../../bot/rollout/wave-summary.ts';
 
 export const ROLLOUTS_HELP = `Usage: c2f-plugin rollouts <action> [options]     (talks to the bot's admin API)
 
@@ -54,14 +56,6 @@ interface Job {
   logTail: string[];
   attemptId: string;
   updatedAt: string;
-}
-
-interface ActionResult {
-  action: string;
-  rolloutId: string;
-  created?: boolean;
-  changed: Array<{ jobId: string; hostId: string; state: string }>;
-  unchanged: Array<{ jobId: string | null; hostId: string; state: string | null; why: string }>;
 }
 
 const LOG_LINES = 12;
@@ -213,21 +207,6 @@ async function list(api: AdminClient, json: boolean): Promise<number> {
   return 0;
 }
 
-interface Wave {
-  wave: number;
-  name: string;
-  state: string;
-  selects: string;
-  successThreshold: string;
-  errorThreshold: string;
-  soakSeconds: number;
-  soakUntil: string | null;
-  jobs: number;
-  ok: number;
-  failed: number;
-  pending: number;
-}
-
 async function show(api: AdminClient, id: string, json: boolean, allLogs: boolean): Promise<number> {
   const shown = await api.call<{
     id: string;
@@ -238,7 +217,7 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     state: string;
     stateReason: string | null;
     notBefore: string | null;
-    waves: Wave[];
+    waves: WaveSummary[];
     jobs: Array<Job & { wave: number; hold: string | null }>;
   }>('GET', `/api/admin/rollouts/${id}`);
   if (json) {

@@ -1,6 +1,7 @@
 import type { WaveSummary } from '../../rollout/wave-summary.ts';
 import type { HostRecord } from '../../store/hosts.ts';
 import type { HostJob, RolloutRow } from '../../store/rollouts.ts';
+import { JOB_STATES } from '../../../protocol/statuses.ts';
 import { ago, href, html, type Html } from '../html.ts';
 import { state } from '../layout.ts';
 
@@ -88,21 +89,7 @@ ${
     : ''
 }
 <form class="filters" method="get" action="/console/rollouts/${id}">
-  <label>Jobs in state <select name="state"><option value="">any</option>${[
-    'pending',
-    'awaiting_approval',
-    'queued',
-    'delivering',
-    'delivered',
-    'in_progress',
-    'ok',
-    'failed',
-    'dead_lettered',
-    'blocked',
-    'skipped',
-    'cancelled',
-    'superseded',
-  ].map((s) => html`<option value="${s}"${s === shown.stateFilter ? html` selected` : ''}>${s.replace(/_/g, ' ')}</option>`)}</select></label>
+  <label>Jobs in state <select name="state"><option value="">any</option>${JOB_STATES.map((s) => html`<option value="${s}"${s === shown.stateFilter ? html` selected` : ''}>${s.replace(/_/g, ' ')}</option>`)}</select></label>
   <button type="submit">Show</button>
 </form>
 <table>
