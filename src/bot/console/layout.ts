@@ -43,3 +43,11 @@ ${body}
 export function state(value: string): Html {
   return html`<span class="state-${value}">${value.replace(/_/g, ' ')}</span>`;
 }
+
+/** Previous and next links for a paged list; `link` gives a page's address. */
+export function pager(page: number, pages: number, link: (page: number) => string, label: string): Html {
+  return html`<nav class="pager" aria-label="${label}">
+  ${page > 1 ? html`<a href="${link(page - 1)}" rel="prev">Previous page</a>` : ''}
+  ${page < pages ? html`<a href="${link(page + 1)}" rel="next">Next page</a>` : ''}
+</nav>`;
+}

@@ -1,6 +1,6 @@
 import type { FleetPage, FleetQuery } from '../../store/fleet.ts';
 import { ago, href, html, type Html } from '../html.ts';
-import { state } from '../layout.ts';
+import { pager, state } from '../layout.ts';
 
 // Fleet: every host a page at a time, with what each runs and whether it needs a look.
 
@@ -32,8 +32,5 @@ export function fleetView(fleet: FleetPage, query: FleetQuery): Html {
   </tr>`,
   )}</tbody>
 </table>
-<nav class="pager" aria-label="Pages">
-  ${fleet.page > 1 ? html`<a href="${link(fleet.page - 1)}" rel="prev">Previous page</a>` : ''}
-  ${fleet.page < pages ? html`<a href="${link(fleet.page + 1)}" rel="next">Next page</a>` : ''}
-</nav>`;
+${pager(fleet.page, pages, link, 'Pages')}`;
 }

@@ -3,7 +3,7 @@ import type { HostRecord } from '../../store/hosts.ts';
 import type { HostJob, RolloutRow } from '../../store/rollouts.ts';
 import { JOB_STATES } from '../../../protocol/statuses.ts';
 import { ago, href, html, type Html } from '../html.ts';
-import { state } from '../layout.ts';
+import { pager, state } from '../layout.ts';
 
 // Rollouts: the list, and one rollout with its waves, each host's job (state, exit code, message, log tail,
 // what holds it) and the operator's actions; the part that changes follows the rollout live.
@@ -113,10 +113,7 @@ ${
   </tr>`,
   )}</tbody>
 </table>
-<nav class="pager" aria-label="Pages of jobs">
-  ${shown.page > 1 ? html`<a href="${href(`/console/rollouts/${shown.rollout.id}`, { page: shown.page - 1, state: shown.stateFilter })}" rel="prev">Previous page</a>` : ''}
-  ${shown.page < pages ? html`<a href="${href(`/console/rollouts/${shown.rollout.id}`, { page: shown.page + 1, state: shown.stateFilter })}" rel="next">Next page</a>` : ''}
-</nav>`;
+${pager(shown.page, pages, (page) => href(`/console/rollouts/${shown.rollout.id}`, { page, state: shown.stateFilter }), 'Pages of jobs')}`;
 }
 
 function hostName(shown: RolloutShown, job: HostJob): string {
