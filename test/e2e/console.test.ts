@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +7,7 @@ import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
 import { REPO as ROOT, tempDir, waitFor } from '../helpers.ts';
 import { BUNDLE_AGENT, botSecrets, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
+import { publishRelease } from './publish-release.ts';
 
 // The operator console in a real browser (Debian's Chromium, headless, driven by playwright-core) against the
 // bot from the bundle, three real agents and the GitHub stand-in, which plays GitHub's sign-in: a user the
@@ -109,29 +109,11 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       hosts[name] = host.id;
     }
     const publish = async (version: string) => {
-      const zip = await minimalPackage(PLUGIN, version);
-      const release = github.addRelease(REPO, { tagName: `plugin-${PLUGIN}-v${version}` }, [
-        { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
-        { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
-      ]);
-      const body = JSON.stringify({
-        action: 'published',
-        release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
-        repository: { id: 9, full_name: REPO, name: 'console', private: true, owner: { login: 'conn2flow' } },
-        installation: { id: 3, node_id: 'x' },
-        sender: { login: 'author', id: 1 },
-      });
-      const answer = await fetch(`${botUrl}/api/github/webhooks`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'release',
-          'x-github-delivery': randomUUID(),
-          'x-hub-signature-256': `sha256=${createHmac('sha256', secrets.webhookSecret).update(body).digest('hex')}`,
-        },
-        body,
-      });
-      assert.equal(answer.status, 200);
+      const release = await publishRelease(
+        github,
+        { url: botUrl, webhookSecret: secrets.webhookSecret },
+        { repository: REPO, plugin: PLUGIN, version, zip: await minimalPackage(PLUGIN, version) },
+      );
       return waitFor(async () => {
         const listed = JSON.parse((await cli('rollouts', 'list', '--json')).stdout) as { rollouts: Array<{ id: string; releaseId: number }> };
         return listed.rollouts.find((r) => r.releaseId === release.id)?.id;

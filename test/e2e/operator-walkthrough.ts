@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import examples from '@octokit/webhooks-examples' with { type: 'json' };
@@ -8,6 +7,7 @@ import { freshPostgresUrl } from '../bot/databases.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { BUNDLE_AGENT, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type AgentProgram, type BundleAgent, type BundleBot } from './bundle.ts';
+import { publishRelease, sendWebhook } from './publish-release.ts';
 import { CuttingProxy } from './cutting-proxy.ts';
 
 // An operator's walk through every way out of a failed or unwanted install, with the programs users run:
@@ -127,37 +127,13 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const pullSite = await enrollHost('pull-site', 'auto', { pullThrough: proxy.url });
 
   async function publish(version: string): Promise<string> {
-    const zip = await readFile(packages[version].zip);
-    const release = github.addRelease(REPO, { tagName: `plugin-${PLUGIN}-v${version}` }, [
-      { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
-      { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
-    ]);
-    await webhook('release', {
-      action: 'published',
-      release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
-      repository: { id: 9, full_name: REPO, name: 'walk', private: true, owner: { login: 'conn2flow' } },
-      installation: { id: 3, node_id: 'x' },
-      sender: { login: 'author', id: 1 },
-    });
+    const release = await publishRelease(github, bot, { repository: REPO, plugin: PLUGIN, version, zip: await readFile(packages[version].zip) });
     return waitFor(
       async () => (await api<Array<{ id: string; releaseId: number; kind: string }>>('/api/admin/rollouts')).find((r) => r.releaseId === release.id && r.kind === 'release')?.id,
       `the rollout of ${version}`,
     );
   }
-  async function webhook(event: string, payload: unknown): Promise<void> {
-    const body = JSON.stringify(payload);
-    const answer = await fetch(`${bot.url}/api/github/webhooks`, {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': event,
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', bot.webhookSecret).update(body).digest('hex')}`,
-      },
-    });
-    assert.equal(answer.status, 200, `the ${event} webhook: ${await answer.text()}`);
-  }
+  const webhook = (event: string, payload: unknown) => sendWebhook(bot.url, bot.webhookSecret, event, payload);
   async function pressButton(rolloutId: string, identifier: string): Promise<void> {
     const run = await waitFor(
       () => github.checkRuns.find((r) => r.externalId === rolloutId && r.actions.some((a) => a.identifier === identifier)),

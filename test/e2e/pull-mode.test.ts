@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -19,6 +19,7 @@ import { freshDatabase, testBox } from '../bot/databases.ts';
 import { packageWith, MANIFEST } from '../agent/raw-zip.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
+import { publishRelease } from './publish-release.ts';
 
 // The real bot and a real agent in pull mode (enrolled without a URL, behind NAT): the job comes in the
 // signed answer to a long poll, the package from the bot's own link (private repository), and the bot is
@@ -94,28 +95,11 @@ test('pull mode end to end, with the bot down while the agent reports', { timeou
   assert.deepEqual(await agent.start(), { url: null });
 
   const zip = packageWith([], MANIFEST('demo-plugin', '1.0.0'));
-  const release = github.addRelease(REPOSITORY, { tagName: 'plugin-demo-plugin-v1.0.0' }, [
-    { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
-    { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
-  ]);
-  const body = JSON.stringify({
-    action: 'published',
-    release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
-    repository: { id: 9, full_name: REPOSITORY, name: 'private-plugins', private: true, owner: { login: 'conn2flow' } },
-    installation: { id: 3, node_id: 'x' },
-    sender: { login: 'someone', id: 1 },
-  });
-  const answer = await fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'release',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-    },
-  });
-  assert.equal(answer.status, 200);
+  const release = await publishRelease(
+    github,
+    { url: `http://127.0.0.1:${port}`, webhookSecret: WEBHOOK_SECRET },
+    { repository: REPOSITORY, plugin: 'demo-plugin', version: '1.0.0', zip },
+  );
 
   // The agent pulled the job and downloaded the package from the bot; now the bot goes away.
   await waitFor(

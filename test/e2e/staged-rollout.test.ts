@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { BUNDLE_AGENT, botSecrets, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
+import { publishRelease } from './publish-release.ts';
 
 // A staged rollout as an operator runs it, with the programs users run (a private repository, so the agents
 // download through the bot): the bot from the bundle (its default
@@ -86,29 +86,7 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
       };
     };
     const publish = async (version: string) => {
-      const zip = await minimalPackage(PLUGIN, version);
-      const release = github.addRelease(REPO, { tagName: `plugin-${PLUGIN}-v${version}` }, [
-        { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
-        { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
-      ]);
-      const body = JSON.stringify({
-        action: 'published',
-        release: { id: release.id, tag_name: release.tagName, prerelease: false, draft: false, name: release.tagName, target_commitish: 'main', assets: [] },
-        repository: { id: 9, full_name: REPO, name: 'staged', private: true, owner: { login: 'conn2flow' } },
-        installation: { id: 3, node_id: 'x' },
-        sender: { login: 'author', id: 1 },
-      });
-      const answer = await fetch(`${bot.url}/api/github/webhooks`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'release',
-          'x-github-delivery': randomUUID(),
-          'x-hub-signature-256': `sha256=${createHmac('sha256', bot.webhookSecret).update(body).digest('hex')}`,
-        },
-        body,
-      });
-      assert.equal(answer.status, 200);
+      const release = await publishRelease(github, bot, { repository: REPO, plugin: PLUGIN, version, zip: await minimalPackage(PLUGIN, version) });
       return waitFor(async () => {
         const listed = await cliJson<{ rollouts: Array<{ id: string; releaseId: number }> }>('rollouts', 'list');
         return listed.rollouts.find((r) => r.releaseId === release.id)?.id;
