@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -136,6 +138,20 @@ test('the bundled dist/cli.js (the npm bin) packs the same bytes as the source',
     const text = await readFile(path.join(REPO, 'dist', file), 'utf8');
     assert.doesNotMatch(text, /from"(probot|@electric-sql\/pglite|pg-boss)"/, `${file} loads the bot's dependencies`);
   }
+});
+
+test('a reader that stops early (| head -1) ends the command quietly, not with a stack trace', async () => {
+  const out = await tempDir();
+  assert.equal((await cli(['pack', FULL, '--out', out, '--quiet'])).code, 0);
+  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'verify', path.join(out, 'gestor-plugin.zip')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.stdout.destroy(); // the reader is gone before the first line
+  const [code] = (await once(child, 'close')) as [number];
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
 });
 
 test('a 200 MB plugin is packed in flat memory (streamed, never held whole)', async () => {
