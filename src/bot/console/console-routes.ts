@@ -166,20 +166,25 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
     const after = param('after');
     const filter = { kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), after: after && /^\d+$/.test(after) ? Number(after) : undefined };
     if (events[1] === '.jsonl') return streamOut(res, 'application/x-ndjson; charset=utf-8', 'events.jsonl', allEvents(db, filter), (e) => `${JSON.stringify(e)}\n`);
-    if (events[1] === '.csv') {
-      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="events.csv"' });
-      res.write(csvRow(['id', 'at', 'kind', 'repository', 'plugin', 'host', 'job', 'detail']));
-      for await (const e of allEvents(db, filter)) res.write(csvRow([e.id, e.at, e.kind, e.repository, e.pluginId, e.hostId, e.jobId, JSON.stringify(e.detail ?? {})]));
-      return void res.end();
-    }
+    if (events[1] === '.csv')
+      return streamOut(
+        res,
+        'text/csv; charset=utf-8',
+        'events.csv',
+        allEvents(db, filter),
+        (e) => csvRow([e.id, e.at, e.kind, e.repository, e.pluginId, e.hostId, e.jobId, JSON.stringify(e.detail ?? {})]),
+        csvRow(['id', 'at', 'kind', 'repository', 'plugin', 'host', 'job', 'detail']),
+      );
     const shown = await listEvents(db, { ...filter, limit: 100 });
     return send(200, page('Events', eventsView(shown, { ...filter, limit: 100 }, await eventKinds(db)), { session, current: '/console/events' }));
   }
   throw new Refusal(404, 'No such page.');
 }
 
-async function streamOut<T>(res: ServerResponse, type: string, name: string, items: AsyncIterable<T>, line: (item: T) => string): Promise<void> {
+/** A download written as it is read, waiting when the client reads slower than the database answers. */
+async function streamOut<T>(res: ServerResponse, type: string, name: string, items: AsyncIterable<T>, line: (item: T) => string, header = ''): Promise<void> {
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'content-disposition': `attachment; filename="${name}"` });
+  if (header) res.write(header);
   for await (const item of items) if (!res.write(line(item))) await new Promise((resolve) => res.once('drain', resolve));
   res.end();
 }

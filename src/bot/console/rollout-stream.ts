@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '../store/database.ts';
+import { rolloutSignature } from '../store/rollouts.ts';
 
 // Server-sent events for a rollout's page: a `change` event whenever the rollout or one of its jobs changed.
 // It reads the store (every bot process writes there), once a second, one small query, so it follows
@@ -19,12 +20,7 @@ export function streamChanges(req: IncomingMessage, res: ServerResponse, db: Dat
     if (busy) return;
     busy = true;
     try {
-      const [row] = await db.query<{ signature: string }>(
-        `select concat_ws('|', r.state, r.current_wave, r.soak_until, (select concat(max(updated_at), '/', count(*)) from host_jobs where rollout_id = r.id)) as signature
-         from rollouts r where r.id = $1`,
-        [rolloutId],
-      );
-      const signature = row?.signature ?? 'gone';
+      const signature = (await rolloutSignature(db, rolloutId)) ?? 'gone';
       if (signature !== last) {
         res.write(`event: change\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
         quietFor = 0;

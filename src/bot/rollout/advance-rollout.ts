@@ -5,8 +5,8 @@ import { QUEUES } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { hostsWithIds, listLabelSchedules } from '../store/hosts.ts';
 import { getRelease } from '../store/releases.ts';
-import { blockJobs, holdUnsentJobs, recordRolloutEvent, reholdJobs, releaseJobs, setRolloutState } from '../store/rollout-state.ts';
-import { rolloutJobs, toRollout, type HostJob, type RolloutRow } from '../store/rollouts.ts';
+import { blockJobs, holdUnsentJobs, hostsToRollBack, lockRollout, recordRolloutEvent, reholdJobs, releaseJobs, setRolloutState } from '../store/rollout-state.ts';
+import { rolloutJobs, type HostJob, type RolloutRow } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { DEPENDENCY_WAIT_SECONDS, evaluateHold, schedulesOf } from './holds.ts';
 import { describeThreshold, errorThresholdReached, type Wave } from './strategy.ts';
@@ -45,9 +45,8 @@ const RELEASABLE = new Set(['wave', 'window', 'release_age', 'dependency']);
 export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Promise<AdvanceOutcome> {
   const now = deps.now?.() ?? new Date();
   return deps.db.transaction(async (tx) => {
-    const [row] = await tx.query<Record<string, unknown>>('select * from rollouts where id = $1 for update', [rolloutId]);
-    if (!row) return NOTHING;
-    const rollout = toRollout(row);
+    const rollout = await lockRollout(tx, rolloutId);
+    if (!rollout) return NOTHING;
     if (rollout.state === 'halted' && rollout.strategy?.rollbackOnHalt) return { ...NOTHING, rollBack: await hostsToRollBack(tx, rolloutId) };
     if (rollout.state !== 'running') return NOTHING;
     const jobs = await rolloutJobs(tx, rolloutId);
@@ -199,17 +198,6 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
     }
   }
   return { release: release_, hold, block, wakeAt };
-}
-
-/** Hosts of a halted rollout whose jobs finished (ok, or failed after changing the site), that had a version before, and that no rollback of it covers yet. */
-async function hostsToRollBack(tx: Queryable, rolloutId: string): Promise<string[]> {
-  const rows = await tx.query<{ host_id: string }>(
-    `select j.host_id from host_jobs j where j.rollout_id = $1 and j.state in ('ok', 'failed') and j.previous_version is not null
-       and not exists (select 1 from rollouts r join host_jobs b on b.rollout_id = r.id where r.origin_rollout_id = $1 and r.kind = 'rollback' and b.host_id = j.host_id)
-     order by j.host_id`,
-    [rolloutId],
-  );
-  return rows.map((r) => r.host_id);
 }
 
 function earliest(a: Date | null, b: Date | null): Date | null {

@@ -1,6 +1,6 @@
 import type { Database } from '../store/database.ts';
-import { cancelUnsentJobs, holdUnsentJobs, recordRolloutEvent, setRolloutState, unholdJobs } from '../store/rollout-state.ts';
-import { toRollout, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
+import { cancelUnsentJobs, holdUnsentJobs, lockRollout, recordRolloutEvent, setRolloutState, unholdJobs } from '../store/rollout-state.ts';
+import { getRollout, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
 import { scheduleAdvance } from './advance-rollout.ts';
 import { ActionRefused, rollback, type ActionResult, type OperatorDeps } from './operator-actions.ts';
 
@@ -82,12 +82,10 @@ async function control(
   work: (rollout: RolloutRow, tx: Parameters<Parameters<Database['transaction']>[0]>[0]) => Promise<number>,
 ): Promise<ControlResult> {
   const outcome = await deps.db.transaction(async (tx) => {
-    const [row] = await tx.query<Record<string, unknown>>('select * from rollouts where id = $1 for update', [rolloutId]);
-    if (!row) throw new ActionRefused(`no rollout ${rolloutId}`, 404);
-    const before = toRollout(row);
+    const before = await lockRollout(tx, rolloutId);
+    if (!before) throw new ActionRefused(`no rollout ${rolloutId}`, 404);
     const jobs = await work(before, tx);
-    const [afterRow] = await tx.query<Record<string, unknown>>('select * from rollouts where id = $1', [rolloutId]);
-    const after = toRollout(afterRow);
+    const after = (await getRollout(tx, rolloutId))!;
     if (after.state !== before.state || after.currentWave !== before.currentWave) {
       await recordRolloutEvent(tx, rolloutId, `rollout_${action.replace('-', '_')}`, { by, from: before.state, to: after.state, wave: after.currentWave + 1 });
     }

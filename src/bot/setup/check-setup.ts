@@ -7,6 +7,7 @@ import { appJwt, readAppPrivateKey } from '../github/app-jwt.ts';
 import { githubUrls } from '../github/github-urls.ts';
 import { WEBHOOK_PATH } from '../server.ts';
 import { openPostgres } from '../store/database.ts';
+import { migrationsApplied } from '../store/migrate.ts';
 import { SecretBox } from '../store/secret-box.ts';
 import { APP_EVENTS, APP_PERMISSIONS } from './app-manifest.ts';
 
@@ -142,13 +143,11 @@ async function database(config: BotConfig): Promise<Finding> {
   if (config.databaseUrl) {
     const db = openPostgres(config.databaseUrl, 1);
     try {
-      const rows = await db.query<{ versions: string }>(
-        "select (select count(*) from c2f_schema_migrations)::text as versions where to_regclass('c2f_schema_migrations') is not null",
-      );
+      const applied = await migrationsApplied(db);
       return {
         check: 'database',
         ok: true,
-        detail: rows.length ? `PostgreSQL answers; ${rows[0].versions} migrations applied` : 'PostgreSQL answers; the bot creates its tables when it starts',
+        detail: applied !== null ? `PostgreSQL answers; ${applied} migrations applied` : 'PostgreSQL answers; the bot creates its tables when it starts',
       };
     } catch (error) {
       return { check: 'database', ok: false, detail: `PostgreSQL (DATABASE_URL) cannot be used: ${(error as Error).message}` };

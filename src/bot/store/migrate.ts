@@ -1,4 +1,4 @@
-import type { Database } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 import { MIGRATIONS, type Migration } from './schema.ts';
 
 // Applies pending migrations at start-up, each in its own transaction, under an advisory lock so that
@@ -32,4 +32,10 @@ function splitStatements(sql: string): string[] {
     .split(/;\s*\n/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** How many migrations this database has had, or null before the bot first started on it. */
+export async function migrationsApplied(db: Queryable): Promise<number | null> {
+  const rows = await db.query<{ versions: string }>("select (select count(*) from c2f_schema_migrations)::text as versions where to_regclass('c2f_schema_migrations') is not null");
+  return rows.length ? Number(rows[0].versions) : null;
 }

@@ -1,6 +1,6 @@
 import type { Hold } from '../../protocol/statuses.ts';
 import type { Queryable } from './database.ts';
-import { toJob, type HostJob, type RolloutState } from './rollouts.ts';
+import { toJob, toRollout, type HostJob, type RolloutRow, type RolloutState } from './rollouts.ts';
 
 // A staged rollout's own state, and the set-based moves of its jobs that go with it: holding every job that
 // has not started (pause, halt), letting them go again (resume), releasing or re-holding pending jobs (the
@@ -9,6 +9,12 @@ import { toJob, type HostJob, type RolloutState } from './rollouts.ts';
 
 /** Not sent yet: what a pause or halt holds back. A job already being delivered or run goes on. */
 const UNSENT = `(state = 'pending' or state = 'awaiting_approval' or (state = 'queued' and attempts = 0))`;
+
+/** The rollout, its row locked until the transaction ends: one controller or operator change at a time. */
+export async function lockRollout(tx: Queryable, rolloutId: string): Promise<RolloutRow | undefined> {
+  const [row] = await tx.query<Record<string, unknown>>('select * from rollouts where id = $1 for update', [rolloutId]);
+  return row && toRollout(row);
+}
 
 export async function setRolloutState(
   tx: Queryable,
@@ -132,4 +138,15 @@ export async function rolloutsToAdvance(db: Queryable): Promise<string[]> {
 export async function rolloutsWaitingOnHost(db: Queryable, hostId: string): Promise<string[]> {
   const rows = await db.query<{ rollout_id: string }>("select distinct rollout_id from host_jobs where host_id = $1 and state = 'pending' and hold = 'dependency'", [hostId]);
   return rows.map((r) => r.rollout_id);
+}
+
+/** Hosts of a halted rollout whose jobs finished (ok, or failed after changing the site), that had a version before, and that no rollback of it covers yet. */
+export async function hostsToRollBack(tx: Queryable, rolloutId: string): Promise<string[]> {
+  const rows = await tx.query<{ host_id: string }>(
+    `select j.host_id from host_jobs j where j.rollout_id = $1 and j.state in ('ok', 'failed') and j.previous_version is not null
+       and not exists (select 1 from rollouts r join host_jobs b on b.rollout_id = r.id where r.origin_rollout_id = $1 and r.kind = 'rollback' and b.host_id = j.host_id)
+     order by j.host_id`,
+    [rolloutId],
+  );
+  return rows.map((r) => r.host_id);
 }

@@ -355,6 +355,16 @@ export async function rolloutOfCheckRun(db: Queryable, checkRunId: number, exter
   return row && toRollout(row);
 }
 
+/** What changes when the rollout or any of its jobs changes (a page following it compares them). */
+export async function rolloutSignature(db: Queryable, rolloutId: string): Promise<string | undefined> {
+  const [row] = await db.query<{ signature: string }>(
+    `select concat_ws('|', r.state, r.current_wave, r.soak_until, (select concat(max(updated_at), '/', count(*)) from host_jobs where rollout_id = r.id)) as signature
+     from rollouts r where r.id = $1`,
+    [rolloutId],
+  );
+  return row?.signature;
+}
+
 export async function getJob(db: Queryable, id: string): Promise<HostJob | undefined> {
   const [row] = await db.query<Record<string, unknown>>('select * from host_jobs where id = $1', [id]);
   return row && toJob(row);
