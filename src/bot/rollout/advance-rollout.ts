@@ -8,7 +8,7 @@ import { getRelease } from '../store/releases.ts';
 import { blockJobs, holdUnsentJobs, hostsToRollBack, lockRollout, recordRolloutEvent, reholdJobs, releaseJobs, setRolloutState } from '../store/rollout-state.ts';
 import { rolloutJobs, type HostJob, type RolloutRow } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
-import { DEPENDENCY_WAIT_SECONDS, evaluateHold, schedulesOf } from './holds.ts';
+import { DEPENDENCY_WAIT_SECONDS, evaluateHold, hostHoldContext } from './holds.ts';
 import { describeThreshold, errorThresholdReached, type Wave } from './strategy.ts';
 
 // A staged rollout's controller: looks at a running rollout and moves it on. The wave in progress halts the
@@ -169,7 +169,14 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
     await getRelease(tx, rollout.releaseId),
     await releaseGraph(tx),
   ];
-  const dependencyWaitUntil = new Date(Date.parse(rollout.createdAt) + DEPENDENCY_WAIT_SECONDS * 1000);
+  const shared = {
+    now,
+    notBefore: rollout.notBefore ? new Date(rollout.notBefore) : null,
+    labelSchedules: labels,
+    dependencies: release?.dependencies ?? [],
+    dependencyWaitUntil: new Date(Date.parse(rollout.createdAt) + DEPENDENCY_WAIT_SECONDS * 1000),
+    releaseGraph: graph,
+  };
   const release_: string[] = [];
   const hold: Array<{ id: string; hold: NonNullable<HostJob['hold']>; reason: string }> = [];
   const block: Array<{ id: string; reason: string }> = [];
@@ -177,19 +184,7 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
   for (const job of pending) {
     const host = hosts.get(job.hostId);
     if (!host) continue;
-    const decision = evaluateHold({
-      now,
-      notBefore: rollout.notBefore ? new Date(rollout.notBefore) : null,
-      schedules: schedulesOf(host, labels),
-      dependencies: release?.dependencies ?? [],
-      checkDependencies: job.action === 'install' || job.action === 'update',
-      pluginId: job.pluginId,
-      inventory: host.inventory,
-      activeJobs: (active.get(job.hostId) ?? []).filter((other) => other.pluginId !== job.pluginId),
-      follows: new Set(host.plugins.map((p) => p.pluginId)),
-      dependencyWaitUntil,
-      releaseGraph: graph,
-    });
+    const decision = evaluateHold(hostHoldContext(shared, host, job, active.get(job.hostId) ?? []));
     if (decision.kind === 'release') release_.push(job.id);
     else if (decision.kind === 'block') block.push({ id: job.id, reason: decision.reason });
     else {

@@ -1,7 +1,7 @@
 import { dependencyProblem, describeRange, findCycle, satisfies } from '../../protocol/dependencies.ts';
 import type { Dependency } from '../../protocol/messages.ts';
 import type { Hold } from '../../protocol/statuses.ts';
-import type { LabelSchedule } from '../store/hosts.ts';
+import type { HostRecord, LabelSchedule } from '../store/hosts.ts';
 import type { InventoryRecord } from '../store/rollouts.ts';
 import { describeLocal, isOpen, nextOpening, type MaintenanceWindow, type Schedule } from './maintenance-windows.ts';
 
@@ -103,6 +103,33 @@ function dependencyDecision(context: HoldContext): HoldDecision | undefined {
 }
 
 /** A host's maintenance windows: its own when it has some, else those of its labels. */
+/** What the whole rollout shares when its jobs are looked at. */
+export interface RolloutHoldContext {
+  now: Date;
+  notBefore: Date | null;
+  labelSchedules: readonly LabelSchedule[];
+  dependencies: readonly Dependency[];
+  dependencyWaitUntil: Date;
+  releaseGraph: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The hold context of one host's job: the rollout's, with what the host has, runs and allows. */
+export function hostHoldContext(rollout: RolloutHoldContext, host: HostRecord, job: { action: string; pluginId: string }, activeJobs: readonly ActiveJob[]): HoldContext {
+  return {
+    now: rollout.now,
+    notBefore: rollout.notBefore,
+    schedules: schedulesOf(host, rollout.labelSchedules),
+    dependencies: rollout.dependencies,
+    checkDependencies: job.action === 'install' || job.action === 'update',
+    pluginId: job.pluginId,
+    inventory: host.inventory,
+    activeJobs: activeJobs.filter((other) => other.pluginId !== job.pluginId),
+    follows: new Set(host.plugins.map((p) => p.pluginId)),
+    dependencyWaitUntil: rollout.dependencyWaitUntil,
+    releaseGraph: rollout.releaseGraph,
+  };
+}
+
 export function schedulesOf(host: { timeZone: string | null; windows: MaintenanceWindow[] | null; labels: readonly string[] }, labels: readonly LabelSchedule[]): Schedule[] {
   if (host.windows?.length) return [{ timeZone: host.timeZone ?? 'UTC', windows: host.windows }];
   return labels.filter((schedule) => host.labels.includes(schedule.label)).map((schedule) => ({ timeZone: schedule.timeZone, windows: schedule.windows }));

@@ -2,7 +2,7 @@ import { PLG_EXIT } from '../../protocol/exit-codes.ts';
 import type { Dependency } from '../../protocol/messages.ts';
 import type { HostRecord, LabelSchedule } from '../store/hosts.ts';
 import type { NewJob, StoredStrategy } from '../store/rollouts.ts';
-import { DEPENDENCY_WAIT_SECONDS, evaluateHold, schedulesOf, type ActiveJob, type HoldDecision } from './holds.ts';
+import { DEPENDENCY_WAIT_SECONDS, evaluateHold, hostHoldContext, type ActiveJob, type HoldDecision } from './holds.ts';
 import { assignWaves, type Strategy } from './strategy.ts';
 
 // A planned rollout put in waves, each job of the first wave either sent at once or held (release age,
@@ -40,6 +40,14 @@ export function stageJobs(input: StageInput): Staged {
   );
   const published = input.release.publishedAt ? new Date(input.release.publishedAt) : now;
   const notBefore = strategy.minReleaseAgeSeconds > 0 ? new Date(published.getTime() + strategy.minReleaseAgeSeconds * 1000) : null;
+  const shared = {
+    now,
+    notBefore,
+    labelSchedules: input.labelSchedules,
+    dependencies: input.release.dependencies,
+    dependencyWaitUntil: new Date(now.getTime() + DEPENDENCY_WAIT_SECONDS * 1000),
+    releaseGraph: input.releaseGraph,
+  };
   const jobs = input.planned.map((job): NewJob => {
     if (job.state === 'skipped') return job;
     const wave = waveOf.get(job.hostId) ?? 0;
@@ -55,19 +63,7 @@ export function stageJobs(input: StageInput): Staged {
     }
     const host = input.hosts.get(job.hostId);
     const decision = host
-      ? evaluateHold({
-          now,
-          notBefore,
-          schedules: schedulesOf(host, input.labelSchedules),
-          dependencies: input.release.dependencies,
-          checkDependencies: job.action === 'install' || job.action === 'update',
-          pluginId: input.release.pluginId,
-          inventory: host.inventory,
-          activeJobs: (input.activeJobs.get(job.hostId) ?? []).filter((other) => other.pluginId !== input.release.pluginId),
-          follows: new Set(host.plugins.map((p) => p.pluginId)),
-          dependencyWaitUntil: new Date(now.getTime() + DEPENDENCY_WAIT_SECONDS * 1000),
-          releaseGraph: input.releaseGraph,
-        })
+      ? evaluateHold(hostHoldContext(shared, host, { action: job.action, pluginId: input.release.pluginId }, input.activeJobs.get(job.hostId) ?? []))
       : ({ kind: 'release' } as const);
     return applyDecision({ ...job, wave }, decision);
   });
