@@ -3,7 +3,7 @@ import { FINAL_JOB_STATES, type JobState } from '../../protocol/statuses.ts';
 import { enqueueRolloutPushes } from '../delivery/deliver-rollout.ts';
 import { moveJobs, recordOperatorEvent, startAttempts } from '../store/attempts.ts';
 import type { Database, Queryable } from '../store/database.ts';
-import { getHost, type HostRecord } from '../store/hosts.ts';
+import { getHost, hostsWithIds, type HostRecord } from '../store/hosts.ts';
 import { findRelease, findReleaseByPackage, getRelease, pluginReleases, type ReleaseRow } from '../store/releases.ts';
 import { createOperatorRollout, findOpenRequest, getRollout, insertJobs, rolloutJobs, NOT_STARTED, type HostJob, type NewJob, type RolloutRow } from '../store/rollouts.ts';
 
@@ -120,6 +120,17 @@ export async function rollback(deps: OperatorDeps, rolloutId: string, request: A
     : jobs.filter((j) => j.state === 'ok' || j.state === 'failed');
   const unchanged: ActionResult['unchanged'] = [];
   const planned: NewJob[] = [];
+  const hosts = await hostsWithIds(
+    deps.db,
+    wanted.map((job) => (typeof job === 'string' ? job : job.hostId)),
+  );
+  // Most hosts of a rollout had the same version before it: each earlier release is looked up once.
+  const previous = new Map<string, Promise<ReleaseRow | undefined>>();
+  const previousOnce = (job: HostJob) => {
+    const key = `${job.previousSha256}|${job.previousVersion}`;
+    if (!previous.has(key)) previous.set(key, previousRelease(deps.db, origin, job));
+    return previous.get(key)!;
+  };
   for (const job of wanted) {
     if (typeof job === 'string') {
       unchanged.push({ jobId: null, hostId: job, state: null, why: `host ${job} has no job in rollout ${rolloutId}` });
@@ -129,7 +140,7 @@ export async function rollback(deps: OperatorDeps, rolloutId: string, request: A
       unchanged.push({ jobId: job.id, hostId: job.hostId, state: job.state, why: `its job is ${job.state}: cancel it or wait for it to finish` });
       continue;
     }
-    const target = named ?? (await previousRelease(deps.db, origin, job));
+    const target = named ?? (await previousOnce(job));
     if (!target) {
       unchanged.push({
         jobId: job.id,
@@ -141,8 +152,7 @@ export async function rollback(deps: OperatorDeps, rolloutId: string, request: A
       });
       continue;
     }
-    const host = await getHost(deps.db, job.hostId);
-    const installed = host?.inventory.find((e) => e.pluginId === origin.pluginId);
+    const installed = hosts.get(job.hostId)?.inventory.find((e) => e.pluginId === origin.pluginId);
     planned.push({
       hostId: job.hostId,
       releaseId: target.id,
