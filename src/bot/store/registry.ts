@@ -1,5 +1,6 @@
 import type { Dependency } from '../../protocol/messages.ts';
 import type { Queryable } from './database.ts';
+import { toRelease } from './releases.ts';
 
 // The registry: the plugins and versions the bot knows from resolved releases, and which hosts run each
 // version (from their inventories). Search and list, then one plugin's versions.
@@ -56,15 +57,15 @@ export async function registryPlugin(db: Queryable, repository: string, pluginId
     `select h.id, h.name, e->>'version' as version from hosts h, jsonb_array_elements(h.inventory) e where e->>'pluginId' = $1 order by h.name`,
     [pluginId],
   );
-  return releases.map((row) => ({
-    releaseId: Number(row.id),
-    version: row.version as string,
-    tag: row.tag as string,
-    prerelease: Boolean(row.prerelease),
-    size: row.zip_size === null ? null : Number(row.zip_size),
-    sha256: (row.zip_sha256 as string | null) ?? null,
-    dependencies: ((typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : row.dependencies) as Dependency[] | null) ?? [],
-    publishedAt: row.published_at ? new Date(row.published_at as string).toISOString() : null,
-    hosts: running.filter((h) => h.version === row.version).map((h) => ({ id: h.id, name: h.name })),
+  return releases.map(toRelease).map((release) => ({
+    releaseId: release.id,
+    version: release.version!,
+    tag: release.tag,
+    prerelease: release.prerelease,
+    size: release.zipSize,
+    sha256: release.zipSha256,
+    dependencies: release.dependencies ?? [],
+    publishedAt: release.publishedAt,
+    hosts: running.filter((h) => h.version === release.version).map((h) => ({ id: h.id, name: h.name })),
   }));
 }
