@@ -15,7 +15,7 @@ const pkg = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) 
 await mkdir(out, { recursive: true });
 const script = path.join(out, 'c2f-agent.cjs');
 await build({
-  entryPoints: [path.join(REPO, 'src', 'agent', 'executable.ts')],
+  entryPoints: [path.join(REPO, 'src', 'cli', 'c2f-agent.ts')],
   outfile: script,
   bundle: true,
   platform: 'node',

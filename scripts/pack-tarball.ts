@@ -15,7 +15,9 @@ await access(path.join(REPO, 'dist', 'cli.js')).catch(() => {
   throw new Error('dist/cli.js is missing: run "npm run build" first');
 });
 const KEEP = ['name', 'version', 'description', 'type', 'license', 'engines', 'bin', 'files', 'dependencies', 'repository', 'homepage', 'bugs', 'keywords'];
-const shipped = Object.fromEntries(KEEP.filter((key) => key in pkg).map((key) => [key, pkg[key]]));
+// An author's commands (pack, verify, diff) run on Node.js 20; dist/cli.js tells the bot and agent commands'
+// users in one line that they need 24. So an install on 20 is not a screen of EBADENGINE warnings.
+const shipped = { ...Object.fromEntries(KEEP.filter((key) => key in pkg).map((key) => [key, pkg[key]])), engines: { node: '>=20' } };
 const staging = await mkdtemp(path.join(tmpdir(), 'c2f-pack-'));
 try {
   for (const entry of pkg.files) await cp(path.join(REPO, entry), path.join(staging, entry), { recursive: true });

@@ -7,7 +7,7 @@ import { AGENT_EXIT, PLG_EXIT, label } from '../protocol/exit-codes.ts';
 import { newMessageId } from '../protocol/signing.ts';
 import { Backups } from './backups.ts';
 import { BotLink } from './bot-link.ts';
-import type { AgentConfig } from './config.ts';
+import { ConfigError, type AgentConfig } from './config.ts';
 import { createInstaller } from './installers/create-installer.ts';
 import type { Installer } from './installers/installer.ts';
 import { reconcileInventory } from './inventory.ts';
@@ -59,30 +59,39 @@ export class Agent {
 
   /** Recovers what a previous run left, then listens (push mode) or polls (pull mode). */
   async start(): Promise<{ url: string | null }> {
+    // Listening comes first: an address in use ends the start before anything runs.
+    const url = this.config.listen ? await this.listen(this.config.listen) : null;
     await this.removeLeftovers();
     this.recover();
     this.reporter.start();
-    let url: string | null = null;
-    if (this.config.listen) {
-      const { host, port, path } = this.config.listen;
-      this.server = createServer((req, res) => {
-        handleJobRequest(req, res, this, path).catch((error) => {
-          this.log(`receiver error: ${(error as Error).stack ?? error}`);
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
-        });
+    this.log(url ? `receiving jobs on ${url}` : `pull mode: polling ${this.config.botUrl} for jobs`);
+    this.link.start(this.config.listen === null);
+    return { url };
+  }
+
+  private async listen({ host, port, path }: NonNullable<AgentConfig['listen']>): Promise<string> {
+    this.server = createServer((req, res) => {
+      handleJobRequest(req, res, this, path).catch((error) => {
+        this.log(`receiver error: ${(error as Error).stack ?? error}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
       });
+    });
+    try {
       await new Promise<void>((resolve, reject) => {
         this.server!.once('error', reject);
         this.server!.listen(port, host, () => resolve());
       });
-      const address = this.server.address() as AddressInfo;
-      url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}${path}`;
-      this.log(`receiving jobs on ${url}`);
-    } else {
-      this.log(`pull mode: polling ${this.config.botUrl} for jobs`);
+    } catch (error) {
+      this.server = undefined;
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ConfigError(
+        code === 'EADDRINUSE'
+          ? `${host}:${port} is in use: stop what holds it, or change "listen" in the config file`
+          : `cannot listen on ${host}:${port} (${code ?? (error as Error).message}): change "listen" in the config file`,
+      );
     }
-    this.link.start(this.config.listen === null);
-    return { url };
+    const address = this.server.address() as AddressInfo;
+    return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}${path}`;
   }
 
   /** Partial files a killed agent left: downloads in progress (finished ones are moved into the backups) and half-kept backups. */

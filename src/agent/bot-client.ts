@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { networkErrorInWords } from '../network-errors.ts';
 import { newMessageId, signMessage } from '../protocol/signing.ts';
 
 // The agent's requests to the bot: signed POSTs with a timeout, redirects not followed, answers read up to
@@ -40,14 +41,14 @@ export async function postJson(url: string, body: string, headers: Record<string
     }
     return { status: response.statusCode, body: Buffer.concat(chunks).toString('utf8'), headers: response.headers };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return { status: 0, body: '', headers: {}, error: cause?.code ?? cause?.message ?? (error as Error).message };
+    const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    return { status: 0, body: '', headers: {}, error: e.cause?.code ?? e.code ?? e.cause?.message ?? e.message };
   }
 }
 
 /** The `error` field of a JSON answer, or the status. */
 export function describeAnswer(answer: BotAnswer): string {
-  if (answer.status === 0) return `the bot could not be reached (${answer.error})`;
+  if (answer.status === 0) return `the bot could not be reached (${networkErrorInWords(answer.error, answer.error ?? 'no answer')})`;
   try {
     const parsed = JSON.parse(answer.body) as { error?: string; details?: string[] };
     if (parsed.error) return `the bot answered ${answer.status}: ${parsed.error}${parsed.details ? ` (${parsed.details.join('; ')})` : ''}`;

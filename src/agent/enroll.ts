@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrollmentRequest } from '../protocol/messages.ts';
-import { describeAnswer, postJson } from './bot-client.ts';
+import { OUR_EXIT } from '../protocol/exit-codes.ts';
+import { describeAnswer, postJson, type BotAnswer } from './bot-client.ts';
 import { CONFIG_SCHEMA_URL, completeConfig, type InstallerConfig } from './config.ts';
 import { AGENT_VERSION } from './version.ts';
 import { writePrivateFile } from '../write-private-file.ts';
@@ -22,7 +23,23 @@ export interface EnrollOptions {
   overwrite?: boolean;
 }
 
-export class EnrollError extends Error {}
+export class EnrollError extends Error {
+  /** The process exit code: the bot unreachable (69), in setup mode (78), or it refused (1). */
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** The exit code for a bot's answer that is not 200. */
+function refusalCode(answer: BotAnswer): number {
+  if (answer.status === 0) return OUR_EXIT.UNAVAILABLE;
+  try {
+    if ((JSON.parse(answer.body) as { setupMode?: unknown }).setupMode === true) return OUR_EXIT.CONFIG;
+  } catch {}
+  return 1;
+}
 
 export async function enrollAgent(options: EnrollOptions): Promise<{ hostId: string; pollMode: boolean; configFile: string }> {
   const configFile = path.resolve(options.configFile);
@@ -31,7 +48,7 @@ export async function enrollAgent(options: EnrollOptions): Promise<{ hostId: str
   const request: EnrollmentRequest = { type: 'enroll', protocol: 1, token: options.token, agentVersion: AGENT_VERSION, url: options.url };
   const botUrl = options.botUrl.replace(/\/+$/, '');
   const answer = await postJson(`${botUrl}/api/enroll`, JSON.stringify(request), {}, 15_000);
-  if (answer.status !== 200) throw new EnrollError(`enrollment failed: ${describeAnswer(answer)}`);
+  if (answer.status !== 200) throw new EnrollError(`enrollment failed: ${describeAnswer(answer)}`, refusalCode(answer));
   const granted = JSON.parse(answer.body) as { hostId: string; secret: string; botUrl: string; pollMode: boolean };
   const listen =
     options.url === null

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifyMessage } from '../protocol/signing.ts';
+import { signMessage, verifyMessage } from '../protocol/signing.ts';
 import { parseChecked, checkJob } from '../protocol/validate.ts';
 import type { Ack, Job } from '../protocol/messages.ts';
 
@@ -34,10 +34,11 @@ export async function handleJobRequest(req: IncomingMessage, res: ServerResponse
   if (verified.messageId !== checked.value.attemptId)
     return send(res, 422, { error: `the message id (${verified.messageId}) is not the job's attemptId (${checked.value.attemptId})` });
   const { status, ack } = agent.intake(checked.value, 'push');
-  return send(res, status, ack);
+  // Signed like every host message: the report a repeat is answered with counts only if the bot can verify it.
+  return send(res, status, ack, (text) => signMessage(text, [agent.config.secret], checked.value.attemptId));
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, sign?: (text: string) => Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...sign?.(text) }).end(text);
 }

@@ -2,6 +2,8 @@ import type { ApplicationFunction, Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
 import { deliverRollout, enqueueRolloutPushes, type RolloutData } from './delivery/deliver-rollout.ts';
+import { askAboutOverdueReports, REPORT_CHECK_SECONDS } from './delivery/overdue-reports.ts';
+import { JOB_DEADLINE_SECONDS } from './delivery/job-message.ts';
 import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi, readingReleaseEarly } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
@@ -48,6 +50,10 @@ export interface BotDeps {
   rolloutTickSeconds?: number;
   /** The clock staged rollouts read (soaks, windows, release age); tests move it. */
   now?: () => Date;
+  /** Seconds without word about a job a host took before the host is asked again (default 300). */
+  reportCheckSeconds?: number;
+  /** A job's deadline in seconds (default three days). */
+  jobDeadlineSeconds?: number;
 }
 
 /** The one "a rollout changed" signal: its controller looks at it, and its check run follows (both coalesced). */
@@ -169,6 +175,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     box: deps.box,
     boss: deps.boss,
     botUrl: deps.botUrl,
+    jobDeadlineSeconds: deps.jobDeadlineSeconds,
     ...deps.delivery,
     onTakeover: (rolloutId, jobs) => {
       leaseTakeovers.inc(jobs);
@@ -187,6 +194,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     );
   }
   sweepLapsedLeases(app, deps);
+  sweepOverdueReports(app, deps);
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>
     delivering((withDeps) =>
       deliverJobs(
@@ -266,6 +274,32 @@ function sweepLapsedLeases(app: Probot, deps: BotDeps): void {
       .then((lapsed) => Promise.all(lapsed.map(({ rolloutId }) => enqueueRolloutPushes(deps.boss, rolloutId))))
       .catch((error) => app.log.warn({ err: error }, 'looking for lapsed delivery leases failed'));
   }, LEASE_SWEEP_MS);
+  timer.unref();
+  deps.stopping?.push(() => clearInterval(timer));
+}
+
+/** Jobs a host took whose report does not come: the host is asked again, and the job fails past its deadline. */
+function sweepOverdueReports(app: Probot, deps: BotDeps): void {
+  const reportCheckSeconds = deps.reportCheckSeconds ?? REPORT_CHECK_SECONDS;
+  const jobDeadlineSeconds = deps.jobDeadlineSeconds ?? JOB_DEADLINE_SECONDS;
+  let running = false;
+  const timer = setInterval(
+    () => {
+      if (running) return;
+      running = true;
+      askAboutOverdueReports({ ...deps, timeoutMs: deps.delivery?.timeoutMs, reportCheckSeconds, jobDeadlineSeconds })
+        .then(async ({ changed, finishedOn, asked, failed }) => {
+          if (asked || failed) app.log.info({ asked, failed }, 'asked hosts again about jobs whose report is overdue');
+          for (const rolloutId of changed) await touchRollout(deps, rolloutId);
+          for (const hostId of finishedOn) await wakeDependents(deps, hostId);
+        })
+        .catch((error) => app.log.warn({ err: error }, 'looking for overdue reports failed'))
+        .finally(() => {
+          running = false;
+        });
+    },
+    Math.min(Math.max(reportCheckSeconds / 2, 0.2), 60) * 1000,
+  );
   timer.unref();
   deps.stopping?.push(() => clearInterval(timer));
 }

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { RETRY_SCHEDULE_SECONDS } from './delivery/deliver-job.ts';
+import { JOB_DEADLINE_SECONDS } from './delivery/job-message.ts';
+import { REPORT_CHECK_SECONDS } from './delivery/overdue-reports.ts';
 import { PULL_LEASE_SECONDS } from './api/heartbeat.ts';
 import { CHECK_RUN_DELAY_SECONDS } from './github/update-check-run.ts';
 import { validateBotConfig } from './schemas/bot-config.validator.js';
@@ -34,6 +36,10 @@ export interface BotConfig {
   rolloutStrategy?: Strategy;
   /** Seconds between the controller's passes over running rollouts (waves, soaks, windows, release age). */
   rolloutTickSeconds: number;
+  /** Seconds without word about a job a host took before the bot asks the host again. */
+  reportCheckSeconds: number;
+  /** A job's deadline: the host does not start it later, and the bot fails it when the host has said nothing for this long. */
+  jobDeadlineSeconds: number;
   /** The App's OAuth client, which signs operators in to the console. */
   githubClientId?: string;
   githubClientSecret?: string;
@@ -58,6 +64,8 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   retentionDays: 'C2F_RETENTION_DAYS',
   rolloutStrategy: 'C2F_ROLLOUT_STRATEGY',
   rolloutTickSeconds: 'C2F_ROLLOUT_TICK_SECONDS',
+  reportCheckSeconds: 'C2F_REPORT_CHECK_SECONDS',
+  jobDeadlineSeconds: 'C2F_JOB_DEADLINE_SECONDS',
   githubClientId: 'GITHUB_CLIENT_ID',
   githubClientSecret: 'GITHUB_CLIENT_SECRET',
   consoleUsers: 'C2F_CONSOLE_USERS',
@@ -97,6 +105,8 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     checkRunDelaySeconds: number('C2F_CHECK_RUN_DELAY_SECONDS', CHECK_RUN_DELAY_SECONDS),
     retentionDays: number('C2F_RETENTION_DAYS', DEFAULT_RETENTION_DAYS),
     rolloutTickSeconds: number('C2F_ROLLOUT_TICK_SECONDS', 30),
+    reportCheckSeconds: number('C2F_REPORT_CHECK_SECONDS', REPORT_CHECK_SECONDS),
+    jobDeadlineSeconds: number('C2F_JOB_DEADLINE_SECONDS', JOB_DEADLINE_SECONDS),
     githubClientId: set('GITHUB_CLIENT_ID'),
     githubClientSecret: set('GITHUB_CLIENT_SECRET'),
     consoleUsers: (set('C2F_CONSOLE_USERS') ?? '')

@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createProbot } from 'probot';
+import { OUR_EXIT } from '../protocol/exit-codes.ts';
 import { BotConfigError, readBotConfig, type BotConfig } from './config.ts';
 import { listen } from './listen.ts';
 import { createBot, WEBHOOK_PATH } from './server.ts';
 import { registerApp } from './setup/register-app.ts';
 import { SecretKeyError } from './store/secret-box.ts';
 import { DataFolderLockedError } from './store/data-folder-lock.ts';
+import { BotUnavailableError, checkPrivateKeyFile, databaseStartError, privateKeyError } from './startup-errors.ts';
 
 // `npm start` / `c2f-plugin bot`. Without GitHub App credentials, setup mode: the App's registration page,
 // which writes them to .env and then starts the bot in the same process. With them, the bot itself, built by
@@ -18,9 +20,11 @@ export function hasAppCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH));
 }
 
-/** Errors that mean "fix the configuration", not "a bug". */
-export function isConfigurationError(error: unknown): boolean {
-  return error instanceof SecretKeyError || error instanceof DataFolderLockedError || error instanceof BotConfigError;
+/** The exit code of a start-up failure a user can fix (78: configuration, 69: a service unavailable), or undefined for a bug. */
+export function startupExitCode(error: unknown): number | undefined {
+  if (error instanceof SecretKeyError || error instanceof DataFolderLockedError || error instanceof BotConfigError) return OUR_EXIT.CONFIG;
+  if (error instanceof BotUnavailableError) return OUR_EXIT.UNAVAILABLE;
+  return undefined;
 }
 
 /** Loads .env from the working folder into process.env (the variables already set win); returns its path. */
@@ -38,8 +42,16 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env): Promise<vo
   const log = (line: string) => process.stdout.write(`${line}\n`);
   if (!hasAppCredentials(env)) Object.assign(env, await registerApp({ botUrl: config.botUrl, port, host, env, envFile, log }));
   if (!env.WEBHOOK_SECRET) throw new BotConfigError('WEBHOOK_SECRET is not set: the secret GitHub signs webhooks with (the App\'s settings page, "Webhook secret")');
-  const probot = createProbot({ env });
-  const bot = await createBot(probot, config);
+  checkPrivateKeyFile(env);
+  let probot;
+  try {
+    probot = createProbot({ env });
+  } catch (error) {
+    throw privateKeyError(error) ?? error;
+  }
+  const bot = await createBot(probot, config).catch((error) => {
+    throw databaseStartError(error, config.databaseUrl) ?? error;
+  });
   try {
     await listen(bot.server, port, host);
   } catch (error) {

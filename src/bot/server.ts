@@ -160,6 +160,8 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       console: consoleSignIn(config, process.env),
       defaultStrategy: config.rolloutStrategy,
       rolloutTickSeconds: overrides.rolloutTickSeconds ?? config.rolloutTickSeconds,
+      reportCheckSeconds: config.reportCheckSeconds,
+      jobDeadlineSeconds: config.jobDeadlineSeconds,
       now: overrides.now,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
     };

@@ -1,30 +1,25 @@
 import { userInfo } from 'node:os';
+import { networkErrorInWords } from '../network-errors.ts';
 import { UsageError } from './usage-error.ts';
 
 // The CLI side of the bot's admin API: where the bot is and how to authenticate come from --bot and the
 // environment (C2F_BOT_URL, C2F_ADMIN_TOKEN).
 
-/** Network failures, as words. */
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'the host name could not be resolved now',
-  ETIMEDOUT: 'no answer in time',
-  UND_ERR_CONNECT_TIMEOUT: 'no answer in time',
-  ECONNRESET: 'the connection was cut',
-  EHOSTUNREACH: 'the host cannot be reached',
-  ENETUNREACH: 'the network cannot be reached',
-  CERT_HAS_EXPIRED: "the bot's TLS certificate has expired",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "the bot's TLS certificate is self-signed",
-  ERR_TLS_CERT_ALTNAME_INVALID: "the bot's TLS certificate is for another name",
-};
-
 export class AdminApiError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The bot runs but its GitHub App is not registered yet (setup mode). */
+  readonly setupMode: boolean;
+  constructor(status: number, message: string, setupMode = false) {
     super(message);
     this.status = status;
+    this.setupMode = setupMode;
   }
+}
+
+/** The error an answer that is not 2xx stands for (its JSON `error`, or the status). */
+function answerError(status: number, data: unknown): AdminApiError {
+  const body = (data ?? {}) as { error?: unknown; setupMode?: unknown };
+  return new AdminApiError(status, typeof body.error === 'string' ? body.error : `the bot answered ${status}`, body.setupMode === true);
 }
 
 export interface AdminClient {
@@ -53,32 +48,31 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new AdminApiError(
         0,
-        `cannot reach the bot at ${base} (${NETWORK_ERRORS[cause?.code ?? ''] ?? cause?.message ?? (error as Error).message}): is it running, and is --bot or C2F_BOT_URL right?`,
+        `cannot reach the bot at ${base} (${networkErrorInWords(cause?.code, cause?.message ?? (error as Error).message)}): is it running, and is --bot or C2F_BOT_URL right?`,
       );
     }
   };
   return {
     async stream(path, out) {
       const response = await request('GET', path, undefined, 30 * 60_000);
-      if (!response.ok || !response.body) {
-        const text = await response.text();
-        throw new AdminApiError(response.status, (JSON.parse(text || '{}') as { error?: string }).error ?? `the bot answered ${response.status}`);
-      }
+      if (!response.ok || !response.body) throw answerError(response.status, parseJson(await response.text()));
       for await (const chunk of response.body) if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
     },
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       const response = await request(method, path, body, 30_000);
-      const text = await response.text();
-      let data: unknown;
-      try {
-        data = text ? JSON.parse(text) : undefined;
-      } catch {
-        data = undefined;
-      }
-      if (!response.ok) throw new AdminApiError(response.status, (data as { error?: string } | undefined)?.error ?? `the bot answered ${response.status}`);
+      const data = parseJson(await response.text());
+      if (!response.ok) throw answerError(response.status, data);
       return data as T;
     },
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function safeUserName(): string {

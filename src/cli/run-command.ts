@@ -53,7 +53,7 @@ export async function runCommand(label: string, command: Command, args: string[]
       return OUR_EXIT.USAGE;
     }
     if (error instanceof AdminApiError) {
-      const code = error.status === 0 ? OUR_EXIT.UNAVAILABLE : error.status === 401 ? OUR_EXIT.CONFIG : 1;
+      const code = error.status === 0 ? OUR_EXIT.UNAVAILABLE : error.status === 401 || error.setupMode ? OUR_EXIT.CONFIG : 1;
       return failed(code, `${label}: ${error.message}`);
     }
     if (error instanceof ZipReadError) return failed(21, `${label}: ${error.message}`);

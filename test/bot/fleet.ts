@@ -1,14 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Job } from '../../src/protocol/messages.ts';
+import type { Job, Report } from '../../src/protocol/messages.ts';
 import { newMessageId, signMessage } from '../../src/protocol/signing.ts';
 
 // Hosts standing in for agents where many are needed: one HTTP server answers every host's pushes (202),
 // then reports the outcome each host was told to have, signed with its secret, as an agent would (its
-// inventory included). Outcomes: ok, fail (the installer failed, exit 43), health (the health check failed
-// after the install and the previous version was put back, exit 46).
+// inventory included), trying again until the bot answers 2xx (at the bot's URL of the moment). Like an
+// agent, a host runs each attempt once and answers a repeat with `known` and its report, signed.
+// Outcomes: ok, fail (the installer failed, exit 43), health (the health check failed after the install
+// and the previous version was put back, exit 46), lost (the job runs, but its report never leaves the
+// host), silent (the job is taken and nothing is ever said about it).
 
-export type Outcome = 'ok' | 'fail' | 'health';
+export type Outcome = 'ok' | 'fail' | 'health' | 'lost' | 'silent';
 
 export class Fleet {
   url = '';
@@ -23,16 +26,26 @@ export class Fleet {
   /** While true, pushes are answered but their reports wait for release(). */
   holdReports = false;
   private held: Job[] = [];
+  /** Attempts each host has, with its report so far (null until there is one). */
+  private readonly attempts = new Map<string, Report | null>();
+  private stopped = false;
 
   async start(): Promise<this> {
     this.server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Job;
+      if (this.attempts.has(job.attemptId)) {
+        const text = JSON.stringify({ status: 'known', jobId: job.jobId, report: this.attempts.get(job.attemptId) });
+        const secret = this.secrets.get(job.hostId);
+        res.writeHead(200, { 'content-type': 'application/json', ...(secret ? signMessage(text, [secret], job.attemptId) : {}) }).end(text);
+        return;
+      }
+      this.attempts.set(job.attemptId, null);
       this.jobs.push(job);
       res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'accepted', jobId: job.jobId }));
       if (this.holdReports) this.held.push(job);
-      else setTimeout(() => this.report(job).catch(() => {}), 20);
+      else setTimeout(() => this.report(job), 20);
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -40,6 +53,7 @@ export class Fleet {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
@@ -52,7 +66,7 @@ export class Fleet {
   /** Sends the reports held back, with the outcomes set meanwhile. */
   releaseReports(): void {
     this.holdReports = false;
-    for (const job of this.held.splice(0)) this.report(job).catch(() => {});
+    for (const job of this.held.splice(0)) this.report(job);
   }
 
   register(hostId: string, secret: string, outcome: Outcome = 'ok', site: Record<string, string> = {}): void {
@@ -67,15 +81,32 @@ export class Fleet {
 
   private async report(job: Job): Promise<void> {
     const secret = this.secrets.get(job.hostId);
-    if (!secret) return;
+    const outcome = job.action === 'notify' ? 'notify' : (this.outcomes.get(job.hostId) ?? 'ok');
+    if (!secret || outcome === 'silent') return;
+    const report = this.outcomeOf(job, outcome);
+    this.attempts.set(job.attemptId, report);
+    if (outcome === 'lost') return;
+    const body = JSON.stringify(report);
+    const messageId = newMessageId();
+    for (let wait = 50; !this.stopped; wait = Math.min(wait * 2, 1000)) {
+      const answer = await fetch(`${this.botUrl}/api/reports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signMessage(body, [secret], messageId) },
+        body,
+      }).catch(() => undefined);
+      if (answer?.ok) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
+  private outcomeOf(job: Job, outcome: Outcome | 'notify'): Report {
     const site = this.sites.get(job.hostId)!;
     const before = site.get(job.plugin.id) ?? null;
-    const outcome = job.action === 'notify' ? 'notify' : (this.outcomes.get(job.hostId) ?? 'ok');
     const now = new Date().toISOString();
     let status: 'ok' | 'erro' | 'idle' = 'ok';
     let exitCode: number | null = 0;
     let message = `${job.action} of ${job.plugin.id} ${job.plugin.version} done`;
-    if (outcome === 'ok') {
+    if (outcome === 'ok' || outcome === 'lost') {
       if (job.action === 'uninstall') site.delete(job.plugin.id);
       else site.set(job.plugin.id, job.plugin.version);
     } else if (outcome === 'fail') {
@@ -86,7 +117,7 @@ export class Fleet {
       [status, exitCode, message] = ['idle', null, 'an update is available'];
     }
     const version = site.get(job.plugin.id) ?? null;
-    const report = {
+    return {
       type: 'report',
       protocol: 1,
       jobId: job.jobId,
@@ -102,7 +133,5 @@ export class Fleet {
       timings: { receivedAt: now },
       sentAt: now,
     };
-    const body = JSON.stringify(report);
-    await fetch(`${this.botUrl}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], newMessageId()) }, body });
   }
 }

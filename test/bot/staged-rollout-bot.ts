@@ -52,7 +52,7 @@ export class StagedBot {
     this.env = env;
   }
 
-  static async create(engine: Engine, github: GitHubStandIn, clock = new Clock()): Promise<StagedBot> {
+  static async create(engine: Engine, github: GitHubStandIn, clock = new Clock(), env: NodeJS.ProcessEnv = {}): Promise<StagedBot> {
     const store = engine === 'pglite' ? { C2F_DATA_DIR: await freshPgliteFolder() } : { DATABASE_URL: await freshPostgresUrl() };
     const bot = new StagedBot(github, clock, {
       APP_ID: '1',
@@ -61,6 +61,7 @@ export class StagedBot {
       C2F_ADMIN_TOKEN: ADMIN_TOKEN,
       C2F_CHECK_RUN_DELAY_SECONDS: '0',
       ...store,
+      ...env,
     });
     await bot.start();
     return bot;

@@ -24,6 +24,8 @@ export interface HeartbeatDeps {
   pollCheckMs?: number;
   /** How long a handed-out job waits for the host's first report before it is handed out again. */
   pullLeaseSeconds?: number;
+  /** A job's deadline in seconds from its message. */
+  jobDeadlineSeconds?: number;
 }
 
 export const PULL_LEASE_SECONDS = 60;
@@ -44,7 +46,7 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
     if (gone) return;
     const leased = await leasePulledJobs(deps.db, beat.hostId, deps.pullLeaseSeconds ?? PULL_LEASE_SECONDS);
     if (leased.length || Date.now() >= deadline) {
-      const jobs: Job[] = leased.map(({ job, host, release }) => buildJobMessage(job, host, release, deps.botUrl, job.action, deps.box));
+      const jobs: Job[] = leased.map(({ job, host, release }) => buildJobMessage(job, host, release, deps.botUrl, job.action, deps.box, new Date(), deps.jobDeadlineSeconds));
       const ids = leased.map(({ job }) => job.id);
       if (ids.length) res.once('close', () => void (!res.writableFinished && endLeases(deps.db, ids).catch(() => {})));
       sendSignedJson(res, 200, { jobs }, signed.secrets.slice(0, 1));

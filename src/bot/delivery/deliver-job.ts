@@ -1,5 +1,4 @@
 import type { PgBoss } from 'pg-boss';
-import { checkAck } from '../../protocol/validate.ts';
 import { pushes, pushesInFlight } from '../metrics.ts';
 import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
@@ -8,6 +7,7 @@ import { applyReport } from '../store/reports.ts';
 import type { JobState } from '../../protocol/statuses.ts';
 import type { Report } from '../../protocol/messages.ts';
 import type { SecretBox } from '../store/secret-box.ts';
+import { reportInAnswer } from './answered-report.ts';
 import { buildJobMessage, notifyAttemptId } from './job-message.ts';
 import { pushMessage, type PushOutcome } from './push-message.ts';
 
@@ -31,6 +31,8 @@ export interface DeliveryDeps {
   random?: () => number;
   /** Told the rollout of every job whose state this worker changed. */
   onChanged?: (rolloutId: string) => void;
+  /** A job's deadline, in seconds from its message (default three days). */
+  jobDeadlineSeconds?: number;
   /** Told how many jobs a run took over from a process whose lease ran out. */
   onTakeover?: (rolloutId: string, jobs: number) => void;
 }
@@ -120,25 +122,7 @@ export interface ClaimedPush {
  */
 export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<ClaimedPush | undefined>): Promise<Array<PushOutcome | undefined>> {
   const { db } = deps;
-  const outcomes = await Promise.all(
-    claimed.map(async (p) => {
-      if (!p) return undefined;
-      const { job, host, release } = p.loaded;
-      const action = p.notifying || job.action === 'notify' ? 'notify' : job.action;
-      const message = buildJobMessage(job, host, release, deps.botUrl, action, deps.box);
-      pushesInFlight.inc();
-      const outcome = await pushMessage({
-        url: host.url!,
-        body: JSON.stringify(message),
-        secrets: host.secretsSealed.map((sealed) => deps.box.open(sealed)),
-        messageId: notifyAttemptId(job, action),
-        allowPrivateNetwork: host.allowPrivateNetwork,
-        timeoutMs: deps.timeoutMs,
-      }).finally(() => pushesInFlight.dec());
-      pushes.inc({ outcome: outcome.kind });
-      return outcome;
-    }),
-  );
+  const outcomes = await Promise.all(claimed.map((p) => (p ? pushJob(deps, p.loaded, p.notifying) : undefined)));
 
   // What each pushed job becomes; notify pushes are best effort (the job waits for approval either way).
   const schedule = deps.retrySchedule ?? RETRY_SCHEDULE_SECONDS;
@@ -154,9 +138,8 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
     deps.onChanged?.(job.rolloutId);
     switch (outcome.kind) {
       case 'delivered': {
-        const checked = checkAck(safeJson(outcome.body));
-        const repeat = checked.ok && checked.value.status === 'known';
-        if (repeat && checked.value.report) known.push(checked.value.report);
+        const { repeat, report } = reportInAnswer(outcome, outcome.secrets, { hostId: job.hostId, attemptId: job.attemptId });
+        if (report) known.push(report);
         return move('delivered', job.id, repeat ? 'the host already had this attempt' : null);
       }
       case 'refused':
@@ -194,12 +177,27 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
   return outcomes;
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+/** One signed push of a job's current attempt (or its notify); the outcome carries the secrets it was signed with. */
+export async function pushJob(
+  deps: Pick<DeliveryDeps, 'box' | 'botUrl' | 'timeoutMs' | 'jobDeadlineSeconds'>,
+  loaded: DeliveryContext,
+  notifying = false,
+): Promise<PushOutcome & { secrets: string[] }> {
+  const { job, host, release } = loaded;
+  const action = notifying || job.action === 'notify' ? 'notify' : job.action;
+  const message = buildJobMessage(job, host, release, deps.botUrl, action, deps.box, new Date(), deps.jobDeadlineSeconds);
+  const secrets = host.secretsSealed.map((sealed) => deps.box.open(sealed));
+  pushesInFlight.inc();
+  const outcome = await pushMessage({
+    url: host.url!,
+    body: JSON.stringify(message),
+    secrets,
+    messageId: notifyAttemptId(job, action),
+    allowPrivateNetwork: host.allowPrivateNetwork,
+    timeoutMs: deps.timeoutMs,
+  }).finally(() => pushesInFlight.dec());
+  pushes.inc({ outcome: outcome.kind });
+  return { ...outcome, secrets };
 }
 
 /** A job's lease covers its push (two timeouts at most) and the write after it, with room to spare. */

@@ -10,7 +10,8 @@ import { packageLink } from './package-link.ts';
 // A notify message is an attempt of its own (`<attempt>_notify`): the host records it, and the install that
 // follows the approval is a new attempt that it runs.
 
-const DEADLINE_MS = 3 * 24 * 60 * 60 * 1000;
+/** Three days: a host does not start a job later, and the bot stops waiting for its report. */
+export const JOB_DEADLINE_SECONDS = 3 * 24 * 60 * 60;
 
 export function buildJobMessage(
   job: HostJob,
@@ -20,6 +21,7 @@ export function buildJobMessage(
   action: JobAction,
   box: SecretBox,
   now = new Date(),
+  deadlineSeconds = JOB_DEADLINE_SECONDS,
 ): Job {
   if (!release.pluginId || !release.version || !release.zipUrl || !release.zipSha256 || !release.zipSize) {
     throw new Error(`release ${release.tag} is not resolved: no package to send`);
@@ -40,7 +42,7 @@ export function buildJobMessage(
     options: { force: job.force, skipMigrations: false },
     ...((action === 'install' || action === 'update') && release.dependencies?.length ? { dependencies: release.dependencies } : {}),
     reportUrl: new URL('/api/reports', botUrl).toString(),
-    deadline: new Date(now.getTime() + DEADLINE_MS).toISOString(),
+    deadline: new Date(now.getTime() + deadlineSeconds * 1000).toISOString(),
     createdAt: now.toISOString(),
   };
 }

@@ -9,7 +9,7 @@ import { isForbiddenAddress } from '../host-url.ts';
 // DNS answer cannot smuggle the push to loopback or the internal network.
 
 export type PushOutcome =
-  | { kind: 'delivered'; status: number; body: string }
+  | { kind: 'delivered'; status: number; body: string; headers: Readonly<Record<string, string | string[] | undefined>> }
   | { kind: 'refused'; status: 409; reason: string }
   | { kind: 'gone'; status: 410 }
   | { kind: 'retry'; status?: number; error: string; retryAfterSeconds?: number }
@@ -78,7 +78,7 @@ export async function pushMessage(push: PushRequest, dispatcher?: Dispatcher): P
   }
   const body = await readLimited(response.body);
   const status = response.statusCode;
-  if (status >= 200 && status < 300) return { kind: 'delivered', status, body };
+  if (status >= 200 && status < 300) return { kind: 'delivered', status, body, headers: response.headers };
   if (status === 409) return { kind: 'refused', status, reason: reasonFrom(body) ?? 'the host refused the job' };
   if (status === 410) return { kind: 'gone', status };
   if (status >= 300 && status < 400) return { kind: 'retry', status, error: `the host answered ${status} (a redirect, which pushes never follow): fix the host's URL` };

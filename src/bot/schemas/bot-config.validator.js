@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateBotConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, PORT, HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","consoleUsers"],"properties":{"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, PORT, HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers"],"properties":{"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^https?://[^/]+", "u");
@@ -101,8 +101,8 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(data.consoleUsers === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleUsers"},message:"must have required property '"+"consoleUsers"+"'"};
+if(data.reportCheckSeconds === undefined){
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reportCheckSeconds"},message:"must have required property '"+"reportCheckSeconds"+"'"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -111,9 +111,8 @@ vErrors.push(err8);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func1.call(schema31.properties, key0))){
-const err9 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(data.jobDeadlineSeconds === undefined){
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jobDeadlineSeconds"},message:"must have required property '"+"jobDeadlineSeconds"+"'"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -122,12 +121,8 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-if(data.botUrl !== undefined){
-let data0 = data.botUrl;
-if(typeof data0 === "string"){
-if(!pattern4.test(data0)){
-const err10 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
+if(data.consoleUsers === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleUsers"},message:"must have required property '"+"consoleUsers"+"'"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -136,9 +131,9 @@ vErrors.push(err10);
 }
 errors++;
 }
-}
-else {
-const err11 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key0 in data){
+if(!(func1.call(schema31.properties, key0))){
+const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -148,11 +143,11 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data.adminToken !== undefined){
-let data1 = data.adminToken;
-if(typeof data1 === "string"){
-if(func2(data1) < 16){
-const err12 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
+if(data.botUrl !== undefined){
+let data0 = data.botUrl;
+if(typeof data0 === "string"){
+if(!pattern4.test(data0)){
+const err12 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -163,7 +158,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err13 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -173,11 +168,11 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data.databaseUrl !== undefined){
-let data2 = data.databaseUrl;
-if(typeof data2 === "string"){
-if(!pattern5.test(data2)){
-const err14 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
+if(data.adminToken !== undefined){
+let data1 = data.adminToken;
+if(typeof data1 === "string"){
+if(func2(data1) < 16){
+const err14 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -188,7 +183,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err15 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -198,11 +193,11 @@ vErrors.push(err15);
 errors++;
 }
 }
-if(data.dataDir !== undefined){
-let data3 = data.dataDir;
-if(typeof data3 === "string"){
-if(func2(data3) < 1){
-const err16 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.databaseUrl !== undefined){
+let data2 = data.databaseUrl;
+if(typeof data2 === "string"){
+if(!pattern5.test(data2)){
+const err16 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -213,7 +208,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err17 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -223,9 +218,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data.secretKey !== undefined){
-if(typeof data.secretKey !== "string"){
-const err18 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.dataDir !== undefined){
+let data3 = data.dataDir;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err18 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -235,10 +232,8 @@ vErrors.push(err18);
 errors++;
 }
 }
-if(data.pullLeaseSeconds !== undefined){
-let data5 = data.pullLeaseSeconds;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err19 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err19 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -247,9 +242,10 @@ vErrors.push(err19);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 86400 || isNaN(data5)){
-const err20 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+}
+if(data.secretKey !== undefined){
+if(typeof data.secretKey !== "string"){
+const err20 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -258,8 +254,11 @@ vErrors.push(err20);
 }
 errors++;
 }
-if(data5 < 1 || isNaN(data5)){
-const err21 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.pullLeaseSeconds !== undefined){
+let data5 = data.pullLeaseSeconds;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err21 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -268,12 +267,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-}
-}
-if(data.pushTimeoutMs !== undefined){
-let data6 = data.pushTimeoutMs;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 86400 || isNaN(data5)){
+const err22 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -282,9 +278,8 @@ vErrors.push(err22);
 }
 errors++;
 }
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 600000 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if(data5 < 1 || isNaN(data5)){
+const err23 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -293,8 +288,12 @@ vErrors.push(err23);
 }
 errors++;
 }
-if(data6 < 100 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+}
+}
+if(data.pushTimeoutMs !== undefined){
+let data6 = data.pushTimeoutMs;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err24 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -303,13 +302,9 @@ vErrors.push(err24);
 }
 errors++;
 }
-}
-}
-if(data.retrySchedule !== undefined){
-let data7 = data.retrySchedule;
-if(Array.isArray(data7)){
-if(data7.length > 100){
-const err25 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 600000 || isNaN(data6)){
+const err25 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -318,12 +313,8 @@ vErrors.push(err25);
 }
 errors++;
 }
-const len0 = data7.length;
-for(let i0=0; i0<len0; i0++){
-let data8 = data7[i0];
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 < 0 || isNaN(data8)){
-const err26 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data6 < 100 || isNaN(data6)){
+const err26 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -333,8 +324,12 @@ vErrors.push(err26);
 errors++;
 }
 }
-else {
-const err27 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
+}
+if(data.retrySchedule !== undefined){
+let data7 = data.retrySchedule;
+if(Array.isArray(data7)){
+if(data7.length > 100){
+const err27 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -343,10 +338,12 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+let data8 = data7[i0];
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 < 0 || isNaN(data8)){
+const err28 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -356,11 +353,8 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.checkRunDelaySeconds !== undefined){
-let data9 = data.checkRunDelaySeconds;
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 3600 || isNaN(data9)){
-const err29 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+else {
+const err29 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -369,8 +363,10 @@ vErrors.push(err29);
 }
 errors++;
 }
-if(data9 < 0 || isNaN(data9)){
-const err30 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -380,8 +376,11 @@ vErrors.push(err30);
 errors++;
 }
 }
-else {
-const err31 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.checkRunDelaySeconds !== undefined){
+let data9 = data.checkRunDelaySeconds;
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 3600 || isNaN(data9)){
+const err31 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -390,11 +389,8 @@ vErrors.push(err31);
 }
 errors++;
 }
-}
-if(data.retentionDays !== undefined){
-let data10 = data.retentionDays;
-if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err32 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data9 < 0 || isNaN(data9)){
+const err32 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -403,9 +399,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 < 1 || isNaN(data10)){
-const err33 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+else {
+const err33 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -415,11 +411,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-}
-if(data.rolloutStrategy !== undefined){
-let data11 = data.rolloutStrategy;
-if(!(data11 && typeof data11 == "object" && !Array.isArray(data11))){
-const err34 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.retentionDays !== undefined){
+let data10 = data.retentionDays;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+const err34 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -428,12 +423,9 @@ vErrors.push(err34);
 }
 errors++;
 }
-}
-if(data.rolloutTickSeconds !== undefined){
-let data12 = data.rolloutTickSeconds;
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 3600 || isNaN(data12)){
-const err35 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 < 1 || isNaN(data10)){
+const err35 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -442,8 +434,12 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(data12 < 0.2 || isNaN(data12)){
-const err36 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+}
+}
+if(data.rolloutStrategy !== undefined){
+let data11 = data.rolloutStrategy;
+if(!(data11 && typeof data11 == "object" && !Array.isArray(data11))){
+const err36 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -453,8 +449,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-else {
-const err37 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.rolloutTickSeconds !== undefined){
+let data12 = data.rolloutTickSeconds;
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 3600 || isNaN(data12)){
+const err37 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -463,12 +462,8 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-if(data.githubClientId !== undefined){
-let data13 = data.githubClientId;
-if(typeof data13 === "string"){
-if(func2(data13) < 1){
-const err38 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data12 < 0.2 || isNaN(data12)){
+const err38 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -479,7 +474,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err39 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -489,11 +484,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-if(data.githubClientSecret !== undefined){
-let data14 = data.githubClientSecret;
-if(typeof data14 === "string"){
-if(func2(data14) < 1){
-const err40 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.reportCheckSeconds !== undefined){
+let data13 = data.reportCheckSeconds;
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 > 86400 || isNaN(data13)){
+const err40 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -502,9 +497,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-}
-else {
-const err41 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data13 < 0.2 || isNaN(data13)){
+const err41 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -514,11 +508,8 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data.consoleUsers !== undefined){
-let data15 = data.consoleUsers;
-if(Array.isArray(data15)){
-if(data15.length > 500){
-const err42 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+else {
+const err42 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -527,12 +518,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-const len1 = data15.length;
-for(let i1=0; i1<len1; i1++){
-let data16 = data15[i1];
-if(typeof data16 === "string"){
-if(!pattern6.test(data16)){
-const err43 = {instancePath:instancePath+"/consoleUsers/" + i1,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+}
+if(data.jobDeadlineSeconds !== undefined){
+let data14 = data.jobDeadlineSeconds;
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 2592000 || isNaN(data14)){
+const err43 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -541,9 +532,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-else {
-const err44 = {instancePath:instancePath+"/consoleUsers/" + i1,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data14 < 1 || isNaN(data14)){
+const err44 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -553,9 +543,8 @@ vErrors.push(err44);
 errors++;
 }
 }
-}
 else {
-const err45 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err45 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -565,11 +554,11 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data.consoleOrg !== undefined){
-let data17 = data.consoleOrg;
-if(typeof data17 === "string"){
-if(!pattern6.test(data17)){
-const err46 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(data.githubClientId !== undefined){
+let data15 = data.githubClientId;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err46 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -580,7 +569,7 @@ errors++;
 }
 }
 else {
-const err47 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err47 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -590,14 +579,115 @@ vErrors.push(err47);
 errors++;
 }
 }
-}
-else {
-const err48 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.githubClientSecret !== undefined){
+let data16 = data.githubClientSecret;
+if(typeof data16 === "string"){
+if(func2(data16) < 1){
+const err48 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err48];
 }
 else {
 vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+if(data.consoleUsers !== undefined){
+let data17 = data.consoleUsers;
+if(Array.isArray(data17)){
+if(data17.length > 500){
+const err50 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+const len1 = data17.length;
+for(let i1=0; i1<len1; i1++){
+let data18 = data17[i1];
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err51 = {instancePath:instancePath+"/consoleUsers/" + i1,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/consoleUsers/" + i1,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data.consoleOrg !== undefined){
+let data19 = data.consoleOrg;
+if(typeof data19 === "string"){
+if(!pattern6.test(data19)){
+const err54 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+}
+else {
+const err56 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
 }
 errors++;
 }

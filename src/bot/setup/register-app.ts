@@ -41,6 +41,10 @@ interface Conversion {
 
 const STATE_LIFETIME_MS = 60 * 60 * 1000;
 
+/** What the bot's API answers until its GitHub App is registered. */
+const SETUP_MODE_ANSWER = (botUrl: string) =>
+  `the bot is in setup mode: its GitHub App is not registered yet; open the registration link "c2f-plugin bot" printed when it started (${botUrl}/setup?key=…), then try again`;
+
 /** Serves the registration page until the App is registered; resolves with its credentials, server closed. */
 export async function registerApp(options: SetupOptions): Promise<AppCredentials> {
   const key = randomBytes(16).toString('hex');
@@ -58,8 +62,12 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://setup.invalid');
+    // Hosts and the admin commands get a sentence they can show as it is, whatever they asked.
+    if (url.pathname.startsWith('/api/') || url.pathname === '/healthz') {
+      req.resume();
+      return json(res, 503, { status: 'setup', setupMode: true, error: SETUP_MODE_ANSWER(options.botUrl) });
+    }
     if (req.method !== 'GET') return page(res, 405, 'Not here', '<p>The registration page only answers GET.</p>');
-    if (url.pathname === '/healthz') return json(res, 503, { status: 'setup', detail: 'the GitHub App is not registered yet' });
     if (url.pathname === '/') return void res.writeHead(302, { location: '/setup' }).end();
     if (url.pathname === '/setup') return setupPage(url, res);
     if (url.pathname === '/setup/done') return done(url, res);
@@ -177,7 +185,7 @@ function escapeHtml(text: string): string {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '60' }).end(JSON.stringify(body));
 }
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {

@@ -246,4 +246,15 @@ create index host_jobs_waiting_on_host on host_jobs (host_id) where state = 'pen
 create index host_jobs_not_started on host_jobs (plugin_id) where state in ('pending', 'awaiting_approval', 'queued');
 `,
   },
+  {
+    version: 7,
+    name: 'jobs whose report is overdue are asked about again',
+    sql: `
+-- A job the host took (delivered, in progress) whose report does not come is asked about again (the host
+-- answers a repeat of the attempt with its report so far) no earlier than report_due_at, and fails once
+-- the host has said nothing past the job's deadline.
+alter table host_jobs add column report_due_at timestamptz;
+create index host_jobs_awaiting_report on host_jobs (updated_at) where state in ('delivered', 'in_progress');
+`,
+  },
 ];

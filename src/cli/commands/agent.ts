@@ -47,7 +47,15 @@ async function agentCommand(program: string, args: string[]): Promise<number> {
     process.stderr.write(`${program}: ${error.message}\n`);
     return OUR_EXIT.CONFIG;
   }
-  const { url } = await agent.start();
+  let url: string | null;
+  try {
+    ({ url } = await agent.start());
+  } catch (error) {
+    await agent.stop();
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${program}: ${error.message}\n`);
+    return OUR_EXIT.CONFIG;
+  }
   process.stdout.write(url ? `agent ${agent.config.hostId} receiving jobs on ${url}\n` : `agent ${agent.config.hostId} polling ${agent.config.botUrl}\n`);
   return await new Promise<number>((resolve) => {
     const stop = () => agent.stop().then(() => resolve(0));
@@ -106,7 +114,7 @@ async function enroll(program: string, args: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof EnrollError)) throw error;
     process.stderr.write(`${program} enroll: ${error.message}\n`);
-    return 1;
+    return error.exitCode;
   }
 }
 

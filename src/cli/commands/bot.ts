@@ -35,13 +35,14 @@ credentials to .env and starts. Configuration comes from the environment and fro
 export async function botCommand(args: string[]): Promise<number> {
   if (args[0] === 'check') return await checkCommand(args.slice(1));
   if (args.length) throw new UsageError(`unexpected argument ${JSON.stringify(args[0])}: "c2f-plugin bot" runs the bot, "c2f-plugin bot check" checks its configuration`);
-  const { startBot, isConfigurationError } = await import('../../bot/main.ts');
+  const { startBot, startupExitCode } = await import('../../bot/main.ts');
   try {
     await startBot();
   } catch (error) {
-    if (!isConfigurationError(error)) throw error;
+    const code = startupExitCode(error);
+    if (code === undefined) throw error;
     process.stderr.write(`c2f-plugin bot: ${(error as Error).message}\n`);
-    return OUR_EXIT.CONFIG;
+    return code;
   }
   return await new Promise<number>(() => {}); // runs until stopped
 }

@@ -1,0 +1,56 @@
+import type { Database } from '../store/database.ts';
+import { claimOverdueReports, failSilentJobs } from '../store/overdue-reports.ts';
+import { applyReport } from '../store/reports.ts';
+import { FINAL_JOB_STATES } from '../../protocol/statuses.ts';
+import type { SecretBox } from '../store/secret-box.ts';
+import { reportInAnswer } from './answered-report.ts';
+import { pushJob } from './deliver-job.ts';
+
+// A job a host took whose report does not come is not left waiting forever: the bot asks the host again
+// with a repeat of the same attempt (a host that has it answers with its report so far, signed; one that
+// lost it runs it), and fails the job once the host has said nothing past the job's deadline.
+
+/** Five minutes without word about a job a host took, then the bot asks. */
+export const REPORT_CHECK_SECONDS = 300;
+
+export interface OverdueDeps {
+  db: Database;
+  box: SecretBox;
+  botUrl: string;
+  timeoutMs?: number;
+  reportCheckSeconds: number;
+  jobDeadlineSeconds: number;
+}
+
+export interface OverdueOutcome {
+  /** Rollouts whose jobs changed. */
+  changed: Set<string>;
+  /** Hosts with a job that just finished (jobs waiting on them for a dependency are looked at again). */
+  finishedOn: Set<string>;
+  asked: number;
+  failed: number;
+}
+
+export async function askAboutOverdueReports(deps: OverdueDeps): Promise<OverdueOutcome> {
+  const outcome: OverdueOutcome = { changed: new Set(), finishedOn: new Set(), asked: 0, failed: 0 };
+  for (const job of await failSilentJobs(deps.db, deps.jobDeadlineSeconds)) {
+    outcome.changed.add(job.rolloutId);
+    outcome.finishedOn.add(job.hostId);
+    outcome.failed++;
+  }
+  const overdue = await claimOverdueReports(deps.db, deps.reportCheckSeconds);
+  outcome.asked = overdue.length;
+  await Promise.all(
+    overdue.map(async (loaded) => {
+      const answer = await pushJob(deps, loaded);
+      if (answer.kind !== 'delivered') return; // asked again later, until the deadline
+      const { report } = reportInAnswer(answer, answer.secrets, { hostId: loaded.job.hostId, attemptId: loaded.job.attemptId });
+      if (!report) return;
+      const applied = await applyReport(deps.db, null, report);
+      if (applied.outcome !== 'applied' || !applied.job) return;
+      outcome.changed.add(applied.job.rolloutId);
+      if (FINAL_JOB_STATES.has(applied.job.state)) outcome.finishedOn.add(applied.job.hostId);
+    }),
+  );
+  return outcome;
+}
