@@ -23,7 +23,8 @@ export function printJson(value: unknown): void {
 export function progressLine(output: Output): { update(text: string): void; done(): void } {
   if (output.json || output.quiet) return { update() {}, done() {} };
   const tty = process.stderr.isTTY;
-  let last = 0;
+  // Off a terminal (CI logs, pipes) a line only once the work has taken a while, then every two seconds.
+  let last = tty ? 0 : Date.now();
   let shown = false;
   return {
     update(text) {

@@ -25,6 +25,21 @@ const FILE_ERRORS: Record<string, string> = {
   ENOSPC: 'no space left on the device',
 };
 
+/** node:util parseArgs's complaints, in our words (its own quote a hint about "--" that does not apply). */
+function usageMessage(error: Error & { code?: string }): string {
+  const option = /'(-{1,2}[^'\s]*)/.exec(error.message)?.[1];
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? error.message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(error.message) ? `${option ?? 'an option'} needs a value` : `${option ?? 'an option'} takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ''}`.trim();
+    default:
+      return error.message;
+  }
+}
+
 /** `label` names the command in messages ("c2f-plugin pack", "c2f-agent"). */
 export async function runCommand(label: string, command: Command, args: string[]): Promise<number> {
   const json = args.includes('--json');
@@ -47,9 +62,9 @@ export async function runCommand(label: string, command: Command, args: string[]
       return error.exitCode;
     }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      const message = (error as Error).message;
+      const message = usageMessage(error as Error & { code?: string });
       if (json) return failed(OUR_EXIT.USAGE, message, [{ severity: 'error', code: 'usage', message }]);
-      process.stderr.write(`${label}: ${message}\n\n${command.help}`);
+      process.stderr.write(`${label}: ${message}; "${label} --help" shows how to use it\n`);
       return OUR_EXIT.USAGE;
     }
     if (error instanceof AdminApiError) {

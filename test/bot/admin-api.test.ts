@@ -194,7 +194,10 @@ test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollou
   const json = JSON.parse((await cli(['hosts', 'show', id, '--json'], { env })).stdout);
   assert.equal(json.name, 'cli-site');
   const token = await cli(['hosts', 'enroll-token', '--name', 'later', '--plugin', 'conn2flow/plugins:test-plugin'], { env });
-  assert.match(token.stdout, /token: c2fenroll_\S+\nexpires: .*\nOn the host: c2f-plugin agent enroll --bot <bot URL> --token c2fenroll_/);
+  assert.match(
+    token.stdout,
+    /token: (c2fenroll_\S+)\nexpires: .*\nOn the host \(without --url the agent polls the bot for its jobs\):\n {2}c2f-agent enroll --bot https:\/\/bot\.example\.com --token \1 --gestor /,
+  );
   assert.equal((await cli(['hosts', 'remove', id], { env })).code, 0);
   const gone = await cli(['hosts', 'show', id], { env });
   assert.deepEqual([gone.code, gone.stderr.trim()], [1, `c2f-plugin hosts: no host ${id}`]);

@@ -43,6 +43,8 @@ export interface AdminDeps {
   box: SecretBox;
   boss: PgBoss;
   adminToken: string | undefined;
+  /** The bot's public URL (the agent command an enrollment prints names it). */
+  botUrl: string;
   /** Called after an operator changed a rollout's jobs (the check run follows). */
   onChanged?: (rolloutId: string) => Promise<void>;
 }
@@ -230,7 +232,8 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
   }
   if (parts[0] === 'enrollments' && parts.length === 1 && method === 'POST') {
     const created = await createEnrollment(db, hostInput(await jsonBody(req), false));
-    return { status: 201, body: { host: created.host, token: created.token, expiresAt: created.expiresAt } };
+    const agentCommand = `c2f-agent enroll --bot ${deps.botUrl} --token ${created.token} --gestor <the site's gestor folder> [--url <where the bot reaches this agent>]`;
+    return { status: 201, body: { host: created.host, token: created.token, expiresAt: created.expiresAt, agentCommand } };
   }
   if (parts[0] === 'labels') {
     if (parts.length === 1 && method === 'GET') return { body: await listLabelSchedules(db) };

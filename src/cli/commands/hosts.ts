@@ -11,7 +11,7 @@ export const HOSTS_HELP = `Usage: c2f-plugin hosts <action> [options]     (talks
                           register a host; prints its secret once
   enroll-token --name N --plugin owner/repo:plugin-id [...] [--policy ...] [--channel ...]
       [--allow-private-network] [--label L ...] [--time-zone Z] [--window W ...]
-                          a one-time token for "c2f-plugin agent enroll"; --allow-private-network lets
+                          a one-time token for "c2f-agent enroll"; --allow-private-network lets
                           that agent give a private or plain-http address (a LAN, a test machine)
   update <id> [--label L ... | --no-labels] [--time-zone Z] [--window W ... | --no-windows]
       [--policy ...] [--channel ...] [--enable | --disable]
@@ -98,9 +98,9 @@ export async function hostsCommand(args: string[]): Promise<number> {
     case 'enroll-token':
       result = await api.call('POST', '/api/admin/enrollments', hostBody());
       if (!values.json) {
-        const { host, token, expiresAt } = result as { host: Host; token: string; expiresAt: string };
+        const { host, token, expiresAt, agentCommand } = result as { host: Host; token: string; expiresAt: string; agentCommand: string };
         process.stdout.write(
-          `host ${host.id} (${host.name}) waits for its agent\ntoken: ${token}\nexpires: ${expiresAt}\nOn the host: c2f-plugin agent enroll --bot <bot URL> --token ${token}\n`,
+          `host ${host.id} (${host.name}) waits for its agent\ntoken: ${token}\nexpires: ${expiresAt}\nOn the host (without --url the agent polls the bot for its jobs):\n  ${agentCommand}\n`,
         );
         return 0;
       }

@@ -26,8 +26,11 @@ export async function verifyCommand(args: string[]): Promise<number> {
   const result = await verifyPackage(positionals[0], values.sha256);
   printDiagnostics(result.diagnostics, output);
   if (output.json) printJson({ ...result, exitLabel: label(result.exitCode) });
-  else if (!output.quiet) {
-    const head = result.ok ? 'OK' : `FAILED (${result.exitCode} ${label(result.exitCode)})`;
+  else if (!result.ok) {
+    // The diagnostics above say what is wrong, one line each; a failure without one still gets its line.
+    if (!result.diagnostics.some((d) => d.severity === 'error')) process.stderr.write(`${positionals[0]}: FAILED (${result.exitCode} ${label(result.exitCode)})\n`);
+  } else if (!output.quiet) {
+    const head = 'OK';
     const plugin = result.plugin ? `${result.plugin.id} ${result.plugin.version}` : 'unknown plugin';
     process.stdout.write(`${head}: ${positionals[0]}: ${plugin}, ${formatBytes(result.size)}, ${result.entries} entries\n`);
     for (const [file, count] of Object.entries(result.rows)) process.stdout.write(`  ${file}: ${count} rows\n`);
