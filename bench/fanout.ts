@@ -3,7 +3,7 @@
 // same concurrency; on PGlite and on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, a role that may
 // create databases). Also webhook-ack latency p50/p99 under 50 concurrent deliveries.
 // Goal: fan-out within 3x of the bare loop on PostgreSQL; webhook ack p99 under 100 ms.
-import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
@@ -14,7 +14,8 @@ import pg from 'pg';
 import { Probot } from 'probot';
 import { Agent, request } from 'undici';
 import { readBotConfig } from '../src/bot/config.ts';
-import { createBot } from '../src/bot/server.ts';
+import { createBot, WEBHOOK_PATH } from '../src/bot/server.ts';
+import { releasePayload, signedWebhook, type WebhookTarget } from '../dev/github/webhooks.ts';
 import { openPglite, openPostgres, type Database } from '../src/bot/store/database.ts';
 import { addHost } from '../src/bot/store/hosts.ts';
 import { SecretBox } from '../src/bot/store/secret-box.ts';
@@ -132,23 +133,8 @@ async function bareLoop(): Promise<number> {
   return performance.now() - started;
 }
 
-function webhook(releaseId: number, tag: string) {
-  const body = JSON.stringify({
-    action: 'published',
-    release: { id: releaseId, tag_name: tag, prerelease: false, draft: false, name: tag, target_commitish: 'main', assets: [] },
-    repository: { id: 1, full_name: 'conn2flow/plugins', name: 'plugins', private: false, owner: { login: 'conn2flow' } },
-    installation: { id: 5, node_id: 'x' },
-    sender: { login: 'someone', id: 1 },
-  });
-  return {
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'release',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-    },
-  };
+function webhook(target: WebhookTarget, releaseId: number, tag: string) {
+  return signedWebhook(target, 'release', releasePayload({ repository: 'conn2flow/plugins', release: { id: releaseId, tagName: tag }, installationId: 5 }));
 }
 
 async function run(label: string, db: Database): Promise<{ fanout: number; ackP50: number; ackP99: number }> {
@@ -157,7 +143,8 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
   const bot = await createBot(probot, readBotConfig({ APP_ID: '1', C2F_BOT_URL: 'http://bot.example.com', C2F_SECRET_KEY: SECRET_KEY, C2F_CHECK_RUN_DELAY_SECONDS: '5' }), { db });
   const { server } = bot;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
+  const botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}${WEBHOOK_PATH}`;
+  const target: WebhookTarget = { url: botUrl, secret: WEBHOOK_SECRET };
   for (let i = 0; i < HOSTS; i++) {
     await addHost(db, box, {
       name: `h${i}`,
@@ -180,13 +167,8 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
   });
   const warmTag = `plugin-warm-up-v1.0.${label === 'pglite' ? 0 : 1}`;
   const warmZip = await minimalPackage('warm-up', `1.0.${label === 'pglite' ? 0 : 1}`);
-  const warm = github.addRelease('conn2flow/plugins', { tagName: warmTag }, [
-    { name: 'gestor-plugin.zip', content: warmZip },
-    { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(warmZip).digest('hex')}\n`) },
-  ]);
   received = 0;
-  const warmHook = webhook(warm.id, warmTag);
-  await fetch(botUrl, { method: 'POST', headers: warmHook.headers, body: warmHook.body });
+  await github.publishRelease(target, 'conn2flow/plugins', { tagName: warmTag, zip: warmZip }, { installationId: 5 });
   await waitForReceived(1);
   await new Promise((resolve) => setTimeout(resolve, 1500)); // its check run and reports settle
 
@@ -195,15 +177,10 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
   for (let round = 0; round < ROUNDS; round++) {
     const tag = `plugin-bench-plugin-v1.${label === 'pglite' ? 0 : 1}.${round}`;
     const zip = await minimalPackage('bench-plugin', `1.${label === 'pglite' ? 0 : 1}.${round}`, { padding: 8192 });
-    const release = github.addRelease('conn2flow/plugins', { tagName: tag }, [
-      { name: 'gestor-plugin.zip', content: zip },
-      { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
-    ]);
     received = 0;
-    const { body, headers } = webhook(release.id, tag);
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const answer = await fetch(botUrl, { method: 'POST', headers, body });
+    const { webhook: answer } = await github.publishRelease(target, 'conn2flow/plugins', { tagName: tag, zip }, { installationId: 5 });
     if (answer.status !== 200) throw new Error(`webhook answered ${answer.status}`);
     await waitForReceived(HOSTS);
     times.push(lastAt - started);
@@ -215,7 +192,7 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
 
   // 50 concurrent deliveries of webhooks (releases of tags that name no plugin: stored, queued, answered).
   await new Promise((resolve) => setTimeout(resolve, 1500)); // the last rollout's check run and writes settle first
-  const hooks = Array.from({ length: 50 }, (_, i) => webhook(500_000 + i + (label === 'pglite' ? 0 : 1000), `docs-${label}-${i}`));
+  const hooks = Array.from({ length: 50 }, (_, i) => webhook(target, 500_000 + i + (label === 'pglite' ? 0 : 1000), `docs-${label}-${i}`));
   const acks = await sendConcurrently(botUrl, hooks);
   acks.sort((a, b) => a - b);
   await bot.stop();

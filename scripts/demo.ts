@@ -2,18 +2,19 @@
 // a local GitHub API stand-in (as a private repository, so the bot serves the package itself), starts the
 // bot on PGlite and two agents (one `auto`, one `manual`, each enrolled with a one-time token and installing
 // with a stand-in command), sends a signed release.published webhook, approves the manual host, and prints
-// the rollout as it changes until both hosts report ok. Exits 0 when they do, 1 otherwise.
+// the rollout as it changes until both hosts report ok. Exits 0 when they do, 1 otherwise. With --keep it
+// then stays up until Ctrl-C and prints what to try: the console (the stand-in plays GitHub's sign-in too),
+// the admin token and the operator commands.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import examples from '@octokit/webhooks-examples' with { type: 'json' };
 import { Probot } from 'probot';
 import { readBotConfig } from '../src/bot/config.ts';
-import { createBot } from '../src/bot/server.ts';
+import { createBot, WEBHOOK_PATH } from '../src/bot/server.ts';
 import { pack } from '../src/plugin/pack.ts';
 import { GitHubStandIn } from '../dev/github/stand-in.ts';
 
@@ -24,6 +25,7 @@ const REPOSITORY = 'conn2flow-demo/hello-plugin';
 const WEBHOOK_SECRET = randomBytes(16).toString('hex');
 const ADMIN_TOKEN = randomBytes(16).toString('hex');
 const TIMEOUT_MS = Number(process.env.DEMO_TIMEOUT_MS ?? 120_000);
+const KEEP = process.argv.includes('--keep');
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const children: ChildProcess[] = [];
@@ -71,13 +73,9 @@ async function main(): Promise<number> {
     const summary = await pack(path.join(REPO, 'examples', 'hello-plugin'), { outDir: path.join(work, 'out'), baseline: false });
     say(`   ${summary.plugin.id} ${summary.plugin.version}: ${summary.zip.size} bytes, sha256 ${summary.zip.sha256.slice(0, 16)}…`);
 
-    say('2. start the GitHub API stand-in and publish the release (private repository)');
+    say("2. start the GitHub API stand-in (it plays GitHub: the release, its webhook, the console's sign-in)");
     await github.start();
     const tag = `plugin-${summary.plugin.id}-v${summary.plugin.version}`;
-    const release = github.addRelease(REPOSITORY, { tagName: tag }, [
-      { name: 'gestor-plugin.zip', content: await readFile(summary.zip.path), contentType: 'application/zip' },
-      { name: 'gestor-plugin.zip.sha256', content: await readFile(summary.sha256File), contentType: 'text/plain' },
-    ]);
 
     say('3. start the bot (PGlite store)');
     const port = await freePort();
@@ -87,8 +85,15 @@ async function main(): Promise<number> {
       privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
+    // The App as GitHub knows it: its webhook URL, and its OAuth client for the console's sign-in.
+    const app = github.apps.trust(1, privateKey, WEBHOOK_SECRET, {
+      hook_attributes: { url: `${botUrl}${WEBHOOK_PATH}` },
+      callback_urls: [`${botUrl}/console/oauth/callback`],
+    });
     const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'warn' } as ConstructorParameters<typeof Probot>[0]);
-    // The same composition root and settings as `c2f-plugin bot`, read from this environment.
+    // The same composition root and settings as `c2f-plugin bot`, read from this environment; GitHub is the
+    // stand-in, as a GitHub Enterprise Server would be named.
+    Object.assign(process.env, { GHE_HOST: new URL(github.url).host, GHE_PROTOCOL: 'http' });
     const config = readBotConfig({
       APP_ID: '1',
       C2F_BOT_URL: botUrl,
@@ -96,6 +101,9 @@ async function main(): Promise<number> {
       C2F_ADMIN_TOKEN: ADMIN_TOKEN,
       C2F_DATA_DIR: path.join(work, 'bot-data'),
       C2F_CHECK_RUN_DELAY_SECONDS: '1',
+      GITHUB_CLIENT_ID: app.clientId,
+      GITHUB_CLIENT_SECRET: app.clientSecret,
+      C2F_CONSOLE_USERS: github.oauth.signedIn,
     });
     const bot = await createBot(probot, config, { queue: { resolveRetry: { retryDelay: 1, retryDelayMax: 2 } } });
     await new Promise<void>((resolve) => bot.server.listen(port, '127.0.0.1', resolve));
@@ -141,25 +149,14 @@ async function main(): Promise<number> {
       say(`   ${name} enrolled and listening on port ${agentPort}`);
     }
 
-    say(`5. GitHub sends release.published for ${tag}`);
-    const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'release')!;
-    const payload = structuredClone(group.examples.find((e) => e.action === 'published')!);
-    Object.assign(payload.release, { id: release.id, tag_name: tag, prerelease: false, draft: false });
-    Object.assign(payload.repository, { full_name: REPOSITORY, name: 'hello-plugin', private: true });
-    payload.repository.owner.login = 'conn2flow-demo';
-    payload.installation = { id: 1, node_id: 'demo' };
-    const body = JSON.stringify(payload);
-    const sent = await fetch(`${botUrl}/api/github/webhooks`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'release',
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    say(`   the bot answered ${sent.status}`);
+    say(`5. GitHub publishes ${tag} (a private repository) and sends release.published`);
+    const { webhook } = await github.publishRelease(
+      { url: `${botUrl}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET },
+      REPOSITORY,
+      { tagName: tag, zip: await readFile(summary.zip.path), sha256Text: await readFile(summary.sha256File, 'utf8') },
+      { privateRepository: true, installationId: 1 },
+    );
+    say(`   the bot answered ${webhook.status}`);
 
     say('6. the rollout, as it changes:');
     const hosts = new Map<string, string>(((await admin('GET', '/api/admin/hosts')) as Array<{ id: string; name: string }>).map((h) => [h.id, h.name]));
@@ -198,6 +195,7 @@ async function main(): Promise<number> {
         }
         if (jobs.length === 2 && jobs.every((j) => j.state === 'ok')) {
           say(`7. both hosts report ok: ${summary.plugin.id} ${summary.plugin.version} is installed on site-auto and site-manual`);
+          if (KEEP) await keepRunning(botUrl, rollout.id, jobs[0].id);
           return 0;
         }
         const failed = jobs.find((j) => ['failed', 'dead_lettered', 'cancelled'].includes(j.state));
@@ -216,6 +214,27 @@ async function main(): Promise<number> {
     await github.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Stays up until Ctrl-C (or SIGTERM), after saying what to try. */
+async function keepRunning(botUrl: string, rolloutId: string, jobId: string): Promise<void> {
+  const cli = path.relative(process.cwd(), CLI) || CLI;
+  say(`8. the demo keeps running until Ctrl-C. Try:
+   the console:  ${botUrl}/console  ("Sign in with GitHub": the stand-in signs you in as octocat)
+   the operator commands, in another terminal:
+     export C2F_BOT_URL=${botUrl} C2F_ADMIN_TOKEN=${ADMIN_TOKEN}
+     node ${cli} hosts list
+     node ${cli} rollouts list
+     node ${cli} rollouts show ${rolloutId} --log
+     node ${cli} rollouts force ${rolloutId} ${jobId}
+     node ${cli} rollouts rollback ${rolloutId}
+     node ${cli} hosts uninstall <a host id from hosts list> --plugin hello-plugin
+     node ${cli} rollouts events --jsonl`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  say('stopping');
 }
 
 process.env.C2F_ADMIN_TOKEN = ADMIN_TOKEN;

@@ -1,7 +1,8 @@
 // GitHub Apps in the stand-in: registration from a manifest (the web page's POST and its redirect with a
 // one-time code), the code's conversion into credentials, the App's JWTs (RS256, signed by its key, checked
 // as GitHub checks them) and webhook deliveries to the URL the App was registered with.
-import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { sendWebhook } from './webhooks.ts';
 
 export interface RegisteredApp {
   id: number;
@@ -95,22 +96,10 @@ export class AppRegistry {
 
   /** Delivers a webhook the way GitHub does: to the App's hook URL, signed with its secret. */
   async deliver(app: RegisteredApp, event: string, payload: unknown): Promise<number> {
-    const body = JSON.stringify(payload);
     const url = String(app.manifest.hook_attributes.url);
-    const signature = `sha256=${createHmac('sha256', app.webhookSecret).update(body).digest('hex')}`;
-    const response = await fetch(url, {
-      method: 'POST',
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': event,
-        'x-github-delivery': randomBytes(16).toString('hex'),
-        'x-hub-signature-256': signature,
-        'user-agent': 'GitHub-Hookshot/stand-in',
-      },
-    });
-    this.deliveries.push({ appId: app.id, url, event, status: response.status });
-    return response.status;
+    const { status } = await sendWebhook({ url, secret: app.webhookSecret }, event, payload);
+    this.deliveries.push({ appId: app.id, url, event, status });
+    return status;
   }
 
   /** Lets an App whose key a test made itself authenticate. */

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppRegistry, manifestProblems, type RegisteredApp } from './apps.ts';
 import { OAuthUsers } from './oauth.ts';
+import { checkRunActionPayload, releasePayload, sendWebhook, type Delivered, type ReleaseEvent, type WebhookTarget } from './webhooks.ts';
 import { SUBSET_FILE, type Subset } from './openapi-subset.ts';
 
 const subset: Subset = JSON.parse(readFileSync(SUBSET_FILE, 'utf8'));
@@ -168,6 +169,38 @@ export class GitHubStandIn {
     for (const a of assets) stored.assets.push({ id: this.nextId++, name: a.name, contentType: a.contentType ?? 'application/octet-stream', content: a.content, createdAt: now });
     this.releases(repo).unshift(stored);
     return stored;
+  }
+
+  /**
+   * What GitHub does when an author publishes a plugin release: the release with gestor-plugin.zip and its
+   * .sha256 attached (a bare digest unless `sha256Text` says otherwise), then the signed release webhook.
+   */
+  async publishRelease(
+    to: WebhookTarget,
+    repository: string,
+    release: { tagName: string; zip: Buffer; sha256Text?: string; prerelease?: boolean },
+    options: Pick<ReleaseEvent, 'action' | 'privateRepository' | 'installationId'> = {},
+  ): Promise<{ release: StoredRelease; webhook: Delivered }> {
+    const digest = createHash('sha256').update(release.zip).digest('hex');
+    const stored = this.addRelease(repository, { tagName: release.tagName, prerelease: release.prerelease ?? false }, [
+      { name: 'gestor-plugin.zip', content: release.zip, contentType: 'application/zip' },
+      { name: 'gestor-plugin.zip.sha256', content: Buffer.from(release.sha256Text ?? `${digest}\n`), contentType: 'text/plain' },
+    ]);
+    const webhook = await sendWebhook(
+      to,
+      'release',
+      releasePayload({ repository, release: { id: stored.id, tagName: stored.tagName, prerelease: stored.prerelease }, ...options }),
+    );
+    return { release: stored, webhook };
+  }
+
+  /** Someone presses one of a check run's buttons: GitHub sends `check_run.requested_action`. */
+  async pressCheckRunButton(to: WebhookTarget, run: StoredCheckRun, identifier: string, sender = 'octocat'): Promise<Delivered> {
+    return sendWebhook(
+      to,
+      'check_run',
+      checkRunActionPayload({ repository: run.repo, checkRun: { id: run.id, externalId: run.externalId, headSha: run.headSha }, identifier, sender }),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

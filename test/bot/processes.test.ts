@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import examples from '@octokit/webhooks-examples' with { type: 'json' };
+import { releasePayload, sendWebhook } from '../../dev/github/webhooks.ts';
+import { WEBHOOK_PATH } from '../../src/bot/server.ts';
 import { openPostgres } from '../../src/bot/store/database.ts';
 import { migrate } from '../../src/bot/store/migrate.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
@@ -75,24 +76,9 @@ function startBot(databaseUrl: string): Promise<{ child: ChildProcess; port: num
 }
 
 async function sendRelease(port: number, releaseId: number, tag: string) {
-  const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'release')!;
-  const payload = structuredClone(group.examples.find((e) => e.action === 'published')!);
-  Object.assign(payload.release, { id: releaseId, tag_name: tag, prerelease: false });
-  Object.assign(payload.repository, { full_name: REPO, name: 'plugins', private: false });
-  payload.repository.owner.login = 'conn2flow';
-  payload.installation = { id: 7, node_id: 'x' };
-  const body = JSON.stringify(payload);
-  const response = await fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'release',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
-    },
-    body,
-  });
-  assert.equal(response.status, 200);
+  const payload = releasePayload({ repository: REPO, release: { id: releaseId, tagName: tag }, installationId: 7 });
+  const answer = await sendWebhook({ url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, secret: SECRET }, 'release', payload);
+  assert.equal(answer.status, 200);
 }
 
 async function addPackageRelease(tag: string) {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import examples from '@octokit/webhooks-examples' with { type: 'json' };
+import { checkRunActionPayload, releasePayload as githubReleasePayload, sendWebhook as sendGitHubWebhook, type ReleaseEvent } from '../../dev/github/webhooks.ts';
 import { Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { startQueue } from '../../src/bot/queue.ts';
 import { packageLink } from '../../src/bot/delivery/package-link.ts';
-import { createBotServer } from '../../src/bot/server.ts';
+import { createBotServer, WEBHOOK_PATH } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
@@ -83,36 +83,12 @@ after(async () => {
   await github.stop();
 });
 
-function releasePayload(releaseId: number, tag: string, action = 'published', privateRepository = false) {
-  const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'release')!;
-  const payload = structuredClone(group.examples.find((e) => e.action === action) ?? group.examples.find((e) => e.action === 'published')!);
-  payload.action = action;
-  payload.release.id = releaseId;
-  payload.release.tag_name = tag;
-  payload.release.prerelease = false;
-  payload.repository.full_name = REPO;
-  payload.repository.name = 'plugins';
-  payload.repository.owner.login = 'conn2flow';
-  payload.repository.private = privateRepository;
-  payload.installation = { id: 42, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
-  return payload;
+function releasePayload(releaseId: number, tag: string, action: ReleaseEvent['action'] = 'published', privateRepository = false) {
+  return githubReleasePayload({ repository: REPO, release: { id: releaseId, tagName: tag }, action, privateRepository });
 }
 
-async function sendWebhook(payload: unknown, secret = WEBHOOK_SECRET, event = 'release'): Promise<{ status: number; ms: number }> {
-  const body = JSON.stringify(payload);
-  const started = performance.now();
-  const response = await fetch(`${botUrl}/api/github/webhooks`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
-    },
-    body,
-  });
-  await response.arrayBuffer();
-  return { status: response.status, ms: performance.now() - started };
+function sendWebhook(payload: unknown, secret = WEBHOOK_SECRET, event = 'release') {
+  return sendGitHubWebhook({ url: `${botUrl}${WEBHOOK_PATH}`, secret }, event, payload);
 }
 
 function packageAssets(content: Buffer, shaText?: string) {
@@ -304,13 +280,12 @@ test('a failed host\'s job is retried from the check run\'s "Retry failed" butto
     /### site: 43 VERIFY_FAILED\n\nthe installer said "ok" but manifest\.json has version 4\.0\.0, not 5\.0\.0; restored to 4\.0\.0\n\n```\n\$ php admin-plugins\.php --action=update --plugin=test-plugin\n\[erro\] Operation not permitted\n```/,
   );
 
-  const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'check_run')!;
-  const payload = structuredClone(group.examples.find((e) => e.action === 'requested_action')!);
-  Object.assign(payload.check_run, { id: run.id, external_id: rollout.id, head_sha: run.headSha });
-  payload.requested_action = { identifier: 'retry-failed' };
-  payload.repository.full_name = REPO;
-  payload.sender.login = 'octocat';
-  payload.installation = { id: 42, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
+  const payload = checkRunActionPayload({
+    repository: REPO,
+    checkRun: { id: run.id, externalId: rollout.id, headSha: run.headSha },
+    identifier: 'retry-failed',
+    sender: 'octocat',
+  });
   assert.equal((await sendWebhook(payload, WEBHOOK_SECRET, 'check_run')).status, 200);
   const again = await waitFor(() => jobsReceived.find((j) => j.jobId === job.jobId && j.attemptId !== job.attemptId), 'the retried attempt at the host');
   assert.equal(again.source.releaseId, release.id);

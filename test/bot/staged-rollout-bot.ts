@@ -1,9 +1,8 @@
-import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Probot } from 'probot';
-import examples from '@octokit/webhooks-examples' with { type: 'json' };
 import { readBotConfig } from '../../src/bot/config.ts';
-import { createBot, type RunningBot } from '../../src/bot/server.ts';
+import { createBot, WEBHOOK_PATH, type RunningBot } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { rolloutJobs, type HostJob } from '../../src/bot/store/rollouts.ts';
 import type { Dependency } from '../../src/protocol/messages.ts';
@@ -126,30 +125,11 @@ export class StagedBot {
   /** Publishes plugin-<id>-v<version> in `repository` with a real package; returns the release id. */
   async publish(repository: string, pluginId: string, version: string, dependencies: Dependency[] = []): Promise<number> {
     const zip = await minimalPackage(pluginId, version, { dependencies });
-    const tag = `plugin-${pluginId}-v${version}`;
-    const release = this.github.addRelease(repository, { tagName: tag }, [
-      { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
-      { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
-    ]);
-    const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'release')!;
-    const payload = structuredClone(group.examples.find((e) => e.action === 'published')!);
-    Object.assign(payload.release, { id: release.id, tag_name: tag, prerelease: false });
-    const [owner, name] = repository.split('/');
-    Object.assign(payload.repository, { full_name: repository, name, private: false });
-    payload.repository.owner.login = owner;
-    payload.installation = { id: 42, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=' };
-    const body = JSON.stringify(payload);
-    const answer = await fetch(`${this.url}/api/github/webhooks`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'release',
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`,
-      },
-      body,
+    const { release, webhook } = await this.github.publishRelease({ url: `${this.url}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET }, repository, {
+      tagName: `plugin-${pluginId}-v${version}`,
+      zip,
     });
-    if (answer.status !== 200) throw new Error(`webhook answered ${answer.status}`);
+    if (webhook.status !== 200) throw new Error(`webhook answered ${webhook.status}: ${webhook.body}`);
     return release.id;
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { startQueue } from '../../src/bot/queue.ts';
-import { createBotServer } from '../../src/bot/server.ts';
+import { createBotServer, WEBHOOK_PATH } from '../../src/bot/server.ts';
+import { releasePayload, sendWebhook } from '../../dev/github/webhooks.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
@@ -59,24 +60,8 @@ after(async () => {
 });
 
 async function publish(releaseId: number, tag: string): Promise<number> {
-  const body = JSON.stringify({
-    action: 'published',
-    release: { id: releaseId, tag_name: tag, prerelease: false, draft: false, name: tag, target_commitish: 'main', assets: [] },
-    repository: { id: 9, full_name: REPO, name: 'plugins', private: false, owner: { login: 'conn2flow' } },
-    installation: { id: 5, node_id: 'x' },
-    sender: { login: 'someone', id: 1 },
-  });
-  const answer = await fetch(`${base}/api/github/webhooks`, {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'release',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
-    },
-  });
-  return answer.status;
+  const payload = releasePayload({ repository: REPO, release: { id: releaseId, tagName: tag }, installationId: 5 });
+  return (await sendWebhook({ url: `${base}${WEBHOOK_PATH}`, secret: SECRET }, 'release', payload)).status;
 }
 
 test('wrong App credentials: every try is logged and kept, the release is listed with its reason, then failed', { timeout: 60_000 }, async () => {

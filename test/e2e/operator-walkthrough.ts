@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import examples from '@octokit/webhooks-examples' with { type: 'json' };
 import { createStandInSite, pluginPackages, type StandInSite } from '../agent/standin-site.ts';
 import { freshPostgresUrl } from '../bot/databases.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { BUNDLE_AGENT, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type AgentProgram, type BundleAgent, type BundleBot } from './bundle.ts';
-import { publishRelease, sendWebhook } from './publish-release.ts';
+import { publishRelease, webhookTarget } from './publish-release.ts';
 import { CuttingProxy } from './cutting-proxy.ts';
 
 // An operator's walk through every way out of a failed or unwanted install, with the programs users run:
@@ -133,20 +132,13 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
       `the rollout of ${version}`,
     );
   }
-  const webhook = (event: string, payload: unknown) => sendWebhook(bot.url, bot.webhookSecret, event, payload);
   async function pressButton(rolloutId: string, identifier: string): Promise<void> {
     const run = await waitFor(
       () => github.checkRuns.find((r) => r.externalId === rolloutId && r.actions.some((a) => a.identifier === identifier)),
       `the "${identifier}" button on ${rolloutId}'s check run`,
     );
-    const group = (examples as unknown as Array<{ name: string; examples: Array<Record<string, any>> }>).find((e) => e.name === 'check_run')!;
-    const payload = structuredClone(group.examples.find((e) => e.action === 'requested_action')!);
-    Object.assign(payload.check_run, { id: run.id, external_id: rolloutId, head_sha: run.headSha });
-    payload.requested_action = { identifier };
-    payload.repository.full_name = REPO;
-    payload.sender.login = 'octocat';
-    payload.installation = { id: 3, node_id: 'x' };
-    await webhook('check_run', payload);
+    const pressed = await github.pressCheckRunButton(webhookTarget(bot), run, identifier);
+    assert.equal(pressed.status, 200, pressed.body);
   }
   const runs = async () => (await readFile(runsLog, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
 

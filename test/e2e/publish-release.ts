@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import type { WebhookTarget } from '../../dev/github/webhooks.ts';
+import { WEBHOOK_PATH } from '../../src/bot/server.ts';
 
-// What GitHub does when an author publishes a plugin release: the release with gestor-plugin.zip and its
-// .sha256 attached, then the signed `release.published` webhook to the bot.
+// A bundle bot as GitHub sees it (its webhook URL and secret), and an author publishing a plugin release of a
+// private repository on the stand-in, which sends the signed webhook; the bot must answer 200.
 
-/** Sends one webhook signed with the App's webhook secret; the bot must answer 200. */
-export async function sendWebhook(botUrl: string, secret: string, event: string, payload: unknown): Promise<void> {
-  const body = JSON.stringify(payload);
-  const answer = await fetch(`${botUrl}/api/github/webhooks`, {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
-    },
-  });
-  assert.equal(answer.status, 200, `the ${event} webhook: ${await answer.text()}`);
+export function webhookTarget(bot: { url: string; webhookSecret: string }): WebhookTarget {
+  return { url: `${bot.url}${WEBHOOK_PATH}`, secret: bot.webhookSecret };
 }
 
 export interface PublishedRelease {
@@ -32,18 +21,12 @@ export async function publishRelease(
   bot: { url: string; webhookSecret: string },
   release: { repository: string; plugin: string; version: string; zip: Buffer },
 ): Promise<PublishedRelease> {
-  const { repository, plugin, version, zip } = release;
-  const added = github.addRelease(repository, { tagName: `plugin-${plugin}-v${version}` }, [
-    { name: 'gestor-plugin.zip', content: zip, contentType: 'application/zip' },
-    { name: 'gestor-plugin.zip.sha256', content: Buffer.from(`${createHash('sha256').update(zip).digest('hex')}\n`) },
-  ]);
-  const [owner, name] = repository.split('/');
-  await sendWebhook(bot.url, bot.webhookSecret, 'release', {
-    action: 'published',
-    release: { id: added.id, tag_name: added.tagName, prerelease: false, draft: false, name: added.tagName, target_commitish: 'main', assets: [] },
-    repository: { id: 9, full_name: repository, name, private: true, owner: { login: owner } },
-    installation: { id: 3, node_id: 'x' },
-    sender: { login: 'author', id: 1 },
-  });
-  return { id: added.id, tagName: added.tagName };
+  const { release: stored, webhook } = await github.publishRelease(
+    webhookTarget(bot),
+    release.repository,
+    { tagName: `plugin-${release.plugin}-v${release.version}`, zip: release.zip },
+    { privateRepository: true },
+  );
+  assert.equal(webhook.status, 200, `the release webhook: ${webhook.body}`);
+  return { id: stored.id, tagName: stored.tagName };
 }
