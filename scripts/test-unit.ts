@@ -1,6 +1,8 @@
 // `npm run test:unit`: the fast tier to run while working. Every test file except those that need a
-// PostgreSQL or MariaDB server, PHP, root, or many real processes; it runs in well under a minute on a
-// laptop with nothing installed beside Node.js 24 (and zip/unzip). `npm test` (what CI runs) runs them all.
+// database of any kind (PGlite included), MariaDB, PHP, root, or many real processes; it runs in well under a
+// minute on a laptop with nothing installed beside Node.js 24 (and zip/unzip). `npm test` (what CI runs) runs
+// them all. test/bot/databases.ts refuses to load in this tier, so a test that needs a database and is not
+// listed below fails here with a sentence saying so.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,8 @@ const FULL_SUITE_ONLY: Record<string, string> = {
   'test/agent/disk-full.test.ts': 'root (mounts a tmpfs)',
   'test/agent/process.test.ts': 'kills and restarts agent processes',
   'test/bot/processes.test.ts': 'PostgreSQL, several bot processes',
+  'test/bot/admin-api.test.ts': 'a bot on PGlite',
+  'test/bot/overdue-reports.test.ts': 'bots on PGlite and PostgreSQL',
   'test/bot/store.test.ts': 'PostgreSQL',
   'test/bot/queue.test.ts': 'PostgreSQL',
   'test/bot/delivery.test.ts': 'PostgreSQL',
@@ -41,5 +45,5 @@ const files = readdirSync(path.join(REPO, 'test'), { recursive: true, encoding: 
   .sort();
 const build = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build.ts')], { cwd: REPO, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { cwd: REPO, stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { cwd: REPO, stdio: 'inherit', env: { ...process.env, C2F_TEST_TIER: 'unit' } });
 process.exit(result.status ?? 1);

@@ -12,6 +12,10 @@ import { tempDir } from '../helpers.ts';
 // test file and copied (creating a PGlite cluster takes seconds). PostgreSQL: a new database per call on
 // the server TEST_DATABASE_URL points at (.ci/run starts one), dropped when the file ends.
 
+if (process.env.C2F_TEST_TIER === 'unit') {
+  throw new Error('this test file needs a database, which the unit tier (npm run test:unit) has none of: list it in FULL_SUITE_ONLY of scripts/test-unit.ts');
+}
+
 export const ENGINES = ['pglite', 'postgres'] as const;
 export type Engine = (typeof ENGINES)[number];
 

@@ -51,7 +51,9 @@ const push = (path: string, extra: { allowPrivateNetwork?: boolean; timeoutMs?: 
 
 test('a signed push lands; the receiver verifies it', async () => {
   const outcome = await push('/ok');
-  assert.deepEqual(outcome, { kind: 'delivered', status: 202, body: '{"status":"accepted","jobId":"j1"}' });
+  assert.equal(outcome.kind, 'delivered');
+  const { status, body, headers } = outcome as Extract<typeof outcome, { kind: 'delivered' }>;
+  assert.deepEqual([status, body, headers['content-type']], [202, '{"status":"accepted","jobId":"j1"}', 'application/json']);
   assert.deepEqual(received.at(-1), { path: '/ok', verified: true, id: 'msg_test' });
 });
 

@@ -9,8 +9,9 @@ import { FIXTURES, REPO, run, tempDir, type Run } from '../helpers.ts';
 import { olderNode } from './older-node.ts';
 
 // What a user gets from `npm install -g conn2flow-plugin-release-<version>.tgz`: the tarball the release
-// attaches (scripts/pack-tarball.ts), installed into an empty prefix with Node.js 24, every command run from
-// there in an empty folder, with nothing from this repository on the PATH.
+// attaches (scripts/pack-tarball.ts), installed into an empty prefix by the npm of the machine's older
+// Node.js (an author may have only that; the install must be quiet), every command then run from there with
+// Node.js 24 in an empty folder, with nothing from this repository on the PATH.
 
 const { version } = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
 const NODE_BIN = path.dirname(process.execPath);
@@ -24,7 +25,11 @@ before(async () => {
   const out = await tempDir('c2f-tarball-');
   tarball = execFileSync(process.execPath, [path.join(REPO, 'scripts', 'pack-tarball.ts'), out], { encoding: 'utf8' }).trim();
   prefix = path.join(out, 'prefix');
-  installLog = await run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'warn', tarball], { cwd: out });
+  const older = olderNode();
+  installLog = await run(path.join(older.bin, 'npm'), ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'warn', tarball], {
+    cwd: out,
+    env: { PATH: `${older.bin}:/usr/bin:/bin`, HOME: process.env.HOME, npm_config_cache: process.env.npm_config_cache },
+  });
   await github.start();
 });
 after(async () => {
@@ -45,6 +50,8 @@ test('the tarball ships the programs, their schemas and the docs, and nothing of
   for (const file of [
     'dist/cli.js',
     'dist/c2f-plugin.js',
+    'dist/c2f-agent.js',
+    'dist/c2f-agent-main.js',
     'dist/schemas/failure.schema.json',
     'dist/schemas/agent-config.schema.json',
     'LICENSE',
@@ -61,13 +68,14 @@ test('the tarball ships the programs, their schemas and the docs, and nothing of
   const shipped = JSON.parse(execFileSync('tar', ['xzf', tarball, '-O', 'package/package.json'], { encoding: 'utf8' })) as Record<string, unknown>;
   assert.equal(shipped.scripts, undefined, 'an installed package runs no scripts');
   assert.equal(shipped.devDependencies, undefined);
-  assert.deepEqual(shipped.bin, { 'c2f-plugin': 'dist/cli.js', 'conn2flow-plugin-release': 'dist/cli.js' });
+  assert.deepEqual(shipped.bin, { 'c2f-plugin': 'dist/cli.js', 'conn2flow-plugin-release': 'dist/cli.js', 'c2f-agent': 'dist/c2f-agent.js' });
+  assert.deepEqual(shipped.engines, { node: '>=20' }, "an author's commands run on Node.js 20; the rest says in one line that it needs 24");
 });
 
-test('it installs into an empty prefix without warnings, under both names', async () => {
+test("it installs into an empty prefix with the older Node.js's npm without warnings (no EBADENGINE), under all three names", async () => {
   assert.equal(installLog.code, 0, installLog.stderr);
   assert.equal(installLog.stderr, '', 'npm warned while installing');
-  for (const bin of ['c2f-plugin', 'conn2flow-plugin-release']) {
+  for (const bin of ['c2f-plugin', 'conn2flow-plugin-release', 'c2f-agent']) {
     assert.deepEqual(await installed(bin, ['--version']), { code: 0, stdout: `${version}\n`, stderr: '' });
   }
 });
@@ -108,8 +116,7 @@ test('bot --help, bot check, hosts and rollouts against a running bot, agent enr
   assert.equal(token.code, 0, token.stderr);
   const dir = await tempDir('c2f-user-agent-');
   const configFile = path.join(dir, 'c2f-agent.json');
-  const enrolled = await installed('c2f-plugin', [
-    'agent',
+  const enrolled = await installed('c2f-agent', [
     'enroll',
     '--bot',
     bot.url,
@@ -157,4 +164,10 @@ test("an older Node.js runs an author's commands (the same bytes as Node.js 24);
       ),
     );
   }
+  const agent = await run(older.node, [path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'c2f-agent.js'), '--version']);
+  assert.equal(agent.code, 1);
+  assert.match(
+    agent.stderr,
+    new RegExp(`^c2f-agent needs Node.js 24 \\(found ${older.version.replace(/\./g, '\\.')}\\): .*or use the c2f-agent-linux-x64 executable, which needs no Node\\.js\\n$`),
+  );
 });

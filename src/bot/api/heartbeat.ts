@@ -12,8 +12,9 @@ import { readSignedHostMessage } from './signed-host-message.ts';
 
 // POST /api/heartbeat: a host's signed inventory (what its site has), and for hosts behind NAT, a long
 // poll: the answer holds the jobs waiting for this host, or none after `pollSeconds`. A job handed out here
-// is leased until the host reports on it (see store/pulled-jobs.ts). The answer is signed with the host's
-// current secret (the same headers as a push), so a host acts only on jobs that really come from the bot.
+// is leased until the host reports on it (see store/pulled-jobs.ts). The answer is signed with every secret
+// the bot holds for the host (both during a rotation, as a push is), so a host acts only on jobs that really
+// come from the bot, whichever of the two it has.
 
 export interface HeartbeatDeps {
   db: Database;
@@ -49,7 +50,7 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
       const jobs: Job[] = leased.map(({ job, host, release }) => buildJobMessage(job, host, release, deps.botUrl, job.action, deps.box, new Date(), deps.jobDeadlineSeconds));
       const ids = leased.map(({ job }) => job.id);
       if (ids.length) res.once('close', () => void (!res.writableFinished && endLeases(deps.db, ids).catch(() => {})));
-      sendSignedJson(res, 200, { jobs }, signed.secrets.slice(0, 1));
+      sendSignedJson(res, 200, { jobs }, signed.secrets);
       for (const rolloutId of new Set(leased.map(({ job }) => job.rolloutId))) await deps.onChanged?.(rolloutId);
       return;
     }

@@ -28,6 +28,10 @@ credentials to .env and starts. Configuration comes from the environment and fro
   C2F_CHECK_RUN_DELAY_SECONDS           seconds a check-run update waits to gather changes (default 5)
   C2F_RETENTION_DAYS                    days the event log, webhook deliveries and finished jobs' history
                                         and reports are kept (default 180)
+  C2F_REPORT_CHECK_SECONDS              how long a job a host took may go without word before the bot
+                                        asks the host again (default 300)
+  C2F_JOB_DEADLINE_SECONDS              a job's deadline; one the host said nothing about for this long
+                                        fails (default 259200: three days)
   PORT (3000), HOST (localhost), LOG_LEVEL, GHE_HOST, GHE_PROTOCOL
                                         as Probot reads them (GHE_HOST: a GitHub Enterprise Server)
 `;
