@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { InventoryEntry, Job } from '../protocol/messages.ts';
 import { AGENT_EXIT, PLG_EXIT, label } from '../protocol/exit-codes.ts';
 import { dependencyProblem } from '../protocol/dependencies.ts';
+import { RESTORE_MARKER } from '../protocol/log-excerpt.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
 import { inspectPackage } from '../plugin/inspect-package.ts';
 import type { Backups } from './backups.ts';
@@ -177,7 +178,7 @@ async function restoreAfterFailure(
     package: { ...job.package, sha256: before.sha256 },
   };
   const restored = await ctx.installer.install({ job: restoreJob, zip, sha256: before.sha256, onProcess });
-  const log = [`-- restoring ${job.plugin.id} ${previous} from the kept package:`, ...restored.logTail.slice(-15)];
+  const log = [`${RESTORE_MARKER}${job.plugin.id} ${previous} from the kept package:`, ...restored.logTail.slice(-15)];
   if (restored.exitCode !== PLG_EXIT.OK)
     return { note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`, log };
   ctx.journal.setInstalled({ pluginId: job.plugin.id, version: previous, sha256: before.sha256, installedAt: new Date().toISOString() });

@@ -1,4 +1,5 @@
 import { label } from '../protocol/exit-codes.ts';
+import { logExcerpt } from '../protocol/log-excerpt.ts';
 import type { Journal } from './journal.ts';
 
 // `c2f-plugin agent status`: recent jobs, their outcomes (with the installer's log for failures) and the
@@ -59,8 +60,9 @@ export function formatStatus(status: AgentStatus): string {
     const code = j.exitCode === null ? '' : ` ${j.exitCode} ${j.exitLabel}`;
     lines.push(`  ${j.receivedAt}  ${j.action.padEnd(9)} ${`${j.pluginId} ${j.version}`.padEnd(28)} ${j.status.padEnd(11)}${code}  ${j.message}`);
     if (j.status === 'erro' && j.logTail.length) {
-      lines.push(`      log (last ${Math.min(j.logTail.length, SHOWN_LOG_LINES)} lines; --json has all):`);
-      for (const line of j.logTail.slice(-SHOWN_LOG_LINES)) lines.push(`      | ${line}`);
+      const { cause, tail } = logExcerpt(j.logTail, SHOWN_LOG_LINES);
+      if (cause.length) lines.push('      cause (from the failed run):', ...cause.map((line) => `      | ${line}`));
+      lines.push(`      log (last ${tail.length} lines; --json has all):`, ...tail.map((line) => `      | ${line}`));
     }
   }
   lines.push('', status.pendingReports ? `${status.pendingReports} report(s) waiting to reach the bot` : 'All reports delivered to the bot.');

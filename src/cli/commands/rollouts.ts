@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { printable } from '../../printable.ts';
+import { logExcerpt } from '../../protocol/log-excerpt.ts';
 import { adminClient, type AdminClient } from '../admin-client.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
@@ -244,8 +245,11 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     const said = j.message ?? j.reason;
     if (said) out(`      ${printable(said)}`);
     if ((allLogs || j.state === 'failed' || j.state === 'dead_lettered') && j.logTail.length) {
-      out(`      log (last ${Math.min(j.logTail.length, LOG_LINES)} lines; --json has all):`);
-      for (const line of j.logTail.slice(-LOG_LINES)) out(`      | ${printable(line)}`);
+      const { cause, tail } = logExcerpt(j.logTail, LOG_LINES);
+      if (cause.length) out('      cause (from the failed run):');
+      for (const line of cause) out(`      | ${printable(line)}`);
+      out(`      log (last ${tail.length} lines; --json has all):`);
+      for (const line of tail) out(`      | ${printable(line)}`);
     }
   }
   return 0;

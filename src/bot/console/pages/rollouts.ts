@@ -1,6 +1,7 @@
 import type { WaveSummary } from '../../rollout/wave-summary.ts';
 import type { HostRecord } from '../../store/hosts.ts';
 import type { HostJob, RolloutRow } from '../../store/rollouts.ts';
+import { logExcerpt } from '../../../protocol/log-excerpt.ts';
 import { JOB_STATES } from '../../../protocol/statuses.ts';
 import { ago, href, html, type Html } from '../html.ts';
 import { pager, state } from '../layout.ts';
@@ -102,7 +103,7 @@ ${
     <td>${j.action}</td>
     <td>${state(j.state)}${j.hold ? html`<br><span class="muted">held: ${j.hold}</span>` : ''}</td>
     <td>${j.exitCode === null ? '' : `${j.exitCode} ${j.exitLabel ?? ''}`}</td>
-    <td>${j.message ?? j.reason ?? ''}${
+    <td>${j.message ?? j.reason ?? ''}${causeOf(j)}${
       j.logTail.length ? html`<details><summary>Installer log (${j.logTail.length} lines)</summary><pre>${j.logTail.slice(-40).join('\n')}</pre></details>` : ''
     }</td>
     <td>${j.state === 'awaiting_approval' ? jobAct(j, 'approve', 'Approve') : ''}
@@ -114,6 +115,14 @@ ${
   )}</tbody>
 </table>
 ${pager(shown.page, pages, (page) => href(`/console/rollouts/${shown.rollout.id}`, { page, state: shown.stateFilter }), 'Pages of jobs')}`;
+}
+
+/** A failed job's cause, from its log (after a restore the end of the log is the restore's). */
+function causeOf(job: HostJob): Html | string {
+  if (job.state !== 'failed' && job.state !== 'dead_lettered') return '';
+  const { cause, tail } = logExcerpt(job.logTail, 1);
+  const lines = cause.length ? cause : tail.filter((line) => !line.startsWith('$ '));
+  return lines.length ? html`<pre class="cause" aria-label="cause">${lines.join('\n')}</pre>` : '';
 }
 
 function hostName(shown: RolloutShown, job: HostJob): string {
