@@ -210,7 +210,7 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   // The log ends with the restore's successful run; the cause leads, without --json.
   const failedShown = await cli('rollouts', 'show', r2);
   assert.match(failedShown.stdout, /cause \(from the failed run\):\n( {6}\|.*\n)* {6}\| .*SQLSTATE\[HY000\]: General error: 1366 Incorrect integer value/);
-  assert.ok(failedShown.stdout.indexOf('SQLSTATE') < failedShown.stdout.indexOf('-- restoring walk-plugin 1.0.0'), failedShown.stdout);
+  assert.match(failedShown.stdout, /restored to 1\.0\.0\n {6}cause \(from the failed run\):\n {6}\| Erro: SQLSTATE\[HY000\][^\n]*\n {6}log \(last 12 lines; --json has all\):\n/);
   await until(r2, pullSite, 'ok', "the pull host's update");
   await until(r2, notifySite, 'awaiting_approval', 'the notify host to wait for 1.1.0');
   await pressButton(r2, 'approve-all');
