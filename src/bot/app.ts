@@ -134,11 +134,13 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     try {
       const octokit = await app.auth(job.data.installationId);
       const unresolved = release && release.state !== 'resolved';
+      // Resolving reads the repository's strategy; so does planning a release resolved before it was kept with it.
+      const needsConfig = unresolved || (release && release.strategy === null);
       // The release is read from GitHub while its repository's configuration is.
       const api = unresolved ? readingReleaseEarly(octokitAssetsApi(octokit), release.repository, release.id) : octokitAssetsApi(octokit);
       let config: RepositoryReleaseConfig;
       try {
-        config = unresolved ? await repositoryConfig(octokit, release.repository) : {};
+        config = needsConfig ? await repositoryConfig(octokit, release!.repository) : {};
       } catch (error) {
         if (!(error instanceof RepositoryConfigError)) throw error;
         await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });

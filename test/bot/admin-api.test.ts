@@ -198,6 +198,9 @@ test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollou
     token.stdout,
     /token: (c2fenroll_\S+)\nexpires: .*\nOn the host \(without --url the agent polls the bot for its jobs\):\n {2}c2f-agent enroll --bot https:\/\/bot\.example\.com --token \1 --gestor /,
   );
+  const twice = await cli(['hosts', 'enroll-token', '--name', 'Later', '--plugin', 'conn2flow/plugins:test-plugin'], { env });
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /^c2f-plugin hosts: a host named "Later" exists already \(host_[0-9a-f]{8}\): choose another name, or remove that host first\n$/);
   assert.equal((await cli(['hosts', 'remove', id], { env })).code, 0);
   const gone = await cli(['hosts', 'show', id], { env });
   assert.deepEqual([gone.code, gone.stderr.trim()], [1, `c2f-plugin hosts: no host ${id}`]);

@@ -141,7 +141,7 @@ for (const engine of ENGINES) {
 
       const busyJob = newer.queued.find((j) => j.hostId === busy.id)!;
       const afterBusy = (await getJob(db, busyJob.id))!;
-      assert.deepEqual([afterBusy.state, afterBusy.attempts], ['queued', 1], 'a 503 puts the job back in the queue, tried once');
+      assert.deepEqual([afterBusy.state, afterBusy.deliveryTries], ['queued', 1], 'a 503 puts the job back in the queue, tried once');
       const [retry] = await db.query<{ data: { jobId: string; attempt: number } }>("select data from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverJob]);
       assert.deepEqual(retry.data, { jobId: busyJob.id, attemptId: busyJob.attemptId, attempt: 1 }, 'its retry is a per-job delivery of the same attempt');
 

@@ -14,9 +14,14 @@ for (const engine of ENGINES) {
     const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }];
     const done = (await addHost(db, testBox, { name: 'done', url: 'https://d.example.com', policy: 'auto', channel: 'stable', plugins })).host;
     const busy = (await addHost(db, testBox, { name: 'busy', url: 'https://b.example.com', policy: 'auto', channel: 'stable', plugins })).host;
-    const { jobs } = await rolloutOf(db, await resolvedRelease(db, { id: 71, version: '1.0.0' }), [done, busy]);
+    const held = (await addHost(db, testBox, { name: 'held', url: 'https://h.example.com', policy: 'auto', channel: 'stable', plugins })).host;
+    const { jobs } = await rolloutOf(db, await resolvedRelease(db, { id: 71, version: '1.0.0' }), [done, busy, held]);
     const finished = jobs.find((j) => j.hostId === done.id)!;
     const running = jobs.find((j) => j.hostId === busy.id)!;
+    // A job blocked by a missing dependency is final too.
+    const blocked = jobs.find((j) => j.hostId === held.id)!;
+    await db.query("update host_jobs set state = 'blocked' where id = $1", [blocked.id]);
+    await db.query("insert into job_reports (message_id, job_id, attempt_id, report) values ('r-blocked', $1, $2, '{}')", [blocked.id, blocked.attemptId]);
     const report = (job: typeof finished, status: 'ok' | 'instalando') => ({
       type: 'report' as const,
       protocol: 1 as const,
@@ -42,7 +47,7 @@ for (const engine of ENGINES) {
     const pruned = await pruneOldRecords(db, 180);
     assert.ok(pruned.events >= 2, JSON.stringify(pruned));
     assert.equal(pruned.webhookDeliveries, 1);
-    assert.equal(pruned.jobReports, 1, "the finished job's report goes; the running job's stays");
+    assert.equal(pruned.jobReports, 2, "the finished and blocked jobs' reports go; the running job's stays");
     const left = await db.query<{ job_id: string }>('select distinct job_id from job_history');
     assert.deepEqual(
       left.map((r) => r.job_id),

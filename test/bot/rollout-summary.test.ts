@@ -17,6 +17,7 @@ const job = (hostId: string, state: HostJob['state'], extra: Partial<HostJob> = 
   reason: null,
   attemptId: 'm',
   attempts: 1,
+  deliveryTries: 1,
   exitCode: null,
   exitLabel: null,
   installedVersion: null,
@@ -80,4 +81,16 @@ test('a release that never became a rollout is a failed check run that says why'
   assert.deepEqual([view.status, view.conclusion], ['completed', 'failure']);
   assert.match(view.title, /^not rolled out: GitHub refused/);
   assert.match(view.summary, /plugin-p-v1\.0\.0\*\* was not rolled out to any host[\s\S]*\(13 tries\)/);
+});
+
+test('conclusions follow how the rollout ended: aborted is cancelled, failed or blocked is a failure, all superseded is neutral', () => {
+  const aborted = rolloutView({ ...release, state: 'aborted', stateReason: 'aborted by ops' }, [job('a', 'ok'), job('b', 'cancelled')], hosts);
+  assert.deepEqual([aborted.status, aborted.conclusion, aborted.title, aborted.actions], ['completed', 'cancelled', '1 of 2 hosts updated (aborted)', []]);
+  const blocked = rolloutView({ ...release, state: 'completed' }, [job('a', 'ok'), job('b', 'blocked', { exitCode: 30, exitLabel: 'DEPENDENCY' })], hosts);
+  assert.deepEqual([blocked.conclusion, blocked.title], ['failure', '1 of 2 hosts updated, 1 blocked']);
+  // A halted rollout whose held jobs a newer release superseded is over, not in progress forever.
+  const superseded = rolloutView({ ...release, state: 'halted', stateReason: 'wave 1 (canary): 1 of 1 jobs failed' }, [job('a', 'failed'), job('b', 'superseded')], hosts);
+  assert.deepEqual([superseded.status, superseded.conclusion, superseded.title], ['completed', 'failure', '0 of 2 hosts updated, 1 failed, 1 superseded']);
+  const quiet = rolloutView({ ...release, state: 'paused' }, [job('a', 'superseded'), job('b', 'superseded')], hosts);
+  assert.deepEqual([quiet.status, quiet.conclusion], ['completed', 'neutral']);
 });

@@ -153,6 +153,15 @@ for (const engine of ENGINES)
       const third = (await bot.jobs(rolloutId)).filter((j) => j.wave === 2);
       assert.ok(third.every((j) => j.state === 'cancelled' && /rollout aborted by tester/.test(j.reason ?? '')));
       assert.equal((await bot.admin('POST', `rollouts/${rolloutId}/resume`, {})).status, 409, 'an aborted rollout stays aborted');
+      // Nothing of the aborted release goes out again from its rollout: no retry, no force, no approval.
+      for (const action of ['retry', 'force', 'approve']) {
+        const refused = await bot.admin('POST', `rollouts/${rolloutId}/${action}`, { jobs: [third[0].id] });
+        assert.equal(refused.status, 409, action);
+        assert.match(
+          refused.body.error,
+          new RegExp(`^rollout ${rolloutId} was aborted \\(aborted by tester\\): nothing of \\S+ \\S+ goes out from it again, so it cannot ${action}; `),
+        );
+      }
       await new Promise((r) => setTimeout(r, 800));
       assert.ok(third.every((j) => fleet.jobsOf(j.hostId).length === 0));
     });

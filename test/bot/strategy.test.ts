@@ -24,8 +24,14 @@ test('a strategy is read with its defaults, and each mistake names the key and w
   assert.deepEqual([strategy.rollbackOnHalt, strategy.minReleaseAgeSeconds], [true, 7200]);
   assert.deepEqual(parseStrategy(undefined), { waves: [], rollbackOnHalt: false, minReleaseAgeSeconds: 0 });
   assert.throws(() => parseStrategy({ waves: [{ percent: 150 }] }), { message: /rollout\.waves\[0\]\.percent must be a percentage/ });
-  assert.throws(() => parseStrategy({ waves: [{ errorThreshold: 0 }] }), { message: /errorThreshold must be a number of jobs \(1 or more\) or a percentage/ });
+  assert.throws(() => parseStrategy({ waves: [{ errorThreshold: 0 }] }), { message: /errorThreshold must be a number of jobs \(1 to 1000000\) or a percentage/ });
   assert.throws(() => parseStrategy({ waves: [{ soak: 'a while' }] }), { message: /soak must be a duration like 45s/ });
+  // Numbers past what a date can hold are refused where the strategy is read, not when a date is computed.
+  assert.throws(() => parseStrategy({ waves: [{ soak: 1.0e308 }] }), { message: /rollout\.waves\[0\]\.soak must be at most 366d/ });
+  assert.throws(() => parseStrategy({ minReleaseAge: 1.0e300 }), { message: /rollout\.minReleaseAge must be at most 366d/ });
+  assert.throws(() => parseStrategy({ minReleaseAge: '400d' }), { message: /at most 366d/ });
+  assert.throws(() => parseStrategy({ waves: [{ errorThreshold: 1e20 }] }), { message: /1 to 1000000/ });
+  assert.equal(parseStrategy({ minReleaseAge: '366d' }).minReleaseAgeSeconds, 366 * 86400);
   assert.throws(() => parseStrategy({ waves: [{ labels: ['Canary!'] }] }), { message: /"Canary!" is not a label/ });
   assert.throws(() => parseStrategy({ waves: [{ name: 'a' }, { name: 'a' }] }), { message: /"a" is used twice/ });
   assert.throws(() => parseStrategy({ stages: [] }), { message: /unknown key "stages"/ });

@@ -16,6 +16,7 @@ import {
   rotateSecret,
   setLabelSchedule,
   updateHost,
+  HostNameTakenError,
   HostNotFoundError,
   type HostChanges,
   type NewHost,
@@ -76,6 +77,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
     if (error instanceof ActionRefused) return sendJson(res, error.status, { error: error.message });
     if (error instanceof HostUrlError) return sendJson(res, 422, { error: error.message });
     if (error instanceof HostNotFoundError) return sendJson(res, 404, { error: error.message });
+    if (error instanceof HostNameTakenError) return sendJson(res, 409, { error: error.message });
     if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
     if (error instanceof WindowError || error instanceof StrategyError) return sendJson(res, 422, { error: error.message });
     throw error;

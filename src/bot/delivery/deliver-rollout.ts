@@ -41,10 +41,15 @@ export async function enqueueRolloutPushes(boss: PgBoss, rolloutId: string, dela
 
 /**
  * Queues the first pushes of a new rollout, inside the transaction that created its jobs: one run for the
- * rollout's queued jobs, and a notify push per notify-policy host waiting for approval.
+ * rollout's queued jobs, and a notify push per notify-policy host waiting for approval (a manual host is
+ * told nothing: it waits for the operator).
  */
-export async function enqueueDeliveries(boss: PgBoss, jobs: ReadonlyArray<Pick<HostJob, 'id' | 'rolloutId' | 'hostId' | 'pluginId' | 'state'>>, tx: Queryable): Promise<void> {
-  const notices = jobs.filter((job) => job.state === 'awaiting_approval');
+export async function enqueueDeliveries(
+  boss: PgBoss,
+  jobs: ReadonlyArray<Pick<HostJob, 'id' | 'rolloutId' | 'hostId' | 'pluginId' | 'state' | 'notify'>>,
+  tx: Queryable,
+): Promise<void> {
+  const notices = jobs.filter((job) => job.state === 'awaiting_approval' && job.notify);
   if (notices.length)
     await insertDeliveries(
       boss,

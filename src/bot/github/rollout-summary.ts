@@ -20,8 +20,21 @@ export interface CheckRunView {
   summary: string;
   text?: string;
   status: 'in_progress' | 'completed';
-  conclusion?: 'success' | 'failure' | 'neutral';
+  conclusion?: Conclusion;
   actions: CheckRunAction[];
+}
+
+export type Conclusion = 'success' | 'failure' | 'neutral' | 'cancelled';
+
+/**
+ * How a finished rollout ends on GitHub: aborted is cancelled; any host that failed or was blocked (a missing
+ * dependency, an incompatible site) is a failure; otherwise success when a host was updated, neutral when none
+ * needed anything (all skipped or superseded by a newer release).
+ */
+export function conclusionOf(state: RolloutRow['state'] | undefined, counts: { ok: number; failed: number; blocked: number }): Conclusion {
+  if (state === 'aborted') return 'cancelled';
+  if (counts.failed || counts.blocked) return 'failure';
+  return counts.ok ? 'success' : 'neutral';
 }
 
 /** The identifiers GitHub sends back in check_run.requested_action (at most 20 characters). */
@@ -49,7 +62,9 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
   const waiting = count(['awaiting_approval']);
   const held = count(['pending']);
   const blocked = count(['blocked']);
-  const done = jobs.every((j) => FINAL_JOB_STATES.has(j.state)) && rollout.state !== 'halted' && rollout.state !== 'paused';
+  // Every job ended (a newer release may have superseded a halted rollout's held jobs): the run is over.
+  const done = jobs.every((j) => FINAL_JOB_STATES.has(j.state));
+  const superseded = count(['superseded']);
   const waves = rollout.strategy ? waveSummaries(rollout as RolloutRow, jobs) : [];
   const name = (job: HostJob) => hosts.get(job.hostId)?.name ?? job.hostId;
   const rows = jobs.map((job) => {
@@ -102,15 +117,14 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
       actions.push({ label: 'Next wave', description: 'Start the next wave now', identifier: 'next-wave' });
   }
   const verb = rollout.kind === 'release' ? 'updated' : rollout.kind === 'rollback' ? 'rolled back' : 'uninstalled';
-  const title =
-    rollout.state === 'halted' || rollout.state === 'paused'
-      ? `${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 180)}`
-      : done
-        ? `${ok} of ${jobs.length} hosts ${verb}${failed ? `, ${failed} failed` : ''}${rollout.state === 'aborted' ? ' (aborted)' : ''}`
-        : `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}${waves.length ? ` (wave ${(rollout.currentWave ?? 0) + 1} of ${waves.length})` : ''}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}${held ? `, ${held} held` : ''}`;
-  const base = { title, summary, ...(text ? { text } : {}), actions };
+  const ended = [failed ? `${failed} failed` : '', blocked ? `${blocked} blocked` : '', superseded ? `${superseded} superseded` : ''].filter(Boolean);
+  const progress = `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}${waves.length ? ` (wave ${(rollout.currentWave ?? 0) + 1} of ${waves.length})` : ''}`;
+  let title = `${progress}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}${held ? `, ${held} held` : ''}`;
+  if (done) title = `${ok} of ${jobs.length} hosts ${verb}${ended.length ? `, ${ended.join(', ')}` : ''}${rollout.state === 'aborted' ? ' (aborted)' : ''}`;
+  else if (rollout.state === 'halted' || rollout.state === 'paused') title = `${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 180)}`;
+  const base = { title, summary, ...(text ? { text } : {}), actions: done && rollout.state === 'aborted' ? [] : actions };
   if (!done) return { ...base, status: 'in_progress' };
-  return { ...base, status: 'completed', conclusion: failed ? 'failure' : ok ? 'success' : 'neutral' };
+  return { ...base, status: 'completed', conclusion: conclusionOf(rollout.state, { ok, failed, blocked }) };
 }
 
 /** A release that never became a rollout: why, so the author sees it on the tag. */

@@ -4,6 +4,7 @@ import { enqueueRolloutPushes } from '../delivery/deliver-rollout.ts';
 import { moveJobs, recordOperatorEvent, startAttempts } from '../store/attempts.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { getHost, hostsWithIds, type HostRecord } from '../store/hosts.ts';
+import { lockRollout } from '../store/rollout-state.ts';
 import { findRelease, findReleaseByPackage, getRelease, pluginReleases, type ReleaseRow } from '../store/releases.ts';
 import { createOperatorRollout, findOpenRequest, getRollout, insertJobs, rolloutJobs, NOT_STARTED, type HostJob, type NewJob, type RolloutRow } from '../store/rollouts.ts';
 
@@ -51,6 +52,8 @@ const RETRY_ALL: readonly JobState[] = ['failed', 'dead_lettered'];
 const RETRYABLE: readonly JobState[] = ['failed', 'dead_lettered', 'skipped', 'cancelled'];
 const FORCEABLE: readonly JobState[] = [...FINAL_JOB_STATES];
 const CANCELLABLE: readonly JobState[] = [...NOT_STARTED, 'delivering'];
+/** Actions that send the rollout's release again: an aborted rollout refuses them. */
+const SENDS_AGAIN = new Set(['approve', 'retry', 'redeliver', 'force']);
 
 export function approve(deps: OperatorDeps, rolloutId: string, request: ActionRequest): Promise<ActionResult> {
   return newAttempts(deps, 'approve', rolloutId, request, APPROVABLE, APPROVABLE, { reason: `approved${by(request)}` });
@@ -69,7 +72,7 @@ export async function force(deps: OperatorDeps, rolloutId: string, request: Acti
   if (!request.jobIds?.length && !request.hostIds?.length) throw new ActionRefused('force needs the jobs or hosts to install on', 422);
   const rollout = await releaseRollout(deps.db, rolloutId, 'force');
   const release = (await getRelease(deps.db, rollout.releaseId))!;
-  return act(deps, rolloutId, request.by, async (tx) => {
+  return act(deps, 'force', rolloutId, request.by, async (tx) => {
     const jobs = await rolloutJobs(tx, rolloutId);
     const jobIds = new Set(request.jobIds ?? []);
     for (const hostId of request.hostIds ?? []) {
@@ -95,7 +98,7 @@ export async function force(deps: OperatorDeps, rolloutId: string, request: Acti
 }
 
 export function cancel(deps: OperatorDeps, rolloutId: string, request: ActionRequest): Promise<ActionResult> {
-  return act(deps, rolloutId, request.by, async (tx) => {
+  return act(deps, 'cancel', rolloutId, request.by, async (tx) => {
     const jobs = await rolloutJobs(tx, rolloutId);
     const changed = await moveJobs(tx, { rolloutId, jobIds: request.jobIds }, CANCELLABLE, 'cancelled', `cancelled${by(request)}`, request.by);
     return { action: 'cancel', changed, unchanged: explainUnchanged(jobs, request.jobIds, changed, 'cancel') };
@@ -244,7 +247,7 @@ async function newAttempts(
   attempt: { reason: string },
 ): Promise<ActionResult> {
   await existingRollout(deps.db, rolloutId);
-  return act(deps, rolloutId, request.by, async (tx) => {
+  return act(deps, action, rolloutId, request.by, async (tx) => {
     const jobs = await rolloutJobs(tx, rolloutId);
     const changed = await startAttempts(tx, { rolloutId, jobIds: request.jobIds }, request.jobIds ? listed : all, { ...attempt, requestedBy: request.by });
     return { action, changed, unchanged: explainUnchanged(jobs, request.jobIds, changed, action) };
@@ -254,11 +257,18 @@ async function newAttempts(
 /** Runs one action in a transaction: the change, its event, and the pushes it needs, all or nothing. */
 async function act(
   deps: OperatorDeps,
+  action: string,
   rolloutId: string,
   requestedBy: string | null,
   work: (tx: Queryable) => Promise<{ action: string; changed: HostJob[]; unchanged: ActionResult['unchanged'] }>,
 ): Promise<ActionResult> {
   const outcome = await deps.db.transaction(async (tx) => {
+    // Locked for the action, so an abort cannot slip in between the check and the new attempts.
+    const rollout = await lockRollout(tx, rolloutId);
+    if (rollout?.state === 'aborted' && SENDS_AGAIN.has(action))
+      throw new ActionRefused(
+        `rollout ${rolloutId} was aborted (${rollout.stateReason ?? 'aborted'}): nothing of ${rollout.pluginId} ${rollout.version} goes out from it again, so it cannot ${action}; publish a new release, or roll hosts back`,
+      );
     const done = await work(tx);
     if (done.changed.length) {
       await recordOperatorEvent(tx, { kind: `operator_${done.action}`, rolloutId, jobIds: done.changed.map((j) => j.id), by: requestedBy });

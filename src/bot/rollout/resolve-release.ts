@@ -42,6 +42,16 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
   const releaseId = release.id;
   if (release.state === 'failed' || release.state === 'ignored') return { kind: release.state, reason: release.error ?? '' } as ResolveOutcome;
 
+  // The strategy is read and checked before anything else, and kept with the release it plans (a release
+  // resolved before it was kept is planned with the repository's as it reads now).
+  let strategy: Strategy;
+  try {
+    strategy = release.strategy ?? strategyOf(config, deps.defaultStrategy);
+  } catch (error) {
+    if (!(error instanceof StrategyError)) throw error;
+    await updateRelease(db, releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });
+    return { kind: 'failed', reason: error.message };
+  }
   if (release.state !== 'resolved') {
     const named = pluginFromTag(release.tag, config);
     if (named.kind === 'unnamed') {
@@ -98,22 +108,19 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       zipSha256: expected,
       dependencies,
       publishedAt: github.publishedAt,
+      strategy,
       error: null,
     };
     await updateRelease(db, releaseId, resolved);
     release = { ...release, ...resolved };
   }
-
-  let strategy: Strategy;
-  try {
-    strategy = config.rollout === undefined ? (deps.defaultStrategy ?? ALL_AT_ONCE) : parseStrategy(config.rollout, 'rollout in .github/conn2flow-release.yml');
-  } catch (error) {
-    if (!(error instanceof StrategyError)) throw error;
-    await updateRelease(db, releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });
-    return { kind: 'failed', reason: error.message };
-  }
   const rollout = await planRollout(deps, release, strategy);
   return { kind: 'rolled-out', rollout };
+}
+
+/** The repository's strategy (`rollout:` of .github/conn2flow-release.yml), else the bot's default. */
+function strategyOf(config: RepositoryReleaseConfig, defaultStrategy: Strategy | undefined): Strategy {
+  return config.rollout === undefined ? (defaultStrategy ?? ALL_AT_ONCE) : parseStrategy(config.rollout, 'rollout in .github/conn2flow-release.yml');
 }
 
 /**

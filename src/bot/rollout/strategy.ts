@@ -40,20 +40,27 @@ export class StrategyError extends Error {}
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
-/** `45s`, `30m`, `2h`, `1d` (or a number of seconds). */
+/** The longest soak or minimum release age: a year. Longer would outlast any date the bot computes with it. */
+export const MAX_DURATION_SECONDS = 366 * 86400;
+
+/** `45s`, `30m`, `2h`, `1d` (or a number of seconds), at most a year. */
 export function parseDuration(value: unknown, what: string): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
   const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$/.exec(value) : null;
-  if (!match) throw new StrategyError(`${what} must be a duration like 45s, 30m, 2h or 1d (found ${JSON.stringify(value)})`);
-  return Number(match[1]) * UNITS[match[2]];
+  const seconds = typeof value === 'number' ? value : match ? Number(match[1]) * UNITS[match[2]] : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds < 0) throw new StrategyError(`${what} must be a duration like 45s, 30m, 2h or 1d (found ${JSON.stringify(value)})`);
+  if (seconds > MAX_DURATION_SECONDS) throw new StrategyError(`${what} must be at most 366d (found ${JSON.stringify(value)})`);
+  return seconds;
 }
 
+/** The most failures an error threshold may count. */
+const MAX_THRESHOLD_COUNT = 1_000_000;
+
 function parseThreshold(value: unknown, what: string): Threshold {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1) return { kind: 'count', value };
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_THRESHOLD_COUNT) return { kind: 'count', value };
   const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value) : null;
   if (match && Number(match[1]) > 0 && Number(match[1]) <= 100) return { kind: 'percent', value: Number(match[1]) };
-  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value) && Number(value) >= 1) return { kind: 'count', value: Number(value) };
-  throw new StrategyError(`${what} must be a number of jobs (1 or more) or a percentage like "10%" (found ${JSON.stringify(value)})`);
+  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_THRESHOLD_COUNT) return { kind: 'count', value: Number(value) };
+  throw new StrategyError(`${what} must be a number of jobs (1 to ${MAX_THRESHOLD_COUNT}) or a percentage like "10%" (found ${JSON.stringify(value)})`);
 }
 
 function parsePercent(value: unknown, what: string): number {

@@ -22,7 +22,7 @@ export interface AttemptRequest {
 export async function startAttempts(tx: Queryable, selection: JobSelection, from: readonly JobState[], request: AttemptRequest): Promise<HostJob[]> {
   const rows = await tx.query<Record<string, unknown>>(
     `with moved as (
-       update host_jobs set state = 'queued', message_id = 'msg_' || gen_random_uuid()::text, attempts = 0, lease_until = null,
+       update host_jobs set state = 'queued', message_id = 'msg_' || gen_random_uuid()::text, attempt_number = attempt_number + 1, attempts = 0, lease_until = null,
          exit_code = null, exit_label = null, installed_version = null, last_report = null,
          force = coalesce($4, force), reason = $5, requested_by = $6, updated_at = now()
        where rollout_id = $1 and ($2::text[] is null or id = any($2)) and state = any($3)

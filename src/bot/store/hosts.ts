@@ -60,12 +60,18 @@ export interface HostChanges {
 }
 
 export class HostNotFoundError extends Error {}
+/** Names tell hosts apart in every list: a second host of the same name is refused. */
+export class HostNameTakenError extends Error {}
 export class EnrollmentError extends Error {}
 
 const ENROLLMENT_TTL_MS = 24 * 60 * 60 * 1000;
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 async function insertHost(tx: Queryable, id: string, host: NewHost, secretSealed: string | null): Promise<void> {
+  // Two requests for one name at once: the second waits for the first, then finds its host.
+  await tx.query('select pg_advisory_xact_lock(hashtext(lower($1)))', [host.name]);
+  const [taken] = await tx.query<{ id: string }>('select id from hosts where lower(name) = lower($1) limit 1', [host.name]);
+  if (taken) throw new HostNameTakenError(`a host named ${JSON.stringify(host.name)} exists already (${taken.id}): choose another name, or remove that host first`);
   await tx.query(
     `insert into hosts (id, name, url, policy, channel, allow_private_network, secret_sealed, enrolled_at, labels, time_zone, windows)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,

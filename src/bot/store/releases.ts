@@ -1,4 +1,5 @@
 import type { Dependency } from '../../protocol/messages.ts';
+import type { Strategy } from '../rollout/strategy.ts';
 import type { Queryable } from './database.ts';
 
 // Releases as GitHub announced them, and what resolving each one found: the plugin and version its tag
@@ -25,6 +26,8 @@ export interface ReleaseRow {
   dependencies: Dependency[] | null;
   /** When GitHub published the release (its age counts from there). */
   publishedAt: string | null;
+  /** The rollout strategy it was resolved with (null until resolved, and for releases resolved before it was kept). */
+  strategy: Strategy | null;
   receivedAt: string;
 }
 
@@ -87,7 +90,10 @@ export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow 
   return row && toRelease(row);
 }
 
-type ReleaseFields = Partial<Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt'>>;
+type ReleaseFields = Partial<
+  Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt' | 'strategy'>
+>;
+const JSON_FIELDS = new Set(['dependencies', 'strategy']);
 
 export async function updateRelease(db: Queryable, id: number, fields: ReleaseFields): Promise<void> {
   const columns: Record<string, string> = {
@@ -101,10 +107,11 @@ export async function updateRelease(db: Queryable, id: number, fields: ReleaseFi
     error: 'error',
     dependencies: 'dependencies',
     publishedAt: 'published_at',
+    strategy: 'strategy',
   };
   const entries = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => [k, k === 'dependencies' && v !== null ? JSON.stringify(v) : v] as const);
+    .map(([k, v]) => [k, JSON_FIELDS.has(k) && v !== null ? JSON.stringify(v) : v] as const);
   if (!entries.length) return;
   const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`);
   if (fields.state === 'resolved') sets.push('resolved_at = now()');
@@ -183,6 +190,7 @@ export function toRelease(row: Record<string, unknown>): ReleaseRow {
     checkRunId: num(row.check_run_id),
     dependencies: (typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : (row.dependencies as Dependency[] | null)) ?? null,
     publishedAt: row.published_at ? new Date(row.published_at as string).toISOString() : null,
+    strategy: (typeof row.strategy === 'string' ? JSON.parse(row.strategy) : (row.strategy as Strategy | null)) ?? null,
     receivedAt: new Date(row.received_at as string).toISOString(),
   };
 }

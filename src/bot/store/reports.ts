@@ -40,6 +40,8 @@ export async function applyReport(db: Database, messageId: string | null, report
     const [row] = await tx.query<Record<string, unknown>>('select * from host_jobs where id = $1 for update', [report.jobId]);
     const job = row && toJob(row);
     if (!job || job.hostId !== report.hostId) return { outcome: 'unknown-job' };
+    // A report is word from the host as much as a heartbeat is.
+    await tx.query('update hosts set last_seen_at = now() where id = $1', [job.hostId]);
     if (messageId) {
       const fresh = await tx.query('insert into job_reports (message_id, job_id, attempt_id, report) values ($1, $2, $3, $4) on conflict do nothing returning message_id', [
         messageId,

@@ -1,3 +1,4 @@
+import { FINAL_JOB_STATES } from '../../protocol/statuses.ts';
 import type { Queryable } from './database.ts';
 import { pruneHostMessages } from './host-messages.ts';
 
@@ -19,7 +20,7 @@ export interface Pruned {
 
 export async function pruneOldRecords(db: Queryable, days: number = DEFAULT_RETENTION_DAYS): Promise<Pruned> {
   const count = async (sql: string, params: unknown[]) => (await db.query(sql, params)).length;
-  const final = "('ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded')";
+  const final = `(${[...FINAL_JOB_STATES].map((state) => `'${state}'`).join(', ')})`;
   return {
     events: await count(`delete from events where at < now() - $1 * interval '1 day' returning id`, [days]),
     webhookDeliveries: await count(`delete from webhook_deliveries where received_at < now() - $1 * interval '1 day' returning delivery_id`, [Math.max(days, MIN_DELIVERY_DAYS)]),

@@ -29,8 +29,10 @@ export interface HostJob {
   reason: string | null;
   /** The current attempt: the message id of its pushes, and what the host keys its journal on. */
   attemptId: string;
-  /** Delivery tries of the current attempt. */
+  /** Attempts the job has had: the first delivery, then each approval, retry or forced reinstall. */
   attempts: number;
+  /** Delivery tries of the current attempt (network retries, takeovers, pull-mode hand-outs). */
+  deliveryTries: number;
   exitCode: number | null;
   exitLabel: string | null;
   installedVersion: string | null;
@@ -225,7 +227,8 @@ export async function insertJobs(
     force: job.force,
     reason: job.reason,
     attemptId: newMessageId(),
-    attempts: 0,
+    attempts: 1,
+    deliveryTries: 0,
     installedVersion: null,
     previousVersion: job.previousVersion,
     previousSha256: job.previousSha256,
@@ -573,7 +576,8 @@ export function toJob(row: Record<string, unknown>): HostJob {
     force: Boolean(row.force),
     reason: text(row.reason),
     attemptId: row.message_id as string,
-    attempts: Number(row.attempts),
+    attempts: Number(row.attempt_number ?? 1),
+    deliveryTries: Number(row.attempts),
     exitCode: num(row.exit_code),
     exitLabel: text(row.exit_label),
     installedVersion: text(row.installed_version),

@@ -248,13 +248,19 @@ create index host_jobs_not_started on host_jobs (plugin_id) where state in ('pen
   },
   {
     version: 7,
-    name: 'jobs whose report is overdue are asked about again',
+    name: 'jobs whose report is overdue are asked about again; attempts counted; the strategy a release was resolved with',
     sql: `
 -- A job the host took (delivered, in progress) whose report does not come is asked about again (the host
 -- answers a repeat of the attempt with its report so far) no earlier than report_due_at, and fails once
 -- the host has said nothing past the job's deadline.
 alter table host_jobs add column report_due_at timestamptz;
 create index host_jobs_awaiting_report on host_jobs (updated_at) where state in ('delivered', 'in_progress');
+-- How many attempts the job has had (the first delivery, then each approval, retry or forced reinstall);
+-- "attempts" stays the delivery tries of the current attempt.
+alter table host_jobs add column attempt_number integer not null default 1;
+-- The rollout strategy a release was resolved with (the repository's, or the bot's default): a release
+-- resolved but not yet planned (planning failed, the bot stopped) is planned with it, never with a default.
+alter table releases add column strategy jsonb;
 `,
   },
 ];

@@ -73,6 +73,8 @@ export function rolloutLive(shown: RolloutShown): Html {
   const { rollout, csrf } = shown;
   const id = encodeURIComponent(rollout.id);
   const pages = Math.max(1, Math.ceil(shown.total / shown.perPage));
+  // Nothing of an aborted rollout's release goes out again from it: no approve, retry or force.
+  const sendsAgain = rollout.state !== 'aborted';
   const jobAct = (job: HostJob, action: string, label: string) =>
     html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="job" value="${job.id}"><button type="submit">${label}<span class="skip"> ${hostName(shown, job)}</span></button></form>`;
   return html`
@@ -106,10 +108,10 @@ ${
     <td>${j.message ?? j.reason ?? ''}${causeOf(j)}${
       j.logTail.length ? html`<details><summary>Installer log (${j.logTail.length} lines)</summary><pre>${j.logTail.slice(-40).join('\n')}</pre></details>` : ''
     }</td>
-    <td>${j.state === 'awaiting_approval' ? jobAct(j, 'approve', 'Approve') : ''}
-      ${['failed', 'dead_lettered', 'skipped', 'cancelled', 'blocked'].includes(j.state) ? jobAct(j, 'retry', 'Retry') : ''}
+    <td>${sendsAgain && j.state === 'awaiting_approval' ? jobAct(j, 'approve', 'Approve') : ''}
+      ${sendsAgain && ['failed', 'dead_lettered', 'skipped', 'cancelled'].includes(j.state) ? jobAct(j, 'retry', 'Retry') : ''}
       ${['pending', 'awaiting_approval', 'queued', 'delivering'].includes(j.state) ? jobAct(j, 'cancel', 'Cancel') : ''}
-      ${['ok', 'failed', 'skipped', 'cancelled', 'dead_lettered', 'superseded', 'blocked'].includes(j.state) && shown.rollout.kind === 'release' ? jobAct(j, 'force', 'Force') : ''}
+      ${sendsAgain && ['ok', 'failed', 'skipped', 'cancelled', 'dead_lettered', 'superseded', 'blocked'].includes(j.state) && shown.rollout.kind === 'release' ? jobAct(j, 'force', 'Force') : ''}
       ${(j.state === 'ok' || j.state === 'failed') && shown.rollout.kind === 'release' ? jobAct(j, 'rollback', 'Roll back') : ''}</td>
   </tr>`,
   )}</tbody>
