@@ -143,6 +143,8 @@ export class GitHubStandIn {
   }
 
   async stop(): Promise<void> {
+    // Keep-alive connections from a client that is still up would hold close() open.
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
@@ -192,6 +194,14 @@ export class GitHubStandIn {
       releasePayload({ repository, release: { id: stored.id, tagName: stored.tagName, prerelease: stored.prerelease }, ...options }),
     );
     return { release: stored, webhook };
+  }
+
+  /** The author turns a pre-release into a release: GitHub sends `release.released`. */
+  async promoteRelease(to: WebhookTarget, repository: string, releaseId: number, options: Pick<ReleaseEvent, 'privateRepository' | 'installationId'> = {}): Promise<Delivered> {
+    const stored = this.releases(repository).find((r) => r.id === releaseId);
+    if (!stored) throw new Error(`no release ${releaseId} in ${repository}`);
+    stored.prerelease = false;
+    return sendWebhook(to, 'release', releasePayload({ repository, release: { id: stored.id, tagName: stored.tagName, prerelease: false }, action: 'released', ...options }));
   }
 
   /** Someone presses one of a check run's buttons: GitHub sends `check_run.requested_action`. */

@@ -75,6 +75,10 @@ export class Fleet {
     this.sites.set(hostId, new Map(Object.entries(site)));
   }
 
+  secretOf(hostId: string): string {
+    return this.secrets.get(hostId)!;
+  }
+
   jobsOf(hostId: string, pluginId?: string): Job[] {
     return this.jobs.filter((job) => job.hostId === hostId && (!pluginId || job.plugin.id === pluginId));
   }

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Probot } from 'probot';
+import type { PgBoss } from 'pg-boss';
 import { readBotConfig } from '../../src/bot/config.ts';
 import { createBot, WEBHOOK_PATH, type RunningBot } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
@@ -8,6 +9,7 @@ import { rolloutJobs, type HostJob } from '../../src/bot/store/rollouts.ts';
 import type { Dependency } from '../../src/protocol/messages.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
 import type { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import type { WebhookTarget } from '../../dev/github/webhooks.ts';
 import { waitFor } from '../helpers.ts';
 import { type Engine, freshPgliteFolder, freshPostgresUrl, testBox } from './databases.ts';
 import type { Fleet, Outcome } from './fleet.ts';
@@ -64,6 +66,10 @@ export class StagedBot {
     });
     await bot.start();
     return bot;
+  }
+
+  get boss(): PgBoss {
+    return this.running!.deps.boss;
   }
 
   get db(): Database {
@@ -123,14 +129,20 @@ export class StagedBot {
   }
 
   /** Publishes plugin-<id>-v<version> in `repository` with a real package; returns the release id. */
-  async publish(repository: string, pluginId: string, version: string, dependencies: Dependency[] = []): Promise<number> {
+  async publish(repository: string, pluginId: string, version: string, dependencies: Dependency[] = [], options: { prerelease?: boolean } = {}): Promise<number> {
     const zip = await minimalPackage(pluginId, version, { dependencies });
-    const { release, webhook } = await this.github.publishRelease({ url: `${this.url}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET }, repository, {
-      tagName: `plugin-${pluginId}-v${version}`,
-      zip,
-    });
+    const { release, webhook } = await this.github.publishRelease(
+      this.webhookTarget(),
+      repository,
+      { tagName: `plugin-${pluginId}-v${version}`, zip, prerelease: options.prerelease },
+      options.prerelease ? { action: 'prereleased' } : {},
+    );
     if (webhook.status !== 200) throw new Error(`webhook answered ${webhook.status}: ${webhook.body}`);
     return release.id;
+  }
+
+  webhookTarget(): WebhookTarget {
+    return { url: `${this.url}${WEBHOOK_PATH}`, secret: WEBHOOK_SECRET };
   }
 
   async rolloutOf(releaseId: number): Promise<string> {

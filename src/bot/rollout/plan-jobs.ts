@@ -15,6 +15,9 @@ export interface ReleaseToPlan {
   sha256: string;
 }
 
+/** Why a stable host's job is skipped for a pre-release (and re-planned when it is published as a release). */
+export const PRERELEASE_SKIP = 'pre-release; the host follows the stable channel';
+
 export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], options: { force?: boolean } = {}): NewJob[] {
   const planned: NewJob[] = [];
   for (const host of hosts) {
@@ -39,7 +42,7 @@ export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], o
       continue;
     }
     if (release.prerelease && host.channel === 'stable') {
-      skip('pre-release; the host follows the stable channel');
+      skip(PRERELEASE_SKIP);
       continue;
     }
     if (installed?.version && !options.force) {

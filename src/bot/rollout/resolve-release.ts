@@ -2,12 +2,13 @@ import type { PgBoss } from 'pg-boss';
 import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
 import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
 import type { Database } from '../store/database.ts';
-import { listHosts, listLabelSchedules } from '../store/hosts.ts';
+import { hostsWithIds, listHosts, listLabelSchedules } from '../store/hosts.ts';
+import { hostsSkippedFor, replanSkippedJobs } from '../store/promotion.ts';
 import { updateRelease, type ReleaseRow } from '../store/releases.ts';
 import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { PackageRefused, readPackageManifest } from './package-manifest.ts';
-import { planJobs } from './plan-jobs.ts';
+import { planJobs, PRERELEASE_SKIP } from './plan-jobs.ts';
 import { pluginFromTag, type RepositoryReleaseConfig } from './release-tag-pattern.ts';
 import { stageJobs } from './stage-jobs.ts';
 import { ALL_AT_ONCE, parseStrategy, StrategyError, type Strategy } from './strategy.ts';
@@ -115,7 +116,31 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     release = { ...release, ...resolved };
   }
   const rollout = await planRollout(deps, release, strategy);
+  if (!rollout.created && !release.prerelease) await promoteToStable(deps, release, rollout.rolloutId);
   return { kind: 'rolled-out', rollout };
+}
+
+/**
+ * A pre-release published as a release: the stable-channel hosts its rollout skipped get their jobs now, in
+ * the rollout's current wave (the controller releases them as it releases any held job).
+ */
+async function promoteToStable(deps: Pick<ResolveDeps, 'db'>, release: ReleaseRow, rolloutId: string): Promise<number> {
+  const hostIds = await hostsSkippedFor(deps.db, rolloutId, PRERELEASE_SKIP);
+  if (!hostIds.length) return 0;
+  const hosts = [...(await hostsWithIds(deps.db, hostIds)).values()];
+  const planned = planJobs(
+    { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: false, sha256: release.zipSha256! },
+    hosts,
+  ).filter((job) => job.state === 'queued' || job.state === 'awaiting_approval');
+  const stable = planned.map((job) => ({
+    hostId: job.hostId,
+    action: job.action,
+    releaseTo: job.state,
+    notify: job.notify,
+    previousVersion: job.previousVersion,
+    previousSha256: job.previousSha256,
+  }));
+  return deps.db.transaction((tx) => replanSkippedJobs(tx, rolloutId, PRERELEASE_SKIP, stable, `${release.tag} was published as a release: the stable channel gets it`));
 }
 
 /** The repository's strategy (`rollout:` of .github/conn2flow-release.yml), else the bot's default. */

@@ -40,9 +40,10 @@ export type ReleaseWebhook = {
 
 /**
  * Release webhooks, stored in one statement (one round trip, one commit): every delivery, and each release
- * once per release id whatever GitHub sends. For each webhook, true when it brought a new release (the
- * first of the batch to name it). Queuing resolutions is left to the release intake, so the answer to
- * GitHub waits on nothing else.
+ * once per release id whatever GitHub sends, except that a pre-release later published as a release stops
+ * being one (and is queued again, so its rollout reaches the stable channel). For each webhook, true when it
+ * brought a new or newly promoted release (the first of the batch to name it). Queuing resolutions is left
+ * to the release intake, so the answer to GitHub waits on nothing else.
  */
 export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly ReleaseWebhook[]): Promise<boolean[]> {
   if (!webhooks.length) return [];
@@ -54,8 +55,9 @@ export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly Re
      ),
      delivery as (insert into webhook_deliveries (delivery_id, event, action) select delivery_id, 'release', action from input on conflict do nothing)
      insert into releases (id, repository, installation_id, tag, prerelease, private_repository)
-     select distinct on (id) id, repository, installation_id, tag, prerelease, private_repository from input order by id, n
-     on conflict (id) do nothing returning id`,
+     select distinct on (id) id, repository, installation_id, tag, prerelease, private_repository from input order by id, n desc
+     on conflict (id) do update set prerelease = false, queued_at = null where releases.prerelease and not excluded.prerelease
+     returning id`,
     [
       column((w) => w.release.id),
       column((w) => w.release.repository),
