@@ -30,6 +30,10 @@ export const AGENT_EXIT = {
   DEADLINE_PASSED: 45,
   /** The site failed its health check after the install (the previous version was put back when it could be). */
   HEALTH_CHECK_FAILED: 46,
+  /** A migration of the package did not run (Conn2Flow logs the failure and says ok); what it left is reported. */
+  MIGRATION_FAILED: 47,
+  /** A post-install script of the package failed or ran past its time limit. */
+  POST_INSTALL_FAILED: 48,
 } as const;
 
 export const OUR_EXIT = {

@@ -260,6 +260,43 @@ test('an update that fails after changing the site is restored to the previous v
   assert.match(refused.message, /Manifesto inválido; the site still has 2\.0\.0$/);
 });
 
+test('a migration that creates a table and throws is not ok: MIGRATION_FAILED names it and what Conn2Flow said, reports the table it left, and the previous version goes back', async () => {
+  const restoring = await startAgent(site.gestor);
+  const migration = (body: string) =>
+    `<?php\nuse Phinx\\Migration\\AbstractMigration;\nfinal class CreateLojaPedidos extends AbstractMigration {\n  public function up(): void {\n${body}\n  }\n}\n`;
+  const kept = await pluginPackages('loja', ['1.0.0', '1.1.0', '1.1.1'], {
+    '1.1.0': {
+      files: {
+        'db/migrations/20261201000000_create_loja_pedidos.php': migration(
+          "    $this->execute('create table loja_pedidos (id int primary key)');\n    throw new RuntimeException('Column \"total\" does not exist');",
+        ),
+      },
+    },
+    '1.1.1': {
+      files: { 'db/migrations/20261201000000_create_loja_pedidos.php': migration("    $this->execute('create table if not exists loja_pedidos (id int primary key)');") },
+    },
+  });
+  const job = async (version: string, action: Job['action']) => run(restoring, await bot.jobFor(kept[version].zip, { pluginId: 'loja', version, action }));
+  await site.mode('normal');
+  const installed = await job('1.0.0', 'install');
+  assert.equal(installed.status, 'ok', `${installed.message}\n${installed.logTail.join('\n')}`);
+
+  const failed = await job('1.1.0', 'update');
+  assert.deepEqual([failed.status, failed.exitCode, failed.exitLabel], ['erro', 47, 'MIGRATION_FAILED']);
+  assert.equal(
+    failed.message,
+    'migration 20261201000000_create_loja_pedidos.php did not run (phinxlog has no row for 20261201000000): Conn2Flow said "Column "total" does not exist"; the failed run left table(s) loja_pedidos (MySQL does not undo DDL: drop them, or fix the migration so it can run again); restored to 1.0.0',
+  );
+  assert.equal(await site.filesVersion('loja'), '1.0.0');
+  assert.deepEqual(await site.query('select count(*) as n from {db}.phinxlog where version = 20261201000000'), [{ n: 0 }]);
+  assert.equal((await site.row('loja'))!.status_execucao, 'erro');
+
+  // The author fixes the migration: it runs, and the job is ok.
+  const fixed = await job('1.1.1', 'update');
+  assert.equal(fixed.status, 'ok', fixed.message);
+  assert.deepEqual(await site.query('select count(*) as n from {db}.phinxlog where version = 20261201000000'), [{ n: 1 }]);
+});
+
 test('the site is asked after an install: a broken page puts the previous version back (46); a dependency the site lacks refuses the job first (30)', async () => {
   let answer = { status: 200, body: '<html><body>Loja</body></html>' };
   const pages = createServer((_req, res) => res.writeHead(answer.status, { 'content-type': 'text/html' }).end(answer.body));

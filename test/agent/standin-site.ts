@@ -51,7 +51,8 @@ export async function createStandInSite(options: { dbHost?: string; user?: strin
       data_instalacao datetime, data_ultima_atualizacao datetime, key (id));
     create table layouts (id_layouts int auto_increment primary key, id varchar(255), plugin varchar(255));
     create table modulos (id_modulos int auto_increment primary key, id varchar(255), plugin varchar(255), nome varchar(255), language varchar(10));
-    create table standin_sync (plugin varchar(255), file varchar(255), rows_synced int, forced tinyint);`);
+    create table standin_sync (plugin varchar(255), file varchar(255), rows_synced int, forced tinyint);
+    create table phinxlog (version bigint primary key, migration_name varchar(100), start_time timestamp null, end_time timestamp null, breakpoint tinyint not null default 0);`);
   const site = await tempDir('c2f-site-');
   await cp(path.join(FIXTURES, 'gestor-standin'), site, { recursive: true });
   const gestor = path.join(site, 'gestor');
@@ -80,13 +81,24 @@ export async function createStandInSite(options: { dbHost?: string; user?: strin
   };
 }
 
-/** Real packages of the full-plugin fixture under another id and versions, packed once. */
-export async function pluginPackages(pluginId: string, versions: readonly string[]): Promise<Record<string, { zip: string; sha256: string }>> {
+/**
+ * Real packages of the full-plugin fixture under another id and versions, packed once; `files` adds files
+ * to a version (db/migrations, post-install scripts), `manifest` fields to its manifest.
+ */
+export async function pluginPackages(
+  pluginId: string,
+  versions: readonly string[],
+  extra: Record<string, { files?: Record<string, string>; manifest?: Record<string, unknown> }> = {},
+): Promise<Record<string, { zip: string; sha256: string }>> {
   const packages: Record<string, { zip: string; sha256: string }> = {};
   for (const version of versions) {
     const dir = await copyPlugin('full-plugin');
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
-    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, id: pluginId, version }, null, 4));
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, id: pluginId, version, ...extra[version]?.manifest }, null, 4));
+    for (const [file, content] of Object.entries(extra[version]?.files ?? {})) {
+      await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+      await writeFile(path.join(dir, file), content);
+    }
     const summary = await pack(dir, { outDir: await tempDir() });
     packages[version] = { zip: summary.zip.path, sha256: summary.zip.sha256 };
   }

@@ -99,6 +99,8 @@ export class Conn2FlowInstaller implements Installer {
     onProcess?: (pgid: number) => void,
   ): Promise<InstallerResult> {
     const id = job.plugin.id;
+    const migrations = job.options.skipMigrations ? [] : await packageMigrations(zip);
+    const tablesBefore = migrations.length ? await this.tables() : [];
     const admin = await this.php([path.join(this.settings.gestorDir, 'modulos', 'admin-plugins', 'admin-plugins.php'), `--action=${action}`, `--plugin=${id}`], onProcess);
     log.push(`$ php admin-plugins.php --action=${action} --plugin=${id}`, ...tail(`${admin.stdout}\n${admin.stderr}`, 15), ...(await this.installerLogSince(installerLog, id)));
     if (admin.failure) return fail(admin.failure.code, admin.failure.message, log);
@@ -112,6 +114,8 @@ export class Conn2FlowInstaller implements Installer {
     // Checked before the data sync, which writes into the plugin's folder and must not create it.
     const check = await this.check(id, job.plugin.version, sha256);
     if (!check.ok) return fail(AGENT_EXIT.VERIFY_FAILED, `the installer said "${said || 'ok'}" but ${check.reason}`, log);
+    const migrationProblem = await this.migrationProblem(migrations, tablesBefore, log);
+    if (migrationProblem) return fail(AGENT_EXIT.MIGRATION_FAILED, migrationProblem, log);
 
     const sync = await this.forceDataSync(job, zip, onProcess);
     log.push(...sync.log);
@@ -123,6 +127,40 @@ export class Conn2FlowInstaller implements Installer {
       installedVersion: job.plugin.version,
       siteChanged: true,
     };
+  }
+
+  /**
+   * Conn2Flow runs the package's migrations and swallows any failure (a log line, then "ok"): every
+   * db/migrations/<version>_*.php must have its phinxlog row. Why not, with Conn2Flow's own message and the
+   * tables the failed migration created (MySQL DDL is not undone); undefined when all ran.
+   */
+  private async migrationProblem(migrations: readonly Migration[], tablesBefore: readonly string[], log: readonly string[]): Promise<string | undefined> {
+    if (!migrations.length) return undefined;
+    let applied: Set<number>;
+    try {
+      const rows = await this.db.query<{ version: number | string }>('select version from phinxlog where version in (?)', [migrations.map((m) => m.version)]);
+      applied = new Set(rows.map((r) => Number(r.version)));
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw error;
+      applied = new Set();
+    }
+    const missing = migrations.filter((m) => !applied.has(m.version));
+    if (!missing.length) return undefined;
+    const said = log.map((line) => /migrações plugin falharam: (.*)$/.exec(line)?.[1]).findLast(Boolean);
+    const created = (await this.tables()).filter((table) => !tablesBefore.includes(table));
+    return [
+      `migration ${missing[0].file} did not run (phinxlog has no row for ${missing[0].version})`,
+      said ? `: Conn2Flow said "${said}"` : ': Conn2Flow said nothing of it (it logs a failed migration and answers success)',
+      missing.length > 1 ? `; ${missing.length - 1} later migration(s) did not run either` : '',
+      created.length
+        ? `; the failed run left table(s) ${created.join(', ')} (MySQL does not undo DDL: drop them, or fix the migration so it can run again)`
+        : '; it left no new table',
+    ].join('');
+  }
+
+  private async tables(): Promise<string[]> {
+    const rows = await this.db.query<{ name: string }>('select table_name as name from information_schema.tables where table_schema = database()');
+    return rows.map((r) => r.name);
   }
 
   /** The plugin's files (names, sizes, times) and its row's version: what a failed run may have changed. */
@@ -335,6 +373,21 @@ export class Conn2FlowInstaller implements Installer {
     if (result.code === 255) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} died with a PHP fatal error (exit 255)` } };
     return result;
   }
+}
+
+interface Migration {
+  file: string;
+  version: number;
+}
+
+/** The package's Phinx migrations (db/migrations/<version>_<name>.php), in version order. */
+async function packageMigrations(zip: string): Promise<Migration[]> {
+  const listed = await readZip(zip, () => false);
+  return listed.entries
+    .map(({ name }) => /^db\/migrations\/((\d+)_\w+\.php)$/.exec(name))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ file: match[1], version: Number(match[2]) }))
+    .sort((a, b) => a.version - b.version);
 }
 
 function validVersion(value: unknown): string | null {
