@@ -167,6 +167,11 @@ export class Agent {
     return reconcileInventory(site, this.journal.installed());
   }
 
+  /** The site's Conn2Flow version, when the installer can read it (heartbeats carry it to the bot). */
+  async siteVersion(): Promise<string | null> {
+    return (await this.installer.siteVersion?.().catch(() => null)) ?? null;
+  }
+
   async inventoryOf(pluginId: string): Promise<InventoryEntry> {
     return (await this.inventory()).find((entry) => entry.pluginId === pluginId) ?? { pluginId, version: null, sha256: null };
   }

@@ -12,6 +12,7 @@ import { AGENT_VERSION } from './version.ts';
 interface LinkedAgent extends JobIntake {
   readonly config: AgentConfig;
   inventory(): Promise<Heartbeat['inventory']>;
+  siteVersion(): Promise<string | null>;
 }
 
 export class BotLink {
@@ -46,6 +47,7 @@ export class BotLink {
       hostId: config.hostId,
       agentVersion: AGENT_VERSION,
       inventory: await this.agent.inventory(),
+      gestorVersion: await this.agent.siteVersion(),
       pollSeconds,
       sentAt: new Date().toISOString(),
     };

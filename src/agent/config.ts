@@ -29,12 +29,20 @@ export interface AgentConfig {
   restoreOnFailure: boolean;
   /** Pages that must answer after an install (null: no health check). */
   healthCheck: HealthCheckConfig | null;
+  /** Run after every install and restore (a PHP-FPM reload), before the health check; null: none. */
+  reloadCommand: string[] | null;
+  postInstall: { timeoutSeconds: number; stopOnError: boolean };
 }
 
 export interface HealthCheckConfig {
   urls: string[];
   timeoutSeconds: number;
   fatalPatterns: string[];
+  /** Seconds the site may still run the previous code; undefined: read from PHP's settings. */
+  settleSeconds?: number;
+  phpIniDir?: string;
+  passes: number;
+  intervalSeconds: number;
 }
 
 /** What marks a broken PHP page unless the config says otherwise. */
@@ -106,8 +114,18 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     allowHttpDownloads: c.allowHttpDownloads ?? false,
     restoreOnFailure: c.restoreOnFailure ?? true,
     healthCheck: c.healthCheck
-      ? { urls: c.healthCheck.urls, timeoutSeconds: c.healthCheck.timeoutSeconds ?? 15, fatalPatterns: c.healthCheck.fatalPatterns ?? DEFAULT_FATAL_PATTERNS }
+      ? {
+          urls: c.healthCheck.urls,
+          timeoutSeconds: c.healthCheck.timeoutSeconds ?? 15,
+          fatalPatterns: c.healthCheck.fatalPatterns ?? DEFAULT_FATAL_PATTERNS,
+          settleSeconds: c.healthCheck.settleSeconds,
+          phpIniDir: c.healthCheck.phpIniDir ? path.resolve(base, c.healthCheck.phpIniDir) : undefined,
+          passes: c.healthCheck.passes ?? 3,
+          intervalSeconds: c.healthCheck.intervalSeconds ?? 1,
+        }
       : null,
+    reloadCommand: c.reloadCommand ?? null,
+    postInstall: { timeoutSeconds: c.postInstall?.timeoutSeconds ?? 300, stopOnError: c.postInstall?.stopOnError ?? true },
   };
 }
 

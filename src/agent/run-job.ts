@@ -9,7 +9,10 @@ import { inspectPackage } from '../plugin/inspect-package.ts';
 import type { Backups } from './backups.ts';
 import type { AgentConfig } from './config.ts';
 import { downloadPackage } from './download.ts';
+import { compatibilityProblem } from '../protocol/compatibility.ts';
 import { checkSiteHealth } from './health-check.ts';
+import { tail } from './installers/installer.ts';
+import { runProcess } from './installers/run-process.ts';
 import type { Installer, InstallerResult } from './installers/installer.ts';
 import type { Journal, JournalJob } from './journal.ts';
 
@@ -114,6 +117,10 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
     );
     timings.verifyMs = Date.now() - verifyStarted;
     if (!inspection.ok) return erro(inspection.exitCode, `package refused before installing: ${inspection.reason}`, { timings });
+    // The Conn2Flow versions the package says it is for, against the site's own (never the job's word).
+    const siteVersion = job.action === 'rollback' ? null : await ctx.installer.siteVersion?.().catch(() => null);
+    const incompatible = siteVersion ? compatibilityProblem(inspection.manifest.compatibility, siteVersion) : undefined;
+    if (incompatible) return erro(PLG_EXIT.INCOMPATIBLE, `${job.plugin.id} ${job.plugin.version} does not fit this site: ${incompatible}; nothing was installed`, { timings });
 
     // The kept copy is what the installer reads (Conn2Flow's plugins row points at it), and what a later
     // rollback or restore uses.
@@ -131,8 +138,19 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       return erro(result.exitCode, `${result.message}${restore.note}`, { logTail: [...result.logTail, ...restore.log].slice(-50), timings });
     }
     ctx.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
+    const reloaded = await reload(ctx, result.logTail);
+    const scripts = job.action === 'rollback' ? undefined : await runPostInstallScripts(ctx, job, inspection.manifest.postInstallScripts ?? [], result.logTail);
+    if (scripts?.failed) {
+      ctx.log(`job ${job.jobId}: a post-install script of ${job.plugin.id} ${job.plugin.version} failed: ${scripts.failed}`);
+      const restore = await restoreAfterFailure(ctx, job, before, { ...result, siteChanged: true }, onProcess);
+      return erro(AGENT_EXIT.POST_INSTALL_FAILED, `post-install script ${scripts.failed}${restore.note || `; the site has ${job.plugin.version}`}`, {
+        logTail: [...result.logTail, ...restore.log].slice(-50),
+        timings,
+      });
+    }
     if (config.healthCheck) {
-      const health = await checkSiteHealth(config.healthCheck);
+      const health = await checkSiteHealth(config.healthCheck, { reloaded });
+      result.logTail.push(...health.notes.map((note) => `-- health check: ${note}`));
       if (!health.ok) {
         ctx.log(`job ${job.jobId}: the site failed its health check after ${job.action} of ${job.plugin.id} ${job.plugin.version}: ${health.problem}`);
         const restore = await restoreAfterFailure(ctx, job, before, { ...result, siteChanged: true }, onProcess);
@@ -179,10 +197,46 @@ async function restoreAfterFailure(
   };
   const restored = await ctx.installer.install({ job: restoreJob, zip, sha256: before.sha256, onProcess });
   const log = [`${RESTORE_MARKER}${job.plugin.id} ${previous} from the kept package:`, ...restored.logTail.slice(-15)];
+  if (restored.exitCode === PLG_EXIT.OK) await reload(ctx, log);
   if (restored.exitCode !== PLG_EXIT.OK)
     return { note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`, log };
   ctx.journal.setInstalled({ pluginId: job.plugin.id, version: previous, sha256: before.sha256, installedAt: new Date().toISOString() });
   return { note: `; restored to ${previous}`, log };
+}
+
+/** Runs the configured reload (a PHP-FPM reload, so the web server runs the new code); true when one ran. */
+async function reload(ctx: RunContext, log: string[]): Promise<boolean> {
+  const command = ctx.config.reloadCommand;
+  if (!command) return false;
+  const result = await runProcess(command[0], command.slice(1), { timeoutMs: 60_000 });
+  const ok = result.code === 0 && !result.timedOut;
+  const said = tail(`${result.stdout}\n${result.stderr}`, 5);
+  log.push(`-- reload: ${command.join(' ')} ${ok ? 'ran' : `failed (${result.spawnError ?? (result.timedOut ? 'timed out' : `exit ${result.code}`)})`}`, ...said);
+  if (!ok) ctx.log(`the reload command failed: ${command.join(' ')}: ${said.join(' ')}`);
+  return ok;
+}
+
+/**
+ * The package's post_install_scripts (Conn2Flow never runs them), one at a time, from the plugin's folder,
+ * each within its time limit, their output in the log. The first failure stops the rest; it fails the job
+ * unless postInstall.stopOnError is off.
+ */
+async function runPostInstallScripts(ctx: RunContext, job: Job, scripts: readonly string[], log: string[]): Promise<{ failed?: string }> {
+  if (!scripts.length) return {};
+  if (!ctx.installer.runScript) {
+    log.push(`-- post-install scripts: the ${ctx.installer.name} installer does not run them (${scripts.join(', ')})`);
+    return {};
+  }
+  for (const script of scripts) {
+    const ran = await ctx.installer.runScript(job.plugin.id, script, ctx.config.postInstall.timeoutSeconds);
+    log.push(`-- post-install script ${script}: ${ran.ok ? 'ok' : ran.problem}`, ...ran.output);
+    if (!ran.ok) {
+      if (ctx.config.postInstall.stopOnError) return { failed: `${script} ${ran.problem}` };
+      log.push('-- (postInstall.stopOnError is off: the job stays ok; the remaining scripts did not run)');
+      return {};
+    }
+  }
+  return {};
 }
 
 async function uninstall(ctx: RunContext, job: Job, onProcess: (pgid: number) => void): Promise<JobOutcome> {

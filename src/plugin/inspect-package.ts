@@ -1,3 +1,4 @@
+import { COMPATIBILITY_BOUND, type Compatibility } from '../protocol/compatibility.ts';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
@@ -30,9 +31,18 @@ export const MAX_MANIFEST_BYTES = 256 * 1024;
 /** Files no host installs from a package: the packer's list, examples of settings excepted. */
 const HOST_REFUSED = [...REFUSED, '!.env.example', '!.env.sample', '!.env.dist'];
 
-export type Inspection =
-  | { ok: true; manifest: { id: string; name: string; version: string }; entries: number; totalBytes: number; names: string[] }
-  | { ok: false; exitCode: number; reason: string };
+/** What the host reads of a package's manifest.json. */
+export interface InspectedManifest {
+  id: string;
+  name: string;
+  version: string;
+  /** The Conn2Flow versions it is written for. */
+  compatibility?: Compatibility;
+  /** Paths inside the plugin's folder, run after an install (Conn2Flow never runs them). */
+  postInstallScripts?: string[];
+}
+
+export type Inspection = { ok: true; manifest: InspectedManifest; entries: number; totalBytes: number; names: string[] } | { ok: false; exitCode: number; reason: string };
 
 const RATIO_FLOOR = 1024 * 1024;
 const YIELD_BYTES = 8 * 1024 * 1024;
@@ -82,7 +92,7 @@ export async function inspectPackage(zipPath: string, expected: { id: string; ve
     if (size < MIN_PACKAGE_SIZE) throw zipInvalid(`${size} bytes: Conn2Flow rejects packages under ${MIN_PACKAGE_SIZE} bytes`);
     const { manifest, names, totalBytes } = await readEntries(zipPath, size, limits);
     if (!manifest) throw new Refusal(PLG_EXIT.VALIDATE, 'no manifest.json at the zip root');
-    const parsed = parseManifest(manifest);
+    const parsed = parseManifest(manifest, names);
     if (expected && parsed.id !== expected.id) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json says id "${parsed.id}", the job is for "${expected.id}"`);
     if (expected && parsed.version !== expected.version) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json says version ${parsed.version}, the job is for ${expected.version}`);
     return { ok: true, manifest: parsed, entries: names.length, totalBytes, names };
@@ -93,7 +103,7 @@ export async function inspectPackage(zipPath: string, expected: { id: string; ve
   }
 }
 
-function parseManifest(bytes: Buffer): { id: string; name: string; version: string } {
+function parseManifest(bytes: Buffer, names: readonly string[]): InspectedManifest {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -104,7 +114,31 @@ function parseManifest(bytes: Buffer): { id: string; name: string; version: stri
   if (typeof m?.id !== 'string' || typeof m.name !== 'string' || typeof m.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(m.version)) {
     throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json needs string "id", "name" and an x.y.z "version"');
   }
-  return { id: m.id, name: m.name, version: m.version };
+  return { id: m.id, name: m.name, version: m.version, ...compatibilityOf(m.compatibility), ...postInstallScriptsOf(m.post_install_scripts, names) };
+}
+
+function compatibilityOf(value: unknown): Pick<InspectedManifest, 'compatibility'> {
+  if (value === undefined || value === null) return {};
+  const c = value as Record<string, unknown>;
+  const bound = (b: unknown) => b === undefined || (typeof b === 'string' && COMPATIBILITY_BOUND.test(b));
+  if (typeof value !== 'object' || Array.isArray(value) || !bound(c.min) || !bound(c.max))
+    throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json "compatibility" must be {"min", "max"} with versions like 1.0.0 or 2.x');
+  return { compatibility: { ...(c.min ? { min: c.min as string } : {}), ...(c.max ? { max: c.max as string } : {}) } };
+}
+
+/** Each post-install script: a .php path inside the plugin (not under db/, which the installer deletes), present in the zip. */
+function postInstallScriptsOf(value: unknown, names: readonly string[]): Pick<InspectedManifest, 'postInstallScripts'> {
+  if (value === undefined || value === null) return {};
+  if (!Array.isArray(value) || value.length > 20) throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json "post_install_scripts" must be a list of at most 20 paths');
+  for (const script of value) {
+    if (typeof script !== 'string' || !/^(?!db\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9_./-]+\.php$/.test(script))
+      throw new Refusal(
+        PLG_EXIT.VALIDATE,
+        `manifest.json "post_install_scripts": ${JSON.stringify(script)} is not a .php path inside the plugin (relative, no "..", not under db/)`,
+      );
+    if (!names.includes(script)) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json "post_install_scripts": ${script} is not in the package`);
+  }
+  return value.length ? { postInstallScripts: value as string[] } : {};
 }
 
 async function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): Promise<{ manifest?: Buffer; names: string[]; totalBytes: number }> {

@@ -1,5 +1,6 @@
 // The bot ↔ host messages as TypeScript types. The JSON Schemas in schemas/ are the contract (a PHP host
 // can implement it from them and docs/protocol.md); these types mirror them.
+import type { Compatibility } from './compatibility.ts';
 import type { HostStatus } from './statuses.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -32,6 +33,8 @@ export interface Job {
   options: { force: boolean; skipMigrations: boolean };
   /** Plugins this one needs on the site (from its manifest); absent: none. */
   dependencies?: Dependency[];
+  /** The Conn2Flow versions the plugin is written for (from its manifest); absent: any. */
+  compatibility?: Compatibility;
   reportUrl: string;
   deadline: string;
   createdAt: string;
@@ -67,6 +70,8 @@ export interface Heartbeat {
   hostId: string;
   agentVersion: string;
   inventory: InventoryEntry[];
+  /** The site's Conn2Flow version, when the agent can read it. */
+  gestorVersion?: string | null;
   pollSeconds: number;
   sentAt: string;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -303,7 +304,8 @@ test('the site is asked after an install: a broken page puts the previous versio
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
   const healthUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
   try {
-    const checked = await startAgent(site.gestor, { healthCheck: { urls: [healthUrl], timeoutSeconds: 2 } });
+    // The pages here are not PHP: no opcache to wait for (the opcache test waits for real).
+    const checked = await startAgent(site.gestor, { healthCheck: { urls: [healthUrl], timeoutSeconds: 2, settleSeconds: 0, intervalSeconds: 0 } });
     const kept = await pluginPackages('health-plugin', ['3.0.0', '3.1.0', '3.2.0']);
     const job = async (version: string, fields: Parameters<FakeBot['jobFor']>[1] = {}) =>
       run(checked, await bot.jobFor(kept[version].zip, { pluginId: 'health-plugin', version, action: version === '3.0.0' ? 'install' : 'update', ...fields }));
@@ -346,6 +348,84 @@ test('the site is asked after an install: a broken page puts the previous versio
     pages.closeAllConnections();
     await new Promise<void>((resolve) => pages.close(() => resolve()));
   }
+});
+
+test("with PHP's opcache on, the health check waits for the new code and checks it again: a broken update served from the cache at first is still caught (46)", async () => {
+  // The site's pages through PHP's own server with opcache on, as Debian's PHP-FPM runs them: a changed file
+  // is seen only once opcache.revalidate_freq seconds have passed since it was last checked.
+  const docroot = await tempDir('c2f-docroot-');
+  await writeFile(path.join(docroot, 'index.php'), `<?php include ${JSON.stringify(path.join(site.gestor, 'plugins', 'cached-plugin', 'page.php'))};`);
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const server = spawn('php', ['-d', 'opcache.enable_cli=1', '-d', 'opcache.validate_timestamps=1', '-d', 'opcache.revalidate_freq=2', '-S', `127.0.0.1:${port}`, '-t', docroot], {
+    stdio: 'ignore',
+  });
+  const pageUrl = `http://127.0.0.1:${port}/`;
+  try {
+    await waitFor(async () => (await fetch(pageUrl).catch(() => undefined)) !== undefined, 'the PHP server');
+    const ini = await tempDir('c2f-php-ini-');
+    await writeFile(path.join(ini, 'php.ini'), '[opcache]\nopcache.enable=1\nopcache.validate_timestamps=1\nopcache.revalidate_freq=2\n');
+    const checked = await startAgent(site.gestor, {
+      healthCheck: { urls: [pageUrl], timeoutSeconds: 5, phpIniDir: ini, passes: 2, intervalSeconds: 0.5 },
+      reloadCommand: ['true'],
+    });
+    const page = (body: string) => ({ files: { 'page.php': `<?php ${body}` } });
+    const kept = await pluginPackages('cached-plugin', ['1.0.0', '1.1.0'], { '1.0.0': page("echo 'Loja aberta';"), '1.1.0': page("throw new Error('loja_total() is gone');") });
+    const job = async (version: string, action: Job['action']) => run(checked, await bot.jobFor(kept[version].zip, { pluginId: 'cached-plugin', version, action }));
+    await site.mode('normal');
+    const installed = await job('1.0.0', 'install');
+    assert.equal(installed.status, 'ok', installed.message);
+    assert.ok(installed.logTail.includes(`-- health check: waited 3 s for PHP's opcache to see the new files (opcache.revalidate_freq=2 in ${ini})`), installed.logTail.join('\n'));
+    assert.ok(installed.logTail.includes('-- reload: true ran'), 'the reload command ran after the install');
+    assert.match(await (await fetch(pageUrl)).text(), /Loja aberta/, 'the page is in the cache');
+
+    const broken = await job('1.1.0', 'update');
+    assert.deepEqual([broken.status, broken.exitCode], ['erro', 46], broken.message);
+    assert.match(broken.message, /^health check failed after the update: http:\/\/127\.0\.0\.1:\d+\/ answered HTTP 500.*; restored to 1\.0\.0$/);
+    assert.equal(await site.filesVersion('cached-plugin'), '1.0.0');
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
+
+test("the site's Conn2Flow version decides: a package for another major version is refused (31) before anything changes; post-install scripts run after the install, and a failing one puts the previous version back (48)", async () => {
+  const scripted = await startAgent(site.gestor, { postInstall: { timeoutSeconds: 10 } });
+  const marker = path.join(await tempDir('c2f-post-install-'), 'ran.log');
+  const kept = await pluginPackages('scripted', ['1.0.0', '1.1.0', '2.0.0'], {
+    '1.0.0': {
+      manifest: { compatibility: { min: '2.0.0', max: '2.x' }, post_install_scripts: ['scripts/setup.php'] },
+      files: { 'scripts/setup.php': `<?php file_put_contents(${JSON.stringify(marker)}, getcwd() . "\\n", FILE_APPEND); echo "caches warmed\\n";` },
+    },
+    '1.1.0': {
+      manifest: { post_install_scripts: ['scripts/setup.php'] },
+      files: { 'scripts/setup.php': '<?php fwrite(STDERR, "SQLSTATE[42S02]: Base table or view not found: loja_config\\n"); exit(3);' },
+    },
+    '2.0.0': { manifest: { compatibility: { min: '3.0.0', max: '3.x' } } },
+  });
+  const job = async (version: string, action: Job['action']) => run(scripted, await bot.jobFor(kept[version].zip, { pluginId: 'scripted', version, action }));
+  await site.mode('normal');
+
+  const installed = await job('1.0.0', 'install');
+  assert.equal(installed.status, 'ok', installed.message);
+  assert.deepEqual((await readFile(marker, 'utf8')).trim(), path.join(site.gestor, 'plugins', 'scripted'), 'run once, from the plugin folder');
+  assert.ok(installed.logTail.includes('-- post-install script scripts/setup.php: ok'), installed.logTail.join('\n'));
+  assert.ok(installed.logTail.includes('caches warmed'));
+
+  const failed = await job('1.1.0', 'update');
+  assert.deepEqual([failed.status, failed.exitCode, failed.exitLabel], ['erro', 48, 'POST_INSTALL_FAILED']);
+  assert.equal(failed.message, 'post-install script scripts/setup.php exited with 3; restored to 1.0.0');
+  assert.ok(failed.logTail.includes('SQLSTATE[42S02]: Base table or view not found: loja_config'));
+  assert.equal(await site.filesVersion('scripted'), '1.0.0');
+
+  const incompatible = await job('2.0.0', 'update');
+  assert.deepEqual([incompatible.status, incompatible.exitCode, incompatible.exitLabel], ['erro', 31, 'INCOMPATIBLE']);
+  assert.equal(incompatible.message, 'scripted 2.0.0 does not fit this site: it is for Conn2Flow 3.0.0 to 3.x; this site runs 2.9.43; nothing was installed');
+  assert.equal(await site.filesVersion('scripted'), '1.0.0');
+  assert.equal(await scripted.agent.siteVersion(), '2.9.43', 'read from gestor/config.php (heartbeats carry it)');
 });
 
 test("the inventory reports what the files hold, and where Conn2Flow's row disagrees", async () => {

@@ -15,6 +15,7 @@ const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
   enrolled: true,
   lastSeenAt: null,
   agentVersion: null,
+  gestorVersion: null,
   inventory: [],
   plugins: [{ repository: 'conn2flow/plugins', pluginId: 'p' }],
   labels: [],
@@ -75,4 +76,17 @@ test('skips say why: same package, newer version installed, disabled, not enroll
   // What a host had before is kept with its job: a rollback returns to it.
   const older = plan.find((j) => j.hostId === 'older')!;
   assert.deepEqual([older.previousVersion, older.previousSha256], ['1.1.9', 'e'.repeat(64)]);
+});
+
+test("a host whose site runs a Conn2Flow outside the package's compatibility is blocked (31) with both versions; an unknown version is left to the agent", () => {
+  const compatible = { ...release, compatibility: { min: '1.0.0', max: '2.x' } };
+  const planned = planJobs(compatible, [host('old', { gestorVersion: '2.9.43' }), host('new', { gestorVersion: '3.0.1' }), host('unknown')]);
+  assert.deepEqual(
+    planned.map((j) => [j.hostId, j.state, j.exitCode ?? null, j.reason]),
+    [
+      ['old', 'queued', null, null],
+      ['new', 'blocked', 31, 'p 1.2.0 does not fit this site: it is for Conn2Flow 1.0.0 to 2.x; this site runs 3.0.1'],
+      ['unknown', 'queued', null, null],
+    ],
+  );
 });

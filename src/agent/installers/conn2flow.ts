@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { InventoryEntry, Job } from '../../protocol/messages.ts';
@@ -9,7 +9,7 @@ import { writeZip, type ZipEntry } from '../../plugin/zip-writer.ts';
 import { isPluginId } from '../../plugin/plugin-id.ts';
 import type { SitePlugin } from '../inventory.ts';
 import { parseInstallerOutput } from './installer-output.ts';
-import { tail, type InstallRequest, type Installer, type InstallerResult, type SiteCheck } from './installer.ts';
+import { tail, type InstallRequest, type Installer, type InstallerResult, type ScriptRun, type SiteCheck } from './installer.ts';
 import { runProcess } from './run-process.ts';
 import { SiteDatabaseClient, SiteDatabaseError } from './site-database.ts';
 import { SlugLockTimeout, withSlugLock } from './slug-lock.ts';
@@ -120,6 +120,10 @@ export class Conn2FlowInstaller implements Installer {
     const sync = await this.forceDataSync(job, zip, onProcess);
     log.push(...sync.log);
     if (sync.failure) return fail(AGENT_EXIT.VERIFY_FAILED, sync.failure, log);
+    // Conn2Flow's extraction keeps the zip's file times, and a reproducible package has one fixed time: PHP's
+    // opcache, which notices a changed file by its time, would keep running the previous version's code.
+    const touched = await touchFiles(path.join(this.settings.gestorDir, 'plugins', id));
+    log.push(`-- ${touched} file time(s) set to now, so PHP's opcache sees the new files`);
     return {
       exitCode: PLG_EXIT.OK,
       message: `${id} ${job.plugin.version} installed (${action}); files, plugins row and data sync checked`,
@@ -306,6 +310,25 @@ export class Conn2FlowInstaller implements Installer {
     }
   }
 
+  /** `$_GESTOR['versao']` in gestor/config.php: the Conn2Flow version the site runs (read, never run). */
+  async siteVersion(): Promise<string | null> {
+    const config = await readFile(path.join(this.settings.gestorDir, 'config.php'), 'utf8').catch(() => '');
+    return /\$_GESTOR\s*\[\s*['"]versao['"]\s*\]\s*=\s*['"](\d+\.\d+\.\d+)['"]/.exec(config)?.[1] ?? null;
+  }
+
+  /** A post-install script: `php <script>` from the plugin's folder, as the web server's user runs the site. */
+  async runScript(pluginId: string, script: string, timeoutSeconds: number): Promise<ScriptRun> {
+    const folder = path.join(this.settings.gestorDir, 'plugins', pluginId);
+    const file = path.join(folder, script);
+    if (!(await stat(file).catch(() => undefined))?.isFile()) return { ok: false, problem: `is not in ${folder} after the install`, output: [] };
+    const result = await runProcess(this.settings.php, [file], { cwd: folder, timeoutMs: timeoutSeconds * 1000 });
+    const output = tail(`${result.stdout}\n${result.stderr}`, 10);
+    if (result.spawnError) return { ok: false, problem: `could not be started (${this.settings.php}: ${result.spawnError})`, output };
+    if (result.timedOut) return { ok: false, problem: `ran longer than ${timeoutSeconds} s and was stopped`, output };
+    if (result.code !== 0) return { ok: false, problem: `exited with ${result.code ?? result.signal}`, output };
+    return { ok: true, output };
+  }
+
   private async filesVersion(pluginId: string): Promise<string | null> {
     try {
       const manifest = JSON.parse(await readFile(path.join(this.settings.gestorDir, 'plugins', pluginId, 'manifest.json'), 'utf8')) as { version?: unknown };
@@ -396,6 +419,14 @@ function validVersion(value: unknown): string | null {
 
 function fail(exitCode: number, message: string, log: string[]): InstallerResult {
   return { exitCode, message, logTail: log.slice(-50), installedVersion: null, siteChanged: false };
+}
+
+/** Sets every file's times under a folder to now; returns how many. */
+async function touchFiles(folder: string): Promise<number> {
+  const now = new Date();
+  const files = (await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => [])).filter((d) => d.isFile());
+  await Promise.all(files.map((d) => utimes(path.join(d.parentPath, d.name), now, now).catch(() => {})));
+  return files.length;
 }
 
 /** Every file and folder under a folder, as zip entries (a backup keeps everything, nothing excluded). */

@@ -39,7 +39,13 @@ export interface Installer {
   siteInventory?(): Promise<SitePlugin[]>;
   /** After a failed job, makes the site's own records say so, and say what the site has (`site`). */
   markFailed?(pluginId: string, site: InventoryEntry): Promise<void>;
+  /** The site's Conn2Flow version (`$_GESTOR['versao']`), or null when it cannot be read. */
+  siteVersion?(): Promise<string | null>;
+  /** Runs one of the plugin's post-install scripts (a path inside its folder) within a time limit. */
+  runScript?(pluginId: string, script: string, timeoutSeconds: number): Promise<ScriptRun>;
 }
+
+export type ScriptRun = { ok: true; output: string[] } | { ok: false; problem: string; output: string[] };
 
 export const LOG_TAIL_LINES = 50;
 

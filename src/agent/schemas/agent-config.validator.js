@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateAgentConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."}},"additionalProperties":false}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."},"settleSeconds":{"type":"number","minimum":0,"maximum":600,"description":"How long after an install the site may still run the previous code (PHP's opcache rechecks files every opcache.revalidate_freq seconds). Default: read from the web server's PHP settings (phpIniDir), else 3."},"phpIniDir":{"type":"string","minLength":1,"description":"The web server's PHP configuration folder (php.ini and conf.d/), read for opcache's settings. Default: /etc/php/<version>/fpm, else apache2, when there is one."},"passes":{"type":"integer","minimum":1,"maximum":20,"default":3,"description":"The check must pass this many times in a row, intervalSeconds apart."},"intervalSeconds":{"type":"number","minimum":0,"maximum":60,"default":1,"description":"Time between passes."}},"additionalProperties":false},"reloadCommand":{"type":["array","null"],"minItems":1,"items":{"type":"string","minLength":1},"description":"A command run after every install, update, rollback and restore, before the health check, e.g. [\"systemctl\", \"reload\", \"php8.2-fpm\"]: with opcache.validate_timestamps=0 the web server runs new code only after a reload."},"postInstall":{"type":"object","description":"The plugin's post_install_scripts (manifest), run after a successful install or update, one at a time, with PHP from the plugin's folder.","properties":{"timeoutSeconds":{"type":"integer","minimum":1,"maximum":3600,"default":300,"description":"Time limit of each script."},"stopOnError":{"type":"boolean","default":true,"description":"A failed script fails the job and puts the previous version back (false: its failure is reported in the log and the job stays ok)."}},"additionalProperties":false}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
@@ -1059,7 +1059,7 @@ vErrors.push(err79);
 errors++;
 }
 for(const key6 in data35){
-if(!(((key6 === "urls") || (key6 === "timeoutSeconds")) || (key6 === "fatalPatterns"))){
+if(!(((((((key6 === "urls") || (key6 === "timeoutSeconds")) || (key6 === "fatalPatterns")) || (key6 === "settleSeconds")) || (key6 === "phpIniDir")) || (key6 === "passes")) || (key6 === "intervalSeconds"))){
 const err80 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err80];
@@ -1207,9 +1207,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-}
-else {
-const err92 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data35.settleSeconds !== undefined){
+let data41 = data35.settleSeconds;
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 600 || isNaN(data41)){
+const err92 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1218,15 +1220,268 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-}
-else {
-const err93 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data41 < 0 || isNaN(data41)){
+const err93 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err93];
 }
 else {
 vErrors.push(err93);
+}
+errors++;
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+if(data35.phpIniDir !== undefined){
+let data42 = data35.phpIniDir;
+if(typeof data42 === "string"){
+if(func2(data42) < 1){
+const err95 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+else {
+const err96 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+if(data35.passes !== undefined){
+let data43 = data35.passes;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err97 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 20 || isNaN(data43)){
+const err98 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+if(data43 < 1 || isNaN(data43)){
+const err99 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+}
+if(data35.intervalSeconds !== undefined){
+let data44 = data35.intervalSeconds;
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 60 || isNaN(data44)){
+const err100 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+if(data44 < 0 || isNaN(data44)){
+const err101 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data.reloadCommand !== undefined){
+let data45 = data.reloadCommand;
+if((!(Array.isArray(data45))) && (data45 !== null)){
+const err104 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/type",keyword:"type",params:{type: schema31.properties.reloadCommand.type},message:"must be array,null"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+if(Array.isArray(data45)){
+if(data45.length < 1){
+const err105 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+const len4 = data45.length;
+for(let i4=0; i4<len4; i4++){
+let data46 = data45[i4];
+if(typeof data46 === "string"){
+if(func2(data46) < 1){
+const err106 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+else {
+const err107 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+}
+if(data.postInstall !== undefined){
+let data47 = data.postInstall;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+for(const key7 in data47){
+if(!((key7 === "timeoutSeconds") || (key7 === "stopOnError"))){
+const err108 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+if(data47.timeoutSeconds !== undefined){
+let data48 = data47.timeoutSeconds;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err109 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 > 3600 || isNaN(data48)){
+const err110 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+if(data48 < 1 || isNaN(data48)){
+const err111 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+}
+if(data47.stopOnError !== undefined){
+if(typeof data47.stopOnError !== "boolean"){
+const err112 = {instancePath:instancePath+"/postInstall/stopOnError",schemaPath:"#/properties/postInstall/properties/stopOnError/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+}
+else {
+const err113 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+}
+else {
+const err114 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
 }
 errors++;
 }

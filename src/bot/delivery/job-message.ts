@@ -41,6 +41,7 @@ export function buildJobMessage(
     package: { fileName: 'gestor-plugin.zip', size: release.zipSize, sha256: release.zipSha256, url: link.url, urlExpiresAt: link.expiresAt },
     options: { force: job.force, skipMigrations: false },
     ...((action === 'install' || action === 'update') && release.dependencies?.length ? { dependencies: release.dependencies } : {}),
+    ...((action === 'install' || action === 'update') && release.compatibility ? { compatibility: release.compatibility } : {}),
     reportUrl: new URL('/api/reports', botUrl).toString(),
     deadline: new Date(now.getTime() + deadlineSeconds * 1000).toISOString(),
     createdAt: now.toISOString(),

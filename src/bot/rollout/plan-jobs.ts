@@ -1,4 +1,6 @@
 import { compareVersions } from '../../plugin/release-tag.ts';
+import { compatibilityProblem, type Compatibility } from '../../protocol/compatibility.ts';
+import { PLG_EXIT } from '../../protocol/exit-codes.ts';
 import type { HostRecord } from '../store/hosts.ts';
 import type { NewJob } from '../store/rollouts.ts';
 
@@ -13,6 +15,8 @@ export interface ReleaseToPlan {
   version: string;
   prerelease: boolean;
   sha256: string;
+  /** The Conn2Flow versions the package is written for. */
+  compatibility?: Compatibility | null;
 }
 
 /** Why a stable host's job is skipped for a pre-release (and re-planned when it is published as a release). */
@@ -55,6 +59,18 @@ export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], o
         skip(`downgrade: ${installed.version} is installed; use "force" to install ${release.version}`);
         continue;
       }
+    }
+    const incompatible = host.gestorVersion ? compatibilityProblem(release.compatibility, host.gestorVersion) : undefined;
+    if (incompatible) {
+      planned.push({
+        ...base,
+        state: 'blocked',
+        reason: `${release.pluginId} ${release.version} does not fit this site: ${incompatible}`,
+        exitCode: PLG_EXIT.INCOMPATIBLE,
+        exitLabel: 'INCOMPATIBLE',
+        event: 'job_blocked',
+      });
+      continue;
     }
     const event = 'job_planned';
     if (host.policy === 'auto') planned.push({ ...base, state: 'queued', reason: null, event });

@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
+import { COMPATIBILITY_BOUND, type Compatibility } from '../../protocol/compatibility.ts';
 import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
 import type { Database } from '../store/database.ts';
 import { hostsWithIds, listHosts, listLabelSchedules } from '../store/hosts.ts';
@@ -91,9 +92,11 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     if (zip.digest !== `sha256:${expected}`)
       return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
     let dependencies;
+    let compatibility: Compatibility | null;
     try {
       const manifest = await readPackageManifest(() => packageBytes, { sha256: expected, pluginId: named.pluginId, version: named.version });
       dependencies = manifest.dependencies ?? [];
+      compatibility = compatibilityOf(manifest.compatibility);
     } catch (error) {
       if (error instanceof PackageRefused) return fail(error.message);
       await dropPackage();
@@ -108,6 +111,7 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       zipSize: zip.size,
       zipSha256: expected,
       dependencies,
+      compatibility,
       publishedAt: github.publishedAt,
       strategy,
       error: null,
@@ -143,6 +147,15 @@ async function promoteToStable(deps: Pick<ResolveDeps, 'db'>, release: ReleaseRo
   return deps.db.transaction((tx) => replanSkippedJobs(tx, rolloutId, PRERELEASE_SKIP, stable, `${release.tag} was published as a release: the stable channel gets it`));
 }
 
+/** The manifest's compatibility when it names a bound a host can be held to (the packer checks its form). */
+function compatibilityOf(value: unknown): Compatibility | null {
+  const c = value as Compatibility | undefined;
+  const bound = (b: unknown) => typeof b === 'string' && COMPATIBILITY_BOUND.test(b);
+  if (!c || typeof c !== 'object') return null;
+  const kept = { ...(bound(c.min) ? { min: c.min } : {}), ...(bound(c.max) ? { max: c.max } : {}) };
+  return kept.min || kept.max ? kept : null;
+}
+
 /** The repository's strategy (`rollout:` of .github/conn2flow-release.yml), else the bot's default. */
 function strategyOf(config: RepositoryReleaseConfig, defaultStrategy: Strategy | undefined): Strategy {
   return config.rollout === undefined ? (defaultStrategy ?? ALL_AT_ONCE) : parseStrategy(config.rollout, 'rollout in .github/conn2flow-release.yml');
@@ -156,7 +169,15 @@ export async function planRollout(deps: Pick<ResolveDeps, 'db' | 'boss' | 'now'>
   const { db } = deps;
   const hosts = await listHosts(db);
   const planned = planJobs(
-    { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
+    {
+      id: release.id,
+      repository: release.repository,
+      pluginId: release.pluginId!,
+      version: release.version!,
+      prerelease: release.prerelease,
+      sha256: release.zipSha256!,
+      compatibility: release.compatibility,
+    },
     hosts,
   );
   const rolloutId = newRolloutId();

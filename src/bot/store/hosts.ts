@@ -27,6 +27,8 @@ export interface HostRecord {
   enrolled: boolean;
   lastSeenAt: string | null;
   agentVersion: string | null;
+  /** The Conn2Flow version the host's site runs, from its heartbeats (null until one says). */
+  gestorVersion: string | null;
   inventory: InventoryRecord[];
   plugins: Subscription[];
   /** Waves select hosts by label. */
@@ -245,6 +247,7 @@ interface HostRow {
   secret_sealed: string | null;
   last_seen_at: Date | string | null;
   agent_version: string | null;
+  gestor_version?: string | null;
   inventory: HostRecord['inventory'] | string;
   labels: string[] | null;
   time_zone: string | null;
@@ -264,6 +267,7 @@ function toHost(row: HostRow, subs: Array<{ repository: string; plugin_id: strin
     enrolled: row.secret_sealed !== null,
     lastSeenAt: row.last_seen_at ? new Date(row.last_seen_at).toISOString() : null,
     agentVersion: row.agent_version,
+    gestorVersion: row.gestor_version ?? null,
     inventory: typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory,
     plugins: subs.map((s) => ({ repository: s.repository, pluginId: s.plugin_id })),
     labels: row.labels ?? [],

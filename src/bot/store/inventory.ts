@@ -37,6 +37,10 @@ export async function recordInventory(tx: Queryable, hostId: string, said: reado
 
 /** A heartbeat: the host is alive, runs this agent version, and has this inventory. */
 export async function recordHeartbeat(tx: Queryable, beat: Heartbeat): Promise<void> {
-  await tx.query('update hosts set agent_version = $2, last_seen_at = now() where id = $1', [beat.hostId, beat.agentVersion]);
+  await tx.query('update hosts set agent_version = $2, gestor_version = coalesce($3, gestor_version), last_seen_at = now() where id = $1', [
+    beat.hostId,
+    beat.agentVersion,
+    beat.gestorVersion ?? null,
+  ]);
   await recordInventory(tx, beat.hostId, beat.inventory, beat.sentAt, 'all');
 }

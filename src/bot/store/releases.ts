@@ -1,3 +1,4 @@
+import type { Compatibility } from '../../protocol/compatibility.ts';
 import type { Dependency } from '../../protocol/messages.ts';
 import type { Strategy } from '../rollout/strategy.ts';
 import type { Queryable } from './database.ts';
@@ -26,6 +27,8 @@ export interface ReleaseRow {
   dependencies: Dependency[] | null;
   /** When GitHub published the release (its age counts from there). */
   publishedAt: string | null;
+  /** The Conn2Flow versions the package is written for (its manifest's compatibility); null: any. */
+  compatibility: Compatibility | null;
   /** The rollout strategy it was resolved with (null until resolved, and for releases resolved before it was kept). */
   strategy: Strategy | null;
   receivedAt: string;
@@ -93,9 +96,9 @@ export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow 
 }
 
 type ReleaseFields = Partial<
-  Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt' | 'strategy'>
+  Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt' | 'strategy' | 'compatibility'>
 >;
-const JSON_FIELDS = new Set(['dependencies', 'strategy']);
+const JSON_FIELDS = new Set(['dependencies', 'strategy', 'compatibility']);
 
 export async function updateRelease(db: Queryable, id: number, fields: ReleaseFields): Promise<void> {
   const columns: Record<string, string> = {
@@ -110,6 +113,7 @@ export async function updateRelease(db: Queryable, id: number, fields: ReleaseFi
     dependencies: 'dependencies',
     publishedAt: 'published_at',
     strategy: 'strategy',
+    compatibility: 'compatibility',
   };
   const entries = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
@@ -192,6 +196,7 @@ export function toRelease(row: Record<string, unknown>): ReleaseRow {
     checkRunId: num(row.check_run_id),
     dependencies: (typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : (row.dependencies as Dependency[] | null)) ?? null,
     publishedAt: row.published_at ? new Date(row.published_at as string).toISOString() : null,
+    compatibility: (typeof row.compatibility === 'string' ? JSON.parse(row.compatibility) : (row.compatibility as Compatibility | null)) ?? null,
     strategy: (typeof row.strategy === 'string' ? JSON.parse(row.strategy) : (row.strategy as Strategy | null)) ?? null,
     receivedAt: new Date(row.received_at as string).toISOString(),
   };

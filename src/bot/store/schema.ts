@@ -248,7 +248,7 @@ create index host_jobs_not_started on host_jobs (plugin_id) where state in ('pen
   },
   {
     version: 7,
-    name: 'jobs whose report is overdue are asked about again; attempts counted; the strategy a release was resolved with',
+    name: 'jobs whose report is overdue are asked about again; attempts counted; the strategy a release was resolved with; Conn2Flow versions',
     sql: `
 -- A job the host took (delivered, in progress) whose report does not come is asked about again (the host
 -- answers a repeat of the attempt with its report so far) no earlier than report_due_at, and fails once
@@ -261,6 +261,10 @@ alter table host_jobs add column attempt_number integer not null default 1;
 -- The rollout strategy a release was resolved with (the repository's, or the bot's default): a release
 -- resolved but not yet planned (planning failed, the bot stopped) is planned with it, never with a default.
 alter table releases add column strategy jsonb;
+-- The Conn2Flow versions a release's package is written for (its manifest's compatibility), and the version
+-- each host's site runs (from its heartbeats): a host outside the range is blocked at planning.
+alter table releases add column compatibility jsonb;
+alter table hosts add column gestor_version text;
 `,
   },
 ];

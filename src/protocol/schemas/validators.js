@@ -3,7 +3,7 @@ import runtime0 from "ajv/dist/runtime/ucs2length.js";
 import runtime1 from "ajv-formats/dist/formats.js";
 
 export const validateJob = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"dependencies":{"description":"The plugins this one needs on the site, from its manifest: each installed at a version within [min, max] (inclusive; either bound may be absent). The host checks them again before installing and refuses with exit 30 (DEPENDENCY) when one is missing or out of range. Absent: none.","type":"array","maxItems":100,"items":{"type":"object","required":["id"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"min":{"$ref":"defs.schema.json#/$defs/version"},"max":{"$ref":"defs.schema.json#/$defs/version"}},"additionalProperties":false}}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"dependencies":{"description":"The plugins this one needs on the site, from its manifest: each installed at a version within [min, max] (inclusive; either bound may be absent). The host checks them again before installing and refuses with exit 30 (DEPENDENCY) when one is missing or out of range. Absent: none.","type":"array","maxItems":100,"items":{"type":"object","required":["id"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"min":{"$ref":"defs.schema.json#/$defs/version"},"max":{"$ref":"defs.schema.json#/$defs/version"}},"additionalProperties":false}},"compatibility":{"description":"The Conn2Flow versions the plugin is written for, from its manifest (bounds x.y.z, or shorter with x for any: 2.x). The host reads its own version ($_GESTOR['versao']) and refuses with exit 31 (INCOMPATIBLE) when it is outside; it reads the package's own manifest as well. Absent: any.","type":"object","properties":{"min":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32},"max":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32}},"additionalProperties":false}},"additionalProperties":false};
 const schema33 = {"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"};
 const schema37 = {"type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$","maxLength":255};
 const schema38 = {"type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"};
@@ -18,6 +18,7 @@ const pattern9 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+$", "u");
 const pattern11 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
 const pattern12 = new RegExp("^[0-9a-f]{64}$", "u");
 const pattern13 = new RegExp("^https?://", "u");
+const pattern18 = new RegExp("^\\d+(\\.(\\d+|x)){0,2}$", "u");
 const formats0 = runtime1.fullFormats.uri;
 const formats2 = runtime1.fullFormats["date-time"];
 
@@ -1358,14 +1359,111 @@ vErrors.push(err109);
 errors++;
 }
 }
-}
-else {
-const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.compatibility !== undefined){
+let data33 = data.compatibility;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+for(const key6 in data33){
+if(!((key6 === "min") || (key6 === "max"))){
+const err110 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err110];
 }
 else {
 vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data33.min !== undefined){
+let data34 = data33.min;
+if(typeof data34 === "string"){
+if(func2(data34) > 32){
+const err111 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+if(!pattern18.test(data34)){
+const err112 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+else {
+const err113 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+if(data33.max !== undefined){
+let data35 = data33.max;
+if(typeof data35 === "string"){
+if(func2(data35) > 32){
+const err114 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+if(!pattern18.test(data35)){
+const err115 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+}
+else {
+const err117 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+}
+else {
+const err118 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
 }
 errors++;
 }
@@ -2543,7 +2641,7 @@ return errors === 0;
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validateHeartbeat = validate25;
-const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"}},"additionalProperties":false};
+const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"gestorVersion":{"description":"The site's Conn2Flow version ($_GESTOR['versao'] in gestor/config.php), when the agent can read it.","type":["string","null"],"maxLength":32}},"additionalProperties":false};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2912,7 +3010,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(((((((key0 === "type") || (key0 === "protocol")) || (key0 === "hostId")) || (key0 === "agentVersion")) || (key0 === "inventory")) || (key0 === "pollSeconds")) || (key0 === "sentAt"))){
+if(!((((((((key0 === "type") || (key0 === "protocol")) || (key0 === "hostId")) || (key0 === "agentVersion")) || (key0 === "inventory")) || (key0 === "pollSeconds")) || (key0 === "sentAt")) || (key0 === "gestorVersion"))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -3109,14 +3207,39 @@ vErrors.push(err22);
 errors++;
 }
 }
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.gestorVersion !== undefined){
+let data8 = data.gestorVersion;
+if((typeof data8 !== "string") && (data8 !== null)){
+const err23 = {instancePath:instancePath+"/gestorVersion",schemaPath:"#/properties/gestorVersion/type",keyword:"type",params:{type: schema64.properties.gestorVersion.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err23];
 }
 else {
 vErrors.push(err23);
+}
+errors++;
+}
+if(typeof data8 === "string"){
+if(func2(data8) > 32){
+const err24 = {instancePath:instancePath+"/gestorVersion",schemaPath:"#/properties/gestorVersion/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
 }
 errors++;
 }
