@@ -5,7 +5,7 @@ import { compareVersions } from '../plugin/release-tag.ts';
 
 // Every package the agent installed, as backups/<plugin>/<version>.zip, so a rollback works even after the
 // release is gone from GitHub (Conn2Flow's release script deletes older releases). The newest `keep`
-// versions stay, and the installed one always does.
+// versions stay, and the installed one and the one before it (what a rollback returns to) always do.
 
 export class Backups {
   readonly dir: string;
@@ -42,11 +42,16 @@ export class Backups {
       .sort((a, b) => compareVersions(a, b) ?? 0);
   }
 
-  /** Removes all but the newest `keep` versions, never `installed`. */
-  async prune(pluginId: string, keep: number, installed: string | null): Promise<string[]> {
+  /**
+   * Removes all but the newest `keep` versions, never those in `needed` (the installed one, and the one a
+   * rollback of the last job returns to), and all but the newest `keep` copies of uninstalled folders.
+   */
+  async prune(pluginId: string, keep: number, needed: ReadonlyArray<string | null>): Promise<string[]> {
     const versions = await this.versions(pluginId);
-    const doomed = versions.slice(0, Math.max(versions.length - keep, 0)).filter((v) => v !== installed);
-    await Promise.all(doomed.map((v) => rm(this.pathFor(pluginId, v), { force: true })));
-    return doomed;
+    const doomed = versions.slice(0, Math.max(versions.length - keep, 0)).filter((v) => !needed.includes(v));
+    const uninstalled = (await readdir(path.join(this.dir, pluginId)).catch(() => [] as string[])).filter((n) => /^uninstalled-\d{8}T\d{6}\.zip$/.test(n)).sort();
+    const oldCopies = uninstalled.slice(0, Math.max(uninstalled.length - keep, 0));
+    await Promise.all([...doomed.map((v) => rm(this.pathFor(pluginId, v), { force: true })), ...oldCopies.map((name) => rm(path.join(this.dir, pluginId, name), { force: true }))]);
+    return [...doomed, ...oldCopies];
   }
 }

@@ -162,8 +162,11 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       }
       result.logTail.push(`-- health check: ${health.checked.join(', ')} answered`);
     }
-    const pruned = await backups.prune(job.plugin.id, config.backups.keep, job.plugin.version);
-    if (pruned.length) ctx.log(`backups of ${job.plugin.id} removed: ${pruned.join(', ')}`);
+    const pruned = [
+      ...(await backups.prune(job.plugin.id, config.backups.keep, [job.plugin.version, before.version])),
+      ...((await ctx.installer.pruneLeftovers?.(job.plugin.id, config.backups.keep).catch(() => [])) ?? []),
+    ];
+    if (pruned.length) ctx.log(`old copies of ${job.plugin.id} removed: ${pruned.join(', ')}`);
     return { status: 'ok', exitCode: PLG_EXIT.OK, message: result.message, logTail: result.logTail, installedVersion: job.plugin.version, timings };
   } finally {
     if (downloaded) await rm(downloaded, { force: true });

@@ -149,7 +149,11 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
         return;
       }
       const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api, defaultStrategy: deps.defaultStrategy, now: deps.now }, release, config);
-      if (outcome.kind === 'rolled-out') await touchRollout(deps, outcome.rollout.rolloutId);
+      if (outcome.kind === 'rolled-out') {
+        await touchRollout(deps, outcome.rollout.rolloutId);
+        // Rollouts whose held jobs this one superseded: their check runs may now conclude.
+        for (const rolloutId of outcome.rollout.supersededIn) await touchRollout(deps, rolloutId);
+      }
       if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
       app.log[outcome.kind === 'failed' ? 'warn' : 'info'](
         { releaseId: job.data.releaseId, tag: release?.tag, outcome: outcome.kind, ...(outcome.kind === 'rolled-out' ? {} : { reason: outcome.reason }) },

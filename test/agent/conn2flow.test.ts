@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -426,6 +426,29 @@ test("the site's Conn2Flow version decides: a package for another major version 
   assert.equal(incompatible.message, 'scripted 2.0.0 does not fit this site: it is for Conn2Flow 3.0.0 to 3.x; this site runs 2.9.43; nothing was installed');
   assert.equal(await site.filesVersion('scripted'), '1.0.0');
   assert.equal(await scripted.agent.siteVersion(), '2.9.43', 'read from gestor/config.php (heartbeats carry it)');
+});
+
+test("what piles up is pruned after each install: Conn2Flow's backup zips beyond the newest N and its temporary copy, the agent's kept packages beyond N (never the installed one or the one before it)", async () => {
+  const pruning = await startAgent(site.gestor, { backups: { keep: 1 } });
+  const kept = await pluginPackages('pruned', ['1.0.0', '1.1.0', '1.2.0']);
+  await site.mode('normal');
+  // Backups of earlier updates (Conn2Flow names them by the second, so two in one second are one file).
+  await mkdir(path.join(site.gestor, 'plugins', '_backups'), { recursive: true });
+  for (const old of ['pruned-20250101-000000.zip', 'pruned-20260101-000000.zip']) await writeFile(path.join(site.gestor, 'plugins', '_backups', old), 'old');
+  for (const [version, action] of [
+    ['1.0.0', 'install'],
+    ['1.1.0', 'update'],
+    ['1.2.0', 'update'],
+  ] as const) {
+    const report = await run(pruning, await bot.jobFor(kept[version].zip, { pluginId: 'pruned', version, action }));
+    assert.equal(report.status, 'ok', report.message);
+  }
+  const backups = (await readdir(path.join(site.gestor, 'plugins', '_backups'))).filter((name) => name.startsWith('pruned-'));
+  assert.equal(backups.length, 1, `Conn2Flow's backups of pruned: ${backups.join(', ')}`);
+  assert.doesNotMatch(backups[0], /^pruned-20(25|26)0101-000000\.zip$/, 'the newest stays');
+  await assert.rejects(stat(path.join(tmpdir(), 'plg_pruned.zip')), { code: 'ENOENT' });
+  const agentKept = (await readdir(path.join(pruning.agent.config.dataDir, 'backups', 'pruned'))).sort();
+  assert.deepEqual(agentKept, ['1.1.0.zip', '1.2.0.zip'], 'the installed package and the one a rollback returns to');
 });
 
 test("the inventory reports what the files hold, and where Conn2Flow's row disagrees", async () => {

@@ -10,7 +10,7 @@ import { Fleet } from './fleet.ts';
 import { StagedBot } from './staged-rollout-bot.ts';
 
 // What the bot records and says about rollouts, checked where an operator's day found it wrong: a halted
-// rollout superseded by a newer release concludes; reports count as word from the host; a pre-release
+// rollout superseded by a newer release concludes its check run; reports count as word from the host; a pre-release
 // published later as a release reaches the stable channel; a poll answer during a secret rotation is signed
 // with the secret the host still has; a release resolved but not yet planned keeps its strategy; a manual
 // host is never told about a release, only sent it once approved.
@@ -56,9 +56,12 @@ for (const engine of ENGINES)
       const second = await bot.rolloutOf(await bot.publish(repo, 'state', '1.0.1'));
       const held = (await bot.jobs(first)).find((j) => j.hostId === other)!;
       assert.deepEqual([held.state, held.reason], ['superseded', 'superseded by 1.0.1']);
-      await bot.until('the halted rollout to complete', async () => (await bot.rollout(first)).state === 'completed');
+      assert.equal((await bot.rollout(first)).state, 'halted', 'the rollout stays halted: an operator may still roll back');
       const run = await bot.until('its check run to conclude', async () => github.checkRuns.find((r) => r.externalId === first && r.status === 'completed'));
-      assert.deepEqual([run.conclusion, run.output?.title], ['failure', '0 of 2 hosts updated, 1 failed, 1 superseded']);
+      assert.deepEqual(
+        [run.conclusion, run.output?.title],
+        ['failure', '0 of 2 hosts updated, 1 failed, 1 superseded (halted: wave 1 (canary): 1 of 1 jobs failed, reaching its error threshold (1 failure))'],
+      );
       await bot.until('the newer rollout to complete', async () => (await bot.rollout(second)).state === 'completed');
 
       // A pre-release reaches the pre-release channel only; published as a release, the stable host gets it.

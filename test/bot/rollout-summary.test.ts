@@ -90,7 +90,10 @@ test('conclusions follow how the rollout ended: aborted is cancelled, failed or 
   assert.deepEqual([blocked.conclusion, blocked.title], ['failure', '1 of 2 hosts updated, 1 blocked']);
   // A halted rollout whose held jobs a newer release superseded is over, not in progress forever.
   const superseded = rolloutView({ ...release, state: 'halted', stateReason: 'wave 1 (canary): 1 of 1 jobs failed' }, [job('a', 'failed'), job('b', 'superseded')], hosts);
-  assert.deepEqual([superseded.status, superseded.conclusion, superseded.title], ['completed', 'failure', '0 of 2 hosts updated, 1 failed, 1 superseded']);
+  assert.deepEqual(
+    [superseded.status, superseded.conclusion, superseded.title],
+    ['completed', 'failure', '0 of 2 hosts updated, 1 failed, 1 superseded (halted: wave 1 (canary): 1 of 1 jobs failed)'],
+  );
   const quiet = rolloutView({ ...release, state: 'paused' }, [job('a', 'superseded'), job('b', 'superseded')], hosts);
   assert.deepEqual([quiet.status, quiet.conclusion], ['completed', 'neutral']);
 });

@@ -310,6 +310,28 @@ export class Conn2FlowInstaller implements Installer {
     }
   }
 
+  /**
+   * Conn2Flow never prunes gestor/plugins/_backups/<id>-<time>.zip (one per update) nor its temporary copy
+   * $TMPDIR/plg_<id>.zip: the newest `keep` backups stay, the temporary copy goes once the install is over.
+   */
+  async pruneLeftovers(pluginId: string, keep: number): Promise<string[]> {
+    const folder = path.join(this.settings.gestorDir, 'plugins', '_backups');
+    const backups = (await readdir(folder).catch(() => [] as string[]))
+      .filter((name) => name.startsWith(`${pluginId}-`) && /^\d{8}-\d{6}\.zip$/.test(name.slice(pluginId.length + 1)))
+      .sort();
+    const doomed = [...backups.slice(0, Math.max(backups.length - keep, 0)).map((name) => path.join(folder, name)), path.join(tmpdir(), `plg_${pluginId}.zip`)];
+    const removed: string[] = [];
+    for (const file of doomed)
+      if (
+        await rm(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        removed.push(file);
+    return removed;
+  }
+
   /** `$_GESTOR['versao']` in gestor/config.php: the Conn2Flow version the site runs (read, never run). */
   async siteVersion(): Promise<string | null> {
     const config = await readFile(path.join(this.settings.gestorDir, 'config.php'), 'utf8').catch(() => '');

@@ -41,6 +41,8 @@ export interface Installer {
   markFailed?(pluginId: string, site: InventoryEntry): Promise<void>;
   /** The site's Conn2Flow version (`$_GESTOR['versao']`), or null when it cannot be read. */
   siteVersion?(): Promise<string | null>;
+  /** Removes what the site's installer leaves behind and never prunes (old backup zips beyond `keep`, temporary copies); returns what went. */
+  pruneLeftovers?(pluginId: string, keep: number): Promise<string[]>;
   /** Runs one of the plugin's post-install scripts (a path inside its folder) within a time limit. */
   runScript?(pluginId: string, script: string, timeoutSeconds: number): Promise<ScriptRun>;
 }

@@ -120,7 +120,8 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
   const ended = [failed ? `${failed} failed` : '', blocked ? `${blocked} blocked` : '', superseded ? `${superseded} superseded` : ''].filter(Boolean);
   const progress = `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}${waves.length ? ` (wave ${(rollout.currentWave ?? 0) + 1} of ${waves.length})` : ''}`;
   let title = `${progress}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}${held ? `, ${held} held` : ''}`;
-  if (done) title = `${ok} of ${jobs.length} hosts ${verb}${ended.length ? `, ${ended.join(', ')}` : ''}${rollout.state === 'aborted' ? ' (aborted)' : ''}`;
+  const stopped = rollout.state === 'halted' || rollout.state === 'paused' ? ` (${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 120)})` : '';
+  if (done) title = `${ok} of ${jobs.length} hosts ${verb}${ended.length ? `, ${ended.join(', ')}` : ''}${rollout.state === 'aborted' ? ' (aborted)' : stopped}`;
   else if (rollout.state === 'halted' || rollout.state === 'paused') title = `${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 180)}`;
   const base = { title, summary, ...(text ? { text } : {}), actions: done && rollout.state === 'aborted' ? [] : actions };
   if (!done) return { ...base, status: 'in_progress' };

@@ -47,11 +47,7 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
   return deps.db.transaction(async (tx) => {
     const rollout = await lockRollout(tx, rolloutId);
     if (!rollout) return NOTHING;
-    if (rollout.state === 'halted' && rollout.strategy?.rollbackOnHalt) {
-      const rollBack = await hostsToRollBack(tx, rolloutId);
-      if (rollBack.length) return { ...NOTHING, rollBack };
-    }
-    if (rollout.state === 'paused' || rollout.state === 'halted') return endIfAllJobsEnded(tx, rollout);
+    if (rollout.state === 'halted' && rollout.strategy?.rollbackOnHalt) return { ...NOTHING, rollBack: await hostsToRollBack(tx, rolloutId) };
     if (rollout.state !== 'running') return NOTHING;
     const jobs = await rolloutJobs(tx, rolloutId);
     const outcome: AdvanceOutcome = { released: 0, blocked: 0, wakeAt: null };
@@ -89,22 +85,6 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
     }
     return outcome;
   });
-}
-
-/**
- * A paused or halted rollout whose jobs all ended meanwhile (a newer release superseded the held ones, an
- * operator cancelled them) has nothing left to resume: it is completed, and its check run concludes.
- */
-async function endIfAllJobsEnded(tx: Queryable, rollout: RolloutRow): Promise<AdvanceOutcome> {
-  const jobs = await rolloutJobs(tx, rollout.id);
-  if (!jobs.every((job) => FINAL_JOB_STATES.has(job.state))) return NOTHING;
-  await setRolloutState(tx, rollout.id, {
-    state: 'completed',
-    reason: `every job ended while it was ${rollout.state}${rollout.stateReason ? ` (${rollout.stateReason})` : ''}`,
-    soakUntil: null,
-  });
-  await recordRolloutEvent(tx, rollout.id, 'rollout_completed', { while: rollout.state });
-  return { ...NOTHING, completed: true };
 }
 
 interface WaveStep {

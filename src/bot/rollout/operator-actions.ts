@@ -90,7 +90,9 @@ export async function force(deps: OperatorDeps, rolloutId: string, request: Acti
         unchanged.push({ jobId: null, hostId, state: null, why: `no host ${hostId}` });
         continue;
       }
-      const [job] = await insertJobs(tx, rolloutId, release, [forcedJob(host, release)], request.by, `superseded by a forced install of ${release.version}`);
+      const {
+        jobs: [job],
+      } = await insertJobs(tx, rolloutId, release, [forcedJob(host, release)], request.by, `superseded by a forced install of ${release.version}`);
       changed.push(job);
     }
     return { action: 'force', changed, unchanged };

@@ -1,4 +1,4 @@
-import { FINAL_JOB_STATES, type Hold } from '../../protocol/statuses.ts';
+import type { Hold } from '../../protocol/statuses.ts';
 import type { Queryable } from './database.ts';
 import { toJob, toRollout, type HostJob, type RolloutRow, type RolloutState } from './rollouts.ts';
 
@@ -127,13 +127,9 @@ export async function recordRolloutEvent(tx: Queryable, rolloutId: string, kind:
  * Running rollouts (the controller marks those with nothing left completed), and halted ones whose strategy
  * rolls back on a halt (jobs that were still running at the halt are rolled back as they finish).
  */
-const FINAL = [...FINAL_JOB_STATES].map((state) => `'${state}'`).join(', ');
-
 export async function rolloutsToAdvance(db: Queryable): Promise<string[]> {
   const rows = await db.query<{ id: string }>(
-    `select id from rollouts r where state = 'running' or (state = 'halted' and (strategy->>'rollbackOnHalt')::boolean)
-       or (state in ('paused', 'halted') and not exists (select 1 from host_jobs j where j.rollout_id = r.id and j.state not in (${FINAL})))
-     order by created_at limit 500`,
+    "select id from rollouts where state = 'running' or (state = 'halted' and (strategy->>'rollbackOnHalt')::boolean) order by created_at limit 500",
   );
   return rows.map((r) => r.id);
 }

@@ -126,6 +126,8 @@ export interface CreatedRollout {
   /** Jobs to hand to the delivery queue now. */
   queued: HostJob[];
   jobs: HostJob[];
+  /** Other rollouts whose jobs this one superseded (their check runs and controllers look again). */
+  supersededIn: string[];
 }
 
 /**
@@ -141,7 +143,7 @@ export async function createReleaseRollout(
 ): Promise<CreatedRollout> {
   return db.transaction(async (tx) => {
     const existing = await tx.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [release.id]);
-    if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [], jobs: [] };
+    if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [], jobs: [], supersededIn: [] };
     return insertRollout(tx, { kind: 'release', release, jobs, ...staging }, onCreated);
   });
 }
@@ -177,7 +179,7 @@ async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx
   );
   const supersededBy =
     rollout.kind === 'release' ? `superseded by ${release.version}` : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
-  const jobs = await insertJobs(tx, rolloutId, release, rollout.jobs, rollout.requestedBy ?? null, supersededBy);
+  const { jobs, supersededIn } = await insertJobs(tx, rolloutId, release, rollout.jobs, rollout.requestedBy ?? null, supersededBy);
   const states: Record<string, number> = {};
   for (const job of jobs) states[job.state] = (states[job.state] ?? 0) + 1;
   await tx.query(`insert into events (kind, repository, plugin_id, detail) values ('rollout_planned', $1, $2, $3)`, [
@@ -186,7 +188,7 @@ async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx
     JSON.stringify({ rolloutId, kind: rollout.kind, version: release.version, jobs: jobs.length, states, waves: rollout.strategy?.waves.length ?? 0 }),
   ]);
   if (jobs.length) await onCreated?.(tx, jobs);
-  return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued'), jobs };
+  return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued'), jobs, supersededIn };
 }
 
 /**
@@ -200,19 +202,22 @@ export async function insertJobs(
   wanted: readonly NewJob[],
   requestedBy: string | null,
   supersededBy: string,
-): Promise<HostJob[]> {
+): Promise<{ jobs: HostJob[]; supersededIn: string[] }> {
   const active = wanted.filter((j) => j.state !== 'skipped').map((j) => j.hostId);
   // Usually nothing of the plugin waits to start: one cheap look saves visiting every host's jobs.
   const waiting = active.length ? await tx.query('select 1 from host_jobs where plugin_id = $1 and state = any($2) limit 1', [release.pluginId, NOT_STARTED]) : [];
+  let supersededIn: string[] = [];
   if (waiting.length) {
-    await tx.query(
+    const rows = await tx.query<{ rollout_id: string }>(
       `with superseded as (
          update host_jobs set state = 'superseded', reason = $3, lease_until = null, updated_at = now()
-         where plugin_id = $2 and host_id = any($1) and state = any($4) returning id
-       )
-       insert into job_history (job_id, state, detail) select id, 'superseded', $3 from superseded`,
+         where plugin_id = $2 and host_id = any($1) and state = any($4) returning id, rollout_id
+       ),
+       history as (insert into job_history (job_id, state, detail) select id, 'superseded', $3 from superseded)
+       select distinct rollout_id from superseded`,
       [active, release.pluginId, supersededBy, NOT_STARTED],
     );
+    supersededIn = rows.map((r) => r.rollout_id);
   }
   const now = new Date().toISOString();
   const jobs: HostJob[] = wanted.map((job) => ({
@@ -242,7 +247,7 @@ export async function insertJobs(
     exitLabel: job.exitLabel ?? null,
     updatedAt: now,
   }));
-  if (!jobs.length) return jobs;
+  if (!jobs.length) return { jobs, supersededIn };
   const column = <K extends keyof HostJob>(key: K) => jobs.map((job) => job[key]);
   // One statement writes the jobs and their first history entries (values the jobs share are passed once).
   await tx.query(
@@ -301,7 +306,7 @@ export async function insertJobs(
       ],
     );
   }
-  return jobs;
+  return { jobs, supersededIn };
 }
 
 /**
