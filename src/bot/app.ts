@@ -54,6 +54,8 @@ export interface BotDeps {
   reportCheckSeconds?: number;
   /** A job's deadline in seconds (default three days). */
   jobDeadlineSeconds?: number;
+  /** Jobs this process holds under a delivery lease; a clean stop hands them back at once. */
+  heldLeases?: Set<string>;
 }
 
 /** The one "a rollout changed" signal: its controller looks at it, and its check run follows (both coalesced). */
@@ -177,6 +179,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     }
   });
   const delivery: DeliveryDeps = {
+    held: deps.heldLeases,
     db: deps.db,
     box: deps.box,
     boss: deps.boss,

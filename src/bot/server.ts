@@ -14,6 +14,7 @@ import { startQueue, type QueueOptions } from './queue.ts';
 import { ReleaseIntake } from './rollout/release-intake.ts';
 import { openPglite, openPostgres, type Database } from './store/database.ts';
 import { migrate } from './store/migrate.ts';
+import { endLeases } from './store/pulled-jobs.ts';
 import { SecretBox } from './store/secret-box.ts';
 import { handleConsole, isConsolePath, type ConsoleDeps } from './console/console-routes.ts';
 import type { SignInConfig } from './console/github-sign-in.ts';
@@ -138,7 +139,14 @@ export interface RunningBot {
  */
 export async function createBot(probot: Probot, config: BotConfig, overrides: BotOverrides = {}): Promise<RunningBot> {
   const box = SecretBox.fromEnvironment(config.secretKey);
-  const db = overrides.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(config.dataDir));
+  // A database restart drops every connection at once: said once, then the pool reconnects as queries come.
+  let lastLost = 0;
+  const connectionLost = (error: Error) => {
+    if (Date.now() - lastLost < 30_000) return;
+    lastLost = Date.now();
+    probot.log.warn({ reason: error.message }, 'lost a database connection; reconnecting as work needs it');
+  };
+  const db = overrides.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl, 10, connectionLost) : await openPglite(config.dataDir));
   try {
     if (db.kind === 'pglite' && !overrides.db) probot.log.warn('using the embedded PGlite store: fine for trying things out; use PostgreSQL (DATABASE_URL) in production');
     await migrate(db);
@@ -146,6 +154,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     const intake = new ReleaseIntake({ db, boss }, (error) => probot.log.error({ err: error }, 'queuing releases failed'));
     const deps: ServerDeps = {
       stopping: [],
+      heldLeases: new Set(),
       db,
       boss,
       box,
@@ -175,6 +184,8 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});
+        // Pushes still unrecorded after the grace period: another process may take them at once, not after the lease.
+        await endLeases(db, [...(deps.heldLeases ?? [])]).catch(() => {});
         if (!overrides.db) await db.close().catch(() => {});
       },
     };

@@ -15,7 +15,7 @@ import type { Job } from '../../src/protocol/messages.ts';
 import { REPO as ROOT, waitFor } from '../helpers.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
-import { freshPostgresUrl, testBox } from './databases.ts';
+import { freshPostgresUrl, testBox, testDatabaseUrl } from './databases.ts';
 
 // Real bot processes on one PostgreSQL: two share a large rollout and deliver each job once; one killed with
 // SIGKILL mid-rollout loses nothing, the other takes its jobs over once their lease runs out (not when
@@ -199,4 +199,41 @@ test('a bot killed mid-rollout loses nothing: the other takes its jobs over with
   assert.equal(forRelease().length, count, 'no job was sent again after its host reported');
   assert.ok((await states()).every((j) => j.state === 'ok'));
   await db.close();
+});
+
+test('PostgreSQL dropping every connection mid-rollout (as a restart does) ends neither bot process, and the rollout completes once each', { timeout: 120_000 }, async () => {
+  const { url, db } = await setup(240);
+  delayMs = 30;
+  const bots = await Promise.all([startBot(url), startBot(url)]);
+  const exited: string[] = [];
+  for (const bot of bots) bot.child.once('exit', (code, signal) => exited.push(`${code ?? signal}`));
+  const release = await addPackageRelease('plugin-test-plugin-v3.0.0');
+  await sendRelease(bots[0].port, release.id, release.tagName);
+  const forRelease = () => pushes.filter((p) => p.job.source.releaseId === release.id);
+  const name = new URL(url).pathname.slice(1);
+  const admin = openPostgres(testDatabaseUrl(), 1);
+  try {
+    // While pushes go out, every connection to the bots' database is terminated ("terminating connection
+    // due to administrator command", what a restart sends), again and again, so some die inside a transaction.
+    await waitFor(() => forRelease().length >= 20, 'the first pushes', 60_000);
+    for (let i = 0; i < 60 && forRelease().length < 200; i++) {
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const delivered = async () => (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
+    await waitFor(async () => (await delivered().catch(() => 0)) === 240, 'all 240 deliveries', 90_000);
+    assert.deepEqual(exited, [], 'no bot process exited');
+    const byHost = new Map<string, Set<string>>();
+    for (const p of forRelease()) byHost.set(p.host, (byHost.get(p.host) ?? new Set()).add(p.messageId));
+    assert.equal(byHost.size, 240, 'every host got its job');
+    assert.ok(
+      [...byHost.values()].every((ids) => ids.size === 1),
+      'each host got one attempt (a push repeated after a lost write keeps its id)',
+    );
+    for (const bot of bots) assert.equal((await fetch(`http://127.0.0.1:${bot.port}/healthz`)).status, 200);
+  } finally {
+    await admin.close();
+    await db.close().catch(() => {});
+    children.splice(0).forEach((c) => c.kill('SIGKILL'));
+  }
 });

@@ -8,7 +8,8 @@ import { EnrollmentError, addHost, createEnrollment, enroll, finishRotation, get
 import { migrate } from '../../src/bot/store/migrate.ts';
 import { MIGRATIONS } from '../../src/bot/store/schema.ts';
 import { SecretBox, SecretKeyError } from '../../src/bot/store/secret-box.ts';
-import { ENGINES, freshDatabase, freshPgliteFolder, freshPostgresUrl, testBox } from './databases.ts';
+import { waitFor } from '../helpers.ts';
+import { ENGINES, freshDatabase, freshPgliteFolder, freshPostgresUrl, testBox, testDatabaseUrl } from './databases.ts';
 
 const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin-public' }];
 
@@ -92,4 +93,30 @@ test('the secret key must be 32 bytes, and a wrong key cannot open sealed secret
   const sealed = testBox.seal('whsec_abc');
   assert.equal(testBox.open(sealed), 'whsec_abc');
   assert.throws(() => SecretBox.fromEnvironment('ab'.repeat(32)).open(sealed), /not the key it was stored with/);
+});
+
+test('a connection PostgreSQL drops inside a transaction fails that transaction, not the process; the next one reconnects', async () => {
+  const url = await freshPostgresUrl();
+  const lost: string[] = [];
+  const db = openPostgres(url, 2, (error) => lost.push(error.message));
+  const admin = openPostgres(testDatabaseUrl(), 1);
+  try {
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    const transaction = db.transaction(async (tx) => {
+      const [{ pid }] = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
+      // The client is checked out and idle when the server ends its connection (as a restart does).
+      await admin.query('select pg_terminate_backend($1)', [pid]);
+      await paused;
+      return tx.query('select 1');
+    });
+    await waitFor(() => lost.length > 0, 'the dropped connection to be noticed');
+    release();
+    await assert.rejects(transaction, /terminat|Connection/i);
+    assert.deepEqual(await db.query('select 1 as one'), [{ one: 1 }], 'the pool reconnects');
+    assert.equal(await db.transaction(async (tx) => (await tx.query<{ n: number }>('select 2 as n'))[0].n), 2);
+  } finally {
+    await admin.close();
+    await db.close();
+  }
 });

@@ -33,6 +33,8 @@ export interface DeliveryDeps {
   onChanged?: (rolloutId: string) => void;
   /** A job's deadline, in seconds from its message (default three days). */
   jobDeadlineSeconds?: number;
+  /** Jobs this process holds under a lease now (claimed, not yet recorded): a clean stop hands them back. */
+  held?: Set<string>;
   /** Told how many jobs a run took over from a process whose lease ran out. */
   onTakeover?: (rolloutId: string, jobs: number) => void;
 }
@@ -103,6 +105,7 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
   });
   const starting = pending.filter((p) => p && !p.notifying).map((p) => ({ id: p!.data.jobId, reason: null, attempts: p!.data.attempt + 1 }));
   const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering', leaseSeconds(deps), { claim: true });
+  for (const id of started) deps.held?.add(id);
   return pushAndRecord(
     deps,
     pending.map((p) => (p && (p.notifying || started.has(p.data.jobId)) ? p : undefined)),
@@ -174,6 +177,7 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
     });
   }
   for (const report of known) await applyReport(db, null, report);
+  for (const p of claimed) if (p) deps.held?.delete(p.data.jobId);
   return outcomes;
 }
 

@@ -77,6 +77,7 @@ export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, opti
         next += chunk;
         const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease);
         if (!claimed.length) continue; // another run took them
+        for (const { job } of claimed) deps.held?.add(job.id);
         // More than one chunk of work: another run, which another process may take, shares it from the other end.
         if (claimed.length === chunk && next < listed.length && !invited) {
           invited = true;

@@ -45,9 +45,11 @@ export async function openPglite(dataDir: string): Promise<Database & { pglite: 
   };
 }
 
-export function openPostgres(connectionString: string, max = 10): Database & { pool: pg.Pool; connectionString: string } {
+export function openPostgres(connectionString: string, max = 10, onError: (error: Error) => void = () => {}): Database & { pool: pg.Pool; connectionString: string } {
   const pool = new pg.Pool({ connectionString, max, application_name: 'c2f-bot' });
-  pool.on('error', () => {}); // an idle client dropped by the server; the next query reconnects
+  // A connection the server drops (a restart, an administrator's terminate) is an 'error' on its client: the
+  // pool listens on idle clients and forgets them; the next query reconnects.
+  pool.on('error', onError);
   return {
     kind: 'postgres',
     pool,
@@ -57,20 +59,37 @@ export function openPostgres(connectionString: string, max = 10): Database & { p
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
       const client = await pool.connect();
+      // The pool does not listen on a client it has handed out: a connection dropped mid-transaction would be
+      // an unhandled 'error' that ends the process. Its statement fails with the same error, so the listener
+      // only keeps the client from being pooled again.
+      let broken: Error | undefined;
+      const onClientError = (error: Error) => {
+        broken = error;
+        onError(error);
+      };
+      client.on('error', onClientError);
       try {
         await client.query('BEGIN');
         const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (!broken) await client.query('ROLLBACK').catch(() => {});
+        broken ??= isConnectionError(error) ? (error as Error) : undefined;
         throw error;
       } finally {
-        client.release();
+        client.off('error', onClientError);
+        client.release(broken);
       }
     },
     async close() {
       await pool.end();
     },
   };
+}
+
+/** Errors that mean the connection itself is gone (the client must not be reused). */
+function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e.code === '57P01' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || /Connection terminated|connection.*(closed|ended)/i.test(e.message ?? '');
 }
