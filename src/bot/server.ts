@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createNodeMiddleware, type Probot } from 'probot';
+import type { Probot } from 'probot';
 import { handleAdmin, isAdminPath } from './api/admin.ts';
 import { handleEnroll } from './api/enroll.ts';
 import { handleHeartbeat } from './api/heartbeat.ts';
 import { handlePackage, type AssetStream } from './api/packages.ts';
 import { handleReport } from './api/reports.ts';
 import { probotAssetStream } from './github/asset-stream.ts';
-import { BodyTooLargeError, readBody, sendJson } from './api/read-body.ts';
+import { sendJson } from './api/read-body.ts';
+import { WebhookIntake } from './github/webhook-intake.ts';
 import { botApp, startWorkers, touchRollout, wakeDependents, type BotDeps } from './app.ts';
 import type { BotConfig } from './config.ts';
 import { registry, useDatabaseForMetrics } from './metrics.ts';
@@ -25,8 +26,6 @@ import { githubUrls } from './github/github-urls.ts';
 // same way for `c2f-plugin bot`, the tests, the demo and the benchmarks.
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
-/** GitHub caps webhook payloads at 25 MB; a larger body is refused while it is read, before any verification. */
-export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
 export interface ServerDeps extends BotDeps {
   adminToken?: string;
@@ -78,41 +77,18 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
 /** A complete bot server (webhooks + API + workers) over a store and a queue the caller opened. */
 export async function createBotServer(probot: Probot, given: ServerDeps, options: { workers?: boolean } = {}): Promise<Server> {
   const deps: ServerDeps = { ...given, intake: given.intake ?? new ReleaseIntake(given, (error) => probot.log.error({ err: error }, 'queuing releases failed')) };
-  const webhooks = await createNodeMiddleware(botApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
+  await probot.load(botApp(deps));
+  const webhooks = new WebhookIntake(probot);
   if (options.workers !== false) await startWorkers(probot, deps);
   const api = apiHandler({ assets: probotAssetStream(probot), ...deps }, probot.log);
   return createServer((req, res) => {
     if (api(req, res)) return;
-    handleWebhook(req, res, webhooks).catch((error) => {
+    if (new URL(req.url ?? '/', 'http://bot').pathname !== WEBHOOK_PATH) return sendJson(res, 404, { error: 'not found' });
+    webhooks.handle(req, res).catch((error) => {
       probot.log.error({ err: error }, 'webhook handling failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     });
   });
-}
-
-type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => unknown;
-
-/** Reads a webhook's body up to GitHub's limit, then lets Probot verify and route it. */
-async function handleWebhook(req: IncomingMessage, res: ServerResponse, webhooks: Middleware): Promise<void> {
-  const notFound = () => sendJson(res, 404, { error: 'not found' });
-  if (req.method === 'POST' && new URL(req.url ?? '/', 'http://bot').pathname === WEBHOOK_PATH) {
-    if (Number(req.headers['content-length'] ?? 0) > MAX_WEBHOOK_BYTES) return refuseTooLarge(req, res);
-    try {
-      // @octokit/webhooks takes a string body as the payload it verifies.
-      (req as IncomingMessage & { body?: string }).body = (await readBody(req, MAX_WEBHOOK_BYTES)).toString('utf8');
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) return refuseTooLarge(req, res);
-      throw error;
-    }
-  }
-  await webhooks(req, res, notFound);
-}
-
-function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
-  res
-    .writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
-    .end(JSON.stringify({ error: `a webhook body is at most ${MAX_WEBHOOK_BYTES} bytes (GitHub's limit)` }));
-  req.destroy();
 }
 
 /** What the tests, the demo and the benchmarks may set beyond the configuration. */
