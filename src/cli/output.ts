@@ -1,4 +1,5 @@
 import { formatDiagnostic, type Diagnostic } from '../plugin/diagnostics.ts';
+import { printableJson } from '../printable.ts';
 
 // Everything the CLI prints goes through here: results to stdout, diagnostics and progress to stderr.
 
@@ -16,7 +17,7 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], output: Out
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${printableJson(JSON.stringify(value, null, 2))}\n`);
 }
 
 /** A progress line: rewritten in place on a terminal, at most every two seconds otherwise. */

@@ -113,6 +113,34 @@ for (const engine of ENGINES)
         ['first', 'rest'],
       );
 
+      // Text a database cannot hold (a NUL byte, a lone surrogate) is replaced where it comes in: the report
+      // is stored, and the host's next one too; a heartbeat carrying such text is accepted as well.
+      const nulRepo = `conn2flow/nul-${engine}`;
+      const nul = await bot.addHost(fleet, `nul-${engine}`, [`${nulRepo}:nul`], { outcome: 'nul' });
+      const nulRollout = await bot.rolloutOf(await bot.publish(nulRepo, 'nul', '1.0.0'));
+      const stored = await bot.until('the report with a NUL', async () => (await bot.jobs(nulRollout)).find((j) => j.hostId === nul && j.state === 'ok'));
+      assert.equal(stored.message, 'install of nul 1.0.0 done\ufffd');
+      assert.deepEqual(stored.logTail, ['binary\ufffdoutput', 'half \ufffd a pair']);
+      fleet.outcomes.set(nul, 'ok');
+      const next = await bot.rolloutOf(await bot.publish(nulRepo, 'nul', '1.0.1'));
+      await bot.until('the next report from that host', async () => (await bot.jobs(next)).find((j) => j.hostId === nul)?.state === 'ok');
+      const odd = JSON.stringify({
+        type: 'heartbeat',
+        protocol: 1,
+        hostId: nul,
+        agentVersion: 'v\u0000',
+        inventory: [{ pluginId: 'nul', version: '1.0.1', sha256: null, problem: 'row\u0000says \udc00' }],
+        pollSeconds: 0,
+        sentAt: new Date().toISOString(),
+      });
+      const oddAnswer = await fetch(`${bot.url}/api/heartbeat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signMessage(odd, [fleet.secretOf(nul)], newMessageId()) },
+        body: odd,
+      });
+      assert.equal(oddAnswer.status, 200, await oddAnswer.text());
+      assert.equal((await bot.admin('GET', `hosts/${nul}`)).body.agentVersion, 'v\ufffd');
+
       // A manual host is not told: its first push is the install an operator approved.
       const manualRepo = `conn2flow/manual-${engine}`;
       const manual = await bot.addHost(fleet, `manual-${engine}`, [`${manualRepo}:quiet`], { extra: { policy: 'manual' } });

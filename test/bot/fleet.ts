@@ -9,9 +9,10 @@ import { newMessageId, signMessage } from '../../src/protocol/signing.ts';
 // agent, a host runs each attempt once and answers a repeat with `known` and its report, signed.
 // Outcomes: ok, fail (the installer failed, exit 43), health (the health check failed after the install
 // and the previous version was put back, exit 46), lost (the job runs, but its report never leaves the
-// host), silent (the job is taken and nothing is ever said about it).
+// host), silent (the job is taken and nothing is ever said about it), nul (ok, but the installer's output
+// holds a NUL byte and a lone surrogate).
 
-export type Outcome = 'ok' | 'fail' | 'health' | 'lost' | 'silent';
+export type Outcome = 'ok' | 'fail' | 'health' | 'lost' | 'silent' | 'nul';
 
 export class Fleet {
   url = '';
@@ -109,8 +110,8 @@ export class Fleet {
     const now = new Date().toISOString();
     let status: 'ok' | 'erro' | 'idle' = 'ok';
     let exitCode: number | null = 0;
-    let message = `${job.action} of ${job.plugin.id} ${job.plugin.version} done`;
-    if (outcome === 'ok' || outcome === 'lost') {
+    let message = `${job.action} of ${job.plugin.id} ${job.plugin.version} done${outcome === 'nul' ? '\u0000' : ''}`;
+    if (outcome === 'ok' || outcome === 'lost' || outcome === 'nul') {
       if (job.action === 'uninstall') site.delete(job.plugin.id);
       else site.set(job.plugin.id, job.plugin.version);
     } else if (outcome === 'fail') {
@@ -131,7 +132,7 @@ export class Fleet {
       exitCode,
       exitLabel: exitCode === null ? null : exitCode === 0 ? 'OK' : exitCode === 43 ? 'VERIFY_FAILED' : 'HEALTH_CHECK_FAILED',
       message,
-      logTail: [],
+      logTail: outcome === 'nul' ? ['binary\u0000output', 'half \ud800 a pair'] : [],
       installedVersion: status === 'ok' ? version : null,
       ...(status === 'idle' ? {} : { inventory: { pluginId: job.plugin.id, version, sha256: version === job.plugin.version ? job.package.sha256 : null } }),
       timings: { receivedAt: now },

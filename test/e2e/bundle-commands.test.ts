@@ -49,11 +49,17 @@ test('hosts and rollouts commands reach a bundle bot; refusals are one line with
   assert.deepEqual([empty.code, empty.stdout.trim()], [0, 'no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"']);
   const none = await bundleCli(['rollouts', 'list'], env);
   assert.match(none.stdout, /^no rollouts yet/);
-  const added = await bundleCli(['hosts', 'add', '--name', 'site\u001b[2J', '--url', 'https://site.example.com/c2f', '--plugin', 'conn2flow/plugins:p', '--json'], env);
+  const added = await bundleCli(
+    ['hosts', 'add', '--name', 'site\u001b[2J\u009b31m\u202e', '--url', 'https://site.example.com/c2f', '--plugin', 'conn2flow/plugins:p', '--json'],
+    env,
+  );
   assert.equal(added.code, 0, added.stderr);
   const id = JSON.parse(added.stdout).host.id as string;
   const listed = await bundleCli(['hosts', 'list'], env);
-  assert.ok(listed.stdout.includes(`${id}  site\\u001b[2J  auto/stable`), `control characters are shown escaped: ${JSON.stringify(listed.stdout)}`);
+  assert.ok(listed.stdout.includes(`${id}  site\\u001b[2J\\u009b31m\\u202e  auto/stable`), `control characters are shown escaped: ${JSON.stringify(listed.stdout)}`);
+  const shown = await bundleCli(['hosts', 'show', id], env);
+  assert.doesNotMatch(shown.stdout, /[\u009b\u202e]/, 'no C1 or bidi control reaches the terminal');
+  assert.equal(JSON.parse(shown.stdout).name, 'site\u001b[2J\u009b31m\u202e', 'the JSON is the same value');
   for (const args of [
     ['hosts', 'show', id],
     ['hosts', 'rotate-secret', id],

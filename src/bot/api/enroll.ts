@@ -1,3 +1,4 @@
+import { storable } from '../../protocol/storable.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkEnrollment } from '../../protocol/validate.ts';
 import { HostUrlError, validateHostUrl } from '../host-url.ts';
@@ -23,7 +24,7 @@ export async function handleEnroll(req: IncomingMessage, res: ServerResponse, de
   }
   const checked = checkEnrollment(parsed);
   if (!checked.ok) return sendJson(res, 422, { error: 'the enrollment request does not match its schema', details: checked.errors });
-  const request = checked.value;
+  const request = storable(checked.value);
   const allowPrivate = (await enrollmentPolicy(deps.db, request.token))?.allowPrivateNetwork ?? false;
   try {
     const url = request.url === null ? null : validateHostUrl(request.url, { allowHttp: allowPrivate, allowPrivateNetwork: allowPrivate, howToAllow: ENROLLMENT_FLAGS });

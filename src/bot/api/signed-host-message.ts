@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyMessage } from '../../protocol/signing.ts';
+import { storable } from '../../protocol/storable.ts';
 import type { Checked } from '../../protocol/validate.ts';
 import type { Database } from '../store/database.ts';
 import { firstUse } from '../store/host-messages.ts';
@@ -10,7 +11,7 @@ import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 // A signed message from a host. The body names the host, but nothing in it counts until the signature
 // verifies with that host's secret; then the schema; then, for messages that must act once (a poll hands out
 // jobs and their package links), that its id was never seen. On any failure the answer (401, 409, 413, 422)
-// is sent here and undefined returned.
+// is sent here and undefined returned. Text the database cannot hold (NUL, lone surrogates) is replaced.
 
 export async function readSignedHostMessage<T extends { hostId: string }>(
   req: IncomingMessage,
@@ -54,5 +55,5 @@ export async function readSignedHostMessage<T extends { hostId: string }>(
     sendJson(res, 409, { error: `this ${what} (message ${verified.messageId}) was already received: a replay is not acted on` });
     return undefined;
   }
-  return { value: checked.value, messageId: verified.messageId, secrets };
+  return { value: storable(checked.value), messageId: verified.messageId, secrets };
 }

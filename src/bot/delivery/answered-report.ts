@@ -1,5 +1,6 @@
 import type { Report } from '../../protocol/messages.ts';
 import { verifyMessage } from '../../protocol/signing.ts';
+import { storable } from '../../protocol/storable.ts';
 import { checkAck } from '../../protocol/validate.ts';
 import type { PushOutcome } from './push-message.ts';
 
@@ -19,7 +20,7 @@ export function reportInAnswer(
   if (!report || report.hostId !== expected.hostId || report.attemptId !== expected.attemptId) return { repeat: true };
   const verified = verifyMessage(outcome.body, outcome.headers, secrets);
   if (!verified.ok || verified.messageId !== expected.attemptId) return { repeat: true };
-  return { repeat: true, report };
+  return { repeat: true, report: storable(report) };
 }
 
 function safeJson(text: string): unknown {
