@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeHtml, href, html } from '../../src/bot/console/html.ts';
-import { cookie, newSession, openSession, parseCookies, sealSession } from '../../src/bot/console/session.ts';
+import { cookie, newSession, openSession, sealSession } from '../../src/bot/console/session.ts';
+import { parseCookies } from '../../src/bot/http/request-input.ts';
 import { SecretBox } from '../../src/bot/store/secret-box.ts';
 
 // The console's session cookie and its HTML: a cookie that was changed, signed with another key or expired
@@ -29,6 +30,8 @@ test('cookies are HttpOnly, SameSite=Lax, scoped to the console, Secure over htt
   assert.equal(cookie('c', 'v w', { secure: true, maxAgeSeconds: 60 }), 'c=v%20w; Path=/console; HttpOnly; SameSite=Lax; Secure; Max-Age=60');
   assert.equal(cookie('c', '', { secure: false, maxAgeSeconds: 0 }), 'c=; Path=/console; HttpOnly; SameSite=Lax; Max-Age=0');
   assert.deepEqual(parseCookies('a=1; c2f_console=x.y%3D; broken'), { a: '1', c2f_console: 'x.y=' });
+  // Another site's cookie on a shared domain that is not valid percent-encoding is kept as it came.
+  assert.deepEqual(parseCookies('tracking=50%off; c2f_console=s'), { tracking: '50%off', c2f_console: 's' });
 });
 
 test('values are escaped in pages, whatever a host name or a log line holds', () => {

@@ -33,6 +33,8 @@ import { jobReports } from '../store/reports.ts';
 import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { pluginIdProblem } from '../../plugin/plugin-id.ts';
+import { InputError, RequestInput } from '../http/request-input.ts';
+import { streamOut } from '../http/stream-out.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
 // The operator's API (bearer C2F_ADMIN_TOKEN): hosts, rollouts and what can be done about their jobs, the
@@ -74,6 +76,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
     sendJson(res, result.status ?? 200, result.body);
   } catch (error) {
     if (error instanceof BadRequest) return sendJson(res, error.status, { error: error.message });
+    if (error instanceof InputError) return sendJson(res, 400, { error: error.message });
     if (error instanceof ActionRefused) return sendJson(res, error.status, { error: error.message });
     if (error instanceof HostUrlError) return sendJson(res, 422, { error: error.message });
     if (error instanceof HostNotFoundError) return sendJson(res, 404, { error: error.message });
@@ -171,19 +174,15 @@ function operator(req: IncomingMessage): string {
 }
 
 /** JSON lines (one object per line), written as they come: the whole event log, without holding it. */
-async function sendLines(res: ServerResponse, lines: AsyncIterable<unknown>): Promise<void> {
-  res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
-  for await (const line of lines) {
-    if (!res.write(`${JSON.stringify(line)}\n`)) await new Promise((resolve) => res.once('drain', resolve));
-  }
-  res.end();
+function sendLines(res: ServerResponse, lines: AsyncIterable<unknown>): Promise<void> {
+  return streamOut(res, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' }, lines, (line) => `${JSON.stringify(line)}\n`);
 }
 
 async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: number; body?: unknown; lines?: AsyncIterable<unknown> }> {
   const { db, box } = deps;
-  const url = new URL(req.url ?? '/', 'http://bot');
-  const path = url.pathname.replace(/\/+$/, '');
-  const parts = path.split('/').slice(3).map(decodeURIComponent); // after /api/admin
+  const input = new RequestInput(req);
+  const { path } = input;
+  const parts = input.segments(3); // after /api/admin
   const method = req.method ?? 'GET';
   const operatorDeps: OperatorDeps = { db, boss: deps.boss, onChanged: deps.onChanged };
 
@@ -255,21 +254,20 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
   }
   if (parts[0] === 'releases' && parts.length === 1 && method === 'GET') return { body: await releasesWithoutRollout(db) };
   if (parts[0] === 'fleet' && parts.length === 1 && method === 'GET') {
-    const param = (name: string) => url.searchParams.get(name) ?? undefined;
     return {
       body: await fleetPage(db, {
-        q: param('q'),
-        label: param('label'),
-        quiet: param('quiet') === 'true',
-        problems: param('problems') === 'true',
-        page: Number(param('page') ?? 1) || 1,
-        perPage: Number(param('perPage') ?? 50) || 50,
+        q: input.text('q'),
+        label: input.text('label'),
+        quiet: input.flag('quiet'),
+        problems: input.flag('problems'),
+        page: input.integer('page', 1, 1, 1_000_000),
+        perPage: input.integer('perPage', 50, 1, 500),
       }),
     };
   }
   // The registry (Conn2Flow's Registry Search/List/Get): plugins and versions the bot knows, who runs each.
   if (parts[0] === 'registry' && method === 'GET') {
-    if (parts.length === 1) return { body: await searchRegistry(db, url.searchParams.get('q') ?? undefined) };
+    if (parts.length === 1) return { body: await searchRegistry(db, input.text('q')) };
     if (parts.length === 4) {
       const versions = await registryPlugin(db, `${parts[1]}/${parts[2]}`, parts[3]);
       if (!versions.length) throw new BadRequest(`the bot knows no release of ${parts[3]} in ${parts[1]}/${parts[2]}`, 404);
@@ -277,14 +275,11 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     }
   }
   if (parts[0] === 'events' && parts.length === 1 && method === 'GET') {
-    const param = (name: string) => url.searchParams.get(name) ?? undefined;
-    const after = param('after');
-    if (after !== undefined && !/^\d+$/.test(after)) throw new BadRequest('"after" is an event id');
-    const filter = { after: after ? Number(after) : undefined, kind: param('kind'), hostId: param('host'), pluginId: param('plugin') };
-    const format = param('format') ?? 'json';
+    const filter = { after: input.integer('after', undefined, 0), kind: input.text('kind'), hostId: input.text('host'), pluginId: input.text('plugin') };
+    const format = input.text('format') ?? 'json';
     if (format === 'jsonl') return { lines: allEvents(db, filter) };
     if (format !== 'json') throw new BadRequest('"format" is json (a page) or jsonl (every event, one per line)');
-    return { body: await listEvents(db, { ...filter, limit: Number(param('limit') ?? 500) || 500 }) };
+    return { body: await listEvents(db, { ...filter, limit: input.integer('limit', 500, 1, 5000) }) };
   }
   if (parts[0] === 'rollouts') {
     if (parts.length === 1 && method === 'GET') return { body: await listRollouts(db) };

@@ -24,7 +24,9 @@ import { registryPluginView, registryView } from './pages/registry.ts';
 import { rolloutLive, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
 import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
 import { streamChanges } from './rollout-stream.ts';
-import { cookie, newSession, openSession, parseCookies, sameText, sealSession, SESSION_COOKIE, STATE_COOKIE, type Session } from './session.ts';
+import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
+import { streamOut } from '../http/stream-out.ts';
+import { cookie, newSession, openSession, sameText, sealSession, SESSION_COOKIE, STATE_COOKIE, type Session } from './session.ts';
 
 // The operator console, served by the bot under /console: signed in with GitHub, every page rendered on the
 // server (readable without JavaScript), every action confirmed on a page of its own, checked against the
@@ -115,6 +117,7 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
     if (error instanceof Refusal) return send(error.status, page('Not done', notice(error.message), { session }));
     if (error instanceof ActionRefused) return send(error.status, page('Not done', notice(error.message), { session }));
     if (error instanceof BodyTooLargeError) return send(413, page('Not done', notice('That form is too large.'), { session }));
+    if (error instanceof InputError) return send(400, page('Not done', notice(`That address is not one the console understands: ${error.message}.`), { session }));
     throw error;
   }
 }
@@ -127,8 +130,9 @@ type Send = (status: number, body: string, type?: string, extra?: Record<string,
 
 async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps, session: Session, url: URL, path: string, send: Send): Promise<void> {
   const { db } = deps;
-  const param = (name: string) => url.searchParams.get(name) ?? undefined;
-  const number = (name: string) => Math.max(1, Number(param(name) ?? 1) || 1);
+  const input = new RequestInput(req);
+  const param = (name: string) => input.text(name);
+  const number = (name: string) => input.integer(name, 1, 1, 1_000_000);
   if (path === '/console') return void res.writeHead(303, { location: '/console/fleet' }).end();
   if (path === '/console/fleet') {
     const query = { q: param('q'), label: param('label'), quiet: param('quiet') === 'true', problems: param('problems') === 'true', page: number('page') };
@@ -136,15 +140,15 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
   }
   const host = /^\/console\/hosts\/([^/]+)$/.exec(path);
   if (host) {
-    const found = await getHost(db, decodeURIComponent(host[1]));
-    if (!found) throw new Refusal(404, `No host ${decodeURIComponent(host[1])}.`);
+    const found = await getHost(db, pathSegment(host[1]));
+    if (!found) throw new Refusal(404, `No host ${pathSegment(host[1])}.`);
     const jobs = (await recentJobs(db, [found.id], 50)).get(found.id) ?? [];
     return send(200, page(`Host ${found.name}`, hostView(found, jobs, session.csrf), { session, current: '/console/fleet' }));
   }
   if (path === '/console/rollouts') return send(200, page('Rollouts', rolloutsView(await listRollouts(db, 200)), { session, current: '/console/rollouts' }));
   const rollout = /^\/console\/rollouts\/([^/]+)(\/live|\/stream)?$/.exec(path);
   if (rollout) {
-    const id = decodeURIComponent(rollout[1]);
+    const id = pathSegment(rollout[1]);
     if (rollout[2] === '/stream') return streamChanges(req, res, db, id, SECURITY_HEADERS);
     const shown = await rolloutShown(deps, id, session, param('state'), number('page'));
     if (rollout[2] === '/live') return send(200, rolloutLive(shown).text);
@@ -155,7 +159,7 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
   if (path === '/console/registry.json') return send(200, JSON.stringify(await searchRegistry(db, param('q')), null, 2), 'application/json; charset=utf-8');
   const plugin = /^\/console\/registry\/([^/]+\/[^/]+)\/([^/]+?)(\.json)?$/.exec(path);
   if (plugin) {
-    const [repository, pluginId] = [decodeURIComponent(plugin[1]), decodeURIComponent(plugin[2])];
+    const [repository, pluginId] = [pathSegment(plugin[1]), pathSegment(plugin[2])];
     const versions = await registryPlugin(db, repository, pluginId);
     if (!versions.length) throw new Refusal(404, `The bot knows no release of ${pluginId} in ${repository}.`);
     if (plugin[3]) return send(200, JSON.stringify({ repository, pluginId, versions }, null, 2), 'application/json; charset=utf-8');
@@ -163,14 +167,13 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
   }
   const events = /^\/console\/events(\.csv|\.jsonl)?$/.exec(path);
   if (events) {
-    const after = param('after');
-    const filter = { kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), after: after && /^\d+$/.test(after) ? Number(after) : undefined };
-    if (events[1] === '.jsonl') return streamOut(res, 'application/x-ndjson; charset=utf-8', 'events.jsonl', allEvents(db, filter), (e) => `${JSON.stringify(e)}\n`);
+    const filter = { kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), after: input.integer('after', undefined, 0) };
+    const download = (type: string, name: string) => ({ ...SECURITY_HEADERS, 'content-type': type, 'content-disposition': `attachment; filename="${name}"` });
+    if (events[1] === '.jsonl') return streamOut(res, download('application/x-ndjson; charset=utf-8', 'events.jsonl'), allEvents(db, filter), (e) => `${JSON.stringify(e)}\n`);
     if (events[1] === '.csv')
       return streamOut(
         res,
-        'text/csv; charset=utf-8',
-        'events.csv',
+        download('text/csv; charset=utf-8', 'events.csv'),
         allEvents(db, filter),
         (e) => csvRow([e.id, e.at, e.kind, e.repository, e.pluginId, e.hostId, e.jobId, JSON.stringify(e.detail ?? {})]),
         csvRow(['id', 'at', 'kind', 'repository', 'plugin', 'host', 'job', 'detail']),
@@ -179,14 +182,6 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
     return send(200, page('Events', eventsView(shown, { ...filter, limit: 100 }, await eventKinds(db)), { session, current: '/console/events' }));
   }
   throw new Refusal(404, 'No such page.');
-}
-
-/** A download written as it is read, waiting when the client reads slower than the database answers. */
-async function streamOut<T>(res: ServerResponse, type: string, name: string, items: AsyncIterable<T>, line: (item: T) => string, header = ''): Promise<void> {
-  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'content-disposition': `attachment; filename="${name}"` });
-  if (header) res.write(header);
-  for await (const item of items) if (!res.write(line(item))) await new Promise((resolve) => res.once('drain', resolve));
-  res.end();
 }
 
 async function rolloutShown(deps: ConsoleDeps, id: string, session: Session, stateFilter: string | undefined, pageNumber: number): Promise<RolloutShown> {
@@ -225,7 +220,7 @@ async function post(
   const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== 'confirm'));
   const rollout = /^\/console\/rollouts\/([^/]+)\/act$/.exec(path);
   if (rollout) {
-    const id = decodeURIComponent(rollout[1]);
+    const id = pathSegment(rollout[1]);
     const action = form.get('action') ?? '';
     const planned = await consoleAction(operator, id, action, form.get('job') ?? undefined, by, form.get('confirm') === 'yes');
     if (planned.kind === 'confirm') {
@@ -238,7 +233,7 @@ async function post(
   }
   const uninstall = /^\/console\/hosts\/([^/]+)\/uninstall$/.exec(path);
   if (uninstall) {
-    const hostId = decodeURIComponent(uninstall[1]);
+    const hostId = pathSegment(uninstall[1]);
     const planned = await uninstallAction(operator, hostId, form.get('plugin') ?? '', by, form.get('confirm') === 'yes');
     if (planned.kind === 'confirm') {
       return send(200, page('Confirm', confirmView(planned.question, path, fields, `/console/hosts/${encodeURIComponent(hostId)}`, true), { session, current: '/console/fleet' }));
