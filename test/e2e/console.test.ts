@@ -234,7 +234,7 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await accessible(page, 'fleet');
 
     // Signing out ends the session.
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.goto(`${botUrl}/console/fleet`);
     assert.match(page.url(), /\/console\/sign-in$/);
     await accessible(page, 'sign-in');

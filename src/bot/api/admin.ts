@@ -4,6 +4,7 @@ import type { PgBoss } from 'pg-boss';
 import { HostUrlError, validateHostUrl } from '../host-url.ts';
 import { ActionRefused, approve, cancel, force, retry, rollback, uninstall, type ActionResult, type OperatorDeps } from '../rollout/operator-actions.ts';
 import type { Database } from '../store/database.ts';
+import { endAllSessions } from '../store/console-sessions.ts';
 import { allEvents, listEvents } from '../store/events.ts';
 import {
   addHost,
@@ -253,6 +254,7 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     }
   }
   if (parts[0] === 'releases' && parts.length === 1 && method === 'GET') return { body: await releasesWithoutRollout(db) };
+  if (parts[0] === 'console' && parts[1] === 'sign-out-everyone' && parts.length === 2 && method === 'POST') return { body: { ended: await endAllSessions(db) } };
   if (parts[0] === 'fleet' && parts.length === 1 && method === 'GET') {
     return {
       body: await fleetPage(db, {

@@ -26,7 +26,8 @@ import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
 import { streamChanges } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
-import { cookie, newSession, openSession, sameText, sealSession, SESSION_COOKIE, STATE_COOKIE, type Session } from './session.ts';
+import { endAllSessions, endSession, liveSession, rememberState, startSession, takeState } from '../store/console-sessions.ts';
+import { cookie, newSession, openSession, sameText, sealSession, SESSION_COOKIE, SESSION_LIFETIME_MS, STATE_COOKIE, type Session } from './session.ts';
 
 // The operator console, served by the bot under /console: signed in with GitHub, every page rendered on the
 // server (readable without JavaScript), every action confirmed on a page of its own, checked against the
@@ -84,27 +85,32 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   if (path === '/console/sign-in' && method === 'GET') return send(200, page('Sign in', signInView()));
   if (path === '/console/sign-in/github' && method === 'GET') {
     const state = randomBytes(16).toString('base64url');
+    await rememberState(deps.db, state, new Date(Date.now() + 600_000));
     return redirect(authorizeUrl(signIn, state), { 'set-cookie': cookie(STATE_COOKIE, state, { secure, maxAgeSeconds: 600 }) });
   }
   if (path === '/console/oauth/callback' && method === 'GET') {
     const state = url.searchParams.get('state') ?? '';
     const code = url.searchParams.get('code') ?? '';
-    if (!cookies[STATE_COOKIE] || !sameText(state, cookies[STATE_COOKIE]) || !code)
+    // The state is taken once: a used one, with its cookie, cannot carry a second code.
+    if (!cookies[STATE_COOKIE] || !sameText(state, cookies[STATE_COOKIE]) || !code || !(await takeState(deps.db, state)))
       return send(400, page('Sign in', signInView('That sign-in did not start here, or it took too long: sign in again.')));
     try {
       const token = await exchangeCode(signIn, code);
       const user = await fetchUser(signIn, token);
       const clearState = cookie(STATE_COOKIE, '', { secure, maxAgeSeconds: 0 });
       if (!(await mayEnter(signIn, token, user.login))) return send(403, page('Not allowed', deniedView(user.login)), undefined, { 'set-cookie': clearState });
-      const session = sealSession(deps.box, newSession(user.login, user.name));
-      return redirect('/console/fleet', { 'set-cookie': [clearState, cookie(SESSION_COOKIE, session, { secure, maxAgeSeconds: 12 * 3600 })] });
+      const session = newSession(user.login, user.name);
+      await startSession(deps.db, { id: session.id, login: session.login, viaOrg: !isListed(signIn, user.login), expiresAt: new Date(session.expires) });
+      return redirect('/console/fleet', {
+        'set-cookie': [clearState, cookie(SESSION_COOKIE, sealSession(deps.box, session), { secure, maxAgeSeconds: SESSION_LIFETIME_MS / 1000 })],
+      });
     } catch (error) {
       if (error instanceof SignInError) return send(502, page('Sign in', signInView(error.message)));
       throw error;
     }
   }
 
-  const session = openSession(deps.box, cookies[SESSION_COOKIE]);
+  const session = await liveSessionOf(deps, signIn, cookies[SESSION_COOKIE]);
   if (!session) {
     if (method === 'GET') return redirect('/console/sign-in');
     return send(401, page('Sign in', signInView('Your session ended: sign in again.')));
@@ -120,6 +126,24 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
     if (error instanceof InputError) return send(400, page('Not done', notice(`That address is not one the console understands: ${error.message}.`), { session }));
     throw error;
   }
+}
+
+/**
+ * The session a cookie names, if it still counts: its signature, its row on the server (not signed out, not
+ * ended for everyone, not expired), and its login still allowed (a login taken off C2F_CONSOLE_USERS is out at
+ * once; organisation members are checked when they sign in).
+ */
+async function liveSessionOf(deps: ConsoleDeps, signIn: SignInConfig, value: string | undefined): Promise<Session | undefined> {
+  const session = openSession(deps.box, value);
+  if (!session) return undefined;
+  const live = await liveSession(deps.db, session.id);
+  if (!live || live.login !== session.login) return undefined;
+  const allowed = live.viaOrg ? Boolean(signIn.allowedOrg) : isListed(signIn, session.login);
+  return allowed ? session : undefined;
+}
+
+function isListed(signIn: SignInConfig, login: string): boolean {
+  return [...signIn.allowedUsers].some((allowed) => allowed.toLowerCase() === login.toLowerCase());
 }
 
 function notice(message: string): Html {
@@ -213,8 +237,24 @@ async function post(
 ): Promise<void> {
   const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8'));
   if (!sameText(form.get('csrf') ?? '', session.csrf)) throw new Refusal(403, 'This form is not from your session (its CSRF token does not match): reload the page and try again.');
-  if (path === '/console/sign-out')
-    return redirect('/console/sign-in', { 'set-cookie': cookie(SESSION_COOKIE, '', { secure: deps.botUrl.startsWith('https:'), maxAgeSeconds: 0 }) });
+  const signedOut = () => redirect('/console/sign-in', { 'set-cookie': cookie(SESSION_COOKIE, '', { secure: deps.botUrl.startsWith('https:'), maxAgeSeconds: 0 }) });
+  if (path === '/console/sign-out') {
+    await endSession(deps.db, session.id);
+    return signedOut();
+  }
+  if (path === '/console/sign-out-everyone') {
+    if (form.get('confirm') !== 'yes')
+      return send(
+        200,
+        page(
+          'Confirm',
+          confirmView('Sign out everyone, you included? Every console session ends now; each person signs in again.', path, { csrf: session.csrf }, '/console/fleet', true),
+          { session },
+        ),
+      );
+    await endAllSessions(deps.db);
+    return signedOut();
+  }
   const operator: OperatorDeps = { db: deps.db, boss: deps.boss, onChanged: deps.onChanged };
   const by = `${session.login} (console)`;
   const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== 'confirm'));

@@ -18,6 +18,10 @@ export function page(title: string, body: Html, options: { session?: Session; cu
       <form method="post" action="/console/sign-out">
         <input type="hidden" name="csrf" value="${options.session.csrf}">
         <span class="muted">${options.session.login}</span> <button type="submit">Sign out</button>
+      </form>
+      <form method="post" action="/console/sign-out-everyone">
+        <input type="hidden" name="csrf" value="${options.session.csrf}">
+        <button type="submit">Sign out everyone</button>
       </form>`
     : '';
   return `<!doctype html>${html`<html lang="en">

@@ -2,10 +2,13 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SecretBox } from '../store/secret-box.ts';
 
 // The console's session: who signed in and the CSRF token their forms carry, in a cookie signed with a key
-// derived from C2F_SECRET_KEY (so every bot process accepts it, and nothing is stored). HttpOnly, SameSite=Lax
-// (the OAuth callback is a top-level navigation back from GitHub), Secure when the bot is served over https.
+// derived from C2F_SECRET_KEY (so every bot process accepts it), naming a session row on the server, which a
+// sign-out, a removed login or "sign out everyone" ends at once. HttpOnly, SameSite=Lax (the OAuth callback is
+// a top-level navigation back from GitHub), Secure when the bot is served over https.
 
 export interface Session {
+  /** The server-side session this cookie names. */
+  id: string;
   login: string;
   name: string | null;
   csrf: string;
@@ -15,10 +18,10 @@ export interface Session {
 
 export const SESSION_COOKIE = 'c2f_console';
 export const STATE_COOKIE = 'c2f_console_oauth';
-const LIFETIME_MS = 12 * 60 * 60 * 1000;
+export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
 
 export function newSession(login: string, name: string | null, now = Date.now()): Session {
-  return { login, name, csrf: randomBytes(24).toString('base64url'), expires: now + LIFETIME_MS };
+  return { id: randomBytes(18).toString('base64url'), login, name, csrf: randomBytes(24).toString('base64url'), expires: now + SESSION_LIFETIME_MS };
 }
 
 export function sealSession(box: SecretBox, session: Session): string {
@@ -32,7 +35,7 @@ export function openSession(box: SecretBox, value: string | undefined, now = Dat
   if (!payload || !mac || !sameText(mac, box.mac('console-session', payload))) return undefined;
   try {
     const session = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session;
-    return typeof session.login === 'string' && typeof session.csrf === 'string' && session.expires > now ? session : undefined;
+    return typeof session.id === 'string' && typeof session.login === 'string' && typeof session.csrf === 'string' && session.expires > now ? session : undefined;
   } catch {
     return undefined;
   }

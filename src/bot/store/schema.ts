@@ -248,7 +248,7 @@ create index host_jobs_not_started on host_jobs (plugin_id) where state in ('pen
   },
   {
     version: 7,
-    name: 'jobs whose report is overdue are asked about again; attempts counted; the strategy a release was resolved with; Conn2Flow versions',
+    name: 'jobs whose report is overdue are asked about again; attempts counted; the strategy a release was resolved with; Conn2Flow versions; console sessions on the server',
     sql: `
 -- A job the host took (delivered, in progress) whose report does not come is asked about again (the host
 -- answers a repeat of the attempt with its report so far) no earlier than report_due_at, and fails once
@@ -265,6 +265,20 @@ alter table releases add column strategy jsonb;
 -- each host's site runs (from its heartbeats): a host outside the range is blocked at planning.
 alter table releases add column compatibility jsonb;
 alter table hosts add column gestor_version text;
+-- Console sessions and sign-in states live on the server, so a sign-out, a removed login or "sign out
+-- everyone" ends a session at once, and an OAuth state works once.
+create table console_sessions (
+  id text primary key,
+  login text not null,
+  via_org boolean not null default false,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  revoked_at timestamptz
+);
+create table console_oauth_states (
+  state_hash text primary key,
+  expires_at timestamptz not null
+);
 `,
   },
 ];
