@@ -277,7 +277,7 @@ test('a failed host\'s job is retried from the check run\'s "Retry failed" butto
   );
   assert.match(
     run.output!.text!,
-    /### site: 43 VERIFY_FAILED\n\nthe installer said "ok" but manifest\.json has version 4\.0\.0, not 5\.0\.0; restored to 4\.0\.0\n\n```\n\$ php admin-plugins\.php --action=update --plugin=test-plugin\n\[erro\] Operation not permitted\n```/,
+    /### site: 43 VERIFY\\_FAILED\n\nthe installer said "ok" but manifest\.json has version 4\.0\.0, not 5\.0\.0; restored to 4\.0\.0\n\n```\n\$ php admin-plugins\.php --action=update --plugin=test-plugin\n\[erro\] Operation not permitted\n```/,
   );
 
   const payload = checkRunActionPayload({

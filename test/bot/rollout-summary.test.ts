@@ -45,7 +45,7 @@ test('the check run stays in progress until every job is final, then concludes',
   assert.match(running.summary, /\| office \| manual \| update \| awaiting_approval \| {2}\| {2}\|/);
   const failed = rolloutView(release, [job('a', 'ok'), job('b', 'failed', { exitCode: 43, exitLabel: 'VERIFY_FAILED', reason: 'plugins row\nnot updated' })], hosts);
   assert.deepEqual([failed.status, failed.conclusion, failed.title], ['completed', 'failure', '1 of 2 hosts updated, 1 failed']);
-  assert.match(failed.summary, /failed \(plugins row not updated\) \| {2}\| 43 VERIFY_FAILED/);
+  assert.match(failed.summary, /failed \(plugins row not updated\) \| {2}\| 43 VERIFY\\_FAILED/);
   assert.equal(rolloutView(release, [job('a', 'skipped', { reason: 'no change' })], hosts).conclusion, 'neutral');
 });
 
@@ -62,7 +62,7 @@ test("failures show the host's message and the installer's log; control characte
     ],
     hosts,
   );
-  assert.match(view.text!, /### office: 43 VERIFY_FAILED\n\nrestored to 0\.9\.0\n\n```\n\$ php admin-plugins\.php\n\[info\] checksum inalterado \\u001b\[2J\n'''\n```/);
+  assert.match(view.text!, /### office: 43 VERIFY\\_FAILED\n\nrestored to 0\.9\.0\n\n```\n\$ php admin-plugins\.php\n\[info\] checksum inalterado \\u001b\[2J\n'''\n```/);
 });
 
 test('buttons: approve all when hosts wait, retry when jobs failed, roll back once hosts changed', () => {
@@ -96,4 +96,17 @@ test('conclusions follow how the rollout ended: aborted is cancelled, failed or 
   );
   const quiet = rolloutView({ ...release, state: 'paused' }, [job('a', 'superseded'), job('b', 'superseded')], hosts);
   assert.deepEqual([quiet.status, quiet.conclusion], ['completed', 'neutral']);
+});
+
+test('text from hosts is literal Markdown: no link, image or HTML of theirs reaches the check run', () => {
+  const evil = new Map<string, HostRecord>([['e', { name: '<svg onload=alert(1)>[click](https://evil.example)', policy: 'auto' } as HostRecord]]);
+  const view = rolloutView(
+    release,
+    [job('e', 'failed', { exitCode: 43, exitLabel: '![x](https://evil.example/i.png)', message: '</pre>[login](https://evil.example) **bold**', logTail: ['</pre>'] })],
+    evil,
+  );
+  // Outside code fences (whose content GitHub shows as it is), no markup of theirs.
+  for (const text of [view.summary, view.text!]) assert.doesNotMatch(text.replace(/```[\s\S]*?```/g, ''), /[^\\]\]\(https|<\/?(svg|pre)/, text);
+  assert.match(view.text!, /### &lt;svg onload=alert\\\(1\\\)&gt;\\\[click\\\]\\\(https:\/\/evil\.example\\\): 43 \\!\\\[x\\\]/);
+  assert.match(view.text!, /&lt;\/pre&gt;\\\[login\\\]\\\(https:\/\/evil\.example\\\) \\\*\\\*bold\\\*\\\*/);
 });

@@ -45,7 +45,20 @@ const MAX_SUMMARY = 65_000;
 const MAX_TEXT = 65_000;
 const LOG_LINES_SHOWN = 20;
 
-const cell = (text: string) => printable(text).replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\n/g, ' ');
+/**
+ * Text from hosts and GitHub as literal Markdown: GitHub renders a check run's summary and text as Markdown
+ * (links and images included, HTML partly), so every character that could start markup is escaped.
+ */
+export function markdownText(text: string): string {
+  return printable(text)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]()!|~]/g, (c) => `\\${c}`)
+    .replace(/^#/gm, '\\#');
+}
+
+const cell = (text: string) => markdownText(text).replace(/\n/g, ' ');
 
 export function rolloutTitle(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 'version'>): string {
   if (rollout.kind === 'rollback') return `Conn2Flow rollback: ${rollout.pluginId} ${rollout.version}`;
@@ -71,7 +84,7 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
     const host = hosts.get(job.hostId);
     const exit = job.exitCode === null ? '' : `${job.exitCode} ${job.exitLabel ?? ''}`.trim();
     const wave = waves.length ? `${job.wave + 1} | ` : '';
-    return `| ${cell(name(job))} | ${host?.policy ?? ''} | ${wave}${job.action} | ${job.state}${job.reason ? ` (${cell(job.reason)})` : ''} | ${job.installedVersion ?? ''} | ${exit} | ${job.updatedAt.replace('T', ' ').slice(0, 19)} |`;
+    return `| ${cell(name(job))} | ${host?.policy ?? ''} | ${wave}${job.action} | ${job.state}${job.reason ? ` (${cell(job.reason)})` : ''} | ${cell(job.installedVersion ?? '')} | ${cell(exit)} | ${job.updatedAt.replace('T', ' ').slice(0, 19)} |`;
   });
   const waveRows = waves.map(
     (w) =>
@@ -98,9 +111,9 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
     ? failures
         .map((job) =>
           [
-            `### ${printable(name(job))}: ${job.exitCode ?? ''} ${job.exitLabel ?? ''}`.trimEnd(),
+            `### ${markdownText(name(job))}: ${job.exitCode ?? ''} ${markdownText(job.exitLabel ?? '')}`.trimEnd(),
             '',
-            printable(job.message ?? job.reason ?? ''),
+            markdownText(job.message ?? job.reason ?? ''),
             ...(job.logTail.length ? ['', '```', ...job.logTail.slice(-LOG_LINES_SHOWN).map((line) => printable(line).replace(/```/g, "'''")), '```'] : []),
           ].join('\n'),
         )
