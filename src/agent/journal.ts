@@ -112,6 +112,10 @@ type Row = Record<string, string | number | null>;
 
 export class JournalInUseError extends Error {}
 
+function diskFull(dataDir: string): DiskFullError {
+  return new DiskFullError(`no space left on the device of ${dataDir}: the agent cannot keep its journal there; free some space and start it again`);
+}
+
 export class Journal {
   readonly db: DatabaseSync;
 
@@ -122,10 +126,13 @@ export class Journal {
       this.db.exec('pragma journal_mode = wal; pragma synchronous = full;');
       this.migrate();
     } catch (error) {
-      if (isDiskFull(error)) throw new DiskFullError(`no space left on the device of ${dataDir}: the agent cannot keep its journal there; free some space and start it again`);
+      if (isDiskFull(error, dataDir)) throw diskFull(dataDir);
       throw error;
     }
+    this.dataDir = dataDir;
   }
+
+  private readonly dataDir: string;
 
   private migrate(): void {
     const version = Number((this.db.prepare('pragma user_version').get() as Row).user_version);
@@ -146,6 +153,15 @@ export class Journal {
    * jobs it holds. An owner whose process is gone is replaced. (`agent status` only reads and never claims.)
    */
   claim(pid = process.pid): void {
+    try {
+      this.claimAs(pid);
+    } catch (error) {
+      if (isDiskFull(error, this.dataDir)) throw diskFull(this.dataDir);
+      throw error;
+    }
+  }
+
+  private claimAs(pid: number): void {
     this.transaction(() => {
       const row = this.db.prepare('select pid from owner').get() as Row | undefined;
       const owner = row ? Number(row.pid) : undefined;

@@ -173,6 +173,13 @@ test("started on a full disk the agent exits 75 with one line; with space it sta
     assert.deepEqual(await readdir(downloads), [], 'the partial file is gone after the restart');
     second.child.kill('SIGTERM');
     await new Promise((resolve) => second.child.once('exit', resolve));
+
+    // Restarted on a full disk with the journal it already has: 75 and one line too, not a crash.
+    const freeAgain = await fill();
+    const fullAgain = await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile]);
+    await freeAgain();
+    assert.equal(fullAgain.code, 75, fullAgain.stderr);
+    assert.match(fullAgain.stderr, /^c2f-plugin agent: no space left on the device of .*: the agent cannot keep its journal there; free some space and start it again\n$/);
   } finally {
     stalling.closeAllConnections();
     stalling.close();
