@@ -31,7 +31,8 @@ await build({
 });
 const blob = path.join(out, 'c2f-agent.blob');
 const seaConfig = path.join(out, 'sea-config.json');
-await writeFile(seaConfig, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: true }));
+// execArgvExtension "none": NODE_OPTIONS is ignored, so nothing in the environment can load code into the agent.
+await writeFile(seaConfig, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: true, execArgvExtension: 'none' }));
 const prepared = spawnSync(process.execPath, ['--experimental-sea-config', seaConfig], { encoding: 'utf8' });
 if (prepared.status !== 0) throw new Error(`the preparation blob was not made:\n${prepared.stdout}${prepared.stderr}`);
 const executable = path.join(out, 'c2f-agent-linux-x64');

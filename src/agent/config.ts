@@ -25,6 +25,7 @@ export interface AgentConfig {
   pollSeconds: number;
   pinned: string[];
   allowHttpDownloads: boolean;
+  allowPrivateRedirects: boolean;
   /** When a job fails after the installer started changing the site, reinstall what the site had before. */
   restoreOnFailure: boolean;
   /** Pages that must answer after an install (null: no health check). */
@@ -112,6 +113,7 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     pollSeconds: c.pollSeconds ?? 30,
     pinned: c.pinned ?? [],
     allowHttpDownloads: c.allowHttpDownloads ?? false,
+    allowPrivateRedirects: c.allowPrivateRedirects ?? false,
     restoreOnFailure: c.restoreOnFailure ?? true,
     healthCheck: c.healthCheck
       ? {

@@ -4,13 +4,17 @@ import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import path from 'node:path';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { request } from 'undici';
+import { isForbiddenAddress } from '../protocol/public-address.ts';
 import { isDiskFull } from './disk-full.ts';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
 
 // Fetches a package to a file: a timeout over the whole transfer, a size limit enforced while reading (a
 // server that sends more than it announced is cut off), the SHA-256 computed on the way, the file renamed
-// into place only when complete. Redirects are followed (GitHub serves assets from a CDN), at most five.
+// into place only when complete. Redirects are followed (GitHub serves assets from a CDN), at most five, and
+// never from a public server into a loopback or private address.
 
 export type Download = { ok: true; file: string; sha256: string; bytes: number; ms: number } | { ok: false; exitCode: number; reason: string };
 
@@ -21,6 +25,22 @@ export interface DownloadRequest {
   maxBytes: number;
   timeoutMs: number;
   allowHttp: boolean;
+  /** Follow a redirect from a public server to a loopback or private address (closed networks, tests). */
+  allowPrivateRedirects?: boolean;
+}
+
+/** Why a redirect from the package's first URL to `to` is refused; undefined when it may be followed. */
+export async function redirectRefusal(from: URL, to: URL, allowPrivate: boolean): Promise<string | undefined> {
+  if (allowPrivate || (await isPrivate(from.hostname)) || !(await isPrivate(to.hostname))) return undefined;
+  return `the package URL redirected to ${to.host}, which is not a public address: refused (allowPrivateRedirects permits it)`;
+}
+
+/** Whether a host name is (or resolves to) an address outside the public ranges. */
+async function isPrivate(hostname: string): Promise<boolean> {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return isForbiddenAddress(host);
+  const addresses = await lookup(host, { all: true }).catch(() => []);
+  return addresses.some((a) => isForbiddenAddress(a.address));
 }
 
 const MAX_REDIRECTS = 5;
@@ -40,7 +60,12 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
       const response = await request(url, { method: 'GET', headers: { accept: 'application/octet-stream', 'user-agent': 'c2f-plugin-agent' }, signal });
       if ([301, 302, 303, 307, 308].includes(response.statusCode) && response.headers.location && hop < MAX_REDIRECTS) {
         response.body.resume();
-        url = new URL(String(response.headers.location), url).toString();
+        const next = new URL(String(response.headers.location), url);
+        // A redirect may not lead from the package's server into this host's own network (a metadata service,
+        // an admin port), unless the package's server is there itself or the config allows it.
+        const refusal = await redirectRefusal(new URL(req.url), next, req.allowPrivateRedirects ?? false);
+        if (refusal) return failed(refusal);
+        url = next.toString();
         continue;
       }
       if (response.statusCode !== 200) {

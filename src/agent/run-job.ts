@@ -101,6 +101,7 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
         maxBytes: config.limits.downloadBytes,
         timeoutMs: config.limits.downloadTimeoutSeconds * 1000,
         allowHttp: config.allowHttpDownloads,
+        allowPrivateRedirects: config.allowPrivateRedirects,
       });
       if (!result.ok) return erro(result.exitCode, result.reason);
       downloaded = result.file;

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { isForbiddenAddress } from '../protocol/public-address.ts';
 
 // Where the bot may push. https only, unless the operator allows plain http; never to an address outside the
 // public unicast ranges unless the operator opts in (tests and the demo do). Addresses are judged by value with
@@ -42,8 +42,4 @@ export function validateHostUrl(raw: string, policy: UrlPolicy = {}): string {
   return url.toString();
 }
 
-/** Any address outside the public unicast ranges (and anything that is not an address). */
-export function isForbiddenAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return true;
-  return ipaddr.process(address).range() !== 'unicast';
-}
+export { isForbiddenAddress };

@@ -57,7 +57,7 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
     if (path === '/api/enroll' && req.method === 'POST') return handled(handleEnroll(req, res, deps));
     if (path === '/api/heartbeat' && req.method === 'POST') return handled(handleHeartbeat(req, res, { ...deps, onChanged }));
     if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return handled(handlePackage(req, res, { ...deps, assets: deps.assets }));
-    if (isAdminPath(path)) return handled(handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged }));
+    if (isAdminPath(path)) return handled(handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged, log: (fields, message) => log.warn(fields, message) }));
     if (isConsolePath(path)) {
       const sign = deps.console ?? { signIn: null, missing: ['it was not configured'] };
       return handled(handleConsole(req, res, { db: deps.db, boss: deps.boss, box: deps.box, botUrl: deps.botUrl, ...sign, onChanged }));

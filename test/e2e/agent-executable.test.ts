@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO, run } from '../helpers.ts';
+import { REPO, run, tempDir } from '../helpers.ts';
 import { AGENT_EXECUTABLE, executableAgent, runAgent } from './bundle.ts';
 
 // The agent executable's own surface, in an empty environment (no PATH, no Node.js); its end-to-end path runs
@@ -27,4 +27,9 @@ test('c2f-agent runs with an empty environment: version, help, one-line failures
   assert.equal(refused.code, 69);
   assert.equal(refused.stderr, 'c2f-agent enroll: enrollment failed: the bot could not be reached (connection refused)\n');
   assert.equal(await program.calledNode(), false);
+  // NODE_OPTIONS cannot load code into the executable.
+  const dir = await tempDir();
+  await writeFile(path.join(dir, 'inject.cjs'), 'process.stderr.write("INJECTED\\n")');
+  const injected = await run('/usr/bin/env', ['-i', `NODE_OPTIONS=--require ${path.join(dir, 'inject.cjs')}`, AGENT_EXECUTABLE, '--version']);
+  assert.deepEqual([injected.code, injected.stdout, injected.stderr], [0, `${version}\n`, '']);
 });

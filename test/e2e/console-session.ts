@@ -8,12 +8,17 @@ import { botSecrets, freePort, startBundleBot, type BotSecrets, type BundleBot }
 export async function startConsoleBot(
   github: GitHubStandIn,
   users = 'octocat',
-  options: { databaseUrl?: string; dataDir?: string; port?: number; secrets?: BotSecrets } = {},
+  options: { databaseUrl?: string; dataDir?: string; port?: number; secrets?: BotSecrets; env?: NodeJS.ProcessEnv } = {},
 ): Promise<BundleBot> {
   const port = options.port ?? (await freePort());
   const secrets = options.secrets ?? botSecrets();
   const app = github.apps.trust(1, secrets.privateKey, secrets.webhookSecret, { callback_urls: [`http://127.0.0.1:${port}/console/oauth/callback`] });
-  return startBundleBot(github, { ...options, port, secrets, env: { GITHUB_CLIENT_ID: app.clientId, GITHUB_CLIENT_SECRET: app.clientSecret, C2F_CONSOLE_USERS: users } });
+  return startBundleBot(github, {
+    ...options,
+    port,
+    secrets,
+    env: { GITHUB_CLIENT_ID: app.clientId, GITHUB_CLIENT_SECRET: app.clientSecret, C2F_CONSOLE_USERS: users, ...options.env },
+  });
 }
 
 export class ConsoleBrowser {

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
-import { bundleBuilt, type BundleBot } from './bundle.ts';
+import { bundleBuilt, freePort, type BundleBot } from './bundle.ts';
 import { ConsoleBrowser, startConsoleBot } from './console-session.ts';
 
-// Malformed input is a 400 with a sentence, never a 500 or a hang: broken percent-escapes in paths, control
-// characters and numbers past what the store holds in query parameters, another site's cookie that is not
-// valid percent-encoding. Through the bundle bot, on the admin API and the console alike.
+// The edges of the bundle bot. Malformed input is a 400 with a sentence, never a 500 or a hang: broken
+// percent-escapes in paths, control characters and numbers past what the store holds in query parameters,
+// another site's cookie that is not valid percent-encoding. Every console response carries its security
+// headers (HSTS over https, forms posted only to the console); a session holds at most ten live pages; wrong
+// admin tokens from one address are refused after twenty a minute.
 
 const github = new GitHubStandIn();
 let bot: BundleBot;
@@ -57,4 +59,49 @@ test('the console answers 400 to malformed addresses, and a foreign cookie that 
     assert.equal(answer.status, 400, `${route}: ${answer.status}`);
     assert.match(await answer.text(), /That address is not one the console understands/);
   }
+});
+
+test('every console response carries the security headers, HSTS when served over https; forms go only to the console', async () => {
+  const port = await freePort();
+  const https = await startConsoleBot(github, 'octocat', { port, env: { C2F_BOT_URL: `https://127.0.0.1:${port}` } });
+  try {
+    for (const route of ['/console', '/console/sign-in', '/console/assets/console.css', '/console/assets/console.js', '/console/fleet']) {
+      const answer = await fetch(`http://127.0.0.1:${port}${route}`, { redirect: 'manual' });
+      const csp = answer.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /form-action 'self';/, route);
+      assert.doesNotMatch(csp, /form-action[^;]*https?:/, route);
+      assert.equal(answer.headers.get('x-content-type-options'), 'nosniff', route);
+      assert.equal(answer.headers.get('strict-transport-security'), 'max-age=31536000', route);
+    }
+    assert.equal((await fetch(`${bot.url}/console/sign-in`)).headers.get('strict-transport-security'), null, 'not over plain http');
+  } finally {
+    await https.stop();
+  }
+});
+
+test('a session holds at most ten live pages at once', async () => {
+  const browser = new ConsoleBrowser(bot.url);
+  await browser.signIn();
+  const controllers = Array.from({ length: 11 }, () => new AbortController());
+  try {
+    const answers = [];
+    for (const controller of controllers) answers.push(await browser.go('/console/rollouts/ro_none/stream', { signal: controller.signal }));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [...Array(10).fill(200), 429],
+    );
+  } finally {
+    for (const controller of controllers) controller.abort();
+  }
+});
+
+test('wrong admin tokens from one address: after twenty in a minute, that address is refused (429) whatever it sends', async () => {
+  const attempt = (token: string) => fetch(`${bot.url}/api/admin/hosts`, { headers: { authorization: `Bearer ${token}` } });
+  for (let i = 0; i < 20; i++) assert.equal((await attempt(`wrong-${i}`)).status, 401);
+  const refused = await attempt('wrong-again');
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  assert.equal((await attempt(bot.adminToken)).status, 429, 'until the minute ends, even the right token');
+  assert.match(bot.output(), /wrong admin tokens: refusing this address for a minute/);
+  assert.doesNotMatch(bot.output(), /wrong-1/, 'tokens are never logged');
 });

@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateAgentConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."},"settleSeconds":{"type":"number","minimum":0,"maximum":600,"description":"How long after an install the site may still run the previous code (PHP's opcache rechecks files every opcache.revalidate_freq seconds). Default: read from the web server's PHP settings (phpIniDir), else 3."},"phpIniDir":{"type":"string","minLength":1,"description":"The web server's PHP configuration folder (php.ini and conf.d/), read for opcache's settings. Default: /etc/php/<version>/fpm, else apache2, when there is one."},"passes":{"type":"integer","minimum":1,"maximum":20,"default":3,"description":"The check must pass this many times in a row, intervalSeconds apart."},"intervalSeconds":{"type":"number","minimum":0,"maximum":60,"default":1,"description":"Time between passes."}},"additionalProperties":false},"reloadCommand":{"type":["array","null"],"minItems":1,"items":{"type":"string","minLength":1},"description":"A command run after every install, update, rollback and restore, before the health check, e.g. [\"systemctl\", \"reload\", \"php8.2-fpm\"]: with opcache.validate_timestamps=0 the web server runs new code only after a reload."},"postInstall":{"type":"object","description":"The plugin's post_install_scripts (manifest), run after a successful install or update, one at a time, with PHP from the plugin's folder.","properties":{"timeoutSeconds":{"type":"integer","minimum":1,"maximum":3600,"default":300,"description":"Time limit of each script."},"stopOnError":{"type":"boolean","default":true,"description":"A failed script fails the job and puts the previous version back (false: its failure is reported in the log and the job stays ok)."}},"additionalProperties":false}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"allowPrivateRedirects":{"type":"boolean","description":"Follow a package download's redirect from a public server to a loopback or private address (closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."},"settleSeconds":{"type":"number","minimum":0,"maximum":600,"description":"How long after an install the site may still run the previous code (PHP's opcache rechecks files every opcache.revalidate_freq seconds). Default: read from the web server's PHP settings (phpIniDir), else 3."},"phpIniDir":{"type":"string","minLength":1,"description":"The web server's PHP configuration folder (php.ini and conf.d/), read for opcache's settings. Default: /etc/php/<version>/fpm, else apache2, when there is one."},"passes":{"type":"integer","minimum":1,"maximum":20,"default":3,"description":"The check must pass this many times in a row, intervalSeconds apart."},"intervalSeconds":{"type":"number","minimum":0,"maximum":60,"default":1,"description":"Time between passes."}},"additionalProperties":false},"reloadCommand":{"type":["array","null"],"minItems":1,"items":{"type":"string","minLength":1},"description":"A command run after every install, update, rollback and restore, before the health check, e.g. [\"systemctl\", \"reload\", \"php8.2-fpm\"]: with opcache.validate_timestamps=0 the web server runs new code only after a reload."},"postInstall":{"type":"object","description":"The plugin's post_install_scripts (manifest), run after a successful install or update, one at a time, with PHP from the plugin's folder.","properties":{"timeoutSeconds":{"type":"integer","minimum":1,"maximum":3600,"default":300,"description":"Time limit of each script."},"stopOnError":{"type":"boolean","default":true,"description":"A failed script fails the job and puts the previous version back (false: its failure is reported in the log and the job stays ok)."}},"additionalProperties":false}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
@@ -1033,9 +1033,9 @@ vErrors.push(err77);
 errors++;
 }
 }
-if(data.restoreOnFailure !== undefined){
-if(typeof data.restoreOnFailure !== "boolean"){
-const err78 = {instancePath:instancePath+"/restoreOnFailure",schemaPath:"#/properties/restoreOnFailure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.allowPrivateRedirects !== undefined){
+if(typeof data.allowPrivateRedirects !== "boolean"){
+const err78 = {instancePath:instancePath+"/allowPrivateRedirects",schemaPath:"#/properties/allowPrivateRedirects/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1045,11 +1045,9 @@ vErrors.push(err78);
 errors++;
 }
 }
-if(data.healthCheck !== undefined){
-let data35 = data.healthCheck;
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(data35.urls === undefined){
-const err79 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/required",keyword:"required",params:{missingProperty: "urls"},message:"must have required property '"+"urls"+"'"};
+if(data.restoreOnFailure !== undefined){
+if(typeof data.restoreOnFailure !== "boolean"){
+const err79 = {instancePath:instancePath+"/restoreOnFailure",schemaPath:"#/properties/restoreOnFailure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1058,9 +1056,12 @@ vErrors.push(err79);
 }
 errors++;
 }
-for(const key6 in data35){
-if(!(((((((key6 === "urls") || (key6 === "timeoutSeconds")) || (key6 === "fatalPatterns")) || (key6 === "settleSeconds")) || (key6 === "phpIniDir")) || (key6 === "passes")) || (key6 === "intervalSeconds"))){
-const err80 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+}
+if(data.healthCheck !== undefined){
+let data36 = data.healthCheck;
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+if(data36.urls === undefined){
+const err80 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/required",keyword:"required",params:{missingProperty: "urls"},message:"must have required property '"+"urls"+"'"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1069,12 +1070,9 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-if(data35.urls !== undefined){
-let data36 = data35.urls;
-if(Array.isArray(data36)){
-if(data36.length > 20){
-const err81 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+for(const key6 in data36){
+if(!(((((((key6 === "urls") || (key6 === "timeoutSeconds")) || (key6 === "fatalPatterns")) || (key6 === "settleSeconds")) || (key6 === "phpIniDir")) || (key6 === "passes")) || (key6 === "intervalSeconds"))){
+const err81 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1083,8 +1081,12 @@ vErrors.push(err81);
 }
 errors++;
 }
-if(data36.length < 1){
-const err82 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+if(data36.urls !== undefined){
+let data37 = data36.urls;
+if(Array.isArray(data37)){
+if(data37.length > 20){
+const err82 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1093,12 +1095,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-const len2 = data36.length;
-for(let i2=0; i2<len2; i2++){
-let data37 = data36[i2];
-if(typeof data37 === "string"){
-if(!pattern7.test(data37)){
-const err83 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(data37.length < 1){
+const err83 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1107,9 +1105,12 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-else {
-const err84 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len2 = data37.length;
+for(let i2=0; i2<len2; i2++){
+let data38 = data37[i2];
+if(typeof data38 === "string"){
+if(!pattern7.test(data38)){
+const err84 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1119,9 +1120,8 @@ vErrors.push(err84);
 errors++;
 }
 }
-}
 else {
-const err85 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err85 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1131,11 +1131,9 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data35.timeoutSeconds !== undefined){
-let data38 = data35.timeoutSeconds;
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 300 || isNaN(data38)){
-const err86 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+else {
+const err86 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1144,8 +1142,12 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(data38 < 1 || isNaN(data38)){
-const err87 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data36.timeoutSeconds !== undefined){
+let data39 = data36.timeoutSeconds;
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 300 || isNaN(data39)){
+const err87 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1154,9 +1156,8 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data39 < 1 || isNaN(data39)){
+const err88 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1166,15 +1167,8 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data35.fatalPatterns !== undefined){
-let data39 = data35.fatalPatterns;
-if(Array.isArray(data39)){
-const len3 = data39.length;
-for(let i3=0; i3<len3; i3++){
-let data40 = data39[i3];
-if(typeof data40 === "string"){
-if(func2(data40) < 1){
-const err89 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err89 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1184,8 +1178,15 @@ vErrors.push(err89);
 errors++;
 }
 }
-else {
-const err90 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data36.fatalPatterns !== undefined){
+let data40 = data36.fatalPatterns;
+if(Array.isArray(data40)){
+const len3 = data40.length;
+for(let i3=0; i3<len3; i3++){
+let data41 = data40[i3];
+if(typeof data41 === "string"){
+if(func2(data41) < 1){
+const err90 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1195,9 +1196,8 @@ vErrors.push(err90);
 errors++;
 }
 }
-}
 else {
-const err91 = {instancePath:instancePath+"/healthCheck/fatalPatterns",schemaPath:"#/properties/healthCheck/properties/fatalPatterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err91 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1207,11 +1207,9 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data35.settleSeconds !== undefined){
-let data41 = data35.settleSeconds;
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 > 600 || isNaN(data41)){
-const err92 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
+}
+else {
+const err92 = {instancePath:instancePath+"/healthCheck/fatalPatterns",schemaPath:"#/properties/healthCheck/properties/fatalPatterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1220,8 +1218,12 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(data41 < 0 || isNaN(data41)){
-const err93 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data36.settleSeconds !== undefined){
+let data42 = data36.settleSeconds;
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 600 || isNaN(data42)){
+const err93 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1230,9 +1232,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-else {
-const err94 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data42 < 0 || isNaN(data42)){
+const err94 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1242,11 +1243,8 @@ vErrors.push(err94);
 errors++;
 }
 }
-if(data35.phpIniDir !== undefined){
-let data42 = data35.phpIniDir;
-if(typeof data42 === "string"){
-if(func2(data42) < 1){
-const err95 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err95 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1256,8 +1254,11 @@ vErrors.push(err95);
 errors++;
 }
 }
-else {
-const err96 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data36.phpIniDir !== undefined){
+let data43 = data36.phpIniDir;
+if(typeof data43 === "string"){
+if(func2(data43) < 1){
+const err96 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1267,10 +1268,8 @@ vErrors.push(err96);
 errors++;
 }
 }
-if(data35.passes !== undefined){
-let data43 = data35.passes;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-const err97 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err97 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1279,9 +1278,11 @@ vErrors.push(err97);
 }
 errors++;
 }
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 > 20 || isNaN(data43)){
-const err98 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
+}
+if(data36.passes !== undefined){
+let data44 = data36.passes;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err98 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1290,8 +1291,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data43 < 1 || isNaN(data43)){
-const err99 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 20 || isNaN(data44)){
+const err99 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1300,13 +1302,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-}
-if(data35.intervalSeconds !== undefined){
-let data44 = data35.intervalSeconds;
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 60 || isNaN(data44)){
-const err100 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
+if(data44 < 1 || isNaN(data44)){
+const err100 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1315,8 +1312,13 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data44 < 0 || isNaN(data44)){
-const err101 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data36.intervalSeconds !== undefined){
+let data45 = data36.intervalSeconds;
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 > 60 || isNaN(data45)){
+const err101 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1325,9 +1327,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-else {
-const err102 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data45 < 0 || isNaN(data45)){
+const err102 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1337,9 +1338,8 @@ vErrors.push(err102);
 errors++;
 }
 }
-}
 else {
-const err103 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err103 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1349,10 +1349,9 @@ vErrors.push(err103);
 errors++;
 }
 }
-if(data.reloadCommand !== undefined){
-let data45 = data.reloadCommand;
-if((!(Array.isArray(data45))) && (data45 !== null)){
-const err104 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/type",keyword:"type",params:{type: schema31.properties.reloadCommand.type},message:"must be array,null"};
+}
+else {
+const err104 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1361,9 +1360,11 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(Array.isArray(data45)){
-if(data45.length < 1){
-const err105 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+if(data.reloadCommand !== undefined){
+let data46 = data.reloadCommand;
+if((!(Array.isArray(data46))) && (data46 !== null)){
+const err105 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/type",keyword:"type",params:{type: schema31.properties.reloadCommand.type},message:"must be array,null"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1372,12 +1373,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-const len4 = data45.length;
-for(let i4=0; i4<len4; i4++){
-let data46 = data45[i4];
-if(typeof data46 === "string"){
-if(func2(data46) < 1){
-const err106 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(Array.isArray(data46)){
+if(data46.length < 1){
+const err106 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1386,9 +1384,12 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-else {
-const err107 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len4 = data46.length;
+for(let i4=0; i4<len4; i4++){
+let data47 = data46[i4];
+if(typeof data47 === "string"){
+if(func2(data47) < 1){
+const err107 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1398,14 +1399,8 @@ vErrors.push(err107);
 errors++;
 }
 }
-}
-}
-if(data.postInstall !== undefined){
-let data47 = data.postInstall;
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-for(const key7 in data47){
-if(!((key7 === "timeoutSeconds") || (key7 === "stopOnError"))){
-const err108 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+else {
+const err108 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1415,10 +1410,14 @@ vErrors.push(err108);
 errors++;
 }
 }
-if(data47.timeoutSeconds !== undefined){
-let data48 = data47.timeoutSeconds;
-if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err109 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+}
+if(data.postInstall !== undefined){
+let data48 = data.postInstall;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key7 in data48){
+if(!((key7 === "timeoutSeconds") || (key7 === "stopOnError"))){
+const err109 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1427,9 +1426,11 @@ vErrors.push(err109);
 }
 errors++;
 }
-if((typeof data48 == "number") && (isFinite(data48))){
-if(data48 > 3600 || isNaN(data48)){
-const err110 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+}
+if(data48.timeoutSeconds !== undefined){
+let data49 = data48.timeoutSeconds;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err110 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1438,8 +1439,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(data48 < 1 || isNaN(data48)){
-const err111 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 > 3600 || isNaN(data49)){
+const err111 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1448,11 +1450,8 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-}
-if(data47.stopOnError !== undefined){
-if(typeof data47.stopOnError !== "boolean"){
-const err112 = {instancePath:instancePath+"/postInstall/stopOnError",schemaPath:"#/properties/postInstall/properties/stopOnError/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data49 < 1 || isNaN(data49)){
+const err112 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1463,8 +1462,9 @@ errors++;
 }
 }
 }
-else {
-const err113 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data48.stopOnError !== undefined){
+if(typeof data48.stopOnError !== "boolean"){
+const err113 = {instancePath:instancePath+"/postInstall/stopOnError",schemaPath:"#/properties/postInstall/properties/stopOnError/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1476,12 +1476,24 @@ errors++;
 }
 }
 else {
-const err114 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err114 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err114];
 }
 else {
 vErrors.push(err114);
+}
+errors++;
+}
+}
+}
+else {
+const err115 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
 }
 errors++;
 }

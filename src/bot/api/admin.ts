@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
 import { HostUrlError, validateHostUrl } from '../host-url.ts';
@@ -34,7 +33,9 @@ import { jobReports } from '../store/reports.ts';
 import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { pluginIdProblem } from '../../plugin/plugin-id.ts';
+import { FailureLimiter } from '../http/failure-limiter.ts';
 import { InputError, RequestInput } from '../http/request-input.ts';
+import { sameText } from '../../same-text.ts';
 import { streamOut } from '../http/stream-out.ts';
 import { BodyTooLargeError, readBody, sendJson } from './read-body.ts';
 
@@ -49,6 +50,8 @@ export interface AdminDeps {
   adminToken: string | undefined;
   /** The bot's public URL (the agent command an enrollment prints names it). */
   botUrl: string;
+  /** Says what an operator should know (wrong tokens), without the token. */
+  log?: (fields: Record<string, unknown>, message: string) => void;
   /** Called after an operator changed a rollout's jobs (the check run follows). */
   onChanged?: (rolloutId: string) => Promise<void>;
 }
@@ -65,12 +68,23 @@ export function isAdminPath(path: string): boolean {
   return path.startsWith('/api/admin/');
 }
 
+/** Wrong admin tokens per address: past 20 a minute the address is refused until the minute ends. */
+const wrongTokens = new FailureLimiter();
+
 export async function handleAdmin(req: IncomingMessage, res: ServerResponse, deps: AdminDeps): Promise<void> {
   if (!deps.adminToken) return sendJson(res, 503, { error: 'the admin API is off: set C2F_ADMIN_TOKEN on the bot' });
+  const address = req.socket.remoteAddress ?? 'unknown';
+  const wait = wrongTokens.retryAfter(address);
+  if (wait) {
+    res.setHeader('retry-after', String(wait));
+    return sendJson(res, 429, { error: `too many wrong admin tokens from ${address}: try again in ${wait} s` });
+  }
   const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-  const a = Buffer.from(given);
-  const b = Buffer.from(deps.adminToken);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) return sendJson(res, 401, { error: 'missing or wrong admin token' });
+  if (!sameText(given, deps.adminToken)) {
+    const failures = wrongTokens.fail(address);
+    if (failures === 1 || failures === 20) deps.log?.({ address, failures }, failures === 20 ? 'wrong admin tokens: refusing this address for a minute' : 'a wrong admin token');
+    return sendJson(res, 401, { error: 'missing or wrong admin token' });
+  }
   try {
     const result = await route(req, deps);
     if (result.lines) return await sendLines(res, result.lines);

@@ -46,11 +46,28 @@ export interface ConsoleDeps {
 
 const SECURITY_HEADERS = {
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
+
+/** Live streams (server-sent events) each session may hold open at once. */
+const MAX_STREAMS_PER_SESSION = 10;
+const openStreams = new Map<string, number>();
+
+function openStream(sessionId: string): boolean {
+  const open = openStreams.get(sessionId) ?? 0;
+  if (open >= MAX_STREAMS_PER_SESSION) return false;
+  openStreams.set(sessionId, open + 1);
+  return true;
+}
+
+function closeStream(sessionId: string): void {
+  const open = (openStreams.get(sessionId) ?? 1) - 1;
+  if (open > 0) openStreams.set(sessionId, open);
+  else openStreams.delete(sessionId);
+}
 
 class Refusal extends Error {
   readonly status: number;
@@ -69,15 +86,17 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   const path = url.pathname.replace(/\/+$/, '') || '/console';
   const method = req.method ?? 'GET';
   const secure = deps.botUrl.startsWith('https:');
+  // Every console response carries the security headers; over https, browsers are told to stay on https.
+  const headers = { ...SECURITY_HEADERS, ...(secure ? { 'strict-transport-security': 'max-age=31536000' } : {}) };
   const send = (status: number, body: string, type = 'text/html; charset=utf-8', extra: Record<string, string | string[]> = {}): void => {
-    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, ...extra }).end(body);
+    res.writeHead(status, { ...headers, 'content-type': type, ...extra }).end(body);
   };
   const redirect = (location: string, extra: Record<string, string | string[]> = {}): void => {
-    res.writeHead(303, { ...SECURITY_HEADERS, location, ...extra }).end();
+    res.writeHead(303, { ...headers, location, ...extra }).end();
   };
 
-  if (path === '/console/assets/console.css') return void res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=3600' }).end(CONSOLE_CSS);
-  if (path === '/console/assets/console.js') return void res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' }).end(CONSOLE_JS);
+  if (path === '/console/assets/console.css') return send(200, CONSOLE_CSS, 'text/css; charset=utf-8', { 'cache-control': 'max-age=3600' });
+  if (path === '/console/assets/console.js') return send(200, CONSOLE_JS, 'text/javascript; charset=utf-8', { 'cache-control': 'max-age=3600' });
   if (!deps.signIn) return send(503, page('Console', notSetUpView(deps.missing)));
   const signIn = deps.signIn;
 
@@ -118,7 +137,7 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   try {
     if (method === 'POST') return await post(req, deps, session, path, send, redirect);
     if (method !== 'GET') throw new Refusal(405, 'The console answers GET and POST.');
-    return await get(req, res, deps, session, url, path, send);
+    return await get(req, res, deps, session, path, send, headers);
   } catch (error) {
     if (error instanceof Refusal) return send(error.status, page('Not done', notice(error.message), { session }));
     if (error instanceof ActionRefused) return send(error.status, page('Not done', notice(error.message), { session }));
@@ -152,12 +171,12 @@ function notice(message: string): Html {
 
 type Send = (status: number, body: string, type?: string, extra?: Record<string, string | string[]>) => void;
 
-async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps, session: Session, url: URL, path: string, send: Send): Promise<void> {
+async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps, session: Session, path: string, send: Send, headers: Record<string, string>): Promise<void> {
   const { db } = deps;
   const input = new RequestInput(req);
   const param = (name: string) => input.text(name);
   const number = (name: string) => input.integer(name, 1, 1, 1_000_000);
-  if (path === '/console') return void res.writeHead(303, { location: '/console/fleet' }).end();
+  if (path === '/console') return void res.writeHead(303, { ...headers, location: '/console/fleet' }).end();
   if (path === '/console/fleet') {
     const query = { q: param('q'), label: param('label'), quiet: param('quiet') === 'true', problems: param('problems') === 'true', page: number('page') };
     return send(200, page('Fleet', fleetView(await fleetPage(db, query), query), { session, current: '/console/fleet' }));
@@ -173,7 +192,11 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
   const rollout = /^\/console\/rollouts\/([^/]+)(\/live|\/stream)?$/.exec(path);
   if (rollout) {
     const id = pathSegment(rollout[1]);
-    if (rollout[2] === '/stream') return streamChanges(req, res, db, id, SECURITY_HEADERS);
+    if (rollout[2] === '/stream') {
+      if (!openStream(session.id)) throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
+      res.once('close', () => closeStream(session.id));
+      return streamChanges(req, res, db, id, headers);
+    }
     const shown = await rolloutShown(deps, id, session, param('state'), number('page'));
     if (rollout[2] === '/live') return send(200, rolloutLive(shown).text);
     const done = param('done');
@@ -192,7 +215,7 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
   const events = /^\/console\/events(\.csv|\.jsonl)?$/.exec(path);
   if (events) {
     const filter = { kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), after: input.integer('after', undefined, 0) };
-    const download = (type: string, name: string) => ({ ...SECURITY_HEADERS, 'content-type': type, 'content-disposition': `attachment; filename="${name}"` });
+    const download = (type: string, name: string) => ({ ...headers, 'content-type': type, 'content-disposition': `attachment; filename="${name}"` });
     if (events[1] === '.jsonl') return streamOut(res, download('application/x-ndjson; charset=utf-8', 'events.jsonl'), allEvents(db, filter), (e) => `${JSON.stringify(e)}\n`);
     if (events[1] === '.csv')
       return streamOut(

@@ -1,4 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sameText } from '../../same-text.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 
 // The console's session: who signed in and the CSRF token their forms carry, in a cookie signed with a key
@@ -41,11 +42,7 @@ export function openSession(box: SecretBox, value: string | undefined, now = Dat
   }
 }
 
-export function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
+export { sameText };
 
 export function cookie(name: string, value: string, options: { secure: boolean; maxAgeSeconds?: number }): string {
   const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/console', 'HttpOnly', 'SameSite=Lax'];

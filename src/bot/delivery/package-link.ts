@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { sameText } from '../../same-text.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 
 // Links to packages the bot serves for private repositories: `/api/packages/<job id>?expires=&signature=`,
@@ -19,9 +19,7 @@ export type LinkCheck = { ok: true } | { ok: false; status: 403 | 410; reason: s
 
 export function checkPackageLink(box: SecretBox, jobId: string, expires: string | null, signature: string | null, now = new Date()): LinkCheck {
   if (!expires || !signature || !/^\d+$/.test(expires)) return { ok: false, status: 403, reason: 'the package link is incomplete' };
-  const expected = Buffer.from(box.mac(PURPOSE, `${jobId}.${expires}`));
-  const given = Buffer.from(signature);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, status: 403, reason: 'the package link is not valid for this job' };
+  if (!sameText(signature, box.mac(PURPOSE, `${jobId}.${expires}`))) return { ok: false, status: 403, reason: 'the package link is not valid for this job' };
   if (Number(expires) * 1000 < now.getTime()) return { ok: false, status: 410, reason: 'the package link has expired: the job must be redelivered for a fresh one' };
   return { ok: true };
 }

@@ -6,7 +6,6 @@ import type { IncomingMessage } from 'node:http';
 
 export class InputError extends Error {}
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters refused
 const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Ids, pages and event ids: a bigint column holds no more. */
 const MAX_INTEGER = Number.MAX_SAFE_INTEGER;

@@ -1,4 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sameText } from '../../same-text.ts';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -75,7 +76,7 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
   }
 
   function setupPage(url: URL, res: ServerResponse): void {
-    if (!sameSecret(url.searchParams.get('key') ?? '', key)) {
+    if (!sameText(url.searchParams.get('key') ?? '', key)) {
       return page(
         res,
         403,
@@ -172,12 +173,6 @@ async function convert(api: string, code: string): Promise<Conversion> {
     );
   }
   return body;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function escapeHtml(text: string): string {
