@@ -1,12 +1,14 @@
-import { cp, mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 import pg from 'pg';
 import { openPglite, openPostgres, type Database } from '../../src/bot/store/database.ts';
 import { migrate } from '../../src/bot/store/migrate.ts';
+import { MIGRATIONS } from '../../src/bot/store/schema.ts';
 import { SecretBox } from '../../src/bot/store/secret-box.ts';
-import { tempDir } from '../helpers.ts';
+import { REPO, tempDir } from '../helpers.ts';
 
 // Fresh, migrated databases for tests, on both engines. PGlite: a migrated template folder made once per
 // test file and copied (creating a PGlite cluster takes seconds). PostgreSQL: a new database per call on
@@ -17,6 +19,8 @@ if (process.env.C2F_TEST_TIER === 'unit') {
 }
 
 export const ENGINES = ['pglite', 'postgres'] as const;
+
+const PGLITE_VERSION = (JSON.parse(await readFile(path.join(REPO, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string }).version;
 export type Engine = (typeof ENGINES)[number];
 
 export const testBox = SecretBox.fromEnvironment(Buffer.alloc(32, 7).toString('base64'));
@@ -44,20 +48,29 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+/**
+ * A migrated PGlite folder shared by every test process of a run: creating a PGlite cluster costs seconds of
+ * CPU, so it is made once per version of the schema and PGlite (named by their hash, in the system's temporary
+ * folder), built aside and renamed into place, so processes starting together never see half of one.
+ */
 async function pgliteTemplate(): Promise<string> {
   template ??= (async () => {
-    const dir = path.join(await tempDir('c2f-pglite-template-'), 'data');
-    const db = await openPglite(dir);
+    const key = createHash('sha256').update(JSON.stringify(MIGRATIONS)).update(PGLITE_VERSION).digest('hex').slice(0, 16);
+    const shared = path.join(tmpdir(), `c2f-pglite-template-${key}`);
+    if (await stat(path.join(shared, 'data', 'PG_VERSION')).catch(() => undefined)) return path.join(shared, 'data');
+    const building = await mkdtemp(path.join(tmpdir(), 'c2f-pglite-building-'));
+    const db = await openPglite(path.join(building, 'data'));
     await migrate(db);
     await db.close();
-    return dir;
+    await rename(building, shared).catch(async () => rm(building, { recursive: true, force: true })); // another process was first
+    return path.join(shared, 'data');
   })();
   return template;
 }
 
 /** A fresh data folder for PGlite (migrated), not opened. */
 export async function freshPgliteFolder(): Promise<string> {
-  const dir = path.join(await mkdtemp(path.join(tmpdir(), 'c2f-pglite-')), 'data');
+  const dir = path.join(await tempDir('c2f-pglite-'), 'data');
   await cp(await pgliteTemplate(), dir, { recursive: true });
   return dir;
 }

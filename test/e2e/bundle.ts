@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { REPO, run, tempDir, waitFor, type Run } from '../helpers.ts';
 import type { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { freshPgliteFolder } from '../bot/databases.ts';
 
 // The programs as users run them: the built bundle (dist/cli.js, what the `c2f-plugin` bin points at), as
 // real processes. `npm test` builds it first; a module the bundle lacks fails here, not on a user's machine.
@@ -94,7 +95,9 @@ export async function startBundleBot(
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: options.dataDir ?? path.join(await tempDir('c2f-bot-'), 'data') }),
+    // A migrated data folder copied from the run's shared template (creating a PGlite cluster costs seconds of
+    // CPU each time); the first start on an empty folder has tests of its own (bot/start, app-registration).
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: options.dataDir ?? (await freshPgliteFolder()) }),
     ...options.env,
   };
   const child = spawn(process.execPath, [options.cli ?? BUNDLE, 'bot'], { env, cwd: await tempDir('c2f-bot-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
-import { tempDir } from '../helpers.ts';
+import { freshPgliteFolder } from '../bot/databases.ts';
 import { botSecrets, bundleBuilt, freePort, type BundleBot } from './bundle.ts';
 import { ConsoleBrowser, startConsoleBot } from './console-session.ts';
 
@@ -24,7 +23,7 @@ after(async () => {
 test('sign-out, single-use states, sign out everyone, and a removed login end sessions at once', { timeout: 120_000 }, async () => {
   const port = await freePort();
   const secrets = botSecrets();
-  const dataDir = path.join(await tempDir('c2f-console-'), 'data');
+  const dataDir = await freshPgliteFolder();
   let bot = await startConsoleBot(github, 'octocat,hubot', { port, secrets, dataDir });
   bots.push(bot);
 

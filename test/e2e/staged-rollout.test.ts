@@ -3,6 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
+import { freshPgliteFolder } from '../bot/databases.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { BUNDLE_AGENT, botSecrets, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
 import { publishRelease } from './publish-release.ts';
@@ -24,7 +25,7 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
   await bundleBuilt();
   const github = await new GitHubStandIn().start();
   const port = await freePort();
-  const dataDir = path.join(await tempDir('c2f-staged-bot-'), 'data');
+  const dataDir = await freshPgliteFolder();
   const secrets = botSecrets();
   const env = { C2F_ROLLOUT_STRATEGY: JSON.stringify(STRATEGY), C2F_ROLLOUT_TICK_SECONDS: '1', C2F_CHECK_RUN_DELAY_SECONDS: '0', C2F_RETRY_SCHEDULE: '1,1' };
   const start = () => startBundleBot(github, { port, dataDir, secrets, env });
