@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { cli, tempDir, waitFor } from '../helpers.ts';
+import { freshPgliteFolder } from './databases.ts';
 import { REPO } from '../helpers.ts';
 
 // Setup mode as an operator meets it: `c2f-plugin bot` from the bundle, started in an empty folder far from
@@ -46,7 +47,7 @@ test('the App registered from the setup page is private, carries its permissions
     GHE_HOST: new URL(github.url).host,
     GHE_PROTOCOL: 'http',
     C2F_SECRET_KEY: Buffer.alloc(32, 5).toString('base64'),
-    C2F_DATA_DIR: path.join(cwd, 'data'),
+    C2F_DATA_DIR: await freshPgliteFolder(),
     C2F_ADMIN_TOKEN: 'admin-token-long-enough',
     APP_ID: '',
     PRIVATE_KEY: '',
@@ -165,6 +166,7 @@ test('setup mode needs the public URL, and an unknown argument is a usage error'
 
 test('a port already in use is one line, and the process ends without holding the data folder', { timeout: 60_000 }, async () => {
   const cwd = await tempDir('c2f-port-');
+  const dataDir = await freshPgliteFolder();
   const holder = createServer();
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
   const { port } = holder.address() as { port: number };
@@ -177,7 +179,7 @@ test('a port already in use is one line, and the process ends without holding th
       WEBHOOK_SECRET: 'x',
       C2F_BOT_URL: 'https://bot.example.com',
       C2F_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'),
-      C2F_DATA_DIR: path.join(cwd, 'data'),
+      C2F_DATA_DIR: dataDir,
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn' as const,
@@ -185,7 +187,7 @@ test('a port already in use is one line, and the process ends without holding th
     const busy = await cli(['bot'], { cwd, env });
     assert.equal(busy.code, 78);
     assert.equal(busy.stderr, `c2f-plugin bot: port ${port} on 127.0.0.1 is in use: stop what holds it, or set PORT\n`);
-    await assert.rejects(stat(path.join(cwd, 'data', 'c2f-bot.lock')), { code: 'ENOENT' });
+    await assert.rejects(stat(path.join(dataDir, 'c2f-bot.lock')), { code: 'ENOENT' });
   } finally {
     holder.close();
   }

@@ -96,7 +96,7 @@ export async function startBundleBot(
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     // A migrated data folder copied from the run's shared template (creating a PGlite cluster costs seconds of
-    // CPU each time); the first start on an empty folder has tests of its own (bot/start, app-registration).
+    // CPU each time); the first start on an empty folder has a test of its own (bot/start).
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: options.dataDir ?? (await freshPgliteFolder()) }),
     ...options.env,
   };
