@@ -54,7 +54,7 @@ after(async () => {
   await github.stop();
 });
 
-function startBot(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
+function startBot(databaseUrl: string, extra: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'test', 'bot', 'bot-process.ts')], {
     env: {
       ...process.env,
@@ -63,6 +63,7 @@ function startBot(databaseUrl: string): Promise<{ child: ChildProcess; port: num
       PRIVATE_KEY: privateKey,
       WEBHOOK_SECRET: SECRET,
       C2F_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+      ...extra,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -235,5 +236,32 @@ test('PostgreSQL restarted mid-rollout ends neither of two bot processes, and th
   } finally {
     children.splice(0).forEach((c) => c.kill('SIGKILL'));
     await server.stop();
+  }
+});
+
+test('a bot that stops cleanly hands back at once the leases of pushes still in flight', { timeout: 120_000 }, async () => {
+  const { url, db } = await setup(3);
+  delayMs = 14_000; // hosts slower than the bot's graceful stop (10 s)
+  const bot = await startBot(url, { PUSH_TIMEOUT_MS: '30000', LEASE_SECONDS: '300' });
+  try {
+    const release = await addPackageRelease('plugin-test-plugin-v4.0.0');
+    await sendRelease(bot.port, release.id, release.tagName);
+    await waitFor(() => pushes.filter((p) => p.job.source.releaseId === release.id).length === 3, 'the pushes in flight', 60_000);
+    const leased = await db.query<{ lease_until: Date }>("select lease_until from host_jobs where state = 'delivering'");
+    assert.equal(leased.length, 3);
+    assert.ok(
+      leased.every((j) => new Date(j.lease_until).getTime() > Date.now() + 200_000),
+      'leased for five minutes',
+    );
+    bot.child.kill('SIGTERM');
+    await new Promise((resolve) => bot.child.once('exit', resolve));
+    const after = await db.query<{ state: string; lease_until: Date | null }>('select state, lease_until from host_jobs');
+    assert.ok(
+      after.every((j) => j.state !== 'delivering' || new Date(j.lease_until!).getTime() <= Date.now()),
+      `every lease was handed back: ${JSON.stringify(after)}`,
+    );
+  } finally {
+    children.splice(0).forEach((c) => c.kill('SIGKILL'));
+    await db.close();
   }
 });
