@@ -26,7 +26,6 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-
 /** POSTs `megabytes` of body in 1 MB chunks (chunked, or with its length announced); resolves with the status. */
 function send(megabytes: number, announce: boolean, signature?: string): Promise<number> {
   return new Promise((resolve, reject) => {
