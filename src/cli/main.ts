@@ -3,6 +3,7 @@ import { VERSION } from '../version.ts';
 import { agentCli } from './commands/agent.ts';
 import { BOT_HELP, botCommand } from './commands/bot.ts';
 import { DIFF_HELP, diffCommand } from './commands/diff.ts';
+import { KEYGEN_HELP, keygenCommand, SIGN_HELP, signCommand } from './commands/keys.ts';
 import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
 import { ROLLOUTS_HELP, rolloutsCommand } from './commands/rollouts.ts';
 import { PACK_HELP, packCommand } from './commands/pack.ts';
@@ -16,6 +17,8 @@ Commands:
   pack <dir>              build gestor-plugin.zip (+ .sha256, SHA256SUMS) from a plugin folder
   verify <zip>            check that a package is installable by Conn2Flow
   diff <old.zip> <new.zip> show what a new package changes
+  keygen                  create a publisher's signing key pair (minisign format)
+  sign <zip> --key FILE   sign a package: gestor-plugin.zip.minisig beside it
   bot                     run the release bot (GitHub App); "bot check" tests its configuration
   hosts <action>          register and manage hosts (through the bot's admin API)
   rollouts <action>       follow rollouts; approve, retry, force, cancel or roll back hosts' jobs
@@ -23,7 +26,8 @@ Commands:
 
 Run "c2f-plugin <command> --help" for a command's options; "c2f-plugin --version" for the version.
 Exit codes: 0 ok, 1 the bot refused a request, 10 a file or folder could not be read or written, 11 invalid
-plugin or package, 21 not a usable zip, 22 checksum mismatch, 64 wrong usage, 69 the bot cannot be reached,
+plugin or package, 21 not a usable zip, 22 checksum mismatch, 49 a publisher signature that does not verify,
+64 wrong usage, 69 the bot cannot be reached,
 70 a bug (please report it), 75 try again once fixed (a full disk), 78 configuration.
 `;
 
@@ -31,6 +35,8 @@ const COMMANDS: Record<string, Command> = {
   pack: { run: packCommand, help: PACK_HELP },
   verify: { run: verifyCommand, help: VERIFY_HELP },
   diff: { run: diffCommand, help: DIFF_HELP },
+  keygen: { run: keygenCommand, help: KEYGEN_HELP },
+  sign: { run: signCommand, help: SIGN_HELP },
   bot: { run: botCommand, help: BOT_HELP },
   hosts: { run: hostsCommand, help: HOSTS_HELP },
   rollouts: { run: rolloutsCommand, help: ROLLOUTS_HELP },

@@ -1,4 +1,5 @@
 import { PluginError, formatDiagnostic, type Diagnostic } from '../plugin/diagnostics.ts';
+import { MinisignError } from '../plugin/minisign.ts';
 import { ZipReadError } from '../plugin/zip-reader.ts';
 import { OUR_EXIT } from '../protocol/exit-codes.ts';
 import { AdminApiError } from './admin-client.ts';
@@ -72,6 +73,7 @@ export async function runCommand(label: string, command: Command, args: string[]
       return failed(code, `${label}: ${error.message}`);
     }
     if (error instanceof ZipReadError) return failed(21, `${label}: ${error.message}`);
+    if (error instanceof MinisignError) return failed(OUR_EXIT.CONFIG, `${label}: ${error.message}`);
     const e = error as NodeJS.ErrnoException;
     if (e.code && FILE_ERRORS[e.code]) {
       const message = `${label}: ${e.path ? `${e.path}: ` : ''}${FILE_ERRORS[e.code]}`;

@@ -22,6 +22,8 @@ export interface VerifyResult {
   entries: number;
   rows: Record<string, number>;
   sha256File?: { path: string; matches: boolean };
+  /** The publisher's signature, when the caller checked one. */
+  signature?: { file: string; ok: boolean; keyId?: string; reason?: string };
   diagnostics: Diagnostic[];
 }
 

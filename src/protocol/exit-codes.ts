@@ -34,6 +34,8 @@ export const AGENT_EXIT = {
   MIGRATION_FAILED: 47,
   /** A post-install script of the package failed or ran past its time limit. */
   POST_INSTALL_FAILED: 48,
+  /** The package's publisher could not be verified (no signature, a key not trusted, other bytes, another plugin or version). */
+  PUBLISHER_UNVERIFIED: 49,
 } as const;
 
 export const OUR_EXIT = {
