@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
+import { parsePublicKey } from '../plugin/minisign.ts';
 import { validateAgentConfig } from './schemas/agent-config.validator.js';
 
 // The agent's one config file: read, checked against its JSON Schema, and completed with defaults. Every
@@ -24,6 +25,8 @@ export interface AgentConfig {
   heartbeatSeconds: number;
   pollSeconds: number;
   pinned: string[];
+  /** Plugins whose publisher this host checks itself ("*": every plugin without its own entry). */
+  publishers: Record<string, PublisherTrust>;
   allowHttpDownloads: boolean;
   allowPrivateRedirects: boolean;
   /** When a job fails after the installer started changing the site, reinstall what the site had before. */
@@ -33,6 +36,12 @@ export interface AgentConfig {
   /** Run after every install and restore (a PHP-FPM reload), before the health check; null: none. */
   reloadCommand: string[] | null;
   postInstall: { timeoutSeconds: number; stopOnError: boolean };
+}
+
+export interface PublisherTrust {
+  /** Minisign public keys (base64 lines). */
+  keys: string[];
+  trustOnFirstUse: boolean;
 }
 
 export interface HealthCheckConfig {
@@ -112,6 +121,7 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     heartbeatSeconds: c.heartbeatSeconds ?? 300,
     pollSeconds: c.pollSeconds ?? 30,
     pinned: c.pinned ?? [],
+    publishers: publishersOf(c.publishers ?? {}, file),
     allowHttpDownloads: c.allowHttpDownloads ?? false,
     allowPrivateRedirects: c.allowPrivateRedirects ?? false,
     restoreOnFailure: c.restoreOnFailure ?? true,
@@ -129,6 +139,23 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     reloadCommand: c.reloadCommand ?? null,
     postInstall: { timeoutSeconds: c.postInstall?.timeoutSeconds ?? 300, stopOnError: c.postInstall?.stopOnError ?? true },
   };
+}
+
+function publishersOf(raw: Record<string, { keys?: string[]; trustOnFirstUse?: boolean }>, file: string): Record<string, PublisherTrust> {
+  const publishers: Record<string, PublisherTrust> = {};
+  for (const [pluginId, entry] of Object.entries(raw)) {
+    const trust = { keys: [...new Set(entry.keys ?? [])], trustOnFirstUse: entry.trustOnFirstUse ?? false };
+    if (!trust.keys.length && !trust.trustOnFirstUse) throw new ConfigError(`${file}: publishers.${pluginId}: give keys, or trustOnFirstUse: true`);
+    for (const key of trust.keys) {
+      try {
+        parsePublicKey(key);
+      } catch (error) {
+        throw new ConfigError(`${file}: publishers.${pluginId}: ${key}: ${(error as Error).message}`);
+      }
+    }
+    publishers[pluginId] = trust;
+  }
+  return publishers;
 }
 
 function describe(error: ErrorObject): string {

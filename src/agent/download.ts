@@ -16,7 +16,7 @@ import { PLG_EXIT } from '../protocol/exit-codes.ts';
 // into place only when complete. Redirects are followed (GitHub serves assets from a CDN), at most five, and
 // never from a public server into a loopback or private address.
 
-export type Download = { ok: true; file: string; sha256: string; bytes: number; ms: number } | { ok: false; exitCode: number; reason: string };
+export type Download = { ok: true; file: string; sha256: string; blake2b?: Buffer; bytes: number; ms: number } | { ok: false; exitCode: number; reason: string };
 
 export interface DownloadRequest {
   url: string;
@@ -27,6 +27,8 @@ export interface DownloadRequest {
   allowHttp: boolean;
   /** Follow a redirect from a public server to a loopback or private address (closed networks, tests). */
   allowPrivateRedirects?: boolean;
+  /** Also compute the BLAKE2b-512 digest (what a publisher signature covers). */
+  blake2b?: boolean;
 }
 
 /** Why a redirect from the package's first URL to `to` is refused; undefined when it may be followed. */
@@ -80,6 +82,7 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
         return failed(`the server announces ${declared} bytes, over the limit of ${req.maxBytes}`);
       }
       const hash = createHash('sha256');
+      const blake2b = req.blake2b ? createHash('blake2b512') : undefined;
       let bytes = 0;
       const limit = Math.min(req.maxBytes, req.expectedSize);
       const meter = new Transform({
@@ -87,12 +90,13 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
           bytes += chunk.length;
           if (bytes > limit) return callback(new Error(`the server sent more than the ${limit} bytes the job announced`));
           hash.update(chunk);
+          blake2b?.update(chunk);
           callback(null, chunk);
         },
       });
       await pipeline(response.body, meter, createWriteStream(partial, { mode: 0o600, highWaterMark: 1024 * 1024 }));
       await rename(partial, req.file);
-      return { ok: true, file: req.file, sha256: hash.digest('hex'), bytes, ms: Date.now() - started };
+      return { ok: true, file: req.file, sha256: hash.digest('hex'), ...(blake2b ? { blake2b: blake2b.digest() } : {}), bytes, ms: Date.now() - started };
     }
   } catch (error) {
     await rm(partial, { force: true });

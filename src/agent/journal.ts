@@ -106,6 +106,31 @@ create index attempts_by_job on attempts (job_id);`,
   // The process group of the installer an attempt started: a restarted agent waits for it before anything
   // else touches that plugin.
   `alter table attempts add column installer_pgid integer;`,
+  // Publisher trust: keys pinned on first use or changed by a publisher's key statement, the last statement
+  // applied per plugin, and every version installed (an operator's rollback may return to one of them).
+  `
+create table publisher_keys (
+  plugin_id text not null,
+  key_id text not null,
+  key text not null,
+  source text not null,
+  added_at text not null,
+  retired_at text,
+  primary key (plugin_id, key_id)
+);
+create table key_statements (
+  plugin_id text primary key,
+  sequence integer not null,
+  sha256 text not null,
+  applied_at text not null
+);
+create table installed_versions (
+  plugin_id text not null,
+  version text not null,
+  first_installed_at text not null,
+  primary key (plugin_id, version)
+);
+insert into installed_versions (plugin_id, version, first_installed_at) select plugin_id, version, installed_at from installed;`,
 ];
 
 type Row = Record<string, string | number | null>;
@@ -254,6 +279,14 @@ export class Journal {
         'insert into installed (plugin_id, version, sha256, installed_at) values (?, ?, ?, ?) on conflict (plugin_id) do update set version = excluded.version, sha256 = excluded.sha256, installed_at = excluded.installed_at',
       )
       .run(plugin.pluginId, plugin.version, plugin.sha256, plugin.installedAt);
+    this.db
+      .prepare('insert into installed_versions (plugin_id, version, first_installed_at) values (?, ?, ?) on conflict do nothing')
+      .run(plugin.pluginId, plugin.version, plugin.installedAt);
+  }
+
+  /** Whether this host ever had this version of the plugin installed. */
+  hadInstalled(pluginId: string, version: string): boolean {
+    return this.db.prepare('select 1 from installed_versions where plugin_id = ? and version = ?').get(pluginId, version) !== undefined;
   }
 
   removeInstalled(pluginId: string): void {

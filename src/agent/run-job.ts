@@ -6,11 +6,14 @@ import { dependencyProblem } from '../protocol/dependencies.ts';
 import { RESTORE_MARKER } from '../protocol/log-excerpt.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
 import { inspectPackage } from '../plugin/inspect-package.ts';
+import { packageDigests } from '../plugin/package-signature.ts';
 import type { Backups } from './backups.ts';
 import type { AgentConfig } from './config.ts';
 import { downloadPackage } from './download.ts';
 import { compatibilityProblem } from '../protocol/compatibility.ts';
 import { checkSiteHealth } from './health-check.ts';
+import { checkPublisher, trustFor } from './publisher-check.ts';
+import { TrustRecords } from './trust-records.ts';
 import { tail } from './installers/installer.ts';
 import { runProcess } from './installers/run-process.ts';
 import type { Installer, InstallerResult } from './installers/installer.ts';
@@ -88,6 +91,9 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
   }
   let zip = job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
   let downloaded: string | undefined;
+  const trust = trustFor(config.publishers, job.plugin.id);
+  const records = new TrustRecords(ctx.journal.db);
+  let digests: { sha256: string; blake2b: Buffer } | undefined;
   try {
     if (!zip) {
       if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now())
@@ -102,6 +108,7 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
         timeoutMs: config.limits.downloadTimeoutSeconds * 1000,
         allowHttp: config.allowHttpDownloads,
         allowPrivateRedirects: config.allowPrivateRedirects,
+        blake2b: trust !== undefined,
       });
       if (!result.ok) return erro(result.exitCode, result.reason);
       downloaded = result.file;
@@ -109,8 +116,25 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       if (result.sha256 !== job.package.sha256)
         return erro(PLG_EXIT.CHECKSUM, `the download's SHA-256 is ${result.sha256}, the job says ${job.package.sha256}: nothing was installed`, { timings });
       zip = result.file;
+      if (result.blake2b) digests = { sha256: result.sha256, blake2b: result.blake2b };
     }
     const verifyStarted = Date.now();
+    // The publisher, checked by this host itself on these bytes, before anything reads them.
+    const publisher = trust
+      ? checkPublisher({
+          trust,
+          records,
+          job,
+          digests: digests ?? (await packageDigests(zip)),
+          siteVersion: before.version,
+          hadInstalled: (version) => ctx.journal.hadInstalled(job.plugin.id, version),
+        })
+      : undefined;
+    if (publisher && !publisher.ok) {
+      ctx.log(`job ${job.jobId}: ${job.plugin.id} ${job.plugin.version} refused: publisher not verified: ${publisher.reason}`);
+      return erro(AGENT_EXIT.PUBLISHER_UNVERIFIED, `publisher not verified: ${publisher.reason}; nothing was installed`, { timings });
+    }
+    const publisherLog = publisher?.checked ? [...publisher.notes.map((note) => `-- publisher: ${note}`), `-- publisher: signed by key ${publisher.keyId}`] : [];
     const inspection = await inspectPackage(
       zip,
       { id: job.plugin.id, version: job.plugin.version },
@@ -139,6 +163,11 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       return erro(result.exitCode, `${result.message}${restore.note}`, { logTail: [...result.logTail, ...restore.log].slice(-50), timings });
     }
     ctx.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
+    result.logTail.push(...publisherLog);
+    if (publisher?.checked && publisher.pinOnSuccess) {
+      records.pinFirstUse(job.plugin.id, publisher.pinOnSuccess);
+      result.logTail.push(`-- publisher: key ${publisher.keyId} pinned for ${job.plugin.id} (first use)`);
+    }
     const reloaded = await reload(ctx, result.logTail);
     const scripts = job.action === 'rollback' ? undefined : await runPostInstallScripts(ctx, job, inspection.manifest.postInstallScripts ?? [], result.logTail);
     if (scripts?.failed) {

@@ -29,7 +29,19 @@ export interface Job {
   action: JobAction;
   plugin: { id: string; name: string; version: string; previousVersion: string | null };
   source: { repository: string; tag: string; releaseId: number };
-  package: { fileName: 'gestor-plugin.zip'; size: number; sha256: string; url: string; urlExpiresAt: string | null };
+  package: {
+    fileName: 'gestor-plugin.zip';
+    size: number;
+    sha256: string;
+    url: string;
+    urlExpiresAt: string | null;
+    /** The publisher's signature (the release's gestor-plugin.zip.minisig); a pinning host checks it itself. */
+    signature?: string;
+    /** The key the bot verified the signature with; only a trust-on-first-use host pins it, after checking. */
+    publisherKey?: string;
+  };
+  /** The publisher's statement adding or retiring signing keys, published with the release. */
+  keyStatement?: { statement: string; signature: string };
   options: { force: boolean; skipMigrations: boolean };
   /** Plugins this one needs on the site (from its manifest); absent: none. */
   dependencies?: Dependency[];

@@ -2,13 +2,15 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateAgentConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"allowPrivateRedirects":{"type":"boolean","description":"Follow a package download's redirect from a public server to a loopback or private address (closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."},"settleSeconds":{"type":"number","minimum":0,"maximum":600,"description":"How long after an install the site may still run the previous code (PHP's opcache rechecks files every opcache.revalidate_freq seconds). Default: read from the web server's PHP settings (phpIniDir), else 3."},"phpIniDir":{"type":"string","minLength":1,"description":"The web server's PHP configuration folder (php.ini and conf.d/), read for opcache's settings. Default: /etc/php/<version>/fpm, else apache2, when there is one."},"passes":{"type":"integer","minimum":1,"maximum":20,"default":3,"description":"The check must pass this many times in a row, intervalSeconds apart."},"intervalSeconds":{"type":"number","minimum":0,"maximum":60,"default":1,"description":"Time between passes."}},"additionalProperties":false},"reloadCommand":{"type":["array","null"],"minItems":1,"items":{"type":"string","minLength":1},"description":"A command run after every install, update, rollback and restore, before the health check, e.g. [\"systemctl\", \"reload\", \"php8.2-fpm\"]: with opcache.validate_timestamps=0 the web server runs new code only after a reload."},"postInstall":{"type":"object","description":"The plugin's post_install_scripts (manifest), run after a successful install or update, one at a time, with PHP from the plugin's folder.","properties":{"timeoutSeconds":{"type":"integer","minimum":1,"maximum":3600,"default":300,"description":"Time limit of each script."},"stopOnError":{"type":"boolean","default":true,"description":"A failed script fails the job and puts the previous version back (false: its failure is reported in the log and the job stays ok)."}},"additionalProperties":false}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"publishers":{"type":"object","description":"Plugins whose publisher this host checks itself: a job for one is installed only when the package carries a signature (gestor-plugin.zip.minisig) by one of these keys, for this plugin and version; otherwise it fails with exit 49 (PUBLISHER_UNVERIFIED) and nothing is installed. \"*\" applies to every plugin without an entry of its own.","propertyNames":{"pattern":"^(\\*|[a-z0-9][a-z0-9_-]*)$","maxLength":128},"maxProperties":500,"additionalProperties":{"type":"object","properties":{"keys":{"type":"array","maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"},"description":"Publisher public keys, as minisign's base64 line (the second line of the .pub file)."},"trustOnFirstUse":{"type":"boolean","default":false,"description":"With no key yet: pin the key the first job names once its signature verifies with it and the install succeeds."}},"additionalProperties":false}},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"allowPrivateRedirects":{"type":"boolean","description":"Follow a package download's redirect from a public server to a loopback or private address (closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."},"settleSeconds":{"type":"number","minimum":0,"maximum":600,"description":"How long after an install the site may still run the previous code (PHP's opcache rechecks files every opcache.revalidate_freq seconds). Default: read from the web server's PHP settings (phpIniDir), else 3."},"phpIniDir":{"type":"string","minLength":1,"description":"The web server's PHP configuration folder (php.ini and conf.d/), read for opcache's settings. Default: /etc/php/<version>/fpm, else apache2, when there is one."},"passes":{"type":"integer","minimum":1,"maximum":20,"default":3,"description":"The check must pass this many times in a row, intervalSeconds apart."},"intervalSeconds":{"type":"number","minimum":0,"maximum":60,"default":1,"description":"Time between passes."}},"additionalProperties":false},"reloadCommand":{"type":["array","null"],"minItems":1,"items":{"type":"string","minLength":1},"description":"A command run after every install, update, rollback and restore, before the health check, e.g. [\"systemctl\", \"reload\", \"php8.2-fpm\"]: with opcache.validate_timestamps=0 the web server runs new code only after a reload."},"postInstall":{"type":"object","description":"The plugin's post_install_scripts (manifest), run after a successful install or update, one at a time, with PHP from the plugin's folder.","properties":{"timeoutSeconds":{"type":"integer","minimum":1,"maximum":3600,"default":300,"description":"Time limit of each script."},"stopOnError":{"type":"boolean","default":true,"description":"A failed script fails the job and puts the previous version back (false: its failure is reported in the log and the job stays ok)."}},"additionalProperties":false}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
 const pattern5 = new RegExp("^whsec_[A-Za-z0-9+/=]{20,}$", "u");
 const pattern7 = new RegExp("^https?://", "u");
 const pattern8 = new RegExp("^/", "u");
+const pattern9 = new RegExp("^(\\*|[a-z0-9][a-z0-9_-]*)$", "u");
+const pattern10 = new RegExp("^RW[A-Za-z0-9+/]{54}$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/agent-config.schema.json" */;
@@ -1021,9 +1023,11 @@ vErrors.push(err76);
 errors++;
 }
 }
-if(data.allowHttpDownloads !== undefined){
-if(typeof data.allowHttpDownloads !== "boolean"){
-const err77 = {instancePath:instancePath+"/allowHttpDownloads",schemaPath:"#/properties/allowHttpDownloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.publishers !== undefined){
+let data33 = data.publishers;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+if(Object.keys(data33).length > 500){
+const err77 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/maxProperties",keyword:"maxProperties",params:{limit: 500},message:"must NOT have more than 500 properties"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1032,10 +1036,11 @@ vErrors.push(err77);
 }
 errors++;
 }
-}
-if(data.allowPrivateRedirects !== undefined){
-if(typeof data.allowPrivateRedirects !== "boolean"){
-const err78 = {instancePath:instancePath+"/allowPrivateRedirects",schemaPath:"#/properties/allowPrivateRedirects/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key6 in data33){
+const _errs81 = errors;
+if(typeof key6 === "string"){
+if(func2(key6) > 128){
+const err78 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/propertyNames/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",propertyName:key6};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1044,10 +1049,8 @@ vErrors.push(err78);
 }
 errors++;
 }
-}
-if(data.restoreOnFailure !== undefined){
-if(typeof data.restoreOnFailure !== "boolean"){
-const err79 = {instancePath:instancePath+"/restoreOnFailure",schemaPath:"#/properties/restoreOnFailure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(!pattern9.test(key6)){
+const err79 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/propertyNames/pattern",keyword:"pattern",params:{pattern: "^(\\*|[a-z0-9][a-z0-9_-]*)$"},message:"must match pattern \""+"^(\\*|[a-z0-9][a-z0-9_-]*)$"+"\"",propertyName:key6};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1057,11 +1060,9 @@ vErrors.push(err79);
 errors++;
 }
 }
-if(data.healthCheck !== undefined){
-let data36 = data.healthCheck;
-if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
-if(data36.urls === undefined){
-const err80 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/required",keyword:"required",params:{missingProperty: "urls"},message:"must have required property '"+"urls"+"'"};
+var valid12 = _errs81 === errors;
+if(!valid12){
+const err80 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/propertyNames",keyword:"propertyNames",params:{propertyName: key6},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1070,9 +1071,13 @@ vErrors.push(err80);
 }
 errors++;
 }
-for(const key6 in data36){
-if(!(((((((key6 === "urls") || (key6 === "timeoutSeconds")) || (key6 === "fatalPatterns")) || (key6 === "settleSeconds")) || (key6 === "phpIniDir")) || (key6 === "passes")) || (key6 === "intervalSeconds"))){
-const err81 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+}
+for(const key7 in data33){
+let data34 = data33[key7];
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+for(const key8 in data34){
+if(!((key8 === "keys") || (key8 === "trustOnFirstUse"))){
+const err81 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1082,11 +1087,11 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data36.urls !== undefined){
-let data37 = data36.urls;
-if(Array.isArray(data37)){
-if(data37.length > 20){
-const err82 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(data34.keys !== undefined){
+let data35 = data34.keys;
+if(Array.isArray(data35)){
+if(data35.length > 32){
+const err82 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/keys",schemaPath:"#/properties/publishers/additionalProperties/properties/keys/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1095,8 +1100,12 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data37.length < 1){
-const err83 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const len2 = data35.length;
+for(let i2=0; i2<len2; i2++){
+let data36 = data35[i2];
+if(typeof data36 === "string"){
+if(!pattern10.test(data36)){
+const err83 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/keys/" + i2,schemaPath:"#/properties/publishers/additionalProperties/properties/keys/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1105,12 +1114,9 @@ vErrors.push(err83);
 }
 errors++;
 }
-const len2 = data37.length;
-for(let i2=0; i2<len2; i2++){
-let data38 = data37[i2];
-if(typeof data38 === "string"){
-if(!pattern7.test(data38)){
-const err84 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+}
+else {
+const err84 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/keys/" + i2,schemaPath:"#/properties/publishers/additionalProperties/properties/keys/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1120,8 +1126,9 @@ vErrors.push(err84);
 errors++;
 }
 }
+}
 else {
-const err85 = {instancePath:instancePath+"/healthCheck/urls/" + i2,schemaPath:"#/properties/healthCheck/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err85 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/keys",schemaPath:"#/properties/publishers/additionalProperties/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1131,9 +1138,9 @@ vErrors.push(err85);
 errors++;
 }
 }
-}
-else {
-const err86 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data34.trustOnFirstUse !== undefined){
+if(typeof data34.trustOnFirstUse !== "boolean"){
+const err86 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/trustOnFirstUse",schemaPath:"#/properties/publishers/additionalProperties/properties/trustOnFirstUse/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1143,11 +1150,9 @@ vErrors.push(err86);
 errors++;
 }
 }
-if(data36.timeoutSeconds !== undefined){
-let data39 = data36.timeoutSeconds;
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 300 || isNaN(data39)){
-const err87 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+else {
+const err87 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1156,8 +1161,10 @@ vErrors.push(err87);
 }
 errors++;
 }
-if(data39 < 1 || isNaN(data39)){
-const err88 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1167,8 +1174,9 @@ vErrors.push(err88);
 errors++;
 }
 }
-else {
-const err89 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.allowHttpDownloads !== undefined){
+if(typeof data.allowHttpDownloads !== "boolean"){
+const err89 = {instancePath:instancePath+"/allowHttpDownloads",schemaPath:"#/properties/allowHttpDownloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1178,15 +1186,9 @@ vErrors.push(err89);
 errors++;
 }
 }
-if(data36.fatalPatterns !== undefined){
-let data40 = data36.fatalPatterns;
-if(Array.isArray(data40)){
-const len3 = data40.length;
-for(let i3=0; i3<len3; i3++){
-let data41 = data40[i3];
-if(typeof data41 === "string"){
-if(func2(data41) < 1){
-const err90 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.allowPrivateRedirects !== undefined){
+if(typeof data.allowPrivateRedirects !== "boolean"){
+const err90 = {instancePath:instancePath+"/allowPrivateRedirects",schemaPath:"#/properties/allowPrivateRedirects/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1196,8 +1198,9 @@ vErrors.push(err90);
 errors++;
 }
 }
-else {
-const err91 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i3,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.restoreOnFailure !== undefined){
+if(typeof data.restoreOnFailure !== "boolean"){
+const err91 = {instancePath:instancePath+"/restoreOnFailure",schemaPath:"#/properties/restoreOnFailure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1207,9 +1210,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-}
-else {
-const err92 = {instancePath:instancePath+"/healthCheck/fatalPatterns",schemaPath:"#/properties/healthCheck/properties/fatalPatterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.healthCheck !== undefined){
+let data41 = data.healthCheck;
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+if(data41.urls === undefined){
+const err92 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/required",keyword:"required",params:{missingProperty: "urls"},message:"must have required property '"+"urls"+"'"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1218,12 +1223,9 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-if(data36.settleSeconds !== undefined){
-let data42 = data36.settleSeconds;
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 600 || isNaN(data42)){
-const err93 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
+for(const key9 in data41){
+if(!(((((((key9 === "urls") || (key9 === "timeoutSeconds")) || (key9 === "fatalPatterns")) || (key9 === "settleSeconds")) || (key9 === "phpIniDir")) || (key9 === "passes")) || (key9 === "intervalSeconds"))){
+const err93 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1232,8 +1234,12 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(data42 < 0 || isNaN(data42)){
-const err94 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data41.urls !== undefined){
+let data42 = data41.urls;
+if(Array.isArray(data42)){
+if(data42.length > 20){
+const err94 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1242,9 +1248,8 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-else {
-const err95 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data42.length < 1){
+const err95 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1253,12 +1258,12 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-if(data36.phpIniDir !== undefined){
-let data43 = data36.phpIniDir;
+const len3 = data42.length;
+for(let i3=0; i3<len3; i3++){
+let data43 = data42[i3];
 if(typeof data43 === "string"){
-if(func2(data43) < 1){
-const err96 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!pattern7.test(data43)){
+const err96 = {instancePath:instancePath+"/healthCheck/urls/" + i3,schemaPath:"#/properties/healthCheck/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1269,7 +1274,7 @@ errors++;
 }
 }
 else {
-const err97 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err97 = {instancePath:instancePath+"/healthCheck/urls/" + i3,schemaPath:"#/properties/healthCheck/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1279,10 +1284,9 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data36.passes !== undefined){
-let data44 = data36.passes;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err98 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err98 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1291,9 +1295,12 @@ vErrors.push(err98);
 }
 errors++;
 }
+}
+if(data41.timeoutSeconds !== undefined){
+let data44 = data41.timeoutSeconds;
 if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 20 || isNaN(data44)){
-const err99 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
+if(data44 > 300 || isNaN(data44)){
+const err99 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1303,7 +1310,7 @@ vErrors.push(err99);
 errors++;
 }
 if(data44 < 1 || isNaN(data44)){
-const err100 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err100 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1313,12 +1320,8 @@ vErrors.push(err100);
 errors++;
 }
 }
-}
-if(data36.intervalSeconds !== undefined){
-let data45 = data36.intervalSeconds;
-if((typeof data45 == "number") && (isFinite(data45))){
-if(data45 > 60 || isNaN(data45)){
-const err101 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
+else {
+const err101 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1327,8 +1330,16 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(data45 < 0 || isNaN(data45)){
-const err102 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data41.fatalPatterns !== undefined){
+let data45 = data41.fatalPatterns;
+if(Array.isArray(data45)){
+const len4 = data45.length;
+for(let i4=0; i4<len4; i4++){
+let data46 = data45[i4];
+if(typeof data46 === "string"){
+if(func2(data46) < 1){
+const err102 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i4,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1339,7 +1350,7 @@ errors++;
 }
 }
 else {
-const err103 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err103 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i4,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1351,7 +1362,7 @@ errors++;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err104 = {instancePath:instancePath+"/healthCheck/fatalPatterns",schemaPath:"#/properties/healthCheck/properties/fatalPatterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1361,10 +1372,11 @@ vErrors.push(err104);
 errors++;
 }
 }
-if(data.reloadCommand !== undefined){
-let data46 = data.reloadCommand;
-if((!(Array.isArray(data46))) && (data46 !== null)){
-const err105 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/type",keyword:"type",params:{type: schema31.properties.reloadCommand.type},message:"must be array,null"};
+if(data41.settleSeconds !== undefined){
+let data47 = data41.settleSeconds;
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 > 600 || isNaN(data47)){
+const err105 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1373,9 +1385,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(Array.isArray(data46)){
-if(data46.length < 1){
-const err106 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data47 < 0 || isNaN(data47)){
+const err106 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1384,12 +1395,9 @@ vErrors.push(err106);
 }
 errors++;
 }
-const len4 = data46.length;
-for(let i4=0; i4<len4; i4++){
-let data47 = data46[i4];
-if(typeof data47 === "string"){
-if(func2(data47) < 1){
-const err107 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err107 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1399,8 +1407,11 @@ vErrors.push(err107);
 errors++;
 }
 }
-else {
-const err108 = {instancePath:instancePath+"/reloadCommand/" + i4,schemaPath:"#/properties/reloadCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data41.phpIniDir !== undefined){
+let data48 = data41.phpIniDir;
+if(typeof data48 === "string"){
+if(func2(data48) < 1){
+const err108 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1410,14 +1421,8 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
-}
-if(data.postInstall !== undefined){
-let data48 = data.postInstall;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-for(const key7 in data48){
-if(!((key7 === "timeoutSeconds") || (key7 === "stopOnError"))){
-const err109 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+else {
+const err109 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1427,10 +1432,10 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data48.timeoutSeconds !== undefined){
-let data49 = data48.timeoutSeconds;
+if(data41.passes !== undefined){
+let data49 = data41.passes;
 if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err110 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err110 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1440,8 +1445,8 @@ vErrors.push(err110);
 errors++;
 }
 if((typeof data49 == "number") && (isFinite(data49))){
-if(data49 > 3600 || isNaN(data49)){
-const err111 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(data49 > 20 || isNaN(data49)){
+const err111 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1451,7 +1456,7 @@ vErrors.push(err111);
 errors++;
 }
 if(data49 < 1 || isNaN(data49)){
-const err112 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err112 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1462,9 +1467,11 @@ errors++;
 }
 }
 }
-if(data48.stopOnError !== undefined){
-if(typeof data48.stopOnError !== "boolean"){
-const err113 = {instancePath:instancePath+"/postInstall/stopOnError",schemaPath:"#/properties/postInstall/properties/stopOnError/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data41.intervalSeconds !== undefined){
+let data50 = data41.intervalSeconds;
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 > 60 || isNaN(data50)){
+const err113 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1473,10 +1480,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-}
-else {
-const err114 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data50 < 0 || isNaN(data50)){
+const err114 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1486,14 +1491,162 @@ vErrors.push(err114);
 errors++;
 }
 }
-}
 else {
-const err115 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err115 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err115];
 }
 else {
 vErrors.push(err115);
+}
+errors++;
+}
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+if(data.reloadCommand !== undefined){
+let data51 = data.reloadCommand;
+if((!(Array.isArray(data51))) && (data51 !== null)){
+const err117 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/type",keyword:"type",params:{type: schema31.properties.reloadCommand.type},message:"must be array,null"};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+if(Array.isArray(data51)){
+if(data51.length < 1){
+const err118 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+const len5 = data51.length;
+for(let i5=0; i5<len5; i5++){
+let data52 = data51[i5];
+if(typeof data52 === "string"){
+if(func2(data52) < 1){
+const err119 = {instancePath:instancePath+"/reloadCommand/" + i5,schemaPath:"#/properties/reloadCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+else {
+const err120 = {instancePath:instancePath+"/reloadCommand/" + i5,schemaPath:"#/properties/reloadCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+}
+}
+if(data.postInstall !== undefined){
+let data53 = data.postInstall;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+for(const key10 in data53){
+if(!((key10 === "timeoutSeconds") || (key10 === "stopOnError"))){
+const err121 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+if(data53.timeoutSeconds !== undefined){
+let data54 = data53.timeoutSeconds;
+if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
+const err122 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+if((typeof data54 == "number") && (isFinite(data54))){
+if(data54 > 3600 || isNaN(data54)){
+const err123 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+if(data54 < 1 || isNaN(data54)){
+const err124 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+}
+if(data53.stopOnError !== undefined){
+if(typeof data53.stopOnError !== "boolean"){
+const err125 = {instancePath:instancePath+"/postInstall/stopOnError",schemaPath:"#/properties/postInstall/properties/stopOnError/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+}
+else {
+const err126 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+}
+}
+else {
+const err127 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
 }
 errors++;
 }

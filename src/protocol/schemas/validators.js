@@ -3,7 +3,7 @@ import runtime0 from "ajv/dist/runtime/ucs2length.js";
 import runtime1 from "ajv-formats/dist/formats.js";
 
 export const validateJob = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"dependencies":{"description":"The plugins this one needs on the site, from its manifest: each installed at a version within [min, max] (inclusive; either bound may be absent). The host checks them again before installing and refuses with exit 30 (DEPENDENCY) when one is missing or out of range. Absent: none.","type":"array","maxItems":100,"items":{"type":"object","required":["id"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"min":{"$ref":"defs.schema.json#/$defs/version"},"max":{"$ref":"defs.schema.json#/$defs/version"}},"additionalProperties":false}},"compatibility":{"description":"The Conn2Flow versions the plugin is written for, from its manifest (bounds x.y.z, or shorter with x for any: 2.x). The host reads its own version ($_GESTOR['versao']) and refuses with exit 31 (INCOMPATIBLE) when it is outside; it reads the package's own manifest as well. Absent: any.","type":"object","properties":{"min":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32},"max":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32}},"additionalProperties":false}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]},"signature":{"description":"The publisher's signature of the package (gestor-plugin.zip.minisig of the release, minisign format), when the release has one. A host that pins the plugin's publisher checks it itself and refuses the job (exit 49, PUBLISHER_UNVERIFIED) when it is missing or does not verify.","type":"string","minLength":1,"maxLength":4096},"publisherKey":{"description":"The public key (minisign's base64 line) the bot verified the signature with, from the repository's or the bot's required keys. A host never trusts it for that reason: only a host set to trust on first use pins it, after it verified the package with it.","type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"dependencies":{"description":"The plugins this one needs on the site, from its manifest: each installed at a version within [min, max] (inclusive; either bound may be absent). The host checks them again before installing and refuses with exit 30 (DEPENDENCY) when one is missing or out of range. Absent: none.","type":"array","maxItems":100,"items":{"type":"object","required":["id"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"min":{"$ref":"defs.schema.json#/$defs/version"},"max":{"$ref":"defs.schema.json#/$defs/version"}},"additionalProperties":false}},"compatibility":{"description":"The Conn2Flow versions the plugin is written for, from its manifest (bounds x.y.z, or shorter with x for any: 2.x). The host reads its own version ($_GESTOR['versao']) and refuses with exit 31 (INCOMPATIBLE) when it is outside; it reads the package's own manifest as well. Absent: any.","type":"object","properties":{"min":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32},"max":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32}},"additionalProperties":false},"keyStatement":{"description":"A statement of the plugin's publisher that adds or retires signing keys (gestor-plugin.keys and its signature, gestor-plugin.keys.minisig, from the release). A pinning host applies it only when a key it trusts signed it and its sequence is newer than the last one it applied.","type":"object","required":["statement","signature"],"properties":{"statement":{"type":"string","minLength":2,"maxLength":16384},"signature":{"type":"string","minLength":1,"maxLength":4096}},"additionalProperties":false}},"additionalProperties":false};
 const schema33 = {"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"};
 const schema37 = {"type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$","maxLength":255};
 const schema38 = {"type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"};
@@ -18,7 +18,8 @@ const pattern9 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+$", "u");
 const pattern11 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
 const pattern12 = new RegExp("^[0-9a-f]{64}$", "u");
 const pattern13 = new RegExp("^https?://", "u");
-const pattern18 = new RegExp("^\\d+(\\.(\\d+|x)){0,2}$", "u");
+const pattern14 = new RegExp("^RW[A-Za-z0-9+/]{54}$", "u");
+const pattern19 = new RegExp("^\\d+(\\.(\\d+|x)){0,2}$", "u");
 const formats0 = runtime1.fullFormats.uri;
 const formats2 = runtime1.fullFormats["date-time"];
 
@@ -838,7 +839,7 @@ vErrors.push(err68);
 errors++;
 }
 for(const key3 in data16){
-if(!(((((key3 === "fileName") || (key3 === "size")) || (key3 === "sha256")) || (key3 === "url")) || (key3 === "urlExpiresAt"))){
+if(!(((((((key3 === "fileName") || (key3 === "size")) || (key3 === "sha256")) || (key3 === "url")) || (key3 === "urlExpiresAt")) || (key3 === "signature")) || (key3 === "publisherKey"))){
 const err69 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err69];
@@ -1033,9 +1034,11 @@ vErrors = null;
 }
 }
 }
-}
-else {
-const err83 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data16.signature !== undefined){
+let data22 = data16.signature;
+if(typeof data22 === "string"){
+if(func2(data22) > 4096){
+const err83 = {instancePath:instancePath+"/package/signature",schemaPath:"#/properties/package/properties/signature/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1044,12 +1047,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-if(data.options !== undefined){
-let data22 = data.options;
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-if(data22.force === undefined){
-const err84 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "force"},message:"must have required property '"+"force"+"'"};
+if(func2(data22) < 1){
+const err84 = {instancePath:instancePath+"/package/signature",schemaPath:"#/properties/package/properties/signature/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1058,8 +1057,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-if(data22.skipMigrations === undefined){
-const err85 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "skipMigrations"},message:"must have required property '"+"skipMigrations"+"'"};
+}
+else {
+const err85 = {instancePath:instancePath+"/package/signature",schemaPath:"#/properties/package/properties/signature/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1068,9 +1068,12 @@ vErrors.push(err85);
 }
 errors++;
 }
-for(const key4 in data22){
-if(!((key4 === "force") || (key4 === "skipMigrations"))){
-const err86 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+}
+if(data16.publisherKey !== undefined){
+let data23 = data16.publisherKey;
+if(typeof data23 === "string"){
+if(!pattern14.test(data23)){
+const err86 = {instancePath:instancePath+"/package/publisherKey",schemaPath:"#/properties/package/properties/publisherKey/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1080,9 +1083,8 @@ vErrors.push(err86);
 errors++;
 }
 }
-if(data22.force !== undefined){
-if(typeof data22.force !== "boolean"){
-const err87 = {instancePath:instancePath+"/options/force",schemaPath:"#/properties/options/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err87 = {instancePath:instancePath+"/package/publisherKey",schemaPath:"#/properties/package/properties/publisherKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1092,9 +1094,9 @@ vErrors.push(err87);
 errors++;
 }
 }
-if(data22.skipMigrations !== undefined){
-if(typeof data22.skipMigrations !== "boolean"){
-const err88 = {instancePath:instancePath+"/options/skipMigrations",schemaPath:"#/properties/options/properties/skipMigrations/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err88 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1104,9 +1106,11 @@ vErrors.push(err88);
 errors++;
 }
 }
-}
-else {
-const err89 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.options !== undefined){
+let data24 = data.options;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.force === undefined){
+const err89 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "force"},message:"must have required property '"+"force"+"'"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1115,12 +1119,8 @@ vErrors.push(err89);
 }
 errors++;
 }
-}
-if(data.reportUrl !== undefined){
-let data25 = data.reportUrl;
-if(typeof data25 === "string"){
-if(func2(data25) > 2048){
-const err90 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(data24.skipMigrations === undefined){
+const err90 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "skipMigrations"},message:"must have required property '"+"skipMigrations"+"'"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1129,8 +1129,9 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(!pattern13.test(data25)){
-const err91 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+for(const key4 in data24){
+if(!((key4 === "force") || (key4 === "skipMigrations"))){
+const err91 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1139,8 +1140,10 @@ vErrors.push(err91);
 }
 errors++;
 }
-if(!(formats0(data25))){
-const err92 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+}
+if(data24.force !== undefined){
+if(typeof data24.force !== "boolean"){
+const err92 = {instancePath:instancePath+"/options/force",schemaPath:"#/properties/options/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1150,8 +1153,9 @@ vErrors.push(err92);
 errors++;
 }
 }
-else {
-const err93 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data24.skipMigrations !== undefined){
+if(typeof data24.skipMigrations !== "boolean"){
+const err93 = {instancePath:instancePath+"/options/skipMigrations",schemaPath:"#/properties/options/properties/skipMigrations/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1161,11 +1165,9 @@ vErrors.push(err93);
 errors++;
 }
 }
-if(data.deadline !== undefined){
-let data26 = data.deadline;
-if(typeof data26 === "string"){
-if(!(formats2.validate(data26))){
-const err94 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+}
+else {
+const err94 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1175,8 +1177,11 @@ vErrors.push(err94);
 errors++;
 }
 }
-else {
-const err95 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.reportUrl !== undefined){
+let data27 = data.reportUrl;
+if(typeof data27 === "string"){
+if(func2(data27) > 2048){
+const err95 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1185,12 +1190,8 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-if(data.createdAt !== undefined){
-let data27 = data.createdAt;
-if(typeof data27 === "string"){
-if(!(formats2.validate(data27))){
-const err96 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(!pattern13.test(data27)){
+const err96 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1199,9 +1200,8 @@ vErrors.push(err96);
 }
 errors++;
 }
-}
-else {
-const err97 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(formats0(data27))){
+const err97 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1211,11 +1211,8 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data.dependencies !== undefined){
-let data28 = data.dependencies;
-if(Array.isArray(data28)){
-if(data28.length > 100){
-const err98 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+else {
+const err98 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1224,12 +1221,12 @@ vErrors.push(err98);
 }
 errors++;
 }
-const len0 = data28.length;
-for(let i0=0; i0<len0; i0++){
-let data29 = data28[i0];
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if(data29.id === undefined){
-const err99 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+}
+if(data.deadline !== undefined){
+let data28 = data.deadline;
+if(typeof data28 === "string"){
+if(!(formats2.validate(data28))){
+const err99 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1238,9 +1235,9 @@ vErrors.push(err99);
 }
 errors++;
 }
-for(const key5 in data29){
-if(!(((key5 === "id") || (key5 === "min")) || (key5 === "max"))){
-const err100 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+}
+else {
+const err100 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1250,11 +1247,11 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data29.id !== undefined){
-let data30 = data29.id;
-if(typeof data30 === "string"){
-if(func2(data30) > 255){
-const err101 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(data.createdAt !== undefined){
+let data29 = data.createdAt;
+if(typeof data29 === "string"){
+if(!(formats2.validate(data29))){
+const err101 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1263,8 +1260,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(!pattern8.test(data30)){
-const err102 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
+}
+else {
+const err102 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1274,8 +1272,11 @@ vErrors.push(err102);
 errors++;
 }
 }
-else {
-const err103 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.dependencies !== undefined){
+let data30 = data.dependencies;
+if(Array.isArray(data30)){
+if(data30.length > 100){
+const err103 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1284,12 +1285,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-}
-if(data29.min !== undefined){
-let data31 = data29.min;
-if(typeof data31 === "string"){
-if(!pattern9.test(data31)){
-const err104 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+const len0 = data30.length;
+for(let i0=0; i0<len0; i0++){
+let data31 = data30[i0];
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+if(data31.id === undefined){
+const err104 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1298,9 +1299,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-else {
-const err105 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key5 in data31){
+if(!(((key5 === "id") || (key5 === "min")) || (key5 === "max"))){
+const err105 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1310,11 +1311,11 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data29.max !== undefined){
-let data32 = data29.max;
+if(data31.id !== undefined){
+let data32 = data31.id;
 if(typeof data32 === "string"){
-if(!pattern9.test(data32)){
-const err106 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(func2(data32) > 255){
+const err106 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1323,9 +1324,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-else {
-const err107 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern8.test(data32)){
+const err107 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1335,9 +1335,8 @@ vErrors.push(err107);
 errors++;
 }
 }
-}
 else {
-const err108 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err108 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1347,9 +1346,11 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
-else {
-const err109 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data31.min !== undefined){
+let data33 = data31.min;
+if(typeof data33 === "string"){
+if(!pattern9.test(data33)){
+const err109 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1359,12 +1360,8 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data.compatibility !== undefined){
-let data33 = data.compatibility;
-if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
-for(const key6 in data33){
-if(!((key6 === "min") || (key6 === "max"))){
-const err110 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+else {
+const err110 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1374,11 +1371,11 @@ vErrors.push(err110);
 errors++;
 }
 }
-if(data33.min !== undefined){
-let data34 = data33.min;
+if(data31.max !== undefined){
+let data34 = data31.max;
 if(typeof data34 === "string"){
-if(func2(data34) > 32){
-const err111 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+if(!pattern9.test(data34)){
+const err111 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1387,8 +1384,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(!pattern18.test(data34)){
-const err112 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
+}
+else {
+const err112 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1398,8 +1396,9 @@ vErrors.push(err112);
 errors++;
 }
 }
+}
 else {
-const err113 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err113 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1409,11 +1408,9 @@ vErrors.push(err113);
 errors++;
 }
 }
-if(data33.max !== undefined){
-let data35 = data33.max;
-if(typeof data35 === "string"){
-if(func2(data35) > 32){
-const err114 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+}
+else {
+const err114 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1422,8 +1419,13 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(!pattern18.test(data35)){
-const err115 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
+}
+if(data.compatibility !== undefined){
+let data35 = data.compatibility;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+for(const key6 in data35){
+if(!((key6 === "min") || (key6 === "max"))){
+const err115 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1433,8 +1435,11 @@ vErrors.push(err115);
 errors++;
 }
 }
-else {
-const err116 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data35.min !== undefined){
+let data36 = data35.min;
+if(typeof data36 === "string"){
+if(func2(data36) > 32){
+const err116 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1443,10 +1448,8 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-}
-else {
-const err117 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern19.test(data36)){
+const err117 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1456,14 +1459,189 @@ vErrors.push(err117);
 errors++;
 }
 }
-}
 else {
-const err118 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err118 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err118];
 }
 else {
 vErrors.push(err118);
+}
+errors++;
+}
+}
+if(data35.max !== undefined){
+let data37 = data35.max;
+if(typeof data37 === "string"){
+if(func2(data37) > 32){
+const err119 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+if(!pattern19.test(data37)){
+const err120 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+}
+else {
+const err122 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+}
+if(data.keyStatement !== undefined){
+let data38 = data.keyStatement;
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.statement === undefined){
+const err123 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/required",keyword:"required",params:{missingProperty: "statement"},message:"must have required property '"+"statement"+"'"};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+if(data38.signature === undefined){
+const err124 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/required",keyword:"required",params:{missingProperty: "signature"},message:"must have required property '"+"signature"+"'"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+for(const key7 in data38){
+if(!((key7 === "statement") || (key7 === "signature"))){
+const err125 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+if(data38.statement !== undefined){
+let data39 = data38.statement;
+if(typeof data39 === "string"){
+if(func2(data39) > 16384){
+const err126 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/maxLength",keyword:"maxLength",params:{limit: 16384},message:"must NOT have more than 16384 characters"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+if(func2(data39) < 2){
+const err127 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+else {
+const err128 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+if(data38.signature !== undefined){
+let data40 = data38.signature;
+if(typeof data40 === "string"){
+if(func2(data40) > 4096){
+const err129 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+if(func2(data40) < 1){
+const err130 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+}
+else {
+const err132 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+}
+else {
+const err133 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
 }
 errors++;
 }
