@@ -175,16 +175,18 @@ export class GitHubStandIn {
 
   /**
    * What GitHub does when an author publishes a plugin release: the release with gestor-plugin.zip and its
-   * .sha256 attached (a bare digest unless `sha256Text` says otherwise), then the signed release webhook.
+   * .sha256 attached (a bare digest unless `sha256Text` says otherwise), after any other `assets` (a
+   * signature), then the signed release webhook.
    */
   async publishRelease(
     to: WebhookTarget,
     repository: string,
-    release: { tagName: string; zip: Buffer; sha256Text?: string; prerelease?: boolean },
+    release: { tagName: string; zip: Buffer; sha256Text?: string; prerelease?: boolean; assets?: Array<{ name: string; content: Buffer }> },
     options: Pick<ReleaseEvent, 'action' | 'privateRepository' | 'installationId'> = {},
   ): Promise<{ release: StoredRelease; webhook: Delivered }> {
     const digest = createHash('sha256').update(release.zip).digest('hex');
     const stored = this.addRelease(repository, { tagName: release.tagName, prerelease: release.prerelease ?? false }, [
+      ...(release.assets ?? []),
       { name: 'gestor-plugin.zip', content: release.zip, contentType: 'application/zip' },
       { name: 'gestor-plugin.zip.sha256', content: Buffer.from(release.sha256Text ?? `${digest}\n`), contentType: 'text/plain' },
     ]);

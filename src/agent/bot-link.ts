@@ -1,3 +1,6 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { trustSummary } from './publisher-check.ts';
+import { TrustRecords } from './trust-records.ts';
 import type { Heartbeat, Job } from '../protocol/messages.ts';
 import { verifyMessage } from '../protocol/signing.ts';
 import { checkJob } from '../protocol/validate.ts';
@@ -13,6 +16,7 @@ interface LinkedAgent extends JobIntake {
   readonly config: AgentConfig;
   inventory(): Promise<Heartbeat['inventory']>;
   siteVersion(): Promise<string | null>;
+  readonly journal: { readonly db: DatabaseSync };
 }
 
 export class BotLink {
@@ -48,6 +52,7 @@ export class BotLink {
       agentVersion: AGENT_VERSION,
       inventory: await this.agent.inventory(),
       gestorVersion: await this.agent.siteVersion(),
+      ...(Object.keys(config.publishers).length ? { publishers: trustSummary(config.publishers, new TrustRecords(this.agent.journal.db)) } : {}),
       pollSeconds,
       sentAt: new Date().toISOString(),
     };

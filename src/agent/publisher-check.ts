@@ -79,6 +79,19 @@ export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
   return { ok: true, checked: true, keyId: signature.keyId, notes, ...(pinOnSuccess ? { pinOnSuccess } : {}) };
 }
 
+/** What this host checks, as its heartbeats tell the bot: the key ids trusted per plugin ("*": every other one). */
+export function trustSummary(publishers: Record<string, PublisherTrust>, records: TrustRecords): Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> {
+  const summary: Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> = {};
+  const plugins = new Set([...Object.keys(publishers), ...records.plugins()]);
+  for (const pluginId of plugins) {
+    const trust = pluginId === '*' ? publishers['*'] : trustFor(publishers, pluginId);
+    if (!trust) continue;
+    const keys = pluginId === '*' ? trust.keys.map((line) => parsePublicKey(line)) : trustedKeys(trust, records, pluginId);
+    summary[pluginId] = { keyIds: keys.map((k) => keyIdText(k.keyId)), trustOnFirstUse: trust.trustOnFirstUse };
+  }
+  return summary;
+}
+
 /** The config's keys and those this host added since, less those a statement retired. */
 function trustedKeys(trust: PublisherTrust, records: TrustRecords, pluginId: string): PublicKey[] {
   const stored = records.keysOf(pluginId);

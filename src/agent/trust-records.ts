@@ -30,6 +30,11 @@ export class TrustRecords {
     }));
   }
 
+  /** Plugins this host holds keys for (pinned on first use or added by a statement). */
+  plugins(): string[] {
+    return (this.db.prepare('select distinct plugin_id from publisher_keys order by plugin_id').all() as Row[]).map((r) => String(r.plugin_id));
+  }
+
   pinFirstUse(pluginId: string, key: string): void {
     this.db
       .prepare("insert into publisher_keys (plugin_id, key_id, key, source, added_at) values (?, ?, ?, 'first-use', ?) on conflict do nothing")

@@ -46,6 +46,8 @@ export interface BotDeps {
   stopping?: Array<() => void>;
   /** The rollout strategy of repositories that declare none. */
   defaultStrategy?: Strategy;
+  /** C2F_PUBLISHER_KEYS: the keys each named repository's releases must be signed with. */
+  publisherKeys?: Record<string, string[]>;
   /** Seconds between the controller's passes over running rollouts (default 30). */
   rolloutTickSeconds?: number;
   /** The clock staged rollouts read (soaks, windows, release age); tests move it. */
@@ -150,7 +152,11 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
         app.log.warn({ releaseId: job.data.releaseId, reason: error.message }, 'release resolved');
         return;
       }
-      const outcome = await resolveRelease({ db: deps.db, boss: deps.boss, api, defaultStrategy: deps.defaultStrategy, now: deps.now }, release, config);
+      const outcome = await resolveRelease(
+        { db: deps.db, boss: deps.boss, api, defaultStrategy: deps.defaultStrategy, publisherKeys: deps.publisherKeys, now: deps.now },
+        release,
+        config,
+      );
       if (outcome.kind === 'rolled-out') {
         await touchRollout(deps, outcome.rollout.rolloutId);
         // Rollouts whose held jobs this one superseded: their check runs may now conclude.

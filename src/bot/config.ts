@@ -32,6 +32,8 @@ export interface BotConfig {
   checkRunDelaySeconds: number;
   /** Days the event log, webhook deliveries and final jobs' history and reports are kept. */
   retentionDays: number;
+  /** Per repository, the keys its releases must be signed with (replacing the repository's own list). */
+  publisherKeys?: Record<string, string[]>;
   /** The rollout strategy of repositories that declare none (waves, onHalt, minReleaseAge); all at once when absent. */
   rolloutStrategy?: Strategy;
   /** Seconds between the controller's passes over running rollouts (waves, soaks, windows, release age). */
@@ -62,6 +64,7 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   retrySchedule: 'C2F_RETRY_SCHEDULE',
   checkRunDelaySeconds: 'C2F_CHECK_RUN_DELAY_SECONDS',
   retentionDays: 'C2F_RETENTION_DAYS',
+  publisherKeys: 'C2F_PUBLISHER_KEYS',
   rolloutStrategy: 'C2F_ROLLOUT_STRATEGY',
   rolloutTickSeconds: 'C2F_ROLLOUT_TICK_SECONDS',
   reportCheckSeconds: 'C2F_REPORT_CHECK_SECONDS',
@@ -93,7 +96,16 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
       );
     }
   }
+  let publisherKeys: unknown;
+  if (set('C2F_PUBLISHER_KEYS') !== undefined) {
+    try {
+      publisherKeys = JSON.parse(set('C2F_PUBLISHER_KEYS')!);
+    } catch (error) {
+      problems.push(`C2F_PUBLISHER_KEYS must be JSON like {"owner/repo": ["RWQ…"]}: ${(error as Error).message}`);
+    }
+  }
   const raw: Record<string, unknown> = {
+    publisherKeys,
     botUrl: botUrl?.replace(/\/+$/, ''),
     adminToken: set('C2F_ADMIN_TOKEN'),
     databaseUrl: set('DATABASE_URL'),

@@ -144,6 +144,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       retentionDays: config.retentionDays,
       console: consoleSignIn(config, process.env),
       defaultStrategy: config.rolloutStrategy,
+      publisherKeys: config.publisherKeys,
       rolloutTickSeconds: overrides.rolloutTickSeconds ?? config.rolloutTickSeconds,
       reportCheckSeconds: config.reportCheckSeconds,
       jobDeadlineSeconds: config.jobDeadlineSeconds,

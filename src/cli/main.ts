@@ -5,6 +5,7 @@ import { BOT_HELP, botCommand } from './commands/bot.ts';
 import { DIFF_HELP, diffCommand } from './commands/diff.ts';
 import { KEYGEN_HELP, keygenCommand, SIGN_HELP, signCommand } from './commands/keys.ts';
 import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
+import { REGISTRY_HELP, registryCommand } from './commands/registry.ts';
 import { ROLLOUTS_HELP, rolloutsCommand } from './commands/rollouts.ts';
 import { PACK_HELP, packCommand } from './commands/pack.ts';
 import { VERIFY_HELP, verifyCommand } from './commands/verify.ts';
@@ -22,6 +23,7 @@ Commands:
   bot                     run the release bot (GitHub App); "bot check" tests its configuration
   hosts <action>          register and manage hosts (through the bot's admin API)
   rollouts <action>       follow rollouts; approve, retry, force, cancel or roll back hosts' jobs
+  registry [...]          plugins and versions the bot knows: who signed each, which hosts run it
   agent                   run the host agent beside a Conn2Flow site; enroll it; show its status
 
 Run "c2f-plugin <command> --help" for a command's options; "c2f-plugin --version" for the version.
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, Command> = {
   bot: { run: botCommand, help: BOT_HELP },
   hosts: { run: hostsCommand, help: HOSTS_HELP },
   rollouts: { run: rolloutsCommand, help: ROLLOUTS_HELP },
+  registry: { run: registryCommand, help: REGISTRY_HELP },
   agent: agentCli(),
 };
 

@@ -84,6 +84,8 @@ export interface Heartbeat {
   inventory: InventoryEntry[];
   /** The site's Conn2Flow version, when the agent can read it. */
   gestorVersion?: string | null;
+  /** The plugins whose publisher the host checks: the key ids it trusts for each ("*": every other plugin). */
+  publishers?: Record<string, { keyIds: string[]; trustOnFirstUse: boolean }>;
   pollSeconds: number;
   sentAt: string;
 }

@@ -16,6 +16,7 @@ const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
   lastSeenAt: null,
   agentVersion: null,
   gestorVersion: null,
+  publishers: null,
   inventory: [],
   plugins: [{ repository: 'conn2flow/plugins', pluginId: 'p' }],
   labels: [],

@@ -129,12 +129,18 @@ export class StagedBot {
   }
 
   /** Publishes plugin-<id>-v<version> in `repository` with a real package; returns the release id. */
-  async publish(repository: string, pluginId: string, version: string, dependencies: Dependency[] = [], options: { prerelease?: boolean } = {}): Promise<number> {
+  async publish(
+    repository: string,
+    pluginId: string,
+    version: string,
+    dependencies: Dependency[] = [],
+    options: { prerelease?: boolean; assets?: (zip: Buffer) => Array<{ name: string; content: Buffer }> } = {},
+  ): Promise<number> {
     const zip = await minimalPackage(pluginId, version, { dependencies });
     const { release, webhook } = await this.github.publishRelease(
       this.webhookTarget(),
       repository,
-      { tagName: `plugin-${pluginId}-v${version}`, zip, prerelease: options.prerelease },
+      { tagName: `plugin-${pluginId}-v${version}`, zip, prerelease: options.prerelease, assets: options.assets?.(zip) },
       options.prerelease ? { action: 'prereleased' } : {},
     );
     if (webhook.status !== 200) throw new Error(`webhook answered ${webhook.status}: ${webhook.body}`);

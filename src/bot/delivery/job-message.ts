@@ -28,6 +28,8 @@ export function buildJobMessage(
   }
   const link = release.privateRepository ? packageLink(box, botUrl, job.id, now) : { url: release.zipUrl, expiresAt: null };
   const installed = host.inventory.find((entry) => entry.pluginId === release.pluginId);
+  // What the publisher signed travels with every job that installs, for hosts that check it themselves.
+  const publisher = action === 'install' || action === 'update' || action === 'rollback' ? release.publisher : null;
   return {
     type: 'job',
     protocol: 1,
@@ -38,7 +40,16 @@ export function buildJobMessage(
     action,
     plugin: { id: release.pluginId, name: release.pluginId, version: release.version, previousVersion: installed ? installed.version : job.previousVersion },
     source: { repository: release.repository, tag: release.tag, releaseId: release.id },
-    package: { fileName: 'gestor-plugin.zip', size: release.zipSize, sha256: release.zipSha256, url: link.url, urlExpiresAt: link.expiresAt },
+    package: {
+      fileName: 'gestor-plugin.zip',
+      size: release.zipSize,
+      sha256: release.zipSha256,
+      url: link.url,
+      urlExpiresAt: link.expiresAt,
+      ...(publisher?.signature ? { signature: publisher.signature } : {}),
+      ...(publisher?.publisherKey ? { publisherKey: publisher.publisherKey } : {}),
+    },
+    ...(publisher?.keyStatement ? { keyStatement: publisher.keyStatement } : {}),
     options: { force: job.force, skipMigrations: false },
     ...((action === 'install' || action === 'update') && release.dependencies?.length ? { dependencies: release.dependencies } : {}),
     ...((action === 'install' || action === 'update') && release.compatibility ? { compatibility: release.compatibility } : {}),

@@ -22,17 +22,19 @@ export async function readPackageManifest(
   download: () => Promise<ReadableStream<Uint8Array> | globalThis.ReadableStream<Uint8Array>>,
   expected: { sha256: string; pluginId: string; version: string },
   maxBytes = MAX_PACKAGE_BYTES,
-): Promise<Manifest> {
+): Promise<{ manifest: Manifest; blake2b: Buffer }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'c2f-bot-package-'));
   const file = path.join(dir, 'gestor-plugin.zip');
   try {
     const hash = createHash('sha256');
+    const blake2b = createHash('blake2b512'); // what a publisher's signature covers
     let size = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         size += chunk.length;
         if (size > maxBytes) return done(new PackageRefused(`gestor-plugin.zip is larger than ${maxBytes} bytes: nothing is rolled out`));
         hash.update(chunk);
+        blake2b.update(chunk);
         done(null, chunk);
       },
     });
@@ -60,7 +62,7 @@ export async function readPackageManifest(
         `the package's manifest.json says ${manifest.id} ${manifest.version} but the tag names ${expected.pluginId} ${expected.version}: nothing is rolled out`,
       );
     }
-    return manifest;
+    return { manifest, blake2b: blake2b.digest() };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

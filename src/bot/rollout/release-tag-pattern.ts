@@ -19,6 +19,8 @@ export interface RepositoryReleaseConfig {
   'plugin-id'?: string;
   /** The rollout strategy (waves, onHalt, minReleaseAge): parseStrategy reads it. */
   rollout?: unknown;
+  /** Public keys (minisign base64 lines) the releases must be signed with, unless C2F_PUBLISHER_KEYS names the repository. */
+  'publisher-keys'?: unknown;
 }
 
 export type TagMeaning = { kind: 'named'; pluginId: string; version: string } | { kind: 'unnamed'; reason: string } | { kind: 'invalid'; reason: string };

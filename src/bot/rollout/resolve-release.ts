@@ -8,7 +8,10 @@ import { hostsSkippedFor, replanSkippedJobs } from '../store/promotion.ts';
 import { updateRelease, type ReleaseRow } from '../store/releases.ts';
 import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
+import { KEY_STATEMENT_FILE, MAX_STATEMENT_BYTES } from '../../plugin/key-statement.ts';
+import { SIGNATURE_FILE } from '../../plugin/package-signature.ts';
 import { PackageRefused, readPackageManifest } from './package-manifest.ts';
+import { releasePublisher } from './release-publisher.ts';
 import { planJobs, PRERELEASE_SKIP } from './plan-jobs.ts';
 import { pluginFromTag, type RepositoryReleaseConfig } from './release-tag-pattern.ts';
 import { stageJobs } from './stage-jobs.ts';
@@ -33,6 +36,8 @@ export interface ResolveDeps {
   api: ReleaseAssetsApi;
   /** The bot's rollout strategy, for repositories that declare none. */
   defaultStrategy?: Strategy;
+  /** C2F_PUBLISHER_KEYS: the keys each named repository's releases must be signed with. */
+  publisherKeys?: Record<string, string[]>;
   now?: () => Date;
 }
 
@@ -70,6 +75,13 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     const sha = github.assets.find((a) => a.name === `${PACKAGE}.sha256`);
     if (!zip || !sha) throw new AssetsNotReadyError(`release ${release.tag} has no ${zip ? `${PACKAGE}.sha256` : PACKAGE} yet`);
     if (!zip.digest) throw new AssetsNotReadyError(`GitHub has not computed the digest of ${PACKAGE} yet`);
+    const signatureAsset = github.assets.find((a) => a.name === SIGNATURE_FILE);
+    const statementAsset = github.assets.find((a) => a.name === KEY_STATEMENT_FILE);
+    const statementSignatureAsset = github.assets.find((a) => a.name === `${KEY_STATEMENT_FILE}.minisig`);
+    const required = requiredKeys(deps.publisherKeys, config, release.repository);
+    if (required.keys.length && !signatureAsset) throw new AssetsNotReadyError(`release ${release.tag} has no ${SIGNATURE_FILE} yet (${required.from} requires one)`);
+    if (Boolean(statementAsset) !== Boolean(statementSignatureAsset))
+      throw new AssetsNotReadyError(`release ${release.tag} has ${statementAsset ? `no ${KEY_STATEMENT_FILE}.minisig` : `no ${KEY_STATEMENT_FILE}`} beside the other yet`);
     // The package downloads while the .sha256 is read; its bytes are checked against it before any is used.
     const packageBytes = deps.api.download(release.repository, zip.id);
     packageBytes.catch(() => {}); // awaited below, or dropped when the release fails first
@@ -91,17 +103,37 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       );
     if (zip.digest !== `sha256:${expected}`)
       return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
+    const tooLarge = [signatureAsset, statementAsset, statementSignatureAsset].find((a) => a && a.size > (a === statementAsset ? MAX_STATEMENT_BYTES : 4096));
+    if (tooLarge) return fail(`${tooLarge.name} of ${release.tag} is ${tooLarge.size} bytes, larger than any the bot reads: nothing is rolled out`);
     let dependencies;
     let compatibility: Compatibility | null;
+    let blake2b: Buffer;
     try {
-      const manifest = await readPackageManifest(() => packageBytes, { sha256: expected, pluginId: named.pluginId, version: named.version });
-      dependencies = manifest.dependencies ?? [];
-      compatibility = compatibilityOf(manifest.compatibility);
+      const read = await readPackageManifest(() => packageBytes, { sha256: expected, pluginId: named.pluginId, version: named.version });
+      dependencies = read.manifest.dependencies ?? [];
+      compatibility = compatibilityOf(read.manifest.compatibility);
+      blake2b = read.blake2b;
     } catch (error) {
       if (error instanceof PackageRefused) return fail(error.message);
       await dropPackage();
       throw error;
     }
+    const text = (asset: { id: number } | undefined, max: number) => (asset ? deps.api.downloadText(release!.repository, asset.id, max) : Promise.resolve(null));
+    const [signature, statement, statementSignature] = await Promise.all([
+      text(signatureAsset, 4096),
+      text(statementAsset, MAX_STATEMENT_BYTES),
+      text(statementSignatureAsset, 4096),
+    ]);
+    const checked = releasePublisher({
+      signature,
+      keyStatement: statement !== null && statementSignature !== null ? { statement, signature: statementSignature } : null,
+      requiredKeys: required.keys,
+      keysFrom: required.from,
+      digests: { sha256: expected, blake2b },
+      pluginId: named.pluginId,
+      version: named.version,
+    });
+    if (!checked.ok) return fail(`publisher not verified: ${checked.reason}: nothing is rolled out`);
     const resolved = {
       state: 'resolved',
       pluginId: named.pluginId,
@@ -114,6 +146,7 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       compatibility,
       publishedAt: github.publishedAt,
       strategy,
+      publisher: checked.publisher,
       error: null,
     };
     await updateRelease(db, releaseId, resolved);
@@ -154,6 +187,15 @@ function compatibilityOf(value: unknown): Compatibility | null {
   if (!c || typeof c !== 'object') return null;
   const kept = { ...(bound(c.min) ? { min: c.min } : {}), ...(bound(c.max) ? { max: c.max } : {}) };
   return kept.min || kept.max ? kept : null;
+}
+
+/** The keys a repository's releases must be signed with: the bot's setting for it, else the repository's own. */
+function requiredKeys(botKeys: Record<string, string[]> | undefined, config: RepositoryReleaseConfig, repository: string): { keys: string[]; from: string } {
+  const own = botKeys?.[repository];
+  if (own) return { keys: own, from: `C2F_PUBLISHER_KEYS for ${repository}` };
+  const listed = config['publisher-keys'];
+  const keys = Array.isArray(listed) ? listed.filter((k): k is string => typeof k === 'string') : typeof listed === 'string' ? [listed] : [];
+  return { keys, from: 'publisher-keys in .github/conn2flow-release.yml' };
 }
 
 /** The repository's strategy (`rollout:` of .github/conn2flow-release.yml), else the bot's default. */

@@ -2,12 +2,14 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateBotConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, PORT, HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers"],"properties":{"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, PORT, HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers"],"properties":{"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^https?://[^/]+", "u");
 const pattern5 = new RegExp("^postgres(ql)?://", "u");
-const pattern6 = new RegExp("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", "u");
+const pattern6 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
+const pattern7 = new RegExp("^RW[A-Za-z0-9+/]{54}$", "u");
+const pattern8 = new RegExp("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/bot-config.schema.json" */;
@@ -436,10 +438,11 @@ errors++;
 }
 }
 }
-if(data.rolloutStrategy !== undefined){
-let data11 = data.rolloutStrategy;
-if(!(data11 && typeof data11 == "object" && !Array.isArray(data11))){
-const err36 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.publisherKeys !== undefined){
+let data11 = data.publisherKeys;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(Object.keys(data11).length > 1000){
+const err36 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -448,12 +451,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
-if(data.rolloutTickSeconds !== undefined){
-let data12 = data.rolloutTickSeconds;
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 3600 || isNaN(data12)){
-const err37 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+for(const key1 in data11){
+const _errs26 = errors;
+if(typeof key1 === "string"){
+if(!pattern6.test(key1)){
+const err37 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -462,8 +464,10 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data12 < 0.2 || isNaN(data12)){
-const err38 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+}
+var valid3 = _errs26 === errors;
+if(!valid3){
+const err38 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -473,8 +477,11 @@ vErrors.push(err38);
 errors++;
 }
 }
-else {
-const err39 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+for(const key2 in data11){
+let data12 = data11[key2];
+if(Array.isArray(data12)){
+if(data12.length > 32){
+const err39 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -483,12 +490,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-}
-if(data.reportCheckSeconds !== undefined){
-let data13 = data.reportCheckSeconds;
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 86400 || isNaN(data13)){
-const err40 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+if(data12.length < 1){
+const err40 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -497,8 +500,12 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data13 < 0.2 || isNaN(data13)){
-const err41 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+const len1 = data12.length;
+for(let i1=0; i1<len1; i1++){
+let data13 = data12[i1];
+if(typeof data13 === "string"){
+if(!pattern7.test(data13)){
+const err41 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -509,7 +516,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err42 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -519,11 +526,9 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data.jobDeadlineSeconds !== undefined){
-let data14 = data.jobDeadlineSeconds;
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 2592000 || isNaN(data14)){
-const err43 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+}
+else {
+const err43 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -532,8 +537,10 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data14 < 1 || isNaN(data14)){
-const err44 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -543,8 +550,10 @@ vErrors.push(err44);
 errors++;
 }
 }
-else {
-const err45 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.rolloutStrategy !== undefined){
+let data14 = data.rolloutStrategy;
+if(!(data14 && typeof data14 == "object" && !Array.isArray(data14))){
+const err45 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -554,11 +563,11 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data.githubClientId !== undefined){
-let data15 = data.githubClientId;
-if(typeof data15 === "string"){
-if(func2(data15) < 1){
-const err46 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.rolloutTickSeconds !== undefined){
+let data15 = data.rolloutTickSeconds;
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 > 3600 || isNaN(data15)){
+const err46 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -567,9 +576,8 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-else {
-const err47 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data15 < 0.2 || isNaN(data15)){
+const err47 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -579,11 +587,8 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data.githubClientSecret !== undefined){
-let data16 = data.githubClientSecret;
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err48 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err48 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -593,8 +598,11 @@ vErrors.push(err48);
 errors++;
 }
 }
-else {
-const err49 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.reportCheckSeconds !== undefined){
+let data16 = data.reportCheckSeconds;
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 86400 || isNaN(data16)){
+const err49 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -603,12 +611,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-}
-if(data.consoleUsers !== undefined){
-let data17 = data.consoleUsers;
-if(Array.isArray(data17)){
-if(data17.length > 500){
-const err50 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(data16 < 0.2 || isNaN(data16)){
+const err50 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -617,12 +621,9 @@ vErrors.push(err50);
 }
 errors++;
 }
-const len1 = data17.length;
-for(let i1=0; i1<len1; i1++){
-let data18 = data17[i1];
-if(typeof data18 === "string"){
-if(!pattern6.test(data18)){
-const err51 = {instancePath:instancePath+"/consoleUsers/" + i1,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+}
+else {
+const err51 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -632,8 +633,11 @@ vErrors.push(err51);
 errors++;
 }
 }
-else {
-const err52 = {instancePath:instancePath+"/consoleUsers/" + i1,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.jobDeadlineSeconds !== undefined){
+let data17 = data.jobDeadlineSeconds;
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 2592000 || isNaN(data17)){
+const err52 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -642,10 +646,8 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data17 < 1 || isNaN(data17)){
+const err53 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -655,11 +657,8 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data.consoleOrg !== undefined){
-let data19 = data.consoleOrg;
-if(typeof data19 === "string"){
-if(!pattern6.test(data19)){
-const err54 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+else {
+const err54 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -669,8 +668,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.githubClientId !== undefined){
+let data18 = data.githubClientId;
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err55 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -680,14 +682,126 @@ vErrors.push(err55);
 errors++;
 }
 }
-}
 else {
-const err56 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err56 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err56];
 }
 else {
 vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data.githubClientSecret !== undefined){
+let data19 = data.githubClientSecret;
+if(typeof data19 === "string"){
+if(func2(data19) < 1){
+const err57 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data.consoleUsers !== undefined){
+let data20 = data.consoleUsers;
+if(Array.isArray(data20)){
+if(data20.length > 500){
+const err59 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+const len2 = data20.length;
+for(let i2=0; i2<len2; i2++){
+let data21 = data20[i2];
+if(typeof data21 === "string"){
+if(!pattern8.test(data21)){
+const err60 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.consoleOrg !== undefined){
+let data22 = data.consoleOrg;
+if(typeof data22 === "string"){
+if(!pattern8.test(data22)){
+const err63 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+else {
+const err64 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+}
+else {
+const err65 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
 }
 errors++;
 }

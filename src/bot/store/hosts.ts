@@ -29,6 +29,8 @@ export interface HostRecord {
   agentVersion: string | null;
   /** The Conn2Flow version the host's site runs, from its heartbeats (null until one says). */
   gestorVersion: string | null;
+  /** The plugins whose publisher the host checks itself, from its heartbeats (null: none it said). */
+  publishers: Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> | null;
   inventory: InventoryRecord[];
   plugins: Subscription[];
   /** Waves select hosts by label. */
@@ -248,6 +250,7 @@ interface HostRow {
   last_seen_at: Date | string | null;
   agent_version: string | null;
   gestor_version?: string | null;
+  publishers?: HostRecord['publishers'] | string;
   inventory: HostRecord['inventory'] | string;
   labels: string[] | null;
   time_zone: string | null;
@@ -268,6 +271,7 @@ function toHost(row: HostRow, subs: Array<{ repository: string; plugin_id: strin
     lastSeenAt: row.last_seen_at ? new Date(row.last_seen_at).toISOString() : null,
     agentVersion: row.agent_version,
     gestorVersion: row.gestor_version ?? null,
+    publishers: (typeof row.publishers === 'string' ? JSON.parse(row.publishers) : row.publishers) ?? null,
     inventory: typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory,
     plugins: subs.map((s) => ({ repository: s.repository, pluginId: s.plugin_id })),
     labels: row.labels ?? [],

@@ -37,10 +37,11 @@ export async function recordInventory(tx: Queryable, hostId: string, said: reado
 
 /** A heartbeat: the host is alive, runs this agent version, and has this inventory. */
 export async function recordHeartbeat(tx: Queryable, beat: Heartbeat): Promise<void> {
-  await tx.query('update hosts set agent_version = $2, gestor_version = coalesce($3, gestor_version), last_seen_at = now() where id = $1', [
+  await tx.query('update hosts set agent_version = $2, gestor_version = coalesce($3, gestor_version), publishers = $4, last_seen_at = now() where id = $1', [
     beat.hostId,
     beat.agentVersion,
     beat.gestorVersion ?? null,
+    beat.publishers ? JSON.stringify(beat.publishers) : null,
   ]);
   await recordInventory(tx, beat.hostId, beat.inventory, beat.sentAt, 'all');
 }

@@ -24,6 +24,8 @@ export interface RegistryVersion {
   sha256: string | null;
   dependencies: Dependency[];
   publishedAt: string | null;
+  /** Who signed the package, as the bot checked it before planning (null: resolved before the bot kept it). */
+  publisher: { status: 'verified' | 'unchecked' | 'unsigned'; signedBy: string | null } | null;
   /** Hosts whose site has this version. */
   hosts: Array<{ id: string; name: string }>;
 }
@@ -66,6 +68,15 @@ export async function registryPlugin(db: Queryable, repository: string, pluginId
     sha256: release.zipSha256,
     dependencies: release.dependencies ?? [],
     publishedAt: release.publishedAt,
+    publisher: release.publisher ? { status: release.publisher.status, signedBy: release.publisher.signedBy } : null,
     hosts: running.filter((h) => h.version === release.version).map((h) => ({ id: h.id, name: h.name })),
   }));
+}
+
+/** Who signed a version, and whether the bot could check it. */
+export function publisherText(publisher: RegistryVersion['publisher']): string {
+  if (!publisher) return 'not recorded';
+  if (publisher.status === 'unsigned') return 'unsigned';
+  const key = publisher.signedBy ? `key ${publisher.signedBy}` : 'an unreadable signature';
+  return publisher.status === 'verified' ? `signed by ${key}, verified` : `signed by ${key} (not checked: no key required)`;
 }

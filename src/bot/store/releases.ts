@@ -1,5 +1,6 @@
 import type { Compatibility } from '../../protocol/compatibility.ts';
 import type { Dependency } from '../../protocol/messages.ts';
+import type { ReleasePublisher } from '../rollout/release-publisher.ts';
 import type { Strategy } from '../rollout/strategy.ts';
 import type { Queryable } from './database.ts';
 
@@ -29,6 +30,8 @@ export interface ReleaseRow {
   publishedAt: string | null;
   /** The Conn2Flow versions the package is written for (its manifest's compatibility); null: any. */
   compatibility: Compatibility | null;
+  /** Who signed the package (null until resolved, and for releases resolved before it was kept). */
+  publisher: ReleasePublisher | null;
   /** The rollout strategy it was resolved with (null until resolved, and for releases resolved before it was kept). */
   strategy: Strategy | null;
   receivedAt: string;
@@ -96,9 +99,12 @@ export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow 
 }
 
 type ReleaseFields = Partial<
-  Pick<ReleaseRow, 'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt' | 'strategy' | 'compatibility'>
+  Pick<
+    ReleaseRow,
+    'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt' | 'strategy' | 'compatibility' | 'publisher'
+  >
 >;
-const JSON_FIELDS = new Set(['dependencies', 'strategy', 'compatibility']);
+const JSON_FIELDS = new Set(['dependencies', 'strategy', 'compatibility', 'publisher']);
 
 export async function updateRelease(db: Queryable, id: number, fields: ReleaseFields): Promise<void> {
   const columns: Record<string, string> = {
@@ -114,6 +120,7 @@ export async function updateRelease(db: Queryable, id: number, fields: ReleaseFi
     publishedAt: 'published_at',
     strategy: 'strategy',
     compatibility: 'compatibility',
+    publisher: 'publisher',
   };
   const entries = Object.entries(fields)
     .filter(([, v]) => v !== undefined)
@@ -198,6 +205,7 @@ export function toRelease(row: Record<string, unknown>): ReleaseRow {
     publishedAt: row.published_at ? new Date(row.published_at as string).toISOString() : null,
     compatibility: (typeof row.compatibility === 'string' ? JSON.parse(row.compatibility) : (row.compatibility as Compatibility | null)) ?? null,
     strategy: (typeof row.strategy === 'string' ? JSON.parse(row.strategy) : (row.strategy as Strategy | null)) ?? null,
+    publisher: (typeof row.publisher === 'string' ? JSON.parse(row.publisher) : (row.publisher as ReleasePublisher | null)) ?? null,
     receivedAt: new Date(row.received_at as string).toISOString(),
   };
 }

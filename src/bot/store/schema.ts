@@ -281,4 +281,14 @@ create table console_oauth_states (
 );
 `,
   },
+  {
+    version: 8,
+    name: "who signed a release's package; the publishers each host checks",
+    sql: `
+-- A release's publisher as the bot found it before planning (status, signed-by key id, the signature and key
+-- statement its jobs carry to hosts), and the publishers each host says it checks (from its heartbeats).
+alter table releases add column publisher jsonb;
+alter table hosts add column publishers jsonb;
+`,
+  },
 ];

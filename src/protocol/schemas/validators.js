@@ -2819,7 +2819,9 @@ return errors === 0;
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validateHeartbeat = validate25;
-const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"gestorVersion":{"description":"The site's Conn2Flow version ($_GESTOR['versao'] in gestor/config.php), when the agent can read it.","type":["string","null"],"maxLength":32}},"additionalProperties":false};
+const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"gestorVersion":{"description":"The site's Conn2Flow version ($_GESTOR['versao'] in gestor/config.php), when the agent can read it.","type":["string","null"],"maxLength":32},"publishers":{"description":"The plugins whose publisher this host checks itself (its config's publishers, \"*\" for every other plugin): the key ids it trusts for each and whether it trusts on first use.","type":"object","maxProperties":500,"propertyNames":{"pattern":"^(\\*|[a-z0-9][a-z0-9_-]*)$","maxLength":128},"additionalProperties":{"type":"object","required":["keyIds","trustOnFirstUse"],"properties":{"keyIds":{"type":"array","maxItems":64,"items":{"type":"string","pattern":"^[0-9A-F]{16}$"}},"trustOnFirstUse":{"type":"boolean"}},"additionalProperties":false}}},"additionalProperties":false};
+const pattern32 = new RegExp("^(\\*|[a-z0-9][a-z0-9_-]*)$", "u");
+const pattern33 = new RegExp("^[0-9A-F]{16}$", "u");
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -3188,7 +3190,7 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!((((((((key0 === "type") || (key0 === "protocol")) || (key0 === "hostId")) || (key0 === "agentVersion")) || (key0 === "inventory")) || (key0 === "pollSeconds")) || (key0 === "sentAt")) || (key0 === "gestorVersion"))){
+if(!(func1.call(schema64.properties, key0))){
 const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err7];
@@ -3410,14 +3412,185 @@ errors++;
 }
 }
 }
-}
-else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.publishers !== undefined){
+let data9 = data.publishers;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(Object.keys(data9).length > 500){
+const err25 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/maxProperties",keyword:"maxProperties",params:{limit: 500},message:"must NOT have more than 500 properties"};
 if(vErrors === null){
 vErrors = [err25];
 }
 else {
 vErrors.push(err25);
+}
+errors++;
+}
+for(const key1 in data9){
+const _errs21 = errors;
+if(typeof key1 === "string"){
+if(func2(key1) > 128){
+const err26 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/propertyNames/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",propertyName:key1};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(!pattern32.test(key1)){
+const err27 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/propertyNames/pattern",keyword:"pattern",params:{pattern: "^(\\*|[a-z0-9][a-z0-9_-]*)$"},message:"must match pattern \""+"^(\\*|[a-z0-9][a-z0-9_-]*)$"+"\"",propertyName:key1};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+var valid5 = _errs21 === errors;
+if(!valid5){
+const err28 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+for(const key2 in data9){
+let data10 = data9[key2];
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.keyIds === undefined){
+const err29 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/required",keyword:"required",params:{missingProperty: "keyIds"},message:"must have required property '"+"keyIds"+"'"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if(data10.trustOnFirstUse === undefined){
+const err30 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/required",keyword:"required",params:{missingProperty: "trustOnFirstUse"},message:"must have required property '"+"trustOnFirstUse"+"'"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+for(const key3 in data10){
+if(!((key3 === "keyIds") || (key3 === "trustOnFirstUse"))){
+const err31 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data10.keyIds !== undefined){
+let data11 = data10.keyIds;
+if(Array.isArray(data11)){
+if(data11.length > 64){
+const err32 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/keyIds",schemaPath:"#/properties/publishers/additionalProperties/properties/keyIds/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+const len1 = data11.length;
+for(let i1=0; i1<len1; i1++){
+let data12 = data11[i1];
+if(typeof data12 === "string"){
+if(!pattern33.test(data12)){
+const err33 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/keyIds/" + i1,schemaPath:"#/properties/publishers/additionalProperties/properties/keyIds/items/pattern",keyword:"pattern",params:{pattern: "^[0-9A-F]{16}$"},message:"must match pattern \""+"^[0-9A-F]{16}$"+"\""};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/keyIds/" + i1,schemaPath:"#/properties/publishers/additionalProperties/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/keyIds",schemaPath:"#/properties/publishers/additionalProperties/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data10.trustOnFirstUse !== undefined){
+if(typeof data10.trustOnFirstUse !== "boolean"){
+const err36 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/trustOnFirstUse",schemaPath:"#/properties/publishers/additionalProperties/properties/trustOnFirstUse/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
 }
 errors++;
 }

@@ -15,6 +15,14 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
   <dt>Labels</dt><dd>${host.labels.join(', ') || 'none'}</dd>
   <dt>Maintenance windows</dt><dd>${host.windows?.length ? `${host.windows.map(describeWindow).join('; ')} (${host.timeZone ?? 'UTC'})` : "none of its own (its labels' apply)"}</dd>
   <dt>Last heard</dt><dd>${ago(host.lastSeenAt)}${host.agentVersion ? `, agent ${host.agentVersion}` : ''}</dd>
+  <dt>Checks publishers</dt><dd>${
+    host.publishers && Object.keys(host.publishers).length
+      ? Object.entries(host.publishers).map(
+          ([plugin, trust]) =>
+            html`<span class="mono">${plugin === '*' ? 'every other plugin' : plugin}</span>: ${trust.keyIds.length ? `key ${trust.keyIds.join(', ')}` : 'no key yet'}${trust.trustOnFirstUse ? ' (trusts on first use)' : ''}<br>`,
+        )
+      : 'none (installs what the bot sends)'
+  }</dd>
   <dt>Follows</dt><dd>${host.plugins.map((p) => html`<span class="mono">${p.repository}:${p.pluginId}</span><br>`)}</dd>
 </dl>
 <h2>What the site has</h2>

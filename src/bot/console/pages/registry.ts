@@ -1,4 +1,4 @@
-import type { RegistryPlugin, RegistryVersion } from '../../store/registry.ts';
+import { publisherText, type RegistryPlugin, type RegistryVersion } from '../../store/registry.ts';
 import { ago, html, type Html } from '../html.ts';
 
 // Registry: the plugins and versions the bot knows from releases, and who runs each version.
@@ -31,13 +31,14 @@ export function registryPluginView(repository: string, pluginId: string, version
 <p><a href="/console/registry">All plugins</a> · <a href="/console/registry/${repository}/${encodeURIComponent(pluginId)}.json">as JSON</a></p>
 <table>
   <caption>Versions of ${pluginId} in ${repository}</caption>
-  <thead><tr><th scope="col">Version</th><th scope="col">Tag</th><th scope="col">Package</th><th scope="col">SHA-256</th><th scope="col">Needs</th><th scope="col">Hosts running it</th></tr></thead>
+  <thead><tr><th scope="col">Version</th><th scope="col">Tag</th><th scope="col">Package</th><th scope="col">SHA-256</th><th scope="col">Publisher</th><th scope="col">Needs</th><th scope="col">Hosts running it</th></tr></thead>
   <tbody>${versions.map(
     (v) => html`<tr>
     <td>${v.version}${v.prerelease ? html` <span class="muted">(pre-release)</span>` : ''}</td>
     <td><a href="${webBase}/${repository}/releases/tag/${encodeURIComponent(v.tag)}">${v.tag}</a><br><span class="muted">${v.publishedAt ? ago(v.publishedAt) : ''}</span></td>
     <td>${v.size === null ? '' : `${(v.size / 1024).toFixed(1)} KiB`}</td>
     <td class="mono">${v.sha256 ?? ''}</td>
+    <td>${publisherText(v.publisher)}</td>
     <td>${v.dependencies.map((d) => html`<span class="mono">${d.id} ${d.min ?? ''}${d.max ? `–${d.max}` : ''}</span><br>`)}</td>
     <td>${v.hosts.length ? v.hosts.map((h) => html`<a href="/console/hosts/${encodeURIComponent(h.id)}">${h.name}</a><br>`) : html`<span class="muted">none</span>`}</td>
   </tr>`,
