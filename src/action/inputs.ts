@@ -19,6 +19,11 @@ export interface ActionInputs {
   allow: string[];
   token: string;
   outDir: string;
+  /** The publisher's secret key (minisign format, the file's text): the package is signed when set. */
+  signingKey: string;
+  signingPassword: string;
+  /** A publisher key statement (gestor-plugin.keys, with its .minisig beside it) to attach, relative to the workspace. */
+  keyStatement: string;
 }
 
 export class InputError extends Error {}
@@ -64,5 +69,8 @@ export function readInputs(getInput: GetInput, tagFromEvent: string, tempDir: st
       .filter(Boolean),
     token: getInput('token').trim(),
     outDir: getInput('out-dir').trim() || tempDir,
+    signingKey: getInput('signing-key').trim(),
+    signingPassword: getInput('signing-password'),
+    keyStatement: getInput('key-statement').trim(),
   };
 }

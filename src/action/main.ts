@@ -23,7 +23,7 @@ function annotate(d: Diagnostic): void {
   else core.warning(d.message, properties);
 }
 
-function setOutputs({ pack, publish }: ActionResult): void {
+function setOutputs({ pack, publish, signature }: ActionResult): void {
   core.setOutput('zip-path', pack.zip.path);
   core.setOutput('sha256', pack.zip.sha256);
   core.setOutput('sha256-path', pack.sha256File);
@@ -31,6 +31,10 @@ function setOutputs({ pack, publish }: ActionResult): void {
   core.setOutput('version', pack.plugin.version);
   core.setOutput('rows', JSON.stringify(pack.rows));
   core.setOutput('warnings', pack.warnings);
+  if (signature) {
+    core.setOutput('signature-path', signature.path);
+    core.setOutput('signed-by', signature.keyId);
+  }
   if (!publish) return;
   core.setOutput('release-id', publish.release.id);
   core.setOutput('release-url', publish.release.htmlUrl);
@@ -43,7 +47,7 @@ export async function run(): Promise<void> {
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
     const tempDir = path.join(process.env.RUNNER_TEMP || tmpdir(), `c2f-plugin-${process.pid}`);
     const inputs = readInputs((name) => core.getInput(name), tagFromEvent(), path.join(tempDir, 'out'));
-    if (inputs.token) core.setSecret(inputs.token);
+    for (const secret of [inputs.token, inputs.signingKey, inputs.signingPassword]) if (secret) core.setSecret(secret);
     // Run outside GitHub (local-action, a shell), the repository comes from GITHUB_REPOSITORY or not at all.
     const repository = process.env.GITHUB_REPOSITORY ? context.repo : undefined;
     const api = inputs.token && repository ? octokitReleaseApi(getOctokit(inputs.token), repository.owner, repository.repo) : undefined;

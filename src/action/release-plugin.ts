@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PluginError, type Diagnostic } from '../plugin/diagnostics.ts';
 import { PACKAGE_NAME, pack, type PackSummary } from '../plugin/pack.ts';
@@ -6,7 +6,10 @@ import type { ActionInputs } from './inputs.ts';
 import { locatePlugin } from './locate-plugin.ts';
 import { parsePluginTag, type PluginTag } from '../plugin/release-tag.ts';
 import { downloadPreviousPackage } from './previous-release.ts';
-import { publishAssets, type PublishResult } from './publish-assets.ts';
+import { KEY_STATEMENT_FILE, parseStatement } from '../plugin/key-statement.ts';
+import { isEncrypted, keyIdText, MinisignError, parseSecretKey, type SecretKey } from '../plugin/minisign.ts';
+import { SIGNATURE_FILE, signPackage } from '../plugin/package-signature.ts';
+import { publishAssets, type PublishRequest, type PublishResult } from './publish-assets.ts';
 import type { ReleaseApi } from './release-api.ts';
 
 // The Action: locate the plugin ▶ check the tag ▶ find the versao baseline ▶ pack ▶ attach to the release.
@@ -31,6 +34,8 @@ export interface ActionResult {
   pack: PackSummary;
   /** What versao was computed against, in words. */
   baseline: string;
+  /** The publisher's signature, when the signing key was given. */
+  signature?: { path: string; keyId: string };
   publish?: PublishResult;
 }
 
@@ -46,6 +51,9 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
       'no GitHub token or repository: set the "token" input (and GITHUB_REPOSITORY=owner/repo outside GitHub Actions), or pack only with upload: false and baseline: none',
     );
 
+  // The signing key and the key statement are checked before anything is built.
+  const signingKey = inputs.signingKey ? openSigningKey(inputs) : undefined;
+  const statement = inputs.keyStatement ? await keyStatementFiles(context.workspace, inputs.keyStatement) : [];
   const pluginDir = await locatePlugin(context.workspace, inputs.path, inputs.environmentFile, tag);
   const relative = path.relative(context.workspace, pluginDir) || '.';
   reporter.info(`plugin folder: ${relative}`);
@@ -84,6 +92,9 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
     });
   }
 
+  const signature = signingKey ? await signPackageFile(signingKey, summary) : undefined;
+  if (signature) reporter.info(`signed with key ${signature.keyId}: ${signature.path}`);
+
   let publish: PublishResult | undefined;
   if (inputs.upload) {
     publish = await publishAssets(
@@ -92,7 +103,10 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
         tag: inputs.tag,
         releaseName: `Plugin ${summary.plugin.name} ${inputs.tag}`,
         releaseBody: `${summary.plugin.name} ${summary.plugin.version}\n\nsha256 \`${summary.zip.sha256}\``,
+        // The signature and key statement go first: the bot resolves a release once the zip and .sha256 are there.
         files: [
+          ...(signature ? [{ name: SIGNATURE_FILE, path: signature.path, contentType: 'text/plain' }] : []),
+          ...statement,
           { name: PACKAGE_NAME, path: summary.zip.path, contentType: 'application/zip' },
           { name: `${PACKAGE_NAME}.sha256`, path: summary.sha256File, contentType: 'text/plain' },
         ],
@@ -104,7 +118,48 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
       (message) => reporter.info(message),
     );
   }
-  return { pluginDir: relative, tag: inputs.tag, pack: summary, baseline: label, publish };
+  return { pluginDir: relative, tag: inputs.tag, pack: summary, baseline: label, signature, publish };
+}
+
+/** The signing-key input, opened with signing-password when it is sealed. */
+function openSigningKey(inputs: ActionInputs): SecretKey {
+  try {
+    const text = inputs.signingKey.includes('\n') ? inputs.signingKey : `untrusted comment: signing key\n${inputs.signingKey}\n`;
+    if (isEncrypted(text) && !inputs.signingPassword) throw new MinisignError('the key is sealed with a password: set the "signing-password" input');
+    return parseSecretKey(text, inputs.signingPassword || undefined);
+  } catch (error) {
+    if (error instanceof MinisignError) throw new ActionError(`input "signing-key": ${error.message}`);
+    throw error;
+  }
+}
+
+/** gestor-plugin.zip.minisig beside the zip: the publisher's signature of this plugin, version and bytes. */
+async function signPackageFile(key: SecretKey, summary: PackSummary): Promise<{ path: string; keyId: string }> {
+  const signed = await signPackage(summary.zip.path, key, { pluginId: summary.plugin.id, version: summary.plugin.version });
+  const file = path.join(path.dirname(summary.zip.path), SIGNATURE_FILE);
+  await writeFile(file, signed.text);
+  return { path: file, keyId: keyIdText(key.keyId) };
+}
+
+/** gestor-plugin.keys and its signature, checked to be a statement (hosts check who signed it). */
+async function keyStatementFiles(workspace: string, given: string): Promise<PublishRequest['files']> {
+  const file = path.resolve(workspace, given);
+  const statement = path.basename(file) === KEY_STATEMENT_FILE ? file : path.join(file, KEY_STATEMENT_FILE);
+  const text = await readFile(statement, 'utf8').catch(() => {
+    throw new ActionError(`input "key-statement": no ${statement}`);
+  });
+  try {
+    parseStatement(text);
+  } catch (error) {
+    throw new ActionError(`input "key-statement": ${statement}: ${(error as Error).message}`);
+  }
+  await readFile(`${statement}.minisig`).catch(() => {
+    throw new ActionError(`input "key-statement": no ${statement}.minisig beside it (c2f-plugin keys-statement writes both)`);
+  });
+  return [
+    { name: KEY_STATEMENT_FILE, path: statement, contentType: 'application/json' },
+    { name: `${KEY_STATEMENT_FILE}.minisig`, path: `${statement}.minisig`, contentType: 'text/plain' },
+  ];
 }
 
 type Baseline = { baseline: string | false | null; label: string };

@@ -3,7 +3,7 @@ import { VERSION } from '../version.ts';
 import { agentCli } from './commands/agent.ts';
 import { BOT_HELP, botCommand } from './commands/bot.ts';
 import { DIFF_HELP, diffCommand } from './commands/diff.ts';
-import { KEYGEN_HELP, keygenCommand, SIGN_HELP, signCommand } from './commands/keys.ts';
+import { KEYGEN_HELP, KEYS_STATEMENT_HELP, keygenCommand, keysStatementCommand, SIGN_HELP, signCommand } from './commands/keys.ts';
 import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
 import { REGISTRY_HELP, registryCommand } from './commands/registry.ts';
 import { ROLLOUTS_HELP, rolloutsCommand } from './commands/rollouts.ts';
@@ -20,6 +20,7 @@ Commands:
   diff <old.zip> <new.zip> show what a new package changes
   keygen                  create a publisher's signing key pair (minisign format)
   sign <zip> --key FILE   sign a package: gestor-plugin.zip.minisig beside it
+  keys-statement          add or retire publisher keys (a statement signed by a key hosts trust)
   bot                     run the release bot (GitHub App); "bot check" tests its configuration
   hosts <action>          register and manage hosts (through the bot's admin API)
   rollouts <action>       follow rollouts; approve, retry, force, cancel or roll back hosts' jobs
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   diff: { run: diffCommand, help: DIFF_HELP },
   keygen: { run: keygenCommand, help: KEYGEN_HELP },
   sign: { run: signCommand, help: SIGN_HELP },
+  'keys-statement': { run: keysStatementCommand, help: KEYS_STATEMENT_HELP },
   bot: { run: botCommand, help: BOT_HELP },
   hosts: { run: hostsCommand, help: HOSTS_HELP },
   rollouts: { run: rolloutsCommand, help: ROLLOUTS_HELP },

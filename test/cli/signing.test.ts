@@ -181,3 +181,51 @@ test('signatures that must not pass: missing, truncated, damaged, by another key
   assert.equal(secretAsPublic.code, 78);
   assert.equal(secretAsPublic.stderr.trim().split('\n').length, 1);
 });
+
+test('keys-statement writes gestor-plugin.keys and a signature by the current key that minisign verifies; bad arguments are one line', async () => {
+  const current = await keygen('statement-current');
+  const next = await keygen('statement-next');
+  const out = await tempDir('c2f-statement-');
+  const made = await cli([
+    'keys-statement',
+    '--key',
+    current.secretKey,
+    '--plugin',
+    'full-plugin',
+    '--sequence',
+    '3',
+    '--add',
+    next.publicKey,
+    '--retire',
+    current.keyId,
+    '--out',
+    out,
+    '--json',
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  const result = JSON.parse(made.stdout);
+  assert.deepEqual([result.signedBy, result.sequence, result.retire], [current.keyId, 3, [current.keyId]]);
+  const statement = JSON.parse(await readFile(path.join(out, 'gestor-plugin.keys'), 'utf8'));
+  assert.deepEqual(statement, {
+    type: 'c2f-publisher-keys',
+    plugin: 'full-plugin',
+    sequence: 3,
+    add: [(await readFile(next.publicKey, 'utf8')).split('\n')[1]],
+    retire: [current.keyId],
+  });
+  const checked = await run('minisign', ['-Vm', path.join(out, 'gestor-plugin.keys'), '-p', current.publicKey]);
+  assert.equal(checked.code, 0, checked.stderr);
+  assert.match(checked.stdout, /Trusted comment: keys plugin:full-plugin sequence:3 sha256:[0-9a-f]{64}/);
+  for (const [args, message] of [
+    [['--plugin', 'p', '--sequence', '1', '--add', next.publicKey], /--key, --plugin and --sequence are required/],
+    [['--key', current.secretKey, '--plugin', 'p', '--sequence', '0', '--add', next.publicKey], /--sequence is a whole number from 1/],
+    [['--key', current.secretKey, '--plugin', 'p', '--sequence', '1'], /adds \(--add\) or retires \(--retire\) at least one key/],
+    [['--key', current.secretKey, '--plugin', 'p', '--sequence', '1', '--retire', 'nope'], /--retire takes a key id/],
+    [['--key', current.secretKey, '--plugin', 'Not An Id', '--sequence', '1', '--retire', current.keyId], /the key statement is not one/],
+  ] as const) {
+    const refused = await cli(['keys-statement', ...args, '--out', out]);
+    assert.equal(refused.code, 64, refused.stderr);
+    assert.match(refused.stderr, message);
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+  }
+});

@@ -24,7 +24,7 @@ after(async () => {
 });
 
 test('every command and action answers --help from the bundle', async () => {
-  for (const command of [[], ['pack'], ['verify'], ['diff'], ['keygen'], ['sign'], ['bot'], ['hosts'], ['rollouts'], ['agent']]) {
+  for (const command of [[], ['pack'], ['verify'], ['diff'], ['keygen'], ['sign'], ['keys-statement'], ['bot'], ['hosts'], ['rollouts'], ['registry'], ['agent']]) {
     const result = await bundleCli([...command, '--help']);
     assert.equal(result.code, 0, `${command.join(' ')} --help: ${result.stderr}`);
     assert.match(result.stdout, /^Usage: c2f-plugin/, command.join(' '));

@@ -49,19 +49,45 @@ dl.facts dd { margin: 0; }
 
 export const CONSOLE_JS = `
 // Brings the live part of a page up to date when the server says it changed (a change that comes while the
-// last one is being fetched is fetched again after it, so the page always ends on the latest state).
+// last one is being fetched is fetched again after it, so the page always ends on the latest state). Only
+// what changed is touched: a row that did not change keeps its very elements, so a button being pressed is
+// never replaced between the press and the release of the mouse.
 (function () {
   var live = document.querySelector('[data-live]');
   if (!live || !window.EventSource) return;
   var source = new EventSource(live.getAttribute('data-live'));
   var busy = false;
   var again = false;
+  var shown = null;
+  function morph(from, to) {
+    if (from.nodeType !== to.nodeType || from.nodeName !== to.nodeName) { from.replaceWith(to.cloneNode(true)); return; }
+    if (from.nodeType !== 1) { if (from.nodeValue !== to.nodeValue) from.nodeValue = to.nodeValue; return; }
+    if (from.isEqualNode(to)) return;
+    var i;
+    for (i = 0; i < to.attributes.length; i++) {
+      var a = to.attributes[i];
+      if (from.getAttribute(a.name) !== a.value) from.setAttribute(a.name, a.value);
+    }
+    for (i = from.attributes.length - 1; i >= 0; i--) if (!to.hasAttribute(from.attributes[i].name)) from.removeAttribute(from.attributes[i].name);
+    if (from.childNodes.length !== to.childNodes.length) {
+      from.replaceChildren.apply(from, Array.prototype.map.call(to.childNodes, function (n) { return n.cloneNode(true); }));
+      return;
+    }
+    for (i = 0; i < to.childNodes.length; i++) morph(from.childNodes[i], to.childNodes[i]);
+  }
+  function show(text) {
+    if (text === null || text === shown) return;
+    shown = text;
+    var next = live.cloneNode(false);
+    next.innerHTML = text;
+    morph(live, next);
+  }
   function refresh() {
     if (busy) { again = true; return; }
     busy = true;
     fetch(live.getAttribute('data-fragment'), { credentials: 'same-origin' })
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (text) { if (text !== null) live.innerHTML = text; })
+      .then(show)
       .finally(function () {
         busy = false;
         if (again) { again = false; refresh(); }
