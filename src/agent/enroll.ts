@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { EnrollmentRequest } from '../protocol/messages.ts';
 import { OUR_EXIT } from '../protocol/exit-codes.ts';
 import { describeAnswer, postJson, type BotAnswer } from './bot-client.ts';
-import { CONFIG_SCHEMA_URL, completeConfig, type InstallerConfig } from './config.ts';
+import { CONFIG_SCHEMA_URL, completeConfig, type InstallerConfig, type PublisherTrust } from './config.ts';
 import { AGENT_VERSION } from './version.ts';
 import { writePrivateFile } from '../write-private-file.ts';
 
@@ -20,6 +20,8 @@ export interface EnrollOptions {
   installer: InstallerConfig | { type: 'conn2flow'; gestorDir: string } | { type: 'command'; command: string[] };
   dataDir?: string;
   allowHttpDownloads?: boolean;
+  /** Plugins whose publisher this host checks itself (the config's publishers). */
+  publishers?: Record<string, PublisherTrust>;
   overwrite?: boolean;
 }
 
@@ -63,6 +65,7 @@ export async function enrollAgent(options: EnrollOptions): Promise<{ hostId: str
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     installer: options.installer,
     ...(options.allowHttpDownloads ? { allowHttpDownloads: true } : {}),
+    ...(options.publishers && Object.keys(options.publishers).length ? { publishers: options.publishers } : {}),
   };
   completeConfig(config, configFile); // the file we write must load
   await writePrivateFile(configFile, `${JSON.stringify(config, null, 2)}\n`);

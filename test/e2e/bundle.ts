@@ -124,7 +124,8 @@ export async function startBundleBot(
     output: () => output,
     cliEnv: { C2F_BOT_URL: url, C2F_ADMIN_TOKEN: adminToken, C2F_OPERATOR: 'walkthrough' },
     stop: async () => {
-      if (child.exitCode !== null) return;
+      // Gone already (the file's last hook kills what is left with SIGKILL): no exit event will come.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },
@@ -207,7 +208,8 @@ export async function startBundleAgent(configFile: string, program: AgentProgram
   return {
     output: () => output,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      // Gone already (the file's last hook kills what is left with SIGKILL): no exit event will come.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },

@@ -27,7 +27,7 @@ import { abortRollout, pauseRollout, resumeRollout, startNextWave, type ControlR
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { waveSummaries } from '../rollout/wave-summary.ts';
 import { fleetPage } from '../store/fleet.ts';
-import { registryPlugin, searchRegistry } from '../store/registry.ts';
+import { knownPublisherKeys, registryPlugin, searchRegistry } from '../store/registry.ts';
 import { releasesWithoutRollout } from '../store/releases.ts';
 import { jobReports } from '../store/reports.ts';
 import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
@@ -54,6 +54,8 @@ export interface AdminDeps {
   log?: (fields: Record<string, unknown>, message: string) => void;
   /** Called after an operator changed a rollout's jobs (the check run follows). */
   onChanged?: (rolloutId: string) => Promise<void>;
+  /** C2F_PUBLISHER_KEYS: the keys each named repository's releases must be signed with. */
+  publisherKeys?: Record<string, string[]>;
 }
 
 class BadRequest extends Error {
@@ -248,7 +250,8 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
   }
   if (parts[0] === 'enrollments' && parts.length === 1 && method === 'POST') {
     const created = await createEnrollment(db, hostInput(await jsonBody(req), false));
-    const agentCommand = `c2f-agent enroll --bot ${deps.botUrl} --token ${created.token} --gestor <the site's gestor folder> [--url <where the bot reaches this agent>]`;
+    const pins = (await knownPublisherKeys(db, created.host.plugins, deps.publisherKeys)).map(({ pluginId, key }) => ` --publisher ${pluginId}=${key}`).join('');
+    const agentCommand = `c2f-agent enroll --bot ${deps.botUrl} --token ${created.token} --gestor <the site's gestor folder> [--url <where the bot reaches this agent>]${pins}`;
     return { status: 201, body: { host: created.host, token: created.token, expiresAt: created.expiresAt, agentCommand } };
   }
   if (parts[0] === 'labels') {

@@ -80,3 +80,29 @@ export function publisherText(publisher: RegistryVersion['publisher']): string {
   const key = publisher.signedBy ? `key ${publisher.signedBy}` : 'an unreadable signature';
   return publisher.status === 'verified' ? `signed by ${key}, verified` : `signed by ${key} (not checked: no key required)`;
 }
+
+/**
+ * The publisher keys the bot knows for the plugins a host follows, for the enrollment command to pin: the
+ * bot's C2F_PUBLISHER_KEYS for the repository, else the key that verified the plugin's newest release.
+ */
+export async function knownPublisherKeys(
+  db: Queryable,
+  plugins: ReadonlyArray<{ repository: string; pluginId: string }>,
+  botKeys: Record<string, string[]> = {},
+): Promise<Array<{ pluginId: string; key: string }>> {
+  const known: Array<{ pluginId: string; key: string }> = [];
+  for (const { repository, pluginId } of plugins) {
+    const configured = botKeys[repository];
+    if (configured) {
+      known.push(...configured.map((key) => ({ pluginId, key })));
+      continue;
+    }
+    const [row] = await db.query<{ key: string | null }>(
+      `select publisher->>'publisherKey' as key from releases where repository = $1 and plugin_id = $2 and state = 'resolved'
+         and publisher->>'status' = 'verified' order by resolved_at desc limit 1`,
+      [repository, pluginId],
+    );
+    if (row?.key) known.push({ pluginId, key: row.key });
+  }
+  return known;
+}

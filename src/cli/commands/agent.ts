@@ -2,7 +2,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OUR_EXIT } from '../../protocol/exit-codes.ts';
 import { printJson } from '../output.ts';
+import type { PublisherTrust } from '../../agent/config.ts';
+import { formatPublicKey } from '../../plugin/minisign.ts';
 import { UsageError } from '../usage-error.ts';
+import { readPublicKey } from './verify.ts';
 
 const AGENT_HELP = `Usage: c2f-plugin agent --config FILE              run the host agent
        c2f-plugin agent enroll --bot URL --token T [options]
@@ -17,6 +20,9 @@ the config file (default ./c2f-agent.json, mode 0600):
                             code is read as a Conn2Flow PLG_EXIT_* code)
   --data-dir DIR            journal, downloads and backups (default c2f-agent-data beside the config)
   --allow-http-downloads    accept http:// package URLs (closed networks, tests)
+  --publisher PLUGIN=KEY    install PLUGIN only when signed by KEY (a minisign .pub file or its base64
+                            line; repeatable), checked on this host; PLUGIN=first-use pins the key of the
+                            first verified install; PLUGIN may be * for every plugin without its own
   --force                   replace an existing config file
 `;
 
@@ -77,6 +83,7 @@ async function enroll(program: string, args: string[]): Promise<number> {
       'installer-command': { type: 'string' },
       'data-dir': { type: 'string' },
       'allow-http-downloads': { type: 'boolean', default: false },
+      publisher: { type: 'string', multiple: true, default: [] },
       force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -89,6 +96,7 @@ async function enroll(program: string, args: string[]): Promise<number> {
     if (!match) throw new UsageError('--listen takes HOST:PORT');
     listen = { host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]) };
   }
+  const publishers = await publishersFrom(values.publisher!);
   const { enrollAgent, EnrollError } = await import('../../agent/enroll.ts');
   const installer = values.gestor
     ? { type: 'conn2flow' as const, gestorDir: path.resolve(values.gestor) }
@@ -103,6 +111,7 @@ async function enroll(program: string, args: string[]): Promise<number> {
       installer,
       dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined,
       allowHttpDownloads: values['allow-http-downloads'],
+      publishers,
       overwrite: values.force,
     });
     if (values.json) printJson(result);
@@ -141,4 +150,23 @@ async function status(program: string, args: string[]): Promise<number> {
     journal.close();
   }
   return 0;
+}
+
+/** --publisher PLUGIN=KEY and PLUGIN=first-use, as the config's publishers (checked before the token is used). */
+async function publishersFrom(given: readonly string[]): Promise<Record<string, PublisherTrust>> {
+  const publishers: Record<string, PublisherTrust> = {};
+  for (const entry of given) {
+    const match = /^(\*|[a-z0-9][a-z0-9_-]*)=(.+)$/.exec(entry);
+    if (!match) throw new UsageError(`--publisher takes PLUGIN=KEY or PLUGIN=first-use, not ${entry}`);
+    const trust = (publishers[match[1]] ??= { keys: [], trustOnFirstUse: false });
+    if (match[2] === 'first-use') trust.trustOnFirstUse = true;
+    else {
+      try {
+        trust.keys.push(formatPublicKey(await readPublicKey(match[2])).split('\n')[1]);
+      } catch (error) {
+        throw new UsageError(`--publisher ${entry}: ${(error as Error).message}`);
+      }
+    }
+  }
+  return publishers;
 }
