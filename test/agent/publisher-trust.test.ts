@@ -188,7 +188,7 @@ test('huge or malformed signature fields are refused at the door (422); the agen
   huge.package.signature = `${huge.package.signature}${'A'.repeat(5000)}`;
   assert.equal((await bot.push(host.url, huge)).status, 422);
   const badKey = await signedJob(publisher);
-  badKey.package.publisherKey = 'RW' + '!'.repeat(54);
+  badKey.package.publisherKey = `RW${'!'.repeat(54)}`;
   assert.equal((await bot.push(host.url, badKey)).status, 422);
   const deep = await signedJob(publisher);
   deep.keyStatement = { statement: `${'['.repeat(9000)}${']'.repeat(9000)}`, signature: 'x' };

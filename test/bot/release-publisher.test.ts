@@ -83,6 +83,7 @@ test('a repository that requires keys: a verified release rolls out and its jobs
     { name: 'gestor-plugin.keys.minisig', content: Buffer.from(signStatement(publisher, statement)) },
   ];
   const rotated = await bot.publish(repo, 'signed', '1.1.0', [], { assets: signed(successor, { pluginId: 'signed', version: '1.1.0' }, rotation) });
+  await bot.rolloutOf(rotated);
   await bot.until('the rotated release on the host', async () => fleet.jobsOf(host, 'signed').find((j) => j.plugin.version === '1.1.0'));
   const carried = fleet.jobsOf(host, 'signed').find((j) => j.plugin.version === '1.1.0')!;
   assert.deepEqual(carried.keyStatement, { statement, signature: rotation[1].content.toString() });

@@ -22,7 +22,6 @@ import {
   type BundleAgent,
   type BundleBot,
 } from './bundle.ts';
-import { publishRelease } from './publish-release.ts';
 
 // Whoever holds the bot's database can make the bot send any package, signed with each host's secret. A host
 // that pins the plugin's publisher (at enrollment, with the flag enroll-token prints) checks the package
