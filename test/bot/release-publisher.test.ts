@@ -95,6 +95,12 @@ test('a repository that requires keys: a verified release rolls out and its jobs
   const byForgery = await bot.publish(repo, 'signed', '1.2.0', [], { assets: signed(successor, { pluginId: 'signed', version: '1.2.0' }, forged) });
   assert.match(await failedWith(byForgery), /gestor-plugin\.keys: the key statement's signature: signed by key [0-9A-F]{16}, which is not trusted here/);
 
+  const unverified = (await bot.admin('GET', 'events?kind=release_unverified')).body as Array<{ pluginId: string; detail: { tag: string; reason: string } }>;
+  assert.deepEqual(
+    unverified.map((e) => e.detail.tag),
+    ['plugin-signed-v1.0.1', 'plugin-signed-v1.0.2', 'plugin-signed-v1.2.0'],
+  );
+  assert.match(unverified[0].detail.reason, /which is not trusted here/);
   const versions = (await bot.admin('GET', `registry/${repo}/signed`)).body.versions as Array<{ version: string; publisher: unknown }>;
   assert.deepEqual(versions.map((v) => [v.version, v.publisher]).sort(), [
     ['1.0.0', { status: 'verified', signedBy: keyIdText(publisher.keyId) }],

@@ -137,7 +137,7 @@ test('the bot database points a job at another package: the pinned host refuses 
   assert.deepEqual(await open.installs(), [goodSha, evilSha], 'the host that does not pin installed what the bot sent');
   const events = await cli('rollouts', 'events', '--host', pinned.hostId);
   assert.ok(
-    (events.events ?? events).some((e: { kind: string; detail?: unknown }) => e.kind === 'install_fail' && JSON.stringify(e).includes('publisher not verified')),
+    (events.events ?? events).some((e: { kind: string; detail?: unknown }) => e.kind === 'publisher_unverified' && JSON.stringify(e).includes('publisher not verified')),
     JSON.stringify(events),
   );
 });

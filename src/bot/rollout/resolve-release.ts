@@ -5,7 +5,7 @@ import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
 import type { Database } from '../store/database.ts';
 import { hostsWithIds, listHosts, listLabelSchedules } from '../store/hosts.ts';
 import { hostsSkippedFor, replanSkippedJobs } from '../store/promotion.ts';
-import { updateRelease, type ReleaseRow } from '../store/releases.ts';
+import { recordReleaseEvent, updateRelease, type ReleaseRow } from '../store/releases.ts';
 import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { KEY_STATEMENT_FILE, MAX_STATEMENT_BYTES } from '../../plugin/key-statement.ts';
@@ -133,7 +133,10 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       pluginId: named.pluginId,
       version: named.version,
     });
-    if (!checked.ok) return fail(`publisher not verified: ${checked.reason}: nothing is rolled out`);
+    if (!checked.ok) {
+      await recordReleaseEvent(db, 'release_unverified', release, named.pluginId, { tag: release.tag, reason: checked.reason });
+      return fail(`publisher not verified: ${checked.reason}: nothing is rolled out`);
+    }
     const resolved = {
       state: 'resolved',
       pluginId: named.pluginId,

@@ -209,3 +209,8 @@ export function toRelease(row: Record<string, unknown>): ReleaseRow {
     receivedAt: new Date(row.received_at as string).toISOString(),
   };
 }
+
+/** An event about a release itself (a publisher signature that does not verify). */
+export async function recordReleaseEvent(db: Queryable, kind: string, release: Pick<ReleaseRow, 'repository'>, pluginId: string, detail: Record<string, unknown>): Promise<void> {
+  await db.query('insert into events (kind, repository, plugin_id, detail) values ($1, $2, $3, $4)', [kind, release.repository, pluginId, JSON.stringify(detail)]);
+}

@@ -21,10 +21,11 @@ export interface AppliedReport {
 /**
  * The event each final outcome is logged as, in the names of Conn2Flow's plan where it has one
  * (install_success, install_fail, update_changed, update_nochange, rollback_exec); a failed health check is
- * health_fail whatever the action.
+ * health_fail and a package whose publisher the host could not verify publisher_unverified, whatever the action.
  */
 function eventFor(action: HostJob['action'], ok: boolean, exitCode: number | null): string {
   if (!ok && exitCode === AGENT_EXIT.HEALTH_CHECK_FAILED) return 'health_fail';
+  if (!ok && exitCode === AGENT_EXIT.PUBLISHER_UNVERIFIED) return 'publisher_unverified';
   if (action === 'rollback') return ok ? 'rollback_exec' : 'rollback_fail';
   if (action === 'uninstall') return ok ? 'uninstall_success' : 'uninstall_fail';
   if (action === 'update') return ok ? 'update_changed' : 'update_fail';

@@ -17,6 +17,7 @@ Follow:
   events [--after ID] [--kind K] [--host H] [--plugin P] [--jsonl]
                                          the event log (install_success, install_fail, update_changed,
                                          update_nochange, rollback_exec, health_fail, job_blocked,
+                                         publisher_unverified, release_unverified,
                                          wave_started, rollout_halted, operator actions...); --jsonl
                                          writes every event, one JSON object per line (an export)
 
