@@ -1,13 +1,17 @@
 // bench/agent: the agent's own overhead per job for a 50 MB package (download from loopback, SHA-256,
 // inspection with every entry inflated and CRC-checked, journal writes, reports), the installer's time
 // excluded, against `curl -o` + `sha256sum` + `unzip -l` of the same file in the same run. Goal: ≤ 1.5×.
+// And the same job on an agent that checks the plugin's publisher (a minisign signature over the package's
+// BLAKE2b-512, computed while it downloads), paired round by round with the one that does not. Goal: < 5 %.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent } from '../src/agent/agent.ts';
 import { completeConfig } from '../src/agent/config.ts';
+import { formatPublicKey, generateKey, hashBytes, signHash } from '../src/plugin/minisign.ts';
+import { trustedComment } from '../src/plugin/package-signature.ts';
 import { writeZip, type ZipEntry } from '../src/plugin/zip-writer.ts';
 import { FakeBot } from '../test/agent/fake-bot.ts';
 
@@ -36,44 +40,66 @@ const shell = (command: string) =>
   );
 
 const bot = await new FakeBot().start();
-const agent = new Agent(
-  completeConfig(
-    {
-      hostId: bot.hostId,
-      secret: bot.secret,
-      botUrl: bot.url,
-      listen: { port: 0 },
-      heartbeatSeconds: 3600,
-      allowHttpDownloads: true,
-      installer: { type: 'command', command: ['/bin/true'] },
-      backups: { keep: 1 },
-    },
-    path.join(work, 'agent', 'c2f-agent.json'),
-  ),
-  { log: process.env.BENCH_VERBOSE ? (l) => process.stderr.write(`${l}\n`) : () => {} },
-);
-const { url } = await agent.start();
+const publisher = generateKey();
+const startAgent = async (name: string, extra: object) => {
+  const agent = new Agent(
+    completeConfig(
+      {
+        hostId: bot.hostId,
+        secret: bot.secret,
+        botUrl: bot.url,
+        listen: { port: 0 },
+        heartbeatSeconds: 3600,
+        allowHttpDownloads: true,
+        installer: { type: 'command', command: ['/bin/true'] },
+        backups: { keep: 1 },
+        ...extra,
+      },
+      path.join(work, name, 'c2f-agent.json'),
+    ),
+    { log: process.env.BENCH_VERBOSE ? (l) => process.stderr.write(`${l}\n`) : () => {} },
+  );
+  const { url } = await agent.start();
+  return { agent, url: url! };
+};
+const plain = await startAgent('agent', {});
+const checking = await startAgent('checking-agent', { publishers: { 'bench-plugin': { keys: [formatPublicKey(publisher).split('\n')[1]] } } });
+const signature = signHash(publisher, hashBytes(bytes), trustedComment({ pluginId: 'bench-plugin', version: '1.0.0', sha256: createHash('sha256').update(bytes).digest('hex') }));
 
-const baseline: number[] = [];
-const overhead: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
+/** Pushes a job for the package and returns the agent's own time on it (the installer's excluded). */
+async function timeJob(agentUrl: string, signed: boolean): Promise<number> {
   const job = await bot.jobFor(bytes, { pluginId: 'bench-plugin', version: '1.0.0', force: true });
   job.package.url = packageUrl;
-  const target = path.join(work, 'curl.zip');
-  const started = performance.now();
-  await shell(`curl -s -o ${target} ${packageUrl} && sha256sum ${target} > /dev/null && unzip -l ${target} > /dev/null`);
-  baseline.push(performance.now() - started);
-
+  if (signed) job.package.signature = signature;
   const pushed = performance.now();
-  await bot.push(url!, job);
+  await bot.push(agentUrl, job);
   while (!bot.reportsFor(job.jobId).some((r) => r.status === 'ok' || r.status === 'erro')) await new Promise((r) => setTimeout(r, 1));
   const total = performance.now() - pushed;
   const final = bot.reportsFor(job.jobId).at(-1)!;
   if (final.status !== 'ok') throw new Error(`the job failed: ${final.message}`);
-  overhead.push(total - (final.timings.installMs ?? 0));
-  if (process.env.BENCH_VERBOSE) process.stderr.write(`${JSON.stringify(final.timings)} total ${total.toFixed(0)}\n`);
+  if (process.env.BENCH_VERBOSE) process.stderr.write(`${signed ? 'checking ' : ''}${JSON.stringify(final.timings)} total ${total.toFixed(0)}\n`);
+  return total - (final.timings.installMs ?? 0);
 }
-await agent.stop();
+
+const baseline: number[] = [];
+const overhead: number[] = [];
+const verified: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const target = path.join(work, 'curl.zip');
+  const started = performance.now();
+  await shell(`curl -s -o ${target} ${packageUrl} && sha256sum ${target} > /dev/null && unzip -l ${target} > /dev/null`);
+  baseline.push(performance.now() - started);
+  // Paired, in alternating order, so drift on a busy machine falls on both.
+  if (round % 2 === 0) {
+    overhead.push(await timeJob(plain.url, false));
+    verified.push(await timeJob(checking.url, true));
+  } else {
+    verified.push(await timeJob(checking.url, true));
+    overhead.push(await timeJob(plain.url, false));
+  }
+}
+await plain.agent.stop();
+await checking.agent.stop();
 await bot.stop();
 server.kill();
 await rm(work, { recursive: true, force: true });
@@ -83,3 +109,6 @@ const a = median(overhead);
 process.stdout.write(`curl -o + sha256sum + unzip -l: ${b.toFixed(0)} ms (median of ${ROUNDS})\n`);
 process.stdout.write(`agent overhead (push → final report, installer time excluded): ${a.toFixed(0)} ms\n`);
 process.stdout.write(`ratio ${(a / b).toFixed(2)} (goal ≤ 1.5)\n`);
+const added = overhead.map((plainMs, i) => verified[i] / plainMs - 1);
+process.stdout.write(`agent checking the publisher's signature: ${median(verified).toFixed(0)} ms\n`);
+process.stdout.write(`verification adds ${(median(added) * 100).toFixed(1)} % per job (median of ${ROUNDS} paired rounds; goal < 5 %)\n`);

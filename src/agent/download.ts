@@ -12,11 +12,11 @@ import { isDiskFull } from './disk-full.ts';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
 
 // Fetches a package to a file: a timeout over the whole transfer, a size limit enforced while reading (a
-// server that sends more than it announced is cut off), the SHA-256 computed on the way, the file renamed
+// server that sends more than it announced is cut off), its digest computed on the way, the file renamed
 // into place only when complete. Redirects are followed (GitHub serves assets from a CDN), at most five, and
 // never from a public server into a loopback or private address.
 
-export type Download = { ok: true; file: string; sha256: string; blake2b?: Buffer; bytes: number; ms: number } | { ok: false; exitCode: number; reason: string };
+export type Download = { ok: true; file: string; digest: Buffer; bytes: number; ms: number } | { ok: false; exitCode: number; reason: string };
 
 export interface DownloadRequest {
   url: string;
@@ -27,8 +27,8 @@ export interface DownloadRequest {
   allowHttp: boolean;
   /** Follow a redirect from a public server to a loopback or private address (closed networks, tests). */
   allowPrivateRedirects?: boolean;
-  /** Also compute the BLAKE2b-512 digest (what a publisher signature covers). */
-  blake2b?: boolean;
+  /** The digest computed on the way: SHA-256 (what jobs name), or BLAKE2b-512 (what a publisher signs). */
+  digest: 'sha256' | 'blake2b512';
 }
 
 /** Why a redirect from the package's first URL to `to` is refused; undefined when it may be followed. */
@@ -81,8 +81,7 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
         response.body.destroy();
         return failed(`the server announces ${declared} bytes, over the limit of ${req.maxBytes}`);
       }
-      const hash = createHash('sha256');
-      const blake2b = req.blake2b ? createHash('blake2b512') : undefined;
+      const hash = createHash(req.digest);
       let bytes = 0;
       const limit = Math.min(req.maxBytes, req.expectedSize);
       const meter = new Transform({
@@ -90,13 +89,12 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
           bytes += chunk.length;
           if (bytes > limit) return callback(new Error(`the server sent more than the ${limit} bytes the job announced`));
           hash.update(chunk);
-          blake2b?.update(chunk);
           callback(null, chunk);
         },
       });
       await pipeline(response.body, meter, createWriteStream(partial, { mode: 0o600, highWaterMark: 1024 * 1024 }));
       await rename(partial, req.file);
-      return { ok: true, file: req.file, sha256: hash.digest('hex'), ...(blake2b ? { blake2b: blake2b.digest() } : {}), bytes, ms: Date.now() - started };
+      return { ok: true, file: req.file, digest: hash.digest(), bytes, ms: Date.now() - started };
     }
   } catch (error) {
     await rm(partial, { force: true });

@@ -89,10 +89,16 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
     const problem = dependencyProblem(dependency, (await ctx.inventoryOf(dependency.id)).version);
     if (problem) return erro(PLG_EXIT.DEPENDENCY, `dependency not met on this site: ${problem}; nothing was installed`);
   }
-  let zip = job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
-  let downloaded: string | undefined;
   const trust = trustFor(config.publishers, job.plugin.id);
   const records = new TrustRecords(ctx.journal.db);
+  const unverified = (reason: string) => {
+    ctx.log(`job ${job.jobId}: ${job.plugin.id} ${job.plugin.version} refused: publisher not verified: ${reason}`);
+    return erro(AGENT_EXIT.PUBLISHER_UNVERIFIED, `publisher not verified: ${reason}; nothing was installed`, { timings });
+  };
+  // A plugin whose publisher this host checks: without the publisher's signature nothing is even downloaded.
+  if (trust && !job.package.signature) return unverified('the package has no publisher signature');
+  let zip = job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
+  let downloaded: string | undefined;
   let digests: { sha256: string; blake2b: Buffer } | undefined;
   try {
     if (!zip) {
@@ -108,15 +114,17 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
         timeoutMs: config.limits.downloadTimeoutSeconds * 1000,
         allowHttp: config.allowHttpDownloads,
         allowPrivateRedirects: config.allowPrivateRedirects,
-        blake2b: trust !== undefined,
+        // Checking the publisher, the bytes are held to the signature's BLAKE2b-512 and the job's SHA-256 to the
+        // SHA-256 the publisher signed: as strict as hashing both, for one hash.
+        digest: trust ? 'blake2b512' : 'sha256',
       });
       if (!result.ok) return erro(result.exitCode, result.reason);
       downloaded = result.file;
       timings.downloadMs = result.ms;
-      if (result.sha256 !== job.package.sha256)
-        return erro(PLG_EXIT.CHECKSUM, `the download's SHA-256 is ${result.sha256}, the job says ${job.package.sha256}: nothing was installed`, { timings });
       zip = result.file;
-      if (result.blake2b) digests = { sha256: result.sha256, blake2b: result.blake2b };
+      if (trust) digests = { sha256: job.package.sha256, blake2b: result.digest };
+      else if (result.digest.toString('hex') !== job.package.sha256)
+        return erro(PLG_EXIT.CHECKSUM, `the download's SHA-256 is ${result.digest.toString('hex')}, the job says ${job.package.sha256}: nothing was installed`, { timings });
     }
     const verifyStarted = Date.now();
     // The publisher, checked by this host itself on these bytes, before anything reads them.
@@ -130,10 +138,7 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
           hadInstalled: (version) => ctx.journal.hadInstalled(job.plugin.id, version),
         })
       : undefined;
-    if (publisher && !publisher.ok) {
-      ctx.log(`job ${job.jobId}: ${job.plugin.id} ${job.plugin.version} refused: publisher not verified: ${publisher.reason}`);
-      return erro(AGENT_EXIT.PUBLISHER_UNVERIFIED, `publisher not verified: ${publisher.reason}; nothing was installed`, { timings });
-    }
+    if (publisher && !publisher.ok) return unverified(publisher.reason);
     const publisherLog = publisher?.checked ? [...publisher.notes.map((note) => `-- publisher: ${note}`), `-- publisher: signed by key ${publisher.keyId}`] : [];
     const inspection = await inspectPackage(
       zip,

@@ -11,6 +11,8 @@ import { checkReport } from '../../src/protocol/validate.ts';
 // serves package files.
 
 export class FakeBot {
+  /** The package names agents asked for, in order. */
+  readonly downloads: string[] = [];
   readonly secret = generateSecret();
   readonly hostId = 'host-1';
   readonly reports: Report[] = [];
@@ -30,6 +32,7 @@ export class FakeBot {
       const send = (status: number, value: unknown, headers: Record<string, string> = {}) =>
         res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof value === 'string' ? value : JSON.stringify(value));
       if (req.method === 'GET' && req.url!.startsWith('/packages/')) {
+        this.downloads.push(req.url!.slice('/packages/'.length));
         const file = this.files.get(req.url!.slice('/packages/'.length));
         if (!file) return send(404, { error: 'no such package' });
         const bytes = typeof file === 'function' ? file() : file;

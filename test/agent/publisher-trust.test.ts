@@ -97,6 +97,8 @@ test('a pinned plugin installs only with its publisher’s signature; unsigned, 
     assert.equal(final.message.includes('\n'), false);
   }
   assert.deepEqual(await host.calls(), [], 'the installer never ran');
+  const unsignedPackage = refusals[0][1].package.url.split('/').pop()!;
+  assert.equal(bot.downloads.includes(unsignedPackage), false, 'a job without a signature is refused before its package is downloaded');
 
   const good = await host.run(await signedJob(publisher));
   assert.equal(good.status, 'ok', good.message);
