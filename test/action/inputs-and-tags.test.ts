@@ -43,6 +43,9 @@ test('inputs: defaults, booleans, sizes and multi-line lists', () => {
     allow: ['a/.env.example', 'b/*.pem'],
     token: '',
     outDir: '/tmp/out',
+    signingKey: '',
+    signingPassword: '',
+    keyStatement: '',
   });
   assert.equal(parseBoolean('draft', 'Yes', false), true);
   assert.throws(
