@@ -10,6 +10,7 @@ import { sendJson } from './api/read-body.ts';
 import { WebhookIntake } from './github/webhook-intake.ts';
 import { botApp, startWorkers, touchRollout, wakeDependents, type BotDeps } from './app.ts';
 import type { BotConfig } from './config.ts';
+import { ChangeFeed } from './changes.ts';
 import { registry, useDatabaseForMetrics } from './metrics.ts';
 import { startQueue, type QueueOptions } from './queue.ts';
 import { ReleaseIntake } from './rollout/release-intake.ts';
@@ -29,7 +30,9 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 
 export interface ServerDeps extends BotDeps {
   adminToken?: string;
-  /** How often a long poll looks for new jobs (default 1 s). */
+  /** What changed, announced by the database; opened with the server when not given. */
+  changes?: ChangeFeed;
+  /** How long a waiting long poll goes without looking when nothing announced a change (default 5 s). */
   pollCheckMs?: number;
   /** How long a job handed out in a poll waits for the host's first report (default 60 s). */
   pullLeaseSeconds?: number;
@@ -40,7 +43,7 @@ export interface ServerDeps extends BotDeps {
 }
 
 /** Handles our own routes; false when the request is not one of them. */
-export function apiHandler(deps: ServerDeps, log: Probot['log']) {
+export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Probot['log']) {
   useDatabaseForMetrics(deps.db);
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = new URL(req.url ?? '/', 'http://bot').pathname;
@@ -60,7 +63,18 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
     if (isAdminPath(path)) return handled(handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged, log: (fields, message) => log.warn(fields, message) }));
     if (isConsolePath(path)) {
       const sign = deps.console ?? { signIn: null, missing: ['it was not configured'] };
-      return handled(handleConsole(req, res, { db: deps.db, boss: deps.boss, box: deps.box, botUrl: deps.botUrl, ...sign, onChanged }));
+      return handled(
+        handleConsole(req, res, {
+          db: deps.db,
+          boss: deps.boss,
+          box: deps.box,
+          botUrl: deps.botUrl,
+          changes: deps.changes,
+          ...sign,
+          onChanged,
+          log: (fields, message) => log.warn(fields, message),
+        }),
+      );
     }
     if (path === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
@@ -80,8 +94,10 @@ export async function createBotServer(probot: Probot, given: ServerDeps, options
   await probot.load(botApp(deps));
   const webhooks = new WebhookIntake(probot);
   if (options.workers !== false) await startWorkers(probot, deps);
-  const api = apiHandler({ assets: probotAssetStream(probot), ...deps }, probot.log);
-  return createServer((req, res) => {
+  const changes =
+    deps.changes ?? (await ChangeFeed.open(deps.db, (error) => probot.log.warn({ reason: error.message }, 'listening for changes: lost the connection; reconnecting')));
+  const api = apiHandler({ assets: probotAssetStream(probot), ...deps, changes }, probot.log);
+  const server = createServer((req, res) => {
     if (api(req, res)) return;
     if (new URL(req.url ?? '/', 'http://bot').pathname !== WEBHOOK_PATH) return sendJson(res, 404, { error: 'not found' });
     webhooks.handle(req, res).catch((error) => {
@@ -89,6 +105,9 @@ export async function createBotServer(probot: Probot, given: ServerDeps, options
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     });
   });
+  // The feed this server opened ends with it (a given one is its owner's).
+  if (!deps.changes) server.once('close', () => void changes.close().catch(() => {}));
+  return server;
 }
 
 /** What the tests, the demo and the benchmarks may set beyond the configuration. */
@@ -150,6 +169,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       jobDeadlineSeconds: config.jobDeadlineSeconds,
       now: overrides.now,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
+      changes: await ChangeFeed.open(db, (error) => probot.log.warn({ reason: error.message }, 'listening for changes: lost the connection; reconnecting')),
     };
     const server = await createBotServer(probot, deps);
     return {
@@ -160,6 +180,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
         for (const stop of deps.stopping ?? []) stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await deps.changes?.close().catch(() => {});
         await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});
         // Pushes still unrecorded after the grace period: another process may take them at once, not after the lease.
         await endLeases(db, [...(deps.heldLeases ?? [])]).catch(() => {});

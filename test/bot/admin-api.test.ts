@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Probot } from 'probot';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import type { PgBoss } from 'pg-boss';
 import { startQueue } from '../../src/bot/queue.ts';
 import { createBotServer } from '../../src/bot/server.ts';
@@ -24,6 +25,11 @@ let base = '';
 let hostUrl = '';
 const pushes: string[] = [];
 
+// The rollouts these tests make report to GitHub: the stand-in answers, so nothing waits on api.github.com.
+const github = new GitHubStandIn();
+before(() => github.start());
+after(() => github.stop());
+
 before(async () => {
   db = await freshDatabase('pglite');
   boss = await startQueue(db);
@@ -38,7 +44,7 @@ before(async () => {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  const probot = new Probot({ appId: 1, privateKey, secret: 's', logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
   bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', adminToken: ADMIN });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;

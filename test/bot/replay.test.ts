@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { Probot } from 'probot';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { startQueue } from '../../src/bot/queue.ts';
 import { createBotServer } from '../../src/bot/server.ts';
 import { openPostgres, type Database } from '../../src/bot/store/database.ts';
@@ -17,6 +18,11 @@ import { resolvedRelease, rolloutOf } from './fixtures.ts';
 // links again: host messages that act are single-use, on both stores and whichever bot process gets the
 // replay (the ids live in the shared database).
 
+// The rollouts these tests make report to GitHub: the stand-in answers, so nothing waits on api.github.com.
+const github = new GitHubStandIn();
+before(() => github.start());
+after(() => github.stop());
+
 const { privateKey } = generateKeyPairSync('rsa', {
   modulusLength: 2048,
   privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
@@ -25,7 +31,7 @@ const { privateKey } = generateKeyPairSync('rsa', {
 
 async function botOn(db: Database): Promise<{ url: string; close: () => Promise<void> }> {
   const boss = await startQueue(db);
-  const probot = new Probot({ appId: 1, privateKey, secret: 's', logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
   const server: Server = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100 }, { workers: false });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

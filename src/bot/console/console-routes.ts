@@ -23,6 +23,7 @@ import { hostView } from './pages/host.ts';
 import { registryPluginView, registryView } from './pages/registry.ts';
 import { rolloutLive, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
 import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
+import type { ChangeFeed } from '../changes.ts';
 import { streamChanges } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
@@ -42,6 +43,10 @@ export interface ConsoleDeps {
   signIn: SignInConfig | null;
   missing: string[];
   onChanged?: (rolloutId: string) => Promise<void>;
+  /** Wakes live pages when their rollout changes. */
+  changes: ChangeFeed;
+  /** Says what went wrong where no one else would see it (a live page's lost look at the store). */
+  log?: (fields: Record<string, unknown>, message: string) => void;
 }
 
 const SECURITY_HEADERS = {
@@ -195,7 +200,7 @@ async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps,
     if (rollout[2] === '/stream') {
       if (!openStream(session.id)) throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
       res.once('close', () => closeStream(session.id));
-      return streamChanges(req, res, db, id, headers);
+      return streamChanges(req, res, { db, changes: deps.changes, log: deps.log }, id, headers);
     }
     const shown = await rolloutShown(deps, id, session, param('state'), number('page'));
     if (rollout[2] === '/live') return send(200, rolloutLive(shown).text);

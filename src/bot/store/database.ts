@@ -17,6 +17,11 @@ export interface Database extends Queryable {
   readonly pglite?: PGlite;
   /** Runs fn in one transaction; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on a channel: `onMessage` gets each notification's payload, and "*" after a lost connection came
+   * back (anything may have changed meanwhile). Returns the function that stops listening.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onError: (error: Error) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -37,6 +42,9 @@ export async function openPglite(dataDir: string): Promise<Database & { pglite: 
     },
     transaction<T>(fn: (tx: Queryable) => Promise<T>) {
       return pglite.transaction((tx) => fn({ query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }));
+    },
+    async listen(channel, onMessage) {
+      return pglite.listen(channel, onMessage);
     },
     async close() {
       await pglite.close();
@@ -82,9 +90,47 @@ export function openPostgres(connectionString: string, max = 10, onError: (error
         client.release(broken);
       }
     },
+    listen: (channel, onMessage, onListenError) => listenOn(connectionString, channel, onMessage, onListenError),
     async close() {
       await pool.end();
     },
+  };
+}
+
+/** A connection of its own that LISTENs, reconnecting (after a second) when the server drops it. */
+async function listenOn(connectionString: string, channel: string, onMessage: (payload: string) => void, onError: (error: Error) => void): Promise<() => Promise<void>> {
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (again: boolean) => {
+    const next = new pg.Client({ connectionString, application_name: 'c2f-bot-changes' });
+    next.on('notification', (n) => n.channel === channel && onMessage(n.payload ?? ''));
+    next.on('error', (error) => {
+      onError(error);
+      next.end().catch(() => {});
+      if (client === next) client = undefined;
+      if (!stopped) reconnect();
+    });
+    await next.connect();
+    await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+    if (stopped) return void (await next.end().catch(() => {}));
+    client = next;
+    if (again) onMessage('*');
+  };
+  const reconnect = () => {
+    clearTimeout(retry);
+    retry = setTimeout(() => {
+      connect(true).catch((error: Error) => {
+        onError(error);
+        if (!stopped) reconnect();
+      });
+    }, 1000);
+  };
+  await connect(false);
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => {});
   };
 }
 

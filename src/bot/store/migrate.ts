@@ -26,12 +26,27 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
   return applied;
 }
 
-/** Splits a migration into statements (ours have no semicolons inside strings or bodies). */
-function splitStatements(sql: string): string[] {
-  return sql
-    .split(/;\s*\n/)
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * Splits a migration into statements at a semicolon that ends a line, except inside a dollar-quoted body
+ * ($fn$ … $fn$, a function's); ours have no such semicolons inside strings.
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  for (const part of sql.split(/(\$[a-z_]*\$[\s\S]*?\$[a-z_]*\$)/)) {
+    if (part.startsWith('$')) {
+      current += part;
+      continue;
+    }
+    const pieces = part.split(/;\s*\n/);
+    current += pieces[0];
+    for (const piece of pieces.slice(1)) {
+      statements.push(current);
+      current = piece;
+    }
+  }
+  statements.push(current);
+  return statements.map((s) => s.trim().replace(/;$/, '')).filter(Boolean);
 }
 
 /** How many migrations this database has had, or null before the bot first started on it. */

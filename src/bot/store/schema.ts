@@ -291,4 +291,45 @@ alter table releases add column publisher jsonb;
 alter table hosts add column publishers jsonb;
 `,
   },
+  {
+    version: 9,
+    name: 'changes to rollouts and jobs are announced (NOTIFY c2f_changes) in the transaction that makes them',
+    sql: `
+-- Every statement that changes jobs or rollouts says which rollouts and hosts it touched ("r:<id>", "h:<id>",
+-- or "h:*" when it touched many hosts), delivered when it commits: live pages and long polls wait on these
+-- instead of asking the database every second. PostgreSQL folds identical notifications of one transaction.
+create function c2f_announce_jobs() returns trigger language plpgsql as $fn$
+declare
+  touched record;
+  hosts integer;
+begin
+  for touched in select distinct rollout_id from changed loop
+    perform pg_notify('c2f_changes', 'r:' || touched.rollout_id);
+  end loop;
+  select count(distinct host_id) into hosts from changed;
+  if hosts > 50 then
+    perform pg_notify('c2f_changes', 'h:*');
+  else
+    for touched in select distinct host_id from changed loop
+      perform pg_notify('c2f_changes', 'h:' || touched.host_id);
+    end loop;
+  end if;
+  return null;
+end
+$fn$;
+create trigger host_jobs_inserted after insert on host_jobs referencing new table as changed for each statement execute function c2f_announce_jobs();
+create trigger host_jobs_updated after update on host_jobs referencing new table as changed for each statement execute function c2f_announce_jobs();
+create function c2f_announce_rollouts() returns trigger language plpgsql as $fn$
+declare
+  touched record;
+begin
+  for touched in select id from changed loop
+    perform pg_notify('c2f_changes', 'r:' || touched.id);
+  end loop;
+  return null;
+end
+$fn$;
+create trigger rollouts_updated after update on rollouts referencing new table as changed for each statement execute function c2f_announce_rollouts();
+`,
+  },
 ];

@@ -1,0 +1,72 @@
+import type { Database } from './store/database.ts';
+
+// What changed, as the database announces it: every statement that changes jobs or rollouts sends
+// "r:<rollout>" and "h:<host>" (or "h:*") on c2f_changes when it commits (migration 9), whichever bot process
+// made it. One listening connection per process; whoever waits on a rollout (a live page) or a host (a long
+// poll) is woken by it, not by asking the database every second. A slow sweep wakes everyone now and then,
+// for what no statement announces (a lease running out) and for safety.
+
+export const CHANNEL = 'c2f_changes';
+const SWEEP_MS = 10_000;
+
+export type ChangeKey = `r:${string}` | `h:${string}`;
+
+export class ChangeFeed {
+  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly sweep: NodeJS.Timeout;
+  private stopListening: (() => Promise<void>) | undefined;
+
+  private constructor(sweepMs: number) {
+    this.sweep = setInterval(() => this.wakeAll(), sweepMs);
+    this.sweep.unref();
+  }
+
+  static async open(db: Database, onError: (error: Error) => void, sweepMs = SWEEP_MS): Promise<ChangeFeed> {
+    const feed = new ChangeFeed(sweepMs);
+    feed.stopListening = await db.listen(CHANNEL, (payload) => feed.announce(payload), onError);
+    return feed;
+  }
+
+  /** Calls `wake` whenever `key` may have changed, until the returned function is called. */
+  watch(key: ChangeKey, wake: () => void): () => void {
+    let set = this.watchers.get(key);
+    if (!set) this.watchers.set(key, (set = new Set()));
+    set.add(wake);
+    return () => {
+      set.delete(wake);
+      if (!set.size) this.watchers.delete(key);
+    };
+  }
+
+  /** Resolves when `key` may have changed (true), or after `ms` (false). */
+  next(key: ChangeKey, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), ms);
+      const unwatch = this.watch(key, () => done(true));
+      function done(changed: boolean) {
+        clearTimeout(timer);
+        unwatch();
+        resolve(changed);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweep);
+    await this.stopListening?.();
+    this.wakeAll();
+  }
+
+  private announce(payload: string): void {
+    if (payload === '*') return this.wakeAll();
+    if (payload === 'h:*') {
+      for (const [key, set] of this.watchers) if (key.startsWith('h:')) for (const wake of [...set]) wake();
+      return;
+    }
+    for (const wake of [...(this.watchers.get(payload) ?? [])]) wake();
+  }
+
+  private wakeAll(): void {
+    for (const set of [...this.watchers.values()]) for (const wake of [...set]) wake();
+  }
+}
