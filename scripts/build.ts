@@ -5,6 +5,7 @@
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { bundledPackages, renderNotices } from './third-party-notices.ts';
 
 const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
 const shared = {
@@ -16,22 +17,25 @@ const shared = {
   legalComments: 'none',
   logLevel: 'warning',
   minify: true,
+  metafile: true,
   // Keep the bundle byte-identical from one build to the next, so CI can compare it with the commit.
   charset: 'utf8',
   define: { C2F_PACKAGE_VERSION: JSON.stringify(pkg.version) },
   // Some bundled CommonJS dependencies call require() at run time.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
 } as const;
 const outdir = process.argv[2] ?? 'dist';
 
 // The Action runs without node_modules: everything is bundled.
-await build({ ...shared, entryPoints: [{ in: 'src/action/index.ts', out: 'action' }], outdir });
+const action = await build({ ...shared, entryPoints: [{ in: 'src/action/index.ts', out: 'action' }], outdir });
 // Chunks are named by their hash: the previous build's would pile up.
 await rm(path.join(outdir, 'chunks'), { recursive: true, force: true });
 // The CLI is installed with its dependencies; the bot's (PGlite ships wasm files, Probot loads plugins)
 // stay packages. Code splitting keeps the bot in its own chunk, loaded only by `c2f-plugin bot`, so
 // `pack` never loads Probot or PGlite.
-await build({
+const cli = await build({
   ...shared,
   entryPoints: [
     { in: 'src/cli/c2f-plugin.ts', out: 'c2f-plugin' },
@@ -91,3 +95,14 @@ const SCHEMAS = [
 ];
 await mkdir(path.join(outdir, 'schemas'), { recursive: true });
 for (const schema of SCHEMAS) await copyFile(schema, path.join(outdir, 'schemas', path.basename(schema)));
+
+// The licence texts of what the bundles contain: action.js's are committed beside it (GitHub runs it from
+// the tag), the CLI's ship in the npm tarball.
+await writeFile(
+  path.join(outdir, 'action.THIRD_PARTY_NOTICES.txt'),
+  renderNotices('dist/action.js', await bundledPackages('.', [action.metafile])),
+);
+await writeFile(
+  path.join(outdir, 'THIRD_PARTY_NOTICES.txt'),
+  renderNotices('the c2f-plugin and c2f-agent bundles (dist/)', await bundledPackages('.', [cli.metafile])),
+);

@@ -6,13 +6,22 @@ import { test } from 'node:test';
 import { REPO, run, tempDir } from '../helpers.ts';
 
 // GitHub runs dist/action.js straight from the tag, so the committed bundle must be what the source builds.
-test('the committed dist/action.js is what the source builds', async () => {
+test('the committed dist/action.js and its licence notices are what the source builds', async () => {
   const out = await tempDir('c2f-dist-');
   const build = await run(process.execPath, [path.join(REPO, 'scripts', 'build.ts'), out], { cwd: REPO });
   assert.equal(build.code, 0, build.stderr);
   const committed = execFileSync('git', ['show', 'HEAD:dist/action.js'], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
   const fresh = await readFile(path.join(out, 'action.js'));
-  assert.ok(fresh.equals(committed), 'dist/action.js differs from a fresh build: run "npm run build" and commit dist/action.js');
+  assert.ok(
+    fresh.equals(committed),
+    'dist/action.js differs from a fresh build: run "npm run build" and commit dist/action.js',
+  );
+  const committedNotices = execFileSync('git', ['show', 'HEAD:dist/action.THIRD_PARTY_NOTICES.txt'], { cwd: REPO });
+  const freshNotices = await readFile(path.join(out, 'action.THIRD_PARTY_NOTICES.txt'));
+  assert.ok(
+    freshNotices.equals(committedNotices),
+    'dist/action.THIRD_PARTY_NOTICES.txt differs from a fresh build: run "npm run build" and commit it',
+  );
 });
 
 test('action.yml runs dist/action.js on node24', async () => {

@@ -8,7 +8,11 @@ import { REPO, run, tempDir } from '../helpers.ts';
 // The README and docs/ are what users follow: their links lead somewhere, the recipes they paste work, the
 // Action's example names this repository, and the workflows run what exists.
 
-const DOCS = ['README.md', 'DEVELOPERS.md', ...(await readdir(path.join(REPO, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  'DEVELOPERS.md',
+  ...(await readdir(path.join(REPO, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+];
 const read = (file: string) => readFile(path.join(REPO, file), 'utf8');
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as dashes. */
@@ -23,8 +27,18 @@ function slug(heading: string): string {
 test('the README is for users: about 15 KB, with the diagram of a release travelling', async () => {
   const readme = await read('README.md');
   assert.ok(Buffer.byteLength(readme) <= 16 * 1024, `README.md is ${Buffer.byteLength(readme)} bytes`);
-  assert.match(readme, /```mermaid\nflowchart LR\n[\s\S]*author[\s\S]*action[\s\S]*bot[\s\S]*agent[\s\S]*reports[\s\S]*```/);
-  for (const doc of ['docs/cli.md', 'docs/action.md', 'docs/bot.md', 'docs/agent.md', 'docs/protocol.md', 'docs/benchmarks.md']) {
+  assert.match(
+    readme,
+    /```mermaid\nflowchart LR\n[\s\S]*author[\s\S]*action[\s\S]*bot[\s\S]*agent[\s\S]*reports[\s\S]*```/,
+  );
+  for (const doc of [
+    'docs/cli.md',
+    'docs/action.md',
+    'docs/bot.md',
+    'docs/agent.md',
+    'docs/protocol.md',
+    'docs/benchmarks.md',
+  ]) {
     assert.ok(readme.includes(`](${doc})`), `README.md does not link ${doc}`);
   }
 });
@@ -55,10 +69,15 @@ test("the README's and docs/action.md's recipe for trying the Action locally pac
     const recipe = /```bash\n(env INPUT_PATH=[^`]+?node dist\/action\.js)\n```/.exec(await read(doc))?.[1];
     assert.ok(recipe, `${doc} has no INPUT_* recipe`);
     const out = await tempDir('c2f-recipe-');
-    const result = await run('bash', ['-c', recipe.replace('INPUT_OUT-DIR=out', `INPUT_OUT-DIR=${out}`)], { cwd: REPO });
+    const result = await run('bash', ['-c', recipe.replace('INPUT_OUT-DIR=out', `INPUT_OUT-DIR=${out}`)], {
+      cwd: REPO,
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /::set-output name=plugin-id::hello-plugin/);
-    assert.ok(existsSync(path.join(out, 'gestor-plugin.zip')) && existsSync(path.join(out, 'gestor-plugin.zip.sha256')), doc);
+    assert.ok(
+      existsSync(path.join(out, 'gestor-plugin.zip')) && existsSync(path.join(out, 'gestor-plugin.zip.sha256')),
+      doc,
+    );
   }
 });
 
@@ -73,8 +92,12 @@ test("the Action's examples name this repository, and the workflows run what exi
   const ci = await read('.github/workflows/ci.yml');
   assert.match(ci, /run: bash \.ci\/run/);
   const release = await read('.github/workflows/release.yml');
-  for (const [, script] of release.matchAll(/node (scripts\/[\w-]+\.ts)/g)) assert.ok(existsSync(path.join(REPO, script)), script);
+  for (const [, script] of release.matchAll(/node (scripts\/[\w-]+\.ts)/g))
+    assert.ok(existsSync(path.join(REPO, script)), script);
   const scripts = (JSON.parse(await read('package.json')) as { scripts: Record<string, string> }).scripts;
   for (const [, name] of release.matchAll(/npm run ([\w:-]+)/g)) assert.ok(name in scripts, `npm run ${name}`);
-  assert.match(release, /gh release upload "\$TAG" release\/conn2flow-plugin-release-\*\.tgz release\/c2f-agent-linux-x64 release\/SHA256SUMS/);
+  assert.match(
+    release,
+    /gh release upload "\$TAG" release\/conn2flow-plugin-release-\*\.tgz release\/c2f-agent-linux-x64 release\/c2f-agent-linux-x64\.THIRD_PARTY_NOTICES\.txt release\/SHA256SUMS/,
+  );
 });

@@ -23,13 +23,34 @@ let bot: BundleBot | undefined;
 
 before(async () => {
   const out = await tempDir('c2f-tarball-');
-  tarball = execFileSync(process.execPath, [path.join(REPO, 'scripts', 'pack-tarball.ts'), out], { encoding: 'utf8' }).trim();
+  tarball = execFileSync(process.execPath, [path.join(REPO, 'scripts', 'pack-tarball.ts'), out], {
+    encoding: 'utf8',
+  }).trim();
   prefix = path.join(out, 'prefix');
   const older = olderNode();
-  installLog = await run(path.join(older.bin, 'npm'), ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'warn', tarball], {
-    cwd: out,
-    env: { PATH: `${older.bin}:/usr/bin:/bin`, HOME: process.env.HOME, npm_config_cache: process.env.npm_config_cache },
-  });
+  installLog = await run(
+    path.join(older.bin, 'npm'),
+    [
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel',
+      'warn',
+      tarball,
+    ],
+    {
+      cwd: out,
+      env: {
+        PATH: `${older.bin}:/usr/bin:/bin`,
+        HOME: process.env.HOME,
+        npm_config_cache: process.env.npm_config_cache,
+      },
+    },
+  );
   await github.start();
 });
 after(async () => {
@@ -39,7 +60,10 @@ after(async () => {
 
 /** A command of the installed package, as a user's shell runs it. */
 async function installed(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return run(path.join(prefix, 'bin', bin), args, { cwd: await tempDir('c2f-user-'), env: { PATH: `${NODE_BIN}:/usr/bin:/bin`, HOME: process.env.HOME, ...env } });
+  return run(path.join(prefix, 'bin', bin), args, {
+    cwd: await tempDir('c2f-user-'),
+    env: { PATH: `${NODE_BIN}:/usr/bin:/bin`, HOME: process.env.HOME, ...env },
+  });
 }
 
 test('the tarball ships the programs, their schemas and the docs, and nothing of the sources', async () => {
@@ -54,6 +78,7 @@ test('the tarball ships the programs, their schemas and the docs, and nothing of
     'dist/c2f-agent-main.js',
     'dist/schemas/failure.schema.json',
     'dist/schemas/agent-config.schema.json',
+    'dist/THIRD_PARTY_NOTICES.txt',
     'LICENSE',
     'README.md',
     'docs/protocol.md',
@@ -65,11 +90,21 @@ test('the tarball ships the programs, their schemas and the docs, and nothing of
     files.filter((f) => /^(src|test|dev|scripts|bench)\/|^dist\/action\.js$|\.ts$/.test(f)),
     [],
   );
-  const shipped = JSON.parse(execFileSync('tar', ['xzf', tarball, '-O', 'package/package.json'], { encoding: 'utf8' })) as Record<string, unknown>;
+  const shipped = JSON.parse(
+    execFileSync('tar', ['xzf', tarball, '-O', 'package/package.json'], { encoding: 'utf8' }),
+  ) as Record<string, unknown>;
   assert.equal(shipped.scripts, undefined, 'an installed package runs no scripts');
   assert.equal(shipped.devDependencies, undefined);
-  assert.deepEqual(shipped.bin, { 'c2f-plugin': 'dist/cli.js', 'conn2flow-plugin-release': 'dist/cli.js', 'c2f-agent': 'dist/c2f-agent.js' });
-  assert.deepEqual(shipped.engines, { node: '>=20' }, "an author's commands run on Node.js 20; the rest says in one line that it needs 24");
+  assert.deepEqual(shipped.bin, {
+    'c2f-plugin': 'dist/cli.js',
+    'conn2flow-plugin-release': 'dist/cli.js',
+    'c2f-agent': 'dist/c2f-agent.js',
+  });
+  assert.deepEqual(
+    shipped.engines,
+    { node: '>=20' },
+    "an author's commands run on Node.js 20; the rest says in one line that it needs 24",
+  );
 });
 
 test("it installs into an empty prefix with the older Node.js's npm without warnings (no EBADENGINE), under all three names", async () => {
@@ -82,7 +117,13 @@ test("it installs into an empty prefix with the older Node.js's npm without warn
 
 test('pack, verify and diff run from the installed package', async () => {
   const out = await tempDir('c2f-user-out-');
-  const packed = await installed('c2f-plugin', ['pack', path.join(FIXTURES, 'plugins', 'full-plugin'), '--out', out, '--quiet']);
+  const packed = await installed('c2f-plugin', [
+    'pack',
+    path.join(FIXTURES, 'plugins', 'full-plugin'),
+    '--out',
+    out,
+    '--quiet',
+  ]);
   assert.equal(packed.code, 0, packed.stderr);
   const zip = path.join(out, 'gestor-plugin.zip');
   const verified = await installed('c2f-plugin', ['verify', zip, '--json']);
@@ -95,24 +136,48 @@ test('pack, verify and diff run from the installed package', async () => {
   assert.equal(JSON.parse(missing.stdout).ok, false);
 });
 
-test('bot --help, bot check, hosts and rollouts against a running bot, agent enroll and status, all from the installed package', { timeout: 120_000 }, async () => {
+test('bot --help, bot check, hosts and rollouts against a running bot, agent enroll and status, all from the installed package', {
+  timeout: 120_000,
+}, async () => {
   const help = await installed('c2f-plugin', ['bot', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /c2f-plugin bot check/);
   const unconfigured = await installed('c2f-plugin', ['bot', 'check']);
   assert.equal(unconfigured.code, 78);
-  assert.match(unconfigured.stdout, /FAIL configuration +the bot's configuration is incomplete:\n +- C2F_BOT_URL is not set/);
+  assert.match(
+    unconfigured.stdout,
+    /FAIL configuration +the bot's configuration is incomplete:\n +- C2F_BOT_URL is not set/,
+  );
 
   const cli = await realpath(path.join(prefix, 'bin', 'c2f-plugin'));
   assert.ok(cli.startsWith(await realpath(prefix)), `${cli} is not the installed copy`);
   bot = await startBundleBot(github, { cli });
   const env = bot.cliEnv;
   const noHosts = await installed('c2f-plugin', ['hosts', 'list'], env);
-  assert.deepEqual([noHosts.code, noHosts.stdout], [0, 'no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"\n']);
+  assert.deepEqual(
+    [noHosts.code, noHosts.stdout],
+    [0, 'no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"\n'],
+  );
   const noRollouts = await installed('c2f-plugin', ['rollouts', 'list'], env);
-  assert.deepEqual([noRollouts.code, noRollouts.stdout], [0, 'no rollouts yet: they start when a release is published in a repository the bot is installed on\n']);
+  assert.deepEqual(
+    [noRollouts.code, noRollouts.stdout],
+    [0, 'no rollouts yet: they start when a release is published in a repository the bot is installed on\n'],
+  );
 
-  const token = await installed('c2f-plugin', ['hosts', 'enroll-token', '--name', 'site', '--plugin', 'conn2flow/plugins:full-plugin', '--allow-private-network', '--json'], env);
+  const token = await installed(
+    'c2f-plugin',
+    [
+      'hosts',
+      'enroll-token',
+      '--name',
+      'site',
+      '--plugin',
+      'conn2flow/plugins:full-plugin',
+      '--allow-private-network',
+      '--json',
+    ],
+    env,
+  );
   assert.equal(token.code, 0, token.stderr);
   const dir = await tempDir('c2f-user-agent-');
   const configFile = path.join(dir, 'c2f-agent.json');
@@ -148,8 +213,13 @@ test("an older Node.js runs an author's commands (the same bytes as Node.js 24);
   const packed = await run(older.node, [cli, 'pack', example, '--out', out20, '--quiet'], { cwd: await tempDir() });
   assert.equal(packed.code, 0, packed.stderr);
   assert.equal((await installed('c2f-plugin', ['pack', example, '--out', out24, '--quiet'])).code, 0);
-  assert.deepEqual(await readFile(path.join(out20, 'gestor-plugin.zip')), await readFile(path.join(out24, 'gestor-plugin.zip')));
-  const verified = await run(older.node, [cli, 'verify', path.join(out20, 'gestor-plugin.zip'), '--json'], { cwd: await tempDir() });
+  assert.deepEqual(
+    await readFile(path.join(out20, 'gestor-plugin.zip')),
+    await readFile(path.join(out24, 'gestor-plugin.zip')),
+  );
+  const verified = await run(older.node, [cli, 'verify', path.join(out20, 'gestor-plugin.zip'), '--json'], {
+    cwd: await tempDir(),
+  });
   assert.equal(verified.code, 0, verified.stderr);
   assert.equal(JSON.parse(verified.stdout).ok, true);
   assert.equal((await run(older.node, [cli, '--version'])).stdout, `${version}\n`);
@@ -164,10 +234,15 @@ test("an older Node.js runs an author's commands (the same bytes as Node.js 24);
       ),
     );
   }
-  const agent = await run(older.node, [path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'c2f-agent.js'), '--version']);
+  const agent = await run(older.node, [
+    path.join(prefix, 'lib', 'node_modules', 'conn2flow-plugin-release', 'dist', 'c2f-agent.js'),
+    '--version',
+  ]);
   assert.equal(agent.code, 1);
   assert.match(
     agent.stderr,
-    new RegExp(`^c2f-agent needs Node.js 24 \\(found ${older.version.replace(/\./g, '\\.')}\\): .*or use the c2f-agent-linux-x64 executable, which needs no Node\\.js\\n$`),
+    new RegExp(
+      `^c2f-agent needs Node.js 24 \\(found ${older.version.replace(/\./g, '\\.')}\\): .*or use the c2f-agent-linux-x64 executable, which needs no Node\\.js\\n$`,
+    ),
   );
 });
