@@ -1,8 +1,10 @@
 import { dependencyProblem, describeRange, findCycle, satisfies } from '../../protocol/dependencies.ts';
 import type { Dependency } from '../../protocol/messages.ts';
+import type { ActiveJob } from '../domain.ts';
 import type { Hold } from '../../protocol/statuses.ts';
 import type { HostRecord, LabelSchedule } from '../store/hosts.ts';
 import type { InventoryRecord } from '../store/rollouts.ts';
+export type { ActiveJob } from '../domain.ts';
 import { describeLocal, isOpen, nextOpening, type MaintenanceWindow, type Schedule } from './maintenance-windows.ts';
 
 // Whether a job whose wave has started may go to its host now, or what holds it: the release is younger
@@ -11,12 +13,6 @@ import { describeLocal, isOpen, nextOpening, type MaintenanceWindow, type Schedu
 // blocks the job (exit 30). Pure: the same answer at planning and every time the rollout is looked at again.
 
 /** Another job of the same host that has not finished: a dependency may be on its way through it. */
-export interface ActiveJob {
-  jobId: string;
-  pluginId: string;
-  version: string;
-  dependencies: readonly Dependency[];
-}
 
 export interface HoldContext {
   now: Date;
@@ -42,7 +38,10 @@ export interface HoldContext {
 /** How long a job waits for a dependency the host follows but does not have yet: its release may be a moment behind. */
 export const DEPENDENCY_WAIT_SECONDS = 600;
 
-export type HoldDecision = { kind: 'release' } | { kind: 'hold'; hold: Hold; reason: string; until: Date | null } | { kind: 'block'; reason: string };
+export type HoldDecision =
+  | { kind: 'release' }
+  | { kind: 'hold'; hold: Hold; reason: string; until: Date | null }
+  | { kind: 'block'; reason: string };
 
 export function evaluateHold(context: HoldContext): HoldDecision {
   const { now } = context;
@@ -59,13 +58,17 @@ export function evaluateHold(context: HoldContext): HoldDecision {
     if (decision) return decision;
   }
   if (context.schedules.length && !context.schedules.some((schedule) => isOpen(schedule, now))) {
-    const openings = context.schedules.map((schedule) => ({ schedule, at: nextOpening(schedule, now) })).filter((o): o is { schedule: Schedule; at: Date } => Boolean(o.at));
+    const openings = context.schedules
+      .map((schedule) => ({ schedule, at: nextOpening(schedule, now) }))
+      .filter((o): o is { schedule: Schedule; at: Date } => Boolean(o.at));
     openings.sort((a, b) => a.at.getTime() - b.at.getTime());
     const next = openings[0];
     return {
       kind: 'hold',
       hold: 'window',
-      reason: next ? `outside its maintenance window: waits until ${describeLocal(next.schedule.timeZone, next.at)}` : 'outside its maintenance window',
+      reason: next
+        ? `outside its maintenance window: waits until ${describeLocal(next.schedule.timeZone, next.at)}`
+        : 'outside its maintenance window',
       until: next?.at ?? null,
     };
   }
@@ -74,7 +77,10 @@ export function evaluateHold(context: HoldContext): HoldDecision {
 
 function dependencyDecision(context: HoldContext): HoldDecision | undefined {
   const unmet = context.dependencies
-    .map((dependency) => ({ dependency, installed: context.inventory.find((entry) => entry.pluginId === dependency.id)?.version ?? null }))
+    .map((dependency) => ({
+      dependency,
+      installed: context.inventory.find((entry) => entry.pluginId === dependency.id)?.version ?? null,
+    }))
     .filter(({ dependency, installed }) => !(installed && satisfies(dependency, installed)));
   if (!unmet.length) return undefined;
   // Plugins that need each other can never be installed one before the other: refused, naming the cycle.
@@ -88,14 +94,21 @@ function dependencyDecision(context: HoldContext): HoldDecision | undefined {
   const waits: string[] = [];
   let until: Date | null = null;
   for (const { dependency, installed } of unmet) {
-    const coming = context.activeJobs.find((job) => job.pluginId === dependency.id && satisfies(dependency, job.version));
+    const coming = context.activeJobs.find(
+      (job) => job.pluginId === dependency.id && satisfies(dependency, job.version),
+    );
     if (coming) {
       waits.push(`${dependency.id} ${coming.version} (${describeRange(dependency)}) to be installed first`);
       continue;
     }
     const problem = dependencyProblem(dependency, installed);
-    if (!context.follows.has(dependency.id)) return { kind: 'block', reason: `dependency not met: ${problem}, and this host does not follow ${dependency.id}` };
-    if (context.now >= context.dependencyWaitUntil) return { kind: 'block', reason: `dependency not met: ${problem}; no release of it came for this host in time` };
+    if (!context.follows.has(dependency.id))
+      return {
+        kind: 'block',
+        reason: `dependency not met: ${problem}, and this host does not follow ${dependency.id}`,
+      };
+    if (context.now >= context.dependencyWaitUntil)
+      return { kind: 'block', reason: `dependency not met: ${problem}; no release of it came for this host in time` };
     waits.push(`a release of ${dependency.id} (${describeRange(dependency)}): ${problem}`);
     until = context.dependencyWaitUntil;
   }
@@ -114,7 +127,12 @@ export interface RolloutHoldContext {
 }
 
 /** The hold context of one host's job: the rollout's, with what the host has, runs and allows. */
-export function hostHoldContext(rollout: RolloutHoldContext, host: HostRecord, job: { action: string; pluginId: string }, activeJobs: readonly ActiveJob[]): HoldContext {
+export function hostHoldContext(
+  rollout: RolloutHoldContext,
+  host: HostRecord,
+  job: { action: string; pluginId: string },
+  activeJobs: readonly ActiveJob[],
+): HoldContext {
   return {
     now: rollout.now,
     notBefore: rollout.notBefore,
@@ -130,7 +148,12 @@ export function hostHoldContext(rollout: RolloutHoldContext, host: HostRecord, j
   };
 }
 
-export function schedulesOf(host: { timeZone: string | null; windows: MaintenanceWindow[] | null; labels: readonly string[] }, labels: readonly LabelSchedule[]): Schedule[] {
+export function schedulesOf(
+  host: { timeZone: string | null; windows: MaintenanceWindow[] | null; labels: readonly string[] },
+  labels: readonly LabelSchedule[],
+): Schedule[] {
   if (host.windows?.length) return [{ timeZone: host.timeZone ?? 'UTC', windows: host.windows }];
-  return labels.filter((schedule) => host.labels.includes(schedule.label)).map((schedule) => ({ timeZone: schedule.timeZone, windows: schedule.windows }));
+  return labels
+    .filter((schedule) => host.labels.includes(schedule.label))
+    .map((schedule) => ({ timeZone: schedule.timeZone, windows: schedule.windows }));
 }

@@ -3,22 +3,14 @@
 // (`fri 22:00-06:00` ends on Saturday morning). A host with no windows, own or from its labels, takes jobs at
 // any time; with some, only inside one of them.
 
-export interface MaintenanceWindow {
-  days: Weekday[];
-  /** Local start, HH:MM. */
-  from: string;
-  /** Local end, HH:MM (24:00 for midnight at the end of the day). */
-  to: string;
-}
-
 export interface Schedule {
   /** An IANA time zone (Europe/Berlin, America/Sao_Paulo); UTC when absent. */
   timeZone: string;
   windows: MaintenanceWindow[];
 }
 
-export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+export { WEEKDAYS, type MaintenanceWindow, type Weekday } from '../domain.ts';
+import { WEEKDAYS, type MaintenanceWindow, type Weekday } from '../domain.ts';
 
 const TIME = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
 const DAY_NAMES: Record<string, readonly Weekday[]> = {
@@ -32,7 +24,10 @@ export class WindowError extends Error {}
 /** `mon-fri 22:00-06:00`, `sat,sun 00:00-24:00`, `daily 02:00-04:00`, `weekdays 12:00-13:00`. */
 export function parseWindow(text: string): MaintenanceWindow {
   const match = /^\s*([a-z,-]+)\s+(\d\d:\d\d)\s*-\s*(\d\d:\d\d)\s*$/i.exec(text);
-  if (!match) throw new WindowError(`"${text}" is not a window: write days and a time span, like "mon-fri 22:00-06:00" or "daily 02:00-04:00"`);
+  if (!match)
+    throw new WindowError(
+      `"${text}" is not a window: write days and a time span, like "mon-fri 22:00-06:00" or "daily 02:00-04:00"`,
+    );
   return checkWindow({ days: parseDays(match[1].toLowerCase()), from: match[2], to: match[3] });
 }
 
@@ -46,7 +41,10 @@ function parseDays(text: string): Weekday[] {
     const [first, last] = part.split('-');
     const start = WEEKDAYS.indexOf(first as Weekday);
     const end = last === undefined ? start : WEEKDAYS.indexOf(last as Weekday);
-    if (start < 0 || end < 0) throw new WindowError(`"${part}" is not a day: use mon, tue, wed, thu, fri, sat, sun, ranges like mon-fri, daily, weekdays or weekends`);
+    if (start < 0 || end < 0)
+      throw new WindowError(
+        `"${part}" is not a day: use mon, tue, wed, thu, fri, sat, sun, ranges like mon-fri, daily, weekdays or weekends`,
+      );
     for (let i = start; ; i = (i + 1) % 7) {
       days.add(WEEKDAYS[i]);
       if (i === end) break;
@@ -57,9 +55,12 @@ function parseDays(text: string): Weekday[] {
 
 /** A window as stored (JSON): days known, times HH:MM, a span that is not empty. */
 export function checkWindow(window: MaintenanceWindow): MaintenanceWindow {
-  if (!Array.isArray(window.days) || !window.days.length || !window.days.every((d) => WEEKDAYS.includes(d))) throw new WindowError('a window needs its days (mon ... sun)');
-  for (const time of [window.from, window.to]) if (!TIME.test(time)) throw new WindowError(`"${time}" is not a time HH:MM (00:00 to 24:00)`);
-  if (window.from === window.to) throw new WindowError(`the window ${window.from}-${window.to} is empty: for a whole day write 00:00-24:00`);
+  if (!Array.isArray(window.days) || !window.days.length || !window.days.every((d) => WEEKDAYS.includes(d)))
+    throw new WindowError('a window needs its days (mon ... sun)');
+  for (const time of [window.from, window.to])
+    if (!TIME.test(time)) throw new WindowError(`"${time}" is not a time HH:MM (00:00 to 24:00)`);
+  if (window.from === window.to)
+    throw new WindowError(`the window ${window.from}-${window.to} is empty: for a whole day write 00:00-24:00`);
   if (window.from === '24:00') throw new WindowError('a window cannot start at 24:00: write 00:00');
   return { days: [...window.days], from: window.from, to: window.to };
 }
@@ -78,7 +79,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', weekday: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      weekday: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
     formatters.set(timeZone, f);
   }
   return f;
@@ -142,7 +152,17 @@ export function nextOpening(schedule: Schedule, at: Date): Date | undefined {
     const weekday = WEEKDAYS[date.getUTCDay()];
     for (const w of schedule.windows) {
       if (!w.days.includes(weekday)) continue;
-      const start = firstOpenNear(schedule, instantOf(schedule.timeZone, date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), minutesOf(w.from)), at.getTime());
+      const start = firstOpenNear(
+        schedule,
+        instantOf(
+          schedule.timeZone,
+          date.getUTCFullYear(),
+          date.getUTCMonth() + 1,
+          date.getUTCDate(),
+          minutesOf(w.from),
+        ),
+        at.getTime(),
+      );
       if (start !== undefined && start > at.getTime() && (best === undefined || start < best)) best = start;
     }
     if (best !== undefined && offset >= 1) break;
@@ -156,7 +176,11 @@ export function nextOpening(schedule: Schedule, at: Date): Date | undefined {
  */
 function firstOpenNear(schedule: Schedule, start: number, after: number): number | undefined {
   if (isOpen(schedule, new Date(start)) && !isOpen(schedule, new Date(start - 60_000))) return start;
-  for (let t = Math.max(start - 120 * 60_000, after + 60_000 - (after % 60_000)); t <= start + 120 * 60_000; t += 60_000) {
+  for (
+    let t = Math.max(start - 120 * 60_000, after + 60_000 - (after % 60_000));
+    t <= start + 120 * 60_000;
+    t += 60_000
+  ) {
     if (isOpen(schedule, new Date(t))) return t;
   }
   return undefined;

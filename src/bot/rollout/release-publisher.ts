@@ -1,23 +1,15 @@
 import { checkStatement } from '../../plugin/key-statement.ts';
 import { parsePublicKey, parseSignature, keyIdText, type PublicKey } from '../../plugin/minisign.ts';
 import { checkPackageSignature } from '../../plugin/package-signature.ts';
+import type { ReleasePublisher } from '../domain.ts';
+
+export type { ReleasePublisher } from '../domain.ts';
 
 // Who signed a release's package, as the bot sees it before planning: the signature (gestor-plugin.zip.minisig)
 // and the publisher's key statement, read from the release, checked against the keys the repository must be
 // signed with (the bot's C2F_PUBLISHER_KEYS for it, else publisher-keys in its .github/conn2flow-release.yml).
 // A release that must be signed and is not, or whose signature does not verify, fails here: it never becomes a
 // rollout. Hosts check again for themselves; this only fails early and shows what was signed.
-
-export interface ReleasePublisher {
-  /** verified: by one of the required keys; unchecked: signed, but no key is required; unsigned. */
-  status: 'verified' | 'unchecked' | 'unsigned';
-  /** The key id the signature names (minisign's form), verified or not. */
-  signedBy: string | null;
-  signature: string | null;
-  /** The required key that verified the signature: a trust-on-first-use host may pin it. */
-  publisherKey: string | null;
-  keyStatement: { statement: string; signature: string } | null;
-}
 
 export type PublisherOutcome = { ok: true; publisher: ReleasePublisher } | { ok: false; reason: string };
 
@@ -36,7 +28,8 @@ export interface PublisherInput {
 export function releasePublisher(input: PublisherInput): PublisherOutcome {
   const signedBy = keyIdOf(input.signature);
   const base = { signature: input.signature, keyStatement: input.keyStatement, signedBy, publisherKey: null };
-  if (!input.requiredKeys.length) return { ok: true, publisher: { ...base, status: input.signature ? 'unchecked' : 'unsigned' } };
+  if (!input.requiredKeys.length)
+    return { ok: true, publisher: { ...base, status: input.signature ? 'unchecked' : 'unsigned' } };
   let keys: Array<{ line: string; key: PublicKey }>;
   try {
     keys = input.requiredKeys.map((line) => ({ line, key: parsePublicKey(line) }));
@@ -53,9 +46,15 @@ export function releasePublisher(input: PublisherInput): PublisherOutcome {
     );
     if (!statement.ok) return { ok: false, reason: `gestor-plugin.keys: ${statement.reason}` };
     const retired = new Set(statement.statement.retire);
-    keys = [...keys, ...statement.statement.add.map((line) => ({ line, key: parsePublicKey(line) }))].filter((k) => !retired.has(keyIdText(k.key.keyId)));
+    keys = [...keys, ...statement.statement.add.map((line) => ({ line, key: parsePublicKey(line) }))].filter(
+      (k) => !retired.has(keyIdText(k.key.keyId)),
+    );
   }
-  if (!input.signature) return { ok: false, reason: `${input.keysFrom} requires a signature, and the release has no gestor-plugin.zip.minisig` };
+  if (!input.signature)
+    return {
+      ok: false,
+      reason: `${input.keysFrom} requires a signature, and the release has no gestor-plugin.zip.minisig`,
+    };
   const checked = checkPackageSignature(
     input.signature,
     keys.map((k) => k.key),

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { generateSecret } from '../../protocol/signing.ts';
 import type { Database, Queryable } from './database.ts';
-import type { MaintenanceWindow } from '../rollout/maintenance-windows.ts';
+import type { MaintenanceWindow } from '../domain.ts';
 import type { InventoryRecord } from './rollouts.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -74,8 +74,13 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 async function insertHost(tx: Queryable, id: string, host: NewHost, secretSealed: string | null): Promise<void> {
   // Two requests for one name at once: the second waits for the first, then finds its host.
   await tx.query('select pg_advisory_xact_lock(hashtext(lower($1)))', [host.name]);
-  const [taken] = await tx.query<{ id: string }>('select id from hosts where lower(name) = lower($1) limit 1', [host.name]);
-  if (taken) throw new HostNameTakenError(`a host named ${JSON.stringify(host.name)} exists already (${taken.id}): choose another name, or remove that host first`);
+  const [taken] = await tx.query<{ id: string }>('select id from hosts where lower(name) = lower($1) limit 1', [
+    host.name,
+  ]);
+  if (taken)
+    throw new HostNameTakenError(
+      `a host named ${JSON.stringify(host.name)} exists already (${taken.id}): choose another name, or remove that host first`,
+    );
   await tx.query(
     `insert into hosts (id, name, url, policy, channel, allow_private_network, secret_sealed, enrolled_at, labels, time_zone, windows)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -94,12 +99,19 @@ async function insertHost(tx: Queryable, id: string, host: NewHost, secretSealed
     ],
   );
   for (const s of host.plugins) {
-    await tx.query('insert into subscriptions (host_id, repository, plugin_id) values ($1, $2, $3) on conflict do nothing', [id, s.repository, s.pluginId]);
+    await tx.query(
+      'insert into subscriptions (host_id, repository, plugin_id) values ($1, $2, $3) on conflict do nothing',
+      [id, s.repository, s.pluginId],
+    );
   }
 }
 
 /** Registers a host with a known URL; returns its secret, shown once. */
-export async function addHost(db: Database, box: SecretBox, host: NewHost): Promise<{ host: HostRecord; secret: string }> {
+export async function addHost(
+  db: Database,
+  box: SecretBox,
+  host: NewHost,
+): Promise<{ host: HostRecord; secret: string }> {
   const id = `host_${randomUUID().slice(0, 8)}`;
   const secret = generateSecret();
   await db.transaction((tx) => insertHost(tx, id, host, box.seal(secret)));
@@ -107,19 +119,30 @@ export async function addHost(db: Database, box: SecretBox, host: NewHost): Prom
 }
 
 /** Registers a host that will enroll itself: returns a one-time token for its agent. */
-export async function createEnrollment(db: Database, host: Omit<NewHost, 'url'>, ttlMs = ENROLLMENT_TTL_MS): Promise<{ host: HostRecord; token: string; expiresAt: string }> {
+export async function createEnrollment(
+  db: Database,
+  host: Omit<NewHost, 'url'>,
+  ttlMs = ENROLLMENT_TTL_MS,
+): Promise<{ host: HostRecord; token: string; expiresAt: string }> {
   const id = `host_${randomUUID().slice(0, 8)}`;
   const token = `c2fenroll_${randomBytes(24).toString('base64url')}`;
   const expiresAt = new Date(Date.now() + ttlMs).toISOString();
   await db.transaction(async (tx) => {
     await insertHost(tx, id, { ...host, url: null }, null);
-    await tx.query('insert into enrollment_tokens (token_hash, host_id, expires_at) values ($1, $2, $3)', [hashToken(token), id, expiresAt]);
+    await tx.query('insert into enrollment_tokens (token_hash, host_id, expires_at) values ($1, $2, $3)', [
+      hashToken(token),
+      id,
+      expiresAt,
+    ]);
   });
   return { host: (await getHost(db, id))!, token, expiresAt };
 }
 
 /** The network policy the operator set for a pending enrollment (its URL is checked against it). */
-export async function enrollmentPolicy(db: Queryable, token: string): Promise<{ allowPrivateNetwork: boolean } | undefined> {
+export async function enrollmentPolicy(
+  db: Queryable,
+  token: string,
+): Promise<{ allowPrivateNetwork: boolean } | undefined> {
   const [row] = await db.query<{ allow_private_network: boolean }>(
     'select h.allow_private_network from enrollment_tokens t join hosts h on h.id = t.host_id where t.token_hash = $1',
     [hashToken(token)],
@@ -128,7 +151,13 @@ export async function enrollmentPolicy(db: Queryable, token: string): Promise<{ 
 }
 
 /** Trades a one-time token for the host's id and secret; a token works once and only before it expires. */
-export async function enroll(db: Database, box: SecretBox, token: string, url: string | null, agentVersion: string): Promise<{ hostId: string; secret: string }> {
+export async function enroll(
+  db: Database,
+  box: SecretBox,
+  token: string,
+  url: string | null,
+  agentVersion: string,
+): Promise<{ hostId: string; secret: string }> {
   const secret = generateSecret();
   const hostId = await db.transaction(async (tx) => {
     const rows = await tx.query<{ host_id: string; expires_at: Date | string; used_at: Date | string | null }>(
@@ -137,10 +166,15 @@ export async function enroll(db: Database, box: SecretBox, token: string, url: s
     );
     const row = rows[0];
     if (!row) throw new EnrollmentError('unknown enrollment token');
-    if (row.used_at) throw new EnrollmentError('this enrollment token has been used already: ask the operator for a new one');
-    if (new Date(row.expires_at).getTime() < Date.now()) throw new EnrollmentError('this enrollment token has expired: ask the operator for a new one');
+    if (row.used_at)
+      throw new EnrollmentError('this enrollment token has been used already: ask the operator for a new one');
+    if (new Date(row.expires_at).getTime() < Date.now())
+      throw new EnrollmentError('this enrollment token has expired: ask the operator for a new one');
     await tx.query('update enrollment_tokens set used_at = now() where token_hash = $1', [hashToken(token)]);
-    await tx.query('update hosts set url = $2, secret_sealed = $3, enrolled_at = now(), agent_version = $4 where id = $1', [row.host_id, url, box.seal(secret), agentVersion]);
+    await tx.query(
+      'update hosts set url = $2, secret_sealed = $3, enrolled_at = now(), agent_version = $4 where id = $1',
+      [row.host_id, url, box.seal(secret), agentVersion],
+    );
     return row.host_id;
   });
   return { hostId, secret };
@@ -148,7 +182,9 @@ export async function enroll(db: Database, box: SecretBox, token: string, url: s
 
 export async function listHosts(db: Queryable): Promise<HostRecord[]> {
   const rows = await db.query<HostRow>('select * from hosts order by created_at, id');
-  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions order by repository, plugin_id');
+  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>(
+    'select * from subscriptions order by repository, plugin_id',
+  );
   const byHost = new Map<string, typeof subs>();
   for (const sub of subs) byHost.set(sub.host_id, [...(byHost.get(sub.host_id) ?? []), sub]);
   return rows.map((row) => toHost(row, byHost.get(row.id) ?? []));
@@ -157,9 +193,10 @@ export async function listHosts(db: Queryable): Promise<HostRecord[]> {
 export async function hostsWithIds(db: Queryable, ids: readonly string[]): Promise<Map<string, HostRecord>> {
   if (!ids.length) return new Map();
   const rows = await db.query<HostRow>('select * from hosts where id = any($1)', [ids]);
-  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions where host_id = any($1) order by repository, plugin_id', [
-    ids,
-  ]);
+  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>(
+    'select * from subscriptions where host_id = any($1) order by repository, plugin_id',
+    [ids],
+  );
   const byHost = new Map<string, typeof subs>();
   for (const sub of subs) byHost.set(sub.host_id, [...(byHost.get(sub.host_id) ?? []), sub]);
   return new Map(rows.map((row) => [row.id, toHost(row, byHost.get(row.id) ?? [])]));
@@ -168,18 +205,34 @@ export async function hostsWithIds(db: Queryable, ids: readonly string[]): Promi
 export async function getHost(db: Queryable, id: string): Promise<HostRecord | undefined> {
   const [row] = await db.query<HostRow>('select * from hosts where id = $1', [id]);
   if (!row) return undefined;
-  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>('select * from subscriptions where host_id = $1 order by repository, plugin_id', [id]);
+  const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>(
+    'select * from subscriptions where host_id = $1 order by repository, plugin_id',
+    [id],
+  );
   return toHost(row, subs);
 }
 
 /** Changes a host's policy, channel, labels or windows; the host as it is now, or undefined when there is none. */
 export async function updateHost(db: Queryable, id: string, changes: HostChanges): Promise<HostRecord | undefined> {
-  const columns: Record<keyof HostChanges, string> = { policy: 'policy', channel: 'channel', enabled: 'enabled', labels: 'labels', timeZone: 'time_zone', windows: 'windows' };
+  const columns: Record<keyof HostChanges, string> = {
+    policy: 'policy',
+    channel: 'channel',
+    enabled: 'enabled',
+    labels: 'labels',
+    timeZone: 'time_zone',
+    windows: 'windows',
+  };
   const entries = (Object.keys(columns) as Array<keyof HostChanges>).filter((key) => changes[key] !== undefined);
   if (entries.length) {
-    const value = (key: keyof HostChanges) =>
-      key === 'windows' ? (changes.windows ? JSON.stringify(changes.windows) : null) : key === 'labels' ? [...new Set(changes.labels)].sort() : changes[key];
-    const rows = await db.query(`update hosts set ${entries.map((key, i) => `${columns[key]} = $${i + 2}`).join(', ')} where id = $1 returning id`, [id, ...entries.map(value)]);
+    const stored: Partial<Record<keyof HostChanges, unknown>> = {
+      windows: changes.windows ? JSON.stringify(changes.windows) : null,
+      labels: [...new Set(changes.labels)].sort(),
+    };
+    const value = (key: keyof HostChanges) => (key in stored ? stored[key] : changes[key]);
+    const rows = await db.query(
+      `update hosts set ${entries.map((key, i) => `${columns[key]} = $${i + 2}`).join(', ')} where id = $1 returning id`,
+      [id, ...entries.map(value)],
+    );
     if (!rows.length) return undefined;
   }
   return getHost(db, id);
@@ -205,8 +258,14 @@ export async function removeLabelSchedule(db: Queryable, label: string): Promise
 }
 
 export async function listLabelSchedules(db: Queryable): Promise<LabelSchedule[]> {
-  const rows = await db.query<{ label: string; time_zone: string; windows: MaintenanceWindow[] | string }>('select * from label_schedules order by label');
-  return rows.map((r) => ({ label: r.label, timeZone: r.time_zone, windows: typeof r.windows === 'string' ? JSON.parse(r.windows) : r.windows }));
+  const rows = await db.query<{ label: string; time_zone: string; windows: MaintenanceWindow[] | string }>(
+    'select * from label_schedules order by label',
+  );
+  return rows.map((r) => ({
+    label: r.label,
+    timeZone: r.time_zone,
+    windows: typeof r.windows === 'string' ? JSON.parse(r.windows) : r.windows,
+  }));
 }
 
 export async function removeHost(db: Queryable, id: string): Promise<boolean> {
@@ -217,10 +276,10 @@ export async function removeHost(db: Queryable, id: string): Promise<boolean> {
 /** A new secret; the previous one stays valid until finishRotation (both sign pushes meanwhile). */
 export async function rotateSecret(db: Database, box: SecretBox, id: string): Promise<string> {
   const secret = generateSecret();
-  const rows = await db.query('update hosts set previous_secret_sealed = secret_sealed, secret_sealed = $2 where id = $1 and secret_sealed is not null returning id', [
-    id,
-    box.seal(secret),
-  ]);
+  const rows = await db.query(
+    'update hosts set previous_secret_sealed = secret_sealed, secret_sealed = $2 where id = $1 and secret_sealed is not null returning id',
+    [id, box.seal(secret)],
+  );
   if (!rows.length) throw new HostNotFoundError(`no enrolled host ${id}`);
   return secret;
 }
@@ -231,9 +290,10 @@ export async function finishRotation(db: Queryable, id: string): Promise<void> {
 
 /** The secrets a message from or to this host may be signed with: current first. */
 export async function hostSecrets(db: Queryable, box: SecretBox, id: string): Promise<string[]> {
-  const [row] = await db.query<{ secret_sealed: string | null; previous_secret_sealed: string | null }>('select secret_sealed, previous_secret_sealed from hosts where id = $1', [
-    id,
-  ]);
+  const [row] = await db.query<{ secret_sealed: string | null; previous_secret_sealed: string | null }>(
+    'select secret_sealed, previous_secret_sealed from hosts where id = $1',
+    [id],
+  );
   if (!row?.secret_sealed) return [];
   return [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => Boolean(s)).map((s) => box.open(s));
 }

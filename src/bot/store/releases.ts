@@ -1,7 +1,7 @@
 import type { Compatibility } from '../../protocol/compatibility.ts';
 import type { Dependency } from '../../protocol/messages.ts';
-import type { ReleasePublisher } from '../rollout/release-publisher.ts';
-import type { Strategy } from '../rollout/strategy.ts';
+import type { ReleasePublisher } from '../domain.ts';
+import type { Strategy } from '../domain.ts';
 import type { Queryable } from './database.ts';
 
 // Releases as GitHub announced them, and what resolving each one found: the plugin and version its tag
@@ -83,7 +83,10 @@ export async function recordReleaseWebhooks(db: Queryable, webhooks: readonly Re
  * Releases recorded but not yet handed to the queue, claimed by this transaction (other processes skip
  * them) and marked queued; the caller queues them in the same transaction.
  */
-export async function claimReceivedReleases(tx: Queryable, limit = 500): Promise<Array<{ id: number; installationId: number }>> {
+export async function claimReceivedReleases(
+  tx: Queryable,
+  limit = 500,
+): Promise<Array<{ id: number; installationId: number }>> {
   const rows = await tx.query<{ id: string; installation_id: string }>(
     `update releases set queued_at = now() where id in (
        select id from releases where queued_at is null order by received_at limit $1 for update skip locked
@@ -101,7 +104,19 @@ export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow 
 type ReleaseFields = Partial<
   Pick<
     ReleaseRow,
-    'pluginId' | 'version' | 'state' | 'zipAssetId' | 'zipUrl' | 'zipSize' | 'zipSha256' | 'error' | 'dependencies' | 'publishedAt' | 'strategy' | 'compatibility' | 'publisher'
+    | 'pluginId'
+    | 'version'
+    | 'state'
+    | 'zipAssetId'
+    | 'zipUrl'
+    | 'zipSize'
+    | 'zipSha256'
+    | 'error'
+    | 'dependencies'
+    | 'publishedAt'
+    | 'strategy'
+    | 'compatibility'
+    | 'publisher'
   >
 >;
 const JSON_FIELDS = new Set(['dependencies', 'strategy', 'compatibility', 'publisher']);
@@ -141,11 +156,19 @@ export async function recordResolveFailure(db: Queryable, id: number, reason: st
 }
 
 export async function setReleaseCheckRun(db: Queryable, releaseId: number, checkRunId: number): Promise<void> {
-  await db.query('update releases set check_run_id = $2 where id = $1 and check_run_id is null', [releaseId, checkRunId]);
+  await db.query('update releases set check_run_id = $2 where id = $1 and check_run_id is null', [
+    releaseId,
+    checkRunId,
+  ]);
 }
 
 /** The resolved release of a plugin at a version, the newest if GitHub has several. */
-export async function findRelease(db: Queryable, repository: string, pluginId: string, version: string): Promise<ReleaseRow | undefined> {
+export async function findRelease(
+  db: Queryable,
+  repository: string,
+  pluginId: string,
+  version: string,
+): Promise<ReleaseRow | undefined> {
   const [row] = await db.query<Record<string, unknown>>(
     "select * from releases where repository = $1 and plugin_id = $2 and version = $3 and state = 'resolved' order by resolved_at desc limit 1",
     [repository, pluginId, version],
@@ -154,7 +177,12 @@ export async function findRelease(db: Queryable, repository: string, pluginId: s
 }
 
 /** A resolved release whose package is this one (the same bytes may be released twice). */
-export async function findReleaseByPackage(db: Queryable, repository: string, pluginId: string, sha256: string): Promise<ReleaseRow | undefined> {
+export async function findReleaseByPackage(
+  db: Queryable,
+  repository: string,
+  pluginId: string,
+  sha256: string,
+): Promise<ReleaseRow | undefined> {
   const [row] = await db.query<Record<string, unknown>>(
     "select * from releases where repository = $1 and plugin_id = $2 and zip_sha256 = $3 and state = 'resolved' order by resolved_at desc limit 1",
     [repository, pluginId, sha256],
@@ -164,10 +192,10 @@ export async function findReleaseByPackage(db: Queryable, repository: string, pl
 
 /** Resolved releases of a plugin, newest first (what a rollback may go back to). */
 export async function pluginReleases(db: Queryable, repository: string, pluginId: string): Promise<ReleaseRow[]> {
-  const rows = await db.query<Record<string, unknown>>("select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc", [
-    repository,
-    pluginId,
-  ]);
+  const rows = await db.query<Record<string, unknown>>(
+    "select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc",
+    [repository, pluginId],
+  );
   return rows.map(toRelease);
 }
 
@@ -201,16 +229,35 @@ export function toRelease(row: Record<string, unknown>): ReleaseRow {
     error: (row.error as string | null) ?? null,
     resolveFailures: Number(row.resolve_failures ?? 0),
     checkRunId: num(row.check_run_id),
-    dependencies: (typeof row.dependencies === 'string' ? JSON.parse(row.dependencies) : (row.dependencies as Dependency[] | null)) ?? null,
+    dependencies:
+      (typeof row.dependencies === 'string'
+        ? JSON.parse(row.dependencies)
+        : (row.dependencies as Dependency[] | null)) ?? null,
     publishedAt: row.published_at ? new Date(row.published_at as string).toISOString() : null,
-    compatibility: (typeof row.compatibility === 'string' ? JSON.parse(row.compatibility) : (row.compatibility as Compatibility | null)) ?? null,
+    compatibility:
+      (typeof row.compatibility === 'string'
+        ? JSON.parse(row.compatibility)
+        : (row.compatibility as Compatibility | null)) ?? null,
     strategy: (typeof row.strategy === 'string' ? JSON.parse(row.strategy) : (row.strategy as Strategy | null)) ?? null,
-    publisher: (typeof row.publisher === 'string' ? JSON.parse(row.publisher) : (row.publisher as ReleasePublisher | null)) ?? null,
+    publisher:
+      (typeof row.publisher === 'string' ? JSON.parse(row.publisher) : (row.publisher as ReleasePublisher | null)) ??
+      null,
     receivedAt: new Date(row.received_at as string).toISOString(),
   };
 }
 
 /** An event about a release itself (a publisher signature that does not verify). */
-export async function recordReleaseEvent(db: Queryable, kind: string, release: Pick<ReleaseRow, 'repository'>, pluginId: string, detail: Record<string, unknown>): Promise<void> {
-  await db.query('insert into events (kind, repository, plugin_id, detail) values ($1, $2, $3, $4)', [kind, release.repository, pluginId, JSON.stringify(detail)]);
+export async function recordReleaseEvent(
+  db: Queryable,
+  kind: string,
+  release: Pick<ReleaseRow, 'repository'>,
+  pluginId: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await db.query('insert into events (kind, repository, plugin_id, detail) values ($1, $2, $3, $4)', [
+    kind,
+    release.repository,
+    pluginId,
+    JSON.stringify(detail),
+  ]);
 }

@@ -3,7 +3,7 @@ import { newMessageId } from '../../protocol/signing.ts';
 import { FINAL_JOB_STATES, type Hold, type JobState } from '../../protocol/statuses.ts';
 import type { Report } from '../../protocol/messages.ts';
 import type { Database, Queryable } from './database.ts';
-import type { Wave } from '../rollout/strategy.ts';
+import type { Wave } from '../domain.ts';
 import { toRelease, type ReleaseRow } from './releases.ts';
 
 // Rollouts and their per-host jobs. A rollout is what one release asked for (one job per following host),
@@ -142,7 +142,10 @@ export async function createReleaseRollout(
   staging: Pick<NewRollout, 'strategy' | 'notBefore' | 'rolloutId'> = {},
 ): Promise<CreatedRollout> {
   return db.transaction(async (tx) => {
-    const existing = await tx.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [release.id]);
+    const existing = await tx.query<{ id: string }>(
+      "select id from rollouts where release_id = $1 and kind = 'release'",
+      [release.id],
+    );
     if (existing.length) return { rolloutId: existing[0].id, created: false, queued: [], jobs: [], supersededIn: [] };
     return insertRollout(tx, { kind: 'release', release, jobs, ...staging }, onCreated);
   });
@@ -154,12 +157,20 @@ export function newRolloutId(): string {
 }
 
 /** An operator's rollout (rollback, uninstall), inside the caller's transaction. */
-export async function createOperatorRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
+export async function createOperatorRollout(
+  tx: Queryable,
+  rollout: NewRollout,
+  onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>,
+): Promise<CreatedRollout> {
   return insertRollout(tx, rollout, onCreated);
 }
 
 /** Set-based: a rollout to thousands of hosts is a handful of statements. */
-async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>): Promise<CreatedRollout> {
+async function insertRollout(
+  tx: Queryable,
+  rollout: NewRollout,
+  onCreated?: (tx: Queryable, jobs: HostJob[]) => Promise<void>,
+): Promise<CreatedRollout> {
   const { release } = rollout;
   const rolloutId = rollout.rolloutId ?? newRolloutId();
   await tx.query(
@@ -178,14 +189,30 @@ async function insertRollout(tx: Queryable, rollout: NewRollout, onCreated?: (tx
     ],
   );
   const supersededBy =
-    rollout.kind === 'release' ? `superseded by ${release.version}` : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
-  const { jobs, supersededIn } = await insertJobs(tx, rolloutId, release, rollout.jobs, rollout.requestedBy ?? null, supersededBy);
+    rollout.kind === 'release'
+      ? `superseded by ${release.version}`
+      : `superseded by the ${rollout.kind} requested${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}`;
+  const { jobs, supersededIn } = await insertJobs(
+    tx,
+    rolloutId,
+    release,
+    rollout.jobs,
+    rollout.requestedBy ?? null,
+    supersededBy,
+  );
   const states: Record<string, number> = {};
   for (const job of jobs) states[job.state] = (states[job.state] ?? 0) + 1;
   await tx.query(`insert into events (kind, repository, plugin_id, detail) values ('rollout_planned', $1, $2, $3)`, [
     release.repository,
     release.pluginId,
-    JSON.stringify({ rolloutId, kind: rollout.kind, version: release.version, jobs: jobs.length, states, waves: rollout.strategy?.waves.length ?? 0 }),
+    JSON.stringify({
+      rolloutId,
+      kind: rollout.kind,
+      version: release.version,
+      jobs: jobs.length,
+      states,
+      waves: rollout.strategy?.waves.length ?? 0,
+    }),
   ]);
   if (jobs.length) await onCreated?.(tx, jobs);
   return { rolloutId, created: true, queued: jobs.filter((job) => job.state === 'queued'), jobs, supersededIn };
@@ -205,7 +232,12 @@ export async function insertJobs(
 ): Promise<{ jobs: HostJob[]; supersededIn: string[] }> {
   const active = wanted.filter((j) => j.state !== 'skipped').map((j) => j.hostId);
   // Usually nothing of the plugin waits to start: one cheap look saves visiting every host's jobs.
-  const waiting = active.length ? await tx.query('select 1 from host_jobs where plugin_id = $1 and state = any($2) limit 1', [release.pluginId, NOT_STARTED]) : [];
+  const waiting = active.length
+    ? await tx.query('select 1 from host_jobs where plugin_id = $1 and state = any($2) limit 1', [
+        release.pluginId,
+        NOT_STARTED,
+      ])
+    : [];
   let supersededIn: string[] = [];
   if (waiting.length) {
     const rows = await tx.query<{ rollout_id: string }>(
@@ -338,7 +370,10 @@ export async function getRollout(db: Queryable, id: string): Promise<RolloutRow 
   return row && toRollout(row);
 }
 
-export async function listRollouts(db: Queryable, limit = 100): Promise<Array<RolloutRow & { jobs: number; states: Record<string, number> }>> {
+export async function listRollouts(
+  db: Queryable,
+  limit = 100,
+): Promise<Array<RolloutRow & { jobs: number; states: Record<string, number> }>> {
   const rows = await db.query<Record<string, unknown>>(
     `select r.*, coalesce((select jsonb_object_agg(state, n) from (select state, count(*)::int as n from host_jobs j where j.rollout_id = r.id group by state) s), '{}'::jsonb) as states
      from rollouts r order by r.created_at desc, r.id limit $1`,
@@ -351,15 +386,22 @@ export async function listRollouts(db: Queryable, limit = 100): Promise<Array<Ro
 }
 
 export async function setCheckRun(db: Queryable, rolloutId: string, checkRunId: number): Promise<void> {
-  await db.query('update rollouts set check_run_id = $2 where id = $1 and check_run_id is null', [rolloutId, checkRunId]);
+  await db.query('update rollouts set check_run_id = $2 where id = $1 and check_run_id is null', [
+    rolloutId,
+    checkRunId,
+  ]);
 }
 
 /** The rollout a check run shows (GitHub's requested actions name the check run). */
-export async function rolloutOfCheckRun(db: Queryable, checkRunId: number, externalId: string | null): Promise<RolloutRow | undefined> {
-  const [row] = await db.query<Record<string, unknown>>('select * from rollouts where check_run_id = $1 or id = $2 order by check_run_id = $1 desc limit 1', [
-    checkRunId,
-    externalId ?? '',
-  ]);
+export async function rolloutOfCheckRun(
+  db: Queryable,
+  checkRunId: number,
+  externalId: string | null,
+): Promise<RolloutRow | undefined> {
+  const [row] = await db.query<Record<string, unknown>>(
+    'select * from rollouts where check_run_id = $1 or id = $2 order by check_run_id = $1 desc limit 1',
+    [checkRunId, externalId ?? ''],
+  );
   return row && toRollout(row);
 }
 
@@ -395,7 +437,10 @@ export async function rolloutJobsPage(
     ? Number(rows[0].total)
     : Number(
         (
-          await db.query<{ n: number }>('select count(*)::int as n from host_jobs where rollout_id = $1 and ($2::text is null or state = $2)', [rolloutId, options.state || null])
+          await db.query<{ n: number }>(
+            'select count(*)::int as n from host_jobs where rollout_id = $1 and ($2::text is null or state = $2)',
+            [rolloutId, options.state || null],
+          )
         )[0].n,
       );
   return { jobs: rows.map(toJob), total };
@@ -403,22 +448,36 @@ export async function rolloutJobsPage(
 
 /** Each job's wave and state only: what a rollout's wave table counts. */
 export async function jobStates(db: Queryable, rolloutId: string): Promise<Array<Pick<HostJob, 'wave' | 'state'>>> {
-  return db.query<Pick<HostJob, 'wave' | 'state'>>('select wave, state from host_jobs where rollout_id = $1', [rolloutId]);
+  return db.query<Pick<HostJob, 'wave' | 'state'>>('select wave, state from host_jobs where rollout_id = $1', [
+    rolloutId,
+  ]);
 }
 
 export async function rolloutJobs(db: Queryable, rolloutId: string): Promise<HostJob[]> {
-  const rows = await db.query<Record<string, unknown>>('select * from host_jobs where rollout_id = $1 order by host_id', [rolloutId]);
+  const rows = await db.query<Record<string, unknown>>(
+    'select * from host_jobs where rollout_id = $1 order by host_id',
+    [rolloutId],
+  );
   return rows.map(toJob);
 }
 
 /** The host's most recent job for a plugin in a release rollout (what a rollback of that host undoes). */
 export async function jobOfHost(db: Queryable, rolloutId: string, hostId: string): Promise<HostJob | undefined> {
-  const [row] = await db.query<Record<string, unknown>>('select * from host_jobs where rollout_id = $1 and host_id = $2', [rolloutId, hostId]);
+  const [row] = await db.query<Record<string, unknown>>(
+    'select * from host_jobs where rollout_id = $1 and host_id = $2',
+    [rolloutId, hostId],
+  );
   return row && toJob(row);
 }
 
-export async function jobHistory(db: Queryable, jobId: string): Promise<Array<{ state: string; detail: string | null; at: string }>> {
-  const rows = await db.query<{ state: string; detail: string | null; at: Date | string }>('select state, detail, at from job_history where job_id = $1 order by id', [jobId]);
+export async function jobHistory(
+  db: Queryable,
+  jobId: string,
+): Promise<Array<{ state: string; detail: string | null; at: string }>> {
+  const rows = await db.query<{ state: string; detail: string | null; at: Date | string }>(
+    'select state, detail, at from job_history where job_id = $1 order by id',
+    [jobId],
+  );
   return rows.map((r) => ({ state: r.state, detail: r.detail, at: new Date(r.at).toISOString() }));
 }
 
@@ -431,7 +490,14 @@ export async function transitionJob(
   jobId: string,
   from: readonly JobState[],
   to: JobState,
-  fields: { reason?: string | null; attempts?: number; exitCode?: number | null; exitLabel?: string | null; installedVersion?: string | null; lastReport?: Report } = {},
+  fields: {
+    reason?: string | null;
+    attempts?: number;
+    exitCode?: number | null;
+    exitLabel?: string | null;
+    installedVersion?: string | null;
+    lastReport?: Report;
+  } = {},
 ): Promise<boolean> {
   // One statement: the state change and its history entry are written together, or neither is.
   const rows = await db.query(
@@ -482,7 +548,15 @@ export async function transitionJobs(
        returning j.id, input.reason
      )
      insert into job_history (job_id, state, detail) select id, $5, reason from moved returning job_id`,
-    [moves.map((m) => m.id), moves.map((m) => m.reason ?? null), moves.map((m) => m.attempts ?? null), from, to, leaseSeconds, options.claim ?? false],
+    [
+      moves.map((m) => m.id),
+      moves.map((m) => m.reason ?? null),
+      moves.map((m) => m.attempts ?? null),
+      from,
+      to,
+      leaseSeconds,
+      options.claim ?? false,
+    ],
   );
   return new Set(rows.map((r) => r.job_id));
 }
@@ -490,7 +564,13 @@ export async function transitionJobs(
 /** Everything a delivery needs, in one query: the job, its host (with sealed secrets) and its release. */
 export interface DeliveryContext {
   job: HostJob;
-  host: { id: string; url: string | null; allowPrivateNetwork: boolean; inventory: InventoryRecord[]; secretsSealed: string[] };
+  host: {
+    id: string;
+    url: string | null;
+    allowPrivateNetwork: boolean;
+    inventory: InventoryRecord[];
+    secretsSealed: string[];
+  };
   release: ReleaseRow;
 }
 
@@ -516,7 +596,10 @@ export async function loadDelivery(db: Queryable, jobId: string): Promise<Delive
 
 /** Delivery contexts of many jobs in one query (a worker's batch). */
 export async function loadDeliveries(db: Queryable, jobIds: readonly string[]): Promise<Map<string, DeliveryContext>> {
-  const rows = await db.query<Record<string, unknown>>(`select ${DELIVERY_COLUMNS} from host_jobs jobs ${DELIVERY_JOINS} where jobs.id = any($1)`, [jobIds]);
+  const rows = await db.query<Record<string, unknown>>(
+    `select ${DELIVERY_COLUMNS} from host_jobs jobs ${DELIVERY_JOINS} where jobs.id = any($1)`,
+    [jobIds],
+  );
   return new Map(
     rows.map((row) => {
       const context = toDeliveryContext(row);
@@ -556,7 +639,8 @@ export function toRollout(row: Record<string, unknown>): RolloutRow {
     originRolloutId: text(row.origin_rollout_id),
     requestedBy: text(row.requested_by),
     checkRunId: num(row.check_run_id),
-    strategy: (typeof row.strategy === 'string' ? JSON.parse(row.strategy) : (row.strategy as StoredStrategy | null)) ?? null,
+    strategy:
+      (typeof row.strategy === 'string' ? JSON.parse(row.strategy) : (row.strategy as StoredStrategy | null)) ?? null,
     state: (row.state as RolloutState | undefined) ?? 'running',
     stateReason: text(row.state_reason),
     currentWave: Number(row.current_wave ?? 0),
@@ -568,7 +652,10 @@ export function toRollout(row: Record<string, unknown>): RolloutRow {
 }
 
 export function toJob(row: Record<string, unknown>): HostJob {
-  const report = (typeof row.last_report === 'string' ? JSON.parse(row.last_report) : row.last_report) as Report | null | undefined;
+  const report = (typeof row.last_report === 'string' ? JSON.parse(row.last_report) : row.last_report) as
+    | Report
+    | null
+    | undefined;
   return {
     id: row.id as string,
     rolloutId: row.rollout_id as string,

@@ -1,0 +1,61 @@
+// The bot's domain values, below both rollout/ (which decides with them) and store/ (which keeps them).
+import type { Dependency } from '../protocol/messages.ts';
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+export interface MaintenanceWindow {
+  days: Weekday[];
+  /** Local start, HH:MM. */
+  from: string;
+  /** Local end, HH:MM (24:00 for midnight at the end of the day). */
+  to: string;
+}
+
+export interface Threshold {
+  /** A number of jobs, or a percentage of the wave's jobs. */
+  kind: 'count' | 'percent';
+  value: number;
+}
+
+export interface Wave {
+  name: string;
+  /** Hosts with any of these labels (all hosts when absent). */
+  labels: string[];
+  /** At most this share (1-100) of the rollout's hosts, picked among the candidates; absent: all of them. */
+  percent: number | null;
+  /** Share of the wave's jobs that must succeed for the next wave to start (default 100 %). */
+  successPercent: number;
+  /** Failed jobs that halt the rollout at once; absent: only the success threshold, at the end of the wave. */
+  errorThreshold: Threshold | null;
+  /** Seconds to wait after the wave succeeded before the next one starts. */
+  soakSeconds: number;
+}
+
+export interface Strategy {
+  waves: Wave[];
+  /** On a halt, roll back the hosts the rollout already updated. */
+  rollbackOnHalt: boolean;
+  /** Seconds a release must have been published before any host gets it. */
+  minReleaseAgeSeconds: number;
+}
+
+/** A job of a plugin that is not finished on a host: its dependencies may hold another. */
+export interface ActiveJob {
+  jobId: string;
+  pluginId: string;
+  version: string;
+  dependencies: readonly Dependency[];
+}
+
+/** Who signed a release, as the bot checked it. */
+export interface ReleasePublisher {
+  /** verified: by one of the required keys; unchecked: signed, but no key is required; unsigned. */
+  status: 'verified' | 'unchecked' | 'unsigned';
+  /** The key id the signature names (minisign's form), verified or not. */
+  signedBy: string | null;
+  signature: string | null;
+  /** The required key that verified the signature: a trust-on-first-use host may pin it. */
+  publisherKey: string | null;
+  keyStatement: { statement: string; signature: string } | null;
+}
