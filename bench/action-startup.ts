@@ -11,7 +11,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 function firstLine(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env: { ...process.env, GITHUB_WORKSPACE: REPO, INPUT_UPLOAD: 'false' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, GITHUB_WORKSPACE: REPO, INPUT_UPLOAD: 'false' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     child.stdout.once('data', () => {
       resolve(Number(process.hrtime.bigint() - start) / 1e6);
       child.kill();
@@ -29,6 +32,8 @@ for (let i = 0; i < ROUNDS; i++) {
 }
 const size = (await stat(path.join(REPO, 'dist', 'action.js'))).size;
 console.log(`bare node to first line: ${median(bare).toFixed(0)} ms (median of ${ROUNDS})`);
-console.log(`dist/action.js to first log line: ${median(action).toFixed(0)} ms (median of ${ROUNDS}), goal < 300 ms: ${median(action) < 300 ? 'met' : 'missed'}`);
+console.log(
+  `dist/action.js to first log line: ${median(action).toFixed(0)} ms (median of ${ROUNDS}), goal < 300 ms: ${median(action) < 300 ? 'met' : 'missed'}`,
+);
 console.log(`ratio action / bare node: ${(median(action) / median(bare)).toFixed(2)}`);
 console.log(`dist/action.js: ${(size / 1024).toFixed(0)} KiB`);

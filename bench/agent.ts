@@ -22,21 +22,37 @@ const work = await mkdtemp(path.join(tmpdir(), 'c2f-bench-agent-'));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 // A plugin-shaped package: mostly already-compressed assets (stored), some text (deflated).
-const entries: ZipEntry[] = [{ name: 'manifest.json', source: Buffer.from(JSON.stringify({ id: 'bench-plugin', name: 'Bench', version: '1.0.0' }, null, 4)) }];
-for (let i = 0; i < SIZE_MB; i++) entries.push({ name: `assets/images/photo-${i}.jpg`, source: randomBytes(1024 * 1024) });
-for (let i = 0; i < 200; i++) entries.push({ name: `modules/m${i % 10}/file-${i}.php`, source: Buffer.from(`<?php\n// ${'generated line of code '.repeat(2500)}\n`) });
+const entries: ZipEntry[] = [
+  {
+    name: 'manifest.json',
+    source: Buffer.from(JSON.stringify({ id: 'bench-plugin', name: 'Bench', version: '1.0.0' }, null, 4)),
+  },
+];
+for (let i = 0; i < SIZE_MB; i++)
+  entries.push({ name: `assets/images/photo-${i}.jpg`, source: randomBytes(1024 * 1024) });
+for (let i = 0; i < 200; i++)
+  entries.push({
+    name: `modules/m${i % 10}/file-${i}.php`,
+    source: Buffer.from(`<?php\n// ${'generated line of code '.repeat(2500)}\n`),
+  });
 const zipFile = path.join(work, 'gestor-plugin.zip');
 await writeZip(zipFile, entries);
 const bytes = await readFile(zipFile);
-process.stdout.write(`package: ${(bytes.length / 1024 / 1024).toFixed(1)} MiB, ${entries.length} entries (target ${SIZE_MB} MB)\n`);
+process.stdout.write(
+  `package: ${(bytes.length / 1024 / 1024).toFixed(1)} MiB, ${entries.length} entries (target ${SIZE_MB} MB)\n`,
+);
 
 // The package is served by its own process, as a web server would serve it, for both contenders.
 const SERVE = `const fs=require('fs');require('http').createServer((q,r)=>{r.writeHead(200,{'content-length':fs.statSync(process.argv[1]).size});fs.createReadStream(process.argv[1]).pipe(r)}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})`;
 const server = spawn(process.execPath, ['-e', SERVE, zipFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-const packageUrl = await new Promise<string>((resolve) => server.stdout.once('data', (d) => resolve(`http://127.0.0.1:${String(d).trim()}/gestor-plugin.zip`)));
+const packageUrl = await new Promise<string>((resolve) =>
+  server.stdout.once('data', (d) => resolve(`http://127.0.0.1:${String(d).trim()}/gestor-plugin.zip`)),
+);
 const shell = (command: string) =>
   new Promise<void>((resolve, reject) =>
-    spawn('sh', ['-c', command], { stdio: 'ignore' }).once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)))),
+    spawn('sh', ['-c', command], { stdio: 'ignore' }).once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)),
+    ),
   );
 
 const bot = await new FakeBot().start();
@@ -63,8 +79,18 @@ const startAgent = async (name: string, extra: object) => {
   return { agent, url: url! };
 };
 const plain = await startAgent('agent', {});
-const checking = await startAgent('checking-agent', { publishers: { 'bench-plugin': { keys: [formatPublicKey(publisher).split('\n')[1]] } } });
-const signature = signHash(publisher, hashBytes(bytes), trustedComment({ pluginId: 'bench-plugin', version: '1.0.0', sha256: createHash('sha256').update(bytes).digest('hex') }));
+const checking = await startAgent('checking-agent', {
+  publishers: { 'bench-plugin': { keys: [formatPublicKey(publisher).split('\n')[1]] } },
+});
+const signature = signHash(
+  publisher,
+  hashBytes(bytes),
+  trustedComment({
+    pluginId: 'bench-plugin',
+    version: '1.0.0',
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  }),
+);
 
 /** Pushes a job for the package and returns the agent's own time on it (the installer's excluded). */
 async function timeJob(agentUrl: string, signed: boolean): Promise<number> {
@@ -73,11 +99,13 @@ async function timeJob(agentUrl: string, signed: boolean): Promise<number> {
   if (signed) job.package.signature = signature;
   const pushed = performance.now();
   await bot.push(agentUrl, job);
-  while (!bot.reportsFor(job.jobId).some((r) => r.status === 'ok' || r.status === 'erro')) await new Promise((r) => setTimeout(r, 1));
+  while (!bot.reportsFor(job.jobId).some((r) => r.status === 'ok' || r.status === 'erro'))
+    await new Promise((r) => setTimeout(r, 1));
   const total = performance.now() - pushed;
   const final = bot.reportsFor(job.jobId).at(-1)!;
   if (final.status !== 'ok') throw new Error(`the job failed: ${final.message}`);
-  if (process.env.BENCH_VERBOSE) process.stderr.write(`${signed ? 'checking ' : ''}${JSON.stringify(final.timings)} total ${total.toFixed(0)}\n`);
+  if (process.env.BENCH_VERBOSE)
+    process.stderr.write(`${signed ? 'checking ' : ''}${JSON.stringify(final.timings)} total ${total.toFixed(0)}\n`);
   return total - (final.timings.installMs ?? 0);
 }
 
@@ -87,7 +115,9 @@ const verified: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const target = path.join(work, 'curl.zip');
   const started = performance.now();
-  await shell(`curl -s -o ${target} ${packageUrl} && sha256sum ${target} > /dev/null && unzip -l ${target} > /dev/null`);
+  await shell(
+    `curl -s -o ${target} ${packageUrl} && sha256sum ${target} > /dev/null && unzip -l ${target} > /dev/null`,
+  );
   baseline.push(performance.now() - started);
   // Paired, in alternating order, so drift on a busy machine falls on both.
   if (round % 2 === 0) {
@@ -111,4 +141,6 @@ process.stdout.write(`agent overhead (push → final report, installer time excl
 process.stdout.write(`ratio ${(a / b).toFixed(2)} (goal ≤ 1.5)\n`);
 const added = overhead.map((plainMs, i) => verified[i] / plainMs - 1);
 process.stdout.write(`agent checking the publisher's signature: ${median(verified).toFixed(0)} ms\n`);
-process.stdout.write(`verification adds ${(median(added) * 100).toFixed(1)} % per job (median of ${ROUNDS} paired rounds; goal < 5 %)\n`);
+process.stdout.write(
+  `verification adds ${(median(added) * 100).toFixed(1)} % per job (median of ${ROUNDS} paired rounds; goal < 5 %)\n`,
+);

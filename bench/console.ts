@@ -42,17 +42,22 @@ async function seed(db: Database): Promise<void> {
      from generate_series(1, $1) g`,
     [HOSTS],
   );
-  await db.query("insert into subscriptions (host_id, repository, plugin_id) select 'host_' || lpad(g::text, 5, '0'), 'conn2flow/plugins', 'shop' from generate_series(1, $1) g", [
-    HOSTS,
-  ]);
+  await db.query(
+    "insert into subscriptions (host_id, repository, plugin_id) select 'host_' || lpad(g::text, 5, '0'), 'conn2flow/plugins', 'shop' from generate_series(1, $1) g",
+    [HOSTS],
+  );
 }
 
-async function timed(url: string, headers: Record<string, string>): Promise<{ ttfb: number; total: number; bytes: number }> {
+async function timed(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ ttfb: number; total: number; bytes: number }> {
   const started = performance.now();
   const response = await request(url, { headers });
   const ttfb = performance.now() - started;
   const body = Buffer.from(await response.body.arrayBuffer());
-  if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}: ${body.toString('utf8').slice(0, 300)}`);
+  if (response.statusCode !== 200)
+    throw new Error(`${url} answered ${response.statusCode}: ${body.toString('utf8').slice(0, 300)}`);
   return { ttfb, total: performance.now() - started, bytes: body.length };
 }
 
@@ -67,12 +72,17 @@ async function run(label: string, db: Database) {
     GITHUB_CLIENT_SECRET: 'bench',
     C2F_CONSOLE_USERS: 'octo-operator',
   });
-  const probot = new Probot({ appId: 1, privateKey, secret: 'bench', logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const probot = new Probot({ appId: 1, privateKey, secret: 'bench', logLevel: 'fatal' } as ConstructorParameters<
+    typeof Probot
+  >[0]);
   const bot = await createBot(probot, config, { db });
   await new Promise<void>((resolve) => bot.server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}`;
   const session = sealSession(SecretBox.fromEnvironment(SECRET_KEY), newSession('octo-operator', null));
-  const page = { url: `${base}/console/fleet`, headers: { cookie: `${SESSION_COOKIE}=${encodeURIComponent(session)}` } };
+  const page = {
+    url: `${base}/console/fleet`,
+    headers: { cookie: `${SESSION_COOKIE}=${encodeURIComponent(session)}` },
+  };
   const json = { url: `${base}/api/admin/fleet?page=1&perPage=50`, headers: { authorization: `Bearer ${ADMIN}` } };
   for (let i = 0; i < 3; i++) {
     await timed(page.url, page.headers);
@@ -106,7 +116,9 @@ if (baseUrl && engines.includes('postgres')) {
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   results.push(await run('PostgreSQL', openPostgres(url.toString(), 10)));
-  await admin.query(`drop database ${name} with (force)`).catch((error) => console.error(`could not drop ${name}: ${error.message}`));
+  await admin
+    .query(`drop database ${name} with (force)`)
+    .catch((error) => console.error(`could not drop ${name}: ${error.message}`));
   await admin.end();
 } else if (!baseUrl) {
   console.log('PostgreSQL: skipped (set BENCH_DATABASE_URL or TEST_DATABASE_URL)');

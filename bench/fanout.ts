@@ -69,7 +69,10 @@ const post = (hook) => new Promise((resolve, reject) => {
 Promise.all(workerData.hooks.map(post)).then((times) => parentPort.postMessage(times));
 `;
 
-function sendConcurrently(url: string, hooks: Array<{ body: string; headers: Record<string, string> }>): Promise<number[]> {
+function sendConcurrently(
+  url: string,
+  hooks: Array<{ body: string; headers: Record<string, string> }>,
+): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(SENDER, { eval: true, workerData: { url, hooks } });
     worker.once('message', (times: number[]) => resolve(times));
@@ -134,13 +137,32 @@ async function bareLoop(): Promise<number> {
 }
 
 function webhook(target: WebhookTarget, releaseId: number, tag: string) {
-  return signedWebhook(target, 'release', releasePayload({ repository: 'conn2flow/plugins', release: { id: releaseId, tagName: tag }, installationId: 5 }));
+  return signedWebhook(
+    target,
+    'release',
+    releasePayload({ repository: 'conn2flow/plugins', release: { id: releaseId, tagName: tag }, installationId: 5 }),
+  );
 }
 
 async function run(label: string, db: Database): Promise<{ fanout: number; ackP50: number; ackP99: number }> {
-  const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: WEBHOOK_SECRET,
+    baseUrl: github.url,
+    logLevel: 'fatal',
+  } as ConstructorParameters<typeof Probot>[0]);
   // The same composition root as `c2f-plugin bot`, on the database this run measures.
-  const bot = await createBot(probot, readBotConfig({ APP_ID: '1', C2F_BOT_URL: 'http://bot.example.com', C2F_SECRET_KEY: SECRET_KEY, C2F_CHECK_RUN_DELAY_SECONDS: '5' }), { db });
+  const bot = await createBot(
+    probot,
+    readBotConfig({
+      APP_ID: '1',
+      C2F_BOT_URL: 'http://bot.example.com',
+      C2F_SECRET_KEY: SECRET_KEY,
+      C2F_CHECK_RUN_DELAY_SECONDS: '5',
+    }),
+    { db },
+  );
   const { server } = bot;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const botUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}${WEBHOOK_PATH}`;
@@ -180,24 +202,37 @@ async function run(label: string, db: Database): Promise<{ fanout: number; ackP5
     received = 0;
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const { webhook: answer } = await github.publishRelease(target, 'conn2flow/plugins', { tagName: tag, zip }, { installationId: 5 });
+    const { webhook: answer } = await github.publishRelease(
+      target,
+      'conn2flow/plugins',
+      { tagName: tag, zip },
+      { installationId: 5 },
+    );
     if (answer.status !== 200) throw new Error(`webhook answered ${answer.status}`);
     await waitForReceived(HOSTS);
     times.push(lastAt - started);
     if (process.env.BENCH_VERBOSE)
-      console.log(`${label}: ${(lastAt - started).toFixed(0)} ms, first push after ${(firstAt - started).toFixed(0)} ms; ${cpuMs(cpu)} ms of CPU in this process`);
+      console.log(
+        `${label}: ${(lastAt - started).toFixed(0)} ms, first push after ${(firstAt - started).toFixed(0)} ms; ${cpuMs(cpu)} ms of CPU in this process`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 500)); // the rollout's check run settles
   }
   const fanout = median(times);
 
   // 50 concurrent deliveries of webhooks (releases of tags that name no plugin: stored, queued, answered).
   await new Promise((resolve) => setTimeout(resolve, 1500)); // the last rollout's check run and writes settle first
-  const hooks = Array.from({ length: 50 }, (_, i) => webhook(target, 500_000 + i + (label === 'pglite' ? 0 : 1000), `docs-${label}-${i}`));
+  const hooks = Array.from({ length: 50 }, (_, i) =>
+    webhook(target, 500_000 + i + (label === 'pglite' ? 0 : 1000), `docs-${label}-${i}`),
+  );
   const acks = await sendConcurrently(botUrl, hooks);
   acks.sort((a, b) => a - b);
   await bot.stop();
   await db.close();
-  return { fanout, ackP50: acks[Math.floor(acks.length * 0.5)], ackP99: acks[Math.min(acks.length - 1, Math.ceil(acks.length * 0.99) - 1)] };
+  return {
+    fanout,
+    ackP50: acks[Math.floor(acks.length * 0.5)],
+    ackP99: acks[Math.min(acks.length - 1, Math.ceil(acks.length * 0.99) - 1)],
+  };
 }
 
 const baseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;

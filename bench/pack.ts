@@ -20,7 +20,10 @@ const random = () => {
   state >>>= 0;
   return state / 0x100000000;
 };
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua página ação coração'.split(' ');
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua página ação coração'.split(
+    ' ',
+  );
 const text = (bytes: number) => {
   const parts: string[] = [];
   let size = 0;
@@ -53,7 +56,11 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
   );
   for (const lang of languages) {
     const layouts = Array.from({ length: 100 }, (_, i) => ({ id: `layout-${i}`, name: `Layout ${i}`, version: '1.0' }));
-    const components = Array.from({ length: 150 }, (_, i) => ({ id: `component-${i}`, name: `Component ${i}`, version: '1.0' }));
+    const components = Array.from({ length: 150 }, (_, i) => ({
+      id: `component-${i}`,
+      name: `Component ${i}`,
+      version: '1.0',
+    }));
     const pages = Array.from({ length: 200 }, (_, i) => ({
       id: `page-${i}`,
       name: `Page ${i}`,
@@ -63,7 +70,12 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
       root: null,
       version: '1.0',
     }));
-    const variables = Array.from({ length: 200 }, (_, i) => ({ id: `var-${i}`, value: text(40), type: 'string', group: i % 2 ? 'g' : null }));
+    const variables = Array.from({ length: 200 }, (_, i) => ({
+      id: `var-${i}`,
+      value: text(40),
+      type: 'string',
+      group: i % 2 ? 'g' : null,
+    }));
     await put(`resources/${lang}/layouts.json`, JSON.stringify(layouts, null, 4));
     await put(`resources/${lang}/components.json`, JSON.stringify(components, null, 4));
     await put(`resources/${lang}/pages.json`, JSON.stringify(pages, null, 4));
@@ -74,8 +86,12 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
       ['pages', pages],
     ] as const) {
       for (const item of list) {
-        await put(`resources/${lang}/${type}/${item.id}/${item.id}.html`, `<div>${text(2000 + Math.floor(random() * 6000))}</div>\n`);
-        if (type !== 'components') await put(`resources/${lang}/${type}/${item.id}/${item.id}.css`, `.x{content:"${text(500)}"}\n`);
+        await put(
+          `resources/${lang}/${type}/${item.id}/${item.id}.html`,
+          `<div>${text(2000 + Math.floor(random() * 6000))}</div>\n`,
+        );
+        if (type !== 'components')
+          await put(`resources/${lang}/${type}/${item.id}/${item.id}.css`, `.x{content:"${text(500)}"}\n`);
       }
     }
     resources += layouts.length + components.length + pages.length + variables.length;
@@ -84,7 +100,12 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
     const id = `module-${m}`;
     const res: Record<string, unknown> = {};
     for (const lang of languages) {
-      const pages = Array.from({ length: 20 }, (_, i) => ({ id: `${id}-page-${i}`, name: `P${i}`, path: `${id}/p${i}/`, type: 'system' }));
+      const pages = Array.from({ length: 20 }, (_, i) => ({
+        id: `${id}-page-${i}`,
+        name: `P${i}`,
+        path: `${id}/p${i}/`,
+        type: 'system',
+      }));
       const components = Array.from({ length: 10 }, (_, i) => ({ id: `${id}-comp-${i}`, name: `C${i}` }));
       const layouts = Array.from({ length: 5 }, (_, i) => ({ id: `${id}-layout-${i}`, name: `L${i}` }));
       const variables = Array.from({ length: 5 }, (_, i) => ({ id: `${id}-var-${i}`, value: 'x', type: 'string' }));
@@ -94,7 +115,11 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
         ['components', components],
         ['layouts', layouts],
       ] as const) {
-        for (const item of list) await put(`modules/${id}/resources/${lang}/${type}/${item.id}/${item.id}.html`, `<section>${text(3000)}</section>\n`);
+        for (const item of list)
+          await put(
+            `modules/${id}/resources/${lang}/${type}/${item.id}/${item.id}.html`,
+            `<section>${text(3000)}</section>\n`,
+          );
       }
       resources += pages.length + components.length + layouts.length + variables.length;
     }
@@ -107,7 +132,10 @@ async function generatePlugin(): Promise<{ resources: number; assets: number; as
   for (let i = 0; i < assets; i++) {
     const size = 8000 + Math.floor(random() * 20000);
     const binary = i % 3 === 0;
-    await put(`assets/${binary ? 'img' : 'js'}/${Math.floor(i / 100)}/asset-${i}.${binary ? 'png' : 'js'}`, binary ? noise(size) : text(size));
+    await put(
+      `assets/${binary ? 'img' : 'js'}/${Math.floor(i / 100)}/asset-${i}.${binary ? 'png' : 'js'}`,
+      binary ? noise(size) : text(size),
+    );
     assetBytes += size;
   }
   await put('assets/video/intro.bin', noise(4 * 1024 * 1024 + 123));

@@ -16,7 +16,9 @@ import { getRelease, recordReleaseWebhooks, updateRelease } from '../src/bot/sto
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
 const ROUNDS = 3;
-const STRATEGY = parseStrategy({ waves: [{ name: 'canary', labels: ['canary'], errorThreshold: 1 }, { name: 'early', percent: 10 }, { name: 'rest' }] });
+const STRATEGY = parseStrategy({
+  waves: [{ name: 'canary', labels: ['canary'], errorThreshold: 1 }, { name: 'early', percent: 10 }, { name: 'rest' }],
+});
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -45,7 +47,14 @@ async function release(db: Database, id: number) {
     {
       deliveryId: `bench-${id}`,
       action: 'published',
-      release: { id, repository: 'conn2flow/plugins', installationId: 1, tag: `plugin-bench-plugin-v1.0.${id}`, prerelease: false, privateRepository: false },
+      release: {
+        id,
+        repository: 'conn2flow/plugins',
+        installationId: 1,
+        tag: `plugin-bench-plugin-v1.0.${id}`,
+        prerelease: false,
+        privateRepository: false,
+      },
     },
   ]);
   await updateRelease(db, id, {
@@ -61,7 +70,10 @@ async function release(db: Database, id: number) {
   return (await getRelease(db, id))!;
 }
 
-async function run(label: string, db: Database): Promise<{ staged: number; insert: number; jobs: number; firstWave: number }> {
+async function run(
+  label: string,
+  db: Database,
+): Promise<{ staged: number; insert: number; jobs: number; firstWave: number }> {
   await seed(db);
   const boss = await startQueue(db);
   const staged: number[] = [];
@@ -78,10 +90,10 @@ async function run(label: string, db: Database): Promise<{ staged: number; inser
 
     // The baseline: the same number of job rows, written by one statement.
     const baseline = `ro_baseline_${round}`;
-    await db.query("insert into rollouts (id, kind, release_id, repository, plugin_id, version) values ($1, 'rollback', $2, 'conn2flow/plugins', 'bench-plugin', '0')", [
-      baseline,
-      resolved.id,
-    ]);
+    await db.query(
+      "insert into rollouts (id, kind, release_id, repository, plugin_id, version) values ($1, 'rollback', $2, 'conn2flow/plugins', 'bench-plugin', '0')",
+      [baseline, resolved.id],
+    );
     const before = performance.now();
     await db.query(
       `insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, message_id)
@@ -109,7 +121,9 @@ if (baseUrl && engines.includes('postgres')) {
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   results.push(['PostgreSQL', await run('PostgreSQL', openPostgres(url.toString(), 10))]);
-  await admin.query(`drop database ${name} with (force)`).catch((error) => console.error(`could not drop ${name}: ${error.message}`));
+  await admin
+    .query(`drop database ${name} with (force)`)
+    .catch((error) => console.error(`could not drop ${name}: ${error.message}`));
   await admin.end();
 } else if (!baseUrl) {
   console.log('PostgreSQL: skipped (set BENCH_DATABASE_URL or TEST_DATABASE_URL)');

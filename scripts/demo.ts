@@ -48,7 +48,11 @@ function runCli(args: string[]): Promise<string> {
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`c2f-plugin ${args[0]} ${args[1] ?? ''} failed (${code}): ${err || out}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`c2f-plugin ${args[0]} ${args[1] ?? ''} failed (${code}): ${err || out}`)),
+    );
   });
 }
 
@@ -70,8 +74,13 @@ async function main(): Promise<number> {
   let stopBot = async () => {};
   try {
     say('1. pack examples/hello-plugin');
-    const summary = await pack(path.join(REPO, 'examples', 'hello-plugin'), { outDir: path.join(work, 'out'), baseline: false });
-    say(`   ${summary.plugin.id} ${summary.plugin.version}: ${summary.zip.size} bytes, sha256 ${summary.zip.sha256.slice(0, 16)}…`);
+    const summary = await pack(path.join(REPO, 'examples', 'hello-plugin'), {
+      outDir: path.join(work, 'out'),
+      baseline: false,
+    });
+    say(
+      `   ${summary.plugin.id} ${summary.plugin.version}: ${summary.zip.size} bytes, sha256 ${summary.zip.sha256.slice(0, 16)}…`,
+    );
 
     say("2. start the GitHub API stand-in (it plays GitHub: the release, its webhook, the console's sign-in)");
     await github.start();
@@ -90,7 +99,13 @@ async function main(): Promise<number> {
       hook_attributes: { url: `${botUrl}${WEBHOOK_PATH}` },
       callback_urls: [`${botUrl}/console/oauth/callback`],
     });
-    const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'warn' } as ConstructorParameters<typeof Probot>[0]);
+    const probot = new Probot({
+      appId: 1,
+      privateKey,
+      secret: WEBHOOK_SECRET,
+      baseUrl: github.url,
+      logLevel: 'warn',
+    } as ConstructorParameters<typeof Probot>[0]);
     // The same composition root and settings as `c2f-plugin bot`, read from this environment; GitHub is the
     // stand-in, as a GitHub Enterprise Server would be named.
     Object.assign(process.env, { GHE_HOST: new URL(github.url).host, GHE_PROTOCOL: 'http' });
@@ -123,7 +138,12 @@ async function main(): Promise<number> {
       ['site-auto', 'auto'],
       ['site-manual', 'manual'],
     ] as const) {
-      const { token } = await admin('POST', '/api/admin/enrollments', { name, policy, plugins: [`${REPOSITORY}:${summary.plugin.id}`], allowPrivateNetwork: true });
+      const { token } = await admin('POST', '/api/admin/enrollments', {
+        name,
+        policy,
+        plugins: [`${REPOSITORY}:${summary.plugin.id}`],
+        allowPrivateNetwork: true,
+      });
       const agentPort = await freePort();
       const site = path.join(work, name);
       const configFile = path.join(work, `${name}.json`);
@@ -159,7 +179,9 @@ async function main(): Promise<number> {
     say(`   the bot answered ${webhook.status}`);
 
     say('6. the rollout, as it changes:');
-    const hosts = new Map<string, string>(((await admin('GET', '/api/admin/hosts')) as Array<{ id: string; name: string }>).map((h) => [h.id, h.name]));
+    const hosts = new Map<string, string>(
+      ((await admin('GET', '/api/admin/hosts')) as Array<{ id: string; name: string }>).map((h) => [h.id, h.name]),
+    );
     const deadline = Date.now() + TIMEOUT_MS;
     let last = '';
     let approved = false;
@@ -194,7 +216,9 @@ async function main(): Promise<number> {
           approved = true;
         }
         if (jobs.length === 2 && jobs.every((j) => j.state === 'ok')) {
-          say(`7. both hosts report ok: ${summary.plugin.id} ${summary.plugin.version} is installed on site-auto and site-manual`);
+          say(
+            `7. both hosts report ok: ${summary.plugin.id} ${summary.plugin.version} is installed on site-auto and site-manual`,
+          );
           if (KEEP) await keepRunning(botUrl, rollout.id, jobs[0].id);
           return 0;
         }

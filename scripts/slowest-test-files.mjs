@@ -10,6 +10,7 @@ export default async function* slowestTestFiles(source) {
     files.set(file, (files.get(file) ?? 0) + (event.data.details?.duration_ms ?? 0));
     if (event.type === 'test:fail') failed++;
   }
-  for (const [file, ms] of [...files].sort((a, b) => b[1] - a[1])) yield `${(ms / 1000).toFixed(1).padStart(7)} s  ${file}\n`;
+  for (const [file, ms] of [...files].sort((a, b) => b[1] - a[1]))
+    yield `${(ms / 1000).toFixed(1).padStart(7)} s  ${file}\n`;
   yield `${files.size} files; ${failed} top-level test(s) failed\n`;
 }

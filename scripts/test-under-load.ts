@@ -6,12 +6,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '5' }, busy: { type: 'string', default: '1' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: 'string', default: '5' }, busy: { type: 'string', default: '1' } },
+});
 if (!positionals.length) {
   process.stderr.write('usage: node scripts/test-under-load.ts [--runs N] [--busy K] <test files...>\n');
   process.exit(64);
 }
-const loops = Array.from({ length: Number(values.busy) }, () => spawn('/bin/sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+const loops = Array.from({ length: Number(values.busy) }, () =>
+  spawn('/bin/sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }),
+);
 const stop = () => loops.forEach((loop) => loop.kill('SIGKILL'));
 process.once('SIGINT', () => {
   stop();
@@ -20,12 +25,18 @@ process.once('SIGINT', () => {
 let failed = 0;
 for (let run = 1; run <= Number(values.runs); run++) {
   const started = Date.now();
-  const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=dot', ...positionals], { encoding: 'utf8' });
+  const result = spawnSync(
+    process.execPath,
+    ['--test', '--test-concurrency=2', '--test-reporter=dot', ...positionals],
+    { encoding: 'utf8' },
+  );
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   if (result.status === 0) process.stdout.write(`run ${run}: pass in ${seconds} s\n`);
   else {
     failed++;
-    const names = [...new Set((result.stdout.match(/^✖ .*$/gm) ?? []).map((line) => line.replace(/ \(\d+(\.\d+)?ms\)$/, '')))];
+    const names = [
+      ...new Set((result.stdout.match(/^✖ .*$/gm) ?? []).map((line) => line.replace(/ \(\d+(\.\d+)?ms\)$/, ''))),
+    ];
     process.stdout.write(`run ${run}: FAIL in ${seconds} s\n${names.map((n) => `  ${n}`).join('\n')}\n`);
   }
 }

@@ -41,9 +41,15 @@ const FULL_SUITE_ONLY: Record<string, string> = {
 
 const files = readdirSync(path.join(REPO, 'test'), { recursive: true, encoding: 'utf8' })
   .map((file) => `test/${file.split(path.sep).join('/')}`)
-  .filter((file) => file.endsWith('.test.ts') && !Object.keys(FULL_SUITE_ONLY).some((prefix) => file.startsWith(prefix)))
+  .filter(
+    (file) => file.endsWith('.test.ts') && !Object.keys(FULL_SUITE_ONLY).some((prefix) => file.startsWith(prefix)),
+  )
   .sort();
 const build = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build.ts')], { cwd: REPO, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { cwd: REPO, stdio: 'inherit', env: { ...process.env, C2F_TEST_TIER: 'unit' } });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+  cwd: REPO,
+  stdio: 'inherit',
+  env: { ...process.env, C2F_TEST_TIER: 'unit' },
+});
 process.exit(result.status ?? 1);

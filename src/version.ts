@@ -5,4 +5,6 @@ import { readFileSync } from 'node:fs';
 declare const C2F_PACKAGE_VERSION: string | undefined;
 
 export const VERSION: string =
-  typeof C2F_PACKAGE_VERSION === 'string' ? C2F_PACKAGE_VERSION : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  typeof C2F_PACKAGE_VERSION === 'string'
+    ? C2F_PACKAGE_VERSION
+    : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -23,16 +23,20 @@ export interface RegisteredApp {
 export function manifestProblems(manifest: Record<string, any>): string[] {
   const problems: string[] = [];
   if (typeof manifest.url !== 'string' || !/^https?:\/\//.test(manifest.url)) problems.push('url must be a URL');
-  if (typeof manifest.name === 'string' && manifest.name.length > 34) problems.push('name is longer than 34 characters');
+  if (typeof manifest.name === 'string' && manifest.name.length > 34)
+    problems.push('name is longer than 34 characters');
   const hook = manifest.hook_attributes;
-  if (hook?.active !== false && (typeof hook?.url !== 'string' || !/^https?:\/\//.test(hook.url))) problems.push('hook_attributes.url must be a URL when the webhook is active');
-  if (manifest.redirect_url !== undefined && !/^https?:\/\//.test(String(manifest.redirect_url))) problems.push('redirect_url must be a URL');
+  if (hook?.active !== false && (typeof hook?.url !== 'string' || !/^https?:\/\//.test(hook.url)))
+    problems.push('hook_attributes.url must be a URL when the webhook is active');
+  if (manifest.redirect_url !== undefined && !/^https?:\/\//.test(String(manifest.redirect_url)))
+    problems.push('redirect_url must be a URL');
   if (manifest.public !== undefined && typeof manifest.public !== 'boolean') problems.push('public must be a boolean');
   const permissions = manifest.default_permissions ?? {};
   // Each event needs the permission that covers it.
   const needs: Record<string, string> = { release: 'contents', check_run: 'checks', push: 'contents' };
   for (const event of manifest.default_events ?? []) {
-    if (needs[event] && !permissions[needs[event]]) problems.push(`the ${event} event needs the ${needs[event]} permission`);
+    if (needs[event] && !permissions[needs[event]])
+      problems.push(`the ${event} event needs the ${needs[event]} permission`);
   }
   return problems;
 }
@@ -87,10 +91,16 @@ export class AppRegistry {
     }
     const app = this.apps.find((a) => String(a.id) === String(claims.iss) || a.clientId === claims.iss);
     if (!app) return `Integration not found (iss ${String(claims.iss)})`;
-    const signed = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), app.publicKey, Buffer.from(parts[2], 'base64url'));
+    const signed = verify(
+      'sha256',
+      Buffer.from(`${parts[0]}.${parts[1]}`),
+      app.publicKey,
+      Buffer.from(parts[2], 'base64url'),
+    );
     if (!signed) return 'A JSON web token could not be decoded';
     const now = Math.floor(Date.now() / 1000);
-    if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp - now > 600) return "'Expiration time' claim ('exp') is too far in the future or has passed";
+    if (typeof claims.exp !== 'number' || claims.exp < now || claims.exp - now > 600)
+      return "'Expiration time' claim ('exp') is too far in the future or has passed";
     return app;
   }
 
@@ -103,7 +113,12 @@ export class AppRegistry {
   }
 
   /** Lets an App whose key a test made itself authenticate. */
-  trust(id: number, privateKeyPem: string, webhookSecret: string, manifest: Record<string, unknown> = {}): RegisteredApp {
+  trust(
+    id: number,
+    privateKeyPem: string,
+    webhookSecret: string,
+    manifest: Record<string, unknown> = {},
+  ): RegisteredApp {
     const app: RegisteredApp = {
       id,
       slug: `app-${id}`,

@@ -30,7 +30,9 @@ export class OAuthUsers {
     const callbacks: string[] = app.manifest.callback_urls ?? [];
     // GitHub accepts a redirect_uri under one of the App's callback URLs, and nothing else.
     if (!callbacks.some((callback) => redirectUri === callback || redirectUri.startsWith(`${callback}/`))) {
-      return this.refuse(`the redirect_uri ${redirectUri} is not under the App's callback URLs (${callbacks.join(', ') || 'none'})`);
+      return this.refuse(
+        `the redirect_uri ${redirectUri} is not under the App's callback URLs (${callbacks.join(', ') || 'none'})`,
+      );
     }
     const code = randomBytes(10).toString('hex');
     this.codes.set(code, { login: this.signedIn, clientId, redirectUri });
@@ -41,7 +43,9 @@ export class OAuthUsers {
   }
 
   /** POST /login/oauth/access_token: a code works once, with its App's client id and secret. */
-  exchange(body: Record<string, string>): { access_token: string; token_type: string; scope: string } | { error: string; error_description: string } {
+  exchange(
+    body: Record<string, string>,
+  ): { access_token: string; token_type: string; scope: string } | { error: string; error_description: string } {
     const entry = this.codes.get(body.code ?? '');
     this.codes.delete(body.code ?? '');
     const app = this.apps.apps.find((a) => a.clientId === body.client_id);

@@ -7,7 +7,16 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const SUBSET_FILE = path.join(HERE, 'openapi-subset.json');
-export const OPENAPI_FILE = path.join(HERE, '..', '..', 'node_modules', '@octokit', 'openapi', 'generated', 'api.github.com.deref.json');
+export const OPENAPI_FILE = path.join(
+  HERE,
+  '..',
+  '..',
+  'node_modules',
+  '@octokit',
+  'openapi',
+  'generated',
+  'api.github.com.deref.json',
+);
 
 export const OPERATIONS: Array<[method: string, path: string]> = [
   ['get', '/repos/{owner}/{repo}/releases/tags/{tag}'],

@@ -9,7 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppRegistry, manifestProblems, type RegisteredApp } from './apps.ts';
 import { OAuthUsers } from './oauth.ts';
-import { checkRunActionPayload, releasePayload, sendWebhook, type Delivered, type ReleaseEvent, type WebhookTarget } from './webhooks.ts';
+import {
+  checkRunActionPayload,
+  releasePayload,
+  sendWebhook,
+  type Delivered,
+  type ReleaseEvent,
+  type WebhookTarget,
+} from './webhooks.ts';
 import { SUBSET_FILE, type Subset } from './openapi-subset.ts';
 
 const subset: Subset = JSON.parse(readFileSync(SUBSET_FILE, 'utf8'));
@@ -101,10 +108,26 @@ const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'GET /repos/{owner}/{repo}/releases'],
   ['POST', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'POST /repos/{owner}/{repo}/releases'],
   ['PATCH', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/, 'PATCH /repos/{owner}/{repo}/releases/{release_id}'],
-  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/, 'GET /repos/{owner}/{repo}/releases/{release_id}/assets'],
-  ['POST', /^\/uploads\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/, 'POST /repos/{owner}/{repo}/releases/{release_id}/assets'],
-  ['DELETE', /^\/repos\/([^/]+)\/([^/]+)\/releases\/assets\/(\d+)$/, 'DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}'],
-  ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/assets\/(\d+)$/, 'GET /repos/{owner}/{repo}/releases/assets/{asset_id}'],
+  [
+    'GET',
+    /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/,
+    'GET /repos/{owner}/{repo}/releases/{release_id}/assets',
+  ],
+  [
+    'POST',
+    /^\/uploads\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)\/assets$/,
+    'POST /repos/{owner}/{repo}/releases/{release_id}/assets',
+  ],
+  [
+    'DELETE',
+    /^\/repos\/([^/]+)\/([^/]+)\/releases\/assets\/(\d+)$/,
+    'DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}',
+  ],
+  [
+    'GET',
+    /^\/repos\/([^/]+)\/([^/]+)\/releases\/assets\/(\d+)$/,
+    'GET /repos/{owner}/{repo}/releases/assets/{asset_id}',
+  ],
 ];
 
 export class GitHubStandIn {
@@ -119,7 +142,13 @@ export class GitHubStandIn {
   readonly installationTokens: string[] = [];
   readonly checkRuns: StoredCheckRun[] = [];
   /** The App's webhook deliveries as GitHub lists them, and the guids asked to be redelivered. */
-  readonly hookDeliveries: Array<{ id: number; guid: string; deliveredAt: string; redelivery: boolean; statusCode: number }> = [];
+  readonly hookDeliveries: Array<{
+    id: number;
+    guid: string;
+    deliveredAt: string;
+    redelivery: boolean;
+    statusCode: number;
+  }> = [];
   readonly redeliveryRequests: string[] = [];
   /** GitHub Apps registered through the web page, and the JWTs they sign. */
   readonly apps = new AppRegistry();
@@ -154,7 +183,11 @@ export class GitHubStandIn {
     return list;
   }
 
-  addRelease(repo: string, release: Partial<StoredRelease> & { tagName: string }, assets: Array<{ name: string; content: Buffer; contentType?: string }> = []): StoredRelease {
+  addRelease(
+    repo: string,
+    release: Partial<StoredRelease> & { tagName: string },
+    assets: Array<{ name: string; content: Buffer; contentType?: string }> = [],
+  ): StoredRelease {
     const now = new Date().toISOString();
     const stored: StoredRelease = {
       id: this.nextId++,
@@ -168,7 +201,14 @@ export class GitHubStandIn {
       ...release,
       assets: [],
     };
-    for (const a of assets) stored.assets.push({ id: this.nextId++, name: a.name, contentType: a.contentType ?? 'application/octet-stream', content: a.content, createdAt: now });
+    for (const a of assets)
+      stored.assets.push({
+        id: this.nextId++,
+        name: a.name,
+        contentType: a.contentType ?? 'application/octet-stream',
+        content: a.content,
+        createdAt: now,
+      });
     this.releases(repo).unshift(stored);
     return stored;
   }
@@ -181,37 +221,75 @@ export class GitHubStandIn {
   async publishRelease(
     to: WebhookTarget,
     repository: string,
-    release: { tagName: string; zip: Buffer; sha256Text?: string; prerelease?: boolean; assets?: Array<{ name: string; content: Buffer }> },
+    release: {
+      tagName: string;
+      zip: Buffer;
+      sha256Text?: string;
+      prerelease?: boolean;
+      assets?: Array<{ name: string; content: Buffer }>;
+    },
     options: Pick<ReleaseEvent, 'action' | 'privateRepository' | 'installationId'> = {},
   ): Promise<{ release: StoredRelease; webhook: Delivered }> {
     const digest = createHash('sha256').update(release.zip).digest('hex');
     const stored = this.addRelease(repository, { tagName: release.tagName, prerelease: release.prerelease ?? false }, [
       ...(release.assets ?? []),
       { name: 'gestor-plugin.zip', content: release.zip, contentType: 'application/zip' },
-      { name: 'gestor-plugin.zip.sha256', content: Buffer.from(release.sha256Text ?? `${digest}\n`), contentType: 'text/plain' },
+      {
+        name: 'gestor-plugin.zip.sha256',
+        content: Buffer.from(release.sha256Text ?? `${digest}\n`),
+        contentType: 'text/plain',
+      },
     ]);
     const webhook = await sendWebhook(
       to,
       'release',
-      releasePayload({ repository, release: { id: stored.id, tagName: stored.tagName, prerelease: stored.prerelease }, ...options }),
+      releasePayload({
+        repository,
+        release: { id: stored.id, tagName: stored.tagName, prerelease: stored.prerelease },
+        ...options,
+      }),
     );
     return { release: stored, webhook };
   }
 
   /** The author turns a pre-release into a release: GitHub sends `release.released`. */
-  async promoteRelease(to: WebhookTarget, repository: string, releaseId: number, options: Pick<ReleaseEvent, 'privateRepository' | 'installationId'> = {}): Promise<Delivered> {
+  async promoteRelease(
+    to: WebhookTarget,
+    repository: string,
+    releaseId: number,
+    options: Pick<ReleaseEvent, 'privateRepository' | 'installationId'> = {},
+  ): Promise<Delivered> {
     const stored = this.releases(repository).find((r) => r.id === releaseId);
     if (!stored) throw new Error(`no release ${releaseId} in ${repository}`);
     stored.prerelease = false;
-    return sendWebhook(to, 'release', releasePayload({ repository, release: { id: stored.id, tagName: stored.tagName, prerelease: false }, action: 'released', ...options }));
+    return sendWebhook(
+      to,
+      'release',
+      releasePayload({
+        repository,
+        release: { id: stored.id, tagName: stored.tagName, prerelease: false },
+        action: 'released',
+        ...options,
+      }),
+    );
   }
 
   /** Someone presses one of a check run's buttons: GitHub sends `check_run.requested_action`. */
-  async pressCheckRunButton(to: WebhookTarget, run: StoredCheckRun, identifier: string, sender = 'octocat'): Promise<Delivered> {
+  async pressCheckRunButton(
+    to: WebhookTarget,
+    run: StoredCheckRun,
+    identifier: string,
+    sender = 'octocat',
+  ): Promise<Delivered> {
     return sendWebhook(
       to,
       'check_run',
-      checkRunActionPayload({ repository: run.repo, checkRun: { id: run.id, externalId: run.externalId, headSha: run.headSha }, identifier, sender }),
+      checkRunActionPayload({
+        repository: run.repo,
+        checkRun: { id: run.id, externalId: run.externalId, headSha: run.headSha },
+        identifier,
+        sender,
+      }),
     );
   }
 
@@ -229,7 +307,9 @@ export class GitHubStandIn {
     }
     if (req.method === 'POST' && url.pathname === '/login/oauth/access_token') {
       const text = body.toString('utf8');
-      const fields = (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(text || '{}') : Object.fromEntries(new URLSearchParams(text));
+      const fields = (req.headers['content-type'] ?? '').includes('json')
+        ? JSON.parse(text || '{}')
+        : Object.fromEntries(new URLSearchParams(text));
       const answer = this.oauth.exchange(fields);
       return void res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
     }
@@ -248,13 +328,26 @@ export class GitHubStandIn {
     if (operation === 'POST /app-manifests/{code}/conversions') {
       const app = this.apps.convert(owner);
       return app
-        ? this.send(res, operation, 201, { ...this.appJson(app), client_id: app.clientId, client_secret: app.clientSecret, webhook_secret: app.webhookSecret, pem: app.pem })
+        ? this.send(res, operation, 201, {
+            ...this.appJson(app),
+            client_id: app.clientId,
+            client_secret: app.clientSecret,
+            webhook_secret: app.webhookSecret,
+            pem: app.pem,
+          })
         : this.notFound(res, operation);
     }
     if (!req.headers.authorization) this.violations.push(`${operation}: no authorization header`);
     if (operation === 'GET /user' || operation === 'GET /user/memberships/orgs/{org}') {
       const login = this.oauth.userOf(req.headers.authorization);
-      if (!login) return this.send(res, operation, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
+      if (!login)
+        return this.send(
+          res,
+          operation,
+          401,
+          { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' },
+          false,
+        );
       if (operation === 'GET /user') return this.send(res, operation, 200, this.userJson(login));
       const org = decodeURIComponent(owner);
       if (!this.oauth.isMember(org, login)) return this.notFound(res, operation);
@@ -282,19 +375,45 @@ export class GitHubStandIn {
     }
     if (operation === 'GET /app' || operation === 'GET /app/hook/config') {
       const app = this.apps.authenticate(req.headers.authorization);
-      if (typeof app === 'string') return this.send(res, operation, 401, { message: app, documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
+      if (typeof app === 'string')
+        return this.send(
+          res,
+          operation,
+          401,
+          { message: app, documentation_url: 'https://docs.github.com/rest', status: '401' },
+          false,
+        );
       if (operation === 'GET /app') return this.send(res, operation, 200, this.appJson(app));
-      return this.send(res, operation, 200, { url: app.manifest.hook_attributes?.url ?? '', content_type: 'json', secret: '********', insecure_ssl: '0' });
+      return this.send(res, operation, 200, {
+        url: app.manifest.hook_attributes?.url ?? '',
+        content_type: 'json',
+        secret: '********',
+        insecure_ssl: '0',
+      });
     }
     if (operation === 'POST /app/installations/{installation_id}/access_tokens' && this.faults.badCredentials) {
-      return this.send(res, operation, 401, { message: 'A JSON web token could not be decoded', documentation_url: 'https://docs.github.com/rest', status: '401' }, false);
+      return this.send(
+        res,
+        operation,
+        401,
+        {
+          message: 'A JSON web token could not be decoded',
+          documentation_url: 'https://docs.github.com/rest',
+          status: '401',
+        },
+        false,
+      );
     }
     if (isWrite && this.faults.forbidWrites)
       return this.send(
         res,
         operation,
         403,
-        { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest/releases/releases', status: '403' },
+        {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest/releases/releases',
+          status: '403',
+        },
         false,
       );
 
@@ -304,7 +423,13 @@ export class GitHubStandIn {
       const validate = validator(`${operation} request`, contract.requestBody);
       if (!validate(json)) {
         this.violations.push(`${operation} request body: ${ajv.errorsText(validate.errors)}`);
-        return this.send(res, operation, 422, { message: 'Invalid request.', documentation_url: 'https://docs.github.com/rest' }, false);
+        return this.send(
+          res,
+          operation,
+          422,
+          { message: 'Invalid request.', documentation_url: 'https://docs.github.com/rest' },
+          false,
+        );
       }
     }
     const list = this.releases(repoKey);
@@ -382,22 +507,28 @@ export class GitHubStandIn {
         const run = this.checkRuns.find((r) => r.id === Number(param) && r.repo === repoKey);
         if (!run) return this.notFound(res, operation);
         run.updates++;
-        for (const key of ['status', 'conclusion', 'output', 'actions'] as const) if (key in json) (run as any)[key] = json[key];
+        for (const key of ['status', 'conclusion', 'output', 'actions'] as const)
+          if (key in json) (run as any)[key] = json[key];
         return this.send(res, operation, 200, this.checkRunJson(run));
       }
       case 'GET /repos/{owner}/{repo}/releases/{release_id}': {
         const release = byId(param);
-        return release ? this.send(res, operation, 200, this.releaseJson(repoKey, release)) : this.notFound(res, operation);
+        return release
+          ? this.send(res, operation, 200, this.releaseJson(repoKey, release))
+          : this.notFound(res, operation);
       }
       case 'GET /repos/{owner}/{repo}/releases/tags/{tag}': {
         const release = list.find((r) => r.tagName === decodeURIComponent(param) && !r.draft);
-        return release ? this.send(res, operation, 200, this.releaseJson(repoKey, release)) : this.notFound(res, operation);
+        return release
+          ? this.send(res, operation, 200, this.releaseJson(repoKey, release))
+          : this.notFound(res, operation);
       }
       case 'GET /repos/{owner}/{repo}/releases': {
         const perPage = Number(url.searchParams.get('per_page') ?? 30);
         const page = Number(url.searchParams.get('page') ?? 1);
         const slice = list.slice((page - 1) * perPage, page * perPage);
-        if (page * perPage < list.length) res.setHeader('link', `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`);
+        if (page * perPage < list.length)
+          res.setHeader('link', `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`);
         return this.send(
           res,
           operation,
@@ -448,7 +579,10 @@ export class GitHubStandIn {
         if (!release) return this.notFound(res, operation);
         const name = url.searchParams.get('name');
         if (!name) this.violations.push(`${operation}: no name query parameter`);
-        if (Number(req.headers['content-length']) !== body.length) this.violations.push(`${operation}: content-length ${req.headers['content-length']} but ${body.length} bytes`);
+        if (Number(req.headers['content-length']) !== body.length)
+          this.violations.push(
+            `${operation}: content-length ${req.headers['content-length']} but ${body.length} bytes`,
+          );
         if (!req.headers['content-type']) this.violations.push(`${operation}: no content-type`);
         if (this.faults.raceOnUpload?.delete(name!)) {
           release.assets.push({
@@ -464,7 +598,10 @@ export class GitHubStandIn {
             res,
             operation,
             422,
-            { message: 'Cannot upload assets to an immutable release.', documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset' },
+            {
+              message: 'Cannot upload assets to an immutable release.',
+              documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset',
+            },
             false,
           );
         if (release.assets.some((a) => a.name === name)) {
@@ -480,14 +617,21 @@ export class GitHubStandIn {
             false,
           );
         }
-        const asset: StoredAsset = { id: this.nextId++, name: name!, contentType: String(req.headers['content-type']), content: body, createdAt: new Date().toISOString() };
+        const asset: StoredAsset = {
+          id: this.nextId++,
+          name: name!,
+          contentType: String(req.headers['content-type']),
+          content: body,
+          createdAt: new Date().toISOString(),
+        };
         release.assets.push(asset);
         return this.send(res, operation, 201, this.assetJson(repoKey, release, asset));
       }
       case 'DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}': {
         const release = list.find((r) => r.assets.some((a) => a.id === Number(param)));
         if (!release) return this.notFound(res, operation);
-        if (release.immutable && !release.draft) return this.send(res, operation, 422, { message: 'Cannot delete assets of an immutable release.' }, false);
+        if (release.immutable && !release.draft)
+          return this.send(res, operation, 422, { message: 'Cannot delete assets of an immutable release.' }, false);
         release.assets = release.assets.filter((a) => a.id !== Number(param));
         return this.send(res, operation, 204, undefined);
       }
@@ -616,27 +760,40 @@ export class GitHubStandIn {
       .flatMap((r) => r.assets)
       .find((a) => a.id === id);
     if (!asset) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': asset.content.length }).end(asset.content);
+    res
+      .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': asset.content.length })
+      .end(asset.content);
   }
 
   private notFound(res: ServerResponse, operation: string): void {
-    this.send(res, operation, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+    this.send(res, operation, 404, {
+      message: 'Not Found',
+      documentation_url: 'https://docs.github.com/rest',
+      status: '404',
+    });
   }
 
   /** Sends a response, validating a JSON body against the operation's documented schema for that status. */
   private send(res: ServerResponse, operation: string, status: number, body: unknown, documented = true): void {
     const contract = subset[operation];
     if (contract && documented) {
-      if (!(String(status) in contract.responses)) this.violations.push(`${operation} answered ${status}, which GitHub does not document for it`);
+      if (!(String(status) in contract.responses))
+        this.violations.push(`${operation} answered ${status}, which GitHub does not document for it`);
       const schema = contract.responses[String(status)];
       if (schema) {
         const validate = validator(`${operation} ${status}`, schema);
-        if (!validate(body)) this.violations.push(`${operation} ${status} response: ${ajv.errorsText(validate.errors)}`);
+        if (!validate(body))
+          this.violations.push(`${operation} ${status} response: ${ajv.errorsText(validate.errors)}`);
       }
     }
     if (body === undefined) return void res.writeHead(status).end();
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+    res
+      .writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      })
+      .end(text);
   }
 
   private user() {

@@ -58,7 +58,11 @@ export function checkRunActionPayload(event: {
   installationId?: number;
 }): Example {
   const payload = example('check_run', 'requested_action');
-  Object.assign(payload.check_run, { id: event.checkRun.id, external_id: event.checkRun.externalId, head_sha: event.checkRun.headSha });
+  Object.assign(payload.check_run, {
+    id: event.checkRun.id,
+    external_id: event.checkRun.externalId,
+    head_sha: event.checkRun.headSha,
+  });
   payload.requested_action = { identifier: event.identifier };
   payload.repository.full_name = event.repository;
   payload.sender.login = event.sender;
@@ -88,13 +92,19 @@ export function signedWebhook(
       'user-agent': 'GitHub-Hookshot/stand-in',
       'x-github-event': event,
       'x-github-delivery': options.deliveryId ?? randomUUID(),
-      'x-hub-signature-256': options.signature ?? `sha256=${createHmac('sha256', to.secret).update(body).digest('hex')}`,
+      'x-hub-signature-256':
+        options.signature ?? `sha256=${createHmac('sha256', to.secret).update(body).digest('hex')}`,
     },
   };
 }
 
 /** POSTs one webhook signed the way GitHub signs it. */
-export async function sendWebhook(to: WebhookTarget, event: string, payload: unknown, options: { signature?: string; deliveryId?: string } = {}): Promise<Delivered> {
+export async function sendWebhook(
+  to: WebhookTarget,
+  event: string,
+  payload: unknown,
+  options: { signature?: string; deliveryId?: string } = {},
+): Promise<Delivered> {
   const { body, headers } = signedWebhook(to, event, payload, options);
   const started = performance.now();
   const response = await fetch(to.url, { method: 'POST', body, headers });

@@ -1,4 +1,5 @@
 // Every input of action.yml, read once into one typed object; nothing below index.ts reads the environment.
+import { byteSize } from '../byte-size.ts';
 
 export interface ActionInputs {
   /** Plugin folder, relative to the workspace; empty to detect it from the tag and environment.json. */
@@ -41,10 +42,9 @@ export function parseBoolean(name: string, value: string, fallback: boolean): bo
 export function parseSizeInput(name: string, value: string): number | undefined {
   const v = value.trim();
   if (v === '') return undefined;
-  const match = /^(\d+)\s*([KMG]i?B?)?$/i.exec(v);
-  if (!match) throw new InputError(`input "${name}" takes a size like 50M or 1048576, not "${value}"`);
-  const unit = (match[2] ?? '').charAt(0).toUpperCase();
-  return Number(match[1]) * (unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1);
+  const bytes = byteSize(v);
+  if (bytes === undefined) throw new InputError(`input "${name}" takes a size like 50M or 1048576, not "${value}"`);
+  return bytes;
 }
 
 /** Reads the inputs; `tagFromEvent` is the tag the triggering event names, if any. */

@@ -31,11 +31,17 @@ export function jobSummary(result: ActionResult): string {
     lines.push(
       `| Release | [${escapeCell(publish.release.tagName)}](${publish.release.htmlUrl})${publish.release.draft ? ' (draft)' : ''}${publish.created ? ', created by this run' : ''} |`,
     );
-    lines.push(`| Assets | ${publish.assets.map((a) => `[${escapeCell(a.name)}](${a.browserDownloadUrl})`).join('<br>')} |`);
+    lines.push(
+      `| Assets | ${publish.assets.map((a) => `[${escapeCell(a.name)}](${a.browserDownloadUrl})`).join('<br>')} |`,
+    );
   }
   const orphanList = Object.entries(pack.orphans).flatMap(([file, list]) =>
-    list.map((o) => `- ${file}: ${o.reason}${o.id ? ` (\`${escapeCell(o.id)}\`${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`),
+    list.map(
+      (o) =>
+        `- ${file}: ${o.reason}${o.id ? ` (\`${escapeCell(o.id)}\`${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`,
+    ),
   );
-  if (orphanList.length) lines.push('', '<details><summary>Orphans (not installed)</summary>', '', ...orphanList, '', '</details>');
+  if (orphanList.length)
+    lines.push('', '<details><summary>Orphans (not installed)</summary>', '', ...orphanList, '', '</details>');
   return `${lines.join('\n')}\n`;
 }

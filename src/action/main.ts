@@ -18,7 +18,12 @@ function tagFromEvent(): string {
 }
 
 function annotate(d: Diagnostic): void {
-  const properties: core.AnnotationProperties = { title: d.code, file: d.file, startLine: d.line, startColumn: d.column };
+  const properties: core.AnnotationProperties = {
+    title: d.code,
+    file: d.file,
+    startLine: d.line,
+    startColumn: d.column,
+  };
   if (d.severity === 'error') core.error(d.message, properties);
   else core.warning(d.message, properties);
 }
@@ -50,13 +55,23 @@ export async function run(): Promise<void> {
     for (const secret of [inputs.token, inputs.signingKey, inputs.signingPassword]) if (secret) core.setSecret(secret);
     // Run outside GitHub (local-action, a shell), the repository comes from GITHUB_REPOSITORY or not at all.
     const repository = process.env.GITHUB_REPOSITORY ? context.repo : undefined;
-    const api = inputs.token && repository ? octokitReleaseApi(getOctokit(inputs.token), repository.owner, repository.repo) : undefined;
-    const result = await releasePlugin(inputs, { workspace, tempDir, api, reporter: { info: (m) => core.info(m), annotate } });
+    const api =
+      inputs.token && repository
+        ? octokitReleaseApi(getOctokit(inputs.token), repository.owner, repository.repo)
+        : undefined;
+    const result = await releasePlugin(inputs, {
+      workspace,
+      tempDir,
+      api,
+      reporter: { info: (m) => core.info(m), annotate },
+    });
     setOutputs(result);
     // Runners always provide the summary file; local runners may not, and that is no reason to fail.
     if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(jobSummary(result)).write();
     else core.info(jobSummary(result));
-    core.info(`${result.pack.plugin.id} ${result.pack.plugin.version}: ${result.pack.zip.path} sha256 ${result.pack.zip.sha256}`);
+    core.info(
+      `${result.pack.plugin.id} ${result.pack.plugin.version}: ${result.pack.zip.path} sha256 ${result.pack.zip.sha256}`,
+    );
   } catch (error) {
     const diagnostics = (error as { diagnostics?: Diagnostic[] }).diagnostics;
     core.setFailed(

@@ -30,9 +30,16 @@ export function octokitReleaseApi(octokit: Octokit, owner: string, repo: string)
   };
 
   return {
-    getReleaseByTag: (tag) => orUndefined(`get release ${tag}`, async () => toRelease((await octokit.rest.repos.getReleaseByTag({ ...repoParams, tag })).data as Json)),
+    getReleaseByTag: (tag) =>
+      orUndefined(`get release ${tag}`, async () =>
+        toRelease((await octokit.rest.repos.getReleaseByTag({ ...repoParams, tag })).data as Json),
+      ),
     listReleases: () =>
-      call('list releases', async () => (await octokit.paginate(octokit.rest.repos.listReleases, { ...repoParams, per_page: 100 })).map((r) => toRelease(r as Json))),
+      call('list releases', async () =>
+        (await octokit.paginate(octokit.rest.repos.listReleases, { ...repoParams, per_page: 100 })).map((r) =>
+          toRelease(r as Json),
+        ),
+      ),
     createRelease: (release) =>
       call(`create release ${release.tagName}`, async () =>
         toRelease(
@@ -49,10 +56,18 @@ export function octokitReleaseApi(octokit: Octokit, owner: string, repo: string)
         ),
       ),
     updateRelease: (id, changes) =>
-      call(`update release ${id}`, async () => toRelease((await octokit.rest.repos.updateRelease({ ...repoParams, release_id: id, ...changes })).data as Json)),
+      call(`update release ${id}`, async () =>
+        toRelease((await octokit.rest.repos.updateRelease({ ...repoParams, release_id: id, ...changes })).data as Json),
+      ),
     listAssets: (releaseId) =>
       call(`list assets of release ${releaseId}`, async () =>
-        (await octokit.paginate(octokit.rest.repos.listReleaseAssets, { ...repoParams, release_id: releaseId, per_page: 100 })).map((a) => toAsset(a as Json)),
+        (
+          await octokit.paginate(octokit.rest.repos.listReleaseAssets, {
+            ...repoParams,
+            release_id: releaseId,
+            per_page: 100,
+          })
+        ).map((a) => toAsset(a as Json)),
       ),
     deleteAsset: (assetId) =>
       call(`delete asset ${assetId}`, async () => {
@@ -109,11 +124,19 @@ function toAsset(data: Json): ReleaseAsset {
 
 /** Turns an HTTP error into a sentence that says what to do. */
 function explain(what: string, error: unknown): Error {
-  const e = error as { status?: number; message?: string; response?: { data?: { message?: string; errors?: Array<{ code?: string; message?: string }> } } };
+  const e = error as {
+    status?: number;
+    message?: string;
+    response?: { data?: { message?: string; errors?: Array<{ code?: string; message?: string }> } };
+  };
   if (typeof e.status !== 'number') return error as Error;
   const data = e.response?.data;
-  const detail = [data?.message, ...(data?.errors ?? []).map((x) => x.message ?? x.code)].filter(Boolean).join('; ') || e.message || '';
-  if (e.status === 401) return new GitHubError(401, `GitHub rejected the token while trying to ${what}: check the "token" input`);
+  const detail =
+    [data?.message, ...(data?.errors ?? []).map((x) => x.message ?? x.code)].filter(Boolean).join('; ') ||
+    e.message ||
+    '';
+  if (e.status === 401)
+    return new GitHubError(401, `GitHub rejected the token while trying to ${what}: check the "token" input`);
   if (e.status === 403) {
     return new GitHubError(
       403,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { PACKAGE_NAME } from '../plugin/pack.ts';
-import { compareVersions, parsePluginTag } from '../plugin/release-tag.ts';
+import { compareVersions } from '../versions.ts';
+import { parsePluginTag } from '../plugin/release-tag.ts';
 import type { Release, ReleaseApi } from './release-api.ts';
 
 // The previous release of the same plugin: the highest version below ours among published releases whose
@@ -11,7 +12,11 @@ export interface PreviousPackage {
   zip: string;
 }
 
-export async function findPreviousRelease(api: ReleaseApi, prefix: string, version: string): Promise<Release | undefined> {
+export async function findPreviousRelease(
+  api: ReleaseApi,
+  prefix: string,
+  version: string,
+): Promise<Release | undefined> {
   let best: { release: Release; version: string } | undefined;
   for (const release of await api.listReleases()) {
     if (release.draft || !release.tagName.startsWith(prefix)) continue;

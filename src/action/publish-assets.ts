@@ -25,12 +25,26 @@ export class PublishError extends Error {}
 
 const UPLOAD_ATTEMPTS = 3;
 
-export async function publishAssets(api: ReleaseApi, request: PublishRequest, log: (message: string) => void): Promise<PublishResult> {
-  let release = (await api.getReleaseByTag(request.tag)) ?? (await api.listReleases()).find((r) => r.tagName === request.tag);
+export async function publishAssets(
+  api: ReleaseApi,
+  request: PublishRequest,
+  log: (message: string) => void,
+): Promise<PublishResult> {
+  let release =
+    (await api.getReleaseByTag(request.tag)) ?? (await api.listReleases()).find((r) => r.tagName === request.tag);
   let created = false;
   if (!release) {
-    if (!request.createRelease) throw new PublishError(`there is no release for tag ${request.tag}: create it first, or set "create-release: true"`);
-    release = await api.createRelease({ tagName: request.tag, name: request.releaseName, body: request.releaseBody, draft: true, prerelease: request.prerelease });
+    if (!request.createRelease)
+      throw new PublishError(
+        `there is no release for tag ${request.tag}: create it first, or set "create-release: true"`,
+      );
+    release = await api.createRelease({
+      tagName: request.tag,
+      name: request.releaseName,
+      body: request.releaseBody,
+      draft: true,
+      prerelease: request.prerelease,
+    });
     created = true;
     log(`created draft release ${request.tag}`);
   }
@@ -61,7 +75,10 @@ async function uploadReplacing(
   for (let attempt = 1; ; attempt++) {
     const existing = (await api.listAssets(release.id)).find((a) => a.name === file.name);
     if (existing) {
-      if (!overwrite) throw new PublishError(`release ${release.tagName} already has ${file.name}: set "overwrite: true" to replace it`);
+      if (!overwrite)
+        throw new PublishError(
+          `release ${release.tagName} already has ${file.name}: set "overwrite: true" to replace it`,
+        );
       await api.deleteAsset(existing.id);
       log(`replaced existing ${file.name}`);
     }
@@ -71,12 +88,19 @@ async function uploadReplacing(
       return asset;
     } catch (error) {
       // 422 already_exists: another run uploaded the same name between our list and our upload.
-      if (error instanceof GitHubError && error.status === 422 && /already_exists|already exists/i.test(error.message) && attempt < UPLOAD_ATTEMPTS) {
+      if (
+        error instanceof GitHubError &&
+        error.status === 422 &&
+        /already_exists|already exists/i.test(error.message) &&
+        attempt < UPLOAD_ATTEMPTS
+      ) {
         log(`${file.name} appeared during the upload; replacing it (attempt ${attempt + 1} of ${UPLOAD_ATTEMPTS})`);
         continue;
       }
       if (error instanceof GitHubError && error.status === 422 && release.immutable) {
-        throw new PublishError(`release ${release.tagName} is immutable: ${error.message}. Upload to a draft release and publish it afterwards.`);
+        throw new PublishError(
+          `release ${release.tagName} is immutable: ${error.message}. Upload to a draft release and publish it afterwards.`,
+        );
       }
       throw error;
     }

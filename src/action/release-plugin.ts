@@ -44,8 +44,14 @@ export class ActionError extends Error {}
 export async function releasePlugin(inputs: ActionInputs, context: ActionContext): Promise<ActionResult> {
   const { reporter } = context;
   const tag = inputs.tag ? parsePluginTag(inputs.tag) : undefined;
-  if (inputs.tag && !tag) reporter.info(`tag ${inputs.tag} is neither plugin-<id>-v<x.y.z> nor v<x.y.z>: the version check and the previous-release baseline are skipped`);
-  if (inputs.upload && !inputs.tag) throw new ActionError('no tag to release: run on a tag push or a release event, set the "tag" input, or set "upload: false"');
+  if (inputs.tag && !tag)
+    reporter.info(
+      `tag ${inputs.tag} is neither plugin-<id>-v<x.y.z> nor v<x.y.z>: the version check and the previous-release baseline are skipped`,
+    );
+  if (inputs.upload && !inputs.tag)
+    throw new ActionError(
+      'no tag to release: run on a tag push or a release event, set the "tag" input, or set "upload: false"',
+    );
   if ((inputs.upload || inputs.baseline === 'previous-release') && inputs.tag && !context.api)
     throw new ActionError(
       'no GitHub token or repository: set the "token" input (and GITHUB_REPOSITORY=owner/repo outside GitHub Actions), or pack only with upload: false and baseline: none',
@@ -124,8 +130,11 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
 /** The signing-key input, opened with signing-password when it is sealed. */
 function openSigningKey(inputs: ActionInputs): SecretKey {
   try {
-    const text = inputs.signingKey.includes('\n') ? inputs.signingKey : `untrusted comment: signing key\n${inputs.signingKey}\n`;
-    if (isEncrypted(text) && !inputs.signingPassword) throw new MinisignError('the key is sealed with a password: set the "signing-password" input');
+    const text = inputs.signingKey.includes('\n')
+      ? inputs.signingKey
+      : `untrusted comment: signing key\n${inputs.signingKey}\n`;
+    if (isEncrypted(text) && !inputs.signingPassword)
+      throw new MinisignError('the key is sealed with a password: set the "signing-password" input');
     return parseSecretKey(text, inputs.signingPassword || undefined);
   } catch (error) {
     if (error instanceof MinisignError) throw new ActionError(`input "signing-key": ${error.message}`);
@@ -135,7 +144,10 @@ function openSigningKey(inputs: ActionInputs): SecretKey {
 
 /** gestor-plugin.zip.minisig beside the zip: the publisher's signature of this plugin, version and bytes. */
 async function signPackageFile(key: SecretKey, summary: PackSummary): Promise<{ path: string; keyId: string }> {
-  const signed = await signPackage(summary.zip.path, key, { pluginId: summary.plugin.id, version: summary.plugin.version });
+  const signed = await signPackage(summary.zip.path, key, {
+    pluginId: summary.plugin.id,
+    version: summary.plugin.version,
+  });
   const file = path.join(path.dirname(summary.zip.path), SIGNATURE_FILE);
   await writeFile(file, signed.text);
   return { path: file, keyId: keyIdText(key.keyId) };
@@ -154,7 +166,9 @@ async function keyStatementFiles(workspace: string, given: string): Promise<Publ
     throw new ActionError(`input "key-statement": ${statement}: ${(error as Error).message}`);
   }
   await readFile(`${statement}.minisig`).catch(() => {
-    throw new ActionError(`input "key-statement": no ${statement}.minisig beside it (c2f-plugin keys-statement writes both)`);
+    throw new ActionError(
+      `input "key-statement": no ${statement}.minisig beside it (c2f-plugin keys-statement writes both)`,
+    );
   });
   return [
     { name: KEY_STATEMENT_FILE, path: statement, contentType: 'application/json' },
@@ -164,7 +178,11 @@ async function keyStatementFiles(workspace: string, given: string): Promise<Publ
 
 type Baseline = { baseline: string | false | null; label: string };
 
-async function resolveBaseline(inputs: ActionInputs, context: ActionContext, tag: PluginTag | undefined): Promise<Baseline> {
+async function resolveBaseline(
+  inputs: ActionInputs,
+  context: ActionContext,
+  tag: PluginTag | undefined,
+): Promise<Baseline> {
   const own: Baseline = { baseline: null, label: "the plugin's own db/data" };
   switch (inputs.baseline) {
     case 'none':
@@ -175,7 +193,8 @@ async function resolveBaseline(inputs: ActionInputs, context: ActionContext, tag
       if (!tag || !context.api) return { ...own, label: `${own.label} (no release tag to find a previous release by)` };
       const previous = await downloadPreviousPackage(context.api, tag.prefix, tag.version, context.tempDir);
       if (!previous) return { ...own, label: `${own.label} (no earlier release tagged ${tag.prefix}<version>)` };
-      if (!previous.zip) return { ...own, label: `${own.label} (release ${previous.release.tagName} has no ${PACKAGE_NAME})` };
+      if (!previous.zip)
+        return { ...own, label: `${own.label} (release ${previous.release.tagName} has no ${PACKAGE_NAME})` };
       return { baseline: previous.zip, label: `${PACKAGE_NAME} of release ${previous.release.tagName}` };
     }
     default:
@@ -183,9 +202,16 @@ async function resolveBaseline(inputs: ActionInputs, context: ActionContext, tag
   }
 }
 
-function tagVersionMismatch(tagName: string, tag: PluginTag, summary: PackSummary, pluginDir: string): Diagnostic | undefined {
+function tagVersionMismatch(
+  tagName: string,
+  tag: PluginTag,
+  summary: PackSummary,
+  pluginDir: string,
+): Diagnostic | undefined {
   if (tag.version === summary.plugin.version) return undefined;
-  const hint = /[-+]/.test(tag.version) ? ' (Conn2Flow rejects pre-release versions: tag a plain x.y.z and set "prerelease: true")' : '';
+  const hint = /[-+]/.test(tag.version)
+    ? ' (Conn2Flow rejects pre-release versions: tag a plain x.y.z and set "prerelease: true")'
+    : '';
   return {
     severity: 'error',
     code: 'tag-version',

@@ -27,6 +27,11 @@ export interface AgentOptions {
   installer?: Installer;
 }
 
+const INSTALLER_OUTCOME: Record<string, string> = {
+  finished: '; the installer it had started ran to its end',
+  stopped: '; the installer it had started ran past its time limit and was stopped',
+};
+
 export class Agent {
   readonly config: AgentConfig;
   readonly journal: Journal;
@@ -73,7 +78,8 @@ export class Agent {
     this.server = createServer((req, res) => {
       handleJobRequest(req, res, this, path).catch((error) => {
         this.log(`receiver error: ${(error as Error).stack ?? error}`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+        if (!res.headersSent)
+          res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
       });
     });
     try {
@@ -104,7 +110,10 @@ export class Agent {
         .map((name) => path.join(this.backups.dir, name)),
     ];
     await Promise.all(leftovers.map((file) => rm(file, { force: true, recursive: true })));
-    if (leftovers.length) this.log(`removed ${leftovers.length} partial file(s) a previous run left: ${leftovers.map((f) => path.relative(this.config.dataDir, f)).join(', ')}`);
+    if (leftovers.length)
+      this.log(
+        `removed ${leftovers.length} partial file(s) a previous run left: ${leftovers.map((f) => path.relative(this.config.dataDir, f)).join(', ')}`,
+      );
   }
 
   async stop(): Promise<void> {
@@ -133,19 +142,35 @@ export class Agent {
 
   private store(job: Job, via: 'push' | 'pull'): { status: 200 | 202 | 409; ack: Ack } {
     if (job.hostId !== this.config.hostId)
-      return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `this agent is host ${this.config.hostId}, the job is for ${job.hostId}` } };
+      return {
+        status: 409,
+        ack: {
+          status: 'refused',
+          jobId: job.jobId,
+          reason: `this agent is host ${this.config.hostId}, the job is for ${job.hostId}`,
+        },
+      };
     const known = this.journal.findAttempt(job.attemptId);
     if (known) return { status: 200, ack: { status: 'known', jobId: known.jobId, report: known.report } };
     if (this.config.pinned.includes(job.plugin.id) && job.action !== 'notify') {
-      return { status: 409, ack: { status: 'refused', jobId: job.jobId, reason: `${job.plugin.id} is pinned on this host` } };
+      return {
+        status: 409,
+        ack: { status: 'refused', jobId: job.jobId, reason: `${job.plugin.id} is pinned on this host` },
+      };
     }
     if (!this.journal.addAttempt(job, new Date().toISOString())) {
       const raced = this.journal.findAttempt(job.attemptId)!;
       return { status: 200, ack: { status: 'known', jobId: raced.jobId, report: raced.report } };
     }
-    this.log(`job ${job.jobId} accepted (attempt ${job.attemptId}): ${job.action} ${job.plugin.id} ${job.plugin.version}`);
+    this.log(
+      `job ${job.jobId} accepted (attempt ${job.attemptId}): ${job.action} ${job.plugin.id} ${job.plugin.version}`,
+    );
     if (via === 'pull' && job.action !== 'notify') {
-      this.report(this.journal.findAttempt(job.attemptId)!, { status: 'idle', exitCode: null, message: 'received (pull mode); waiting to run' }, false);
+      this.report(
+        this.journal.findAttempt(job.attemptId)!,
+        { status: 'idle', exitCode: null, message: 'received (pull mode); waiting to run' },
+        false,
+      );
     }
     this.schedule(job.attemptId, job.plugin.id);
     return { status: 202, ack: { status: 'accepted', jobId: job.jobId } };
@@ -173,7 +198,9 @@ export class Agent {
   }
 
   async inventoryOf(pluginId: string): Promise<InventoryEntry> {
-    return (await this.inventory()).find((entry) => entry.pluginId === pluginId) ?? { pluginId, version: null, sha256: null };
+    return (
+      (await this.inventory()).find((entry) => entry.pluginId === pluginId) ?? { pluginId, version: null, sha256: null }
+    );
   }
 
   /** Resolves when every job accepted so far has finished (tests, shutdown). */
@@ -228,7 +255,15 @@ export class Agent {
         return;
       }
       this.log(`job ${jobId} failed inside the agent: ${(error as Error).stack ?? error}`);
-      this.report(entry, { status: 'erro', exitCode: AGENT_EXIT.INSTALLER_CRASHED, message: `the agent failed while running the job: ${(error as Error).message}` }, true);
+      this.report(
+        entry,
+        {
+          status: 'erro',
+          exitCode: AGENT_EXIT.INSTALLER_CRASHED,
+          message: `the agent failed while running the job: ${(error as Error).message}`,
+        },
+        true,
+      );
     }
   }
 
@@ -239,7 +274,8 @@ export class Agent {
    * site has the job's version and package, otherwise interrupted (44). Jobs not started yet run after it.
    */
   private recover(): void {
-    for (const entry of this.journal.attemptsInPhase('running')) this.chain(entry.job.plugin.id, () => this.recoverInterrupted(entry));
+    for (const entry of this.journal.attemptsInPhase('running'))
+      this.chain(entry.job.plugin.id, () => this.recoverInterrupted(entry));
     for (const entry of this.journal.attemptsInPhase('received')) this.schedule(entry.attemptId, entry.job.plugin.id);
   }
 
@@ -247,15 +283,17 @@ export class Agent {
     const job = entry.job;
     const installer = await this.outlive(entry);
     const check =
-      job.action !== 'uninstall' && this.installer.check ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined) : undefined;
-    const said =
-      installer === 'finished'
-        ? '; the installer it had started ran to its end'
-        : installer === 'stopped'
-          ? '; the installer it had started ran past its time limit and was stopped'
-          : '';
+      job.action !== 'uninstall' && this.installer.check
+        ? await this.installer.check(job.plugin.id, job.plugin.version, job.package.sha256).catch(() => undefined)
+        : undefined;
+    const said = INSTALLER_OUTCOME[installer] ?? '';
     if (check?.ok) {
-      this.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
+      this.journal.setInstalled({
+        pluginId: job.plugin.id,
+        version: job.plugin.version,
+        sha256: job.package.sha256,
+        installedAt: new Date().toISOString(),
+      });
       this.report(
         entry,
         {
@@ -288,7 +326,9 @@ export class Agent {
   private async outlive(entry: JournalJob): Promise<'gone' | 'finished' | 'stopped'> {
     const pgid = entry.installerPgid;
     if (!pgid || !isProcessGroupAlive(pgid)) return 'gone';
-    this.log(`job ${entry.jobId}: the installer the previous run started (process group ${pgid}) still runs; waiting for it before anything else touches ${entry.job.plugin.id}`);
+    this.log(
+      `job ${entry.jobId}: the installer the previous run started (process group ${pgid}) still runs; waiting for it before anything else touches ${entry.job.plugin.id}`,
+    );
     const limit = Date.parse(entry.startedAt ?? new Date().toISOString()) + this.config.installer.timeoutSeconds * 1000;
     while (isProcessGroupAlive(pgid) && Date.now() < limit) await new Promise((resolve) => setTimeout(resolve, 250));
     if (!isProcessGroupAlive(pgid)) return 'finished';
@@ -317,7 +357,9 @@ export class Agent {
       } catch (error) {
         if (!isDiskFull(error)) throw error;
         if (!this.diskFullLogged)
-          this.log(`no space left to record reports (${(error as Error).message}); ${this.unrecorded.length} wait in memory and are written once space allows`);
+          this.log(
+            `no space left to record reports (${(error as Error).message}); ${this.unrecorded.length} wait in memory and are written once space allows`,
+          );
         this.diskFullLogged = true;
         this.unrecordedTimer = setTimeout(() => this.flushUnrecorded(), 5000);
         this.unrecordedTimer.unref();
@@ -344,7 +386,10 @@ export class Agent {
       message: outcome.message.slice(0, 2000),
       logTail: (outcome.logTail ?? []).slice(-50).map((line) => line.slice(0, 1000)),
       installedVersion:
-        outcome.installedVersion ?? (outcome.status === 'ok' && entry.job.action !== 'uninstall' && entry.job.action !== 'notify' ? entry.job.plugin.version : null),
+        outcome.installedVersion ??
+        (outcome.status === 'ok' && entry.job.action !== 'uninstall' && entry.job.action !== 'notify'
+          ? entry.job.plugin.version
+          : null),
       ...(outcome.inventory ? { inventory: outcome.inventory } : {}),
       timings: {
         receivedAt: entry.receivedAt,

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256OfFile } from '../plugin/sha256-file.ts';
-import { compareVersions } from '../plugin/release-tag.ts';
+import { compareVersions } from '../versions.ts';
 
 // Every package the agent installed, as backups/<plugin>/<version>.zip, so a rollback works even after the
 // release is gone from GitHub (Conn2Flow's release script deletes older releases). The newest `keep`
@@ -49,9 +49,14 @@ export class Backups {
   async prune(pluginId: string, keep: number, needed: ReadonlyArray<string | null>): Promise<string[]> {
     const versions = await this.versions(pluginId);
     const doomed = versions.slice(0, Math.max(versions.length - keep, 0)).filter((v) => !needed.includes(v));
-    const uninstalled = (await readdir(path.join(this.dir, pluginId)).catch(() => [] as string[])).filter((n) => /^uninstalled-\d{8}T\d{6}\.zip$/.test(n)).sort();
+    const uninstalled = (await readdir(path.join(this.dir, pluginId)).catch(() => [] as string[]))
+      .filter((n) => /^uninstalled-\d{8}T\d{6}\.zip$/.test(n))
+      .sort();
     const oldCopies = uninstalled.slice(0, Math.max(uninstalled.length - keep, 0));
-    await Promise.all([...doomed.map((v) => rm(this.pathFor(pluginId, v), { force: true })), ...oldCopies.map((name) => rm(path.join(this.dir, pluginId, name), { force: true }))]);
+    await Promise.all([
+      ...doomed.map((v) => rm(this.pathFor(pluginId, v), { force: true })),
+      ...oldCopies.map((name) => rm(path.join(this.dir, pluginId, name), { force: true })),
+    ]);
     return [...doomed, ...oldCopies];
   }
 }

@@ -14,12 +14,27 @@ export interface BotAnswer {
 
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
-export async function postSigned(url: string, body: string, secret: string, options: { messageId?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<BotAnswer> {
-  const headers = { 'content-type': 'application/json', 'user-agent': 'c2f-plugin-agent', ...signMessage(body, [secret], options.messageId ?? newMessageId()) };
+export async function postSigned(
+  url: string,
+  body: string,
+  secret: string,
+  options: { messageId?: string; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<BotAnswer> {
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'c2f-plugin-agent',
+    ...signMessage(body, [secret], options.messageId ?? newMessageId()),
+  };
   return await postJson(url, body, headers, options.timeoutMs ?? 15_000, options.signal);
 }
 
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<BotAnswer> {
+export async function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<BotAnswer> {
   try {
     const response = await request(url, {
       method: 'POST',
@@ -27,7 +42,9 @@ export async function postJson(url: string, body: string, headers: Record<string
       body,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs + 5000)]) : AbortSignal.timeout(timeoutMs + 5000),
+      signal: signal
+        ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs + 5000)])
+        : AbortSignal.timeout(timeoutMs + 5000),
     });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -48,10 +65,12 @@ export async function postJson(url: string, body: string, headers: Record<string
 
 /** The `error` field of a JSON answer, or the status. */
 export function describeAnswer(answer: BotAnswer): string {
-  if (answer.status === 0) return `the bot could not be reached (${networkErrorInWords(answer.error, answer.error ?? 'no answer')})`;
+  if (answer.status === 0)
+    return `the bot could not be reached (${networkErrorInWords(answer.error, answer.error ?? 'no answer')})`;
   try {
     const parsed = JSON.parse(answer.body) as { error?: string; details?: string[] };
-    if (parsed.error) return `the bot answered ${answer.status}: ${parsed.error}${parsed.details ? ` (${parsed.details.join('; ')})` : ''}`;
+    if (parsed.error)
+      return `the bot answered ${answer.status}: ${parsed.error}${parsed.details ? ` (${parsed.details.join('; ')})` : ''}`;
   } catch {}
   return `the bot answered ${answer.status}`;
 }

@@ -52,7 +52,9 @@ export class BotLink {
       agentVersion: AGENT_VERSION,
       inventory: await this.agent.inventory(),
       gestorVersion: await this.agent.siteVersion(),
-      ...(Object.keys(config.publishers).length ? { publishers: trustSummary(config.publishers, new TrustRecords(this.agent.journal.db)) } : {}),
+      ...(Object.keys(config.publishers).length
+        ? { publishers: trustSummary(config.publishers, new TrustRecords(this.agent.journal.db)) }
+        : {}),
       pollSeconds,
       sentAt: new Date().toISOString(),
     };
@@ -91,7 +93,11 @@ export class BotLink {
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopped) {
       const ok = await this.beat(0);
-      await this.sleep(ok ? this.agent.config.heartbeatSeconds * 1000 : Math.min(5000 * 2 ** Math.min(this.failures, 6), this.agent.config.heartbeatSeconds * 1000));
+      await this.sleep(
+        ok
+          ? this.agent.config.heartbeatSeconds * 1000
+          : Math.min(5000 * 2 ** Math.min(this.failures, 6), this.agent.config.heartbeatSeconds * 1000),
+      );
     }
   }
 

@@ -8,7 +8,14 @@ import { validateAgentConfig } from './schemas/agent-config.validator.js';
 // problem is reported with the file and the setting it concerns.
 
 export type InstallerConfig =
-  | { type: 'conn2flow'; gestorDir: string; php: string; domain: string | null; timeoutSeconds: number; dbSocket: string | null }
+  | {
+      type: 'conn2flow';
+      gestorDir: string;
+      php: string;
+      domain: string | null;
+      timeoutSeconds: number;
+      dbSocket: string | null;
+    }
   | { type: 'command'; command: string[]; timeoutSeconds: number };
 
 export interface AgentConfig {
@@ -20,7 +27,13 @@ export interface AgentConfig {
   listen: { host: string; port: number; path: string } | null;
   dataDir: string;
   installer: InstallerConfig;
-  limits: { downloadBytes: number; downloadTimeoutSeconds: number; zipEntries: number; zipTotalBytes: number; zipRatio: number };
+  limits: {
+    downloadBytes: number;
+    downloadTimeoutSeconds: number;
+    zipEntries: number;
+    zipTotalBytes: number;
+    zipRatio: number;
+  };
   backups: { keep: number };
   heartbeatSeconds: number;
   pollSeconds: number;
@@ -56,7 +69,13 @@ export interface HealthCheckConfig {
 }
 
 /** What marks a broken PHP page unless the config says otherwise. */
-export const DEFAULT_FATAL_PATTERNS = ['Fatal error', 'Parse error', 'Uncaught Error', 'Uncaught Exception', 'Uncaught TypeError'];
+export const DEFAULT_FATAL_PATTERNS = [
+  'Fatal error',
+  'Parse error',
+  'Uncaught Error',
+  'Uncaught Exception',
+  'Uncaught TypeError',
+];
 
 export const CONFIG_SCHEMA_URL = 'https://conn2flow-plugin-release/schemas/agent-config.schema.json';
 
@@ -91,7 +110,9 @@ export async function loadConfig(file: string): Promise<AgentConfig> {
 export function completeConfig(raw: unknown, file: string): AgentConfig {
   if (!validateAgentConfig(raw)) {
     const problems = (validateAgentConfig.errors ?? []).filter((e) => e.keyword !== 'oneOf').map(describe);
-    throw new ConfigError(`${file} is not a valid agent config:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
+    throw new ConfigError(
+      `${file} is not a valid agent config:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
   // biome-ignore lint/suspicious/noExplicitAny: the schema above has checked every field read below
   const c = raw as Record<string, any>;
@@ -137,15 +158,22 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
         }
       : null,
     reloadCommand: c.reloadCommand ?? null,
-    postInstall: { timeoutSeconds: c.postInstall?.timeoutSeconds ?? 300, stopOnError: c.postInstall?.stopOnError ?? true },
+    postInstall: {
+      timeoutSeconds: c.postInstall?.timeoutSeconds ?? 300,
+      stopOnError: c.postInstall?.stopOnError ?? true,
+    },
   };
 }
 
-function publishersOf(raw: Record<string, { keys?: string[]; trustOnFirstUse?: boolean }>, file: string): Record<string, PublisherTrust> {
+function publishersOf(
+  raw: Record<string, { keys?: string[]; trustOnFirstUse?: boolean }>,
+  file: string,
+): Record<string, PublisherTrust> {
   const publishers: Record<string, PublisherTrust> = {};
   for (const [pluginId, entry] of Object.entries(raw)) {
     const trust = { keys: [...new Set(entry.keys ?? [])], trustOnFirstUse: entry.trustOnFirstUse ?? false };
-    if (!trust.keys.length && !trust.trustOnFirstUse) throw new ConfigError(`${file}: publishers.${pluginId}: give keys, or trustOnFirstUse: true`);
+    if (!trust.keys.length && !trust.trustOnFirstUse)
+      throw new ConfigError(`${file}: publishers.${pluginId}: give keys, or trustOnFirstUse: true`);
     for (const key of trust.keys) {
       try {
         parsePublicKey(key);
@@ -160,8 +188,10 @@ function publishersOf(raw: Record<string, { keys?: string[]; trustOnFirstUse?: b
 
 function describe(error: ErrorObject): string {
   const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-  if (error.keyword === 'additionalProperties') return `${where}: unknown setting "${(error.params as { additionalProperty: string }).additionalProperty}"`;
-  if (error.keyword === 'required') return `${where}: missing "${(error.params as { missingProperty: string }).missingProperty}"`;
+  if (error.keyword === 'additionalProperties')
+    return `${where}: unknown setting "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+  if (error.keyword === 'required')
+    return `${where}: missing "${(error.params as { missingProperty: string }).missingProperty}"`;
   if (error.keyword === 'const' || error.keyword === 'enum')
     return `${where}: must be ${JSON.stringify((error.params as { allowedValue?: unknown }).allowedValue ?? (error.params as { allowedValues?: unknown }).allowedValues)}`;
   return `${where}: ${error.message}`;

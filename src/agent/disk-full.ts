@@ -6,7 +6,13 @@ import { statfsSync } from 'node:fs';
 
 export function isDiskFull(error: unknown, dir?: string): boolean {
   const e = error as { code?: string; errcode?: number; message?: string };
-  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT' || e?.errcode === 13 || /disk is full|ENOSPC|no space left/i.test(e?.message ?? '')) return true;
+  if (
+    e?.code === 'ENOSPC' ||
+    e?.code === 'EDQUOT' ||
+    e?.errcode === 13 ||
+    /disk is full|ENOSPC|no space left/i.test(e?.message ?? '')
+  )
+    return true;
   // SQLite says "disk I/O error" when a full disk stops it growing its write-ahead log: the device decides.
   return dir !== undefined && /disk I\/O error/i.test(e?.message ?? '') && freeBytes(dir) < MIN_FREE_BYTES;
 }

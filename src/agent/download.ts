@@ -16,7 +16,9 @@ import { PLG_EXIT } from '../protocol/exit-codes.ts';
 // into place only when complete. Redirects are followed (GitHub serves assets from a CDN), at most five, and
 // never from a public server into a loopback or private address.
 
-export type Download = { ok: true; file: string; digest: Buffer; bytes: number; ms: number } | { ok: false; exitCode: number; reason: string };
+export type Download =
+  | { ok: true; file: string; digest: Buffer; bytes: number; ms: number }
+  | { ok: false; exitCode: number; reason: string };
 
 export interface DownloadRequest {
   url: string;
@@ -51,7 +53,8 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
   const started = Date.now();
   const partial = `${req.file}.partial`;
   const failed = (reason: string): Download => ({ ok: false, exitCode: PLG_EXIT.DOWNLOAD, reason });
-  if (req.expectedSize > req.maxBytes) return failed(`the package is ${req.expectedSize} bytes, over this host's limit of ${req.maxBytes}`);
+  if (req.expectedSize > req.maxBytes)
+    return failed(`the package is ${req.expectedSize} bytes, over this host's limit of ${req.maxBytes}`);
   const signal = AbortSignal.timeout(req.timeoutMs);
   let url = req.url;
   try {
@@ -59,7 +62,11 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
       const parsed = new URL(url);
       if (parsed.protocol !== 'https:' && !(req.allowHttp && parsed.protocol === 'http:'))
         return failed(`refusing to download over ${parsed.protocol} (${parsed.host}); allowHttpDownloads permits http`);
-      const response = await request(url, { method: 'GET', headers: { accept: 'application/octet-stream', 'user-agent': 'c2f-plugin-agent' }, signal });
+      const response = await request(url, {
+        method: 'GET',
+        headers: { accept: 'application/octet-stream', 'user-agent': 'c2f-plugin-agent' },
+        signal,
+      });
       if ([301, 302, 303, 307, 308].includes(response.statusCode) && response.headers.location && hop < MAX_REDIRECTS) {
         response.body.resume();
         const next = new URL(String(response.headers.location), url);
@@ -87,7 +94,8 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
       const meter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           bytes += chunk.length;
-          if (bytes > limit) return callback(new Error(`the server sent more than the ${limit} bytes the job announced`));
+          if (bytes > limit)
+            return callback(new Error(`the server sent more than the ${limit} bytes the job announced`));
           hash.update(chunk);
           callback(null, chunk);
         },
@@ -100,7 +108,9 @@ export async function downloadPackage(req: DownloadRequest): Promise<Download> {
     await rm(partial, { force: true });
     if (signal.aborted) return failed(`the download did not finish within ${Math.round(req.timeoutMs / 1000)} s`);
     if (isDiskFull(error))
-      return failed(`no space left on the device of ${path.dirname(req.file)} while downloading (${(error as NodeJS.ErrnoException).code}): free some space, then retry the job`);
+      return failed(
+        `no space left on the device of ${path.dirname(req.file)} while downloading (${(error as NodeJS.ErrnoException).code}): free some space, then retry the job`,
+      );
     const cause = (error as { cause?: { code?: string } }).cause;
     return failed(`download failed: ${cause?.code ?? (error as Error).message}`);
   }

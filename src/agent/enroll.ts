@@ -43,11 +43,19 @@ function refusalCode(answer: BotAnswer): number {
   return 1;
 }
 
-export async function enrollAgent(options: EnrollOptions): Promise<{ hostId: string; pollMode: boolean; configFile: string }> {
+export async function enrollAgent(
+  options: EnrollOptions,
+): Promise<{ hostId: string; pollMode: boolean; configFile: string }> {
   const configFile = path.resolve(options.configFile);
   if (!options.overwrite && (await stat(configFile).catch(() => undefined)))
     throw new EnrollError(`${configFile} exists; pass --force to replace it (the host's current secret would be lost)`);
-  const request: EnrollmentRequest = { type: 'enroll', protocol: 1, token: options.token, agentVersion: AGENT_VERSION, url: options.url };
+  const request: EnrollmentRequest = {
+    type: 'enroll',
+    protocol: 1,
+    token: options.token,
+    agentVersion: AGENT_VERSION,
+    url: options.url,
+  };
   const botUrl = options.botUrl.replace(/\/+$/, '');
   const answer = await postJson(`${botUrl}/api/enroll`, JSON.stringify(request), {}, 15_000);
   if (answer.status !== 200) throw new EnrollError(`enrollment failed: ${describeAnswer(answer)}`, refusalCode(answer));
@@ -55,7 +63,11 @@ export async function enrollAgent(options: EnrollOptions): Promise<{ hostId: str
   const listen =
     options.url === null
       ? null
-      : { host: options.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? (Number(new URL(options.url).port) || 8787), path: new URL(options.url).pathname || '/' };
+      : {
+          host: options.listen?.host ?? '127.0.0.1',
+          port: options.listen?.port ?? (Number(new URL(options.url).port) || 8787),
+          path: new URL(options.url).pathname || '/',
+        };
   const config = {
     $schema: CONFIG_SCHEMA_URL,
     hostId: granted.hostId,

@@ -11,13 +11,18 @@ import type { HealthCheckConfig } from './config.ts';
 // on the old code: the check first waits for the site to be running the new code, then must pass several
 // times in a row.
 
-export type HealthResult = { ok: true; checked: string[]; notes: string[] } | { ok: false; problem: string; notes: string[] };
+export type HealthResult =
+  | { ok: true; checked: string[]; notes: string[] }
+  | { ok: false; problem: string; notes: string[] };
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** When nothing says how long opcache may serve old code: a little more than its default (2 s). */
 export const DEFAULT_SETTLE_SECONDS = 3;
 
-export async function checkSiteHealth(config: HealthCheckConfig, options: { reloaded: boolean } = { reloaded: false }): Promise<HealthResult> {
+export async function checkSiteHealth(
+  config: HealthCheckConfig,
+  options: { reloaded: boolean } = { reloaded: false },
+): Promise<HealthResult> {
   const settle = await settleTime(config, options.reloaded);
   const notes = [settle.note];
   if (settle.seconds) await delay(settle.seconds * 1000);
@@ -25,7 +30,12 @@ export async function checkSiteHealth(config: HealthCheckConfig, options: { relo
   for (let pass = 1; pass <= config.passes; pass++) {
     for (const url of config.urls) {
       const problem = await checkPage(url, config);
-      if (problem) return { ok: false, problem: config.passes > 1 ? `${problem} (check ${pass} of ${config.passes})` : problem, notes };
+      if (problem)
+        return {
+          ok: false,
+          problem: config.passes > 1 ? `${problem} (check ${pass} of ${config.passes})` : problem,
+          notes,
+        };
       if (pass === 1) checked.push(url);
     }
     if (pass < config.passes && config.intervalSeconds) await delay(config.intervalSeconds * 1000);
@@ -35,10 +45,19 @@ export async function checkSiteHealth(config: HealthCheckConfig, options: { relo
 
 /** How long the web server may still run the previous code, and why the agent thinks so. */
 async function settleTime(config: HealthCheckConfig, reloaded: boolean): Promise<{ seconds: number; note: string }> {
-  if (config.settleSeconds !== undefined) return { seconds: config.settleSeconds, note: `waited ${config.settleSeconds} s for the site to run the new code (settleSeconds)` };
+  if (config.settleSeconds !== undefined)
+    return {
+      seconds: config.settleSeconds,
+      note: `waited ${config.settleSeconds} s for the site to run the new code (settleSeconds)`,
+    };
   const opcache = await opcacheSettings(config.phpIniDir);
-  if (!opcache) return { seconds: DEFAULT_SETTLE_SECONDS, note: `waited ${DEFAULT_SETTLE_SECONDS} s for PHP's opcache to see the new files (its settings were not found)` };
-  if (!opcache.enabled) return { seconds: 0, note: `opcache is off in ${opcache.where}: the site runs the new files at once` };
+  if (!opcache)
+    return {
+      seconds: DEFAULT_SETTLE_SECONDS,
+      note: `waited ${DEFAULT_SETTLE_SECONDS} s for PHP's opcache to see the new files (its settings were not found)`,
+    };
+  if (!opcache.enabled)
+    return { seconds: 0, note: `opcache is off in ${opcache.where}: the site runs the new files at once` };
   if (!opcache.validateTimestamps) {
     return {
       seconds: 0,
@@ -48,7 +67,10 @@ async function settleTime(config: HealthCheckConfig, reloaded: boolean): Promise
     };
   }
   const seconds = opcache.revalidateFreq + 1;
-  return { seconds, note: `waited ${seconds} s for PHP's opcache to see the new files (opcache.revalidate_freq=${opcache.revalidateFreq} in ${opcache.where})` };
+  return {
+    seconds,
+    note: `waited ${seconds} s for PHP's opcache to see the new files (opcache.revalidate_freq=${opcache.revalidateFreq} in ${opcache.where})`,
+  };
 }
 
 interface OpcacheSettings {
@@ -81,7 +103,8 @@ export async function opcacheSettings(dir?: string): Promise<OpcacheSettings | u
     }
   }
   if (!found) return undefined;
-  const on = (key: string, fallback: boolean) => (values.has(key) ? ['1', 'on', 'true', 'yes'].includes(values.get(key)!) : fallback);
+  const on = (key: string, fallback: boolean) =>
+    values.has(key) ? ['1', 'on', 'true', 'yes'].includes(values.get(key)!) : fallback;
   const freq = Number(values.get('opcache.revalidate_freq') ?? 2);
   return {
     where: folder,
@@ -93,7 +116,9 @@ export async function opcacheSettings(dir?: string): Promise<OpcacheSettings | u
 
 /** Debian's layout: /etc/php/<version>/fpm (PHP-FPM), else /etc/php/<version>/apache2, the newest version. */
 async function webServerPhpDir(): Promise<string | undefined> {
-  const versions = (await readdir('/etc/php').catch(() => [] as string[])).filter((v) => /^\d+\.\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  const versions = (await readdir('/etc/php').catch(() => [] as string[]))
+    .filter((v) => /^\d+\.\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
   for (const version of versions)
     for (const sapi of ['fpm', 'apache2']) {
       const dir = path.join('/etc/php', version, sapi);
@@ -105,7 +130,11 @@ async function webServerPhpDir(): Promise<string | undefined> {
 async function checkPage(url: string, config: HealthCheckConfig): Promise<string | undefined> {
   let response: Response;
   try {
-    response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(config.timeoutSeconds * 1000), headers: { 'user-agent': 'c2f-agent health check' } });
+    response = await fetch(url, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(config.timeoutSeconds * 1000),
+      headers: { 'user-agent': 'c2f-agent health check' },
+    });
   } catch (error) {
     const e = error as Error & { cause?: { code?: string } };
     if (e.name === 'TimeoutError') return `${url} did not answer within ${config.timeoutSeconds} s`;
@@ -114,7 +143,8 @@ async function checkPage(url: string, config: HealthCheckConfig): Promise<string
   const body = await readStart(response);
   if (response.status < 200 || response.status >= 400) return `${url} answered HTTP ${response.status}${snippet(body)}`;
   const fatal = config.fatalPatterns.find((pattern) => body.includes(pattern));
-  if (fatal) return `${url} answered HTTP ${response.status} with "${fatal}" in the page${snippet(body, body.indexOf(fatal))}`;
+  if (fatal)
+    return `${url} answered HTTP ${response.status} with "${fatal}" in the page${snippet(body, body.indexOf(fatal))}`;
   return undefined;
 }
 

@@ -16,7 +16,10 @@ export interface SitePlugin {
   row: { version: string | null; sha256: string | null; status: string | null } | null;
 }
 
-export function reconcileInventory(site: readonly SitePlugin[] | undefined, journal: readonly InstalledPlugin[]): InventoryEntry[] {
+export function reconcileInventory(
+  site: readonly SitePlugin[] | undefined,
+  journal: readonly InstalledPlugin[],
+): InventoryEntry[] {
   // An installer that cannot read the site: the agent's own record is all there is.
   if (!site) return journal.map((p) => ({ pluginId: p.pluginId, version: p.version, sha256: p.sha256 }));
   const ids = [...new Set([...site.map((p) => p.pluginId), ...journal.map((p) => p.pluginId)])].sort();
@@ -30,7 +33,11 @@ export function reconcileInventory(site: readonly SitePlugin[] | undefined, jour
   return entries;
 }
 
-function reconcileOne(pluginId: string, seen: SitePlugin | undefined, recorded: InstalledPlugin | undefined): InventoryEntry | undefined {
+function reconcileOne(
+  pluginId: string,
+  seen: SitePlugin | undefined,
+  recorded: InstalledPlugin | undefined,
+): InventoryEntry | undefined {
   const files = seen?.filesVersion ?? null;
   const row = seen?.row ?? null;
   const problems: string[] = [];
@@ -41,9 +48,17 @@ function reconcileOne(pluginId: string, seen: SitePlugin | undefined, recorded: 
         : `Conn2Flow's plugins row says ${row.version ?? 'no version'}, but the files are ${files}`,
     );
   }
-  if (recorded && recorded.version !== files) problems.push(`the agent installed ${recorded.version}, but the files are ${files ?? 'missing'}`);
+  if (recorded && recorded.version !== files)
+    problems.push(`the agent installed ${recorded.version}, but the files are ${files ?? 'missing'}`);
   if (files === null && !problems.length) return undefined; // nothing there, and nothing claims otherwise
   // The package the files came from: the agent's record when it is of this version, else the row's.
-  const sha256 = recorded?.version === files && files !== null ? recorded.sha256 : row?.version === files && files !== null ? row.sha256 : null;
-  return { pluginId, version: files, sha256, ...(problems.length ? { problem: problems.join('; ').slice(0, 500) } : {}) };
+  // The checksum is known only for the version the files hold: the journal's record first, then the site's row.
+  const source = [recorded, row].find((r) => files !== null && r?.version === files);
+  const sha256 = source?.sha256 ?? null;
+  return {
+    pluginId,
+    version: files,
+    sha256,
+    ...(problems.length ? { problem: problems.join('; ').slice(0, 500) } : {}),
+  };
 }

@@ -138,7 +138,9 @@ type Row = Record<string, string | number | null>;
 export class JournalInUseError extends Error {}
 
 function diskFull(dataDir: string): DiskFullError {
-  return new DiskFullError(`no space left on the device of ${dataDir}: the agent cannot keep its journal there; free some space and start it again`);
+  return new DiskFullError(
+    `no space left on the device of ${dataDir}: the agent cannot keep its journal there; free some space and start it again`,
+  );
 }
 
 export class Journal {
@@ -191,10 +193,14 @@ export class Journal {
       const row = this.db.prepare('select pid from owner').get() as Row | undefined;
       const owner = row ? Number(row.pid) : undefined;
       if (owner !== undefined && owner !== pid && isProcessAlive(owner)) {
-        throw new JournalInUseError(`the agent data folder is in use by another agent (pid ${owner}); stop it, or give this agent its own dataDir`);
+        throw new JournalInUseError(
+          `the agent data folder is in use by another agent (pid ${owner}); stop it, or give this agent its own dataDir`,
+        );
       }
       this.db
-        .prepare('insert into owner (only_one, pid, since) values (1, ?, ?) on conflict (only_one) do update set pid = excluded.pid, since = excluded.since')
+        .prepare(
+          'insert into owner (only_one, pid, since) values (1, ?, ?) on conflict (only_one) do update set pid = excluded.pid, since = excluded.since',
+        )
         .run(pid, new Date().toISOString());
     });
   }
@@ -206,7 +212,9 @@ export class Journal {
   /** Stores a new attempt; false when it is already known. */
   addAttempt(job: Job, receivedAt: string): boolean {
     const result = this.db
-      .prepare("insert into attempts (attempt_id, job_id, plugin_id, body, phase, status, received_at) values (?, ?, ?, ?, 'received', 'idle', ?) on conflict do nothing")
+      .prepare(
+        "insert into attempts (attempt_id, job_id, plugin_id, body, phase, status, received_at) values (?, ?, ?, ?, 'received', 'idle', ?) on conflict do nothing",
+      )
       .run(job.attemptId, job.jobId, job.plugin.id, JSON.stringify(job), receivedAt);
     return result.changes === 1;
   }
@@ -218,16 +226,22 @@ export class Journal {
 
   /** The job's latest attempt. */
   latestAttempt(jobId: string): JournalJob | undefined {
-    const row = this.db.prepare('select * from attempts where job_id = ? order by received_at desc, rowid desc limit 1').get(jobId) as Row | undefined;
+    const row = this.db
+      .prepare('select * from attempts where job_id = ? order by received_at desc, rowid desc limit 1')
+      .get(jobId) as Row | undefined;
     return row && toJob(row);
   }
 
   attemptsInPhase(phase: JobPhase): JournalJob[] {
-    return (this.db.prepare('select * from attempts where phase = ? order by received_at, rowid').all(phase) as Row[]).map(toJob);
+    return (
+      this.db.prepare('select * from attempts where phase = ? order by received_at, rowid').all(phase) as Row[]
+    ).map(toJob);
   }
 
   recentAttempts(limit: number): JournalJob[] {
-    return (this.db.prepare('select * from attempts order by received_at desc, rowid desc limit ?').all(limit) as Row[]).map(toJob);
+    return (
+      this.db.prepare('select * from attempts order by received_at desc, rowid desc limit ?').all(limit) as Row[]
+    ).map(toJob);
   }
 
   /** Records the installer process group an attempt started (synchronously, before the installer does much). */
@@ -249,15 +263,33 @@ export class Journal {
         .prepare(
           `update attempts set status = ?, exit_code = ?, message = ?, report = ?, phase = case when ? then 'done' else phase end, finished_at = case when ? then ? else finished_at end where attempt_id = ?`,
         )
-        .run(report.status, report.exitCode, report.message, JSON.stringify(report), final ? 1 : 0, final ? 1 : 0, report.sentAt, report.attemptId);
-      this.db.prepare('insert into outbox (message_id, url, body, next_at) values (?, ?, ?, 0)').run(messageId, url, JSON.stringify(report));
+        .run(
+          report.status,
+          report.exitCode,
+          report.message,
+          JSON.stringify(report),
+          final ? 1 : 0,
+          final ? 1 : 0,
+          report.sentAt,
+          report.attemptId,
+        );
+      this.db
+        .prepare('insert into outbox (message_id, url, body, next_at) values (?, ?, ?, 0)')
+        .run(messageId, url, JSON.stringify(report));
     });
   }
 
   nextReport(): OutgoingReport | undefined {
     const row = this.db.prepare('select * from outbox order by seq limit 1').get() as Row | undefined;
     return (
-      row && { seq: Number(row.seq), messageId: String(row.message_id), url: String(row.url), body: String(row.body), attempts: Number(row.attempts), nextAt: Number(row.next_at) }
+      row && {
+        seq: Number(row.seq),
+        messageId: String(row.message_id),
+        url: String(row.url),
+        body: String(row.body),
+        attempts: Number(row.attempts),
+        nextAt: Number(row.next_at),
+      }
     );
   }
 
@@ -270,7 +302,9 @@ export class Journal {
   }
 
   reportFailed(seq: number, nextAt: number, error: string): void {
-    this.db.prepare('update outbox set attempts = attempts + 1, next_at = ?, last_error = ? where seq = ?').run(nextAt, error, seq);
+    this.db
+      .prepare('update outbox set attempts = attempts + 1, next_at = ?, last_error = ? where seq = ?')
+      .run(nextAt, error, seq);
   }
 
   setInstalled(plugin: InstalledPlugin): void {
@@ -280,13 +314,18 @@ export class Journal {
       )
       .run(plugin.pluginId, plugin.version, plugin.sha256, plugin.installedAt);
     this.db
-      .prepare('insert into installed_versions (plugin_id, version, first_installed_at) values (?, ?, ?) on conflict do nothing')
+      .prepare(
+        'insert into installed_versions (plugin_id, version, first_installed_at) values (?, ?, ?) on conflict do nothing',
+      )
       .run(plugin.pluginId, plugin.version, plugin.installedAt);
   }
 
   /** Whether this host ever had this version of the plugin installed. */
   hadInstalled(pluginId: string, version: string): boolean {
-    return this.db.prepare('select 1 from installed_versions where plugin_id = ? and version = ?').get(pluginId, version) !== undefined;
+    return (
+      this.db.prepare('select 1 from installed_versions where plugin_id = ? and version = ?').get(pluginId, version) !==
+      undefined
+    );
   }
 
   removeInstalled(pluginId: string): void {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compareVersions } from '../plugin/release-tag.ts';
+import { compareVersions } from '../versions.ts';
 import { checkStatement } from '../plugin/key-statement.ts';
 import { keyIdText, parsePublicKey, type PublicKey } from '../plugin/minisign.ts';
 import { checkPackageSignature } from '../plugin/package-signature.ts';
@@ -14,7 +14,10 @@ import type { TrustRecords } from './trust-records.ts';
 // passes only as an operator's rollback to a version this host had installed. Order: key statement, then the
 // signature, then the version.
 
-export type PublisherCheck = { ok: true; checked: false } | { ok: true; checked: true; keyId: string; notes: string[]; pinOnSuccess?: string } | { ok: false; reason: string };
+export type PublisherCheck =
+  | { ok: true; checked: false }
+  | { ok: true; checked: true; keyId: string; notes: string[]; pinOnSuccess?: string }
+  | { ok: false; reason: string };
 
 export interface PublisherCheckInput {
   trust: PublisherTrust | undefined;
@@ -46,10 +49,16 @@ export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
       if (!checked.ok) return { ok: false, reason: checked.reason };
       const last = records.lastStatement(pluginId);
       if (last && checked.statement.sequence < last.sequence)
-        return { ok: false, reason: `the key statement (sequence ${checked.statement.sequence}) is older than the one this host applied (${last.sequence}): a replay` };
-      if (last && checked.statement.sequence === last.sequence) return { ok: false, reason: `the key statement reuses sequence ${last.sequence} with other content` };
+        return {
+          ok: false,
+          reason: `the key statement (sequence ${checked.statement.sequence}) is older than the one this host applied (${last.sequence}): a replay`,
+        };
+      if (last && checked.statement.sequence === last.sequence)
+        return { ok: false, reason: `the key statement reuses sequence ${last.sequence} with other content` };
       records.applyStatement(checked.statement, checked.sha256);
-      notes.push(`key statement ${checked.statement.sequence} by key ${checked.keyId} applied: +${checked.statement.add.length} key(s), -${checked.statement.retire.length}`);
+      notes.push(
+        `key statement ${checked.statement.sequence} by key ${checked.keyId} applied: +${checked.statement.add.length} key(s), -${checked.statement.retire.length}`,
+      );
       keys = trustedKeys(trust, records, pluginId);
     }
   }
@@ -57,7 +66,11 @@ export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
   let pinOnSuccess: string | undefined;
   if (!keys.length) {
     // Trust on first use: the key the job names, once the package verifies with it (pinned after the install).
-    if (!job.package.publisherKey) return { ok: false, reason: `this host trusts ${pluginId}'s publisher on first use, but the job names no publisher key` };
+    if (!job.package.publisherKey)
+      return {
+        ok: false,
+        reason: `this host trusts ${pluginId}'s publisher on first use, but the job names no publisher key`,
+      };
     try {
       keys = [parsePublicKey(job.package.publisherKey)];
     } catch (error) {
@@ -65,7 +78,10 @@ export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
     }
     pinOnSuccess = job.package.publisherKey;
   }
-  const signature = checkPackageSignature(job.package.signature, keys, input.digests, { pluginId, version: job.plugin.version });
+  const signature = checkPackageSignature(job.package.signature, keys, input.digests, {
+    pluginId,
+    version: job.plugin.version,
+  });
   if (!signature.ok) return { ok: false, reason: signature.reason };
 
   if (input.siteVersion && (compareVersions(job.plugin.version, input.siteVersion) ?? 0) < 0) {
@@ -80,13 +96,17 @@ export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
 }
 
 /** What this host checks, as its heartbeats tell the bot: the key ids trusted per plugin ("*": every other one). */
-export function trustSummary(publishers: Record<string, PublisherTrust>, records: TrustRecords): Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> {
+export function trustSummary(
+  publishers: Record<string, PublisherTrust>,
+  records: TrustRecords,
+): Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> {
   const summary: Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> = {};
   const plugins = new Set([...Object.keys(publishers), ...records.plugins()]);
   for (const pluginId of plugins) {
     const trust = pluginId === '*' ? publishers['*'] : trustFor(publishers, pluginId);
     if (!trust) continue;
-    const keys = pluginId === '*' ? trust.keys.map((line) => parsePublicKey(line)) : trustedKeys(trust, records, pluginId);
+    const keys =
+      pluginId === '*' ? trust.keys.map((line) => parsePublicKey(line)) : trustedKeys(trust, records, pluginId);
     summary[pluginId] = { keyIds: keys.map((k) => keyIdText(k.keyId)), trustOnFirstUse: trust.trustOnFirstUse };
   }
   return summary;

@@ -80,8 +80,10 @@ export class Reporter {
       this.options.log(`report ${next.messageId} dropped: ${describeAnswer(answer)}`);
       this.journal.reportSent(next.seq);
     } else {
-      const delay = Math.min(1000 * 2 ** next.attempts, this.options.maxDelayMs ?? 300_000) * (0.8 + Math.random() * 0.4);
-      if (next.attempts === 0 || next.attempts % 5 === 0) this.options.log(`report for a job not delivered yet (${describeAnswer(answer)}); retrying`);
+      const delay =
+        Math.min(1000 * 2 ** next.attempts, this.options.maxDelayMs ?? 300_000) * (0.8 + Math.random() * 0.4);
+      if (next.attempts === 0 || next.attempts % 5 === 0)
+        this.options.log(`report for a job not delivered yet (${describeAnswer(answer)}); retrying`);
       this.journal.reportFailed(next.seq, Date.now() + delay, describeAnswer(answer));
     }
   }

@@ -55,33 +55,66 @@ export function workingStatus(job: Job): HostStatus {
 export async function runJob(ctx: RunContext, entry: JournalJob): Promise<void> {
   const job = entry.job;
   if (job.action === 'notify') {
-    const outcome = { status: 'idle' as const, exitCode: null, message: `an update is available: ${job.plugin.id} ${job.plugin.version} (${job.source.tag}); nothing was changed` };
+    const outcome = {
+      status: 'idle' as const,
+      exitCode: null,
+      message: `an update is available: ${job.plugin.id} ${job.plugin.version} (${job.source.tag}); nothing was changed`,
+    };
     return ctx.report(entry, outcome, true);
   }
   ctx.journal.markStarted(entry.attemptId, new Date().toISOString());
   if (Date.parse(job.deadline) < Date.now()) {
     return ctx.report(
       entry,
-      { status: 'erro', exitCode: AGENT_EXIT.DEADLINE_PASSED, message: `the job's deadline (${job.deadline}) passed before it could start; retry it to run it` },
+      {
+        status: 'erro',
+        exitCode: AGENT_EXIT.DEADLINE_PASSED,
+        message: `the job's deadline (${job.deadline}) passed before it could start; retry it to run it`,
+      },
       true,
     );
   }
-  ctx.report(entry, { status: workingStatus(job), exitCode: null, message: `${job.action} of ${job.plugin.id} ${job.plugin.version} started` }, false);
+  ctx.report(
+    entry,
+    {
+      status: workingStatus(job),
+      exitCode: null,
+      message: `${job.action} of ${job.plugin.id} ${job.plugin.version} started`,
+    },
+    false,
+  );
   const before = await ctx.inventoryOf(job.plugin.id);
   const onProcess = (pgid: number) => ctx.journal.setInstallerPgid(entry.attemptId, pgid);
-  const outcome = job.action === 'uninstall' ? await uninstall(ctx, job, onProcess) : await install(ctx, job, before, onProcess);
+  const outcome =
+    job.action === 'uninstall' ? await uninstall(ctx, job, onProcess) : await install(ctx, job, before, onProcess);
   if (outcome.status === 'erro' && ctx.installer.markFailed) {
     const site = await ctx.inventoryOf(job.plugin.id);
-    await ctx.installer.markFailed(job.plugin.id, site).catch((error) => ctx.log(`could not mark ${job.plugin.id} failed in the site's records: ${(error as Error).message}`));
+    await ctx.installer
+      .markFailed(job.plugin.id, site)
+      .catch((error) =>
+        ctx.log(`could not mark ${job.plugin.id} failed in the site's records: ${(error as Error).message}`),
+      );
   }
   outcome.inventory = await ctx.inventoryOf(job.plugin.id);
   ctx.report(entry, outcome, true);
-  ctx.log(`job ${job.jobId}: ${job.action} ${job.plugin.id} ${job.plugin.version} → ${outcome.status}${outcome.exitCode ? ` (${outcome.exitCode})` : ''}: ${outcome.message}`);
+  ctx.log(
+    `job ${job.jobId}: ${job.action} ${job.plugin.id} ${job.plugin.version} → ${outcome.status}${outcome.exitCode ? ` (${outcome.exitCode})` : ''}: ${outcome.message}`,
+  );
 }
 
-async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProcess: (pgid: number) => void): Promise<JobOutcome> {
+async function install(
+  ctx: RunContext,
+  job: Job,
+  before: InventoryEntry,
+  onProcess: (pgid: number) => void,
+): Promise<JobOutcome> {
   const { config, backups } = ctx;
-  const erro = (exitCode: number, message: string, extra: Partial<JobOutcome> = {}): JobOutcome => ({ status: 'erro', exitCode, message, ...extra });
+  const erro = (exitCode: number, message: string, extra: Partial<JobOutcome> = {}): JobOutcome => ({
+    status: 'erro',
+    exitCode,
+    message,
+    ...extra,
+  });
   const timings: NonNullable<JobOutcome['timings']> = {};
   // Only a rollback looks for the kept package (checking it means hashing it); everything else downloads.
   // The plugins this one needs, checked on the site itself before anything is downloaded.
@@ -93,17 +126,23 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
   const records = new TrustRecords(ctx.journal.db);
   const unverified = (reason: string) => {
     ctx.log(`job ${job.jobId}: ${job.plugin.id} ${job.plugin.version} refused: publisher not verified: ${reason}`);
-    return erro(AGENT_EXIT.PUBLISHER_UNVERIFIED, `publisher not verified: ${reason}; nothing was installed`, { timings });
+    return erro(AGENT_EXIT.PUBLISHER_UNVERIFIED, `publisher not verified: ${reason}; nothing was installed`, {
+      timings,
+    });
   };
   // A plugin whose publisher this host checks: without the publisher's signature nothing is even downloaded.
   if (trust && !job.package.signature) return unverified('the package has no publisher signature');
-  let zip = job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
+  let zip =
+    job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
   let downloaded: string | undefined;
   let digests: { sha256: string; blake2b: Buffer } | undefined;
   try {
     if (!zip) {
       if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now())
-        return erro(PLG_EXIT.DOWNLOAD, `the package link expired at ${job.package.urlExpiresAt}; retry the job for a fresh one`);
+        return erro(
+          PLG_EXIT.DOWNLOAD,
+          `the package link expired at ${job.package.urlExpiresAt}; retry the job for a fresh one`,
+        );
       const folder = path.join(config.dataDir, 'downloads');
       await mkdir(folder, { recursive: true });
       const result = await downloadPackage({
@@ -124,7 +163,11 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       zip = result.file;
       if (trust) digests = { sha256: job.package.sha256, blake2b: result.digest };
       else if (result.digest.toString('hex') !== job.package.sha256)
-        return erro(PLG_EXIT.CHECKSUM, `the download's SHA-256 is ${result.digest.toString('hex')}, the job says ${job.package.sha256}: nothing was installed`, { timings });
+        return erro(
+          PLG_EXIT.CHECKSUM,
+          `the download's SHA-256 is ${result.digest.toString('hex')}, the job says ${job.package.sha256}: nothing was installed`,
+          { timings },
+        );
     }
     const verifyStarted = Date.now();
     // The publisher, checked by this host itself on these bytes, before anything reads them.
@@ -139,18 +182,30 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
         })
       : undefined;
     if (publisher && !publisher.ok) return unverified(publisher.reason);
-    const publisherLog = publisher?.checked ? [...publisher.notes.map((note) => `-- publisher: ${note}`), `-- publisher: signed by key ${publisher.keyId}`] : [];
+    const publisherLog = publisher?.checked
+      ? [...publisher.notes.map((note) => `-- publisher: ${note}`), `-- publisher: signed by key ${publisher.keyId}`]
+      : [];
     const inspection = await inspectPackage(
       zip,
       { id: job.plugin.id, version: job.plugin.version },
-      { maxEntries: config.limits.zipEntries, maxTotalBytes: config.limits.zipTotalBytes, maxRatio: config.limits.zipRatio },
+      {
+        maxEntries: config.limits.zipEntries,
+        maxTotalBytes: config.limits.zipTotalBytes,
+        maxRatio: config.limits.zipRatio,
+      },
     );
     timings.verifyMs = Date.now() - verifyStarted;
-    if (!inspection.ok) return erro(inspection.exitCode, `package refused before installing: ${inspection.reason}`, { timings });
+    if (!inspection.ok)
+      return erro(inspection.exitCode, `package refused before installing: ${inspection.reason}`, { timings });
     // The Conn2Flow versions the package says it is for, against the site's own (never the job's word).
     const siteVersion = job.action === 'rollback' ? null : await ctx.installer.siteVersion?.().catch(() => null);
     const incompatible = siteVersion ? compatibilityProblem(inspection.manifest.compatibility, siteVersion) : undefined;
-    if (incompatible) return erro(PLG_EXIT.INCOMPATIBLE, `${job.plugin.id} ${job.plugin.version} does not fit this site: ${incompatible}; nothing was installed`, { timings });
+    if (incompatible)
+      return erro(
+        PLG_EXIT.INCOMPATIBLE,
+        `${job.plugin.id} ${job.plugin.version} does not fit this site: ${incompatible}; nothing was installed`,
+        { timings },
+      );
 
     // The kept copy is what the installer reads (Conn2Flow's plugins row points at it), and what a later
     // rollback or restore uses.
@@ -161,39 +216,67 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       await backups.keep(job.plugin.id, job.plugin.version, zip);
     }
     const installStarted = Date.now();
-    const result = await ctx.installer.install({ job, zip: backups.pathFor(job.plugin.id, job.plugin.version), sha256: job.package.sha256, onProcess });
+    const result = await ctx.installer.install({
+      job,
+      zip: backups.pathFor(job.plugin.id, job.plugin.version),
+      sha256: job.package.sha256,
+      onProcess,
+    });
     timings.installMs = Date.now() - installStarted;
     if (result.exitCode !== PLG_EXIT.OK) {
       const restore = await restoreAfterFailure(ctx, job, before, result, onProcess);
-      return erro(result.exitCode, `${result.message}${restore.note}`, { logTail: [...result.logTail, ...restore.log].slice(-50), timings });
+      return erro(result.exitCode, `${result.message}${restore.note}`, {
+        logTail: [...result.logTail, ...restore.log].slice(-50),
+        timings,
+      });
     }
-    ctx.journal.setInstalled({ pluginId: job.plugin.id, version: job.plugin.version, sha256: job.package.sha256, installedAt: new Date().toISOString() });
+    ctx.journal.setInstalled({
+      pluginId: job.plugin.id,
+      version: job.plugin.version,
+      sha256: job.package.sha256,
+      installedAt: new Date().toISOString(),
+    });
     result.logTail.push(...publisherLog);
     if (publisher?.checked && publisher.pinOnSuccess) {
       records.pinFirstUse(job.plugin.id, publisher.pinOnSuccess);
       result.logTail.push(`-- publisher: key ${publisher.keyId} pinned for ${job.plugin.id} (first use)`);
     }
     const reloaded = await reload(ctx, result.logTail);
-    const scripts = job.action === 'rollback' ? undefined : await runPostInstallScripts(ctx, job, inspection.manifest.postInstallScripts ?? [], result.logTail);
+    const scripts =
+      job.action === 'rollback'
+        ? undefined
+        : await runPostInstallScripts(ctx, job, inspection.manifest.postInstallScripts ?? [], result.logTail);
     if (scripts?.failed) {
-      ctx.log(`job ${job.jobId}: a post-install script of ${job.plugin.id} ${job.plugin.version} failed: ${scripts.failed}`);
+      ctx.log(
+        `job ${job.jobId}: a post-install script of ${job.plugin.id} ${job.plugin.version} failed: ${scripts.failed}`,
+      );
       const restore = await restoreAfterFailure(ctx, job, before, { ...result, siteChanged: true }, onProcess);
-      return erro(AGENT_EXIT.POST_INSTALL_FAILED, `post-install script ${scripts.failed}${restore.note || `; the site has ${job.plugin.version}`}`, {
-        logTail: [...result.logTail, ...restore.log].slice(-50),
-        timings,
-      });
+      return erro(
+        AGENT_EXIT.POST_INSTALL_FAILED,
+        `post-install script ${scripts.failed}${restore.note || `; the site has ${job.plugin.version}`}`,
+        {
+          logTail: [...result.logTail, ...restore.log].slice(-50),
+          timings,
+        },
+      );
     }
     if (config.healthCheck) {
       const health = await checkSiteHealth(config.healthCheck, { reloaded });
       result.logTail.push(...health.notes.map((note) => `-- health check: ${note}`));
       if (!health.ok) {
-        ctx.log(`job ${job.jobId}: the site failed its health check after ${job.action} of ${job.plugin.id} ${job.plugin.version}: ${health.problem}`);
+        ctx.log(
+          `job ${job.jobId}: the site failed its health check after ${job.action} of ${job.plugin.id} ${job.plugin.version}: ${health.problem}`,
+        );
         const restore = await restoreAfterFailure(ctx, job, before, { ...result, siteChanged: true }, onProcess);
         const note = restore.note || `; the site has ${job.plugin.version} (there was no earlier version to put back)`;
-        return erro(AGENT_EXIT.HEALTH_CHECK_FAILED, `health check failed after the ${job.action}: ${health.problem}${note}`, {
-          logTail: [...result.logTail, `-- health check: ${health.problem}`, ...restore.log].slice(-50),
-          timings,
-        });
+        return erro(
+          AGENT_EXIT.HEALTH_CHECK_FAILED,
+          `health check failed after the ${job.action}: ${health.problem}${note}`,
+          {
+            logTail: [...result.logTail, `-- health check: ${health.problem}`, ...restore.log].slice(-50),
+            timings,
+          },
+        );
       }
       result.logTail.push(`-- health check: ${health.checked.join(', ')} answered`);
     }
@@ -202,7 +285,14 @@ async function install(ctx: RunContext, job: Job, before: InventoryEntry, onProc
       ...((await ctx.installer.pruneLeftovers?.(job.plugin.id, config.backups.keep).catch(() => [])) ?? []),
     ];
     if (pruned.length) ctx.log(`old copies of ${job.plugin.id} removed: ${pruned.join(', ')}`);
-    return { status: 'ok', exitCode: PLG_EXIT.OK, message: result.message, logTail: result.logTail, installedVersion: job.plugin.version, timings };
+    return {
+      status: 'ok',
+      exitCode: PLG_EXIT.OK,
+      message: result.message,
+      logTail: result.logTail,
+      installedVersion: job.plugin.version,
+      timings,
+    };
   } finally {
     if (downloaded) await rm(downloaded, { force: true });
   }
@@ -222,10 +312,19 @@ async function restoreAfterFailure(
   if (!before.version) return { note: '', log: [] };
   const previous = before.version;
   if (!failed.siteChanged) return { note: `; the site still has ${previous}`, log: [] };
-  if (!ctx.config.restoreOnFailure) return { note: `; the site may be half-updated (restoring ${previous} is off: restoreOnFailure)`, log: [] };
-  if (!before.sha256) return { note: `; the package of ${previous} is not known, so it could not be restored: roll back or retry`, log: [] };
+  if (!ctx.config.restoreOnFailure)
+    return { note: `; the site may be half-updated (restoring ${previous} is off: restoreOnFailure)`, log: [] };
+  if (!before.sha256)
+    return {
+      note: `; the package of ${previous} is not known, so it could not be restored: roll back or retry`,
+      log: [],
+    };
   const zip = await ctx.backups.find(job.plugin.id, previous, before.sha256);
-  if (!zip) return { note: `; the package of ${previous} was not kept on this host, so it could not be restored: roll back from the bot`, log: [] };
+  if (!zip)
+    return {
+      note: `; the package of ${previous} was not kept on this host, so it could not be restored: roll back from the bot`,
+      log: [],
+    };
   ctx.log(`job ${job.jobId}: ${job.action} of ${job.plugin.id} ${job.plugin.version} failed; restoring ${previous}`);
   const restoreJob: Job = {
     ...job,
@@ -237,8 +336,16 @@ async function restoreAfterFailure(
   const log = [`${RESTORE_MARKER}${job.plugin.id} ${previous} from the kept package:`, ...restored.logTail.slice(-15)];
   if (restored.exitCode === PLG_EXIT.OK) await reload(ctx, log);
   if (restored.exitCode !== PLG_EXIT.OK)
-    return { note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`, log };
-  ctx.journal.setInstalled({ pluginId: job.plugin.id, version: previous, sha256: before.sha256, installedAt: new Date().toISOString() });
+    return {
+      note: `; restoring ${previous} failed too (${restored.exitCode} ${label(restored.exitCode)}: ${restored.message}): the site is half-updated`,
+      log,
+    };
+  ctx.journal.setInstalled({
+    pluginId: job.plugin.id,
+    version: previous,
+    sha256: before.sha256,
+    installedAt: new Date().toISOString(),
+  });
   return { note: `; restored to ${previous}`, log };
 }
 
@@ -249,7 +356,10 @@ async function reload(ctx: RunContext, log: string[]): Promise<boolean> {
   const result = await runProcess(command[0], command.slice(1), { timeoutMs: 60_000 });
   const ok = result.code === 0 && !result.timedOut;
   const said = tail(`${result.stdout}\n${result.stderr}`, 5);
-  log.push(`-- reload: ${command.join(' ')} ${ok ? 'ran' : `failed (${result.spawnError ?? (result.timedOut ? 'timed out' : `exit ${result.code}`)})`}`, ...said);
+  log.push(
+    `-- reload: ${command.join(' ')} ${ok ? 'ran' : `failed (${result.spawnError ?? (result.timedOut ? 'timed out' : `exit ${result.code}`)})`}`,
+    ...said,
+  );
   if (!ok) ctx.log(`the reload command failed: ${command.join(' ')}: ${said.join(' ')}`);
   return ok;
 }
@@ -259,7 +369,12 @@ async function reload(ctx: RunContext, log: string[]): Promise<boolean> {
  * each within its time limit, their output in the log. The first failure stops the rest; it fails the job
  * unless postInstall.stopOnError is off.
  */
-async function runPostInstallScripts(ctx: RunContext, job: Job, scripts: readonly string[], log: string[]): Promise<{ failed?: string }> {
+async function runPostInstallScripts(
+  ctx: RunContext,
+  job: Job,
+  scripts: readonly string[],
+  log: string[],
+): Promise<{ failed?: string }> {
   if (!scripts.length) return {};
   if (!ctx.installer.runScript) {
     log.push(`-- post-install scripts: the ${ctx.installer.name} installer does not run them (${scripts.join(', ')})`);
@@ -283,7 +398,15 @@ async function uninstall(ctx: RunContext, job: Job, onProcess: (pgid: number) =>
   const started = Date.now();
   const result = await ctx.installer.uninstall(job, backupFile, onProcess);
   const timings = { installMs: Date.now() - started };
-  if (result.exitCode !== PLG_EXIT.OK) return { status: 'erro', exitCode: result.exitCode, message: result.message, logTail: result.logTail, timings };
+  if (result.exitCode !== PLG_EXIT.OK)
+    return { status: 'erro', exitCode: result.exitCode, message: result.message, logTail: result.logTail, timings };
   ctx.journal.removeInstalled(job.plugin.id);
-  return { status: 'ok', exitCode: PLG_EXIT.OK, message: result.message, logTail: result.logTail, installedVersion: null, timings };
+  return {
+    status: 'ok',
+    exitCode: PLG_EXIT.OK,
+    message: result.message,
+    logTail: result.logTail,
+    installedVersion: null,
+    timings,
+  };
 }

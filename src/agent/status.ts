@@ -53,18 +53,26 @@ export function agentStatus(journal: Journal, limit = 20): AgentStatus {
 export function formatStatus(status: AgentStatus): string {
   const lines = ['Installed plugins:'];
   if (!status.installed.length) lines.push('  (none installed by this agent)');
-  for (const p of status.installed) lines.push(`  ${p.pluginId.padEnd(24)} ${p.version.padEnd(10)} ${p.sha256.slice(0, 12)}  ${p.installedAt}`);
+  for (const p of status.installed)
+    lines.push(`  ${p.pluginId.padEnd(24)} ${p.version.padEnd(10)} ${p.sha256.slice(0, 12)}  ${p.installedAt}`);
   lines.push('', 'Recent jobs:');
   if (!status.jobs.length) lines.push('  (none)');
   for (const j of status.jobs) {
     const code = j.exitCode === null ? '' : ` ${j.exitCode} ${j.exitLabel}`;
-    lines.push(`  ${j.receivedAt}  ${j.action.padEnd(9)} ${`${j.pluginId} ${j.version}`.padEnd(28)} ${j.status.padEnd(11)}${code}  ${j.message}`);
+    lines.push(
+      `  ${j.receivedAt}  ${j.action.padEnd(9)} ${`${j.pluginId} ${j.version}`.padEnd(28)} ${j.status.padEnd(11)}${code}  ${j.message}`,
+    );
     if (j.status === 'erro' && j.logTail.length) {
       const { cause, tail } = logExcerpt(j.logTail, SHOWN_LOG_LINES);
       if (cause.length) lines.push('      cause (from the failed run):', ...cause.map((line) => `      | ${line}`));
       lines.push(`      log (last ${tail.length} lines; --json has all):`, ...tail.map((line) => `      | ${line}`));
     }
   }
-  lines.push('', status.pendingReports ? `${status.pendingReports} report(s) waiting to reach the bot` : 'All reports delivered to the bot.');
+  lines.push(
+    '',
+    status.pendingReports
+      ? `${status.pendingReports} report(s) waiting to reach the bot`
+      : 'All reports delivered to the bot.',
+  );
   return `${lines.join('\n')}\n`;
 }

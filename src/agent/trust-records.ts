@@ -22,7 +22,9 @@ export class TrustRecords {
   }
 
   keysOf(pluginId: string): StoredKey[] {
-    return (this.db.prepare('select * from publisher_keys where plugin_id = ? order by added_at').all(pluginId) as Row[]).map((r) => ({
+    return (
+      this.db.prepare('select * from publisher_keys where plugin_id = ? order by added_at').all(pluginId) as Row[]
+    ).map((r) => ({
       keyId: String(r.key_id),
       key: String(r.key),
       source: r.source as StoredKey['source'],
@@ -32,17 +34,23 @@ export class TrustRecords {
 
   /** Plugins this host holds keys for (pinned on first use or added by a statement). */
   plugins(): string[] {
-    return (this.db.prepare('select distinct plugin_id from publisher_keys order by plugin_id').all() as Row[]).map((r) => String(r.plugin_id));
+    return (this.db.prepare('select distinct plugin_id from publisher_keys order by plugin_id').all() as Row[]).map(
+      (r) => String(r.plugin_id),
+    );
   }
 
   pinFirstUse(pluginId: string, key: string): void {
     this.db
-      .prepare("insert into publisher_keys (plugin_id, key_id, key, source, added_at) values (?, ?, ?, 'first-use', ?) on conflict do nothing")
+      .prepare(
+        "insert into publisher_keys (plugin_id, key_id, key, source, added_at) values (?, ?, ?, 'first-use', ?) on conflict do nothing",
+      )
       .run(pluginId, keyIdText(parsePublicKey(key).keyId), key, new Date().toISOString());
   }
 
   lastStatement(pluginId: string): { sequence: number; sha256: string } | undefined {
-    const row = this.db.prepare('select sequence, sha256 from key_statements where plugin_id = ?').get(pluginId) as Row | undefined;
+    const row = this.db.prepare('select sequence, sha256 from key_statements where plugin_id = ?').get(pluginId) as
+      | Row
+      | undefined;
     return row && { sequence: Number(row.sequence), sha256: String(row.sha256) };
   }
 

@@ -8,7 +8,12 @@ import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi, readingReleaseEarly } from './github/release-assets-api.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
 import { handleRequestedAction } from './github/requested-action.ts';
-import { checkRunInstallation, scheduleCheckRun, updateCheckRun, type CheckRunData } from './github/update-check-run.ts';
+import {
+  checkRunInstallation,
+  scheduleCheckRun,
+  updateCheckRun,
+  type CheckRunData,
+} from './github/update-check-run.ts';
 import { leaseTakeovers, webhooksReceived } from './metrics.ts';
 import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import { advanceRollout, scheduleAdvance, type AdvanceData } from './rollout/advance-rollout.ts';
@@ -19,7 +24,13 @@ import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import type { ReleaseIntake, ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
-import { getRelease, recordReleaseWebhooks, recordResolveFailure, updateRelease, type ReleaseWebhook } from './store/releases.ts';
+import {
+  getRelease,
+  recordReleaseWebhooks,
+  recordResolveFailure,
+  updateRelease,
+  type ReleaseWebhook,
+} from './store/releases.ts';
 import { rolloutsWithLapsedLeases } from './store/first-pushes.ts';
 import { pruneOldRecords } from './store/retention.ts';
 import { WriteBatcher } from './store/write-batcher.ts';
@@ -77,7 +88,8 @@ class RepositoryConfigError extends Error {}
 /** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
 async function repositoryConfig(octokit: unknown, repository: string): Promise<RepositoryReleaseConfig> {
   const [owner, repo] = repository.split('/');
-  const configApi = (octokit as { config?: { get(o: object): Promise<{ config: RepositoryReleaseConfig | null }> } }).config;
+  const configApi = (octokit as { config?: { get(o: object): Promise<{ config: RepositoryReleaseConfig | null }> } })
+    .config;
   if (!configApi) return {};
   try {
     const { config } = await configApi.get({ owner, repo, path: '.github/conn2flow-release.yml' });
@@ -85,7 +97,8 @@ async function repositoryConfig(octokit: unknown, repository: string): Promise<R
       throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} must be a mapping`);
     return config ?? {};
   } catch (error) {
-    if (/could not be parsed/.test((error as Error).message)) throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} is not valid YAML`);
+    if (/could not be parsed/.test((error as Error).message))
+      throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} is not valid YAML`);
     throw error;
   }
 }
@@ -103,7 +116,14 @@ export function botApp(deps: BotDeps): ApplicationFunction {
       const fresh = await recorder.add({
         deliveryId: context.id,
         action: context.payload.action,
-        release: { id: release.id, repository: repository.full_name, installationId, tag: release.tag_name, prerelease: release.prerelease, privateRepository: repository.private },
+        release: {
+          id: release.id,
+          repository: repository.full_name,
+          installationId,
+          tag: release.tag_name,
+          prerelease: release.prerelease,
+          privateRepository: repository.private,
+        },
       });
       webhooksReceived.inc({ event: `${context.name}.${context.payload.action}`, outcome: fresh ? 'new' : 'repeat' });
       if (!fresh) return; // the same release again (another action, or a redelivery): already recorded
@@ -123,7 +143,10 @@ export function botApp(deps: BotDeps): ApplicationFunction {
           login: sender.login,
         },
       );
-      context.log.info({ checkRun: run.id, action: requested?.identifier, by: sender.login, outcome }, 'check run action');
+      context.log.info(
+        { checkRun: run.id, action: requested?.identifier, by: sender.login, outcome },
+        'check run action',
+      );
     });
   };
 }
@@ -141,19 +164,31 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       // Resolving reads the repository's strategy; so does planning a release resolved before it was kept with it.
       const needsConfig = unresolved || (release && release.strategy === null);
       // The release is read from GitHub while its repository's configuration is.
-      const api = unresolved ? readingReleaseEarly(octokitAssetsApi(octokit), release.repository, release.id) : octokitAssetsApi(octokit);
+      const api = unresolved
+        ? readingReleaseEarly(octokitAssetsApi(octokit), release.repository, release.id)
+        : octokitAssetsApi(octokit);
       let config: RepositoryReleaseConfig;
       try {
         config = needsConfig ? await repositoryConfig(octokit, release!.repository) : {};
       } catch (error) {
         if (!(error instanceof RepositoryConfigError)) throw error;
-        await updateRelease(deps.db, job.data.releaseId, { state: 'failed', error: `${error.message}: nothing is rolled out` });
+        await updateRelease(deps.db, job.data.releaseId, {
+          state: 'failed',
+          error: `${error.message}: nothing is rolled out`,
+        });
         await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
         app.log.warn({ releaseId: job.data.releaseId, reason: error.message }, 'release resolved');
         return;
       }
       const outcome = await resolveRelease(
-        { db: deps.db, boss: deps.boss, api, defaultStrategy: deps.defaultStrategy, publisherKeys: deps.publisherKeys, now: deps.now },
+        {
+          db: deps.db,
+          boss: deps.boss,
+          api,
+          defaultStrategy: deps.defaultStrategy,
+          publisherKeys: deps.publisherKeys,
+          now: deps.now,
+        },
         release,
         config,
       );
@@ -164,7 +199,12 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       }
       if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
       app.log[outcome.kind === 'failed' ? 'warn' : 'info'](
-        { releaseId: job.data.releaseId, tag: release?.tag, outcome: outcome.kind, ...(outcome.kind === 'rolled-out' ? {} : { reason: outcome.reason }) },
+        {
+          releaseId: job.data.releaseId,
+          tag: release?.tag,
+          outcome: outcome.kind,
+          ...(outcome.kind === 'rolled-out' ? {} : { reason: outcome.reason }),
+        },
         'release resolved',
       );
     } catch (error) {
@@ -179,7 +219,10 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       if (!last) throw error;
       await updateRelease(deps.db, job.data.releaseId, {
         state: 'failed',
-        error: error instanceof AssetsNotReadyError ? `${reason}; gave up waiting` : `${reason}; gave up after ${tries} tries`,
+        error:
+          error instanceof AssetsNotReadyError
+            ? `${reason}; gave up waiting`
+            : `${reason}; gave up after ${tries} tries`,
       });
       await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
     }
@@ -194,7 +237,10 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     ...deps.delivery,
     onTakeover: (rolloutId, jobs) => {
       leaseTakeovers.inc(jobs);
-      app.log.warn({ rolloutId, jobs }, 'took over jobs whose delivering process let its lease run out (it died?); pushing them again with the same attempt id');
+      app.log.warn(
+        { rolloutId, jobs },
+        'took over jobs whose delivering process let its lease run out (it died?); pushing them again with the same attempt id',
+      );
     },
   };
   // Runs a delivery, then brings the check run of every rollout it changed up to date (once each).
@@ -231,38 +277,63 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const pruned = await pruneOldRecords(deps.db, deps.retentionDays);
     app.log.info({ pruned, retentionDays: deps.retentionDays }, 'pruned records older than the retention');
   });
-  await deps.boss.work<AdvanceData>(QUEUES.advanceRollout, { ...polling, batchSize: 1, localConcurrency: 2 }, async ([job]) => {
-    const { rolloutId } = job.data;
-    const outcome = await advanceRollout(deps, rolloutId);
-    if (outcome.wakeAt) await scheduleAdvance(deps.boss, rolloutId, outcome.wakeAt, deps.now?.());
-    if (outcome.halted) app.log.warn({ rolloutId, reason: outcome.halted }, 'rollout halted');
-    if (outcome.waveStarted !== undefined) app.log.info({ rolloutId, wave: outcome.waveStarted + 1 }, 'wave started');
-    if (outcome.rollBack?.length) {
-      // The hosts the halted rollout updated, as their jobs finish (jobs still running at the halt come later).
-      const rolledBack = await rollback({ db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) }, rolloutId, {
-        by: 'halt (onHalt: rollback)',
-        hostIds: outcome.rollBack,
-      }).catch((error) => {
-        if (error instanceof ActionRefused) return undefined; // nothing of theirs to roll back
-        throw error;
-      });
-      if (rolledBack) app.log.warn({ rolloutId, rollback: rolledBack.rolloutId, hosts: rolledBack.changed.length }, 'rolling back the hosts the halted rollout updated');
-    }
-    if (outcome.released || outcome.blocked || outcome.halted || outcome.waveStarted !== undefined || outcome.completed) {
-      await scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
-    }
-  });
+  await deps.boss.work<AdvanceData>(
+    QUEUES.advanceRollout,
+    { ...polling, batchSize: 1, localConcurrency: 2 },
+    async ([job]) => {
+      const { rolloutId } = job.data;
+      const outcome = await advanceRollout(deps, rolloutId);
+      if (outcome.wakeAt) await scheduleAdvance(deps.boss, rolloutId, outcome.wakeAt, deps.now?.());
+      if (outcome.halted) app.log.warn({ rolloutId, reason: outcome.halted }, 'rollout halted');
+      if (outcome.waveStarted !== undefined) app.log.info({ rolloutId, wave: outcome.waveStarted + 1 }, 'wave started');
+      if (outcome.rollBack?.length) {
+        // The hosts the halted rollout updated, as their jobs finish (jobs still running at the halt come later).
+        const rolledBack = await rollback(
+          { db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) },
+          rolloutId,
+          {
+            by: 'halt (onHalt: rollback)',
+            hostIds: outcome.rollBack,
+          },
+        ).catch((error) => {
+          if (error instanceof ActionRefused) return undefined; // nothing of theirs to roll back
+          throw error;
+        });
+        if (rolledBack)
+          app.log.warn(
+            { rolloutId, rollback: rolledBack.rolloutId, hosts: rolledBack.changed.length },
+            'rolling back the hosts the halted rollout updated',
+          );
+      }
+      if (
+        outcome.released ||
+        outcome.blocked ||
+        outcome.halted ||
+        outcome.waveStarted !== undefined ||
+        outcome.completed
+      ) {
+        await scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
+      }
+    },
+  );
   tickRollouts(app, deps);
-  await deps.boss.work<CheckRunData>(QUEUES.checkRun, { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
-    const installation = await checkRunInstallation(deps.db, job.data);
-    if (!installation) return;
-    try {
-      await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data);
-    } catch (error) {
-      app.log.warn({ checkRun: job.data, reason: describeResolveError(error) }, 'check run update failed: will try again');
-      throw error;
-    }
-  });
+  await deps.boss.work<CheckRunData>(
+    QUEUES.checkRun,
+    { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, batchSize: 1 },
+    async ([job]) => {
+      const installation = await checkRunInstallation(deps.db, job.data);
+      if (!installation) return;
+      try {
+        await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data);
+      } catch (error) {
+        app.log.warn(
+          { checkRun: job.data, reason: describeResolveError(error) },
+          'check run update failed: will try again',
+        );
+        throw error;
+      }
+    },
+  );
 }
 
 /** Every running rollout is looked at now and then, whatever woke it or not: soaks, windows and release ages end, restarts lose nothing. */
@@ -323,9 +394,11 @@ function sweepOverdueReports(app: Probot, deps: BotDeps): void {
 function describeResolveError(error: unknown): string {
   const e = error as { status?: number; message?: string; code?: string; cause?: { code?: string } };
   if (e.status === 401) return `GitHub refused the App's credentials (401: ${e.message}): check APP_ID and PRIVATE_KEY`;
-  if (e.status === 403) return `GitHub refused access (403: ${e.message}): check the App's permissions and installation`;
+  if (e.status === 403)
+    return `GitHub refused access (403: ${e.message}): check the App's permissions and installation`;
   if (e.status === 404) return `GitHub answered 404 (${e.message}): is the App still installed on the repository?`;
   const code = e.code ?? e.cause?.code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `GitHub is unreachable (${code}): ${e.message}`;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
+    return `GitHub is unreachable (${code}): ${e.message}`;
   return e.message ?? String(error);
 }

@@ -82,17 +82,25 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   const botUrl = set('C2F_BOT_URL');
   // GitHub's webhooks and every job carry it: a made-up localhost URL would reach neither GitHub nor a host.
   if (!botUrl)
-    problems.push("C2F_BOT_URL is not set: the bot's public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it");
+    problems.push(
+      "C2F_BOT_URL is not set: the bot's public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it",
+    );
   const schedule = set('C2F_RETRY_SCHEDULE');
-  const retrySchedule = schedule === undefined ? RETRY_SCHEDULE_SECONDS : schedule.split(',').map((part) => Number(part.trim()));
-  if (retrySchedule.some((n) => !Number.isFinite(n))) problems.push(`C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found ${JSON.stringify(schedule)}`);
+  const retrySchedule =
+    schedule === undefined ? RETRY_SCHEDULE_SECONDS : schedule.split(',').map((part) => Number(part.trim()));
+  if (retrySchedule.some((n) => !Number.isFinite(n)))
+    problems.push(
+      `C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found ${JSON.stringify(schedule)}`,
+    );
   let rolloutStrategy: Strategy | undefined;
   if (set('C2F_ROLLOUT_STRATEGY') !== undefined) {
     try {
       rolloutStrategy = parseStrategy(JSON.parse(set('C2F_ROLLOUT_STRATEGY')!), 'C2F_ROLLOUT_STRATEGY');
     } catch (error) {
       problems.push(
-        error instanceof SyntaxError ? `C2F_ROLLOUT_STRATEGY must be JSON like {"waves": [{"name": "canary", "labels": ["canary"]}]}: ${error.message}` : (error as Error).message,
+        error instanceof SyntaxError
+          ? `C2F_ROLLOUT_STRATEGY must be JSON like {"waves": [{"name": "canary", "labels": ["canary"]}]}: ${error.message}`
+          : (error as Error).message,
       );
     }
   }
@@ -130,11 +138,16 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
   if (!validateBotConfig(raw)) {
     // A missing C2F_BOT_URL is named above, with what it is for.
-    const errors = (validateBotConfig.errors ?? []).filter((error) => !(error.keyword === 'required' && error.params.missingProperty === 'botUrl'));
+    const errors = (validateBotConfig.errors ?? []).filter(
+      (error) => !(error.keyword === 'required' && error.params.missingProperty === 'botUrl'),
+    );
     problems.push(...errors.map((error) => describe(error, raw)));
   }
   if (rolloutStrategy) raw.rolloutStrategy = rolloutStrategy;
-  if (problems.length) throw new BotConfigError(`the bot's configuration is incomplete:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new BotConfigError(
+      `the bot's configuration is incomplete:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`,
+    );
   return raw as unknown as BotConfig;
 }
 
@@ -142,7 +155,10 @@ function describe(error: ErrorObject, raw: Record<string, unknown>): string {
   const key = error.instancePath.split('/')[1] as keyof BotConfig | undefined;
   const variable = key ? VARIABLES[key] : 'the environment';
   const value = key ? raw[key] : undefined;
-  const shown = typeof value === 'number' && Number.isNaN(value) ? 'not a number' : JSON.stringify(key === 'adminToken' || key === 'databaseUrl' ? '…' : value);
+  const shown =
+    typeof value === 'number' && Number.isNaN(value)
+      ? 'not a number'
+      : JSON.stringify(key === 'adminToken' || key === 'databaseUrl' ? '…' : value);
   if (error.keyword === 'type' && typeof value === 'number') return `${variable} must be a number, found ${shown}`;
   return `${variable} ${error.message} (found ${shown})`;
 }

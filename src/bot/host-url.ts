@@ -28,16 +28,26 @@ export function validateHostUrl(raw: string, policy: UrlPolicy = {}): string {
   }
   const howToAllow = policy.howToAllow ?? HOSTS_ADD_FLAGS;
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) {
-    throw new HostUrlError(`${raw}: use https (plain http is allowed only ${howToAllow.http}, for tests and local networks)`);
+    throw new HostUrlError(
+      `${raw}: use https (plain http is allowed only ${howToAllow.http}, for tests and local networks)`,
+    );
   }
-  if (url.username || url.password) throw new HostUrlError(`${raw}: credentials do not belong in the URL; hosts authenticate with their signing secret`);
+  if (url.username || url.password)
+    throw new HostUrlError(
+      `${raw}: credentials do not belong in the URL; hosts authenticate with their signing secret`,
+    );
   if (url.hash) throw new HostUrlError(`${raw}: a URL fragment is never sent; remove it`);
   const host = url.hostname
     .replace(/^\[|\]$/g, '')
     .replace(/\.$/, '')
     .toLowerCase();
-  if (!policy.allowPrivateNetwork && (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isForbiddenAddress(host)))) {
-    throw new HostUrlError(`${raw}: ${host} is a loopback or private address; allow it ${howToAllow.privateNetwork} if this host really lives there`);
+  if (
+    !policy.allowPrivateNetwork &&
+    (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isForbiddenAddress(host)))
+  ) {
+    throw new HostUrlError(
+      `${raw}: ${host} is a loopback or private address; allow it ${howToAllow.privateNetwork} if this host really lives there`,
+    );
   }
   return url.toString();
 }

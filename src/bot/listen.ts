@@ -14,7 +14,9 @@ export async function listen(server: Server, port: number, host: string): Promis
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new BotConfigError(
-      code === 'EADDRINUSE' ? `port ${port} on ${host} is in use: stop what holds it, or set PORT` : `cannot listen on ${host}:${port}: ${(error as Error).message}`,
+      code === 'EADDRINUSE'
+        ? `port ${port} on ${host} is in use: stop what holds it, or set PORT`
+        : `cannot listen on ${host}:${port}: ${(error as Error).message}`,
     );
   }
 }

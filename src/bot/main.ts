@@ -22,7 +22,8 @@ export function hasAppCredentials(env: NodeJS.ProcessEnv): boolean {
 
 /** The exit code of a start-up failure a user can fix (78: configuration, 69: a service unavailable), or undefined for a bug. */
 export function startupExitCode(error: unknown): number | undefined {
-  if (error instanceof SecretKeyError || error instanceof DataFolderLockedError || error instanceof BotConfigError) return OUR_EXIT.CONFIG;
+  if (error instanceof SecretKeyError || error instanceof DataFolderLockedError || error instanceof BotConfigError)
+    return OUR_EXIT.CONFIG;
   if (error instanceof BotUnavailableError) return OUR_EXIT.UNAVAILABLE;
   return undefined;
 }
@@ -40,8 +41,12 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env): Promise<vo
   const port = Number(env.PORT ?? 3000);
   const host = env.HOST || 'localhost';
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  if (!hasAppCredentials(env)) Object.assign(env, await registerApp({ botUrl: config.botUrl, port, host, env, envFile, log }));
-  if (!env.WEBHOOK_SECRET) throw new BotConfigError('WEBHOOK_SECRET is not set: the secret GitHub signs webhooks with (the App\'s settings page, "Webhook secret")');
+  if (!hasAppCredentials(env))
+    Object.assign(env, await registerApp({ botUrl: config.botUrl, port, host, env, envFile, log }));
+  if (!env.WEBHOOK_SECRET)
+    throw new BotConfigError(
+      'WEBHOOK_SECRET is not set: the secret GitHub signs webhooks with (the App\'s settings page, "Webhook secret")',
+    );
   checkPrivateKeyFile(env);
   let probot;
   try {

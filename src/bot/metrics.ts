@@ -25,8 +25,16 @@ export const reports = new Counter({
   labelNames: ['outcome'],
   registers: [registry],
 });
-export const heartbeats = new Counter({ name: 'c2f_heartbeats_total', help: 'Verified host heartbeats.', registers: [registry] });
-export const pushesInFlight = new Gauge({ name: 'c2f_pushes_in_flight', help: 'Pushes this process is making right now.', registers: [registry] });
+export const heartbeats = new Counter({
+  name: 'c2f_heartbeats_total',
+  help: 'Verified host heartbeats.',
+  registers: [registry],
+});
+export const pushesInFlight = new Gauge({
+  name: 'c2f_pushes_in_flight',
+  help: 'Pushes this process is making right now.',
+  registers: [registry],
+});
 export const leaseTakeovers = new Counter({
   name: 'c2f_lease_takeovers_total',
   help: 'Jobs this process took over because the process delivering them let their lease run out (it died).',

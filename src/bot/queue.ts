@@ -35,7 +35,9 @@ export const DELIVERY_CRASH_RETRY = { retryLimit: 5, retryDelay: 30, retryBackof
 export const RESOLVE_RETRY = { retryLimit: 12, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
 
 /** pg-boss options that run its statements in one of our store transactions (both commit or neither does). */
-export function inTransaction(tx: Queryable): { db: { executeSql: (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }> } } {
+export function inTransaction(tx: Queryable): {
+  db: { executeSql: (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }> };
+} {
   return { db: { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) } };
 }
 
@@ -58,8 +60,21 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
     ...(options.monitorIntervalSeconds ? { monitorIntervalSeconds: options.monitorIntervalSeconds } : {}),
   };
   const boss = db.pglite
-    ? new PgBoss({ db: fromPglite(db.pglite), backend: 'pglite', schema: 'pgboss', useListenNotify: true, ...supervise })
-    : new PgBoss({ connectionString: db.connectionString!, schema: 'pgboss', max: 4, application_name: 'c2f-bot-queue', useListenNotify: true, ...supervise });
+    ? new PgBoss({
+        db: fromPglite(db.pglite),
+        backend: 'pglite',
+        schema: 'pgboss',
+        useListenNotify: true,
+        ...supervise,
+      })
+    : new PgBoss({
+        connectionString: db.connectionString!,
+        schema: 'pgboss',
+        max: 4,
+        application_name: 'c2f-bot-queue',
+        useListenNotify: true,
+        ...supervise,
+      });
   // A transient connection error must not crash the bot, and must not go unseen either.
   boss.on('error', (error) => options.onError?.(error));
   await boss.start();
@@ -68,14 +83,41 @@ export async function startQueue(db: Database, options: QueueOptions = {}): Prom
   // resolution never legitimately takes long (every request has a timeout).
   const expireInSeconds = options.expireInSeconds ?? 120;
   // notify: a new job wakes the workers at once (LISTEN/NOTIFY) instead of at their next poll.
-  await boss.createQueue(QUEUES.resolveRelease, { ...RESOLVE_RETRY, ...options.resolveRetry, expireInSeconds, notify: true });
+  await boss.createQueue(QUEUES.resolveRelease, {
+    ...RESOLVE_RETRY,
+    ...options.resolveRetry,
+    expireInSeconds,
+    notify: true,
+  });
   await boss.createQueue(QUEUES.redeliverWebhooks, { policy: 'singleton', retryLimit: 0, expireInSeconds });
   await boss.createQueue(QUEUES.prune, { policy: 'singleton', retryLimit: 2, expireInSeconds: 3600 });
-  await boss.createQueue(QUEUES.advanceRollout, { policy: 'short', retryLimit: 10, retryDelay: 5, retryBackoff: true, retryDelayMax: 300, expireInSeconds, notify: true });
-  await boss.createQueue(QUEUES.checkRun, { policy: 'short', retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 300, expireInSeconds, notify: true });
+  await boss.createQueue(QUEUES.advanceRollout, {
+    policy: 'short',
+    retryLimit: 10,
+    retryDelay: 5,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds,
+    notify: true,
+  });
+  await boss.createQueue(QUEUES.checkRun, {
+    policy: 'short',
+    retryLimit: 5,
+    retryDelay: 10,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds,
+    notify: true,
+  });
   // A rollout run that fails (the database away, say) is retried for about two days: its jobs wait for it.
   // "short": at most one waiting run per rollout, any number going at once (in several processes).
-  const rolloutRuns = { ...DELIVERY_CRASH_RETRY, retryLimit: 60, retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay, expireInSeconds, notify: true };
+  const rolloutRuns = {
+    ...DELIVERY_CRASH_RETRY,
+    retryLimit: 60,
+    retryDelay: options.crashRetryDelaySeconds ?? DELIVERY_CRASH_RETRY.retryDelay,
+    expireInSeconds,
+    notify: true,
+  };
   await boss.createQueue(QUEUES.deliverRollout, { policy: 'short', ...rolloutRuns });
   await boss.createQueue(QUEUES.deliverRolloutLegacy, { policy: 'stately', ...rolloutRuns });
   await boss.createQueue(QUEUES.deliverJob, {

@@ -56,11 +56,24 @@ export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Prob
       work.catch(fail);
       return true;
     };
-    if (path === '/api/reports' && req.method === 'POST') return handled(handleReport(req, res, { ...deps, onChanged, onJobFinished: (job) => wakeDependents(deps, job.hostId) }));
+    if (path === '/api/reports' && req.method === 'POST')
+      return handled(
+        handleReport(req, res, { ...deps, onChanged, onJobFinished: (job) => wakeDependents(deps, job.hostId) }),
+      );
     if (path === '/api/enroll' && req.method === 'POST') return handled(handleEnroll(req, res, deps));
-    if (path === '/api/heartbeat' && req.method === 'POST') return handled(handleHeartbeat(req, res, { ...deps, onChanged }));
-    if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets) return handled(handlePackage(req, res, { ...deps, assets: deps.assets }));
-    if (isAdminPath(path)) return handled(handleAdmin(req, res, { ...deps, adminToken: deps.adminToken, onChanged, log: (fields, message) => log.warn(fields, message) }));
+    if (path === '/api/heartbeat' && req.method === 'POST')
+      return handled(handleHeartbeat(req, res, { ...deps, onChanged }));
+    if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets)
+      return handled(handlePackage(req, res, { ...deps, assets: deps.assets }));
+    if (isAdminPath(path))
+      return handled(
+        handleAdmin(req, res, {
+          ...deps,
+          adminToken: deps.adminToken,
+          onChanged,
+          log: (fields, message) => log.warn(fields, message),
+        }),
+      );
     if (isConsolePath(path)) {
       const sign = deps.console ?? { signIn: null, missing: ['it was not configured'] };
       return handled(
@@ -89,17 +102,29 @@ export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Prob
 }
 
 /** A complete bot server (webhooks + API + workers) over a store and a queue the caller opened. */
-export async function createBotServer(probot: Probot, given: ServerDeps, options: { workers?: boolean } = {}): Promise<Server> {
-  const deps: ServerDeps = { ...given, intake: given.intake ?? new ReleaseIntake(given, (error) => probot.log.error({ err: error }, 'queuing releases failed')) };
+export async function createBotServer(
+  probot: Probot,
+  given: ServerDeps,
+  options: { workers?: boolean } = {},
+): Promise<Server> {
+  const deps: ServerDeps = {
+    ...given,
+    intake:
+      given.intake ?? new ReleaseIntake(given, (error) => probot.log.error({ err: error }, 'queuing releases failed')),
+  };
   await probot.load(botApp(deps));
   const webhooks = new WebhookIntake(probot);
   if (options.workers !== false) await startWorkers(probot, deps);
   const changes =
-    deps.changes ?? (await ChangeFeed.open(deps.db, (error) => probot.log.warn({ reason: error.message }, 'listening for changes: lost the connection; reconnecting')));
+    deps.changes ??
+    (await ChangeFeed.open(deps.db, (error) =>
+      probot.log.warn({ reason: error.message }, 'listening for changes: lost the connection; reconnecting'),
+    ));
   const api = apiHandler({ assets: probotAssetStream(probot), ...deps, changes }, probot.log);
   const server = createServer((req, res) => {
     if (api(req, res)) return;
-    if (new URL(req.url ?? '/', 'http://bot').pathname !== WEBHOOK_PATH) return sendJson(res, 404, { error: 'not found' });
+    if (new URL(req.url ?? '/', 'http://bot').pathname !== WEBHOOK_PATH)
+      return sendJson(res, 404, { error: 'not found' });
     webhooks.handle(req, res).catch((error) => {
       probot.log.error({ err: error }, 'webhook handling failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
@@ -141,12 +166,22 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     lastLost = Date.now();
     probot.log.warn({ reason: error.message }, 'lost a database connection; reconnecting as work needs it');
   };
-  const db = overrides.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl, 10, connectionLost) : await openPglite(config.dataDir));
+  const db =
+    overrides.db ??
+    (config.databaseUrl ? openPostgres(config.databaseUrl, 10, connectionLost) : await openPglite(config.dataDir));
   try {
-    if (db.kind === 'pglite' && !overrides.db) probot.log.warn('using the embedded PGlite store: fine for trying things out; use PostgreSQL (DATABASE_URL) in production');
+    if (db.kind === 'pglite' && !overrides.db)
+      probot.log.warn(
+        'using the embedded PGlite store: fine for trying things out; use PostgreSQL (DATABASE_URL) in production',
+      );
     await migrate(db);
-    const boss = await startQueue(db, { ...overrides.queue, onError: (error) => probot.log.error({ err: error }, 'queue error') });
-    const intake = new ReleaseIntake({ db, boss }, (error) => probot.log.error({ err: error }, 'queuing releases failed'));
+    const boss = await startQueue(db, {
+      ...overrides.queue,
+      onError: (error) => probot.log.error({ err: error }, 'queue error'),
+    });
+    const intake = new ReleaseIntake({ db, boss }, (error) =>
+      probot.log.error({ err: error }, 'queuing releases failed'),
+    );
     const deps: ServerDeps = {
       stopping: [],
       heldLeases: new Set(),
@@ -169,7 +204,9 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       jobDeadlineSeconds: config.jobDeadlineSeconds,
       now: overrides.now,
       delivery: { timeoutMs: config.pushTimeoutMs, retrySchedule: config.retrySchedule, ...overrides.delivery },
-      changes: await ChangeFeed.open(db, (error) => probot.log.warn({ reason: error.message }, 'listening for changes: lost the connection; reconnecting')),
+      changes: await ChangeFeed.open(db, (error) =>
+        probot.log.warn({ reason: error.message }, 'listening for changes: lost the connection; reconnecting'),
+      ),
     };
     const server = await createBotServer(probot, deps);
     return {
@@ -196,8 +233,10 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
 /** The console's GitHub sign-in from the configuration, or what is missing for it. */
 export function consoleSignIn(config: BotConfig, env: NodeJS.ProcessEnv): Pick<ConsoleDeps, 'signIn' | 'missing'> {
   const missing: string[] = [];
-  if (!config.githubClientId || !config.githubClientSecret) missing.push("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth client) are not set");
-  if (!config.consoleUsers.length && !config.consoleOrg) missing.push('nobody may enter: set C2F_CONSOLE_USERS (GitHub logins) or C2F_CONSOLE_ORG');
+  if (!config.githubClientId || !config.githubClientSecret)
+    missing.push("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth client) are not set");
+  if (!config.consoleUsers.length && !config.consoleOrg)
+    missing.push('nobody may enter: set C2F_CONSOLE_USERS (GitHub logins) or C2F_CONSOLE_ORG');
   if (missing.length) return { signIn: null, missing };
   const signIn: SignInConfig = {
     clientId: config.githubClientId!,

@@ -9,7 +9,11 @@ import { networkErrorInWords } from '../network-errors.ts';
 
 export class BotUnavailableError extends Error {}
 
-const FILE_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied (the bot cannot read it)', EISDIR: 'a folder, not a file' };
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied (the bot cannot read it)',
+  EISDIR: 'a folder, not a file',
+};
 
 /** The App's private key from PRIVATE_KEY_PATH, read now so that a missing or unreadable file is one line. */
 export function checkPrivateKeyFile(env: NodeJS.ProcessEnv): void {
@@ -20,16 +24,23 @@ export function checkPrivateKeyFile(env: NodeJS.ProcessEnv): void {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    throw new BotConfigError(`PRIVATE_KEY_PATH ${file}: ${FILE_ERRORS[code] ?? (error as Error).message}; it is the GitHub App's private key (.pem), which setup mode writes`);
+    throw new BotConfigError(
+      `PRIVATE_KEY_PATH ${file}: ${FILE_ERRORS[code] ?? (error as Error).message}; it is the GitHub App's private key (.pem), which setup mode writes`,
+    );
   }
-  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(text)) throw new BotConfigError(`PRIVATE_KEY_PATH ${file} is not a PEM private key (the .pem file GitHub gives for the App)`);
+  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(text))
+    throw new BotConfigError(
+      `PRIVATE_KEY_PATH ${file} is not a PEM private key (the .pem file GitHub gives for the App)`,
+    );
 }
 
 /** Probot's own private-key complaints (PRIVATE_KEY that is not a key), without its prefix. */
 export function privateKeyError(error: unknown): BotConfigError | undefined {
   const message = (error as Error)?.message ?? '';
   if (!message.startsWith('[@probot/get-private-key]')) return undefined;
-  return new BotConfigError(message.replace('[@probot/get-private-key] ', '').replace('"env.PRIVATE_KEY"', 'PRIVATE_KEY'));
+  return new BotConfigError(
+    message.replace('[@probot/get-private-key] ', '').replace('"env.PRIVATE_KEY"', 'PRIVATE_KEY'),
+  );
 }
 
 const CREDENTIAL_STATES = new Set(['28P01', '28000']);
@@ -45,11 +56,18 @@ export function databaseStartError(error: unknown, databaseUrl: string | undefin
     const url = new URL(databaseUrl);
     where = `the database at ${url.host}${url.pathname} (DATABASE_URL)`;
   } catch {}
-  if (code && CREDENTIAL_STATES.has(code)) return new BotConfigError(`${where} refused the bot's user: ${e.message}; check the user and password in DATABASE_URL`);
+  if (code && CREDENTIAL_STATES.has(code))
+    return new BotConfigError(
+      `${where} refused the bot's user: ${e.message}; check the user and password in DATABASE_URL`,
+    );
   if (code === MISSING_DATABASE) return new BotConfigError(`${where}: ${e.message}; create it, or fix DATABASE_URL`);
   if (code && /^(E[A-Z]+|UND_ERR_.*)$/.test(code))
-    return new BotUnavailableError(`cannot reach ${where}: ${networkErrorInWords(code, code)}; is PostgreSQL running, and is DATABASE_URL right?`);
+    return new BotUnavailableError(
+      `cannot reach ${where}: ${networkErrorInWords(code, code)}; is PostgreSQL running, and is DATABASE_URL right?`,
+    );
   if (/Connection terminated|timeout expired/i.test(e.message ?? ''))
-    return new BotUnavailableError(`cannot reach ${where}: ${e.message}; is PostgreSQL running, and is DATABASE_URL right?`);
+    return new BotUnavailableError(
+      `cannot reach ${where}: ${e.message}; is PostgreSQL running, and is DATABASE_URL right?`,
+    );
   return undefined;
 }

@@ -19,7 +19,11 @@ export class AdminApiError extends Error {
 /** The error an answer that is not 2xx stands for (its JSON `error`, or the status). */
 function answerError(status: number, data: unknown): AdminApiError {
   const body = (data ?? {}) as { error?: unknown; setupMode?: unknown };
-  return new AdminApiError(status, typeof body.error === 'string' ? body.error : `the bot answered ${status}`, body.setupMode === true);
+  return new AdminApiError(
+    status,
+    typeof body.error === 'string' ? body.error : `the bot answered ${status}`,
+    body.setupMode === true,
+  );
 }
 
 export interface AdminClient {
@@ -56,7 +60,8 @@ export function adminClient(botUrl: string | undefined, env: NodeJS.ProcessEnv =
     async stream(path, out) {
       const response = await request('GET', path, undefined, 30 * 60_000);
       if (!response.ok || !response.body) throw answerError(response.status, parseJson(await response.text()));
-      for await (const chunk of response.body) if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+      for await (const chunk of response.body)
+        if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
     },
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       const response = await request(method, path, body, 30_000);

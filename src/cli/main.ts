@@ -3,7 +3,14 @@ import { VERSION } from '../version.ts';
 import { agentCli } from './commands/agent.ts';
 import { BOT_HELP, botCommand } from './commands/bot.ts';
 import { DIFF_HELP, diffCommand } from './commands/diff.ts';
-import { KEYGEN_HELP, KEYS_STATEMENT_HELP, keygenCommand, keysStatementCommand, SIGN_HELP, signCommand } from './commands/keys.ts';
+import {
+  KEYGEN_HELP,
+  KEYS_STATEMENT_HELP,
+  keygenCommand,
+  keysStatementCommand,
+  SIGN_HELP,
+  signCommand,
+} from './commands/keys.ts';
 import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
 import { REGISTRY_HELP, registryCommand } from './commands/registry.ts';
 import { ROLLOUTS_HELP, rolloutsCommand } from './commands/rollouts.ts';
@@ -60,7 +67,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    if (args.includes('--json')) printJson({ ok: false, exitCode: OUR_EXIT.USAGE, diagnostics: [{ severity: 'error', code: 'usage', message: `unknown command "${name}"` }] });
+    if (args.includes('--json'))
+      printJson({
+        ok: false,
+        exitCode: OUR_EXIT.USAGE,
+        diagnostics: [{ severity: 'error', code: 'usage', message: `unknown command "${name}"` }],
+      });
     else process.stderr.write(`c2f-plugin: unknown command "${name}"\n\n${HELP}`);
     return OUR_EXIT.USAGE;
   }

@@ -10,7 +10,9 @@ export async function password(prompt: string, options: { confirm?: boolean } = 
   const given = process.env[PASSWORD_VARIABLE];
   if (given) return given;
   if (!process.stdin.isTTY || !process.stderr.isTTY)
-    throw new UsageError(`the key needs a password: set ${PASSWORD_VARIABLE}, or run this on a terminal (or --no-password to keep the key in the clear)`);
+    throw new UsageError(
+      `the key needs a password: set ${PASSWORD_VARIABLE}, or run this on a terminal (or --no-password to keep the key in the clear)`,
+    );
   const first = await ask(prompt);
   if (options.confirm && (await ask('Again: ')) !== first) throw new UsageError('the two passwords differ');
   if (!first) throw new UsageError('an empty password: use --no-password to keep the key in the clear');

@@ -33,7 +33,9 @@ function usageMessage(error: Error & { code?: string }): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${option ?? error.message}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /argument missing/.test(error.message) ? `${option ?? 'an option'} needs a value` : `${option ?? 'an option'} takes no value`;
+      return /argument missing/.test(error.message)
+        ? `${option ?? 'an option'} needs a value`
+        : `${option ?? 'an option'} takes no value`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ''}`.trim();
     default:
@@ -46,7 +48,8 @@ export async function runCommand(label: string, command: Command, args: string[]
   const json = args.includes('--json');
   /** One failure: a line on stderr, or the failure schema on stdout with --json. */
   const failed = (exitCode: number, message: string, diagnostics?: Diagnostic[]): number => {
-    if (json) printJson({ ok: false, exitCode, diagnostics: diagnostics ?? [{ severity: 'error', code: 'failed', message }] });
+    if (json)
+      printJson({ ok: false, exitCode, diagnostics: diagnostics ?? [{ severity: 'error', code: 'failed', message }] });
     else process.stderr.write(`${message}\n`);
     return exitCode;
   };
@@ -59,7 +62,9 @@ export async function runCommand(label: string, command: Command, args: string[]
   } catch (error) {
     if (error instanceof PluginError) {
       if (json) printJson({ ok: false, exitCode: error.exitCode, diagnostics: error.diagnostics });
-      else for (const d of error.diagnostics) if (d.severity === 'error' || !args.includes('--quiet')) process.stderr.write(`${formatDiagnostic(d)}\n`);
+      else
+        for (const d of error.diagnostics)
+          if (d.severity === 'error' || !args.includes('--quiet')) process.stderr.write(`${formatDiagnostic(d)}\n`);
       return error.exitCode;
     }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -69,7 +74,8 @@ export async function runCommand(label: string, command: Command, args: string[]
       return OUR_EXIT.USAGE;
     }
     if (error instanceof AdminApiError) {
-      const code = error.status === 0 ? OUR_EXIT.UNAVAILABLE : error.status === 401 || error.setupMode ? OUR_EXIT.CONFIG : 1;
+      const refused = error.status === 401 || error.setupMode ? OUR_EXIT.CONFIG : 1;
+      const code = error.status === 0 ? OUR_EXIT.UNAVAILABLE : refused;
       return failed(code, `${label}: ${error.message}`);
     }
     if (error instanceof ZipReadError) return failed(21, `${label}: ${error.message}`);
@@ -78,7 +84,12 @@ export async function runCommand(label: string, command: Command, args: string[]
     if (e.code && FILE_ERRORS[e.code]) {
       const message = `${label}: ${e.path ? `${e.path}: ` : ''}${FILE_ERRORS[e.code]}`;
       return failed(e.code === 'ENOSPC' ? OUR_EXIT.TEMPFAIL : 10, message, [
-        { severity: 'error', code: e.code.toLowerCase(), message: FILE_ERRORS[e.code], ...(e.path ? { file: e.path } : {}) },
+        {
+          severity: 'error',
+          code: e.code.toLowerCase(),
+          message: FILE_ERRORS[e.code],
+          ...(e.path ? { file: e.path } : {}),
+        },
       ]);
     }
     process.stderr.write(`${label}: unexpected error, please report it: ${e.stack ?? e}\n`);

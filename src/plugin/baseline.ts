@@ -40,7 +40,10 @@ export async function loadBaseline(pluginRoot: string, given?: string): Promise<
   if (info?.isFile()) {
     source = given!;
     const names = new Map<string, GeneratedKind>(KINDS.map((k) => [GENERATED_FILES[k], k]));
-    const zip = await readZip(given!, (name) => /(^|\/)db\/data\/[^/]+$/.test(name) && names.has(path.posix.basename(name)));
+    const zip = await readZip(
+      given!,
+      (name) => /(^|\/)db\/data\/[^/]+$/.test(name) && names.has(path.posix.basename(name)),
+    );
     // Prefer files at the zip root; fall back to the first wrapper folder found.
     const sorted = [...zip.contents.keys()].sort((a, b) => a.split('/').length - b.split('/').length);
     for (const name of sorted) {
@@ -49,7 +52,9 @@ export async function loadBaseline(pluginRoot: string, given?: string): Promise<
     }
   } else {
     const base = given ?? pluginRoot;
-    const dataDir = (await stat(path.join(base, 'db', 'data')).catch(() => undefined))?.isDirectory() ? path.join(base, 'db', 'data') : base;
+    const dataDir = (await stat(path.join(base, 'db', 'data')).catch(() => undefined))?.isDirectory()
+      ? path.join(base, 'db', 'data')
+      : base;
     source = given ? dataDir : path.join(pluginRoot, 'db', 'data');
     for (const kind of KINDS) {
       const file = path.join(dataDir, GENERATED_FILES[kind]);

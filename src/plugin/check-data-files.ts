@@ -15,12 +15,20 @@ export interface DataCheck {
   rows: Record<string, number>;
 }
 
-export async function checkDataFiles(files: ReadonlyArray<{ rel: string; abs: string }>, generated: GeneratedData | undefined): Promise<DataCheck> {
+export async function checkDataFiles(
+  files: ReadonlyArray<{ rel: string; abs: string }>,
+  generated: GeneratedData | undefined,
+): Promise<DataCheck> {
   const result: DataCheck = { diagnostics: [], rows: {} };
   if (generated) {
     for (const kind of GENERATED_KINDS) {
       const origins = generated.origins[kind];
-      result.diagnostics.push(...checkRows(kind, GENERATED_FILES[kind], generated.rows[kind], (i) => ({ file: origins[i].file, ...origins[i].position() })));
+      result.diagnostics.push(
+        ...checkRows(kind, GENERATED_FILES[kind], generated.rows[kind], (i) => ({
+          file: origins[i].file,
+          ...origins[i].position(),
+        })),
+      );
     }
   }
   for (const file of files) {
@@ -37,15 +45,36 @@ function checkHandWritten(rel: string, name: string, text: string, result: DataC
     source = parseJsonSource(text);
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    return [{ severity: 'error', code: 'data-json', message: `${error.message}: the installer cannot read this file`, file: rel, line: error.line, column: error.column }];
+    return [
+      {
+        severity: 'error',
+        code: 'data-json',
+        message: `${error.message}: the installer cannot read this file`,
+        file: rel,
+        line: error.line,
+        column: error.column,
+      },
+    ];
   }
   if (!isPhpArray(source.php)) {
-    return [{ severity: 'error', code: 'data-json', message: 'a Data.json file must hold a JSON array of rows', file: rel, line: 1, column: 1 }];
+    return [
+      {
+        severity: 'error',
+        code: 'data-json',
+        message: 'a Data.json file must hold a JSON array of rows',
+        file: rel,
+        line: 1,
+        column: 1,
+      },
+    ];
   }
   const rows = phpEntries(source.php).map(([, row]) => row);
   result.rows[name] = rows.length;
   const table = tableFromDataFile(name);
-  const locate = (index: number, column?: string) => ({ file: rel, ...source.locate(`/${index}${column ? `/${column}` : ''}`) });
+  const locate = (index: number, column?: string) => ({
+    file: rel,
+    ...source.locate(`/${index}${column ? `/${column}` : ''}`),
+  });
   const diagnostics = checkRows(table, name, rows, locate);
   if (table === 'modulos') {
     rows.forEach((row, index) => {

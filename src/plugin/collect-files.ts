@@ -9,7 +9,15 @@ import type { Diagnostic } from './diagnostics.ts';
 // leftovers), refused loudly (secrets, symlinks, oversize), or packed.
 
 /** Never shipped: the same list as Conn2Flow's release workflow, plus logs. */
-export const DEFAULT_EXCLUDES = ['.git*', 'node_modules/', '/tests/', '.DS_Store', 'vendor/composer/tmp-*', '*.log', '/.c2fignore'];
+export const DEFAULT_EXCLUDES = [
+  '.git*',
+  'node_modules/',
+  '/tests/',
+  '.DS_Store',
+  'vendor/composer/tmp-*',
+  '*.log',
+  '/.c2fignore',
+];
 
 /** Replaced or removed by packing: sources of the generated Data.json, and generator debug output. */
 export const PACKING_EXCLUDES = ['/resources/', '/modules/*/resources/', '/db/orphans/', '/db/data/Data.json'];
@@ -86,7 +94,8 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
 
   const result: Collected = { files: [], dirs: [], excluded: 0, totalSize: 0, diagnostics: [] };
   const offenders: Diagnostic[] = [];
-  const refuse = (file: string, code: string, message: string) => offenders.push({ severity: 'error', code, message, file });
+  const refuse = (file: string, code: string, message: string) =>
+    offenders.push({ severity: 'error', code, message, file });
 
   // Synchronous on purpose: one lstat per file, thousands of them, is much faster without the thread pool.
   const walk = (dirRel: string) => {
@@ -111,7 +120,11 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
         continue;
       }
       if (refused.ignores(test) && !allowed.ignores(test)) {
-        refuse(rel, 'refused-file', `looks like a secret or a file that does not belong in a plugin; remove it, add it to .c2fignore, or allow it explicitly (--allow '${rel}')`);
+        refuse(
+          rel,
+          'refused-file',
+          `looks like a secret or a file that does not belong in a plugin; remove it, add it to .c2fignore, or allow it explicitly (--allow '${rel}')`,
+        );
         continue;
       }
       if (info.isSymbolicLink()) {
@@ -132,7 +145,11 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
         continue;
       }
       if (info.size > maxFile && !allowed.ignores(test)) {
-        refuse(rel, 'refused-size', `is ${formatBytes(info.size)}, over the ${formatBytes(maxFile)} limit per file; raise the limit (--max-file-size) or exclude it`);
+        refuse(
+          rel,
+          'refused-size',
+          `is ${formatBytes(info.size)}, over the ${formatBytes(maxFile)} limit per file; raise the limit (--max-file-size) or exclude it`,
+        );
         continue;
       }
       result.totalSize += info.size;

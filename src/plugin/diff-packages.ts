@@ -49,13 +49,21 @@ function parsed(zip: ZipContents, name: string): PhpValue | undefined {
 function diffManifest(before: ZipContents, after: ZipContents): ValueChange[] {
   const a = parsed(before, 'manifest.json');
   const b = parsed(after, 'manifest.json');
-  const keys = new Set([...(a instanceof PhpMap ? a.entries.keys() : []), ...(b instanceof PhpMap ? b.entries.keys() : [])]);
+  const keys = new Set([
+    ...(a instanceof PhpMap ? a.entries.keys() : []),
+    ...(b instanceof PhpMap ? b.entries.keys() : []),
+  ]);
   const changes: ValueChange[] = [];
   for (const key of keys) {
     const from = a instanceof PhpMap ? a.get(key) : undefined;
     const to = b instanceof PhpMap ? b.get(key) : undefined;
     const encode = (v: PhpValue | undefined) => (v === undefined ? undefined : phpJsonEncode(v, false));
-    if (encode(from) !== encode(to)) changes.push({ key, from: from === undefined ? null : JSON.parse(encode(from)!), to: to === undefined ? null : JSON.parse(encode(to)!) });
+    if (encode(from) !== encode(to))
+      changes.push({
+        key,
+        from: from === undefined ? null : JSON.parse(encode(from)!),
+        to: to === undefined ? null : JSON.parse(encode(to)!),
+      });
   }
   return changes;
 }
@@ -86,7 +94,11 @@ function rowsByKey(zip: ZipContents, name: string, table: string): Map<string, P
 }
 
 function diffTables(before: ZipContents, after: ZipContents): Record<string, TableDiff> {
-  const names = new Set([...before.contents.keys(), ...after.contents.keys()].filter((n) => isDataFileName(n.slice('db/data/'.length)) && n.startsWith('db/data/')));
+  const names = new Set(
+    [...before.contents.keys(), ...after.contents.keys()].filter(
+      (n) => isDataFileName(n.slice('db/data/'.length)) && n.startsWith('db/data/'),
+    ),
+  );
   const tables: Record<string, TableDiff> = {};
   for (const name of [...names].sort()) {
     const table = tableFromDataFile(name.slice('db/data/'.length));

@@ -4,7 +4,18 @@ import path from 'node:path';
 import type { Diagnostic } from './diagnostics.ts';
 import type { GeneratedKind } from './data-files.ts';
 import { JsonSyntaxError, parseJsonSource, type Position } from './json-source.ts';
-import { PhpMap, coalesce, field, isPhpArray, phpEntries, phpIntCast, phpLooseEquals, phpToString, phpTruthy, type PhpValue } from './php-value.ts';
+import {
+  PhpMap,
+  coalesce,
+  field,
+  isPhpArray,
+  phpEntries,
+  phpIntCast,
+  phpLooseEquals,
+  phpToString,
+  phpTruthy,
+  type PhpValue,
+} from './php-value.ts';
 import { checksumColumn, resourceChecksum, type ResourceChecksum } from './resource-checksum.ts';
 import type { ResourcesMap, ResourceType } from './resources-map.ts';
 import { sortByBytes } from './byte-order.ts';
@@ -47,7 +58,10 @@ export function baselineFromRows(rows: Partial<Record<GeneratedKind, PhpValue>>)
       const language = field(row, 'language');
       const id = field(row, 'id');
       if (language === undefined || language === null || id === undefined || id === null) continue;
-      const key = kind === 'paginas' ? `${phpToString(language)}|${phpToString(coalesce(row, ['modulo'], ''))}|${phpToString(id)}` : `${phpToString(language)}|${phpToString(id)}`;
+      const key =
+        kind === 'paginas'
+          ? `${phpToString(language)}|${phpToString(coalesce(row, ['modulo'], ''))}|${phpToString(id)}`
+          : `${phpToString(language)}|${phpToString(id)}`;
       baseline[kind].set(key, row);
     }
   }
@@ -62,7 +76,11 @@ export class GenerateError extends Error {
   }
 }
 
-const RESOURCE_DIR: Record<Exclude<ResourceType, 'variables'>, string> = { layouts: 'layouts', pages: 'pages', components: 'components' };
+const RESOURCE_DIR: Record<Exclude<ResourceType, 'variables'>, string> = {
+  layouts: 'layouts',
+  pages: 'pages',
+  components: 'components',
+};
 
 interface ListSource {
   file: string;
@@ -77,7 +95,13 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
     diagnostics: [],
     resourceFiles: 0,
   };
-  const idx = { layouts: new Set<string>(), componentes: new Set<string>(), paginasId: new Set<string>(), paginasPath: new Set<string>(), variaveis: new Map<string, string[]>() };
+  const idx = {
+    layouts: new Set<string>(),
+    componentes: new Set<string>(),
+    paginasId: new Set<string>(),
+    paginasPath: new Set<string>(),
+    variaveis: new Map<string, string[]>(),
+  };
   const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
 
   const versaoChecksum = (kind: 'layouts' | 'paginas' | 'componentes', key: string, sum: ResourceChecksum): bigint => {
@@ -93,7 +117,9 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       }
     }
     const oldVersao = phpIntCast(coalesce(old, ['versao'], 1n));
-    const equal = isPhpArray(oldChecksum) && (['html', 'css', 'combined'] as const).every((k) => phpLooseEquals(field(oldChecksum, k) ?? null, sum[k]));
+    const equal =
+      isPhpArray(oldChecksum) &&
+      (['html', 'css', 'combined'] as const).every((k) => phpLooseEquals(field(oldChecksum, k) ?? null, sum[k]));
     return equal ? oldVersao : oldVersao + 1n;
   };
 
@@ -103,7 +129,8 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
     try {
       data = readFileSync(file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR') return null;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR')
+        return null;
       throw error;
     }
     out.resourceFiles++;
@@ -111,7 +138,8 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       throw new GenerateError({
         severity: 'error',
         code: 'resource-utf8',
-        message: "not valid UTF-8: Conn2Flow's generator would silently write an empty Data.json for the whole table; re-save the file as UTF-8",
+        message:
+          "not valid UTF-8: Conn2Flow's generator would silently write an empty Data.json for the whole table; re-save the file as UTF-8",
         file: rel(file),
       });
     }
@@ -169,7 +197,14 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       file,
       items: phpEntries(value).map(([key, item]) => {
         const at = () => source.locate(`${pointer}/${key}`);
-        if (!isPhpArray(item)) throw new GenerateError({ severity: 'error', code: 'resource-type', message: 'each resource must be a JSON object', file, ...at() });
+        if (!isPhpArray(item))
+          throw new GenerateError({
+            severity: 'error',
+            code: 'resource-type',
+            message: 'each resource must be a JSON object',
+            file,
+            ...at(),
+          });
         return { item, at };
       }),
     };
@@ -189,7 +224,11 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
   };
 
   const orphan = (kind: GeneratedKind, item: PhpValue, extra: Array<[string, PhpValue]>) => {
-    out.orphans[kind].push((item as PhpMap | PhpValue[]) instanceof PhpMap ? (item as PhpMap).union(extra) : PhpMap.of(phpEntries(item as PhpValue[])).union(extra));
+    out.orphans[kind].push(
+      (item as PhpMap | PhpValue[]) instanceof PhpMap
+        ? (item as PhpMap).union(extra)
+        : PhpMap.of(phpEntries(item as PhpValue[])).union(extra),
+    );
   };
   const emit = (kind: GeneratedKind, row: Array<[string, PhpValue]>, file: string, at: () => Position) => {
     out.rows[kind].push(PhpMap.of(row));
@@ -202,28 +241,33 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
   for (const language of map.withData) {
     const lang = language.code;
     const langDir = path.join(resourcesDir, lang);
+    // A resource without an id, or with an id this language already has, is set aside as Conn2Flow does.
+    const claimId = (kind: 'layouts' | 'componentes', item: PhpValue, id: PhpValue): string | undefined => {
+      if (!phpTruthy(id))
+        return void orphan(kind, item, [
+          ['_motivo', 'sem id'],
+          ['language', lang],
+        ]);
+      const key = `${lang}|${phpToString(id)}`;
+      if (idx[kind].has(key))
+        return void orphan(kind, item, [
+          ['_motivo', 'duplicidade id'],
+          ['language', lang],
+        ]);
+      idx[kind].add(key);
+      return key;
+    };
 
     if (language.data.layouts) {
       const list = readList(path.join(langDir, language.data.layouts), true);
       for (const { item, at } of list.items) {
         const id = coalesce(item, ['id']);
-        if (!phpTruthy(id)) {
-          orphan('layouts', item, [
-            ['_motivo', 'sem id'],
-            ['language', lang],
-          ]);
-          continue;
-        }
-        const key = `${lang}|${phpToString(id)}`;
-        if (idx.layouts.has(key)) {
-          orphan('layouts', item, [
-            ['_motivo', 'duplicidade id'],
-            ['language', lang],
-          ]);
-          continue;
-        }
-        idx.layouts.add(key);
-        const { html, css, sum } = readHtmlCss(path.join(langDir, RESOURCE_DIR.layouts), requireString(id, 'id', list.file, at));
+        const key = claimId('layouts', item, id);
+        if (key === undefined) continue;
+        const { html, css, sum } = readHtmlCss(
+          path.join(langDir, RESOURCE_DIR.layouts),
+          requireString(id, 'id', list.file, at),
+        );
         emit(
           'layouts',
           [
@@ -248,23 +292,12 @@ export async function generateData(root: string, map: ResourcesMap, baseline: Ba
       const list = readList(path.join(langDir, language.data.components), true);
       for (const { item, at } of list.items) {
         const id = coalesce(item, ['id']);
-        if (!phpTruthy(id)) {
-          orphan('componentes', item, [
-            ['_motivo', 'sem id'],
-            ['language', lang],
-          ]);
-          continue;
-        }
-        const key = `${lang}|${phpToString(id)}`;
-        if (idx.componentes.has(key)) {
-          orphan('componentes', item, [
-            ['_motivo', 'duplicidade id'],
-            ['language', lang],
-          ]);
-          continue;
-        }
-        idx.componentes.add(key);
-        const { html, css, sum } = readHtmlCss(path.join(langDir, RESOURCE_DIR.components), requireString(id, 'id', list.file, at));
+        const key = claimId('componentes', item, id);
+        if (key === undefined) continue;
+        const { html, css, sum } = readHtmlCss(
+          path.join(langDir, RESOURCE_DIR.components),
+          requireString(id, 'id', list.file, at),
+        );
         emit(
           'componentes',
           [
@@ -551,7 +584,8 @@ function escapePointer(segment: string): string {
 
 function pointerGet(value: PhpValue, pointer: string): PhpValue | undefined {
   let current: PhpValue | undefined = value;
-  for (const segment of pointer.slice(1).split('/')) current = field(current, segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+  for (const segment of pointer.slice(1).split('/'))
+    current = field(current, segment.replace(/~1/g, '/').replace(/~0/g, '~'));
   return current;
 }
 
@@ -577,7 +611,8 @@ function moduleDirs(dir: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw error;
   }
   const dirs: string[] = [];

@@ -23,7 +23,11 @@ export interface InspectLimits {
   maxRatio: number;
 }
 
-export const DEFAULT_INSPECT_LIMITS: InspectLimits = { maxEntries: 20_000, maxTotalBytes: 1024 * 1024 * 1024, maxRatio: 200 };
+export const DEFAULT_INSPECT_LIMITS: InspectLimits = {
+  maxEntries: 20_000,
+  maxTotalBytes: 1024 * 1024 * 1024,
+  maxRatio: 200,
+};
 
 /** A manifest is a few hundred bytes; anything this big is not one. */
 export const MAX_MANIFEST_BYTES = 256 * 1024;
@@ -42,7 +46,9 @@ export interface InspectedManifest {
   postInstallScripts?: string[];
 }
 
-export type Inspection = { ok: true; manifest: InspectedManifest; entries: number; totalBytes: number; names: string[] } | { ok: false; exitCode: number; reason: string };
+export type Inspection =
+  | { ok: true; manifest: InspectedManifest; entries: number; totalBytes: number; names: string[] }
+  | { ok: false; exitCode: number; reason: string };
 
 const RATIO_FLOOR = 1024 * 1024;
 const YIELD_BYTES = 8 * 1024 * 1024;
@@ -67,7 +73,8 @@ export function unsafeName(raw: Buffer, utf8Flag = true): string | undefined {
   const shown = JSON.stringify(name);
   if (raw.includes(0x5c)) return `entry ${shown} contains a backslash (a Windows path separator)`;
   if ([...raw].some((byte) => byte < 0x20 || byte === 0x7f)) return `entry ${shown} contains control characters`;
-  if (!utf8Flag && [...raw].some((byte) => byte >= 0x80)) return `entry ${shown} has non-ASCII bytes without the UTF-8 flag (extractors would read it as CP437, each differently)`;
+  if (!utf8Flag && [...raw].some((byte) => byte >= 0x80))
+    return `entry ${shown} has non-ASCII bytes without the UTF-8 flag (extractors would read it as CP437, each differently)`;
   if (name.includes('\uFFFD')) return `entry ${shown} is not valid UTF-8`;
   // PHP's ZipArchive writes a UTF-8 name's bytes as they are; Info-ZIP unzip 6.0 (Debian's) ignores the UTF-8
   // flag and writes them as CP437; file systems may normalise them (NFC/NFD). What lands on disk would not be
@@ -78,7 +85,8 @@ export function unsafeName(raw: Buffer, utf8Flag = true): string | undefined {
   if (/^[A-Za-z]:/.test(name)) return `entry ${shown} starts with a drive letter`;
   const parts = name.replace(/\/$/, '').split('/');
   if (parts.some((part) => part === '..')) return `entry ${shown} climbs out of the plugin folder (..)`;
-  if (parts.some((part) => part === '.' || part === '')) return `entry ${shown} has an empty or "." path segment (extractors write it where another name would go)`;
+  if (parts.some((part) => part === '.' || part === ''))
+    return `entry ${shown} has an empty or "." path segment (extractors write it where another name would go)`;
   return undefined;
 }
 
@@ -86,15 +94,25 @@ export function unsafeName(raw: Buffer, utf8Flag = true): string | undefined {
 const foldKey = (name: string) => name.replace(/\/$/, '').normalize('NFC').toLowerCase();
 
 /** Checks a package; `expected` is what the job says it is (id and version must match the manifest). */
-export async function inspectPackage(zipPath: string, expected: { id: string; version: string } | null, limits: InspectLimits = DEFAULT_INSPECT_LIMITS): Promise<Inspection> {
+export async function inspectPackage(
+  zipPath: string,
+  expected: { id: string; version: string } | null,
+  limits: InspectLimits = DEFAULT_INSPECT_LIMITS,
+): Promise<Inspection> {
   try {
     const size = (await stat(zipPath)).size;
-    if (size < MIN_PACKAGE_SIZE) throw zipInvalid(`${size} bytes: Conn2Flow rejects packages under ${MIN_PACKAGE_SIZE} bytes`);
+    if (size < MIN_PACKAGE_SIZE)
+      throw zipInvalid(`${size} bytes: Conn2Flow rejects packages under ${MIN_PACKAGE_SIZE} bytes`);
     const { manifest, names, totalBytes } = await readEntries(zipPath, size, limits);
     if (!manifest) throw new Refusal(PLG_EXIT.VALIDATE, 'no manifest.json at the zip root');
     const parsed = parseManifest(manifest, names);
-    if (expected && parsed.id !== expected.id) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json says id "${parsed.id}", the job is for "${expected.id}"`);
-    if (expected && parsed.version !== expected.version) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json says version ${parsed.version}, the job is for ${expected.version}`);
+    if (expected && parsed.id !== expected.id)
+      throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json says id "${parsed.id}", the job is for "${expected.id}"`);
+    if (expected && parsed.version !== expected.version)
+      throw new Refusal(
+        PLG_EXIT.VALIDATE,
+        `manifest.json says version ${parsed.version}, the job is for ${expected.version}`,
+      );
     return { ok: true, manifest: parsed, entries: names.length, totalBytes, names };
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, exitCode: error.exitCode, reason: error.message };
@@ -111,10 +129,21 @@ function parseManifest(bytes: Buffer, names: readonly string[]): InspectedManife
     throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json is not JSON: ${(error as Error).message}`);
   }
   const m = value as Record<string, unknown>;
-  if (typeof m?.id !== 'string' || typeof m.name !== 'string' || typeof m.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(m.version)) {
+  if (
+    typeof m?.id !== 'string' ||
+    typeof m.name !== 'string' ||
+    typeof m.version !== 'string' ||
+    !/^\d+\.\d+\.\d+$/.test(m.version)
+  ) {
     throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json needs string "id", "name" and an x.y.z "version"');
   }
-  return { id: m.id, name: m.name, version: m.version, ...compatibilityOf(m.compatibility), ...postInstallScriptsOf(m.post_install_scripts, names) };
+  return {
+    id: m.id,
+    name: m.name,
+    version: m.version,
+    ...compatibilityOf(m.compatibility),
+    ...postInstallScriptsOf(m.post_install_scripts, names),
+  };
 }
 
 function compatibilityOf(value: unknown): Pick<InspectedManifest, 'compatibility'> {
@@ -122,26 +151,35 @@ function compatibilityOf(value: unknown): Pick<InspectedManifest, 'compatibility
   const c = value as Record<string, unknown>;
   const bound = (b: unknown) => b === undefined || (typeof b === 'string' && COMPATIBILITY_BOUND.test(b));
   if (typeof value !== 'object' || Array.isArray(value) || !bound(c.min) || !bound(c.max))
-    throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json "compatibility" must be {"min", "max"} with versions like 1.0.0 or 2.x');
+    throw new Refusal(
+      PLG_EXIT.VALIDATE,
+      'manifest.json "compatibility" must be {"min", "max"} with versions like 1.0.0 or 2.x',
+    );
   return { compatibility: { ...(c.min ? { min: c.min as string } : {}), ...(c.max ? { max: c.max as string } : {}) } };
 }
 
 /** Each post-install script: a .php path inside the plugin (not under db/, which the installer deletes), present in the zip. */
 function postInstallScriptsOf(value: unknown, names: readonly string[]): Pick<InspectedManifest, 'postInstallScripts'> {
   if (value === undefined || value === null) return {};
-  if (!Array.isArray(value) || value.length > 20) throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json "post_install_scripts" must be a list of at most 20 paths');
+  if (!Array.isArray(value) || value.length > 20)
+    throw new Refusal(PLG_EXIT.VALIDATE, 'manifest.json "post_install_scripts" must be a list of at most 20 paths');
   for (const script of value) {
     if (typeof script !== 'string' || !/^(?!db\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9_./-]+\.php$/.test(script))
       throw new Refusal(
         PLG_EXIT.VALIDATE,
         `manifest.json "post_install_scripts": ${JSON.stringify(script)} is not a .php path inside the plugin (relative, no "..", not under db/)`,
       );
-    if (!names.includes(script)) throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json "post_install_scripts": ${script} is not in the package`);
+    if (!names.includes(script))
+      throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json "post_install_scripts": ${script} is not in the package`);
   }
   return value.length ? { postInstallScripts: value as string[] } : {};
 }
 
-async function readEntries(zipPath: string, fileSize: number, limits: InspectLimits): Promise<{ manifest?: Buffer; names: string[]; totalBytes: number }> {
+async function readEntries(
+  zipPath: string,
+  fileSize: number,
+  limits: InspectLimits,
+): Promise<{ manifest?: Buffer; names: string[]; totalBytes: number }> {
   // Synchronous positional reads (from the page cache, the file was just written): one thread-pool round
   // trip per entry costs more than the read itself. The event loop gets a turn every few megabytes.
   const fd = openSync(zipPath, 'r');
@@ -178,8 +216,12 @@ async function readEntries(zipPath: string, fileSize: number, limits: InspectLim
           );
         }
       }
-      if (content.length !== entry.uncompressedSize) throw zipInvalid(`entry "${entry.name}" inflates to ${content.length} bytes, not the ${entry.uncompressedSize} it declares`);
-      if (crc32(content) >>> 0 !== entry.crc32 >>> 0) throw zipInvalid(`entry "${entry.name}" is corrupt (CRC-32 mismatch)`);
+      if (content.length !== entry.uncompressedSize)
+        throw zipInvalid(
+          `entry "${entry.name}" inflates to ${content.length} bytes, not the ${entry.uncompressedSize} it declares`,
+        );
+      if (crc32(content) >>> 0 !== entry.crc32 >>> 0)
+        throw zipInvalid(`entry "${entry.name}" is corrupt (CRC-32 mismatch)`);
       totalBytes += content.length;
       if (entry.name === 'manifest.json') manifest = Buffer.from(content);
     }
@@ -216,11 +258,17 @@ function checkEntries(entries: readonly DirectoryEntry[], fileSize: number, limi
     // besides Unix (BeOS, VMS, Atari, ...): judge the bits, not who claims to have made the zip.
     const type = (entry.externalAttributes >>> 16) & S_IFMT;
     if (type === S_IFLNK) throw zipInvalid(`entry "${name}" is a symbolic link`);
-    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) throw zipInvalid(`entry "${name}" is not a regular file or folder (a device, FIFO or socket)`);
-    if (entry.method !== 0 && entry.method !== 8) throw zipInvalid(`entry "${name}" uses compression method ${entry.method} (only stored and deflate are accepted)`);
+    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
+      throw zipInvalid(`entry "${name}" is not a regular file or folder (a device, FIFO or socket)`);
+    if (entry.method !== 0 && entry.method !== 8)
+      throw zipInvalid(
+        `entry "${name}" uses compression method ${entry.method} (only stored and deflate are accepted)`,
+      );
     if (isDirectory && entry.uncompressedSize !== 0) throw zipInvalid(`directory entry "${name}" has content`);
     if (!isDirectory && refused.ignores(name))
-      throw zipInvalid(`entry "${name}" is a file no plugin ships (secrets, keys, root composer files, web server or PHP settings), refused as the packer refuses it`);
+      throw zipInvalid(
+        `entry "${name}" is a file no plugin ships (secrets, keys, root composer files, web server or PHP settings), refused as the packer refuses it`,
+      );
     if (name !== 'manifest.json' && /(^|\/)manifest\.json$/i.test(name)) {
       throw new Refusal(
         PLG_EXIT.VALIDATE,
@@ -228,20 +276,30 @@ function checkEntries(entries: readonly DirectoryEntry[], fileSize: number, limi
       );
     }
     if (name === 'manifest.json' && entry.uncompressedSize > MAX_MANIFEST_BYTES)
-      throw new Refusal(PLG_EXIT.VALIDATE, `manifest.json is ${entry.uncompressedSize} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`);
+      throw new Refusal(
+        PLG_EXIT.VALIDATE,
+        `manifest.json is ${entry.uncompressedSize} bytes, more than the ${MAX_MANIFEST_BYTES} a manifest may have`,
+      );
     declared += entry.uncompressedSize;
     if (declared > limits.maxTotalBytes) throw zipInvalid(`more than ${limits.maxTotalBytes} bytes once extracted`);
-    if (entry.uncompressedSize > RATIO_FLOOR && entry.uncompressedSize / Math.max(entry.compressedSize, 1) > limits.maxRatio) {
-      throw zipInvalid(`entry "${name}" expands ${Math.round(entry.uncompressedSize / Math.max(entry.compressedSize, 1))} times (limit ${limits.maxRatio}): a zip bomb?`);
+    if (
+      entry.uncompressedSize > RATIO_FLOOR &&
+      entry.uncompressedSize / Math.max(entry.compressedSize, 1) > limits.maxRatio
+    ) {
+      throw zipInvalid(
+        `entry "${name}" expands ${Math.round(entry.uncompressedSize / Math.max(entry.compressedSize, 1))} times (limit ${limits.maxRatio}): a zip bomb?`,
+      );
     }
-    if (declared > RATIO_FLOOR && declared / fileSize > limits.maxRatio) throw zipInvalid(`the package expands more than ${limits.maxRatio} times: a zip bomb?`);
+    if (declared > RATIO_FLOOR && declared / fileSize > limits.maxRatio)
+      throw zipInvalid(`the package expands more than ${limits.maxRatio} times: a zip bomb?`);
   }
   // A file whose path another entry uses as a folder: extractors overwrite one with the other, or fail.
   for (const entry of entries) {
     const parts = foldKey(entry.name).split('/');
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/');
-      if (files.has(parent)) throw zipInvalid(`entry "${entry.name}" is inside "${folded.get(parent)}", which is a file`);
+      if (files.has(parent))
+        throw zipInvalid(`entry "${entry.name}" is inside "${folded.get(parent)}", which is a file`);
     }
   }
 }

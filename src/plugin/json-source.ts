@@ -40,7 +40,10 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 export function parseJsonSource(text: string): JsonSource {
   if (text.startsWith('\ufeff')) {
-    throw new JsonSyntaxError("starts with a UTF-8 byte-order mark, which PHP's json_decode rejects; save the file without BOM", { line: 1, column: 1 });
+    throw new JsonSyntaxError(
+      "starts with a UTF-8 byte-order mark, which PHP's json_decode rejects; save the file without BOM",
+      { line: 1, column: 1 },
+    );
   }
   let doc: DocumentNode | undefined;
   const tree = (): DocumentNode => {
@@ -49,7 +52,10 @@ export function parseJsonSource(text: string): JsonSource {
       return (doc = parse(text, { mode: 'json' }));
     } catch (error) {
       const e = error as { message: string; line?: number; column?: number };
-      throw new JsonSyntaxError(jsonSyntaxSentence(e.message.replace(/ \(\d+:\d+\)\.?$/, '')), { line: e.line ?? 1, column: e.column ?? 1 });
+      throw new JsonSyntaxError(jsonSyntaxSentence(e.message.replace(/ \(\d+:\d+\)\.?$/, '')), {
+        line: e.line ?? 1,
+        column: e.column ?? 1,
+      });
     }
   };
   let php: PhpValue;
@@ -101,7 +107,8 @@ function toPhp(node: AnyNode, text: string): PhpValue {
       return node.value;
     case 'String': {
       const raw = text.slice(node.loc.start.offset, node.loc.end.offset);
-      if (/[\u0000-\u001f]/.test(raw)) throw new JsonSyntaxError('invalid JSON: unescaped control character in a string', node.loc.start);
+      if (/[\u0000-\u001f]/.test(raw))
+        throw new JsonSyntaxError('invalid JSON: unescaped control character in a string', node.loc.start);
       if (LONE_SURROGATE.test(node.value)) {
         throw new JsonSyntaxError('invalid JSON: unpaired UTF-16 surrogate escape', node.loc.start);
       }
@@ -114,7 +121,8 @@ function toPhp(node: AnyNode, text: string): PhpValue {
     case 'Object': {
       const map = new PhpMap();
       for (const member of node.members) {
-        if (member.name.type !== 'String') throw new JsonSyntaxError('invalid JSON: object key must be a string', member.loc.start);
+        if (member.name.type !== 'String')
+          throw new JsonSyntaxError('invalid JSON: object key must be a string', member.loc.start);
         map.set(member.name.value, toPhp(member.value, text));
       }
       return map;

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { hashBytes, keyIdText, parsePublicKey, signHash, verifySignature, type PublicKey, type SecretKey } from './minisign.ts';
+import {
+  hashBytes,
+  keyIdText,
+  parsePublicKey,
+  signHash,
+  verifySignature,
+  type PublicKey,
+  type SecretKey,
+} from './minisign.ts';
 
 // A publisher's key statement: gestor-plugin.keys (JSON: the plugin, a sequence number, keys to add and key
 // ids to retire) and its minisign signature, gestor-plugin.keys.minisig, published with a release. A host
@@ -29,7 +37,8 @@ export function statementText(statement: KeyStatement): string {
 }
 
 export function parseStatement(text: string): KeyStatement {
-  if (Buffer.byteLength(text) > MAX_STATEMENT_BYTES) throw new KeyStatementError(`the key statement is larger than ${MAX_STATEMENT_BYTES} bytes`);
+  if (Buffer.byteLength(text) > MAX_STATEMENT_BYTES)
+    throw new KeyStatementError(`the key statement is larger than ${MAX_STATEMENT_BYTES} bytes`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -37,7 +46,8 @@ export function parseStatement(text: string): KeyStatement {
     throw new KeyStatementError('the key statement is not JSON');
   }
   const s = raw as Partial<KeyStatement> | null;
-  const list = (value: unknown, pattern: RegExp) => Array.isArray(value) && value.length <= 32 && value.every((v) => typeof v === 'string' && pattern.test(v));
+  const list = (value: unknown, pattern: RegExp) =>
+    Array.isArray(value) && value.length <= 32 && value.every((v) => typeof v === 'string' && pattern.test(v));
   if (
     !s ||
     typeof s !== 'object' ||
@@ -50,7 +60,9 @@ export function parseStatement(text: string): KeyStatement {
     !list(s.retire, KEY_ID) ||
     Object.keys(s).length !== 5
   )
-    throw new KeyStatementError('the key statement is not one (type c2f-publisher-keys, plugin, sequence ≥ 1, add: key lines, retire: key ids)');
+    throw new KeyStatementError(
+      'the key statement is not one (type c2f-publisher-keys, plugin, sequence ≥ 1, add: key lines, retire: key ids)',
+    );
   for (const key of s.add as string[]) parsePublicKey(key);
   return s as KeyStatement;
 }
@@ -62,22 +74,36 @@ export function statementComment(statement: KeyStatement, text: string): string 
 /** The statement's signature by a currently trusted key (its text is signed as written). */
 export function signStatement(key: SecretKey, text: string): string {
   const statement = parseStatement(text);
-  return signHash(key, hashBytes(Buffer.from(text)), statementComment(statement, text), `key statement from c2f-plugin secret key ${keyIdText(key.keyId)}`);
+  return signHash(
+    key,
+    hashBytes(Buffer.from(text)),
+    statementComment(statement, text),
+    `key statement from c2f-plugin secret key ${keyIdText(key.keyId)}`,
+  );
 }
 
-export type StatementCheck = { ok: true; statement: KeyStatement; sha256: string; keyId: string } | { ok: false; reason: string };
+export type StatementCheck =
+  | { ok: true; statement: KeyStatement; sha256: string; keyId: string }
+  | { ok: false; reason: string };
 
 /** Whether one of `trusted` signed this statement, for this plugin; what it says is checked against its comment. */
-export function checkStatement(text: string, signature: string, trusted: readonly PublicKey[], pluginId: string): StatementCheck {
+export function checkStatement(
+  text: string,
+  signature: string,
+  trusted: readonly PublicKey[],
+  pluginId: string,
+): StatementCheck {
   let statement: KeyStatement;
   try {
     statement = parseStatement(text);
   } catch (error) {
     return { ok: false, reason: (error as Error).message };
   }
-  if (statement.plugin !== pluginId) return { ok: false, reason: `the key statement is for ${statement.plugin}, not ${pluginId}` };
+  if (statement.plugin !== pluginId)
+    return { ok: false, reason: `the key statement is for ${statement.plugin}, not ${pluginId}` };
   const verified = verifySignature(signature, trusted, { hash: hashBytes(Buffer.from(text)) });
   if (!verified.ok) return { ok: false, reason: `the key statement's signature: ${verified.reason}` };
-  if (verified.trustedComment !== statementComment(statement, text)) return { ok: false, reason: "the key statement's signature is for another statement" };
+  if (verified.trustedComment !== statementComment(statement, text))
+    return { ok: false, reason: "the key statement's signature is for another statement" };
   return { ok: true, statement, sha256: createHash('sha256').update(text).digest('hex'), keyId: verified.keyId };
 }

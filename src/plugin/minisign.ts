@@ -1,4 +1,14 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scryptSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  scryptSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { blake2b } from '@noble/hashes/blake2.js';
 
 // Publisher signatures in minisign's format (https://jedisct1.github.io/minisign/), so that `minisign -V`
@@ -41,7 +51,8 @@ export function keyIdText(keyId: Buffer): string {
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
 
-const publicKeyOf = (raw: Buffer) => createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
+const publicKeyOf = (raw: Buffer) =>
+  createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' });
 const rawPublic = (key: KeyObject) => key.export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519.length);
 const rawSeed = (key: KeyObject) => key.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_ED25519.length);
 
@@ -58,7 +69,8 @@ function lines(text: string, what: string): string[] {
 
 function base64(text: string | undefined, bytes: number, what: string): Buffer {
   const decoded = Buffer.from(text?.trim() ?? '', 'base64');
-  if (!text || !/^[A-Za-z0-9+/]+={0,2}$/.test(text.trim()) || decoded.length !== bytes) throw new MinisignError(`${what} is not a minisign ${what.split(' ').at(-1)}`);
+  if (!text || !/^[A-Za-z0-9+/]+={0,2}$/.test(text.trim()) || decoded.length !== bytes)
+    throw new MinisignError(`${what} is not a minisign ${what.split(' ').at(-1)}`);
   return decoded;
 }
 
@@ -141,7 +153,8 @@ export function parseSecretKey(text: string, password?: string): SecretKey {
     SECRET_KEY_BYTES,
     'the secret key',
   );
-  if (raw.subarray(0, 2).toString() !== 'Ed' || raw.subarray(4, 6).toString() !== 'B2') throw new MinisignError('the secret key is not an Ed25519 minisign key');
+  if (raw.subarray(0, 2).toString() !== 'Ed' || raw.subarray(4, 6).toString() !== 'B2')
+    throw new MinisignError('the secret key is not an Ed25519 minisign key');
   const kdf = raw.subarray(2, 4).toString('latin1');
   let keynumSk = raw.subarray(54);
   if (kdf === 'Sc') {
@@ -159,14 +172,25 @@ export function parseSecretKey(text: string, password?: string): SecretKey {
   // minisign writes no checksum into a key it keeps in the clear (-W): all zeros.
   const stored = keynumSk.subarray(72, 104);
   const unchecked = kdf !== 'Sc' && stored.every((byte) => byte === 0);
-  if (!unchecked && !checksum.equals(stored)) throw new MinisignError(kdf === 'Sc' ? 'wrong password for the secret key' : 'the secret key is damaged');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, sk.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+  if (!unchecked && !checksum.equals(stored))
+    throw new MinisignError(kdf === 'Sc' ? 'wrong password for the secret key' : 'the secret key is damaged');
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, sk.subarray(0, 32)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return { keyId: Buffer.from(keyId), key: publicKeyOf(sk.subarray(32)), privateKey };
 }
 
 /** Signs a file's BLAKE2b-512 hash (`fileHash`, from blake2bOfFile or hashBytes) with a trusted comment. */
-export function signHash(key: SecretKey, fileHash: Buffer, trustedComment: string, untrustedComment = 'signature from c2f-plugin secret key'): string {
-  if (/[\r\n]/.test(trustedComment) || /[\r\n]/.test(untrustedComment)) throw new MinisignError('a comment is one line');
+export function signHash(
+  key: SecretKey,
+  fileHash: Buffer,
+  trustedComment: string,
+  untrustedComment = 'signature from c2f-plugin secret key',
+): string {
+  if (/[\r\n]/.test(trustedComment) || /[\r\n]/.test(untrustedComment))
+    throw new MinisignError('a comment is one line');
   const signature = sign(null, fileHash, key.privateKey);
   const globalSignature = sign(null, Buffer.concat([signature, Buffer.from(trustedComment)]), key.privateKey);
   const line = Buffer.concat([Buffer.from('ED'), key.keyId, signature]).toString('base64');
@@ -180,7 +204,8 @@ export function hashBytes(bytes: Buffer): Buffer {
 export function parseSignature(text: string): Signature {
   const found = lines(text, 'the signature');
   const [, line, comment, global] = found;
-  if (!found[0]?.startsWith('untrusted comment:') || !comment?.startsWith('trusted comment: ')) throw new MinisignError('the signature is not in minisign format');
+  if (!found[0]?.startsWith('untrusted comment:') || !comment?.startsWith('trusted comment: '))
+    throw new MinisignError('the signature is not in minisign format');
   const raw = base64(line, SIGNATURE_BYTES, 'the signature');
   const algorithm = raw.subarray(0, 2).toString();
   if (algorithm !== 'ED' && algorithm !== 'Ed') throw new MinisignError('the signature uses an unknown algorithm');
@@ -199,7 +224,11 @@ export type Verification = { ok: true; keyId: string; trustedComment: string } |
  * Checks a signature against the file it is for (its BLAKE2b-512 hash, or its bytes for a legacy signature)
  * and the public keys trusted for it; the trusted comment counts only when its own signature verifies.
  */
-export function verifySignature(text: string, keys: readonly PublicKey[], file: { hash: Buffer; bytes?: () => Buffer }): Verification {
+export function verifySignature(
+  text: string,
+  keys: readonly PublicKey[],
+  file: { hash: Buffer; bytes?: () => Buffer },
+): Verification {
   let parsed: Signature;
   try {
     parsed = parseSignature(text);
@@ -210,8 +239,16 @@ export function verifySignature(text: string, keys: readonly PublicKey[], file: 
   if (!key) return { ok: false, reason: `signed by key ${keyIdText(parsed.keyId)}, which is not trusted here` };
   const message = parsed.prehashed ? file.hash : file.bytes?.();
   if (!message) return { ok: false, reason: 'a legacy (not prehashed) signature needs the whole file' };
-  if (!verify(null, message, key.key, parsed.signature)) return { ok: false, reason: `the signature by key ${keyIdText(parsed.keyId)} does not match the file` };
-  if (!verify(null, Buffer.concat([parsed.signature, Buffer.from(parsed.trustedComment)]), key.key, parsed.globalSignature))
+  if (!verify(null, message, key.key, parsed.signature))
+    return { ok: false, reason: `the signature by key ${keyIdText(parsed.keyId)} does not match the file` };
+  if (
+    !verify(
+      null,
+      Buffer.concat([parsed.signature, Buffer.from(parsed.trustedComment)]),
+      key.key,
+      parsed.globalSignature,
+    )
+  )
     return { ok: false, reason: 'the trusted comment was changed after signing' };
   return { ok: true, keyId: keyIdText(parsed.keyId), trustedComment: parsed.trustedComment };
 }

@@ -49,7 +49,11 @@ export interface PackSummary {
 export async function pack(pluginDir: string, options: PackOptions): Promise<PackSummary> {
   const root = path.resolve(pluginDir);
   const rootInfo = await stat(root).catch(() => undefined);
-  if (!rootInfo?.isDirectory()) throw new PluginError([{ severity: 'error', code: 'plugin-dir', message: `plugin folder not found: ${pluginDir}` }], PLG_EXIT.PARAMS_OR_FILE);
+  if (!rootInfo?.isDirectory())
+    throw new PluginError(
+      [{ severity: 'error', code: 'plugin-dir', message: `plugin folder not found: ${pluginDir}` }],
+      PLG_EXIT.PARAMS_OR_FILE,
+    );
   const progress = options.onProgress ?? (() => {});
   const diagnostics: Diagnostic[] = [];
   const stop = (code: number = PLG_EXIT.VALIDATE): never => {
@@ -78,7 +82,10 @@ export async function pack(pluginDir: string, options: PackOptions): Promise<Pac
   let baselineSource: string | null = null;
   if (map) {
     progress({ phase: 'generate' });
-    const loaded = options.baseline === false ? { baseline: emptyBaseline(), source: null, diagnostics: [] } : await loadBaseline(root, options.baseline);
+    const loaded =
+      options.baseline === false
+        ? { baseline: emptyBaseline(), source: null, diagnostics: [] }
+        : await loadBaseline(root, options.baseline);
     diagnostics.push(...loaded.diagnostics);
     baselineSource = loaded.source;
     try {
@@ -149,7 +156,11 @@ export async function pack(pluginDir: string, options: PackOptions): Promise<Pac
   };
 }
 
-function zipEntries(files: Array<{ rel: string; abs: string; size: number }>, dirs: string[], generated: Map<string, Buffer>): ZipEntry[] {
+function zipEntries(
+  files: Array<{ rel: string; abs: string; size: number }>,
+  dirs: string[],
+  generated: Map<string, Buffer>,
+): ZipEntry[] {
   const entries: ZipEntry[] = [];
   const dirSet = new Set(dirs);
   if (generated.size) {
@@ -165,7 +176,8 @@ function zipEntries(files: Array<{ rel: string; abs: string; size: number }>, di
 function describeOrphan(orphan: unknown, kind: GeneratedKind) {
   const get = (key: string) => {
     const value = (orphan as { get?: (k: string) => unknown }).get?.(key);
-    return typeof value === 'string' ? value : value == null ? null : String(value);
+    if (value == null) return null;
+    return typeof value === 'string' ? value : String(value);
   };
   return {
     reason: get('_motivo') ?? '',
@@ -180,7 +192,13 @@ function sourceDateEpoch(): number | undefined {
   if (!raw) return undefined;
   if (!/^\d+$/.test(raw))
     throw new PluginError(
-      [{ severity: 'error', code: 'source-date-epoch', message: `SOURCE_DATE_EPOCH must be whole seconds since 1970, found "${raw}"` }],
+      [
+        {
+          severity: 'error',
+          code: 'source-date-epoch',
+          message: `SOURCE_DATE_EPOCH must be whole seconds since 1970, found "${raw}"`,
+        },
+      ],
       PLG_EXIT.PARAMS_OR_FILE,
     );
   return Number(raw);

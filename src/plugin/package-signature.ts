@@ -36,10 +36,22 @@ export function parseClaims(comment: string): PackageClaims | undefined {
   return match ? { pluginId: match[1], version: match[2], sha256: match[3] } : undefined;
 }
 
-export async function signPackage(zip: string, key: SecretKey, claims: Omit<PackageClaims, 'sha256'>): Promise<{ text: string; claims: PackageClaims }> {
+export async function signPackage(
+  zip: string,
+  key: SecretKey,
+  claims: Omit<PackageClaims, 'sha256'>,
+): Promise<{ text: string; claims: PackageClaims }> {
   const digests = await packageDigests(zip);
   const full = { ...claims, sha256: digests.sha256 };
-  return { text: signHash(key, digests.blake2b, trustedComment(full), `signature from c2f-plugin secret key ${keyIdText(key.keyId)}`), claims: full };
+  return {
+    text: signHash(
+      key,
+      digests.blake2b,
+      trustedComment(full),
+      `signature from c2f-plugin secret key ${keyIdText(key.keyId)}`,
+    ),
+    claims: full,
+  };
 }
 
 export type SignatureCheck = { ok: true; keyId: string; claims: PackageClaims } | { ok: false; reason: string };
@@ -55,13 +67,22 @@ export function checkPackageSignature(
   expected: { pluginId: string; version: string },
 ): SignatureCheck {
   if (!signature) return { ok: false, reason: 'the package has no publisher signature' };
-  if (signature.length > 4096) return { ok: false, reason: 'the publisher signature is larger than any minisign signature' };
+  if (signature.length > 4096)
+    return { ok: false, reason: 'the publisher signature is larger than any minisign signature' };
   const verified = verifySignature(signature, keys, { hash: digests.blake2b });
   if (!verified.ok) return { ok: false, reason: verified.reason };
   const claims = parseClaims(verified.trustedComment);
-  if (!claims) return { ok: false, reason: `the signature's trusted comment names no plugin, version and SHA-256 ("${verified.trustedComment.slice(0, 120)}")` };
-  if (claims.sha256 !== digests.sha256) return { ok: false, reason: `the signature is for another package (SHA-256 ${claims.sha256})` };
+  if (!claims)
+    return {
+      ok: false,
+      reason: `the signature's trusted comment names no plugin, version and SHA-256 ("${verified.trustedComment.slice(0, 120)}")`,
+    };
+  if (claims.sha256 !== digests.sha256)
+    return { ok: false, reason: `the signature is for another package (SHA-256 ${claims.sha256})` };
   if (claims.pluginId !== expected.pluginId || claims.version !== expected.version)
-    return { ok: false, reason: `the signature is for ${claims.pluginId} ${claims.version}, not ${expected.pluginId} ${expected.version}` };
+    return {
+      ok: false,
+      reason: `the signature is for ${claims.pluginId} ${claims.version}, not ${expected.pluginId} ${expected.version}`,
+    };
   return { ok: true, keyId: verified.keyId, claims };
 }

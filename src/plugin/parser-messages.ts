@@ -21,12 +21,15 @@ export function jsonSyntaxSentence(message: string): string {
   if (unexpected) {
     const token = unexpected[1];
     const what = TOKENS[token] ?? `"${token}"`;
-    if (token === 'RBrace' || token === 'RBracket') return `invalid JSON: ${what} where a value was expected (a comma before it? JSON allows no trailing comma)`;
-    if (token === 'Comma') return 'invalid JSON: a comma where a value was expected (two commas in a row, or one before the first item?)';
+    if (token === 'RBrace' || token === 'RBracket')
+      return `invalid JSON: ${what} where a value was expected (a comma before it? JSON allows no trailing comma)`;
+    if (token === 'Comma')
+      return 'invalid JSON: a comma where a value was expected (two commas in a row, or one before the first item?)';
     if (token === 'EOF') return 'invalid JSON: the file ends too early (a missing "}" or "]"?)';
     return `invalid JSON: ${what} is not expected here (a missing comma or colon before it?)`;
   }
-  if (/Unexpected end of input|Unexpected end/i.test(message)) return 'invalid JSON: the file ends too early (a missing "}" or "]"?)';
+  if (/Unexpected end of input|Unexpected end/i.test(message))
+    return 'invalid JSON: the file ends too early (a missing "}" or "]"?)';
   if (/Unexpected character/i.test(message))
     return `invalid JSON: ${message.replace(/\.$/, '').replace(/^Unexpected character/i, 'a character JSON does not allow,')} (comments, single quotes and unquoted keys are not JSON)`;
   return `invalid JSON: ${message.replace(/\.$/, '')}`;

@@ -39,7 +39,9 @@ export function encodePhpString(value: string): string {
 
 /** Escapes for single bytes of UTF-8 text; U+2028/U+2029 (E2 80 A8/A9) are handled where they are found. */
 const BYTE_ESCAPES: Array<string | undefined> = Array.from({ length: 0x80 }, (_, byte) =>
-  byte < 0x20 || byte === 0x22 || byte === 0x5c || byte === 0x2f ? encodePhpString(String.fromCharCode(byte)).slice(1, -1) : undefined,
+  byte < 0x20 || byte === 0x22 || byte === 0x5c || byte === 0x2f
+    ? encodePhpString(String.fromCharCode(byte)).slice(1, -1)
+    : undefined,
 );
 
 /** A byte buffer that grows by doubling. */
@@ -142,7 +144,12 @@ function writeList(items: readonly Encodable[], indent: string, pretty: boolean,
   out.text(']');
 }
 
-function writeObject(pairs: ReadonlyArray<readonly [string, Encodable]>, indent: string, pretty: boolean, out: ByteSink): void {
+function writeObject(
+  pairs: ReadonlyArray<readonly [string, Encodable]>,
+  indent: string,
+  pretty: boolean,
+  out: ByteSink,
+): void {
   if (pairs.length === 0) return out.text('{}');
   const inner = `${indent}    `;
   out.text('{');

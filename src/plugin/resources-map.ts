@@ -34,10 +34,15 @@ export class MapError extends Error {
 // biome-ignore lint/suspicious/noExplicitAny: php-parser's AST nodes, narrowed by `kind` where they are read
 type PhpNode = { kind: string; loc?: { start: { line: number; column: number } } } & Record<string, any>;
 
-const Engine = (phpParser as unknown as { Engine: new (options: object) => { parseCode(code: string, file: string): PhpNode } }).Engine;
+const Engine = (
+  phpParser as unknown as { Engine: new (options: object) => { parseCode(code: string, file: string): PhpNode } }
+).Engine;
 
 export function parsePhpMap(code: string, file: string): PhpValue {
-  const engine = new Engine({ parser: { php8: true, extractDoc: false, suppressErrors: false }, ast: { withPositions: true } });
+  const engine = new Engine({
+    parser: { php8: true, extractDoc: false, suppressErrors: false },
+    ast: { withPositions: true },
+  });
   let program: PhpNode;
   try {
     program = engine.parseCode(code, file);
@@ -54,7 +59,14 @@ export function parsePhpMap(code: string, file: string): PhpValue {
   }
   const fail = (node: PhpNode | undefined, message: string): never => {
     const start = node?.loc?.start;
-    throw new MapError({ severity: 'error', code: 'resources-map-literal', message, file, line: start?.line ?? 1, column: (start?.column ?? 0) + 1 });
+    throw new MapError({
+      severity: 'error',
+      code: 'resources-map-literal',
+      message,
+      file,
+      line: start?.line ?? 1,
+      column: (start?.column ?? 0) + 1,
+    });
   };
   const variables = new Map<string, PhpValue>();
   for (const statement of program.children as PhpNode[]) {
@@ -78,10 +90,20 @@ export function parsePhpMap(code: string, file: string): PhpValue {
       if (!expr) fail(statement, 'the map must return an array');
       return literal(expr!, fail);
     }
-    fail(statement, `only literal assignments and "return [...]" are allowed in the resources map (found ${statement.kind}); the map is read, never executed`);
+    fail(
+      statement,
+      `only literal assignments and "return [...]" are allowed in the resources map (found ${statement.kind}); the map is read, never executed`,
+    );
   }
   return fail(undefined, 'the resources map never returns its array: end it with "return [...];"');
 }
+
+const NODE_NAMES: Record<string, string> = {
+  encapsed: 'a string with interpolated variables',
+  variable: 'a variable',
+  call: 'a function call',
+  include: 'an include',
+};
 
 function literal(node: PhpNode, fail: (node: PhpNode, message: string) => never): PhpValue {
   switch (node.kind) {
@@ -105,7 +127,8 @@ function literal(node: PhpNode, fail: (node: PhpNode, message: string) => never)
       const map = new PhpMap();
       let next = 0n;
       for (const entry of node.items as PhpNode[]) {
-        if (entry?.kind !== 'entry' || entry.byRef || entry.unpack) fail(entry ?? node, 'only plain "key => value" entries are allowed');
+        if (entry?.kind !== 'entry' || entry.byRef || entry.unpack)
+          fail(entry ?? node, 'only plain "key => value" entries are allowed');
         let key: string;
         if (entry.key === null) {
           key = String(next++);
@@ -120,16 +143,7 @@ function literal(node: PhpNode, fail: (node: PhpNode, message: string) => never)
       return map;
     }
   }
-  const what =
-    node.kind === 'encapsed'
-      ? 'a string with interpolated variables'
-      : node.kind === 'variable'
-        ? 'a variable'
-        : node.kind === 'call'
-          ? 'a function call'
-          : node.kind === 'include'
-            ? 'an include'
-            : `"${node.kind}"`;
+  const what = NODE_NAMES[node.kind] ?? `"${node.kind}"`;
   return fail(node, `only literal values are allowed in the resources map, found ${what}`);
 }
 
@@ -138,7 +152,14 @@ export function parseJsonMap(text: string, file: string): PhpValue {
     return parseJsonSource(text).php;
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    throw new MapError({ severity: 'error', code: 'resources-map-syntax', message: error.message, file, line: error.line, column: error.column });
+    throw new MapError({
+      severity: 'error',
+      code: 'resources-map-syntax',
+      message: error.message,
+      file,
+      line: error.line,
+      column: error.column,
+    });
   }
 }
 
@@ -154,14 +175,24 @@ export function interpretMap(map: PhpValue, file: string, diagnostics: Diagnosti
     });
   }
   if (!isPhpArray(languages)) {
-    throw new MapError({ severity: 'error', code: 'resources-map-languages', message: '"languages" must be an array keyed by language code', file });
+    throw new MapError({
+      severity: 'error',
+      code: 'resources-map-languages',
+      message: '"languages" must be an array keyed by language code',
+      file,
+    });
   }
   const result: ResourcesMap = { languages: [], withData: [] };
   for (const [code, info] of phpEntries(languages)) {
     result.languages.push(code);
     const data = field(info, 'data');
     if (!phpTruthy(info) || data === undefined || data === null) {
-      diagnostics.push({ severity: 'warning', code: 'resources-map-no-data', message: `language "${code}" has no "data" entry: its global resources are skipped`, file });
+      diagnostics.push({
+        severity: 'warning',
+        code: 'resources-map-no-data',
+        message: `language "${code}" has no "data" entry: its global resources are skipped`,
+        file,
+      });
       continue;
     }
     const entry: LanguageEntry = { code, data: {} };

@@ -5,7 +5,10 @@ import { PhpMap, type PhpValue } from './php-value.ts';
 // fit makes the INSERT fail, which stops the plugin's whole data sync while the installer still reports
 // success; so the packer refuses such rows before they reach a site.
 
-type Column = { kind: 'varchar' | 'char'; max: number; notNull?: boolean } | { kind: 'tinyint' | 'int' } | { kind: 'text'; maxBytes: number };
+type Column =
+  | { kind: 'varchar' | 'char'; max: number; notNull?: boolean }
+  | { kind: 'tinyint' | 'int' }
+  | { kind: 'text'; maxBytes: number };
 
 const varchar = (max: number, notNull = false): Column => ({ kind: 'varchar', max, notNull });
 const char = (max: number): Column => ({ kind: 'char', max });
@@ -76,19 +79,35 @@ export type RowLocator = (rowIndex: number, column?: string) => Pick<Diagnostic,
 const INT_RANGE = { tinyint: [-128n, 127n], int: [-2147483648n, 2147483647n] } as const;
 
 /** Checks rows of one table against its columns; returns one error per bad value. */
-export function checkRows(table: string, dataFile: string, rows: readonly PhpValue[], locate: RowLocator): Diagnostic[] {
+export function checkRows(
+  table: string,
+  dataFile: string,
+  rows: readonly PhpValue[],
+  locate: RowLocator,
+): Diagnostic[] {
   const columns = TABLE_COLUMNS[table];
   if (!columns) return [];
   const diagnostics: Diagnostic[] = [];
   rows.forEach((row, index) => {
     if (!(row instanceof PhpMap)) {
-      diagnostics.push({ severity: 'error', code: 'data-row-type', message: `${dataFile} row ${index + 1} is not a JSON object`, ...locate(index) });
+      diagnostics.push({
+        severity: 'error',
+        code: 'data-row-type',
+        message: `${dataFile} row ${index + 1} is not a JSON object`,
+        ...locate(index),
+      });
       return;
     }
     const label = `${dataFile} row ${index + 1}${describe(row)}`;
     for (const [name, column] of Object.entries(columns)) {
       const problem = columnProblem(column, row.get(name), row.has(name));
-      if (problem) diagnostics.push({ severity: 'error', code: 'data-column', message: `${label}: ${name} ${problem}`, ...locate(index, name) });
+      if (problem)
+        diagnostics.push({
+          severity: 'error',
+          code: 'data-column',
+          message: `${label}: ${name} ${problem}`,
+          ...locate(index, name),
+        });
     }
   });
   return diagnostics;
@@ -103,12 +122,16 @@ function describe(row: PhpMap): string {
 
 function columnProblem(column: Column, value: PhpValue | undefined, present: boolean): string | undefined {
   if (value === undefined || value === null) {
-    return 'notNull' in column && column.notNull ? `is ${present ? 'null' : 'missing'}, but the column is NOT NULL: the INSERT fails and the plugin's data sync stops` : undefined;
+    return 'notNull' in column && column.notNull
+      ? `is ${present ? 'null' : 'missing'}, but the column is NOT NULL: the INSERT fails and the plugin's data sync stops`
+      : undefined;
   }
   if (column.kind === 'tinyint' || column.kind === 'int') {
-    if (value === false) return "is false, which Conn2Flow sends as '' and MariaDB's strict mode rejects, stopping the plugin's data sync while the install reports success; use 0";
+    if (value === false)
+      return "is false, which Conn2Flow sends as '' and MariaDB's strict mode rejects, stopping the plugin's data sync while the install reports success; use 0";
     if (value === true) return undefined;
-    const text = typeof value === 'string' ? value.trim() : typeof value === 'bigint' || typeof value === 'number' ? String(value) : undefined;
+    const numeric = typeof value === 'bigint' || typeof value === 'number' ? String(value) : undefined;
+    const text = typeof value === 'string' ? value.trim() : numeric;
     if (text === undefined || !/^-?\d+$/.test(text))
       return `is ${JSON.stringify(typeof value === 'string' ? value : String(value))}, not an integer: MariaDB's strict mode rejects it; use a whole number`;
     const [min, max] = INT_RANGE[column.kind];

@@ -1,7 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { sha256OfFile } from './sha256-file.ts';
 import { PLG_EXIT } from '../protocol/exit-codes.ts';
-import { GENERATED_FILES, GENERATED_FILE_NAMES, GENERATED_ROW_KEYS, isDataFileName, tableFromDataFile, type GeneratedKind } from './data-files.ts';
+import {
+  GENERATED_FILES,
+  GENERATED_FILE_NAMES,
+  GENERATED_ROW_KEYS,
+  isDataFileName,
+  tableFromDataFile,
+  type GeneratedKind,
+} from './data-files.ts';
 import { hasErrors, type Diagnostic } from './diagnostics.ts';
 import { JsonSyntaxError, parseJsonSource } from './json-source.ts';
 import { checkManifest, type Manifest } from './manifest.ts';
@@ -34,7 +41,15 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export async function verifyPackage(zipPath: string, sha256Path?: string): Promise<VerifyResult> {
   const diagnostics: Diagnostic[] = [];
   const info = await stat(zipPath).catch(() => undefined);
-  const result: VerifyResult = { ok: false, exitCode: PLG_EXIT.ZIP_INVALID, sha256: '', size: info?.size ?? 0, entries: 0, rows: {}, diagnostics };
+  const result: VerifyResult = {
+    ok: false,
+    exitCode: PLG_EXIT.ZIP_INVALID,
+    sha256: '',
+    size: info?.size ?? 0,
+    entries: 0,
+    rows: {},
+    diagnostics,
+  };
   if (!info?.isFile()) {
     diagnostics.push({ severity: 'error', code: 'zip-missing', message: `no such file: ${zipPath}` });
     result.exitCode = PLG_EXIT.PARAMS_OR_FILE;
@@ -42,7 +57,12 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
   }
   result.sha256 = await sha256OfFile(zipPath);
   if (info.size < MIN_PACKAGE_SIZE) {
-    diagnostics.push({ severity: 'error', code: 'zip-too-small', message: `${info.size} bytes: the installer rejects packages under ${MIN_PACKAGE_SIZE} bytes`, file: zipPath });
+    diagnostics.push({
+      severity: 'error',
+      code: 'zip-too-small',
+      message: `${info.size} bytes: the installer rejects packages under ${MIN_PACKAGE_SIZE} bytes`,
+      file: zipPath,
+    });
     return result;
   }
   let zip;
@@ -55,10 +75,26 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
   }
   result.entries = zip.entries.length;
   for (const entry of zip.entries) {
-    if (/(^|\/)\.\.(\/|$)/.test(entry.name) || entry.name.startsWith('/') || entry.name.includes('\\') || /^[a-zA-Z]:/.test(entry.name)) {
-      diagnostics.push({ severity: 'error', code: 'zip-path', message: `unsafe entry name "${entry.name}": it would be written outside the plugin folder`, file: zipPath });
+    if (
+      /(^|\/)\.\.(\/|$)/.test(entry.name) ||
+      entry.name.startsWith('/') ||
+      entry.name.includes('\\') ||
+      /^[a-zA-Z]:/.test(entry.name)
+    ) {
+      diagnostics.push({
+        severity: 'error',
+        code: 'zip-path',
+        message: `unsafe entry name "${entry.name}": it would be written outside the plugin folder`,
+        file: zipPath,
+      });
     }
-    if ((entry.unixMode & 0o170000) === 0o120000) diagnostics.push({ severity: 'error', code: 'zip-symlink', message: `entry "${entry.name}" is a symbolic link`, file: zipPath });
+    if ((entry.unixMode & 0o170000) === 0o120000)
+      diagnostics.push({
+        severity: 'error',
+        code: 'zip-symlink',
+        message: `entry "${entry.name}" is a symbolic link`,
+        file: zipPath,
+      });
     if (entry.name !== 'manifest.json' && entry.name.endsWith('/manifest.json')) {
       diagnostics.push({
         severity: 'warning',
@@ -72,7 +108,12 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
 
   const manifestBytes = zip.contents.get('manifest.json');
   if (!manifestBytes) {
-    diagnostics.push({ severity: 'error', code: 'manifest-missing', message: 'no manifest.json at the zip root (files must sit at the root, not in a folder)', file: zipPath });
+    diagnostics.push({
+      severity: 'error',
+      code: 'manifest-missing',
+      message: 'no manifest.json at the zip root (files must sit at the root, not in a folder)',
+      file: zipPath,
+    });
     result.exitCode = PLG_EXIT.VALIDATE;
     return result;
   }
@@ -111,12 +152,18 @@ export async function verifyPackage(zipPath: string, sha256Path?: string): Promi
     const matches = expected === result.sha256;
     result.sha256File = { path: shaFile, matches };
     if (!matches) {
-      const hint = /^[0-9a-fA-F]{64}\s+\S/.test(expected)
-        ? 'it is in sha256sum format ("hash  name"); the installer compares the whole trimmed content and fails with exit 22: write the bare lowercase hex digest and a newline'
-        : HEX64.test(expected.toLowerCase()) && expected !== expected.toLowerCase()
-          ? 'the digest must be lowercase: the installer compares strings exactly'
-          : `it holds ${JSON.stringify(expected.slice(0, 80))}, the zip's SHA-256 is ${result.sha256}`;
-      diagnostics.push({ severity: 'error', code: 'sha256-mismatch', message: `${shaFile} does not match the zip: ${hint}`, file: shaFile });
+      let hint = `it holds ${JSON.stringify(expected.slice(0, 80))}, the zip's SHA-256 is ${result.sha256}`;
+      if (/^[0-9a-fA-F]{64}\s+\S/.test(expected))
+        hint =
+          'it is in sha256sum format ("hash  name"); the installer compares the whole trimmed content and fails with exit 22: write the bare lowercase hex digest and a newline';
+      else if (HEX64.test(expected.toLowerCase()) && expected !== expected.toLowerCase())
+        hint = 'the digest must be lowercase: the installer compares strings exactly';
+      diagnostics.push({
+        severity: 'error',
+        code: 'sha256-mismatch',
+        message: `${shaFile} does not match the zip: ${hint}`,
+        file: shaFile,
+      });
       result.exitCode = PLG_EXIT.CHECKSUM;
       return result;
     }
@@ -132,13 +179,29 @@ function checkDataContent(file: string, fileName: string, content: Buffer, rows:
     source = parseJsonSource(content.toString('utf8'));
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    const hint = content.length === 0 ? " (an empty file: Conn2Flow's generator writes one when a resource is not valid UTF-8)" : '';
-    return [{ severity: 'error', code: 'data-json', message: `${error.message}${hint}`, file, line: error.line, column: error.column }];
+    const hint =
+      content.length === 0
+        ? " (an empty file: Conn2Flow's generator writes one when a resource is not valid UTF-8)"
+        : '';
+    return [
+      {
+        severity: 'error',
+        code: 'data-json',
+        message: `${error.message}${hint}`,
+        file,
+        line: error.line,
+        column: error.column,
+      },
+    ];
   }
-  if (!isPhpArray(source.php)) return [{ severity: 'error', code: 'data-json', message: 'a Data.json file must hold a JSON array of rows', file }];
+  if (!isPhpArray(source.php))
+    return [{ severity: 'error', code: 'data-json', message: 'a Data.json file must hold a JSON array of rows', file }];
   const list = phpEntries(source.php).map(([, row]) => row);
   rows[fileName] = list.length;
-  const locate = (index: number, column?: string) => ({ file, ...source.locate(`/${index}${column ? `/${column}` : ''}`) });
+  const locate = (index: number, column?: string) => ({
+    file,
+    ...source.locate(`/${index}${column ? `/${column}` : ''}`),
+  });
   const diagnostics = checkRows(tableFromDataFile(fileName), fileName, list, locate);
   if (GENERATED_FILE_NAMES.has(fileName)) {
     const kind = (Object.keys(GENERATED_FILES) as GeneratedKind[]).find((k) => GENERATED_FILES[k] === fileName)!;
@@ -163,7 +226,8 @@ function checkRowShape(
   const keys = [...row.entries.keys()];
   const expected = GENERATED_ROW_KEYS[kind];
   const shapes = [expected.global, expected.module];
-  if (shapes.some((shape) => shape.length === keys.length && shape.every((key, i) => keys[i] === key))) return undefined;
+  if (shapes.some((shape) => shape.length === keys.length && shape.every((key, i) => keys[i] === key)))
+    return undefined;
   const closest = row.has('modulo') && kind === 'layouts' ? expected.module : expected.global;
   const missing = closest.filter((key) => !row.has(key));
   const unexpected = keys.filter((key) => !closest.includes(key));
@@ -174,10 +238,20 @@ function checkRowShape(
   ]
     .filter(Boolean)
     .join('; ');
-  return { severity: 'warning', code: 'data-row-shape', message: `${fileName} row ${index + 1} is not in the shape Conn2Flow's generator writes (${detail})`, ...locate(index) };
+  return {
+    severity: 'warning',
+    code: 'data-row-shape',
+    message: `${fileName} row ${index + 1} is not in the shape Conn2Flow's generator writes (${detail})`,
+    ...locate(index),
+  };
 }
 
-function checkResourceChecksum(fileName: string, row: PhpValue, index: number, locate: (i: number, c?: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>): Diagnostic[] {
+function checkResourceChecksum(
+  fileName: string,
+  row: PhpValue,
+  index: number,
+  locate: (i: number, c?: string) => Pick<Diagnostic, 'file' | 'line' | 'column'>,
+): Diagnostic[] {
   if (!(row instanceof PhpMap)) return [];
   const checksum = row.get('checksum');
   const where = `${fileName} row ${index + 1}${typeof row.get('id') === 'string' ? ` (id "${row.get('id')}")` : ''}`;
@@ -192,7 +266,14 @@ function checkResourceChecksum(fileName: string, row: PhpValue, index: number, l
     ];
   }
   if (typeof checksum !== 'string') {
-    return [{ severity: 'warning', code: 'data-checksum-missing', message: `${where}: no checksum string`, ...locate(index, 'checksum') }];
+    return [
+      {
+        severity: 'warning',
+        code: 'data-checksum-missing',
+        message: `${where}: no checksum string`,
+        ...locate(index, 'checksum'),
+      },
+    ];
   }
   const content = (key: string) => {
     const value = row.get(key);

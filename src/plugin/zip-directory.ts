@@ -36,7 +36,8 @@ const ZIP64_EXTRA = 0x0001;
 const MAX32 = 0xffffffff;
 
 function read(fd: number, position: number, length: number, fileSize: number, what: string): Buffer {
-  if (position < 0 || position + length > fileSize) throw new ZipStructureError(`${what} runs past the end of the file`);
+  if (position < 0 || position + length > fileSize)
+    throw new ZipStructureError(`${what} runs past the end of the file`);
   const buffer = Buffer.alloc(length);
   if (readSync(fd, buffer, 0, length, position) !== length) throw new ZipStructureError(`${what} is truncated`);
   return buffer;
@@ -83,16 +84,21 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
   }
   if (eocd < 0) throw new ZipStructureError('not a readable zip: no end of central directory record');
   const eocdOffset = fileSize - tailLength + eocd;
-  if (tail.readUInt16LE(eocd + 4) !== 0 || tail.readUInt16LE(eocd + 6) !== 0) throw new ZipStructureError('a multi-disk (split) zip');
+  if (tail.readUInt16LE(eocd + 4) !== 0 || tail.readUInt16LE(eocd + 6) !== 0)
+    throw new ZipStructureError('a multi-disk (split) zip');
   let count = tail.readUInt16LE(eocd + 10);
   let centralSize = tail.readUInt32LE(eocd + 12);
   let centralOffset = tail.readUInt32LE(eocd + 16);
   let centralEnd = eocdOffset;
-  if (eocdOffset >= 20 && read(fd, eocdOffset - 20, 4, fileSize, 'the zip64 locator').readUInt32LE(0) === ZIP64_LOCATOR) {
+  if (
+    eocdOffset >= 20 &&
+    read(fd, eocdOffset - 20, 4, fileSize, 'the zip64 locator').readUInt32LE(0) === ZIP64_LOCATOR
+  ) {
     const locator = read(fd, eocdOffset - 20, 20, fileSize, 'the zip64 locator');
     const recordOffset = Number(locator.readBigUInt64LE(8));
     const record = read(fd, recordOffset, 56, fileSize, 'the zip64 end record');
-    if (record.readUInt32LE(0) !== ZIP64_EOCD) throw new ZipStructureError('the zip64 locator points at no zip64 end record');
+    if (record.readUInt32LE(0) !== ZIP64_EOCD)
+      throw new ZipStructureError('the zip64 locator points at no zip64 end record');
     count = Number(record.readBigUInt64LE(32));
     centralSize = Number(record.readBigUInt64LE(40));
     centralOffset = Number(record.readBigUInt64LE(48));
@@ -100,18 +106,23 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
   }
   if (count > maxEntries) throw new ZipStructureError(`${count} entries: more than the limit of ${maxEntries}`);
   if (centralOffset + centralSize !== centralEnd)
-    throw new ZipStructureError('the central directory does not end where the end record begins (data hidden between them, or a prefix before the archive)');
+    throw new ZipStructureError(
+      'the central directory does not end where the end record begins (data hidden between them, or a prefix before the archive)',
+    );
 
   const central = read(fd, centralOffset, centralSize, fileSize, 'the central directory');
   const entries: DirectoryEntry[] = [];
   let at = 0;
   for (let index = 0; index < count; index++) {
-    if (at + 46 > central.length || central.readUInt32LE(at) !== CENTRAL) throw new ZipStructureError(`central directory record ${index + 1} is malformed`);
+    if (at + 46 > central.length || central.readUInt32LE(at) !== CENTRAL)
+      throw new ZipStructureError(`central directory record ${index + 1} is malformed`);
     const nameLength = central.readUInt16LE(at + 28);
     const extraLength = central.readUInt16LE(at + 30);
     const commentLength = central.readUInt16LE(at + 32);
-    if (at + 46 + nameLength + extraLength + commentLength > central.length) throw new ZipStructureError(`central directory record ${index + 1} runs past the directory`);
-    if (central.readUInt16LE(at + 34) !== 0) throw new ZipStructureError(`central directory record ${index + 1} is on another disk`);
+    if (at + 46 + nameLength + extraLength + commentLength > central.length)
+      throw new ZipStructureError(`central directory record ${index + 1} runs past the directory`);
+    if (central.readUInt16LE(at + 34) !== 0)
+      throw new ZipStructureError(`central directory record ${index + 1} is on another disk`);
     const nameRaw = Buffer.from(central.subarray(at + 46, at + 46 + nameLength));
     const what = `entry ${JSON.stringify(nameRaw.toString('utf8'))}`;
     const fields = extraFields(central.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), what);
@@ -156,26 +167,37 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
   let expected = 0;
   for (const entry of byOffset) {
     const what = `entry ${JSON.stringify(entry.name)}`;
-    if (entry.localHeaderOffset !== expected) {
+    if (entry.localHeaderOffset < expected)
+      throw new ZipStructureError(`${what} overlaps another entry (two directory records over the same bytes)`);
+    if (entry.localHeaderOffset > expected && expected === 0)
       throw new ZipStructureError(
-        entry.localHeaderOffset < expected
-          ? `${what} overlaps another entry (two directory records over the same bytes)`
-          : expected === 0
-            ? `the zip starts with ${entry.localHeaderOffset} bytes that are not an entry (a self-extractor stub, or hidden data)`
-            : `${entry.localHeaderOffset - expected} bytes are hidden before ${what}`,
+        `the zip starts with ${entry.localHeaderOffset} bytes that are not an entry (a self-extractor stub, or hidden data)`,
       );
-    }
+    if (entry.localHeaderOffset > expected)
+      throw new ZipStructureError(`${entry.localHeaderOffset - expected} bytes are hidden before ${what}`);
     const local = read(fd, entry.localHeaderOffset, 30, fileSize, `the local header of ${what}`);
-    if (local.readUInt32LE(0) !== LOCAL) throw new ZipStructureError(`${what} has no local header where the directory says`);
+    if (local.readUInt32LE(0) !== LOCAL)
+      throw new ZipStructureError(`${what} has no local header where the directory says`);
     const nameLength = local.readUInt16LE(26);
     const extraLength = local.readUInt16LE(28);
-    const rest = read(fd, entry.localHeaderOffset + 30, nameLength + extraLength, fileSize, `the local header of ${what}`);
+    const rest = read(
+      fd,
+      entry.localHeaderOffset + 30,
+      nameLength + extraLength,
+      fileSize,
+      `the local header of ${what}`,
+    );
     const localName = rest.subarray(0, nameLength);
-    if (!localName.equals(entry.nameRaw)) throw new ZipStructureError(`${what}: its local header names it ${JSON.stringify(localName.toString('utf8'))}: the names disagree`);
+    if (!localName.equals(entry.nameRaw))
+      throw new ZipStructureError(
+        `${what}: its local header names it ${JSON.stringify(localName.toString('utf8'))}: the names disagree`,
+      );
     checkUnicodePath(extraFields(rest.subarray(nameLength), `the local header of ${what}`), entry.nameRaw, what);
     const localFlags = local.readUInt16LE(6);
     if (localFlags !== entry.flags || local.readUInt16LE(8) !== entry.method)
-      throw new ZipStructureError(`${what}: its local header's flags or compression method differ from the directory's`);
+      throw new ZipStructureError(
+        `${what}: its local header's flags or compression method differ from the directory's`,
+      );
     entry.dataOffset = entry.localHeaderOffset + 30 + nameLength + extraLength;
     let end = entry.dataOffset + entry.compressedSize;
     if (end > fileSize) throw new ZipStructureError(`${what} runs past the end of the file`);
@@ -183,10 +205,15 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
     const localCompressed = local.readUInt32LE(18);
     const localUncompressed = local.readUInt32LE(22);
     const matches = (crc: number, compressed: number, uncompressed: number) =>
-      crc === entry.crc32 && (compressed === entry.compressedSize || compressed === MAX32) && (uncompressed === entry.uncompressedSize || uncompressed === MAX32);
+      crc === entry.crc32 &&
+      (compressed === entry.compressedSize || compressed === MAX32) &&
+      (uncompressed === entry.uncompressedSize || uncompressed === MAX32);
     if (entry.flags & 0x8) {
       // Sizes and CRC follow the data, in a descriptor (with or without its signature; 64-bit sizes in zip64).
-      if (!(localCrc === 0 && localCompressed === 0 && localUncompressed === 0) && !matches(localCrc, localCompressed, localUncompressed)) {
+      if (
+        !(localCrc === 0 && localCompressed === 0 && localUncompressed === 0) &&
+        !matches(localCrc, localCompressed, localUncompressed)
+      ) {
         throw new ZipStructureError(`${what}: its local header's CRC or sizes differ from the directory's`);
       }
       const descriptor = read(fd, end, Math.min(24, fileSize - end), fileSize, `the data descriptor of ${what}`);
@@ -202,13 +229,17 @@ export function readZipDirectory(fd: number, fileSize: number, maxEntries: numbe
         descriptor.readUInt32LE(signed) === entry.crc32 &&
         Number(descriptor.readBigUInt64LE(signed + 4)) === entry.compressedSize &&
         Number(descriptor.readBigUInt64LE(signed + 12)) === entry.uncompressedSize;
-      if (!small && !large) throw new ZipStructureError(`${what}: its data descriptor differs from the directory's CRC or sizes`);
+      if (!small && !large)
+        throw new ZipStructureError(`${what}: its data descriptor differs from the directory's CRC or sizes`);
       end += signed + (small ? 12 : 20);
     } else if (!matches(localCrc, localCompressed, localUncompressed)) {
       throw new ZipStructureError(`${what}: its local header's CRC or sizes differ from the directory's`);
     }
     expected = end;
   }
-  if (expected !== centralOffset) throw new ZipStructureError(`${centralOffset - expected} bytes are hidden between the last entry and the central directory`);
+  if (expected !== centralOffset)
+    throw new ZipStructureError(
+      `${centralOffset - expected} bytes are hidden between the last entry and the central directory`,
+    );
   return entries;
 }

@@ -40,7 +40,8 @@ const PARALLEL = 8;
  * Formats that are compressed already: stored as they are (like zip's -n), which saves the time and memory
  * of deflating them for nothing. Decided by name alone, so the output stays a function of the input.
  */
-const STORED_EXTENSIONS = /\.(png|jpe?g|gif|webp|avif|ico|woff2?|zip|gz|tgz|bz2|xz|7z|rar|mp3|mp4|m4a|ogg|webm|mov|pdf)$/i;
+const STORED_EXTENSIONS =
+  /\.(png|jpe?g|gif|webp|avif|ico|woff2?|zip|gz|tgz|bz2|xz|7z|rar|mp3|mp4|m4a|ogg|webm|mov|pdf)$/i;
 const MAX_ENTRIES = 0xffff;
 const MAX_OFFSET = 0xffffffff;
 
@@ -63,8 +64,13 @@ export function dosDateTime(epochSeconds: number): { date: number; time: number 
   };
 }
 
-export async function writeZip(target: string, entries: readonly ZipEntry[], options: ZipOptions = {}): Promise<ZipResult> {
-  if (entries.length > MAX_ENTRIES) throw new Error(`too many entries for a zip without ZIP64: ${entries.length} > ${MAX_ENTRIES}`);
+export async function writeZip(
+  target: string,
+  entries: readonly ZipEntry[],
+  options: ZipOptions = {},
+): Promise<ZipResult> {
+  if (entries.length > MAX_ENTRIES)
+    throw new Error(`too many entries for a zip without ZIP64: ${entries.length} > ${MAX_ENTRIES}`);
   const { date, time } = dosDateTime(options.mtime ?? DEFAULT_MTIME);
   const level = options.level ?? 6;
   const temporary = `${target}.partial-${process.pid}`;
@@ -84,7 +90,10 @@ export async function writeZip(target: string, entries: readonly ZipEntry[], opt
     // Prepared (compressed) small entries, started ahead of the writer, consumed strictly in order. Each one
     // reads into one of PARALLEL reusable buffers, so memory stays flat however many files there are.
     const prepared = new Map<number, Promise<Prepared>>();
-    const slots = Array.from({ length: PARALLEL }, () => ({ buffer: undefined as Buffer | undefined, deflater: undefined as Deflater | undefined }));
+    const slots = Array.from({ length: PARALLEL }, () => ({
+      buffer: undefined as Buffer | undefined,
+      deflater: undefined as Deflater | undefined,
+    }));
     closers.push(() => slots.forEach((slot) => slot.deflater?.close()));
     let next = 0;
     const startAhead = (from: number) => {
@@ -92,7 +101,11 @@ export async function writeZip(target: string, entries: readonly ZipEntry[], opt
         const entry = entries[next];
         if (!isStreamed(entry)) {
           const slot = slots[next % PARALLEL];
-          const job = prepare(entry, (slot.deflater ??= new Deflater(level)), (slot.buffer ??= Buffer.allocUnsafe(STREAM_THRESHOLD)));
+          const job = prepare(
+            entry,
+            (slot.deflater ??= new Deflater(level)),
+            (slot.buffer ??= Buffer.allocUnsafe(STREAM_THRESHOLD)),
+          );
           job.catch(() => {}); // observed when its turn comes; this only keeps an early failure from going unhandled
           prepared.set(next, job);
         }
@@ -116,9 +129,29 @@ export async function writeZip(target: string, entries: readonly ZipEntry[], opt
         const p = await prepared.get(i)!;
         prepared.delete(i);
         const flags = 0x0800;
-        await emit(localHeader(name, { flags, method: p.method, date, time, crc: p.crc, compressedSize: p.data.length, size: p.size, isDir: p.isDir }));
+        await emit(
+          localHeader(name, {
+            flags,
+            method: p.method,
+            date,
+            time,
+            crc: p.crc,
+            compressedSize: p.data.length,
+            size: p.size,
+            isDir: p.isDir,
+          }),
+        );
         if (p.data.length) await emit(p.data);
-        written.push({ name, crc: p.crc, compressedSize: p.data.length, size: p.size, method: p.method, flags, offset: start, isDir: p.isDir });
+        written.push({
+          name,
+          crc: p.crc,
+          compressedSize: p.data.length,
+          size: p.size,
+          method: p.method,
+          flags,
+          offset: start,
+          isDir: p.isDir,
+        });
         bytes += p.size;
       }
       options.onEntry?.(i + 1, entries.length, bytes);
@@ -154,7 +187,8 @@ function readInto(file: string, size: number, slot: Buffer): Buffer {
       if (n === 0) break;
       read += n;
     }
-    if (read !== size || readSync(fd, PROBE, 0, 1, size) !== 0) throw new Error(`${file} changed while it was being packed`);
+    if (read !== size || readSync(fd, PROBE, 0, 1, size) !== 0)
+      throw new Error(`${file} changed while it was being packed`);
     return slot.subarray(0, size);
   } finally {
     closeSync(fd);
@@ -177,14 +211,22 @@ async function prepare(entry: ZipEntry, deflater: Deflater, slot: Buffer): Promi
   if (entry.source === undefined) return { data: Buffer.alloc(0), crc: 0, size: 0, method: 0, isDir: true };
   const content = typeof entry.source === 'string' ? readInto(entry.source, entry.size ?? 0, slot) : entry.source;
   const crc = zlib.crc32(content);
-  if (content.length === 0 || STORED_EXTENSIONS.test(entry.name)) return { data: content, crc, size: content.length, method: 0, isDir: false };
+  if (content.length === 0 || STORED_EXTENSIONS.test(entry.name))
+    return { data: content, crc, size: content.length, method: 0, isDir: false };
   const deflated = await deflater.compress(content);
   return deflated.length < content.length
     ? { data: deflated, crc, size: content.length, method: 8, isDir: false }
     : { data: content, crc, size: content.length, method: 0, isDir: false };
 }
 
-async function streamEntry(file: string, name: Buffer, level: number, date: number, time: number, emit: (chunk: Buffer) => Promise<void>) {
+async function streamEntry(
+  file: string,
+  name: Buffer,
+  level: number,
+  date: number,
+  time: number,
+  emit: (chunk: Buffer) => Promise<void>,
+) {
   const flags = 0x0800 | 0x0008;
   await emit(localHeader(name, { flags, method: 8, date, time, crc: 0, compressedSize: 0, size: 0, isDir: false }));
   let crc = 0;
@@ -205,7 +247,8 @@ async function streamEntry(file: string, name: Buffer, level: number, date: numb
     await emit(chunk as Buffer);
   }
   await pump;
-  if (size > MAX_OFFSET || compressedSize > MAX_OFFSET) throw new Error(`${name.toString()} is larger than 4 GiB: ZIP64 is not supported`);
+  if (size > MAX_OFFSET || compressedSize > MAX_OFFSET)
+    throw new Error(`${name.toString()} is larger than 4 GiB: ZIP64 is not supported`);
   const descriptor = Buffer.allocUnsafe(16);
   descriptor.writeUInt32LE(0x08074b50, 0);
   descriptor.writeUInt32LE(crc >>> 0, 4);
@@ -219,7 +262,19 @@ function versionNeeded(method: number, isDir: boolean): number {
   return method === 8 && !isDir ? 20 : 10;
 }
 
-function localHeader(name: Buffer, h: { flags: number; method: number; date: number; time: number; crc: number; compressedSize: number; size: number; isDir: boolean }): Buffer {
+function localHeader(
+  name: Buffer,
+  h: {
+    flags: number;
+    method: number;
+    date: number;
+    time: number;
+    crc: number;
+    compressedSize: number;
+    size: number;
+    isDir: boolean;
+  },
+): Buffer {
   const b = Buffer.allocUnsafe(30 + name.length); // every byte is written below
   b.writeUInt32LE(0x04034b50, 0);
   b.writeUInt16LE(versionNeeded(h.method, h.isDir), 4);

@@ -13,7 +13,10 @@ export const COMPATIBILITY_BOUND = /^\d+(\.(\d+|x)){0,2}$/;
 const parts = (version: string) => version.split('.').map((part) => (part === 'x' ? null : Number(part)));
 
 /** Why a site at `siteVersion` is outside the range; undefined when it is inside (or the range names no bound). */
-export function compatibilityProblem(compatibility: Compatibility | null | undefined, siteVersion: string): string | undefined {
+export function compatibilityProblem(
+  compatibility: Compatibility | null | undefined,
+  siteVersion: string,
+): string | undefined {
   if (!compatibility || (!compatibility.min && !compatibility.max)) return undefined;
   const site = parts(siteVersion);
   if (site.some((n) => n === null || Number.isNaN(n)))
@@ -28,8 +31,10 @@ export function compatibilityProblem(compatibility: Compatibility | null | undef
     }
     return 0;
   };
-  if (compatibility.min && compare(compatibility.min, 'low') < 0) return `it is for Conn2Flow ${describeCompatibility(compatibility)}; this site runs ${siteVersion}`;
-  if (compatibility.max && compare(compatibility.max, 'any') > 0) return `it is for Conn2Flow ${describeCompatibility(compatibility)}; this site runs ${siteVersion}`;
+  if (compatibility.min && compare(compatibility.min, 'low') < 0)
+    return `it is for Conn2Flow ${describeCompatibility(compatibility)}; this site runs ${siteVersion}`;
+  if (compatibility.max && compare(compatibility.max, 'any') > 0)
+    return `it is for Conn2Flow ${describeCompatibility(compatibility)}; this site runs ${siteVersion}`;
   return undefined;
 }
 

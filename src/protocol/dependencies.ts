@@ -1,4 +1,4 @@
-import { compareVersions } from '../plugin/release-tag.ts';
+import { compareVersions } from '../versions.ts';
 import type { Dependency } from './messages.ts';
 
 // A plugin's dependencies (manifest `dependencies [{id, min, max}]`): each must be installed on the site at
@@ -9,8 +9,10 @@ import type { Dependency } from './messages.ts';
 export function dependencyProblem(dependency: Dependency, installed: string | null | undefined): string | undefined {
   const range = describeRange(dependency);
   if (!installed) return `${dependency.id} is not installed (needed: ${range})`;
-  if (dependency.min && (compareVersions(installed, dependency.min) ?? -1) < 0) return `${dependency.id} ${installed} is installed, older than needed (${range})`;
-  if (dependency.max && (compareVersions(installed, dependency.max) ?? 1) > 0) return `${dependency.id} ${installed} is installed, newer than allowed (${range})`;
+  if (dependency.min && (compareVersions(installed, dependency.min) ?? -1) < 0)
+    return `${dependency.id} ${installed} is installed, older than needed (${range})`;
+  if (dependency.max && (compareVersions(installed, dependency.max) ?? 1) > 0)
+    return `${dependency.id} ${installed} is installed, newer than allowed (${range})`;
   return undefined;
 }
 
@@ -20,7 +22,8 @@ export function satisfies(dependency: Dependency, version: string): boolean {
 }
 
 export function describeRange(dependency: Dependency): string {
-  if (dependency.min && dependency.max) return dependency.min === dependency.max ? `exactly ${dependency.min}` : `${dependency.min} to ${dependency.max}`;
+  if (dependency.min && dependency.max)
+    return dependency.min === dependency.max ? `exactly ${dependency.min}` : `${dependency.min} to ${dependency.max}`;
   if (dependency.min) return `${dependency.min} or later`;
   if (dependency.max) return `${dependency.max} or earlier`;
   return 'any version';

@@ -6,7 +6,8 @@
 /** The line the agent starts a restore's part of the log with. */
 export const RESTORE_MARKER = '-- restoring ';
 
-const CAUSE = /\b(erro|error|errors|fatal|exception|uncaught|sqlstate|denied|falha(?:ram|ou)?|failed|fails|warning|not permitted|cannot|refused)\b/i;
+const CAUSE =
+  /\b(erro|error|errors|fatal|exception|uncaught|sqlstate|denied|falha(?:ram|ou)?|failed|fails|warning|not permitted|cannot|refused)\b/i;
 
 export interface LogExcerpt {
   /** Lines of the failed run (before any restore) that name an error, at most `causeLines`. */

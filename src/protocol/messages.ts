@@ -72,7 +72,14 @@ export interface Report {
   logTail: string[];
   installedVersion: string | null;
   inventory?: InventoryEntry | null;
-  timings: { receivedAt: string; startedAt?: string; finishedAt?: string; downloadMs?: number; installMs?: number; verifyMs?: number };
+  timings: {
+    receivedAt: string;
+    startedAt?: string;
+    finishedAt?: string;
+    downloadMs?: number;
+    installMs?: number;
+    verifyMs?: number;
+  };
   sentAt: string;
 }
 

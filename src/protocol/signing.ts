@@ -19,12 +19,19 @@ export function newMessageId(): string {
 }
 
 /** Signs a body with every given secret (two during a rotation), for one delivery attempt. */
-export function signMessage(body: string, secrets: readonly string[], messageId: string, now = new Date()): SignedHeaders {
+export function signMessage(
+  body: string,
+  secrets: readonly string[],
+  messageId: string,
+  now = new Date(),
+): SignedHeaders {
   if (secrets.length === 0) throw new Error('no secret to sign with');
   return {
     'webhook-id': messageId,
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-    'webhook-signature': secrets.map((secret) => `v1,${signature(secretKey(secret), messageId, Math.floor(now.getTime() / 1000), body)}`).join(' '),
+    'webhook-signature': secrets
+      .map((secret) => `v1,${signature(secretKey(secret), messageId, Math.floor(now.getTime() / 1000), body)}`)
+      .join(' '),
   };
 }
 
@@ -34,7 +41,11 @@ export type Verified = { ok: true; messageId: string; timestamp: number } | { ok
  * Verifies a signed body against any of the receiver's secrets; a timestamp more than five minutes away
  * fails. Nothing about the body may be trusted unless this says ok.
  */
-export function verifyMessage(body: string | Buffer, headers: Readonly<Record<string, string | string[] | undefined>>, secrets: readonly string[]): Verified {
+export function verifyMessage(
+  body: string | Buffer,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  secrets: readonly string[],
+): Verified {
   const header = (name: string) => {
     const value = headers[name] ?? headers[name.toLowerCase()];
     return Array.isArray(value) ? value[0] : value;
@@ -42,20 +53,24 @@ export function verifyMessage(body: string | Buffer, headers: Readonly<Record<st
   const id = header('webhook-id');
   const timestamp = header('webhook-timestamp');
   const signatures = header('webhook-signature');
-  if (!id || !timestamp || !signatures) return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
+  if (!id || !timestamp || !signatures)
+    return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
   if (!secrets.length) return { ok: false, reason: 'no secret configured' };
   if (!/^\d+$/.test(timestamp)) return { ok: false, reason: 'the webhook-timestamp header is not a number of seconds' };
   const seconds = Number(timestamp);
   const now = Math.floor(Date.now() / 1000);
-  if (now - seconds > TOLERANCE_SECONDS) return { ok: false, reason: 'message timestamp too old (more than five minutes)' };
-  if (seconds - now > TOLERANCE_SECONDS) return { ok: false, reason: 'message timestamp too new (more than five minutes ahead)' };
+  if (now - seconds > TOLERANCE_SECONDS)
+    return { ok: false, reason: 'message timestamp too old (more than five minutes)' };
+  if (seconds - now > TOLERANCE_SECONDS)
+    return { ok: false, reason: 'message timestamp too new (more than five minutes ahead)' };
   const given = signatures
     .split(' ')
     .filter((entry) => entry.startsWith('v1,'))
     .map((entry) => Buffer.from(entry.slice(3)));
   for (const secret of secrets) {
     const expected = Buffer.from(signature(secretKey(secret), id, seconds, body));
-    if (given.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected))) return { ok: true, messageId: id, timestamp: seconds };
+    if (given.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected)))
+      return { ok: true, messageId: id, timestamp: seconds };
   }
   return { ok: false, reason: 'no matching signature found' };
 }

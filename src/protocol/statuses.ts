@@ -25,7 +25,15 @@ export const JOB_STATES = [
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded', 'blocked']);
+export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set([
+  'ok',
+  'failed',
+  'skipped',
+  'dead_lettered',
+  'cancelled',
+  'superseded',
+  'blocked',
+]);
 
 /**
  * Why a `pending` job is held by the bot and not yet sent: its wave has not started, the host's maintenance

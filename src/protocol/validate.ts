@@ -1,6 +1,13 @@
 import type { ErrorObject } from 'ajv';
 import type { Ack, EnrollmentRequest, Heartbeat, Job, Report } from './messages.ts';
-import { validateAck, validateEnrollment, validateHeartbeat, validateJob, validateReport, type CompiledValidator } from './schemas/validators.js';
+import {
+  validateAck,
+  validateEnrollment,
+  validateHeartbeat,
+  validateJob,
+  validateReport,
+  type CompiledValidator,
+} from './schemas/validators.js';
 
 // Schema checks for every message the protocol accepts; a failure lists the problems in words (what a
 // receiver puts in its 422 answer).
@@ -16,8 +23,10 @@ function checker<T>(validate: CompiledValidator) {
 
 function describe(error: ErrorObject): string {
   const where = error.instancePath || '(the message)';
-  if (error.keyword === 'additionalProperties') return `${where}: unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"`;
-  if (error.keyword === 'enum') return `${where}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (error.keyword === 'additionalProperties')
+    return `${where}: unknown property "${(error.params as { additionalProperty: string }).additionalProperty}"`;
+  if (error.keyword === 'enum')
+    return `${where}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   return `${where}: ${error.message}`;
 }
 

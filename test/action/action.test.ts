@@ -55,8 +55,14 @@ test('first release: creates the release as a draft, uploads both assets, publis
   assert.equal(await readFile(result.outputs['zip-path']).then(sha256), sha256(zip.content));
   assert.match(result.summary, /\| SHA-256 \| `[0-9a-f]{64}` \|/);
   assert.match(result.summary, /\| Rows \| LayoutsData\.json 7<br>PaginasData\.json 9/);
-  assert.match(result.summary, /\| Release \| \[v1\.2\.3\]\(https:\/\/github\.com\/conn2flow\/plugins\/releases\/tag\/v1\.2\.3\), created by this run \|/);
-  assert.match(result.stdout, /::warning title=resource-line-endings,file=resources\/pt-br\/layouts\/layout-crlf\/layout-crlf\.html::CRLF/);
+  assert.match(
+    result.summary,
+    /\| Release \| \[v1\.2\.3\]\(https:\/\/github\.com\/conn2flow\/plugins\/releases\/tag\/v1\.2\.3\), created by this run \|/,
+  );
+  assert.match(
+    result.stdout,
+    /::warning title=resource-line-endings,file=resources\/pt-br\/layouts\/layout-crlf\/layout-crlf\.html::CRLF/,
+  );
   assert.match(result.stdout, /::warning title=modulos-language,file=db\/data\/ModulosData\.json,line=16,col=5::/);
   assert.deepEqual(github.requests.filter((r) => r.startsWith('PATCH')).length, 1, 'published once, after the uploads');
 });
@@ -97,9 +103,17 @@ test('an asset that appears between listing and uploading is replaced and the up
 
 test('a missing release fails clearly when the action may not create it', async () => {
   const workspace = await singlePluginRepo();
-  const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.3' }, inputs: { 'create-release': 'false' } });
+  const result = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'push', tag: 'v1.2.3' },
+    inputs: { 'create-release': 'false' },
+  });
   assert.equal(result.code, 1);
-  assert.match(result.stdout, /::error::there is no release for tag v1\.2\.3: create it first, or set "create-release: true"/);
+  assert.match(
+    result.stdout,
+    /::error::there is no release for tag v1\.2\.3: create it first, or set "create-release: true"/,
+  );
   assertCleanContract();
 });
 
@@ -120,7 +134,10 @@ test('a published immutable release fails with the draft-first explanation; a re
   github.addRelease(REPOSITORY, { tagName: 'v1.2.3', immutable: true });
   const refused = await runAction({ workspace, apiUrl: github.url, event: { name: 'release', tag: 'v1.2.3' } });
   assert.equal(refused.code, 1);
-  assert.match(refused.stdout, /::error::release v1\.2\.3 is published and immutable.*creates a draft, uploads, then publishes/);
+  assert.match(
+    refused.stdout,
+    /::error::release v1\.2\.3 is published and immutable.*creates a draft, uploads, then publishes/,
+  );
   assertCleanContract();
 
   github.repos.clear();
@@ -147,24 +164,42 @@ test('a tag whose version differs from manifest.json fails, annotated on manifes
   const workspace = await singlePluginRepo();
   const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.4' } });
   assert.equal(result.code, 1);
-  assert.match(result.stdout, /::error title=tag-version,file=manifest\.json::tag v1\.2\.4 is version 1\.2\.4 but manifest\.json says 1\.2\.3/);
+  assert.match(
+    result.stdout,
+    /::error title=tag-version,file=manifest\.json::tag v1\.2\.4 is version 1\.2\.4 but manifest\.json says 1\.2\.3/,
+  );
   assert.equal(github.releases(REPOSITORY).length, 0, 'nothing was released');
-  const skipped = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.4' }, inputs: { 'check-version': 'false' } });
+  const skipped = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'push', tag: 'v1.2.4' },
+    inputs: { 'check-version': 'false' },
+  });
   assert.equal(skipped.code, 0, skipped.stdout);
 });
 
 test('manifest problems become annotations with file, line and column', async () => {
   const workspace = await singlePluginRepo();
-  await writeFile(path.join(workspace, 'manifest.json'), '{\n    "id": "full-plugin",\n    "nome": "Full",\n    "version": "1.2.3"\n}');
+  await writeFile(
+    path.join(workspace, 'manifest.json'),
+    '{\n    "id": "full-plugin",\n    "nome": "Full",\n    "version": "1.2.3"\n}',
+  );
   const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.3' } });
   assert.equal(result.code, 1);
-  assert.match(result.stdout, /::error title=manifest-name,file=manifest\.json,line=1,col=1::missing required field "name"/);
+  assert.match(
+    result.stdout,
+    /::error title=manifest-name,file=manifest\.json,line=1,col=1::missing required field "name"/,
+  );
   assert.match(result.stdout, /::warning title=manifest-portuguese-key,file=manifest\.json,line=3,col=5::/);
 });
 
 test('a multi-plugin repository: the plugin is found from the tag and environment.json', async () => {
   const workspace = await multiPluginRepo();
-  const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'release', tag: 'plugin-other-plugin-v0.3.0' } });
+  const result = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'release', tag: 'plugin-other-plugin-v0.3.0' },
+  });
   assert.equal(result.code, 0, result.stdout);
   assertCleanContract();
   assert.equal(result.outputs['plugin-id'], 'other-plugin');
@@ -172,9 +207,16 @@ test('a multi-plugin repository: the plugin is found from the tag and environmen
   const zip = await readZip(result.outputs['zip-path']);
   assert.ok(zip.entries.some((e) => e.name === 'db/data/PaginasData.json'));
   assert.ok(!zip.entries.some((e) => e.name.startsWith('full-plugin/')));
-  const unknown = await runAction({ workspace, apiUrl: github.url, event: { name: 'release', tag: 'plugin-missing-v1.0.0' } });
+  const unknown = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'release', tag: 'plugin-missing-v1.0.0' },
+  });
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stdout, /environment\.json has no plugins\[\] entry with id "missing" \(it has: full-plugin, other-plugin\)/);
+  assert.match(
+    unknown.stdout,
+    /environment\.json has no plugins\[\] entry with id "missing" \(it has: full-plugin, other-plugin\)/,
+  );
 });
 
 test("versao counts up over three releases, the previous release's zip as baseline", async () => {
@@ -189,20 +231,31 @@ test("versao counts up over three releases, the previous release's zip as baseli
   const release = async (version: string, content: string) => {
     await writeFile(html, content);
     await writeFile(manifest, JSON.stringify({ id: 'other-plugin', name: 'Other Plugin', version }, null, 4));
-    const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: `plugin-other-plugin-v${version}` } });
+    const result = await runAction({
+      workspace,
+      apiUrl: github.url,
+      event: { name: 'push', tag: `plugin-other-plugin-v${version}` },
+    });
     assert.equal(result.code, 0, result.stdout);
     return result;
   };
   // An unrelated plugin's newer release must not be taken as the baseline.
   github.addRelease(REPOSITORY, { tagName: 'plugin-full-plugin-v9.0.0' });
   const first = await release('0.3.0', '<h1>one</h1>');
-  assert.match(first.stdout, /versao baseline: the plugin's own db\/data \(no earlier release tagged plugin-other-plugin-v<version>\)/);
+  assert.match(
+    first.stdout,
+    /versao baseline: the plugin's own db\/data \(no earlier release tagged plugin-other-plugin-v<version>\)/,
+  );
   assert.equal(await versaoIn(first.outputs['zip-path']), 1n);
   const second = await release('0.4.0', '<h1>two</h1>');
   assert.match(second.stdout, /versao baseline: gestor-plugin\.zip of release plugin-other-plugin-v0\.3\.0/);
   assert.equal(await versaoIn(second.outputs['zip-path']), 2n);
   const third = await release('0.10.0', '<h1>three</h1>');
-  assert.match(third.stdout, /versao baseline: gestor-plugin\.zip of release plugin-other-plugin-v0\.4\.0/, 'semver order: 0.4.0 < 0.10.0');
+  assert.match(
+    third.stdout,
+    /versao baseline: gestor-plugin\.zip of release plugin-other-plugin-v0\.4\.0/,
+    'semver order: 0.4.0 < 0.10.0',
+  );
   assert.equal(await versaoIn(third.outputs['zip-path']), 3n);
   const unchanged = await release('0.10.1', '<h1>three</h1>');
   assert.equal(await versaoIn(unchanged.outputs['zip-path']), 3n, 'unchanged content keeps its versao');
@@ -211,7 +264,12 @@ test("versao counts up over three releases, the previous release's zip as baseli
 
 test('upload: false packs without a tag or a token', async () => {
   const workspace = await singlePluginRepo();
-  const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'workflow_dispatch' }, inputs: { upload: 'false', token: '' } });
+  const result = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'workflow_dispatch' },
+    inputs: { upload: 'false', token: '' },
+  });
   assert.equal(result.code, 0, result.stdout);
   assert.match(result.outputs.sha256, /^[0-9a-f]{64}$/);
   assert.equal(github.requests.length, 0, 'GitHub was not called');

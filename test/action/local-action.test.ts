@@ -26,7 +26,11 @@ test('the action runs under @github/local-action', { timeout: 180_000 }, async (
       `RUNNER_TEMP=${path.join(dir, 'runner')}`,
     ].join('\n'),
   );
-  const result = await run(path.join(REPO, 'node_modules', '.bin', 'local-action'), ['run', REPO, 'src/action/main.ts', env], { cwd: REPO });
+  const result = await run(
+    path.join(REPO, 'node_modules', '.bin', 'local-action'),
+    ['run', REPO, 'src/action/main.ts', env],
+    { cwd: REPO },
+  );
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.doesNotMatch(result.stdout, /::error/);
   const expected = await pack(path.join(FIXTURES, 'plugins', 'full-plugin'), { outDir: await tempDir() });

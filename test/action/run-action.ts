@@ -16,7 +16,10 @@ export interface ActionRun {
   summary: string;
 }
 
-type Event = { name: 'push'; tag: string } | { name: 'release'; tag: string; action?: 'published' | 'released' | 'prereleased' } | { name: 'workflow_dispatch' };
+type Event =
+  | { name: 'push'; tag: string }
+  | { name: 'release'; tag: string; action?: 'published' | 'released' | 'prereleased' }
+  | { name: 'workflow_dispatch' };
 
 /** A release or push event payload from @octokit/webhooks-examples, pointed at our repository and tag. */
 function eventPayload(event: Event): unknown {
@@ -38,7 +41,12 @@ function eventPayload(event: Event): unknown {
   return structuredClone(group?.examples[0] ?? {});
 }
 
-export async function runAction(options: { workspace: string; apiUrl: string; event: Event; inputs?: Record<string, string> }): Promise<ActionRun> {
+export async function runAction(options: {
+  workspace: string;
+  apiUrl: string;
+  event: Event;
+  inputs?: Record<string, string>;
+}): Promise<ActionRun> {
   const runner = await tempDir('c2f-runner-');
   const eventPath = path.join(runner, 'event.json');
   const outputPath = path.join(runner, 'output.txt');
@@ -61,9 +69,14 @@ export async function runAction(options: { workspace: string; apiUrl: string; ev
     RUNNER_TEMP: runner,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  for (const key of Object.keys(process.env)) if (key.startsWith('INPUT_') || key.startsWith('GITHUB_')) env[key] ??= undefined;
+  for (const key of Object.keys(process.env))
+    if (key.startsWith('INPUT_') || key.startsWith('GITHUB_')) env[key] ??= undefined;
   const result = await run(process.execPath, [path.join(REPO, 'dist', 'action.js')], { cwd: options.workspace, env });
-  return { ...result, outputs: parseOutputs(await readFile(outputPath, 'utf8')), summary: await readFile(summaryPath, 'utf8') };
+  return {
+    ...result,
+    outputs: parseOutputs(await readFile(outputPath, 'utf8')),
+    summary: await readFile(summaryPath, 'utf8'),
+  };
 }
 
 /** Parses the GITHUB_OUTPUT file (`name<<delimiter` blocks). */
@@ -98,7 +111,14 @@ export async function multiPluginRepo(): Promise<string> {
     JSON.stringify(
       {
         activePlugin: { id: 'full-plugin' },
-        devEnvironment: { source: '.', target: '', dockerPath: '', deploys: 'deploys/', tests: 'tests', testsBuild: 'tests/build' },
+        devEnvironment: {
+          source: '.',
+          target: '',
+          dockerPath: '',
+          deploys: 'deploys/',
+          tests: 'tests',
+          testsBuild: 'tests/build',
+        },
         plugins: [
           { id: 'full-plugin', name: 'Full Plugin', path: 'full-plugin/' },
           { id: 'other-plugin', name: 'Other Plugin', path: 'other-plugin/' },

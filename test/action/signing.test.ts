@@ -23,7 +23,12 @@ const light = { opslimit: 524_288, memlimit: 16_777_216 };
 test('signing-key: the signature is attached first, verifies with minisign, and the key never reaches the log', async () => {
   const workspace = await singlePluginRepo();
   const secretText = formatSecretKey(key);
-  const result = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.3' }, inputs: { 'signing-key': secretText } });
+  const result = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'push', tag: 'v1.2.3' },
+    inputs: { 'signing-key': secretText },
+  });
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.deepEqual(github.violations.splice(0), []);
   const release = github.releases(REPOSITORY).find((r) => r.tagName === 'v1.2.3')!;
@@ -41,15 +46,26 @@ test('signing-key: the signature is attached first, verifies with minisign, and 
   assert.match(checked.stdout, /Trusted comment: plugin:full-plugin version:1\.2\.3 sha256:[0-9a-f]{64}/);
   const secretLine = secretText.split('\n')[1];
   assert.ok(result.stdout.includes(`::add-mask::`), 'the key is registered as a secret');
-  assert.equal(result.stdout.split('\n').filter((l) => l.includes(secretLine) && !l.startsWith('::add-mask::')).length, 0);
+  assert.equal(
+    result.stdout.split('\n').filter((l) => l.includes(secretLine) && !l.startsWith('::add-mask::')).length,
+    0,
+  );
 });
 
 test('a sealed signing key: its password opens it; without or with a wrong one the step fails with one clear line', async () => {
   const workspace = await singlePluginRepo();
   const sealed = formatSecretKey(key, 'the password', light);
-  const missing = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.3' }, inputs: { 'signing-key': sealed, upload: 'false' } });
+  const missing = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'push', tag: 'v1.2.3' },
+    inputs: { 'signing-key': sealed, upload: 'false' },
+  });
   assert.notEqual(missing.code, 0);
-  assert.match(missing.stdout, /::error::input "signing-key": the key is sealed with a password: set the "signing-password" input/);
+  assert.match(
+    missing.stdout,
+    /::error::input "signing-key": the key is sealed with a password: set the "signing-password" input/,
+  );
   const wrong = await runAction({
     workspace,
     apiUrl: github.url,
@@ -91,10 +107,21 @@ test('key-statement: the statement and its signature are attached; a file that i
       .releases(REPOSITORY)
       .find((r) => r.tagName === 'v1.2.3')!
       .assets.map((a) => a.name),
-    ['gestor-plugin.zip.minisig', 'gestor-plugin.keys', 'gestor-plugin.keys.minisig', 'gestor-plugin.zip', 'gestor-plugin.zip.sha256'],
+    [
+      'gestor-plugin.zip.minisig',
+      'gestor-plugin.keys',
+      'gestor-plugin.keys.minisig',
+      'gestor-plugin.zip',
+      'gestor-plugin.zip.sha256',
+    ],
   );
   await writeFile(path.join(workspace, 'gestor-plugin.keys'), '{"type": "something else"}');
-  const bad = await runAction({ workspace, apiUrl: github.url, event: { name: 'push', tag: 'v1.2.3' }, inputs: { 'key-statement': 'gestor-plugin.keys', upload: 'false' } });
+  const bad = await runAction({
+    workspace,
+    apiUrl: github.url,
+    event: { name: 'push', tag: 'v1.2.3' },
+    inputs: { 'key-statement': 'gestor-plugin.keys', upload: 'false' },
+  });
   assert.match(bad.stdout, /::error::input "key-statement": .*gestor-plugin\.keys: the key statement is not one/);
   assert.doesNotMatch(bad.stdout, /zip\.\.\./, 'refused before anything is built');
 });

@@ -31,7 +31,8 @@ interface Started {
 
 async function startAgent(settings: Record<string, unknown> = {}): Promise<Started> {
   const dir = await tempDir('c2f-agent-');
-  const script = 'echo "$C2F_ACTION $C2F_PLUGIN $C2F_VERSION $(basename "$C2F_ZIP")" >> calls.log; echo "installing $C2F_PLUGIN"; exit $(cat exit-code 2>/dev/null || echo 0)';
+  const script =
+    'echo "$C2F_ACTION $C2F_PLUGIN $C2F_VERSION $(basename "$C2F_ZIP")" >> calls.log; echo "installing $C2F_PLUGIN"; exit $(cat exit-code 2>/dev/null || echo 0)';
   const config = completeConfig(
     {
       hostId: bot.hostId,
@@ -48,11 +49,20 @@ async function startAgent(settings: Record<string, unknown> = {}): Promise<Start
   const agent = new Agent(config, { log: () => {} });
   agents.push(agent);
   const { url } = await agent.start();
-  return { agent, url: url!, dir, calls: async () => (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean) };
+  return {
+    agent,
+    url: url!,
+    dir,
+    calls: async () =>
+      (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean),
+  };
 }
 
 const finalReport = (jobId: string) =>
-  waitFor(() => bot.reportsFor(jobId).find((r) => r.status === 'ok' || r.status === 'erro' || r.status === 'idle'), `the final report of ${jobId}`);
+  waitFor(
+    () => bot.reportsFor(jobId).find((r) => r.status === 'ok' || r.status === 'erro' || r.status === 'idle'),
+    `the final report of ${jobId}`,
+  );
 
 test('a pushed job is stored (202), installed, kept as a backup and reported at each status change', async () => {
   const { url, dir, calls, agent } = await startAgent();
@@ -90,7 +100,11 @@ test('attempts: a notify then the approved install, a retry after a failure and 
   const { url, calls, dir } = await startAgent();
   const job = await bot.jobFor(packageWith([]));
   const reportsOf = (attemptId: string) => bot.reports.filter((r) => r.attemptId === attemptId);
-  const finalOf = (attemptId: string) => waitFor(() => reportsOf(attemptId).find((r) => ['ok', 'erro', 'idle'].includes(r.status)), `the final report of ${attemptId}`);
+  const finalOf = (attemptId: string) =>
+    waitFor(
+      () => reportsOf(attemptId).find((r) => ['ok', 'erro', 'idle'].includes(r.status)),
+      `the final report of ${attemptId}`,
+    );
 
   // The notify carries the job id the install will have; it must not stop the install that follows.
   const notify = FakeBot.attempt(job, { action: 'notify', attemptId: `${job.attemptId}_notify` });
@@ -99,7 +113,10 @@ test('attempts: a notify then the approved install, a retry after a failure and 
   const approved = FakeBot.attempt(job);
   await writeFile(path.join(dir, 'exit-code'), '12');
   assert.equal((await bot.push(url, approved)).status, 202, 'the approved install is a new attempt of the same job');
-  assert.deepEqual([(await finalOf(approved.attemptId)).status, (await finalOf(approved.attemptId)).exitCode], ['erro', 12]);
+  assert.deepEqual(
+    [(await finalOf(approved.attemptId)).status, (await finalOf(approved.attemptId)).exitCode],
+    ['erro', 12],
+  );
 
   // The operator fixes the site and retries: a new attempt runs.
   await rm(path.join(dir, 'exit-code'));
@@ -109,13 +126,20 @@ test('attempts: a notify then the approved install, a retry after a failure and 
 
   // A repeat of an attempt answers with its outcome and runs nothing.
   const repeat = await bot.push(url, retried);
-  assert.deepEqual([repeat.status, repeat.body.status, repeat.body.report.status, repeat.body.report.attemptId], [200, 'known', 'ok', retried.attemptId]);
+  assert.deepEqual(
+    [repeat.status, repeat.body.status, repeat.body.report.status, repeat.body.report.attemptId],
+    [200, 'known', 'ok', retried.attemptId],
+  );
 
   // A forced reinstall of the same package runs again.
   const forced = FakeBot.attempt(job, { options: { ...job.options, force: true } });
   assert.equal((await bot.push(url, forced)).status, 202);
   assert.equal((await finalOf(forced.attemptId)).status, 'ok');
-  assert.deepEqual(await calls(), ['install demo-plugin 1.0.0 1.0.0.zip', 'install demo-plugin 1.0.0 1.0.0.zip', 'install demo-plugin 1.0.0 1.0.0.zip']);
+  assert.deepEqual(await calls(), [
+    'install demo-plugin 1.0.0 1.0.0.zip',
+    'install demo-plugin 1.0.0 1.0.0.zip',
+    'install demo-plugin 1.0.0 1.0.0.zip',
+  ]);
   // A push whose message id is not the attempt it carries is refused.
   assert.equal((await bot.push(url, FakeBot.attempt(job), { messageId: 'msg_other' })).status, 422);
 });
@@ -130,7 +154,11 @@ test('forged, replayed, stale and malformed pushes are rejected and never stored
   assert.match(stale.body.error, /timestamp/i);
   const future = await bot.push(url, job, { at: new Date(Date.now() + 6 * 60_000) });
   assert.equal(future.status, 401);
-  const tampered = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job) });
+  const tampered = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(job),
+  });
   assert.equal(tampered.status, 401);
   const invalid = await bot.push(url, job, { body: JSON.stringify({ ...job, action: 'format-disk' }) });
   assert.equal(invalid.status, 422);
@@ -185,7 +213,9 @@ test('a download larger than announced, or missing, ends in 20', async () => {
 
 test('hostile packages (sha256 matching the job) are refused with 21 or 11 before the installer', async () => {
   const { url, calls } = await startAgent();
-  for (const hostile of HOSTILE_ZIPS.filter((h) => !['not a zip', 'truncated', 'under 128 bytes'].includes(h.name)).slice(0, 8)) {
+  for (const hostile of HOSTILE_ZIPS.filter(
+    (h) => !['not a zip', 'truncated', 'under 128 bytes'].includes(h.name),
+  ).slice(0, 8)) {
     const job = await bot.jobFor(hostile.zip());
     await bot.push(url, job);
     const final = await finalReport(job.jobId);
@@ -227,7 +257,10 @@ test('a rollback uses the kept package after the release is gone from GitHub; ba
   const versions = ['1.0.0', '1.1.0', '1.2.0'];
   const jobs = [];
   for (const version of versions) {
-    const job = await bot.jobFor(packageWith([], MANIFEST('demo-plugin', version)), { version, action: version === '1.0.0' ? 'install' : 'update' });
+    const job = await bot.jobFor(packageWith([], MANIFEST('demo-plugin', version)), {
+      version,
+      action: version === '1.0.0' ? 'install' : 'update',
+    });
     await bot.push(url, job);
     assert.equal((await finalReport(job.jobId)).status, 'ok');
     jobs.push(job);
@@ -246,7 +279,10 @@ test('a rollback uses the kept package after the release is gone from GitHub; ba
 
 test('jobs for one plugin run one at a time, in order', async () => {
   const { url, calls } = await startAgent({
-    installer: { type: 'command', command: ['/bin/sh', '-c', 'echo "start $C2F_VERSION" >> "$LOG"; sleep 0.3; echo "end $C2F_VERSION" >> "$LOG"'] },
+    installer: {
+      type: 'command',
+      command: ['/bin/sh', '-c', 'echo "start $C2F_VERSION" >> "$LOG"; sleep 0.3; echo "end $C2F_VERSION" >> "$LOG"'],
+    },
   });
   const log = path.join(await tempDir(), 'order.log');
   process.env.LOG = log;
@@ -255,7 +291,12 @@ test('jobs for one plugin run one at a time, in order', async () => {
   await Promise.all([bot.push(url, first), bot.push(url, second)]);
   await finalReport(first.jobId);
   await finalReport(second.jobId);
-  assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), ['start 2.0.0', 'end 2.0.0', 'start 2.0.1', 'end 2.0.1']);
+  assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), [
+    'start 2.0.0',
+    'end 2.0.0',
+    'start 2.0.1',
+    'end 2.0.1',
+  ]);
   assert.deepEqual(await calls(), []);
   delete process.env.LOG;
 });
@@ -270,7 +311,11 @@ test('reports wait while the bot is down and arrive, in order, once it is back',
   assert.equal(bot.reportsFor(job.jobId).length, 0);
   assert.equal(agentStatus(agent.journal).pendingReports, 2);
   bot.down = false;
-  const final = await waitFor(() => bot.reportsFor(job.jobId).length === 2 && bot.reportsFor(job.jobId), 'the reports after the bot came back', 20_000);
+  const final = await waitFor(
+    () => bot.reportsFor(job.jobId).length === 2 && bot.reportsFor(job.jobId),
+    'the reports after the bot came back',
+    20_000,
+  );
   assert.deepEqual(
     final.map((r) => r.status),
     ['instalando', 'ok'],
@@ -321,7 +366,10 @@ test('pull mode: the heartbeat carries the inventory and brings jobs, which run 
       .slice(0, 1),
     [['idle', 'received (pull mode); waiting to run']],
   );
-  const beat = await waitFor(() => bot.heartbeats.slice(before).find((h) => (h.inventory as unknown[]).length > 0), 'a heartbeat with the new inventory');
+  const beat = await waitFor(
+    () => bot.heartbeats.slice(before).find((h) => (h.inventory as unknown[]).length > 0),
+    'a heartbeat with the new inventory',
+  );
   assert.deepEqual(beat.inventory, [{ pluginId: 'demo-plugin', version: '1.0.0', sha256: job.package.sha256 }]);
   assert.equal(beat.pollSeconds, 1);
   await agent.stop();

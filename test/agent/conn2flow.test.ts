@@ -27,7 +27,11 @@ let agent: Agent;
 let agentUrl: string;
 let packages: Record<string, { zip: string; sha256: string }>;
 
-async function startAgent(gestorDir: string, settings: Record<string, unknown> = {}, installer: Record<string, unknown> = {}): Promise<{ agent: Agent; url: string }> {
+async function startAgent(
+  gestorDir: string,
+  settings: Record<string, unknown> = {},
+  installer: Record<string, unknown> = {},
+): Promise<{ agent: Agent; url: string }> {
   const dataDir = await tempDir('c2f-agent-');
   const started = new Agent(
     completeConfig(
@@ -65,14 +69,21 @@ after(async () => {
 async function run(to: { agent: Agent; url: string }, job: Job): Promise<Report> {
   assert.equal((await bot.push(to.url, job)).status, 202);
   await to.agent.idle();
-  return await waitFor(() => bot.reports.find((r) => r.attemptId === job.attemptId && (r.status === 'ok' || r.status === 'erro')), 'the final report');
+  return await waitFor(
+    () => bot.reports.find((r) => r.attemptId === job.attemptId && (r.status === 'ok' || r.status === 'erro')),
+    'the final report',
+  );
 }
 
 async function finalReport(version: string, fields: Parameters<FakeBot['jobFor']>[1] = {}, from = packages) {
-  return run({ agent, url: agentUrl }, await bot.jobFor(from[version].zip, { pluginId: 'full-plugin', version, ...fields }));
+  return run(
+    { agent, url: agentUrl },
+    await bot.jobFor(from[version].zip, { pluginId: 'full-plugin', version, ...fields }),
+  );
 }
 
-const installerLog = (report: Report) => report.logTail.slice(report.logTail.indexOf('-- gestor/logs/plugins/installer.log (this run):'));
+const installerLog = (report: Report) =>
+  report.logTail.slice(report.logTail.indexOf('-- gestor/logs/plugins/installer.log (this run):'));
 
 test("a silent failure (status ok, codigo_saida 0, nothing installed) is VERIFY_FAILED, and Conn2Flow's admin says erro", async () => {
   await site.mode('silent');
@@ -107,8 +118,13 @@ test("install: a plugins row, the admin CLI, the forced data sync, then the site
   );
   assert.equal(await site.filesVersion('full-plugin'), '1.2.3');
   const row = (await site.row('full-plugin'))!;
-  assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.versao, row.status_execucao], ['1.2.3', packages['1.2.3'].sha256, 123, 'ok']);
-  const synced = await site.query<{ forced: number }>("select file, forced from {db}.standin_sync where plugin = 'full-plugin'");
+  assert.deepEqual(
+    [row.versao_instalada, row.checksum_pacote, row.versao, row.status_execucao],
+    ['1.2.3', packages['1.2.3'].sha256, 123, 'ok'],
+  );
+  const synced = await site.query<{ forced: number }>(
+    "select file, forced from {db}.standin_sync where plugin = 'full-plugin'",
+  );
   assert.ok(synced.length >= 4, 'the data sync ran over every Data.json');
   assert.ok(synced.every((s) => s.forced === 1));
   // The installer's final state is restored: no db/ left in the plugin folder.
@@ -136,7 +152,11 @@ test('a rollback installs the kept package and is verified', async () => {
 
 test('reinstalling the installed package is not skipped by Conn2Flow\'s "checksum unchanged" gate', async () => {
   await site.mode('normal');
-  assert.equal((await site.row('full-plugin'))!.checksum_pacote, packages['1.2.3'].sha256, 'the gate would fire: the row has this package');
+  assert.equal(
+    (await site.row('full-plugin'))!.checksum_pacote,
+    packages['1.2.3'].sha256,
+    'the gate would fire: the row has this package',
+  );
   const folder = path.join(site.gestor, 'plugins', 'full-plugin');
   const inodeBefore = (await stat(folder)).ino;
   const report = await finalReport('1.2.3', { force: true });
@@ -201,7 +221,10 @@ test('files that could not be replaced (the row claims the new version anyway) f
   );
   // Conn2Flow wrote 1.3.0 and its checksum into the row; the agent put back what the files are.
   const row = (await site.row('full-plugin'))!;
-  assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.status_execucao], ['1.2.3', packages['1.2.3'].sha256, 'erro']);
+  assert.deepEqual(
+    [row.versao_instalada, row.checksum_pacote, row.status_execucao],
+    ['1.2.3', packages['1.2.3'].sha256, 'erro'],
+  );
   assert.deepEqual(failed.inventory, { pluginId: 'full-plugin', version: '1.2.3', sha256: packages['1.2.3'].sha256 });
   // The same package again (a retry): not skipped as "checksum unchanged", and it installs.
   const retried = await finalReport('1.3.0', { action: 'update' });
@@ -211,7 +234,9 @@ test('files that could not be replaced (the row claims the new version anyway) f
 
 test('uninstall keeps a copy of the folder, removes it, says what Conn2Flow cannot undo; the same package then installs again', async () => {
   await site.mode('normal');
-  await site.query("insert into {db}.layouts (id, plugin) values ('a', 'full-plugin'), ('b', 'full-plugin'), ('c', 'other')");
+  await site.query(
+    "insert into {db}.layouts (id, plugin) values ('a', 'full-plugin'), ('b', 'full-plugin'), ('c', 'other')",
+  );
   const report = await finalReport('1.3.0', { action: 'uninstall' });
   assert.equal(report.status, 'ok', report.message);
   assert.match(report.message, /2 layouts/);
@@ -233,7 +258,8 @@ test('uninstall keeps a copy of the folder, removes it, says what Conn2Flow cann
 test('an update that fails after changing the site is restored to the previous version from the kept package', async () => {
   const restoring = await startAgent(site.gestor);
   const kept = await pluginPackages('restore-plugin', ['2.0.0', '2.1.0']);
-  const job = async (version: string, action: Job['action']) => run(restoring, await bot.jobFor(kept[version].zip, { pluginId: 'restore-plugin', version, action }));
+  const job = async (version: string, action: Job['action']) =>
+    run(restoring, await bot.jobFor(kept[version].zip, { pluginId: 'restore-plugin', version, action }));
   await site.mode('normal');
   assert.equal((await job('2.0.0', 'install')).status, 'ok');
 
@@ -242,11 +268,21 @@ test('an update that fails after changing the site is restored to the previous v
   const syncFailed = await job('2.1.0', 'update');
   assert.deepEqual([syncFailed.status, syncFailed.exitCode], ['erro', 43]);
   assert.match(syncFailed.message, /data sync failed.*; restored to 2\.0\.0$/);
-  assert.ok(syncFailed.logTail.includes('-- restoring restore-plugin 2.0.0 from the kept package:'), syncFailed.logTail.join('\n'));
+  assert.ok(
+    syncFailed.logTail.includes('-- restoring restore-plugin 2.0.0 from the kept package:'),
+    syncFailed.logTail.join('\n'),
+  );
   assert.equal(await site.filesVersion('restore-plugin'), '2.0.0');
   let row = (await site.row('restore-plugin'))!;
-  assert.deepEqual([row.versao_instalada, row.checksum_pacote, row.status_execucao], ['2.0.0', kept['2.0.0'].sha256, 'erro']);
-  assert.deepEqual(syncFailed.inventory, { pluginId: 'restore-plugin', version: '2.0.0', sha256: kept['2.0.0'].sha256 });
+  assert.deepEqual(
+    [row.versao_instalada, row.checksum_pacote, row.status_execucao],
+    ['2.0.0', kept['2.0.0'].sha256, 'erro'],
+  );
+  assert.deepEqual(syncFailed.inventory, {
+    pluginId: 'restore-plugin',
+    version: '2.0.0',
+    sha256: kept['2.0.0'].sha256,
+  });
 
   // The files could not be replaced (the row says 2.1.0 anyway): the row goes back to what the files are.
   await site.mode('locked-once');
@@ -274,10 +310,15 @@ test('a migration that creates a table and throws is not ok: MIGRATION_FAILED na
       },
     },
     '1.1.1': {
-      files: { 'db/migrations/20261201000000_create_loja_pedidos.php': migration("    $this->execute('create table if not exists loja_pedidos (id int primary key)');") },
+      files: {
+        'db/migrations/20261201000000_create_loja_pedidos.php': migration(
+          "    $this->execute('create table if not exists loja_pedidos (id int primary key)');",
+        ),
+      },
     },
   });
-  const job = async (version: string, action: Job['action']) => run(restoring, await bot.jobFor(kept[version].zip, { pluginId: 'loja', version, action }));
+  const job = async (version: string, action: Job['action']) =>
+    run(restoring, await bot.jobFor(kept[version].zip, { pluginId: 'loja', version, action }));
   await site.mode('normal');
   const installed = await job('1.0.0', 'install');
   assert.equal(installed.status, 'ok', `${installed.message}\n${installed.logTail.join('\n')}`);
@@ -289,32 +330,51 @@ test('a migration that creates a table and throws is not ok: MIGRATION_FAILED na
     'migration 20261201000000_create_loja_pedidos.php did not run (phinxlog has no row for 20261201000000): Conn2Flow said "Column "total" does not exist"; the failed run left table(s) loja_pedidos (MySQL does not undo DDL: drop them, or fix the migration so it can run again); restored to 1.0.0',
   );
   assert.equal(await site.filesVersion('loja'), '1.0.0');
-  assert.deepEqual(await site.query('select count(*) as n from {db}.phinxlog where version = 20261201000000'), [{ n: 0 }]);
+  assert.deepEqual(await site.query('select count(*) as n from {db}.phinxlog where version = 20261201000000'), [
+    { n: 0 },
+  ]);
   assert.equal((await site.row('loja'))!.status_execucao, 'erro');
 
   // The author fixes the migration: it runs, and the job is ok.
   const fixed = await job('1.1.1', 'update');
   assert.equal(fixed.status, 'ok', fixed.message);
-  assert.deepEqual(await site.query('select count(*) as n from {db}.phinxlog where version = 20261201000000'), [{ n: 1 }]);
+  assert.deepEqual(await site.query('select count(*) as n from {db}.phinxlog where version = 20261201000000'), [
+    { n: 1 },
+  ]);
 });
 
 test('the site is asked after an install: a broken page puts the previous version back (46); a dependency the site lacks refuses the job first (30)', async () => {
   let answer = { status: 200, body: '<html><body>Loja</body></html>' };
-  const pages = createServer((_req, res) => res.writeHead(answer.status, { 'content-type': 'text/html' }).end(answer.body));
+  const pages = createServer((_req, res) =>
+    res.writeHead(answer.status, { 'content-type': 'text/html' }).end(answer.body),
+  );
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
   const healthUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
   try {
     // The pages here are not PHP: no opcache to wait for (the opcache test waits for real).
-    const checked = await startAgent(site.gestor, { healthCheck: { urls: [healthUrl], timeoutSeconds: 2, settleSeconds: 0, intervalSeconds: 0 } });
+    const checked = await startAgent(site.gestor, {
+      healthCheck: { urls: [healthUrl], timeoutSeconds: 2, settleSeconds: 0, intervalSeconds: 0 },
+    });
     const kept = await pluginPackages('health-plugin', ['3.0.0', '3.1.0', '3.2.0']);
     const job = async (version: string, fields: Parameters<FakeBot['jobFor']>[1] = {}) =>
-      run(checked, await bot.jobFor(kept[version].zip, { pluginId: 'health-plugin', version, action: version === '3.0.0' ? 'install' : 'update', ...fields }));
+      run(
+        checked,
+        await bot.jobFor(kept[version].zip, {
+          pluginId: 'health-plugin',
+          version,
+          action: version === '3.0.0' ? 'install' : 'update',
+          ...fields,
+        }),
+      );
     await site.mode('normal');
     const healthy = await job('3.0.0');
     assert.equal(healthy.status, 'ok', healthy.message);
     assert.ok(healthy.logTail.includes(`-- health check: ${healthUrl} answered`), healthy.logTail.join('\n'));
 
-    answer = { status: 500, body: '<b>Fatal error</b>: Uncaught Error: Call to undefined function loja_total() in /var/www/gestor/plugins/health-plugin/loja.php:12' };
+    answer = {
+      status: 500,
+      body: '<b>Fatal error</b>: Uncaught Error: Call to undefined function loja_total() in /var/www/gestor/plugins/health-plugin/loja.php:12',
+    };
     const broken = await job('3.1.0');
     assert.deepEqual([broken.status, broken.exitCode, broken.exitLabel], ['erro', 46, 'HEALTH_CHECK_FAILED']);
     assert.match(
@@ -337,10 +397,17 @@ test('the site is asked after an install: a broken page puts the previous versio
     answer = { status: 200, body: 'ok' };
     const missing = await job('3.2.0', { dependencies: [{ id: 'payments', min: '2.0.0' }] });
     assert.deepEqual([missing.status, missing.exitCode, missing.exitLabel], ['erro', 30, 'DEPENDENCY']);
-    assert.equal(missing.message, 'dependency not met on this site: payments is not installed (needed: 2.0.0 or later); nothing was installed');
+    assert.equal(
+      missing.message,
+      'dependency not met on this site: payments is not installed (needed: 2.0.0 or later); nothing was installed',
+    );
     assert.equal(await site.filesVersion('health-plugin'), '3.0.0');
     const dependency = await pluginPackages('payments', ['2.1.0']);
-    assert.equal((await run(checked, await bot.jobFor(dependency['2.1.0'].zip, { pluginId: 'payments', version: '2.1.0' }))).status, 'ok');
+    assert.equal(
+      (await run(checked, await bot.jobFor(dependency['2.1.0'].zip, { pluginId: 'payments', version: '2.1.0' })))
+        .status,
+      'ok',
+    );
     const met = await job('3.2.0', { dependencies: [{ id: 'payments', min: '2.0.0', max: '2.9.9' }] });
     assert.equal(met.status, 'ok', met.message);
     assert.equal(await site.filesVersion('health-plugin'), '3.2.0');
@@ -354,38 +421,71 @@ test("with PHP's opcache on, the health check waits for the new code and checks 
   // The site's pages through PHP's own server with opcache on, as Debian's PHP-FPM runs them: a changed file
   // is seen only once opcache.revalidate_freq seconds have passed since it was last checked.
   const docroot = await tempDir('c2f-docroot-');
-  await writeFile(path.join(docroot, 'index.php'), `<?php include ${JSON.stringify(path.join(site.gestor, 'plugins', 'cached-plugin', 'page.php'))};`);
+  await writeFile(
+    path.join(docroot, 'index.php'),
+    `<?php include ${JSON.stringify(path.join(site.gestor, 'plugins', 'cached-plugin', 'page.php'))};`,
+  );
   const port = await new Promise<number>((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address() as AddressInfo;
       probe.close(() => resolve(port));
     });
   });
-  const server = spawn('php', ['-d', 'opcache.enable_cli=1', '-d', 'opcache.validate_timestamps=1', '-d', 'opcache.revalidate_freq=2', '-S', `127.0.0.1:${port}`, '-t', docroot], {
-    stdio: 'ignore',
-  });
+  const server = spawn(
+    'php',
+    [
+      '-d',
+      'opcache.enable_cli=1',
+      '-d',
+      'opcache.validate_timestamps=1',
+      '-d',
+      'opcache.revalidate_freq=2',
+      '-S',
+      `127.0.0.1:${port}`,
+      '-t',
+      docroot,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   const pageUrl = `http://127.0.0.1:${port}/`;
   try {
     await waitFor(async () => (await fetch(pageUrl).catch(() => undefined)) !== undefined, 'the PHP server');
     const ini = await tempDir('c2f-php-ini-');
-    await writeFile(path.join(ini, 'php.ini'), '[opcache]\nopcache.enable=1\nopcache.validate_timestamps=1\nopcache.revalidate_freq=2\n');
+    await writeFile(
+      path.join(ini, 'php.ini'),
+      '[opcache]\nopcache.enable=1\nopcache.validate_timestamps=1\nopcache.revalidate_freq=2\n',
+    );
     const checked = await startAgent(site.gestor, {
       healthCheck: { urls: [pageUrl], timeoutSeconds: 5, phpIniDir: ini, passes: 2, intervalSeconds: 0.5 },
       reloadCommand: ['true'],
     });
     const page = (body: string) => ({ files: { 'page.php': `<?php ${body}` } });
-    const kept = await pluginPackages('cached-plugin', ['1.0.0', '1.1.0'], { '1.0.0': page("echo 'Loja aberta';"), '1.1.0': page("throw new Error('loja_total() is gone');") });
-    const job = async (version: string, action: Job['action']) => run(checked, await bot.jobFor(kept[version].zip, { pluginId: 'cached-plugin', version, action }));
+    const kept = await pluginPackages('cached-plugin', ['1.0.0', '1.1.0'], {
+      '1.0.0': page("echo 'Loja aberta';"),
+      '1.1.0': page("throw new Error('loja_total() is gone');"),
+    });
+    const job = async (version: string, action: Job['action']) =>
+      run(checked, await bot.jobFor(kept[version].zip, { pluginId: 'cached-plugin', version, action }));
     await site.mode('normal');
     const installed = await job('1.0.0', 'install');
     assert.equal(installed.status, 'ok', installed.message);
-    assert.ok(installed.logTail.includes(`-- health check: waited 3 s for PHP's opcache to see the new files (opcache.revalidate_freq=2 in ${ini})`), installed.logTail.join('\n'));
+    assert.ok(
+      installed.logTail.includes(
+        `-- health check: waited 3 s for PHP's opcache to see the new files (opcache.revalidate_freq=2 in ${ini})`,
+      ),
+      installed.logTail.join('\n'),
+    );
     assert.ok(installed.logTail.includes('-- reload: true ran'), 'the reload command ran after the install');
     assert.match(await (await fetch(pageUrl)).text(), /Loja aberta/, 'the page is in the cache');
 
     const broken = await job('1.1.0', 'update');
     assert.deepEqual([broken.status, broken.exitCode], ['erro', 46], broken.message);
-    assert.match(broken.message, /^health check failed after the update: http:\/\/127\.0\.0\.1:\d+\/ answered HTTP 500.*; restored to 1\.0\.0$/);
+    assert.match(
+      broken.message,
+      /^health check failed after the update: http:\/\/127\.0\.0\.1:\d+\/ answered HTTP 500.*; restored to 1\.0\.0$/,
+    );
     assert.equal(await site.filesVersion('cached-plugin'), '1.0.0');
   } finally {
     server.kill('SIGKILL');
@@ -398,20 +498,30 @@ test("the site's Conn2Flow version decides: a package for another major version 
   const kept = await pluginPackages('scripted', ['1.0.0', '1.1.0', '2.0.0'], {
     '1.0.0': {
       manifest: { compatibility: { min: '2.0.0', max: '2.x' }, post_install_scripts: ['scripts/setup.php'] },
-      files: { 'scripts/setup.php': `<?php file_put_contents(${JSON.stringify(marker)}, getcwd() . "\\n", FILE_APPEND); echo "caches warmed\\n";` },
+      files: {
+        'scripts/setup.php': `<?php file_put_contents(${JSON.stringify(marker)}, getcwd() . "\\n", FILE_APPEND); echo "caches warmed\\n";`,
+      },
     },
     '1.1.0': {
       manifest: { post_install_scripts: ['scripts/setup.php'] },
-      files: { 'scripts/setup.php': '<?php fwrite(STDERR, "SQLSTATE[42S02]: Base table or view not found: loja_config\\n"); exit(3);' },
+      files: {
+        'scripts/setup.php':
+          '<?php fwrite(STDERR, "SQLSTATE[42S02]: Base table or view not found: loja_config\\n"); exit(3);',
+      },
     },
     '2.0.0': { manifest: { compatibility: { min: '3.0.0', max: '3.x' } } },
   });
-  const job = async (version: string, action: Job['action']) => run(scripted, await bot.jobFor(kept[version].zip, { pluginId: 'scripted', version, action }));
+  const job = async (version: string, action: Job['action']) =>
+    run(scripted, await bot.jobFor(kept[version].zip, { pluginId: 'scripted', version, action }));
   await site.mode('normal');
 
   const installed = await job('1.0.0', 'install');
   assert.equal(installed.status, 'ok', installed.message);
-  assert.deepEqual((await readFile(marker, 'utf8')).trim(), path.join(site.gestor, 'plugins', 'scripted'), 'run once, from the plugin folder');
+  assert.deepEqual(
+    (await readFile(marker, 'utf8')).trim(),
+    path.join(site.gestor, 'plugins', 'scripted'),
+    'run once, from the plugin folder',
+  );
   assert.ok(installed.logTail.includes('-- post-install script scripts/setup.php: ok'), installed.logTail.join('\n'));
   assert.ok(installed.logTail.includes('caches warmed'));
 
@@ -423,7 +533,10 @@ test("the site's Conn2Flow version decides: a package for another major version 
 
   const incompatible = await job('2.0.0', 'update');
   assert.deepEqual([incompatible.status, incompatible.exitCode, incompatible.exitLabel], ['erro', 31, 'INCOMPATIBLE']);
-  assert.equal(incompatible.message, 'scripted 2.0.0 does not fit this site: it is for Conn2Flow 3.0.0 to 3.x; this site runs 2.9.43; nothing was installed');
+  assert.equal(
+    incompatible.message,
+    'scripted 2.0.0 does not fit this site: it is for Conn2Flow 3.0.0 to 3.x; this site runs 2.9.43; nothing was installed',
+  );
   assert.equal(await site.filesVersion('scripted'), '1.0.0');
   assert.equal(await scripted.agent.siteVersion(), '2.9.43', 'read from gestor/config.php (heartbeats carry it)');
 });
@@ -434,7 +547,8 @@ test("what piles up is pruned after each install: Conn2Flow's backup zips beyond
   await site.mode('normal');
   // Backups of earlier updates (Conn2Flow names them by the second, so two in one second are one file).
   await mkdir(path.join(site.gestor, 'plugins', '_backups'), { recursive: true });
-  for (const old of ['pruned-20250101-000000.zip', 'pruned-20260101-000000.zip']) await writeFile(path.join(site.gestor, 'plugins', '_backups', old), 'old');
+  for (const old of ['pruned-20250101-000000.zip', 'pruned-20260101-000000.zip'])
+    await writeFile(path.join(site.gestor, 'plugins', '_backups', old), 'old');
   for (const [version, action] of [
     ['1.0.0', 'install'],
     ['1.1.0', 'update'],
@@ -443,7 +557,9 @@ test("what piles up is pruned after each install: Conn2Flow's backup zips beyond
     const report = await run(pruning, await bot.jobFor(kept[version].zip, { pluginId: 'pruned', version, action }));
     assert.equal(report.status, 'ok', report.message);
   }
-  const backups = (await readdir(path.join(site.gestor, 'plugins', '_backups'))).filter((name) => name.startsWith('pruned-'));
+  const backups = (await readdir(path.join(site.gestor, 'plugins', '_backups'))).filter((name) =>
+    name.startsWith('pruned-'),
+  );
   assert.equal(backups.length, 1, `Conn2Flow's backups of pruned: ${backups.join(', ')}`);
   assert.doesNotMatch(backups[0], /^pruned-20(25|26)0101-000000\.zip$/, 'the newest stays');
   await assert.rejects(stat(path.join(tmpdir(), 'plg_pruned.zip')), { code: 'ENOENT' });
@@ -454,29 +570,45 @@ test("what piles up is pruned after each install: Conn2Flow's backup zips beyond
 test("the inventory reports what the files hold, and where Conn2Flow's row disagrees", async () => {
   await site.query("update {db}.plugins set versao_instalada = '9.9.9' where id = 'restore-plugin'");
   const entry = (await agent.inventory()).find((e) => e.pluginId === 'restore-plugin');
-  assert.deepEqual(entry, { pluginId: 'restore-plugin', version: '2.0.0', sha256: null, problem: "Conn2Flow's plugins row says 9.9.9, but the files are 2.0.0" });
+  assert.deepEqual(entry, {
+    pluginId: 'restore-plugin',
+    version: '2.0.0',
+    sha256: null,
+    problem: "Conn2Flow's plugins row says 9.9.9, but the files are 2.0.0",
+  });
 });
 
 test('DB_HOST=localhost goes through the socket PHP uses, as the site does; a wrong socket is a clear error', async () => {
   const [user, password] = (process.env.TEST_MARIADB_LOCAL_USER ?? '').split(':');
   assert.ok(user, 'TEST_MARIADB_LOCAL_USER names a user granted for localhost only (".ci/run" creates it)');
   // That user is refused over TCP (the server does not resolve 127.0.0.1 to localhost), like many sites' users.
-  const tcp = await mysql.createConnection({ host: '127.0.0.1', port: Number(new URL(MARIADB!).port || 3306), user, password }).then(
-    (c) => c.end().then(() => 'connected'),
-    (error: Error) => error.message,
-  );
+  const tcp = await mysql
+    .createConnection({ host: '127.0.0.1', port: Number(new URL(MARIADB!).port || 3306), user, password })
+    .then(
+      (c) => c.end().then(() => 'connected'),
+      (error: Error) => error.message,
+    );
   assert.match(tcp, /Access denied for user 'c2fsock'@'127\.0\.0\.1'/);
   const local = await createStandInSite({ dbHost: 'localhost', user, password });
   const socketAgent = await startAgent(local.gestor);
   const kept = await pluginPackages('socket-plugin', ['1.0.0']);
-  const report = await run(socketAgent, await bot.jobFor(kept['1.0.0'].zip, { pluginId: 'socket-plugin', version: '1.0.0' }));
+  const report = await run(
+    socketAgent,
+    await bot.jobFor(kept['1.0.0'].zip, { pluginId: 'socket-plugin', version: '1.0.0' }),
+  );
   assert.equal(report.status, 'ok', report.message);
   assert.equal((await local.row('socket-plugin'))!.versao_instalada, '1.0.0');
 
   const wrong = await startAgent(local.gestor, {}, { dbSocket: '/nonexistent/mysqld.sock' });
-  const refused = await run(wrong, await bot.jobFor(kept['1.0.0'].zip, { pluginId: 'socket-plugin', version: '1.0.0' }));
+  const refused = await run(
+    wrong,
+    await bot.jobFor(kept['1.0.0'].zip, { pluginId: 'socket-plugin', version: '1.0.0' }),
+  );
   assert.deepEqual([refused.status, refused.exitCode], ['erro', 10]);
-  assert.match(refused.message, /cannot reach the database through the socket \/nonexistent\/mysqld\.sock \(ENOENT\): set installer\.dbSocket/);
+  assert.match(
+    refused.message,
+    /cannot reach the database through the socket \/nonexistent\/mysqld\.sock \(ENOENT\): set installer\.dbSocket/,
+  );
 });
 
 test("two sites on one machine installing the same plugin at once do not overwrite each other's temporary files", async () => {
@@ -499,13 +631,21 @@ test("two sites on one machine installing the same plugin at once do not overwri
 test('a module id another plugin or the core owns is refused (11) before the installer runs; its own modules are fine', async () => {
   const site2 = await createStandInSite();
   const agent2 = await startAgent(site2.gestor);
-  await site2.query("insert into {db}.modulos (id, plugin, nome, language) values ('mod-a', 'other-plugin', 'A', 'pt-br'), ('mod-b', null, 'B', 'pt-br')");
-  const refused = await run(agent2, await bot.jobFor(packages['1.2.3'].zip, { pluginId: 'full-plugin', version: '1.2.3' }));
+  await site2.query(
+    "insert into {db}.modulos (id, plugin, nome, language) values ('mod-a', 'other-plugin', 'A', 'pt-br'), ('mod-b', null, 'B', 'pt-br')",
+  );
+  const refused = await run(
+    agent2,
+    await bot.jobFor(packages['1.2.3'].zip, { pluginId: 'full-plugin', version: '1.2.3' }),
+  );
   assert.deepEqual([refused.status, refused.exitCode, refused.exitLabel], ['erro', 11, 'VALIDATE']);
   assert.match(refused.message, /module "mod-a" belongs to plugin other-plugin, "mod-b" belongs to the core/);
   assert.equal(await site2.filesVersion('full-plugin'), null, 'the installer never ran');
   assert.equal(await site2.row('full-plugin'), undefined, 'no plugins row was created');
   await site2.query("update {db}.modulos set plugin = 'full-plugin'");
-  const installed = await run(agent2, await bot.jobFor(packages['1.2.3'].zip, { pluginId: 'full-plugin', version: '1.2.3' }));
+  const installed = await run(
+    agent2,
+    await bot.jobFor(packages['1.2.3'].zip, { pluginId: 'full-plugin', version: '1.2.3' }),
+  );
   assert.equal(installed.status, 'ok', installed.message);
 });

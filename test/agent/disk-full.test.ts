@@ -71,16 +71,30 @@ async function startAgent(name: string, installer: string[] = ['/bin/true']): Pr
   return { agent, url: (await agent.start()).url! };
 }
 
-const final = (jobId: string) => waitFor(() => bot.reportsFor(jobId).find((r) => r.status === 'ok' || r.status === 'erro'), `the final report of ${jobId}`, 30_000);
+const final = (jobId: string) =>
+  waitFor(
+    () => bot.reportsFor(jobId).find((r) => r.status === 'ok' || r.status === 'erro'),
+    `the final report of ${jobId}`,
+    30_000,
+  );
 
 test('a download that fills the disk is reported 20 with the reason, leaves nothing behind, and the next job runs', async () => {
   const { url } = await startAgent('download');
-  const big = await bot.jobFor(packageWith([{ name: 'assets/noise.bin', data: randomBytes(5 * 1024 * 1024), method: 0 }]));
+  const big = await bot.jobFor(
+    packageWith([{ name: 'assets/noise.bin', data: randomBytes(5 * 1024 * 1024), method: 0 }]),
+  );
   assert.equal((await bot.push(url, big)).status, 202);
   const report = await final(big.jobId);
   assert.deepEqual([report.status, report.exitCode, report.exitLabel], ['erro', 20, 'DOWNLOAD']);
-  assert.match(report.message, /no space left on the device of .*downloads while downloading \(ENOSPC\): free some space/);
-  assert.deepEqual(await readdir(path.join(disk, 'download', 'c2f-agent-data', 'downloads')), [], 'no partial download left');
+  assert.match(
+    report.message,
+    /no space left on the device of .*downloads while downloading \(ENOSPC\): free some space/,
+  );
+  assert.deepEqual(
+    await readdir(path.join(disk, 'download', 'c2f-agent-data', 'downloads')),
+    [],
+    'no partial download left',
+  );
   const small = await bot.jobFor(packageWith([]));
   assert.equal((await bot.push(url, small)).status, 202);
   assert.equal((await final(small.jobId)).status, 'ok');
@@ -91,7 +105,10 @@ test('a job that cannot be stored is refused with 503 (the bot retries); once sp
   const job = await bot.jobFor(packageWith([]));
   const free = await fill();
   const refused = await bot.push(url, job);
-  assert.deepEqual([refused.status, refused.body.error], [503, 'the host has no space left to store the job: the bot retries it later']);
+  assert.deepEqual(
+    [refused.status, refused.body.error],
+    [503, 'the host has no space left to store the job: the bot retries it later'],
+  );
   await free();
   assert.equal((await bot.push(url, job)).status, 202);
   assert.equal((await final(job.jobId)).status, 'ok');
@@ -99,10 +116,17 @@ test('a job that cannot be stored is refused with 503 (the bot retries); once sp
 
 test('the disk fills while the installer runs: the report waits in memory and arrives once space allows', async () => {
   const filler = path.join(disk, 'installer-filler');
-  const { url } = await startAgent('midjob', ['/bin/sh', '-c', `dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; exit 0`]);
+  const { url } = await startAgent('midjob', [
+    '/bin/sh',
+    '-c',
+    `dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; exit 0`,
+  ]);
   const job = await bot.jobFor(packageWith([]));
   assert.equal((await bot.push(url, job)).status, 202);
-  await waitFor(async () => (await stat(filler).catch(() => undefined)) !== undefined, 'the installer to fill the disk');
+  await waitFor(
+    async () => (await stat(filler).catch(() => undefined)) !== undefined,
+    'the installer to fill the disk',
+  );
   await new Promise((resolve) => setTimeout(resolve, 1500));
   assert.equal(
     bot.reportsFor(job.jobId).find((r) => r.status !== 'instalando'),
@@ -133,7 +157,10 @@ test("started on a full disk the agent exits 75 with one line; with space it sta
   const free = await fill();
   const full = await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile]);
   assert.equal(full.code, 75, full.stderr);
-  assert.match(full.stderr, /^c2f-plugin agent: no space left on the device of .*: the agent cannot keep its journal there; free some space and start it again\n$/);
+  assert.match(
+    full.stderr,
+    /^c2f-plugin agent: no space left on the device of .*: the agent cannot keep its journal there; free some space and start it again\n$/,
+  );
   await free();
 
   // A package server that sends half the package, then nothing: the agent is killed mid-download.
@@ -146,7 +173,9 @@ test("started on a full disk the agent exits 75 with one line; with space it sta
   try {
     const start = () =>
       new Promise<{ child: ReturnType<typeof spawn>; url: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         child.stdout!.on('data', (d) => {
           const url = /receiving jobs on (\S+)/.exec(String(d))?.[1];
           if (url) resolve({ child, url });
@@ -166,7 +195,10 @@ test("started on a full disk the agent exits 75 with one line; with space it sta
     };
     assert.equal((await bot.push(first.url, job)).status, 202);
     const downloads = path.join(dir, 'c2f-agent-data', 'downloads');
-    await waitFor(async () => (await readdir(downloads).catch(() => [] as string[])).some((n) => n.endsWith('.partial')), 'the partial download');
+    await waitFor(
+      async () => (await readdir(downloads).catch(() => [] as string[])).some((n) => n.endsWith('.partial')),
+      'the partial download',
+    );
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     const second = await start();
@@ -179,7 +211,10 @@ test("started on a full disk the agent exits 75 with one line; with space it sta
     const fullAgain = await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile]);
     await freeAgain();
     assert.equal(fullAgain.code, 75, fullAgain.stderr);
-    assert.match(fullAgain.stderr, /^c2f-plugin agent: no space left on the device of .*: the agent cannot keep its journal there; free some space and start it again\n$/);
+    assert.match(
+      fullAgain.stderr,
+      /^c2f-plugin agent: no space left on the device of .*: the agent cannot keep its journal there; free some space and start it again\n$/,
+    );
   } finally {
     stalling.closeAllConnections();
     stalling.close();

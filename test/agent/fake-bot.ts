@@ -30,13 +30,17 @@ export class FakeBot {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
       const send = (status: number, value: unknown, headers: Record<string, string> = {}) =>
-        res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof value === 'string' ? value : JSON.stringify(value));
+        res
+          .writeHead(status, { 'content-type': 'application/json', ...headers })
+          .end(typeof value === 'string' ? value : JSON.stringify(value));
       if (req.method === 'GET' && req.url!.startsWith('/packages/')) {
         this.downloads.push(req.url!.slice('/packages/'.length));
         const file = this.files.get(req.url!.slice('/packages/'.length));
         if (!file) return send(404, { error: 'no such package' });
         const bytes = typeof file === 'function' ? file() : file;
-        return res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length }).end(bytes);
+        return res
+          .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length })
+          .end(bytes);
       }
       if (this.down) return send(503, { error: 'down for maintenance' });
       const verified = verifyMessage(body, req.headers, [this.secret]);
@@ -69,7 +73,15 @@ export class FakeBot {
   /** Serves a package and returns a job for it. */
   async jobFor(
     zip: Buffer | string,
-    fields: { pluginId?: string; version?: string; action?: Job['action']; sha256?: string; deadline?: string; force?: boolean; dependencies?: Job['dependencies'] } = {},
+    fields: {
+      pluginId?: string;
+      version?: string;
+      action?: Job['action'];
+      sha256?: string;
+      deadline?: string;
+      force?: boolean;
+      dependencies?: Job['dependencies'];
+    } = {},
   ): Promise<Job> {
     const bytes = typeof zip === 'string' ? await readFile(zip) : zip;
     const name = `${randomUUID()}.zip`;
@@ -84,7 +96,12 @@ export class FakeBot {
       rolloutId: 'rollout-1',
       hostId: this.hostId,
       action: fields.action ?? 'install',
-      plugin: { id: fields.pluginId ?? 'demo-plugin', name: 'Demo Plugin', version: fields.version ?? '1.0.0', previousVersion: null },
+      plugin: {
+        id: fields.pluginId ?? 'demo-plugin',
+        name: 'Demo Plugin',
+        version: fields.version ?? '1.0.0',
+        previousVersion: null,
+      },
       source: { repository: 'conn2flow/demo', tag: `plugin-demo-plugin-v${fields.version ?? '1.0.0'}`, releaseId: 1 },
       package: {
         fileName: 'gestor-plugin.zip',
@@ -107,10 +124,18 @@ export class FakeBot {
   }
 
   /** POSTs a job to an agent the way the bot pushes it (the message id is the attempt id). */
-  async push(agentUrl: string, job: Job, options: { messageId?: string; secret?: string; at?: Date; body?: string } = {}): Promise<{ status: number; body: any }> {
+  async push(
+    agentUrl: string,
+    job: Job,
+    options: { messageId?: string; secret?: string; at?: Date; body?: string } = {},
+  ): Promise<{ status: number; body: any }> {
     const body = options.body ?? JSON.stringify(job);
     const headers = signMessage(body, [options.secret ?? this.secret], options.messageId ?? job.attemptId, options.at);
-    const response = await fetch(agentUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const response = await fetch(agentUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
     return { status: response.status, body: await response.json() };
   }
 

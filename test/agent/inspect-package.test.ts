@@ -27,7 +27,12 @@ async function extractEverywhere(zip: string): Promise<Array<{ tool: string; fil
     await mkdir(target);
     const extracted =
       tool === 'php'
-        ? await run('php', ['-r', '$z = new ZipArchive(); if ($z->open($argv[1]) !== true) exit(3); $z->extractTo($argv[2]); $z->close();', zip, target])
+        ? await run('php', [
+            '-r',
+            '$z = new ZipArchive(); if ($z->open($argv[1]) !== true) exit(3); $z->extractTo($argv[2]); $z->close();',
+            zip,
+            target,
+          ])
         : await run('unzip', ['-q', '-o', zip, '-d', target], { env: { LC_ALL: 'C.UTF-8' } }); // as a UTF-8 host runs it
     assert.equal(extracted.code, 0, `${tool}: ${extracted.stderr}`);
     const files = (await readdir(target, { recursive: true, withFileTypes: true }))
@@ -96,7 +101,10 @@ test('accepts what the packer builds', async () => {
 
 test('limits come from the caller: entry count and total size', async () => {
   const file = path.join(await tempDir(), 'gestor-plugin.zip');
-  await writeFile(file, packageWith(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}.txt`, data: 'x'.repeat(100) }))));
+  await writeFile(
+    file,
+    packageWith(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}.txt`, data: 'x'.repeat(100) }))),
+  );
   const many = await inspectPackage(file, EXPECTED, { maxEntries: 10, maxTotalBytes: 1e9, maxRatio: 200 });
   assert.ok(!many.ok && /32 entries: more than the limit of 10/.test(many.reason));
   const large = await inspectPackage(file, EXPECTED, { maxEntries: 100, maxTotalBytes: 2000, maxRatio: 200 });

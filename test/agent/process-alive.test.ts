@@ -20,7 +20,10 @@ const state = (pid: number) => {
 
 /** A child of a process that never waits for its children: once it exits it stays a zombie. */
 async function zombie(): Promise<{ pid: number; parent: ReturnType<typeof spawn> }> {
-  const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+  const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
   let out = '';
   parent.stdout!.on('data', (chunk) => (out += chunk));
   const pid = await waitFor(() => (/^\d+\n/.test(out) ? Number(out.trim()) : undefined), 'the child pid');

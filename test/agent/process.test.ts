@@ -21,7 +21,9 @@ after(async () => {
 });
 
 function startAgent(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -46,13 +48,23 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
       botUrl: bot.url,
       listen: { port: 0 },
       allowHttpDownloads: true,
-      installer: { type: 'command', command: ['/bin/sh', '-c', `echo "start $C2F_VERSION $(date +%s%N)" >> ${calls}; sleep 2; echo "end $C2F_VERSION $(date +%s%N)" >> ${calls}`] },
+      installer: {
+        type: 'command',
+        command: [
+          '/bin/sh',
+          '-c',
+          `echo "start $C2F_VERSION $(date +%s%N)" >> ${calls}; sleep 2; echo "end $C2F_VERSION $(date +%s%N)" >> ${calls}`,
+        ],
+      },
     }),
   );
   const first = await startAgent(configFile);
   const job = await bot.jobFor(packageWith([]));
   assert.equal((await bot.push(first.url, job)).status, 202);
-  await waitFor(async () => (await readFile(calls, 'utf8').catch(() => '')).includes('start 1.0.0'), 'the installer to start');
+  await waitFor(
+    async () => (await readFile(calls, 'utf8').catch(() => '')).includes('start 1.0.0'),
+    'the installer to start',
+  );
   first.child.kill('SIGKILL');
   await new Promise((resolve) => first.child.once('exit', resolve));
 
@@ -60,7 +72,10 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
   const second = await startAgent(configFile);
   const next = await bot.jobFor(packageWith([], MANIFEST('demo-plugin', '1.0.1')), { version: '1.0.1' });
   assert.equal((await bot.push(second.url, next)).status, 202);
-  const final = await waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'erro'), 'the report after the restart');
+  const final = await waitFor(
+    () => bot.reportsFor(job.jobId).find((r) => r.status === 'erro'),
+    'the report after the restart',
+  );
   assert.deepEqual([final.exitCode, final.exitLabel], [44, 'INTERRUPTED']);
   assert.match(final.message, /the installer it had started ran to its end; it was not run again/);
   assert.deepEqual(
@@ -104,7 +119,10 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
 test('a bad config file is reported with the setting at fault (exit 78)', async () => {
   const dir = await tempDir('c2f-agent-');
   const configFile = path.join(dir, 'c2f-agent.json');
-  await writeFile(configFile, JSON.stringify({ hostId: 'h', secret: 'nope', botUrl: 'ftp://x', installer: { type: 'command' }, colour: 'blue' }));
+  await writeFile(
+    configFile,
+    JSON.stringify({ hostId: 'h', secret: 'nope', botUrl: 'ftp://x', installer: { type: 'command' }, colour: 'blue' }),
+  );
   const result = await cli(['agent', '--config', configFile]);
   assert.equal(result.code, 78);
   assert.match(result.stderr, /secret: must match pattern/);

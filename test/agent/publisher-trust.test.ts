@@ -6,7 +6,14 @@ import { after, before, test } from 'node:test';
 import { Agent } from '../../src/agent/agent.ts';
 import { completeConfig } from '../../src/agent/config.ts';
 import { signStatement, statementText, type KeyStatement } from '../../src/plugin/key-statement.ts';
-import { formatPublicKey, generateKey, hashBytes, keyIdText, signHash, type SecretKey } from '../../src/plugin/minisign.ts';
+import {
+  formatPublicKey,
+  generateKey,
+  hashBytes,
+  keyIdText,
+  signHash,
+  type SecretKey,
+} from '../../src/plugin/minisign.ts';
 import { trustedComment } from '../../src/plugin/package-signature.ts';
 import type { Job } from '../../src/protocol/messages.ts';
 import { tempDir, waitFor } from '../helpers.ts';
@@ -49,12 +56,16 @@ async function startAgent(publishers: Record<string, unknown>) {
   const agent = new Agent(config, { log: () => {} });
   agents.push(agent);
   const { url } = await agent.start();
-  const calls = async () => (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const calls = async () =>
+    (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
   /** Pushes a job and waits for its final report. */
   const run = async (job: Job) => {
     const answer = await bot.push(url!, job);
     assert.equal(answer.status, 202, JSON.stringify(answer.body));
-    return waitFor(() => bot.reportsFor(job.jobId).find((r) => r.status === 'ok' || r.status === 'erro'), `the final report of ${job.jobId}`);
+    return waitFor(
+      () => bot.reportsFor(job.jobId).find((r) => r.status === 'ok' || r.status === 'erro'),
+      `the final report of ${job.jobId}`,
+    );
   };
   return { agent, url: url!, calls, run };
 }
@@ -62,7 +73,13 @@ async function startAgent(publishers: Record<string, unknown>) {
 /** A package of `plugin` `version`, its job, and a signature whose trusted comment claims `claims` (default: the truth). */
 async function signedJob(
   key: SecretKey | null,
-  options: { pluginId?: string; version?: string; claims?: { pluginId?: string; version?: string; sha256?: string }; action?: Job['action']; filler?: string } = {},
+  options: {
+    pluginId?: string;
+    version?: string;
+    claims?: { pluginId?: string; version?: string; sha256?: string };
+    action?: Job['action'];
+    filler?: string;
+  } = {},
 ) {
   const pluginId = options.pluginId ?? 'signed-plugin';
   const version = options.version ?? '1.0.0';
@@ -80,10 +97,22 @@ test('a pinned plugin installs only with its publisher’s signature; unsigned, 
   const host = await startAgent({ 'signed-plugin': { keys: [line(publisher)] } });
   const refusals: Array<[string, Job, RegExp]> = [
     ['unsigned', await signedJob(null), /the package has no publisher signature/],
-    ['another key', await signedJob(stranger), new RegExp(`signed by key ${keyIdText(stranger.keyId)}, which is not trusted here`)],
+    [
+      'another key',
+      await signedJob(stranger),
+      new RegExp(`signed by key ${keyIdText(stranger.keyId)}, which is not trusted here`),
+    ],
     ['other bytes', await signedJob(publisher, { claims: { sha256: 'a'.repeat(64) } }), /for another package/],
-    ['another plugin', await signedJob(publisher, { claims: { pluginId: 'other-plugin' } }), /for other-plugin 1\.0\.0, not signed-plugin 1\.0\.0/],
-    ['another version', await signedJob(publisher, { claims: { version: '9.9.9' } }), /for signed-plugin 9\.9\.9, not signed-plugin 1\.0\.0/],
+    [
+      'another plugin',
+      await signedJob(publisher, { claims: { pluginId: 'other-plugin' } }),
+      /for other-plugin 1\.0\.0, not signed-plugin 1\.0\.0/,
+    ],
+    [
+      'another version',
+      await signedJob(publisher, { claims: { version: '9.9.9' } }),
+      /for signed-plugin 9\.9\.9, not signed-plugin 1\.0\.0/,
+    ],
   ];
   const otherBytes = await signedJob(publisher);
   const swapped = await signedJob(null, { filler: 'the same version, other bytes' });
@@ -98,11 +127,18 @@ test('a pinned plugin installs only with its publisher’s signature; unsigned, 
   }
   assert.deepEqual(await host.calls(), [], 'the installer never ran');
   const unsignedPackage = refusals[0][1].package.url.split('/').pop()!;
-  assert.equal(bot.downloads.includes(unsignedPackage), false, 'a job without a signature is refused before its package is downloaded');
+  assert.equal(
+    bot.downloads.includes(unsignedPackage),
+    false,
+    'a job without a signature is refused before its package is downloaded',
+  );
 
   const good = await host.run(await signedJob(publisher));
   assert.equal(good.status, 'ok', good.message);
-  assert.ok(good.logTail.includes(`-- publisher: signed by key ${keyIdText(publisher.keyId)}`), good.logTail.join('\n'));
+  assert.ok(
+    good.logTail.includes(`-- publisher: signed by key ${keyIdText(publisher.keyId)}`),
+    good.logTail.join('\n'),
+  );
   const unpinned = await host.run(await signedJob(null, { pluginId: 'free-plugin' }));
   assert.equal(unpinned.status, 'ok', 'a plugin the config does not name is not checked');
   assert.deepEqual(await host.calls(), ['install signed-plugin 1.0.0', 'install free-plugin 1.0.0']);
@@ -132,7 +168,9 @@ test('trust on first use pins the first verified key; a job naming another key l
   first.package.publisherKey = line(publisher);
   const pinned = await host.run(first);
   assert.equal(pinned.status, 'ok', pinned.message);
-  assert.ok(pinned.logTail.includes(`-- publisher: key ${keyIdText(publisher.keyId)} pinned for signed-plugin (first use)`));
+  assert.ok(
+    pinned.logTail.includes(`-- publisher: key ${keyIdText(publisher.keyId)} pinned for signed-plugin (first use)`),
+  );
   const impostor = await signedJob(stranger, { version: '1.1.0' });
   impostor.package.publisherKey = line(stranger);
   const after = await host.run(impostor);
@@ -150,20 +188,33 @@ test('trust on first use pins the first verified key; a job naming another key l
 test('key statements: one signed by a trusted key rotates the key; forged, replayed, reused or another plugin’s are refused', async () => {
   const host = await startAgent({ 'signed-plugin': { keys: [line(publisher)] } });
   const statement = (fields: Partial<KeyStatement>, signer: SecretKey) => {
-    const text = statementText({ type: 'c2f-publisher-keys', plugin: 'signed-plugin', sequence: 1, add: [], retire: [], ...fields });
+    const text = statementText({
+      type: 'c2f-publisher-keys',
+      plugin: 'signed-plugin',
+      sequence: 1,
+      add: [],
+      retire: [],
+      ...fields,
+    });
     return { statement: text, signature: signStatement(signer, text) };
   };
   const rotation = statement({ sequence: 2, add: [line(successor)], retire: [keyIdText(publisher.keyId)] }, publisher);
 
   const forged = await signedJob(successor);
   forged.keyStatement = statement({ sequence: 2, add: [line(successor)] }, stranger);
-  assert.match((await host.run(forged)).message, /key statement's signature: signed by key [0-9A-F]{16}, which is not trusted here/);
+  assert.match(
+    (await host.run(forged)).message,
+    /key statement's signature: signed by key [0-9A-F]{16}, which is not trusted here/,
+  );
   const foreign = await signedJob(successor);
   foreign.keyStatement = { ...rotation, statement: rotation.statement.replace('"signed-plugin"', '"other-plugin"') };
   assert.match((await host.run(foreign)).message, /key statement is for other-plugin, not signed-plugin/);
   const edited = await signedJob(successor);
   edited.keyStatement = { ...rotation, statement: rotation.statement.replace('"sequence": 2', '"sequence": 3') };
-  assert.match((await host.run(edited)).message, /key statement's signature: the signature by key .* does not match the file/);
+  assert.match(
+    (await host.run(edited)).message,
+    /key statement's signature: the signature by key .* does not match the file/,
+  );
 
   const rotated = await signedJob(successor);
   rotated.keyStatement = rotation;
@@ -172,10 +223,17 @@ test('key statements: one signed by a trusted key rotates the key; forged, repla
   assert.ok(applied.logTail.some((l) => /key statement 2 by key [0-9A-F]{16} applied: \+1 key\(s\), -1/.test(l)));
 
   const byRetired = await host.run(await signedJob(publisher, { version: '1.1.0' }));
-  assert.match(byRetired.message, /which is not trusted here/, 'the retired key stays retired although the config lists it');
+  assert.match(
+    byRetired.message,
+    /which is not trusted here/,
+    'the retired key stays retired although the config lists it',
+  );
   const replayed = await signedJob(successor, { version: '1.1.0' });
   replayed.keyStatement = statement({ sequence: 1, add: [line(stranger)] }, successor);
-  assert.match((await host.run(replayed)).message, /key statement \(sequence 1\) is older than the one this host applied \(2\): a replay/);
+  assert.match(
+    (await host.run(replayed)).message,
+    /key statement \(sequence 1\) is older than the one this host applied \(2\): a replay/,
+  );
   const reused = await signedJob(successor, { version: '1.1.0' });
   reused.keyStatement = statement({ sequence: 2, add: [line(stranger)] }, successor);
   assert.match((await host.run(reused)).message, /reuses sequence 2 with other content/);
@@ -196,7 +254,10 @@ test('huge or malformed signature fields are refused at the door (422); the agen
   deep.keyStatement = { statement: `${'['.repeat(9000)}${']'.repeat(9000)}`, signature: 'x' };
   assert.equal((await bot.push(host.url, deep)).status, 422);
   const nested = await signedJob(publisher);
-  nested.keyStatement = { statement: `${'['.repeat(2000)}${']'.repeat(2000)}`, signature: huge.package.signature!.slice(0, 400) };
+  nested.keyStatement = {
+    statement: `${'['.repeat(2000)}${']'.repeat(2000)}`,
+    signature: huge.package.signature!.slice(0, 400),
+  };
   const final = await host.run(nested);
   assert.equal(final.exitCode, 49);
   assert.match(final.message, /the key statement is not one/);

@@ -41,7 +41,16 @@ export function rawZip(entries: RawEntry[], options: RawZipOptions = {}): Buffer
   const parts: Buffer[] = options.prefix ? [options.prefix] : [];
   const centrals: Buffer[] = [];
   let offset = options.prefix?.length ?? 0;
-  const central = (entry: RawEntry, name: Buffer, at: number, stored: Buffer, crc: number, size: number, flags: number, method: number) => {
+  const central = (
+    entry: RawEntry,
+    name: Buffer,
+    at: number,
+    stored: Buffer,
+    crc: number,
+    size: number,
+    flags: number,
+    method: number,
+  ) => {
     const extra = entry.centralExtra ?? Buffer.alloc(0);
     const record = Buffer.alloc(46);
     record.writeUInt32LE(0x02014b50, 0);
@@ -96,7 +105,18 @@ export function rawZip(entries: RawEntry[], options: RawZipOptions = {}): Buffer
   let count = entries.length;
   if (options.aliasOf) {
     const original = offsets[options.aliasOf.of];
-    centrals.push(...central(entries[options.aliasOf.of], bytes(options.aliasOf.name), original.at, original.stored, original.crc, original.size, original.flags, original.method));
+    centrals.push(
+      ...central(
+        entries[options.aliasOf.of],
+        bytes(options.aliasOf.name),
+        original.at,
+        original.stored,
+        original.crc,
+        original.size,
+        original.flags,
+        original.method,
+      ),
+    );
     count++;
   }
   const centralSize = centrals.reduce((n, b) => n + b.length, 0);
@@ -121,7 +141,8 @@ export function unicodePath(unicode: string, header: string | Buffer): Buffer {
   return field;
 }
 
-export const MANIFEST = (id = 'demo-plugin', version = '1.0.0') => JSON.stringify({ id, name: 'Demo Plugin', version }, null, 4);
+export const MANIFEST = (id = 'demo-plugin', version = '1.0.0') =>
+  JSON.stringify({ id, name: 'Demo Plugin', version }, null, 4);
 /** Filler so a package clears Conn2Flow's 128-byte minimum. */
 const README = 'A plugin used by the tests. '.repeat(8);
 
@@ -136,12 +157,42 @@ const NFD = 'cafe\u0301.php';
 
 /** The hostile corpus: each one must be refused, with the reason's keyword and the exit code. */
 export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21 | 11; reason: RegExp }> = [
-  { name: 'parent traversal', zip: () => packageWith([{ name: '../../etc/cron.d/evil', data: 'x' }]), exitCode: 21, reason: /climbs out/ },
-  { name: 'traversal in the middle', zip: () => packageWith([{ name: 'modules/../../../var/www/shell.php', data: '<?php' }]), exitCode: 21, reason: /climbs out/ },
-  { name: 'absolute path', zip: () => packageWith([{ name: '/etc/passwd', data: 'root' }]), exitCode: 21, reason: /absolute path/ },
-  { name: 'drive letter', zip: () => packageWith([{ name: 'C:/Windows/evil.dll', data: 'x' }]), exitCode: 21, reason: /drive letter/ },
-  { name: 'backslash traversal', zip: () => packageWith([{ name: '..\\..\\evil.php', data: 'x' }]), exitCode: 21, reason: /backslash/ },
-  { name: 'symbolic link', zip: () => packageWith([{ name: 'link', data: '/etc/shadow', method: 0, unixMode: SYMLINK }]), exitCode: 21, reason: /symbolic link/ },
+  {
+    name: 'parent traversal',
+    zip: () => packageWith([{ name: '../../etc/cron.d/evil', data: 'x' }]),
+    exitCode: 21,
+    reason: /climbs out/,
+  },
+  {
+    name: 'traversal in the middle',
+    zip: () => packageWith([{ name: 'modules/../../../var/www/shell.php', data: '<?php' }]),
+    exitCode: 21,
+    reason: /climbs out/,
+  },
+  {
+    name: 'absolute path',
+    zip: () => packageWith([{ name: '/etc/passwd', data: 'root' }]),
+    exitCode: 21,
+    reason: /absolute path/,
+  },
+  {
+    name: 'drive letter',
+    zip: () => packageWith([{ name: 'C:/Windows/evil.dll', data: 'x' }]),
+    exitCode: 21,
+    reason: /drive letter/,
+  },
+  {
+    name: 'backslash traversal',
+    zip: () => packageWith([{ name: '..\\..\\evil.php', data: 'x' }]),
+    exitCode: 21,
+    reason: /backslash/,
+  },
+  {
+    name: 'symbolic link',
+    zip: () => packageWith([{ name: 'link', data: '/etc/shadow', method: 0, unixMode: SYMLINK }]),
+    exitCode: 21,
+    reason: /symbolic link/,
+  },
   {
     name: 'symbolic link made on BeOS',
     zip: () => packageWith([{ name: 'link', data: '/etc/passwd', method: 0, unixMode: SYMLINK, madeBy: 16 }]),
@@ -166,7 +217,12 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
     exitCode: 21,
     reason: /symbolic link/,
   },
-  { name: 'a FIFO', zip: () => packageWith([{ name: 'pipe', data: '', method: 0, unixMode: 0o010644 }]), exitCode: 21, reason: /not a regular file/ },
+  {
+    name: 'a FIFO',
+    zip: () => packageWith([{ name: 'pipe', data: '', method: 0, unixMode: 0o010644 }]),
+    exitCode: 21,
+    reason: /not a regular file/,
+  },
   {
     name: 'duplicate names',
     zip: () =>
@@ -197,7 +253,12 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
     exitCode: 21,
     reason: /non-ASCII name/,
   },
-  { name: 'a non-ASCII name (unzip and ZipArchive write it differently)', zip: () => packageWith([{ name: NFD, data: '<?php' }]), exitCode: 21, reason: /non-ASCII name/ },
+  {
+    name: 'a non-ASCII name (unzip and ZipArchive write it differently)',
+    zip: () => packageWith([{ name: NFD, data: '<?php' }]),
+    exitCode: 21,
+    reason: /non-ASCII name/,
+  },
   {
     name: 'a non-ASCII name with a Unicode Path field that agrees',
     zip: () => packageWith([{ name: NFC, data: '<?php', centralExtra: unicodePath(NFC, NFC) }]),
@@ -242,7 +303,8 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
   },
   {
     name: 'Unicode Path field naming a second manifest',
-    zip: () => packageWith([{ name: 'notes.txt', data: '{}', centralExtra: unicodePath('assets/manifest.json', 'notes.txt') }]),
+    zip: () =>
+      packageWith([{ name: 'notes.txt', data: '{}', centralExtra: unicodePath('assets/manifest.json', 'notes.txt') }]),
     exitCode: 21,
     reason: /Unicode Path extra field names it "assets\/manifest\.json"/,
   },
@@ -274,7 +336,12 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
     exitCode: 21,
     reason: /local header names it "shell\.php"/,
   },
-  { name: 'local header with another CRC', zip: () => packageWith([{ name: 'a.php', data: '<?php', localCrc: 42 }]), exitCode: 21, reason: /local header's CRC or sizes differ/ },
+  {
+    name: 'local header with another CRC',
+    zip: () => packageWith([{ name: 'a.php', data: '<?php', localCrc: 42 }]),
+    exitCode: 21,
+    reason: /local header's CRC or sizes differ/,
+  },
   {
     name: 'local header with another size',
     zip: () => packageWith([{ name: 'a.php', data: '<?php', localSize: 999 }]),
@@ -295,29 +362,101 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
   },
   {
     name: 'bytes hidden between entries',
-    zip: () => packageWith([{ name: 'a.php', data: '<?php' }], MANIFEST(), { hiddenAfter: { index: 0, bytes: Buffer.from('PK\u0003\u0004hidden') } }),
+    zip: () =>
+      packageWith([{ name: 'a.php', data: '<?php' }], MANIFEST(), {
+        hiddenAfter: { index: 0, bytes: Buffer.from('PK\u0003\u0004hidden') },
+      }),
     exitCode: 21,
     reason: /hidden before/,
   },
-  { name: '.env', zip: () => packageWith([{ name: '.env', data: 'DB_PASSWORD=secret' }]), exitCode: 21, reason: /a file no plugin ships/ },
-  { name: 'root composer.json', zip: () => packageWith([{ name: 'composer.json', data: '{}' }]), exitCode: 21, reason: /a file no plugin ships/ },
-  { name: 'a private key', zip: () => packageWith([{ name: 'keys/server.pem', data: '-----BEGIN PRIVATE KEY-----' }]), exitCode: 21, reason: /a file no plugin ships/ },
-  { name: '.htaccess', zip: () => packageWith([{ name: 'assets/.htaccess', data: 'AddType application/x-httpd-php .jpg' }]), exitCode: 21, reason: /a file no plugin ships/ },
-  { name: '.user.ini', zip: () => packageWith([{ name: '.user.ini', data: 'auto_prepend_file=/tmp/x' }]), exitCode: 21, reason: /a file no plugin ships/ },
+  {
+    name: '.env',
+    zip: () => packageWith([{ name: '.env', data: 'DB_PASSWORD=secret' }]),
+    exitCode: 21,
+    reason: /a file no plugin ships/,
+  },
+  {
+    name: 'root composer.json',
+    zip: () => packageWith([{ name: 'composer.json', data: '{}' }]),
+    exitCode: 21,
+    reason: /a file no plugin ships/,
+  },
+  {
+    name: 'a private key',
+    zip: () => packageWith([{ name: 'keys/server.pem', data: '-----BEGIN PRIVATE KEY-----' }]),
+    exitCode: 21,
+    reason: /a file no plugin ships/,
+  },
+  {
+    name: '.htaccess',
+    zip: () => packageWith([{ name: 'assets/.htaccess', data: 'AddType application/x-httpd-php .jpg' }]),
+    exitCode: 21,
+    reason: /a file no plugin ships/,
+  },
+  {
+    name: '.user.ini',
+    zip: () => packageWith([{ name: '.user.ini', data: 'auto_prepend_file=/tmp/x' }]),
+    exitCode: 21,
+    reason: /a file no plugin ships/,
+  },
   {
     name: 'a huge manifest',
-    zip: () => packageWith([], JSON.stringify({ id: 'demo-plugin', name: 'Demo Plugin', version: '1.0.0', padding: ' '.repeat(1024 * 1024) })),
+    zip: () =>
+      packageWith(
+        [],
+        JSON.stringify({ id: 'demo-plugin', name: 'Demo Plugin', version: '1.0.0', padding: ' '.repeat(1024 * 1024) }),
+      ),
     exitCode: 11,
     reason: /manifest\.json is \d+ bytes/,
   },
-  { name: 'encrypted entry', zip: () => packageWith([{ name: 'secret.php', data: 'x', flags: 0x1 }]), exitCode: 21, reason: /encrypted/ },
-  { name: 'NUL byte in a name', zip: () => packageWith([{ name: Buffer.from('evil.php\0.txt', 'latin1'), data: 'x' }]), exitCode: 21, reason: /control characters/ },
-  { name: 'zip bomb (ratio)', zip: () => packageWith([{ name: 'bomb.bin', data: Buffer.alloc(64 * 1024 * 1024) }]), exitCode: 21, reason: /expands/ },
-  { name: 'size that lies', zip: () => packageWith([{ name: 'liar.bin', data: Buffer.alloc(4096, 1), declaredSize: 10 }]), exitCode: 21, reason: /liar\.bin/ },
-  { name: 'corrupt content (CRC)', zip: () => packageWith([{ name: 'bad.php', data: '<?php echo 1;', declaredCrc: 1234 }]), exitCode: 21, reason: /CRC/ },
-  { name: 'unknown compression method', zip: () => packageWith([{ name: 'x.bin', data: 'abc', method: 99 }]), exitCode: 21, reason: /compression method 99/ },
-  { name: 'not a zip', zip: () => Buffer.from('<html>not a zip, an error page from a proxy</html>'.repeat(10)), exitCode: 21, reason: /not a readable zip/ },
-  { name: 'truncated', zip: () => packageWith([{ name: 'big.txt', data: 'abc'.repeat(1000) }]).subarray(0, 400), exitCode: 21, reason: /not a readable zip/ },
+  {
+    name: 'encrypted entry',
+    zip: () => packageWith([{ name: 'secret.php', data: 'x', flags: 0x1 }]),
+    exitCode: 21,
+    reason: /encrypted/,
+  },
+  {
+    name: 'NUL byte in a name',
+    zip: () => packageWith([{ name: Buffer.from('evil.php\0.txt', 'latin1'), data: 'x' }]),
+    exitCode: 21,
+    reason: /control characters/,
+  },
+  {
+    name: 'zip bomb (ratio)',
+    zip: () => packageWith([{ name: 'bomb.bin', data: Buffer.alloc(64 * 1024 * 1024) }]),
+    exitCode: 21,
+    reason: /expands/,
+  },
+  {
+    name: 'size that lies',
+    zip: () => packageWith([{ name: 'liar.bin', data: Buffer.alloc(4096, 1), declaredSize: 10 }]),
+    exitCode: 21,
+    reason: /liar\.bin/,
+  },
+  {
+    name: 'corrupt content (CRC)',
+    zip: () => packageWith([{ name: 'bad.php', data: '<?php echo 1;', declaredCrc: 1234 }]),
+    exitCode: 21,
+    reason: /CRC/,
+  },
+  {
+    name: 'unknown compression method',
+    zip: () => packageWith([{ name: 'x.bin', data: 'abc', method: 99 }]),
+    exitCode: 21,
+    reason: /compression method 99/,
+  },
+  {
+    name: 'not a zip',
+    zip: () => Buffer.from('<html>not a zip, an error page from a proxy</html>'.repeat(10)),
+    exitCode: 21,
+    reason: /not a readable zip/,
+  },
+  {
+    name: 'truncated',
+    zip: () => packageWith([{ name: 'big.txt', data: 'abc'.repeat(1000) }]).subarray(0, 400),
+    exitCode: 21,
+    reason: /not a readable zip/,
+  },
   { name: 'under 128 bytes', zip: () => rawZip([{ name: 'm', data: '' }]), exitCode: 21, reason: /128 bytes/ },
   {
     name: 'no manifest at the root',
@@ -329,10 +468,30 @@ export const HOSTILE_ZIPS: Array<{ name: string; zip: () => Buffer; exitCode: 21
     exitCode: 11,
     reason: /below the root/,
   },
-  { name: 'nested second manifest', zip: () => packageWith([{ name: 'assets/pwa/manifest.json', data: '{}' }]), exitCode: 11, reason: /below the root/ },
-  { name: 'manifest for another plugin', zip: () => packageWith([], MANIFEST('other-plugin')), exitCode: 11, reason: /says id "other-plugin"/ },
-  { name: 'manifest with another version', zip: () => packageWith([], MANIFEST('demo-plugin', '9.9.9')), exitCode: 11, reason: /says version 9\.9\.9/ },
-  { name: 'manifest not JSON', zip: () => packageWith([], '{ "id": "demo-plugin", '), exitCode: 11, reason: /not JSON/ },
+  {
+    name: 'nested second manifest',
+    zip: () => packageWith([{ name: 'assets/pwa/manifest.json', data: '{}' }]),
+    exitCode: 11,
+    reason: /below the root/,
+  },
+  {
+    name: 'manifest for another plugin',
+    zip: () => packageWith([], MANIFEST('other-plugin')),
+    exitCode: 11,
+    reason: /says id "other-plugin"/,
+  },
+  {
+    name: 'manifest with another version',
+    zip: () => packageWith([], MANIFEST('demo-plugin', '9.9.9')),
+    exitCode: 11,
+    reason: /says version 9\.9\.9/,
+  },
+  {
+    name: 'manifest not JSON',
+    zip: () => packageWith([], '{ "id": "demo-plugin", '),
+    exitCode: 11,
+    reason: /not JSON/,
+  },
 ];
 
 /** Packages that must pass: odd but legitimate zips (and what extractors must make of them). */
@@ -347,7 +506,14 @@ export const ACCEPTED_ZIPS: Array<{ name: string; zip: () => Buffer }> = [
   },
   {
     name: 'an ASCII name with a Unicode Path field that agrees',
-    zip: () => packageWith([{ name: 'modules/demo/demo.php', data: '<?php', centralExtra: unicodePath('modules/demo/demo.php', 'modules/demo/demo.php') }]),
+    zip: () =>
+      packageWith([
+        {
+          name: 'modules/demo/demo.php',
+          data: '<?php',
+          centralExtra: unicodePath('modules/demo/demo.php', 'modules/demo/demo.php'),
+        },
+      ]),
   },
   {
     name: 'Unix modes on plain files and folders',
@@ -359,5 +525,8 @@ export const ACCEPTED_ZIPS: Array<{ name: string; zip: () => Buffer }> = [
   },
   { name: 'made on MS-DOS', zip: () => packageWith([{ name: 'dos.txt', data: 'hello', madeBy: 0 }]) },
   { name: 'an .env example', zip: () => packageWith([{ name: 'config/.env.example', data: 'DB_HOST=' }]) },
-  { name: 'stored, not deflated', zip: () => packageWith([{ name: 'image.png', data: Buffer.alloc(300, 7), method: 0 }]) },
+  {
+    name: 'stored, not deflated',
+    zip: () => packageWith([{ name: 'image.png', data: Buffer.alloc(300, 7), method: 0 }]),
+  },
 ];

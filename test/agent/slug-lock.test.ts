@@ -23,7 +23,11 @@ test("holders queue up; a dead holder's lock is taken over; a live one times out
   const file = path.join(tmpdir(), `plg_${slug}.c2f-lock`);
   const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
   await writeFile(file, dead);
-  assert.equal(await withSlugLock(slug, 1000, async () => readFile(file, 'utf8')), String(process.pid), 'taken over from a process that is gone');
+  assert.equal(
+    await withSlugLock(slug, 1000, async () => readFile(file, 'utf8')),
+    String(process.pid),
+    'taken over from a process that is gone',
+  );
 
   await writeFile(file, String(process.ppid));
   await assert.rejects(

@@ -10,7 +10,8 @@ import { FIXTURES, copyPlugin, tempDir } from '../helpers.ts';
 // TEST_MARIADB_URL names a server and a user that may create databases (".ci/run" starts one).
 
 export const MARIADB = process.env.TEST_MARIADB_URL;
-if (!MARIADB) throw new Error('TEST_MARIADB_URL is not set: these tests need a MariaDB (".ci/run" installs and starts one)');
+if (!MARIADB)
+  throw new Error('TEST_MARIADB_URL is not set: these tests need a MariaDB (".ci/run" installs and starts one)');
 
 let admin: mysql.Connection | undefined;
 const databases: string[] = [];
@@ -38,7 +39,9 @@ export interface StandInSite {
  * A site whose .env connects as PHP would: DB_HOST 127.0.0.1 with the test user by default, or "localhost"
  * (the Unix socket) with a user granted for localhost only.
  */
-export async function createStandInSite(options: { dbHost?: string; user?: string; password?: string } = {}): Promise<StandInSite> {
+export async function createStandInSite(
+  options: { dbHost?: string; user?: string; password?: string } = {},
+): Promise<StandInSite> {
   const connection = await adminConnection();
   const database = `c2f_site_${process.pid}_${databases.length}`;
   databases.push(database);
@@ -64,12 +67,16 @@ export async function createStandInSite(options: { dbHost?: string; user?: strin
     path.join(gestor, 'autenticacoes', 'localhost', '.env'),
     `DB_CONNECTION=mysqli\nDB_HOST=${options.dbHost ?? url.hostname}\nDB_DATABASE=${database}\nDB_USERNAME=${user}\nDB_PASSWORD="${password}"\nDB_PORT=9999\n`,
   );
-  const query = async <T>(sql: string, values: unknown[] = []) => (await connection.query(sql.replaceAll('{db}', database), values))[0] as T[];
+  const query = async <T>(sql: string, values: unknown[] = []) =>
+    (await connection.query(sql.replaceAll('{db}', database), values))[0] as T[];
   return {
     gestor,
     database,
     mode: (name) => writeFile(path.join(gestor, 'standin-mode'), name),
-    row: async (pluginId) => (await query<Record<string, any>>('select * from {db}.plugins where id = ? order by id_plugins desc', [pluginId]))[0],
+    row: async (pluginId) =>
+      (
+        await query<Record<string, any>>('select * from {db}.plugins where id = ? order by id_plugins desc', [pluginId])
+      )[0],
     query,
     filesVersion: async (pluginId) => {
       try {
@@ -94,7 +101,10 @@ export async function pluginPackages(
   for (const version of versions) {
     const dir = await copyPlugin('full-plugin');
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
-    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, id: pluginId, version, ...extra[version]?.manifest }, null, 4));
+    await writeFile(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify({ ...manifest, id: pluginId, version, ...extra[version]?.manifest }, null, 4),
+    );
     for (const [file, content] of Object.entries(extra[version]?.files ?? {})) {
       await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
       await writeFile(path.join(dir, file), content);

@@ -35,7 +35,11 @@ before(async () => {
   boss = await startQueue(db);
   receiver = createServer((req, res) => {
     pushes.push(req.url!);
-    req.resume().on('end', () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'));
+    req
+      .resume()
+      .on('end', () =>
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'),
+      );
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   hostUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
@@ -44,19 +48,35 @@ before(async () => {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: 's',
+    baseUrl: github.url,
+    logLevel: 'fatal',
+  } as ConstructorParameters<typeof Probot>[0]);
   bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', adminToken: ADMIN });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
 });
 after(async () => {
   await boss?.stop({ graceful: false });
-  await Promise.all([bot, receiver].filter(Boolean).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  await Promise.all(
+    [bot, receiver].filter(Boolean).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+  );
 });
 
 async function api(method: string, path: string, body?: unknown, token = ADMIN, operator?: string) {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(operator ? { 'x-c2f-operator': operator } : {}) };
-  const response = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+    ...(operator ? { 'x-c2f-operator': operator } : {}),
+  };
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as any };
 }
 
@@ -66,16 +86,32 @@ test('the admin API needs the bearer token', async () => {
 });
 
 test('hosts: add (URL checked), list, show, rotate the secret, remove', async () => {
-  const refused = await api('POST', '/api/admin/hosts', { name: 'x', url: 'http://site.example.com/hook', plugins: ['conn2flow/plugins:p'] });
+  const refused = await api('POST', '/api/admin/hosts', {
+    name: 'x',
+    url: 'http://site.example.com/hook',
+    plugins: ['conn2flow/plugins:p'],
+  });
   assert.deepEqual(
     [refused.status, refused.body.error],
-    [422, 'http://site.example.com/hook: use https (plain http is allowed only with --allow-http, for tests and local networks)'],
+    [
+      422,
+      'http://site.example.com/hook: use https (plain http is allowed only with --allow-http, for tests and local networks)',
+    ],
   );
   const loopback = await api('POST', '/api/admin/hosts', { name: 'x', url: 'https://127.0.0.1/hook' });
   assert.equal(loopback.status, 422);
-  assert.equal((await api('POST', '/api/admin/hosts', { name: 'x', url: 'https://a.example.com', plugins: ['not-a-plugin'] })).status, 400);
+  assert.equal(
+    (await api('POST', '/api/admin/hosts', { name: 'x', url: 'https://a.example.com', plugins: ['not-a-plugin'] }))
+      .status,
+    400,
+  );
 
-  const added = await api('POST', '/api/admin/hosts', { name: 'site-a', url: 'https://a.example.com/c2f', policy: 'manual', plugins: ['conn2flow/plugins:test-plugin'] });
+  const added = await api('POST', '/api/admin/hosts', {
+    name: 'site-a',
+    url: 'https://a.example.com/c2f',
+    policy: 'manual',
+    plugins: ['conn2flow/plugins:test-plugin'],
+  });
   assert.equal(added.status, 201);
   assert.match(added.body.secret, /^whsec_/);
   const id = added.body.host.id;
@@ -83,13 +119,27 @@ test('hosts: add (URL checked), list, show, rotate the secret, remove', async ()
     (await api('GET', '/api/admin/hosts')).body.map((h: { name: string }) => h.name),
     ['site-a'],
   );
-  assert.deepEqual((await api('GET', `/api/admin/hosts/${id}`)).body.plugins, [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }]);
+  assert.deepEqual((await api('GET', `/api/admin/hosts/${id}`)).body.plugins, [
+    { repository: 'conn2flow/plugins', pluginId: 'test-plugin' },
+  ]);
   const rotated = await api('POST', `/api/admin/hosts/${id}/rotate-secret`);
   assert.deepEqual(await hostSecrets(db, testBox, id), [rotated.body.secret, added.body.secret]);
   // The rotation lasts until the host signs with the new secret; then the old one stops working.
   const beat = (secret: string) => {
-    const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId: id, agentVersion: 't', inventory: [], pollSeconds: 0, sentAt: new Date().toISOString() });
-    return fetch(`${base}/api/heartbeat`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], newMessageId()) }, body });
+    const body = JSON.stringify({
+      type: 'heartbeat',
+      protocol: 1,
+      hostId: id,
+      agentVersion: 't',
+      inventory: [],
+      pollSeconds: 0,
+      sentAt: new Date().toISOString(),
+    });
+    return fetch(`${base}/api/heartbeat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signMessage(body, [secret], newMessageId()) },
+      body,
+    });
   };
   assert.equal((await beat(added.body.secret)).status, 200, 'the old secret still works during the rotation');
   assert.equal((await hostSecrets(db, testBox, id)).length, 2);
@@ -101,7 +151,12 @@ test('hosts: add (URL checked), list, show, rotate the secret, remove', async ()
 });
 
 test('enrollment: the operator creates a token, the agent trades it once for its id and secret', async () => {
-  const created = await api('POST', '/api/admin/enrollments', { name: 'nat-site', policy: 'auto', plugins: ['conn2flow/plugins:test-plugin'], allowPrivateNetwork: true });
+  const created = await api('POST', '/api/admin/enrollments', {
+    name: 'nat-site',
+    policy: 'auto',
+    plugins: ['conn2flow/plugins:test-plugin'],
+    allowPrivateNetwork: true,
+  });
   assert.equal(created.status, 201);
   const enrollment = { type: 'enroll', protocol: 1, token: created.body.token, agentVersion: '0.1.0', url: hostUrl };
   const first = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify(enrollment) });
@@ -111,16 +166,32 @@ test('enrollment: the operator creates a token, the agent trades it once for its
   assert.deepEqual(await hostSecrets(db, testBox, answer.hostId), [answer.secret]);
   assert.equal((await getHost(db, answer.hostId))!.url, hostUrl);
   const again = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify(enrollment) });
-  assert.deepEqual([again.status, ((await again.json()) as { error: string }).error], [403, 'this enrollment token has been used already: ask the operator for a new one']);
-  const invalid = await fetch(`${base}/api/enroll`, { method: 'POST', body: JSON.stringify({ ...enrollment, protocol: 2 }) });
+  assert.deepEqual(
+    [again.status, ((await again.json()) as { error: string }).error],
+    [403, 'this enrollment token has been used already: ask the operator for a new one'],
+  );
+  const invalid = await fetch(`${base}/api/enroll`, {
+    method: 'POST',
+    body: JSON.stringify({ ...enrollment, protocol: 2 }),
+  });
   assert.equal(invalid.status, 422);
 });
 
 test('an enrollment refused for its plain-http address names the flag that allows it', async () => {
-  const created = await api('POST', '/api/admin/enrollments', { name: 'lan-site', policy: 'auto', plugins: ['conn2flow/plugins:test-plugin'] });
+  const created = await api('POST', '/api/admin/enrollments', {
+    name: 'lan-site',
+    policy: 'auto',
+    plugins: ['conn2flow/plugins:test-plugin'],
+  });
   const refused = await fetch(`${base}/api/enroll`, {
     method: 'POST',
-    body: JSON.stringify({ type: 'enroll', protocol: 1, token: created.body.token, agentVersion: '0.1.0', url: hostUrl }),
+    body: JSON.stringify({
+      type: 'enroll',
+      protocol: 1,
+      token: created.body.token,
+      agentVersion: '0.1.0',
+      url: hostUrl,
+    }),
   });
   const { error } = (await refused.json()) as { error: string };
   assert.equal(refused.status, 422);
@@ -146,21 +217,30 @@ async function rolloutForNewHost(releaseId: number, policy: 'auto' | 'manual' | 
   return { rolloutId, hostId: added.body.host.id as string };
 }
 
-test("rollouts: a manual host's job is pushed only after approval; finished jobs cannot be cancelled", { timeout: 30_000 }, async () => {
+test("rollouts: a manual host's job is pushed only after approval; finished jobs cannot be cancelled", {
+  timeout: 30_000,
+}, async () => {
   const { rolloutId } = await rolloutForNewHost(77, 'manual');
   const shown = await api('GET', `/api/admin/rollouts/${rolloutId}`);
   const job = shown.body.jobs[0];
   assert.equal(job.state, 'awaiting_approval');
   assert.equal((await api('GET', '/api/admin/rollouts')).body[0].id, rolloutId);
   const before = pushes.length;
-  const approved = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`, undefined, ADMIN, 'alice');
+  const approved = await api(
+    'POST',
+    `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`,
+    undefined,
+    ADMIN,
+    'alice',
+  );
   assert.equal(approved.status, 200);
   assert.deepEqual(
     approved.body.changed.map((c: { jobId: string; state: string }) => [c.jobId, c.state]),
     [[job.id, 'queued']],
   );
   assert.notEqual(approved.body.changed[0].attemptId, job.attemptId, 'the approval is a new attempt');
-  for (let i = 0; i < 100 && (await getJob(db, job.id))!.state !== 'delivered'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && (await getJob(db, job.id))!.state !== 'delivered'; i++)
+    await new Promise((r) => setTimeout(r, 100));
   assert.equal((await getJob(db, job.id))!.state, 'delivered');
   assert.equal(pushes.length, before + 1);
   const again = await api('POST', `/api/admin/rollouts/${rolloutId}/jobs/${job.id}/approve`);
@@ -186,35 +266,70 @@ test("rollouts: a manual host's job is pushed only after approval; finished jobs
   assert.equal((await api('POST', '/api/admin/rollouts/ro_nothing/approve')).status, 404);
 });
 
-test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollouts list and show', { timeout: 60_000 }, async () => {
+test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollouts list and show', {
+  timeout: 60_000,
+}, async () => {
   const { cli } = await import('../helpers.ts');
   const env = { C2F_BOT_URL: base, C2F_ADMIN_TOKEN: ADMIN };
-  const added = await cli(['hosts', 'add', '--name', 'cli-site', '--url', 'https://cli.example.com/c2f', '--plugin', 'conn2flow/plugins:test-plugin', '--policy', 'notify'], {
-    env,
-  });
+  const added = await cli(
+    [
+      'hosts',
+      'add',
+      '--name',
+      'cli-site',
+      '--url',
+      'https://cli.example.com/c2f',
+      '--plugin',
+      'conn2flow/plugins:test-plugin',
+      '--policy',
+      'notify',
+    ],
+    {
+      env,
+    },
+  );
   assert.equal(added.code, 0, added.stderr);
   const id = /added (host_[0-9a-f]{8}) \(cli-site\)/.exec(added.stdout)![1];
   assert.match(added.stdout, /secret: whsec_/);
   const listed = await cli(['hosts', 'list'], { env });
-  assert.match(listed.stdout, new RegExp(`${id}  cli-site  notify/stable  https://cli\\.example\\.com/c2f  conn2flow/plugins:test-plugin`));
+  assert.match(
+    listed.stdout,
+    new RegExp(`${id}  cli-site  notify/stable  https://cli\\.example\\.com/c2f  conn2flow/plugins:test-plugin`),
+  );
   const json = JSON.parse((await cli(['hosts', 'show', id, '--json'], { env })).stdout);
   assert.equal(json.name, 'cli-site');
-  const token = await cli(['hosts', 'enroll-token', '--name', 'later', '--plugin', 'conn2flow/plugins:test-plugin'], { env });
+  const token = await cli(['hosts', 'enroll-token', '--name', 'later', '--plugin', 'conn2flow/plugins:test-plugin'], {
+    env,
+  });
   assert.match(
     token.stdout,
     /token: (c2fenroll_\S+)\nexpires: .*\nOn the host \(without --url the agent polls the bot for its jobs\):\n {2}c2f-agent enroll --bot https:\/\/bot\.example\.com --token \1 --gestor /,
   );
-  const twice = await cli(['hosts', 'enroll-token', '--name', 'Later', '--plugin', 'conn2flow/plugins:test-plugin'], { env });
+  const twice = await cli(['hosts', 'enroll-token', '--name', 'Later', '--plugin', 'conn2flow/plugins:test-plugin'], {
+    env,
+  });
   assert.equal(twice.code, 1);
-  assert.match(twice.stderr, /^c2f-plugin hosts: a host named "Later" exists already \(host_[0-9a-f]{8}\): choose another name, or remove that host first\n$/);
+  assert.match(
+    twice.stderr,
+    /^c2f-plugin hosts: a host named "Later" exists already \(host_[0-9a-f]{8}\): choose another name, or remove that host first\n$/,
+  );
   assert.equal((await cli(['hosts', 'remove', id], { env })).code, 0);
   const gone = await cli(['hosts', 'show', id], { env });
   assert.deepEqual([gone.code, gone.stderr.trim()], [1, `c2f-plugin hosts: no host ${id}`]);
   const { rolloutId, hostId } = await rolloutForNewHost(78, 'auto');
-  await waitFor(async () => (await api('GET', `/api/admin/rollouts/${rolloutId}`)).body.jobs[0].state === 'delivered', 'the push');
+  await waitFor(
+    async () => (await api('GET', `/api/admin/rollouts/${rolloutId}`)).body.jobs[0].state === 'delivered',
+    'the push',
+  );
   const rollouts = await cli(['rollouts', 'list'], { env });
-  assert.match(rollouts.stdout, new RegExp(`${rolloutId}  \\S+  conn2flow/plugins  test-plugin 3\\.0\\.0  1 host \\(1 delivered\\)`));
-  assert.match((await cli(['rollouts', 'show', rolloutId], { env })).stdout, new RegExp(`  ${hostId}  install  delivered  job job_`));
+  assert.match(
+    rollouts.stdout,
+    new RegExp(`${rolloutId}  \\S+  conn2flow/plugins  test-plugin 3\\.0\\.0  1 host \\(1 delivered\\)`),
+  );
+  assert.match(
+    (await cli(['rollouts', 'show', rolloutId], { env })).stdout,
+    new RegExp(`  ${hostId}  install  delivered  job job_`),
+  );
   const denied = await cli(['hosts', 'list'], { env: { ...env, C2F_ADMIN_TOKEN: 'wrong' } });
   assert.deepEqual([denied.code, denied.stderr.trim()], [78, 'c2f-plugin hosts: missing or wrong admin token']);
   const unset = await cli(['hosts', 'list'], { env: { C2F_BOT_URL: '', C2F_ADMIN_TOKEN: '' } });
@@ -226,7 +341,11 @@ test('one plugin id rule for subscriptions, in either form; names stored as give
   const bad = [
     { name: 'x', url: 'https://a.example.com', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'evil id' }] },
     { name: 'x', url: 'https://a.example.com', plugins: [{ repository: 'conn2flow/plugins', pluginId: '../x' }] },
-    { name: 'x', url: 'https://a.example.com', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'a'.repeat(10_000) }] },
+    {
+      name: 'x',
+      url: 'https://a.example.com',
+      plugins: [{ repository: 'conn2flow/plugins', pluginId: 'a'.repeat(10_000) }],
+    },
     { name: 'x', url: 'https://a.example.com', plugins: ['conn2flow/plugins:"quoted"'] },
     { name: 'null\u0000byte', url: 'https://a.example.com' },
   ];
@@ -235,7 +354,10 @@ test('one plugin id rule for subscriptions, in either form; names stored as give
     assert.equal(answer.status, 400, JSON.stringify(body).slice(0, 80));
     assert.ok(answer.body.error.length < 300, 'the refusal is one short line');
   }
-  const odd = await api('POST', '/api/admin/hosts', { name: 'shop \u001b[31mred\u001b[0m', url: 'https://odd.example.com' });
+  const odd = await api('POST', '/api/admin/hosts', {
+    name: 'shop \u001b[31mred\u001b[0m',
+    url: 'https://odd.example.com',
+  });
   assert.equal(odd.status, 201);
   assert.equal(odd.body.host.name, 'shop \u001b[31mred\u001b[0m');
   await api('DELETE', `/api/admin/hosts/${odd.body.host.id}`);

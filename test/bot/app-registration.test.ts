@@ -34,9 +34,14 @@ function unescapeHtml(text: string): string {
   return text.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
 }
 
-test('the App registered from the setup page is private, carries its permissions and events, and its webhooks reach C2F_BOT_URL', { timeout: 120_000 }, async () => {
+test('the App registered from the setup page is private, carries its permissions and events, and its webhooks reach C2F_BOT_URL', {
+  timeout: 120_000,
+}, async () => {
   const cwd = await tempDir('c2f-setup-');
-  await writeFile(path.join(cwd, '.env'), '# the operator\'s own settings stay\nLOG_LEVEL=warn\nPRIVATE_KEY="-----BEGIN OLD KEY-----\nstale\n-----END OLD KEY-----"\n');
+  await writeFile(
+    path.join(cwd, '.env'),
+    '# the operator\'s own settings stay\nLOG_LEVEL=warn\nPRIVATE_KEY="-----BEGIN OLD KEY-----\nstale\n-----END OLD KEY-----"\n',
+  );
   const port = await freePort();
   const botUrl = `http://127.0.0.1:${port}`;
   const env = {
@@ -54,7 +59,11 @@ test('the App registered from the setup page is private, carries its permissions
     PRIVATE_KEY_PATH: '',
     WEBHOOK_SECRET: '',
   };
-  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'bot'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'bot'], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
@@ -70,15 +79,31 @@ test('the App registered from the setup page is private, carries its permissions
   const manifest = JSON.parse(unescapeHtml(/name="manifest" value="([^"]+)"/.exec(page)![1]));
   assert.ok(action.startsWith(`${github.url}/settings/apps/new?state=`), action);
   assert.deepEqual(
-    [manifest.public, manifest.hook_attributes.url, manifest.redirect_url, manifest.default_permissions, manifest.default_events],
-    [false, `${botUrl}/api/github/webhooks`, `${botUrl}/setup/done`, { contents: 'read', metadata: 'read', checks: 'write' }, ['release', 'check_run']],
+    [
+      manifest.public,
+      manifest.hook_attributes.url,
+      manifest.redirect_url,
+      manifest.default_permissions,
+      manifest.default_events,
+    ],
+    [
+      false,
+      `${botUrl}/api/github/webhooks`,
+      `${botUrl}/setup/done`,
+      { contents: 'read', metadata: 'read', checks: 'write' },
+      ['release', 'check_run'],
+    ],
   );
 
   const forgedReturn = await fetch(`${botUrl}/setup/done?code=abc&state=${'0'.repeat(32)}`);
   assert.equal(forgedReturn.status, 403, 'only a registration started from the page completes');
 
   // The browser posts the manifest to GitHub, which creates the App and sends it back with a code.
-  const created = await fetch(action, { method: 'POST', body: new URLSearchParams({ manifest: JSON.stringify(manifest) }), redirect: 'manual' });
+  const created = await fetch(action, {
+    method: 'POST',
+    body: new URLSearchParams({ manifest: JSON.stringify(manifest) }),
+    redirect: 'manual',
+  });
   assert.equal(created.status, 302, github.refusedManifests.join('; '));
   const back = created.headers.get('location')!;
   assert.ok(back.startsWith(`${botUrl}/setup/done?`), back);
@@ -111,17 +136,33 @@ test('the App registered from the setup page is private, carries its permissions
   );
   assert.match(output, /install it on the repositories whose releases it rolls out: http:\/\/\S+\/installations\/new/);
   assert.match(output, /Check the set-up: c2f-plugin bot check/);
-  const installation = { action: 'created', installation: { id: 41, account: { login: 'conn2flow' } }, repositories: [], sender: { login: 'octocat' } };
+  const installation = {
+    action: 'created',
+    installation: { id: 41, account: { login: 'conn2flow' } },
+    repositories: [],
+    sender: { login: 'octocat' },
+  };
   assert.equal(await github.apps.deliver(app, 'installation', installation), 200);
   const forged = await fetch(`${botUrl}/api/github/webhooks`, {
     method: 'POST',
     body: JSON.stringify(installation),
-    headers: { 'content-type': 'application/json', 'x-github-event': 'installation', 'x-github-delivery': 'forged', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` },
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'installation',
+      'x-github-delivery': 'forged',
+      'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+    },
   });
   assert.ok(forged.status >= 400 && forged.status < 500, `a wrongly signed delivery answered ${forged.status}`);
 
   // `bot check` in the same folder reads the same .env and finds everything in order.
-  const checkEnv = { ...env, APP_ID: undefined, PRIVATE_KEY: undefined, PRIVATE_KEY_PATH: undefined, WEBHOOK_SECRET: undefined };
+  const checkEnv = {
+    ...env,
+    APP_ID: undefined,
+    PRIVATE_KEY: undefined,
+    PRIVATE_KEY_PATH: undefined,
+    WEBHOOK_SECRET: undefined,
+  };
   const checked = await cli(['bot', 'check'], { cwd, env: checkEnv });
   assert.equal(checked.code, 0, checked.stdout + checked.stderr);
   assert.match(checked.stdout, new RegExp(`ok   webhook URL +GitHub sends webhooks to ${botUrl}/api/github/webhooks`));
@@ -133,27 +174,40 @@ test('the App registered from the setup page is private, carries its permissions
   const elsewhere = `http://127.0.0.1:${await freePort()}`;
   const moved = await cli(['bot', 'check', '--json'], { cwd, env: { ...checkEnv, C2F_BOT_URL: elsewhere } });
   assert.equal(moved.code, 78);
-  const findings = JSON.parse(moved.stdout) as { ok: boolean; findings: Array<{ check: string; ok: boolean; detail: string }> };
+  const findings = JSON.parse(moved.stdout) as {
+    ok: boolean;
+    findings: Array<{ check: string; ok: boolean; detail: string }>;
+  };
   assert.deepEqual(
     findings.findings.filter((f) => !f.ok).map((f) => f.check),
     ['webhook URL', 'bot URL'],
   );
   assert.match(
     findings.findings.find((f) => f.check === 'webhook URL')!.detail,
-    new RegExp(`GitHub sends webhooks to ${botUrl}/api/github/webhooks, but this bot receives them at ${elsewhere}/api/github/webhooks`),
+    new RegExp(
+      `GitHub sends webhooks to ${botUrl}/api/github/webhooks, but this bot receives them at ${elsewhere}/api/github/webhooks`,
+    ),
   );
   const { generateKeyPairSync } = await import('node:crypto');
-  const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs1', format: 'pem' })
+    .toString();
   const wrongKey = await cli(['bot', 'check'], { cwd, env: { ...checkEnv, PRIVATE_KEY: otherKey } });
   assert.equal(wrongKey.code, 78);
-  assert.match(wrongKey.stdout, /FAIL GitHub App +GitHub refused the App's credentials \(HTTP 401: A JSON web token could not be decoded\): check APP_ID and the private key/);
+  assert.match(
+    wrongKey.stdout,
+    /FAIL GitHub App +GitHub refused the App's credentials \(HTTP 401: A JSON web token could not be decoded\): check APP_ID and the private key/,
+  );
   assert.match(wrongKey.stdout, /1 of 6 checks failed\n$/);
   assert.deepEqual(github.violations, []);
 });
 
 test('setup mode needs the public URL, and an unknown argument is a usage error', async () => {
   const cwd = await tempDir('c2f-setup-');
-  const noUrl = await cli(['bot'], { cwd, env: { C2F_BOT_URL: '', APP_ID: '', PRIVATE_KEY: '', PORT: String(await freePort()), HOST: '127.0.0.1' } });
+  const noUrl = await cli(['bot'], {
+    cwd,
+    env: { C2F_BOT_URL: '', APP_ID: '', PRIVATE_KEY: '', PORT: String(await freePort()), HOST: '127.0.0.1' },
+  });
   assert.equal(noUrl.code, 78);
   assert.equal(
     noUrl.stderr,
@@ -164,7 +218,9 @@ test('setup mode needs the public URL, and an unknown argument is a usage error'
   assert.match(usage.stderr, /unexpected argument "start"/);
 });
 
-test('a port already in use is one line, and the process ends without holding the data folder', { timeout: 60_000 }, async () => {
+test('a port already in use is one line, and the process ends without holding the data folder', {
+  timeout: 60_000,
+}, async () => {
   const cwd = await tempDir('c2f-port-');
   const dataDir = await freshPgliteFolder();
   const holder = createServer();
@@ -172,7 +228,9 @@ test('a port already in use is one line, and the process ends without holding th
   const { port } = holder.address() as { port: number };
   try {
     const { generateKeyPairSync } = await import('node:crypto');
-    const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const key = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs1', format: 'pem' })
+      .toString();
     const env = {
       APP_ID: '1',
       PRIVATE_KEY: key,

@@ -9,9 +9,13 @@ import { readBotConfig } from '../../src/bot/config.ts';
 import { createBot } from '../../src/bot/server.ts';
 
 const env = process.env;
-const probot = new Probot({ appId: 1, privateKey: env.PRIVATE_KEY!, secret: env.WEBHOOK_SECRET!, baseUrl: env.GITHUB_API, logLevel: 'fatal' } as ConstructorParameters<
-  typeof Probot
->[0]);
+const probot = new Probot({
+  appId: 1,
+  privateKey: env.PRIVATE_KEY!,
+  secret: env.WEBHOOK_SECRET!,
+  baseUrl: env.GITHUB_API,
+  logLevel: 'fatal',
+} as ConstructorParameters<typeof Probot>[0]);
 const config = readBotConfig({ ...env, C2F_BOT_URL: 'http://bot.example.com', APP_ID: '1' });
 const bot = await createBot(probot, config, {
   queue: {
@@ -21,7 +25,13 @@ const bot = await createBot(probot, config, {
     superviseIntervalSeconds: 1,
     monitorIntervalSeconds: 1,
   },
-  delivery: { retrySchedule: [0.5, 0.5, 0.5], timeoutMs: Number(env.PUSH_TIMEOUT_MS ?? 2000), leaseSeconds: Number(env.LEASE_SECONDS ?? 5) },
+  delivery: {
+    retrySchedule: [0.5, 0.5, 0.5],
+    timeoutMs: Number(env.PUSH_TIMEOUT_MS ?? 2000),
+    leaseSeconds: Number(env.LEASE_SECONDS ?? 5),
+  },
 });
-bot.server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(bot.server.address() as AddressInfo).port}\n`));
+bot.server.listen(0, '127.0.0.1', () =>
+  process.stdout.write(`listening ${(bot.server.address() as AddressInfo).port}\n`),
+);
 process.once('SIGTERM', () => bot.stop().then(() => process.exit(0)));

@@ -15,12 +15,18 @@ import { REPO, tempDir } from '../helpers.ts';
 // the server TEST_DATABASE_URL points at (.ci/run starts one), dropped when the file ends.
 
 if (process.env.C2F_TEST_TIER === 'unit') {
-  throw new Error('this test file needs a database, which the unit tier (npm run test:unit) has none of: list it in FULL_SUITE_ONLY of scripts/test-unit.ts');
+  throw new Error(
+    'this test file needs a database, which the unit tier (npm run test:unit) has none of: list it in FULL_SUITE_ONLY of scripts/test-unit.ts',
+  );
 }
 
 export const ENGINES = ['pglite', 'postgres'] as const;
 
-const PGLITE_VERSION = (JSON.parse(await readFile(path.join(REPO, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string }).version;
+const PGLITE_VERSION = (
+  JSON.parse(await readFile(path.join(REPO, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 export type Engine = (typeof ENGINES)[number];
 
 export const testBox = SecretBox.fromEnvironment(Buffer.alloc(32, 7).toString('base64'));
@@ -55,7 +61,11 @@ export function testDatabaseUrl(): string {
  */
 async function pgliteTemplate(): Promise<string> {
   template ??= (async () => {
-    const key = createHash('sha256').update(JSON.stringify(MIGRATIONS)).update(PGLITE_VERSION).digest('hex').slice(0, 16);
+    const key = createHash('sha256')
+      .update(JSON.stringify(MIGRATIONS))
+      .update(PGLITE_VERSION)
+      .digest('hex')
+      .slice(0, 16);
     const shared = path.join(tmpdir(), `c2f-pglite-template-${key}`);
     if (await stat(path.join(shared, 'data', 'PG_VERSION')).catch(() => undefined)) return path.join(shared, 'data');
     const building = await mkdtemp(path.join(tmpdir(), 'c2f-pglite-building-'));
@@ -91,7 +101,8 @@ export async function freshPostgresUrl(): Promise<string> {
 
 /** A fresh, migrated database on the given engine, closed when the file ends. */
 export async function freshDatabase(engine: Engine): Promise<Database> {
-  const db = engine === 'pglite' ? await openPglite(await freshPgliteFolder()) : openPostgres(await freshPostgresUrl(), 4);
+  const db =
+    engine === 'pglite' ? await openPglite(await freshPgliteFolder()) : openPostgres(await freshPostgresUrl(), 4);
   if (engine === 'postgres') await migrate(db);
   opened.push(db);
   return db;

@@ -22,9 +22,16 @@ before(async () => {
   receiver = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    pushes.push({ path: req.url!, attemptId: String(req.headers['webhook-id']), jobId: JSON.parse(Buffer.concat(chunks).toString('utf8')).jobId });
+    pushes.push({
+      path: req.url!,
+      attemptId: String(req.headers['webhook-id']),
+      jobId: JSON.parse(Buffer.concat(chunks).toString('utf8')).jobId,
+    });
     if (req.url === '/busy') return void res.writeHead(503).end();
-    setTimeout(() => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'), 20);
+    setTimeout(
+      () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'),
+      20,
+    );
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
@@ -39,21 +46,37 @@ async function rolloutTo(db: Database, hosts: Array<Awaited<ReturnType<typeof ad
 }
 
 async function waitingRuns(db: Database): Promise<Array<{ startsInSeconds: number }>> {
-  const rows = await db.query<{ starts_in: number }>("select extract(epoch from (start_after - now()))::float as starts_in from pgboss.job where name = $1 and state = 'created'", [
-    QUEUES.deliverRollout,
-  ]);
+  const rows = await db.query<{ starts_in: number }>(
+    "select extract(epoch from (start_after - now()))::float as starts_in from pgboss.job where name = $1 and state = 'created'",
+    [QUEUES.deliverRollout],
+  );
   return rows.map((r) => ({ startsInSeconds: Number(r.starts_in) }));
 }
 
 for (const engine of ENGINES) {
-  test(`${engine}: two runs at once push every job of a rollout exactly once; a second pass pushes nothing`, { timeout: 60_000 }, async () => {
+  test(`${engine}: two runs at once push every job of a rollout exactly once; a second pass pushes nothing`, {
+    timeout: 60_000,
+  }, async () => {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
       const hosts = [];
       for (let i = 0; i < 12; i++)
-        hosts.push((await addHost(db, testBox, { name: `h${i}`, url: `${base}/${engine}-many-${i}`, policy: 'auto', channel: 'stable', plugins, allowPrivateNetwork: true })).host);
-      const pulling = (await addHost(db, testBox, { name: 'pull', url: null, policy: 'auto', channel: 'stable', plugins })).host;
+        hosts.push(
+          (
+            await addHost(db, testBox, {
+              name: `h${i}`,
+              url: `${base}/${engine}-many-${i}`,
+              policy: 'auto',
+              channel: 'stable',
+              plugins,
+              allowPrivateNetwork: true,
+            })
+          ).host,
+        );
+      const pulling = (
+        await addHost(db, testBox, { name: 'pull', url: null, policy: 'auto', channel: 'stable', plugins })
+      ).host;
       const rollout = await rolloutTo(db, [...hosts, pulling], '1.0.0');
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
 
@@ -64,7 +87,10 @@ for (const engine of ENGINES) {
       ]);
       assert.equal(counts[0] + counts[1], 12, 'the two runs shared the twelve pushed jobs');
       assert.ok(counts[0] >= 3 && counts[1] >= 3, `each run pushed from its end (${counts.join(' and ')})`);
-      const waiting = await db.query<{ data: { fromEnd?: boolean } }>("select data from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverRollout]);
+      const waiting = await db.query<{ data: { fromEnd?: boolean } }>(
+        "select data from pgboss.job where name = $1 and state = 'created'",
+        [QUEUES.deliverRollout],
+      );
       assert.ok(waiting.length <= 1, 'at most one run waits per rollout');
       const mine = pushes.filter((p) => p.path.startsWith(`/${engine}-many-`));
       assert.equal(mine.length, 12, 'no job was pushed twice');
@@ -75,35 +101,62 @@ for (const engine of ENGINES) {
         jobs.filter((j) => j.hostId !== pulling.id).map((j) => j.state),
         Array(12).fill('delivered'),
       );
-      assert.equal(jobs.find((j) => j.hostId === pulling.id)!.state, 'queued', 'a pull-mode host takes its job at its next poll');
+      assert.equal(
+        jobs.find((j) => j.hostId === pulling.id)!.state,
+        'queued',
+        'a pull-mode host takes its job at its next poll',
+      );
       const pushedJob = jobs.find((j) => j.hostId !== pulling.id)!;
-      assert.deepEqual(await jobHistory(db, pushedJob.id).then((h) => h.map((e) => e.state)), ['queued', 'delivering', 'delivered']);
+      assert.deepEqual(await jobHistory(db, pushedJob.id).then((h) => h.map((e) => e.state)), [
+        'queued',
+        'delivering',
+        'delivered',
+      ]);
 
       // (A run that ends while the other still holds jobs leaves a later run for their leases: drop it here.)
       await db.query("delete from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverRollout]);
       assert.equal(await deliverRollout(deps, rollout.rolloutId), 0, 'a second pass finds nothing to push');
       assert.equal(mine.length, pushes.filter((p) => p.path.startsWith(`/${engine}-many-`)).length);
-      assert.deepEqual(await waitingRuns(db), [], 'nothing left for a later run: the pull-mode job does not keep one waiting');
+      assert.deepEqual(
+        await waitingRuns(db),
+        [],
+        'nothing left for a later run: the pull-mode job does not keep one waiting',
+      );
     } finally {
       await boss.stop({ graceful: false });
     }
   });
 
-  test(`${engine}: a job under another run's live lease waits; when the lease runs out it is pushed with the same message id`, { timeout: 60_000 }, async () => {
+  test(`${engine}: a job under another run's live lease waits; when the lease runs out it is pushed with the same message id`, {
+    timeout: 60_000,
+  }, async () => {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
-      const { host } = await addHost(db, testBox, { name: 'leased', url: `${base}/${engine}-leased`, policy: 'auto', channel: 'stable', plugins, allowPrivateNetwork: true });
+      const { host } = await addHost(db, testBox, {
+        name: 'leased',
+        url: `${base}/${engine}-leased`,
+        policy: 'auto',
+        channel: 'stable',
+        plugins,
+        allowPrivateNetwork: true,
+      });
       const rollout = await rolloutTo(db, [host], '1.0.0');
       const [job] = rollout.queued;
       // Another process claimed it and is pushing it.
-      await db.query("update host_jobs set state = 'delivering', attempts = 1, lease_until = now() + interval '30 seconds' where id = $1", [job.id]);
+      await db.query(
+        "update host_jobs set state = 'delivering', attempts = 1, lease_until = now() + interval '30 seconds' where id = $1",
+        [job.id],
+      );
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
 
       assert.equal(await deliverRollout(deps, rollout.rolloutId), 0);
       assert.equal(pushes.filter((p) => p.path === `/${engine}-leased`).length, 0, 'a live lease is left alone');
       const [later] = await waitingRuns(db);
-      assert.ok(later && later.startsInSeconds > 25 && later.startsInSeconds < 35, `a run waits for the lease to end (starts in ${later?.startsInSeconds} s)`);
+      assert.ok(
+        later && later.startsInSeconds > 25 && later.startsInSeconds < 35,
+        `a run waits for the lease to end (starts in ${later?.startsInSeconds} s)`,
+      );
 
       // That process died: its lease runs out.
       await db.query("update host_jobs set lease_until = now() - interval '1 second' where id = $1", [job.id]);
@@ -120,12 +173,28 @@ for (const engine of ENGINES) {
     }
   });
 
-  test(`${engine}: one push in flight per host and plugin; a failed first push goes to the per-job retry queue`, { timeout: 60_000 }, async () => {
+  test(`${engine}: one push in flight per host and plugin; a failed first push goes to the per-job retry queue`, {
+    timeout: 60_000,
+  }, async () => {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
-      const { host } = await addHost(db, testBox, { name: 'one', url: `${base}/${engine}-one`, policy: 'auto', channel: 'stable', plugins, allowPrivateNetwork: true });
-      const { host: busy } = await addHost(db, testBox, { name: 'busy', url: `${base}/busy`, policy: 'auto', channel: 'stable', plugins, allowPrivateNetwork: true });
+      const { host } = await addHost(db, testBox, {
+        name: 'one',
+        url: `${base}/${engine}-one`,
+        policy: 'auto',
+        channel: 'stable',
+        plugins,
+        allowPrivateNetwork: true,
+      });
+      const { host: busy } = await addHost(db, testBox, {
+        name: 'busy',
+        url: `${base}/busy`,
+        policy: 'auto',
+        channel: 'stable',
+        plugins,
+        allowPrivateNetwork: true,
+      });
       const older = await rolloutTo(db, [host], '1.0.0');
       // The older release's job is being pushed through the per-job queue (no lease) when 1.1.0 comes out.
       await db.query("update host_jobs set state = 'delivering', attempts = 2 where id = $1", [older.queued[0].id]);
@@ -133,7 +202,11 @@ for (const engine of ENGINES) {
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com', retrySchedule: [60] };
 
       assert.equal(await deliverRollout(deps, newer.rolloutId), 1, "only the busy host's job could go");
-      assert.equal(pushes.filter((p) => p.path === `/${engine}-one`).length, 0, 'not while the older job is being pushed to the same host');
+      assert.equal(
+        pushes.filter((p) => p.path === `/${engine}-one`).length,
+        0,
+        'not while the older job is being pushed to the same host',
+      );
       assert.ok(
         (await waitingRuns(db)).some((r) => r.startsInSeconds > 0 && r.startsInSeconds < 5),
         'a run looks again shortly',
@@ -141,12 +214,27 @@ for (const engine of ENGINES) {
 
       const busyJob = newer.queued.find((j) => j.hostId === busy.id)!;
       const afterBusy = (await getJob(db, busyJob.id))!;
-      assert.deepEqual([afterBusy.state, afterBusy.deliveryTries], ['queued', 1], 'a 503 puts the job back in the queue, tried once');
-      const [retry] = await db.query<{ data: { jobId: string; attempt: number } }>("select data from pgboss.job where name = $1 and state = 'created'", [QUEUES.deliverJob]);
-      assert.deepEqual(retry.data, { jobId: busyJob.id, attemptId: busyJob.attemptId, attempt: 1 }, 'its retry is a per-job delivery of the same attempt');
+      assert.deepEqual(
+        [afterBusy.state, afterBusy.deliveryTries],
+        ['queued', 1],
+        'a 503 puts the job back in the queue, tried once',
+      );
+      const [retry] = await db.query<{ data: { jobId: string; attempt: number } }>(
+        "select data from pgboss.job where name = $1 and state = 'created'",
+        [QUEUES.deliverJob],
+      );
+      assert.deepEqual(
+        retry.data,
+        { jobId: busyJob.id, attemptId: busyJob.attemptId, attempt: 1 },
+        'its retry is a per-job delivery of the same attempt',
+      );
 
       await db.query("update host_jobs set state = 'delivered' where id = $1", [older.queued[0].id]);
-      assert.equal(await deliverRollout(deps, newer.rolloutId), 1, 'the waiting job goes once the other push is done; the retried one is not taken again');
+      assert.equal(
+        await deliverRollout(deps, newer.rolloutId),
+        1,
+        'the waiting job goes once the other push is done; the retried one is not taken again',
+      );
       assert.equal(pushes.filter((p) => p.path === `/${engine}-one`).length, 1);
       assert.equal(pushes.filter((p) => p.path === '/busy' && p.jobId === busyJob.id).length, 1);
     } finally {

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { deliverJobs, enqueueDelivery, type DeliveryData, type DeliveryDeps } from '../../src/bot/delivery/deliver-job.ts';
+import {
+  deliverJobs,
+  enqueueDelivery,
+  type DeliveryData,
+  type DeliveryDeps,
+} from '../../src/bot/delivery/deliver-job.ts';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
 import { addHost, getHost, hostSecrets } from '../../src/bot/store/hosts.ts';
 import { applyReport } from '../../src/bot/store/reports.ts';
@@ -28,9 +33,16 @@ before(async () => {
   receiver = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    received.push({ path: req.url!, body: Buffer.concat(chunks).toString('utf8'), headers: req.headers as Record<string, string> });
+    received.push({
+      path: req.url!,
+      body: Buffer.concat(chunks).toString('utf8'),
+      headers: req.headers as Record<string, string>,
+    });
     if (req.url === '/busy' && busyLeft-- > 0) return void res.writeHead(503, { 'retry-after': '1' }).end();
-    if (req.url === '/pinned') return void res.writeHead(409, { 'content-type': 'application/json' }).end('{"status":"refused","jobId":"x","reason":"pinned"}');
+    if (req.url === '/pinned')
+      return void res
+        .writeHead(409, { 'content-type': 'application/json' })
+        .end('{"status":"refused","jobId":"x","reason":"pinned"}');
     res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}');
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -41,12 +53,21 @@ after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }];
 
 for (const engine of ENGINES) {
-  test(`${engine}: a rollout reaches every following host through the queue, with retries and refusals`, { timeout: 90_000 }, async () => {
+  test(`${engine}: a rollout reaches every following host through the queue, with retries and refusals`, {
+    timeout: 90_000,
+  }, async () => {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
       const host = (name: string, path: string, policy: 'auto' | 'manual' = 'auto') =>
-        addHost(db, testBox, { name, url: `${base}${path}`, policy, channel: 'stable', plugins, allowPrivateNetwork: true });
+        addHost(db, testBox, {
+          name,
+          url: `${base}${path}`,
+          policy,
+          channel: 'stable',
+          plugins,
+          allowPrivateNetwork: true,
+        });
       const ok = await host('ok', '/ok');
       const busy = await host('busy', '/busy');
       const pinned = await host('pinned', '/pinned');
@@ -57,15 +78,31 @@ for (const engine of ENGINES) {
       const rollout = await rolloutOf(db, release, hosts);
       assert.equal(rollout.created, true);
       assert.equal(rollout.queued.length, 3, 'the manual host waits for approval');
-      assert.deepEqual((await createReleaseRollout(db, release, [])).created, false, 'a second rollout of the same release is the same rollout');
+      assert.deepEqual(
+        (await createReleaseRollout(db, release, [])).created,
+        false,
+        'a second rollout of the same release is the same rollout',
+      );
 
-      const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com', retrySchedule: [0.2, 0.2], random: () => 0.5 };
-      await boss.work<{ jobId: string; attempt: number }>(QUEUES.deliverJob, { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 4 }, async (jobs) => {
-        for (const job of jobs) await deliverJobs(deps, [job.data]);
-      });
+      const deps: DeliveryDeps = {
+        db,
+        box: testBox,
+        boss,
+        botUrl: 'https://bot.example.com',
+        retrySchedule: [0.2, 0.2],
+        random: () => 0.5,
+      };
+      await boss.work<{ jobId: string; attempt: number }>(
+        QUEUES.deliverJob,
+        { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, batchSize: 4 },
+        async (jobs) => {
+          for (const job of jobs) await deliverJobs(deps, [job.data]);
+        },
+      );
       for (const job of rollout.queued) await enqueueDelivery(boss, job);
 
-      const states = async () => Object.fromEntries((await rolloutJobs(db, rollout.rolloutId)).map((j) => [j.hostId, j.state]));
+      const states = async () =>
+        Object.fromEntries((await rolloutJobs(db, rollout.rolloutId)).map((j) => [j.hostId, j.state]));
       await waitFor(async () => {
         const s = await states();
         return s[ok.host.id] === 'delivered' && s[busy.host.id] === 'delivered' && s[pinned.host.id] === 'skipped';
@@ -93,16 +130,29 @@ for (const engine of ENGINES) {
       const count = received.length;
       assert.deepEqual(await deliverJobs(deps, [{ jobId: busyJob.id, attempt: 0 }]), [undefined]);
       // Nor does a delivery queued for an attempt that a newer one replaced.
-      assert.deepEqual(await deliverJobs(deps, [{ jobId: busyJob.id, attemptId: 'msg_an-older-attempt', attempt: 0 } satisfies DeliveryData]), [undefined]);
+      assert.deepEqual(
+        await deliverJobs(deps, [
+          { jobId: busyJob.id, attemptId: 'msg_an-older-attempt', attempt: 0 } satisfies DeliveryData,
+        ]),
+        [undefined],
+      );
       assert.equal(received.length, count);
     } finally {
       await boss.stop({ graceful: false });
     }
   });
 
-  test(`${engine}: reports move jobs forward once; repeats and late reports change nothing`, { timeout: 60_000 }, async () => {
+  test(`${engine}: reports move jobs forward once; repeats and late reports change nothing`, {
+    timeout: 60_000,
+  }, async () => {
     const db = await freshDatabase(engine);
-    const { host } = await addHost(db, testBox, { name: 'h', url: 'https://h.example.com', policy: 'auto', channel: 'stable', plugins });
+    const { host } = await addHost(db, testBox, {
+      name: 'h',
+      url: 'https://h.example.com',
+      policy: 'auto',
+      channel: 'stable',
+      plugins,
+    });
     const release = await resolvedRelease(db, { id: 202, version: '2.0.0' });
     const { queued } = await rolloutOf(db, release, [host]);
     const job = queued[0];
@@ -122,7 +172,11 @@ for (const engine of ENGINES) {
       sentAt: new Date().toISOString(),
     });
     const outcome = async (messageId: string, sent: Report) => (await applyReport(db, messageId, sent)).outcome;
-    assert.equal(await outcome('m0', report('erro', 41, 'msg_an-older-attempt')), 'earlier-attempt', "an earlier attempt's report changes nothing");
+    assert.equal(
+      await outcome('m0', report('erro', 41, 'msg_an-older-attempt')),
+      'earlier-attempt',
+      "an earlier attempt's report changes nothing",
+    );
     assert.equal((await getJob(db, job.id))!.state, 'queued');
     assert.equal(await outcome('m1', report('instalando', null)), 'applied');
     assert.equal((await getJob(db, job.id))!.state, 'in_progress');
@@ -140,12 +194,22 @@ for (const engine of ENGINES) {
     // The ok report, which carried no inventory, says what the host now has: the release's package.
     const [after] = await db.query<{ inventory: unknown }>('select inventory from hosts where id = $1', [host.id]);
     assert.deepEqual(
-      (after.inventory as Array<{ pluginId: string; version: string; sha256: string }>).map((e) => [e.pluginId, e.version, e.sha256]),
+      (after.inventory as Array<{ pluginId: string; version: string; sha256: string }>).map((e) => [
+        e.pluginId,
+        e.version,
+        e.sha256,
+      ]),
       [['test-plugin', '2.0.0', 'a'.repeat(64)]],
     );
 
     // A newer release supersedes jobs that have not started; a finished one stays as it is.
-    const { host: other } = await addHost(db, testBox, { name: 'other', url: 'https://o.example.com', policy: 'manual', channel: 'stable', plugins });
+    const { host: other } = await addHost(db, testBox, {
+      name: 'other',
+      url: 'https://o.example.com',
+      policy: 'manual',
+      channel: 'stable',
+      plugins,
+    });
     const third = await resolvedRelease(db, { id: 303, version: '2.1.0', sha256: 'c'.repeat(64) });
     const first = await rolloutOf(db, third, [other]);
     const fourth = await resolvedRelease(db, { id: 404, version: '2.2.0', sha256: 'd'.repeat(64) });

@@ -43,15 +43,29 @@ export async function resolvedRelease(db: Database, fixture: ReleaseFixture): Pr
     zipAssetId: fixture.id,
     zipSize: fixture.size ?? 4096,
     zipSha256: fixture.sha256 ?? 'a'.repeat(64),
-    zipUrl: fixture.zipUrl ?? `https://github.com/${repository}/releases/download/plugin-${pluginId}-v${fixture.version}/gestor-plugin.zip`,
+    zipUrl:
+      fixture.zipUrl ??
+      `https://github.com/${repository}/releases/download/plugin-${pluginId}-v${fixture.version}/gestor-plugin.zip`,
   });
   return (await getRelease(db, fixture.id))!;
 }
 
 /** The release's rollout as the bot plans it for these hosts; with `boss`, its pushes are queued too. */
-export function rolloutOf(db: Database, release: ReleaseRow, hosts: readonly HostRecord[], boss?: PgBoss): Promise<CreatedRollout> {
+export function rolloutOf(
+  db: Database,
+  release: ReleaseRow,
+  hosts: readonly HostRecord[],
+  boss?: PgBoss,
+): Promise<CreatedRollout> {
   const planned = planJobs(
-    { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: release.prerelease, sha256: release.zipSha256! },
+    {
+      id: release.id,
+      repository: release.repository,
+      pluginId: release.pluginId!,
+      version: release.version!,
+      prerelease: release.prerelease,
+      sha256: release.zipSha256!,
+    },
     hosts,
   );
   return createReleaseRollout(db, release, planned, boss ? (tx, jobs) => enqueueDeliveries(boss, jobs, tx) : undefined);

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Job, Report } from '../../src/protocol/messages.ts';
 import { newMessageId, signMessage } from '../../src/protocol/signing.ts';
 
+const EXIT_LABELS: Record<number, string> = { 0: 'OK', 43: 'VERIFY_FAILED' };
+
 // Hosts standing in for agents where many are needed: one HTTP server answers every host's pushes (202),
 // then reports the outcome each host was told to have, signed with its secret, as an agent would (its
 // inventory included), trying again until the bot answers 2xx (at the bot's URL of the moment). Like an
@@ -39,12 +41,19 @@ export class Fleet {
       if (this.attempts.has(job.attemptId)) {
         const text = JSON.stringify({ status: 'known', jobId: job.jobId, report: this.attempts.get(job.attemptId) });
         const secret = this.secrets.get(job.hostId);
-        res.writeHead(200, { 'content-type': 'application/json', ...(secret ? signMessage(text, [secret], job.attemptId) : {}) }).end(text);
+        res
+          .writeHead(200, {
+            'content-type': 'application/json',
+            ...(secret ? signMessage(text, [secret], job.attemptId) : {}),
+          })
+          .end(text);
         return;
       }
       this.attempts.set(job.attemptId, null);
       this.jobs.push(job);
-      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'accepted', jobId: job.jobId }));
+      res
+        .writeHead(202, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'accepted', jobId: job.jobId }));
       if (this.holdReports) this.held.push(job);
       else setTimeout(() => this.report(job), 20);
     });
@@ -117,7 +126,11 @@ export class Fleet {
     } else if (outcome === 'fail') {
       [status, exitCode, message] = ['erro', 43, 'the installer said it succeeded, but the plugin is not there'];
     } else if (outcome === 'health') {
-      [status, exitCode, message] = ['erro', 46, `health check failed after the ${job.action}: https://site/ answered HTTP 500${before ? `; restored to ${before}` : ''}`];
+      [status, exitCode, message] = [
+        'erro',
+        46,
+        `health check failed after the ${job.action}: https://site/ answered HTTP 500${before ? `; restored to ${before}` : ''}`,
+      ];
     } else {
       [status, exitCode, message] = ['idle', null, 'an update is available'];
     }
@@ -130,11 +143,19 @@ export class Fleet {
       hostId: job.hostId,
       status,
       exitCode,
-      exitLabel: exitCode === null ? null : exitCode === 0 ? 'OK' : exitCode === 43 ? 'VERIFY_FAILED' : 'HEALTH_CHECK_FAILED',
+      exitLabel: exitCode === null ? null : (EXIT_LABELS[exitCode] ?? 'HEALTH_CHECK_FAILED'),
       message,
       logTail: outcome === 'nul' ? ['binary\u0000output', 'half \ud800 a pair'] : [],
       installedVersion: status === 'ok' ? version : null,
-      ...(status === 'idle' ? {} : { inventory: { pluginId: job.plugin.id, version, sha256: version === job.plugin.version ? job.package.sha256 : null } }),
+      ...(status === 'idle'
+        ? {}
+        : {
+            inventory: {
+              pluginId: job.plugin.id,
+              version,
+              sha256: version === job.plugin.version ? job.package.sha256 : null,
+            },
+          }),
       timings: { receivedAt: now },
       sentAt: now,
     };

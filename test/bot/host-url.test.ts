@@ -27,7 +27,10 @@ test('host URLs: https, no credentials, no private addresses unless allowed', ()
       (e: unknown) => e instanceof HostUrlError && message.test(e.message),
       url,
     );
-  assert.equal(validateHostUrl('http://127.0.0.1:8080/hook', { allowHttp: true, allowPrivateNetwork: true }), 'http://127.0.0.1:8080/hook');
+  assert.equal(
+    validateHostUrl('http://127.0.0.1:8080/hook', { allowHttp: true, allowPrivateNetwork: true }),
+    'http://127.0.0.1:8080/hook',
+  );
 });
 
 test('forbidden addresses cover the special ranges, public ones pass', () => {
@@ -71,5 +74,6 @@ test('forbidden addresses cover the special ranges, public ones pass', () => {
   ]) {
     assert.equal(isForbiddenAddress(ip), true, ip);
   }
-  for (const ip of ['8.8.8.8', '172.32.0.1', '140.82.112.3', '2606:4700::1111']) assert.equal(isForbiddenAddress(ip), false, ip);
+  for (const ip of ['8.8.8.8', '172.32.0.1', '140.82.112.3', '2606:4700::1111'])
+    assert.equal(isForbiddenAddress(ip), false, ip);
 });

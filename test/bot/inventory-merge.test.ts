@@ -12,11 +12,18 @@ test('a heartbeat replaces what is older and drops plugins it no longer lists', 
     { pluginId: 'a', version: '1.0.0', sha256: null, at: t(0) },
     { pluginId: 'b', version: '1.0.0', sha256: null, at: t(0) },
   ];
-  assert.deepEqual(mergeInventory(current, [{ pluginId: 'a', version: '1.1.0', sha256: null }], t(10), 'all'), [{ pluginId: 'a', version: '1.1.0', sha256: null, at: t(10) }]);
+  assert.deepEqual(mergeInventory(current, [{ pluginId: 'a', version: '1.1.0', sha256: null }], t(10), 'all'), [
+    { pluginId: 'a', version: '1.1.0', sha256: null, at: t(10) },
+  ]);
 });
 
 test('a report newer than the last heartbeat wins for its plugin; a late heartbeat does not undo it', () => {
-  const afterReport = mergeInventory([{ pluginId: 'a', version: '1.0.0', sha256: null, at: t(0) }], [{ pluginId: 'a', version: '2.0.0', sha256: 'f'.repeat(64) }], t(20), 'a');
+  const afterReport = mergeInventory(
+    [{ pluginId: 'a', version: '1.0.0', sha256: null, at: t(0) }],
+    [{ pluginId: 'a', version: '2.0.0', sha256: 'f'.repeat(64) }],
+    t(20),
+    'a',
+  );
   assert.deepEqual(afterReport, [{ pluginId: 'a', version: '2.0.0', sha256: 'f'.repeat(64), at: t(20) }]);
   const lateBeat = mergeInventory(
     afterReport,
@@ -45,6 +52,11 @@ test('a report only speaks for its plugin; an uninstall removes it; a problem is
     mergeInventory(current, [{ pluginId: 'a', version: null, sha256: null }], t(5), 'a').map((e) => e.pluginId),
     ['b'],
   );
-  const problem = mergeInventory(current, [{ pluginId: 'a', version: null, sha256: null, problem: 'files missing' }], t(5), 'a');
+  const problem = mergeInventory(
+    current,
+    [{ pluginId: 'a', version: null, sha256: null, problem: 'files missing' }],
+    t(5),
+    'a',
+  );
   assert.deepEqual(problem[0], { pluginId: 'a', version: null, sha256: null, problem: 'files missing', at: t(5) });
 });

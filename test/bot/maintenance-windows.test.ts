@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkTimeZone, describeLocal, isOpen, nextOpening, parseWindow, WindowError, type Schedule } from '../../src/bot/rollout/maintenance-windows.ts';
+import {
+  checkTimeZone,
+  describeLocal,
+  isOpen,
+  nextOpening,
+  parseWindow,
+  WindowError,
+  type Schedule,
+} from '../../src/bot/rollout/maintenance-windows.ts';
 
 // Windows in the host's own time zone, spans that cross midnight, and the next opening an operator is told.
 
 test('windows are written as days and a span; mistakes are named', () => {
-  assert.deepEqual(parseWindow('mon-fri 22:00-06:00'), { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '22:00', to: '06:00' });
+  assert.deepEqual(parseWindow('mon-fri 22:00-06:00'), {
+    days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    from: '22:00',
+    to: '06:00',
+  });
   assert.deepEqual(parseWindow('fri-mon 01:00-02:00').days, ['sun', 'mon', 'fri', 'sat']);
   assert.deepEqual(parseWindow('weekends 00:00-24:00').days, ['sun', 'sat']);
   assert.deepEqual(parseWindow('daily 02:00-04:00').days.length, 7);
@@ -29,7 +41,11 @@ test('a window that spans midnight in another time zone: open on both sides of i
   const next = nextOpening(tokyo, at('2026-11-28T00:00:00Z'))!;
   assert.equal(next.toISOString(), '2026-12-04T13:00:00.000Z');
   assert.equal(describeLocal('Asia/Tokyo', next), 'Fri 22:00 Asia/Tokyo');
-  assert.equal(nextOpening(tokyo, at('2026-11-27T14:00:00Z'))!.toISOString(), '2026-11-27T14:00:00.000Z', 'open now: now');
+  assert.equal(
+    nextOpening(tokyo, at('2026-11-27T14:00:00Z'))!.toISOString(),
+    '2026-11-27T14:00:00.000Z',
+    'open now: now',
+  );
   assert.equal(nextOpening({ timeZone: 'UTC', windows: [] }, new Date()), undefined);
 });
 
@@ -48,10 +64,17 @@ test('the next opening is always open and the minute before it closed, across ti
       const at = new Date(Date.UTC(2026, 0, 1) + Math.floor(random() * 365 * 24 * 60) * 60_000);
       const next = nextOpening(schedule, at)!;
       assert.ok(next, `${schedule.timeZone} from ${at.toISOString()}`);
-      assert.ok(isOpen(schedule, next), `${schedule.timeZone}: ${next.toISOString()} (from ${at.toISOString()}) is open`);
+      assert.ok(
+        isOpen(schedule, next),
+        `${schedule.timeZone}: ${next.toISOString()} (from ${at.toISOString()}) is open`,
+      );
       assert.ok(next.getTime() - at.getTime() <= 8 * 24 * 3600_000, 'within a week and a day');
       if (next.getTime() !== at.getTime())
-        assert.equal(isOpen(schedule, new Date(next.getTime() - 60_000)), false, `${schedule.timeZone}: closed the minute before ${next.toISOString()}`);
+        assert.equal(
+          isOpen(schedule, new Date(next.getTime() - 60_000)),
+          false,
+          `${schedule.timeZone}: closed the minute before ${next.toISOString()}`,
+        );
     }
   }
 });

@@ -22,8 +22,13 @@ after(async () => {
 });
 
 for (const engine of ENGINES)
-  test(`${engine}: a lost report is asked for again; a job the host says nothing about fails at its deadline`, { timeout: 60_000 }, async () => {
-    const bot = await StagedBot.create(engine, github, new Clock(), { C2F_REPORT_CHECK_SECONDS: '0.5', C2F_JOB_DEADLINE_SECONDS: '6' });
+  test(`${engine}: a lost report is asked for again; a job the host says nothing about fails at its deadline`, {
+    timeout: 60_000,
+  }, async () => {
+    const bot = await StagedBot.create(engine, github, new Clock(), {
+      C2F_REPORT_CHECK_SECONDS: '0.5',
+      C2F_JOB_DEADLINE_SECONDS: '6',
+    });
     try {
       fleet.botUrl = bot.url;
       const repo = `conn2flow/overdue-${engine}`;
@@ -32,11 +37,15 @@ for (const engine of ENGINES)
       const silent = await bot.addHost(fleet, `silent-${engine}`, [plugin], { outcome: 'silent' });
       const rolloutId = await bot.rolloutOf(await bot.publish(repo, 'overdue', '1.0.0'));
 
-      const recovered = await bot.until('the lost report, asked for again', async () => (await bot.jobs(rolloutId)).find((j) => j.hostId === lost && j.state === 'ok'));
+      const recovered = await bot.until('the lost report, asked for again', async () =>
+        (await bot.jobs(rolloutId)).find((j) => j.hostId === lost && j.state === 'ok'),
+      );
       assert.equal(recovered.message, 'install of overdue 1.0.0 done');
       assert.equal(fleet.jobsOf(lost).length, 1, 'the host ran the attempt once');
 
-      const expired = await bot.until('the silent job to fail at its deadline', async () => (await bot.jobs(rolloutId)).find((j) => j.hostId === silent && j.state === 'failed'));
+      const expired = await bot.until('the silent job to fail at its deadline', async () =>
+        (await bot.jobs(rolloutId)).find((j) => j.hostId === silent && j.state === 'failed'),
+      );
       assert.match(
         expired.reason ?? '',
         /^no report from the host since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(it was delivered\), and the job's deadline has passed: check the agent, then retry the job$/,

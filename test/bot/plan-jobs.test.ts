@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import { planJobs, type ReleaseToPlan } from '../../src/bot/rollout/plan-jobs.ts';
 import type { HostRecord } from '../../src/bot/store/hosts.ts';
 
-const release: ReleaseToPlan = { id: 7, repository: 'conn2flow/plugins', pluginId: 'p', version: '1.2.0', prerelease: false, sha256: 'b'.repeat(64) };
+const release: ReleaseToPlan = {
+  id: 7,
+  repository: 'conn2flow/plugins',
+  pluginId: 'p',
+  version: '1.2.0',
+  prerelease: false,
+  sha256: 'b'.repeat(64),
+};
 const host = (id: string, extra: Partial<HostRecord> = {}): HostRecord => ({
   id,
   name: id,
@@ -33,7 +40,15 @@ test('each following host gets one job by its policy; others are left out', () =
     host('manual', { policy: 'manual' }),
     host('other', { plugins: [{ repository: 'conn2flow/plugins', pluginId: 'q' }] }),
   ]);
-  const common = { releaseId: 7, action: 'install', force: false, reason: null, previousVersion: null, previousSha256: null, event: 'job_planned' };
+  const common = {
+    releaseId: 7,
+    action: 'install',
+    force: false,
+    reason: null,
+    previousVersion: null,
+    previousSha256: null,
+    event: 'job_planned',
+  };
   assert.deepEqual(plan, [
     { ...common, hostId: 'auto', state: 'queued', notify: false },
     { ...common, hostId: 'notify', state: 'awaiting_approval', notify: true },
@@ -69,7 +84,11 @@ test('skips say why: same package, newer version installed, disabled, not enroll
       ['edge', 'queued'],
     ],
   );
-  const forced = planJobs(release, [host('newer', { inventory: [{ pluginId: 'p', version: '1.10.0', sha256: null }] })], { force: true });
+  const forced = planJobs(
+    release,
+    [host('newer', { inventory: [{ pluginId: 'p', version: '1.10.0', sha256: null }] })],
+    { force: true },
+  );
   assert.deepEqual(
     forced.map((j) => [j.state, j.action, j.force]),
     [['queued', 'update', true]],
@@ -81,7 +100,11 @@ test('skips say why: same package, newer version installed, disabled, not enroll
 
 test("a host whose site runs a Conn2Flow outside the package's compatibility is blocked (31) with both versions; an unknown version is left to the agent", () => {
   const compatible = { ...release, compatibility: { min: '1.0.0', max: '2.x' } };
-  const planned = planJobs(compatible, [host('old', { gestorVersion: '2.9.43' }), host('new', { gestorVersion: '3.0.1' }), host('unknown')]);
+  const planned = planJobs(compatible, [
+    host('old', { gestorVersion: '2.9.43' }),
+    host('new', { gestorVersion: '3.0.1' }),
+    host('unknown'),
+  ]);
   assert.deepEqual(
     planned.map((j) => [j.hostId, j.state, j.exitCode ?? null, j.reason]),
     [

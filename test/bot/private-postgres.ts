@@ -28,7 +28,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const data = path.join(dir, 'data');
   const port = await freePort();
   asPostgres(`${bin}/initdb -D ${data} -A trust -U postgres >/dev/null`);
-  const ctl = (action: string) => asPostgres(`${bin}/pg_ctl -D ${data} -l ${dir}/log -w -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1" ${action} >/dev/null`);
+  const ctl = (action: string) =>
+    asPostgres(
+      `${bin}/pg_ctl -D ${data} -l ${dir}/log -w -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1" ${action} >/dev/null`,
+    );
   ctl('start');
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -42,8 +42,15 @@ before(async () => {
   receiver = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    pushes.push({ host: req.url!.slice(1), messageId: String(req.headers['webhook-id']), job: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-    setTimeout(() => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'), delayMs);
+    pushes.push({
+      host: req.url!.slice(1),
+      messageId: String(req.headers['webhook-id']),
+      job: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+    });
+    setTimeout(
+      () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'),
+      delayMs,
+    );
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
@@ -79,7 +86,11 @@ function startBot(databaseUrl: string, extra: NodeJS.ProcessEnv = {}): Promise<{
 
 async function sendRelease(port: number, releaseId: number, tag: string) {
   const payload = releasePayload({ repository: REPO, release: { id: releaseId, tagName: tag }, installationId: 7 });
-  const answer = await sendWebhook({ url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, secret: SECRET }, 'release', payload);
+  const answer = await sendWebhook(
+    { url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, secret: SECRET },
+    'release',
+    payload,
+  );
   assert.equal(answer.status, 200);
 }
 
@@ -124,13 +135,16 @@ async function counter(port: number, name: string): Promise<number> {
     .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
 
-test('two bot processes on one PostgreSQL share a large rollout and deliver each job once', { timeout: 120_000 }, async () => {
+test('two bot processes on one PostgreSQL share a large rollout and deliver each job once', {
+  timeout: 120_000,
+}, async () => {
   const { url, db } = await setup(600);
   delayMs = 100;
   const [a, b] = await Promise.all([startBot(url), startBot(url)]);
   const release = await addPackageRelease('plugin-test-plugin-v1.0.0');
   await sendRelease(a.port, release.id, release.tagName);
-  const delivered = async () => (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
+  const delivered = async () =>
+    (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
   await waitFor(async () => (await delivered()) === 600, 'all 600 deliveries', 60_000);
   const forRelease = pushes.filter((p) => p.job.source.releaseId === release.id);
   assert.equal(forRelease.length, 600, 'no job was pushed twice');
@@ -142,7 +156,9 @@ test('two bot processes on one PostgreSQL share a large rollout and deliver each
   children.splice(0).forEach((c) => c.kill('SIGKILL'));
 });
 
-test('a bot killed mid-rollout loses nothing: the other takes its jobs over within their lease; reported jobs are not sent again', { timeout: 120_000 }, async () => {
+test('a bot killed mid-rollout loses nothing: the other takes its jobs over within their lease; reported jobs are not sent again', {
+  timeout: 120_000,
+}, async () => {
   const { url, db } = await setup(12);
   delayMs = 1500; // slow hosts: the pushes are in flight when the bot dies
   const [first, survivor] = await Promise.all([startBot(url), startBot(url)]);
@@ -150,7 +166,9 @@ test('a bot killed mid-rollout loses nothing: the other takes its jobs over with
   await sendRelease(first.port, release.id, release.tagName);
   const forRelease = () => pushes.filter((p) => p.job.source.releaseId === release.id);
   async function states() {
-    return db.query<{ id: string; host_id: string; state: string; lease_until: Date | null }>('select id, host_id, state, lease_until from host_jobs');
+    return db.query<{ id: string; host_id: string; state: string; lease_until: Date | null }>(
+      'select id, host_id, state, lease_until from host_jobs',
+    );
   }
   // Kill whichever process holds leases once pushes are in flight.
   await waitFor(async () => forRelease().length >= 2, 'the first pushes', 60_000);
@@ -162,9 +180,16 @@ test('a bot killed mid-rollout loses nothing: the other takes its jobs over with
   await new Promise((resolve) => holder.child.once('exit', resolve));
   const other = holder === first ? survivor : first;
 
-  await waitFor(async () => (await states()).every((j) => j.state === 'delivered'), 'every job delivered after the kill', 60_000);
+  await waitFor(
+    async () => (await states()).every((j) => j.state === 'delivered'),
+    'every job delivered after the kill',
+    60_000,
+  );
   const late = Date.now() - leaseEnds;
-  assert.ok(late < 8000, `every job was delivered ${late} ms after the last lease ran out (lease 5 s, sweep every 2 s, pushes take 1.5 s)`);
+  assert.ok(
+    late < 8000,
+    `every job was delivered ${late} ms after the last lease ran out (lease 5 s, sweep every 2 s, pushes take 1.5 s)`,
+  );
   assert.ok((await counter(other.port, 'c2f_lease_takeovers_total')) > 0, 'the takeover is counted');
   const pushed = forRelease();
   assert.equal(new Set(pushed.map((p) => p.host)).size, 12, 'every host got its job');
@@ -203,7 +228,9 @@ test('a bot killed mid-rollout loses nothing: the other takes its jobs over with
   await db.close();
 });
 
-test('PostgreSQL restarted mid-rollout ends neither of two bot processes, and the rollout completes, each host once', { timeout: 180_000 }, async () => {
+test('PostgreSQL restarted mid-rollout ends neither of two bot processes, and the rollout completes, each host once', {
+  timeout: 180_000,
+}, async () => {
   // A server of this test's own: restarting the shared one would cut other test files off.
   const server = await startPrivatePostgres();
   const exited: string[] = [];
@@ -221,8 +248,13 @@ test('PostgreSQL restarted mid-rollout ends neither of two bot processes, and th
     const forRelease = () => pushes.filter((p) => p.job.source.releaseId === release.id);
     await waitFor(() => forRelease().length >= 40, 'the first pushes', 60_000);
     server.restart(); // "terminating connection due to administrator command" to every client, then back
-    const delivered = async () => (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
-    await waitFor(async () => (await delivered().catch(() => 0)) === 240, 'all 240 deliveries after the restart', 120_000);
+    const delivered = async () =>
+      (await db.query<{ n: number }>("select count(*)::int as n from host_jobs where state = 'delivered'"))[0].n;
+    await waitFor(
+      async () => (await delivered().catch(() => 0)) === 240,
+      'all 240 deliveries after the restart',
+      120_000,
+    );
     assert.deepEqual(exited, [], 'no bot process exited');
     const byHost = new Map<string, Set<string>>();
     for (const p of forRelease()) byHost.set(p.host, (byHost.get(p.host) ?? new Set()).add(p.messageId));
@@ -239,15 +271,23 @@ test('PostgreSQL restarted mid-rollout ends neither of two bot processes, and th
   }
 });
 
-test('a bot that stops cleanly hands back at once the leases of pushes still in flight', { timeout: 120_000 }, async () => {
+test('a bot that stops cleanly hands back at once the leases of pushes still in flight', {
+  timeout: 120_000,
+}, async () => {
   const { url, db } = await setup(3);
   delayMs = 14_000; // hosts slower than the bot's graceful stop (10 s)
   const bot = await startBot(url, { PUSH_TIMEOUT_MS: '30000', LEASE_SECONDS: '300' });
   try {
     const release = await addPackageRelease('plugin-test-plugin-v4.0.0');
     await sendRelease(bot.port, release.id, release.tagName);
-    await waitFor(() => pushes.filter((p) => p.job.source.releaseId === release.id).length === 3, 'the pushes in flight', 60_000);
-    const leased = await db.query<{ lease_until: Date }>("select lease_until from host_jobs where state = 'delivering'");
+    await waitFor(
+      () => pushes.filter((p) => p.job.source.releaseId === release.id).length === 3,
+      'the pushes in flight',
+      60_000,
+    );
+    const leased = await db.query<{ lease_until: Date }>(
+      "select lease_until from host_jobs where state = 'delivering'",
+    );
     assert.equal(leased.length, 3);
     assert.ok(
       leased.every((j) => new Date(j.lease_until).getTime() > Date.now() + 200_000),
@@ -255,7 +295,9 @@ test('a bot that stops cleanly hands back at once the leases of pushes still in 
     );
     bot.child.kill('SIGTERM');
     await new Promise((resolve) => bot.child.once('exit', resolve));
-    const after = await db.query<{ state: string; lease_until: Date | null }>('select state, lease_until from host_jobs');
+    const after = await db.query<{ state: string; lease_until: Date | null }>(
+      'select state, lease_until from host_jobs',
+    );
     assert.ok(
       after.every((j) => j.state !== 'delivering' || new Date(j.lease_until!).getTime() <= Date.now()),
       `every lease was handed back: ${JSON.stringify(after)}`,

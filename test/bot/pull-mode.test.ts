@@ -39,11 +39,29 @@ before(async () => {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100, pullLeaseSeconds: 2 });
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: 's',
+    baseUrl: github.url,
+    logLevel: 'fatal',
+  } as ConstructorParameters<typeof Probot>[0]);
+  bot = await createBotServer(probot, {
+    db,
+    boss,
+    box: testBox,
+    botUrl: 'https://bot.example.com',
+    pollCheckMs: 100,
+    pullLeaseSeconds: 2,
+  });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
-  const { token } = await createEnrollment(db, { name: 'behind-nat', policy: 'auto', channel: 'stable', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }] });
+  const { token } = await createEnrollment(db, {
+    name: 'behind-nat',
+    policy: 'auto',
+    channel: 'stable',
+    plugins: [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }],
+  });
   ({ hostId, secret } = await enroll(db, testBox, token, null, '0.1.0'));
 });
 after(async () => {
@@ -52,7 +70,15 @@ after(async () => {
 });
 
 async function heartbeat(pollSeconds: number, signWith = secret, inventory: unknown[] = []) {
-  const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory, pollSeconds, sentAt: new Date().toISOString() });
+  const body = JSON.stringify({
+    type: 'heartbeat',
+    protocol: 1,
+    hostId,
+    agentVersion: '0.1.0',
+    inventory,
+    pollSeconds,
+    sentAt: new Date().toISOString(),
+  });
   const response = await fetch(`${base}/api/heartbeat`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...signMessage(body, [signWith], `msg_${Math.random()}`) },
@@ -73,7 +99,9 @@ test('a heartbeat records the inventory; a forged one is refused', async () => {
   assert.equal((await heartbeat(0, generateSecret())).status, 401);
 });
 
-test("a long poll hands out the host's job under a lease: again after the lease, never after the host's first report", { timeout: 30_000 }, async () => {
+test("a long poll hands out the host's job under a lease: again after the lease, never after the host's first report", {
+  timeout: 30_000,
+}, async () => {
   const started = Date.now();
   const polling = heartbeat(10);
   await new Promise((r) => setTimeout(r, 500));
@@ -86,7 +114,11 @@ test("a long poll hands out the host's job under a lease: again after the lease,
   assert.equal(checkJob(answer.body.jobs[0]).ok, true);
   const [job] = answer.body.jobs;
   assert.deepEqual([job.jobId, job.attemptId], [queued[0].id, queued[0].attemptId]);
-  assert.equal((await getJob(db, queued[0].id))!.state, 'delivering', 'leased, not delivered: the answer may never arrive');
+  assert.equal(
+    (await getJob(db, queued[0].id))!.state,
+    'delivering',
+    'leased, not delivered: the answer may never arrive',
+  );
   assert.deepEqual((await heartbeat(0)).body.jobs, [], 'not handed out again while the lease holds');
 
   // The answer was lost: once the lease runs out, the next poll gets the same attempt.
@@ -119,7 +151,9 @@ test("a long poll hands out the host's job under a lease: again after the lease,
   assert.deepEqual((await heartbeat(0)).body.jobs, [], 'handed out until acknowledged, and not after');
 });
 
-test('a poll whose connection closes while it waits takes no job; the next poll gets it', { timeout: 30_000 }, async () => {
+test('a poll whose connection closes while it waits takes no job; the next poll gets it', {
+  timeout: 30_000,
+}, async () => {
   const controller = new AbortController();
   // The bot notices a closed connection only when its event loop gets to it; the job is made after that,
   // so that a poll that takes it would be a bug, not a race with the test.
@@ -131,7 +165,15 @@ test('a poll whose connection closes while it waits takes no job; the next poll 
     res.once('close', () => onClosed());
   };
   bot.on('request', watch);
-  const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory: [], pollSeconds: 20, sentAt: new Date().toISOString() });
+  const body = JSON.stringify({
+    type: 'heartbeat',
+    protocol: 1,
+    hostId,
+    agentVersion: '0.1.0',
+    inventory: [],
+    pollSeconds: 20,
+    sentAt: new Date().toISOString(),
+  });
   const abandoned = fetch(`${base}/api/heartbeat`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...signMessage(body, [secret], 'msg_abandoned') },

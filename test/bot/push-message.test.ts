@@ -17,9 +17,13 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
   received.push({ path: req.url!, verified: verified.ok, id: String(req.headers['webhook-id']) });
   switch (req.url) {
     case '/ok':
-      return void res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'accepted', jobId: 'j1' }));
+      return void res
+        .writeHead(202, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'accepted', jobId: 'j1' }));
     case '/pinned':
-      return void res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'refused', jobId: 'j1', reason: 'plugin pinned to 1.0.0' }));
+      return void res
+        .writeHead(409, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'refused', jobId: 'j1', reason: 'plugin pinned to 1.0.0' }));
     case '/gone':
       return void res.writeHead(410).end();
     case '/busy':
@@ -27,7 +31,9 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
     case '/moved':
       return void res.writeHead(302, { location: `${base}/ok` }).end();
     case '/invalid':
-      return void res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'body fails the job schema' }));
+      return void res
+        .writeHead(422, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'body fails the job schema' }));
     case '/slow':
       return void setTimeout(() => res.writeHead(202).end('{}'), 1500);
   }
@@ -53,18 +59,30 @@ test('a signed push lands; the receiver verifies it', async () => {
   const outcome = await push('/ok');
   assert.equal(outcome.kind, 'delivered');
   const { status, body, headers } = outcome as Extract<typeof outcome, { kind: 'delivered' }>;
-  assert.deepEqual([status, body, headers['content-type']], [202, '{"status":"accepted","jobId":"j1"}', 'application/json']);
+  assert.deepEqual(
+    [status, body, headers['content-type']],
+    [202, '{"status":"accepted","jobId":"j1"}', 'application/json'],
+  );
   assert.deepEqual(received.at(-1), { path: '/ok', verified: true, id: 'msg_test' });
 });
 
 test("409 is a refusal with the host's reason; 410 means stop; 422 fails for good", async () => {
   assert.deepEqual(await push('/pinned'), { kind: 'refused', status: 409, reason: 'plugin pinned to 1.0.0' });
   assert.deepEqual(await push('/gone'), { kind: 'gone', status: 410 });
-  assert.deepEqual(await push('/invalid'), { kind: 'failed', status: 422, error: 'the host answered 422: body fails the job schema' });
+  assert.deepEqual(await push('/invalid'), {
+    kind: 'failed',
+    status: 422,
+    error: 'the host answered 422: body fails the job schema',
+  });
 });
 
 test('busy hosts are retried after their Retry-After; redirects are never followed', async () => {
-  assert.deepEqual(await push('/busy'), { kind: 'retry', status: 503, error: 'the host answered 503: busy', retryAfterSeconds: 120 });
+  assert.deepEqual(await push('/busy'), {
+    kind: 'retry',
+    status: 503,
+    error: 'the host answered 503: busy',
+    retryAfterSeconds: 120,
+  });
   const before = received.filter((r) => r.path === '/ok').length;
   const moved = await push('/moved');
   assert.equal(moved.kind, 'retry');
@@ -73,12 +91,18 @@ test('busy hosts are retried after their Retry-After; redirects are never follow
 });
 
 test('a host that does not answer in time, or is down, is retried', async () => {
-  assert.deepEqual(await push('/slow', { timeoutMs: 200 }), { kind: 'retry', error: 'the host did not answer in time' });
+  assert.deepEqual(await push('/slow', { timeoutMs: 200 }), {
+    kind: 'retry',
+    error: 'the host did not answer in time',
+  });
   const closed = createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  assert.deepEqual(await push('', { url: `http://127.0.0.1:${port}/` }), { kind: 'retry', error: 'connection refused: the agent is not listening' });
+  assert.deepEqual(await push('', { url: `http://127.0.0.1:${port}/` }), {
+    kind: 'retry',
+    error: 'connection refused: the agent is not listening',
+  });
 });
 
 test('without the private-network opt-in, loopback is never dialled, whatever the name', async () => {

@@ -10,20 +10,27 @@ for (const engine of ENGINES) {
     try {
       const seen: Array<{ host: string; attempt: number }> = [];
       let failOnce = true;
-      await boss.work<{ host: string }>(QUEUES.resolveRelease, { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 }, async ([job]) => {
-        seen.push({ host: job.data.host, attempt: seen.length });
-        if (failOnce) {
-          failOnce = false;
-          throw new Error('transient');
-        }
-      });
+      await boss.work<{ host: string }>(
+        QUEUES.resolveRelease,
+        { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
+        async ([job]) => {
+          seen.push({ host: job.data.host, attempt: seen.length });
+          if (failOnce) {
+            failOnce = false;
+            throw new Error('transient');
+          }
+        },
+      );
       const id = await boss.send(QUEUES.resolveRelease, { host: 'h1' }, { retryDelay: 1, retryBackoff: false });
       assert.ok(id);
-      for (let i = 0; i < 100 && (await boss.getJobById(QUEUES.resolveRelease, id))?.state !== 'completed'; i++) await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 100 && (await boss.getJobById(QUEUES.resolveRelease, id))?.state !== 'completed'; i++)
+        await new Promise((r) => setTimeout(r, 200));
       const job = await boss.getJobById(QUEUES.resolveRelease, id);
       assert.equal(job?.state, 'completed');
       assert.equal(seen.length, 2, 'ran, failed, ran again');
-      const tables = await db.query<{ n: number }>("select count(*)::int as n from information_schema.tables where table_schema = 'pgboss'");
+      const tables = await db.query<{ n: number }>(
+        "select count(*)::int as n from information_schema.tables where table_schema = 'pgboss'",
+      );
       assert.ok(tables[0].n > 0, 'pg-boss lives in the same database');
     } finally {
       await boss.stop({ graceful: false });

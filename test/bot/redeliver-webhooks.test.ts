@@ -28,7 +28,13 @@ test('failed deliveries of the last day are redelivered once; recovered and old 
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: 's',
+    baseUrl: github.url,
+    logLevel: 'fatal',
+  } as ConstructorParameters<typeof Probot>[0]);
   const redelivered = await redeliverFailedWebhooks((await probot.auth()) as never, now);
   assert.deepEqual(redelivered.sort(), ['failed', 'timed-out']);
   assert.deepEqual(github.redeliveryRequests.sort(), ['failed', 'timed-out']);
@@ -44,7 +50,13 @@ test('the bot schedules the redelivery pass every five minutes (and the daily pr
       privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
       publicKeyEncoding: { type: 'spki', format: 'pem' },
     });
-    const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+    const probot = new Probot({
+      appId: 1,
+      privateKey,
+      secret: 's',
+      baseUrl: github.url,
+      logLevel: 'fatal',
+    } as ConstructorParameters<typeof Probot>[0]);
     await startWorkers(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com' });
     const schedules = await boss.getSchedules();
     assert.deepEqual(schedules.map((s) => [s.name, s.cron]).sort(), [

@@ -3,7 +3,12 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { checkRunActionPayload, releasePayload as githubReleasePayload, sendWebhook as sendGitHubWebhook, type ReleaseEvent } from '../../dev/github/webhooks.ts';
+import {
+  checkRunActionPayload,
+  releasePayload as githubReleasePayload,
+  sendWebhook as sendGitHubWebhook,
+  type ReleaseEvent,
+} from '../../dev/github/webhooks.ts';
 import { Probot } from 'probot';
 import type { PgBoss } from 'pg-boss';
 import { startQueue } from '../../src/bot/queue.ts';
@@ -54,7 +59,13 @@ before(async () => {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: WEBHOOK_SECRET,
+    baseUrl: github.url,
+    logLevel: 'fatal',
+  } as ConstructorParameters<typeof Probot>[0]);
   bot = await createBotServer(probot, {
     db,
     boss,
@@ -83,8 +94,18 @@ after(async () => {
   await github.stop();
 });
 
-function releasePayload(releaseId: number, tag: string, action: ReleaseEvent['action'] = 'published', privateRepository = false) {
-  return githubReleasePayload({ repository: REPO, release: { id: releaseId, tagName: tag }, action, privateRepository });
+function releasePayload(
+  releaseId: number,
+  tag: string,
+  action: ReleaseEvent['action'] = 'published',
+  privateRepository = false,
+) {
+  return githubReleasePayload({
+    repository: REPO,
+    release: { id: releaseId, tagName: tag },
+    action,
+    privateRepository,
+  });
 }
 
 function sendWebhook(payload: unknown, secret = WEBHOOK_SECRET, event = 'release') {
@@ -99,7 +120,9 @@ function packageAssets(content: Buffer, shaText?: string) {
   ];
 }
 
-test("a published release reaches the host as a signed job, and the host's report closes it", { timeout: 60_000 }, async () => {
+test("a published release reaches the host as a signed job, and the host's report closes it", {
+  timeout: 60_000,
+}, async () => {
   const zip = await minimalPackage('test-plugin', '1.0.0');
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.0.0' }, packageAssets(zip));
   const answer = await sendWebhook(releasePayload(release.id, release.tagName));
@@ -112,7 +135,10 @@ test("a published release reaches the host as a signed job, and the host's repor
     [job.action, job.plugin.id, job.plugin.version, job.package.sha256, job.package.size],
     ['install', 'test-plugin', '1.0.0', createHash('sha256').update(zip).digest('hex'), zip.length],
   );
-  assert.equal(job.package.url, `https://github.com/${REPO}/releases/download/plugin-test-plugin-v1.0.0/gestor-plugin.zip`);
+  assert.equal(
+    job.package.url,
+    `https://github.com/${REPO}/releases/download/plugin-test-plugin-v1.0.0/gestor-plugin.zip`,
+  );
   assert.equal(job.reportUrl, 'http://bot.example.com/api/reports');
 
   const report = {
@@ -132,7 +158,11 @@ test("a published release reaches the host as a signed job, and the host's repor
   };
   const body = JSON.stringify(report);
   const post = (secret: string, id = 'msg_report_1') =>
-    fetch(`${botUrl}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', ...signMessage(body, [secret], id) }, body });
+    fetch(`${botUrl}/api/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signMessage(body, [secret], id) },
+      body,
+    });
   const forged = await post(`whsec_${Buffer.alloc(32, 1).toString('base64')}`);
   assert.equal(forged.status, 401, 'a report signed with another secret is rejected');
   const accepted = await post(hostSecret);
@@ -144,19 +174,31 @@ test("a published release reaches the host as a signed job, and the host's repor
   assert.deepEqual([hostJob.state, hostJob.exitCode, hostJob.installedVersion], ['ok', 0, '1.0.0']);
 
   // GitHub shows the rollout: one check run on the tag's commit, completed once the host reported.
-  const run = await waitFor(() => github.checkRuns.find((r) => r.externalId === rollout.id && r.status === 'completed'), 'the completed check run');
+  const run = await waitFor(
+    () => github.checkRuns.find((r) => r.externalId === rollout.id && r.status === 'completed'),
+    'the completed check run',
+  );
   assert.equal(run.headSha, commitOf('plugin-test-plugin-v1.0.0'));
   assert.equal(run.name, 'Conn2Flow rollout: test-plugin 1.0.0');
   assert.equal(run.conclusion, 'success');
   assert.equal(run.output!.title, '1 of 1 hosts updated');
-  assert.match(run.output!.summary, /\| site \| auto \| install \| ok \(installed\) \| 1\.0\.0 \| 0 OK \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|/);
+  assert.match(
+    run.output!.summary,
+    /\| site \| auto \| install \| ok \(installed\) \| 1\.0\.0 \| 0 OK \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|/,
+  );
   assert.equal(github.checkRuns.filter((r) => r.externalId === rollout.id).length, 1, 'one check run per rollout');
   assert.ok(run.updates <= 3, `updates are coalesced (${run.updates} updates for 4 state changes)`);
   assert.deepEqual(github.violations.splice(0), []);
 });
 
-test('duplicate and out-of-order webhooks for one release make one rollout and one push', { timeout: 60_000 }, async () => {
-  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.1.0' }, packageAssets(await minimalPackage('test-plugin', '1.1.0')));
+test('duplicate and out-of-order webhooks for one release make one rollout and one push', {
+  timeout: 60_000,
+}, async () => {
+  const release = github.addRelease(
+    REPO,
+    { tagName: 'plugin-test-plugin-v1.1.0' },
+    packageAssets(await minimalPackage('test-plugin', '1.1.0')),
+  );
   const answers = await Promise.all([
     sendWebhook(releasePayload(release.id, release.tagName, 'released')),
     sendWebhook(releasePayload(release.id, release.tagName, 'published')),
@@ -179,8 +221,14 @@ test('a forged webhook is rejected and records nothing', async () => {
   assert.equal(await getRelease(db, 987654), undefined);
 });
 
-test("a .sha256 that disagrees with GitHub's digest fails the release loudly; nothing is pushed", { timeout: 60_000 }, async () => {
-  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.2.0' }, packageAssets(Buffer.alloc(3000, 'c'), `${'0'.repeat(64)}\n`));
+test("a .sha256 that disagrees with GitHub's digest fails the release loudly; nothing is pushed", {
+  timeout: 60_000,
+}, async () => {
+  const release = github.addRelease(
+    REPO,
+    { tagName: 'plugin-test-plugin-v1.2.0' },
+    packageAssets(Buffer.alloc(3000, 'c'), `${'0'.repeat(64)}\n`),
+  );
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
   const stored = await waitFor(async () => {
     const r = await getRelease(db, release.id);
@@ -200,14 +248,25 @@ test('assets attached after the event are waited for', { timeout: 60_000 }, asyn
   assert.equal((await getRelease(db, release.id))!.state, 'received', 'still waiting');
   const content = await minimalPackage('test-plugin', '1.3.0');
   for (const asset of packageAssets(content))
-    release.assets.push({ id: 900000 + release.assets.length, name: asset.name, contentType: asset.contentType, content: asset.content, createdAt: new Date().toISOString() });
-  const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job after the assets arrived');
+    release.assets.push({
+      id: 900000 + release.assets.length,
+      name: asset.name,
+      contentType: asset.contentType,
+      content: asset.content,
+      createdAt: new Date().toISOString(),
+    });
+  const job = await waitFor(
+    () => jobsReceived.find((j) => j.source.releaseId === release.id),
+    'the job after the assets arrived',
+  );
   assert.equal(job.plugin.version, '1.3.0');
   // The host reported 1.0.0 installed (first test): the bot plans from that report, not from a heartbeat.
   assert.deepEqual([job.action, job.plugin.previousVersion], ['update', '1.0.0']);
 });
 
-test('private repositories: the job points at the bot, which streams the asset; the link is bound to the job and expires', { timeout: 60_000 }, async () => {
+test('private repositories: the job points at the bot, which streams the asset; the link is bound to the job and expires', {
+  timeout: 60_000,
+}, async () => {
   const zip = await minimalPackage('test-plugin', '4.0.0', { padding: 200_000 });
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v4.0.0' }, packageAssets(zip));
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName, 'published', true))).status, 200);
@@ -229,7 +288,9 @@ test('private repositories: the job points at the bot, which streams the asset; 
   const tampered = new URL(link);
   tampered.searchParams.set('expires', String(Number(link.searchParams.get('expires')) + 3600));
   assert.equal((await fetch(local(tampered))).status, 403, 'the expiry is signed');
-  const expired = new URL(packageLink(testBox, 'http://bot.example.com', job.jobId, new Date(Date.now() - 25 * 3600_000)).url);
+  const expired = new URL(
+    packageLink(testBox, 'http://bot.example.com', job.jobId, new Date(Date.now() - 25 * 3600_000)).url,
+  );
   const gone = await fetch(local(expired));
   assert.equal(gone.status, 410);
   assert.match(((await gone.json()) as { error: string }).error, /expired/);
@@ -240,7 +301,11 @@ test('private repositories: the job points at the bot, which streams the asset; 
 });
 
 test('a failed host\'s job is retried from the check run\'s "Retry failed" button', { timeout: 60_000 }, async () => {
-  const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v5.0.0' }, packageAssets(await minimalPackage('test-plugin', '5.0.0')));
+  const release = github.addRelease(
+    REPO,
+    { tagName: 'plugin-test-plugin-v5.0.0' },
+    packageAssets(await minimalPackage('test-plugin', '5.0.0')),
+  );
   assert.equal((await sendWebhook(releasePayload(release.id, release.tagName))).status, 200);
   const job = await waitFor(() => jobsReceived.find((j) => j.source.releaseId === release.id), 'the job at the host');
   const report = {
@@ -287,7 +352,10 @@ test('a failed host\'s job is retried from the check run\'s "Retry failed" butto
     sender: 'octocat',
   });
   assert.equal((await sendWebhook(payload, WEBHOOK_SECRET, 'check_run')).status, 200);
-  const again = await waitFor(() => jobsReceived.find((j) => j.jobId === job.jobId && j.attemptId !== job.attemptId), 'the retried attempt at the host');
+  const again = await waitFor(
+    () => jobsReceived.find((j) => j.jobId === job.jobId && j.attemptId !== job.attemptId),
+    'the retried attempt at the host',
+  );
   assert.equal(again.source.releaseId, release.id);
   const history = await jobHistory(db, job.jobId);
   assert.ok(

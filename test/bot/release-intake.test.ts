@@ -8,7 +8,12 @@ import { ENGINES, freshDatabase } from './databases.ts';
 // The webhook handler writes the release in one statement; the intake queues its resolution. A release the
 // handler recorded just before a crash is queued by the next pass, once, however many passes run at once.
 
-async function recordReleaseWebhook(db: Parameters<typeof recordReleaseWebhooks>[0], deliveryId: string, action: string, release: ReleaseWebhook['release']): Promise<boolean> {
+async function recordReleaseWebhook(
+  db: Parameters<typeof recordReleaseWebhooks>[0],
+  deliveryId: string,
+  action: string,
+  release: ReleaseWebhook['release'],
+): Promise<boolean> {
   const [fresh] = await recordReleaseWebhooks(db, [{ deliveryId, action, release }]);
   return fresh;
 }
@@ -18,7 +23,14 @@ for (const engine of ENGINES) {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
-      const release = (id: number) => ({ id, repository: 'conn2flow/plugins', installationId: 7, tag: `plugin-p-v1.0.${id}`, prerelease: false, privateRepository: false });
+      const release = (id: number) => ({
+        id,
+        repository: 'conn2flow/plugins',
+        installationId: 7,
+        tag: `plugin-p-v1.0.${id}`,
+        prerelease: false,
+        privateRepository: false,
+      });
       assert.equal(await recordReleaseWebhook(db, 'd1', 'published', release(1)), true);
       assert.equal(await recordReleaseWebhook(db, 'd2', 'released', release(1)), false, 'the same release again');
       assert.equal(await recordReleaseWebhook(db, 'd3', 'published', release(2)), true);
@@ -34,14 +46,20 @@ for (const engine of ENGINES) {
       assert.equal(delivery.n, 6, 'every delivery is recorded once');
 
       const intake = new ReleaseIntake({ db, boss });
-      const passes = await Promise.all([intake.pass(), new ReleaseIntake({ db, boss }).pass(), new ReleaseIntake({ db, boss }).pass()]);
+      const passes = await Promise.all([
+        intake.pass(),
+        new ReleaseIntake({ db, boss }).pass(),
+        new ReleaseIntake({ db, boss }).pass(),
+      ]);
       assert.equal(
         passes.reduce((a, b) => a + b, 0),
         3,
         'three releases, each queued by one pass',
       );
       assert.equal(await intake.pass(), 0);
-      const queued = await boss.fetch<{ releaseId: number; installationId: number }>(QUEUES.resolveRelease, { batchSize: 10 });
+      const queued = await boss.fetch<{ releaseId: number; installationId: number }>(QUEUES.resolveRelease, {
+        batchSize: 10,
+      });
       assert.deepEqual(
         queued.map((j) => j.data).sort((a, b) => a.releaseId - b.releaseId),
         [1, 2, 3].map((releaseId) => ({ releaseId, installationId: 7 })),

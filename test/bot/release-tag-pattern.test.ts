@@ -6,8 +6,16 @@ import { linearPattern, pluginFromTag } from '../../src/bot/rollout/release-tag-
 // stall the bot.
 
 test("Conn2Flow's tags, a repository's pattern, a single-plugin repository", () => {
-  assert.deepEqual(pluginFromTag('plugin-test-plugin-public-v0.1.10'), { kind: 'named', pluginId: 'test-plugin-public', version: '0.1.10' });
-  assert.deepEqual(pluginFromTag('v1.2.3', { 'plugin-id': 'solo' }), { kind: 'named', pluginId: 'solo', version: '1.2.3' });
+  assert.deepEqual(pluginFromTag('plugin-test-plugin-public-v0.1.10'), {
+    kind: 'named',
+    pluginId: 'test-plugin-public',
+    version: '0.1.10',
+  });
+  assert.deepEqual(pluginFromTag('v1.2.3', { 'plugin-id': 'solo' }), {
+    kind: 'named',
+    pluginId: 'solo',
+    version: '1.2.3',
+  });
   assert.equal(pluginFromTag('v1.2.3').kind, 'unnamed');
   assert.equal(pluginFromTag('nightly').kind, 'unnamed');
   const pattern = { 'tag-pattern': '^release-(?<id>[a-z0-9_-]+)@(?<version>\\d+\\.\\d+\\.\\d+)$' };
@@ -16,7 +24,13 @@ test("Conn2Flow's tags, a repository's pattern, a single-plugin repository", () 
 });
 
 test('ids and versions a manifest could not have are refused, whatever the tag or pattern says', () => {
-  for (const tag of ['plugin-evil id-v1.0.0', 'plugin-"quoted"-v1.0.0', 'plugin-../../x-v1.0.0', 'plugin-Upper-v1.0.0', `plugin-${'a'.repeat(10_000)}-v1.0.0`]) {
+  for (const tag of [
+    'plugin-evil id-v1.0.0',
+    'plugin-"quoted"-v1.0.0',
+    'plugin-../../x-v1.0.0',
+    'plugin-Upper-v1.0.0',
+    `plugin-${'a'.repeat(10_000)}-v1.0.0`,
+  ]) {
     const meaning = pluginFromTag(tag);
     assert.notEqual(meaning.kind, 'named', tag.slice(0, 40));
   }

@@ -31,8 +31,18 @@ const { privateKey } = generateKeyPairSync('rsa', {
 
 async function botOn(db: Database): Promise<{ url: string; close: () => Promise<void> }> {
   const boss = await startQueue(db);
-  const probot = new Probot({ appId: 1, privateKey, secret: 's', baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  const server: Server = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100 }, { workers: false });
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: 's',
+    baseUrl: github.url,
+    logLevel: 'fatal',
+  } as ConstructorParameters<typeof Probot>[0]);
+  const server: Server = await createBotServer(
+    probot,
+    { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100 },
+    { workers: false },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -45,17 +55,32 @@ async function botOn(db: Database): Promise<{ url: string; close: () => Promise<
 }
 
 for (const engine of ENGINES) {
-  test(`${engine}: a replayed poll is refused by every bot process; a fresh one is answered`, { timeout: 60_000 }, async () => {
+  test(`${engine}: a replayed poll is refused by every bot process; a fresh one is answered`, {
+    timeout: 60_000,
+  }, async () => {
     const db = await freshDatabase(engine);
     // PostgreSQL: a second pool on the same database, as a second process has; PGlite: one process, two servers.
     const secondDb = engine === 'postgres' ? openPostgres(db.connectionString!, 2) : db;
     const first = await botOn(db);
     const second = await botOn(secondDb);
     try {
-      const { token } = await createEnrollment(db, { name: 'nat', policy: 'auto', channel: 'stable', plugins: [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }] });
+      const { token } = await createEnrollment(db, {
+        name: 'nat',
+        policy: 'auto',
+        channel: 'stable',
+        plugins: [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }],
+      });
       const { hostId, secret } = await enroll(db, testBox, token, null, '0.1.0');
       await rolloutOf(db, await resolvedRelease(db, { id: 61, version: '1.0.0' }), [(await getHost(db, hostId))!]);
-      const body = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory: [], pollSeconds: 0, sentAt: new Date().toISOString() });
+      const body = JSON.stringify({
+        type: 'heartbeat',
+        protocol: 1,
+        hostId,
+        agentVersion: '0.1.0',
+        inventory: [],
+        pollSeconds: 0,
+        sentAt: new Date().toISOString(),
+      });
       const headers = { 'content-type': 'application/json', ...signMessage(body, [secret], 'msg_captured_poll') };
       const post = (base: string) => fetch(`${base}/api/heartbeat`, { method: 'POST', headers, body });
       const original = await post(first.url);
@@ -66,7 +91,15 @@ for (const engine of ENGINES) {
         assert.equal(replay.status, 409, 'the replay is refused');
         assert.match(((await replay.json()) as { error: string }).error, /already received: a replay is not acted on/);
       }
-      const freshBody = JSON.stringify({ type: 'heartbeat', protocol: 1, hostId, agentVersion: '0.1.0', inventory: [], pollSeconds: 0, sentAt: new Date().toISOString() });
+      const freshBody = JSON.stringify({
+        type: 'heartbeat',
+        protocol: 1,
+        hostId,
+        agentVersion: '0.1.0',
+        inventory: [],
+        pollSeconds: 0,
+        sentAt: new Date().toISOString(),
+      });
       const fresh = await fetch(`${second.url}/api/heartbeat`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...signMessage(freshBody, [secret], 'msg_next_poll') },

@@ -9,19 +9,48 @@ import { resolvedRelease, rolloutOf } from './fixtures.ts';
 // What piles up with traffic is pruned after the retention; what a running job still needs is not.
 
 for (const engine of ENGINES) {
-  test(`${engine}: old events, deliveries and finished jobs' history and reports are pruned; running jobs keep theirs`, { timeout: 60_000 }, async () => {
+  test(`${engine}: old events, deliveries and finished jobs' history and reports are pruned; running jobs keep theirs`, {
+    timeout: 60_000,
+  }, async () => {
     const db = await freshDatabase(engine);
     const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }];
-    const done = (await addHost(db, testBox, { name: 'done', url: 'https://d.example.com', policy: 'auto', channel: 'stable', plugins })).host;
-    const busy = (await addHost(db, testBox, { name: 'busy', url: 'https://b.example.com', policy: 'auto', channel: 'stable', plugins })).host;
-    const held = (await addHost(db, testBox, { name: 'held', url: 'https://h.example.com', policy: 'auto', channel: 'stable', plugins })).host;
+    const done = (
+      await addHost(db, testBox, {
+        name: 'done',
+        url: 'https://d.example.com',
+        policy: 'auto',
+        channel: 'stable',
+        plugins,
+      })
+    ).host;
+    const busy = (
+      await addHost(db, testBox, {
+        name: 'busy',
+        url: 'https://b.example.com',
+        policy: 'auto',
+        channel: 'stable',
+        plugins,
+      })
+    ).host;
+    const held = (
+      await addHost(db, testBox, {
+        name: 'held',
+        url: 'https://h.example.com',
+        policy: 'auto',
+        channel: 'stable',
+        plugins,
+      })
+    ).host;
     const { jobs } = await rolloutOf(db, await resolvedRelease(db, { id: 71, version: '1.0.0' }), [done, busy, held]);
     const finished = jobs.find((j) => j.hostId === done.id)!;
     const running = jobs.find((j) => j.hostId === busy.id)!;
     // A job blocked by a missing dependency is final too.
     const blocked = jobs.find((j) => j.hostId === held.id)!;
     await db.query("update host_jobs set state = 'blocked' where id = $1", [blocked.id]);
-    await db.query("insert into job_reports (message_id, job_id, attempt_id, report) values ('r-blocked', $1, $2, '{}')", [blocked.id, blocked.attemptId]);
+    await db.query(
+      "insert into job_reports (message_id, job_id, attempt_id, report) values ('r-blocked', $1, $2, '{}')",
+      [blocked.id, blocked.attemptId],
+    );
     const report = (job: typeof finished, status: 'ok' | 'instalando') => ({
       type: 'report' as const,
       protocol: 1 as const,
@@ -39,7 +68,8 @@ for (const engine of ENGINES) {
     });
     await applyReport(db, 'r-done', report(finished, 'ok'));
     await applyReport(db, 'r-busy', report(running, 'instalando'));
-    const age = (table: string, column: string) => db.query(`update ${table} set ${column} = now() - interval '200 days'`);
+    const age = (table: string, column: string) =>
+      db.query(`update ${table} set ${column} = now() - interval '200 days'`);
     await age('events', 'at');
     await age('webhook_deliveries', 'received_at');
     await age('job_history', 'at');
@@ -53,6 +83,10 @@ for (const engine of ENGINES) {
       left.map((r) => r.job_id),
       [running.id],
     );
-    assert.deepEqual(await pruneOldRecords(db, 180), { events: 0, webhookDeliveries: 0, jobHistory: 0, jobReports: 0, hostMessages: 0 }, 'a second pass finds nothing');
+    assert.deepEqual(
+      await pruneOldRecords(db, 180),
+      { events: 0, webhookDeliveries: 0, jobHistory: 0, jobReports: 0, hostMessages: 0 },
+      'a second pass finds nothing',
+    );
   });
 }

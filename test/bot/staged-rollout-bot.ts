@@ -53,8 +53,14 @@ export class StagedBot {
     this.env = env;
   }
 
-  static async create(engine: Engine, github: GitHubStandIn, clock = new Clock(), env: NodeJS.ProcessEnv = {}): Promise<StagedBot> {
-    const store = engine === 'pglite' ? { C2F_DATA_DIR: await freshPgliteFolder() } : { DATABASE_URL: await freshPostgresUrl() };
+  static async create(
+    engine: Engine,
+    github: GitHubStandIn,
+    clock = new Clock(),
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<StagedBot> {
+    const store =
+      engine === 'pglite' ? { C2F_DATA_DIR: await freshPgliteFolder() } : { DATABASE_URL: await freshPostgresUrl() };
     const bot = new StagedBot(github, clock, {
       APP_ID: '1',
       C2F_BOT_URL: 'http://bot.example.com',
@@ -77,7 +83,13 @@ export class StagedBot {
   }
 
   async start(): Promise<void> {
-    const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: this.github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
+    const probot = new Probot({
+      appId: 1,
+      privateKey,
+      secret: WEBHOOK_SECRET,
+      baseUrl: this.github.url,
+      logLevel: 'fatal',
+    } as ConstructorParameters<typeof Probot>[0]);
     this.running = await createBot(probot, readBotConfig(this.env), {
       now: this.clock.now,
       rolloutTickSeconds: 0.3,
@@ -97,11 +109,18 @@ export class StagedBot {
   async admin<T = any>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}/api/admin/${route}`, {
       method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'x-c2f-operator': 'tester' },
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        'content-type': 'application/json',
+        'x-c2f-operator': 'tester',
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: (text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text) as T };
+    return {
+      status: response.status,
+      body: (text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text) as T,
+    };
   }
 
   /** A host of the fleet following `plugins` (owner/repo:id), with what its site already has. */
@@ -123,8 +142,14 @@ export class StagedBot {
     if (added.status !== 201) throw new Error(`hosts add ${name}: ${JSON.stringify(added.body)}`);
     const { host, secret } = added.body as { host: { id: string }; secret: string };
     fleet.register(host.id, secret, options.outcome ?? 'ok', options.site ?? {});
-    const inventory = Object.entries(options.site ?? {}).map(([pluginId, version]) => ({ pluginId, version, sha256: null, at: new Date(0).toISOString() }));
-    if (inventory.length) await this.db.query('update hosts set inventory = $2 where id = $1', [host.id, JSON.stringify(inventory)]);
+    const inventory = Object.entries(options.site ?? {}).map(([pluginId, version]) => ({
+      pluginId,
+      version,
+      sha256: null,
+      at: new Date(0).toISOString(),
+    }));
+    if (inventory.length)
+      await this.db.query('update hosts set inventory = $2 where id = $1', [host.id, JSON.stringify(inventory)]);
     return host.id;
   }
 
@@ -153,7 +178,12 @@ export class StagedBot {
 
   async rolloutOf(releaseId: number): Promise<string> {
     return waitFor(
-      async () => (await this.db.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [releaseId]))[0]?.id,
+      async () =>
+        (
+          await this.db.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [
+            releaseId,
+          ])
+        )[0]?.id,
       `the rollout of release ${releaseId}`,
     );
   }

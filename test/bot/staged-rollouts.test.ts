@@ -40,13 +40,22 @@ for (const engine of ENGINES)
     });
     after(() => bot.stop());
 
-    test(`${prefix}: a canary failure halts the rollout before wave 2; resume goes on past it, wave by wave`, { timeout: 90_000 }, async () => {
+    test(`${prefix}: a canary failure halts the rollout before wave 2; resume goes on past it, wave by wave`, {
+      timeout: 90_000,
+    }, async () => {
       const repo = `conn2flow/canary-${engine}`;
       strategyFile(
         repo,
-        ['rollout:', '  waves:', '    - name: canary', '      labels: [canary]', '      errorThreshold: 1', '    - name: half', '      percent: 50', '    - name: everyone'].join(
-          '\n',
-        ),
+        [
+          'rollout:',
+          '  waves:',
+          '    - name: canary',
+          '      labels: [canary]',
+          '      errorThreshold: 1',
+          '    - name: half',
+          '      percent: 50',
+          '    - name: everyone',
+        ].join('\n'),
       );
       const plugin = `${repo}:canary-plugin`;
       const good = await bot.addHost(fleet, 'canary-good', [plugin], { labels: ['canary'] });
@@ -77,16 +86,25 @@ for (const engine of ENGINES)
         ],
       );
       const run = await bot
-        .until('the halted check run', async () => github.checkRuns.find((r) => r.externalId === rolloutId && /^halted: wave 1/.test(r.output?.title ?? '')), 30_000)
+        .until(
+          'the halted check run',
+          async () =>
+            github.checkRuns.find((r) => r.externalId === rolloutId && /^halted: wave 1/.test(r.output?.title ?? '')),
+          30_000,
+        )
         .catch((error) => {
-          throw new Error(`${error.message}: ${JSON.stringify(github.checkRuns.map((r) => [r.externalId, r.output?.title]))} ${github.violations}`);
+          throw new Error(
+            `${error.message}: ${JSON.stringify(github.checkRuns.map((r) => [r.externalId, r.output?.title]))} ${github.violations}`,
+          );
         });
       assert.ok(run.actions.some((a) => a.identifier === 'resume'));
       assert.match(run.output!.summary, /\| 1 canary \| labels canary \| halted \|/);
 
       const resumed = await bot.admin('POST', `rollouts/${rolloutId}/resume`, {});
       assert.deepEqual([resumed.status, resumed.body.state], [200, 'running']);
-      await bot.until('every host of waves 2 and 3 to get its job', async () => others.every((h) => fleet.jobsOf(h).length === 1));
+      await bot.until('every host of waves 2 and 3 to get its job', async () =>
+        others.every((h) => fleet.jobsOf(h).length === 1),
+      );
       const done = await bot.until('the rollout to complete', async () => {
         const r = await bot.rollout(rolloutId);
         return r.state === 'completed' ? r : undefined;
@@ -99,11 +117,16 @@ for (const engine of ENGINES)
           ['everyone', 2, 0],
         ],
       );
-      const kinds = (await listEvents(bot.db, { limit: 5000 })).filter((e) => (e.detail as { rolloutId?: string } | null)?.rolloutId === rolloutId).map((e) => e.kind);
-      for (const kind of ['rollout_halted', 'rollout_resume', 'wave_started', 'rollout_completed']) assert.ok(kinds.includes(kind), `${kind} in ${kinds}`);
+      const kinds = (await listEvents(bot.db, { limit: 5000 }))
+        .filter((e) => (e.detail as { rolloutId?: string } | null)?.rolloutId === rolloutId)
+        .map((e) => e.kind);
+      for (const kind of ['rollout_halted', 'rollout_resume', 'wave_started', 'rollout_completed'])
+        assert.ok(kinds.includes(kind), `${kind} in ${kinds}`);
     });
 
-    test(`${prefix}: thresholds by percentage and by success, a soak the clock runs through, then abort`, { timeout: 90_000 }, async () => {
+    test(`${prefix}: thresholds by percentage and by success, a soak the clock runs through, then abort`, {
+      timeout: 90_000,
+    }, async () => {
       const repo = `conn2flow/percent-${engine}`;
       strategyFile(
         repo,
@@ -146,27 +169,38 @@ for (const engine of ENGINES)
         const r = await bot.rollout(rolloutId);
         return r.state === 'halted' ? r : undefined;
       });
-      assert.equal(halted.stateReason, 'wave 2 (second): 0 of 2 jobs succeeded (0 %), below its success threshold of 100 %');
+      assert.equal(
+        halted.stateReason,
+        'wave 2 (second): 0 of 2 jobs succeeded (0 %), below its success threshold of 100 %',
+      );
 
       const aborted = await bot.admin('POST', `rollouts/${rolloutId}/abort`, {});
       assert.deepEqual([aborted.status, aborted.body.state, aborted.body.jobs], [200, 'aborted', 2]);
       const third = (await bot.jobs(rolloutId)).filter((j) => j.wave === 2);
       assert.ok(third.every((j) => j.state === 'cancelled' && /rollout aborted by tester/.test(j.reason ?? '')));
-      assert.equal((await bot.admin('POST', `rollouts/${rolloutId}/resume`, {})).status, 409, 'an aborted rollout stays aborted');
+      assert.equal(
+        (await bot.admin('POST', `rollouts/${rolloutId}/resume`, {})).status,
+        409,
+        'an aborted rollout stays aborted',
+      );
       // Nothing of the aborted release goes out again from its rollout: no retry, no force, no approval.
       for (const action of ['retry', 'force', 'approve']) {
         const refused = await bot.admin('POST', `rollouts/${rolloutId}/${action}`, { jobs: [third[0].id] });
         assert.equal(refused.status, 409, action);
         assert.match(
           refused.body.error,
-          new RegExp(`^rollout ${rolloutId} was aborted \\(aborted by tester\\): nothing of \\S+ \\S+ goes out from it again, so it cannot ${action}; `),
+          new RegExp(
+            `^rollout ${rolloutId} was aborted \\(aborted by tester\\): nothing of \\S+ \\S+ goes out from it again, so it cannot ${action}; `,
+          ),
         );
       }
       await new Promise((r) => setTimeout(r, 800));
       assert.ok(third.every((j) => fleet.jobsOf(j.hostId).length === 0));
     });
 
-    test(`${prefix}: a failed health check in the canary wave halts the rollout and rolls the updated hosts back`, { timeout: 90_000 }, async () => {
+    test(`${prefix}: a failed health check in the canary wave halts the rollout and rolls the updated hosts back`, {
+      timeout: 90_000,
+    }, async () => {
       const repo = `conn2flow/rollback-${engine}`;
       const plugin = `${repo}:shop`;
       const hosts: string[] = [];
@@ -174,13 +208,18 @@ for (const engine of ENGINES)
       // 1.0.0 everywhere first, all at once (no strategy yet).
       const firstRollout = await bot.rolloutOf(await bot.publish(repo, 'shop', '1.0.0'));
       await bot.until('1.0.0 everywhere', async () => (await bot.jobs(firstRollout)).every((j) => j.state === 'ok'));
-      strategyFile(repo, 'rollout:\n  onHalt: rollback\n  waves:\n    - { name: canary, percent: 50, errorThreshold: 1 }\n    - { name: rest }\n');
+      strategyFile(
+        repo,
+        'rollout:\n  onHalt: rollback\n  waves:\n    - { name: canary, percent: 50, errorThreshold: 1 }\n    - { name: rest }\n',
+      );
       fleet.holdReports = true;
       const rolloutId = await bot.rolloutOf(await bot.publish(repo, 'shop', '1.1.0'));
       const canary = (await bot.jobs(rolloutId)).filter((j) => j.wave === 0).map((j) => j.hostId);
       assert.equal(canary.length, 2);
       fleet.outcomes.set(canary[1], 'health');
-      await bot.until('the canary wave at its hosts', async () => canary.every((h) => fleet.jobsOf(h, 'shop').length === 2));
+      await bot.until('the canary wave at its hosts', async () =>
+        canary.every((h) => fleet.jobsOf(h, 'shop').length === 2),
+      );
       fleet.releaseReports();
       // The hosts whose jobs finished are rolled back (each as its job finishes; one rollback rollout or several).
       const rolledBack = await bot.until('the fleet rollback of the canary hosts', async () => {
@@ -191,9 +230,15 @@ for (const engine of ENGINES)
         const hosts = rows.map((r) => r.host_id).sort();
         return hosts.length === 2 ? hosts : undefined;
       });
-      assert.deepEqual(rolledBack, [...canary].sort(), 'both canary hosts (the one that updated, the one that failed) are rolled back');
+      assert.deepEqual(
+        rolledBack,
+        [...canary].sort(),
+        'both canary hosts (the one that updated, the one that failed) are rolled back',
+      );
       assert.equal((await bot.rollout(rolloutId)).state, 'halted');
-      await bot.until('the rollback jobs at the hosts', async () => fleet.jobsOf(canary[0], 'shop').some((j) => j.action === 'rollback' && j.plugin.version === '1.0.0'));
+      await bot.until('the rollback jobs at the hosts', async () =>
+        fleet.jobsOf(canary[0], 'shop').some((j) => j.action === 'rollback' && j.plugin.version === '1.0.0'),
+      );
       const events = await listEvents(bot.db, { kind: 'health_fail', limit: 100 });
       assert.ok(events.some((e) => e.hostId === canary[1]));
       const rest = (await bot.jobs(rolloutId)).filter((j) => j.wave === 1);
@@ -203,7 +248,9 @@ for (const engine of ENGINES)
       );
     });
 
-    test(`${prefix}: a minimum release age holds every job; a newer release within it supersedes the waiting one`, { timeout: 90_000 }, async () => {
+    test(`${prefix}: a minimum release age holds every job; a newer release within it supersedes the waiting one`, {
+      timeout: 90_000,
+    }, async () => {
       const repo = `conn2flow/age-${engine}`;
       strategyFile(repo, 'rollout:\n  minReleaseAge: 1h\n');
       const host = await bot.addHost(fleet, 'aged', [`${repo}:aged`]);
@@ -227,10 +274,14 @@ for (const engine of ENGINES)
       await bot.until('the job to finish', async () => (await bot.jobs(second))[0].state === 'ok');
     });
 
-    test(`${prefix}: maintenance windows in the hosts' own time zones, across midnight, the host's own or its label's`, { timeout: 90_000 }, async () => {
+    test(`${prefix}: maintenance windows in the hosts' own time zones, across midnight, the host's own or its label's`, {
+      timeout: 90_000,
+    }, async () => {
       const repo = `conn2flow/windows-${engine}`;
       const plugin = `${repo}:nightly`;
-      const tokyo = await bot.addHost(fleet, 'tokyo', [plugin], { extra: { timeZone: 'Asia/Tokyo', windows: ['fri 22:00-02:00'] } });
+      const tokyo = await bot.addHost(fleet, 'tokyo', [plugin], {
+        extra: { timeZone: 'Asia/Tokyo', windows: ['fri 22:00-02:00'] },
+      });
       const berlin = await bot.addHost(fleet, 'berlin', [plugin], { labels: ['eu'] });
       const label = await bot.admin('PUT', 'labels/eu', { timeZone: 'Europe/Berlin', windows: ['daily 03:00-04:00'] });
       assert.equal(label.status, 200, JSON.stringify(label.body));
@@ -272,7 +323,11 @@ for (const engine of ENGINES)
         ['core', 'addon', 'extra'],
         'installed in dependency order',
       );
-      assert.deepEqual(fleet.jobsOf(fresh, 'addon')[0].dependencies, [{ id: 'core', min: '1.0.0', max: '1.9.9' }], 'the job carries them for the agent');
+      assert.deepEqual(
+        fleet.jobsOf(fresh, 'addon')[0].dependencies,
+        [{ id: 'core', min: '1.0.0', max: '1.9.9' }],
+        'the job carries them for the agent',
+      );
       await bot.rolloutOf(coreRelease);
       await bot.rolloutOf(extraRelease);
       const jobs = await bot.until('the addon jobs to settle', async () => {
@@ -282,7 +337,10 @@ for (const engine of ENGINES)
       const of = (host: string) => jobs.find((j) => j.hostId === host)!;
       assert.equal(of(fits).state, 'ok');
       assert.deepEqual([of(lacks).state, of(lacks).exitCode, of(lacks).exitLabel], ['blocked', 30, 'DEPENDENCY']);
-      assert.equal(of(lacks).reason, 'dependency not met: core is not installed (needed: 1.0.0 to 1.9.9), and this host does not follow core');
+      assert.equal(
+        of(lacks).reason,
+        'dependency not met: core is not installed (needed: 1.0.0 to 1.9.9), and this host does not follow core',
+      );
       assert.match(of(old).reason!, /core 0\.9\.0 is installed, older than needed \(1\.0\.0 to 1\.9\.9\)/);
       assert.match(of(newer).reason!, /core 2\.0\.0 is installed, newer than allowed \(1\.0\.0 to 1\.9\.9\)/);
       assert.deepEqual(
@@ -305,13 +363,20 @@ for (const engine of ENGINES)
       assert.equal(fleet.jobsOf(loop).length, 0);
     });
 
-    test(`${prefix}: a bot stopped mid-rollout picks up its soak and its window waits when it starts again`, { timeout: 90_000 }, async () => {
+    test(`${prefix}: a bot stopped mid-rollout picks up its soak and its window waits when it starts again`, {
+      timeout: 90_000,
+    }, async () => {
       const repo = `conn2flow/restart-${engine}`;
-      strategyFile(repo, 'rollout:\n  waves:\n    - { name: first, labels: [first], soak: 10m }\n    - { name: second }\n');
+      strategyFile(
+        repo,
+        'rollout:\n  waves:\n    - { name: first, labels: [first], soak: 10m }\n    - { name: second }\n',
+      );
       const plugin = `${repo}:durable`;
       const first = await bot.addHost(fleet, 'first', [plugin], { labels: ['first'] });
       const second = await bot.addHost(fleet, 'second', [plugin]);
-      const night = await bot.addHost(fleet, 'night', [plugin], { extra: { timeZone: 'America/Sao_Paulo', windows: ['daily 02:00-03:00'] } });
+      const night = await bot.addHost(fleet, 'night', [plugin], {
+        extra: { timeZone: 'America/Sao_Paulo', windows: ['daily 02:00-03:00'] },
+      });
       bot.clock.set('2026-11-27T12:00:00Z'); // 09:00 in Sao Paulo
       const rolloutId = await bot.rolloutOf(await bot.publish(repo, 'durable', '1.0.0'));
       await bot.until('the soak after wave 1', async () => (await bot.rollout(rolloutId)).waves[0].state === 'soaking');
@@ -321,7 +386,10 @@ for (const engine of ENGINES)
       fleet.botUrl = bot.url;
       await bot.until('wave 2 after the restart', async () => fleet.jobsOf(second).length === 1);
       const held = (await bot.jobs(rolloutId)).find((j) => j.hostId === night)!;
-      assert.deepEqual([held.state, held.hold, held.reason], ['pending', 'window', 'outside its maintenance window: waits until Sat 02:00 America/Sao_Paulo']);
+      assert.deepEqual(
+        [held.state, held.hold, held.reason],
+        ['pending', 'window', 'outside its maintenance window: waits until Sat 02:00 America/Sao_Paulo'],
+      );
       await bot.stop();
       bot.clock.set('2026-11-28T05:10:00Z'); // 02:10 in Sao Paulo
       await bot.start();

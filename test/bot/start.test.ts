@@ -23,7 +23,11 @@ async function freePort(): Promise<number> {
 
 async function startBot(cwd: string, env: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BUNDLE, 'bot'], { cwd, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BUNDLE, 'bot'], {
+    cwd,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: 'ignore',
+  });
   children.push(child);
   for (let i = 0; i < 150; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' }).then(
@@ -36,7 +40,9 @@ async function startBot(cwd: string, env: NodeJS.ProcessEnv): Promise<{ port: nu
   assert.fail('the bot did not start listening');
 }
 
-test('with credentials it serves webhooks and the API from a PGlite folder, which a second process cannot open', { timeout: 90_000 }, async () => {
+test('with credentials it serves webhooks and the API from a PGlite folder, which a second process cannot open', {
+  timeout: 90_000,
+}, async () => {
   const cwd = await tempDir('c2f-bot-run-');
   const { privateKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
@@ -55,7 +61,9 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
   };
   const { port } = await startBot(cwd, env);
   assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json(), { status: 'ok' });
-  const hosts = await fetch(`http://127.0.0.1:${port}/api/admin/hosts`, { headers: { authorization: 'Bearer admin-token-long-enough' } });
+  const hosts = await fetch(`http://127.0.0.1:${port}/api/admin/hosts`, {
+    headers: { authorization: 'Bearer admin-token-long-enough' },
+  });
   assert.deepEqual([hosts.status, await hosts.json()], [200, []]);
   const unsigned = await fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
     method: 'POST',
@@ -64,18 +72,36 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
   });
   assert.ok(unsigned.status >= 400 && unsigned.status < 500, `unsigned webhook answered ${unsigned.status}`);
 
-  const second = await run(process.execPath, [BUNDLE, 'bot'], { cwd, env: { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' } });
+  const second = await run(process.execPath, [BUNDLE, 'bot'], {
+    cwd,
+    env: { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' },
+  });
   assert.equal(second.code, 78);
-  assert.match(second.stderr, /c2f-plugin bot: the data folder .* is in use by another bot process \(pid \d+\).*DATABASE_URL/);
+  assert.match(
+    second.stderr,
+    /c2f-plugin bot: the data folder .* is in use by another bot process \(pid \d+\).*DATABASE_URL/,
+  );
   assert.doesNotMatch(second.stderr, /\n\s+at /);
   const noKey = await run(process.execPath, [BUNDLE, 'bot'], {
     cwd,
-    env: { ...env, C2F_SECRET_KEY: '', C2F_DATA_DIR: path.join(cwd, 'other'), PORT: String(await freePort()), HOST: '127.0.0.1' },
+    env: {
+      ...env,
+      C2F_SECRET_KEY: '',
+      C2F_DATA_DIR: path.join(cwd, 'other'),
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+    },
   });
   assert.equal(noKey.code, 78);
   assert.match(noKey.stderr, /C2F_SECRET_KEY is not set/);
   // With App credentials the bot sends jobs, which carry its URL: it does not make one up.
-  const bad = { C2F_BOT_URL: '', C2F_RETRY_SCHEDULE: '5,soon', C2F_PULL_LEASE_SECONDS: 'a minute', C2F_ADMIN_TOKEN: 'short', C2F_RETENTION_DAYS: '0' };
+  const bad = {
+    C2F_BOT_URL: '',
+    C2F_RETRY_SCHEDULE: '5,soon',
+    C2F_PULL_LEASE_SECONDS: 'a minute',
+    C2F_ADMIN_TOKEN: 'short',
+    C2F_RETENTION_DAYS: '0',
+  };
   const noUrl = await run(process.execPath, [BUNDLE, 'bot'], {
     cwd,
     env: { ...env, ...bad, C2F_DATA_DIR: path.join(cwd, 'third'), PORT: String(await freePort()), HOST: '127.0.0.1' },

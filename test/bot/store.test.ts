@@ -4,7 +4,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openPglite, openPostgres } from '../../src/bot/store/database.ts';
-import { EnrollmentError, addHost, createEnrollment, enroll, finishRotation, getHost, hostSecrets, listHosts, removeHost, rotateSecret } from '../../src/bot/store/hosts.ts';
+import {
+  EnrollmentError,
+  addHost,
+  createEnrollment,
+  enroll,
+  finishRotation,
+  getHost,
+  hostSecrets,
+  listHosts,
+  removeHost,
+  rotateSecret,
+} from '../../src/bot/store/hosts.ts';
 import { migrate } from '../../src/bot/store/migrate.ts';
 import { MIGRATIONS } from '../../src/bot/store/schema.ts';
 import { SecretBox, SecretKeyError } from '../../src/bot/store/secret-box.ts';
@@ -16,20 +27,39 @@ const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin-publi
 for (const engine of ENGINES) {
   test(`${engine}: hosts are added, listed, rotated and removed; secrets are sealed at rest`, async () => {
     const db = await freshDatabase(engine);
-    const { host, secret } = await addHost(db, testBox, { name: 'site-a', url: 'https://a.example.com/c2f', policy: 'auto', channel: 'stable', plugins });
+    const { host, secret } = await addHost(db, testBox, {
+      name: 'site-a',
+      url: 'https://a.example.com/c2f',
+      policy: 'auto',
+      channel: 'stable',
+      plugins,
+    });
     assert.match(host.id, /^host_[0-9a-f]{8}$/);
-    assert.deepEqual([host.name, host.url, host.policy, host.channel, host.enabled, host.enrolled], ['site-a', 'https://a.example.com/c2f', 'auto', 'stable', true, true]);
+    assert.deepEqual(
+      [host.name, host.url, host.policy, host.channel, host.enabled, host.enrolled],
+      ['site-a', 'https://a.example.com/c2f', 'auto', 'stable', true, true],
+    );
     assert.deepEqual(host.plugins, plugins);
     const [raw] = await db.query<{ secret_sealed: string }>('select secret_sealed from hosts where id = $1', [host.id]);
     assert.ok(!raw.secret_sealed.includes(secret.slice(6)), 'the secret is not stored in clear');
     assert.deepEqual(await hostSecrets(db, testBox, host.id), [secret]);
 
     const rotated = await rotateSecret(db, testBox, host.id);
-    assert.deepEqual(await hostSecrets(db, testBox, host.id), [rotated, secret], 'both secrets are valid during a rotation');
+    assert.deepEqual(
+      await hostSecrets(db, testBox, host.id),
+      [rotated, secret],
+      'both secrets are valid during a rotation',
+    );
     await finishRotation(db, host.id);
     assert.deepEqual(await hostSecrets(db, testBox, host.id), [rotated]);
 
-    await addHost(db, testBox, { name: 'site-b', url: 'https://b.example.com', policy: 'manual', channel: 'prerelease', plugins: [] });
+    await addHost(db, testBox, {
+      name: 'site-b',
+      url: 'https://b.example.com',
+      policy: 'manual',
+      channel: 'prerelease',
+      plugins: [],
+    });
     assert.deepEqual(
       (await listHosts(db)).map((h) => h.name),
       ['site-a', 'site-b'],
@@ -41,13 +71,21 @@ for (const engine of ENGINES) {
 
   test(`${engine}: an enrollment token works once, and not after it expires`, async () => {
     const db = await freshDatabase(engine);
-    const { host, token } = await createEnrollment(db, { name: 'nat-site', policy: 'notify', channel: 'stable', plugins });
+    const { host, token } = await createEnrollment(db, {
+      name: 'nat-site',
+      policy: 'notify',
+      channel: 'stable',
+      plugins,
+    });
     assert.equal(host.enrolled, false);
     const { hostId, secret } = await enroll(db, testBox, token, null, '0.1.0');
     assert.equal(hostId, host.id);
     assert.deepEqual(await hostSecrets(db, testBox, hostId), [secret]);
     assert.equal((await getHost(db, hostId))!.enrolled, true);
-    await assert.rejects(enroll(db, testBox, token, null, '0.1.0'), (e: unknown) => e instanceof EnrollmentError && /used already/.test(e.message));
+    await assert.rejects(
+      enroll(db, testBox, token, null, '0.1.0'),
+      (e: unknown) => e instanceof EnrollmentError && /used already/.test(e.message),
+    );
     await assert.rejects(enroll(db, testBox, 'c2fenroll_nope', null, '0.1.0'), /unknown enrollment token/);
     const expired = await createEnrollment(db, { name: 'late', policy: 'auto', channel: 'stable', plugins: [] }, -1000);
     await assert.rejects(enroll(db, testBox, expired.token, null, '0.1.0'), /expired/);
@@ -75,7 +113,10 @@ test('a second process cannot open the same PGlite folder; a stale lock is taken
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   await new Promise((resolve) => child.on('close', resolve));
-  assert.match(out, /DataFolderLockedError: the data folder .* is in use by another bot process \(pid \d+\).*use PostgreSQL \(DATABASE_URL\)/);
+  assert.match(
+    out,
+    /DataFolderLockedError: the data folder .* is in use by another bot process \(pid \d+\).*use PostgreSQL \(DATABASE_URL\)/,
+  );
   await assert.rejects(openPglite(dir), /already open in this process/);
   await db.close();
   await (await import('node:fs/promises')).writeFile(path.join(dir, 'c2f-bot.lock'), '999999\n'); // a process that is gone

@@ -22,7 +22,9 @@ test('a download whose client goes away stops reading its source and ends', asyn
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const controller = new AbortController();
-  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { signal: controller.signal });
+  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+    signal: controller.signal,
+  });
   const reader = response.body!.getReader();
   await reader.read();
   controller.abort();

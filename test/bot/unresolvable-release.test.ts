@@ -48,8 +48,18 @@ before(async () => {
       },
     }),
   );
-  const probot = new Probot({ appId: 1, privateKey, secret: SECRET, baseUrl: github.url, log } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'http://bot.example.com', adminToken: ADMIN, resolveRetryLimit: 2, checkRunDelaySeconds: 0 });
+  const probot = new Probot({ appId: 1, privateKey, secret: SECRET, baseUrl: github.url, log } as ConstructorParameters<
+    typeof Probot
+  >[0]);
+  bot = await createBotServer(probot, {
+    db,
+    boss,
+    box: testBox,
+    botUrl: 'http://bot.example.com',
+    adminToken: ADMIN,
+    resolveRetryLimit: 2,
+    checkRunDelaySeconds: 0,
+  });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
 });
@@ -64,7 +74,9 @@ async function publish(releaseId: number, tag: string): Promise<number> {
   return (await sendWebhook({ url: `${base}${WEBHOOK_PATH}`, secret: SECRET }, 'release', payload)).status;
 }
 
-test('wrong App credentials: every try is logged and kept, the release is listed with its reason, then failed', { timeout: 60_000 }, async () => {
+test('wrong App credentials: every try is logged and kept, the release is listed with its reason, then failed', {
+  timeout: 60_000,
+}, async () => {
   github.faults.badCredentials = true;
   const zip = Buffer.alloc(2048, 'z');
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v1.0.0' }, [
@@ -74,7 +86,9 @@ test('wrong App credentials: every try is logged and kept, the release is listed
   assert.equal(await publish(release.id, release.tagName), 200);
 
   const waiting = await waitFor(async () => {
-    const listed = (await (await fetch(`${base}/api/admin/releases`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as Array<{
+    const listed = (await (
+      await fetch(`${base}/api/admin/releases`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).json()) as Array<{
       id: number;
       state: string;
       error: string | null;
@@ -85,7 +99,9 @@ test('wrong App credentials: every try is logged and kept, the release is listed
   assert.equal(waiting.state, 'received');
   assert.match(waiting.error!, /^GitHub refused the App's credentials \(401: A JSON web token could not be decoded/);
   assert.ok(
-    logged.some((l) => l.msg === 'release could not be resolved yet: will try again' && /credentials/.test(l.reason ?? '')),
+    logged.some(
+      (l) => l.msg === 'release could not be resolved yet: will try again' && /credentials/.test(l.reason ?? ''),
+    ),
     JSON.stringify(logged.slice(-5)),
   );
 
@@ -97,15 +113,26 @@ test('wrong App credentials: every try is logged and kept, the release is listed
   assert.ok(logged.some((l) => l.msg === 'release could not be resolved: giving up'));
 });
 
-test('a release that failed where GitHub answers gets a failed check run on its tag that says why', { timeout: 60_000 }, async () => {
+test('a release that failed where GitHub answers gets a failed check run on its tag that says why', {
+  timeout: 60_000,
+}, async () => {
   github.faults.badCredentials = false;
   const release = github.addRelease(REPO, { tagName: 'plugin-test-plugin-v2.0.0' }, [
     { name: 'gestor-plugin.zip', content: Buffer.alloc(2048, 'y'), contentType: 'application/zip' },
     { name: 'gestor-plugin.zip.sha256', content: Buffer.from('sha256sum-style-output  gestor-plugin.zip\n') },
   ]);
   assert.equal(await publish(release.id, release.tagName), 200);
-  const run = await waitFor(() => github.checkRuns.find((r) => r.externalId === `release:${release.id}`), 'the check run of the failed release');
-  assert.deepEqual([run.status, run.conclusion, run.name], ['completed', 'failure', 'Conn2Flow rollout: plugin-test-plugin-v2.0.0']);
-  assert.match(run.output!.title, /^not rolled out: gestor-plugin\.zip\.sha256 of plugin-test-plugin-v2\.0\.0 does not hold a bare lowercase SHA-256/);
+  const run = await waitFor(
+    () => github.checkRuns.find((r) => r.externalId === `release:${release.id}`),
+    'the check run of the failed release',
+  );
+  assert.deepEqual(
+    [run.status, run.conclusion, run.name],
+    ['completed', 'failure', 'Conn2Flow rollout: plugin-test-plugin-v2.0.0'],
+  );
+  assert.match(
+    run.output!.title,
+    /^not rolled out: gestor-plugin\.zip\.sha256 of plugin-test-plugin-v2\.0\.0 does not hold a bare lowercase SHA-256/,
+  );
   assert.deepEqual(github.violations, []);
 });

@@ -52,7 +52,9 @@ function send(megabytes: number, announce: boolean, signature?: string): Promise
     );
     let answered = false;
     // The bot closes the connection after its 413: writes still on their way fail, which is the point.
-    req.on('error', (error: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? resolve(-1) : reject(error)));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      ['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? resolve(-1) : reject(error),
+    );
     const chunk = Buffer.alloc(1024 * 1024, 'secret-payload ');
     let sent = 0;
     const pump = () => {
@@ -66,7 +68,9 @@ function send(megabytes: number, announce: boolean, signature?: string): Promise
   });
 }
 
-test('oversized webhook bodies are refused while read, side by side, within a memory ceiling', { timeout: 120_000 }, async () => {
+test('oversized webhook bodies are refused while read, side by side, within a memory ceiling', {
+  timeout: 120_000,
+}, async () => {
   // Resident memory, sampled while the bodies come, against what it was before.
   const before = await rssMb(bot.pid);
   const resident: number[] = [];
@@ -88,7 +92,10 @@ test('oversized webhook bodies are refused while read, side by side, within a me
   );
   const peak = Math.max(...resident);
   // The bodies in flight are at most 48 MB together; what was read and refused waits for the collector.
-  assert.ok(peak - before < 250, `RSS grew by ${Math.round(peak - before)} MB (from ${Math.round(before)} to ${Math.round(peak)} MB) for 700 MB of bodies`);
+  assert.ok(
+    peak - before < 250,
+    `RSS grew by ${Math.round(peak - before)} MB (from ${Math.round(before)} to ${Math.round(peak)} MB) for 700 MB of bodies`,
+  );
   // A body within the limit still reaches Probot, which refuses it for its missing signature.
   const small = await fetch(`${bot.url}/api/github/webhooks`, {
     method: 'POST',
@@ -99,7 +106,9 @@ test('oversized webhook bodies are refused while read, side by side, within a me
   assert.equal((await fetch(`${bot.url}/healthz`)).status, 200, 'the bot is still up');
 });
 
-test('100 unsigned bodies of 24 MiB at once: the bot stays under 1 GB, keeps answering, and logs no payload', { timeout: 240_000 }, async () => {
+test('100 unsigned bodies of 24 MiB at once: the bot stays under 1 GB, keeps answering, and logs no payload', {
+  timeout: 240_000,
+}, async () => {
   // Resident memory sampled while the bodies come (the peak since start is PGlite's own first start).
   const healthy: number[] = [];
   const resident: number[] = [];

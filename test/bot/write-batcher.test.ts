@@ -19,7 +19,11 @@ test('a lone write goes at once; a burst is written in a few batches, each calle
     results,
     Array.from({ length: 50 }, (_, i) => i * 10),
   );
-  assert.deepEqual(batches.slice(1), [[0], Array.from({ length: 49 }, (_, i) => i + 1)], 'the first goes alone, the rest wait for it and go together');
+  assert.deepEqual(
+    batches.slice(1),
+    [[0], Array.from({ length: 49 }, (_, i) => i + 1)],
+    'the first goes alone, the rest wait for it and go together',
+  );
 });
 
 test('a failed batch rejects its own callers only; the next batch goes on', async () => {

@@ -54,7 +54,10 @@ test('the packed output defaults to the current directory', async () => {
 
 test('a bad manifest exits 11 with file:line:column and no stack trace', async () => {
   const plugin = await copyPlugin('full-plugin');
-  await writeFile(path.join(plugin, 'manifest.json'), '{\n    "id": "full-plugin",\n    "nome": "Full",\n    "version": "1.2.3-beta"\n}');
+  await writeFile(
+    path.join(plugin, 'manifest.json'),
+    '{\n    "id": "full-plugin",\n    "nome": "Full",\n    "version": "1.2.3-beta"\n}',
+  );
   const out = await tempDir();
   const result = await cli(['pack', plugin, '--out', out]);
   assert.equal(result.code, 11);
@@ -81,7 +84,10 @@ test('a missing folder exits 10; wrong usage exits 64 and points at --help', asy
   assert.match(missing.stderr, /plugin folder not found/);
   const usage = await cli(['pack']);
   assert.equal(usage.code, 64);
-  assert.equal(usage.stderr, 'c2f-plugin pack: pack takes exactly one plugin folder; "c2f-plugin pack --help" shows how to use it\n');
+  assert.equal(
+    usage.stderr,
+    'c2f-plugin pack: pack takes exactly one plugin folder; "c2f-plugin pack --help" shows how to use it\n',
+  );
   const unknown = await cli(['pack', FULL, '--bogus']);
   assert.equal(unknown.code, 64);
   assert.equal((await cli(['frobnicate'])).code, 64);
@@ -96,7 +102,10 @@ test('verify and diff from the command line, with schemas', async () => {
   const plugin = await copyPlugin('full-plugin');
   assert.equal((await cli(['pack', plugin, '--out', out1, '--quiet'])).code, 0);
   await writeFile(path.join(plugin, 'resources/en/pages/home/home.html'), '<h1>changed</h1>');
-  assert.equal((await cli(['pack', plugin, '--out', out2, '--quiet', '--baseline', path.join(out1, 'gestor-plugin.zip')])).code, 0);
+  assert.equal(
+    (await cli(['pack', plugin, '--out', out2, '--quiet', '--baseline', path.join(out1, 'gestor-plugin.zip')])).code,
+    0,
+  );
 
   const verify = await cli(['verify', path.join(out2, 'gestor-plugin.zip')]);
   assert.equal(verify.code, 0, verify.stderr);
@@ -105,7 +114,13 @@ test('verify and diff from the command line, with schemas', async () => {
   assertSchema('verify', JSON.parse(verifyJson.stdout));
 
   await writeFile(path.join(out2, 'wrong.sha256'), `${'a'.repeat(64)}\n`);
-  const mismatch = await cli(['verify', path.join(out2, 'gestor-plugin.zip'), '--sha256', path.join(out2, 'wrong.sha256'), '--json']);
+  const mismatch = await cli([
+    'verify',
+    path.join(out2, 'gestor-plugin.zip'),
+    '--sha256',
+    path.join(out2, 'wrong.sha256'),
+    '--json',
+  ]);
   assert.equal(mismatch.code, 22);
   const parsed = JSON.parse(mismatch.stdout);
   assertSchema('verify', parsed);
@@ -114,7 +129,12 @@ test('verify and diff from the command line, with schemas', async () => {
   const diff = await cli(['diff', path.join(out1, 'gestor-plugin.zip'), path.join(out2, 'gestor-plugin.zip')]);
   assert.equal(diff.code, 0, diff.stderr);
   assert.match(diff.stdout, /paginas: 0 added, 1 changed, 0 removed\n {2}~ en\|\|home \(html, versao, checksum\)/);
-  const diffJson = await cli(['diff', path.join(out1, 'gestor-plugin.zip'), path.join(out2, 'gestor-plugin.zip'), '--json']);
+  const diffJson = await cli([
+    'diff',
+    path.join(out1, 'gestor-plugin.zip'),
+    path.join(out2, 'gestor-plugin.zip'),
+    '--json',
+  ]);
   assertSchema('diff', JSON.parse(diffJson.stdout));
   const notZip = await cli(['diff', path.join(out1, 'gestor-plugin.zip.sha256'), path.join(out2, 'gestor-plugin.zip')]);
   assert.equal(notZip.code, 21);
@@ -127,9 +147,18 @@ test('the bundled dist/cli.js (the npm bin) packs the same bytes as the source',
   const [a, b] = [await tempDir(), await tempDir()];
   const bundled = await run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'pack', FULL, '--out', a, '--quiet']);
   assert.equal(bundled.code, 0, bundled.stderr);
-  const source = await run(process.execPath, [path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'), 'pack', FULL, '--out', b, '--quiet']);
+  const source = await run(process.execPath, [
+    path.join(REPO, 'src', 'cli', 'c2f-plugin.ts'),
+    'pack',
+    FULL,
+    '--out',
+    b,
+    '--quiet',
+  ]);
   assert.equal(source.code, 0, source.stderr);
-  assert.ok((await readFile(path.join(a, 'gestor-plugin.zip'))).equals(await readFile(path.join(b, 'gestor-plugin.zip'))));
+  assert.ok(
+    (await readFile(path.join(a, 'gestor-plugin.zip'))).equals(await readFile(path.join(b, 'gestor-plugin.zip'))),
+  );
   // The bot lives in a chunk of its own: packing never loads Probot, PGlite or pg-boss.
   const bundle = await readFile(path.join(REPO, 'dist', 'c2f-plugin.js'), 'utf8');
   const staticChunks = [...bundle.matchAll(/from"(\.\/chunks\/[^"]+)"/g)].map((m) => m[1]);
@@ -143,7 +172,11 @@ test('the bundled dist/cli.js (the npm bin) packs the same bytes as the source',
 test('a reader that stops early (| head -1) ends the command quietly, not with a stack trace', async () => {
   const out = await tempDir();
   assert.equal((await cli(['pack', FULL, '--out', out, '--quiet'])).code, 0);
-  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'verify', path.join(out, 'gestor-plugin.zip')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(REPO, 'dist', 'cli.js'), 'verify', path.join(out, 'gestor-plugin.zip')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr += chunk;

@@ -62,11 +62,17 @@ test('keygen writes an owner-only secret key; sign writes gestor-plugin.zip.mini
   const signed = await cli(['sign', zip, '--key', key.secretKey, '--json']);
   assert.equal(signed.code, 0, signed.stderr);
   const claims = JSON.parse(signed.stdout);
-  assert.deepEqual([claims.signature, claims.keyId, claims.pluginId, claims.version, claims.sha256], [`${zip}.minisig`, key.keyId, 'full-plugin', '1.2.3', sha256]);
+  assert.deepEqual(
+    [claims.signature, claims.keyId, claims.pluginId, claims.version, claims.sha256],
+    [`${zip}.minisig`, key.keyId, 'full-plugin', '1.2.3', sha256],
+  );
 
   const theirs = await run('minisign', ['-Vm', zip, '-p', key.publicKey]);
   assert.equal(theirs.code, 0, theirs.stderr);
-  assert.match(theirs.stdout, new RegExp(`Trusted comment: plugin:full-plugin version:1\\.2\\.3 sha256:${sha256} timestamp:\\d+`));
+  assert.match(
+    theirs.stdout,
+    new RegExp(`Trusted comment: plugin:full-plugin version:1\\.2\\.3 sha256:${sha256} timestamp:\\d+`),
+  );
 
   const ours = await verify(['--key', key.publicKey]);
   assert.equal(ours.code, 0, ours.stderr);
@@ -83,7 +89,18 @@ test('a key and a signature made by minisign verify here; a trusted comment that
   const made = await run('minisign', ['-G', '-W', '-s', secret, '-p', pub]);
   assert.equal(made.code, 0, made.stderr);
   const signature = path.join(dir, 'theirs.minisig');
-  const signedByThem = await run('minisign', ['-S', '-W', '-s', secret, '-x', signature, '-t', `plugin:full-plugin version:1.2.3 sha256:${sha256} timestamp:1`, '-m', zip]);
+  const signedByThem = await run('minisign', [
+    '-S',
+    '-W',
+    '-s',
+    secret,
+    '-x',
+    signature,
+    '-t',
+    `plugin:full-plugin version:1.2.3 sha256:${sha256} timestamp:1`,
+    '-m',
+    zip,
+  ]);
   assert.equal(signedByThem.code, 0, signedByThem.stderr);
   const accepted = await verify(['--key', pub, '--signature', signature]);
   assert.equal(accepted.code, 0, accepted.stderr);
@@ -108,9 +125,13 @@ test('password-sealed keys: ours opens in minisign and minisign’s opens here (
   assert.equal((await stat(key.secretKey)).mode & 0o777, 0o600);
   assert.match(await readFile(key.secretKey, 'utf8'), /^untrusted comment: minisign encrypted secret key\n/);
   const byMinisign = path.join(dir, 'by-minisign.minisig');
-  const theirs = await run('minisign', ['-S', '-s', key.secretKey, '-x', byMinisign, '-t', `plugin:full-plugin version:1.2.3 sha256:${sha256}`, '-m', zip], {
-    input: `${env.C2F_SIGNING_PASSWORD}\n`,
-  });
+  const theirs = await run(
+    'minisign',
+    ['-S', '-s', key.secretKey, '-x', byMinisign, '-t', `plugin:full-plugin version:1.2.3 sha256:${sha256}`, '-m', zip],
+    {
+      input: `${env.C2F_SIGNING_PASSWORD}\n`,
+    },
+  );
   assert.equal(theirs.code, 0, theirs.stderr);
   assert.equal((await verify(['--key', key.publicKey, '--signature', byMinisign])).code, 0);
 
@@ -118,19 +139,30 @@ test('password-sealed keys: ours opens in minisign and minisign’s opens here (
   const theirKey = path.join(FIXTURES, 'minisign', 'sealed-by-minisign.key');
   const theirPub = path.join(FIXTURES, 'minisign', 'sealed-by-minisign.pub');
   const signature = path.join(dir, 'sealed.minisig');
-  const signed = await cli(['sign', zip, '--key', theirKey, '--out', signature], { env: { C2F_SIGNING_PASSWORD: 'fixture password' } });
+  const signed = await cli(['sign', zip, '--key', theirKey, '--out', signature], {
+    env: { C2F_SIGNING_PASSWORD: 'fixture password' },
+  });
   assert.equal(signed.code, 0, signed.stderr);
   assert.equal((await run('minisign', ['-Vm', zip, '-x', signature, '-p', theirPub])).code, 0);
 
   // A key sealed with light scrypt limits (minisign opens those as well) keeps the refusals quick.
   const light = path.join(dir, 'light.key');
   await writeFile(light, formatSecretKey(generateKey(), 'the right one', { opslimit: 524_288, memlimit: 16_777_216 }));
-  const wrong = await cli(['sign', zip, '--key', light, '--out', signature], { env: { C2F_SIGNING_PASSWORD: 'wrong' } });
-  assert.deepEqual([wrong.code, wrong.stderr.trim()], [78, `c2f-plugin sign: ${light}: wrong password for the secret key`]);
+  const wrong = await cli(['sign', zip, '--key', light, '--out', signature], {
+    env: { C2F_SIGNING_PASSWORD: 'wrong' },
+  });
+  assert.deepEqual(
+    [wrong.code, wrong.stderr.trim()],
+    [78, `c2f-plugin sign: ${light}: wrong password for the secret key`],
+  );
   const none = await cli(['sign', zip, '--key', light, '--out', signature], { env: { C2F_SIGNING_PASSWORD: '' } });
   assert.equal(none.code, 64);
   assert.match(none.stderr, /the key needs a password: set C2F_SIGNING_PASSWORD/);
-  assert.equal((await cli(['sign', zip, '--key', light, '--out', signature], { env: { C2F_SIGNING_PASSWORD: 'the right one' } })).code, 0);
+  assert.equal(
+    (await cli(['sign', zip, '--key', light, '--out', signature], { env: { C2F_SIGNING_PASSWORD: 'the right one' } }))
+      .code,
+    0,
+  );
 });
 
 test('signatures that must not pass: missing, truncated, damaged, by another key, for other bytes, another plugin or version, huge', async () => {
@@ -153,9 +185,15 @@ test('signatures that must not pass: missing, truncated, damaged, by another key
   await bad(null, /^no .*bad\.minisig$/);
   await bad(`${untrusted}\n${line}\n`, /not in minisign format/);
   await bad(`${untrusted}\n${line.slice(0, 40)}\n${comment}\n${global}\n`, /is not a minisign signature/);
-  await bad(`${untrusted}\n${line}\n${comment.replace('1.2.3', '1.2.4')}\n${global}\n`, /trusted comment was changed after signing/);
+  await bad(
+    `${untrusted}\n${line}\n${comment.replace('1.2.3', '1.2.4')}\n${global}\n`,
+    /trusted comment was changed after signing/,
+  );
   await bad(good, /signed by key [0-9A-F]{16}, which is not trusted here/, stranger.publicKey);
-  await bad(`${untrusted}\n${line}\n${comment}\n${global}\n${'A'.repeat(20_000)}\n`, /larger than any minisign signature/);
+  await bad(
+    `${untrusted}\n${line}\n${comment}\n${global}\n${'A'.repeat(20_000)}\n`,
+    /larger than any minisign signature/,
+  );
 
   const forOther = path.join(dir, 'other.minisig');
   assert.equal((await cli(['sign', otherZip, '--key', key.secretKey, '--out', forOther])).code, 0);
@@ -175,7 +213,10 @@ test('signatures that must not pass: missing, truncated, damaged, by another key
   }
 
   const badKey = await cli(['verify', zip, '--key', 'not-a-key']);
-  assert.deepEqual([badKey.code, badKey.stderr.trim()], [78, 'c2f-plugin verify: not-a-key: no such file or folder, nor a minisign public key']);
+  assert.deepEqual(
+    [badKey.code, badKey.stderr.trim()],
+    [78, 'c2f-plugin verify: not-a-key: no such file or folder, nor a minisign public key'],
+  );
   await copyFile(key.secretKey, path.join(dir, 'secret-as-public.pub'));
   const secretAsPublic = await cli(['verify', zip, '--key', path.join(dir, 'secret-as-public.pub')]);
   assert.equal(secretAsPublic.code, 78);
@@ -218,10 +259,19 @@ test('keys-statement writes gestor-plugin.keys and a signature by the current ke
   assert.match(checked.stdout, /Trusted comment: keys plugin:full-plugin sequence:3 sha256:[0-9a-f]{64}/);
   for (const [args, message] of [
     [['--plugin', 'p', '--sequence', '1', '--add', next.publicKey], /--key, --plugin and --sequence are required/],
-    [['--key', current.secretKey, '--plugin', 'p', '--sequence', '0', '--add', next.publicKey], /--sequence is a whole number from 1/],
-    [['--key', current.secretKey, '--plugin', 'p', '--sequence', '1'], /adds \(--add\) or retires \(--retire\) at least one key/],
+    [
+      ['--key', current.secretKey, '--plugin', 'p', '--sequence', '0', '--add', next.publicKey],
+      /--sequence is a whole number from 1/,
+    ],
+    [
+      ['--key', current.secretKey, '--plugin', 'p', '--sequence', '1'],
+      /adds \(--add\) or retires \(--retire\) at least one key/,
+    ],
     [['--key', current.secretKey, '--plugin', 'p', '--sequence', '1', '--retire', 'nope'], /--retire takes a key id/],
-    [['--key', current.secretKey, '--plugin', 'Not An Id', '--sequence', '1', '--retire', current.keyId], /the key statement is not one/],
+    [
+      ['--key', current.secretKey, '--plugin', 'Not An Id', '--sequence', '1', '--retire', current.keyId],
+      /the key statement is not one/,
+    ],
   ] as const) {
     const refused = await cli(['keys-statement', ...args, '--out', out]);
     assert.equal(refused.code, 64, refused.stderr);

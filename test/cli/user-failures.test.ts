@@ -12,7 +12,9 @@ import { FIXTURES, cli, copyPlugin, tempDir } from '../helpers.ts';
 // Every failure a user can cause, through the shipped bundle: one line that names the path or the cause, the
 // documented exit code, and with --json the failure schema on stdout. Never a stack trace.
 
-const validateFailure = new Ajv2020({ allErrors: true, strict: true }).addSchema(diagnosticSchema).compile(failureSchema);
+const validateFailure = new Ajv2020({ allErrors: true, strict: true })
+  .addSchema(diagnosticSchema)
+  .compile(failureSchema);
 const FULL = path.join(FIXTURES, 'plugins', 'full-plugin');
 
 function assertOneLine(stderr: string, pattern: RegExp): void {
@@ -21,10 +23,16 @@ function assertOneLine(stderr: string, pattern: RegExp): void {
   assert.doesNotMatch(stderr, /\n\s+at /);
 }
 
-async function assertJsonFailure(args: string[], exitCode: number): Promise<{ diagnostics: Array<{ message: string; code: string }> }> {
+async function assertJsonFailure(
+  args: string[],
+  exitCode: number,
+): Promise<{ diagnostics: Array<{ message: string; code: string }> }> {
   const result = await cli([...args, '--json']);
   assert.equal(result.code, exitCode, `${args.join(' ')}: ${result.stderr}`);
-  const parsed = JSON.parse(result.stdout) as { exitCode: number; diagnostics: Array<{ message: string; code: string }> };
+  const parsed = JSON.parse(result.stdout) as {
+    exitCode: number;
+    diagnostics: Array<{ message: string; code: string }>;
+  };
   assert.ok(validateFailure(parsed), JSON.stringify(validateFailure.errors));
   assert.equal(parsed.exitCode, exitCode);
   return parsed;
@@ -51,7 +59,10 @@ test('pack: an existing file as --out, a missing --baseline, a missing plugin fo
   assertOneLine(below.stderr, /a file is in the way where a folder is needed/);
   const baseline = await cli(['pack', FULL, '--out', dir, '--baseline', path.join(dir, 'previous.zip'), '--quiet']);
   assert.equal(baseline.code, 10);
-  assertOneLine(baseline.stderr, /previous\.zip: error: the baseline does not exist: pass the previous release's gestor-plugin\.zip or its db\/data folder/);
+  assertOneLine(
+    baseline.stderr,
+    /previous\.zip: error: the baseline does not exist: pass the previous release's gestor-plugin\.zip or its db\/data folder/,
+  );
   await assertJsonFailure(['pack', path.join(dir, 'no-plugin'), '--out', dir], 10);
 });
 
@@ -85,7 +96,10 @@ test('an output folder inside the plugin is never packed into the zip', async ()
 
 test('a syntax error in resources.map.php or a layouts.json is a sentence at file:line:column', async () => {
   const plugin = await copyPlugin('full-plugin');
-  await writeFile(path.join(plugin, 'resources', 'resources.map.php'), "<?php\nreturn [\n  'languages' => [\n    'pt-br' => [ 'name' => 'Português' ;\n  ],\n];\n");
+  await writeFile(
+    path.join(plugin, 'resources', 'resources.map.php'),
+    "<?php\nreturn [\n  'languages' => [\n    'pt-br' => [ 'name' => 'Português' ;\n  ],\n];\n",
+  );
   const php = await cli(['pack', plugin, '--out', await tempDir(), '--quiet']);
   assert.equal(php.code, 11);
   assert.match(php.stderr, /resources\/resources\.map\.php:4:\d+: error: /);
@@ -95,7 +109,10 @@ test('a syntax error in resources.map.php or a layouts.json is a sentence at fil
   await writeFile(path.join(other, 'resources', 'pt-br', 'layouts.json'), '[\n  { "id": "a", "name": "A" },\n]\n');
   const json = await cli(['pack', other, '--out', await tempDir(), '--quiet']);
   assert.equal(json.code, 11, json.stderr);
-  assert.match(json.stderr, /layouts\.json:3:1: error: invalid JSON: "\]" where a value was expected \(a comma before it\? JSON allows no trailing comma\)/);
+  assert.match(
+    json.stderr,
+    /layouts\.json:3:1: error: invalid JSON: "\]" where a value was expected \(a comma before it\? JSON allows no trailing comma\)/,
+  );
 });
 
 test('the admin commands: an unreachable bot exits 69 (not 78), in the failure schema with --json', async () => {
@@ -112,7 +129,10 @@ test('the admin commands: an unreachable bot exits 69 (not 78), in the failure s
   ]) {
     const result = await cli(args, { env });
     assert.equal(result.code, 69, `${args.join(' ')}: ${result.stderr}`);
-    assertOneLine(result.stderr, new RegExp(`cannot reach the bot at http://127\\.0\\.0\\.1:${closed} \\(connection refused\\)`));
+    assertOneLine(
+      result.stderr,
+      new RegExp(`cannot reach the bot at http://127\\.0\\.0\\.1:${closed} \\(connection refused\\)`),
+    );
   }
   const result = await cli(['hosts', 'list', '--json'], { env });
   assert.equal(result.code, 69, result.stdout + result.stderr);

@@ -4,7 +4,8 @@ import { fleetView } from '../../src/bot/console/pages/fleet.ts';
 
 // The fleet is shown a page at a time: the links keep the filters, and there is no link past either end.
 
-const fleet = (page: number) => fleetView({ total: 120, page, perPage: 50, hosts: [], labels: ['canary'] }, { q: 'shop', label: 'canary', page });
+const fleet = (page: number) =>
+  fleetView({ total: 120, page, perPage: 50, hosts: [], labels: ['canary'] }, { q: 'shop', label: 'canary', page });
 
 test('the fleet pager keeps the filters and stops at both ends', () => {
   const first = String(fleet(1));

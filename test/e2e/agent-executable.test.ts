@@ -14,22 +14,46 @@ test('c2f-agent runs with an empty environment: version, help, one-line failures
   assert.deepEqual(await bare(['--version']), { code: 0, stdout: `${version}\n`, stderr: '' });
   const help = await bare(['--help']);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Usage: c2f-agent --config FILE +run the host agent\n +c2f-agent enroll --bot URL --token T/);
+  assert.match(
+    help.stdout,
+    /^Usage: c2f-agent --config FILE +run the host agent\n +c2f-agent enroll --bot URL --token T/,
+  );
   const missing = await bare(['status', '--config', '/nonexistent/c2f-agent.json']);
   assert.equal(missing.code, 78);
   assert.equal(missing.stderr.split('\n').length, 2, missing.stderr);
   assert.match(missing.stderr, /^c2f-agent status: cannot read the agent config \/nonexistent\/c2f-agent.json/);
   const usage = await bare(['enroll', '--bot', 'https://bot.example.com']);
   assert.equal(usage.code, 64);
-  assert.equal(usage.stderr, 'c2f-agent: --bot URL and --token T are required; "c2f-agent --help" shows how to use it\n');
+  assert.equal(
+    usage.stderr,
+    'c2f-agent: --bot URL and --token T are required; "c2f-agent --help" shows how to use it\n',
+  );
   const program = await executableAgent();
-  const refused = await runAgent(program, ['enroll', '--bot', 'http://127.0.0.1:9', '--token', 'c2fenroll_x', '--gestor', '/tmp', '--config', '/tmp/never.json']);
+  const refused = await runAgent(program, [
+    'enroll',
+    '--bot',
+    'http://127.0.0.1:9',
+    '--token',
+    'c2fenroll_x',
+    '--gestor',
+    '/tmp',
+    '--config',
+    '/tmp/never.json',
+  ]);
   assert.equal(refused.code, 69);
-  assert.equal(refused.stderr, 'c2f-agent enroll: enrollment failed: the bot could not be reached (connection refused)\n');
+  assert.equal(
+    refused.stderr,
+    'c2f-agent enroll: enrollment failed: the bot could not be reached (connection refused)\n',
+  );
   assert.equal(await program.calledNode(), false);
   // NODE_OPTIONS cannot load code into the executable.
   const dir = await tempDir();
   await writeFile(path.join(dir, 'inject.cjs'), 'process.stderr.write("INJECTED\\n")');
-  const injected = await run('/usr/bin/env', ['-i', `NODE_OPTIONS=--require ${path.join(dir, 'inject.cjs')}`, AGENT_EXECUTABLE, '--version']);
+  const injected = await run('/usr/bin/env', [
+    '-i',
+    `NODE_OPTIONS=--require ${path.join(dir, 'inject.cjs')}`,
+    AGENT_EXECUTABLE,
+    '--version',
+  ]);
   assert.deepEqual([injected.code, injected.stdout, injected.stderr], [0, `${version}\n`, '']);
 });

@@ -24,7 +24,20 @@ after(async () => {
 });
 
 test('every command and action answers --help from the bundle', async () => {
-  for (const command of [[], ['pack'], ['verify'], ['diff'], ['keygen'], ['sign'], ['keys-statement'], ['bot'], ['hosts'], ['rollouts'], ['registry'], ['agent']]) {
+  for (const command of [
+    [],
+    ['pack'],
+    ['verify'],
+    ['diff'],
+    ['keygen'],
+    ['sign'],
+    ['keys-statement'],
+    ['bot'],
+    ['hosts'],
+    ['rollouts'],
+    ['registry'],
+    ['agent'],
+  ]) {
     const result = await bundleCli([...command, '--help']);
     assert.equal(result.code, 0, `${command.join(' ')} --help: ${result.stderr}`);
     assert.match(result.stdout, /^Usage: c2f-plugin/, command.join(' '));
@@ -46,17 +59,33 @@ test('pack, verify and diff run from the bundle, on real packages', async () => 
 test('hosts and rollouts commands reach a bundle bot; refusals are one line with a non-zero exit', async () => {
   const env = bot.cliEnv;
   const empty = await bundleCli(['hosts', 'list'], env);
-  assert.deepEqual([empty.code, empty.stdout.trim()], [0, 'no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"']);
+  assert.deepEqual(
+    [empty.code, empty.stdout.trim()],
+    [0, 'no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"'],
+  );
   const none = await bundleCli(['rollouts', 'list'], env);
   assert.match(none.stdout, /^no rollouts yet/);
   const added = await bundleCli(
-    ['hosts', 'add', '--name', 'site\u001b[2J\u009b31m\u202e', '--url', 'https://site.example.com/c2f', '--plugin', 'conn2flow/plugins:p', '--json'],
+    [
+      'hosts',
+      'add',
+      '--name',
+      'site\u001b[2J\u009b31m\u202e',
+      '--url',
+      'https://site.example.com/c2f',
+      '--plugin',
+      'conn2flow/plugins:p',
+      '--json',
+    ],
     env,
   );
   assert.equal(added.code, 0, added.stderr);
   const id = JSON.parse(added.stdout).host.id as string;
   const listed = await bundleCli(['hosts', 'list'], env);
-  assert.ok(listed.stdout.includes(`${id}  site\\u001b[2J\\u009b31m\\u202e  auto/stable`), `control characters are shown escaped: ${JSON.stringify(listed.stdout)}`);
+  assert.ok(
+    listed.stdout.includes(`${id}  site\\u001b[2J\\u009b31m\\u202e  auto/stable`),
+    `control characters are shown escaped: ${JSON.stringify(listed.stdout)}`,
+  );
   const shown = await bundleCli(['hosts', 'show', id], env);
   assert.doesNotMatch(shown.stdout, /[\u009b\u202e]/, 'no C1 or bidi control reaches the terminal');
   assert.equal(JSON.parse(shown.stdout).name, 'site\u001b[2J\u009b31m\u202e', 'the JSON is the same value');
@@ -80,7 +109,12 @@ test('agent status reads a journal from the bundle (node:sqlite), and a bad conf
   const config = path.join(dir, 'c2f-agent.json');
   await writeFile(
     config,
-    JSON.stringify({ hostId: 'host_1', secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`, botUrl: bot.url, installer: { type: 'command', command: ['/bin/true'] } }),
+    JSON.stringify({
+      hostId: 'host_1',
+      secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
+      botUrl: bot.url,
+      installer: { type: 'command', command: ['/bin/true'] },
+    }),
   );
   const status = await bundleCli(['agent', 'status', '--config', config]);
   assert.equal(status.code, 0, status.stderr);

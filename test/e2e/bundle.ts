@@ -54,7 +54,12 @@ export function botSecrets(): BotSecrets {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  return { adminToken: randomBytes(16).toString('hex'), webhookSecret: randomBytes(16).toString('hex'), privateKey, secretKey: randomBytes(32).toString('base64') };
+  return {
+    adminToken: randomBytes(16).toString('hex'),
+    webhookSecret: randomBytes(16).toString('hex'),
+    privateKey,
+    secretKey: randomBytes(32).toString('base64'),
+  };
 }
 
 export interface BundleBot {
@@ -76,7 +81,14 @@ export interface BundleBot {
  */
 export async function startBundleBot(
   github: GitHubStandIn,
-  options: { databaseUrl?: string; env?: NodeJS.ProcessEnv; cli?: string; port?: number; dataDir?: string; secrets?: BotSecrets } = {},
+  options: {
+    databaseUrl?: string;
+    env?: NodeJS.ProcessEnv;
+    cli?: string;
+    port?: number;
+    dataDir?: string;
+    secrets?: BotSecrets;
+  } = {},
 ): Promise<BundleBot> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -97,10 +109,16 @@ export async function startBundleBot(
     LOG_LEVEL: 'info',
     // A migrated data folder copied from the run's shared template (creating a PGlite cluster costs seconds of
     // CPU each time); the first start on an empty folder has a test of its own (bot/start).
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { C2F_DATA_DIR: options.dataDir ?? (await freshPgliteFolder()) }),
+    ...(options.databaseUrl
+      ? { DATABASE_URL: options.databaseUrl }
+      : { C2F_DATA_DIR: options.dataDir ?? (await freshPgliteFolder()) }),
     ...options.env,
   };
-  const child = spawn(process.execPath, [options.cli ?? BUNDLE, 'bot'], { env, cwd: await tempDir('c2f-bot-cwd-'), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [options.cli ?? BUNDLE, 'bot'], {
+    env,
+    cwd: await tempDir('c2f-bot-cwd-'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -146,7 +164,12 @@ export interface AgentProgram {
   calledNode(): Promise<boolean>;
 }
 
-export const BUNDLE_AGENT: AgentProgram = { command: process.execPath, prefix: [BUNDLE, 'agent'], env: {}, calledNode: async () => false };
+export const BUNDLE_AGENT: AgentProgram = {
+  command: process.execPath,
+  prefix: [BUNDLE, 'agent'],
+  env: {},
+  calledNode: async () => false,
+};
 
 export const AGENT_EXECUTABLE = path.join(REPO, 'dist-agent', 'c2f-agent-linux-x64');
 

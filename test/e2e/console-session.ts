@@ -8,16 +8,29 @@ import { botSecrets, freePort, startBundleBot, type BotSecrets, type BundleBot }
 export async function startConsoleBot(
   github: GitHubStandIn,
   users = 'octocat',
-  options: { databaseUrl?: string; dataDir?: string; port?: number; secrets?: BotSecrets; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    databaseUrl?: string;
+    dataDir?: string;
+    port?: number;
+    secrets?: BotSecrets;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<BundleBot> {
   const port = options.port ?? (await freePort());
   const secrets = options.secrets ?? botSecrets();
-  const app = github.apps.trust(1, secrets.privateKey, secrets.webhookSecret, { callback_urls: [`http://127.0.0.1:${port}/console/oauth/callback`] });
+  const app = github.apps.trust(1, secrets.privateKey, secrets.webhookSecret, {
+    callback_urls: [`http://127.0.0.1:${port}/console/oauth/callback`],
+  });
   return startBundleBot(github, {
     ...options,
     port,
     secrets,
-    env: { GITHUB_CLIENT_ID: app.clientId, GITHUB_CLIENT_SECRET: app.clientSecret, C2F_CONSOLE_USERS: users, ...options.env },
+    env: {
+      GITHUB_CLIENT_ID: app.clientId,
+      GITHUB_CLIENT_SECRET: app.clientSecret,
+      C2F_CONSOLE_USERS: users,
+      ...options.env,
+    },
   });
 }
 
@@ -35,7 +48,11 @@ export class ConsoleBrowser {
 
   async go(pathOrUrl: string, init: RequestInit = {}): Promise<Response> {
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${this.origin}${pathOrUrl}`;
-    const response = await fetch(url, { redirect: 'manual', ...init, headers: { ...(init.headers as Record<string, string>), cookie: this.cookie() } });
+    const response = await fetch(url, {
+      redirect: 'manual',
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), cookie: this.cookie() },
+    });
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const at = pair.indexOf('=');
@@ -59,6 +76,10 @@ export class ConsoleBrowser {
   /** A form post with this session's CSRF token (read from the page at `from`). */
   async post(action: string, fields: Record<string, string>, from = '/console/fleet'): Promise<Response> {
     const csrf = /name="csrf" value="([^"]+)"/.exec(await (await this.go(from)).text())?.[1] ?? '';
-    return this.go(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, ...fields }).toString() });
+    return this.go(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, ...fields }).toString(),
+    });
   }
 }

@@ -20,7 +20,9 @@ after(async () => {
   await github.stop();
 });
 
-test('sign-out, single-use states, sign out everyone, and a removed login end sessions at once', { timeout: 120_000 }, async () => {
+test('sign-out, single-use states, sign out everyone, and a removed login end sessions at once', {
+  timeout: 120_000,
+}, async () => {
   const port = await freePort();
   const secrets = botSecrets();
   const dataDir = await freshPgliteFolder();
@@ -35,7 +37,11 @@ test('sign-out, single-use states, sign out everyone, and a removed login end se
   for (const [name, value] of alice.jar) copied.jar.set(name, value);
   const csrf = /name="csrf" value="([^"]+)"/.exec(await (await alice.go('/console/fleet')).text())![1];
   await alice.post('/console/sign-out', {});
-  assert.equal((await copied.go('/console/fleet')).headers.get('location'), '/console/sign-in', 'the old cookie reads nothing');
+  assert.equal(
+    (await copied.go('/console/fleet')).headers.get('location'),
+    '/console/sign-in',
+    'the old cookie reads nothing',
+  );
   const forged = await copied.go('/console/sign-out-everyone', {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -58,7 +64,8 @@ test('sign-out, single-use states, sign out everyone, and a removed login end se
   const confirm = await one.post('/console/sign-out-everyone', {});
   assert.match(await confirm.text(), /Sign out everyone, you included\?/);
   await one.post('/console/sign-out-everyone', { confirm: 'yes' });
-  for (const browser of [one, two]) assert.equal((await browser.go('/console/fleet')).headers.get('location'), '/console/sign-in');
+  for (const browser of [one, two])
+    assert.equal((await browser.go('/console/fleet')).headers.get('location'), '/console/sign-in');
 
   // A login taken off the list is out at once, whatever its cookie says.
   const three = new ConsoleBrowser(bot.url);

@@ -6,7 +6,18 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
 import { REPO as ROOT, tempDir, waitFor } from '../helpers.ts';
-import { BUNDLE_AGENT, botSecrets, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
+import {
+  BUNDLE_AGENT,
+  botSecrets,
+  bundleBuilt,
+  bundleCli,
+  freePort,
+  runAgent,
+  startBundleAgent,
+  startBundleBot,
+  type BundleAgent,
+  type BundleBot,
+} from './bundle.ts';
 import { publishRelease } from './publish-release.ts';
 
 // The operator console in a real browser (Debian's Chromium, headless, driven by playwright-core) against the
@@ -34,21 +45,31 @@ async function accessible(page: Page, name: string): Promise<void> {
   // Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern.
   await page.evaluate(AXE);
   const violations = await page.evaluate(async () => {
-    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: unknown[] }> }> } }).axe.run();
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help}, ${v.nodes.length} element(s)`);
+    const result = await (
+      globalThis as unknown as {
+        axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: unknown[] }> }> };
+      }
+    ).axe.run();
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help}, ${v.nodes.length} element(s)`);
   });
   assert.deepEqual(violations, [], `${name}: accessibility violations`);
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, CSRF refused, every page accessible', { timeout: 240_000 }, async () => {
+test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, CSRF refused, every page accessible', {
+  timeout: 240_000,
+}, async () => {
   await bundleBuilt();
   const github = await new GitHubStandIn().start();
   const port = await freePort();
   const botUrl = `http://127.0.0.1:${port}`;
   const secrets = botSecrets();
-  const app = github.apps.trust(1, secrets.privateKey, secrets.webhookSecret, { callback_urls: [`${botUrl}/console/oauth/callback`] });
+  const app = github.apps.trust(1, secrets.privateKey, secrets.webhookSecret, {
+    callback_urls: [`${botUrl}/console/oauth/callback`],
+  });
   github.oauth.orgMembers.set('conn2flow-ops', new Set(['org-member']));
   let bot: BundleBot | undefined;
   let browser: Browser | undefined;
@@ -115,7 +136,9 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
         { repository: REPO, plugin: PLUGIN, version, zip: await minimalPackage(PLUGIN, version) },
       );
       return waitFor(async () => {
-        const listed = JSON.parse((await cli('rollouts', 'list', '--json')).stdout) as { rollouts: Array<{ id: string; releaseId: number }> };
+        const listed = JSON.parse((await cli('rollouts', 'list', '--json')).stdout) as {
+          rollouts: Array<{ id: string; releaseId: number }>;
+        };
         return listed.rollouts.find((r) => r.releaseId === release.id)?.id;
       }, `the rollout of ${version}`);
     };
@@ -156,9 +179,21 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       (globalThis as unknown as { stayed: boolean }).stayed = true;
     });
     const row = (host: string) => page.locator(`tr:has(a[href="/console/hosts/${hosts[host]}"])`);
-    await waitFor(async () => /\bok\b/.test(await row('shop-auto').innerText()), 'the auto host to show ok live', 30_000);
-    await waitFor(async () => /failed/.test(await row('school-flaky').innerText()), 'the flaky host to show failed live', 30_000);
-    assert.equal(await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed), true, 'updated without a reload');
+    await waitFor(
+      async () => /\bok\b/.test(await row('shop-auto').innerText()),
+      'the auto host to show ok live',
+      30_000,
+    );
+    await waitFor(
+      async () => /failed/.test(await row('school-flaky').innerText()),
+      'the flaky host to show failed live',
+      30_000,
+    );
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed),
+      true,
+      'updated without a reload',
+    );
     assert.match(await row('office-manual').innerText(), /awaiting approval/);
     await accessible(page, 'rollout');
 
@@ -170,8 +205,14 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await accessible(page, 'confirm');
     await page.getByRole('button', { name: 'Yes, do it' }).click();
     await page.getByText(/approve: 1 job\(s\) changed/).waitFor();
-    await waitFor(async () => /\bok\b/.test(await row('office-manual').innerText()), 'the approved host to install', 30_000).catch(async (error) => {
-      throw new Error(`${error.message}\n${(await cli('rollouts', 'show', first)).stdout}\n${await row('office-manual').innerText()}`);
+    await waitFor(
+      async () => /\bok\b/.test(await row('office-manual').innerText()),
+      'the approved host to install',
+      30_000,
+    ).catch(async (error) => {
+      throw new Error(
+        `${error.message}\n${(await cli('rollouts', 'show', first)).stdout}\n${await row('office-manual').innerText()}`,
+      );
     });
 
     // Retry the failed host once its cause is fixed.
@@ -180,13 +221,23 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       .getByRole('button', { name: /^Retry/ })
       .click();
     await page.getByRole('button', { name: 'Yes, do it' }).click();
-    await waitFor(async () => /\bok\b/.test(await row('school-flaky').innerText()), 'the retried host to install', 30_000);
+    await waitFor(
+      async () => /\bok\b/.test(await row('school-flaky').innerText()),
+      'the retried host to install',
+      30_000,
+    );
 
     // A CSRF token that is not the session's is refused, whatever else the request says.
-    const forged = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, { form: { csrf: 'not-the-token', action: 'retry', confirm: 'yes' }, maxRedirects: 0 });
+    const forged = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, {
+      form: { csrf: 'not-the-token', action: 'retry', confirm: 'yes' },
+      maxRedirects: 0,
+    });
     assert.equal(forged.status(), 403);
     assert.match(await forged.text(), /CSRF token does not match/);
-    const missing = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, { form: { action: 'rollback', confirm: 'yes' }, maxRedirects: 0 });
+    const missing = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, {
+      form: { action: 'rollback', confirm: 'yes' },
+      maxRedirects: 0,
+    });
     assert.equal(missing.status(), 403);
 
     // 1.1.0 to everyone, then roll the auto host back from its row.
@@ -215,14 +266,21 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await accessible(page, 'registry');
     const registryJson = await page.request.get(`${botUrl}/console/registry.json`);
     assert.deepEqual(
-      ((await registryJson.json()) as Array<{ pluginId: string; versions: number; hosts: number }>).map((p) => [p.pluginId, p.versions, p.hosts]),
+      ((await registryJson.json()) as Array<{ pluginId: string; versions: number; hosts: number }>).map((p) => [
+        p.pluginId,
+        p.versions,
+        p.hosts,
+      ]),
       [[PLUGIN, 2, 3]],
     );
     await page.goto(`${botUrl}/console/events?kind=operator_approve`);
     assert.match(await page.locator('tbody').innerText(), /operator_approve.*octo-operator \(console\)/);
     await accessible(page, 'events');
     const csv = await (await page.request.get(`${botUrl}/console/events.csv?kind=install_fail`)).text();
-    assert.match(csv, /^id,at,kind,repository,plugin,host,job,detail\r\n\d+,[^,]+,install_fail,conn2flow\/console,console-plugin,/);
+    assert.match(
+      csv,
+      /^id,at,kind,repository,plugin,host,job,detail\r\n\d+,[^,]+,install_fail,conn2flow\/console,console-plugin,/,
+    );
     const jsonl = (await (await page.request.get(`${botUrl}/console/events.jsonl`)).text())
       .trim()
       .split('\n')

@@ -18,15 +18,24 @@ function keepCookies(response: Response, jar: Map<string, string>): void {
   }
 }
 
-test('npm run demo -- --keep: a release reaches an auto and a manual host, then the console and the commands it prints work', { timeout: 180_000 }, async () => {
-  const demo = spawn(process.execPath, [path.join(REPO, 'scripts', 'demo.ts'), '--keep'], { env: { ...process.env, DEMO_TIMEOUT_MS: '90000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+test('npm run demo -- --keep: a release reaches an auto and a manual host, then the console and the commands it prints work', {
+  timeout: 180_000,
+}, async () => {
+  const demo = spawn(process.execPath, [path.join(REPO, 'scripts', 'demo.ts'), '--keep'], {
+    env: { ...process.env, DEMO_TIMEOUT_MS: '90000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   demo.stdout.on('data', (chunk) => (stdout += chunk));
   demo.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => demo.on('exit', (code) => resolve(code)));
   try {
-    await waitFor(() => stdout.includes('the demo keeps running') || demo.exitCode !== null, 'the demo to finish its rollout', 150_000);
+    await waitFor(
+      () => stdout.includes('the demo keeps running') || demo.exitCode !== null,
+      'the demo to finish its rollout',
+      150_000,
+    );
     assert.match(stdout, /site-auto\s+ok\s+0 OK\s+1\.0\.0/, `${stdout}\n${stderr}`);
     assert.match(stdout, /site-manual\s+awaiting_approval/);
     assert.match(stdout, /approving site-manual/);
@@ -48,7 +57,10 @@ test('npm run demo -- --keep: a release reaches an auto and a manual host, then 
     const back = await go(toGitHub.headers.get('location')!);
     assert.equal(back.status, 302);
     const signedIn = await go(back.headers.get('location')!);
-    assert.ok([302, 303].includes(signedIn.status), `the callback answered ${signedIn.status}: ${await signedIn.text()}`);
+    assert.ok(
+      [302, 303].includes(signedIn.status),
+      `the callback answered ${signedIn.status}: ${await signedIn.text()}`,
+    );
     const fleet = await go(`${origin}/console/fleet`);
     assert.equal(fleet.status, 200);
     const page = await fleet.text();

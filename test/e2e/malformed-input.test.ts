@@ -23,7 +23,11 @@ after(async () => {
 });
 
 test('the admin API answers 400 to malformed paths and parameters, and exports with bad filters end at once', async () => {
-  const admin = (route: string) => fetch(`${bot.url}/api/admin/${route}`, { headers: { authorization: `Bearer ${bot.adminToken}` }, signal: AbortSignal.timeout(10_000) });
+  const admin = (route: string) =>
+    fetch(`${bot.url}/api/admin/${route}`, {
+      headers: { authorization: `Bearer ${bot.adminToken}` },
+      signal: AbortSignal.timeout(10_000),
+    });
   for (const route of [
     'hosts/%00',
     'hosts/%E0%A4%A',
@@ -36,7 +40,11 @@ test('the admin API answers 400 to malformed paths and parameters, and exports w
   ]) {
     const answer = await admin(route);
     assert.equal(answer.status, 400, `${route}: ${answer.status}`);
-    assert.match(((await answer.json()) as { error: string }).error, /percent-encoding|control character|whole number/, route);
+    assert.match(
+      ((await answer.json()) as { error: string }).error,
+      /percent-encoding|control character|whole number/,
+      route,
+    );
   }
   assert.equal((await admin('events?limit=5')).status, 200);
 });
@@ -65,7 +73,13 @@ test('every console response carries the security headers, HSTS when served over
   const port = await freePort();
   const https = await startConsoleBot(github, 'octocat', { port, env: { C2F_BOT_URL: `https://127.0.0.1:${port}` } });
   try {
-    for (const route of ['/console', '/console/sign-in', '/console/assets/console.css', '/console/assets/console.js', '/console/fleet']) {
+    for (const route of [
+      '/console',
+      '/console/sign-in',
+      '/console/assets/console.css',
+      '/console/assets/console.js',
+      '/console/fleet',
+    ]) {
       const answer = await fetch(`http://127.0.0.1:${port}${route}`, { redirect: 'manual' });
       const csp = answer.headers.get('content-security-policy') ?? '';
       assert.match(csp, /form-action 'self';/, route);
@@ -73,7 +87,11 @@ test('every console response carries the security headers, HSTS when served over
       assert.equal(answer.headers.get('x-content-type-options'), 'nosniff', route);
       assert.equal(answer.headers.get('strict-transport-security'), 'max-age=31536000', route);
     }
-    assert.equal((await fetch(`${bot.url}/console/sign-in`)).headers.get('strict-transport-security'), null, 'not over plain http');
+    assert.equal(
+      (await fetch(`${bot.url}/console/sign-in`)).headers.get('strict-transport-security'),
+      null,
+      'not over plain http',
+    );
   } finally {
     await https.stop();
   }
@@ -85,7 +103,8 @@ test('a session holds at most ten live pages at once', async () => {
   const controllers = Array.from({ length: 11 }, () => new AbortController());
   try {
     const answers = [];
-    for (const controller of controllers) answers.push(await browser.go('/console/rollouts/ro_none/stream', { signal: controller.signal }));
+    for (const controller of controllers)
+      answers.push(await browser.go('/console/rollouts/ro_none/stream', { signal: controller.signal }));
     assert.deepEqual(
       answers.map((a) => a.status),
       [...Array(10).fill(200), 429],
@@ -96,7 +115,8 @@ test('a session holds at most ten live pages at once', async () => {
 });
 
 test('wrong admin tokens from one address: after twenty in a minute, that address is refused (429) whatever it sends', async () => {
-  const attempt = (token: string) => fetch(`${bot.url}/api/admin/hosts`, { headers: { authorization: `Bearer ${token}` } });
+  const attempt = (token: string) =>
+    fetch(`${bot.url}/api/admin/hosts`, { headers: { authorization: `Bearer ${token}` } });
   for (let i = 0; i < 20; i++) assert.equal((await attempt(`wrong-${i}`)).status, 401);
   const refused = await attempt('wrong-again');
   assert.equal(refused.status, 429);

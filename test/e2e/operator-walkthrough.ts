@@ -5,7 +5,18 @@ import { createStandInSite, pluginPackages, type StandInSite } from '../agent/st
 import { freshPostgresUrl } from '../bot/databases.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
-import { BUNDLE_AGENT, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type AgentProgram, type BundleAgent, type BundleBot } from './bundle.ts';
+import {
+  BUNDLE_AGENT,
+  bundleBuilt,
+  bundleCli,
+  freePort,
+  runAgent,
+  startBundleAgent,
+  startBundleBot,
+  type AgentProgram,
+  type BundleAgent,
+  type BundleBot,
+} from './bundle.ts';
 import { publishRelease, webhookTarget } from './publish-release.ts';
 import { CuttingProxy } from './cutting-proxy.ts';
 
@@ -36,7 +47,10 @@ interface Job {
   logTail: string[];
 }
 
-export async function operatorWalkthrough(engine: 'pglite' | 'postgres', agent: AgentProgram = BUNDLE_AGENT): Promise<void> {
+export async function operatorWalkthrough(
+  engine: 'pglite' | 'postgres',
+  agent: AgentProgram = BUNDLE_AGENT,
+): Promise<void> {
   await bundleBuilt();
   const github = await new GitHubStandIn().start();
   const bot = await startBundleBot(github, {
@@ -59,14 +73,23 @@ export async function operatorWalkthrough(engine: 'pglite' | 'postgres', agent: 
   }
 }
 
-async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, hosts: Host[], agent: AgentProgram): Promise<void> {
+async function walk(
+  bot: BundleBot,
+  github: GitHubStandIn,
+  proxy: CuttingProxy,
+  hosts: Host[],
+  agent: AgentProgram,
+): Promise<void> {
   const cli = (...args: string[]) => bundleCli(args, bot.cliEnv);
   const cliJson = async <T = any>(...args: string[]): Promise<T> => {
     const result = await cli(...args, '--json');
     assert.equal(result.code, 0, `c2f-plugin ${args.join(' ')}: ${result.stderr}${result.stdout}`);
     return JSON.parse(result.stdout) as T;
   };
-  const api = async <T = any>(route: string): Promise<T> => (await fetch(`${bot.url}${route}`, { headers: { authorization: `Bearer ${bot.adminToken}` } })).json() as Promise<T>;
+  const api = async <T = any>(route: string): Promise<T> =>
+    (
+      await fetch(`${bot.url}${route}`, { headers: { authorization: `Bearer ${bot.adminToken}` } })
+    ).json() as Promise<T>;
   const jobs = async (rolloutId: string) => (await api<{ jobs: Job[] }>(`/api/admin/rollouts/${rolloutId}`)).jobs;
   const jobOf = async (rolloutId: string, host: Host) => (await jobs(rolloutId)).find((j) => j.hostId === host.id)!;
   const until = (rolloutId: string, host: Host, state: string, what: string) =>
@@ -85,7 +108,11 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const pullDir = await tempDir('c2f-pull-site-');
   const runsLog = path.join(pullDir, 'runs.log');
 
-  async function enrollHost(name: string, policy: string, target: { site: StandInSite } | { pullThrough: string }): Promise<Host> {
+  async function enrollHost(
+    name: string,
+    policy: string,
+    target: { site: StandInSite } | { pullThrough: string },
+  ): Promise<Host> {
     const { host, token } = await cliJson<{ host: { id: string }; token: string }>(
       'hosts',
       'enroll-token',
@@ -111,7 +138,8 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
       path.join(dir, 'data'),
       '--allow-http-downloads',
     ];
-    if ('site' in target) args.push('--url', `http://127.0.0.1:${await freePort()}/c2f/jobs`, '--gestor', target.site.gestor);
+    if ('site' in target)
+      args.push('--url', `http://127.0.0.1:${await freePort()}/c2f/jobs`, '--gestor', target.site.gestor);
     else args.push('--installer-command', `echo "$C2F_ACTION $C2F_VERSION" >> ${runsLog}`);
     const enrolled = await runAgent(agent, args);
     assert.equal(enrolled.code, 0, enrolled.stderr);
@@ -126,15 +154,24 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const pullSite = await enrollHost('pull-site', 'auto', { pullThrough: proxy.url });
 
   async function publish(version: string): Promise<string> {
-    const release = await publishRelease(github, bot, { repository: REPO, plugin: PLUGIN, version, zip: await readFile(packages[version].zip) });
+    const release = await publishRelease(github, bot, {
+      repository: REPO,
+      plugin: PLUGIN,
+      version,
+      zip: await readFile(packages[version].zip),
+    });
     return waitFor(
-      async () => (await api<Array<{ id: string; releaseId: number; kind: string }>>('/api/admin/rollouts')).find((r) => r.releaseId === release.id && r.kind === 'release')?.id,
+      async () =>
+        (await api<Array<{ id: string; releaseId: number; kind: string }>>('/api/admin/rollouts')).find(
+          (r) => r.releaseId === release.id && r.kind === 'release',
+        )?.id,
       `the rollout of ${version}`,
     );
   }
   async function pressButton(rolloutId: string, identifier: string): Promise<void> {
     const run = await waitFor(
-      () => github.checkRuns.find((r) => r.externalId === rolloutId && r.actions.some((a) => a.identifier === identifier)),
+      () =>
+        github.checkRuns.find((r) => r.externalId === rolloutId && r.actions.some((a) => a.identifier === identifier)),
       `the "${identifier}" button on ${rolloutId}'s check run`,
     );
     const pressed = await github.pressCheckRunButton(webhookTarget(bot), run, identifier);
@@ -166,7 +203,10 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   const shown = await cli('rollouts', 'show', r1);
   assert.match(shown.stdout, new RegExp(`${autoSite.id}  install  failed  exit 43 VERIFY_FAILED`));
   assert.match(shown.stdout, /manifest\.json is missing/);
-  assert.match(shown.stdout, /\| -- gestor\/logs\/plugins\/installer\.log \(this run\):\n {6}\| \[[^\]]+\] \[PLUGIN:walk-plugin\] Iniciando ação install/);
+  assert.match(
+    shown.stdout,
+    /\| -- gestor\/logs\/plugins\/installer\.log \(this run\):\n {6}\| \[[^\]]+\] \[PLUGIN:walk-plugin\] Iniciando ação install/,
+  );
 
   // 2. Approve after notify: the install that follows the notify runs.
   const approved = await cliJson<{ changed: Job[] }>('rollouts', 'approve', r1);
@@ -209,8 +249,14 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   assert.equal((await s2.row(PLUGIN))!.status_execucao, 'erro', "Conn2Flow's admin shows the failure");
   // The log ends with the restore's successful run; the cause leads, without --json.
   const failedShown = await cli('rollouts', 'show', r2);
-  assert.match(failedShown.stdout, /cause \(from the failed run\):\n( {6}\|.*\n)* {6}\| .*SQLSTATE\[HY000\]: General error: 1366 Incorrect integer value/);
-  assert.match(failedShown.stdout, /restored to 1\.0\.0\n {6}cause \(from the failed run\):\n {6}\| Erro: SQLSTATE\[HY000\][^\n]*\n {6}log \(last 12 lines; --json has all\):\n/);
+  assert.match(
+    failedShown.stdout,
+    /cause \(from the failed run\):\n( {6}\|.*\n)* {6}\| .*SQLSTATE\[HY000\]: General error: 1366 Incorrect integer value/,
+  );
+  assert.match(
+    failedShown.stdout,
+    /restored to 1\.0\.0\n {6}cause \(from the failed run\):\n {6}\| Erro: SQLSTATE\[HY000\][^\n]*\n {6}log \(last 12 lines; --json has all\):\n/,
+  );
   await until(r2, pullSite, 'ok', "the pull host's update");
   await until(r2, notifySite, 'awaiting_approval', 'the notify host to wait for 1.1.0');
   await pressButton(r2, 'approve-all');
@@ -226,13 +272,16 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   await pressButton(r2, 'rollback');
   const all = await waitFor(
     async () =>
-      (await api<Array<{ id: string; kind: string; originRolloutId: string | null; requestedBy: string | null }>>('/api/admin/rollouts')).find(
-        (r) => r.kind === 'rollback' && r.originRolloutId === r2 && r.id !== one.rolloutId,
-      ),
+      (
+        await api<Array<{ id: string; kind: string; originRolloutId: string | null; requestedBy: string | null }>>(
+          '/api/admin/rollouts',
+        )
+      ).find((r) => r.kind === 'rollback' && r.originRolloutId === r2 && r.id !== one.rolloutId),
     'the rollback rollout requested from GitHub',
   );
   assert.equal(all.requestedBy, 'octocat (GitHub)');
-  for (const host of [notifySite, autoSite, pullSite]) await until(all.id, host, 'ok', 'the rollback of the whole rollout');
+  for (const host of [notifySite, autoSite, pullSite])
+    await until(all.id, host, 'ok', 'the rollback of the whole rollout');
   assert.deepEqual([await s1.filesVersion(PLUGIN), await s2.filesVersion(PLUGIN)], ['1.0.0', '1.0.0']);
   assert.deepEqual((await runs()).slice(-1), ['rollback 1.0.0']);
 
@@ -242,15 +291,27 @@ async function walk(bot: BundleBot, github: GitHubStandIn, proxy: CuttingProxy, 
   assert.equal(await s2.filesVersion(PLUGIN), null);
   assert.equal((await s2.row(PLUGIN))!.status, 'D');
   assert.equal((await cli('rollouts', 'force', r1, '--host', autoSite.id)).code, 0);
-  await waitFor(async () => (await s2.filesVersion(PLUGIN)) === '1.0.0' && (await jobOf(r1, autoSite)).state === 'ok', 'the reinstall of the same package');
+  await waitFor(
+    async () => (await s2.filesVersion(PLUGIN)) === '1.0.0' && (await jobOf(r1, autoSite)).state === 'ok',
+    'the reinstall of the same package',
+  );
 
   // What the operator can read back: the inventory the bot plans from, and who did what.
-  const host = await cliJson<{ inventory: Array<{ pluginId: string; version: string | null; problem?: string }> }>('hosts', 'show', autoSite.id);
+  const host = await cliJson<{ inventory: Array<{ pluginId: string; version: string | null; problem?: string }> }>(
+    'hosts',
+    'show',
+    autoSite.id,
+  );
   assert.deepEqual(
     host.inventory.map((e) => [e.pluginId, e.version, e.problem ?? null]),
     [[PLUGIN, '1.0.0', null]],
   );
-  const events = await cliJson<Array<{ kind: string; detail: { by?: string } }>>('rollouts', 'events', '--kind', 'operator_retry');
+  const events = await cliJson<Array<{ kind: string; detail: { by?: string } }>>(
+    'rollouts',
+    'events',
+    '--kind',
+    'operator_retry',
+  );
   assert.deepEqual(
     events.map((e) => e.detail.by),
     ['walkthrough', 'octocat (GitHub)'],

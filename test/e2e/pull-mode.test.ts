@@ -50,8 +50,21 @@ before(async () => {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, baseUrl: github.url, logLevel: 'fatal' } as ConstructorParameters<typeof Probot>[0]);
-  server = await createBotServer(probot, { db, boss, box: testBox, botUrl: `http://127.0.0.1:${port}`, checkRunDelaySeconds: 1, pollCheckMs: 100 });
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: WEBHOOK_SECRET,
+    baseUrl: github.url,
+    logLevel: 'fatal',
+  } as ConstructorParameters<typeof Probot>[0]);
+  server = await createBotServer(probot, {
+    db,
+    boss,
+    box: testBox,
+    botUrl: `http://127.0.0.1:${port}`,
+    checkRunDelaySeconds: 1,
+    pollCheckMs: 100,
+  });
   startServer = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   await startServer();
 });
@@ -112,17 +125,28 @@ test('pull mode end to end, with the bot down while the agent reports', { timeou
   );
   await stopServer();
   await waitFor(() => agent!.journal.recentAttempts(1)[0]?.phase === 'done', 'the job to finish on the host');
-  const [jobBefore] = await db.query<{ state: string }>('select state from host_jobs where host_id = $1', [enrolled.hostId]);
+  const [jobBefore] = await db.query<{ state: string }>('select state from host_jobs where host_id = $1', [
+    enrolled.hostId,
+  ]);
   assert.notEqual(jobBefore.state, 'ok', 'the bot cannot know yet');
   assert.ok(agent.journal.pendingReports() >= 1);
 
   await startServer();
-  const rollout = await waitFor(async () => (await db.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]))[0], 'the rollout');
-  const job = await waitFor(async () => (await rolloutJobs(db, rollout.id)).find((j) => j.state === 'ok'), 'the report to arrive after the bot came back', 60_000);
+  const rollout = await waitFor(
+    async () => (await db.query<{ id: string }>('select id from rollouts where release_id = $1', [release.id]))[0],
+    'the rollout',
+  );
+  const job = await waitFor(
+    async () => (await rolloutJobs(db, rollout.id)).find((j) => j.state === 'ok'),
+    'the report to arrive after the bot came back',
+    60_000,
+  );
   assert.deepEqual([job.exitCode, job.exitLabel, job.installedVersion], [0, 'OK', '1.0.0']);
   // The heartbeat's inventory now carries the new version.
   await waitFor(async () => {
-    const [host] = await db.query<{ inventory: unknown }>('select inventory from hosts where id = $1', [enrolled.hostId]);
+    const [host] = await db.query<{ inventory: unknown }>('select inventory from hosts where id = $1', [
+      enrolled.hostId,
+    ]);
     const inventory = typeof host.inventory === 'string' ? JSON.parse(host.inventory) : host.inventory;
     return (inventory as Array<{ version: string }>).some((p) => p.version === '1.0.0');
   }, 'the inventory in a heartbeat');

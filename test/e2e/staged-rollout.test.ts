@@ -5,7 +5,18 @@ import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
 import { freshPgliteFolder } from '../bot/databases.ts';
 import { tempDir, waitFor } from '../helpers.ts';
-import { BUNDLE_AGENT, botSecrets, bundleBuilt, bundleCli, freePort, runAgent, startBundleAgent, startBundleBot, type BundleAgent, type BundleBot } from './bundle.ts';
+import {
+  BUNDLE_AGENT,
+  botSecrets,
+  bundleBuilt,
+  bundleCli,
+  freePort,
+  runAgent,
+  startBundleAgent,
+  startBundleBot,
+  type BundleAgent,
+  type BundleBot,
+} from './bundle.ts';
 import { publishRelease } from './publish-release.ts';
 
 // A staged rollout as an operator runs it, with the programs users run (a private repository, so the agents
@@ -27,7 +38,12 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
   const port = await freePort();
   const dataDir = await freshPgliteFolder();
   const secrets = botSecrets();
-  const env = { C2F_ROLLOUT_STRATEGY: JSON.stringify(STRATEGY), C2F_ROLLOUT_TICK_SECONDS: '1', C2F_CHECK_RUN_DELAY_SECONDS: '0', C2F_RETRY_SCHEDULE: '1,1' };
+  const env = {
+    C2F_ROLLOUT_STRATEGY: JSON.stringify(STRATEGY),
+    C2F_ROLLOUT_TICK_SECONDS: '1',
+    C2F_CHECK_RUN_DELAY_SECONDS: '0',
+    C2F_RETRY_SCHEDULE: '1,1',
+  };
   const start = () => startBundleBot(github, { port, dataDir, secrets, env });
   let bot: BundleBot = await start();
   const agents: BundleAgent[] = [];
@@ -87,13 +103,23 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
       };
     };
     const publish = async (version: string) => {
-      const release = await publishRelease(github, bot, { repository: REPO, plugin: PLUGIN, version, zip: await minimalPackage(PLUGIN, version) });
+      const release = await publishRelease(github, bot, {
+        repository: REPO,
+        plugin: PLUGIN,
+        version,
+        zip: await minimalPackage(PLUGIN, version),
+      });
       return waitFor(async () => {
         const listed = await cliJson<{ rollouts: Array<{ id: string; releaseId: number }> }>('rollouts', 'list');
         return listed.rollouts.find((r) => r.releaseId === release.id)?.id;
       }, `the rollout of ${version}`);
     };
-    const rollout = (id: string) => cliJson<{ state: string; stateReason: string | null; currentWave: number; waves: Array<{ state: string }> }>('rollouts', 'show', id);
+    const rollout = (id: string) =>
+      cliJson<{ state: string; stateReason: string | null; currentWave: number; waves: Array<{ state: string }> }>(
+        'rollouts',
+        'show',
+        id,
+      );
 
     // 1.0.0: the bad canary halts the rollout; the rest host gets nothing until the operator resumes.
     const first = await publish('1.0.0');
@@ -113,16 +139,38 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
     const resumed = await cli('rollouts', 'resume', first);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, /: running, wave 1; 1 job released to their waves/);
-    await waitFor(async () => (await statusOf('rest')).jobs.some((j) => j.version === '1.0.0' && j.status === 'ok'), 'the rest host to install 1.0.0');
+    await waitFor(
+      async () => (await statusOf('rest')).jobs.some((j) => j.version === '1.0.0' && j.status === 'ok'),
+      'the rest host to install 1.0.0',
+    );
     await waitFor(async () => (await rollout(first)).state === 'completed', 'the first rollout to complete');
 
     // The bad canary leaves the canary wave; labels get windows, listed and removed.
     const updated = await cliJson<{ labels: string[] }>('hosts', 'update', hosts['canary-bad'].id, '--no-labels');
     assert.deepEqual(updated.labels, []);
-    const windows = await cli('hosts', 'label-windows', 'canary', '--time-zone', 'Europe/Berlin', '--window', 'daily 00:00-24:00');
+    const windows = await cli(
+      'hosts',
+      'label-windows',
+      'canary',
+      '--time-zone',
+      'Europe/Berlin',
+      '--window',
+      'daily 00:00-24:00',
+    );
     assert.equal(windows.code, 0, windows.stderr);
-    assert.match((await cli('hosts', 'labels')).stdout, /^canary {2}Europe\/Berlin {2}sun,mon,tue,wed,thu,fri,sat 00:00-24:00\n$/);
-    const badWindow = await cli('hosts', 'label-windows', 'canary', '--time-zone', 'Europe/Berlin', '--window', 'someday 10:00-11:00');
+    assert.match(
+      (await cli('hosts', 'labels')).stdout,
+      /^canary {2}Europe\/Berlin {2}sun,mon,tue,wed,thu,fri,sat 00:00-24:00\n$/,
+    );
+    const badWindow = await cli(
+      'hosts',
+      'label-windows',
+      'canary',
+      '--time-zone',
+      'Europe/Berlin',
+      '--window',
+      'someday 10:00-11:00',
+    );
     assert.equal(badWindow.code, 1);
     assert.match(badWindow.stderr, /"someday" is not a day/);
     assert.equal((await cli('hosts', 'remove-label-windows', 'canary')).code, 0);
@@ -133,18 +181,34 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
     await waitFor(async () => (await rollout(second)).waves[0].state === 'soaking', 'the soak');
     await bot.kill();
     bot = await start();
-    await waitFor(async () => (await statusOf('rest')).jobs.some((j) => j.version === '1.1.0' && j.status === 'ok'), 'the rest wave after the restart', 45_000);
+    await waitFor(
+      async () => (await statusOf('rest')).jobs.some((j) => j.version === '1.1.0' && j.status === 'ok'),
+      'the rest wave after the restart',
+      45_000,
+    );
     // canary-bad is in the rest wave now, fails, and the wave ends below its 100 % success threshold.
     const haltedAgain = await waitFor(async () => {
       const r = await rollout(second);
       return r.state === 'halted' ? r : undefined;
     }, 'the second halt');
-    assert.match(haltedAgain.stateReason!, /^wave 2 \(rest\): 1 of 2 jobs succeeded \(50 %\), below its success threshold of 100 %$/);
+    assert.match(
+      haltedAgain.stateReason!,
+      /^wave 2 \(rest\): 1 of 2 jobs succeeded \(50 %\), below its success threshold of 100 %$/,
+    );
     // Abort it and put the hosts it updated back.
-    const aborted = await cliJson<{ state: string; rollback?: { rolloutId: string; changed: Array<{ hostId: string }> } }>('rollouts', 'abort', second, '--rollback');
+    const aborted = await cliJson<{
+      state: string;
+      rollback?: { rolloutId: string; changed: Array<{ hostId: string }> };
+    }>('rollouts', 'abort', second, '--rollback');
     assert.equal(aborted.state, 'aborted');
     assert.ok(aborted.rollback?.changed.some((c) => c.hostId === hosts.rest.id));
-    await waitFor(async () => (await statusOf('rest')).jobs.some((j) => j.action === 'rollback' && j.version === '1.0.0' && j.status === 'ok'), 'the rest host rolled back');
+    await waitFor(
+      async () =>
+        (await statusOf('rest')).jobs.some(
+          (j) => j.action === 'rollback' && j.version === '1.0.0' && j.status === 'ok',
+        ),
+      'the rest host rolled back',
+    );
     assert.equal((await statusOf('rest')).installed.find((p) => p.pluginId === PLUGIN)?.version, '1.0.0');
 
     // 1.2.0: the operator does not wait for the soak.
@@ -153,7 +217,11 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
     const next = await cli('rollouts', 'next-wave', third);
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stdout, /: running, wave 2; /);
-    await waitFor(async () => (await statusOf('rest')).jobs.some((j) => j.version === '1.2.0' && j.status === 'ok'), 'the rest host before the soak ended', 5_000);
+    await waitFor(
+      async () => (await statusOf('rest')).jobs.some((j) => j.version === '1.2.0' && j.status === 'ok'),
+      'the rest host before the soak ended',
+      5_000,
+    );
     const lastWave = await cli('rollouts', 'next-wave', third);
     assert.equal(lastWave.code, 1);
     assert.match(lastWave.stderr, /is in its last wave \(2 of 2, rest\)/);
@@ -183,7 +251,10 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
     }
     assert.ok(events.some((e) => e.kind === 'install_fail' && e.hostId === hosts['canary-bad'].id));
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n--- bot\n${bot.output().slice(-5000)}\n${agents.map((a) => a.output().slice(-1500)).join('\n---\n')}`, { cause: error });
+    throw new Error(
+      `${(error as Error).message}\n--- bot\n${bot.output().slice(-5000)}\n${agents.map((a) => a.output().slice(-1500)).join('\n---\n')}`,
+      { cause: error },
+    );
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
     await bot.stop();

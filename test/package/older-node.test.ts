@@ -16,18 +16,29 @@ const expected = new RegExp(
 async function cloneLike(): Promise<string> {
   const dir = await tempDir('c2f-older-node-');
   await mkdir(path.join(dir, 'scripts'));
-  for (const file of ['package.json', 'package-lock.json', '.npmrc', 'scripts/require-node24.mjs']) await copyFile(path.join(REPO, file), path.join(dir, file));
+  for (const file of ['package.json', 'package-lock.json', '.npmrc', 'scripts/require-node24.mjs'])
+    await copyFile(path.join(REPO, file), path.join(dir, file));
   return dir;
 }
 
-const env = () => ({ PATH: `${older.bin}:/usr/bin:/bin`, HOME: process.env.HOME, npm_config_cache: process.env.npm_config_cache });
+const env = () => ({
+  PATH: `${older.bin}:/usr/bin:/bin`,
+  HOME: process.env.HOME,
+  npm_config_cache: process.env.npm_config_cache,
+});
 
 // --omit=dev: the same install steps, the same .npmrc and the same prepare script end it, without unpacking the
 // few hundred megabytes of development tools (which only cost the run time: their warnings are silenced by the
 // same loglevel, and the install stops at prepare either way).
-test('npm ci with an older Node.js ends on the one line that names Node.js 24, without EBADENGINE warnings', { timeout: 300_000 }, async () => {
+test('npm ci with an older Node.js ends on the one line that names Node.js 24, without EBADENGINE warnings', {
+  timeout: 300_000,
+}, async () => {
   const dir = await cloneLike();
-  const result = await run(path.join(older.bin, 'npm'), ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, env: env() });
+  const result = await run(
+    path.join(older.bin, 'npm'),
+    ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'],
+    { cwd: dir, env: env() },
+  );
   const output = result.stdout + result.stderr;
   assert.notEqual(result.code, 0);
   assert.match(output, expected);

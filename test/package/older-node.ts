@@ -9,6 +9,13 @@ export function olderNode(): { node: string; bin: string; version: string } {
     if (!existsSync(candidate)) return false;
     return Number(execFileSync(candidate, ['--version'], { encoding: 'utf8' }).trim().slice(1).split('.')[0]) < 24;
   });
-  assert.ok(node, 'an older Node.js (/usr/bin/node or /usr/local/bin/node, as Debian and CI machines have) is expected here');
-  return { node, bin: path.dirname(node), version: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim().slice(1) };
+  assert.ok(
+    node,
+    'an older Node.js (/usr/bin/node or /usr/local/bin/node, as Debian and CI machines have) is expected here',
+  );
+  return {
+    node,
+    bin: path.dirname(node),
+    version: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim().slice(1),
+  };
 }

@@ -22,16 +22,27 @@ test("Conn2Flow's installer checks accept our package, and our Data.json is PHP-
   assert.deepEqual(result.manifest, { id: 'full-plugin', version: '1.2.3' });
   assert.equal(result.root_is_staging, true, 'files sit at the zip root');
   assert.equal(result.checksum_pacote, summary.zip.sha256);
-  assert.deepEqual(Object.fromEntries(Object.entries(result.tables as Record<string, { table: string; rows: number; canonical: boolean }>).map(([file, t]) => [file, t.table])), {
-    'ComponentesData.json': 'componentes',
-    'LayoutsData.json': 'layouts',
-    'ModulosData.json': 'modulos',
-    'PaginasData.json': 'paginas',
-    'UsuariosPerfisModulosData.json': 'usuarios_perfis_modulos',
-    'VariaveisData.json': 'variaveis',
-  });
+  assert.deepEqual(
+    Object.fromEntries(
+      Object.entries(result.tables as Record<string, { table: string; rows: number; canonical: boolean }>).map(
+        ([file, t]) => [file, t.table],
+      ),
+    ),
+    {
+      'ComponentesData.json': 'componentes',
+      'LayoutsData.json': 'layouts',
+      'ModulosData.json': 'modulos',
+      'PaginasData.json': 'paginas',
+      'UsuariosPerfisModulosData.json': 'usuarios_perfis_modulos',
+      'VariaveisData.json': 'variaveis',
+    },
+  );
   for (const file of ['LayoutsData.json', 'PaginasData.json', 'ComponentesData.json', 'VariaveisData.json']) {
-    assert.equal(result.tables[file].canonical, true, `${file}: json_encode(json_decode(file)) must give the same bytes`);
+    assert.equal(
+      result.tables[file].canonical,
+      true,
+      `${file}: json_encode(json_decode(file)) must give the same bytes`,
+    );
   }
 });
 

@@ -7,6 +7,10 @@ import { REPO } from '../helpers.ts';
 
 test('the committed standalone validators are what the schemas compile to', async () => {
   for (const [file, source] of await compiledSources()) {
-    assert.equal(await readFile(path.join(REPO, file), 'utf8'), source, `${file} is stale: run "node scripts/compile-schemas.ts"`);
+    assert.equal(
+      await readFile(path.join(REPO, file), 'utf8'),
+      source,
+      `${file} is stale: run "node scripts/compile-schemas.ts"`,
+    );
   }
 });

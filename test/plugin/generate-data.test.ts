@@ -83,12 +83,17 @@ test('a previous release zip is a baseline, so versao keeps counting across rele
   const map = await loadResourcesMap(plugin, []);
   const fromZip = await loadBaseline(plugin, path.join(out1, 'gestor-plugin.zip'));
   const second = await generateData(plugin, map!, fromZip.baseline);
-  const page = (id: string) => second.rows.paginas.find((r) => r.get('id') === id && r.get('language') === 'pt-br')!.get('versao');
+  const page = (id: string) =>
+    second.rows.paginas.find((r) => r.get('id') === id && r.get('language') === 'pt-br')!.get('versao');
   assert.equal(page('home'), 3n, 'release 1 had versao 2; the change makes it 3');
   assert.equal(page('mod-a-list'), 7n);
   const ownData = await loadBaseline(plugin);
   const withoutZip = await generateData(plugin, map!, ownData.baseline);
-  assert.equal(withoutZip.rows.paginas.find((r) => r.get('id') === 'home')!.get('versao'), 1n, 'without the previous release versao would start over');
+  assert.equal(
+    withoutZip.rows.paginas.find((r) => r.get('id') === 'home')!.get('versao'),
+    1n,
+    'without the previous release versao would start over',
+  );
 });
 
 test('a baseline folder may be a plugin root or a db/data folder', async () => {
@@ -101,7 +106,10 @@ test('a baseline folder may be a plugin root or a db/data folder', async () => {
 
 test('invalid UTF-8 in a resource is an error naming the file (PHP writes a 0-byte file)', async () => {
   const plugin = await copyPlugin('full-plugin');
-  await writeFile(path.join(plugin, 'resources/pt-br/components/comp-menu/comp-menu.css'), Buffer.from([0x61, 0xff, 0xfe, 0x62]));
+  await writeFile(
+    path.join(plugin, 'resources/pt-br/components/comp-menu/comp-menu.css'),
+    Buffer.from([0x61, 0xff, 0xfe, 0x62]),
+  );
   await assert.rejects(generate(plugin), (error: unknown) => {
     assert.ok(error instanceof GenerateError);
     assert.equal(error.diagnostic.file, 'resources/pt-br/components/comp-menu/comp-menu.css');
@@ -128,7 +136,9 @@ test('a non-string id is an error where PHP would crash with a TypeError', async
 
 test('warns once per file on CRLF and mixed line endings and never rewrites content', async () => {
   const generated = await generate(FULL);
-  const warned = generated.diagnostics.filter((d) => d.code === 'resource-line-endings').map((d) => [d.file, d.message.split(' line')[0]]);
+  const warned = generated.diagnostics
+    .filter((d) => d.code === 'resource-line-endings')
+    .map((d) => [d.file, d.message.split(' line')[0]]);
   assert.deepEqual(warned, [
     ['resources/pt-br/layouts/layout-crlf/layout-crlf.html', 'CRLF'],
     ['resources/pt-br/pages/about/about.html', 'mixed LF and CRLF'],
@@ -142,9 +152,14 @@ test('a missing list file named by the map is a warning, and modules are read fo
   const { rm } = await import('node:fs/promises');
   await rm(path.join(plugin, 'resources/en/variables.json'));
   await mkdir(path.join(plugin, 'modules/.hidden'), { recursive: true });
-  await writeFile(path.join(plugin, 'modules/.hidden/.hidden.json'), '{"resources": {"en": {"pages": [{"id": "hidden"}]}}}');
+  await writeFile(
+    path.join(plugin, 'modules/.hidden/.hidden.json'),
+    '{"resources": {"en": {"pages": [{"id": "hidden"}]}}}',
+  );
   const generated = await generate(plugin);
-  assert.ok(generated.diagnostics.some((d) => d.code === 'resources-list-missing' && d.file === 'resources/en/variables.json'));
+  assert.ok(
+    generated.diagnostics.some((d) => d.code === 'resources-list-missing' && d.file === 'resources/en/variables.json'),
+  );
   assert.ok(!generated.rows.paginas.some((r) => r.get('id') === 'hidden'), 'glob("*") skips dot folders');
   assert.ok(
     generated.rows.paginas.some((r) => r.get('id') === 'mod-a-list' && r.get('language') === 'es'),

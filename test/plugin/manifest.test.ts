@@ -64,18 +64,30 @@ test('version must be strictly x.y.z: pre-releases are rejected as the installer
 });
 
 test('id must match the installer\'s pattern, and "0" counts as missing', () => {
-  for (const id of ['My-Plugin', '-x', 'a b', 'é', '0']) assert.equal(errors(`{"id": "${id}", "name": "X", "version": "1.0.0"}`)[0]?.code, 'manifest-id', id);
+  for (const id of ['My-Plugin', '-x', 'a b', 'é', '0'])
+    assert.equal(errors(`{"id": "${id}", "name": "X", "version": "1.0.0"}`)[0]?.code, 'manifest-id', id);
   assert.deepEqual(errors('{"id": "a_b-9", "name": "X", "version": "1.0.0"}'), []);
 });
 
 test("types the template's other fields", () => {
-  const found = errors('{"id": "x", "name": "X", "version": "1.0.0", "compatibility": {"min": 1}, "resources": {"pages": "yes"}, "post_install_scripts": "run.php"}');
-  assert.deepEqual(found.map((d) => d.code).sort(), ['manifest-compatibility', 'manifest-post_install_scripts', 'manifest-resources']);
+  const found = errors(
+    '{"id": "x", "name": "X", "version": "1.0.0", "compatibility": {"min": 1}, "resources": {"pages": "yes"}, "post_install_scripts": "run.php"}',
+  );
+  assert.deepEqual(found.map((d) => d.code).sort(), [
+    'manifest-compatibility',
+    'manifest-post_install_scripts',
+    'manifest-resources',
+  ]);
 });
 
 test('dependencies are typed; "dependencias" is accepted with a warning', () => {
-  assert.equal(errors('{"id": "x", "name": "X", "version": "1.0.0", "dependencies": [{"min": "1.0.0"}]}')[0]?.code, 'manifest-dependencies');
-  const result = checkManifest('{"id": "x", "name": "X", "version": "1.0.0", "dependencias": [{"id": "core-y", "min": "1.0.0"}]}');
+  assert.equal(
+    errors('{"id": "x", "name": "X", "version": "1.0.0", "dependencies": [{"min": "1.0.0"}]}')[0]?.code,
+    'manifest-dependencies',
+  );
+  const result = checkManifest(
+    '{"id": "x", "name": "X", "version": "1.0.0", "dependencias": [{"id": "core-y", "min": "1.0.0"}]}',
+  );
   assert.deepEqual(
     result.diagnostics.map((d) => d.code),
     ['manifest-portuguese-key'],
@@ -84,7 +96,8 @@ test('dependencies are typed; "dependencias" is accepted with a warning', () => 
 });
 
 test('dependencies need versions x.y.z, a range that is not empty, another plugin, each once; errors point at the value', () => {
-  const manifest = (deps: unknown) => JSON.stringify({ id: 'shop', name: 'Shop', version: '1.0.0', dependencies: deps }, null, 1);
+  const manifest = (deps: unknown) =>
+    JSON.stringify({ id: 'shop', name: 'Shop', version: '1.0.0', dependencies: deps }, null, 1);
   const found = (deps: unknown) =>
     checkManifest(manifest(deps))
       .diagnostics.filter((d) => d.severity === 'error')
@@ -99,8 +112,12 @@ test('dependencies need versions x.y.z, a range that is not empty, another plugi
   );
   assert.deepEqual(found([{ id: 'shop' }]), [['"shop" is this plugin: a plugin cannot depend on itself', 7]]);
   assert.deepEqual(found([{ id: 'core', min: '1.x' }]), [['min of "core" must be a version x.y.z (found "1.x")', 8]]);
-  assert.deepEqual(found([{ id: 'core', min: '2.0.0', max: '1.9.9' }]), [['the range of "core" is empty: min 2.0.0 is above max 1.9.9', 9]]);
-  assert.deepEqual(found([{ id: 'core' }, { id: 'core', min: '1.0.0' }]), [['"core" is listed twice: give it one range', 10]]);
+  assert.deepEqual(found([{ id: 'core', min: '2.0.0', max: '1.9.9' }]), [
+    ['the range of "core" is empty: min 2.0.0 is above max 1.9.9', 9],
+  ]);
+  assert.deepEqual(found([{ id: 'core' }, { id: 'core', min: '1.0.0' }]), [
+    ['"core" is listed twice: give it one range', 10],
+  ]);
   assert.equal(checkManifest(manifest([{ id: 'Core' }])).diagnostics[0]?.code, 'manifest-dependencies');
 });
 

@@ -31,7 +31,9 @@ async function copyTree(from: string, to: string, order: 'forward' | 'reverse', 
   };
   await walk('');
   if (order === 'reverse') files.reverse();
-  const script = files.map((f) => `mkdir -p '${path.join(to, path.dirname(f))}' && cp '${path.join(from, f)}' '${path.join(to, f)}'`).join(' && ');
+  const script = files
+    .map((f) => `mkdir -p '${path.join(to, path.dirname(f))}' && cp '${path.join(from, f)}' '${path.join(to, f)}'`)
+    .join(' && ');
   execFileSync('sh', ['-c', `umask ${umask} && ${script}`]);
   for (const f of files) await utimes(path.join(to, f), mtime, mtime);
 }
@@ -98,10 +100,16 @@ test('the layout is what the installer expects: files at the root, resources str
   assert.ok(!names.some((n) => n.startsWith('resources/') || /^modules\/[^/]+\/resources\//.test(n)));
   assert.ok(!names.some((n) => n.startsWith('db/orphans/')), 'generator debug output does not ship');
   for (const file of ['LayoutsData.json', 'PaginasData.json', 'ComponentesData.json', 'VariaveisData.json']) {
-    assert.equal(zip.contents.get(`db/data/${file}`)!.toString('utf8'), await readFile(path.join(FIXTURES, 'golden', 'full-plugin', 'data', file), 'utf8'), file);
+    assert.equal(
+      zip.contents.get(`db/data/${file}`)!.toString('utf8'),
+      await readFile(path.join(FIXTURES, 'golden', 'full-plugin', 'data', file), 'utf8'),
+      file,
+    );
   }
   assert.ok(
-    zip.contents.get('db/data/ModulosData.json')!.equals(await readFile(path.join(FIXTURES, 'plugins', 'full-plugin', 'db', 'data', 'ModulosData.json'))),
+    zip.contents
+      .get('db/data/ModulosData.json')!
+      .equals(await readFile(path.join(FIXTURES, 'plugins', 'full-plugin', 'db', 'data', 'ModulosData.json'))),
     'hand-written data ships unchanged',
   );
   assert.equal(await readFile(summary.sha256File, 'utf8'), `${summary.zip.sha256}\n`);
@@ -131,10 +139,14 @@ test('VCS, build and log files are excluded, and so is what .c2fignore names', a
     await writeFile(path.join(plugin, file), 'junk');
   }
   await mkdir(path.join(plugin, 'assets/tests'), { recursive: true });
-  await writeFile(path.join(plugin, 'assets/tests/keep.txt'), "only the root tests/ is excluded, as in Conn2Flow's workflow");
+  await writeFile(
+    path.join(plugin, 'assets/tests/keep.txt'),
+    "only the root tests/ is excluded, as in Conn2Flow's workflow",
+  );
   const summary = await pack(plugin, { outDir: await tempDir() });
   const names = (await readZip(summary.zip.path)).entries.map((e) => e.name);
-  for (const file of [...junk, '.github/release.yml', '.c2fignore', 'drafts/notes.txt', 'assets/old.bak']) assert.ok(!names.includes(file), file);
+  for (const file of [...junk, '.github/release.yml', '.c2fignore', 'drafts/notes.txt', 'assets/old.bak'])
+    assert.ok(!names.includes(file), file);
   assert.ok(names.includes('assets/tests/keep.txt'));
 });
 
@@ -214,12 +226,19 @@ test('packing into the plugin folder itself never packs its own output', async (
   const first = await pack(plugin, { outDir: plugin });
   const second = await pack(plugin, { outDir: plugin });
   assert.equal(first.zip.sha256, second.zip.sha256);
-  assert.ok(!(await readZip(second.zip.path)).entries.some((e) => e.name.startsWith('gestor-plugin.zip') || e.name === 'SHA256SUMS'));
+  assert.ok(
+    !(await readZip(second.zip.path)).entries.some(
+      (e) => e.name.startsWith('gestor-plugin.zip') || e.name === 'SHA256SUMS',
+    ),
+  );
 });
 
 test('a false headed for a tinyint column is refused at its source line (MariaDB strict mode would reject it, and Conn2Flow would say the sync succeeded)', async () => {
   const plugin = await copyPlugin('full-plugin');
-  await writeFile(path.join(plugin, 'resources/en/pages.json'), '[\n  {"id": "home", "name": "Home", "path": "home/",\n   "root": false}\n]');
+  await writeFile(
+    path.join(plugin, 'resources/en/pages.json'),
+    '[\n  {"id": "home", "name": "Home", "path": "home/",\n   "root": false}\n]',
+  );
   await mkdir(path.join(plugin, 'resources/en/pages/home'), { recursive: true });
   const error = await failure(pack(plugin, { outDir: await tempDir() }));
   const found = error.diagnostics.filter((d) => d.severity === 'error');
@@ -230,10 +249,15 @@ test('a false headed for a tinyint column is refused at its source line (MariaDB
 
 test('hand-written data is checked: too-long values and NOT NULL columns, with file:line', async () => {
   const plugin = await copyPlugin('full-plugin');
-  await writeFile(path.join(plugin, 'db/data/ModulosData.json'), '[\n  {"id": "m", "language": "portugues-brasil", "host": false}\n]');
+  await writeFile(
+    path.join(plugin, 'db/data/ModulosData.json'),
+    '[\n  {"id": "m", "language": "portugues-brasil", "host": false}\n]',
+  );
   await writeFile(path.join(plugin, 'db/data/LayoutsExtraData.json'), '[{"id": 1,}]');
   const error = await failure(pack(plugin, { outDir: await tempDir() }));
-  const found = error.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.file, d.line, d.message.replace(/:.*/, '')]);
+  const found = error.diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => [d.file, d.line, d.message.replace(/:.*/, '')]);
   assert.deepEqual(
     found,
     [
@@ -251,7 +275,9 @@ test('a plugin without a resources map ships its db/data unchanged, with a warni
   const summary = await pack(plugin, { outDir: await tempDir() });
   assert.ok(summary.diagnostics.some((d) => d.code === 'resources-map-missing'));
   const zip = await readZip(summary.zip.path, (n) => n === 'db/data/LayoutsData.json');
-  assert.ok(zip.contents.get('db/data/LayoutsData.json')!.equals(await readFile(path.join(plugin, 'db/data/LayoutsData.json'))));
+  assert.ok(
+    zip.contents.get('db/data/LayoutsData.json')!.equals(await readFile(path.join(plugin, 'db/data/LayoutsData.json'))),
+  );
   assert.ok(
     zip.entries.some((e) => e.name.startsWith('resources/')),
     'resources/ is kept when nothing replaces it',

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidUtf8Error, encodePhpString, phpJsonEncode, phpJsonEncodeToBuffer } from '../../src/plugin/php-json-encode.ts';
+import {
+  InvalidUtf8Error,
+  encodePhpString,
+  phpJsonEncode,
+  phpJsonEncodeToBuffer,
+} from '../../src/plugin/php-json-encode.ts';
 import { PhpMap } from '../../src/plugin/php-value.ts';
 
 // Expected strings are what PHP 8.2 prints for json_encode($x, JSON_PRETTY_PRINT | JSON_UNESCAPED_UNICODE).
@@ -35,7 +40,10 @@ test('pretty prints with 4 spaces, ": " and no trailing newline', () => {
     ['b', [true, false, null]],
     ['c', PhpMap.of([['d', 'x']])],
   ]);
-  assert.equal(phpJsonEncode(value), '{\n    "a": 1,\n    "b": [\n        true,\n        false,\n        null\n    ],\n    "c": {\n        "d": "x"\n    }\n}');
+  assert.equal(
+    phpJsonEncode(value),
+    '{\n    "a": 1,\n    "b": [\n        true,\n        false,\n        null\n    ],\n    "c": {\n        "d": "x"\n    }\n}',
+  );
 });
 
 test('prints empty arrays as [] and empty objects as {}', () => {
@@ -69,13 +77,20 @@ test('prints a map with keys 0..n-1 in order as a list, like a PHP array', () =>
 });
 
 test('prints numbers as PHP does', () => {
-  // PHP: [1, 10, 0.1, 1.0e+25, 1.0e+17, 10000000000000000, 123456789012345678, 1.0e-5, 0.0001, -0, 1.5e-7, 1.0e+20, 3.14159]
+  // PHP: [1, 10, 0.1, 1.0e+25, 1.0e+17, 10000000000000000, 123456789012345678, 1.0e-5, 0.0001, -0, 1.5e-7, 1.0e+20,
+  // 3.14159]
   const floats = [1.0, 10.0, 0.1, 1e25, 1e17, 1e16];
   const ints = [123456789012345678n];
   // biome-ignore lint/suspicious/noApproximativeNumericConstant: a literal to encode, not an approximation of π
   const more = [0.00001, 0.0001, -0, 1.5e-7, 1e20, 3.14159];
-  assert.equal(phpJsonEncode([...floats, ...ints, ...more], false), '[1,10,0.1,1.0e+25,1.0e+17,10000000000000000,123456789012345678,1.0e-5,0.0001,-0,1.5e-7,1.0e+20,3.14159]');
-  assert.equal(phpJsonEncode([-2.5, 1234.5678, -9223372036854775808n]), '[\n    -2.5,\n    1234.5678,\n    -9223372036854775808\n]');
+  assert.equal(
+    phpJsonEncode([...floats, ...ints, ...more], false),
+    '[1,10,0.1,1.0e+25,1.0e+17,10000000000000000,123456789012345678,1.0e-5,0.0001,-0,1.5e-7,1.0e+20,3.14159]',
+  );
+  assert.equal(
+    phpJsonEncode([-2.5, 1234.5678, -9223372036854775808n]),
+    '[\n    -2.5,\n    1234.5678,\n    -9223372036854775808\n]',
+  );
 });
 
 test('refuses NaN and infinity, as json_encode does', () => {
@@ -111,7 +126,16 @@ test('escapes keys like values', () => {
 });
 
 test('strings held as UTF-8 bytes are escaped exactly like strings', () => {
-  const samples = ['', 'plain', 'a/b"c\\d', '\u0000\u0001\b\f\n\r\t\u001f\u007f', 'é 日本 😀 \ufeff', 'x\u2028y\u2029z\u2027\u202a', '\u2028', '/'];
+  const samples = [
+    '',
+    'plain',
+    'a/b"c\\d',
+    '\u0000\u0001\b\f\n\r\t\u001f\u007f',
+    'é 日本 😀 \ufeff',
+    'x\u2028y\u2029z\u2027\u202a',
+    '\u2028',
+    '/',
+  ];
   for (const sample of samples) {
     assert.equal(phpJsonEncode([Buffer.from(sample)], false), `[${encodePhpString(sample)}]`, JSON.stringify(sample));
   }

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PhpMap, coalesce, field, formatPhpFloat, phpIntCast, phpLooseEquals, phpToString, phpTruthy } from '../../src/plugin/php-value.ts';
+import {
+  PhpMap,
+  coalesce,
+  field,
+  formatPhpFloat,
+  phpIntCast,
+  phpLooseEquals,
+  phpToString,
+  phpTruthy,
+} from '../../src/plugin/php-value.ts';
 
 test('formats floats like php_gcvt with serialize_precision -1', () => {
   const cases: Array<[number, string]> = [
@@ -20,7 +29,8 @@ test('formats floats like php_gcvt with serialize_precision -1', () => {
 });
 
 test('truthiness follows PHP: "0", "", 0, [] and null are false', () => {
-  for (const value of ['0', '', 0n, 0, [], new PhpMap(), null, false, undefined]) assert.equal(phpTruthy(value), false, String(value));
+  for (const value of ['0', '', 0n, 0, [], new PhpMap(), null, false, undefined])
+    assert.equal(phpTruthy(value), false, String(value));
   for (const value of ['a', '00', ' ', 1n, 0.1, ['x'], true]) assert.equal(phpTruthy(value), true, String(value));
 });
 

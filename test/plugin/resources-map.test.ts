@@ -5,7 +5,10 @@ import { MapError, interpretMap, parseJsonMap, parsePhpMap } from '../../src/plu
 
 const read = (code: string) => {
   const diagnostics: Diagnostic[] = [];
-  return { map: interpretMap(parsePhpMap(code, 'resources/resources.map.php'), 'resources/resources.map.php', diagnostics), diagnostics };
+  return {
+    map: interpretMap(parsePhpMap(code, 'resources/resources.map.php'), 'resources/resources.map.php', diagnostics),
+    diagnostics,
+  };
 };
 
 const failure = (code: string): Diagnostic => {
@@ -30,7 +33,9 @@ test('reads "return [...]" with languages in map order', () => {
 });
 
 test('reads "return array(...)" and "$x = [...]; return $x;" with comments', () => {
-  const a = read(`<?php\n/* c */\nreturn array('languages' => array('en' => array('data' => array('pages' => "pages.json"))));`);
+  const a = read(
+    `<?php\n/* c */\nreturn array('languages' => array('en' => array('data' => array('pages' => "pages.json"))));`,
+  );
   assert.deepEqual(a.map.withData, [{ code: 'en', data: { pages: 'pages.json' } }]);
   const b = read(
     `<?php\n// mapping\n$resources = [\n\t'languages' => ['en' => ['name' => 'English', 'data' => ['layouts' => 'layouts.json'], 'version' => 1, 'flag' => true, 'n' => -2, 'x' => null]],\n];\n\nreturn $resources;`,
@@ -39,7 +44,9 @@ test('reads "return array(...)" and "$x = [...]; return $x;" with comments', () 
 });
 
 test('a language without data is skipped for global resources, with a warning', () => {
-  const { map, diagnostics } = read(`<?php return ['languages' => ['es' => ['name' => 'Español'], 'en' => ['data' => []]]];`);
+  const { map, diagnostics } = read(
+    `<?php return ['languages' => ['es' => ['name' => 'Español'], 'en' => ['data' => []]]];`,
+  );
   assert.deepEqual(map.languages, ['es', 'en']);
   assert.deepEqual(map.withData, [{ code: 'en', data: {} }]);
   assert.equal(diagnostics[0].code, 'resources-map-no-data');
@@ -77,7 +84,12 @@ test('a map without "languages" is an error, as the generator exits 1', () => {
 });
 
 test('resources.map.json of the same shape is accepted', () => {
-  const value = parseJsonMap('{"languages": {"pt-br": {"data": {"layouts": "layouts.json"}}}}', 'resources/resources.map.json');
-  assert.deepEqual(interpretMap(value, 'resources/resources.map.json', []).withData, [{ code: 'pt-br', data: { layouts: 'layouts.json' } }]);
+  const value = parseJsonMap(
+    '{"languages": {"pt-br": {"data": {"layouts": "layouts.json"}}}}',
+    'resources/resources.map.json',
+  );
+  assert.deepEqual(interpretMap(value, 'resources/resources.map.json', []).withData, [
+    { code: 'pt-br', data: { layouts: 'layouts.json' } },
+  ]);
   assert.throws(() => parseJsonMap('{"languages": ', 'resources/resources.map.json'), MapError);
 });

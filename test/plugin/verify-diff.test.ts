@@ -63,7 +63,8 @@ test('a zip with its files inside a folder has no manifest at the root: 11', asy
 test('tampered content is caught: checksum objects, stale checksums, invalid manifests', async () => {
   const dir = await tempDir();
   const manifest = Buffer.from('{"id": "x", "name": "X", "version": "1.0.0"}');
-  const layout = (checksum: unknown, html = '<p>a</p>') => Buffer.from(JSON.stringify([{ nome: 'L', id: 'l', language: 'en', html, css: null, versao: 1, checksum }]));
+  const layout = (checksum: unknown, html = '<p>a</p>') =>
+    Buffer.from(JSON.stringify([{ nome: 'L', id: 'l', language: 'en', html, css: null, versao: 1, checksum }]));
   const build = (name: string, files: Record<string, Buffer>) =>
     writeZip(
       path.join(dir, name),
@@ -73,7 +74,13 @@ test('tampered content is caught: checksum objects, stale checksums, invalid man
   const { createHash } = await import('node:crypto');
   const md5 = createHash('md5').update(html).digest('hex');
   const correct = `{"html":"${md5}","css":"","combined":"${md5}"}`;
-  const ok = await verifyPackage(await build('ok.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(correct), 'pad.txt': Buffer.alloc(200, 'x') }));
+  const ok = await verifyPackage(
+    await build('ok.zip', {
+      'manifest.json': manifest,
+      'db/data/LayoutsData.json': layout(correct),
+      'pad.txt': Buffer.alloc(200, 'x'),
+    }),
+  );
   assert.equal(ok.exitCode, 0, JSON.stringify(ok.diagnostics));
   assert.deepEqual(
     ok.diagnostics.map((d) => [d.code, d.message.replace(/.*\(/, '(')]),
@@ -81,17 +88,28 @@ test('tampered content is caught: checksum objects, stale checksums, invalid man
     'a hand-made row is flagged, not refused',
   );
   const object = await verifyPackage(
-    await build('object.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(JSON.parse(correct)), 'pad.txt': Buffer.alloc(200, 'x') }),
+    await build('object.zip', {
+      'manifest.json': manifest,
+      'db/data/LayoutsData.json': layout(JSON.parse(correct)),
+      'pad.txt': Buffer.alloc(200, 'x'),
+    }),
   );
   assert.equal(object.exitCode, 11);
   assert.match(object.diagnostics.find((d) => d.severity === 'error')!.message, /literal text "Array"/);
   const stale = await verifyPackage(
-    await build('stale.zip', { 'manifest.json': manifest, 'db/data/LayoutsData.json': layout(correct, '<p>b</p>'), 'pad.txt': Buffer.alloc(200, 'x') }),
+    await build('stale.zip', {
+      'manifest.json': manifest,
+      'db/data/LayoutsData.json': layout(correct, '<p>b</p>'),
+      'pad.txt': Buffer.alloc(200, 'x'),
+    }),
   );
   assert.equal(stale.exitCode, 11);
   assert.equal(stale.diagnostics.find((d) => d.severity === 'error')!.code, 'data-checksum');
   const badManifest = await verifyPackage(
-    await build('manifest.zip', { 'manifest.json': Buffer.from('{"id": "x", "nome": "X", "version": "1.0"}'), 'pad.txt': Buffer.alloc(200, 'x') }),
+    await build('manifest.zip', {
+      'manifest.json': Buffer.from('{"id": "x", "nome": "X", "version": "1.0"}'),
+      'pad.txt': Buffer.alloc(200, 'x'),
+    }),
   );
   assert.equal(badManifest.exitCode, 11);
   assert.deepEqual(
@@ -101,7 +119,13 @@ test('tampered content is caught: checksum objects, stale checksums, invalid man
       .sort(),
     ['manifest-name', 'manifest-version'],
   );
-  const empty = await verifyPackage(await build('empty.zip', { 'manifest.json': manifest, 'db/data/PaginasData.json': Buffer.alloc(0), 'pad.txt': Buffer.alloc(200, 'x') }));
+  const empty = await verifyPackage(
+    await build('empty.zip', {
+      'manifest.json': manifest,
+      'db/data/PaginasData.json': Buffer.alloc(0),
+      'pad.txt': Buffer.alloc(200, 'x'),
+    }),
+  );
   assert.match(empty.diagnostics.find((d) => d.severity === 'error')!.message, /empty file/);
 });
 
@@ -111,13 +135,20 @@ test('diff shows manifest changes and rows added, changed and removed per table'
   const manifestPath = path.join(plugin, 'manifest.json');
   await writeFile(manifestPath, (await readFile(manifestPath, 'utf8')).replace('"1.2.3"', '"1.3.0"'));
   await writeFile(path.join(plugin, 'resources/en/pages/home/home.html'), '<h1>Hello again</h1>\n');
-  await writeFile(path.join(plugin, 'resources/en/variables.json'), '[{"id": "site-title", "value": "My site", "type": "string"}, {"id": "new-var", "value": "1"}]');
+  await writeFile(
+    path.join(plugin, 'resources/en/variables.json'),
+    '[{"id": "site-title", "value": "My site", "type": "string"}, {"id": "new-var", "value": "1"}]',
+  );
   await writeFile(path.join(plugin, 'resources/en/layouts.json'), '[]');
   await copyFile(path.join(plugin, 'assets/js/app.js'), path.join(plugin, 'assets/js/app2.js'));
   const second = await pack(plugin, { outDir: await tempDir(), baseline: first.zip.path });
   const diff = await diffPackages(first.zip.path, second.zip.path);
   assert.deepEqual(diff.manifest, [{ key: 'version', from: '1.2.3', to: '1.3.0' }]);
-  assert.deepEqual(diff.tables.paginas, { added: [], changed: [{ key: 'en||home', fields: ['html', 'versao', 'checksum'] }], removed: [] });
+  assert.deepEqual(diff.tables.paginas, {
+    added: [],
+    changed: [{ key: 'en||home', fields: ['html', 'versao', 'checksum'] }],
+    removed: [],
+  });
   assert.deepEqual(diff.tables.variaveis.added, ['en|||new-var']);
   assert.deepEqual(diff.tables.layouts.removed, ['en||layout-main']);
   assert.deepEqual(diff.files.added, ['assets/js/app2.js']);

@@ -12,7 +12,10 @@ test("the failed run's errors lead, ahead of a restore that fills the last lines
     "SQLSTATE[42000]: 1142 UPDATE command denied to user 'c2f'",
     '[erro] sync aborted',
   ];
-  const restore = [`${RESTORE_MARKER}p 1.0.0 from the kept package:`, ...Array.from({ length: 14 }, (_, i) => `[info] restore step ${i}`)];
+  const restore = [
+    `${RESTORE_MARKER}p 1.0.0 from the kept package:`,
+    ...Array.from({ length: 14 }, (_, i) => `[info] restore step ${i}`),
+  ];
   const { cause, tail } = logExcerpt([...failed, ...restore], 12);
   assert.deepEqual(cause, ["SQLSTATE[42000]: 1142 UPDATE command denied to user 'c2f'", '[erro] sync aborted']);
   assert.deepEqual(tail, restore.slice(-12));

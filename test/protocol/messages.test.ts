@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import { AGENT_EXIT, OUR_EXIT, PLG_EXIT, label } from '../../src/protocol/exit-codes.ts';
 import type { Job, Report } from '../../src/protocol/messages.ts';
 import { jobStateForReport } from '../../src/protocol/statuses.ts';
-import { checkAck, checkEnrollment, checkHeartbeat, checkJob, checkReport, parseChecked } from '../../src/protocol/validate.ts';
+import {
+  checkAck,
+  checkEnrollment,
+  checkHeartbeat,
+  checkJob,
+  checkReport,
+  parseChecked,
+} from '../../src/protocol/validate.ts';
 
 const job: Job = {
   type: 'job',
@@ -14,8 +21,18 @@ const job: Job = {
   hostId: 'host_01',
   action: 'update',
   plugin: { id: 'test-plugin-public', name: 'Test Plugin Public', version: '0.1.10', previousVersion: '0.1.9' },
-  source: { repository: 'otavioserra/conn2flow-plugins-public', tag: 'plugin-test-plugin-public-v0.1.10', releaseId: 123 },
-  package: { fileName: 'gestor-plugin.zip', size: 4096, sha256: 'a'.repeat(64), url: 'https://bot.example.com/packages/job_01?token=x', urlExpiresAt: '2026-11-23T10:00:00Z' },
+  source: {
+    repository: 'otavioserra/conn2flow-plugins-public',
+    tag: 'plugin-test-plugin-public-v0.1.10',
+    releaseId: 123,
+  },
+  package: {
+    fileName: 'gestor-plugin.zip',
+    size: 4096,
+    sha256: 'a'.repeat(64),
+    url: 'https://bot.example.com/packages/job_01?token=x',
+    urlExpiresAt: '2026-11-23T10:00:00Z',
+  },
   options: { force: false, skipMigrations: false },
   reportUrl: 'https://bot.example.com/api/reports',
   deadline: '2026-11-25T10:00:00Z',
@@ -34,7 +51,14 @@ const report: Report = {
   message: 'installed 0.1.10',
   logTail: ['[2026-11-22T10:00:05Z] [PLUGIN:test-plugin-public] ok'],
   installedVersion: '0.1.10',
-  timings: { receivedAt: '2026-11-22T10:00:01Z', startedAt: '2026-11-22T10:00:02Z', finishedAt: '2026-11-22T10:00:05Z', downloadMs: 120, installMs: 2500, verifyMs: 40 },
+  timings: {
+    receivedAt: '2026-11-22T10:00:01Z',
+    startedAt: '2026-11-22T10:00:02Z',
+    finishedAt: '2026-11-22T10:00:05Z',
+    downloadMs: 120,
+    installMs: 2500,
+    verifyMs: 40,
+  },
   sentAt: '2026-11-22T10:00:05Z',
 };
 
@@ -42,7 +66,15 @@ test('valid messages pass their schemas', () => {
   assert.deepEqual(checkJob(job), { ok: true, value: job });
   assert.equal(checkReport(report).ok, true);
   assert.equal(
-    checkReport({ ...report, inventory: { pluginId: 'test-plugin-public', version: '0.1.9', sha256: null, problem: 'the plugins row says 0.1.10, the files are 0.1.9' } }).ok,
+    checkReport({
+      ...report,
+      inventory: {
+        pluginId: 'test-plugin-public',
+        version: '0.1.9',
+        sha256: null,
+        problem: 'the plugins row says 0.1.10, the files are 0.1.9',
+      },
+    }).ok,
     true,
   );
   assert.equal(checkReport({ ...report, attemptId: undefined }).ok, false, 'a report names its attempt');
@@ -58,7 +90,16 @@ test('valid messages pass their schemas', () => {
     }).ok,
     true,
   );
-  assert.equal(checkEnrollment({ type: 'enroll', protocol: 1, token: 'c2fenroll_0123456789abcdef', agentVersion: '0.1.0', url: null }).ok, true);
+  assert.equal(
+    checkEnrollment({
+      type: 'enroll',
+      protocol: 1,
+      token: 'c2fenroll_0123456789abcdef',
+      agentVersion: '0.1.0',
+      url: null,
+    }).ok,
+    true,
+  );
   assert.equal(checkAck({ status: 'known', jobId: 'job_01', report }).ok, true);
 });
 
@@ -94,7 +135,8 @@ test("exit codes: Conn2Flow's values unchanged, ours in ranges of their own, lab
     ALREADY_INSTALLED: 32,
   });
   const conn2flow = new Set<number>(Object.values(PLG_EXIT));
-  for (const code of [...Object.values(AGENT_EXIT), ...Object.values(OUR_EXIT)]) assert.ok(!conn2flow.has(code), `${code} collides with Conn2Flow`);
+  for (const code of [...Object.values(AGENT_EXIT), ...Object.values(OUR_EXIT)])
+    assert.ok(!conn2flow.has(code), `${code} collides with Conn2Flow`);
   assert.ok(Object.values(AGENT_EXIT).every((code) => code >= 40 && code <= 49));
   assert.equal(label(22), 'CHECKSUM');
   assert.equal(label(43), 'VERIFY_FAILED');

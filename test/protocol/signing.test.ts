@@ -52,9 +52,17 @@ test('the reference Standard Webhooks library and this signer agree both ways (t
   const text = JSON.stringify({ type: 'job', name: 'Pré-visualização ✓' });
   const ours = signMessage(text, [generateSecret(), secret], 'msg_x');
   assert.deepEqual(reference.verify(Buffer.from(text), ours), JSON.parse(text));
-  const theirs = { 'webhook-id': 'msg_y', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': '' };
+  const theirs = {
+    'webhook-id': 'msg_y',
+    'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+    'webhook-signature': '',
+  };
   theirs['webhook-signature'] = reference.sign('msg_y', new Date(Number(theirs['webhook-timestamp']) * 1000), text);
-  assert.deepEqual(verifyMessage(Buffer.from(text), theirs, [secret]), { ok: true, messageId: 'msg_y', timestamp: Number(theirs['webhook-timestamp']) });
+  assert.deepEqual(verifyMessage(Buffer.from(text), theirs, [secret]), {
+    ok: true,
+    messageId: 'msg_y',
+    timestamp: Number(theirs['webhook-timestamp']),
+  });
   assert.equal(verifyMessage(text, theirs, [generateSecret()]).ok, false);
   assert.throws(() => reference.verify(text.replace('✓', 'x'), ours), WebhookVerificationError);
 });

@@ -9,7 +9,14 @@ import { writeZip, type ZipEntry } from '../../plugin/zip-writer.ts';
 import { isPluginId } from '../../plugin/plugin-id.ts';
 import type { SitePlugin } from '../inventory.ts';
 import { parseInstallerOutput } from './installer-output.ts';
-import { tail, type InstallRequest, type Installer, type InstallerResult, type ScriptRun, type SiteCheck } from './installer.ts';
+import {
+  tail,
+  type InstallRequest,
+  type Installer,
+  type InstallerResult,
+  type ScriptRun,
+  type SiteCheck,
+} from './installer.ts';
 import { runProcess } from './run-process.ts';
 import { SiteDatabaseClient, SiteDatabaseError } from './site-database.ts';
 import { SlugLockTimeout, withSlugLock } from './slug-lock.ts';
@@ -101,19 +108,41 @@ export class Conn2FlowInstaller implements Installer {
     const id = job.plugin.id;
     const migrations = job.options.skipMigrations ? [] : await packageMigrations(zip);
     const tablesBefore = migrations.length ? await this.tables() : [];
-    const admin = await this.php([path.join(this.settings.gestorDir, 'modulos', 'admin-plugins', 'admin-plugins.php'), `--action=${action}`, `--plugin=${id}`], onProcess);
-    log.push(`$ php admin-plugins.php --action=${action} --plugin=${id}`, ...tail(`${admin.stdout}\n${admin.stderr}`, 15), ...(await this.installerLogSince(installerLog, id)));
+    const admin = await this.php(
+      [
+        path.join(this.settings.gestorDir, 'modulos', 'admin-plugins', 'admin-plugins.php'),
+        `--action=${action}`,
+        `--plugin=${id}`,
+      ],
+      onProcess,
+    );
+    log.push(
+      `$ php admin-plugins.php --action=${action} --plugin=${id}`,
+      ...tail(`${admin.stdout}\n${admin.stderr}`, 15),
+      ...(await this.installerLogSince(installerLog, id)),
+    );
     if (admin.failure) return fail(admin.failure.code, admin.failure.message, log);
     const result = parseInstallerOutput(admin.stdout);
-    if (!result) return fail(AGENT_EXIT.INSTALLER_CRASHED, `admin-plugins.php printed no JSON result (exit ${admin.code}): a PHP fatal error?`, log);
-    const code = typeof result.codigo_saida === 'number' ? result.codigo_saida : result.status === 'ok' ? 0 : AGENT_EXIT.INSTALLER_CRASHED;
+    if (!result)
+      return fail(
+        AGENT_EXIT.INSTALLER_CRASHED,
+        `admin-plugins.php printed no JSON result (exit ${admin.code}): a PHP fatal error?`,
+        log,
+      );
+    const statusCode = result.status === 'ok' ? 0 : AGENT_EXIT.INSTALLER_CRASHED;
+    const code = typeof result.codigo_saida === 'number' ? result.codigo_saida : statusCode;
     const said = result.mensagem ?? result.msg ?? '';
     if (code !== 0 || result.status !== 'ok')
-      return fail(code || AGENT_EXIT.INSTALLER_CRASHED, `the installer failed with ${code} (${label(code)})${said ? `: ${said}` : ''}`, log);
+      return fail(
+        code || AGENT_EXIT.INSTALLER_CRASHED,
+        `the installer failed with ${code} (${label(code)})${said ? `: ${said}` : ''}`,
+        log,
+      );
 
     // Checked before the data sync, which writes into the plugin's folder and must not create it.
     const check = await this.check(id, job.plugin.version, sha256);
-    if (!check.ok) return fail(AGENT_EXIT.VERIFY_FAILED, `the installer said "${said || 'ok'}" but ${check.reason}`, log);
+    if (!check.ok)
+      return fail(AGENT_EXIT.VERIFY_FAILED, `the installer said "${said || 'ok'}" but ${check.reason}`, log);
     const migrationProblem = await this.migrationProblem(migrations, tablesBefore, log);
     if (migrationProblem) return fail(AGENT_EXIT.MIGRATION_FAILED, migrationProblem, log);
 
@@ -138,11 +167,18 @@ export class Conn2FlowInstaller implements Installer {
    * db/migrations/<version>_*.php must have its phinxlog row. Why not, with Conn2Flow's own message and the
    * tables the failed migration created (MySQL DDL is not undone); undefined when all ran.
    */
-  private async migrationProblem(migrations: readonly Migration[], tablesBefore: readonly string[], log: readonly string[]): Promise<string | undefined> {
+  private async migrationProblem(
+    migrations: readonly Migration[],
+    tablesBefore: readonly string[],
+    log: readonly string[],
+  ): Promise<string | undefined> {
     if (!migrations.length) return undefined;
     let applied: Set<number>;
     try {
-      const rows = await this.db.query<{ version: number | string }>('select version from phinxlog where version in (?)', [migrations.map((m) => m.version)]);
+      const rows = await this.db.query<{ version: number | string }>(
+        'select version from phinxlog where version in (?)',
+        [migrations.map((m) => m.version)],
+      );
       applied = new Set(rows.map((r) => Number(r.version)));
     } catch (error) {
       if ((error as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw error;
@@ -154,7 +190,9 @@ export class Conn2FlowInstaller implements Installer {
     const created = (await this.tables()).filter((table) => !tablesBefore.includes(table));
     return [
       `migration ${missing[0].file} did not run (phinxlog has no row for ${missing[0].version})`,
-      said ? `: Conn2Flow said "${said}"` : ': Conn2Flow said nothing of it (it logs a failed migration and answers success)',
+      said
+        ? `: Conn2Flow said "${said}"`
+        : ': Conn2Flow said nothing of it (it logs a failed migration and answers success)',
       missing.length > 1 ? `; ${missing.length - 1} later migration(s) did not run either` : '',
       created.length
         ? `; the failed run left table(s) ${created.join(', ')} (MySQL does not undo DDL: drop them, or fix the migration so it can run again)`
@@ -163,7 +201,9 @@ export class Conn2FlowInstaller implements Installer {
   }
 
   private async tables(): Promise<string[]> {
-    const rows = await this.db.query<{ name: string }>('select table_name as name from information_schema.tables where table_schema = database()');
+    const rows = await this.db.query<{ name: string }>(
+      'select table_name as name from information_schema.tables where table_schema = database()',
+    );
     return rows.map((r) => r.name);
   }
 
@@ -172,12 +212,17 @@ export class Conn2FlowInstaller implements Installer {
     const folder = path.join(this.settings.gestorDir, 'plugins', pluginId);
     const hash = createHash('sha256');
     const entries = await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => []);
-    for (const dirent of entries.sort((a, b) => (path.join(a.parentPath, a.name) < path.join(b.parentPath, b.name) ? -1 : 1))) {
+    for (const dirent of entries.sort((a, b) =>
+      path.join(a.parentPath, a.name) < path.join(b.parentPath, b.name) ? -1 : 1,
+    )) {
       const file = path.join(dirent.parentPath, dirent.name);
       const info = await stat(file).catch(() => undefined);
       hash.update(`${path.relative(folder, file)}\0${info?.size ?? '-'}\0${info?.mtimeMs ?? '-'}\n`);
     }
-    const rows = await this.db.query<{ versao_instalada: string | null }>('select versao_instalada from plugins where id = ? order by id_plugins desc limit 1', [pluginId]);
+    const rows = await this.db.query<{ versao_instalada: string | null }>(
+      'select versao_instalada from plugins where id = ? order by id_plugins desc limit 1',
+      [pluginId],
+    );
     hash.update(`row\0${rows[0]?.versao_instalada ?? '-'}`);
     return hash.digest('hex');
   }
@@ -193,17 +238,32 @@ export class Conn2FlowInstaller implements Installer {
     );
     if (!rows.length) return { ok: false, reason: `the plugins table has no row for ${pluginId}` };
     const [row] = rows;
-    if (row.versao_instalada !== version) return { ok: false, reason: `the plugins row says versao_instalada ${JSON.stringify(row.versao_instalada)}, not ${version}` };
-    if (row.checksum_pacote !== sha256) return { ok: false, reason: `the plugins row says checksum_pacote ${JSON.stringify(row.checksum_pacote)}, not the package's ${sha256}` };
+    if (row.versao_instalada !== version)
+      return {
+        ok: false,
+        reason: `the plugins row says versao_instalada ${JSON.stringify(row.versao_instalada)}, not ${version}`,
+      };
+    if (row.checksum_pacote !== sha256)
+      return {
+        ok: false,
+        reason: `the plugins row says checksum_pacote ${JSON.stringify(row.checksum_pacote)}, not the package's ${sha256}`,
+      };
     return { ok: true, reason: 'files and plugins row match' };
   }
 
   /** Every plugin the site has files or a (not deleted) row for. */
   async siteInventory(): Promise<SitePlugin[]> {
-    const rows = await this.db.query<{ id: string; versao_instalada: string | null; checksum_pacote: string | null; status: string | null }>(
+    const rows = await this.db.query<{
+      id: string;
+      versao_instalada: string | null;
+      checksum_pacote: string | null;
+      status: string | null;
+    }>(
       "select id, versao_instalada, checksum_pacote, status from plugins where status <> 'D' or status is null order by id_plugins",
     );
-    const folders = (await readdir(path.join(this.settings.gestorDir, 'plugins'), { withFileTypes: true }).catch(() => []))
+    const folders = (
+      await readdir(path.join(this.settings.gestorDir, 'plugins'), { withFileTypes: true }).catch(() => [])
+    )
       .filter((d) => d.isDirectory() && isPluginId(d.name))
       .map((d) => d.name);
     const ids = [...new Set([...rows.map((r) => r.id), ...folders])].filter((id) => isPluginId(id)).sort();
@@ -214,7 +274,11 @@ export class Conn2FlowInstaller implements Installer {
           pluginId,
           filesVersion: await this.filesVersion(pluginId),
           row: row
-            ? { version: validVersion(row.versao_instalada), sha256: /^[0-9a-f]{64}$/.test(row.checksum_pacote ?? '') ? row.checksum_pacote : null, status: row.status }
+            ? {
+                version: validVersion(row.versao_instalada),
+                sha256: /^[0-9a-f]{64}$/.test(row.checksum_pacote ?? '') ? row.checksum_pacote : null,
+                status: row.status,
+              }
             : null,
         };
       }),
@@ -227,11 +291,10 @@ export class Conn2FlowInstaller implements Installer {
    * install of any package is not skipped as "checksum unchanged".
    */
   async markFailed(pluginId: string, site: InventoryEntry): Promise<void> {
-    await this.db.query("update plugins set status_execucao = 'erro', versao_instalada = ?, checksum_pacote = ? where id = ? and (status <> 'D' or status is null)", [
-      site.version,
-      site.version ? site.sha256 : null,
-      pluginId,
-    ]);
+    await this.db.query(
+      "update plugins set status_execucao = 'erro', versao_instalada = ?, checksum_pacote = ? where id = ? and (status <> 'D' or status is null)",
+      [site.version, site.version ? site.sha256 : null, pluginId],
+    );
   }
 
   async uninstall(job: Job, backupFile: string): Promise<InstallerResult> {
@@ -248,18 +311,29 @@ export class Conn2FlowInstaller implements Installer {
     }
     const remaining: string[] = [];
     for (const table of DATA_TABLES) {
-      const count = await this.db.query<{ n: number }>(`select count(*) as n from \`${table}\` where plugin = ?`, [id]).then(
-        (r) => Number(r[0]?.n ?? 0),
-        () => 0,
-      );
+      const count = await this.db
+        .query<{ n: number }>(`select count(*) as n from \`${table}\` where plugin = ?`, [id])
+        .then(
+          (r) => Number(r[0]?.n ?? 0),
+          () => 0,
+        );
       if (count) remaining.push(`${count} ${table}`);
     }
     // The package checksum goes too: installing the same package again later must not be skipped.
     await this.db
-      .query("update plugins set status = 'D', status_execucao = 'idle', checksum_pacote = null, versao_instalada = null where id = ?", [id])
+      .query(
+        "update plugins set status = 'D', status_execucao = 'idle', checksum_pacote = null, versao_instalada = null where id = ?",
+        [id],
+      )
       .catch((error) => log.push(`could not mark the plugins row deleted: ${(error as Error).message}`));
     const leftovers = `Conn2Flow cannot undo the rest: ${remaining.length ? `data rows (${remaining.join(', ')})` : 'no data rows found'}, the plugin's migrations (phinxlog and the tables they created) and its plugins row (marked deleted, status 'D')`;
-    return { exitCode: PLG_EXIT.OK, message: `${id} files removed. ${leftovers}`, logTail: log, installedVersion: null, siteChanged: true };
+    return {
+      exitCode: PLG_EXIT.OK,
+      message: `${id} files removed. ${leftovers}`,
+      logTail: log,
+      installedVersion: null,
+      siteChanged: true,
+    };
   }
 
   /**
@@ -277,15 +351,25 @@ export class Conn2FlowInstaller implements Installer {
     } catch (error) {
       return `db/data/ModulosData.json is not JSON: ${(error as Error).message}`;
     }
-    const ids = [...new Set((Array.isArray(rows) ? rows : []).map((row) => (row as { id?: unknown })?.id).filter((id): id is string => typeof id === 'string'))];
+    const ids = [
+      ...new Set(
+        (Array.isArray(rows) ? rows : [])
+          .map((row) => (row as { id?: unknown })?.id)
+          .filter((id): id is string => typeof id === 'string'),
+      ),
+    ];
     if (!ids.length) return undefined;
-    const owners = await this.db.query<{ id: string; plugin: string | null }>('select id, plugin from modulos where id in (?)', [ids]).catch((error: { code?: string }) => {
-      if (error.code === 'ER_NO_SUCH_TABLE') return [];
-      throw error;
-    });
+    const owners = await this.db
+      .query<{ id: string; plugin: string | null }>('select id, plugin from modulos where id in (?)', [ids])
+      .catch((error: { code?: string }) => {
+        if (error.code === 'ER_NO_SUCH_TABLE') return [];
+        throw error;
+      });
     const taken = owners.filter((row) => row.plugin !== pluginId);
     if (!taken.length) return undefined;
-    const described = taken.map((row) => `"${row.id}" belongs to ${row.plugin ? `plugin ${row.plugin}` : 'the core'}`).join(', ');
+    const described = taken
+      .map((row) => `"${row.id}" belongs to ${row.plugin ? `plugin ${row.plugin}` : 'the core'}`)
+      .join(', ');
     return `the package's modules collide with the site's: module ${described}. Conn2Flow would skip this plugin's row and attach its permissions to the other module; rename the module in the plugin`;
   }
 
@@ -293,17 +377,24 @@ export class Conn2FlowInstaller implements Installer {
   private async preparePluginRow(job: Job, zip: string): Promise<'install' | 'update'> {
     const connection = await this.db.connect();
     try {
-      const [rows] = await connection.query('select id_plugins from plugins where id = ? order by id_plugins desc', [job.plugin.id]);
+      const [rows] = await connection.query('select id_plugins from plugins where id = ? order by id_plugins desc', [
+        job.plugin.id,
+      ]);
       const existing = (rows as Array<{ id_plugins: number }>)[0];
       if (!existing) {
-        await connection.query("insert into plugins (id, nome, origem_tipo, origem_referencia, status) values (?, ?, 'local_path', ?, 'A')", [job.plugin.id, job.plugin.name, zip]);
+        await connection.query(
+          "insert into plugins (id, nome, origem_tipo, origem_referencia, status) values (?, ?, 'local_path', ?, 'A')",
+          [job.plugin.id, job.plugin.name, zip],
+        );
         return 'install';
       }
-      await connection.query("update plugins set origem_tipo = 'local_path', origem_referencia = ?, status = 'A', checksum_pacote = null where id_plugins = ?", [
-        zip,
-        existing.id_plugins,
-      ]);
-      const present = (await stat(path.join(this.settings.gestorDir, 'plugins', job.plugin.id)).catch(() => undefined))?.isDirectory();
+      await connection.query(
+        "update plugins set origem_tipo = 'local_path', origem_referencia = ?, status = 'A', checksum_pacote = null where id_plugins = ?",
+        [zip, existing.id_plugins],
+      );
+      const present = (
+        await stat(path.join(this.settings.gestorDir, 'plugins', job.plugin.id)).catch(() => undefined)
+      )?.isDirectory();
       return present ? 'update' : 'install';
     } finally {
       await connection.end();
@@ -319,7 +410,10 @@ export class Conn2FlowInstaller implements Installer {
     const backups = (await readdir(folder).catch(() => [] as string[]))
       .filter((name) => name.startsWith(`${pluginId}-`) && /^\d{8}-\d{6}\.zip$/.test(name.slice(pluginId.length + 1)))
       .sort();
-    const doomed = [...backups.slice(0, Math.max(backups.length - keep, 0)).map((name) => path.join(folder, name)), path.join(tmpdir(), `plg_${pluginId}.zip`)];
+    const doomed = [
+      ...backups.slice(0, Math.max(backups.length - keep, 0)).map((name) => path.join(folder, name)),
+      path.join(tmpdir(), `plg_${pluginId}.zip`),
+    ];
     const removed: string[] = [];
     for (const file of doomed)
       if (
@@ -342,10 +436,12 @@ export class Conn2FlowInstaller implements Installer {
   async runScript(pluginId: string, script: string, timeoutSeconds: number): Promise<ScriptRun> {
     const folder = path.join(this.settings.gestorDir, 'plugins', pluginId);
     const file = path.join(folder, script);
-    if (!(await stat(file).catch(() => undefined))?.isFile()) return { ok: false, problem: `is not in ${folder} after the install`, output: [] };
+    if (!(await stat(file).catch(() => undefined))?.isFile())
+      return { ok: false, problem: `is not in ${folder} after the install`, output: [] };
     const result = await runProcess(this.settings.php, [file], { cwd: folder, timeoutMs: timeoutSeconds * 1000 });
     const output = tail(`${result.stdout}\n${result.stderr}`, 10);
-    if (result.spawnError) return { ok: false, problem: `could not be started (${this.settings.php}: ${result.spawnError})`, output };
+    if (result.spawnError)
+      return { ok: false, problem: `could not be started (${this.settings.php}: ${result.spawnError})`, output };
     if (result.timedOut) return { ok: false, problem: `ran longer than ${timeoutSeconds} s and was stopped`, output };
     if (result.code !== 0) return { ok: false, problem: `exited with ${result.code ?? result.signal}`, output };
     return { ok: true, output };
@@ -353,7 +449,9 @@ export class Conn2FlowInstaller implements Installer {
 
   private async filesVersion(pluginId: string): Promise<string | null> {
     try {
-      const manifest = JSON.parse(await readFile(path.join(this.settings.gestorDir, 'plugins', pluginId, 'manifest.json'), 'utf8')) as { version?: unknown };
+      const manifest = JSON.parse(
+        await readFile(path.join(this.settings.gestorDir, 'plugins', pluginId, 'manifest.json'), 'utf8'),
+      ) as { version?: unknown };
       return validVersion(manifest.version);
     } catch {
       return null;
@@ -388,20 +486,35 @@ export class Conn2FlowInstaller implements Installer {
     }
   }
 
-  private async forceDataSync(job: Job, zip: string, onProcess?: (pgid: number) => void): Promise<{ log: string[]; failure?: string }> {
+  private async forceDataSync(
+    job: Job,
+    zip: string,
+    onProcess?: (pgid: number) => void,
+  ): Promise<{ log: string[]; failure?: string }> {
     const id = job.plugin.id;
     const data = await readZip(zip, (name) => /^db\/data\/[^/]+Data\.json$/.test(name));
     if (!data.contents.size) return { log: ['no db/data files: nothing to sync'] };
     const dataDir = path.join(this.settings.gestorDir, 'plugins', id, 'db', 'data');
     await mkdir(dataDir, { recursive: true });
     for (const [name, content] of data.contents) await writeFile(path.join(dataDir, path.basename(name)), content);
-    const args = [path.join(this.settings.gestorDir, 'controladores', 'plugins', 'atualizacao-plugin-banco-de-dados.php'), `--plugin=${id}`, '--force-all'];
+    const args = [
+      path.join(this.settings.gestorDir, 'controladores', 'plugins', 'atualizacao-plugin-banco-de-dados.php'),
+      `--plugin=${id}`,
+      '--force-all',
+    ];
     if (job.options.skipMigrations) args.push('--skip-migrate');
     const sync = await this.php(args, onProcess);
     await rm(path.join(this.settings.gestorDir, 'plugins', id, 'db'), { recursive: true, force: true });
-    const log = [`$ php atualizacao-plugin-banco-de-dados.php --plugin=${id} --force-all`, ...tail(`${sync.stdout}\n${sync.stderr}`, 15)];
+    const log = [
+      `$ php atualizacao-plugin-banco-de-dados.php --plugin=${id} --force-all`,
+      ...tail(`${sync.stdout}\n${sync.stderr}`, 15),
+    ];
     if (sync.failure) return { log, failure: `data sync: ${sync.failure.message}` };
-    if (sync.code !== 0) return { log, failure: `the forced data sync failed (exit ${sync.code}): the plugin's rows may be missing or stale` };
+    if (sync.code !== 0)
+      return {
+        log,
+        failure: `the forced data sync failed (exit ${sync.code}): the plugin's rows may be missing or stale`,
+      };
     return { log };
   }
 
@@ -409,13 +522,38 @@ export class Conn2FlowInstaller implements Installer {
     args: string[],
     onSpawn?: (pgid: number) => void,
   ): Promise<{ code: number | null; stdout: string; stderr: string; failure?: { code: number; message: string } }> {
-    const result = await runProcess(this.settings.php, args, { cwd: path.dirname(this.settings.gestorDir), timeoutMs: this.settings.timeoutSeconds * 1000, onSpawn });
+    const result = await runProcess(this.settings.php, args, {
+      cwd: path.dirname(this.settings.gestorDir),
+      timeoutMs: this.settings.timeoutSeconds * 1000,
+      onSpawn,
+    });
     const script = path.basename(args[0]);
-    if (result.spawnError) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_NOT_RUN, message: `cannot run ${this.settings.php}: ${result.spawnError}` } };
+    if (result.spawnError)
+      return {
+        ...result,
+        failure: {
+          code: AGENT_EXIT.INSTALLER_NOT_RUN,
+          message: `cannot run ${this.settings.php}: ${result.spawnError}`,
+        },
+      };
     if (result.timedOut)
-      return { ...result, failure: { code: AGENT_EXIT.INSTALLER_TIMEOUT, message: `${script} ran longer than ${this.settings.timeoutSeconds} s and was stopped` } };
-    if (result.code === null) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} was killed by ${result.signal}` } };
-    if (result.code === 255) return { ...result, failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} died with a PHP fatal error (exit 255)` } };
+      return {
+        ...result,
+        failure: {
+          code: AGENT_EXIT.INSTALLER_TIMEOUT,
+          message: `${script} ran longer than ${this.settings.timeoutSeconds} s and was stopped`,
+        },
+      };
+    if (result.code === null)
+      return {
+        ...result,
+        failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} was killed by ${result.signal}` },
+      };
+    if (result.code === 255)
+      return {
+        ...result,
+        failure: { code: AGENT_EXIT.INSTALLER_CRASHED, message: `${script} died with a PHP fatal error (exit 255)` },
+      };
     return result;
   }
 }
@@ -446,7 +584,9 @@ function fail(exitCode: number, message: string, log: string[]): InstallerResult
 /** Sets every file's times under a folder to now; returns how many. */
 async function touchFiles(folder: string): Promise<number> {
   const now = new Date();
-  const files = (await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => [])).filter((d) => d.isFile());
+  const files = (await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => [])).filter((d) =>
+    d.isFile(),
+  );
   await Promise.all(files.map((d) => utimes(path.join(d.parentPath, d.name), now, now).catch(() => {})));
   return files.length;
 }

@@ -4,5 +4,7 @@ import { Conn2FlowInstaller } from './conn2flow.ts';
 import type { Installer } from './installer.ts';
 
 export function createInstaller(config: InstallerConfig): Installer {
-  return config.type === 'conn2flow' ? new Conn2FlowInstaller(config) : new CommandInstaller(config.command, config.timeoutSeconds);
+  return config.type === 'conn2flow'
+    ? new Conn2FlowInstaller(config)
+    : new CommandInstaller(config.command, config.timeoutSeconds);
 }

@@ -26,7 +26,12 @@ export function runProcess(command: string, args: string[], options: RunOptions)
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     if (child.pid) options.onSpawn?.(child.pid);
     const keep = (text: string, chunk: Buffer) => (text + chunk.toString('utf8')).slice(-KEEP_BYTES);
     child.stdout.on('data', (chunk: Buffer) => (stdout = keep(stdout, chunk)));

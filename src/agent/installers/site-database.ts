@@ -18,7 +18,12 @@ export interface SiteDatabaseSettings {
 }
 
 /** Where sockets usually are, for a PHP that names none. */
-const USUAL_SOCKETS = ['/run/mysqld/mysqld.sock', '/var/run/mysqld/mysqld.sock', '/var/lib/mysql/mysql.sock', '/tmp/mysql.sock'];
+const USUAL_SOCKETS = [
+  '/run/mysqld/mysqld.sock',
+  '/var/run/mysqld/mysqld.sock',
+  '/var/lib/mysql/mysql.sock',
+  '/tmp/mysql.sock',
+];
 
 export class SiteDatabaseError extends Error {}
 
@@ -62,7 +67,9 @@ export class SiteDatabaseClient {
         charset: 'utf8mb4',
       });
     } catch (error) {
-      throw new SiteDatabaseError(describe(error as NodeJS.ErrnoException & { sqlMessage?: string }, site, how, local, socketPath));
+      throw new SiteDatabaseError(
+        describe(error as NodeJS.ErrnoException & { sqlMessage?: string }, site, how, local, socketPath),
+      );
     }
   }
 
@@ -70,17 +77,28 @@ export class SiteDatabaseClient {
   private socketPath(): Promise<string | null> {
     this.socket ??= (async () => {
       if (this.settings.dbSocket) return this.settings.dbSocket;
-      const asked = await runProcess(this.settings.php, ['-r', 'echo ini_get("mysqli.default_socket") ?: ini_get("pdo_mysql.default_socket");'], { timeoutMs: 10_000 });
+      const asked = await runProcess(
+        this.settings.php,
+        ['-r', 'echo ini_get("mysqli.default_socket") ?: ini_get("pdo_mysql.default_socket");'],
+        { timeoutMs: 10_000 },
+      );
       const named = asked.code === 0 ? asked.stdout.trim() : '';
       if (named) return named;
-      for (const candidate of USUAL_SOCKETS) if ((await stat(candidate).catch(() => undefined))?.isSocket()) return candidate;
+      for (const candidate of USUAL_SOCKETS)
+        if ((await stat(candidate).catch(() => undefined))?.isSocket()) return candidate;
       return null;
     })();
     return this.socket;
   }
 }
 
-function describe(error: NodeJS.ErrnoException & { sqlMessage?: string }, site: SiteDatabase, how: string, local: boolean, socketPath: string | null): string {
+function describe(
+  error: NodeJS.ErrnoException & { sqlMessage?: string },
+  site: SiteDatabase,
+  how: string,
+  local: boolean,
+  socketPath: string | null,
+): string {
   const said = error.sqlMessage ?? error.message;
   if (/ACCESS_DENIED/.test(error.code ?? '')) {
     return (
@@ -93,6 +111,7 @@ function describe(error: NodeJS.ErrnoException & { sqlMessage?: string }, site: 
   if (local && socketPath && (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'EACCES')) {
     return `cannot reach the database ${how} (${error.code}): set installer.dbSocket to the socket PHP uses (php -r 'echo ini_get("mysqli.default_socket");' prints it)`;
   }
-  if (local && !socketPath) return `DB_HOST is localhost, so PHP uses a Unix socket, but PHP names none and none of ${USUAL_SOCKETS.join(', ')} exists: set installer.dbSocket`;
+  if (local && !socketPath)
+    return `DB_HOST is localhost, so PHP uses a Unix socket, but PHP names none and none of ${USUAL_SOCKETS.join(', ')} exists: set installer.dbSocket`;
   return `cannot reach the database ${how}: ${said}`;
 }

@@ -24,7 +24,10 @@ export async function readSiteDatabase(gestorDir: string, domain: string | null)
       .sort();
     folder = names.includes('localhost') ? 'localhost' : names[0];
   }
-  if (!folder) throw new SiteEnvError(`no site folder under ${base}: Conn2Flow reads its database settings from autenticacoes/<domain>/.env`);
+  if (!folder)
+    throw new SiteEnvError(
+      `no site folder under ${base}: Conn2Flow reads its database settings from autenticacoes/<domain>/.env`,
+    );
   const envFile = path.join(base, folder, '.env');
   let text: string;
   try {
@@ -36,7 +39,13 @@ export async function readSiteDatabase(gestorDir: string, domain: string | null)
   const missing = ['DB_HOST', 'DB_DATABASE', 'DB_USERNAME'].filter((key) => !env[key]);
   if (missing.length) throw new SiteEnvError(`${envFile} does not set ${missing.join(', ')}`);
   // DB_PORT is deliberately ignored: Conn2Flow's $_BANCO has no port and phinx.php uses 3306.
-  return { host: env.DB_HOST, database: env.DB_DATABASE, user: env.DB_USERNAME, password: env.DB_PASSWORD ?? '', envFile };
+  return {
+    host: env.DB_HOST,
+    database: env.DB_DATABASE,
+    user: env.DB_USERNAME,
+    password: env.DB_PASSWORD ?? '',
+    envFile,
+  };
 }
 
 /** KEY=value lines as phpdotenv reads the common cases: comments, export, single and double quotes. */
@@ -46,7 +55,8 @@ export function parseDotenv(text: string): Record<string, string> {
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$/.exec(line);
     if (!match) continue;
     let value = match[2];
-    if (/^"(.*)"$/.test(value)) value = value.slice(1, -1).replace(/\\(["\\n])/g, (_all, c: string) => (c === 'n' ? '\n' : c));
+    if (/^"(.*)"$/.test(value))
+      value = value.slice(1, -1).replace(/\\(["\\n])/g, (_all, c: string) => (c === 'n' ? '\n' : c));
     else if (/^'(.*)'$/.test(value)) value = value.slice(1, -1);
     else value = value.replace(/\s+#.*$/, '');
     env[match[1]] = value;

@@ -30,7 +30,9 @@ export async function withSlugLock<T>(slug: string, timeoutMs: number, work: () 
         continue;
       }
       if (Date.now() > deadline)
-        throw new SlugLockTimeout(`another install of ${slug} on this machine (pid ${holder}) held ${file} for more than ${Math.round(timeoutMs / 1000)} s`);
+        throw new SlugLockTimeout(
+          `another install of ${slug} on this machine (pid ${holder}) held ${file} for more than ${Math.round(timeoutMs / 1000)} s`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

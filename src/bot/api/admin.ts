@@ -1,7 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
 import { HostUrlError, validateHostUrl } from '../host-url.ts';
-import { ActionRefused, approve, cancel, force, retry, rollback, uninstall, type ActionResult, type OperatorDeps } from '../rollout/operator-actions.ts';
+import {
+  ActionRefused,
+  approve,
+  cancel,
+  force,
+  retry,
+  rollback,
+  uninstall,
+  type ActionResult,
+  type OperatorDeps,
+} from '../rollout/operator-actions.ts';
 import type { Database } from '../store/database.ts';
 import { endAllSessions } from '../store/console-sessions.ts';
 import { allEvents, listEvents } from '../store/events.ts';
@@ -22,8 +32,20 @@ import {
   type NewHost,
   type Subscription,
 } from '../store/hosts.ts';
-import { checkTimeZone, checkWindow, parseWindow, WindowError, type MaintenanceWindow } from '../rollout/maintenance-windows.ts';
-import { abortRollout, pauseRollout, resumeRollout, startNextWave, type ControlResult } from '../rollout/rollout-control.ts';
+import {
+  checkTimeZone,
+  checkWindow,
+  parseWindow,
+  WindowError,
+  type MaintenanceWindow,
+} from '../rollout/maintenance-windows.ts';
+import {
+  abortRollout,
+  pauseRollout,
+  resumeRollout,
+  startNextWave,
+  type ControlResult,
+} from '../rollout/rollout-control.ts';
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { waveSummaries } from '../rollout/wave-summary.ts';
 import { fleetPage } from '../store/fleet.ts';
@@ -84,7 +106,11 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
   const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
   if (!sameText(given, deps.adminToken)) {
     const failures = wrongTokens.fail(address);
-    if (failures === 1 || failures === 20) deps.log?.({ address, failures }, failures === 20 ? 'wrong admin tokens: refusing this address for a minute' : 'a wrong admin token');
+    if (failures === 1 || failures === 20)
+      deps.log?.(
+        { address, failures },
+        failures === 20 ? 'wrong admin tokens: refusing this address for a minute' : 'a wrong admin token',
+      );
     return sendJson(res, 401, { error: 'missing or wrong admin token' });
   }
   try {
@@ -99,7 +125,8 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
     if (error instanceof HostNotFoundError) return sendJson(res, 404, { error: error.message });
     if (error instanceof HostNameTakenError) return sendJson(res, 409, { error: error.message });
     if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
-    if (error instanceof WindowError || error instanceof StrategyError) return sendJson(res, 422, { error: error.message });
+    if (error instanceof WindowError || error instanceof StrategyError)
+      return sendJson(res, 422, { error: error.message });
     throw error;
   }
 }
@@ -123,14 +150,16 @@ function hostInput(body: Record<string, unknown>, withUrl: boolean): NewHost {
   if (name.includes('\u0000')) throw new BadRequest('"name" must not contain a NUL character');
   if (name.length > 200) throw new BadRequest('"name" is at most 200 characters');
   const policy = body.policy ?? 'auto';
-  if (policy !== 'auto' && policy !== 'notify' && policy !== 'manual') throw new BadRequest('"policy" must be auto, notify or manual');
+  if (policy !== 'auto' && policy !== 'notify' && policy !== 'manual')
+    throw new BadRequest('"policy" must be auto, notify or manual');
   const channel = body.channel ?? 'stable';
   if (channel !== 'stable' && channel !== 'prerelease') throw new BadRequest('"channel" must be stable or prerelease');
   const plugins = parsePlugins(body.plugins);
   const allowPrivateNetwork = body.allowPrivateNetwork === true;
   let url: string | null = null;
   if (withUrl) {
-    if (typeof body.url !== 'string') throw new BadRequest('"url" is required (or create an enrollment and let the agent enroll itself)');
+    if (typeof body.url !== 'string')
+      throw new BadRequest('"url" is required (or create an enrollment and let the agent enroll itself)');
     url = validateHostUrl(body.url, { allowHttp: body.allowHttp === true, allowPrivateNetwork });
   }
   return { name: name.trim(), url, policy, channel, plugins, allowPrivateNetwork, ...scheduleInput(body) };
@@ -140,16 +169,19 @@ function hostInput(body: Record<string, unknown>, withUrl: boolean): NewHost {
 function scheduleInput(body: Record<string, unknown>): Pick<HostChanges, 'labels' | 'timeZone' | 'windows'> {
   const changes: Pick<HostChanges, 'labels' | 'timeZone' | 'windows'> = {};
   if (body.labels !== undefined) {
-    if (!Array.isArray(body.labels) || body.labels.length > 50) throw new BadRequest('"labels" must be a list of at most 50 labels');
+    if (!Array.isArray(body.labels) || body.labels.length > 50)
+      throw new BadRequest('"labels" must be a list of at most 50 labels');
     changes.labels = body.labels.map(checkLabel);
   }
-  if (body.timeZone !== undefined) changes.timeZone = body.timeZone === null ? null : checkTimeZone(String(body.timeZone));
+  if (body.timeZone !== undefined)
+    changes.timeZone = body.timeZone === null ? null : checkTimeZone(String(body.timeZone));
   if (body.windows !== undefined) changes.windows = body.windows === null ? null : windowsInput(body.windows);
   return changes;
 }
 
 function windowsInput(value: unknown): MaintenanceWindow[] {
-  if (!Array.isArray(value) || value.length > 50) throw new BadRequest('"windows" must be a list of at most 50 windows like "mon-fri 22:00-06:00"');
+  if (!Array.isArray(value) || value.length > 50)
+    throw new BadRequest('"windows" must be a list of at most 50 windows like "mon-fri 22:00-06:00"');
   return value.map((w) => (typeof w === 'string' ? parseWindow(w) : checkWindow(w as MaintenanceWindow)));
 }
 
@@ -162,10 +194,17 @@ function parsePlugins(value: unknown): Subscription[] {
   return value.map((entry) => {
     if (typeof entry === 'string') {
       const match = /^([^:]+):(.+)$/.exec(entry);
-      if (!match || !REPOSITORY.test(match[1])) throw new BadRequest(`${JSON.stringify(entry.slice(0, 100))} is not owner/repo:plugin-id`);
+      if (!match || !REPOSITORY.test(match[1]))
+        throw new BadRequest(`${JSON.stringify(entry.slice(0, 100))} is not owner/repo:plugin-id`);
       return { repository: match[1], pluginId: checkedPluginId(match[2]) };
     }
-    if (entry && typeof entry === 'object' && typeof entry.repository === 'string' && REPOSITORY.test(entry.repository) && typeof entry.pluginId === 'string') {
+    if (
+      entry &&
+      typeof entry === 'object' &&
+      typeof entry.repository === 'string' &&
+      REPOSITORY.test(entry.repository) &&
+      typeof entry.pluginId === 'string'
+    ) {
       return { repository: entry.repository, pluginId: checkedPluginId(entry.pluginId) };
     }
     throw new BadRequest('each plugin is "owner/repo:plugin-id" or {"repository", "pluginId"}');
@@ -180,7 +219,8 @@ function checkedPluginId(value: string): string {
 
 function idList(value: unknown, what: string): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 128)) throw new BadRequest(`"${what}" must be a list of ids`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 128))
+    throw new BadRequest(`"${what}" must be a list of ids`);
   return value;
 }
 
@@ -192,10 +232,18 @@ function operator(req: IncomingMessage): string {
 
 /** JSON lines (one object per line), written as they come: the whole event log, without holding it. */
 function sendLines(res: ServerResponse, lines: AsyncIterable<unknown>): Promise<void> {
-  return streamOut(res, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' }, lines, (line) => `${JSON.stringify(line)}\n`);
+  return streamOut(
+    res,
+    { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' },
+    lines,
+    (line) => `${JSON.stringify(line)}\n`,
+  );
 }
 
-async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: number; body?: unknown; lines?: AsyncIterable<unknown> }> {
+async function route(
+  req: IncomingMessage,
+  deps: AdminDeps,
+): Promise<{ status?: number; body?: unknown; lines?: AsyncIterable<unknown> }> {
   const { db, box } = deps;
   const input = new RequestInput(req);
   const { path } = input;
@@ -223,11 +271,13 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
       const body = await jsonBody(req);
       const changes: HostChanges = scheduleInput(body);
       if (body.policy !== undefined) {
-        if (body.policy !== 'auto' && body.policy !== 'notify' && body.policy !== 'manual') throw new BadRequest('"policy" must be auto, notify or manual');
+        if (body.policy !== 'auto' && body.policy !== 'notify' && body.policy !== 'manual')
+          throw new BadRequest('"policy" must be auto, notify or manual');
         changes.policy = body.policy;
       }
       if (body.channel !== undefined) {
-        if (body.channel !== 'stable' && body.channel !== 'prerelease') throw new BadRequest('"channel" must be stable or prerelease');
+        if (body.channel !== 'stable' && body.channel !== 'prerelease')
+          throw new BadRequest('"channel" must be stable or prerelease');
         changes.channel = body.channel;
       }
       if (body.enabled !== undefined) {
@@ -238,30 +288,50 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
       if (!host) throw new BadRequest(`no host ${id}`, 404);
       return { body: host };
     }
-    if (parts.length === 3 && parts[2] === 'rotate-secret' && method === 'POST') return { body: { hostId: id, secret: await rotateSecret(db, box, id) } };
+    if (parts.length === 3 && parts[2] === 'rotate-secret' && method === 'POST')
+      return { body: { hostId: id, secret: await rotateSecret(db, box, id) } };
     if (parts.length === 3 && parts[2] === 'uninstall' && method === 'POST') {
       const body = await jsonBody(req);
-      const [repository, pluginId] = typeof body.plugin === 'string' && body.plugin.includes(':') ? body.plugin.split(':') : [body.repository, body.plugin];
-      if (typeof pluginId !== 'string') throw new BadRequest('"plugin" is the plugin id to uninstall (or owner/repo:plugin-id)');
+      const [repository, pluginId] =
+        typeof body.plugin === 'string' && body.plugin.includes(':')
+          ? body.plugin.split(':')
+          : [body.repository, body.plugin];
+      if (typeof pluginId !== 'string')
+        throw new BadRequest('"plugin" is the plugin id to uninstall (or owner/repo:plugin-id)');
       checkedPluginId(pluginId);
-      if (repository !== undefined && (typeof repository !== 'string' || !REPOSITORY.test(repository))) throw new BadRequest('"repository" is owner/repo');
-      return { status: 201, body: await uninstall(operatorDeps, id, { by: operator(req), pluginId, repository: repository as string | undefined }) };
+      if (repository !== undefined && (typeof repository !== 'string' || !REPOSITORY.test(repository)))
+        throw new BadRequest('"repository" is owner/repo');
+      return {
+        status: 201,
+        body: await uninstall(operatorDeps, id, {
+          by: operator(req),
+          pluginId,
+          repository: repository as string | undefined,
+        }),
+      };
     }
   }
   if (parts[0] === 'enrollments' && parts.length === 1 && method === 'POST') {
     const created = await createEnrollment(db, hostInput(await jsonBody(req), false));
-    const pins = (await knownPublisherKeys(db, created.host.plugins, deps.publisherKeys)).map(({ pluginId, key }) => ` --publisher ${pluginId}=${key}`).join('');
+    const pins = (await knownPublisherKeys(db, created.host.plugins, deps.publisherKeys))
+      .map(({ pluginId, key }) => ` --publisher ${pluginId}=${key}`)
+      .join('');
     const agentCommand = `c2f-agent enroll --bot ${deps.botUrl} --token ${created.token} --gestor <the site's gestor folder> [--url <where the bot reaches this agent>]${pins}`;
-    return { status: 201, body: { host: created.host, token: created.token, expiresAt: created.expiresAt, agentCommand } };
+    return {
+      status: 201,
+      body: { host: created.host, token: created.token, expiresAt: created.expiresAt, agentCommand },
+    };
   }
   if (parts[0] === 'labels') {
     if (parts.length === 1 && method === 'GET') return { body: await listLabelSchedules(db) };
     const label = checkLabel(parts[1]);
     if (parts.length === 2 && method === 'PUT') {
       const body = await jsonBody(req);
-      if (typeof body.timeZone !== 'string') throw new BadRequest('"timeZone" is required (an IANA name like Europe/Berlin)');
+      if (typeof body.timeZone !== 'string')
+        throw new BadRequest('"timeZone" is required (an IANA name like Europe/Berlin)');
       const schedule = { label, timeZone: checkTimeZone(body.timeZone), windows: windowsInput(body.windows) };
-      if (!schedule.windows.length) throw new BadRequest('"windows" needs at least one window (DELETE removes the label\'s windows)');
+      if (!schedule.windows.length)
+        throw new BadRequest('"windows" needs at least one window (DELETE removes the label\'s windows)');
       await setLabelSchedule(db, schedule);
       return { body: schedule };
     }
@@ -270,8 +340,10 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
       return { body: { removed: label } };
     }
   }
-  if (parts[0] === 'releases' && parts.length === 1 && method === 'GET') return { body: await releasesWithoutRollout(db) };
-  if (parts[0] === 'console' && parts[1] === 'sign-out-everyone' && parts.length === 2 && method === 'POST') return { body: { ended: await endAllSessions(db) } };
+  if (parts[0] === 'releases' && parts.length === 1 && method === 'GET')
+    return { body: await releasesWithoutRollout(db) };
+  if (parts[0] === 'console' && parts[1] === 'sign-out-everyone' && parts.length === 2 && method === 'POST')
+    return { body: { ended: await endAllSessions(db) } };
   if (parts[0] === 'fleet' && parts.length === 1 && method === 'GET') {
     return {
       body: await fleetPage(db, {
@@ -289,12 +361,18 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
     if (parts.length === 1) return { body: await searchRegistry(db, input.text('q')) };
     if (parts.length === 4) {
       const versions = await registryPlugin(db, `${parts[1]}/${parts[2]}`, parts[3]);
-      if (!versions.length) throw new BadRequest(`the bot knows no release of ${parts[3]} in ${parts[1]}/${parts[2]}`, 404);
+      if (!versions.length)
+        throw new BadRequest(`the bot knows no release of ${parts[3]} in ${parts[1]}/${parts[2]}`, 404);
       return { body: { repository: `${parts[1]}/${parts[2]}`, pluginId: parts[3], versions } };
     }
   }
   if (parts[0] === 'events' && parts.length === 1 && method === 'GET') {
-    const filter = { after: input.integer('after', undefined, 0), kind: input.text('kind'), hostId: input.text('host'), pluginId: input.text('plugin') };
+    const filter = {
+      after: input.integer('after', undefined, 0),
+      kind: input.text('kind'),
+      hostId: input.text('host'),
+      pluginId: input.text('plugin'),
+    };
     const format = input.text('format') ?? 'json';
     if (format === 'jsonl') return { lines: allEvents(db, filter) };
     if (format !== 'json') throw new BadRequest('"format" is json (a page) or jsonl (every event, one per line)');
@@ -309,11 +387,13 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
       const jobs = await rolloutJobs(db, id);
       return { body: { ...rollout, waves: waveSummaries(rollout, jobs), jobs } };
     }
-    if (parts.length === 3 && method === 'POST') return { body: await rolloutAction(operatorDeps, id, parts[2], await jsonBody(req), operator(req)) };
+    if (parts.length === 3 && method === 'POST')
+      return { body: await rolloutAction(operatorDeps, id, parts[2], await jsonBody(req), operator(req)) };
     if (parts.length === 5 && parts[2] === 'jobs') {
       const job = await getJob(db, parts[3]);
       if (!job || job.rolloutId !== id) throw new BadRequest(`no job ${parts[3]} in rollout ${id}`, 404);
-      if (parts[4] === 'history' && method === 'GET') return { body: { job, history: await jobHistory(db, job.id), reports: await jobReports(db, job.id) } };
+      if (parts[4] === 'history' && method === 'GET')
+        return { body: { job, history: await jobHistory(db, job.id), reports: await jobReports(db, job.id) } };
       if (method === 'POST') {
         const body = await jsonBody(req);
         const result =
@@ -322,7 +402,10 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
             : await jobAction(operatorDeps, id, parts[4], { ...body, jobs: [job.id] }, operator(req));
         // One job named and nothing done: say why, as a conflict.
         if (!result.changed.length)
-          throw new BadRequest(`job ${job.id} is ${result.unchanged[0]?.state ?? job.state}: nothing to ${parts[4] === 'redeliver' ? 'retry' : parts[4]}`, 409);
+          throw new BadRequest(
+            `job ${job.id} is ${result.unchanged[0]?.state ?? job.state}: nothing to ${parts[4] === 'redeliver' ? 'retry' : parts[4]}`,
+            409,
+          );
         return { body: result };
       }
     }
@@ -332,14 +415,21 @@ async function route(req: IncomingMessage, deps: AdminDeps): Promise<{ status?: 
 
 const ROLLOUT_ACTIONS = 'approve, retry, force, cancel, rollback, pause, resume, abort or next-wave';
 
-async function rolloutAction(deps: OperatorDeps, rolloutId: string, action: string, body: Record<string, unknown>, by: string): Promise<ActionResult | ControlResult> {
+async function rolloutAction(
+  deps: OperatorDeps,
+  rolloutId: string,
+  action: string,
+  body: Record<string, unknown>,
+  by: string,
+): Promise<ActionResult | ControlResult> {
   switch (action) {
     case 'pause':
       return pauseRollout(deps, rolloutId, by);
     case 'resume':
       return resumeRollout(deps, rolloutId, by);
     case 'abort':
-      if (body.rollback !== undefined && typeof body.rollback !== 'boolean') throw new BadRequest('"rollback" is true or false');
+      if (body.rollback !== undefined && typeof body.rollback !== 'boolean')
+        throw new BadRequest('"rollback" is true or false');
       return abortRollout(deps, rolloutId, by, { rollback: body.rollback === true });
     case 'next-wave':
       return startNextWave(deps, rolloutId, by);
@@ -347,7 +437,13 @@ async function rolloutAction(deps: OperatorDeps, rolloutId: string, action: stri
   return jobAction(deps, rolloutId, action, body, by);
 }
 
-async function jobAction(deps: OperatorDeps, rolloutId: string, action: string, body: Record<string, unknown>, by: string): Promise<ActionResult> {
+async function jobAction(
+  deps: OperatorDeps,
+  rolloutId: string,
+  action: string,
+  body: Record<string, unknown>,
+  by: string,
+): Promise<ActionResult> {
   const jobIds = idList(body.jobs, 'jobs');
   const hostIds = idList(body.hosts, 'hosts');
   switch (action) {
@@ -361,7 +457,8 @@ async function jobAction(deps: OperatorDeps, rolloutId: string, action: string, 
     case 'cancel':
       return cancel(deps, rolloutId, { by, jobIds });
     case 'rollback': {
-      if (body.to !== undefined && (typeof body.to !== 'string' || !/^\d+\.\d+\.\d+$/.test(body.to))) throw new BadRequest('"to" is a version x.y.z');
+      if (body.to !== undefined && (typeof body.to !== 'string' || !/^\d+\.\d+\.\d+$/.test(body.to)))
+        throw new BadRequest('"to" is a version x.y.z');
       return rollback(deps, rolloutId, { by, hostIds, to: body.to as string | undefined });
     }
   }

@@ -15,19 +15,33 @@ const ENROLLMENT_FLAGS = {
   privateNetwork: 'by creating the enrollment token with "c2f-plugin hosts enroll-token --allow-private-network"',
 };
 
-export async function handleEnroll(req: IncomingMessage, res: ServerResponse, deps: { db: Database; box: SecretBox; botUrl: string }): Promise<void> {
+export async function handleEnroll(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { db: Database; box: SecretBox; botUrl: string },
+): Promise<void> {
   let parsed: unknown;
   try {
     parsed = JSON.parse((await readBody(req, 16 * 1024)).toString('utf8'));
   } catch (error) {
-    return sendJson(res, error instanceof BodyTooLargeError ? 413 : 422, { error: 'the body must be a JSON enrollment request' });
+    return sendJson(res, error instanceof BodyTooLargeError ? 413 : 422, {
+      error: 'the body must be a JSON enrollment request',
+    });
   }
   const checked = checkEnrollment(parsed);
-  if (!checked.ok) return sendJson(res, 422, { error: 'the enrollment request does not match its schema', details: checked.errors });
+  if (!checked.ok)
+    return sendJson(res, 422, { error: 'the enrollment request does not match its schema', details: checked.errors });
   const request = storable(checked.value);
   const allowPrivate = (await enrollmentPolicy(deps.db, request.token))?.allowPrivateNetwork ?? false;
   try {
-    const url = request.url === null ? null : validateHostUrl(request.url, { allowHttp: allowPrivate, allowPrivateNetwork: allowPrivate, howToAllow: ENROLLMENT_FLAGS });
+    const url =
+      request.url === null
+        ? null
+        : validateHostUrl(request.url, {
+            allowHttp: allowPrivate,
+            allowPrivateNetwork: allowPrivate,
+            howToAllow: ENROLLMENT_FLAGS,
+          });
     const { hostId, secret } = await enroll(deps.db, deps.box, request.token, url, request.agentVersion);
     return sendJson(res, 200, { hostId, secret, botUrl: deps.botUrl, pollMode: url === null });
   } catch (error) {

@@ -36,7 +36,10 @@ export interface HeartbeatDeps {
 export const PULL_LEASE_SECONDS = 60;
 
 export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse, deps: HeartbeatDeps): Promise<void> {
-  const signed = await readSignedHostMessage(req, res, deps, 'heartbeat', checkHeartbeat, { limit: 512 * 1024, singleUse: true });
+  const signed = await readSignedHostMessage(req, res, deps, 'heartbeat', checkHeartbeat, {
+    limit: 512 * 1024,
+    singleUse: true,
+  });
   if (!signed) return;
   const beat = signed.value;
   heartbeats.inc();
@@ -52,13 +55,18 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
     if (gone()) return;
     const leased = await leasePulledJobs(deps.db, beat.hostId, deps.pullLeaseSeconds ?? PULL_LEASE_SECONDS);
     if (leased.length || Date.now() >= deadline) {
-      const jobs: Job[] = leased.map(({ job, host, release }) => buildJobMessage(job, host, release, deps.botUrl, job.action, deps.box, new Date(), deps.jobDeadlineSeconds));
+      const jobs: Job[] = leased.map(({ job, host, release }) =>
+        buildJobMessage(job, host, release, deps.botUrl, job.action, deps.box, new Date(), deps.jobDeadlineSeconds),
+      );
       const ids = leased.map(({ job }) => job.id);
       if (ids.length) res.once('close', () => void (!res.writableFinished && endLeases(deps.db, ids).catch(() => {})));
       sendSignedJson(res, 200, { jobs }, signed.secrets);
       for (const rolloutId of new Set(leased.map(({ job }) => job.rolloutId))) await deps.onChanged?.(rolloutId);
       return;
     }
-    await Promise.race([deps.changes.next(`h:${beat.hostId}`, Math.min(deps.pollCheckMs ?? 5000, Math.max(deadline - Date.now(), 0))), closed]);
+    await Promise.race([
+      deps.changes.next(`h:${beat.hostId}`, Math.min(deps.pollCheckMs ?? 5000, Math.max(deadline - Date.now(), 0))),
+      closed,
+    ]);
   }
 }

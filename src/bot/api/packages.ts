@@ -14,27 +14,39 @@ import { sendJson } from './read-body.ts';
 
 export interface AssetStream {
   /** The asset's bytes and length, downloaded with the installation's token. */
-  open(installationId: number, repository: string, assetId: number): Promise<{ body: ReadableStream<Uint8Array>; size: number | null }>;
+  open(
+    installationId: number,
+    repository: string,
+    assetId: number,
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number | null }>;
 }
 
 const DEAD_STATES: ReadonlySet<JobState> = new Set([...FINAL_JOB_STATES].filter((s) => s !== 'ok' && s !== 'failed'));
 
-export async function handlePackage(req: IncomingMessage, res: ServerResponse, deps: { db: Database; box: SecretBox; assets: AssetStream }): Promise<void> {
+export async function handlePackage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { db: Database; box: SecretBox; assets: AssetStream },
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://bot');
   const jobId = decodeURIComponent(url.pathname.slice('/api/packages/'.length));
   const link = checkPackageLink(deps.box, jobId, url.searchParams.get('expires'), url.searchParams.get('signature'));
   if (!link.ok) return sendJson(res, link.status, { error: link.reason });
   const loaded = await loadDelivery(deps.db, jobId);
   if (!loaded) return sendJson(res, 404, { error: `no job ${jobId}` });
-  if (DEAD_STATES.has(loaded.job.state as JobState)) return sendJson(res, 410, { error: `job ${jobId} is ${loaded.job.state}: its package is no longer served` });
+  if (DEAD_STATES.has(loaded.job.state as JobState))
+    return sendJson(res, 410, { error: `job ${jobId} is ${loaded.job.state}: its package is no longer served` });
   const release = loaded.release;
-  if (!release.zipAssetId || !release.installationId) return sendJson(res, 409, { error: `release ${release.tag} has no package asset` });
+  if (!release.zipAssetId || !release.installationId)
+    return sendJson(res, 409, { error: `release ${release.tag} has no package asset` });
   let asset;
   try {
     asset = await deps.assets.open(release.installationId, release.repository, release.zipAssetId);
   } catch (error) {
     const status = (error as { status?: number }).status;
-    return sendJson(res, 502, { error: `GitHub did not serve the package of ${release.tag}${status ? ` (${status})` : ''}: ${(error as Error).message}` });
+    return sendJson(res, 502, {
+      error: `GitHub did not serve the package of ${release.tag}${status ? ` (${status})` : ''}: ${(error as Error).message}`,
+    });
   }
   res.writeHead(200, {
     'content-type': 'application/zip',

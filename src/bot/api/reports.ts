@@ -15,7 +15,12 @@ import { readSignedHostMessage } from './signed-host-message.ts';
 export async function handleReport(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { db: Database; box: SecretBox; onChanged?: (rolloutId: string) => Promise<void>; onJobFinished?: (job: HostJob) => Promise<void> },
+  deps: {
+    db: Database;
+    box: SecretBox;
+    onChanged?: (rolloutId: string) => Promise<void>;
+    onJobFinished?: (job: HostJob) => Promise<void>;
+  },
 ): Promise<void> {
   const signed = await readSignedHostMessage(req, res, deps, 'report', checkReport);
   if (!signed) {
@@ -25,7 +30,8 @@ export async function handleReport(
   const report = signed.value;
   const { outcome, job } = await applyReport(deps.db, signed.messageId, report);
   reports.inc({ outcome: outcome === 'unknown-job' ? 'rejected' : outcome });
-  if (outcome === 'unknown-job') return sendJson(res, 404, { error: `no job ${report.jobId} for host ${report.hostId}` });
+  if (outcome === 'unknown-job')
+    return sendJson(res, 404, { error: `no job ${report.jobId} for host ${report.hostId}` });
   if (outcome === 'applied' && job) {
     await deps.onChanged?.(job.rolloutId);
     if (FINAL_JOB_STATES.has(job.state)) await deps.onJobFinished?.(job);

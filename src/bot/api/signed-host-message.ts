@@ -41,18 +41,23 @@ export async function readSignedHostMessage<T extends { hostId: string }>(
   const secrets = typeof hostId === 'string' ? await hostSecrets(deps.db, deps.box, hostId) : [];
   const verified = verifyMessage(body, req.headers, secrets);
   if (!secrets.length || !verified.ok) {
-    sendJson(res, 401, { error: secrets.length ? `signature rejected: ${verified.ok ? '' : verified.reason}` : 'unknown host' });
+    sendJson(res, 401, {
+      error: secrets.length ? `signature rejected: ${verified.ok ? '' : verified.reason}` : 'unknown host',
+    });
     return undefined;
   }
   // A host that signs with the new secret has it: the rotation is over and the old secret stops working.
-  if (secrets.length > 1 && verifyMessage(body, req.headers, secrets.slice(0, 1)).ok) await finishRotation(deps.db, hostId as string);
+  if (secrets.length > 1 && verifyMessage(body, req.headers, secrets.slice(0, 1)).ok)
+    await finishRotation(deps.db, hostId as string);
   const checked = check(claimed);
   if (!checked.ok) {
     sendJson(res, 422, { error: `the ${what} does not match the ${what} schema`, details: checked.errors });
     return undefined;
   }
   if (options.singleUse && !(await firstUse(deps.db, hostId as string, verified.messageId))) {
-    sendJson(res, 409, { error: `this ${what} (message ${verified.messageId}) was already received: a replay is not acted on` });
+    sendJson(res, 409, {
+      error: `this ${what} (message ${verified.messageId}) was already received: a replay is not acted on`,
+    });
     return undefined;
   }
   return { value: storable(checked.value), messageId: verified.messageId, secrets };

@@ -1,5 +1,20 @@
-import { approve, cancel, force, retry, rollback, uninstall, type ActionResult, type OperatorDeps } from '../rollout/operator-actions.ts';
-import { abortRollout, pauseRollout, resumeRollout, startNextWave, type ControlResult } from '../rollout/rollout-control.ts';
+import {
+  approve,
+  cancel,
+  force,
+  retry,
+  rollback,
+  uninstall,
+  type ActionResult,
+  type OperatorDeps,
+} from '../rollout/operator-actions.ts';
+import {
+  abortRollout,
+  pauseRollout,
+  resumeRollout,
+  startNextWave,
+  type ControlResult,
+} from '../rollout/rollout-control.ts';
 import { getHost } from '../store/hosts.ts';
 import { getJob, getRollout } from '../store/rollouts.ts';
 import { ActionRefused } from '../rollout/operator-actions.ts';
@@ -7,14 +22,24 @@ import { ActionRefused } from '../rollout/operator-actions.ts';
 // What a console button does: first the question the confirmation page asks, then, confirmed, the operator
 // action itself (the functions the admin API and the CLI call), with what to tell the operator.
 
-export type Planned = { kind: 'confirm'; question: string; danger: boolean } | { kind: 'done'; rolloutId: string; done: string };
+export type Planned =
+  | { kind: 'confirm'; question: string; danger: boolean }
+  | { kind: 'done'; rolloutId: string; done: string };
 
 const QUESTIONS: Record<string, [all: string, one: string, danger: boolean]> = {
   approve: ['Install on every host of this rollout that waits for approval?', 'Install on {host} now?', false],
-  retry: ['Send every failed and dead-lettered job of this rollout again?', 'Send the job of {host} again, as a new attempt?', false],
+  retry: [
+    'Send every failed and dead-lettered job of this rollout again?',
+    'Send the job of {host} again, as a new attempt?',
+    false,
+  ],
   cancel: ['Cancel every job of this rollout that has not started on its host?', 'Cancel the job of {host}?', true],
   force: ['', 'Install this release on {host} even if it is the same package or a downgrade?', true],
-  rollback: ['Return every host this rollout updated (or failed) to the version it had before?', 'Return {host} to the version it had before this rollout?', true],
+  rollback: [
+    'Return every host this rollout updated (or failed) to the version it had before?',
+    'Return {host} to the version it had before this rollout?',
+    true,
+  ],
   pause: ['Pause this rollout? Nothing more is sent until it is resumed.', '', false],
   resume: ['Resume this rollout? A halted rollout goes on past the wave that halted it.', '', false],
   'next-wave': ["Start this rollout's next wave now, whatever the current wave's thresholds and soak?", '', true],
@@ -22,18 +47,30 @@ const QUESTIONS: Record<string, [all: string, one: string, danger: boolean]> = {
   'abort-rollback': ['Abort this rollout and return the hosts it updated to what they had?', '', true],
 };
 
-export async function consoleAction(deps: OperatorDeps, rolloutId: string, action: string, jobId: string | undefined, by: string, confirmed: boolean): Promise<Planned> {
+export async function consoleAction(
+  deps: OperatorDeps,
+  rolloutId: string,
+  action: string,
+  jobId: string | undefined,
+  by: string,
+  confirmed: boolean,
+): Promise<Planned> {
   const question = QUESTIONS[action];
   if (!question) throw new ActionRefused(`unknown action "${action}"`, 422);
   const rollout = await getRollout(deps.db, rolloutId);
   if (!rollout) throw new ActionRefused(`no rollout ${rolloutId}`, 404);
   const job = jobId ? await getJob(deps.db, jobId) : undefined;
-  if (jobId && (!job || job.rolloutId !== rolloutId)) throw new ActionRefused(`no job ${jobId} in rollout ${rolloutId}`, 404);
+  if (jobId && (!job || job.rolloutId !== rolloutId))
+    throw new ActionRefused(`no job ${jobId} in rollout ${rolloutId}`, 404);
   const text = job ? question[1] : question[0];
   if (!text) throw new ActionRefused(job ? `${action} acts on the whole rollout` : `${action} needs a job`, 422);
   if (!confirmed) {
     const host = job ? ((await getHost(deps.db, job.hostId))?.name ?? job.hostId) : '';
-    return { kind: 'confirm', question: `${text.replace('{host}', host)} (${rollout.pluginId} ${rollout.version}, ${rollout.id})`, danger: question[2] };
+    return {
+      kind: 'confirm',
+      question: `${text.replace('{host}', host)} (${rollout.pluginId} ${rollout.version}, ${rollout.id})`,
+      danger: question[2],
+    };
   }
   const jobIds = job ? [job.id] : undefined;
   let result: ActionResult | ControlResult;
@@ -68,17 +105,32 @@ export async function consoleAction(deps: OperatorDeps, rolloutId: string, actio
   return { kind: 'done', ...describe(action, rolloutId, result) };
 }
 
-function describe(action: string, rolloutId: string, result: ActionResult | ControlResult): { rolloutId: string; done: string } {
-  if ('state' in result) return { rolloutId, done: `${action}: the rollout is ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job(s) changed` };
+function describe(
+  action: string,
+  rolloutId: string,
+  result: ActionResult | ControlResult,
+): { rolloutId: string; done: string } {
+  if ('state' in result)
+    return {
+      rolloutId,
+      done: `${action}: the rollout is ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job(s) changed`,
+    };
   const why = result.unchanged
     .map((u) => u.why)
     .slice(0, 3)
     .join('; ');
-  if (result.rolloutId !== rolloutId) return { rolloutId: result.rolloutId, done: `${action}: ${result.changed.length} job(s) in this new rollout` };
+  if (result.rolloutId !== rolloutId)
+    return { rolloutId: result.rolloutId, done: `${action}: ${result.changed.length} job(s) in this new rollout` };
   return { rolloutId, done: `${action}: ${result.changed.length} job(s) changed${why ? `; left alone: ${why}` : ''}` };
 }
 
-export async function uninstallAction(deps: OperatorDeps, hostId: string, pluginId: string, by: string, confirmed: boolean): Promise<Planned> {
+export async function uninstallAction(
+  deps: OperatorDeps,
+  hostId: string,
+  pluginId: string,
+  by: string,
+  confirmed: boolean,
+): Promise<Planned> {
   const host = await getHost(deps.db, hostId);
   if (!host) throw new ActionRefused(`no host ${hostId}`, 404);
   if (!confirmed) {
@@ -89,5 +141,9 @@ export async function uninstallAction(deps: OperatorDeps, hostId: string, plugin
     };
   }
   const result = await uninstall(deps, hostId, { by, pluginId });
-  return { kind: 'done', rolloutId: result.rolloutId, done: `uninstall: ${result.changed.length} job(s) in this rollout` };
+  return {
+    kind: 'done',
+    rolloutId: result.rolloutId,
+    done: `uninstall: ${result.changed.length} job(s) in this rollout`,
+  };
 }

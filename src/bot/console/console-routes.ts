@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
-import { BodyTooLargeError, readBody } from '../api/read-body.ts';
+import { BodyTooLargeError, readBody } from '../../read-body.ts';
+import { sameText } from '../../same-text.ts';
 import { ActionRefused, type OperatorDeps } from '../rollout/operator-actions.ts';
 import { waveSummaries } from '../rollout/wave-summary.ts';
 import type { Database } from '../store/database.ts';
@@ -27,8 +28,24 @@ import type { ChangeFeed } from '../changes.ts';
 import { streamChanges } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
-import { endAllSessions, endSession, liveSession, rememberState, startSession, takeState } from '../store/console-sessions.ts';
-import { cookie, newSession, openSession, sameText, sealSession, SESSION_COOKIE, SESSION_LIFETIME_MS, STATE_COOKIE, type Session } from './session.ts';
+import {
+  endAllSessions,
+  endSession,
+  liveSession,
+  rememberState,
+  startSession,
+  takeState,
+} from '../store/console-sessions.ts';
+import {
+  cookie,
+  newSession,
+  openSession,
+  sealSession,
+  SESSION_COOKIE,
+  SESSION_LIFETIME_MS,
+  STATE_COOKIE,
+  type Session,
+} from './session.ts';
 
 // The operator console, served by the bot under /console: signed in with GitHub, every page rendered on the
 // server (readable without JavaScript), every action confirmed on a page of its own, checked against the
@@ -93,15 +110,22 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   const secure = deps.botUrl.startsWith('https:');
   // Every console response carries the security headers; over https, browsers are told to stay on https.
   const headers = { ...SECURITY_HEADERS, ...(secure ? { 'strict-transport-security': 'max-age=31536000' } : {}) };
-  const send = (status: number, body: string, type = 'text/html; charset=utf-8', extra: Record<string, string | string[]> = {}): void => {
+  const send = (
+    status: number,
+    body: string,
+    type = 'text/html; charset=utf-8',
+    extra: Record<string, string | string[]> = {},
+  ): void => {
     res.writeHead(status, { ...headers, 'content-type': type, ...extra }).end(body);
   };
   const redirect = (location: string, extra: Record<string, string | string[]> = {}): void => {
     res.writeHead(303, { ...headers, location, ...extra }).end();
   };
 
-  if (path === '/console/assets/console.css') return send(200, CONSOLE_CSS, 'text/css; charset=utf-8', { 'cache-control': 'max-age=3600' });
-  if (path === '/console/assets/console.js') return send(200, CONSOLE_JS, 'text/javascript; charset=utf-8', { 'cache-control': 'max-age=3600' });
+  if (path === '/console/assets/console.css')
+    return send(200, CONSOLE_CSS, 'text/css; charset=utf-8', { 'cache-control': 'max-age=3600' });
+  if (path === '/console/assets/console.js')
+    return send(200, CONSOLE_JS, 'text/javascript; charset=utf-8', { 'cache-control': 'max-age=3600' });
   if (!deps.signIn) return send(503, page('Console', notSetUpView(deps.missing)));
   const signIn = deps.signIn;
 
@@ -110,23 +134,42 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   if (path === '/console/sign-in/github' && method === 'GET') {
     const state = randomBytes(16).toString('base64url');
     await rememberState(deps.db, state, new Date(Date.now() + 600_000));
-    return redirect(authorizeUrl(signIn, state), { 'set-cookie': cookie(STATE_COOKIE, state, { secure, maxAgeSeconds: 600 }) });
+    return redirect(authorizeUrl(signIn, state), {
+      'set-cookie': cookie(STATE_COOKIE, state, { secure, maxAgeSeconds: 600 }),
+    });
   }
   if (path === '/console/oauth/callback' && method === 'GET') {
     const state = url.searchParams.get('state') ?? '';
     const code = url.searchParams.get('code') ?? '';
     // The state is taken once: a used one, with its cookie, cannot carry a second code.
-    if (!cookies[STATE_COOKIE] || !sameText(state, cookies[STATE_COOKIE]) || !code || !(await takeState(deps.db, state)))
-      return send(400, page('Sign in', signInView('That sign-in did not start here, or it took too long: sign in again.')));
+    if (
+      !cookies[STATE_COOKIE] ||
+      !sameText(state, cookies[STATE_COOKIE]) ||
+      !code ||
+      !(await takeState(deps.db, state))
+    )
+      return send(
+        400,
+        page('Sign in', signInView('That sign-in did not start here, or it took too long: sign in again.')),
+      );
     try {
       const token = await exchangeCode(signIn, code);
       const user = await fetchUser(signIn, token);
       const clearState = cookie(STATE_COOKIE, '', { secure, maxAgeSeconds: 0 });
-      if (!(await mayEnter(signIn, token, user.login))) return send(403, page('Not allowed', deniedView(user.login)), undefined, { 'set-cookie': clearState });
+      if (!(await mayEnter(signIn, token, user.login)))
+        return send(403, page('Not allowed', deniedView(user.login)), undefined, { 'set-cookie': clearState });
       const session = newSession(user.login, user.name);
-      await startSession(deps.db, { id: session.id, login: session.login, viaOrg: !isListed(signIn, user.login), expiresAt: new Date(session.expires) });
+      await startSession(deps.db, {
+        id: session.id,
+        login: session.login,
+        viaOrg: !isListed(signIn, user.login),
+        expiresAt: new Date(session.expires),
+      });
       return redirect('/console/fleet', {
-        'set-cookie': [clearState, cookie(SESSION_COOKIE, sealSession(deps.box, session), { secure, maxAgeSeconds: SESSION_LIFETIME_MS / 1000 })],
+        'set-cookie': [
+          clearState,
+          cookie(SESSION_COOKIE, sealSession(deps.box, session), { secure, maxAgeSeconds: SESSION_LIFETIME_MS / 1000 }),
+        ],
       });
     } catch (error) {
       if (error instanceof SignInError) return send(502, page('Sign in', signInView(error.message)));
@@ -146,8 +189,13 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   } catch (error) {
     if (error instanceof Refusal) return send(error.status, page('Not done', notice(error.message), { session }));
     if (error instanceof ActionRefused) return send(error.status, page('Not done', notice(error.message), { session }));
-    if (error instanceof BodyTooLargeError) return send(413, page('Not done', notice('That form is too large.'), { session }));
-    if (error instanceof InputError) return send(400, page('Not done', notice(`That address is not one the console understands: ${error.message}.`), { session }));
+    if (error instanceof BodyTooLargeError)
+      return send(413, page('Not done', notice('That form is too large.'), { session }));
+    if (error instanceof InputError)
+      return send(
+        400,
+        page('Not done', notice(`That address is not one the console understands: ${error.message}.`), { session }),
+      );
     throw error;
   }
 }
@@ -157,7 +205,11 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
  * ended for everyone, not expired), and its login still allowed (a login taken off C2F_CONSOLE_USERS is out at
  * once; organisation members are checked when they sign in).
  */
-async function liveSessionOf(deps: ConsoleDeps, signIn: SignInConfig, value: string | undefined): Promise<Session | undefined> {
+async function liveSessionOf(
+  deps: ConsoleDeps,
+  signIn: SignInConfig,
+  value: string | undefined,
+): Promise<Session | undefined> {
   const session = openSession(deps.box, value);
   if (!session) return undefined;
   const live = await liveSession(deps.db, session.id);
@@ -176,67 +228,141 @@ function notice(message: string): Html {
 
 type Send = (status: number, body: string, type?: string, extra?: Record<string, string | string[]>) => void;
 
-async function get(req: IncomingMessage, res: ServerResponse, deps: ConsoleDeps, session: Session, path: string, send: Send, headers: Record<string, string>): Promise<void> {
+async function get(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: ConsoleDeps,
+  session: Session,
+  path: string,
+  send: Send,
+  headers: Record<string, string>,
+): Promise<void> {
   const { db } = deps;
   const input = new RequestInput(req);
   const param = (name: string) => input.text(name);
   const number = (name: string) => input.integer(name, 1, 1, 1_000_000);
   if (path === '/console') return void res.writeHead(303, { ...headers, location: '/console/fleet' }).end();
   if (path === '/console/fleet') {
-    const query = { q: param('q'), label: param('label'), quiet: param('quiet') === 'true', problems: param('problems') === 'true', page: number('page') };
-    return send(200, page('Fleet', fleetView(await fleetPage(db, query), query), { session, current: '/console/fleet' }));
+    const query = {
+      q: param('q'),
+      label: param('label'),
+      quiet: param('quiet') === 'true',
+      problems: param('problems') === 'true',
+      page: number('page'),
+    };
+    return send(
+      200,
+      page('Fleet', fleetView(await fleetPage(db, query), query), { session, current: '/console/fleet' }),
+    );
   }
   const host = /^\/console\/hosts\/([^/]+)$/.exec(path);
   if (host) {
     const found = await getHost(db, pathSegment(host[1]));
     if (!found) throw new Refusal(404, `No host ${pathSegment(host[1])}.`);
     const jobs = (await recentJobs(db, [found.id], 50)).get(found.id) ?? [];
-    return send(200, page(`Host ${found.name}`, hostView(found, jobs, session.csrf), { session, current: '/console/fleet' }));
+    return send(
+      200,
+      page(`Host ${found.name}`, hostView(found, jobs, session.csrf), { session, current: '/console/fleet' }),
+    );
   }
-  if (path === '/console/rollouts') return send(200, page('Rollouts', rolloutsView(await listRollouts(db, 200)), { session, current: '/console/rollouts' }));
+  if (path === '/console/rollouts')
+    return send(
+      200,
+      page('Rollouts', rolloutsView(await listRollouts(db, 200)), { session, current: '/console/rollouts' }),
+    );
   const rollout = /^\/console\/rollouts\/([^/]+)(\/live|\/stream)?$/.exec(path);
   if (rollout) {
     const id = pathSegment(rollout[1]);
     if (rollout[2] === '/stream') {
-      if (!openStream(session.id)) throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
+      if (!openStream(session.id))
+        throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
       res.once('close', () => closeStream(session.id));
       return streamChanges(req, res, { db, changes: deps.changes, log: deps.log }, id, headers);
     }
     const shown = await rolloutShown(deps, id, session, param('state'), number('page'));
     if (rollout[2] === '/live') return send(200, rolloutLive(shown).text);
     const done = param('done');
-    return send(200, page(`Rollout of ${shown.rollout.pluginId} ${shown.rollout.version}`, rolloutView(shown, done), { session, current: '/console/rollouts' }));
+    return send(
+      200,
+      page(`Rollout of ${shown.rollout.pluginId} ${shown.rollout.version}`, rolloutView(shown, done), {
+        session,
+        current: '/console/rollouts',
+      }),
+    );
   }
-  if (path === '/console/registry') return send(200, page('Registry', registryView(await searchRegistry(db, param('q')), param('q')), { session, current: '/console/registry' }));
-  if (path === '/console/registry.json') return send(200, JSON.stringify(await searchRegistry(db, param('q')), null, 2), 'application/json; charset=utf-8');
+  if (path === '/console/registry')
+    return send(
+      200,
+      page('Registry', registryView(await searchRegistry(db, param('q')), param('q')), {
+        session,
+        current: '/console/registry',
+      }),
+    );
+  if (path === '/console/registry.json')
+    return send(200, JSON.stringify(await searchRegistry(db, param('q')), null, 2), 'application/json; charset=utf-8');
   const plugin = /^\/console\/registry\/([^/]+\/[^/]+)\/([^/]+?)(\.json)?$/.exec(path);
   if (plugin) {
     const [repository, pluginId] = [pathSegment(plugin[1]), pathSegment(plugin[2])];
     const versions = await registryPlugin(db, repository, pluginId);
     if (!versions.length) throw new Refusal(404, `The bot knows no release of ${pluginId} in ${repository}.`);
-    if (plugin[3]) return send(200, JSON.stringify({ repository, pluginId, versions }, null, 2), 'application/json; charset=utf-8');
-    return send(200, page(`${pluginId}`, registryPluginView(repository, pluginId, versions, deps.signIn!.github.web), { session, current: '/console/registry' }));
+    if (plugin[3])
+      return send(200, JSON.stringify({ repository, pluginId, versions }, null, 2), 'application/json; charset=utf-8');
+    return send(
+      200,
+      page(`${pluginId}`, registryPluginView(repository, pluginId, versions, deps.signIn!.github.web), {
+        session,
+        current: '/console/registry',
+      }),
+    );
   }
   const events = /^\/console\/events(\.csv|\.jsonl)?$/.exec(path);
   if (events) {
-    const filter = { kind: param('kind'), hostId: param('host'), pluginId: param('plugin'), after: input.integer('after', undefined, 0) };
-    const download = (type: string, name: string) => ({ ...headers, 'content-type': type, 'content-disposition': `attachment; filename="${name}"` });
-    if (events[1] === '.jsonl') return streamOut(res, download('application/x-ndjson; charset=utf-8', 'events.jsonl'), allEvents(db, filter), (e) => `${JSON.stringify(e)}\n`);
+    const filter = {
+      kind: param('kind'),
+      hostId: param('host'),
+      pluginId: param('plugin'),
+      after: input.integer('after', undefined, 0),
+    };
+    const download = (type: string, name: string) => ({
+      ...headers,
+      'content-type': type,
+      'content-disposition': `attachment; filename="${name}"`,
+    });
+    if (events[1] === '.jsonl')
+      return streamOut(
+        res,
+        download('application/x-ndjson; charset=utf-8', 'events.jsonl'),
+        allEvents(db, filter),
+        (e) => `${JSON.stringify(e)}\n`,
+      );
     if (events[1] === '.csv')
       return streamOut(
         res,
         download('text/csv; charset=utf-8', 'events.csv'),
         allEvents(db, filter),
-        (e) => csvRow([e.id, e.at, e.kind, e.repository, e.pluginId, e.hostId, e.jobId, JSON.stringify(e.detail ?? {})]),
+        (e) =>
+          csvRow([e.id, e.at, e.kind, e.repository, e.pluginId, e.hostId, e.jobId, JSON.stringify(e.detail ?? {})]),
         csvRow(['id', 'at', 'kind', 'repository', 'plugin', 'host', 'job', 'detail']),
       );
     const shown = await listEvents(db, { ...filter, limit: 100 });
-    return send(200, page('Events', eventsView(shown, { ...filter, limit: 100 }, await eventKinds(db)), { session, current: '/console/events' }));
+    return send(
+      200,
+      page('Events', eventsView(shown, { ...filter, limit: 100 }, await eventKinds(db)), {
+        session,
+        current: '/console/events',
+      }),
+    );
   }
   throw new Refusal(404, 'No such page.');
 }
 
-async function rolloutShown(deps: ConsoleDeps, id: string, session: Session, stateFilter: string | undefined, pageNumber: number): Promise<RolloutShown> {
+async function rolloutShown(
+  deps: ConsoleDeps,
+  id: string,
+  session: Session,
+  stateFilter: string | undefined,
+  pageNumber: number,
+): Promise<RolloutShown> {
   const rollout = await getRollout(deps.db, id);
   if (!rollout) throw new Refusal(404, `No rollout ${id}.`);
   const perPage = 100;
@@ -264,8 +390,15 @@ async function post(
   redirect: (location: string, extra?: Record<string, string | string[]>) => void,
 ): Promise<void> {
   const form = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8'));
-  if (!sameText(form.get('csrf') ?? '', session.csrf)) throw new Refusal(403, 'This form is not from your session (its CSRF token does not match): reload the page and try again.');
-  const signedOut = () => redirect('/console/sign-in', { 'set-cookie': cookie(SESSION_COOKIE, '', { secure: deps.botUrl.startsWith('https:'), maxAgeSeconds: 0 }) });
+  if (!sameText(form.get('csrf') ?? '', session.csrf))
+    throw new Refusal(
+      403,
+      'This form is not from your session (its CSRF token does not match): reload the page and try again.',
+    );
+  const signedOut = () =>
+    redirect('/console/sign-in', {
+      'set-cookie': cookie(SESSION_COOKIE, '', { secure: deps.botUrl.startsWith('https:'), maxAgeSeconds: 0 }),
+    });
   if (path === '/console/sign-out') {
     await endSession(deps.db, session.id);
     return signedOut();
@@ -276,7 +409,13 @@ async function post(
         200,
         page(
           'Confirm',
-          confirmView('Sign out everyone, you included? Every console session ends now; each person signs in again.', path, { csrf: session.csrf }, '/console/fleet', true),
+          confirmView(
+            'Sign out everyone, you included? Every console session ends now; each person signs in again.',
+            path,
+            { csrf: session.csrf },
+            '/console/fleet',
+            true,
+          ),
           { session },
         ),
       );
@@ -290,23 +429,51 @@ async function post(
   if (rollout) {
     const id = pathSegment(rollout[1]);
     const action = form.get('action') ?? '';
-    const planned = await consoleAction(operator, id, action, form.get('job') ?? undefined, by, form.get('confirm') === 'yes');
+    const planned = await consoleAction(
+      operator,
+      id,
+      action,
+      form.get('job') ?? undefined,
+      by,
+      form.get('confirm') === 'yes',
+    );
     if (planned.kind === 'confirm') {
       return send(
         200,
-        page('Confirm', confirmView(planned.question, path, fields, `/console/rollouts/${encodeURIComponent(id)}`, planned.danger), { session, current: '/console/rollouts' }),
+        page(
+          'Confirm',
+          confirmView(planned.question, path, fields, `/console/rollouts/${encodeURIComponent(id)}`, planned.danger),
+          { session, current: '/console/rollouts' },
+        ),
       );
     }
-    return redirect(`/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}`);
+    return redirect(
+      `/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}`,
+    );
   }
   const uninstall = /^\/console\/hosts\/([^/]+)\/uninstall$/.exec(path);
   if (uninstall) {
     const hostId = pathSegment(uninstall[1]);
-    const planned = await uninstallAction(operator, hostId, form.get('plugin') ?? '', by, form.get('confirm') === 'yes');
+    const planned = await uninstallAction(
+      operator,
+      hostId,
+      form.get('plugin') ?? '',
+      by,
+      form.get('confirm') === 'yes',
+    );
     if (planned.kind === 'confirm') {
-      return send(200, page('Confirm', confirmView(planned.question, path, fields, `/console/hosts/${encodeURIComponent(hostId)}`, true), { session, current: '/console/fleet' }));
+      return send(
+        200,
+        page(
+          'Confirm',
+          confirmView(planned.question, path, fields, `/console/hosts/${encodeURIComponent(hostId)}`, true),
+          { session, current: '/console/fleet' },
+        ),
+      );
     }
-    return redirect(`/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}`);
+    return redirect(
+      `/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}`,
+    );
   }
   throw new Refusal(404, 'No such action.');
 }

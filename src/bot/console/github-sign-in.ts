@@ -16,7 +16,11 @@ export interface SignInConfig {
 
 export class SignInError extends Error {}
 
-const HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'conn2flow-plugin-release' };
+const HEADERS = {
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+  'user-agent': 'conn2flow-plugin-release',
+};
 
 export function authorizeUrl(config: SignInConfig, state: string): string {
   const url = new URL('/login/oauth/authorize', config.github.web);
@@ -30,18 +34,34 @@ export async function exchangeCode(config: SignInConfig, code: string): Promise<
   const response = await fetch(new URL('/login/oauth/access_token', config.github.web), {
     method: 'POST',
     headers: { accept: 'application/json', 'content-type': 'application/json', 'user-agent': HEADERS['user-agent'] },
-    body: JSON.stringify({ client_id: config.clientId, client_secret: config.clientSecret, code, redirect_uri: config.callbackUrl }),
+    body: JSON.stringify({
+      client_id: config.clientId,
+      client_secret: config.clientSecret,
+      code,
+      redirect_uri: config.callbackUrl,
+    }),
     signal: AbortSignal.timeout(15_000),
   });
-  const body = (await response.json().catch(() => ({}))) as { access_token?: string; error?: string; error_description?: string };
-  if (!response.ok || !body.access_token) throw new SignInError(`GitHub did not sign you in (${body.error_description ?? body.error ?? `HTTP ${response.status}`}): try again`);
+  const body = (await response.json().catch(() => ({}))) as {
+    access_token?: string;
+    error?: string;
+    error_description?: string;
+  };
+  if (!response.ok || !body.access_token)
+    throw new SignInError(
+      `GitHub did not sign you in (${body.error_description ?? body.error ?? `HTTP ${response.status}`}): try again`,
+    );
   return body.access_token;
 }
 
 export async function fetchUser(config: SignInConfig, token: string): Promise<{ login: string; name: string | null }> {
-  const response = await fetch(`${config.github.api}/user`, { headers: { ...HEADERS, authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(`${config.github.api}/user`, {
+    headers: { ...HEADERS, authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(15_000),
+  });
   const body = (await response.json().catch(() => ({}))) as { login?: string; name?: string | null };
-  if (!response.ok || !body.login) throw new SignInError(`GitHub did not say who you are (HTTP ${response.status}): try again`);
+  if (!response.ok || !body.login)
+    throw new SignInError(`GitHub did not say who you are (HTTP ${response.status}): try again`);
   return { login: body.login, name: body.name ?? null };
 }
 

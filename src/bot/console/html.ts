@@ -37,7 +37,8 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
 /** A URL with query parameters, escaped where it is written. */
 export function href(path: string, params: Record<string, string | number | boolean | undefined | null> = {}): string {
   const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '' && value !== false) query.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '' && value !== false) query.set(key, String(value));
   const text = query.toString();
   return text ? `${path}?${text}` : path;
 }

@@ -13,7 +13,8 @@ const SECTIONS: Array<[path: string, label: string]> = [
 export function page(title: string, body: Html, options: { session?: Session; current?: string } = {}): string {
   const nav = options.session
     ? html`<nav aria-label="Sections"><ul>${SECTIONS.map(
-        ([path, label]) => html`<li><a href="${path}"${options.current === path ? html` aria-current="page"` : ''}>${label}</a></li>`,
+        ([path, label]) =>
+          html`<li><a href="${path}"${options.current === path ? html` aria-current="page"` : ''}>${label}</a></li>`,
       )}</ul></nav>
       <form method="post" action="/console/sign-out">
         <input type="hidden" name="csrf" value="${options.session.csrf}">

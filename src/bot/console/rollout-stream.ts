@@ -15,7 +15,13 @@ export interface StreamDeps {
   log?: (fields: Record<string, unknown>, message: string) => void;
 }
 
-export function streamChanges(req: IncomingMessage, res: ServerResponse, deps: StreamDeps, rolloutId: string, headers: Record<string, string>): void {
+export function streamChanges(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: StreamDeps,
+  rolloutId: string,
+  headers: Record<string, string>,
+): void {
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
   res.write('retry: 2000\n\n');
   // The page may have been rendered a moment before the stream opened: the first look always reports a change.
@@ -33,7 +39,8 @@ export function streamChanges(req: IncomingMessage, res: ServerResponse, deps: S
       failures = 0;
     } catch (error) {
       // The store was away for a moment: said once, and the next change or sweep looks again.
-      if (failures++ === 0) deps.log?.({ rolloutId, reason: (error as Error).message }, 'a live page could not read its rollout');
+      if (failures++ === 0)
+        deps.log?.({ rolloutId, reason: (error as Error).message }, 'a live page could not read its rollout');
     } finally {
       busy = false;
       if (again) {

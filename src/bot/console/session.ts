@@ -22,7 +22,13 @@ export const STATE_COOKIE = 'c2f_console_oauth';
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
 
 export function newSession(login: string, name: string | null, now = Date.now()): Session {
-  return { id: randomBytes(18).toString('base64url'), login, name, csrf: randomBytes(24).toString('base64url'), expires: now + SESSION_LIFETIME_MS };
+  return {
+    id: randomBytes(18).toString('base64url'),
+    login,
+    name,
+    csrf: randomBytes(24).toString('base64url'),
+    expires: now + SESSION_LIFETIME_MS,
+  };
 }
 
 export function sealSession(box: SecretBox, session: Session): string {
@@ -36,13 +42,16 @@ export function openSession(box: SecretBox, value: string | undefined, now = Dat
   if (!payload || !mac || !sameText(mac, box.mac('console-session', payload))) return undefined;
   try {
     const session = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session;
-    return typeof session.id === 'string' && typeof session.login === 'string' && typeof session.csrf === 'string' && session.expires > now ? session : undefined;
+    return typeof session.id === 'string' &&
+      typeof session.login === 'string' &&
+      typeof session.csrf === 'string' &&
+      session.expires > now
+      ? session
+      : undefined;
   } catch {
     return undefined;
   }
 }
-
-export { sameText };
 
 export function cookie(name: string, value: string, options: { secure: boolean; maxAgeSeconds?: number }): string {
   const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/console', 'HttpOnly', 'SameSite=Lax'];

@@ -88,7 +88,10 @@ export async function insertDeliveries(
  * A worker's batch: the store is read once and written once per resulting state (set-based), the pushes go
  * out side by side. Each job's outcome is what delivering it alone would have done.
  */
-export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryData[]): Promise<Array<PushOutcome | undefined>> {
+export async function deliverJobs(
+  deps: DeliveryDeps,
+  batch: readonly DeliveryData[],
+): Promise<Array<PushOutcome | undefined>> {
   const { db } = deps;
   const contexts = await loadDeliveries(
     db,
@@ -99,12 +102,17 @@ export async function deliverJobs(deps: DeliveryDeps, batch: readonly DeliveryDa
     if (!loaded) return undefined;
     const notifying = data.kind === 'notify';
     if (data.attemptId && data.attemptId !== loaded.job.attemptId) return undefined; // a newer attempt took over
-    if (notifying ? loaded.job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(loaded.job.state)) return undefined;
+    if (notifying ? loaded.job.state !== 'awaiting_approval' : !['queued', 'delivering'].includes(loaded.job.state))
+      return undefined;
     if (!loaded.host.url) return undefined; // pull mode: the job stays queued until the host's next poll hands it out
     return { data, loaded, notifying };
   });
-  const starting = pending.filter((p) => p && !p.notifying).map((p) => ({ id: p!.data.jobId, reason: null, attempts: p!.data.attempt + 1 }));
-  const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering', leaseSeconds(deps), { claim: true });
+  const starting = pending
+    .filter((p) => p && !p.notifying)
+    .map((p) => ({ id: p!.data.jobId, reason: null, attempts: p!.data.attempt + 1 }));
+  const started = await transitionJobs(db, starting, ['queued', 'delivering'], 'delivering', leaseSeconds(deps), {
+    claim: true,
+  });
   for (const id of started) deps.held?.add(id);
   return pushAndRecord(
     deps,
@@ -123,7 +131,10 @@ export interface ClaimedPush {
  * Pushes claimed jobs side by side and records what each became, one statement per resulting state; a
  * retry is queued in the transaction that puts its job back in the queue.
  */
-export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<ClaimedPush | undefined>): Promise<Array<PushOutcome | undefined>> {
+export async function pushAndRecord(
+  deps: DeliveryDeps,
+  claimed: ReadonlyArray<ClaimedPush | undefined>,
+): Promise<Array<PushOutcome | undefined>> {
   const { db } = deps;
   const outcomes = await Promise.all(claimed.map((p) => (p ? pushJob(deps, p.loaded, p.notifying) : undefined)));
 
@@ -133,7 +144,8 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
   const retries: Array<{ job: HostJob; attempt: number; delay: number }> = [];
   // A host that already had the attempt answers with its report so far: applied as if it had just sent it.
   const known: Report[] = [];
-  const move = (state: JobState, id: string, reason: string | null) => moves.set(state, [...(moves.get(state) ?? []), { id, reason }]);
+  const move = (state: JobState, id: string, reason: string | null) =>
+    moves.set(state, [...(moves.get(state) ?? []), { id, reason }]);
   claimed.forEach((p, i) => {
     const outcome = outcomes[i];
     if (!p || !outcome || p.notifying) return;
@@ -141,22 +153,34 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
     deps.onChanged?.(job.rolloutId);
     switch (outcome.kind) {
       case 'delivered': {
-        const { repeat, report } = reportInAnswer(outcome, outcome.secrets, { hostId: job.hostId, attemptId: job.attemptId });
+        const { repeat, report } = reportInAnswer(outcome, outcome.secrets, {
+          hostId: job.hostId,
+          attemptId: job.attemptId,
+        });
         if (report) known.push(report);
         return move('delivered', job.id, repeat ? 'the host already had this attempt' : null);
       }
       case 'refused':
         return move('skipped', job.id, `refused by the host: ${outcome.reason}`);
       case 'gone':
-        return move('dead_lettered', job.id, 'the host answered 410 Gone: no more pushes to this endpoint until it is fixed');
+        return move(
+          'dead_lettered',
+          job.id,
+          'the host answered 410 Gone: no more pushes to this endpoint until it is fixed',
+        );
       case 'failed':
         return move('failed', job.id, outcome.error);
       case 'retry': {
-        if (p.data.attempt >= schedule.length) return move('dead_lettered', job.id, `gave up after ${p.data.attempt + 1} attempts: ${outcome.error}`);
+        if (p.data.attempt >= schedule.length)
+          return move('dead_lettered', job.id, `gave up after ${p.data.attempt + 1} attempts: ${outcome.error}`);
         const jitter = 0.8 + (deps.random ?? Math.random)() * 0.4;
         const delay = Math.max(schedule[p.data.attempt] * jitter, outcome.retryAfterSeconds ?? 0);
         retries.push({ job, attempt: p.data.attempt + 1, delay });
-        return move('queued', job.id, `attempt ${p.data.attempt + 1} failed (${outcome.error}); next in ${Math.round(delay)} s`);
+        return move(
+          'queued',
+          job.id,
+          `attempt ${p.data.attempt + 1} failed (${outcome.error}); next in ${Math.round(delay)} s`,
+        );
       }
     }
   });
@@ -171,7 +195,11 @@ export async function pushAndRecord(deps: DeliveryDeps, claimed: ReadonlyArray<C
       if (due.length)
         await insertDeliveries(
           deps.boss,
-          due.map(({ job, attempt, delay }) => ({ job, data: { jobId: job.id, attemptId: job.attemptId, attempt }, delaySeconds: delay })),
+          due.map(({ job, attempt, delay }) => ({
+            job,
+            data: { jobId: job.id, attemptId: job.attemptId, attempt },
+            delaySeconds: delay,
+          })),
           tx,
         );
     });
@@ -189,7 +217,16 @@ export async function pushJob(
 ): Promise<PushOutcome & { secrets: string[] }> {
   const { job, host, release } = loaded;
   const action = notifying || job.action === 'notify' ? 'notify' : job.action;
-  const message = buildJobMessage(job, host, release, deps.botUrl, action, deps.box, new Date(), deps.jobDeadlineSeconds);
+  const message = buildJobMessage(
+    job,
+    host,
+    release,
+    deps.botUrl,
+    action,
+    deps.box,
+    new Date(),
+    deps.jobDeadlineSeconds,
+  );
   const secrets = host.secretsSealed.map((sealed) => deps.box.open(sealed));
   pushesInFlight.inc();
   const outcome = await pushMessage({

@@ -31,7 +31,13 @@ export interface RolloutData {
 }
 
 /** Queues a run of the rollout's first pushes (one waiting run per rollout is enough: a second is dropped; runs already going are not counted). */
-export async function enqueueRolloutPushes(boss: PgBoss, rolloutId: string, delaySeconds = 0, tx?: Queryable, fromEnd = false): Promise<void> {
+export async function enqueueRolloutPushes(
+  boss: PgBoss,
+  rolloutId: string,
+  delaySeconds = 0,
+  tx?: Queryable,
+  fromEnd = false,
+): Promise<void> {
   await boss.send(QUEUES.deliverRollout, { rolloutId, ...(fromEnd ? { fromEnd } : {}) } satisfies RolloutData, {
     singletonKey: rolloutId,
     ...(delaySeconds > 0 ? { startAfter: Math.ceil(delaySeconds) } : {}),
@@ -56,14 +62,20 @@ export async function enqueueDeliveries(
       notices.map((job) => ({ job, data: { jobId: job.id, attempt: 0, kind: 'notify' } })),
       tx,
     );
-  for (const rolloutId of new Set(jobs.filter((job) => job.state === 'queued').map((job) => job.rolloutId))) await enqueueRolloutPushes(boss, rolloutId, 0, tx);
+  for (const rolloutId of new Set(jobs.filter((job) => job.state === 'queued').map((job) => job.rolloutId)))
+    await enqueueRolloutPushes(boss, rolloutId, 0, tx);
 }
 
 /** Pushes every first push of the rollout it can claim; returns how many it pushed. */
-export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, options: RolloutPushOptions & { fromEnd?: boolean } = {}): Promise<number> {
+export async function deliverRollout(
+  deps: DeliveryDeps,
+  rolloutId: string,
+  options: RolloutPushOptions & { fromEnd?: boolean } = {},
+): Promise<number> {
   const { chunk = 50, lanes = 4, runBudgetMs = 20_000 } = options;
   const lease = leaseSeconds(deps);
-  if (lease * 1000 <= 2 * (deps.timeoutMs ?? 10_000)) throw new Error(`a delivery lease of ${lease} s does not cover a push (${deps.timeoutMs} ms timeout, twice)`);
+  if (lease * 1000 <= 2 * (deps.timeoutMs ?? 10_000))
+    throw new Error(`a delivery lease of ${lease} s does not cover a push (${deps.timeoutMs} ms timeout, twice)`);
   const stopClaimingAt = Date.now() + runBudgetMs;
   const listed = await listFirstPushes(deps.db, rolloutId);
   if (options.fromEnd) listed.reverse();
@@ -88,7 +100,9 @@ export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, opti
         pushed += claimed.length;
         await pushAndRecord(
           deps,
-          claimed.map((loaded) => (loaded.host.url ? { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false } : undefined)),
+          claimed.map((loaded) =>
+            loaded.host.url ? { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false } : undefined,
+          ),
         );
       }
     }),
@@ -101,6 +115,7 @@ export async function deliverRollout(deps: DeliveryDeps, rolloutId: string, opti
   }
   const left = await firstPushesLeft(deps.db, rolloutId);
   const leaseWait = left.leaseEndsAt ? (left.leaseEndsAt.getTime() - Date.now()) / 1000 + 1 : 0;
-  if (left.waiting > 0 || leaseWait > 0) await enqueueRolloutPushes(deps.boss, rolloutId, Math.max(left.waiting > 0 ? 2 : 0, leaseWait));
+  if (left.waiting > 0 || leaseWait > 0)
+    await enqueueRolloutPushes(deps.boss, rolloutId, Math.max(left.waiting > 0 ? 2 : 0, leaseWait));
   return pushed;
 }

@@ -26,7 +26,9 @@ export function buildJobMessage(
   if (!release.pluginId || !release.version || !release.zipUrl || !release.zipSha256 || !release.zipSize) {
     throw new Error(`release ${release.tag} is not resolved: no package to send`);
   }
-  const link = release.privateRepository ? packageLink(box, botUrl, job.id, now) : { url: release.zipUrl, expiresAt: null };
+  const link = release.privateRepository
+    ? packageLink(box, botUrl, job.id, now)
+    : { url: release.zipUrl, expiresAt: null };
   const installed = host.inventory.find((entry) => entry.pluginId === release.pluginId);
   // What the publisher signed travels with every job that installs, for hosts that check it themselves.
   const publisher = action === 'install' || action === 'update' || action === 'rollback' ? release.publisher : null;
@@ -38,7 +40,12 @@ export function buildJobMessage(
     rolloutId: job.rolloutId,
     hostId: host.id,
     action,
-    plugin: { id: release.pluginId, name: release.pluginId, version: release.version, previousVersion: installed ? installed.version : job.previousVersion },
+    plugin: {
+      id: release.pluginId,
+      name: release.pluginId,
+      version: release.version,
+      previousVersion: installed ? installed.version : job.previousVersion,
+    },
     source: { repository: release.repository, tag: release.tag, releaseId: release.id },
     package: {
       fileName: 'gestor-plugin.zip',
@@ -51,8 +58,12 @@ export function buildJobMessage(
     },
     ...(publisher?.keyStatement ? { keyStatement: publisher.keyStatement } : {}),
     options: { force: job.force, skipMigrations: false },
-    ...((action === 'install' || action === 'update') && release.dependencies?.length ? { dependencies: release.dependencies } : {}),
-    ...((action === 'install' || action === 'update') && release.compatibility ? { compatibility: release.compatibility } : {}),
+    ...((action === 'install' || action === 'update') && release.dependencies?.length
+      ? { dependencies: release.dependencies }
+      : {}),
+    ...((action === 'install' || action === 'update') && release.compatibility
+      ? { compatibility: release.compatibility }
+      : {}),
     reportUrl: new URL('/api/reports', botUrl).toString(),
     deadline: new Date(now.getTime() + deadlineSeconds * 1000).toISOString(),
     createdAt: now.toISOString(),

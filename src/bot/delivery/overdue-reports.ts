@@ -44,7 +44,10 @@ export async function askAboutOverdueReports(deps: OverdueDeps): Promise<Overdue
     overdue.map(async (loaded) => {
       const answer = await pushJob(deps, loaded);
       if (answer.kind !== 'delivered') return; // asked again later, until the deadline
-      const { report } = reportInAnswer(answer, answer.secrets, { hostId: loaded.job.hostId, attemptId: loaded.job.attemptId });
+      const { report } = reportInAnswer(answer, answer.secrets, {
+        hostId: loaded.job.hostId,
+        attemptId: loaded.job.attemptId,
+      });
       if (!report) return;
       const applied = await applyReport(deps.db, null, report);
       if (applied.outcome !== 'applied' || !applied.job) return;

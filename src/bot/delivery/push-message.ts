@@ -9,7 +9,12 @@ import { isForbiddenAddress } from '../host-url.ts';
 // DNS answer cannot smuggle the push to loopback or the internal network.
 
 export type PushOutcome =
-  | { kind: 'delivered'; status: number; body: string; headers: Readonly<Record<string, string | string[] | undefined>> }
+  | {
+      kind: 'delivered';
+      status: number;
+      body: string;
+      headers: Readonly<Record<string, string | string[] | undefined>>;
+    }
   | { kind: 'refused'; status: 409; reason: string }
   | { kind: 'gone'; status: 410 }
   | { kind: 'retry'; status?: number; error: string; retryAfterSeconds?: number }
@@ -32,7 +37,11 @@ class ForbiddenAddressError extends Error {}
 function safeLookup(
   hostname: string,
   options: object,
-  callback: (error: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void,
+  callback: (
+    error: Error | null,
+    address: string | Array<{ address: string; family: number }>,
+    family?: number,
+  ) => void,
 ): void {
   lookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
@@ -57,9 +66,16 @@ export async function pushMessage(push: PushRequest, dispatcher?: Dispatcher): P
   // An address written in the URL is dialled without a lookup, so it is checked here.
   const literal = new URL(push.url).hostname.replace(/^\[|\]$/g, '');
   if (!push.allowPrivateNetwork && isIP(literal) && isForbiddenAddress(literal)) {
-    return { kind: 'failed', error: `${literal} is not a public address; allow the host on a private network if that is intended` };
+    return {
+      kind: 'failed',
+      error: `${literal} is not a public address; allow the host on a private network if that is intended`,
+    };
   }
-  const headers = { 'content-type': 'application/json', 'user-agent': 'conn2flow-plugin-release-bot', ...signMessage(push.body, push.secrets, push.messageId) };
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'conn2flow-plugin-release-bot',
+    ...signMessage(push.body, push.secrets, push.messageId),
+  };
   let response: Dispatcher.ResponseData;
   try {
     response = await request(push.url, {
@@ -81,7 +97,12 @@ export async function pushMessage(push: PushRequest, dispatcher?: Dispatcher): P
   if (status >= 200 && status < 300) return { kind: 'delivered', status, body, headers: response.headers };
   if (status === 409) return { kind: 'refused', status, reason: reasonFrom(body) ?? 'the host refused the job' };
   if (status === 410) return { kind: 'gone', status };
-  if (status >= 300 && status < 400) return { kind: 'retry', status, error: `the host answered ${status} (a redirect, which pushes never follow): fix the host's URL` };
+  if (status >= 300 && status < 400)
+    return {
+      kind: 'retry',
+      status,
+      error: `the host answered ${status} (a redirect, which pushes never follow): fix the host's URL`,
+    };
   if (status === 429 || status >= 500 || status === 401 || status === 408) {
     return {
       kind: 'retry',
@@ -90,7 +111,11 @@ export async function pushMessage(push: PushRequest, dispatcher?: Dispatcher): P
       retryAfterSeconds: retryAfter(response.headers['retry-after']),
     };
   }
-  return { kind: 'failed', status, error: `the host answered ${status}${reasonFrom(body) ? `: ${reasonFrom(body)}` : ''}` };
+  return {
+    kind: 'failed',
+    status,
+    error: `the host answered ${status}${reasonFrom(body) ? `: ${reasonFrom(body)}` : ''}`,
+  };
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
@@ -127,7 +152,8 @@ export function retryAfter(header: string | string[] | undefined): number | unde
 
 function describeNetworkError(error: Error): string {
   const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-  if (error.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'the host did not answer in time';
+  if (error.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return 'the host did not answer in time';
   if (code === 'ECONNREFUSED') return 'connection refused: the agent is not listening';
   if (code === 'ENOTFOUND') return 'the host name does not resolve';
   return `${code ?? error.name}: ${error.message}`;

@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 
 export async function readAppPrivateKey(env: NodeJS.ProcessEnv): Promise<string> {
   if (env.PRIVATE_KEY) {
-    const value = env.PRIVATE_KEY.includes('-----BEGIN') ? env.PRIVATE_KEY.replace(/\\n/g, '\n') : Buffer.from(env.PRIVATE_KEY, 'base64').toString('utf8');
+    const value = env.PRIVATE_KEY.includes('-----BEGIN')
+      ? env.PRIVATE_KEY.replace(/\\n/g, '\n')
+      : Buffer.from(env.PRIVATE_KEY, 'base64').toString('utf8');
     return value;
   }
   if (env.PRIVATE_KEY_PATH) return await readFile(env.PRIVATE_KEY_PATH, 'utf8');

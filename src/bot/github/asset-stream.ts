@@ -16,7 +16,10 @@ export function probotAssetStream(probot: Pick<Probot, 'auth'>): AssetStream {
         headers: { accept: 'application/octet-stream' },
         request: { parseSuccessResponseBody: false },
       });
-      return { body: response.data as unknown as ReadableStream<Uint8Array>, size: Number(response.headers['content-length']) || null };
+      return {
+        body: response.data as unknown as ReadableStream<Uint8Array>,
+        size: Number(response.headers['content-length']) || null,
+      };
     },
   };
 }

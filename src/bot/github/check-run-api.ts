@@ -26,20 +26,36 @@ export function octokitCheckRunApi(octokit: OctokitLike): CheckRunApi {
   });
   return {
     async tagCommit(repository, tag) {
-      const { data } = await octokit.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { ...split(repository), ref: `tags/${tag}` });
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/git/ref/{ref}', {
+        ...split(repository),
+        ref: `tags/${tag}`,
+      });
       let object = (data as { object: { type: string; sha: string } }).object;
       for (let depth = 0; object.type === 'tag' && depth < 5; depth++) {
-        const { data: tagObject } = await octokit.request('GET /repos/{owner}/{repo}/git/tags/{tag_sha}', { ...split(repository), tag_sha: object.sha });
+        const { data: tagObject } = await octokit.request('GET /repos/{owner}/{repo}/git/tags/{tag_sha}', {
+          ...split(repository),
+          tag_sha: object.sha,
+        });
         object = (tagObject as { object: { type: string; sha: string } }).object;
       }
       return object.sha;
     },
     async create(repository, name, headSha, externalId, view) {
-      const { data } = await octokit.request('POST /repos/{owner}/{repo}/check-runs', { ...split(repository), name, head_sha: headSha, external_id: externalId, ...fields(view) });
+      const { data } = await octokit.request('POST /repos/{owner}/{repo}/check-runs', {
+        ...split(repository),
+        name,
+        head_sha: headSha,
+        external_id: externalId,
+        ...fields(view),
+      });
       return (data as { id: number }).id;
     },
     async update(repository, id, view) {
-      await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { ...split(repository), check_run_id: id, ...fields(view) });
+      await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+        ...split(repository),
+        check_run_id: id,
+        ...fields(view),
+      });
     },
   };
 }

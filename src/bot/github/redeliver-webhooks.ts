@@ -18,12 +18,19 @@ interface DeliveryItem {
 export const REDELIVERY_WINDOW_HOURS = 24;
 const MAX_PAGES = 10;
 
-export async function redeliverFailedWebhooks(appOctokit: OctokitLike, now = new Date(), windowHours = REDELIVERY_WINDOW_HOURS): Promise<string[]> {
+export async function redeliverFailedWebhooks(
+  appOctokit: OctokitLike,
+  now = new Date(),
+  windowHours = REDELIVERY_WINDOW_HOURS,
+): Promise<string[]> {
   const since = now.getTime() - windowHours * 3600_000;
   const byGuid = new Map<string, DeliveryItem[]>();
   let cursor: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const { data } = await appOctokit.request('GET /app/hook/deliveries', { per_page: 100, ...(cursor ? { cursor } : {}) });
+    const { data } = await appOctokit.request('GET /app/hook/deliveries', {
+      per_page: 100,
+      ...(cursor ? { cursor } : {}),
+    });
     const items = data as DeliveryItem[];
     for (const item of items) byGuid.set(item.guid, [...(byGuid.get(item.guid) ?? []), item]);
     if (items.length < 100 || Date.parse(items.at(-1)!.delivered_at) < since) break;

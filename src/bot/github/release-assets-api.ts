@@ -18,7 +18,10 @@ export interface ReleaseAssetsApi {
 }
 
 interface OctokitLike {
-  request(route: string, parameters: Record<string, unknown>): Promise<{ data: unknown; status: number; headers?: Record<string, unknown> }>;
+  request(
+    route: string,
+    parameters: Record<string, unknown>,
+  ): Promise<{ data: unknown; status: number; headers?: Record<string, unknown> }>;
 }
 
 export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
@@ -29,20 +32,35 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
   return {
     async getRelease(repository, releaseId) {
       try {
-        const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/{release_id}', { ...split(repository), release_id: releaseId });
+        const { data } = await octokit.request('GET /repos/{owner}/{repo}/releases/{release_id}', {
+          ...split(repository),
+          release_id: releaseId,
+        });
         const r = data as {
           tag_name: string;
           draft: boolean;
           prerelease: boolean;
           published_at?: string | null;
-          assets: Array<{ id: number; name: string; size: number; digest?: string | null; browser_download_url: string }>;
+          assets: Array<{
+            id: number;
+            name: string;
+            size: number;
+            digest?: string | null;
+            browser_download_url: string;
+          }>;
         };
         return {
           tagName: r.tag_name,
           draft: r.draft,
           prerelease: r.prerelease,
           publishedAt: r.published_at ?? null,
-          assets: r.assets.map((a) => ({ id: a.id, name: a.name, size: a.size, digest: a.digest ?? null, browserDownloadUrl: a.browser_download_url })),
+          assets: r.assets.map((a) => ({
+            id: a.id,
+            name: a.name,
+            size: a.size,
+            digest: a.digest ?? null,
+            browserDownloadUrl: a.browser_download_url,
+          })),
         };
       } catch (error) {
         if ((error as { status?: number }).status === 404) return undefined;
@@ -55,8 +73,10 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
         asset_id: assetId,
         headers: { accept: 'application/octet-stream' },
       });
-      const bytes = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : typeof data === 'string' ? Buffer.from(data) : (data as Uint8Array));
-      if (bytes.length > maxBytes) throw new Error(`asset ${assetId} is ${bytes.length} bytes, more than the ${maxBytes} expected`);
+      const raw = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array | string);
+      const bytes = Buffer.from(raw as Uint8Array);
+      if (bytes.length > maxBytes)
+        throw new Error(`asset ${assetId} is ${bytes.length} bytes, more than the ${maxBytes} expected`);
       return bytes.toString('utf8');
     },
     async download(repository, assetId) {

@@ -31,7 +31,10 @@ export type Conclusion = 'success' | 'failure' | 'neutral' | 'cancelled';
  * dependency, an incompatible site) is a failure; otherwise success when a host was updated, neutral when none
  * needed anything (all skipped or superseded by a newer release).
  */
-export function conclusionOf(state: RolloutRow['state'] | undefined, counts: { ok: number; failed: number; blocked: number }): Conclusion {
+export function conclusionOf(
+  state: RolloutRow['state'] | undefined,
+  counts: { ok: number; failed: number; blocked: number },
+): Conclusion {
   if (state === 'aborted') return 'cancelled';
   if (counts.failed || counts.blocked) return 'failure';
   return counts.ok ? 'success' : 'neutral';
@@ -68,7 +71,13 @@ export function rolloutTitle(rollout: Pick<RolloutRow, 'kind' | 'pluginId' | 've
 
 type RolloutShown = Pick<RolloutRow, 'kind' | 'pluginId' | 'version'> & Partial<RolloutRow>;
 
-export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hosts: ReadonlyMap<string, HostRecord>): CheckRunView {
+const DONE_VERB = { release: 'updated', rollback: 'rolled back', uninstall: 'uninstalled' } as const;
+
+export function rolloutView(
+  rollout: RolloutShown,
+  jobs: readonly HostJob[],
+  hosts: ReadonlyMap<string, HostRecord>,
+): CheckRunView {
   const count = (states: string[]) => jobs.filter((j) => states.includes(j.state)).length;
   const ok = count(['ok']);
   const failed = count(['failed', 'dead_lettered']);
@@ -94,19 +103,33 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
     rollout.state === 'halted' || rollout.state === 'paused' || rollout.state === 'aborted'
       ? [`**Rollout ${rollout.state}**${rollout.stateReason ? `: ${cell(rollout.stateReason)}` : ''}`, '']
       : [];
-  const what = rollout.kind === 'release' ? `${rollout.pluginId} ${rollout.version}` : `${rollout.kind} of ${rollout.pluginId} ${rollout.version}`;
+  const what =
+    rollout.kind === 'release'
+      ? `${rollout.pluginId} ${rollout.version}`
+      : `${rollout.kind} of ${rollout.pluginId} ${rollout.version}`;
   const summary = [
     ...state,
     `**${what}**: ${jobs.length} host${jobs.length === 1 ? '' : 's'}, ${ok} ok, ${failed} failed, ${waiting ? `${waiting} awaiting approval, ` : ''}${held ? `${held} held, ` : ''}${blocked ? `${blocked} blocked by a dependency, ` : ''}${jobs.length - count([...FINAL_JOB_STATES]) - waiting - held} in progress.`,
     '',
-    ...(waves.length ? ['| Wave | Hosts | State | Jobs | Continue at | Halt at |', '| --- | --- | --- | --- | --- | --- |', ...waveRows, ''] : []),
-    waves.length ? '| Host | Policy | Wave | Action | State | Version | Exit code | Updated (UTC) |' : '| Host | Policy | Action | State | Version | Exit code | Updated (UTC) |',
+    ...(waves.length
+      ? [
+          '| Wave | Hosts | State | Jobs | Continue at | Halt at |',
+          '| --- | --- | --- | --- | --- | --- |',
+          ...waveRows,
+          '',
+        ]
+      : []),
+    waves.length
+      ? '| Host | Policy | Wave | Action | State | Version | Exit code | Updated (UTC) |'
+      : '| Host | Policy | Action | State | Version | Exit code | Updated (UTC) |',
     waves.length ? '| --- | --- | --- | --- | --- | --- | --- | --- |' : '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ]
     .join('\n')
     .slice(0, MAX_SUMMARY);
-  const failures = jobs.filter((j) => (j.state === 'failed' || j.state === 'dead_lettered') && (j.message || j.logTail.length));
+  const failures = jobs.filter(
+    (j) => (j.state === 'failed' || j.state === 'dead_lettered') && (j.message || j.logTail.length),
+  );
   const text = failures.length
     ? failures
         .map((job) =>
@@ -114,7 +137,14 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
             `### ${markdownText(name(job))}: ${job.exitCode ?? ''} ${markdownText(job.exitLabel ?? '')}`.trimEnd(),
             '',
             markdownText(job.message ?? job.reason ?? ''),
-            ...(job.logTail.length ? ['', '```', ...job.logTail.slice(-LOG_LINES_SHOWN).map((line) => printable(line).replace(/```/g, "'''")), '```'] : []),
+            ...(job.logTail.length
+              ? [
+                  '',
+                  '```',
+                  ...job.logTail.slice(-LOG_LINES_SHOWN).map((line) => printable(line).replace(/```/g, "'''")),
+                  '```',
+                ]
+              : []),
           ].join('\n'),
         )
         .join('\n\n')
@@ -122,21 +152,51 @@ export function rolloutView(rollout: RolloutShown, jobs: readonly HostJob[], hos
     : undefined;
   const actions: CheckRunAction[] = [];
   if (rollout.kind === 'release') {
-    if (waiting) actions.push({ label: 'Approve all', description: `Install on the ${waiting} waiting host${waiting === 1 ? '' : 's'}`, identifier: 'approve-all' });
-    if (failed) actions.push({ label: 'Retry failed', description: `Send the ${failed} failed job${failed === 1 ? '' : 's'} again`, identifier: 'retry-failed' });
-    if (ok || failed) actions.push({ label: 'Roll back', description: 'Return updated hosts to what they had', identifier: 'rollback' });
-    if (rollout.state === 'halted' || rollout.state === 'paused') actions.push({ label: 'Resume', description: 'Go on past what stopped the rollout', identifier: 'resume' });
+    if (waiting)
+      actions.push({
+        label: 'Approve all',
+        description: `Install on the ${waiting} waiting host${waiting === 1 ? '' : 's'}`,
+        identifier: 'approve-all',
+      });
+    if (failed)
+      actions.push({
+        label: 'Retry failed',
+        description: `Send the ${failed} failed job${failed === 1 ? '' : 's'} again`,
+        identifier: 'retry-failed',
+      });
+    if (ok || failed)
+      actions.push({
+        label: 'Roll back',
+        description: 'Return updated hosts to what they had',
+        identifier: 'rollback',
+      });
+    if (rollout.state === 'halted' || rollout.state === 'paused')
+      actions.push({ label: 'Resume', description: 'Go on past what stopped the rollout', identifier: 'resume' });
     else if (waves.length && rollout.state === 'running' && (rollout.currentWave ?? 0) + 1 < waves.length)
       actions.push({ label: 'Next wave', description: 'Start the next wave now', identifier: 'next-wave' });
   }
-  const verb = rollout.kind === 'release' ? 'updated' : rollout.kind === 'rollback' ? 'rolled back' : 'uninstalled';
-  const ended = [failed ? `${failed} failed` : '', blocked ? `${blocked} blocked` : '', superseded ? `${superseded} superseded` : ''].filter(Boolean);
+  const verb = DONE_VERB[rollout.kind];
+  const ended = [
+    failed ? `${failed} failed` : '',
+    blocked ? `${blocked} blocked` : '',
+    superseded ? `${superseded} superseded` : '',
+  ].filter(Boolean);
   const progress = `${rollout.kind === 'release' ? 'rolling out' : `${rollout.kind} in progress`}${waves.length ? ` (wave ${(rollout.currentWave ?? 0) + 1} of ${waves.length})` : ''}`;
   let title = `${progress}: ${ok} of ${jobs.length} hosts done${waiting ? `, ${waiting} awaiting approval` : ''}${held ? `, ${held} held` : ''}`;
-  const stopped = rollout.state === 'halted' || rollout.state === 'paused' ? ` (${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 120)})` : '';
-  if (done) title = `${ok} of ${jobs.length} hosts ${verb}${ended.length ? `, ${ended.join(', ')}` : ''}${rollout.state === 'aborted' ? ' (aborted)' : stopped}`;
-  else if (rollout.state === 'halted' || rollout.state === 'paused') title = `${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 180)}`;
-  const base = { title, summary, ...(text ? { text } : {}), actions: done && rollout.state === 'aborted' ? [] : actions };
+  const stopped =
+    rollout.state === 'halted' || rollout.state === 'paused'
+      ? ` (${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 120)})`
+      : '';
+  if (done)
+    title = `${ok} of ${jobs.length} hosts ${verb}${ended.length ? `, ${ended.join(', ')}` : ''}${rollout.state === 'aborted' ? ' (aborted)' : stopped}`;
+  else if (rollout.state === 'halted' || rollout.state === 'paused')
+    title = `${rollout.state}: ${printable(rollout.stateReason ?? '').slice(0, 180)}`;
+  const base = {
+    title,
+    summary,
+    ...(text ? { text } : {}),
+    actions: done && rollout.state === 'aborted' ? [] : actions,
+  };
   if (!done) return { ...base, status: 'in_progress' };
   return { ...base, status: 'completed', conclusion: conclusionOf(rollout.state, { ok, failed, blocked }) };
 }

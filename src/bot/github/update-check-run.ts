@@ -15,7 +15,11 @@ export const CHECK_RUN_DELAY_SECONDS = 5;
 
 export type CheckRunData = { rolloutId: string } | { releaseId: number };
 
-export async function scheduleCheckRun(boss: PgBoss, data: CheckRunData, delaySeconds = CHECK_RUN_DELAY_SECONDS): Promise<void> {
+export async function scheduleCheckRun(
+  boss: PgBoss,
+  data: CheckRunData,
+  delaySeconds = CHECK_RUN_DELAY_SECONDS,
+): Promise<void> {
   const key = 'rolloutId' in data ? data.rolloutId : `release:${data.releaseId}`;
   await boss.send(QUEUES.checkRun, data, { singletonKey: key, startAfter: delaySeconds });
 }
@@ -41,7 +45,13 @@ async function updateReleaseCheckRun(db: Database, api: CheckRunApi, releaseId: 
   const view = releaseFailureView(release);
   if (release.checkRunId) return api.update(release.repository, release.checkRunId, view);
   const headSha = await api.tagCommit(release.repository, release.tag);
-  const id = await api.create(release.repository, `Conn2Flow rollout: ${release.tag}`, headSha, `release:${release.id}`, view);
+  const id = await api.create(
+    release.repository,
+    `Conn2Flow rollout: ${release.tag}`,
+    headSha,
+    `release:${release.id}`,
+    view,
+  );
   await setReleaseCheckRun(db, release.id, id);
 }
 

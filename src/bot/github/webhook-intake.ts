@@ -18,7 +18,11 @@ export interface WebhookLimits {
   requests: number;
 }
 
-export const WEBHOOK_LIMITS: WebhookLimits = { bodyBytes: 25 * 1024 * 1024, bytesInFlight: 48 * 1024 * 1024, requests: 16 };
+export const WEBHOOK_LIMITS: WebhookLimits = {
+  bodyBytes: 25 * 1024 * 1024,
+  bytesInFlight: 48 * 1024 * 1024,
+  requests: 16,
+};
 
 const REFUSALS_SAID_EVERY_MS = 60_000;
 
@@ -39,7 +43,8 @@ export class WebhookIntake {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'webhooks are POSTed' });
     if (Number(req.headers['content-length'] ?? 0) > this.limits.bodyBytes)
       return this.refuse(req, res, 413, `a webhook body is at most ${this.limits.bodyBytes} bytes (GitHub's limit)`);
-    if (this.requests >= this.limits.requests) return this.refuse(req, res, 503, 'too many webhook deliveries at once: try again shortly');
+    if (this.requests >= this.limits.requests)
+      return this.refuse(req, res, 503, 'too many webhook deliveries at once: try again shortly');
     this.requests++;
     let held = 0;
     try {
@@ -47,8 +52,15 @@ export class WebhookIntake {
       for await (const chunk of req) {
         held += (chunk as Buffer).length;
         this.bytes += (chunk as Buffer).length;
-        if (held > this.limits.bodyBytes) return this.refuse(req, res, 413, `a webhook body is at most ${this.limits.bodyBytes} bytes (GitHub's limit)`);
-        if (this.bytes > this.limits.bytesInFlight) return this.refuse(req, res, 503, 'too many webhook bytes in flight: try again shortly');
+        if (held > this.limits.bodyBytes)
+          return this.refuse(
+            req,
+            res,
+            413,
+            `a webhook body is at most ${this.limits.bodyBytes} bytes (GitHub's limit)`,
+          );
+        if (this.bytes > this.limits.bytesInFlight)
+          return this.refuse(req, res, 503, 'too many webhook bytes in flight: try again shortly');
         chunks.push(chunk as Buffer);
       }
       await this.deliver(req, res, Buffer.concat(chunks).toString('utf8'));
@@ -66,8 +78,10 @@ export class WebhookIntake {
     const id = header('x-github-delivery');
     const name = header('x-github-event');
     const signature = header('x-hub-signature-256');
-    if (!id || !name || !signature) return this.rejected(req, res, 400, 'x-github-delivery, x-github-event and x-hub-signature-256 are required');
-    if (!(await this.probot.webhooks.verify(body, signature).catch(() => false))) return this.rejected(req, res, 401, 'signature does not match the webhook secret');
+    if (!id || !name || !signature)
+      return this.rejected(req, res, 400, 'x-github-delivery, x-github-event and x-hub-signature-256 are required');
+    if (!(await this.probot.webhooks.verify(body, signature).catch(() => false)))
+      return this.rejected(req, res, 401, 'signature does not match the webhook secret');
     let payload: unknown;
     try {
       payload = JSON.parse(body);
@@ -82,7 +96,11 @@ export class WebhookIntake {
   private refuse(req: IncomingMessage, res: ServerResponse, status: 413 | 503, error: string): void {
     if (!res.headersSent)
       res
-        .writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...(status === 503 ? { 'retry-after': '10' } : {}) })
+        .writeHead(status, {
+          'content-type': 'application/json; charset=utf-8',
+          connection: 'close',
+          ...(status === 503 ? { 'retry-after': '10' } : {}),
+        })
         .end(JSON.stringify({ error }));
     req.destroy();
   }
@@ -92,7 +110,10 @@ export class WebhookIntake {
     this.refused++;
     const now = Date.now();
     if (now - this.refusedSaidAt >= REFUSALS_SAID_EVERY_MS) {
-      this.probot.log.warn({ refused: this.refused, lastFrom: req.socket.remoteAddress, reason: error }, 'webhook deliveries refused (not signed with the webhook secret)');
+      this.probot.log.warn(
+        { refused: this.refused, lastFrom: req.socket.remoteAddress, reason: error },
+        'webhook deliveries refused (not signed with the webhook secret)',
+      );
       this.refused = 0;
       this.refusedSaidAt = now;
     }

@@ -25,7 +25,9 @@ export class FailureLimiter {
   fail(key: string, now = Date.now()): number {
     let window = this.windows.get(key);
     if (!window || window.until <= now) {
-      if (this.windows.size >= this.maxKeys) for (const [k, w] of this.windows) if (w.until <= now || this.windows.size >= this.maxKeys) this.windows.delete(k);
+      if (this.windows.size >= this.maxKeys)
+        for (const [k, w] of this.windows)
+          if (w.until <= now || this.windows.size >= this.maxKeys) this.windows.delete(k);
       window = { failures: 0, until: now + this.windowMs };
       this.windows.set(key, window);
     }

@@ -58,7 +58,8 @@ export class RequestInput {
   integer(name: string, fallback: number | undefined, min = 1, max = MAX_INTEGER): number | undefined {
     const value = this.url.searchParams.get(name);
     if (value === null || value === '') return fallback;
-    if (!/^\d{1,16}$/.test(value) || Number(value) < min || Number(value) > max) throw new InputError(`"${name}" is a whole number from ${min} to ${max}`);
+    if (!/^\d{1,16}$/.test(value) || Number(value) < min || Number(value) > max)
+      throw new InputError(`"${name}" is a whole number from ${min} to ${max}`);
     return Number(value);
   }
 

@@ -4,7 +4,13 @@ import type { ServerResponse } from 'node:http';
 // slower than the database answers, and stops as soon as the client goes or the source fails, instead of
 // waiting for a 'drain' that never comes or leaving the response open.
 
-export async function streamOut<T>(res: ServerResponse, headers: Record<string, string>, items: AsyncIterable<T>, line: (item: T) => string, first = ''): Promise<void> {
+export async function streamOut<T>(
+  res: ServerResponse,
+  headers: Record<string, string>,
+  items: AsyncIterable<T>,
+  line: (item: T) => string,
+  first = '',
+): Promise<void> {
   res.writeHead(200, headers);
   let gone = res.destroyed;
   const onClose = () => (gone = true);

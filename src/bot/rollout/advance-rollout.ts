@@ -5,7 +5,16 @@ import { QUEUES } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { hostsWithIds, listLabelSchedules } from '../store/hosts.ts';
 import { getRelease } from '../store/releases.ts';
-import { blockJobs, holdUnsentJobs, hostsToRollBack, lockRollout, recordRolloutEvent, reholdJobs, releaseJobs, setRolloutState } from '../store/rollout-state.ts';
+import {
+  blockJobs,
+  holdUnsentJobs,
+  hostsToRollBack,
+  lockRollout,
+  recordRolloutEvent,
+  reholdJobs,
+  releaseJobs,
+  setRolloutState,
+} from '../store/rollout-state.ts';
 import { rolloutJobs, type HostJob, type RolloutRow } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { DEPENDENCY_WAIT_SECONDS, evaluateHold, hostHoldContext } from './holds.ts';
@@ -47,7 +56,8 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
   return deps.db.transaction(async (tx) => {
     const rollout = await lockRollout(tx, rolloutId);
     if (!rollout) return NOTHING;
-    if (rollout.state === 'halted' && rollout.strategy?.rollbackOnHalt) return { ...NOTHING, rollBack: await hostsToRollBack(tx, rolloutId) };
+    if (rollout.state === 'halted' && rollout.strategy?.rollbackOnHalt)
+      return { ...NOTHING, rollBack: await hostsToRollBack(tx, rolloutId) };
     if (rollout.state !== 'running') return NOTHING;
     const jobs = await rolloutJobs(tx, rolloutId);
     const outcome: AdvanceOutcome = { released: 0, blocked: 0, wakeAt: null };
@@ -56,7 +66,12 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
 
     if (waves.length) {
       const step = await waveStep(tx, rollout, jobs, waves, now);
-      if (step.halted) return { ...outcome, halted: step.halted, ...(rollout.strategy?.rollbackOnHalt ? { rollBack: await hostsToRollBack(tx, rolloutId) } : {}) };
+      if (step.halted)
+        return {
+          ...outcome,
+          halted: step.halted,
+          ...(rollout.strategy?.rollbackOnHalt ? { rollBack: await hostsToRollBack(tx, rolloutId) } : {}),
+        };
       if (step.waveStarted !== undefined) {
         current = step.waveStarted;
         outcome.waveStarted = current;
@@ -64,7 +79,9 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
       outcome.wakeAt = step.wakeAt ?? null;
     }
 
-    const pending = jobs.filter((job) => job.state === 'pending' && job.wave <= current && RELEASABLE.has(job.hold ?? 'wave'));
+    const pending = jobs.filter(
+      (job) => job.state === 'pending' && job.wave <= current && RELEASABLE.has(job.hold ?? 'wave'),
+    );
     if (pending.length) {
       const decided = await decideHolds(tx, rollout, pending, now);
       const released = await releaseJobs(tx, decided.release);
@@ -76,9 +93,16 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
       outcome.wakeAt = earliest(outcome.wakeAt, decided.wakeAt);
     }
 
-    const after = outcome.released || outcome.blocked || outcome.waveStarted !== undefined ? await rolloutJobs(tx, rolloutId) : jobs;
+    const after =
+      outcome.released || outcome.blocked || outcome.waveStarted !== undefined
+        ? await rolloutJobs(tx, rolloutId)
+        : jobs;
     const lastWave = Math.max(0, waves.length - 1);
-    if (after.every((job) => FINAL_JOB_STATES.has(job.state)) && (current >= lastWave || !waves.length) && !outcome.wakeAt) {
+    if (
+      after.every((job) => FINAL_JOB_STATES.has(job.state)) &&
+      (current >= lastWave || !waves.length) &&
+      !outcome.wakeAt
+    ) {
       await setRolloutState(tx, rolloutId, { state: 'completed', reason: null, soakUntil: null });
       if (waves.length) await recordRolloutEvent(tx, rolloutId, 'rollout_completed', { waves: waves.length });
       outcome.completed = true;
@@ -94,7 +118,13 @@ interface WaveStep {
 }
 
 /** The wave in progress: halt, soak, or start the next one. */
-async function waveStep(tx: Queryable, rollout: RolloutRow, jobs: readonly HostJob[], waves: readonly Wave[], now: Date): Promise<WaveStep> {
+async function waveStep(
+  tx: Queryable,
+  rollout: RolloutRow,
+  jobs: readonly HostJob[],
+  waves: readonly Wave[],
+  now: Date,
+): Promise<WaveStep> {
   const index = rollout.currentWave;
   const wave = waves[index];
   if (!wave) return { wakeAt: null };
@@ -103,7 +133,11 @@ async function waveStep(tx: Queryable, rollout: RolloutRow, jobs: readonly HostJ
   const name = `wave ${index + 1} (${wave.name})`;
   if (judged && errorThresholdReached(wave.errorThreshold, stats.failed, stats.counted)) {
     return {
-      halted: await halt(tx, rollout.id, `${name}: ${stats.failed} of ${stats.counted} jobs failed, reaching its error threshold (${describeThreshold(wave.errorThreshold!)})`),
+      halted: await halt(
+        tx,
+        rollout.id,
+        `${name}: ${stats.failed} of ${stats.counted} jobs failed, reaching its error threshold (${describeThreshold(wave.errorThreshold!)})`,
+      ),
     };
   }
   if (!stats.done) return { wakeAt: null };
@@ -119,16 +153,26 @@ async function waveStep(tx: Queryable, rollout: RolloutRow, jobs: readonly HostJ
   }
   if (index + 1 >= waves.length) return { wakeAt: null };
   if (wave.soakSeconds > 0) {
-    const soakUntil = rollout.soakUntil ? new Date(rollout.soakUntil) : new Date(now.getTime() + wave.soakSeconds * 1000);
+    const soakUntil = rollout.soakUntil
+      ? new Date(rollout.soakUntil)
+      : new Date(now.getTime() + wave.soakSeconds * 1000);
     if (!rollout.soakUntil) {
       await setRolloutState(tx, rollout.id, { soakUntil });
-      await recordRolloutEvent(tx, rollout.id, 'wave_soaking', { wave: index + 1, name: wave.name, until: soakUntil.toISOString() });
+      await recordRolloutEvent(tx, rollout.id, 'wave_soaking', {
+        wave: index + 1,
+        name: wave.name,
+        until: soakUntil.toISOString(),
+      });
     }
     if (soakUntil > now) return { wakeAt: soakUntil };
   }
   const next = index + 1;
   await setRolloutState(tx, rollout.id, { currentWave: next, soakUntil: null });
-  await recordRolloutEvent(tx, rollout.id, 'wave_started', { wave: next + 1, name: waves[next].name, after: { ok: stats.ok, failed: stats.failed, jobs: stats.counted } });
+  await recordRolloutEvent(tx, rollout.id, 'wave_started', {
+    wave: next + 1,
+    name: waves[next].name,
+    after: { ok: stats.ok, failed: stats.failed, jobs: stats.counted },
+  });
   return { waveStarted: next, wakeAt: null };
 }
 
@@ -151,7 +195,9 @@ export interface WaveStats {
 
 /** What the thresholds look at: failures are failed (a failed health check included) and dead-lettered jobs. */
 export function waveStats(jobs: ReadonlyArray<Pick<HostJob, 'wave' | 'state'>>, wave: number): WaveStats {
-  const counted = jobs.filter((job) => job.wave === wave && !['skipped', 'superseded', 'cancelled', 'blocked'].includes(job.state));
+  const counted = jobs.filter(
+    (job) => job.wave === wave && !['skipped', 'superseded', 'cancelled', 'blocked'].includes(job.state),
+  );
   return {
     counted: counted.length,
     ok: counted.filter((job) => job.state === 'ok').length,
@@ -210,8 +256,18 @@ export interface AdvanceData {
  * window or the release age ends (one waiting wake-up per rollout, apart from the looks now, so a wake-up
  * hours away never stands in for a look now; the periodic pass covers a wake-up that was dropped).
  */
-export async function scheduleAdvance(boss: PgBoss, rolloutId: string, at?: Date | null, now: Date = new Date()): Promise<void> {
+export async function scheduleAdvance(
+  boss: PgBoss,
+  rolloutId: string,
+  at?: Date | null,
+  now: Date = new Date(),
+): Promise<void> {
   const delay = at ? Math.ceil((at.getTime() - now.getTime()) / 1000) : 0;
-  if (delay <= 0) await boss.send(QUEUES.advanceRollout, { rolloutId } satisfies AdvanceData, { singletonKey: rolloutId });
-  else await boss.send(QUEUES.advanceRollout, { rolloutId } satisfies AdvanceData, { singletonKey: `${rolloutId}:wake`, startAfter: delay });
+  if (delay <= 0)
+    await boss.send(QUEUES.advanceRollout, { rolloutId } satisfies AdvanceData, { singletonKey: rolloutId });
+  else
+    await boss.send(QUEUES.advanceRollout, { rolloutId } satisfies AdvanceData, {
+      singletonKey: `${rolloutId}:wake`,
+      startAfter: delay,
+    });
 }

@@ -6,7 +6,17 @@ import type { Database, Queryable } from '../store/database.ts';
 import { getHost, hostsWithIds, type HostRecord } from '../store/hosts.ts';
 import { lockRollout } from '../store/rollout-state.ts';
 import { findRelease, findReleaseByPackage, getRelease, pluginReleases, type ReleaseRow } from '../store/releases.ts';
-import { createOperatorRollout, findOpenRequest, getRollout, insertJobs, rolloutJobs, NOT_STARTED, type HostJob, type NewJob, type RolloutRow } from '../store/rollouts.ts';
+import {
+  createOperatorRollout,
+  findOpenRequest,
+  getRollout,
+  insertJobs,
+  rolloutJobs,
+  NOT_STARTED,
+  type HostJob,
+  type NewJob,
+  type RolloutRow,
+} from '../store/rollouts.ts';
 
 // What an operator can do about jobs, from the CLI, the admin API or a check run's buttons: approve, retry,
 // force, cancel, roll back, uninstall. Each is one transaction that changes the jobs, records who asked, and
@@ -68,8 +78,13 @@ export function retry(deps: OperatorDeps, rolloutId: string, request: ActionRequ
  * Installs the rollout's release on the listed hosts (or jobs) even when it is the same package or a
  * downgrade: a finished job gets a new forced attempt; a host with no job in the rollout gets one.
  */
-export async function force(deps: OperatorDeps, rolloutId: string, request: ActionRequest & { hostIds?: readonly string[] }): Promise<ActionResult> {
-  if (!request.jobIds?.length && !request.hostIds?.length) throw new ActionRefused('force needs the jobs or hosts to install on', 422);
+export async function force(
+  deps: OperatorDeps,
+  rolloutId: string,
+  request: ActionRequest & { hostIds?: readonly string[] },
+): Promise<ActionResult> {
+  if (!request.jobIds?.length && !request.hostIds?.length)
+    throw new ActionRefused('force needs the jobs or hosts to install on', 422);
   const rollout = await releaseRollout(deps.db, rolloutId, 'force');
   const release = (await getRelease(deps.db, rollout.releaseId))!;
   return act(deps, 'force', rolloutId, request.by, async (tx) => {
@@ -80,7 +95,11 @@ export async function force(deps: OperatorDeps, rolloutId: string, request: Acti
       if (job) jobIds.add(job.id);
     }
     const changed = jobIds.size
-      ? await startAttempts(tx, { rolloutId, jobIds: [...jobIds] }, FORCEABLE, { reason: `forced reinstall${by(request)}`, requestedBy: request.by, force: true })
+      ? await startAttempts(tx, { rolloutId, jobIds: [...jobIds] }, FORCEABLE, {
+          reason: `forced reinstall${by(request)}`,
+          requestedBy: request.by,
+          force: true,
+        })
       : [];
     const unchanged = explainUnchanged(jobs, [...jobIds], changed, 'force');
     const newHosts = (request.hostIds ?? []).filter((hostId) => !jobs.some((j) => j.hostId === hostId));
@@ -92,7 +111,14 @@ export async function force(deps: OperatorDeps, rolloutId: string, request: Acti
       }
       const {
         jobs: [job],
-      } = await insertJobs(tx, rolloutId, release, [forcedJob(host, release)], request.by, `superseded by a forced install of ${release.version}`);
+      } = await insertJobs(
+        tx,
+        rolloutId,
+        release,
+        [forcedJob(host, release)],
+        request.by,
+        `superseded by a forced install of ${release.version}`,
+      );
       changed.push(job);
     }
     return { action: 'force', changed, unchanged };
@@ -102,7 +128,14 @@ export async function force(deps: OperatorDeps, rolloutId: string, request: Acti
 export function cancel(deps: OperatorDeps, rolloutId: string, request: ActionRequest): Promise<ActionResult> {
   return act(deps, 'cancel', rolloutId, request.by, async (tx) => {
     const jobs = await rolloutJobs(tx, rolloutId);
-    const changed = await moveJobs(tx, { rolloutId, jobIds: request.jobIds }, CANCELLABLE, 'cancelled', `cancelled${by(request)}`, request.by);
+    const changed = await moveJobs(
+      tx,
+      { rolloutId, jobIds: request.jobIds },
+      CANCELLABLE,
+      'cancelled',
+      `cancelled${by(request)}`,
+      request.by,
+    );
     return { action: 'cancel', changed, unchanged: explainUnchanged(jobs, request.jobIds, changed, 'cancel') };
   });
 }
@@ -112,13 +145,20 @@ export function cancel(deps: OperatorDeps, rolloutId: string, request: ActionReq
  * the version it had before the rollout, or the named version, forced (it is a downgrade). The host uses the
  * package it kept when it installed that version; the bot names the release so it can also download it.
  */
-export async function rollback(deps: OperatorDeps, rolloutId: string, request: ActionRequest & { hostIds?: readonly string[]; to?: string }): Promise<ActionResult> {
+export async function rollback(
+  deps: OperatorDeps,
+  rolloutId: string,
+  request: ActionRequest & { hostIds?: readonly string[]; to?: string },
+): Promise<ActionResult> {
   const origin = await releaseRollout(deps.db, rolloutId, 'roll back');
   const about = (await getRelease(deps.db, origin.releaseId))!;
   const jobs = await rolloutJobs(deps.db, rolloutId);
   const named = request.to ? await findRelease(deps.db, origin.repository, origin.pluginId, request.to) : undefined;
   if (request.to && !named)
-    throw new ActionRefused(`the bot knows no release of ${origin.pluginId} ${request.to} in ${origin.repository}: ${await knownVersions(deps.db, origin)}`, 404);
+    throw new ActionRefused(
+      `the bot knows no release of ${origin.pluginId} ${request.to} in ${origin.repository}: ${await knownVersions(deps.db, origin)}`,
+      404,
+    );
 
   const wanted = request.hostIds?.length
     ? request.hostIds.map((hostId) => jobs.find((j) => j.hostId === hostId) ?? hostId)
@@ -142,7 +182,12 @@ export async function rollback(deps: OperatorDeps, rolloutId: string, request: A
       continue;
     }
     if (!FINAL_JOB_STATES.has(job.state)) {
-      unchanged.push({ jobId: job.id, hostId: job.hostId, state: job.state, why: `its job is ${job.state}: cancel it or wait for it to finish` });
+      unchanged.push({
+        jobId: job.id,
+        hostId: job.hostId,
+        state: job.state,
+        why: `its job is ${job.state}: cancel it or wait for it to finish`,
+      });
       continue;
     }
     const target = named ?? (await previousOnce(job));
@@ -171,15 +216,24 @@ export async function rollback(deps: OperatorDeps, rolloutId: string, request: A
       event: 'rollback_requested',
     });
   }
-  if (!planned.length) throw new ActionRefused(`nothing to roll back in ${rolloutId}: ${unchanged.map((u) => `${u.hostId}: ${u.why}`).join('; ') || 'no finished jobs'}`);
+  if (!planned.length)
+    throw new ActionRefused(
+      `nothing to roll back in ${rolloutId}: ${unchanged.map((u) => `${u.hostId}: ${u.why}`).join('; ') || 'no finished jobs'}`,
+    );
   return operatorRollout(deps, { kind: 'rollback', about, origin: origin.id, request, planned, unchanged });
 }
 
 /** An uninstall rollout for one host and plugin: the plugin's files go; Conn2Flow cannot undo its data. */
-export async function uninstall(deps: OperatorDeps, hostId: string, request: { by: string | null; pluginId: string; repository?: string }): Promise<ActionResult> {
+export async function uninstall(
+  deps: OperatorDeps,
+  hostId: string,
+  request: { by: string | null; pluginId: string; repository?: string },
+): Promise<ActionResult> {
   const host = await getHost(deps.db, hostId);
   if (!host) throw new ActionRefused(`no host ${hostId}`, 404);
-  const repositories = [...new Set(host.plugins.filter((p) => p.pluginId === request.pluginId).map((p) => p.repository))];
+  const repositories = [
+    ...new Set(host.plugins.filter((p) => p.pluginId === request.pluginId).map((p) => p.repository)),
+  ];
   const repository = request.repository ?? (repositories.length === 1 ? repositories[0] : undefined);
   if (!repository) {
     throw new ActionRefused(
@@ -195,7 +249,11 @@ export async function uninstall(deps: OperatorDeps, hostId: string, request: { b
     (installed?.sha256 && (await findReleaseByPackage(deps.db, repository, request.pluginId, installed.sha256))) ||
     (installed?.version && (await findRelease(deps.db, repository, request.pluginId, installed.version))) ||
     (await pluginReleases(deps.db, repository, request.pluginId))[0];
-  if (!about) throw new ActionRefused(`the bot knows no release of ${request.pluginId} in ${repository}, and an uninstall job names the plugin's package`, 404);
+  if (!about)
+    throw new ActionRefused(
+      `the bot knows no release of ${request.pluginId} in ${repository}, and an uninstall job names the plugin's package`,
+      404,
+    );
   const planned: NewJob[] = [
     {
       hostId,
@@ -215,7 +273,14 @@ export async function uninstall(deps: OperatorDeps, hostId: string, request: { b
 
 async function operatorRollout(
   deps: OperatorDeps,
-  spec: { kind: 'rollback' | 'uninstall'; about: ReleaseRow; origin: string | null; request: { by: string | null }; planned: NewJob[]; unchanged: ActionResult['unchanged'] },
+  spec: {
+    kind: 'rollback' | 'uninstall';
+    about: ReleaseRow;
+    origin: string | null;
+    request: { by: string | null };
+    planned: NewJob[];
+    unchanged: ActionResult['unchanged'];
+  },
 ): Promise<ActionResult> {
   const result = await deps.db.transaction(async (tx) => {
     const open = await findOpenRequest(
@@ -228,7 +293,13 @@ async function operatorRollout(
     if (open) return { rolloutId: open, created: false, jobs: await rolloutJobs(tx, open) };
     const created = await createOperatorRollout(
       tx,
-      { kind: spec.kind, release: spec.about, originRolloutId: spec.origin, requestedBy: spec.request.by, jobs: spec.planned },
+      {
+        kind: spec.kind,
+        release: spec.about,
+        originRolloutId: spec.origin,
+        requestedBy: spec.request.by,
+        jobs: spec.planned,
+      },
       async (inner, jobs) => {
         await enqueueRolloutPushes(deps.boss, jobs[0].rolloutId, 0, inner);
       },
@@ -236,7 +307,13 @@ async function operatorRollout(
     return { rolloutId: created.rolloutId, created: true, jobs: created.jobs };
   });
   if (result.created) await deps.onChanged?.(result.rolloutId);
-  return { action: spec.kind, rolloutId: result.rolloutId, created: result.created, changed: result.jobs.map(summary), unchanged: spec.unchanged };
+  return {
+    action: spec.kind,
+    rolloutId: result.rolloutId,
+    created: result.created,
+    changed: result.jobs.map(summary),
+    unchanged: spec.unchanged,
+  };
 }
 
 async function newAttempts(
@@ -251,7 +328,10 @@ async function newAttempts(
   await existingRollout(deps.db, rolloutId);
   return act(deps, action, rolloutId, request.by, async (tx) => {
     const jobs = await rolloutJobs(tx, rolloutId);
-    const changed = await startAttempts(tx, { rolloutId, jobIds: request.jobIds }, request.jobIds ? listed : all, { ...attempt, requestedBy: request.by });
+    const changed = await startAttempts(tx, { rolloutId, jobIds: request.jobIds }, request.jobIds ? listed : all, {
+      ...attempt,
+      requestedBy: request.by,
+    });
     return { action, changed, unchanged: explainUnchanged(jobs, request.jobIds, changed, action) };
   });
 }
@@ -273,7 +353,12 @@ async function act(
       );
     const done = await work(tx);
     if (done.changed.length) {
-      await recordOperatorEvent(tx, { kind: `operator_${done.action}`, rolloutId, jobIds: done.changed.map((j) => j.id), by: requestedBy });
+      await recordOperatorEvent(tx, {
+        kind: `operator_${done.action}`,
+        rolloutId,
+        jobIds: done.changed.map((j) => j.id),
+        by: requestedBy,
+      });
       if (done.changed.some((j) => j.state === 'queued')) await enqueueRolloutPushes(deps.boss, rolloutId, 0, tx);
     }
     return done;
@@ -282,7 +367,12 @@ async function act(
   return { action: outcome.action, rolloutId, changed: outcome.changed.map(summary), unchanged: outcome.unchanged };
 }
 
-function explainUnchanged(jobs: readonly HostJob[], listed: readonly string[] | undefined, changed: readonly HostJob[], action: string): ActionResult['unchanged'] {
+function explainUnchanged(
+  jobs: readonly HostJob[],
+  listed: readonly string[] | undefined,
+  changed: readonly HostJob[],
+  action: string,
+): ActionResult['unchanged'] {
   if (!listed) return [];
   const moved = new Set(changed.map((j) => j.id));
   return listed
@@ -337,7 +427,8 @@ async function existingRollout(db: Queryable, rolloutId: string): Promise<Rollou
 
 async function releaseRollout(db: Queryable, rolloutId: string, what: string): Promise<RolloutRow> {
   const rollout = await existingRollout(db, rolloutId);
-  if (rollout.kind !== 'release') throw new ActionRefused(`rollout ${rolloutId} is a ${rollout.kind}; ${what} acts on a release's rollout`, 422);
+  if (rollout.kind !== 'release')
+    throw new ActionRefused(`rollout ${rolloutId} is a ${rollout.kind}; ${what} acts on a release's rollout`, 422);
   return rollout;
 }
 

@@ -32,7 +32,8 @@ export async function readPackageManifest(
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         size += chunk.length;
-        if (size > maxBytes) return done(new PackageRefused(`gestor-plugin.zip is larger than ${maxBytes} bytes: nothing is rolled out`));
+        if (size > maxBytes)
+          return done(new PackageRefused(`gestor-plugin.zip is larger than ${maxBytes} bytes: nothing is rolled out`));
         hash.update(chunk);
         blake2b.update(chunk);
         done(null, chunk);
@@ -41,15 +42,19 @@ export async function readPackageManifest(
     await pipeline(Readable.fromWeb((await download()) as ReadableStream<Uint8Array>), meter, createWriteStream(file));
     const actual = hash.digest('hex');
     if (actual !== expected.sha256)
-      throw new PackageRefused(`the downloaded gestor-plugin.zip has SHA-256 ${actual}, not the ${expected.sha256} its .sha256 names: nothing is rolled out`);
+      throw new PackageRefused(
+        `the downloaded gestor-plugin.zip has SHA-256 ${actual}, not the ${expected.sha256} its .sha256 names: nothing is rolled out`,
+      );
     let text: string;
     try {
       const zip = await readZip(file, (name) => name === 'manifest.json', 1024 * 1024);
       const content = zip.contents.get('manifest.json');
-      if (!content) throw new PackageRefused('gestor-plugin.zip has no manifest.json at its root: Conn2Flow cannot install it');
+      if (!content)
+        throw new PackageRefused('gestor-plugin.zip has no manifest.json at its root: Conn2Flow cannot install it');
       text = content.toString('utf8');
     } catch (error) {
-      if (error instanceof ZipReadError) throw new PackageRefused(`gestor-plugin.zip is not a usable zip (${error.message}): nothing is rolled out`);
+      if (error instanceof ZipReadError)
+        throw new PackageRefused(`gestor-plugin.zip is not a usable zip (${error.message}): nothing is rolled out`);
       throw error;
     }
     const { manifest, diagnostics } = checkManifest(text);

@@ -1,4 +1,4 @@
-import { compareVersions } from '../../plugin/release-tag.ts';
+import { compareVersions } from '../../versions.ts';
 import { compatibilityProblem, type Compatibility } from '../../protocol/compatibility.ts';
 import { PLG_EXIT } from '../../protocol/exit-codes.ts';
 import type { HostRecord } from '../store/hosts.ts';
@@ -22,7 +22,11 @@ export interface ReleaseToPlan {
 /** Why a stable host's job is skipped for a pre-release (and re-planned when it is published as a release). */
 export const PRERELEASE_SKIP = 'pre-release; the host follows the stable channel';
 
-export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], options: { force?: boolean } = {}): NewJob[] {
+export function planJobs(
+  release: ReleaseToPlan,
+  hosts: readonly HostRecord[],
+  options: { force?: boolean } = {},
+): NewJob[] {
   const planned: NewJob[] = [];
   for (const host of hosts) {
     if (!host.plugins.some((s) => s.repository === release.repository && s.pluginId === release.pluginId)) continue;
@@ -36,7 +40,8 @@ export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], o
       previousVersion: installed?.version ?? null,
       previousSha256: installed?.version ? installed.sha256 : null,
     } as const;
-    const skip = (reason: string, event: 'update_nochange' | 'skipped' = 'skipped') => planned.push({ ...base, state: 'skipped', reason, event });
+    const skip = (reason: string, event: 'update_nochange' | 'skipped' = 'skipped') =>
+      planned.push({ ...base, state: 'skipped', reason, event });
     if (!host.enabled) {
       skip('host disabled');
       continue;
@@ -60,7 +65,9 @@ export function planJobs(release: ReleaseToPlan, hosts: readonly HostRecord[], o
         continue;
       }
     }
-    const incompatible = host.gestorVersion ? compatibilityProblem(release.compatibility, host.gestorVersion) : undefined;
+    const incompatible = host.gestorVersion
+      ? compatibilityProblem(release.compatibility, host.gestorVersion)
+      : undefined;
     if (incompatible) {
       planned.push({
         ...base,

@@ -23,7 +23,10 @@ export interface RepositoryReleaseConfig {
   'publisher-keys'?: unknown;
 }
 
-export type TagMeaning = { kind: 'named'; pluginId: string; version: string } | { kind: 'unnamed'; reason: string } | { kind: 'invalid'; reason: string };
+export type TagMeaning =
+  | { kind: 'named'; pluginId: string; version: string }
+  | { kind: 'unnamed'; reason: string }
+  | { kind: 'invalid'; reason: string };
 
 export const MAX_TAG_PATTERN_LENGTH = 500;
 const MAX_TAG_LENGTH = 255;
@@ -50,24 +53,42 @@ export function linearPattern(pattern: string): RegExp | string {
 }
 
 export function pluginFromTag(tag: string, config: RepositoryReleaseConfig = {}): TagMeaning {
-  if (tag.length > MAX_TAG_LENGTH) return { kind: 'unnamed', reason: `tag ${JSON.stringify(tag.slice(0, 40))}… is longer than ${MAX_TAG_LENGTH} characters` };
+  if (tag.length > MAX_TAG_LENGTH)
+    return {
+      kind: 'unnamed',
+      reason: `tag ${JSON.stringify(tag.slice(0, 40))}… is longer than ${MAX_TAG_LENGTH} characters`,
+    };
   let id: string | undefined;
   let version: string | undefined;
   if (config['tag-pattern']) {
     const pattern = linearPattern(String(config['tag-pattern']));
-    if (typeof pattern === 'string') return { kind: 'invalid', reason: `tag-pattern in .github/conn2flow-release.yml cannot be used: ${pattern}` };
+    if (typeof pattern === 'string')
+      return { kind: 'invalid', reason: `tag-pattern in .github/conn2flow-release.yml cannot be used: ${pattern}` };
     const match = pattern.exec(tag);
     id = match?.groups?.id ?? config['plugin-id'];
     version = match?.groups?.version;
-    if (!match) return { kind: 'unnamed', reason: `tag ${tag} does not match tag-pattern in .github/conn2flow-release.yml` };
+    if (!match)
+      return { kind: 'unnamed', reason: `tag ${tag} does not match tag-pattern in .github/conn2flow-release.yml` };
   } else {
     const parsed = parsePluginTag(tag);
-    if (!parsed) return { kind: 'unnamed', reason: `tag ${tag} names no plugin (expected plugin-<id>-v<x.y.z>, or set tag-pattern in .github/conn2flow-release.yml)` };
+    if (!parsed)
+      return {
+        kind: 'unnamed',
+        reason: `tag ${tag} names no plugin (expected plugin-<id>-v<x.y.z>, or set tag-pattern in .github/conn2flow-release.yml)`,
+      };
     id = parsed.pluginId ?? config['plugin-id'];
     version = parsed.version;
   }
-  if (!id || !version) return { kind: 'unnamed', reason: `tag ${tag} names no plugin id (a single-plugin repository sets plugin-id in .github/conn2flow-release.yml)` };
+  if (!id || !version)
+    return {
+      kind: 'unnamed',
+      reason: `tag ${tag} names no plugin id (a single-plugin repository sets plugin-id in .github/conn2flow-release.yml)`,
+    };
   if (!isPluginId(id)) return { kind: 'invalid', reason: `tag ${tag} names plugin ${pluginIdProblem(id)}` };
-  if (!/^\d+\.\d+\.\d+$/.test(version)) return { kind: 'invalid', reason: `tag ${tag} names version ${JSON.stringify(version)}: Conn2Flow installs x.y.z versions only` };
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    return {
+      kind: 'invalid',
+      reason: `tag ${tag} names version ${JSON.stringify(version)}: Conn2Flow installs x.y.z versions only`,
+    };
   return { kind: 'named', pluginId: id, version };
 }

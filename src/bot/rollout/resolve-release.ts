@@ -28,7 +28,10 @@ export const PACKAGE = 'gestor-plugin.zip';
 /** Thrown while the assets are not there yet: the queue retries with backoff. */
 export class AssetsNotReadyError extends Error {}
 
-export type ResolveOutcome = { kind: 'rolled-out'; rollout: CreatedRollout } | { kind: 'ignored'; reason: string } | { kind: 'failed'; reason: string };
+export type ResolveOutcome =
+  | { kind: 'rolled-out'; rollout: CreatedRollout }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'failed'; reason: string };
 
 export interface ResolveDeps {
   db: Database;
@@ -42,12 +45,17 @@ export interface ResolveDeps {
 }
 
 /** `release` is the row as the caller read it (read once per resolution). */
-export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | undefined, config: RepositoryReleaseConfig = {}): Promise<ResolveOutcome> {
+export async function resolveRelease(
+  deps: ResolveDeps,
+  given: ReleaseRow | undefined,
+  config: RepositoryReleaseConfig = {},
+): Promise<ResolveOutcome> {
   const { db } = deps;
   let release = given;
   if (!release) return { kind: 'ignored', reason: 'the release was never recorded' };
   const releaseId = release.id;
-  if (release.state === 'failed' || release.state === 'ignored') return { kind: release.state, reason: release.error ?? '' } as ResolveOutcome;
+  if (release.state === 'failed' || release.state === 'ignored')
+    return { kind: release.state, reason: release.error ?? '' } as ResolveOutcome;
 
   // The strategy is read and checked before anything else, and kept with the release it plans (a release
   // resolved before it was kept is planned with the repository's as it reads now).
@@ -73,15 +81,21 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     if (!github) throw new AssetsNotReadyError(`release ${release.tag} is not visible yet`);
     const zip = github.assets.find((a) => a.name === PACKAGE);
     const sha = github.assets.find((a) => a.name === `${PACKAGE}.sha256`);
-    if (!zip || !sha) throw new AssetsNotReadyError(`release ${release.tag} has no ${zip ? `${PACKAGE}.sha256` : PACKAGE} yet`);
+    if (!zip || !sha)
+      throw new AssetsNotReadyError(`release ${release.tag} has no ${zip ? `${PACKAGE}.sha256` : PACKAGE} yet`);
     if (!zip.digest) throw new AssetsNotReadyError(`GitHub has not computed the digest of ${PACKAGE} yet`);
     const signatureAsset = github.assets.find((a) => a.name === SIGNATURE_FILE);
     const statementAsset = github.assets.find((a) => a.name === KEY_STATEMENT_FILE);
     const statementSignatureAsset = github.assets.find((a) => a.name === `${KEY_STATEMENT_FILE}.minisig`);
     const required = requiredKeys(deps.publisherKeys, config, release.repository);
-    if (required.keys.length && !signatureAsset) throw new AssetsNotReadyError(`release ${release.tag} has no ${SIGNATURE_FILE} yet (${required.from} requires one)`);
+    if (required.keys.length && !signatureAsset)
+      throw new AssetsNotReadyError(
+        `release ${release.tag} has no ${SIGNATURE_FILE} yet (${required.from} requires one)`,
+      );
     if (Boolean(statementAsset) !== Boolean(statementSignatureAsset))
-      throw new AssetsNotReadyError(`release ${release.tag} has ${statementAsset ? `no ${KEY_STATEMENT_FILE}.minisig` : `no ${KEY_STATEMENT_FILE}`} beside the other yet`);
+      throw new AssetsNotReadyError(
+        `release ${release.tag} has ${statementAsset ? `no ${KEY_STATEMENT_FILE}.minisig` : `no ${KEY_STATEMENT_FILE}`} beside the other yet`,
+      );
     // The package downloads while the .sha256 is read; its bytes are checked against it before any is used.
     const packageBytes = deps.api.download(release.repository, zip.id);
     packageBytes.catch(() => {}); // awaited below, or dropped when the release fails first
@@ -94,7 +108,12 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     ).trim();
     const fail = async (reason: string): Promise<ResolveOutcome> => {
       await dropPackage();
-      await updateRelease(db, releaseId, { state: 'failed', error: reason, pluginId: named.pluginId, version: named.version });
+      await updateRelease(db, releaseId, {
+        state: 'failed',
+        error: reason,
+        pluginId: named.pluginId,
+        version: named.version,
+      });
       return { kind: 'failed', reason };
     };
     if (!/^[0-9a-f]{64}$/.test(expected))
@@ -102,14 +121,25 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
         `${PACKAGE}.sha256 of ${release.tag} does not hold a bare lowercase SHA-256 (Conn2Flow's installer would reject it too): ${JSON.stringify(expected.slice(0, 80))}`,
       );
     if (zip.digest !== `sha256:${expected}`)
-      return fail(`the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`);
-    const tooLarge = [signatureAsset, statementAsset, statementSignatureAsset].find((a) => a && a.size > (a === statementAsset ? MAX_STATEMENT_BYTES : 4096));
-    if (tooLarge) return fail(`${tooLarge.name} of ${release.tag} is ${tooLarge.size} bytes, larger than any the bot reads: nothing is rolled out`);
+      return fail(
+        `the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`,
+      );
+    const tooLarge = [signatureAsset, statementAsset, statementSignatureAsset].find(
+      (a) => a && a.size > (a === statementAsset ? MAX_STATEMENT_BYTES : 4096),
+    );
+    if (tooLarge)
+      return fail(
+        `${tooLarge.name} of ${release.tag} is ${tooLarge.size} bytes, larger than any the bot reads: nothing is rolled out`,
+      );
     let dependencies;
     let compatibility: Compatibility | null;
     let blake2b: Buffer;
     try {
-      const read = await readPackageManifest(() => packageBytes, { sha256: expected, pluginId: named.pluginId, version: named.version });
+      const read = await readPackageManifest(() => packageBytes, {
+        sha256: expected,
+        pluginId: named.pluginId,
+        version: named.version,
+      });
       dependencies = read.manifest.dependencies ?? [];
       compatibility = compatibilityOf(read.manifest.compatibility);
       blake2b = read.blake2b;
@@ -118,7 +148,8 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       await dropPackage();
       throw error;
     }
-    const text = (asset: { id: number } | undefined, max: number) => (asset ? deps.api.downloadText(release!.repository, asset.id, max) : Promise.resolve(null));
+    const text = (asset: { id: number } | undefined, max: number) =>
+      asset ? deps.api.downloadText(release!.repository, asset.id, max) : Promise.resolve(null);
     const [signature, statement, statementSignature] = await Promise.all([
       text(signatureAsset, 4096),
       text(statementAsset, MAX_STATEMENT_BYTES),
@@ -126,7 +157,8 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
     ]);
     const checked = releasePublisher({
       signature,
-      keyStatement: statement !== null && statementSignature !== null ? { statement, signature: statementSignature } : null,
+      keyStatement:
+        statement !== null && statementSignature !== null ? { statement, signature: statementSignature } : null,
       requiredKeys: required.keys,
       keysFrom: required.from,
       digests: { sha256: expected, blake2b },
@@ -134,7 +166,10 @@ export async function resolveRelease(deps: ResolveDeps, given: ReleaseRow | unde
       version: named.version,
     });
     if (!checked.ok) {
-      await recordReleaseEvent(db, 'release_unverified', release, named.pluginId, { tag: release.tag, reason: checked.reason });
+      await recordReleaseEvent(db, 'release_unverified', release, named.pluginId, {
+        tag: release.tag,
+        reason: checked.reason,
+      });
       return fail(`publisher not verified: ${checked.reason}: nothing is rolled out`);
     }
     const resolved = {
@@ -169,7 +204,14 @@ async function promoteToStable(deps: Pick<ResolveDeps, 'db'>, release: ReleaseRo
   if (!hostIds.length) return 0;
   const hosts = [...(await hostsWithIds(deps.db, hostIds)).values()];
   const planned = planJobs(
-    { id: release.id, repository: release.repository, pluginId: release.pluginId!, version: release.version!, prerelease: false, sha256: release.zipSha256! },
+    {
+      id: release.id,
+      repository: release.repository,
+      pluginId: release.pluginId!,
+      version: release.version!,
+      prerelease: false,
+      sha256: release.zipSha256!,
+    },
     hosts,
   ).filter((job) => job.state === 'queued' || job.state === 'awaiting_approval');
   const stable = planned.map((job) => ({
@@ -180,7 +222,15 @@ async function promoteToStable(deps: Pick<ResolveDeps, 'db'>, release: ReleaseRo
     previousVersion: job.previousVersion,
     previousSha256: job.previousSha256,
   }));
-  return deps.db.transaction((tx) => replanSkippedJobs(tx, rolloutId, PRERELEASE_SKIP, stable, `${release.tag} was published as a release: the stable channel gets it`));
+  return deps.db.transaction((tx) =>
+    replanSkippedJobs(
+      tx,
+      rolloutId,
+      PRERELEASE_SKIP,
+      stable,
+      `${release.tag} was published as a release: the stable channel gets it`,
+    ),
+  );
 }
 
 /** The manifest's compatibility when it names a bound a host can be held to (the packer checks its form). */
@@ -193,24 +243,34 @@ function compatibilityOf(value: unknown): Compatibility | null {
 }
 
 /** The keys a repository's releases must be signed with: the bot's setting for it, else the repository's own. */
-function requiredKeys(botKeys: Record<string, string[]> | undefined, config: RepositoryReleaseConfig, repository: string): { keys: string[]; from: string } {
+function requiredKeys(
+  botKeys: Record<string, string[]> | undefined,
+  config: RepositoryReleaseConfig,
+  repository: string,
+): { keys: string[]; from: string } {
   const own = botKeys?.[repository];
   if (own) return { keys: own, from: `C2F_PUBLISHER_KEYS for ${repository}` };
   const listed = config['publisher-keys'];
-  const keys = Array.isArray(listed) ? listed.filter((k): k is string => typeof k === 'string') : typeof listed === 'string' ? [listed] : [];
+  const keys = [listed].flat().filter((k): k is string => typeof k === 'string');
   return { keys, from: 'publisher-keys in .github/conn2flow-release.yml' };
 }
 
 /** The repository's strategy (`rollout:` of .github/conn2flow-release.yml), else the bot's default. */
 function strategyOf(config: RepositoryReleaseConfig, defaultStrategy: Strategy | undefined): Strategy {
-  return config.rollout === undefined ? (defaultStrategy ?? ALL_AT_ONCE) : parseStrategy(config.rollout, 'rollout in .github/conn2flow-release.yml');
+  return config.rollout === undefined
+    ? (defaultStrategy ?? ALL_AT_ONCE)
+    : parseStrategy(config.rollout, 'rollout in .github/conn2flow-release.yml');
 }
 
 /**
  * A resolved release's rollout: who gets what (planJobs), in which wave and whether now (stageJobs), written
  * with the deliveries that may go at once, in one transaction. Runs once per release.
  */
-export async function planRollout(deps: Pick<ResolveDeps, 'db' | 'boss' | 'now'>, release: ReleaseRow, strategy: Strategy): Promise<CreatedRollout> {
+export async function planRollout(
+  deps: Pick<ResolveDeps, 'db' | 'boss' | 'now'>,
+  release: ReleaseRow,
+  strategy: Strategy,
+): Promise<CreatedRollout> {
   const { db } = deps;
   const hosts = await listHosts(db);
   const planned = planJobs(
@@ -241,7 +301,11 @@ export async function planRollout(deps: Pick<ResolveDeps, 'db' | 'boss' | 'now'>
       : new Map(),
     releaseGraph: dependent ? await releaseGraph(db) : new Map(),
     strategy,
-    release: { pluginId: release.pluginId!, dependencies: release.dependencies ?? [], publishedAt: release.publishedAt },
+    release: {
+      pluginId: release.pluginId!,
+      dependencies: release.dependencies ?? [],
+      publishedAt: release.publishedAt,
+    },
     now: deps.now?.() ?? new Date(),
   });
   return createReleaseRollout(db, release, staged.jobs, (tx, jobs) => enqueueDeliveries(deps.boss, jobs, tx), {

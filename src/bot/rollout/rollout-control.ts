@@ -1,5 +1,12 @@
 import type { Database } from '../store/database.ts';
-import { cancelUnsentJobs, holdUnsentJobs, lockRollout, recordRolloutEvent, setRolloutState, unholdJobs } from '../store/rollout-state.ts';
+import {
+  cancelUnsentJobs,
+  holdUnsentJobs,
+  lockRollout,
+  recordRolloutEvent,
+  setRolloutState,
+  unholdJobs,
+} from '../store/rollout-state.ts';
 import { getRollout, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
 import { scheduleAdvance } from './advance-rollout.ts';
 import { ActionRefused, rollback, type ActionResult, type OperatorDeps } from './operator-actions.ts';
@@ -23,7 +30,8 @@ export interface ControlResult {
 export async function pauseRollout(deps: OperatorDeps, rolloutId: string, by: string | null): Promise<ControlResult> {
   return control(deps, rolloutId, 'pause', by, async (rollout, tx) => {
     if (rollout.state === 'paused') return 0;
-    if (rollout.state !== 'running') throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}: only a running rollout can be paused`);
+    if (rollout.state !== 'running')
+      throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}: only a running rollout can be paused`);
     await setRolloutState(tx, rolloutId, { state: 'paused', reason: `paused${byText(by)}` });
     return (await holdUnsentJobs(tx, rolloutId, 'paused', `rollout paused${byText(by)}`)).length;
   });
@@ -34,7 +42,9 @@ export async function resumeRollout(deps: OperatorDeps, rolloutId: string, by: s
   return control(deps, rolloutId, 'resume', by, async (rollout, tx) => {
     if (rollout.state === 'running') return 0;
     if (rollout.state !== 'paused' && rollout.state !== 'halted')
-      throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}: only a paused or halted rollout can be resumed`);
+      throw new ActionRefused(
+        `rollout ${rolloutId} is ${rollout.state}: only a paused or halted rollout can be resumed`,
+      );
     await setRolloutState(tx, rolloutId, {
       state: 'running',
       reason: null,
@@ -44,10 +54,16 @@ export async function resumeRollout(deps: OperatorDeps, rolloutId: string, by: s
   });
 }
 
-export async function abortRollout(deps: OperatorDeps, rolloutId: string, by: string | null, options: { rollback?: boolean } = {}): Promise<ControlResult> {
+export async function abortRollout(
+  deps: OperatorDeps,
+  rolloutId: string,
+  by: string | null,
+  options: { rollback?: boolean } = {},
+): Promise<ControlResult> {
   const result = await control(deps, rolloutId, 'abort', by, async (rollout, tx) => {
     if (rollout.state === 'aborted') return 0;
-    if (rollout.kind !== 'release') throw new ActionRefused(`rollout ${rolloutId} is a ${rollout.kind}: cancel its jobs instead`, 422);
+    if (rollout.kind !== 'release')
+      throw new ActionRefused(`rollout ${rolloutId} is a ${rollout.kind}: cancel its jobs instead`, 422);
     await setRolloutState(tx, rolloutId, { state: 'aborted', reason: `aborted${byText(by)}`, soakUntil: null });
     return (await cancelUnsentJobs(tx, rolloutId, `rollout aborted${byText(by)}`, by)).length;
   });
@@ -63,12 +79,22 @@ export async function abortRollout(deps: OperatorDeps, rolloutId: string, by: st
 export async function startNextWave(deps: OperatorDeps, rolloutId: string, by: string | null): Promise<ControlResult> {
   return control(deps, rolloutId, 'next-wave', by, async (rollout, tx) => {
     const waves = rollout.strategy?.waves ?? [];
-    if (!waves.length) throw new ActionRefused(`rollout ${rolloutId} has no waves: every host got its job at once`, 422);
-    if (rollout.state === 'aborted' || rollout.state === 'completed') throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}`);
+    if (!waves.length)
+      throw new ActionRefused(`rollout ${rolloutId} has no waves: every host got its job at once`, 422);
+    if (rollout.state === 'aborted' || rollout.state === 'completed')
+      throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}`);
     const next = rollout.currentWave + 1;
     if (next >= waves.length)
-      throw new ActionRefused(`rollout ${rolloutId} is in its last wave (${rollout.currentWave + 1} of ${waves.length}, ${waves[rollout.currentWave].name})`);
-    await setRolloutState(tx, rolloutId, { state: 'running', reason: null, currentWave: next, acceptedWave: Math.max(rollout.acceptedWave, rollout.currentWave), soakUntil: null });
+      throw new ActionRefused(
+        `rollout ${rolloutId} is in its last wave (${rollout.currentWave + 1} of ${waves.length}, ${waves[rollout.currentWave].name})`,
+      );
+    await setRolloutState(tx, rolloutId, {
+      state: 'running',
+      reason: null,
+      currentWave: next,
+      acceptedWave: Math.max(rollout.acceptedWave, rollout.currentWave),
+      soakUntil: null,
+    });
     await recordRolloutEvent(tx, rolloutId, 'wave_started', { wave: next + 1, name: waves[next].name, by });
     return unholdJobs(tx, rolloutId);
   });
@@ -87,7 +113,12 @@ async function control(
     const jobs = await work(before, tx);
     const after = (await getRollout(tx, rolloutId))!;
     if (after.state !== before.state || after.currentWave !== before.currentWave) {
-      await recordRolloutEvent(tx, rolloutId, `rollout_${action.replace('-', '_')}`, { by, from: before.state, to: after.state, wave: after.currentWave + 1 });
+      await recordRolloutEvent(tx, rolloutId, `rollout_${action.replace('-', '_')}`, {
+        by,
+        from: before.state,
+        to: after.state,
+        wave: after.currentWave + 1,
+      });
     }
     return { after, jobs };
   });

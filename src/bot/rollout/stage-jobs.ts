@@ -39,7 +39,8 @@ export function stageJobs(input: StageInput): Staged {
     strategy,
   );
   const published = input.release.publishedAt ? new Date(input.release.publishedAt) : now;
-  const notBefore = strategy.minReleaseAgeSeconds > 0 ? new Date(published.getTime() + strategy.minReleaseAgeSeconds * 1000) : null;
+  const notBefore =
+    strategy.minReleaseAgeSeconds > 0 ? new Date(published.getTime() + strategy.minReleaseAgeSeconds * 1000) : null;
   const shared = {
     now,
     notBefore,
@@ -63,7 +64,14 @@ export function stageJobs(input: StageInput): Staged {
     }
     const host = input.hosts.get(job.hostId);
     const decision = host
-      ? evaluateHold(hostHoldContext(shared, host, { action: job.action, pluginId: input.release.pluginId }, input.activeJobs.get(job.hostId) ?? []))
+      ? evaluateHold(
+          hostHoldContext(
+            shared,
+            host,
+            { action: job.action, pluginId: input.release.pluginId },
+            input.activeJobs.get(job.hostId) ?? [],
+          ),
+        )
       : ({ kind: 'release' } as const);
     return applyDecision({ ...job, wave }, decision);
   });
@@ -73,6 +81,14 @@ export function stageJobs(input: StageInput): Staged {
 /** A job as a hold decision leaves it. */
 export function applyDecision(job: NewJob, decision: HoldDecision): NewJob {
   if (decision.kind === 'release') return job;
-  if (decision.kind === 'block') return { ...job, state: 'blocked', reason: decision.reason, exitCode: PLG_EXIT.DEPENDENCY, exitLabel: 'DEPENDENCY', event: 'job_blocked' };
+  if (decision.kind === 'block')
+    return {
+      ...job,
+      state: 'blocked',
+      reason: decision.reason,
+      exitCode: PLG_EXIT.DEPENDENCY,
+      exitLabel: 'DEPENDENCY',
+      event: 'job_blocked',
+    };
   return { ...job, state: 'pending', hold: decision.hold, releaseTo: job.state, reason: decision.reason };
 }

@@ -21,24 +21,29 @@ export interface WaveSummary {
   pending: number;
 }
 
-export function waveSummaries(rollout: RolloutRow, jobs: ReadonlyArray<Pick<HostJob, 'wave' | 'state'>>): WaveSummary[] {
+function waveState(rollout: RolloutRow, index: number, allDone: boolean): WaveSummary['state'] {
+  if (index < rollout.currentWave) return 'done';
+  if (index > rollout.currentWave) return 'waiting';
+  if (rollout.state === 'halted') return 'halted';
+  if (rollout.soakUntil) return 'soaking';
+  return allDone && rollout.state === 'completed' ? 'done' : 'running';
+}
+
+export function waveSummaries(
+  rollout: RolloutRow,
+  jobs: ReadonlyArray<Pick<HostJob, 'wave' | 'state'>>,
+): WaveSummary[] {
   const waves = rollout.strategy?.waves ?? [];
   return waves.map((wave, index) => {
     const stats = waveStats(jobs, index);
-    const state: WaveSummary['state'] =
-      index < rollout.currentWave
-        ? 'done'
-        : index > rollout.currentWave
-          ? 'waiting'
-          : rollout.state === 'halted'
-            ? 'halted'
-            : rollout.soakUntil
-              ? 'soaking'
-              : stats.done && rollout.state === 'completed'
-                ? 'done'
-                : 'running';
+    const state = waveState(rollout, index, stats.done);
     const selects =
-      [wave.labels.length ? `labels ${wave.labels.join(', ')}` : '', wave.percent !== null ? `${wave.percent} % of hosts` : ''].filter(Boolean).join(', ') || 'the rest';
+      [
+        wave.labels.length ? `labels ${wave.labels.join(', ')}` : '',
+        wave.percent !== null ? `${wave.percent} % of hosts` : '',
+      ]
+        .filter(Boolean)
+        .join(', ') || 'the rest';
     return {
       wave: index + 1,
       name: wave.name,

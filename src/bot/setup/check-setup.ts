@@ -71,7 +71,8 @@ async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined):
       {
         check: 'GitHub App',
         ok: false,
-        detail: 'no App credentials (APP_ID with PRIVATE_KEY or PRIVATE_KEY_PATH): start "c2f-plugin bot" and register the App from the page it links',
+        detail:
+          'no App credentials (APP_ID with PRIVATE_KEY or PRIVATE_KEY_PATH): start "c2f-plugin bot" and register the App from the page it links',
       },
     ];
   }
@@ -80,11 +81,18 @@ async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined):
   try {
     token = appJwt(env.APP_ID, await readAppPrivateKey(env));
   } catch (error) {
-    return [{ check: 'GitHub App', ok: false, detail: `the App's private key cannot be used: ${(error as Error).message}` }];
+    return [
+      { check: 'GitHub App', ok: false, detail: `the App's private key cannot be used: ${(error as Error).message}` },
+    ];
   }
   const get = async (route: string) => {
     const response = await fetch(`${api}${route}`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'conn2flow-plugin-release' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/vnd.github+json',
+        'x-github-api-version': '2022-11-28',
+        'user-agent': 'conn2flow-plugin-release',
+      },
       signal: AbortSignal.timeout(15_000),
     });
     return { status: response.status, body: (await response.json().catch(() => ({}))) as GitHubAnswer };
@@ -93,7 +101,9 @@ async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined):
   try {
     app = await get('/app');
   } catch (error) {
-    return [{ check: 'GitHub App', ok: false, detail: `GitHub (${api}) cannot be reached: ${(error as Error).message}` }];
+    return [
+      { check: 'GitHub App', ok: false, detail: `GitHub (${api}) cannot be reached: ${(error as Error).message}` },
+    ];
   }
   if (app.status !== 200) {
     return [
@@ -104,7 +114,13 @@ async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined):
       },
     ];
   }
-  const findings: Finding[] = [{ check: 'GitHub App', ok: true, detail: `GitHub accepts the credentials of "${app.body.name}" (id ${app.body.id}, ${app.body.html_url})` }];
+  const findings: Finding[] = [
+    {
+      check: 'GitHub App',
+      ok: true,
+      detail: `GitHub accepts the credentials of "${app.body.name}" (id ${app.body.id}, ${app.body.html_url})`,
+    },
+  ];
   const granted = app.body.permissions ?? {};
   const missing = Object.entries(APP_PERMISSIONS)
     .filter(([name, level]) => (PERMISSION_RANK[granted[name]] ?? 0) < PERMISSION_RANK[level])
@@ -125,16 +141,12 @@ async function gitHubApp(env: NodeJS.ProcessEnv, config: BotConfig | undefined):
     const hook = await get('/app/hook/config').catch(() => undefined);
     const expected = `${config.botUrl}${WEBHOOK_PATH}`;
     const actual = hook?.status === 200 ? String(hook.body.url ?? '') : undefined;
-    findings.push({
-      check: 'webhook URL',
-      ok: actual === expected,
-      detail:
-        actual === undefined
-          ? `GitHub did not show the App's webhook settings (HTTP ${hook?.status ?? 'no answer'})`
-          : actual === expected
-            ? `GitHub sends webhooks to ${expected}`
-            : `GitHub sends webhooks to ${actual || '(none)'}, but this bot receives them at ${expected}: change the App's "Webhook URL" or C2F_BOT_URL`,
-    });
+    let detail = `GitHub sends webhooks to ${expected}`;
+    if (actual === undefined)
+      detail = `GitHub did not show the App's webhook settings (HTTP ${hook?.status ?? 'no answer'})`;
+    else if (actual !== expected)
+      detail = `GitHub sends webhooks to ${actual || '(none)'}, but this bot receives them at ${expected}: change the App's "Webhook URL" or C2F_BOT_URL`;
+    findings.push({ check: 'webhook URL', ok: actual === expected, detail });
   }
   return findings;
 }
@@ -147,16 +159,28 @@ async function database(config: BotConfig): Promise<Finding> {
       return {
         check: 'database',
         ok: true,
-        detail: applied !== null ? `PostgreSQL answers; ${applied} migrations applied` : 'PostgreSQL answers; the bot creates its tables when it starts',
+        detail:
+          applied !== null
+            ? `PostgreSQL answers; ${applied} migrations applied`
+            : 'PostgreSQL answers; the bot creates its tables when it starts',
       };
     } catch (error) {
-      return { check: 'database', ok: false, detail: `PostgreSQL (DATABASE_URL) cannot be used: ${(error as Error).message}` };
+      return {
+        check: 'database',
+        ok: false,
+        detail: `PostgreSQL (DATABASE_URL) cannot be used: ${(error as Error).message}`,
+      };
     } finally {
       await db.close();
     }
   }
   const owner = Number((await readFile(path.join(config.dataDir, 'c2f-bot.lock'), 'utf8').catch(() => '')).trim());
-  if (owner && isProcessAlive(owner)) return { check: 'database', ok: true, detail: `PGlite in ${config.dataDir}, open in the running bot (pid ${owner})` };
+  if (owner && isProcessAlive(owner))
+    return {
+      check: 'database',
+      ok: true,
+      detail: `PGlite in ${config.dataDir}, open in the running bot (pid ${owner})`,
+    };
   let folder = config.dataDir;
   while (
     !(await access(folder).then(
@@ -183,11 +207,25 @@ async function botReachable(config: BotConfig): Promise<Finding> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'manual' });
     const body = (await response.json().catch(() => ({}))) as { status?: string };
-    if (response.status === 200 && body.status === 'ok') return { check: 'bot URL', ok: true, detail: `${url} answers: the bot is running and reachable at C2F_BOT_URL` };
-    if (body.status === 'setup') return { check: 'bot URL', ok: false, detail: `${url} answers in setup mode: register the GitHub App from the link the bot printed` };
-    return { check: 'bot URL', ok: false, detail: `${url} answered HTTP ${response.status}, not the bot's health check: does C2F_BOT_URL reach this bot?` };
+    if (response.status === 200 && body.status === 'ok')
+      return { check: 'bot URL', ok: true, detail: `${url} answers: the bot is running and reachable at C2F_BOT_URL` };
+    if (body.status === 'setup')
+      return {
+        check: 'bot URL',
+        ok: false,
+        detail: `${url} answers in setup mode: register the GitHub App from the link the bot printed`,
+      };
+    return {
+      check: 'bot URL',
+      ok: false,
+      detail: `${url} answered HTTP ${response.status}, not the bot's health check: does C2F_BOT_URL reach this bot?`,
+    };
   } catch (error) {
     const cause = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
-    return { check: 'bot URL', ok: false, detail: `nothing answers at ${url} (${cause}): start the bot, and make C2F_BOT_URL reach it` };
+    return {
+      check: 'bot URL',
+      ok: false,
+      detail: `nothing answers at ${url} (${cause}): start the bot, and make C2F_BOT_URL reach it`,
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sameText } from '../../same-text.ts';
+import { escapeHtml } from '../console/html.ts';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -27,7 +28,10 @@ export interface SetupOptions {
 }
 
 /** The variables the bot needs, as written to .env. */
-export type AppCredentials = Record<'APP_ID' | 'PRIVATE_KEY_PATH' | 'WEBHOOK_SECRET' | 'GITHUB_CLIENT_ID' | 'GITHUB_CLIENT_SECRET', string>;
+export type AppCredentials = Record<
+  'APP_ID' | 'PRIVATE_KEY_PATH' | 'WEBHOOK_SECRET' | 'GITHUB_CLIENT_ID' | 'GITHUB_CLIENT_SECRET',
+  string
+>;
 
 interface Conversion {
   id: number;
@@ -57,7 +61,13 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
       options.log(`setup: ${(error as Error).message}`);
-      if (!res.headersSent) page(res, 500, 'Something went wrong', `<p>${escapeHtml((error as Error).message)}</p><p>Start again from the link the bot printed.</p>`);
+      if (!res.headersSent)
+        page(
+          res,
+          500,
+          'Something went wrong',
+          `<p>${escapeHtml((error as Error).message)}</p><p>Start again from the link the bot printed.</p>`,
+        );
     });
   });
 
@@ -72,7 +82,12 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
     if (url.pathname === '/') return void res.writeHead(302, { location: '/setup' }).end();
     if (url.pathname === '/setup') return setupPage(url, res);
     if (url.pathname === '/setup/done') return done(url, res);
-    return page(res, 404, 'Not found', '<p>The bot is in setup mode: nothing but the registration page is served until the GitHub App is registered.</p>');
+    return page(
+      res,
+      404,
+      'Not found',
+      '<p>The bot is in setup mode: nothing but the registration page is served until the GitHub App is registered.</p>',
+    );
   }
 
   function setupPage(url: URL, res: ServerResponse): void {
@@ -85,7 +100,8 @@ export async function registerApp(options: SetupOptions): Promise<AppCredentials
       );
     }
     const org = (url.searchParams.get('org') ?? '').trim();
-    if (org && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org)) return page(res, 422, 'Not an organization name', `<p>${escapeHtml(org)} is not a GitHub organization name.</p>`);
+    if (org && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org))
+      return page(res, 422, 'Not an organization name', `<p>${escapeHtml(org)} is not a GitHub organization name.</p>`);
     const name = (url.searchParams.get('name') ?? DEFAULT_APP_NAME).trim().slice(0, 34) || DEFAULT_APP_NAME;
     const state = randomBytes(16).toString('hex');
     const now = Date.now();
@@ -119,9 +135,20 @@ contents: read, metadata: read and checks: write, subscribed to the release and 
     const code = url.searchParams.get('code') ?? '';
     const issuedAt = states.get(state);
     if (issuedAt === undefined || Date.now() - issuedAt > STATE_LIFETIME_MS) {
-      return page(res, 403, 'This registration did not start here', '<p>Start again from the link the bot printed.</p>');
+      return page(
+        res,
+        403,
+        'This registration did not start here',
+        '<p>Start again from the link the bot printed.</p>',
+      );
     }
-    if (!/^[A-Za-z0-9_-]{1,100}$/.test(code)) return page(res, 422, 'No code from GitHub', '<p>GitHub sends the browser back with a code; this request has none.</p>');
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(code))
+      return page(
+        res,
+        422,
+        'No code from GitHub',
+        '<p>GitHub sends the browser back with a code; this request has none.</p>',
+      );
     states.delete(state);
     const app = await convert(github.api, code);
     const keyFile = path.join(path.dirname(options.envFile), `github-app-${app.id}.private-key.pem`);
@@ -133,10 +160,14 @@ contents: read, metadata: read and checks: write, subscribed to the release and 
       GITHUB_CLIENT_ID: app.client_id,
       GITHUB_CLIENT_SECRET: app.client_secret,
     };
-    const existing = await readFile(options.envFile, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+    const existing = await readFile(options.envFile, 'utf8').catch((error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? '' : Promise.reject(error),
+    );
     await writePrivateFile(options.envFile, mergeEnvFile(existing, credentials, ['PRIVATE_KEY']));
     const install = `${app.html_url}/installations/new`;
-    options.log(`Registered the GitHub App "${app.name}" (id ${app.id}): credentials written to ${options.envFile} and ${keyFile} (readable by their owner only).`);
+    options.log(
+      `Registered the GitHub App "${app.name}" (id ${app.id}): credentials written to ${options.envFile} and ${keyFile} (readable by their owner only).`,
+    );
     options.log(`Next: install it on the repositories whose releases it rolls out: ${install}`);
     page(
       res,
@@ -151,8 +182,12 @@ contents: read, metadata: read and checks: write, subscribed to the release and 
   await listen(server, options.port, options.host);
   const local = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   options.log('No GitHub App credentials yet (APP_ID with PRIVATE_KEY or PRIVATE_KEY_PATH): the bot is in setup mode.');
-  options.log(`Register its GitHub App: open ${options.botUrl}/setup?key=${key}${options.botUrl === local ? '' : ` (or ${local}/setup?key=${key} on this machine)`}`);
-  options.log(`GitHub will send webhooks to ${options.botUrl}${WEBHOOK_PATH} and the browser back to ${options.botUrl}/setup/done; the credentials go to ${options.envFile}.`);
+  options.log(
+    `Register its GitHub App: open ${options.botUrl}/setup?key=${key}${options.botUrl === local ? '' : ` (or ${local}/setup?key=${key} on this machine)`}`,
+  );
+  options.log(
+    `GitHub will send webhooks to ${options.botUrl}${WEBHOOK_PATH} and the browser back to ${options.botUrl}/setup/done; the credentials go to ${options.envFile}.`,
+  );
   const credentials = await registered;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
@@ -163,11 +198,21 @@ contents: read, metadata: read and checks: write, subscribed to the release and 
 async function convert(api: string, code: string): Promise<Conversion> {
   const response = await fetch(`${api}/app-manifests/${encodeURIComponent(code)}/conversions`, {
     method: 'POST',
-    headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'conn2flow-plugin-release' },
+    headers: {
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28',
+      'user-agent': 'conn2flow-plugin-release',
+    },
     signal: AbortSignal.timeout(30_000),
   });
   const body = (await response.json().catch(() => null)) as (Conversion & { message?: string }) | null;
-  if (response.status !== 201 || !body || typeof body.id !== 'number' || typeof body.pem !== 'string' || !body.webhook_secret) {
+  if (
+    response.status !== 201 ||
+    !body ||
+    typeof body.id !== 'number' ||
+    typeof body.pem !== 'string' ||
+    !body.webhook_secret
+  ) {
     throw new Error(
       `GitHub did not convert the registration code (HTTP ${response.status}${body?.message ? `: ${body.message}` : ''}); codes expire after an hour and work once: start again`,
     );
@@ -175,16 +220,17 @@ async function convert(api: string, code: string): Promise<Conversion> {
   return body;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '60' }).end(JSON.stringify(body));
 }
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+  });
   res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem}code{font-size:.9em}</style></head>
 <body><h1>${escapeHtml(title)}</h1>${body}</body></html>`);

@@ -19,7 +19,12 @@ export interface AttemptRequest {
   force?: boolean;
 }
 
-export async function startAttempts(tx: Queryable, selection: JobSelection, from: readonly JobState[], request: AttemptRequest): Promise<HostJob[]> {
+export async function startAttempts(
+  tx: Queryable,
+  selection: JobSelection,
+  from: readonly JobState[],
+  request: AttemptRequest,
+): Promise<HostJob[]> {
   const rows = await tx.query<Record<string, unknown>>(
     `with moved as (
        update host_jobs set state = 'queued', message_id = 'msg_' || gen_random_uuid()::text, attempt_number = attempt_number + 1, attempts = 0, lease_until = null,
@@ -36,7 +41,14 @@ export async function startAttempts(tx: Queryable, selection: JobSelection, from
 }
 
 /** Moves the selected jobs in `from` states to `to` (cancel), with their history. */
-export async function moveJobs(tx: Queryable, selection: JobSelection, from: readonly JobState[], to: JobState, reason: string, requestedBy: string | null): Promise<HostJob[]> {
+export async function moveJobs(
+  tx: Queryable,
+  selection: JobSelection,
+  from: readonly JobState[],
+  to: JobState,
+  reason: string,
+  requestedBy: string | null,
+): Promise<HostJob[]> {
   const rows = await tx.query<Record<string, unknown>>(
     `with moved as (
        update host_jobs set state = $4, reason = $5, requested_by = $6, lease_until = null, updated_at = now()
@@ -53,7 +65,13 @@ export async function moveJobs(tx: Queryable, selection: JobSelection, from: rea
 /** Records who asked for what (the event log). */
 export async function recordOperatorEvent(
   tx: Queryable,
-  event: { kind: string; rolloutId: string; jobIds: readonly string[]; by: string | null; detail?: Record<string, unknown> },
+  event: {
+    kind: string;
+    rolloutId: string;
+    jobIds: readonly string[];
+    by: string | null;
+    detail?: Record<string, unknown>;
+  },
 ): Promise<void> {
   await tx.query(
     `insert into events (kind, job_id, repository, plugin_id, host_id, detail)

@@ -6,16 +6,25 @@ import type { Queryable } from './database.ts';
 
 const hash = (value: string) => createHash('sha256').update(value).digest('hex');
 
-export async function startSession(db: Queryable, session: { id: string; login: string; viaOrg: boolean; expiresAt: Date }): Promise<void> {
-  await db.query('insert into console_sessions (id, login, via_org, expires_at) values ($1, $2, $3, $4)', [session.id, session.login, session.viaOrg, session.expiresAt]);
+export async function startSession(
+  db: Queryable,
+  session: { id: string; login: string; viaOrg: boolean; expiresAt: Date },
+): Promise<void> {
+  await db.query('insert into console_sessions (id, login, via_org, expires_at) values ($1, $2, $3, $4)', [
+    session.id,
+    session.login,
+    session.viaOrg,
+    session.expiresAt,
+  ]);
   await db.query("delete from console_sessions where expires_at < now() - interval '1 day'");
 }
 
 /** The live session with this id: its login and whether it entered as an organisation member. */
 export async function liveSession(db: Queryable, id: string): Promise<{ login: string; viaOrg: boolean } | undefined> {
-  const [row] = await db.query<{ login: string; via_org: boolean }>('select login, via_org from console_sessions where id = $1 and revoked_at is null and expires_at > now()', [
-    id,
-  ]);
+  const [row] = await db.query<{ login: string; via_org: boolean }>(
+    'select login, via_org from console_sessions where id = $1 and revoked_at is null and expires_at > now()',
+    [id],
+  );
   return row && { login: row.login, viaOrg: row.via_org };
 }
 
@@ -25,7 +34,11 @@ export async function endSession(db: Queryable, id: string): Promise<void> {
 
 /** Ends every live session (an operator's "sign out everyone"); returns how many. */
 export async function endAllSessions(db: Queryable): Promise<number> {
-  return (await db.query('update console_sessions set revoked_at = now() where revoked_at is null and expires_at > now() returning id')).length;
+  return (
+    await db.query(
+      'update console_sessions set revoked_at = now() where revoked_at is null and expires_at > now() returning id',
+    )
+  ).length;
 }
 
 export async function rememberState(db: Queryable, state: string, expiresAt: Date): Promise<void> {
@@ -35,5 +48,12 @@ export async function rememberState(db: Queryable, state: string, expiresAt: Dat
 
 /** Takes a state once: true when it was issued here and has not expired or been used. */
 export async function takeState(db: Queryable, state: string): Promise<boolean> {
-  return (await db.query('delete from console_oauth_states where state_hash = $1 and expires_at > now() returning state_hash', [hash(state)])).length === 1;
+  return (
+    (
+      await db.query(
+        'delete from console_oauth_states where state_hash = $1 and expires_at > now() returning state_hash',
+        [hash(state)],
+      )
+    ).length === 1
+  );
 }

@@ -28,7 +28,8 @@ export class DataFolderLock {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-        if (owner === process.pid) throw new DataFolderLockedError(`the data folder ${dataDir} is already open in this process`);
+        if (owner === process.pid)
+          throw new DataFolderLockedError(`the data folder ${dataDir} is already open in this process`);
         if (owner && isProcessAlive(owner)) {
           throw new DataFolderLockedError(
             `the data folder ${dataDir} is in use by another bot process (pid ${owner}); PGlite allows one process per folder: stop it, or use PostgreSQL (DATABASE_URL) to run several bot processes`,

@@ -21,7 +21,11 @@ export interface Database extends Queryable {
    * LISTENs on a channel: `onMessage` gets each notification's payload, and "*" after a lost connection came
    * back (anything may have changed meanwhile). Returns the function that stops listening.
    */
-  listen(channel: string, onMessage: (payload: string) => void, onError: (error: Error) => void): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onError: (error: Error) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -41,7 +45,9 @@ export async function openPglite(dataDir: string): Promise<Database & { pglite: 
       return (await pglite.query<T>(sql, params)).rows;
     },
     transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      return pglite.transaction((tx) => fn({ query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }));
+      return pglite.transaction((tx) =>
+        fn({ query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }),
+      );
     },
     async listen(channel, onMessage) {
       return pglite.listen(channel, onMessage);
@@ -53,7 +59,11 @@ export async function openPglite(dataDir: string): Promise<Database & { pglite: 
   };
 }
 
-export function openPostgres(connectionString: string, max = 10, onError: (error: Error) => void = () => {}): Database & { pool: pg.Pool; connectionString: string } {
+export function openPostgres(
+  connectionString: string,
+  max = 10,
+  onError: (error: Error) => void = () => {},
+): Database & { pool: pg.Pool; connectionString: string } {
   const pool = new pg.Pool({ connectionString, max, application_name: 'c2f-bot' });
   // A connection the server drops (a restart, an administrator's terminate) is an 'error' on its client: the
   // pool listens on idle clients and forgets them; the next query reconnects.
@@ -78,7 +88,9 @@ export function openPostgres(connectionString: string, max = 10, onError: (error
       client.on('error', onClientError);
       try {
         await client.query('BEGIN');
-        const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+        const result = await fn({
+          query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
+        });
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -98,7 +110,12 @@ export function openPostgres(connectionString: string, max = 10, onError: (error
 }
 
 /** A connection of its own that LISTENs, reconnecting (after a second) when the server drops it. */
-async function listenOn(connectionString: string, channel: string, onMessage: (payload: string) => void, onError: (error: Error) => void): Promise<() => Promise<void>> {
+async function listenOn(
+  connectionString: string,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onError: (error: Error) => void,
+): Promise<() => Promise<void>> {
   let client: pg.Client | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -137,5 +154,10 @@ async function listenOn(connectionString: string, channel: string, onMessage: (p
 /** Errors that mean the connection itself is gone (the client must not be reused). */
 function isConnectionError(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
-  return e.code === '57P01' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || /Connection terminated|connection.*(closed|ended)/i.test(e.message ?? '');
+  return (
+    e.code === '57P01' ||
+    e.code === 'ECONNRESET' ||
+    e.code === 'EPIPE' ||
+    /Connection terminated|connection.*(closed|ended)/i.test(e.message ?? '')
+  );
 }

@@ -27,7 +27,13 @@ export async function listEvents(db: Queryable, filter: EventFilter = {}): Promi
     `select * from events
      where id > $1 and ($2::text is null or kind = $2) and ($3::text is null or host_id = $3) and ($4::text is null or plugin_id = $4)
      order by id limit $5`,
-    [filter.after ?? 0, filter.kind ?? null, filter.hostId ?? null, filter.pluginId ?? null, Math.min(filter.limit ?? 500, 5000)],
+    [
+      filter.after ?? 0,
+      filter.kind ?? null,
+      filter.hostId ?? null,
+      filter.pluginId ?? null,
+      Math.min(filter.limit ?? 500, 5000),
+    ],
   );
   return rows.map((row) => ({
     id: Number(row.id),

@@ -27,14 +27,20 @@ export type ClaimedPush = DeliveryContext & { takenOver: boolean };
 
 /** The ids of the rollout's jobs claimable now, in the order they are pushed. */
 export async function listFirstPushes(db: Queryable, rolloutId: string): Promise<string[]> {
-  const rows = await db.query<{ id: string }>(`select j.id from host_jobs j where j.rollout_id = $1 and j.state in ('queued', 'delivering') and ${CLAIMABLE} order by j.id`, [
-    rolloutId,
-  ]);
+  const rows = await db.query<{ id: string }>(
+    `select j.id from host_jobs j where j.rollout_id = $1 and j.state in ('queued', 'delivering') and ${CLAIMABLE} order by j.id`,
+    [rolloutId],
+  );
   return rows.map((row) => row.id);
 }
 
 /** Claims those of the given jobs that are still claimable and not locked by another claim. */
-export async function claimFirstPushes(db: Queryable, rolloutId: string, jobIds: readonly string[], leaseSeconds: number): Promise<ClaimedPush[]> {
+export async function claimFirstPushes(
+  db: Queryable,
+  rolloutId: string,
+  jobIds: readonly string[],
+  leaseSeconds: number,
+): Promise<ClaimedPush[]> {
   const rows = await db.query<Record<string, unknown>>(
     `with picked as (
        select j.id, j.state = 'delivering' as taken_over from host_jobs j where j.id = any($2) and j.rollout_id = $1 and ${CLAIMABLE}
@@ -67,7 +73,10 @@ export async function rolloutsWithLapsedLeases(db: Queryable): Promise<Array<{ r
  * What is left of a rollout's first pushes that this process cannot claim now: jobs waiting behind another
  * push to the same host and plugin, and jobs under another process's lease (with the time it runs out).
  */
-export async function firstPushesLeft(db: Queryable, rolloutId: string): Promise<{ waiting: number; leaseEndsAt: Date | null }> {
+export async function firstPushesLeft(
+  db: Queryable,
+  rolloutId: string,
+): Promise<{ waiting: number; leaseEndsAt: Date | null }> {
   const [row] = await db.query<{ waiting: number; lease_ends_at: Date | string | null }>(
     `select count(*) filter (where j.state = 'queued' and j.attempts = 0 and h.url is not null)::int as waiting,
             max(j.lease_until) filter (where j.state = 'delivering') as lease_ends_at

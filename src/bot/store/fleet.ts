@@ -50,7 +50,15 @@ export async function fleetPage(db: Queryable, query: FleetQuery = {}): Promise<
        and ($3::boolean is not true or (h.secret_sealed is not null and (h.last_seen_at is null or h.last_seen_at < now() - $6 * interval '1 second')))
        and ($4::boolean is not true or exists (select 1 from jsonb_array_elements(h.inventory) e where e->>'problem' is not null))
      order by lower(h.name), h.id limit $5 offset $7`,
-    [q, query.label || null, query.quiet ?? false, query.problems ?? false, perPage, QUIET_AFTER_SECONDS, (page - 1) * perPage],
+    [
+      q,
+      query.label || null,
+      query.quiet ?? false,
+      query.problems ?? false,
+      perPage,
+      QUIET_AFTER_SECONDS,
+      (page - 1) * perPage,
+    ],
   );
   const ids = rows.map((r) => r.id);
   const [hosts, jobs, labels] = [
@@ -80,7 +88,11 @@ async function countOnly(db: Queryable, query: FleetQuery): Promise<number> {
   return (await fleetPage(db, { ...query, page: 1, perPage: 1 })).total;
 }
 
-export async function recentJobs(db: Queryable, hostIds: readonly string[], perHost = 3): Promise<Map<string, RecentJob[]>> {
+export async function recentJobs(
+  db: Queryable,
+  hostIds: readonly string[],
+  perHost = 3,
+): Promise<Map<string, RecentJob[]>> {
   const byHost = new Map<string, RecentJob[]>();
   if (!hostIds.length) return byHost;
   const rows = await db.query<Record<string, unknown>>(

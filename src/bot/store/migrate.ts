@@ -9,7 +9,9 @@ const LOCK_KEY = 0x0c2f_b07; // any constant shared by every bot process
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   await db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]); // concurrent CREATE TABLE IF NOT EXISTS can still collide
-    await tx.query('create table if not exists c2f_schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())');
+    await tx.query(
+      'create table if not exists c2f_schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+    );
   });
   const applied: number[] = [];
   for (const migration of migrations) {
@@ -18,7 +20,10 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
       const present = await tx.query('select 1 from c2f_schema_migrations where version = $1', [migration.version]);
       if (present.length) return false;
       for (const statement of splitStatements(migration.sql)) await tx.query(statement);
-      await tx.query('insert into c2f_schema_migrations (version, name) values ($1, $2)', [migration.version, migration.name]);
+      await tx.query('insert into c2f_schema_migrations (version, name) values ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
       return true;
     });
     if (done) applied.push(migration.version);
@@ -51,6 +56,8 @@ export function splitStatements(sql: string): string[] {
 
 /** How many migrations this database has had, or null before the bot first started on it. */
 export async function migrationsApplied(db: Queryable): Promise<number | null> {
-  const rows = await db.query<{ versions: string }>("select (select count(*) from c2f_schema_migrations)::text as versions where to_regclass('c2f_schema_migrations') is not null");
+  const rows = await db.query<{ versions: string }>(
+    "select (select count(*) from c2f_schema_migrations)::text as versions where to_regclass('c2f_schema_migrations') is not null",
+  );
   return rows.length ? Number(rows[0].versions) : null;
 }

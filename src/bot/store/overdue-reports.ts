@@ -12,7 +12,11 @@ const AWAITING = `j.state in ('delivered', 'in_progress')`;
  * Claims push hosts' jobs whose report is overdue (no word for `askAfterSeconds` since their last change or
  * the last ask) and sets their next ask; one statement, so two bot processes never ask about the same job.
  */
-export async function claimOverdueReports(db: Queryable, askAfterSeconds: number, limit = 200): Promise<DeliveryContext[]> {
+export async function claimOverdueReports(
+  db: Queryable,
+  askAfterSeconds: number,
+  limit = 200,
+): Promise<DeliveryContext[]> {
   const rows = await db.query<Record<string, unknown>>(
     `with picked as (
        select j.id from host_jobs j join hosts h on h.id = j.host_id
@@ -30,7 +34,10 @@ export async function claimOverdueReports(db: Queryable, askAfterSeconds: number
 }
 
 /** Fails the jobs the host has said nothing about for `deadlineSeconds` (the job's deadline); returns them. */
-export async function failSilentJobs(db: Queryable, deadlineSeconds: number): Promise<Array<{ id: string; rolloutId: string; hostId: string }>> {
+export async function failSilentJobs(
+  db: Queryable,
+  deadlineSeconds: number,
+): Promise<Array<{ id: string; rolloutId: string; hostId: string }>> {
   const rows = await db.query<{ id: string; rollout_id: string; host_id: string }>(
     `with moved as (
        update host_jobs j set state = 'failed', lease_until = null, report_due_at = null, updated_at = now(),

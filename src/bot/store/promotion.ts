@@ -16,7 +16,13 @@ export interface StableJob {
 }
 
 /** Re-plans the rollout's jobs skipped for `skipReason`; returns how many. */
-export async function replanSkippedJobs(tx: Queryable, rolloutId: string, skipReason: string, jobs: readonly StableJob[], reason: string): Promise<number> {
+export async function replanSkippedJobs(
+  tx: Queryable,
+  rolloutId: string,
+  skipReason: string,
+  jobs: readonly StableJob[],
+  reason: string,
+): Promise<number> {
   if (!jobs.length) return 0;
   const column = <K extends keyof StableJob>(key: K) => jobs.map((job) => job[key]);
   const moved = await tx.query<{ id: string }>(
@@ -34,14 +40,30 @@ export async function replanSkippedJobs(tx: Queryable, rolloutId: string, skipRe
      ),
      history as (insert into job_history (job_id, state, detail) select id, 'pending', $9 from moved)
      select id from moved`,
-    [rolloutId, skipReason, column('hostId'), column('action'), column('releaseTo'), column('notify'), column('previousVersion'), column('previousSha256'), reason],
+    [
+      rolloutId,
+      skipReason,
+      column('hostId'),
+      column('action'),
+      column('releaseTo'),
+      column('notify'),
+      column('previousVersion'),
+      column('previousSha256'),
+      reason,
+    ],
   );
-  if (moved.length) await tx.query("update rollouts set state = 'running', state_reason = null where id = $1 and state = 'completed'", [rolloutId]);
+  if (moved.length)
+    await tx.query("update rollouts set state = 'running', state_reason = null where id = $1 and state = 'completed'", [
+      rolloutId,
+    ]);
   return moved.length;
 }
 
 /** The hosts whose jobs in the rollout were skipped for `skipReason`. */
 export async function hostsSkippedFor(db: Queryable, rolloutId: string, skipReason: string): Promise<string[]> {
-  const rows = await db.query<{ host_id: string }>("select host_id from host_jobs where rollout_id = $1 and state = 'skipped' and reason = $2", [rolloutId, skipReason]);
+  const rows = await db.query<{ host_id: string }>(
+    "select host_id from host_jobs where rollout_id = $1 and state = 'skipped' and reason = $2",
+    [rolloutId, skipReason],
+  );
   return rows.map((r) => r.host_id);
 }

@@ -51,10 +51,10 @@ export async function searchRegistry(db: Queryable, q?: string): Promise<Registr
 }
 
 export async function registryPlugin(db: Queryable, repository: string, pluginId: string): Promise<RegistryVersion[]> {
-  const releases = await db.query<Record<string, unknown>>("select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc", [
-    repository,
-    pluginId,
-  ]);
+  const releases = await db.query<Record<string, unknown>>(
+    "select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc",
+    [repository, pluginId],
+  );
   const running = await db.query<{ id: string; name: string; version: string }>(
     `select h.id, h.name, e->>'version' as version from hosts h, jsonb_array_elements(h.inventory) e where e->>'pluginId' = $1 order by h.name`,
     [pluginId],
@@ -78,7 +78,9 @@ export function publisherText(publisher: RegistryVersion['publisher']): string {
   if (!publisher) return 'not recorded';
   if (publisher.status === 'unsigned') return 'unsigned';
   const key = publisher.signedBy ? `key ${publisher.signedBy}` : 'an unreadable signature';
-  return publisher.status === 'verified' ? `signed by ${key}, verified` : `signed by ${key} (not checked: no key required)`;
+  return publisher.status === 'verified'
+    ? `signed by ${key}, verified`
+    : `signed by ${key} (not checked: no key required)`;
 }
 
 /**

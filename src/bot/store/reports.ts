@@ -36,20 +36,26 @@ function eventFor(action: HostJob['action'], ok: boolean, exitCode: number | nul
  * Applies a report. `messageId` is null for a report that came inside a host's answer to a push (a repeat
  * of an attempt the host already had): it is applied if it moves the job forward, and not recorded twice.
  */
+/** The states a job may be in when a report moves it on (a final report moves it from any that is not final). */
+const MOVES_TO: Partial<Record<JobState, JobState[]>> = {
+  in_progress: ['queued', 'delivering', 'delivered'],
+  delivered: ['queued', 'delivering'],
+};
+
 export async function applyReport(db: Database, messageId: string | null, report: Report): Promise<AppliedReport> {
   return db.transaction(async (tx) => {
-    const [row] = await tx.query<Record<string, unknown>>('select * from host_jobs where id = $1 for update', [report.jobId]);
+    const [row] = await tx.query<Record<string, unknown>>('select * from host_jobs where id = $1 for update', [
+      report.jobId,
+    ]);
     const job = row && toJob(row);
     if (!job || job.hostId !== report.hostId) return { outcome: 'unknown-job' };
     // A report is word from the host as much as a heartbeat is.
     await tx.query('update hosts set last_seen_at = now() where id = $1', [job.hostId]);
     if (messageId) {
-      const fresh = await tx.query('insert into job_reports (message_id, job_id, attempt_id, report) values ($1, $2, $3, $4) on conflict do nothing returning message_id', [
-        messageId,
-        report.jobId,
-        report.attemptId,
-        JSON.stringify(report),
-      ]);
+      const fresh = await tx.query(
+        'insert into job_reports (message_id, job_id, attempt_id, report) values ($1, $2, $3, $4) on conflict do nothing returning message_id',
+        [messageId, report.jobId, report.attemptId, JSON.stringify(report)],
+      );
       if (!fresh.length) return { outcome: 'repeat', job };
     }
     const final = report.status === 'ok' || report.status === 'erro';
@@ -59,8 +65,7 @@ export async function applyReport(db: Database, messageId: string | null, report
     if (FINAL_JOB_STATES.has(job.state)) return { outcome: 'stale', job };
 
     const to = jobStateForReport(report.status);
-    const from: JobState[] =
-      to === 'in_progress' ? ['queued', 'delivering', 'delivered'] : to === 'delivered' ? ['queued', 'delivering'] : ['queued', 'delivering', 'delivered', 'in_progress'];
+    const from = MOVES_TO[to] ?? ['queued', 'delivering', 'delivered', 'in_progress'];
     const moved = await transitionJob(tx, job.id, from, to, {
       reason: report.message,
       exitCode: report.exitCode,
@@ -78,7 +83,12 @@ export async function applyReport(db: Database, messageId: string | null, report
           job.hostId,
           job.id,
           job.pluginId,
-          JSON.stringify({ exitCode: report.exitCode, exitLabel: report.exitLabel, message: report.message, attemptId: report.attemptId }),
+          JSON.stringify({
+            exitCode: report.exitCode,
+            exitLabel: report.exitLabel,
+            message: report.message,
+            attemptId: report.attemptId,
+          }),
           job.rolloutId,
         ],
       );
@@ -93,15 +103,32 @@ async function impliedInventory(tx: Queryable, job: HostJob, report: Report): Pr
   if (report.status !== 'ok' || report.attemptId !== job.attemptId) return undefined;
   if (job.action === 'uninstall') return { pluginId: job.pluginId, version: null, sha256: null };
   if (job.action === 'notify') return undefined;
-  const [release] = await tx.query<{ version: string; zip_sha256: string }>('select version, zip_sha256 from releases where id = $1', [job.releaseId]);
-  return { pluginId: job.pluginId, version: report.installedVersion ?? release?.version ?? null, sha256: release?.zip_sha256 ?? null };
+  const [release] = await tx.query<{ version: string; zip_sha256: string }>(
+    'select version, zip_sha256 from releases where id = $1',
+    [job.releaseId],
+  );
+  return {
+    pluginId: job.pluginId,
+    version: report.installedVersion ?? release?.version ?? null,
+    sha256: release?.zip_sha256 ?? null,
+  };
 }
 
 /** Every report the host sent about a job, oldest first (log tails of earlier attempts included). */
-export async function jobReports(db: Queryable, jobId: string): Promise<Array<{ attemptId: string | null; receivedAt: string; report: Report | null }>> {
-  const rows = await db.query<{ attempt_id: string | null; received_at: Date | string; report: Report | string | null }>(
-    'select attempt_id, received_at, report from job_reports where job_id = $1 order by received_at, message_id',
-    [jobId],
-  );
-  return rows.map((r) => ({ attemptId: r.attempt_id, receivedAt: new Date(r.received_at).toISOString(), report: typeof r.report === 'string' ? JSON.parse(r.report) : r.report }));
+export async function jobReports(
+  db: Queryable,
+  jobId: string,
+): Promise<Array<{ attemptId: string | null; receivedAt: string; report: Report | null }>> {
+  const rows = await db.query<{
+    attempt_id: string | null;
+    received_at: Date | string;
+    report: Report | string | null;
+  }>('select attempt_id, received_at, report from job_reports where job_id = $1 order by received_at, message_id', [
+    jobId,
+  ]);
+  return rows.map((r) => ({
+    attemptId: r.attempt_id,
+    receivedAt: new Date(r.received_at).toISOString(),
+    report: typeof r.report === 'string' ? JSON.parse(r.report) : r.report,
+  }));
 }

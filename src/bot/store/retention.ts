@@ -23,10 +23,14 @@ export async function pruneOldRecords(db: Queryable, days: number = DEFAULT_RETE
   const final = `(${[...FINAL_JOB_STATES].map((state) => `'${state}'`).join(', ')})`;
   return {
     events: await count(`delete from events where at < now() - $1 * interval '1 day' returning id`, [days]),
-    webhookDeliveries: await count(`delete from webhook_deliveries where received_at < now() - $1 * interval '1 day' returning delivery_id`, [Math.max(days, MIN_DELIVERY_DAYS)]),
-    jobHistory: await count(`delete from job_history h using host_jobs j where j.id = h.job_id and j.state in ${final} and h.at < now() - $1 * interval '1 day' returning h.id`, [
-      days,
-    ]),
+    webhookDeliveries: await count(
+      `delete from webhook_deliveries where received_at < now() - $1 * interval '1 day' returning delivery_id`,
+      [Math.max(days, MIN_DELIVERY_DAYS)],
+    ),
+    jobHistory: await count(
+      `delete from job_history h using host_jobs j where j.id = h.job_id and j.state in ${final} and h.at < now() - $1 * interval '1 day' returning h.id`,
+      [days],
+    ),
     jobReports: await count(
       `delete from job_reports r using host_jobs j where j.id = r.job_id and j.state in ${final} and r.received_at < now() - $1 * interval '1 day' returning r.message_id`,
       [days],

@@ -19,7 +19,13 @@ export async function lockRollout(tx: Queryable, rolloutId: string): Promise<Rol
 export async function setRolloutState(
   tx: Queryable,
   rolloutId: string,
-  fields: { state?: RolloutState; reason?: string | null; currentWave?: number; acceptedWave?: number; soakUntil?: Date | null },
+  fields: {
+    state?: RolloutState;
+    reason?: string | null;
+    currentWave?: number;
+    acceptedWave?: number;
+    soakUntil?: Date | null;
+  },
 ): Promise<void> {
   const sets: string[] = [];
   const values: unknown[] = [rolloutId];
@@ -36,7 +42,12 @@ export async function setRolloutState(
 }
 
 /** Holds every unsent job of the rollout (pause, halt); returns them. */
-export async function holdUnsentJobs(tx: Queryable, rolloutId: string, hold: Extract<Hold, 'paused' | 'halted'>, reason: string): Promise<HostJob[]> {
+export async function holdUnsentJobs(
+  tx: Queryable,
+  rolloutId: string,
+  hold: Extract<Hold, 'paused' | 'halted'>,
+  reason: string,
+): Promise<HostJob[]> {
   const rows = await tx.query<Record<string, unknown>>(
     `with moved as (
        update host_jobs set release_to = case when state = 'pending' then release_to else state end, state = 'pending', hold = $2, reason = $3, lease_until = null, updated_at = now()
@@ -60,7 +71,12 @@ export async function unholdJobs(tx: Queryable, rolloutId: string): Promise<numb
 }
 
 /** Cancels every unsent job (abort); returns them. */
-export async function cancelUnsentJobs(tx: Queryable, rolloutId: string, reason: string, by: string | null): Promise<HostJob[]> {
+export async function cancelUnsentJobs(
+  tx: Queryable,
+  rolloutId: string,
+  reason: string,
+  by: string | null,
+): Promise<HostJob[]> {
   const rows = await tx.query<Record<string, unknown>>(
     `with moved as (
        update host_jobs set state = 'cancelled', hold = null, reason = $2, requested_by = coalesce($3, requested_by), lease_until = null, updated_at = now()
@@ -89,7 +105,10 @@ export async function releaseJobs(tx: Queryable, jobIds: readonly string[]): Pro
 }
 
 /** Pending jobs whose hold or its reason changed (a later window, a dependency on its way). */
-export async function reholdJobs(tx: Queryable, holds: ReadonlyArray<{ id: string; hold: Hold; reason: string }>): Promise<void> {
+export async function reholdJobs(
+  tx: Queryable,
+  holds: ReadonlyArray<{ id: string; hold: Hold; reason: string }>,
+): Promise<void> {
   if (!holds.length) return;
   await tx.query(
     `update host_jobs j set hold = h.hold, reason = h.reason, updated_at = now()
@@ -116,7 +135,12 @@ export async function blockJobs(tx: Queryable, blocks: ReadonlyArray<{ id: strin
 }
 
 /** A rollout-level event (wave started, halted, paused, resumed, aborted, completed). */
-export async function recordRolloutEvent(tx: Queryable, rolloutId: string, kind: string, detail: Record<string, unknown>): Promise<void> {
+export async function recordRolloutEvent(
+  tx: Queryable,
+  rolloutId: string,
+  kind: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
   await tx.query(
     `insert into events (kind, repository, plugin_id, detail) select $2, repository, plugin_id, $3::jsonb || jsonb_build_object('rolloutId', id) from rollouts where id = $1`,
     [rolloutId, kind, JSON.stringify(detail)],
@@ -136,7 +160,10 @@ export async function rolloutsToAdvance(db: Queryable): Promise<string[]> {
 
 /** Rollouts with jobs on this host that wait for a dependency (a job of the host just finished). */
 export async function rolloutsWaitingOnHost(db: Queryable, hostId: string): Promise<string[]> {
-  const rows = await db.query<{ rollout_id: string }>("select distinct rollout_id from host_jobs where host_id = $1 and state = 'pending' and hold = 'dependency'", [hostId]);
+  const rows = await db.query<{ rollout_id: string }>(
+    "select distinct rollout_id from host_jobs where host_id = $1 and state = 'pending' and hold = 'dependency'",
+    [hostId],
+  );
   return rows.map((r) => r.rollout_id);
 }
 

@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 
 // Host secrets at rest: AES-256-GCM under a key from the environment (C2F_SECRET_KEY, 32 bytes in base64
 // or hex). Stored as `v1:<base64 iv>:<base64 tag>:<base64 ciphertext>`.
@@ -26,14 +34,19 @@ export class SecretBox {
       );
     }
     const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-    if (key.length !== 32) throw new SecretKeyError(`C2F_SECRET_KEY must be 32 bytes (base64 or hex), found ${key.length}`);
+    if (key.length !== 32)
+      throw new SecretKeyError(`C2F_SECRET_KEY must be 32 bytes (base64 or hex), found ${key.length}`);
     return new SecretBox(key);
   }
 
   /** An HMAC-SHA256 (base64url) under a key derived from the secret key for one purpose. */
   mac(purpose: string, text: string): string {
     let key = this.macKeys.get(purpose);
-    if (!key) this.macKeys.set(purpose, (key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `c2f ${purpose}`, 32))));
+    if (!key)
+      this.macKeys.set(
+        purpose,
+        (key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `c2f ${purpose}`, 32))),
+      );
     return createHmac('sha256', key).update(text).digest('base64url');
   }
 
@@ -41,7 +54,9 @@ export class SecretBox {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.keyObject, iv);
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64')].join(':');
+    return ['v1', iv.toString('base64'), cipher.getAuthTag().toString('base64'), ciphertext.toString('base64')].join(
+      ':',
+    );
   }
 
   open(sealed: string): string {
@@ -55,7 +70,8 @@ export class SecretBox {
 
   private decrypt(sealed: string): string {
     const [version, iv, tag, ciphertext] = sealed.split(':');
-    if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new SecretKeyError('a stored secret is not in the expected format');
+    if (version !== 'v1' || !iv || !tag || ciphertext === undefined)
+      throw new SecretKeyError('a stored secret is not in the expected format');
     const decipher = createDecipheriv('aes-256-gcm', this.keyObject, Buffer.from(iv, 'base64'));
     decipher.setAuthTag(Buffer.from(tag, 'base64'));
     try {

@@ -62,7 +62,11 @@ async function agentCommand(program: string, args: string[]): Promise<number> {
     process.stderr.write(`${program}: ${error.message}\n`);
     return OUR_EXIT.CONFIG;
   }
-  process.stdout.write(url ? `agent ${agent.config.hostId} receiving jobs on ${url}\n` : `agent ${agent.config.hostId} polling ${agent.config.botUrl}\n`);
+  process.stdout.write(
+    url
+      ? `agent ${agent.config.hostId} receiving jobs on ${url}\n`
+      : `agent ${agent.config.hostId} polling ${agent.config.botUrl}\n`,
+  );
   return await new Promise<number>((resolve) => {
     const stop = () => agent.stop().then(() => resolve(0));
     process.once('SIGTERM', stop);
@@ -89,7 +93,8 @@ async function enroll(program: string, args: string[]): Promise<number> {
     },
   });
   if (!values.bot || !values.token) throw new UsageError('--bot URL and --token T are required');
-  if (Boolean(values.gestor) === Boolean(values['installer-command'])) throw new UsageError('choose one installer: --gestor DIR or --installer-command CMD');
+  if (Boolean(values.gestor) === Boolean(values['installer-command']))
+    throw new UsageError('choose one installer: --gestor DIR or --installer-command CMD');
   let listen: { host: string; port: number } | null = null;
   if (values.listen) {
     const match = /^(.+):(\d+)$/.exec(values.listen);
@@ -128,7 +133,14 @@ async function enroll(program: string, args: string[]): Promise<number> {
 }
 
 async function status(program: string, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, limit: { type: 'string', default: '20' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '20' },
+    },
+  });
   if (!values.config) throw new UsageError('--config FILE is required');
   const { loadConfig, ConfigError } = await import('../../agent/config.ts');
   const { Journal } = await import('../../agent/journal.ts');

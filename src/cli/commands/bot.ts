@@ -38,7 +38,10 @@ credentials to .env and starts. Configuration comes from the environment and fro
 
 export async function botCommand(args: string[]): Promise<number> {
   if (args[0] === 'check') return await checkCommand(args.slice(1));
-  if (args.length) throw new UsageError(`unexpected argument ${JSON.stringify(args[0])}: "c2f-plugin bot" runs the bot, "c2f-plugin bot check" checks its configuration`);
+  if (args.length)
+    throw new UsageError(
+      `unexpected argument ${JSON.stringify(args[0])}: "c2f-plugin bot" runs the bot, "c2f-plugin bot check" checks its configuration`,
+    );
   const { startBot, startupExitCode } = await import('../../bot/main.ts');
   try {
     await startBot();
@@ -52,7 +55,11 @@ export async function botCommand(args: string[]): Promise<number> {
 }
 
 async function checkCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: false });
+  const { values } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false } },
+    allowPositionals: false,
+  });
   const { loadDotEnv } = await import('../../bot/main.ts');
   const { checkSetup } = await import('../../bot/setup/check-setup.ts');
   loadDotEnv();
@@ -62,9 +69,13 @@ async function checkCommand(args: string[]): Promise<number> {
   else {
     const width = Math.max(...findings.map((finding) => finding.check.length));
     for (const finding of findings)
-      process.stdout.write(`${finding.ok ? 'ok  ' : 'FAIL'} ${finding.check.padEnd(width)}  ${finding.detail.replace(/\n/g, `\n${' '.repeat(width + 7)}`)}\n`);
+      process.stdout.write(
+        `${finding.ok ? 'ok  ' : 'FAIL'} ${finding.check.padEnd(width)}  ${finding.detail.replace(/\n/g, `\n${' '.repeat(width + 7)}`)}\n`,
+      );
     const failed = findings.filter((finding) => !finding.ok).length;
-    process.stdout.write(failed ? `${failed} of ${findings.length} checks failed\n` : `all ${findings.length} checks passed\n`);
+    process.stdout.write(
+      failed ? `${failed} of ${findings.length} checks failed\n` : `all ${findings.length} checks passed\n`,
+    );
   }
   return ok ? 0 : OUR_EXIT.CONFIG;
 }

@@ -11,7 +11,11 @@ Shows what a release changes: manifest fields, rows added, changed and removed p
 `;
 
 export async function diffCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false } },
+  });
   if (positionals.length !== 2) throw new UsageError('diff takes two zips: the old one, then the new one');
   await requireZipFiles(positionals);
   const diff = await diffPackages(positionals[0], positionals[1]);

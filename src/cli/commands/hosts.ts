@@ -68,9 +68,11 @@ export async function hostsCommand(args: string[]): Promise<number> {
   const [action, id] = positionals;
   const api = adminClient(values.bot);
   const schedule = () => ({
-    ...(values.label?.length ? { labels: values.label } : values['no-labels'] ? { labels: [] } : {}),
+    ...(values['no-labels'] ? { labels: [] } : {}),
+    ...(values.label?.length ? { labels: values.label } : {}),
     ...(values['time-zone'] ? { timeZone: values['time-zone'] } : {}),
-    ...(values.window?.length ? { windows: values.window } : values['no-windows'] ? { windows: null } : {}),
+    ...(values['no-windows'] ? { windows: null } : {}),
+    ...(values.window?.length ? { windows: values.window } : {}),
   });
   const hostBody = () => ({
     name: values.name,
@@ -91,14 +93,21 @@ export async function hostsCommand(args: string[]): Promise<number> {
       result = await api.call('POST', '/api/admin/hosts', { ...hostBody(), url: values.url });
       if (!values.json) {
         const { host, secret } = result as { host: Host; secret: string };
-        process.stdout.write(`added ${host.id} (${host.name})\nsecret: ${secret}\nGive the secret to the host's agent; it is not shown again.\n`);
+        process.stdout.write(
+          `added ${host.id} (${host.name})\nsecret: ${secret}\nGive the secret to the host's agent; it is not shown again.\n`,
+        );
         return 0;
       }
       break;
     case 'enroll-token':
       result = await api.call('POST', '/api/admin/enrollments', hostBody());
       if (!values.json) {
-        const { host, token, expiresAt, agentCommand } = result as { host: Host; token: string; expiresAt: string; agentCommand: string };
+        const { host, token, expiresAt, agentCommand } = result as {
+          host: Host;
+          token: string;
+          expiresAt: string;
+          agentCommand: string;
+        };
         process.stdout.write(
           `host ${host.id} (${host.name}) waits for its agent\ntoken: ${token}\nexpires: ${expiresAt}\nOn the host (without --url the agent polls the bot for its jobs):\n  ${agentCommand}\n`,
         );
@@ -109,22 +118,32 @@ export async function hostsCommand(args: string[]): Promise<number> {
       result = await api.call<Host[]>('GET', '/api/admin/hosts');
       if (!values.json) {
         const hosts = result as Host[];
-        if (!hosts.length) process.stdout.write('no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"\n');
+        if (!hosts.length)
+          process.stdout.write(
+            'no hosts yet: add one with "c2f-plugin hosts add" or "c2f-plugin hosts enroll-token"\n',
+          );
         for (const h of hosts) {
-          const installed = h.inventory.map((p) => `${p.pluginId} ${p.version ?? 'missing'}${p.problem ? ' (!)' : ''}`).join(', ');
+          const installed = h.inventory
+            .map((p) => `${p.pluginId} ${p.version ?? 'missing'}${p.problem ? ' (!)' : ''}`)
+            .join(', ');
           process.stdout.write(
             `${h.id}  ${printable(h.name)}  ${h.policy}/${h.channel}${h.labels?.length ? `  [${h.labels.join(', ')}]` : ''}  ${h.enrolled ? printable(h.url ?? 'pull') : 'not enrolled'}  ${h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ')}${installed ? `  has: ${installed}` : ''}\n`,
           );
-          for (const p of h.inventory.filter((entry) => entry.problem)) process.stdout.write(`    ${p.pluginId}: ${printable(p.problem!)}\n`);
+          for (const p of h.inventory.filter((entry) => entry.problem))
+            process.stdout.write(`    ${p.pluginId}: ${printable(p.problem!)}\n`);
         }
         return 0;
       }
       break;
     case 'uninstall': {
       if (!values.plugin?.length) throw new UsageError('hosts uninstall takes --plugin [owner/repo:]plugin-id');
-      const done = await api.call<{ rolloutId: string; created: boolean; changed: Array<{ jobId: string }> }>('POST', `/api/admin/hosts/${needId()}/uninstall`, {
-        plugin: values.plugin[0],
-      });
+      const done = await api.call<{ rolloutId: string; created: boolean; changed: Array<{ jobId: string }> }>(
+        'POST',
+        `/api/admin/hosts/${needId()}/uninstall`,
+        {
+          plugin: values.plugin[0],
+        },
+      );
       if (values.json) printJson(done);
       else
         process.stdout.write(
@@ -138,25 +157,45 @@ export async function hostsCommand(args: string[]): Promise<number> {
         ...schedule(),
         ...(values.policy ? { policy: values.policy } : {}),
         ...(values.channel ? { channel: values.channel } : {}),
-        ...(values.enable ? { enabled: true } : values.disable ? { enabled: false } : {}),
+        ...(values.disable ? { enabled: false } : {}),
+        ...(values.enable ? { enabled: true } : {}),
       };
-      if (!Object.keys(changes).length) throw new UsageError('hosts update takes what to change: --label, --time-zone, --window, --policy, --channel, --enable or --disable');
+      if (!Object.keys(changes).length)
+        throw new UsageError(
+          'hosts update takes what to change: --label, --time-zone, --window, --policy, --channel, --enable or --disable',
+        );
       result = await api.call('PATCH', `/api/admin/hosts/${needId()}`, changes);
       break;
     }
     case 'labels':
-      result = await api.call<Array<{ label: string; timeZone: string; windows: Array<{ days: string[]; from: string; to: string }> }>>('GET', '/api/admin/labels');
+      result = await api.call<
+        Array<{ label: string; timeZone: string; windows: Array<{ days: string[]; from: string; to: string }> }>
+      >('GET', '/api/admin/labels');
       if (!values.json) {
-        const labels = result as Array<{ label: string; timeZone: string; windows: Array<{ days: string[]; from: string; to: string }> }>;
-        if (!labels.length) process.stdout.write('no label has maintenance windows: set some with "c2f-plugin hosts label-windows <label> --time-zone Z --window W"\n');
-        for (const l of labels) process.stdout.write(`${l.label}  ${l.timeZone}  ${l.windows.map((w) => `${w.days.join(',')} ${w.from}-${w.to}`).join('; ')}\n`);
+        const labels = result as Array<{
+          label: string;
+          timeZone: string;
+          windows: Array<{ days: string[]; from: string; to: string }>;
+        }>;
+        if (!labels.length)
+          process.stdout.write(
+            'no label has maintenance windows: set some with "c2f-plugin hosts label-windows <label> --time-zone Z --window W"\n',
+          );
+        for (const l of labels)
+          process.stdout.write(
+            `${l.label}  ${l.timeZone}  ${l.windows.map((w) => `${w.days.join(',')} ${w.from}-${w.to}`).join('; ')}\n`,
+          );
         return 0;
       }
       break;
     case 'label-windows':
       if (!id) throw new UsageError('hosts label-windows takes a label');
-      if (!values['time-zone'] || !values.window?.length) throw new UsageError('hosts label-windows takes --time-zone Z and at least one --window W');
-      result = await api.call('PUT', `/api/admin/labels/${encodeURIComponent(id)}`, { timeZone: values['time-zone'], windows: values.window });
+      if (!values['time-zone'] || !values.window?.length)
+        throw new UsageError('hosts label-windows takes --time-zone Z and at least one --window W');
+      result = await api.call('PUT', `/api/admin/labels/${encodeURIComponent(id)}`, {
+        timeZone: values['time-zone'],
+        windows: values.window,
+      });
       break;
     case 'remove-label-windows':
       if (!id) throw new UsageError('hosts remove-label-windows takes a label');

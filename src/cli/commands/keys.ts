@@ -2,7 +2,16 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KEY_STATEMENT_FILE, parseStatement, signStatement, statementText } from '../../plugin/key-statement.ts';
-import { formatPublicKey, formatSecretKey, generateKey, isEncrypted, keyIdText, MinisignError, parseSecretKey, type SecretKey } from '../../plugin/minisign.ts';
+import {
+  formatPublicKey,
+  formatSecretKey,
+  generateKey,
+  isEncrypted,
+  keyIdText,
+  MinisignError,
+  parseSecretKey,
+  type SecretKey,
+} from '../../plugin/minisign.ts';
 import { readZip } from '../../plugin/zip-reader.ts';
 import { SIGNATURE_FILE, signPackage } from '../../plugin/package-signature.ts';
 import { writePrivateFile } from '../../write-private-file.ts';
@@ -52,28 +61,47 @@ export async function keysStatementCommand(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (!values.key || !values.plugin || !values.sequence) throw new UsageError('--key, --plugin and --sequence are required');
+  if (!values.key || !values.plugin || !values.sequence)
+    throw new UsageError('--key, --plugin and --sequence are required');
   const sequence = Number(values.sequence);
-  if (!Number.isSafeInteger(sequence) || sequence < 1) throw new UsageError('--sequence is a whole number from 1, higher than the last statement of this plugin');
-  if (!values.add!.length && !values.retire!.length) throw new UsageError('a statement adds (--add) or retires (--retire) at least one key');
-  const add = await Promise.all(values.add!.map(async (given) => formatPublicKey(await readPublicKey(given)).split('\n')[1]));
+  if (!Number.isSafeInteger(sequence) || sequence < 1)
+    throw new UsageError('--sequence is a whole number from 1, higher than the last statement of this plugin');
+  if (!values.add!.length && !values.retire!.length)
+    throw new UsageError('a statement adds (--add) or retires (--retire) at least one key');
+  const add = await Promise.all(
+    values.add!.map(async (given) => formatPublicKey(await readPublicKey(given)).split('\n')[1]),
+  );
   const retire = values.retire!.map((id) => {
-    if (!/^[0-9A-Fa-f]{16}$/.test(id)) throw new UsageError(`--retire takes a key id (16 hex digits, as minisign prints it), not ${id}`);
+    if (!/^[0-9A-Fa-f]{16}$/.test(id))
+      throw new UsageError(`--retire takes a key id (16 hex digits, as minisign prints it), not ${id}`);
     return id.toUpperCase();
   });
   const key = await openSecretKey(values.key);
   let text: string;
   try {
-    text = statementText(parseStatement(statementText({ type: 'c2f-publisher-keys', plugin: values.plugin, sequence, add, retire })));
+    text = statementText(
+      parseStatement(statementText({ type: 'c2f-publisher-keys', plugin: values.plugin, sequence, add, retire })),
+    );
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   const file = path.resolve(values.out!, KEY_STATEMENT_FILE);
   await writeFile(file, text);
   await writeFile(`${file}.minisig`, signStatement(key, text));
-  const result = { statement: file, signature: `${file}.minisig`, signedBy: keyIdText(key.keyId), plugin: values.plugin, sequence, add, retire };
+  const result = {
+    statement: file,
+    signature: `${file}.minisig`,
+    signedBy: keyIdText(key.keyId),
+    plugin: values.plugin,
+    sequence,
+    add,
+    retire,
+  };
   if (values.json) printJson(result);
-  else process.stdout.write(`key statement ${sequence} for ${values.plugin}, signed by key ${result.signedBy}: ${file} (+ .minisig)\n`);
+  else
+    process.stdout.write(
+      `key statement ${sequence} for ${values.plugin}, signed by key ${result.signedBy}: ${file} (+ .minisig)\n`,
+    );
   return 0;
 }
 
@@ -98,16 +126,25 @@ export async function keygenCommand(args: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.name!)) throw new UsageError('--name is a file name: letters, digits, ".", "_" and "-"');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.name!))
+    throw new UsageError('--name is a file name: letters, digits, ".", "_" and "-"');
   const secretFile = path.resolve(values.out!, `${values.name}.key`);
   const publicFile = path.resolve(values.out!, `${values.name}.pub`);
   for (const file of [secretFile, publicFile])
-    if (!values.force && (await stat(file).catch(() => undefined))) throw new UsageError(`${file} exists; --force replaces it (a lost secret key cannot sign again)`);
-  const secret = values['no-password'] ? undefined : await password('Password for the new secret key: ', { confirm: true });
+    if (!values.force && (await stat(file).catch(() => undefined)))
+      throw new UsageError(`${file} exists; --force replaces it (a lost secret key cannot sign again)`);
+  const secret = values['no-password']
+    ? undefined
+    : await password('Password for the new secret key: ', { confirm: true });
   const key = generateKey();
   await writePrivateFile(secretFile, formatSecretKey(key, secret));
   await writeFile(publicFile, formatPublicKey(key));
-  const result = { keyId: keyIdText(key.keyId), secretKey: secretFile, publicKey: publicFile, encrypted: Boolean(secret) };
+  const result = {
+    keyId: keyIdText(key.keyId),
+    secretKey: secretFile,
+    publicKey: publicFile,
+    encrypted: Boolean(secret),
+  };
   if (values.json) printJson(result);
   else
     process.stdout.write(
@@ -128,12 +165,16 @@ export async function signCommand(args: string[]): Promise<number> {
   const zip = positionals[0];
   const manifest = (await readZip(zip, (name) => name === 'manifest.json', 256 * 1024)).contents.get('manifest.json');
   const parsed = manifest ? (JSON.parse(manifest.toString('utf8')) as { id?: unknown; version?: unknown }) : {};
-  if (typeof parsed.id !== 'string' || typeof parsed.version !== 'string') throw new UsageError(`${zip} has no manifest.json with an id and a version at its root`);
+  if (typeof parsed.id !== 'string' || typeof parsed.version !== 'string')
+    throw new UsageError(`${zip} has no manifest.json with an id and a version at its root`);
   const signed = await signPackage(zip, key, { pluginId: parsed.id, version: parsed.version });
   const out = values.out ?? path.join(path.dirname(zip), SIGNATURE_FILE);
   await writeFile(out, signed.text);
   const result = { signature: out, keyId: keyIdText(key.keyId), ...signed.claims };
   if (values.json) printJson(result);
-  else process.stdout.write(`signed ${signed.claims.pluginId} ${signed.claims.version} (sha256 ${signed.claims.sha256}) with key ${result.keyId}: ${out}\n`);
+  else
+    process.stdout.write(
+      `signed ${signed.claims.pluginId} ${signed.claims.version} (sha256 ${signed.claims.sha256}) with key ${result.keyId}: ${out}\n`,
+    );
   return 0;
 }

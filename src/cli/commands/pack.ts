@@ -1,3 +1,4 @@
+import { byteSize } from '../../byte-size.ts';
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { PluginError } from '../../plugin/diagnostics.ts';
@@ -23,11 +24,12 @@ Options:
 `;
 
 export function parseSize(value: string, option: string): number {
-  const match = /^(\d+)([KMG]i?B?)?$/i.exec(value.trim());
-  if (!match) throw new UsageError(`${option} takes a size like 50M or 1048576, not "${value}"`);
-  const unit = (match[2] ?? '').charAt(0).toUpperCase();
-  return Number(match[1]) * (unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1);
+  const bytes = byteSize(value);
+  if (bytes === undefined) throw new UsageError(`${option} takes a size like 50M or 1048576, not "${value}"`);
+  return bytes;
 }
+
+const PHASE_NAMES: Record<string, string> = { generate: 'generating Data.json', collect: 'collecting files' };
 
 export async function packCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -47,7 +49,17 @@ export async function packCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('pack takes exactly one plugin folder');
   const out = await stat(values.out).catch(() => undefined);
   if (out && !out.isDirectory())
-    throw new PluginError([{ severity: 'error', code: 'out-not-folder', message: '--out names a file: pass a folder (it is created when missing)', file: values.out }], 10);
+    throw new PluginError(
+      [
+        {
+          severity: 'error',
+          code: 'out-not-folder',
+          message: '--out names a file: pass a folder (it is created when missing)',
+          file: values.out,
+        },
+      ],
+      10,
+    );
   const output: Output = { json: values.json, quiet: values.quiet };
   const progress = progressLine(output);
   const summary = await pack(positionals[0], {
@@ -58,8 +70,9 @@ export async function packCommand(args: string[]): Promise<number> {
     maxFileSize: values['max-file-size'] ? parseSize(values['max-file-size'], '--max-file-size') : undefined,
     maxTotalSize: values['max-total-size'] ? parseSize(values['max-total-size'], '--max-total-size') : undefined,
     onProgress: (p) => {
-      if (p.phase === 'zip' && p.total) progress.update(`packing ${p.done}/${p.total} entries, ${formatBytes(p.bytes ?? 0)}`);
-      else progress.update(`${p.phase === 'generate' ? 'generating Data.json' : p.phase === 'collect' ? 'collecting files' : 'validating'}...`);
+      if (p.phase === 'zip' && p.total)
+        progress.update(`packing ${p.done}/${p.total} entries, ${formatBytes(p.bytes ?? 0)}`);
+      else progress.update(`${PHASE_NAMES[p.phase] ?? 'validating'}...`);
     },
   }).finally(() => progress.done());
   printDiagnostics(summary.diagnostics, output);
@@ -77,7 +90,9 @@ function renderSummary(s: PackSummary): string {
   }
   for (const [file, list] of Object.entries(s.orphans)) {
     for (const o of list)
-      lines.push(`  orphan in ${file}: ${o.reason}${o.id ? ` (id "${o.id}"${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`);
+      lines.push(
+        `  orphan in ${file}: ${o.reason}${o.id ? ` (id "${o.id}"${o.language ? `, ${o.language}` : ''}${o.module ? `, module ${o.module}` : ''})` : ''}`,
+      );
   }
   if (s.baseline) lines.push(`  versao baseline: ${s.baseline}`);
   lines.push(`  files: ${s.files.packed} packed (${formatBytes(s.files.bytes)}), ${s.files.excluded} excluded`);

@@ -25,7 +25,10 @@ export async function registryCommand(args: string[]): Promise<number> {
   if (positionals.length === 2 && positionals[0] !== 'search') {
     const [repository, pluginId] = positionals;
     if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) throw new UsageError(`${repository} is not owner/repo`);
-    const shown = await api.call<{ versions: RegistryVersion[] }>('GET', `/api/admin/registry/${repository}/${encodeURIComponent(pluginId)}`);
+    const shown = await api.call<{ versions: RegistryVersion[] }>(
+      'GET',
+      `/api/admin/registry/${repository}/${encodeURIComponent(pluginId)}`,
+    );
     if (values.json) printJson(shown);
     else
       for (const v of shown.versions) {
@@ -35,12 +38,21 @@ export async function registryCommand(args: string[]): Promise<number> {
       }
     return 0;
   }
-  if (positionals.length > 2 || (positionals.length && positionals[0] !== 'search') || (positionals[0] === 'search' && positionals.length !== 2))
+  if (
+    positionals.length > 2 ||
+    (positionals.length && positionals[0] !== 'search') ||
+    (positionals[0] === 'search' && positionals.length !== 2)
+  )
     throw new UsageError('registry takes nothing, "search TEXT", or <owner/repo> <plugin-id>');
   const query = positionals[1] ? `?q=${encodeURIComponent(positionals[1])}` : '';
   const plugins = await api.call<RegistryPlugin[]>('GET', `/api/admin/registry${query}`);
   if (values.json) printJson(plugins);
-  else if (!plugins.length) out(positionals[1] ? `no plugin matches "${printable(positionals[1])}"` : 'no plugin has a resolved release yet');
-  else for (const p of plugins) out(`${printable(p.pluginId)}  ${printable(p.repository)}  latest ${p.latest}  ${p.versions} version(s), on ${p.hosts} host(s)`);
+  else if (!plugins.length)
+    out(positionals[1] ? `no plugin matches "${printable(positionals[1])}"` : 'no plugin has a resolved release yet');
+  else
+    for (const p of plugins)
+      out(
+        `${printable(p.pluginId)}  ${printable(p.repository)}  latest ${p.latest}  ${p.versions} version(s), on ${p.hosts} host(s)`,
+      );
   return 0;
 }

@@ -95,16 +95,27 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
       const result = await api.call<{
         job: Job;
         history: Array<{ state: string; detail: string | null; at: string }>;
-        reports: Array<{ attemptId: string | null; receivedAt: string; report: { status: string; exitCode: number | null; message: string; logTail: string[] } | null }>;
-      }>('GET', `/api/admin/rollouts/${need(rollout, 'a rollout id and a job id')}/jobs/${need(jobs[0], 'a rollout id and a job id')}/history`);
+        reports: Array<{
+          attemptId: string | null;
+          receivedAt: string;
+          report: { status: string; exitCode: number | null; message: string; logTail: string[] } | null;
+        }>;
+      }>(
+        'GET',
+        `/api/admin/rollouts/${need(rollout, 'a rollout id and a job id')}/jobs/${need(jobs[0], 'a rollout id and a job id')}/history`,
+      );
       if (values.json) printJson(result);
       else {
-        out(`job ${result.job.id} on ${result.job.hostId}: ${result.job.action}, now ${result.job.state} (attempt ${result.job.attemptId})`);
+        out(
+          `job ${result.job.id} on ${result.job.hostId}: ${result.job.action}, now ${result.job.state} (attempt ${result.job.attemptId})`,
+        );
         for (const h of result.history) out(`  ${h.at}  ${h.state}${h.detail ? `  ${printable(h.detail)}` : ''}`);
         if (result.reports.length) out('reports:');
         for (const r of result.reports) {
           if (!r.report) continue;
-          out(`  ${r.receivedAt}  attempt ${r.attemptId}  ${r.report.status}${r.report.exitCode === null ? '' : ` ${r.report.exitCode}`}  ${printable(r.report.message)}`);
+          out(
+            `  ${r.receivedAt}  attempt ${r.attemptId}  ${r.report.status}${r.report.exitCode === null ? '' : ` ${r.report.exitCode}`}  ${printable(r.report.message)}`,
+          );
         }
       }
       return 0;
@@ -123,28 +134,45 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
         await api.stream(`/api/admin/events?${query}`, process.stdout);
         return 0;
       }
-      const events = await api.call<Array<{ id: number; kind: string; hostId: string | null; pluginId: string | null; detail: unknown; at: string }>>(
-        'GET',
-        `/api/admin/events?${query}`,
-      );
+      const events = await api.call<
+        Array<{ id: number; kind: string; hostId: string | null; pluginId: string | null; detail: unknown; at: string }>
+      >('GET', `/api/admin/events?${query}`);
       if (values.json) printJson(events);
       else if (!events.length) out('no events');
-      else for (const e of events) out(`${e.id}  ${e.at}  ${e.kind.padEnd(20)} ${e.pluginId ?? ''}  ${e.hostId ?? ''}  ${printable(JSON.stringify(e.detail ?? {}))}`);
+      else
+        for (const e of events)
+          out(
+            `${e.id}  ${e.at}  ${e.kind.padEnd(20)} ${e.pluginId ?? ''}  ${e.hostId ?? ''}  ${printable(JSON.stringify(e.detail ?? {}))}`,
+          );
       return 0;
     }
     case 'pause':
     case 'resume':
     case 'abort':
     case 'next-wave': {
-      const result = await api.call<{ rolloutId: string; action: string; state: string; currentWave: number; jobs: number; rollback?: ActionResult }>(
+      const result = await api.call<{
+        rolloutId: string;
+        action: string;
+        state: string;
+        currentWave: number;
+        jobs: number;
+        rollback?: ActionResult;
+      }>(
         'POST',
         `/api/admin/rollouts/${need(rollout, 'a rollout id')}/${action}`,
         action === 'abort' && values.rollback ? { rollback: true } : {},
       );
       if (values.json) printJson(result);
       else {
-        const moved = { pause: 'held', resume: 'released to their waves', abort: 'cancelled', 'next-wave': 'released to their waves' }[action];
-        out(`${result.rolloutId}: ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job${result.jobs === 1 ? '' : 's'} ${moved}`);
+        const moved = {
+          pause: 'held',
+          resume: 'released to their waves',
+          abort: 'cancelled',
+          'next-wave': 'released to their waves',
+        }[action];
+        out(
+          `${result.rolloutId}: ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job${result.jobs === 1 ? '' : 's'} ${moved}`,
+        );
         if (result.rollback) printAction(result.rollback);
       }
       return 0;
@@ -156,9 +184,14 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
     case 'cancel':
     case 'rollback': {
       const id = need(rollout, 'a rollout id');
-      if (action === 'force' && !jobs.length && !values.host?.length) throw new UsageError('rollouts force takes job ids or --host H');
+      if (action === 'force' && !jobs.length && !values.host?.length)
+        throw new UsageError('rollouts force takes job ids or --host H');
       if (action === 'rollback' && jobs.length) throw new UsageError('rollouts rollback takes --host H (not job ids)');
-      const body = { ...(jobs.length ? { jobs } : {}), ...(values.host?.length ? { hosts: values.host } : {}), ...(values.to ? { to: values.to } : {}) };
+      const body = {
+        ...(jobs.length ? { jobs } : {}),
+        ...(values.host?.length ? { hosts: values.host } : {}),
+        ...(values.to ? { to: values.to } : {}),
+      };
       const result = await api.call<ActionResult>('POST', `/api/admin/rollouts/${id}/${action}`, body);
       if (values.json) printJson(result);
       else printAction(result);
@@ -182,21 +215,34 @@ async function list(api: AdminClient, json: boolean): Promise<number> {
       requestedBy: string | null;
     }>
   >('GET', '/api/admin/rollouts');
-  const releases = await api.call<Array<{ id: number; repository: string; tag: string; state: string; error: string | null; resolveFailures: number; receivedAt: string }>>(
-    'GET',
-    '/api/admin/releases',
-  );
+  const releases = await api.call<
+    Array<{
+      id: number;
+      repository: string;
+      tag: string;
+      state: string;
+      error: string | null;
+      resolveFailures: number;
+      receivedAt: string;
+    }>
+  >('GET', '/api/admin/releases');
   if (json) {
     printJson({ rollouts, releases });
     return 0;
   }
-  if (!rollouts.length && !releases.length) out('no rollouts yet: they start when a release is published in a repository the bot is installed on');
+  if (!rollouts.length && !releases.length)
+    out('no rollouts yet: they start when a release is published in a repository the bot is installed on');
   for (const r of rollouts) {
     const states = Object.entries(r.states)
       .map(([state, n]) => `${n} ${state}`)
       .join(', ');
-    const what = r.kind === 'release' ? `${r.pluginId} ${r.version}` : `${r.kind} of ${r.pluginId} ${r.version}${r.requestedBy ? ` by ${printable(r.requestedBy)}` : ''}`;
-    out(`${r.id}  ${r.createdAt}  ${r.repository}  ${what}  ${r.jobs} host${r.jobs === 1 ? '' : 's'}${states ? ` (${states})` : ''}`);
+    const what =
+      r.kind === 'release'
+        ? `${r.pluginId} ${r.version}`
+        : `${r.kind} of ${r.pluginId} ${r.version}${r.requestedBy ? ` by ${printable(r.requestedBy)}` : ''}`;
+    out(
+      `${r.id}  ${r.createdAt}  ${r.repository}  ${what}  ${r.jobs} host${r.jobs === 1 ? '' : 's'}${states ? ` (${states})` : ''}`,
+    );
   }
   if (releases.length) out(`\nreleases without a rollout:`);
   for (const r of releases) {
@@ -230,9 +276,11 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     `${shown.id}  ${shown.kind === 'release' ? '' : `${shown.kind} of `}${shown.pluginId} ${shown.version}${shown.originRolloutId ? ` (undoes ${shown.originRolloutId})` : ''}  ${shown.state}`,
   );
   if (shown.stateReason) out(`  ${printable(shown.stateReason)}`);
-  if (shown.notBefore && Date.parse(shown.notBefore) > Date.now()) out(`  minimum release age: nothing goes out before ${shown.notBefore}`);
+  if (shown.notBefore && Date.parse(shown.notBefore) > Date.now())
+    out(`  minimum release age: nothing goes out before ${shown.notBefore}`);
   for (const w of shown.waves) {
-    const soak = w.soakUntil ? `, soaking until ${w.soakUntil}` : w.soakSeconds ? `, soak ${w.soakSeconds} s` : '';
+    const soakFor = w.soakSeconds ? `, soak ${w.soakSeconds} s` : '';
+    const soak = w.soakUntil ? `, soaking until ${w.soakUntil}` : soakFor;
     out(
       `  wave ${w.wave} ${printable(w.name)} (${w.selects}): ${w.state}; ${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}; continue at ${w.successThreshold}, halt at ${w.errorThreshold}${soak}`,
     );
@@ -242,7 +290,9 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     const code = j.exitCode === null ? '' : `  exit ${j.exitCode} ${j.exitLabel ?? ''}`;
     const wave = shown.waves.length ? `  wave ${j.wave + 1}` : '';
     const held = j.hold ? ` (${j.hold})` : '';
-    out(`  ${j.hostId}  ${j.action}  ${j.state}${held}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}${wave}  job ${j.id}`);
+    out(
+      `  ${j.hostId}  ${j.action}  ${j.state}${held}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}${wave}  job ${j.id}`,
+    );
     const said = j.message ?? j.reason;
     if (said) out(`      ${printable(said)}`);
     if ((allLogs || j.state === 'failed' || j.state === 'dead_lettered') && j.logTail.length) {
@@ -268,10 +318,13 @@ function printAction(result: ActionResult): void {
   };
   if (result.changed.length) {
     const where = result.created === false ? `${result.rolloutId} (already requested; nothing new)` : result.rolloutId;
-    out(`${verb[result.action] ?? result.action} ${result.changed.length} job${result.changed.length === 1 ? '' : 's'} in ${where}:`);
+    out(
+      `${verb[result.action] ?? result.action} ${result.changed.length} job${result.changed.length === 1 ? '' : 's'} in ${where}:`,
+    );
     for (const c of result.changed) out(`  ${c.hostId}  ${c.state}  job ${c.jobId}`);
   } else {
     out(`nothing to ${result.action} in ${result.rolloutId}`);
   }
-  for (const u of result.unchanged) out(`  left alone: ${u.hostId || u.jobId}${u.jobId && u.hostId ? ` (job ${u.jobId})` : ''}: ${printable(u.why)}`);
+  for (const u of result.unchanged)
+    out(`  left alone: ${u.hostId || u.jobId}${u.jobId && u.hostId ? ` (job ${u.jobId})` : ''}: ${printable(u.why)}`);
 }

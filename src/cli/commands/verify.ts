@@ -35,30 +35,47 @@ export async function verifyCommand(args: string[]): Promise<number> {
   await requireZipFiles(positionals);
   const output: Output = { json: values.json, quiet: values.quiet };
   const verified = await verifyPackage(positionals[0], values.sha256);
-  const result = values.key?.length ? await withSignature(verified, positionals[0], values.key, values.signature) : verified;
+  const result = values.key?.length
+    ? await withSignature(verified, positionals[0], values.key, values.signature)
+    : verified;
   printDiagnostics(result.diagnostics, output);
   if (output.json) printJson({ ...result, exitLabel: label(result.exitCode) });
   else if (!result.ok) {
     // The diagnostics above say what is wrong, one line each; a failure without one still gets its line.
-    if (!result.diagnostics.some((d) => d.severity === 'error')) process.stderr.write(`${positionals[0]}: FAILED (${result.exitCode} ${label(result.exitCode)})\n`);
+    if (!result.diagnostics.some((d) => d.severity === 'error'))
+      process.stderr.write(`${positionals[0]}: FAILED (${result.exitCode} ${label(result.exitCode)})\n`);
   } else if (!output.quiet) {
     const head = 'OK';
     const plugin = result.plugin ? `${result.plugin.id} ${result.plugin.version}` : 'unknown plugin';
-    process.stdout.write(`${head}: ${positionals[0]}: ${plugin}, ${formatBytes(result.size)}, ${result.entries} entries\n`);
+    process.stdout.write(
+      `${head}: ${positionals[0]}: ${plugin}, ${formatBytes(result.size)}, ${result.entries} entries\n`,
+    );
     for (const [file, count] of Object.entries(result.rows)) process.stdout.write(`  ${file}: ${count} rows\n`);
-    if (result.sha256File) process.stdout.write(`  ${result.sha256File.path}: ${result.sha256File.matches ? 'matches' : 'does not match'}\n`);
-    if (result.signature?.ok) process.stdout.write(`  ${result.signature.file}: signed by key ${result.signature.keyId}\n`);
+    if (result.sha256File)
+      process.stdout.write(
+        `  ${result.sha256File.path}: ${result.sha256File.matches ? 'matches' : 'does not match'}\n`,
+      );
+    if (result.signature?.ok)
+      process.stdout.write(`  ${result.signature.file}: signed by key ${result.signature.keyId}\n`);
     process.stdout.write(`  sha256 ${result.sha256}\n`);
   }
   return result.exitCode;
 }
 
 /** The package's publisher signature, checked against the given public keys; a failure is exit 49. */
-async function withSignature(result: VerifyResult, zip: string, keyTexts: string[], signatureFile = `${zip}.minisig`): Promise<VerifyResult> {
+async function withSignature(
+  result: VerifyResult,
+  zip: string,
+  keyTexts: string[],
+  signatureFile = `${zip}.minisig`,
+): Promise<VerifyResult> {
   const keys = await Promise.all(keyTexts.map(readPublicKey));
   const text = await readFile(signatureFile, 'utf8').catch(() => null);
   const checked = result.plugin
-    ? checkPackageSignature(text, keys, await packageDigests(zip), { pluginId: result.plugin.id, version: result.plugin.version })
+    ? checkPackageSignature(text, keys, await packageDigests(zip), {
+        pluginId: result.plugin.id,
+        version: result.plugin.version,
+      })
     : ({ ok: false, reason: 'the package names no plugin to check the signature against' } as const);
   const signature = checked.ok
     ? { file: signatureFile, ok: true, keyId: checked.keyId }
@@ -69,7 +86,15 @@ async function withSignature(result: VerifyResult, zip: string, keyTexts: string
     ok: false,
     exitCode: AGENT_EXIT.PUBLISHER_UNVERIFIED,
     signature,
-    diagnostics: [...result.diagnostics, { severity: 'error', code: 'signature', message: `publisher signature: ${signature.reason}`, file: signatureFile }],
+    diagnostics: [
+      ...result.diagnostics,
+      {
+        severity: 'error',
+        code: 'signature',
+        message: `publisher signature: ${signature.reason}`,
+        file: signatureFile,
+      },
+    ],
   };
 }
 
@@ -80,6 +105,8 @@ export async function readPublicKey(given: string): Promise<PublicKey> {
   try {
     return parsePublicKey(text);
   } catch (error) {
-    throw error instanceof MinisignError ? new MinisignError(`${given === text ? 'the key' : given}: ${error.message}`) : error;
+    throw error instanceof MinisignError
+      ? new MinisignError(`${given === text ? 'the key' : given}: ${error.message}`)
+      : error;
   }
 }

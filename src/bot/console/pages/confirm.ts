@@ -3,7 +3,13 @@ import { html, type Html } from '../html.ts';
 // Every action is confirmed on a page of its own (no script needed): what will happen, then the same form
 // again with confirm=yes, or back.
 
-export function confirmView(question: string, action: string, fields: Record<string, string>, back: string, danger: boolean): Html {
+export function confirmView(
+  question: string,
+  action: string,
+  fields: Record<string, string>,
+  back: string,
+  danger: boolean,
+): Html {
   return html`
 <p>${question}</p>
 <form method="post" action="${action}" class="actions">

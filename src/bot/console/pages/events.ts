@@ -19,7 +19,9 @@ export function eventsView(events: readonly EventRecord[], filter: EventFilter, 
   <caption>Events, oldest first</caption>
   <thead><tr><th scope="col">#</th><th scope="col">When (UTC)</th><th scope="col">Kind</th><th scope="col">Plugin</th><th scope="col">Host</th><th scope="col">Detail</th></tr></thead>
   <tbody>${events.map(
-    (e) => html`<tr><td>${e.id}</td><td>${e.at.replace('T', ' ').slice(0, 19)}</td><td>${e.kind}</td><td>${e.pluginId ?? ''}</td>
+    (
+      e,
+    ) => html`<tr><td>${e.id}</td><td>${e.at.replace('T', ' ').slice(0, 19)}</td><td>${e.kind}</td><td>${e.pluginId ?? ''}</td>
     <td>${e.hostId ? html`<a href="/console/hosts/${encodeURIComponent(e.hostId)}">${e.hostId}</a>` : ''}</td><td class="mono">${JSON.stringify(e.detail ?? {})}</td></tr>`,
   )}</tbody>
 </table>
@@ -28,5 +30,11 @@ ${next && events.length >= (filter.limit ?? 100) ? html`<nav class="pager" aria-
 
 /** One event as a CSV row (RFC 4180 quoting). */
 export function csvRow(values: ReadonlyArray<string | number | null>): string {
-  return `${values.map((v) => (v === null ? '' : /[",\n\r]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v))).join(',')}\r\n`;
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+function csvField(value: unknown): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

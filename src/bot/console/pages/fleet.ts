@@ -6,7 +6,8 @@ import { pager, state } from '../layout.ts';
 
 export function fleetView(fleet: FleetPage, query: FleetQuery): Html {
   const pages = Math.max(1, Math.ceil(fleet.total / fleet.perPage));
-  const link = (page: number) => href('/console/fleet', { q: query.q, label: query.label, quiet: query.quiet, problems: query.problems, page });
+  const link = (page: number) =>
+    href('/console/fleet', { q: query.q, label: query.label, quiet: query.quiet, problems: query.problems, page });
   return html`
 <form class="filters" method="get" action="/console/fleet" role="search">
   <label>Name, id or plugin <input type="search" name="q" value="${query.q ?? ''}"></label>
@@ -25,7 +26,7 @@ export function fleetView(fleet: FleetPage, query: FleetQuery): Html {
     <td><a href="/console/hosts/${encodeURIComponent(h.id)}">${h.name}</a><br><span class="mono muted">${h.id}</span>${h.enabled ? '' : html`<br><span class="quiet">disabled</span>`}</td>
     <td>${h.labels.join(', ') || html`<span class="muted">none</span>`}</td>
     <td>${h.policy} / ${h.channel}</td>
-    <td>${!h.enrolled ? html`<span class="quiet">not enrolled</span>` : h.url ? 'push' : 'pull'}</td>
+    <td>${h.enrolled ? reachedBy(h) : html`<span class="quiet">not enrolled</span>`}</td>
     <td>${h.quiet ? html`<span class="quiet">quiet: ${ago(h.lastSeenAt)}</span>` : ago(h.lastSeenAt)}</td>
     <td>${h.inventory.length ? h.inventory.map((p) => html`<span class="mono">${p.pluginId} ${p.version ?? 'missing'}</span>${p.problem ? html` <span class="state-failed">(${p.problem})</span>` : ''}<br>`) : html`<span class="muted">none</span>`}</td>
     <td>${h.recentJobs.length ? h.recentJobs.map((j) => html`<a href="/console/rollouts/${encodeURIComponent(j.rolloutId)}">${j.pluginId} ${j.action}</a> ${state(j.state)}<br>`) : html`<span class="muted">none</span>`}</td>
@@ -33,4 +34,8 @@ export function fleetView(fleet: FleetPage, query: FleetQuery): Html {
   )}</tbody>
 </table>
 ${pager(fleet.page, pages, link, 'Pages')}`;
+}
+
+function reachedBy(host: { url: string | null }): string {
+  return host.url ? 'push' : 'pull';
 }

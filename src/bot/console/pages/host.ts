@@ -10,7 +10,7 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
   return html`
 <dl class="facts">
   <dt>Id</dt><dd class="mono">${host.id}</dd>
-  <dt>Reached by</dt><dd>${!host.enrolled ? 'not enrolled yet' : host.url ? html`push to <span class="mono">${host.url}</span>` : 'pull (the agent polls the bot)'}</dd>
+  <dt>Reached by</dt><dd>${host.enrolled ? reachedBy(host.url) : 'not enrolled yet'}</dd>
   <dt>Policy</dt><dd>${host.policy}, ${host.channel} channel${host.enabled ? '' : ', disabled'}</dd>
   <dt>Labels</dt><dd>${host.labels.join(', ') || 'none'}</dd>
   <dt>Maintenance windows</dt><dd>${host.windows?.length ? `${host.windows.map(describeWindow).join('; ')} (${host.timeZone ?? 'UTC'})` : "none of its own (its labels' apply)"}</dd>
@@ -48,4 +48,8 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
       html`<tr><td><a href="/console/rollouts/${encodeURIComponent(j.rolloutId)}">${j.pluginId}</a></td><td>${j.action}</td><td>${state(j.state)}</td><td>${j.exitCode ?? ''}</td><td>${ago(j.updatedAt)}</td></tr>`,
   )}</tbody>
 </table>`;
+}
+
+function reachedBy(url: string | null) {
+  return url ? html`push to <span class="mono">${url}</span>` : 'pull (the agent polls the bot)';
 }

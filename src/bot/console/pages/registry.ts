@@ -26,7 +26,12 @@ ${
 }`;
 }
 
-export function registryPluginView(repository: string, pluginId: string, versions: readonly RegistryVersion[], webBase: string): Html {
+export function registryPluginView(
+  repository: string,
+  pluginId: string,
+  versions: readonly RegistryVersion[],
+  webBase: string,
+): Html {
   return html`
 <p><a href="/console/registry">All plugins</a> · <a href="/console/registry/${repository}/${encodeURIComponent(pluginId)}.json">as JSON</a></p>
 <table>

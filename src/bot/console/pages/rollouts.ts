@@ -12,7 +12,8 @@ import { pager, state } from '../layout.ts';
 type ListedRollout = RolloutRow & { jobs: number; states: Record<string, number> };
 
 export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
-  if (!rollouts.length) return html`<p>No rollouts yet: they start when a release is published in a repository the bot is installed on.</p>`;
+  if (!rollouts.length)
+    return html`<p>No rollouts yet: they start when a release is published in a repository the bot is installed on.</p>`;
   return html`<table>
   <caption>Rollouts, newest first</caption>
   <thead><tr><th scope="col">Rollout</th><th scope="col">Plugin</th><th scope="col">State</th><th scope="col">Hosts</th><th scope="col">Started</th></tr></thead>
@@ -106,7 +107,9 @@ ${
     <td>${state(j.state)}${j.hold ? html`<br><span class="muted">held: ${j.hold}</span>` : ''}</td>
     <td>${j.exitCode === null ? '' : `${j.exitCode} ${j.exitLabel ?? ''}`}</td>
     <td>${j.message ?? j.reason ?? ''}${causeOf(j)}${
-      j.logTail.length ? html`<details><summary>Installer log (${j.logTail.length} lines)</summary><pre>${j.logTail.slice(-40).join('\n')}</pre></details>` : ''
+      j.logTail.length
+        ? html`<details><summary>Installer log (${j.logTail.length} lines)</summary><pre>${j.logTail.slice(-40).join('\n')}</pre></details>`
+        : ''
     }</td>
     <td>${sendsAgain && j.state === 'awaiting_approval' ? jobAct(j, 'approve', 'Approve') : ''}
       ${sendsAgain && ['failed', 'dead_lettered', 'skipped', 'cancelled'].includes(j.state) ? jobAct(j, 'retry', 'Retry') : ''}
