@@ -7,7 +7,7 @@ import type { Database } from './store/database.ts';
 // for what no statement announces (a lease running out) and for safety.
 
 export const CHANNEL = 'c2f_changes';
-const SWEEP_MS = 10_000;
+const SWEEP_MS = 30_000;
 
 export type ChangeKey = `r:${string}` | `h:${string}`;
 

@@ -32,7 +32,7 @@ export interface ServerDeps extends BotDeps {
   adminToken?: string;
   /** What changed, announced by the database; opened with the server when not given. */
   changes?: ChangeFeed;
-  /** How long a waiting long poll goes without looking when nothing announced a change (default 5 s). */
+  /** How long a waiting long poll goes without looking when nothing announced a change (default: the pull lease, at most 30 s). */
   pollCheckMs?: number;
   /** How long a job handed out in a poll waits for the host's first report (default 60 s). */
   pullLeaseSeconds?: number;

@@ -132,3 +132,48 @@ test('100 unsigned bodies of 24 MiB at once: the bot stays under 1 GB, keeps ans
   assert.doesNotMatch(bot.output(), /secret-payload/, 'no payload in the log');
   assert.ok(bot.output().length < 200_000, `the log grew to ${bot.output().length} characters`);
 });
+
+test('64 deliveries may be read at once: the 65th is refused at once (503, Retry-After); the 64 then finish', {
+  timeout: 60_000,
+}, async () => {
+  const url = new URL(`${bot.url}/api/github/webhooks`);
+  // Each held request has sent its headers and part of its body; the bot counts it from its first byte.
+  const held = Array.from({ length: 64 }, (_, i) => {
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': `held-${i}` },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+    });
+    req.write('{"held":');
+    return { req, answered };
+  });
+  // The bot counts a delivery once it has its headers; until it has all 64, a 65th may still be taken (and
+  // refused for its missing signature), so it is sent again until the count is full.
+  let refused: Response | undefined;
+  for (let attempt = 0; attempt < 200 && refused?.status !== 503; attempt++) {
+    refused = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': 'one-too-many' },
+      body: '{}',
+    });
+    await refused.arrayBuffer();
+  }
+  assert.equal(refused?.status, 503, 'the 65th delivery is refused while 64 are being read');
+  assert.equal(refused?.headers.get('retry-after'), '10');
+  for (const { req } of held) req.end('1}');
+  const statuses = await Promise.all(held.map(({ answered }) => answered));
+  assert.ok(
+    statuses.every((s) => s >= 400 && s < 500 && s !== 413 && s !== 503),
+    `answered ${[...new Set(statuses)]}`,
+  );
+});

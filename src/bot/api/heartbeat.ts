@@ -51,6 +51,8 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
   const gone = () => !res.writableFinished && (res.closed || !res.socket || res.socket.destroyed);
   const closed = new Promise<void>((resolve) => res.once('close', resolve));
   const deadline = Date.now() + beat.pollSeconds * 1000;
+  // A lease that runs out is announced by nobody: look again by then, and at least every 30 s.
+  const lookAgainMs = deps.pollCheckMs ?? Math.min(30_000, (deps.pullLeaseSeconds ?? PULL_LEASE_SECONDS) * 1000);
   for (;;) {
     if (gone()) return;
     const leased = await leasePulledJobs(deps.db, beat.hostId, deps.pullLeaseSeconds ?? PULL_LEASE_SECONDS);
@@ -65,7 +67,7 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
       return;
     }
     await Promise.race([
-      deps.changes.next(`h:${beat.hostId}`, Math.min(deps.pollCheckMs ?? 5000, Math.max(deadline - Date.now(), 0))),
+      deps.changes.next(`h:${beat.hostId}`, Math.min(lookAgainMs, Math.max(deadline - Date.now(), 0))),
       closed,
     ]);
   }

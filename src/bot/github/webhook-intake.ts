@@ -21,7 +21,7 @@ export interface WebhookLimits {
 export const WEBHOOK_LIMITS: WebhookLimits = {
   bodyBytes: 25 * 1024 * 1024,
   bytesInFlight: 48 * 1024 * 1024,
-  requests: 16,
+  requests: 64,
 };
 
 const REFUSALS_SAID_EVERY_MS = 60_000;
