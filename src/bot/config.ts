@@ -12,9 +12,14 @@ import { parseStrategy, type Strategy } from './rollout/strategy.ts';
 // The bot's settings, read once from the environment into one typed object checked against its JSON Schema
 // (schemas/bot-config.schema.json): every problem is found at start, in one message that names the
 // variables, rather than on the first job that needs them. Probot reads its own (APP_ID, PRIVATE_KEY,
-// WEBHOOK_SECRET, PORT, HOST, LOG_LEVEL, GHE_HOST).
+// LOG_LEVEL, GHE_HOST) from the same environment.
 
 export interface BotConfig {
+  /** Where the bot listens (PORT, HOST). */
+  port: number;
+  host: string;
+  /** The secret GitHub signs webhooks with; absent before setup mode registered the App. */
+  webhookSecret?: string;
   /** The bot's public URL: hosts report to <botUrl>/api/reports and download private packages from it. */
   botUrl: string;
   adminToken?: string;
@@ -54,6 +59,9 @@ export class BotConfigError extends Error {}
 
 /** The variable each setting comes from. */
 const VARIABLES: Record<keyof BotConfig, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  webhookSecret: 'WEBHOOK_SECRET',
   botUrl: 'C2F_BOT_URL',
   adminToken: 'C2F_ADMIN_TOKEN',
   databaseUrl: 'DATABASE_URL',
@@ -113,6 +121,9 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     }
   }
   const raw: Record<string, unknown> = {
+    port: number('PORT', 3000),
+    host: set('HOST') ?? 'localhost',
+    webhookSecret: set('WEBHOOK_SECRET'),
     publisherKeys,
     botUrl: botUrl?.replace(/\/+$/, ''),
     adminToken: set('C2F_ADMIN_TOKEN'),

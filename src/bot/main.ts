@@ -12,8 +12,8 @@ import { BotUnavailableError, checkPrivateKeyFile, databaseStartError, privateKe
 
 // `npm start` / `c2f-plugin bot`. Without GitHub App credentials, setup mode: the App's registration page,
 // which writes them to .env and then starts the bot in the same process. With them, the bot itself, built by
-// createBot from the configuration read once by readBotConfig, on its own HTTP server (so that webhook bodies
-// are limited before Probot reads them). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST
+// createBot from the configuration readBotConfig reads and checks (again after setup mode wrote new
+// settings), on its own HTTP server (so that webhook bodies are limited before Probot reads them). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST
 // and LOG_LEVEL.
 
 export function hasAppCredentials(env: NodeJS.ProcessEnv): boolean {
@@ -37,13 +37,15 @@ export function loadDotEnv(): string {
 
 export async function startBot(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const envFile = loadDotEnv();
-  const config = readBotConfig(env);
-  const port = Number(env.PORT ?? 3000);
-  const host = env.HOST || 'localhost';
+  let config = readBotConfig(env);
+  const { port, host } = config;
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  if (!hasAppCredentials(env))
+  if (!hasAppCredentials(env)) {
     Object.assign(env, await registerApp({ botUrl: config.botUrl, port, host, env, envFile, log }));
-  if (!env.WEBHOOK_SECRET)
+    // Read again: setup mode wrote the App's webhook secret and OAuth client (the console's sign-in).
+    config = readBotConfig(env);
+  }
+  if (!config.webhookSecret)
     throw new BotConfigError(
       'WEBHOOK_SECRET is not set: the secret GitHub signs webhooks with (the App\'s settings page, "Webhook secret")',
     );

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { Probot } from 'probot';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import type { PgBoss } from 'pg-boss';
-import { startQueue } from '../../src/bot/queue.ts';
-import { createBotServer } from '../../src/bot/server.ts';
+import type { RunningBot } from '../../src/bot/server.ts';
+import { startTestBot } from './test-bot.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { getHost, hostSecrets } from '../../src/bot/store/hosts.ts';
 import { getJob } from '../../src/bot/store/rollouts.ts';
@@ -19,7 +17,7 @@ import { waitFor } from '../helpers.ts';
 const ADMIN = 'admin-token-for-tests';
 let db: Database;
 let boss: PgBoss;
-let bot: Server;
+let running: RunningBot & { url: string };
 let receiver: Server;
 let base = '';
 let hostUrl = '';
@@ -32,7 +30,6 @@ after(() => github.stop());
 
 before(async () => {
   db = await freshDatabase('pglite');
-  boss = await startQueue(db);
   receiver = createServer((req, res) => {
     pushes.push(req.url!);
     req
@@ -43,27 +40,13 @@ before(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   hostUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: 's',
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', adminToken: ADMIN });
-  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
+  running = await startTestBot(github, db, { C2F_ADMIN_TOKEN: ADMIN });
+  base = running.url;
+  boss = running.deps.boss;
 });
 after(async () => {
-  await boss?.stop({ graceful: false });
-  await Promise.all(
-    [bot, receiver].filter(Boolean).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-  );
+  await running?.stop();
+  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
 });
 
 async function api(method: string, path: string, body?: unknown, token = ADMIN, operator?: string) {

@@ -54,6 +54,7 @@ test('the App registered from the setup page is private, carries its permissions
     C2F_SECRET_KEY: Buffer.alloc(32, 5).toString('base64'),
     C2F_DATA_DIR: await freshPgliteFolder(),
     C2F_ADMIN_TOKEN: 'admin-token-long-enough',
+    C2F_CONSOLE_USERS: 'octocat',
     APP_ID: '',
     PRIVATE_KEY: '',
     PRIVATE_KEY_PATH: '',
@@ -136,6 +137,11 @@ test('the App registered from the setup page is private, carries its permissions
   );
   assert.match(output, /install it on the repositories whose releases it rolls out: http:\/\/\S+\/installations\/new/);
   assert.match(output, /Check the set-up: c2f-plugin bot check/);
+  // The console signs in with the OAuth client setup mode just wrote, without a restart.
+  const signIn = await fetch(`${botUrl}/console/sign-in`);
+  assert.equal(signIn.status, 200, 'the console is set up right after registration');
+  const toGitHub = await fetch(`${botUrl}/console/sign-in/github`, { redirect: 'manual' });
+  assert.match(toGitHub.headers.get('location') ?? '', new RegExp(`client_id=${app.clientId}`));
   const installation = {
     action: 'created',
     installation: { id: 41, account: { login: 'conn2flow' } },

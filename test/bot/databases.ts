@@ -29,7 +29,8 @@ const PGLITE_VERSION = (
 ).version;
 export type Engine = (typeof ENGINES)[number];
 
-export const testBox = SecretBox.fromEnvironment(Buffer.alloc(32, 7).toString('base64'));
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+export const testBox = SecretBox.fromEnvironment(TEST_SECRET_KEY);
 
 let template: Promise<string> | undefined;
 const dropped: string[] = [];

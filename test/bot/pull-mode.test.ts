@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { Probot } from 'probot';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import type { PgBoss } from 'pg-boss';
-import { startQueue } from '../../src/bot/queue.ts';
-import { createBotServer } from '../../src/bot/server.ts';
+import type { RunningBot } from '../../src/bot/server.ts';
+import { startTestBot } from './test-bot.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { createEnrollment, enroll, getHost } from '../../src/bot/store/hosts.ts';
 import { applyReport } from '../../src/bot/store/reports.ts';
@@ -21,6 +18,7 @@ import { freshDatabase, testBox } from './databases.ts';
 // A host behind NAT: no URL, it polls. Everything else about its jobs is the same.
 let db: Database;
 let boss: PgBoss;
+let running: RunningBot & { url: string };
 let bot: Server;
 let base = '';
 let hostId = '';
@@ -33,29 +31,9 @@ after(() => github.stop());
 
 before(async () => {
   db = await freshDatabase('pglite');
-  boss = await startQueue(db);
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: 's',
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, {
-    db,
-    boss,
-    box: testBox,
-    botUrl: 'https://bot.example.com',
-    pollCheckMs: 100,
-    pullLeaseSeconds: 2,
-  });
-  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
+  running = await startTestBot(github, db, { C2F_PULL_LEASE_SECONDS: '2' }, { pollCheckMs: 100 });
+  ({ server: bot, url: base } = running);
+  boss = running.deps.boss;
   const { token } = await createEnrollment(db, {
     name: 'behind-nat',
     policy: 'auto',
@@ -65,8 +43,7 @@ before(async () => {
   ({ hostId, secret } = await enroll(db, testBox, token, null, '0.1.0'));
 });
 after(async () => {
-  await boss?.stop({ graceful: false });
-  await new Promise<void>((resolve) => bot.close(() => resolve()));
+  await running?.stop();
 });
 
 async function heartbeat(pollSeconds: number, signWith = secret, inventory: unknown[] = []) {

@@ -104,7 +104,7 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
   };
   const noUrl = await run(process.execPath, [BUNDLE, 'bot'], {
     cwd,
-    env: { ...env, ...bad, C2F_DATA_DIR: path.join(cwd, 'third'), PORT: String(await freePort()), HOST: '127.0.0.1' },
+    env: { ...env, ...bad, C2F_DATA_DIR: path.join(cwd, 'third'), PORT: '70000', HOST: '127.0.0.1' },
   });
   assert.equal(noUrl.code, 78);
   assert.equal(
@@ -112,6 +112,7 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
     "c2f-plugin bot: the bot's configuration is incomplete:\n" +
       "  - C2F_BOT_URL is not set: the bot's public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it\n" +
       '  - C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found "5,soon"\n' +
+      '  - PORT must be <= 65535 (found 70000)\n' +
       '  - C2F_ADMIN_TOKEN must NOT have fewer than 16 characters (found "…")\n' +
       '  - C2F_PULL_LEASE_SECONDS must be a number, found not a number\n' +
       '  - C2F_RETENTION_DAYS must be >= 1 (found 0)\n',

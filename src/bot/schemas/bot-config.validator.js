@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateBotConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), WEBHOOK_SECRET, GHE_HOST, PORT, HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers"],"properties":{"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), GHE_HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers","port","host"],"properties":{"port":{"type":"integer","minimum":0,"maximum":65535,"description":"PORT: the port the bot listens on (default 3000)."},"host":{"type":"string","minLength":1,"description":"HOST: the address the bot listens on (default localhost; 0.0.0.0 or :: to be reached from other machines)."},"webhookSecret":{"type":"string","minLength":1,"description":"WEBHOOK_SECRET: the secret GitHub signs webhooks with (the App's settings page); written by setup mode."},"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^https?://[^/]+", "u");
@@ -133,9 +133,8 @@ vErrors.push(err10);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func1.call(schema31.properties, key0))){
-const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(data.port === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -144,12 +143,8 @@ vErrors.push(err11);
 }
 errors++;
 }
-}
-if(data.botUrl !== undefined){
-let data0 = data.botUrl;
-if(typeof data0 === "string"){
-if(!pattern4.test(data0)){
-const err12 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
+if(data.host === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -158,9 +153,9 @@ vErrors.push(err12);
 }
 errors++;
 }
-}
-else {
-const err13 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key0 in data){
+if(!(func1.call(schema31.properties, key0))){
+const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -170,11 +165,10 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data.adminToken !== undefined){
-let data1 = data.adminToken;
-if(typeof data1 === "string"){
-if(func2(data1) < 16){
-const err14 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
+if(data.port !== undefined){
+let data0 = data.port;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err14 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -183,9 +177,9 @@ vErrors.push(err14);
 }
 errors++;
 }
-}
-else {
-const err15 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 65535 || isNaN(data0)){
+const err15 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -194,12 +188,8 @@ vErrors.push(err15);
 }
 errors++;
 }
-}
-if(data.databaseUrl !== undefined){
-let data2 = data.databaseUrl;
-if(typeof data2 === "string"){
-if(!pattern5.test(data2)){
-const err16 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
+if(data0 < 0 || isNaN(data0)){
+const err16 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -209,8 +199,12 @@ vErrors.push(err16);
 errors++;
 }
 }
-else {
-const err17 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data.host !== undefined){
+let data1 = data.host;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err17 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -220,11 +214,8 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data.dataDir !== undefined){
-let data3 = data.dataDir;
-if(typeof data3 === "string"){
-if(func2(data3) < 1){
-const err18 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err18 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -234,8 +225,11 @@ vErrors.push(err18);
 errors++;
 }
 }
-else {
-const err19 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.webhookSecret !== undefined){
+let data2 = data.webhookSecret;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err19 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -245,9 +239,8 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data.secretKey !== undefined){
-if(typeof data.secretKey !== "string"){
-const err20 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err20 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -257,10 +250,11 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data.pullLeaseSeconds !== undefined){
-let data5 = data.pullLeaseSeconds;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err21 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.botUrl !== undefined){
+let data3 = data.botUrl;
+if(typeof data3 === "string"){
+if(!pattern4.test(data3)){
+const err21 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -269,9 +263,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 > 86400 || isNaN(data5)){
-const err22 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+}
+else {
+const err22 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -280,8 +274,12 @@ vErrors.push(err22);
 }
 errors++;
 }
-if(data5 < 1 || isNaN(data5)){
-const err23 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.adminToken !== undefined){
+let data4 = data.adminToken;
+if(typeof data4 === "string"){
+if(func2(data4) < 16){
+const err23 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -291,11 +289,8 @@ vErrors.push(err23);
 errors++;
 }
 }
-}
-if(data.pushTimeoutMs !== undefined){
-let data6 = data.pushTimeoutMs;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err24 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err24 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -304,9 +299,12 @@ vErrors.push(err24);
 }
 errors++;
 }
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 > 600000 || isNaN(data6)){
-const err25 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+}
+if(data.databaseUrl !== undefined){
+let data5 = data.databaseUrl;
+if(typeof data5 === "string"){
+if(!pattern5.test(data5)){
+const err25 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -315,8 +313,9 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(data6 < 100 || isNaN(data6)){
-const err26 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+}
+else {
+const err26 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -326,12 +325,11 @@ vErrors.push(err26);
 errors++;
 }
 }
-}
-if(data.retrySchedule !== undefined){
-let data7 = data.retrySchedule;
-if(Array.isArray(data7)){
-if(data7.length > 100){
-const err27 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(data.dataDir !== undefined){
+let data6 = data.dataDir;
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err27 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -340,12 +338,9 @@ vErrors.push(err27);
 }
 errors++;
 }
-const len0 = data7.length;
-for(let i0=0; i0<len0; i0++){
-let data8 = data7[i0];
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 < 0 || isNaN(data8)){
-const err28 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err28 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -355,8 +350,9 @@ vErrors.push(err28);
 errors++;
 }
 }
-else {
-const err29 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.secretKey !== undefined){
+if(typeof data.secretKey !== "string"){
+const err29 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -366,9 +362,10 @@ vErrors.push(err29);
 errors++;
 }
 }
-}
-else {
-const err30 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.pullLeaseSeconds !== undefined){
+let data8 = data.pullLeaseSeconds;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err30 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -377,12 +374,9 @@ vErrors.push(err30);
 }
 errors++;
 }
-}
-if(data.checkRunDelaySeconds !== undefined){
-let data9 = data.checkRunDelaySeconds;
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 3600 || isNaN(data9)){
-const err31 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 86400 || isNaN(data8)){
+const err31 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -391,8 +385,8 @@ vErrors.push(err31);
 }
 errors++;
 }
-if(data9 < 0 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data8 < 1 || isNaN(data8)){
+const err32 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -402,8 +396,11 @@ vErrors.push(err32);
 errors++;
 }
 }
-else {
-const err33 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+}
+if(data.pushTimeoutMs !== undefined){
+let data9 = data.pushTimeoutMs;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err33 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -412,11 +409,9 @@ vErrors.push(err33);
 }
 errors++;
 }
-}
-if(data.retentionDays !== undefined){
-let data10 = data.retentionDays;
-if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err34 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 600000 || isNaN(data9)){
+const err34 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -425,9 +420,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 < 1 || isNaN(data10)){
-const err35 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data9 < 100 || isNaN(data9)){
+const err35 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -438,11 +432,11 @@ errors++;
 }
 }
 }
-if(data.publisherKeys !== undefined){
-let data11 = data.publisherKeys;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(Object.keys(data11).length > 1000){
-const err36 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
+if(data.retrySchedule !== undefined){
+let data10 = data.retrySchedule;
+if(Array.isArray(data10)){
+if(data10.length > 100){
+const err36 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -451,11 +445,12 @@ vErrors.push(err36);
 }
 errors++;
 }
-for(const key1 in data11){
-const _errs26 = errors;
-if(typeof key1 === "string"){
-if(!pattern6.test(key1)){
-const err37 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key1};
+const len0 = data10.length;
+for(let i0=0; i0<len0; i0++){
+let data11 = data10[i0];
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 0 || isNaN(data11)){
+const err37 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -465,9 +460,8 @@ vErrors.push(err37);
 errors++;
 }
 }
-var valid3 = _errs26 === errors;
-if(!valid3){
-const err38 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+else {
+const err38 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -477,11 +471,9 @@ vErrors.push(err38);
 errors++;
 }
 }
-for(const key2 in data11){
-let data12 = data11[key2];
-if(Array.isArray(data12)){
-if(data12.length > 32){
-const err39 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+}
+else {
+const err39 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -490,8 +482,12 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(data12.length < 1){
-const err40 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+if(data.checkRunDelaySeconds !== undefined){
+let data12 = data.checkRunDelaySeconds;
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 3600 || isNaN(data12)){
+const err40 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -500,12 +496,8 @@ vErrors.push(err40);
 }
 errors++;
 }
-const len1 = data12.length;
-for(let i1=0; i1<len1; i1++){
-let data13 = data12[i1];
-if(typeof data13 === "string"){
-if(!pattern7.test(data13)){
-const err41 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
+if(data12 < 0 || isNaN(data12)){
+const err41 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -516,7 +508,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err42 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -526,9 +518,10 @@ vErrors.push(err42);
 errors++;
 }
 }
-}
-else {
-const err43 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.retentionDays !== undefined){
+let data13 = data.retentionDays;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err43 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -537,10 +530,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-}
-else {
-const err44 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 1 || isNaN(data13)){
+const err44 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -550,10 +542,12 @@ vErrors.push(err44);
 errors++;
 }
 }
-if(data.rolloutStrategy !== undefined){
-let data14 = data.rolloutStrategy;
-if(!(data14 && typeof data14 == "object" && !Array.isArray(data14))){
-const err45 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+if(data.publisherKeys !== undefined){
+let data14 = data.publisherKeys;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+if(Object.keys(data14).length > 1000){
+const err45 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -562,12 +556,11 @@ vErrors.push(err45);
 }
 errors++;
 }
-}
-if(data.rolloutTickSeconds !== undefined){
-let data15 = data.rolloutTickSeconds;
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 3600 || isNaN(data15)){
-const err46 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+for(const key1 in data14){
+const _errs32 = errors;
+if(typeof key1 === "string"){
+if(!pattern6.test(key1)){
+const err46 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -576,8 +569,10 @@ vErrors.push(err46);
 }
 errors++;
 }
-if(data15 < 0.2 || isNaN(data15)){
-const err47 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+}
+var valid3 = _errs32 === errors;
+if(!valid3){
+const err47 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -587,8 +582,11 @@ vErrors.push(err47);
 errors++;
 }
 }
-else {
-const err48 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+for(const key2 in data14){
+let data15 = data14[key2];
+if(Array.isArray(data15)){
+if(data15.length > 32){
+const err48 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -597,12 +595,8 @@ vErrors.push(err48);
 }
 errors++;
 }
-}
-if(data.reportCheckSeconds !== undefined){
-let data16 = data.reportCheckSeconds;
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 86400 || isNaN(data16)){
-const err49 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+if(data15.length < 1){
+const err49 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -611,8 +605,12 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data16 < 0.2 || isNaN(data16)){
-const err50 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+const len1 = data15.length;
+for(let i1=0; i1<len1; i1++){
+let data16 = data15[i1];
+if(typeof data16 === "string"){
+if(!pattern7.test(data16)){
+const err50 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -623,7 +621,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err51 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -633,11 +631,9 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data.jobDeadlineSeconds !== undefined){
-let data17 = data.jobDeadlineSeconds;
-if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 2592000 || isNaN(data17)){
-const err52 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+}
+else {
+const err52 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -646,8 +642,10 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(data17 < 1 || isNaN(data17)){
-const err53 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -657,8 +655,10 @@ vErrors.push(err53);
 errors++;
 }
 }
-else {
-const err54 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.rolloutStrategy !== undefined){
+let data17 = data.rolloutStrategy;
+if(!(data17 && typeof data17 == "object" && !Array.isArray(data17))){
+const err54 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -668,11 +668,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data.githubClientId !== undefined){
-let data18 = data.githubClientId;
-if(typeof data18 === "string"){
-if(func2(data18) < 1){
-const err55 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.rolloutTickSeconds !== undefined){
+let data18 = data.rolloutTickSeconds;
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 3600 || isNaN(data18)){
+const err55 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -681,9 +681,8 @@ vErrors.push(err55);
 }
 errors++;
 }
-}
-else {
-const err56 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data18 < 0.2 || isNaN(data18)){
+const err56 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -693,11 +692,8 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data.githubClientSecret !== undefined){
-let data19 = data.githubClientSecret;
-if(typeof data19 === "string"){
-if(func2(data19) < 1){
-const err57 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err57 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -707,8 +703,11 @@ vErrors.push(err57);
 errors++;
 }
 }
-else {
-const err58 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.reportCheckSeconds !== undefined){
+let data19 = data.reportCheckSeconds;
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 86400 || isNaN(data19)){
+const err58 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -717,12 +716,8 @@ vErrors.push(err58);
 }
 errors++;
 }
-}
-if(data.consoleUsers !== undefined){
-let data20 = data.consoleUsers;
-if(Array.isArray(data20)){
-if(data20.length > 500){
-const err59 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(data19 < 0.2 || isNaN(data19)){
+const err59 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -731,12 +726,9 @@ vErrors.push(err59);
 }
 errors++;
 }
-const len2 = data20.length;
-for(let i2=0; i2<len2; i2++){
-let data21 = data20[i2];
-if(typeof data21 === "string"){
-if(!pattern8.test(data21)){
-const err60 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+}
+else {
+const err60 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -746,8 +738,11 @@ vErrors.push(err60);
 errors++;
 }
 }
-else {
-const err61 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.jobDeadlineSeconds !== undefined){
+let data20 = data.jobDeadlineSeconds;
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 2592000 || isNaN(data20)){
+const err61 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -756,10 +751,8 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data20 < 1 || isNaN(data20)){
+const err62 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -769,11 +762,8 @@ vErrors.push(err62);
 errors++;
 }
 }
-if(data.consoleOrg !== undefined){
-let data22 = data.consoleOrg;
-if(typeof data22 === "string"){
-if(!pattern8.test(data22)){
-const err63 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+else {
+const err63 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -783,8 +773,11 @@ vErrors.push(err63);
 errors++;
 }
 }
-else {
-const err64 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.githubClientId !== undefined){
+let data21 = data.githubClientId;
+if(typeof data21 === "string"){
+if(func2(data21) < 1){
+const err64 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -794,14 +787,126 @@ vErrors.push(err64);
 errors++;
 }
 }
-}
 else {
-const err65 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err65 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err65];
 }
 else {
 vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data.githubClientSecret !== undefined){
+let data22 = data.githubClientSecret;
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err66 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data.consoleUsers !== undefined){
+let data23 = data.consoleUsers;
+if(Array.isArray(data23)){
+if(data23.length > 500){
+const err68 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+const len2 = data23.length;
+for(let i2=0; i2<len2; i2++){
+let data24 = data23[i2];
+if(typeof data24 === "string"){
+if(!pattern8.test(data24)){
+const err69 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data.consoleOrg !== undefined){
+let data25 = data.consoleOrg;
+if(typeof data25 === "string"){
+if(!pattern8.test(data25)){
+const err72 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+}
+else {
+const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
 }
 errors++;
 }
