@@ -30,7 +30,7 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 
 export interface ServerDeps extends BotDeps {
   adminToken?: string;
-  /** What changed, announced by the database; opened with the server when not given. */
+  /** What changed, announced by the database (one listening connection per process). */
   changes?: ChangeFeed;
   /** How long a waiting long poll goes without looking when nothing announced a change (default: the pull lease, at most 30 s). */
   pollCheckMs?: number;
@@ -101,27 +101,16 @@ export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Prob
   };
 }
 
-/** A complete bot server (webhooks + API + workers) over a store and a queue the caller opened. */
-export async function createBotServer(
+/** The bot's HTTP server (webhooks + API) and its workers, over what createBot opened. */
+async function createBotServer(
   probot: Probot,
-  given: ServerDeps,
-  options: { workers?: boolean } = {},
+  deps: ServerDeps & { intake: ReleaseIntake; changes: ChangeFeed },
 ): Promise<Server> {
-  const deps: ServerDeps = {
-    ...given,
-    intake:
-      given.intake ?? new ReleaseIntake(given, (error) => probot.log.error({ err: error }, 'queuing releases failed')),
-  };
   await probot.load(botApp(deps));
   const webhooks = new WebhookIntake(probot);
-  if (options.workers !== false) await startWorkers(probot, deps);
-  const changes =
-    deps.changes ??
-    (await ChangeFeed.open(deps.db, (error) =>
-      probot.log.warn({ reason: error.message }, 'listening for changes: lost the connection; reconnecting'),
-    ));
-  const api = apiHandler({ assets: probotAssetStream(probot), ...deps, changes }, probot.log);
-  const server = createServer((req, res) => {
+  await startWorkers(probot, deps);
+  const api = apiHandler({ assets: probotAssetStream(probot), ...deps }, probot.log);
+  return createServer((req, res) => {
     if (api(req, res)) return;
     if (new URL(req.url ?? '/', 'http://bot').pathname !== WEBHOOK_PATH)
       return sendJson(res, 404, { error: 'not found' });
@@ -130,9 +119,6 @@ export async function createBotServer(
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     });
   });
-  // The feed this server opened ends with it (a given one is its owner's).
-  if (!deps.changes) server.once('close', () => void changes.close().catch(() => {}));
-  return server;
 }
 
 /** What the tests, the demo and the benchmarks may set beyond the configuration. */
@@ -182,7 +168,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     const intake = new ReleaseIntake({ db, boss }, (error) =>
       probot.log.error({ err: error }, 'queuing releases failed'),
     );
-    const deps: ServerDeps = {
+    const deps: ServerDeps & { intake: ReleaseIntake; changes: ChangeFeed } = {
       stopping: [],
       heldLeases: new Set(),
       db,
@@ -217,7 +203,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
         for (const stop of deps.stopping ?? []) stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await deps.changes?.close().catch(() => {});
+        await deps.changes.close().catch(() => {});
         await boss.stop({ graceful: true, timeout: 10_000 }).catch(() => {});
         // Pushes still unrecorded after the grace period: another process may take them at once, not after the lease.
         await endLeases(db, [...(deps.heldLeases ?? [])]).catch(() => {});

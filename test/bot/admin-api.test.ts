@@ -40,7 +40,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   hostUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  running = await startTestBot(github, db, { C2F_ADMIN_TOKEN: ADMIN });
+  running = await startTestBot(github, db, { env: { C2F_ADMIN_TOKEN: ADMIN } });
   base = running.url;
   boss = running.deps.boss;
 });

@@ -31,7 +31,7 @@ after(() => github.stop());
 
 before(async () => {
   db = await freshDatabase('pglite');
-  running = await startTestBot(github, db, { C2F_PULL_LEASE_SECONDS: '2' }, { pollCheckMs: 100 });
+  running = await startTestBot(github, db, { env: { C2F_PULL_LEASE_SECONDS: '2' }, overrides: { pollCheckMs: 100 } });
   ({ server: bot, url: base } = running);
   boss = running.deps.boss;
   const { token } = await createEnrollment(db, {

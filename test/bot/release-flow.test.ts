@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -9,11 +9,9 @@ import {
   sendWebhook as sendGitHubWebhook,
   type ReleaseEvent,
 } from '../../dev/github/webhooks.ts';
-import { Probot } from 'probot';
-import type { PgBoss } from 'pg-boss';
-import { startQueue } from '../../src/bot/queue.ts';
 import { packageLink } from '../../src/bot/delivery/package-link.ts';
-import { createBotServer, WEBHOOK_PATH } from '../../src/bot/server.ts';
+import { WEBHOOK_PATH, type RunningBot } from '../../src/bot/server.ts';
+import { startTestBot } from './test-bot.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
@@ -35,10 +33,9 @@ const github = new GitHubStandIn();
 const jobsReceived: Job[] = [];
 let host: Server;
 let hostUrl = '';
-let bot: Server;
 let botUrl = '';
 let db: Database;
-let boss: PgBoss;
+let running: RunningBot & { url: string };
 let hostSecret = '';
 
 before(async () => {
@@ -53,30 +50,15 @@ before(async () => {
   hostUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}/c2f`;
 
   db = await freshDatabase('pglite');
-  boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  running = await startTestBot(github, db, {
+    env: { WEBHOOK_SECRET, C2F_BOT_URL: 'http://bot.example.com', C2F_CHECK_RUN_DELAY_SECONDS: '1' },
+    overrides: {
+      queue: { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } },
+      delivery: { retrySchedule: [0.2] },
+      resolveRetryLimit: 20,
+    },
   });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: WEBHOOK_SECRET,
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
-  bot = await createBotServer(probot, {
-    db,
-    boss,
-    box: testBox,
-    botUrl: 'http://bot.example.com',
-    delivery: { retrySchedule: [0.2] },
-    resolveRetryLimit: 20,
-    checkRunDelaySeconds: 1,
-  });
-  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
-  botUrl = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
+  botUrl = running.url;
   hostSecret = (
     await addHost(db, testBox, {
       name: 'site',
@@ -89,8 +71,8 @@ before(async () => {
   ).secret;
 });
 after(async () => {
-  await boss?.stop({ graceful: false });
-  await Promise.all([bot, host].filter(Boolean).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  await running?.stop();
+  await new Promise<void>((resolve) => (host ? host.close(() => resolve()) : resolve()));
   await github.stop();
 });
 

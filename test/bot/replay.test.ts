@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { Probot } from 'probot';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
-import { startQueue } from '../../src/bot/queue.ts';
-import { createBotServer } from '../../src/bot/server.ts';
+import { startTestBot } from './test-bot.ts';
 import { openPostgres, type Database } from '../../src/bot/store/database.ts';
 import { pruneHostMessages } from '../../src/bot/store/host-messages.ts';
 import { createEnrollment, enroll, getHost } from '../../src/bot/store/hosts.ts';
@@ -23,35 +18,9 @@ const github = new GitHubStandIn();
 before(() => github.start());
 after(() => github.stop());
 
-const { privateKey } = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-});
-
 async function botOn(db: Database): Promise<{ url: string; close: () => Promise<void> }> {
-  const boss = await startQueue(db);
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: 's',
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
-  const server: Server = await createBotServer(
-    probot,
-    { db, boss, box: testBox, botUrl: 'https://bot.example.com', pollCheckMs: 100 },
-    { workers: false },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await boss.stop({ graceful: false });
-    },
-  };
+  const running = await startTestBot(github, db, { overrides: { pollCheckMs: 100 } });
+  return { url: running.url, close: () => running.stop() };
 }
 
 for (const engine of ENGINES) {

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { Probot } from 'probot';
 import type { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { readBotConfig } from '../../src/bot/config.ts';
@@ -16,27 +17,36 @@ const { privateKey } = generateKeyPairSync('rsa', {
   publicKeyEncoding: { type: 'spki', format: 'pem' },
 });
 
+export interface TestBotOptions {
+  /** Settings as the environment gives them (C2F_BOT_URL defaults to https://bot.example.com). */
+  env?: Record<string, string>;
+  overrides?: BotOverrides;
+  /** Probot's logger (default: silent). */
+  log?: Logger;
+  /** The port to listen on (default: any free one). */
+  port?: number;
+}
+
 export async function startTestBot(
   github: GitHubStandIn,
   db: Database,
-  env: Record<string, string> = {},
-  overrides: BotOverrides = {},
+  options: TestBotOptions = {},
 ): Promise<RunningBot & { url: string }> {
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: 's',
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
-  const config = readBotConfig({
+  const env: Record<string, string> = {
     APP_ID: '1',
     C2F_BOT_URL: 'https://bot.example.com',
     C2F_SECRET_KEY: TEST_SECRET_KEY,
     WEBHOOK_SECRET: 's',
-    ...env,
-  });
-  const bot = await createBot(probot, config, { db, ...overrides });
-  await new Promise<void>((resolve) => bot.server.listen(0, '127.0.0.1', resolve));
+    ...options.env,
+  };
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: env.WEBHOOK_SECRET,
+    baseUrl: github.url,
+    ...(options.log ? { log: options.log } : { logLevel: 'fatal' }),
+  } as ConstructorParameters<typeof Probot>[0]);
+  const bot = await createBot(probot, readBotConfig(env), { db, ...options.overrides });
+  await new Promise<void>((resolve) => bot.server.listen(options.port ?? 0, '127.0.0.1', resolve));
   return { ...bot, url: `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}` };
 }

@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
-import { Probot } from 'probot';
-import type { PgBoss } from 'pg-boss';
-import { startQueue } from '../../src/bot/queue.ts';
-import { createBotServer, WEBHOOK_PATH } from '../../src/bot/server.ts';
+import { WEBHOOK_PATH, type RunningBot } from '../../src/bot/server.ts';
+import { startTestBot } from './test-bot.ts';
 import { releasePayload, sendWebhook } from '../../dev/github/webhooks.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { waitFor } from '../helpers.ts';
-import { freshDatabase, testBox } from './databases.ts';
+import { freshDatabase } from './databases.ts';
 
 // A release the bot cannot resolve must not vanish: each failed try is logged with its reason and kept on
 // the release, the admin API lists it among the releases without a rollout, and after the last try it is
@@ -22,23 +18,16 @@ import { freshDatabase, testBox } from './databases.ts';
 
 const REPO = 'conn2flow/plugins';
 const SECRET = 'unresolvable-secret';
-const ADMIN = 'admin-token';
+const ADMIN = 'admin-token-long-enough';
 const github = new GitHubStandIn();
 const logged: Array<{ level: number; msg: string; reason?: string }> = [];
 let db: Database;
-let boss: PgBoss;
-let bot: Server;
+let running: RunningBot & { url: string };
 let base = '';
 
 before(async () => {
   await github.start();
   db = await freshDatabase('pglite');
-  boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
   const log = pino(
     { level: 'info' },
     new Writable({
@@ -48,24 +37,20 @@ before(async () => {
       },
     }),
   );
-  const probot = new Probot({ appId: 1, privateKey, secret: SECRET, baseUrl: github.url, log } as ConstructorParameters<
-    typeof Probot
-  >[0]);
-  bot = await createBotServer(probot, {
-    db,
-    boss,
-    box: testBox,
-    botUrl: 'http://bot.example.com',
-    adminToken: ADMIN,
-    resolveRetryLimit: 2,
-    checkRunDelaySeconds: 0,
+  running = await startTestBot(github, db, {
+    env: {
+      WEBHOOK_SECRET: SECRET,
+      C2F_BOT_URL: 'http://bot.example.com',
+      C2F_ADMIN_TOKEN: ADMIN,
+      C2F_CHECK_RUN_DELAY_SECONDS: '0',
+    },
+    overrides: { queue: { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } }, resolveRetryLimit: 2 },
+    log,
   });
-  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(bot.address() as AddressInfo).port}`;
+  base = running.url;
 });
 after(async () => {
-  await boss?.stop({ graceful: false });
-  if (bot) await new Promise<void>((resolve) => bot.close(() => resolve()));
+  await running?.stop();
   await github.stop();
 });
 

@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Probot } from 'probot';
-import type { PgBoss } from 'pg-boss';
 import { Agent } from '../../src/agent/agent.ts';
 import { loadConfig } from '../../src/agent/config.ts';
 import { enrollAgent } from '../../src/agent/enroll.ts';
-import { startQueue } from '../../src/bot/queue.ts';
-import { createBotServer } from '../../src/bot/server.ts';
+import type { RunningBot } from '../../src/bot/server.ts';
+import { startTestBot } from '../bot/test-bot.ts';
 import { createEnrollment } from '../../src/bot/store/hosts.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { rolloutJobs } from '../../src/bot/store/rollouts.ts';
-import { freshDatabase, testBox } from '../bot/databases.ts';
+import { freshDatabase } from '../bot/databases.ts';
 import { packageWith, MANIFEST } from '../agent/raw-zip.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { tempDir, waitFor } from '../helpers.ts';
@@ -29,7 +26,7 @@ const REPOSITORY = 'conn2flow/private-plugins';
 const WEBHOOK_SECRET = 'pull-mode-secret';
 const github = new GitHubStandIn();
 let db: Database;
-let boss: PgBoss;
+let running: RunningBot & { url: string };
 let server: Server;
 let port = 0;
 let agent: Agent | undefined;
@@ -38,42 +35,24 @@ let startServer: () => Promise<void>;
 before(async () => {
   await github.start();
   db = await freshDatabase('pglite');
-  boss = await startQueue(db, { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } });
   port = await new Promise<number>((resolve) => {
     const probe = createNetServer().listen(0, '127.0.0.1', () => {
       const { port: free } = probe.address() as { port: number };
       probe.close(() => resolve(free));
     });
   });
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  running = await startTestBot(github, db, {
+    env: { WEBHOOK_SECRET, C2F_BOT_URL: `http://127.0.0.1:${port}`, C2F_CHECK_RUN_DELAY_SECONDS: '1' },
+    overrides: { queue: { resolveRetry: { retryDelay: 1, retryDelayMax: 1 } }, pollCheckMs: 100 },
+    port,
   });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: WEBHOOK_SECRET,
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
-  server = await createBotServer(probot, {
-    db,
-    boss,
-    box: testBox,
-    botUrl: `http://127.0.0.1:${port}`,
-    checkRunDelaySeconds: 1,
-    pollCheckMs: 100,
-  });
+  server = running.server;
   startServer = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  await startServer();
 });
 
 after(async () => {
   await agent?.stop();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await boss.stop({ graceful: false });
+  await running?.stop();
   await github.stop();
 });
 
