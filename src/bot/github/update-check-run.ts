@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { QUEUES } from '../queue.ts';
 import type { Database } from '../store/database.ts';
-import { listHosts } from '../store/hosts.ts';
+import { hostsWithIds } from '../store/hosts.ts';
 import { getRelease, setReleaseCheckRun } from '../store/releases.ts';
 import { getRollout, rolloutJobs, setCheckRun } from '../store/rollouts.ts';
 import type { CheckRunApi } from './check-run-api.ts';
@@ -31,7 +31,8 @@ export async function updateCheckRun(db: Database, api: CheckRunApi, data: Check
   const release = await getRelease(db, rollout.releaseId);
   if (!release) return;
   const jobs = await rolloutJobs(db, rollout.id);
-  const hosts = new Map((await listHosts(db)).map((h) => [h.id, h]));
+  // The rollout's own hosts, not the whole fleet: this runs on every coalesced change of every rollout.
+  const hosts = await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
   const view = rolloutView(rollout, jobs, hosts);
   if (rollout.checkRunId) return api.update(rollout.repository, rollout.checkRunId, view);
   const headSha = await api.tagCommit(rollout.repository, release.tag);
