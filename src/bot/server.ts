@@ -6,7 +6,7 @@ import { handleHeartbeat } from './api/heartbeat.ts';
 import { handlePackage, type AssetStream } from './api/packages.ts';
 import { handleReport } from './api/reports.ts';
 import { probotAssetStream } from './github/asset-stream.ts';
-import { sendJson } from './api/read-body.ts';
+import { sendJson } from './api/json-answer.ts';
 import { WebhookIntake } from './github/webhook-intake.ts';
 import { botApp, startWorkers, touchRollout, wakeDependents, type BotDeps } from './app.ts';
 import type { BotConfig } from './config.ts';

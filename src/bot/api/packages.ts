@@ -6,7 +6,7 @@ import { checkPackageLink } from '../delivery/package-link.ts';
 import type { Database } from '../store/database.ts';
 import { loadDelivery } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
-import { sendJson } from './read-body.ts';
+import { sendJson } from './json-answer.ts';
 
 // GET /api/packages/<job id>?expires=&signature=: a private repository's package, streamed from GitHub with
 // the installation's token. The link is checked first (bound to the job, not expired), then the job (it

@@ -25,7 +25,7 @@ export function streamChanges(
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
   res.write('retry: 2000\n\n');
   // The page may have been rendered a moment before the stream opened: the first look always reports a change.
-  let last: string | undefined = '';
+  let last = '';
   let busy = false;
   let again = false;
   let failures = 0;

@@ -1,7 +1,6 @@
+// JSON answers of the bot's HTTP surfaces; the ones a host acts on are signed.
 import type { ServerResponse } from 'node:http';
 import { newMessageId, signMessage } from '../../protocol/signing.ts';
-
-export { BodyTooLargeError, readBody } from '../../read-body.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
