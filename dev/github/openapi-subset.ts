@@ -40,6 +40,7 @@ export const OPERATIONS: Array<[method: string, path: string]> = [
   ['get', '/app/hook/config'],
   ['get', '/user'],
   ['get', '/user/memberships/orgs/{org}'],
+  ['post', '/repos/{owner}/{repo}/attestations'],
 ];
 
 export interface OperationContract {

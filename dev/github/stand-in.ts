@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { SigstoreStandIn } from '../sigstore/stand-in.ts';
 import { AppRegistry, manifestProblems, type RegisteredApp } from './apps.ts';
 import { OAuthUsers } from './oauth.ts';
 import {
@@ -86,6 +87,8 @@ export interface Faults {
   raceOnUpload?: Set<string>;
   /** Releases published by PATCH become immutable (the repository has immutable releases on). */
   immutableOnPublish?: boolean;
+  /** Answer 403 to storing an attestation, as for a job without `attestations: write`. */
+  forbidAttestations?: boolean;
   /** Refuse the App's JWT, as GitHub does for a wrong APP_ID or PRIVATE_KEY. */
   badCredentials?: boolean;
 }
@@ -103,6 +106,7 @@ const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/, 'GET /repos/{owner}/{repo}/releases/{release_id}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/git\/ref\/(.+)$/, 'GET /repos/{owner}/{repo}/git/ref/{ref}'],
   ['POST', /^\/repos\/([^/]+)\/([^/]+)\/check-runs$/, 'POST /repos/{owner}/{repo}/check-runs'],
+  ['POST', /^\/repos\/([^/]+)\/([^/]+)\/attestations$/, 'POST /repos/{owner}/{repo}/attestations'],
   ['PATCH', /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/, 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases\/tags\/(.+)$/, 'GET /repos/{owner}/{repo}/releases/tags/{tag}'],
   ['GET', /^\/repos\/([^/]+)\/([^/]+)\/releases$/, 'GET /repos/{owner}/{repo}/releases'],
@@ -156,6 +160,10 @@ export class GitHubStandIn {
   readonly refusedManifests: string[] = [];
   /** Signing in with an App's OAuth client: who is signed in to GitHub, organisation members. */
   readonly oauth = new OAuthUsers(this.apps);
+  /** The runner's ID tokens and a local Sigstore (Fulcio, Rekor) for build provenance. */
+  readonly sigstore = new SigstoreStandIn(() => this.url);
+  /** Artifact attestations stored through the REST API, per repository. */
+  readonly attestations: Array<{ id: number; repo: string; bundle: unknown }> = [];
   private server: Server | undefined;
   private nextId = 1000;
 
@@ -300,6 +308,8 @@ export class GitHubStandIn {
     this.requests.push(`${req.method} ${url.pathname}`);
     const body = await readBody(req);
     if (url.pathname.startsWith('/downloads/')) return this.download(url, res);
+    const sigstore = await this.sigstore.answer(req.method ?? 'GET', url, req.headers.authorization, body);
+    if (sigstore) return this.send(res, 'sigstore', sigstore.status, sigstore.json, false);
     if (req.method === 'GET' && url.pathname === '/login/oauth/authorize') {
       const answer = this.oauth.authorize(url);
       if ('refused' in answer) return void res.writeHead(400, { 'content-type': 'text/plain' }).end(answer.refused);
@@ -502,6 +512,17 @@ export class GitHubStandIn {
         };
         this.checkRuns.push(run);
         return this.send(res, operation, 201, this.checkRunJson(run));
+      }
+      case 'POST /repos/{owner}/{repo}/attestations': {
+        if (this.faults.forbidAttestations)
+          return this.send(res, operation, 403, {
+            message: 'Resource not accessible by integration',
+            documentation_url: 'https://docs.github.com/rest/repos/repos#create-an-attestation',
+            status: '403',
+          });
+        const stored = { id: this.nextId++, repo: repoKey, bundle: json.bundle };
+        this.attestations.push(stored);
+        return this.send(res, operation, 201, { id: stored.id });
       }
       case 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}': {
         const run = this.checkRuns.find((r) => r.id === Number(param) && r.repo === repoKey);

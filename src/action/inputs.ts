@@ -25,6 +25,11 @@ export interface ActionInputs {
   signingPassword: string;
   /** A publisher key statement (gestor-plugin.keys, with its .minisig beside it) to attach, relative to the workspace. */
   keyStatement: string;
+  /** Build provenance: `auto` attests when the job may request an ID token (`id-token: write`). */
+  provenance: boolean | 'auto';
+  /** A Sigstore instance to sign with instead of the default (public-good for public repositories). */
+  fulcioUrl: string;
+  rekorUrl: string;
 }
 
 export class InputError extends Error {}
@@ -72,5 +77,27 @@ export function readInputs(getInput: GetInput, tagFromEvent: string, tempDir: st
     signingKey: getInput('signing-key').trim(),
     signingPassword: getInput('signing-password'),
     keyStatement: getInput('key-statement').trim(),
+    provenance: provenanceInput(getInput('provenance')),
+    fulcioUrl: urlInput('sigstore-fulcio-url', getInput('sigstore-fulcio-url')),
+    rekorUrl: urlInput('sigstore-rekor-url', getInput('sigstore-rekor-url')),
   };
+}
+
+function provenanceInput(value: string): boolean | 'auto' {
+  if (['', 'auto'].includes(value.trim().toLowerCase())) return 'auto';
+  try {
+    return parseBoolean('provenance', value, false);
+  } catch {
+    throw new InputError(`input "provenance" must be auto, true or false, not "${value}"`);
+  }
+}
+
+function urlInput(name: string, value: string): string {
+  const v = value.trim();
+  if (!v) return '';
+  try {
+    const url = new URL(v);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return v.replace(/\/$/, '');
+  } catch {}
+  throw new InputError(`input "${name}" must be an http(s) URL, not "${value}"`);
 }

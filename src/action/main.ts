@@ -28,7 +28,7 @@ function annotate(d: Diagnostic): void {
   else core.warning(d.message, properties);
 }
 
-function setOutputs({ pack, publish, signature }: ActionResult): void {
+function setOutputs({ pack, publish, signature, attestation }: ActionResult): void {
   core.setOutput('zip-path', pack.zip.path);
   core.setOutput('sha256', pack.zip.sha256);
   core.setOutput('sha256-path', pack.sha256File);
@@ -39,6 +39,11 @@ function setOutputs({ pack, publish, signature }: ActionResult): void {
   if (signature) {
     core.setOutput('signature-path', signature.path);
     core.setOutput('signed-by', signature.keyId);
+  }
+  if (attestation) {
+    core.setOutput('attestation-path', attestation.path);
+    core.setOutput('built-by', attestation.builtBy);
+    if (attestation.stored !== undefined) core.setOutput('attestation-id', attestation.stored);
   }
   if (!publish) return;
   core.setOutput('release-id', publish.release.id);
@@ -64,6 +69,13 @@ export async function run(): Promise<void> {
       tempDir,
       api,
       reporter: { info: (m) => core.info(m), annotate },
+      runner: {
+        // Granted `id-token: write`, the runner sets these two.
+        idToken: Boolean(process.env.ACTIONS_ID_TOKEN_REQUEST_URL && process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN),
+        serverUrl: process.env.GITHUB_SERVER_URL || 'https://github.com',
+        publicRepository:
+          (context.payload as { repository?: { visibility?: string } }).repository?.visibility === 'public',
+      },
     });
     setOutputs(result);
     // Runners always provide the summary file; local runners may not, and that is no reason to fail.

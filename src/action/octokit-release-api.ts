@@ -95,6 +95,14 @@ export function octokitReleaseApi(octokit: Octokit, owner: string, repo: string)
         });
         await pipeline(Readable.fromWeb(response.data as never), createWriteStream(file));
       }),
+    storeAttestation: (bundle) =>
+      call('store the build provenance attestation', async () => {
+        const response = await octokit.request('POST /repos/{owner}/{repo}/attestations', {
+          ...repoParams,
+          bundle: bundle as never,
+        });
+        return (response.data as { id?: number }).id;
+      }),
   };
 }
 

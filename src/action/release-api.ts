@@ -41,6 +41,8 @@ export interface ReleaseApi {
   uploadAsset(release: Release, name: string, file: string, contentType: string): Promise<ReleaseAsset>;
   /** Downloads an asset to a file. */
   downloadAsset(assetId: number, file: string): Promise<void>;
+  /** Stores a Sigstore bundle as the repository's artifact attestation; returns its id. */
+  storeAttestation(bundle: unknown): Promise<number | undefined>;
 }
 
 /** An HTTP failure from GitHub, turned into a sentence for the person who has to act on it. */

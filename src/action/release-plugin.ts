@@ -11,6 +11,8 @@ import { isEncrypted, keyIdText, MinisignError, parseSecretKey, type SecretKey }
 import { SIGNATURE_FILE, signPackage } from '../plugin/package-signature.ts';
 import { publishAssets, type PublishRequest, type PublishResult } from './publish-assets.ts';
 import type { ReleaseApi } from './release-api.ts';
+import { PROVENANCE_FILE } from '../plugin/provenance.ts';
+import { actionsIssuer, attestPackage, sigstoreEndpoints, type Attestation } from './attest-package.ts';
 
 // The Action: locate the plugin ▶ check the tag ▶ find the versao baseline ▶ pack ▶ attach to the release.
 
@@ -26,6 +28,8 @@ export interface ActionContext {
   /** Absent when nothing needs GitHub (no upload and no previous-release baseline). */
   api?: ReleaseApi;
   reporter: Reporter;
+  /** What the run offers for build provenance (read from the runner's environment). */
+  runner?: { idToken: boolean; serverUrl: string; publicRepository: boolean };
 }
 
 export interface ActionResult {
@@ -36,6 +40,8 @@ export interface ActionResult {
   baseline: string;
   /** The publisher's signature, when the signing key was given. */
   signature?: { path: string; keyId: string };
+  /** The build provenance, when attested; `stored` is GitHub's attestation id. */
+  attestation?: Attestation & { stored?: number };
   publish?: PublishResult;
 }
 
@@ -57,6 +63,12 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
       'no GitHub token or repository: set the "token" input (and GITHUB_REPOSITORY=owner/repo outside GitHub Actions), or pack only with upload: false and baseline: none',
     );
 
+  const runner = context.runner ?? { idToken: false, serverUrl: 'https://github.com', publicRepository: false };
+  const attest = inputs.provenance === true || (inputs.provenance === 'auto' && runner.idToken);
+  if (attest && !runner.idToken)
+    throw new ActionError(
+      'input "provenance" is true but this job cannot request an ID token: add "permissions: id-token: write" (and "attestations: write") to the job',
+    );
   // The signing key and the key statement are checked before anything is built.
   const signingKey = inputs.signingKey ? openSigningKey(inputs) : undefined;
   const statement = inputs.keyStatement ? await keyStatementFiles(context.workspace, inputs.keyStatement) : [];
@@ -100,6 +112,7 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
 
   const signature = signingKey ? await signPackageFile(signingKey, summary) : undefined;
   if (signature) reporter.info(`signed with key ${signature.keyId}: ${signature.path}`);
+  const attestation = attest ? await attestBuild(summary, inputs, runner, context) : undefined;
 
   let publish: PublishResult | undefined;
   if (inputs.upload) {
@@ -112,6 +125,7 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
         // The signature and key statement go first: the bot resolves a release once the zip and .sha256 are there.
         files: [
           ...(signature ? [{ name: SIGNATURE_FILE, path: signature.path, contentType: 'text/plain' }] : []),
+          ...(attestation ? [{ name: PROVENANCE_FILE, path: attestation.path, contentType: 'application/json' }] : []),
           ...statement,
           { name: PACKAGE_NAME, path: summary.zip.path, contentType: 'application/zip' },
           { name: `${PACKAGE_NAME}.sha256`, path: summary.sha256File, contentType: 'text/plain' },
@@ -124,7 +138,44 @@ export async function releasePlugin(inputs: ActionInputs, context: ActionContext
       (message) => reporter.info(message),
     );
   }
-  return { pluginDir: relative, tag: inputs.tag, pack: summary, baseline: label, signature, publish };
+  return { pluginDir: relative, tag: inputs.tag, pack: summary, baseline: label, signature, attestation, publish };
+}
+
+/** Attests the package, and stores the attestation on GitHub when the token may (`attestations: write`). */
+async function attestBuild(
+  summary: PackSummary,
+  inputs: ActionInputs,
+  runner: NonNullable<ActionContext['runner']>,
+  context: ActionContext,
+): Promise<Attestation & { stored?: number }> {
+  const endpoints = sigstoreEndpoints(inputs, runner);
+  let attestation: Attestation;
+  try {
+    attestation = await attestPackage({
+      sha256: summary.zip.sha256,
+      outDir: path.dirname(summary.zip.path),
+      endpoints,
+      issuer: actionsIssuer(runner.serverUrl),
+    });
+  } catch (error) {
+    throw new ActionError(
+      `build provenance could not be signed with ${endpoints.fulcioUrl}: ${(error as Error).message}`,
+    );
+  }
+  context.reporter.info(`build provenance: ${attestation.builtBy} (${attestation.path})`);
+  if (!context.api) return attestation;
+  try {
+    const stored = await context.api.storeAttestation(attestation.bundle);
+    context.reporter.info(`attestation ${stored ?? ''} stored on GitHub`.replace('  ', ' '));
+    return { ...attestation, ...(stored === undefined ? {} : { stored }) };
+  } catch (error) {
+    context.reporter.annotate({
+      severity: 'warning',
+      code: 'attestation-not-stored',
+      message: `the build provenance was not stored on GitHub (${(error as Error).message}); give the job "permissions: attestations: write". The bundle is still attached to the release as ${PROVENANCE_FILE}`,
+    });
+    return attestation;
+  }
 }
 
 /** The signing-key input, opened with signing-password when it is sealed. */

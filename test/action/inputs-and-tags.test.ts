@@ -62,8 +62,17 @@ test('inputs: defaults, booleans, sizes and multi-line lists', () => {
     signingKey: '',
     signingPassword: '',
     keyStatement: '',
+    provenance: 'auto',
+    fulcioUrl: '',
+    rekorUrl: '',
   });
   assert.equal(parseBoolean('draft', 'Yes', false), true);
+  const only = (values: Record<string, string>) => readInputs((name) => values[name] ?? '', '', '/o');
+  assert.equal(only({ provenance: 'false' }).provenance, false);
+  assert.equal(only({ provenance: 'true' }).provenance, true);
+  assert.throws(() => only({ provenance: 'sometimes' }), /input "provenance" must be auto, true or false/);
+  assert.equal(only({ 'sigstore-fulcio-url': 'https://fulcio.example.com/' }).fulcioUrl, 'https://fulcio.example.com');
+  assert.throws(() => only({ 'sigstore-rekor-url': 'rekor' }), /input "sigstore-rekor-url" must be an http\(s\) URL/);
   assert.throws(
     () => parseBoolean('draft', 'maybe', false),
     (e: unknown) => e instanceof InputError && /input "draft" must be true or false/.test(e.message),

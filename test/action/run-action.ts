@@ -46,6 +46,8 @@ export async function runAction(options: {
   apiUrl: string;
   event: Event;
   inputs?: Record<string, string>;
+  /** More of the runner's environment (an ID token's request URL and token, another server URL). */
+  env?: Record<string, string>;
 }): Promise<ActionRun> {
   const runner = await tempDir('c2f-runner-');
   const eventPath = path.join(runner, 'event.json');
@@ -67,10 +69,11 @@ export async function runAction(options: {
     GITHUB_OUTPUT: outputPath,
     GITHUB_STEP_SUMMARY: summaryPath,
     RUNNER_TEMP: runner,
+    ...options.env,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   for (const key of Object.keys(process.env))
-    if (key.startsWith('INPUT_') || key.startsWith('GITHUB_')) env[key] ??= undefined;
+    if (key.startsWith('INPUT_') || key.startsWith('GITHUB_') || key.startsWith('ACTIONS_')) env[key] ??= undefined;
   const result = await run(process.execPath, [path.join(REPO, 'dist', 'action.js')], { cwd: options.workspace, env });
   return {
     ...result,
