@@ -3,7 +3,9 @@
 // and a Rekor transparency log (the Sigstore project's own mock services, @sigstore/mock), and the trusted root that
 // verifies what they issue. Nothing here reaches the public Sigstore instances.
 import { createHash, createSign, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { bundleToJSON } from '@sigstore/bundle';
 import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock';
+import { DSSEBundleBuilder, FulcioSigner, RekorWitness } from '@sigstore/sign';
 
 export const FULCIO_PATH = '/_sigstore/fulcio';
 export const REKOR_PATH = '/_sigstore/rekor';
@@ -94,6 +96,38 @@ export class SigstoreStandIn {
       return { status: answer.statusCode, json };
     }
     return undefined;
+  }
+
+  /**
+   * Build provenance for bytes with this SHA-256, as a workflow run would attest them through this stand-in's
+   * Fulcio and Rekor (the Action does the same from a real process); the bundle's JSON text.
+   */
+  async attest(sha256: string, run: WorkflowRun, subjects = [{ name: 'gestor-plugin.zip', sha256 }]): Promise<string> {
+    await this.ready();
+    const statement = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: subjects.map((s) => ({ name: s.name, digest: { sha256: s.sha256 } })),
+      predicateType: 'https://slsa.dev/provenance/v1',
+      predicate: {
+        buildDefinition: {
+          buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+          externalParameters: {
+            workflow: { ref: run.ref, repository: `https://github.com/${run.repository}`, path: run.workflow },
+          },
+        },
+        runDetails: { builder: { id: `https://github.com/${run.repository}/${run.workflow}@${run.ref}` } },
+      },
+    };
+    const identityProvider = { getToken: async () => this.idToken(run, 'sigstore') };
+    const builder = new DSSEBundleBuilder({
+      signer: new FulcioSigner({ identityProvider, fulcioBaseURL: this.fulcioUrl }),
+      witnesses: [new RekorWitness({ rekorBaseURL: this.rekorUrl })],
+    });
+    const bundle = await builder.create({
+      data: Buffer.from(JSON.stringify(statement)),
+      type: 'application/vnd.in-toto+json',
+    });
+    return JSON.stringify(bundleToJSON(bundle as Parameters<typeof bundleToJSON>[0]));
   }
 
   /** A GitHub Actions OIDC token for the run, with the claims Fulcio turns into the certificate. */

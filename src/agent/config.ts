@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import type { ErrorObject } from 'ajv';
 import { parsePublicKey } from '../plugin/minisign.ts';
+import { DEFAULT_SIGSTORE_TRUST, type ProvenancePolicy, type SigstoreTrust } from '../plugin/provenance.ts';
 import { validateAgentConfig } from './schemas/agent-config.validator.js';
 
 // The agent's one config file: read, checked against its JSON Schema, and completed with defaults. Every
@@ -40,6 +43,8 @@ export interface AgentConfig {
   pinned: string[];
   /** Plugins whose publisher this host checks itself ("*": every plugin without its own entry). */
   publishers: Record<string, PublisherTrust>;
+  /** The trusted root and OIDC issuer build provenance is checked against. */
+  sigstore: SigstoreTrust;
   allowHttpDownloads: boolean;
   allowPrivateRedirects: boolean;
   /** When a job fails after the installer started changing the site, reinstall what the site had before. */
@@ -55,6 +60,8 @@ export interface PublisherTrust {
   /** Minisign public keys (base64 lines). */
   keys: string[];
   trustOnFirstUse: boolean;
+  /** The build provenance a package must carry (repository, workflow, tags). */
+  provenance?: ProvenancePolicy;
 }
 
 export interface HealthCheckConfig {
@@ -143,6 +150,7 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
     pollSeconds: c.pollSeconds ?? 30,
     pinned: c.pinned ?? [],
     publishers: publishersOf(c.publishers ?? {}, file),
+    sigstore: sigstoreOf(c.sigstore ?? {}, base, file),
     allowHttpDownloads: c.allowHttpDownloads ?? false,
     allowPrivateRedirects: c.allowPrivateRedirects ?? false,
     restoreOnFailure: c.restoreOnFailure ?? true,
@@ -166,14 +174,18 @@ export function completeConfig(raw: unknown, file: string): AgentConfig {
 }
 
 function publishersOf(
-  raw: Record<string, { keys?: string[]; trustOnFirstUse?: boolean }>,
+  raw: Record<string, { keys?: string[]; trustOnFirstUse?: boolean; provenance?: ProvenancePolicy }>,
   file: string,
 ): Record<string, PublisherTrust> {
   const publishers: Record<string, PublisherTrust> = {};
   for (const [pluginId, entry] of Object.entries(raw)) {
-    const trust = { keys: [...new Set(entry.keys ?? [])], trustOnFirstUse: entry.trustOnFirstUse ?? false };
-    if (!trust.keys.length && !trust.trustOnFirstUse)
-      throw new ConfigError(`${file}: publishers.${pluginId}: give keys, or trustOnFirstUse: true`);
+    const trust: PublisherTrust = {
+      keys: [...new Set(entry.keys ?? [])],
+      trustOnFirstUse: entry.trustOnFirstUse ?? false,
+      ...(entry.provenance ? { provenance: entry.provenance } : {}),
+    };
+    if (!trust.keys.length && !trust.trustOnFirstUse && !trust.provenance)
+      throw new ConfigError(`${file}: publishers.${pluginId}: give keys, trustOnFirstUse: true, or provenance`);
     for (const key of trust.keys) {
       try {
         parsePublicKey(key);
@@ -184,6 +196,21 @@ function publishersOf(
     publishers[pluginId] = trust;
   }
   return publishers;
+}
+
+/** The config's Sigstore settings; the trusted root file is read (and checked) now, not at the first job. */
+function sigstoreOf(raw: { trustedRoot?: string; issuer?: string }, base: string, file: string): SigstoreTrust {
+  let trustedRoot = DEFAULT_SIGSTORE_TRUST.trustedRoot;
+  if (raw.trustedRoot) {
+    const rootFile = path.resolve(base, raw.trustedRoot);
+    try {
+      trustedRoot = JSON.parse(readFileSync(rootFile, 'utf8'));
+      TrustedRoot.fromJSON(trustedRoot);
+    } catch (error) {
+      throw new ConfigError(`${file}: sigstore.trustedRoot: ${rootFile}: ${(error as Error).message}`);
+    }
+  }
+  return { ...DEFAULT_SIGSTORE_TRUST, trustedRoot, ...(raw.issuer ? { issuer: raw.issuer } : {}) };
 }
 
 function describe(error: ErrorObject): string {

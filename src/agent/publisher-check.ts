@@ -3,7 +3,8 @@ import { compareVersions } from '../versions.ts';
 import { checkStatement } from '../plugin/key-statement.ts';
 import { keyIdText, parsePublicKey, type PublicKey } from '../plugin/minisign.ts';
 import { checkPackageSignature } from '../plugin/package-signature.ts';
-import type { Job } from '../protocol/messages.ts';
+import { checkProvenance, type SigstoreTrust } from '../plugin/provenance.ts';
+import type { Job, PublisherSummary } from '../protocol/messages.ts';
 import type { PublisherTrust } from './config.ts';
 import type { TrustRecords } from './trust-records.ts';
 
@@ -11,19 +12,22 @@ import type { TrustRecords } from './trust-records.ts';
 // the downloaded bytes before anything reads them. The bot, its database and GitHub are not trusted here: the
 // keys are the config's (plus those pinned on first use or added by a statement a trusted key signed), the
 // signature must cover these bytes, this plugin id and this version, and an older version than the site has
-// passes only as an operator's rollback to a version this host had installed. Order: key statement, then the
-// signature, then the version.
+// passes only as an operator's rollback to a version this host had installed. A plugin may also (or instead)
+// require build provenance: a Sigstore bundle, verified with the host's own trusted root, saying that this
+// repository's workflow built these bytes for a matching tag. Order: key statement, signature, provenance, version.
 
 export type PublisherCheck =
   | { ok: true; checked: false }
-  | { ok: true; checked: true; keyId: string; notes: string[]; pinOnSuccess?: string }
+  | { ok: true; checked: true; keyId?: string; builtBy?: string; notes: string[]; pinOnSuccess?: string }
   | { ok: false; reason: string };
 
 export interface PublisherCheckInput {
   trust: PublisherTrust | undefined;
   records: TrustRecords;
   job: Job;
-  digests: { sha256: string; blake2b: Buffer };
+  /** The bytes' digests: BLAKE2b-512 when a signature is checked (it covers the bytes), else their SHA-256. */
+  digests: { sha256: string; blake2b?: Buffer };
+  sigstore: SigstoreTrust;
   /** The version the site has now (its own files), null when none. */
   siteVersion: string | null;
   hadInstalled: (version: string) => boolean;
@@ -33,9 +37,49 @@ export function trustFor(publishers: Record<string, PublisherTrust>, pluginId: s
   return publishers[pluginId] ?? publishers['*'];
 }
 
+/** Whether the plugin's packages must carry the publisher's signature (keys, or a key to pin on first use). */
+export function needsSignature(trust: PublisherTrust): boolean {
+  return trust.keys.length > 0 || trust.trustOnFirstUse;
+}
+
 export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
-  const { trust, records, job } = input;
+  const { trust, job } = input;
   if (!trust) return { ok: true, checked: false };
+  let signed: { keyId: string; notes: string[]; pinOnSuccess?: string } | undefined;
+  if (needsSignature(trust)) {
+    const signature = checkSignature(input, trust);
+    if (!signature.ok) return signature;
+    signed = signature;
+  }
+  let builtBy: string | undefined;
+  if (trust.provenance) {
+    const built = checkProvenance(job.package.provenance, input.digests.sha256, trust.provenance, input.sigstore);
+    if (!built.ok) return { ok: false, reason: built.reason };
+    builtBy = `${built.provenance.repository}/${built.provenance.workflow}@${built.provenance.ref}`;
+  }
+  if (input.siteVersion && (compareVersions(job.plugin.version, input.siteVersion) ?? 0) < 0) {
+    const operatorRollback = job.action === 'rollback' && input.hadInstalled(job.plugin.version);
+    if (!operatorRollback)
+      return {
+        ok: false,
+        reason: `${job.plugin.id} ${job.plugin.version} is older than the ${input.siteVersion} this site has: an old release is installed only as an operator's rollback to a version this host had`,
+      };
+  }
+  return {
+    ok: true,
+    checked: true,
+    notes: signed?.notes ?? [],
+    ...(signed ? { keyId: signed.keyId } : {}),
+    ...(signed?.pinOnSuccess ? { pinOnSuccess: signed.pinOnSuccess } : {}),
+    ...(builtBy ? { builtBy } : {}),
+  };
+}
+
+function checkSignature(
+  input: PublisherCheckInput,
+  trust: PublisherTrust,
+): { ok: true; keyId: string; notes: string[]; pinOnSuccess?: string } | { ok: false; reason: string } {
+  const { records, job } = input;
   const pluginId = job.plugin.id;
   const notes: string[] = [];
   let keys = trustedKeys(trust, records, pluginId);
@@ -78,36 +122,34 @@ export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
     }
     pinOnSuccess = job.package.publisherKey;
   }
-  const signature = checkPackageSignature(job.package.signature, keys, input.digests, {
-    pluginId,
-    version: job.plugin.version,
-  });
+  if (!input.digests.blake2b) return { ok: false, reason: 'the package was not hashed for its signature' };
+  const signature = checkPackageSignature(
+    job.package.signature,
+    keys,
+    { sha256: input.digests.sha256, blake2b: input.digests.blake2b },
+    { pluginId, version: job.plugin.version },
+  );
   if (!signature.ok) return { ok: false, reason: signature.reason };
-
-  if (input.siteVersion && (compareVersions(job.plugin.version, input.siteVersion) ?? 0) < 0) {
-    const operatorRollback = job.action === 'rollback' && input.hadInstalled(job.plugin.version);
-    if (!operatorRollback)
-      return {
-        ok: false,
-        reason: `${pluginId} ${job.plugin.version} is older than the ${input.siteVersion} this site has: an old signed release is installed only as an operator's rollback to a version this host had`,
-      };
-  }
-  return { ok: true, checked: true, keyId: signature.keyId, notes, ...(pinOnSuccess ? { pinOnSuccess } : {}) };
+  return { ok: true, keyId: signature.keyId, notes, ...(pinOnSuccess ? { pinOnSuccess } : {}) };
 }
 
 /** What this host checks, as its heartbeats tell the bot: the key ids trusted per plugin ("*": every other one). */
 export function trustSummary(
   publishers: Record<string, PublisherTrust>,
   records: TrustRecords,
-): Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> {
-  const summary: Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> = {};
+): Record<string, PublisherSummary> {
+  const summary: Record<string, PublisherSummary> = {};
   const plugins = new Set([...Object.keys(publishers), ...records.plugins()]);
   for (const pluginId of plugins) {
     const trust = pluginId === '*' ? publishers['*'] : trustFor(publishers, pluginId);
     if (!trust) continue;
     const keys =
       pluginId === '*' ? trust.keys.map((line) => parsePublicKey(line)) : trustedKeys(trust, records, pluginId);
-    summary[pluginId] = { keyIds: keys.map((k) => keyIdText(k.keyId)), trustOnFirstUse: trust.trustOnFirstUse };
+    summary[pluginId] = {
+      keyIds: keys.map((k) => keyIdText(k.keyId)),
+      trustOnFirstUse: trust.trustOnFirstUse,
+      ...(trust.provenance ? { provenance: trust.provenance } : {}),
+    };
   }
   return summary;
 }

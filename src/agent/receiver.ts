@@ -12,7 +12,7 @@ export interface JobIntake {
   intake(job: Job, via?: 'push' | 'pull'): { status: 200 | 202 | 409 | 503; ack: Ack | { error: string } };
 }
 
-const MAX_JOB_BYTES = 64 * 1024;
+const MAX_JOB_BYTES = 256 * 1024;
 
 export async function handleJobRequest(
   req: IncomingMessage,

@@ -12,7 +12,7 @@ import type { AgentConfig } from './config.ts';
 import { downloadPackage } from './download.ts';
 import { compatibilityProblem } from '../protocol/compatibility.ts';
 import { checkSiteHealth } from './health-check.ts';
-import { checkPublisher, trustFor } from './publisher-check.ts';
+import { checkPublisher, needsSignature, trustFor } from './publisher-check.ts';
 import { TrustRecords } from './trust-records.ts';
 import { tail } from './installers/installer.ts';
 import { runProcess } from './installers/run-process.ts';
@@ -130,12 +130,15 @@ async function install(
       timings,
     });
   };
-  // A plugin whose publisher this host checks: without the publisher's signature nothing is even downloaded.
-  if (trust && !job.package.signature) return unverified('the package has no publisher signature');
+  // A plugin whose publisher this host checks: without the publisher's signature (or the build provenance it
+  // requires) nothing is even downloaded.
+  const signatureNeeded = trust !== undefined && needsSignature(trust);
+  if (signatureNeeded && !job.package.signature) return unverified('the package has no publisher signature');
+  if (trust?.provenance && !job.package.provenance) return unverified('the package has no build provenance');
   let zip =
     job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
   let downloaded: string | undefined;
-  let digests: { sha256: string; blake2b: Buffer } | undefined;
+  let digests: { sha256: string; blake2b?: Buffer } | undefined;
   try {
     if (!zip) {
       if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now())
@@ -155,19 +158,20 @@ async function install(
         allowPrivateRedirects: config.allowPrivateRedirects,
         // Checking the publisher, the bytes are held to the signature's BLAKE2b-512 and the job's SHA-256 to the
         // SHA-256 the publisher signed: as strict as hashing both, for one hash.
-        digest: trust ? 'blake2b512' : 'sha256',
+        digest: signatureNeeded ? 'blake2b512' : 'sha256',
       });
       if (!result.ok) return erro(result.exitCode, result.reason);
       downloaded = result.file;
       timings.downloadMs = result.ms;
       zip = result.file;
-      if (trust) digests = { sha256: job.package.sha256, blake2b: result.digest };
+      if (signatureNeeded) digests = { sha256: job.package.sha256, blake2b: result.digest };
       else if (result.digest.toString('hex') !== job.package.sha256)
         return erro(
           PLG_EXIT.CHECKSUM,
           `the download's SHA-256 is ${result.digest.toString('hex')}, the job says ${job.package.sha256}: nothing was installed`,
           { timings },
         );
+      else digests = { sha256: job.package.sha256 };
     }
     const verifyStarted = Date.now();
     // The publisher, checked by this host itself on these bytes, before anything reads them.
@@ -177,13 +181,18 @@ async function install(
           records,
           job,
           digests: digests ?? (await packageDigests(zip)),
+          sigstore: config.sigstore,
           siteVersion: before.version,
           hadInstalled: (version) => ctx.journal.hadInstalled(job.plugin.id, version),
         })
       : undefined;
     if (publisher && !publisher.ok) return unverified(publisher.reason);
     const publisherLog = publisher?.checked
-      ? [...publisher.notes.map((note) => `-- publisher: ${note}`), `-- publisher: signed by key ${publisher.keyId}`]
+      ? [
+          ...publisher.notes.map((note) => `-- publisher: ${note}`),
+          ...(publisher.keyId ? [`-- publisher: signed by key ${publisher.keyId}`] : []),
+          ...(publisher.builtBy ? [`-- publisher: built by ${publisher.builtBy}`] : []),
+        ]
       : [];
     const inspection = await inspectPackage(
       zip,

@@ -1,4 +1,5 @@
 import type { ApplicationFunction, Probot } from 'probot';
+import type { SigstoreTrust } from '../plugin/provenance.ts';
 import type { PgBoss } from 'pg-boss';
 import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
 import { deliverRollout, enqueueRolloutPushes, type RolloutData } from './delivery/deliver-rollout.ts';
@@ -59,6 +60,10 @@ export interface BotDeps {
   defaultStrategy?: Strategy;
   /** C2F_PUBLISHER_KEYS: the keys each named repository's releases must be signed with. */
   publisherKeys?: Record<string, string[]>;
+  /** C2F_PROVENANCE_WORKFLOWS: the workflows that must have built each named repository's releases. */
+  provenanceWorkflows?: Record<string, string[]>;
+  /** The trusted root and issuer build provenance is checked against (Sigstore's public-good and GitHub's). */
+  sigstore?: SigstoreTrust;
   /** Seconds between the controller's passes over running rollouts (default 30). */
   rolloutTickSeconds?: number;
   /** The clock staged rollouts read (soaks, windows, release age); tests move it. */
@@ -187,6 +192,8 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
           api,
           defaultStrategy: deps.defaultStrategy,
           publisherKeys: deps.publisherKeys,
+          provenanceWorkflows: deps.provenanceWorkflows,
+          sigstore: deps.sigstore,
           now: deps.now,
         },
         release,

@@ -1,4 +1,7 @@
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { DEFAULT_SIGSTORE_TRUST, type SigstoreTrust } from '../plugin/provenance.ts';
 import type { ErrorObject } from 'ajv';
 import { RETRY_SCHEDULE_SECONDS } from './delivery/deliver-job.ts';
 import { JOB_DEADLINE_SECONDS } from './delivery/job-message.ts';
@@ -39,6 +42,10 @@ export interface BotConfig {
   retentionDays: number;
   /** Per repository, the keys its releases must be signed with (replacing the repository's own list). */
   publisherKeys?: Record<string, string[]>;
+  /** Per repository, the workflow files one of which must have built its releases (replacing the repository's own list). */
+  provenanceWorkflows?: Record<string, string[]>;
+  /** What build provenance is checked against: a trusted root file (C2F_SIGSTORE_TRUSTED_ROOT) and issuer. */
+  sigstore: SigstoreTrust;
   /** The rollout strategy of repositories that declare none (waves, onHalt, minReleaseAge); all at once when absent. */
   rolloutStrategy?: Strategy;
   /** Seconds between the controller's passes over running rollouts (waves, soaks, windows, release age). */
@@ -73,6 +80,8 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   checkRunDelaySeconds: 'C2F_CHECK_RUN_DELAY_SECONDS',
   retentionDays: 'C2F_RETENTION_DAYS',
   publisherKeys: 'C2F_PUBLISHER_KEYS',
+  provenanceWorkflows: 'C2F_PROVENANCE_WORKFLOWS',
+  sigstore: 'C2F_SIGSTORE_TRUSTED_ROOT',
   rolloutStrategy: 'C2F_ROLLOUT_STRATEGY',
   rolloutTickSeconds: 'C2F_ROLLOUT_TICK_SECONDS',
   reportCheckSeconds: 'C2F_REPORT_CHECK_SECONDS',
@@ -120,11 +129,23 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
       problems.push(`C2F_PUBLISHER_KEYS must be JSON like {"owner/repo": ["RWQ…"]}: ${(error as Error).message}`);
     }
   }
+  let provenanceWorkflows: unknown;
+  if (set('C2F_PROVENANCE_WORKFLOWS') !== undefined) {
+    try {
+      provenanceWorkflows = JSON.parse(set('C2F_PROVENANCE_WORKFLOWS')!);
+    } catch (error) {
+      problems.push(
+        `C2F_PROVENANCE_WORKFLOWS must be JSON like {"owner/repo": [".github/workflows/release.yml"]}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const sigstore = sigstoreTrust(set('C2F_SIGSTORE_TRUSTED_ROOT'), set('C2F_SIGSTORE_ISSUER'), problems);
   const raw: Record<string, unknown> = {
     port: number('PORT', 3000),
     host: set('HOST') ?? 'localhost',
     webhookSecret: set('WEBHOOK_SECRET'),
     publisherKeys,
+    provenanceWorkflows,
     botUrl: botUrl?.replace(/\/+$/, ''),
     adminToken: set('C2F_ADMIN_TOKEN'),
     databaseUrl: set('DATABASE_URL'),
@@ -155,11 +176,28 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     problems.push(...errors.map((error) => describe(error, raw)));
   }
   if (rolloutStrategy) raw.rolloutStrategy = rolloutStrategy;
+  raw.sigstore = sigstore;
   if (problems.length)
     throw new BotConfigError(
       `the bot's configuration is incomplete:\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`,
     );
   return raw as unknown as BotConfig;
+}
+
+/** Sigstore's public-good root and GitHub's issuer, or a root file of one's own (GitHub's instance, a GHES). */
+function sigstoreTrust(rootFile: string | undefined, issuer: string | undefined, problems: string[]): SigstoreTrust {
+  let trustedRoot = DEFAULT_SIGSTORE_TRUST.trustedRoot;
+  if (rootFile) {
+    try {
+      trustedRoot = JSON.parse(readFileSync(rootFile, 'utf8'));
+      TrustedRoot.fromJSON(trustedRoot);
+    } catch (error) {
+      problems.push(`C2F_SIGSTORE_TRUSTED_ROOT ${rootFile} cannot be used: ${(error as Error).message}`);
+    }
+  }
+  if (issuer && !/^https?:\/\//.test(issuer))
+    problems.push(`C2F_SIGSTORE_ISSUER must be an http(s) URL, found ${issuer}`);
+  return { ...DEFAULT_SIGSTORE_TRUST, trustedRoot, ...(issuer ? { issuer } : {}) };
 }
 
 function describe(error: ErrorObject, raw: Record<string, unknown>): string {

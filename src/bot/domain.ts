@@ -58,4 +58,17 @@ export interface ReleasePublisher {
   /** The required key that verified the signature: a trust-on-first-use host may pin it. */
   publisherKey: string | null;
   keyStatement: { statement: string; signature: string } | null;
+  /** The release's build provenance, when it has one (absent in rows kept before provenance was read). */
+  provenance?: ReleaseProvenance | null;
+}
+
+/** A release's build provenance (gestor-plugin.zip.sigstore.json) and what the bot's check of it found. */
+export interface ReleaseProvenance {
+  bundle: string;
+  /** verified: by the release's repository (and a required workflow); unverified: not required, and it failed. */
+  status: 'verified' | 'unverified';
+  /** owner/repo/.github/workflows/file.yml@ref, when verified. */
+  builtBy: string | null;
+  /** Why it did not verify. */
+  reason?: string;
 }

@@ -185,6 +185,8 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       console: consoleSignIn(config, process.env),
       defaultStrategy: config.rolloutStrategy,
       publisherKeys: config.publisherKeys,
+      provenanceWorkflows: config.provenanceWorkflows,
+      sigstore: config.sigstore,
       rolloutTickSeconds: overrides.rolloutTickSeconds ?? config.rolloutTickSeconds,
       reportCheckSeconds: config.reportCheckSeconds,
       jobDeadlineSeconds: config.jobDeadlineSeconds,

@@ -10,7 +10,8 @@ import publicGoodRoot from './sigstore/public-good-trusted-root.json' with { typ
 
 export const PROVENANCE_FILE = 'gestor-plugin.zip.sigstore.json';
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
-const MAX_BUNDLE_BYTES = 256 * 1024;
+/** Real bundles are a few KiB: a certificate chain, one log entry and the statement. */
+export const MAX_PROVENANCE_BYTES = 64 * 1024;
 const MAX_DEPTH = 32;
 const IN_TOTO = 'application/vnd.in-toto+json';
 const SLSA_V1 = 'https://slsa.dev/provenance/v1';
@@ -74,8 +75,8 @@ export function checkProvenance(
 
 /** Verifies the bundle with the trusted root and returns who built these bytes; throws ProvenanceError. */
 export function readProvenance(bundleText: string, sha256: string, trust: SigstoreTrust): Provenance {
-  if (Buffer.byteLength(bundleText) > MAX_BUNDLE_BYTES)
-    throw new ProvenanceError(`the provenance bundle is larger than ${MAX_BUNDLE_BYTES / 1024} KiB`);
+  if (Buffer.byteLength(bundleText) > MAX_PROVENANCE_BYTES)
+    throw new ProvenanceError(`the provenance bundle is larger than ${MAX_PROVENANCE_BYTES / 1024} KiB`);
   if (nestingDepth(bundleText) > MAX_DEPTH)
     throw new ProvenanceError(`the provenance bundle nests deeper than ${MAX_DEPTH} levels`);
   let json: unknown;

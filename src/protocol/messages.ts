@@ -39,6 +39,8 @@ export interface Job {
     signature?: string;
     /** The key the bot verified the signature with; only a trust-on-first-use host pins it, after checking. */
     publisherKey?: string;
+    /** The build provenance (the release's gestor-plugin.zip.sigstore.json); a host that requires it checks it. */
+    provenance?: string;
   };
   /** The publisher's statement adding or retiring signing keys, published with the release. */
   keyStatement?: { statement: string; signature: string };
@@ -92,7 +94,7 @@ export interface Heartbeat {
   /** The site's Conn2Flow version, when the agent can read it. */
   gestorVersion?: string | null;
   /** The plugins whose publisher the host checks: the key ids it trusts for each ("*": every other plugin). */
-  publishers?: Record<string, { keyIds: string[]; trustOnFirstUse: boolean }>;
+  publishers?: Record<string, PublisherSummary>;
   pollSeconds: number;
   sentAt: string;
 }
@@ -110,4 +112,11 @@ export interface Ack {
   jobId: string;
   report?: Report | null;
   reason?: string;
+}
+
+/** What a host checks for one plugin's publisher, as its heartbeats say. */
+export interface PublisherSummary {
+  keyIds: string[];
+  trustOnFirstUse: boolean;
+  provenance?: { repository: string; workflow?: string; tagPattern?: string };
 }

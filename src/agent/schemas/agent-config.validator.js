@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateAgentConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"publishers":{"type":"object","description":"Plugins whose publisher this host checks itself: a job for one is installed only when the package carries a signature (gestor-plugin.zip.minisig) by one of these keys, for this plugin and version; otherwise it fails with exit 49 (PUBLISHER_UNVERIFIED) and nothing is installed. \"*\" applies to every plugin without an entry of its own.","propertyNames":{"pattern":"^(\\*|[a-z0-9][a-z0-9_-]*)$","maxLength":128},"maxProperties":500,"additionalProperties":{"type":"object","properties":{"keys":{"type":"array","maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"},"description":"Publisher public keys, as minisign's base64 line (the second line of the .pub file)."},"trustOnFirstUse":{"type":"boolean","default":false,"description":"With no key yet: pin the key the first job names once its signature verifies with it and the install succeeds."}},"additionalProperties":false}},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"allowPrivateRedirects":{"type":"boolean","description":"Follow a package download's redirect from a public server to a loopback or private address (closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."},"settleSeconds":{"type":"number","minimum":0,"maximum":600,"description":"How long after an install the site may still run the previous code (PHP's opcache rechecks files every opcache.revalidate_freq seconds). Default: read from the web server's PHP settings (phpIniDir), else 3."},"phpIniDir":{"type":"string","minLength":1,"description":"The web server's PHP configuration folder (php.ini and conf.d/), read for opcache's settings. Default: /etc/php/<version>/fpm, else apache2, when there is one."},"passes":{"type":"integer","minimum":1,"maximum":20,"default":3,"description":"The check must pass this many times in a row, intervalSeconds apart."},"intervalSeconds":{"type":"number","minimum":0,"maximum":60,"default":1,"description":"Time between passes."}},"additionalProperties":false},"reloadCommand":{"type":["array","null"],"minItems":1,"items":{"type":"string","minLength":1},"description":"A command run after every install, update, rollback and restore, before the health check, e.g. [\"systemctl\", \"reload\", \"php8.2-fpm\"]: with opcache.validate_timestamps=0 the web server runs new code only after a reload."},"postInstall":{"type":"object","description":"The plugin's post_install_scripts (manifest), run after a successful install or update, one at a time, with PHP from the plugin's folder.","properties":{"timeoutSeconds":{"type":"integer","minimum":1,"maximum":3600,"default":300,"description":"Time limit of each script."},"stopOnError":{"type":"boolean","default":true,"description":"A failed script fails the job and puts the previous version back (false: its failure is reported in the log and the job stays ok)."}},"additionalProperties":false}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/agent-config.schema.json","title":"c2f-plugin agent configuration","description":"One file per host; written by `c2f-plugin agent enroll`, read by `c2f-plugin agent --config FILE`. Relative paths are relative to this file.","type":"object","required":["hostId","secret","botUrl","installer"],"properties":{"$schema":{"type":"string"},"hostId":{"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"},"secret":{"type":"string","pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"The host's signing secret, as the bot issued it at enrollment."},"previousSecret":{"type":["string","null"],"pattern":"^whsec_[A-Za-z0-9+/=]{20,}$","description":"Still accepted on incoming jobs during a secret rotation."},"botUrl":{"type":"string","pattern":"^https?://","description":"The bot's base URL (heartbeats, enrollment, pull mode)."},"listen":{"description":"Where jobs are pushed to; null for pull mode (hosts behind NAT long-poll the bot instead).","oneOf":[{"type":"null"},{"type":"object","required":["port"],"properties":{"host":{"type":"string","default":"127.0.0.1"},"port":{"type":"integer","minimum":0,"maximum":65535},"path":{"type":"string","pattern":"^/","default":"/"}},"additionalProperties":false}]},"dataDir":{"type":"string","minLength":1,"description":"Journal, downloads and backups (default: c2f-agent-data beside this file)."},"installer":{"oneOf":[{"type":"object","required":["type","gestorDir"],"properties":{"type":{"const":"conn2flow"},"gestorDir":{"type":"string","minLength":1,"description":"The site's gestor/ folder."},"php":{"type":"string","minLength":1,"default":"php"},"domain":{"type":["string","null"],"description":"Folder under gestor/autenticacoes/ whose .env holds the database credentials (default: localhost, else the first one)."},"dbSocket":{"type":["string","null"],"minLength":1,"description":"The MariaDB/MySQL socket used when the site's DB_HOST is localhost (default: the one PHP's mysqli uses, as the site does)."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false},{"type":"object","required":["type","command"],"properties":{"type":{"const":"command"},"command":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Program and arguments; {zip}, {plugin}, {version} and {action} are replaced. Its exit code is read as a PLG_EXIT_* code."},"timeoutSeconds":{"type":"integer","minimum":1,"default":900}},"additionalProperties":false}]},"limits":{"type":"object","properties":{"downloadBytes":{"type":"integer","minimum":128},"downloadTimeoutSeconds":{"type":"integer","minimum":1},"zipEntries":{"type":"integer","minimum":1},"zipTotalBytes":{"type":"integer","minimum":1},"zipRatio":{"type":"number","minimum":1}},"additionalProperties":false},"backups":{"type":"object","properties":{"keep":{"type":"integer","minimum":1,"description":"Packages kept per plugin (the installed one is always kept)."}},"additionalProperties":false},"heartbeatSeconds":{"type":"integer","minimum":5},"pollSeconds":{"type":"integer","minimum":1,"maximum":60},"pinned":{"type":"array","items":{"type":"string"},"description":"Plugin ids this host refuses jobs for (answered 409)."},"publishers":{"type":"object","description":"Plugins whose publisher this host checks itself: a job for one is installed only when the package carries a signature (gestor-plugin.zip.minisig) by one of these keys, for this plugin and version; otherwise it fails with exit 49 (PUBLISHER_UNVERIFIED) and nothing is installed. \"*\" applies to every plugin without an entry of its own.","propertyNames":{"pattern":"^(\\*|[a-z0-9][a-z0-9_-]*)$","maxLength":128},"maxProperties":500,"additionalProperties":{"type":"object","properties":{"keys":{"type":"array","maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"},"description":"Publisher public keys, as minisign's base64 line (the second line of the .pub file)."},"trustOnFirstUse":{"type":"boolean","default":false,"description":"With no key yet: pin the key the first job names once its signature verifies with it and the install succeeds."},"provenance":{"type":"object","description":"Install only packages whose build provenance (gestor-plugin.zip.sigstore.json) this host verifies with its Sigstore trusted root: built by this repository, with this workflow file, for a tag matching tagPattern.","required":["repository"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$","maxLength":140},"workflow":{"type":"string","pattern":"^\\.github/workflows/[^@]+\\.ya?ml$","maxLength":256,"description":"The workflow file that must have built it (.github/workflows/release.yml); absent: any of the repository's."},"tagPattern":{"type":"string","minLength":1,"maxLength":128,"description":"Tags the build may have run for; * matches any run of characters (plugin-my-plugin-v*)."}},"additionalProperties":false}},"additionalProperties":false}},"sigstore":{"type":"object","description":"What build provenance is checked against. Default: Sigstore's public-good trusted root (shipped with the agent) and GitHub Actions' OIDC issuer.","properties":{"trustedRoot":{"type":"string","minLength":1,"description":"A Sigstore trusted_root.json to use instead (GitHub's own instance for private repositories, a private Sigstore); relative to this file."},"issuer":{"type":"string","pattern":"^https?://","maxLength":256,"description":"The OIDC issuer whose identities certify builds (https://token.actions.githubusercontent.com; a GitHub Enterprise Server's https://HOST/_services/token)."}},"additionalProperties":false},"allowHttpDownloads":{"type":"boolean","description":"Accept http:// package URLs (tests and closed networks)."},"allowPrivateRedirects":{"type":"boolean","description":"Follow a package download's redirect from a public server to a loopback or private address (closed networks)."},"restoreOnFailure":{"type":"boolean","default":true,"description":"When an install fails after the installer started changing the site, reinstall the version the site had before from the package kept for it (and report erro, \"restored to X\")."},"healthCheck":{"type":"object","description":"After each install, update or rollback the agent asks the site: every URL must answer 2xx or 3xx within the time limit, with no PHP fatal error in its page. A failed check puts back the version the site had (from its kept package) and reports erro 46 (HEALTH_CHECK_FAILED) with what failed.","required":["urls"],"properties":{"urls":{"type":"array","minItems":1,"maxItems":20,"items":{"type":"string","pattern":"^https?://"},"description":"Pages of the site to ask (its home page, an admin page)."},"timeoutSeconds":{"type":"number","minimum":1,"maximum":300,"default":15,"description":"Time limit of each request."},"fatalPatterns":{"type":"array","items":{"type":"string","minLength":1},"description":"Texts that mark a broken page (default: PHP's \"Fatal error\", \"Parse error\" and \"Uncaught\" errors)."},"settleSeconds":{"type":"number","minimum":0,"maximum":600,"description":"How long after an install the site may still run the previous code (PHP's opcache rechecks files every opcache.revalidate_freq seconds). Default: read from the web server's PHP settings (phpIniDir), else 3."},"phpIniDir":{"type":"string","minLength":1,"description":"The web server's PHP configuration folder (php.ini and conf.d/), read for opcache's settings. Default: /etc/php/<version>/fpm, else apache2, when there is one."},"passes":{"type":"integer","minimum":1,"maximum":20,"default":3,"description":"The check must pass this many times in a row, intervalSeconds apart."},"intervalSeconds":{"type":"number","minimum":0,"maximum":60,"default":1,"description":"Time between passes."}},"additionalProperties":false},"reloadCommand":{"type":["array","null"],"minItems":1,"items":{"type":"string","minLength":1},"description":"A command run after every install, update, rollback and restore, before the health check, e.g. [\"systemctl\", \"reload\", \"php8.2-fpm\"]: with opcache.validate_timestamps=0 the web server runs new code only after a reload."},"postInstall":{"type":"object","description":"The plugin's post_install_scripts (manifest), run after a successful install or update, one at a time, with PHP from the plugin's folder.","properties":{"timeoutSeconds":{"type":"integer","minimum":1,"maximum":3600,"default":300,"description":"Time limit of each script."},"stopOnError":{"type":"boolean","default":true,"description":"A failed script fails the job and puts the previous version back (false: its failure is reported in the log and the job stays ok)."}},"additionalProperties":false}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._:-]*$", "u");
@@ -11,6 +11,8 @@ const pattern7 = new RegExp("^https?://", "u");
 const pattern8 = new RegExp("^/", "u");
 const pattern9 = new RegExp("^(\\*|[a-z0-9][a-z0-9_-]*)$", "u");
 const pattern10 = new RegExp("^RW[A-Za-z0-9+/]{54}$", "u");
+const pattern11 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
+const pattern12 = new RegExp("^\\.github/workflows/[^@]+\\.ya?ml$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/agent-config.schema.json" */;
@@ -1076,7 +1078,7 @@ for(const key7 in data33){
 let data34 = data33[key7];
 if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
 for(const key8 in data34){
-if(!((key8 === "keys") || (key8 === "trustOnFirstUse"))){
+if(!(((key8 === "keys") || (key8 === "trustOnFirstUse")) || (key8 === "provenance"))){
 const err81 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err81];
@@ -1150,9 +1152,11 @@ vErrors.push(err86);
 errors++;
 }
 }
-}
-else {
-const err87 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data34.provenance !== undefined){
+let data38 = data34.provenance;
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.repository === undefined){
+const err87 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/required",keyword:"required",params:{missingProperty: "repository"},message:"must have required property '"+"repository"+"'"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1161,10 +1165,9 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-}
-else {
-const err88 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key9 in data38){
+if(!(((key9 === "repository") || (key9 === "workflow")) || (key9 === "tagPattern"))){
+const err88 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1174,9 +1177,11 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data.allowHttpDownloads !== undefined){
-if(typeof data.allowHttpDownloads !== "boolean"){
-const err89 = {instancePath:instancePath+"/allowHttpDownloads",schemaPath:"#/properties/allowHttpDownloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data38.repository !== undefined){
+let data39 = data38.repository;
+if(typeof data39 === "string"){
+if(func2(data39) > 140){
+const err89 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/repository",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/repository/maxLength",keyword:"maxLength",params:{limit: 140},message:"must NOT have more than 140 characters"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1185,10 +1190,8 @@ vErrors.push(err89);
 }
 errors++;
 }
-}
-if(data.allowPrivateRedirects !== undefined){
-if(typeof data.allowPrivateRedirects !== "boolean"){
-const err90 = {instancePath:instancePath+"/allowPrivateRedirects",schemaPath:"#/properties/allowPrivateRedirects/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(!pattern11.test(data39)){
+const err90 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/repository",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/repository/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1198,9 +1201,8 @@ vErrors.push(err90);
 errors++;
 }
 }
-if(data.restoreOnFailure !== undefined){
-if(typeof data.restoreOnFailure !== "boolean"){
-const err91 = {instancePath:instancePath+"/restoreOnFailure",schemaPath:"#/properties/restoreOnFailure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err91 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/repository",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/repository/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1210,11 +1212,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data.healthCheck !== undefined){
-let data41 = data.healthCheck;
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-if(data41.urls === undefined){
-const err92 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/required",keyword:"required",params:{missingProperty: "urls"},message:"must have required property '"+"urls"+"'"};
+if(data38.workflow !== undefined){
+let data40 = data38.workflow;
+if(typeof data40 === "string"){
+if(func2(data40) > 256){
+const err92 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/workflow",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/workflow/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1223,9 +1225,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-for(const key9 in data41){
-if(!(((((((key9 === "urls") || (key9 === "timeoutSeconds")) || (key9 === "fatalPatterns")) || (key9 === "settleSeconds")) || (key9 === "phpIniDir")) || (key9 === "passes")) || (key9 === "intervalSeconds"))){
-const err93 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(!pattern12.test(data40)){
+const err93 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/workflow",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/workflow/pattern",keyword:"pattern",params:{pattern: "^\\.github/workflows/[^@]+\\.ya?ml$"},message:"must match pattern \""+"^\\.github/workflows/[^@]+\\.ya?ml$"+"\""};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1235,11 +1236,8 @@ vErrors.push(err93);
 errors++;
 }
 }
-if(data41.urls !== undefined){
-let data42 = data41.urls;
-if(Array.isArray(data42)){
-if(data42.length > 20){
-const err94 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+else {
+const err94 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/workflow",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/workflow/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1248,8 +1246,12 @@ vErrors.push(err94);
 }
 errors++;
 }
-if(data42.length < 1){
-const err95 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+if(data38.tagPattern !== undefined){
+let data41 = data38.tagPattern;
+if(typeof data41 === "string"){
+if(func2(data41) > 128){
+const err95 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/tagPattern",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/tagPattern/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1258,12 +1260,8 @@ vErrors.push(err95);
 }
 errors++;
 }
-const len3 = data42.length;
-for(let i3=0; i3<len3; i3++){
-let data43 = data42[i3];
-if(typeof data43 === "string"){
-if(!pattern7.test(data43)){
-const err96 = {instancePath:instancePath+"/healthCheck/urls/" + i3,schemaPath:"#/properties/healthCheck/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(func2(data41) < 1){
+const err96 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/tagPattern",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/tagPattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1274,7 +1272,7 @@ errors++;
 }
 }
 else {
-const err97 = {instancePath:instancePath+"/healthCheck/urls/" + i3,schemaPath:"#/properties/healthCheck/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err97 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/tagPattern",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/tagPattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1286,7 +1284,7 @@ errors++;
 }
 }
 else {
-const err98 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err98 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1296,11 +1294,9 @@ vErrors.push(err98);
 errors++;
 }
 }
-if(data41.timeoutSeconds !== undefined){
-let data44 = data41.timeoutSeconds;
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 300 || isNaN(data44)){
-const err99 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+else {
+const err99 = {instancePath:instancePath+"/publishers/" + key7.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1309,8 +1305,10 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data44 < 1 || isNaN(data44)){
-const err100 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err100 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1320,8 +1318,12 @@ vErrors.push(err100);
 errors++;
 }
 }
-else {
-const err101 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.sigstore !== undefined){
+let data42 = data.sigstore;
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+for(const key10 in data42){
+if(!((key10 === "trustedRoot") || (key10 === "issuer"))){
+const err101 = {instancePath:instancePath+"/sigstore",schemaPath:"#/properties/sigstore/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1331,15 +1333,11 @@ vErrors.push(err101);
 errors++;
 }
 }
-if(data41.fatalPatterns !== undefined){
-let data45 = data41.fatalPatterns;
-if(Array.isArray(data45)){
-const len4 = data45.length;
-for(let i4=0; i4<len4; i4++){
-let data46 = data45[i4];
-if(typeof data46 === "string"){
-if(func2(data46) < 1){
-const err102 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i4,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data42.trustedRoot !== undefined){
+let data43 = data42.trustedRoot;
+if(typeof data43 === "string"){
+if(func2(data43) < 1){
+const err102 = {instancePath:instancePath+"/sigstore/trustedRoot",schemaPath:"#/properties/sigstore/properties/trustedRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1350,7 +1348,7 @@ errors++;
 }
 }
 else {
-const err103 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i4,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err103 = {instancePath:instancePath+"/sigstore/trustedRoot",schemaPath:"#/properties/sigstore/properties/trustedRoot/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1360,9 +1358,11 @@ vErrors.push(err103);
 errors++;
 }
 }
-}
-else {
-const err104 = {instancePath:instancePath+"/healthCheck/fatalPatterns",schemaPath:"#/properties/healthCheck/properties/fatalPatterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data42.issuer !== undefined){
+let data44 = data42.issuer;
+if(typeof data44 === "string"){
+if(func2(data44) > 256){
+const err104 = {instancePath:instancePath+"/sigstore/issuer",schemaPath:"#/properties/sigstore/properties/issuer/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1371,12 +1371,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-if(data41.settleSeconds !== undefined){
-let data47 = data41.settleSeconds;
-if((typeof data47 == "number") && (isFinite(data47))){
-if(data47 > 600 || isNaN(data47)){
-const err105 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
+if(!pattern7.test(data44)){
+const err105 = {instancePath:instancePath+"/sigstore/issuer",schemaPath:"#/properties/sigstore/properties/issuer/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1385,8 +1381,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data47 < 0 || isNaN(data47)){
-const err106 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err106 = {instancePath:instancePath+"/sigstore/issuer",schemaPath:"#/properties/sigstore/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1396,8 +1393,9 @@ vErrors.push(err106);
 errors++;
 }
 }
+}
 else {
-const err107 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err107 = {instancePath:instancePath+"/sigstore",schemaPath:"#/properties/sigstore/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1407,11 +1405,9 @@ vErrors.push(err107);
 errors++;
 }
 }
-if(data41.phpIniDir !== undefined){
-let data48 = data41.phpIniDir;
-if(typeof data48 === "string"){
-if(func2(data48) < 1){
-const err108 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.allowHttpDownloads !== undefined){
+if(typeof data.allowHttpDownloads !== "boolean"){
+const err108 = {instancePath:instancePath+"/allowHttpDownloads",schemaPath:"#/properties/allowHttpDownloads/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1421,8 +1417,9 @@ vErrors.push(err108);
 errors++;
 }
 }
-else {
-const err109 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.allowPrivateRedirects !== undefined){
+if(typeof data.allowPrivateRedirects !== "boolean"){
+const err109 = {instancePath:instancePath+"/allowPrivateRedirects",schemaPath:"#/properties/allowPrivateRedirects/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1432,10 +1429,9 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data41.passes !== undefined){
-let data49 = data41.passes;
-if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err110 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.restoreOnFailure !== undefined){
+if(typeof data.restoreOnFailure !== "boolean"){
+const err110 = {instancePath:instancePath+"/restoreOnFailure",schemaPath:"#/properties/restoreOnFailure/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1444,9 +1440,12 @@ vErrors.push(err110);
 }
 errors++;
 }
-if((typeof data49 == "number") && (isFinite(data49))){
-if(data49 > 20 || isNaN(data49)){
-const err111 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
+}
+if(data.healthCheck !== undefined){
+let data48 = data.healthCheck;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+if(data48.urls === undefined){
+const err111 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/required",keyword:"required",params:{missingProperty: "urls"},message:"must have required property '"+"urls"+"'"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1455,8 +1454,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(data49 < 1 || isNaN(data49)){
-const err112 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+for(const key11 in data48){
+if(!(((((((key11 === "urls") || (key11 === "timeoutSeconds")) || (key11 === "fatalPatterns")) || (key11 === "settleSeconds")) || (key11 === "phpIniDir")) || (key11 === "passes")) || (key11 === "intervalSeconds"))){
+const err112 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1466,12 +1466,11 @@ vErrors.push(err112);
 errors++;
 }
 }
-}
-if(data41.intervalSeconds !== undefined){
-let data50 = data41.intervalSeconds;
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 > 60 || isNaN(data50)){
-const err113 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
+if(data48.urls !== undefined){
+let data49 = data48.urls;
+if(Array.isArray(data49)){
+if(data49.length > 20){
+const err113 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1480,8 +1479,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-if(data50 < 0 || isNaN(data50)){
-const err114 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data49.length < 1){
+const err114 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1490,9 +1489,12 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-else {
-const err115 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const len3 = data49.length;
+for(let i3=0; i3<len3; i3++){
+let data50 = data49[i3];
+if(typeof data50 === "string"){
+if(!pattern7.test(data50)){
+const err115 = {instancePath:instancePath+"/healthCheck/urls/" + i3,schemaPath:"#/properties/healthCheck/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1502,9 +1504,8 @@ vErrors.push(err115);
 errors++;
 }
 }
-}
 else {
-const err116 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err116 = {instancePath:instancePath+"/healthCheck/urls/" + i3,schemaPath:"#/properties/healthCheck/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1514,10 +1515,9 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data.reloadCommand !== undefined){
-let data51 = data.reloadCommand;
-if((!(Array.isArray(data51))) && (data51 !== null)){
-const err117 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/type",keyword:"type",params:{type: schema31.properties.reloadCommand.type},message:"must be array,null"};
+}
+else {
+const err117 = {instancePath:instancePath+"/healthCheck/urls",schemaPath:"#/properties/healthCheck/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1526,9 +1526,12 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(Array.isArray(data51)){
-if(data51.length < 1){
-const err118 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+if(data48.timeoutSeconds !== undefined){
+let data51 = data48.timeoutSeconds;
+if((typeof data51 == "number") && (isFinite(data51))){
+if(data51 > 300 || isNaN(data51)){
+const err118 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1537,12 +1540,8 @@ vErrors.push(err118);
 }
 errors++;
 }
-const len5 = data51.length;
-for(let i5=0; i5<len5; i5++){
-let data52 = data51[i5];
-if(typeof data52 === "string"){
-if(func2(data52) < 1){
-const err119 = {instancePath:instancePath+"/reloadCommand/" + i5,schemaPath:"#/properties/reloadCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data51 < 1 || isNaN(data51)){
+const err119 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1553,7 +1552,7 @@ errors++;
 }
 }
 else {
-const err120 = {instancePath:instancePath+"/reloadCommand/" + i5,schemaPath:"#/properties/reloadCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err120 = {instancePath:instancePath+"/healthCheck/timeoutSeconds",schemaPath:"#/properties/healthCheck/properties/timeoutSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1563,14 +1562,15 @@ vErrors.push(err120);
 errors++;
 }
 }
-}
-}
-if(data.postInstall !== undefined){
-let data53 = data.postInstall;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-for(const key10 in data53){
-if(!((key10 === "timeoutSeconds") || (key10 === "stopOnError"))){
-const err121 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+if(data48.fatalPatterns !== undefined){
+let data52 = data48.fatalPatterns;
+if(Array.isArray(data52)){
+const len4 = data52.length;
+for(let i4=0; i4<len4; i4++){
+let data53 = data52[i4];
+if(typeof data53 === "string"){
+if(func2(data53) < 1){
+const err121 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i4,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1580,10 +1580,8 @@ vErrors.push(err121);
 errors++;
 }
 }
-if(data53.timeoutSeconds !== undefined){
-let data54 = data53.timeoutSeconds;
-if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err122 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err122 = {instancePath:instancePath+"/healthCheck/fatalPatterns/" + i4,schemaPath:"#/properties/healthCheck/properties/fatalPatterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1592,9 +1590,10 @@ vErrors.push(err122);
 }
 errors++;
 }
-if((typeof data54 == "number") && (isFinite(data54))){
-if(data54 > 3600 || isNaN(data54)){
-const err123 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/healthCheck/fatalPatterns",schemaPath:"#/properties/healthCheck/properties/fatalPatterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1603,8 +1602,12 @@ vErrors.push(err123);
 }
 errors++;
 }
-if(data54 < 1 || isNaN(data54)){
-const err124 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data48.settleSeconds !== undefined){
+let data54 = data48.settleSeconds;
+if((typeof data54 == "number") && (isFinite(data54))){
+if(data54 > 600 || isNaN(data54)){
+const err124 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1613,11 +1616,8 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-}
-if(data53.stopOnError !== undefined){
-if(typeof data53.stopOnError !== "boolean"){
-const err125 = {instancePath:instancePath+"/postInstall/stopOnError",schemaPath:"#/properties/postInstall/properties/stopOnError/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data54 < 0 || isNaN(data54)){
+const err125 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1627,9 +1627,8 @@ vErrors.push(err125);
 errors++;
 }
 }
-}
 else {
-const err126 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err126 = {instancePath:instancePath+"/healthCheck/settleSeconds",schemaPath:"#/properties/healthCheck/properties/settleSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1639,14 +1638,246 @@ vErrors.push(err126);
 errors++;
 }
 }
-}
-else {
-const err127 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data48.phpIniDir !== undefined){
+let data55 = data48.phpIniDir;
+if(typeof data55 === "string"){
+if(func2(data55) < 1){
+const err127 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err127];
 }
 else {
 vErrors.push(err127);
+}
+errors++;
+}
+}
+else {
+const err128 = {instancePath:instancePath+"/healthCheck/phpIniDir",schemaPath:"#/properties/healthCheck/properties/phpIniDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+if(data48.passes !== undefined){
+let data56 = data48.passes;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err129 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 > 20 || isNaN(data56)){
+const err130 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+if(data56 < 1 || isNaN(data56)){
+const err131 = {instancePath:instancePath+"/healthCheck/passes",schemaPath:"#/properties/healthCheck/properties/passes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+}
+if(data48.intervalSeconds !== undefined){
+let data57 = data48.intervalSeconds;
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 > 60 || isNaN(data57)){
+const err132 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60"};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+if(data57 < 0 || isNaN(data57)){
+const err133 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+else {
+const err134 = {instancePath:instancePath+"/healthCheck/intervalSeconds",schemaPath:"#/properties/healthCheck/properties/intervalSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+}
+else {
+const err135 = {instancePath:instancePath+"/healthCheck",schemaPath:"#/properties/healthCheck/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+if(data.reloadCommand !== undefined){
+let data58 = data.reloadCommand;
+if((!(Array.isArray(data58))) && (data58 !== null)){
+const err136 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/type",keyword:"type",params:{type: schema31.properties.reloadCommand.type},message:"must be array,null"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+if(Array.isArray(data58)){
+if(data58.length < 1){
+const err137 = {instancePath:instancePath+"/reloadCommand",schemaPath:"#/properties/reloadCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+const len5 = data58.length;
+for(let i5=0; i5<len5; i5++){
+let data59 = data58[i5];
+if(typeof data59 === "string"){
+if(func2(data59) < 1){
+const err138 = {instancePath:instancePath+"/reloadCommand/" + i5,schemaPath:"#/properties/reloadCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+else {
+const err139 = {instancePath:instancePath+"/reloadCommand/" + i5,schemaPath:"#/properties/reloadCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+}
+}
+}
+if(data.postInstall !== undefined){
+let data60 = data.postInstall;
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+for(const key12 in data60){
+if(!((key12 === "timeoutSeconds") || (key12 === "stopOnError"))){
+const err140 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+if(data60.timeoutSeconds !== undefined){
+let data61 = data60.timeoutSeconds;
+if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
+const err141 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+if((typeof data61 == "number") && (isFinite(data61))){
+if(data61 > 3600 || isNaN(data61)){
+const err142 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+if(data61 < 1 || isNaN(data61)){
+const err143 = {instancePath:instancePath+"/postInstall/timeoutSeconds",schemaPath:"#/properties/postInstall/properties/timeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+}
+if(data60.stopOnError !== undefined){
+if(typeof data60.stopOnError !== "boolean"){
+const err144 = {instancePath:instancePath+"/postInstall/stopOnError",schemaPath:"#/properties/postInstall/properties/stopOnError/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/postInstall",schemaPath:"#/properties/postInstall/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+}
+}
+else {
+const err146 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
 }
 errors++;
 }

@@ -49,7 +49,7 @@ import {
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { waveSummaries } from '../rollout/wave-summary.ts';
 import { fleetPage } from '../store/fleet.ts';
-import { knownPublisherKeys, registryPlugin, searchRegistry } from '../store/registry.ts';
+import { knownProvenance, knownPublisherKeys, registryPlugin, searchRegistry } from '../store/registry.ts';
 import { releasesWithoutRollout } from '../store/releases.ts';
 import { jobReports } from '../store/reports.ts';
 import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
@@ -79,6 +79,8 @@ export interface AdminDeps {
   onChanged?: (rolloutId: string) => Promise<void>;
   /** C2F_PUBLISHER_KEYS: the keys each named repository's releases must be signed with. */
   publisherKeys?: Record<string, string[]>;
+  /** C2F_PROVENANCE_WORKFLOWS: the workflows that must have built each named repository's releases. */
+  provenanceWorkflows?: Record<string, string[]>;
 }
 
 class BadRequest extends Error {
@@ -317,7 +319,13 @@ async function route(
     const pins = (await knownPublisherKeys(db, created.host.plugins, deps.publisherKeys))
       .map(({ pluginId, key }) => ` --publisher ${pluginId}=${key}`)
       .join('');
-    const agentCommand = `c2f-agent enroll --bot ${deps.botUrl} --token ${created.token} --gestor <the site's gestor folder> [--url <where the bot reaches this agent>]${pins}`;
+    const builds = (await knownProvenance(db, created.host.plugins, deps.provenanceWorkflows))
+      .map(
+        ({ pluginId, repository, workflow }) =>
+          ` --provenance ${pluginId}=${repository}${workflow ? `:${workflow}` : ''}`,
+      )
+      .join('');
+    const agentCommand = `c2f-agent enroll --bot ${deps.botUrl} --token ${created.token} --gestor <the site's gestor folder> [--url <where the bot reaches this agent>]${pins}${builds}`;
     return {
       status: 201,
       body: { host: created.host, token: created.token, expiresAt: created.expiresAt, agentCommand },

@@ -55,6 +55,7 @@ export function buildJobMessage(
       urlExpiresAt: link.expiresAt,
       ...(publisher?.signature ? { signature: publisher.signature } : {}),
       ...(publisher?.publisherKey ? { publisherKey: publisher.publisherKey } : {}),
+      ...(publisher?.provenance ? { provenance: publisher.provenance.bundle } : {}),
     },
     ...(publisher?.keyStatement ? { keyStatement: publisher.keyStatement } : {}),
     options: { force: job.force, skipMigrations: false },

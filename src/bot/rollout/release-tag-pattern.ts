@@ -21,6 +21,8 @@ export interface RepositoryReleaseConfig {
   rollout?: unknown;
   /** Public keys (minisign base64 lines) the releases must be signed with, unless C2F_PUBLISHER_KEYS names the repository. */
   'publisher-keys'?: unknown;
+  /** Workflow files one of which must have built (attested) the releases, unless C2F_PROVENANCE_WORKFLOWS names the repository. */
+  'provenance-workflows'?: unknown;
 }
 
 export type TagMeaning =

@@ -10,6 +10,13 @@ import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../stor
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { KEY_STATEMENT_FILE, MAX_STATEMENT_BYTES } from '../../plugin/key-statement.ts';
 import { SIGNATURE_FILE } from '../../plugin/package-signature.ts';
+import {
+  DEFAULT_SIGSTORE_TRUST,
+  MAX_PROVENANCE_BYTES,
+  PROVENANCE_FILE,
+  type SigstoreTrust,
+} from '../../plugin/provenance.ts';
+import { releaseProvenance } from './release-provenance.ts';
 import { PackageRefused, readPackageManifest } from './package-manifest.ts';
 import { releasePublisher } from './release-publisher.ts';
 import { planJobs, PRERELEASE_SKIP } from './plan-jobs.ts';
@@ -41,6 +48,10 @@ export interface ResolveDeps {
   defaultStrategy?: Strategy;
   /** C2F_PUBLISHER_KEYS: the keys each named repository's releases must be signed with. */
   publisherKeys?: Record<string, string[]>;
+  /** C2F_PROVENANCE_WORKFLOWS: the workflows that must have built each named repository's releases. */
+  provenanceWorkflows?: Record<string, string[]>;
+  /** The trusted root and issuer build provenance is checked against. */
+  sigstore?: SigstoreTrust;
   now?: () => Date;
 }
 
@@ -88,6 +99,12 @@ export async function resolveRelease(
     const statementAsset = github.assets.find((a) => a.name === KEY_STATEMENT_FILE);
     const statementSignatureAsset = github.assets.find((a) => a.name === `${KEY_STATEMENT_FILE}.minisig`);
     const required = requiredKeys(deps.publisherKeys, config, release.repository);
+    const provenanceAsset = github.assets.find((a) => a.name === PROVENANCE_FILE);
+    const attested = requiredWorkflows(deps.provenanceWorkflows, config, release.repository);
+    if (attested.workflows.length && !provenanceAsset)
+      throw new AssetsNotReadyError(
+        `release ${release.tag} has no ${PROVENANCE_FILE} yet (${attested.from} requires one)`,
+      );
     if (required.keys.length && !signatureAsset)
       throw new AssetsNotReadyError(
         `release ${release.tag} has no ${SIGNATURE_FILE} yet (${required.from} requires one)`,
@@ -124,8 +141,12 @@ export async function resolveRelease(
       return fail(
         `the digest GitHub computed for ${PACKAGE} of ${release.tag} (${zip.digest}) differs from ${PACKAGE}.sha256 (${expected}): nothing is rolled out`,
       );
-    const tooLarge = [signatureAsset, statementAsset, statementSignatureAsset].find(
-      (a) => a && a.size > (a === statementAsset ? MAX_STATEMENT_BYTES : 4096),
+    const limits = new Map([
+      [statementAsset, MAX_STATEMENT_BYTES],
+      [provenanceAsset, MAX_PROVENANCE_BYTES],
+    ]);
+    const tooLarge = [signatureAsset, statementAsset, statementSignatureAsset, provenanceAsset].find(
+      (a) => a && a.size > (limits.get(a) ?? 4096),
     );
     if (tooLarge)
       return fail(
@@ -150,10 +171,11 @@ export async function resolveRelease(
     }
     const text = (asset: { id: number } | undefined, max: number) =>
       asset ? deps.api.downloadText(release!.repository, asset.id, max) : Promise.resolve(null);
-    const [signature, statement, statementSignature] = await Promise.all([
+    const [signature, statement, statementSignature, bundle] = await Promise.all([
       text(signatureAsset, 4096),
       text(statementAsset, MAX_STATEMENT_BYTES),
       text(statementSignatureAsset, 4096),
+      text(provenanceAsset, MAX_PROVENANCE_BYTES),
     ]);
     const checked = releasePublisher({
       signature,
@@ -172,6 +194,21 @@ export async function resolveRelease(
       });
       return fail(`publisher not verified: ${checked.reason}: nothing is rolled out`);
     }
+    const built = releaseProvenance({
+      bundle,
+      repository: release.repository,
+      sha256: expected,
+      requiredWorkflows: attested.workflows,
+      requiredBy: attested.from,
+      sigstore: deps.sigstore ?? DEFAULT_SIGSTORE_TRUST,
+    });
+    if (!built.ok) {
+      await recordReleaseEvent(db, 'release_unverified', release, named.pluginId, {
+        tag: release.tag,
+        reason: built.reason,
+      });
+      return fail(`build provenance not verified: ${built.reason}: nothing is rolled out`);
+    }
     const resolved = {
       state: 'resolved',
       pluginId: named.pluginId,
@@ -184,7 +221,7 @@ export async function resolveRelease(
       compatibility,
       publishedAt: github.publishedAt,
       strategy,
-      publisher: checked.publisher,
+      publisher: { ...checked.publisher, provenance: built.provenance },
       error: null,
     };
     await updateRelease(db, releaseId, resolved);
@@ -253,6 +290,19 @@ function requiredKeys(
   const listed = config['publisher-keys'];
   const keys = [listed].flat().filter((k): k is string => typeof k === 'string');
   return { keys, from: 'publisher-keys in .github/conn2flow-release.yml' };
+}
+
+/** The workflows that must have built a repository's releases: the bot's setting for it, else the repository's own. */
+function requiredWorkflows(
+  botWorkflows: Record<string, string[]> | undefined,
+  config: RepositoryReleaseConfig,
+  repository: string,
+): { workflows: string[]; from: string } {
+  const own = botWorkflows?.[repository];
+  if (own) return { workflows: own, from: `C2F_PROVENANCE_WORKFLOWS for ${repository}` };
+  const listed = config['provenance-workflows'];
+  const workflows = [listed].flat().filter((w): w is string => typeof w === 'string');
+  return { workflows, from: 'provenance-workflows in .github/conn2flow-release.yml' };
 }
 
 /** The repository's strategy (`rollout:` of .github/conn2flow-release.yml), else the bot's default. */

@@ -2,14 +2,15 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateBotConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), GHE_HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers","port","host"],"properties":{"port":{"type":"integer","minimum":0,"maximum":65535,"description":"PORT: the port the bot listens on (default 3000)."},"host":{"type":"string","minLength":1,"description":"HOST: the address the bot listens on (default localhost; 0.0.0.0 or :: to be reached from other machines)."},"webhookSecret":{"type":"string","minLength":1,"description":"WEBHOOK_SECRET: the secret GitHub signs webhooks with (the App's settings page); written by setup mode."},"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), GHE_HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers","port","host"],"properties":{"port":{"type":"integer","minimum":0,"maximum":65535,"description":"PORT: the port the bot listens on (default 3000)."},"host":{"type":"string","minLength":1,"description":"HOST: the address the bot listens on (default localhost; 0.0.0.0 or :: to be reached from other machines)."},"webhookSecret":{"type":"string","minLength":1,"description":"WEBHOOK_SECRET: the secret GitHub signs webhooks with (the App's settings page); written by setup mode."},"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"provenanceWorkflows":{"type":"object","description":"C2F_PROVENANCE_WORKFLOWS: JSON, repository (owner/name) to the workflow files (.github/workflows/release.yml) one of which must have built its releases, proven by the build provenance the Action attaches; it replaces provenance-workflows of that repository's .github/conn2flow-release.yml.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^\\.github/workflows/[^@]+\\.ya?ml$","maxLength":256}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^https?://[^/]+", "u");
 const pattern5 = new RegExp("^postgres(ql)?://", "u");
 const pattern6 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
 const pattern7 = new RegExp("^RW[A-Za-z0-9+/]{54}$", "u");
-const pattern8 = new RegExp("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", "u");
+const pattern9 = new RegExp("^\\.github/workflows/[^@]+\\.ya?ml$", "u");
+const pattern10 = new RegExp("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/bot-config.schema.json" */;
@@ -655,10 +656,11 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data.rolloutStrategy !== undefined){
-let data17 = data.rolloutStrategy;
-if(!(data17 && typeof data17 == "object" && !Array.isArray(data17))){
-const err54 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.provenanceWorkflows !== undefined){
+let data17 = data.provenanceWorkflows;
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+if(Object.keys(data17).length > 1000){
+const err54 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -667,12 +669,11 @@ vErrors.push(err54);
 }
 errors++;
 }
-}
-if(data.rolloutTickSeconds !== undefined){
-let data18 = data.rolloutTickSeconds;
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 3600 || isNaN(data18)){
-const err55 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+for(const key3 in data17){
+const _errs40 = errors;
+if(typeof key3 === "string"){
+if(!pattern6.test(key3)){
+const err55 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key3};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -681,8 +682,10 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(data18 < 0.2 || isNaN(data18)){
-const err56 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+}
+var valid7 = _errs40 === errors;
+if(!valid7){
+const err56 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -692,8 +695,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+for(const key4 in data17){
+let data18 = data17[key4];
+if(Array.isArray(data18)){
+if(data18.length > 32){
+const err57 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -702,12 +708,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-}
-if(data.reportCheckSeconds !== undefined){
-let data19 = data.reportCheckSeconds;
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 > 86400 || isNaN(data19)){
-const err58 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+if(data18.length < 1){
+const err58 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -716,8 +718,12 @@ vErrors.push(err58);
 }
 errors++;
 }
-if(data19 < 0.2 || isNaN(data19)){
-const err59 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+const len2 = data18.length;
+for(let i2=0; i2<len2; i2++){
+let data19 = data18[i2];
+if(typeof data19 === "string"){
+if(func2(data19) > 256){
+const err59 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -726,9 +732,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-else {
-const err60 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(!pattern9.test(data19)){
+const err60 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^\\.github/workflows/[^@]+\\.ya?ml$"},message:"must match pattern \""+"^\\.github/workflows/[^@]+\\.ya?ml$"+"\""};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -738,11 +743,8 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.jobDeadlineSeconds !== undefined){
-let data20 = data.jobDeadlineSeconds;
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 2592000 || isNaN(data20)){
-const err61 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+else {
+const err61 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -751,8 +753,10 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data20 < 1 || isNaN(data20)){
-const err62 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -762,8 +766,9 @@ vErrors.push(err62);
 errors++;
 }
 }
+}
 else {
-const err63 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err63 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -773,11 +778,10 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data.githubClientId !== undefined){
-let data21 = data.githubClientId;
-if(typeof data21 === "string"){
-if(func2(data21) < 1){
-const err64 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.rolloutStrategy !== undefined){
+let data20 = data.rolloutStrategy;
+if(!(data20 && typeof data20 == "object" && !Array.isArray(data20))){
+const err64 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -787,8 +791,11 @@ vErrors.push(err64);
 errors++;
 }
 }
-else {
-const err65 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.rolloutTickSeconds !== undefined){
+let data21 = data.rolloutTickSeconds;
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 3600 || isNaN(data21)){
+const err65 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -797,12 +804,8 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-if(data.githubClientSecret !== undefined){
-let data22 = data.githubClientSecret;
-if(typeof data22 === "string"){
-if(func2(data22) < 1){
-const err66 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data21 < 0.2 || isNaN(data21)){
+const err66 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -813,7 +816,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err67 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -823,11 +826,11 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data.consoleUsers !== undefined){
-let data23 = data.consoleUsers;
-if(Array.isArray(data23)){
-if(data23.length > 500){
-const err68 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(data.reportCheckSeconds !== undefined){
+let data22 = data.reportCheckSeconds;
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 86400 || isNaN(data22)){
+const err68 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -836,12 +839,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-const len2 = data23.length;
-for(let i2=0; i2<len2; i2++){
-let data24 = data23[i2];
-if(typeof data24 === "string"){
-if(!pattern8.test(data24)){
-const err69 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(data22 < 0.2 || isNaN(data22)){
+const err69 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -852,7 +851,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/consoleUsers/" + i2,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err70 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -862,9 +861,11 @@ vErrors.push(err70);
 errors++;
 }
 }
-}
-else {
-const err71 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.jobDeadlineSeconds !== undefined){
+let data23 = data.jobDeadlineSeconds;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 2592000 || isNaN(data23)){
+const err71 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -873,12 +874,8 @@ vErrors.push(err71);
 }
 errors++;
 }
-}
-if(data.consoleOrg !== undefined){
-let data25 = data.consoleOrg;
-if(typeof data25 === "string"){
-if(!pattern8.test(data25)){
-const err72 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(data23 < 1 || isNaN(data23)){
+const err72 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -889,7 +886,7 @@ errors++;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err73 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -899,14 +896,140 @@ vErrors.push(err73);
 errors++;
 }
 }
-}
-else {
-const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.githubClientId !== undefined){
+let data24 = data.githubClientId;
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err74 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err74];
 }
 else {
 vErrors.push(err74);
+}
+errors++;
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+if(data.githubClientSecret !== undefined){
+let data25 = data.githubClientSecret;
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err76 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+else {
+const err77 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+if(data.consoleUsers !== undefined){
+let data26 = data.consoleUsers;
+if(Array.isArray(data26)){
+if(data26.length > 500){
+const err78 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+const len3 = data26.length;
+for(let i3=0; i3<len3; i3++){
+let data27 = data26[i3];
+if(typeof data27 === "string"){
+if(!pattern10.test(data27)){
+const err79 = {instancePath:instancePath+"/consoleUsers/" + i3,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/consoleUsers/" + i3,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+if(data.consoleOrg !== undefined){
+let data28 = data.consoleOrg;
+if(typeof data28 === "string"){
+if(!pattern10.test(data28)){
+const err82 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+}
+else {
+const err84 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
 }
 errors++;
 }

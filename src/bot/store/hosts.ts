@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { generateSecret } from '../../protocol/signing.ts';
 import type { Database, Queryable } from './database.ts';
 import type { MaintenanceWindow } from '../domain.ts';
+import type { PublisherSummary } from '../../protocol/messages.ts';
 import type { InventoryRecord } from './rollouts.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -30,7 +31,7 @@ export interface HostRecord {
   /** The Conn2Flow version the host's site runs, from its heartbeats (null until one says). */
   gestorVersion: string | null;
   /** The plugins whose publisher the host checks itself, from its heartbeats (null: none it said). */
-  publishers: Record<string, { keyIds: string[]; trustOnFirstUse: boolean }> | null;
+  publishers: Record<string, PublisherSummary> | null;
   inventory: InventoryRecord[];
   plugins: Subscription[];
   /** Waves select hosts by label. */

@@ -25,7 +25,12 @@ export interface RegistryVersion {
   dependencies: Dependency[];
   publishedAt: string | null;
   /** Who signed the package, as the bot checked it before planning (null: resolved before the bot kept it). */
-  publisher: { status: 'verified' | 'unchecked' | 'unsigned'; signedBy: string | null } | null;
+  publisher: {
+    status: 'verified' | 'unchecked' | 'unsigned';
+    signedBy: string | null;
+    /** The build provenance: verified (by whom) or not, null when the release has none. */
+    provenance?: { status: 'verified' | 'unverified'; builtBy: string | null; reason?: string } | null;
+  } | null;
   /** Hosts whose site has this version. */
   hosts: Array<{ id: string; name: string }>;
 }
@@ -68,7 +73,19 @@ export async function registryPlugin(db: Queryable, repository: string, pluginId
     sha256: release.zipSha256,
     dependencies: release.dependencies ?? [],
     publishedAt: release.publishedAt,
-    publisher: release.publisher ? { status: release.publisher.status, signedBy: release.publisher.signedBy } : null,
+    publisher: release.publisher
+      ? {
+          status: release.publisher.status,
+          signedBy: release.publisher.signedBy,
+          provenance: release.publisher.provenance
+            ? {
+                status: release.publisher.provenance.status,
+                builtBy: release.publisher.provenance.builtBy,
+                ...(release.publisher.provenance.reason ? { reason: release.publisher.provenance.reason } : {}),
+              }
+            : null,
+        }
+      : null,
     hosts: running.filter((h) => h.version === release.version).map((h) => ({ id: h.id, name: h.name })),
   }));
 }
@@ -81,6 +98,14 @@ export function publisherText(publisher: RegistryVersion['publisher']): string {
   return publisher.status === 'verified'
     ? `signed by ${key}, verified`
     : `signed by ${key} (not checked: no key required)`;
+}
+
+/** Who built a version, as its build provenance says and whether it verified. */
+export function provenanceText(publisher: RegistryVersion['publisher']): string {
+  const built = publisher?.provenance;
+  if (!built) return 'no build provenance';
+  if (built.status === 'verified') return `built by ${built.builtBy}, verified`;
+  return `build provenance does not verify: ${built.reason ?? 'unknown reason'}`;
 }
 
 /**
@@ -105,6 +130,34 @@ export async function knownPublisherKeys(
       [repository, pluginId],
     );
     if (row?.key) known.push({ pluginId, key: row.key });
+  }
+  return known;
+}
+
+/**
+ * The build provenance a host may require for the plugins it follows, for the enrollment command to pin: the
+ * repository and the workflow the bot's C2F_PROVENANCE_WORKFLOWS names (when one), else the workflow that built
+ * the plugin's newest release whose provenance verified. Nothing when neither is known.
+ */
+export async function knownProvenance(
+  db: Queryable,
+  plugins: ReadonlyArray<{ repository: string; pluginId: string }>,
+  botWorkflows: Record<string, string[]> = {},
+): Promise<Array<{ pluginId: string; repository: string; workflow?: string }>> {
+  const known: Array<{ pluginId: string; repository: string; workflow?: string }> = [];
+  for (const { repository, pluginId } of plugins) {
+    const configured = botWorkflows[repository];
+    if (configured) {
+      known.push({ pluginId, repository, ...(configured.length === 1 ? { workflow: configured[0] } : {}) });
+      continue;
+    }
+    const [row] = await db.query<{ built_by: string | null }>(
+      `select publisher->'provenance'->>'builtBy' as built_by from releases where repository = $1 and plugin_id = $2
+         and state = 'resolved' and publisher->'provenance'->>'status' = 'verified' order by resolved_at desc limit 1`,
+      [repository, pluginId],
+    );
+    const workflow = row?.built_by?.slice(repository.length + 1).split('@')[0];
+    if (workflow) known.push({ pluginId, repository, workflow });
   }
   return known;
 }

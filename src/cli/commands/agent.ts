@@ -23,6 +23,10 @@ the config file (default ./c2f-agent.json, mode 0600):
   --publisher PLUGIN=KEY    install PLUGIN only when signed by KEY (a minisign .pub file or its base64
                             line; repeatable), checked on this host; PLUGIN=first-use pins the key of the
                             first verified install; PLUGIN may be * for every plugin without its own
+  --provenance PLUGIN=OWNER/REPO[:WORKFLOW][@TAGS]
+                            install PLUGIN only when its build provenance, checked on this host, says
+                            OWNER/REPO built it (with WORKFLOW, e.g. .github/workflows/release.yml, for a tag
+                            matching TAGS, * for any characters); repeatable, combines with --publisher
   --force                   replace an existing config file
 `;
 
@@ -88,6 +92,7 @@ async function enroll(program: string, args: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'allow-http-downloads': { type: 'boolean', default: false },
       publisher: { type: 'string', multiple: true, default: [] },
+      provenance: { type: 'string', multiple: true, default: [] },
       force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -102,6 +107,7 @@ async function enroll(program: string, args: string[]): Promise<number> {
     listen = { host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2]) };
   }
   const publishers = await publishersFrom(values.publisher!);
+  provenanceFrom(values.provenance!, publishers);
   const { enrollAgent, EnrollError } = await import('../../agent/enroll.ts');
   const installer = values.gestor
     ? { type: 'conn2flow' as const, gestorDir: path.resolve(values.gestor) }
@@ -162,6 +168,23 @@ async function status(program: string, args: string[]): Promise<number> {
     journal.close();
   }
   return 0;
+}
+
+/** --provenance PLUGIN=OWNER/REPO[:WORKFLOW][@TAGS], added to the publishers (checked before the token is used). */
+function provenanceFrom(given: readonly string[], publishers: Record<string, PublisherTrust>): void {
+  for (const entry of given) {
+    const match =
+      /^(\*|[a-z0-9][a-z0-9_-]*)=([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)(?::(\.github\/workflows\/[^@]+\.ya?ml))?(?:@(.{1,128}))?$/.exec(
+        entry,
+      );
+    if (!match)
+      throw new UsageError(
+        `--provenance takes PLUGIN=OWNER/REPO[:.github/workflows/FILE.yml][@TAG-PATTERN], not ${entry}`,
+      );
+    const [, pluginId, repository, workflow, tagPattern] = match;
+    const trust = (publishers[pluginId] ??= { keys: [], trustOnFirstUse: false });
+    trust.provenance = { repository, ...(workflow ? { workflow } : {}), ...(tagPattern ? { tagPattern } : {}) };
+  }
 }
 
 /** --publisher PLUGIN=KEY and PLUGIN=first-use, as the config's publishers (checked before the token is used). */

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { printable } from '../../printable.ts';
-import { publisherText, type RegistryPlugin, type RegistryVersion } from '../../bot/store/registry.ts';
+import { provenanceText, publisherText, type RegistryPlugin, type RegistryVersion } from '../../bot/store/registry.ts';
 import { adminClient } from '../admin-client.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
@@ -34,6 +34,7 @@ export async function registryCommand(args: string[]): Promise<number> {
       for (const v of shown.versions) {
         out(`${v.version}${v.prerelease ? ' (pre-release)' : ''}  ${printable(v.tag)}  sha256 ${v.sha256 ?? '?'}`);
         out(`  publisher: ${publisherText(v.publisher)}`);
+        out(`  provenance: ${printable(provenanceText(v.publisher))}`);
         out(`  hosts: ${v.hosts.map((h) => printable(h.name)).join(', ') || 'none'}`);
       }
     return 0;

@@ -3,7 +3,7 @@ import runtime0 from "ajv/dist/runtime/ucs2length.js";
 import runtime1 from "ajv-formats/dist/formats.js";
 
 export const validateJob = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]},"signature":{"description":"The publisher's signature of the package (gestor-plugin.zip.minisig of the release, minisign format), when the release has one. A host that pins the plugin's publisher checks it itself and refuses the job (exit 49, PUBLISHER_UNVERIFIED) when it is missing or does not verify.","type":"string","minLength":1,"maxLength":4096},"publisherKey":{"description":"The public key (minisign's base64 line) the bot verified the signature with, from the repository's or the bot's required keys. A host never trusts it for that reason: only a host set to trust on first use pins it, after it verified the package with it.","type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"dependencies":{"description":"The plugins this one needs on the site, from its manifest: each installed at a version within [min, max] (inclusive; either bound may be absent). The host checks them again before installing and refuses with exit 30 (DEPENDENCY) when one is missing or out of range. Absent: none.","type":"array","maxItems":100,"items":{"type":"object","required":["id"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"min":{"$ref":"defs.schema.json#/$defs/version"},"max":{"$ref":"defs.schema.json#/$defs/version"}},"additionalProperties":false}},"compatibility":{"description":"The Conn2Flow versions the plugin is written for, from its manifest (bounds x.y.z, or shorter with x for any: 2.x). The host reads its own version ($_GESTOR['versao']) and refuses with exit 31 (INCOMPATIBLE) when it is outside; it reads the package's own manifest as well. Absent: any.","type":"object","properties":{"min":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32},"max":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32}},"additionalProperties":false},"keyStatement":{"description":"A statement of the plugin's publisher that adds or retires signing keys (gestor-plugin.keys and its signature, gestor-plugin.keys.minisig, from the release). A pinning host applies it only when a key it trusts signed it and its sequence is newer than the last one it applied.","type":"object","required":["statement","signature"],"properties":{"statement":{"type":"string","minLength":2,"maxLength":16384},"signature":{"type":"string","minLength":1,"maxLength":4096}},"additionalProperties":false}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/job.schema.json","title":"Job (bot → host)","description":"One install, update, rollback, uninstall or notify job for one host and one plugin.","type":"object","required":["type","protocol","jobId","attemptId","rolloutId","hostId","action","plugin","source","package","options","reportUrl","deadline","createdAt"],"properties":{"type":{"const":"job"},"protocol":{"const":1},"jobId":{"$ref":"defs.schema.json#/$defs/id"},"attemptId":{"$ref":"defs.schema.json#/$defs/id","description":"One decision to send this job (first delivery, approval, retry, forced reinstall). Also the message id: retries of one attempt reuse it. A host runs each attempt it has not seen and answers a repeat with that attempt's known outcome."},"rolloutId":{"$ref":"defs.schema.json#/$defs/id"},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"action":{"enum":["install","update","rollback","uninstall","notify"]},"plugin":{"type":"object","required":["id","name","version","previousVersion"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"name":{"type":"string","minLength":1,"maxLength":255},"version":{"$ref":"defs.schema.json#/$defs/version"},"previousVersion":{"oneOf":[{"$ref":"defs.schema.json#/$defs/version"},{"type":"null"}]}},"additionalProperties":false},"source":{"type":"object","required":["repository","tag","releaseId"],"properties":{"repository":{"type":"string","pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"tag":{"type":"string","minLength":1,"maxLength":255},"releaseId":{"type":"integer","minimum":1}},"additionalProperties":false},"package":{"description":"Absent details are not allowed: uninstall and notify jobs still name the package of the release.","type":"object","required":["fileName","size","sha256","url","urlExpiresAt"],"properties":{"fileName":{"const":"gestor-plugin.zip"},"size":{"type":"integer","minimum":128},"sha256":{"$ref":"defs.schema.json#/$defs/sha256"},"url":{"$ref":"defs.schema.json#/$defs/url"},"urlExpiresAt":{"oneOf":[{"$ref":"defs.schema.json#/$defs/timestamp"},{"type":"null"}]},"signature":{"description":"The publisher's signature of the package (gestor-plugin.zip.minisig of the release, minisign format), when the release has one. A host that pins the plugin's publisher checks it itself and refuses the job (exit 49, PUBLISHER_UNVERIFIED) when it is missing or does not verify.","type":"string","minLength":1,"maxLength":4096},"publisherKey":{"description":"The public key (minisign's base64 line) the bot verified the signature with, from the repository's or the bot's required keys. A host never trusts it for that reason: only a host set to trust on first use pins it, after it verified the package with it.","type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"},"provenance":{"description":"The package's build provenance (gestor-plugin.zip.sigstore.json of the release: a Sigstore bundle), when the release has one. A host that requires provenance for the plugin verifies it itself and refuses the job (exit 49, PUBLISHER_UNVERIFIED) when it is missing or does not verify.","type":"string","minLength":2,"maxLength":65536}},"additionalProperties":false},"options":{"type":"object","required":["force","skipMigrations"],"properties":{"force":{"type":"boolean","description":"Install even when it is a downgrade or the same version."},"skipMigrations":{"type":"boolean"}},"additionalProperties":false},"reportUrl":{"$ref":"defs.schema.json#/$defs/url"},"deadline":{"$ref":"defs.schema.json#/$defs/timestamp"},"createdAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"dependencies":{"description":"The plugins this one needs on the site, from its manifest: each installed at a version within [min, max] (inclusive; either bound may be absent). The host checks them again before installing and refuses with exit 30 (DEPENDENCY) when one is missing or out of range. Absent: none.","type":"array","maxItems":100,"items":{"type":"object","required":["id"],"properties":{"id":{"$ref":"defs.schema.json#/$defs/pluginId"},"min":{"$ref":"defs.schema.json#/$defs/version"},"max":{"$ref":"defs.schema.json#/$defs/version"}},"additionalProperties":false}},"compatibility":{"description":"The Conn2Flow versions the plugin is written for, from its manifest (bounds x.y.z, or shorter with x for any: 2.x). The host reads its own version ($_GESTOR['versao']) and refuses with exit 31 (INCOMPATIBLE) when it is outside; it reads the package's own manifest as well. Absent: any.","type":"object","properties":{"min":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32},"max":{"type":"string","pattern":"^\\d+(\\.(\\d+|x)){0,2}$","maxLength":32}},"additionalProperties":false},"keyStatement":{"description":"A statement of the plugin's publisher that adds or retires signing keys (gestor-plugin.keys and its signature, gestor-plugin.keys.minisig, from the release). A pinning host applies it only when a key it trusts signed it and its sequence is newer than the last one it applied.","type":"object","required":["statement","signature"],"properties":{"statement":{"type":"string","minLength":2,"maxLength":16384},"signature":{"type":"string","minLength":1,"maxLength":4096}},"additionalProperties":false}},"additionalProperties":false};
 const schema33 = {"type":"string","minLength":1,"maxLength":128,"pattern":"^[A-Za-z0-9][A-Za-z0-9._:-]*$"};
 const schema37 = {"type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$","maxLength":255};
 const schema38 = {"type":"string","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"};
@@ -839,7 +839,7 @@ vErrors.push(err68);
 errors++;
 }
 for(const key3 in data16){
-if(!(((((((key3 === "fileName") || (key3 === "size")) || (key3 === "sha256")) || (key3 === "url")) || (key3 === "urlExpiresAt")) || (key3 === "signature")) || (key3 === "publisherKey"))){
+if(!((((((((key3 === "fileName") || (key3 === "size")) || (key3 === "sha256")) || (key3 === "url")) || (key3 === "urlExpiresAt")) || (key3 === "signature")) || (key3 === "publisherKey")) || (key3 === "provenance"))){
 const err69 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err69];
@@ -1094,9 +1094,11 @@ vErrors.push(err87);
 errors++;
 }
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data16.provenance !== undefined){
+let data24 = data16.provenance;
+if(typeof data24 === "string"){
+if(func2(data24) > 65536){
+const err88 = {instancePath:instancePath+"/package/provenance",schemaPath:"#/properties/package/properties/provenance/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1105,12 +1107,8 @@ vErrors.push(err88);
 }
 errors++;
 }
-}
-if(data.options !== undefined){
-let data24 = data.options;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.force === undefined){
-const err89 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "force"},message:"must have required property '"+"force"+"'"};
+if(func2(data24) < 2){
+const err89 = {instancePath:instancePath+"/package/provenance",schemaPath:"#/properties/package/properties/provenance/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1119,8 +1117,9 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data24.skipMigrations === undefined){
-const err90 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "skipMigrations"},message:"must have required property '"+"skipMigrations"+"'"};
+}
+else {
+const err90 = {instancePath:instancePath+"/package/provenance",schemaPath:"#/properties/package/properties/provenance/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1129,9 +1128,10 @@ vErrors.push(err90);
 }
 errors++;
 }
-for(const key4 in data24){
-if(!((key4 === "force") || (key4 === "skipMigrations"))){
-const err91 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/package",schemaPath:"#/properties/package/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1141,9 +1141,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data24.force !== undefined){
-if(typeof data24.force !== "boolean"){
-const err92 = {instancePath:instancePath+"/options/force",schemaPath:"#/properties/options/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data.options !== undefined){
+let data25 = data.options;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.force === undefined){
+const err92 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "force"},message:"must have required property '"+"force"+"'"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1152,10 +1154,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-if(data24.skipMigrations !== undefined){
-if(typeof data24.skipMigrations !== "boolean"){
-const err93 = {instancePath:instancePath+"/options/skipMigrations",schemaPath:"#/properties/options/properties/skipMigrations/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data25.skipMigrations === undefined){
+const err93 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/required",keyword:"required",params:{missingProperty: "skipMigrations"},message:"must have required property '"+"skipMigrations"+"'"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1164,10 +1164,9 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-}
-else {
-const err94 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key4 in data25){
+if(!((key4 === "force") || (key4 === "skipMigrations"))){
+const err94 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1177,11 +1176,9 @@ vErrors.push(err94);
 errors++;
 }
 }
-if(data.reportUrl !== undefined){
-let data27 = data.reportUrl;
-if(typeof data27 === "string"){
-if(func2(data27) > 2048){
-const err95 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(data25.force !== undefined){
+if(typeof data25.force !== "boolean"){
+const err95 = {instancePath:instancePath+"/options/force",schemaPath:"#/properties/options/properties/force/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1190,8 +1187,10 @@ vErrors.push(err95);
 }
 errors++;
 }
-if(!pattern13.test(data27)){
-const err96 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+}
+if(data25.skipMigrations !== undefined){
+if(typeof data25.skipMigrations !== "boolean"){
+const err96 = {instancePath:instancePath+"/options/skipMigrations",schemaPath:"#/properties/options/properties/skipMigrations/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1200,8 +1199,10 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(!(formats0(data27))){
-const err97 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1211,8 +1212,11 @@ vErrors.push(err97);
 errors++;
 }
 }
-else {
-const err98 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.reportUrl !== undefined){
+let data28 = data.reportUrl;
+if(typeof data28 === "string"){
+if(func2(data28) > 2048){
+const err98 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1221,12 +1225,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-if(data.deadline !== undefined){
-let data28 = data.deadline;
-if(typeof data28 === "string"){
-if(!(formats2.validate(data28))){
-const err99 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(!pattern13.test(data28)){
+const err99 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1235,9 +1235,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-else {
-const err100 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(formats0(data28))){
+const err100 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1247,11 +1246,8 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data.createdAt !== undefined){
-let data29 = data.createdAt;
-if(typeof data29 === "string"){
-if(!(formats2.validate(data29))){
-const err101 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+else {
+const err101 = {instancePath:instancePath+"/reportUrl",schemaPath:"defs.schema.json#/$defs/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1261,8 +1257,11 @@ vErrors.push(err101);
 errors++;
 }
 }
-else {
-const err102 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.deadline !== undefined){
+let data29 = data.deadline;
+if(typeof data29 === "string"){
+if(!(formats2.validate(data29))){
+const err102 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1272,11 +1271,8 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data.dependencies !== undefined){
-let data30 = data.dependencies;
-if(Array.isArray(data30)){
-if(data30.length > 100){
-const err103 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+else {
+const err103 = {instancePath:instancePath+"/deadline",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1285,12 +1281,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-const len0 = data30.length;
-for(let i0=0; i0<len0; i0++){
-let data31 = data30[i0];
-if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
-if(data31.id === undefined){
-const err104 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+}
+if(data.createdAt !== undefined){
+let data30 = data.createdAt;
+if(typeof data30 === "string"){
+if(!(formats2.validate(data30))){
+const err104 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1299,9 +1295,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-for(const key5 in data31){
-if(!(((key5 === "id") || (key5 === "min")) || (key5 === "max"))){
-const err105 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+}
+else {
+const err105 = {instancePath:instancePath+"/createdAt",schemaPath:"defs.schema.json#/$defs/timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1311,11 +1307,11 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data31.id !== undefined){
-let data32 = data31.id;
-if(typeof data32 === "string"){
-if(func2(data32) > 255){
-const err106 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(data.dependencies !== undefined){
+let data31 = data.dependencies;
+if(Array.isArray(data31)){
+if(data31.length > 100){
+const err106 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1324,8 +1320,12 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(!pattern8.test(data32)){
-const err107 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
+const len0 = data31.length;
+for(let i0=0; i0<len0; i0++){
+let data32 = data31[i0];
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+if(data32.id === undefined){
+const err107 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1334,9 +1334,9 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key5 in data32){
+if(!(((key5 === "id") || (key5 === "min")) || (key5 === "max"))){
+const err108 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1346,11 +1346,11 @@ vErrors.push(err108);
 errors++;
 }
 }
-if(data31.min !== undefined){
-let data33 = data31.min;
+if(data32.id !== undefined){
+let data33 = data32.id;
 if(typeof data33 === "string"){
-if(!pattern9.test(data33)){
-const err109 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+if(func2(data33) > 255){
+const err109 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1359,9 +1359,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-else {
-const err110 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern8.test(data33)){
+const err110 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1371,11 +1370,8 @@ vErrors.push(err110);
 errors++;
 }
 }
-if(data31.max !== undefined){
-let data34 = data31.max;
-if(typeof data34 === "string"){
-if(!pattern9.test(data34)){
-const err111 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
+else {
+const err111 = {instancePath:instancePath+"/dependencies/" + i0+"/id",schemaPath:"defs.schema.json#/$defs/pluginId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1385,8 +1381,11 @@ vErrors.push(err111);
 errors++;
 }
 }
-else {
-const err112 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data32.min !== undefined){
+let data34 = data32.min;
+if(typeof data34 === "string"){
+if(!pattern9.test(data34)){
+const err112 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1396,9 +1395,8 @@ vErrors.push(err112);
 errors++;
 }
 }
-}
 else {
-const err113 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err113 = {instancePath:instancePath+"/dependencies/" + i0+"/min",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1408,9 +1406,11 @@ vErrors.push(err113);
 errors++;
 }
 }
-}
-else {
-const err114 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data32.max !== undefined){
+let data35 = data32.max;
+if(typeof data35 === "string"){
+if(!pattern9.test(data35)){
+const err114 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/pattern",keyword:"pattern",params:{pattern: "^[0-9]+\\.[0-9]+\\.[0-9]+$"},message:"must match pattern \""+"^[0-9]+\\.[0-9]+\\.[0-9]+$"+"\""};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1420,12 +1420,8 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data.compatibility !== undefined){
-let data35 = data.compatibility;
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-for(const key6 in data35){
-if(!((key6 === "min") || (key6 === "max"))){
-const err115 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+else {
+const err115 = {instancePath:instancePath+"/dependencies/" + i0+"/max",schemaPath:"defs.schema.json#/$defs/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1435,11 +1431,9 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data35.min !== undefined){
-let data36 = data35.min;
-if(typeof data36 === "string"){
-if(func2(data36) > 32){
-const err116 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+}
+else {
+const err116 = {instancePath:instancePath+"/dependencies/" + i0,schemaPath:"#/properties/dependencies/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1448,8 +1442,10 @@ vErrors.push(err116);
 }
 errors++;
 }
-if(!pattern19.test(data36)){
-const err117 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
+}
+}
+else {
+const err117 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1459,8 +1455,12 @@ vErrors.push(err117);
 errors++;
 }
 }
-else {
-const err118 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.compatibility !== undefined){
+let data36 = data.compatibility;
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+for(const key6 in data36){
+if(!((key6 === "min") || (key6 === "max"))){
+const err118 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1470,11 +1470,11 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data35.max !== undefined){
-let data37 = data35.max;
+if(data36.min !== undefined){
+let data37 = data36.min;
 if(typeof data37 === "string"){
 if(func2(data37) > 32){
-const err119 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err119 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1484,7 +1484,7 @@ vErrors.push(err119);
 errors++;
 }
 if(!pattern19.test(data37)){
-const err120 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
+const err120 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1495,7 +1495,7 @@ errors++;
 }
 }
 else {
-const err121 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err121 = {instancePath:instancePath+"/compatibility/min",schemaPath:"#/properties/compatibility/properties/min/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1505,9 +1505,11 @@ vErrors.push(err121);
 errors++;
 }
 }
-}
-else {
-const err122 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data36.max !== undefined){
+let data38 = data36.max;
+if(typeof data38 === "string"){
+if(func2(data38) > 32){
+const err122 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1516,12 +1518,8 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-if(data.keyStatement !== undefined){
-let data38 = data.keyStatement;
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.statement === undefined){
-const err123 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/required",keyword:"required",params:{missingProperty: "statement"},message:"must have required property '"+"statement"+"'"};
+if(!pattern19.test(data38)){
+const err123 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/pattern",keyword:"pattern",params:{pattern: "^\\d+(\\.(\\d+|x)){0,2}$"},message:"must match pattern \""+"^\\d+(\\.(\\d+|x)){0,2}$"+"\""};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1530,8 +1528,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-if(data38.signature === undefined){
-const err124 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/required",keyword:"required",params:{missingProperty: "signature"},message:"must have required property '"+"signature"+"'"};
+}
+else {
+const err124 = {instancePath:instancePath+"/compatibility/max",schemaPath:"#/properties/compatibility/properties/max/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1540,9 +1539,10 @@ vErrors.push(err124);
 }
 errors++;
 }
-for(const key7 in data38){
-if(!((key7 === "statement") || (key7 === "signature"))){
-const err125 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/compatibility",schemaPath:"#/properties/compatibility/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1552,11 +1552,11 @@ vErrors.push(err125);
 errors++;
 }
 }
-if(data38.statement !== undefined){
-let data39 = data38.statement;
-if(typeof data39 === "string"){
-if(func2(data39) > 16384){
-const err126 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/maxLength",keyword:"maxLength",params:{limit: 16384},message:"must NOT have more than 16384 characters"};
+if(data.keyStatement !== undefined){
+let data39 = data.keyStatement;
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.statement === undefined){
+const err126 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/required",keyword:"required",params:{missingProperty: "statement"},message:"must have required property '"+"statement"+"'"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1565,8 +1565,8 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(func2(data39) < 2){
-const err127 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"};
+if(data39.signature === undefined){
+const err127 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/required",keyword:"required",params:{missingProperty: "signature"},message:"must have required property '"+"signature"+"'"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1575,9 +1575,9 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-else {
-const err128 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key7 in data39){
+if(!((key7 === "statement") || (key7 === "signature"))){
+const err128 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1587,11 +1587,11 @@ vErrors.push(err128);
 errors++;
 }
 }
-if(data38.signature !== undefined){
-let data40 = data38.signature;
+if(data39.statement !== undefined){
+let data40 = data39.statement;
 if(typeof data40 === "string"){
-if(func2(data40) > 4096){
-const err129 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(func2(data40) > 16384){
+const err129 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/maxLength",keyword:"maxLength",params:{limit: 16384},message:"must NOT have more than 16384 characters"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1600,8 +1600,8 @@ vErrors.push(err129);
 }
 errors++;
 }
-if(func2(data40) < 1){
-const err130 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(func2(data40) < 2){
+const err130 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1612,7 +1612,7 @@ errors++;
 }
 }
 else {
-const err131 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err131 = {instancePath:instancePath+"/keyStatement/statement",schemaPath:"#/properties/keyStatement/properties/statement/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1622,9 +1622,11 @@ vErrors.push(err131);
 errors++;
 }
 }
-}
-else {
-const err132 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data39.signature !== undefined){
+let data41 = data39.signature;
+if(typeof data41 === "string"){
+if(func2(data41) > 4096){
+const err132 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1633,15 +1635,48 @@ vErrors.push(err132);
 }
 errors++;
 }
-}
-}
-else {
-const err133 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(func2(data41) < 1){
+const err133 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err133];
 }
 else {
 vErrors.push(err133);
+}
+errors++;
+}
+}
+else {
+const err134 = {instancePath:instancePath+"/keyStatement/signature",schemaPath:"#/properties/keyStatement/properties/signature/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+}
+else {
+const err135 = {instancePath:instancePath+"/keyStatement",schemaPath:"#/properties/keyStatement/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+}
+else {
+const err136 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
 }
 errors++;
 }
@@ -2819,7 +2854,7 @@ return errors === 0;
 validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const validateHeartbeat = validate25;
-const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"gestorVersion":{"description":"The site's Conn2Flow version ($_GESTOR['versao'] in gestor/config.php), when the agent can read it.","type":["string","null"],"maxLength":32},"publishers":{"description":"The plugins whose publisher this host checks itself (its config's publishers, \"*\" for every other plugin): the key ids it trusts for each and whether it trusts on first use.","type":"object","maxProperties":500,"propertyNames":{"pattern":"^(\\*|[a-z0-9][a-z0-9_-]*)$","maxLength":128},"additionalProperties":{"type":"object","required":["keyIds","trustOnFirstUse"],"properties":{"keyIds":{"type":"array","maxItems":64,"items":{"type":"string","pattern":"^[0-9A-F]{16}$"}},"trustOnFirstUse":{"type":"boolean"}},"additionalProperties":false}}},"additionalProperties":false};
+const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/protocol/heartbeat.schema.json","title":"Heartbeat and poll (host → bot)","description":"The host's inventory, at start and every few minutes; in pull mode, also a long poll for pending jobs.","type":"object","required":["type","protocol","hostId","agentVersion","inventory","pollSeconds","sentAt"],"properties":{"type":{"const":"heartbeat"},"protocol":{"const":1},"hostId":{"$ref":"defs.schema.json#/$defs/id"},"agentVersion":{"type":"string","maxLength":64},"inventory":{"type":"array","maxItems":1000,"items":{"$ref":"defs.schema.json#/$defs/inventoryEntry"}},"pollSeconds":{"type":"integer","minimum":0,"maximum":60,"description":"0: push mode (no poll); otherwise how long the bot may hold the request waiting for jobs."},"sentAt":{"$ref":"defs.schema.json#/$defs/timestamp"},"gestorVersion":{"description":"The site's Conn2Flow version ($_GESTOR['versao'] in gestor/config.php), when the agent can read it.","type":["string","null"],"maxLength":32},"publishers":{"description":"The plugins whose publisher this host checks itself (its config's publishers, \"*\" for every other plugin): the key ids it trusts for each, whether it trusts on first use, and the build provenance it requires.","type":"object","maxProperties":500,"propertyNames":{"pattern":"^(\\*|[a-z0-9][a-z0-9_-]*)$","maxLength":128},"additionalProperties":{"type":"object","required":["keyIds","trustOnFirstUse"],"properties":{"keyIds":{"type":"array","maxItems":64,"items":{"type":"string","pattern":"^[0-9A-F]{16}$"}},"trustOnFirstUse":{"type":"boolean"},"provenance":{"type":"object","required":["repository"],"properties":{"repository":{"type":"string","maxLength":140},"workflow":{"type":"string","maxLength":256},"tagPattern":{"type":"string","maxLength":128}},"additionalProperties":false}},"additionalProperties":false}}},"additionalProperties":false};
 const pattern32 = new RegExp("^(\\*|[a-z0-9][a-z0-9_-]*)$", "u");
 const pattern33 = new RegExp("^[0-9A-F]{16}$", "u");
 
@@ -3485,7 +3520,7 @@ vErrors.push(err30);
 errors++;
 }
 for(const key3 in data10){
-if(!((key3 === "keyIds") || (key3 === "trustOnFirstUse"))){
+if(!(((key3 === "keyIds") || (key3 === "trustOnFirstUse")) || (key3 === "provenance"))){
 const err31 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err31];
@@ -3559,9 +3594,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-}
-else {
-const err37 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data10.provenance !== undefined){
+let data14 = data10.provenance;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+if(data14.repository === undefined){
+const err37 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/required",keyword:"required",params:{missingProperty: "repository"},message:"must have required property '"+"repository"+"'"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3570,10 +3607,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-}
-else {
-const err38 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key4 in data14){
+if(!(((key4 === "repository") || (key4 === "workflow")) || (key4 === "tagPattern"))){
+const err38 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3583,14 +3619,125 @@ vErrors.push(err38);
 errors++;
 }
 }
-}
-else {
-const err39 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data14.repository !== undefined){
+let data15 = data14.repository;
+if(typeof data15 === "string"){
+if(func2(data15) > 140){
+const err39 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/repository",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/repository/maxLength",keyword:"maxLength",params:{limit: 140},message:"must NOT have more than 140 characters"};
 if(vErrors === null){
 vErrors = [err39];
 }
 else {
 vErrors.push(err39);
+}
+errors++;
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/repository",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/repository/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data14.workflow !== undefined){
+let data16 = data14.workflow;
+if(typeof data16 === "string"){
+if(func2(data16) > 256){
+const err41 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/workflow",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/workflow/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/workflow",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/workflow/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data14.tagPattern !== undefined){
+let data17 = data14.tagPattern;
+if(typeof data17 === "string"){
+if(func2(data17) > 128){
+const err43 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/tagPattern",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/tagPattern/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance/tagPattern",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/properties/tagPattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/provenance",schemaPath:"#/properties/publishers/additionalProperties/properties/provenance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/publishers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publishers/additionalProperties/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/publishers",schemaPath:"#/properties/publishers/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
 }
 errors++;
 }

@@ -1,4 +1,5 @@
 import { describeWindow } from '../../rollout/maintenance-windows.ts';
+import type { PublisherSummary } from '../../../protocol/messages.ts';
 import type { RecentJob } from '../../store/fleet.ts';
 import type { HostRecord } from '../../store/hosts.ts';
 import { ago, html, type Html } from '../html.ts';
@@ -19,7 +20,7 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
     host.publishers && Object.keys(host.publishers).length
       ? Object.entries(host.publishers).map(
           ([plugin, trust]) =>
-            html`<span class="mono">${plugin === '*' ? 'every other plugin' : plugin}</span>: ${trust.keyIds.length ? `key ${trust.keyIds.join(', ')}` : 'no key yet'}${trust.trustOnFirstUse ? ' (trusts on first use)' : ''}<br>`,
+            html`<span class="mono">${plugin === '*' ? 'every other plugin' : plugin}</span>: ${trustText(trust)}<br>`,
         )
       : 'none (installs what the bot sends)'
   }</dd>
@@ -52,4 +53,18 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
 
 function reachedBy(url: string | null) {
   return url ? html`push to <span class="mono">${url}</span>` : 'pull (the agent polls the bot)';
+}
+
+/** What a host checks for one plugin: keys, trust on first use, build provenance. */
+function trustText(trust: PublisherSummary): string {
+  const parts: string[] = [];
+  if (trust.keyIds.length) parts.push(`key ${trust.keyIds.join(', ')}`);
+  else if (trust.trustOnFirstUse) parts.push('no key yet');
+  if (trust.trustOnFirstUse) parts.push('trusts on first use');
+  const built = trust.provenance;
+  if (built)
+    parts.push(
+      `built by ${built.repository}${built.workflow ? `/${built.workflow}` : ''}${built.tagPattern ? ` for tags ${built.tagPattern}` : ''}`,
+    );
+  return parts.join('; ');
 }

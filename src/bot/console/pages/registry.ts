@@ -1,4 +1,4 @@
-import { publisherText, type RegistryPlugin, type RegistryVersion } from '../../store/registry.ts';
+import { provenanceText, publisherText, type RegistryPlugin, type RegistryVersion } from '../../store/registry.ts';
 import { ago, html, type Html } from '../html.ts';
 
 // Registry: the plugins and versions the bot knows from releases, and who runs each version.
@@ -43,7 +43,7 @@ export function registryPluginView(
     <td><a href="${webBase}/${repository}/releases/tag/${encodeURIComponent(v.tag)}">${v.tag}</a><br><span class="muted">${v.publishedAt ? ago(v.publishedAt) : ''}</span></td>
     <td>${v.size === null ? '' : `${(v.size / 1024).toFixed(1)} KiB`}</td>
     <td class="mono">${v.sha256 ?? ''}</td>
-    <td>${publisherText(v.publisher)}</td>
+    <td>${publisherText(v.publisher)}<br><span class="muted">${provenanceText(v.publisher)}</span></td>
     <td>${v.dependencies.map((d) => html`<span class="mono">${d.id} ${d.min ?? ''}${d.max ? `–${d.max}` : ''}</span><br>`)}</td>
     <td>${v.hosts.length ? v.hosts.map((h) => html`<a href="/console/hosts/${encodeURIComponent(h.id)}">${h.name}</a><br>`) : html`<span class="muted">none</span>`}</td>
   </tr>`,
