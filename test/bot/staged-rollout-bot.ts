@@ -159,13 +159,18 @@ export class StagedBot {
     pluginId: string,
     version: string,
     dependencies: Dependency[] = [],
-    options: { prerelease?: boolean; assets?: (zip: Buffer) => Array<{ name: string; content: Buffer }> } = {},
+    options: {
+      prerelease?: boolean;
+      assets?: (
+        zip: Buffer,
+      ) => Array<{ name: string; content: Buffer }> | Promise<Array<{ name: string; content: Buffer }>>;
+    } = {},
   ): Promise<number> {
     const zip = await minimalPackage(pluginId, version, { dependencies });
     const { release, webhook } = await this.github.publishRelease(
       this.webhookTarget(),
       repository,
-      { tagName: `plugin-${pluginId}-v${version}`, zip, prerelease: options.prerelease, assets: options.assets?.(zip) },
+      { tagName: `plugin-${pluginId}-v${version}`, zip, prerelease: options.prerelease, assets: await options.assets?.(zip) },
       options.prerelease ? { action: 'prereleased' } : {},
     );
     if (webhook.status !== 200) throw new Error(`webhook answered ${webhook.status}: ${webhook.body}`);
