@@ -30,6 +30,7 @@ export const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/start.test.ts': 'bot processes',
   'test/bot/app-registration.test.ts': 'bot processes',
   'test/bot/webhook-limit.test.ts': 'a bot process and 700 MB of requests',
+  'test/bot/release-provenance.test.ts': 'a bot on PGlite',
   'test/bot/release-flow.test.ts': 'the whole intake on PGlite with retries (slow)',
   'test/bot/pull-mode.test.ts': 'long polls and leases that run out (slow)',
   'test/bot/unresolvable-release.test.ts': 'resolution retries (slow)',

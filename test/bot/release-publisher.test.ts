@@ -165,8 +165,8 @@ test('a repository that requires keys: a verified release rolls out and its jobs
     publisher: unknown;
   }>;
   assert.deepEqual(versions.map((v) => [v.version, v.publisher]).sort(), [
-    ['1.0.0', { status: 'verified', signedBy: keyIdText(publisher.keyId) }],
-    ['1.1.0', { status: 'verified', signedBy: keyIdText(successor.keyId) }],
+    ['1.0.0', { status: 'verified', signedBy: keyIdText(publisher.keyId), provenance: null }],
+    ['1.1.0', { status: 'verified', signedBy: keyIdText(successor.keyId), provenance: null }],
   ]);
 });
 
@@ -205,7 +205,7 @@ test('a repository that requires nothing: signed releases are shown as not check
   assert.equal(job.package.publisherKey, undefined, 'no key the bot verified, none named');
   assert.deepEqual(
     (await bot.admin('GET', `registry/${repo}/free`)).body.versions.map((v: { publisher: unknown }) => v.publisher),
-    [{ status: 'unchecked', signedBy: keyIdText(stranger.keyId) }],
+    [{ status: 'unchecked', signedBy: keyIdText(stranger.keyId), provenance: null }],
   );
   const unsigned = await bot.publish(repo, 'free', '1.0.1');
   await bot.rolloutOf(unsigned);

@@ -170,7 +170,12 @@ export class StagedBot {
     const { release, webhook } = await this.github.publishRelease(
       this.webhookTarget(),
       repository,
-      { tagName: `plugin-${pluginId}-v${version}`, zip, prerelease: options.prerelease, assets: await options.assets?.(zip) },
+      {
+        tagName: `plugin-${pluginId}-v${version}`,
+        zip,
+        prerelease: options.prerelease,
+        assets: await options.assets?.(zip),
+      },
       options.prerelease ? { action: 'prereleased' } : {},
     );
     if (webhook.status !== 200) throw new Error(`webhook answered ${webhook.status}: ${webhook.body}`);
