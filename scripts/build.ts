@@ -28,8 +28,16 @@ const shared = {
 } as const;
 const outdir = process.argv[2] ?? 'dist';
 
-// The Action runs without node_modules: everything is bundled.
-const action = await build({ ...shared, entryPoints: [{ in: 'src/action/index.ts', out: 'action' }], outdir });
+// The Action runs without node_modules: everything is bundled. Build provenance's signing libraries are a
+// chunk of their own (dist/action-chunks/, committed with dist/action.js), loaded only by a run that attests.
+await rm(path.join(outdir, 'action-chunks'), { recursive: true, force: true });
+const action = await build({
+  ...shared,
+  entryPoints: [{ in: 'src/action/index.ts', out: 'action' }],
+  outdir,
+  splitting: true,
+  chunkNames: 'action-chunks/[name]-[hash]',
+});
 // Chunks are named by their hash: the previous build's would pile up.
 await rm(path.join(outdir, 'chunks'), { recursive: true, force: true });
 // The CLI is installed with its dependencies; the bot's (PGlite ships wasm files, Probot loads plugins)

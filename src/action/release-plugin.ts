@@ -12,7 +12,7 @@ import { SIGNATURE_FILE, signPackage } from '../plugin/package-signature.ts';
 import { publishAssets, type PublishRequest, type PublishResult } from './publish-assets.ts';
 import type { ReleaseApi } from './release-api.ts';
 import { PROVENANCE_FILE } from '../plugin/provenance.ts';
-import { actionsIssuer, attestPackage, sigstoreEndpoints, type Attestation } from './attest-package.ts';
+import type { Attestation } from './attest-package.ts';
 
 // The Action: locate the plugin ▶ check the tag ▶ find the versao baseline ▶ pack ▶ attach to the release.
 
@@ -148,6 +148,8 @@ async function attestBuild(
   runner: NonNullable<ActionContext['runner']>,
   context: ActionContext,
 ): Promise<Attestation & { stored?: number }> {
+  // Sigstore's signing libraries are a large part of the bundle: loaded only by a run that attests.
+  const { actionsIssuer, attestPackage, sigstoreEndpoints } = await import('./attest-package.ts');
   const endpoints = sigstoreEndpoints(inputs, runner);
   let attestation: Attestation;
   try {

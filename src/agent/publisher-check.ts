@@ -3,7 +3,7 @@ import { compareVersions } from '../versions.ts';
 import { checkStatement } from '../plugin/key-statement.ts';
 import { keyIdText, parsePublicKey, type PublicKey } from '../plugin/minisign.ts';
 import { checkPackageSignature } from '../plugin/package-signature.ts';
-import { checkProvenance, type SigstoreTrust } from '../plugin/provenance.ts';
+import type { ProvenanceCheck } from '../plugin/provenance.ts';
 import type { Job, PublisherSummary } from '../protocol/messages.ts';
 import type { PublisherTrust } from './config.ts';
 import type { TrustRecords } from './trust-records.ts';
@@ -14,7 +14,8 @@ import type { TrustRecords } from './trust-records.ts';
 // signature must cover these bytes, this plugin id and this version, and an older version than the site has
 // passes only as an operator's rollback to a version this host had installed. A plugin may also (or instead)
 // require build provenance: a Sigstore bundle, verified with the host's own trusted root, saying that this
-// repository's workflow built these bytes for a matching tag. Order: key statement, signature, provenance, version.
+// repository's workflow built these bytes for a matching tag (checked before the download, for the SHA-256 the
+// bytes are then held to, and passed in). Order: provenance, key statement, signature, version.
 
 export type PublisherCheck =
   | { ok: true; checked: false }
@@ -27,7 +28,8 @@ export interface PublisherCheckInput {
   job: Job;
   /** The bytes' digests: BLAKE2b-512 when a signature is checked (it covers the bytes), else their SHA-256. */
   digests: { sha256: string; blake2b?: Buffer };
-  sigstore: SigstoreTrust;
+  /** The build provenance, checked (for the SHA-256 these bytes are held to) when the plugin requires it. */
+  built?: ProvenanceCheck;
   /** The version the site has now (its own files), null when none. */
   siteVersion: string | null;
   hadInstalled: (version: string) => boolean;
@@ -45,17 +47,17 @@ export function needsSignature(trust: PublisherTrust): boolean {
 export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
   const { trust, job } = input;
   if (!trust) return { ok: true, checked: false };
+  let builtBy: string | undefined;
+  if (trust.provenance) {
+    const built = input.built ?? { ok: false, reason: 'the build provenance was not checked' };
+    if (!built.ok) return { ok: false, reason: built.reason };
+    builtBy = `${built.provenance.repository}/${built.provenance.workflow}@${built.provenance.ref}`;
+  }
   let signed: { keyId: string; notes: string[]; pinOnSuccess?: string } | undefined;
   if (needsSignature(trust)) {
     const signature = checkSignature(input, trust);
     if (!signature.ok) return signature;
     signed = signature;
-  }
-  let builtBy: string | undefined;
-  if (trust.provenance) {
-    const built = checkProvenance(job.package.provenance, input.digests.sha256, trust.provenance, input.sigstore);
-    if (!built.ok) return { ok: false, reason: built.reason };
-    builtBy = `${built.provenance.repository}/${built.provenance.workflow}@${built.provenance.ref}`;
   }
   if (input.siteVersion && (compareVersions(job.plugin.version, input.siteVersion) ?? 0) < 0) {
     const operatorRollback = job.action === 'rollback' && input.hadInstalled(job.plugin.version);

@@ -7,8 +7,9 @@ import { RESTORE_MARKER } from '../protocol/log-excerpt.ts';
 import type { HostStatus } from '../protocol/statuses.ts';
 import { inspectPackage } from '../plugin/inspect-package.ts';
 import { packageDigests } from '../plugin/package-signature.ts';
+import { checkProvenance, type ProvenanceCheck } from '../plugin/provenance.ts';
 import type { Backups } from './backups.ts';
-import type { AgentConfig } from './config.ts';
+import type { AgentConfig, PublisherTrust } from './config.ts';
 import { downloadPackage } from './download.ts';
 import { compatibilityProblem } from '../protocol/compatibility.ts';
 import { checkSiteHealth } from './health-check.ts';
@@ -139,6 +140,7 @@ async function install(
     job.action === 'rollback' ? await backups.find(job.plugin.id, job.plugin.version, job.package.sha256) : undefined;
   let downloaded: string | undefined;
   let digests: { sha256: string; blake2b?: Buffer } | undefined;
+  let built: ProvenanceCheck | undefined;
   try {
     if (!zip) {
       if (job.package.urlExpiresAt && Date.parse(job.package.urlExpiresAt) < Date.now())
@@ -148,6 +150,10 @@ async function install(
         );
       const folder = path.join(config.dataDir, 'downloads');
       await mkdir(folder, { recursive: true });
+      // The build provenance names the SHA-256 the job gives, to which the bytes are held below (by their own
+      // digest, or by the signature that names it): a package another workflow built is not even downloaded.
+      if (trust?.provenance) built = checkBuild(trust, job, job.package.sha256, config);
+      if (built && !built.ok) return unverified(built.reason);
       const result = await downloadPackage({
         url: job.package.url,
         file: path.join(folder, `${job.attemptId}.zip`),
@@ -175,13 +181,15 @@ async function install(
     }
     const verifyStarted = Date.now();
     // The publisher, checked by this host itself on these bytes, before anything reads them.
+    digests ??= await packageDigests(zip);
+    if (trust?.provenance) built ??= checkBuild(trust, job, digests.sha256, config);
     const publisher = trust
       ? checkPublisher({
           trust,
           records,
           job,
-          digests: digests ?? (await packageDigests(zip)),
-          sigstore: config.sigstore,
+          digests,
+          built,
           siteVersion: before.version,
           hadInstalled: (version) => ctx.journal.hadInstalled(job.plugin.id, version),
         })
@@ -418,4 +426,8 @@ async function uninstall(ctx: RunContext, job: Job, onProcess: (pgid: number) =>
     installedVersion: null,
     timings,
   };
+}
+
+function checkBuild(trust: PublisherTrust, job: Job, sha256: string, config: AgentConfig): ProvenanceCheck {
+  return checkProvenance(job.package.provenance, sha256, trust.provenance!, config.sigstore);
 }
