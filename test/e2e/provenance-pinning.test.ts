@@ -141,6 +141,11 @@ test('the bot database points a job at a package another repository built: the h
     status: 'verified',
     builtBy: `${REPO}/${WORKFLOW}@refs/tags/${tag}`,
   });
+  const text = await bundleCli(['registry', REPO, PLUGIN], bot.cliEnv);
+  assert.match(
+    text.stdout,
+    new RegExp(`\n  provenance: built by ${REPO}/${WORKFLOW.replaceAll('.', '\\.')}@refs/tags/${tag}, verified\n`),
+  );
   const checks = await waitFor(
     async () => (await cli('hosts', 'show', pinned.hostId)).publishers,
     'the pinned host to say what it checks',
