@@ -72,3 +72,32 @@ export interface ReleaseProvenance {
   /** Why it did not verify. */
   reason?: string;
 }
+
+// What the bot needs from GitHub, as plain values: the Probot app implements these with the installation's
+// Octokit (github/), tests with the local GitHub stand-in.
+
+export interface GitHubRelease {
+  tagName: string;
+  draft: boolean;
+  prerelease: boolean;
+  publishedAt: string | null;
+  assets: Array<{ id: number; name: string; size: number; digest: string | null; browserDownloadUrl: string }>;
+}
+
+export interface ReleaseAssetsApi {
+  getRelease(repository: string, releaseId: number): Promise<GitHubRelease | undefined>;
+  /** Downloads a small asset (the .sha256) as text. */
+  downloadText(repository: string, assetId: number, maxBytes: number): Promise<string>;
+  /** An asset's bytes as a stream (the package, read for its manifest). */
+  download(repository: string, assetId: number): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** A private repository's release asset, streamed with the installation's token (the packages endpoint). */
+export interface AssetStream {
+  /** The asset's bytes and length, downloaded with the installation's token. */
+  open(
+    installationId: number,
+    repository: string,
+    assetId: number,
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number | null }>;
+}

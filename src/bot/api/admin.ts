@@ -60,7 +60,7 @@ import { InputError, RequestInput } from '../http/request-input.ts';
 import { sameText } from '../../same-text.ts';
 import { streamOut } from '../http/stream-out.ts';
 import { BodyTooLargeError, readBody } from '../../read-body.ts';
-import { sendJson } from './json-answer.ts';
+import { sendJson } from '../http/json-answer.ts';
 
 // The operator's API (bearer C2F_ADMIN_TOKEN): hosts, rollouts and what can be done about their jobs, the
 // event log. The CLI's `hosts` and `rollouts` commands are thin clients of it. Who asked for an action is

@@ -6,7 +6,7 @@ import type { Database } from '../store/database.ts';
 import { EnrollmentError, enroll, enrollmentPolicy } from '../store/hosts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { BodyTooLargeError, readBody } from '../../read-body.ts';
-import { sendJson } from './json-answer.ts';
+import { sendJson } from '../http/json-answer.ts';
 
 // POST /api/enroll: an agent trades its one-time token for its host id and secret. Not signed (the host
 // has no secret yet): the token is the credential, and it works once.

@@ -8,7 +8,7 @@ import { recordHeartbeat } from '../store/inventory.ts';
 import { endLeases, leasePulledJobs } from '../store/pulled-jobs.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { heartbeats } from '../metrics.ts';
-import { sendSignedJson } from './json-answer.ts';
+import { sendSignedJson } from '../http/json-answer.ts';
 import { readSignedHostMessage } from './signed-host-message.ts';
 
 // POST /api/heartbeat: a host's signed inventory (what its site has), and for hosts behind NAT, a long

@@ -1,3 +1,4 @@
+import type { AssetStream } from '../domain.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -6,20 +7,11 @@ import { checkPackageLink } from '../delivery/package-link.ts';
 import type { Database } from '../store/database.ts';
 import { loadDelivery } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
-import { sendJson } from './json-answer.ts';
+import { sendJson } from '../http/json-answer.ts';
 
 // GET /api/packages/<job id>?expires=&signature=: a private repository's package, streamed from GitHub with
 // the installation's token. The link is checked first (bound to the job, not expired), then the job (it
 // must still be live), and the bytes are passed through without being held in memory.
-
-export interface AssetStream {
-  /** The asset's bytes and length, downloaded with the installation's token. */
-  open(
-    installationId: number,
-    repository: string,
-    assetId: number,
-  ): Promise<{ body: ReadableStream<Uint8Array>; size: number | null }>;
-}
 
 const DEAD_STATES: ReadonlySet<JobState> = new Set([...FINAL_JOB_STATES].filter((s) => s !== 'ok' && s !== 'failed'));
 

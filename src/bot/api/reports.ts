@@ -6,7 +6,7 @@ import { applyReport } from '../store/reports.ts';
 import type { HostJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { reports } from '../metrics.ts';
-import { sendJson } from './json-answer.ts';
+import { sendJson } from '../http/json-answer.ts';
 import { readSignedHostMessage } from './signed-host-message.ts';
 
 // POST /api/reports: a host's signed report. The body names the host, but nothing in it counts until the

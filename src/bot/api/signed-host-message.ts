@@ -7,7 +7,7 @@ import { firstUse } from '../store/host-messages.ts';
 import { finishRotation, hostSecrets } from '../store/hosts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { BodyTooLargeError, readBody } from '../../read-body.ts';
-import { sendJson } from './json-answer.ts';
+import { sendJson } from '../http/json-answer.ts';
 
 // A signed message from a host. The body names the host, but nothing in it counts until the signature
 // verifies with that host's secret; then the schema; then, for messages that must act once (a poll hands out

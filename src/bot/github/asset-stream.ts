@@ -1,5 +1,5 @@
 import type { Probot } from 'probot';
-import type { AssetStream } from '../api/packages.ts';
+import type { AssetStream } from '../domain.ts';
 
 // A release asset's bytes as a stream, downloaded with the installation's token. GitHub answers with a
 // redirect to its storage; fetch follows it and drops the Authorization header on the way.

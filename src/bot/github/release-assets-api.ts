@@ -1,21 +1,5 @@
-// What release resolution needs from GitHub, as plain values; the Probot app implements it with the
-// installation's Octokit, tests with the local GitHub stand-in.
-
-export interface GitHubRelease {
-  tagName: string;
-  draft: boolean;
-  prerelease: boolean;
-  publishedAt: string | null;
-  assets: Array<{ id: number; name: string; size: number; digest: string | null; browserDownloadUrl: string }>;
-}
-
-export interface ReleaseAssetsApi {
-  getRelease(repository: string, releaseId: number): Promise<GitHubRelease | undefined>;
-  /** Downloads a small asset (the .sha256) as text. */
-  downloadText(repository: string, assetId: number, maxBytes: number): Promise<string>;
-  /** An asset's bytes as a stream (the package, read for its manifest). */
-  download(repository: string, assetId: number): Promise<ReadableStream<Uint8Array>>;
-}
+// ReleaseAssetsApi (domain.ts) over the installation's Octokit; tests run it against the local GitHub stand-in.
+import type { ReleaseAssetsApi } from '../domain.ts';
 
 interface OctokitLike {
   request(

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Probot } from 'probot';
-import { sendJson } from '../api/json-answer.ts';
+import { sendJson } from '../http/json-answer.ts';
 
 // GitHub's webhooks, the one door anyone on the internet may knock on. A body must be read whole before its
 // signature can be checked, so what unsigned requests may cost is bounded as they are read: each body at

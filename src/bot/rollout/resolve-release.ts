@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
 import { COMPATIBILITY_BOUND, type Compatibility } from '../../protocol/compatibility.ts';
-import type { ReleaseAssetsApi } from '../github/release-assets-api.ts';
+import type { ReleaseAssetsApi } from '../domain.ts';
 import type { Database } from '../store/database.ts';
 import { hostsWithIds, listHosts, listLabelSchedules } from '../store/hosts.ts';
 import { hostsSkippedFor, replanSkippedJobs } from '../store/promotion.ts';
