@@ -31,6 +31,13 @@ export class SigstoreStandIn {
   private root?: unknown;
   /** The CA's clock: set in the past to issue certificates that expired before Rekor logs them. */
   caClock?: Date;
+  /**
+   * The Date the CA reads, set once per certificate: it reads it twice (the precertificate its CT log signs,
+   * then the certificate), and both must say the same time, or the SCT would not match the certificate.
+   */
+  private readonly caDate = new Date();
+  /** Certificates are issued one at a time, so no request moves the CA's clock while another is issued. */
+  private issuing: Promise<unknown> = Promise.resolve();
 
   private readonly baseUrl: () => string;
 
@@ -91,7 +98,12 @@ export class SigstoreStandIn {
       const service = p.startsWith(FULCIO_PATH) ? this.fulcio! : this.rekor!;
       const rest = p.slice((p.startsWith(FULCIO_PATH) ? FULCIO_PATH : REKOR_PATH).length);
       if (rest !== service.path) return { status: 404, json: { message: 'Not Found' } };
-      const answer = await service.fn(body.toString('utf8'));
+      const call = () => service.fn(body.toString('utf8'));
+      const issue = () => {
+        this.caDate.setTime((this.caClock ?? new Date()).getTime());
+        return call();
+      };
+      const answer = service === this.fulcio ? await (this.issuing = this.issuing.then(issue, issue)) : await call();
       const json = typeof answer.response === 'string' ? safeJson(answer.response) : answer.response;
       return { status: answer.statusCode, json };
     }
@@ -174,8 +186,7 @@ export class SigstoreStandIn {
     const caKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const logKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const ctlog = await initializeCTLog(caKeys);
-    // The CA reads the clock when it issues; a getter lets a test move it after start.
-    const ca = await initializeCA(caKeys, ctlog, this.clockProxy());
+    const ca = await initializeCA(caKeys, ctlog, this.caDate);
     const tlog = await initializeTLog(this.rekorUrl, logKeys);
     this.fulcio = fulcioHandler(ca, { subjectClaim: 'job_workflow_url' }) as Handler;
     this.rekor = {
@@ -214,18 +225,6 @@ export class SigstoreStandIn {
       ],
       timestampAuthorities: [],
     };
-  }
-
-  /** A Date whose time is the stand-in's CA clock (now, unless a test set caClock). */
-  private clockProxy(): Date {
-    const stand = this;
-    return new Proxy(new Date(), {
-      get(_target, property) {
-        const now = stand.caClock ?? new Date();
-        const value = Reflect.get(now, property);
-        return typeof value === 'function' ? value.bind(now) : value;
-      },
-    });
   }
 }
 

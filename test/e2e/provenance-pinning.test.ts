@@ -126,7 +126,10 @@ test('the bot database points a job at a package another repository built: the h
         | string
         | undefined,
     'the rollout',
-  );
+    90_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; the bot said:\n${bot.output().slice(-4000)}`);
+  });
   const jobsOf = async () =>
     (await cli('rollouts', 'show', rolloutId)).jobs as Array<{
       hostId: string;
