@@ -55,6 +55,13 @@ export function parseSizeInput(name: string, value: string): number | undefined 
 /** Reads the inputs; `tagFromEvent` is the tag the triggering event names, if any. */
 export function readInputs(getInput: GetInput, tagFromEvent: string, tempDir: string): ActionInputs {
   const bool = (name: string, fallback: boolean) => parseBoolean(name, getInput(name), fallback);
+  const fulcioUrl = urlInput('sigstore-fulcio-url', getInput('sigstore-fulcio-url'));
+  const rekorUrl = urlInput('sigstore-rekor-url', getInput('sigstore-rekor-url'));
+  // A log of one's own beside the default CA would log certificates no verifier of that log trusts.
+  if (rekorUrl && !fulcioUrl)
+    throw new InputError(
+      'input "sigstore-rekor-url" goes with "sigstore-fulcio-url": set both for a Sigstore of your own',
+    );
   return {
     path: getInput('path').trim(),
     environmentFile: getInput('environment-file').trim() || 'environment.json',
@@ -78,8 +85,8 @@ export function readInputs(getInput: GetInput, tagFromEvent: string, tempDir: st
     signingPassword: getInput('signing-password'),
     keyStatement: getInput('key-statement').trim(),
     provenance: provenanceInput(getInput('provenance')),
-    fulcioUrl: urlInput('sigstore-fulcio-url', getInput('sigstore-fulcio-url')),
-    rekorUrl: urlInput('sigstore-rekor-url', getInput('sigstore-rekor-url')),
+    fulcioUrl,
+    rekorUrl,
   };
 }
 

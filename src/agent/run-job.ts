@@ -181,19 +181,21 @@ async function install(
     }
     const verifyStarted = Date.now();
     // The publisher, checked by this host itself on these bytes, before anything reads them.
-    digests ??= await packageDigests(zip);
-    if (trust?.provenance) built ??= checkBuild(trust, job, digests.sha256, config);
-    const publisher = trust
-      ? checkPublisher({
-          trust,
-          records,
-          job,
-          digests,
-          built,
-          siteVersion: before.version,
-          hadInstalled: (version) => ctx.journal.hadInstalled(job.plugin.id, version),
-        })
-      : undefined;
+    // A kept package (a rollback) is hashed here, only when its publisher is checked.
+    if (trust) digests ??= await packageDigests(zip);
+    if (trust?.provenance && digests) built ??= checkBuild(trust, job, digests.sha256, config);
+    const publisher =
+      trust && digests
+        ? checkPublisher({
+            trust,
+            records,
+            job,
+            digests,
+            built,
+            siteVersion: before.version,
+            hadInstalled: (version) => ctx.journal.hadInstalled(job.plugin.id, version),
+          })
+        : undefined;
     if (publisher && !publisher.ok) return unverified(publisher.reason);
     const publisherLog = publisher?.checked
       ? [

@@ -74,6 +74,10 @@ test('inputs: defaults, booleans, sizes and multi-line lists', () => {
   assert.equal(only({ 'sigstore-fulcio-url': 'https://fulcio.example.com/' }).fulcioUrl, 'https://fulcio.example.com');
   assert.throws(() => only({ 'sigstore-rekor-url': 'rekor' }), /input "sigstore-rekor-url" must be an http\(s\) URL/);
   assert.throws(
+    () => only({ 'sigstore-rekor-url': 'https://rekor.example.com' }),
+    /input "sigstore-rekor-url" goes with "sigstore-fulcio-url"/,
+  );
+  assert.throws(
     () => parseBoolean('draft', 'maybe', false),
     (e: unknown) => e instanceof InputError && /input "draft" must be true or false/.test(e.message),
   );
