@@ -168,7 +168,9 @@ async function attestBuild(
   if (!context.api) return attestation;
   try {
     const stored = await context.api.storeAttestation(attestation.bundle);
-    context.reporter.info(`attestation ${stored ?? ''} stored on GitHub`.replace('  ', ' '));
+    context.reporter.info(
+      stored === undefined ? 'attestation stored on GitHub' : `attestation ${stored} stored on GitHub`,
+    );
     return { ...attestation, ...(stored === undefined ? {} : { stored }) };
   } catch (error) {
     context.reporter.annotate({

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
 import type { ErrorObject } from 'ajv';
 import { parsePublicKey } from '../plugin/minisign.ts';
-import { DEFAULT_SIGSTORE_TRUST, type ProvenancePolicy, type SigstoreTrust } from '../plugin/provenance.ts';
+import { loadSigstoreTrust, type ProvenancePolicy, type SigstoreTrust } from '../plugin/provenance.ts';
 import { validateAgentConfig } from './schemas/agent-config.validator.js';
 
 // The agent's one config file: read, checked against its JSON Schema, and completed with defaults. Every
@@ -200,17 +198,12 @@ function publishersOf(
 
 /** The config's Sigstore settings; the trusted root file is read (and checked) now, not at the first job. */
 function sigstoreOf(raw: { trustedRoot?: string; issuer?: string }, base: string, file: string): SigstoreTrust {
-  let trustedRoot = DEFAULT_SIGSTORE_TRUST.trustedRoot;
-  if (raw.trustedRoot) {
-    const rootFile = path.resolve(base, raw.trustedRoot);
-    try {
-      trustedRoot = JSON.parse(readFileSync(rootFile, 'utf8'));
-      TrustedRoot.fromJSON(trustedRoot);
-    } catch (error) {
-      throw new ConfigError(`${file}: sigstore.trustedRoot: ${rootFile}: ${(error as Error).message}`);
-    }
+  const trustedRootFile = raw.trustedRoot ? path.resolve(base, raw.trustedRoot) : undefined;
+  try {
+    return loadSigstoreTrust({ trustedRootFile, issuer: raw.issuer });
+  } catch (error) {
+    throw new ConfigError(`${file}: sigstore.trustedRoot: ${trustedRootFile}: ${(error as Error).message}`);
   }
-  return { ...DEFAULT_SIGSTORE_TRUST, trustedRoot, ...(raw.issuer ? { issuer: raw.issuer } : {}) };
 }
 
 function describe(error: ErrorObject): string {

@@ -3,7 +3,7 @@ import { compareVersions } from '../versions.ts';
 import { checkStatement } from '../plugin/key-statement.ts';
 import { keyIdText, parsePublicKey, type PublicKey } from '../plugin/minisign.ts';
 import { checkPackageSignature } from '../plugin/package-signature.ts';
-import type { ProvenanceCheck } from '../plugin/provenance.ts';
+import { builtBy as builtByText, type ProvenanceCheck } from '../plugin/provenance.ts';
 import type { Job, PublisherSummary } from '../protocol/messages.ts';
 import type { PublisherTrust } from './config.ts';
 import type { TrustRecords } from './trust-records.ts';
@@ -51,7 +51,7 @@ export function checkPublisher(input: PublisherCheckInput): PublisherCheck {
   if (trust.provenance) {
     const built = input.built ?? { ok: false, reason: 'the build provenance was not checked' };
     if (!built.ok) return { ok: false, reason: built.reason };
-    builtBy = `${built.provenance.repository}/${built.provenance.workflow}@${built.provenance.ref}`;
+    builtBy = builtByText(built.provenance);
   }
   let signed: { keyId: string; notes: string[]; pinOnSuccess?: string } | undefined;
   if (needsSignature(trust)) {

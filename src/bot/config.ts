@@ -1,7 +1,5 @@
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { DEFAULT_SIGSTORE_TRUST, type SigstoreTrust } from '../plugin/provenance.ts';
+import { DEFAULT_SIGSTORE_TRUST, loadSigstoreTrust, type SigstoreTrust } from '../plugin/provenance.ts';
 import type { ErrorObject } from 'ajv';
 import { RETRY_SCHEDULE_SECONDS } from './delivery/deliver-job.ts';
 import { JOB_DEADLINE_SECONDS } from './delivery/job-message.ts';
@@ -186,18 +184,14 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
 
 /** Sigstore's public-good root and GitHub's issuer, or a root file of one's own (GitHub's instance, a GHES). */
 function sigstoreTrust(rootFile: string | undefined, issuer: string | undefined, problems: string[]): SigstoreTrust {
-  let trustedRoot = DEFAULT_SIGSTORE_TRUST.trustedRoot;
-  if (rootFile) {
-    try {
-      trustedRoot = JSON.parse(readFileSync(rootFile, 'utf8'));
-      TrustedRoot.fromJSON(trustedRoot);
-    } catch (error) {
-      problems.push(`C2F_SIGSTORE_TRUSTED_ROOT ${rootFile} cannot be used: ${(error as Error).message}`);
-    }
-  }
   if (issuer && !/^https?:\/\//.test(issuer))
     problems.push(`C2F_SIGSTORE_ISSUER must be an http(s) URL, found ${issuer}`);
-  return { ...DEFAULT_SIGSTORE_TRUST, trustedRoot, ...(issuer ? { issuer } : {}) };
+  try {
+    return loadSigstoreTrust({ trustedRootFile: rootFile, issuer });
+  } catch (error) {
+    problems.push(`C2F_SIGSTORE_TRUSTED_ROOT ${rootFile} cannot be used: ${(error as Error).message}`);
+    return DEFAULT_SIGSTORE_TRUST;
+  }
 }
 
 function describe(error: ErrorObject, raw: Record<string, unknown>): string {

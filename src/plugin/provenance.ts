@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { ByteStream } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
@@ -57,6 +58,25 @@ export interface Provenance {
 }
 
 export type ProvenanceCheck = { ok: true; provenance: Provenance } | { ok: false; reason: string };
+
+/** Who built it, as one line: owner/repo/.github/workflows/file.yml@ref. */
+export function builtBy(provenance: Provenance): string {
+  return `${provenance.repository}/${provenance.workflow}@${provenance.ref}`;
+}
+
+/**
+ * The trust a host or the bot checks provenance with: the public-good root and GitHub's issuer, or a trusted
+ * root file and issuer of its own (GitHub's instance, a GHES, a private Sigstore). The file is read and checked
+ * now, at start, not at the first package; a file that cannot be used throws.
+ */
+export function loadSigstoreTrust(settings: { trustedRootFile?: string; issuer?: string }): SigstoreTrust {
+  let trustedRoot = DEFAULT_SIGSTORE_TRUST.trustedRoot;
+  if (settings.trustedRootFile) {
+    trustedRoot = JSON.parse(readFileSync(settings.trustedRootFile, 'utf8'));
+    TrustedRoot.fromJSON(trustedRoot);
+  }
+  return { ...DEFAULT_SIGSTORE_TRUST, trustedRoot, ...(settings.issuer ? { issuer: settings.issuer } : {}) };
+}
 
 export class ProvenanceError extends Error {}
 

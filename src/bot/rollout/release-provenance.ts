@@ -1,4 +1,4 @@
-import { checkProvenance, type SigstoreTrust } from '../../plugin/provenance.ts';
+import { builtBy, checkProvenance, type SigstoreTrust } from '../../plugin/provenance.ts';
 import type { ReleaseProvenance } from '../domain.ts';
 
 // A release's build provenance (gestor-plugin.zip.sigstore.json), as the bot sees it before planning: checked
@@ -27,24 +27,14 @@ export function releaseProvenance(input: ProvenanceInput): ProvenanceOutcome {
       return { ok: false, reason: `${input.requiredBy} requires build provenance, and the release has none` };
     return { ok: true, provenance: null };
   }
-  const workflows = required ? input.requiredWorkflows : [undefined];
-  let reason = '';
-  for (const workflow of workflows) {
-    const checked = checkProvenance(
-      input.bundle,
-      input.sha256,
-      { repository: input.repository, ...(workflow ? { workflow } : {}) },
-      input.sigstore,
-    );
-    if (checked.ok) {
-      const { repository, workflow: builtWith, ref } = checked.provenance;
-      return {
-        ok: true,
-        provenance: { bundle: input.bundle, status: 'verified', builtBy: `${repository}/${builtWith}@${ref}` },
-      };
-    }
-    reason = checked.reason;
-  }
+  // Verified once, for the repository; the workflow it names is then held to the required ones.
+  const checked = checkProvenance(input.bundle, input.sha256, { repository: input.repository }, input.sigstore);
+  const workflow = checked.ok ? checked.provenance.workflow : undefined;
+  let reason = checked.ok ? undefined : checked.reason;
+  if (workflow && required && !input.requiredWorkflows.includes(workflow))
+    reason = `the package was built by ${workflow}, not ${input.requiredWorkflows.join(' or ')}`;
+  if (checked.ok && !reason)
+    return { ok: true, provenance: { bundle: input.bundle, status: 'verified', builtBy: builtBy(checked.provenance) } };
   if (required) return { ok: false, reason: `gestor-plugin.zip.sigstore.json: ${reason}` };
   return { ok: true, provenance: { bundle: input.bundle, status: 'unverified', builtBy: null, reason } };
 }

@@ -98,14 +98,24 @@ export async function resolveRelease(
     const signatureAsset = github.assets.find((a) => a.name === SIGNATURE_FILE);
     const statementAsset = github.assets.find((a) => a.name === KEY_STATEMENT_FILE);
     const statementSignatureAsset = github.assets.find((a) => a.name === `${KEY_STATEMENT_FILE}.minisig`);
-    const required = requiredKeys(deps.publisherKeys, config, release.repository);
+    const required = requiredList(
+      { name: 'C2F_PUBLISHER_KEYS', lists: deps.publisherKeys },
+      config,
+      'publisher-keys',
+      release.repository,
+    );
     const provenanceAsset = github.assets.find((a) => a.name === PROVENANCE_FILE);
-    const attested = requiredWorkflows(deps.provenanceWorkflows, config, release.repository);
-    if (attested.workflows.length && !provenanceAsset)
+    const attested = requiredList(
+      { name: 'C2F_PROVENANCE_WORKFLOWS', lists: deps.provenanceWorkflows },
+      config,
+      'provenance-workflows',
+      release.repository,
+    );
+    if (attested.values.length && !provenanceAsset)
       throw new AssetsNotReadyError(
         `release ${release.tag} has no ${PROVENANCE_FILE} yet (${attested.from} requires one)`,
       );
-    if (required.keys.length && !signatureAsset)
+    if (required.values.length && !signatureAsset)
       throw new AssetsNotReadyError(
         `release ${release.tag} has no ${SIGNATURE_FILE} yet (${required.from} requires one)`,
       );
@@ -181,7 +191,7 @@ export async function resolveRelease(
       signature,
       keyStatement:
         statement !== null && statementSignature !== null ? { statement, signature: statementSignature } : null,
-      requiredKeys: required.keys,
+      requiredKeys: required.values,
       keysFrom: required.from,
       digests: { sha256: expected, blake2b },
       pluginId: named.pluginId,
@@ -198,7 +208,7 @@ export async function resolveRelease(
       bundle,
       repository: release.repository,
       sha256: expected,
-      requiredWorkflows: attested.workflows,
+      requiredWorkflows: attested.values,
       requiredBy: attested.from,
       sigstore: deps.sigstore ?? DEFAULT_SIGSTORE_TRUST,
     });
@@ -279,30 +289,20 @@ function compatibilityOf(value: unknown): Compatibility | null {
   return kept.min || kept.max ? kept : null;
 }
 
-/** The keys a repository's releases must be signed with: the bot's setting for it, else the repository's own. */
-function requiredKeys(
-  botKeys: Record<string, string[]> | undefined,
+/**
+ * A repository's required list (publisher keys, workflows): the bot's setting for it, else the repository's
+ * own .github/conn2flow-release.yml, which anyone who may push to the repository can edit.
+ */
+function requiredList(
+  setting: { name: string; lists: Record<string, string[]> | undefined },
   config: RepositoryReleaseConfig,
+  key: 'publisher-keys' | 'provenance-workflows',
   repository: string,
-): { keys: string[]; from: string } {
-  const own = botKeys?.[repository];
-  if (own) return { keys: own, from: `C2F_PUBLISHER_KEYS for ${repository}` };
-  const listed = config['publisher-keys'];
-  const keys = [listed].flat().filter((k): k is string => typeof k === 'string');
-  return { keys, from: 'publisher-keys in .github/conn2flow-release.yml' };
-}
-
-/** The workflows that must have built a repository's releases: the bot's setting for it, else the repository's own. */
-function requiredWorkflows(
-  botWorkflows: Record<string, string[]> | undefined,
-  config: RepositoryReleaseConfig,
-  repository: string,
-): { workflows: string[]; from: string } {
-  const own = botWorkflows?.[repository];
-  if (own) return { workflows: own, from: `C2F_PROVENANCE_WORKFLOWS for ${repository}` };
-  const listed = config['provenance-workflows'];
-  const workflows = [listed].flat().filter((w): w is string => typeof w === 'string');
-  return { workflows, from: 'provenance-workflows in .github/conn2flow-release.yml' };
+): { values: string[]; from: string } {
+  const own = setting.lists?.[repository];
+  if (own) return { values: own, from: `${setting.name} for ${repository}` };
+  const values = [config[key]].flat().filter((v): v is string => typeof v === 'string');
+  return { values, from: `${key} in .github/conn2flow-release.yml` };
 }
 
 /** The repository's strategy (`rollout:` of .github/conn2flow-release.yml), else the bot's default. */

@@ -1,4 +1,5 @@
 import type { Dependency } from '../../protocol/messages.ts';
+import type { ReleasePublisher } from '../domain.ts';
 import type { Queryable } from './database.ts';
 import { toRelease } from './releases.ts';
 
@@ -73,21 +74,16 @@ export async function registryPlugin(db: Queryable, repository: string, pluginId
     sha256: release.zipSha256,
     dependencies: release.dependencies ?? [],
     publishedAt: release.publishedAt,
-    publisher: release.publisher
-      ? {
-          status: release.publisher.status,
-          signedBy: release.publisher.signedBy,
-          provenance: release.publisher.provenance
-            ? {
-                status: release.publisher.provenance.status,
-                builtBy: release.publisher.provenance.builtBy,
-                ...(release.publisher.provenance.reason ? { reason: release.publisher.provenance.reason } : {}),
-              }
-            : null,
-        }
-      : null,
+    publisher: release.publisher ? shownPublisher(release.publisher) : null,
     hosts: running.filter((h) => h.version === release.version).map((h) => ({ id: h.id, name: h.name })),
   }));
+}
+
+/** What the registry shows of who published a version (not the signature or the bundle themselves). */
+function shownPublisher({ status, signedBy, provenance }: ReleasePublisher): RegistryVersion['publisher'] {
+  if (!provenance) return { status, signedBy, provenance: null };
+  const { bundle: _bundle, ...shown } = provenance;
+  return { status, signedBy, provenance: shown };
 }
 
 /** Who signed a version, and whether the bot could check it. */
