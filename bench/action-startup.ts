@@ -40,5 +40,5 @@ const chunks = path.join(REPO, 'dist', 'action-chunks');
 let chunkBytes = 0;
 for (const name of await readdir(chunks).catch(() => [])) chunkBytes += (await stat(path.join(chunks, name))).size;
 console.log(
-  `dist/action.js: ${(size / 1024).toFixed(0)} KiB, with ${(chunkBytes / 1024).toFixed(0)} KiB in dist/action-chunks/ (build provenance's libraries, loaded when a run attests)`,
+  `dist/action.js: ${(size / 1024).toFixed(0)} KiB, with ${(chunkBytes / 1024).toFixed(0)} KiB in dist/action-chunks/ (code shared with build provenance, loaded with it, and build provenance's own libraries, loaded only when a run attests)`,
 );

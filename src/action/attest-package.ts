@@ -3,7 +3,7 @@ import path from 'node:path';
 import { buildSLSAProvenancePredicate } from '@actions/attest';
 import { CIContextProvider, DSSEBundleBuilder, FulcioSigner, RekorWitness, TSAWitness } from '@sigstore/sign';
 import { bundleToJSON } from '@sigstore/bundle';
-import { GITHUB_ACTIONS_ISSUER, PROVENANCE_FILE } from '../plugin/provenance.ts';
+import { GITHUB_ACTIONS_ISSUER, PROVENANCE_FILE } from '../plugin/provenance-file.ts';
 
 // Build provenance for the package: GitHub's SLSA predicate (@actions/attest builds it from the run's OIDC
 // token) in an in-toto statement naming gestor-plugin.zip's SHA-256, signed keyless through Fulcio and logged in

@@ -11,7 +11,7 @@ import { isEncrypted, keyIdText, MinisignError, parseSecretKey, type SecretKey }
 import { SIGNATURE_FILE, signPackage } from '../plugin/package-signature.ts';
 import { publishAssets, type PublishRequest, type PublishResult } from './publish-assets.ts';
 import type { ReleaseApi } from './release-api.ts';
-import { PROVENANCE_FILE } from '../plugin/provenance.ts';
+import { PROVENANCE_FILE } from '../plugin/provenance-file.ts';
 import type { Attestation } from './attest-package.ts';
 
 // The Action: locate the plugin ▶ check the tag ▶ find the versao baseline ▶ pack ▶ attach to the release.

@@ -3,6 +3,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { ByteStream } from '@sigstore/core';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import { GITHUB_ACTIONS_ISSUER } from './provenance-file.ts';
 import publicGoodRoot from './sigstore/public-good-trusted-root.json' with { type: 'json' };
 
 // Build provenance: a Sigstore bundle (gestor-plugin.zip.sigstore.json) whose DSSE envelope carries an in-toto
@@ -10,13 +11,10 @@ import publicGoodRoot from './sigstore/public-good-trusted-root.json' with { typ
 // bound to one repository, workflow file and ref, and logged in a transparency log. Checked offline against a
 // trusted root (Sigstore's public-good one ships with us; a file replaces it), never against GitHub.
 
-export const PROVENANCE_FILE = 'gestor-plugin.zip.sigstore.json';
-
 // Verifying re-encodes each certificate node by node through @sigstore/core's ByteStream, which grows in
 // zero-filled blocks of 1 KiB; DER nodes are a few bytes, and 64-byte blocks make a verification about three
 // times faster (bench/agent). The setting is the library's own (private) static: should it go, this does nothing.
 (ByteStream as unknown as { BLOCK_SIZE: number }).BLOCK_SIZE = 64;
-export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 /** Real bundles are a few KiB: a certificate chain, one log entry and the statement. */
 export const MAX_PROVENANCE_BYTES = 64 * 1024;
 const MAX_DEPTH = 32;

@@ -10,12 +10,8 @@ import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../stor
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { KEY_STATEMENT_FILE, MAX_STATEMENT_BYTES } from '../../plugin/key-statement.ts';
 import { SIGNATURE_FILE } from '../../plugin/package-signature.ts';
-import {
-  DEFAULT_SIGSTORE_TRUST,
-  MAX_PROVENANCE_BYTES,
-  PROVENANCE_FILE,
-  type SigstoreTrust,
-} from '../../plugin/provenance.ts';
+import { DEFAULT_SIGSTORE_TRUST, MAX_PROVENANCE_BYTES, type SigstoreTrust } from '../../plugin/provenance.ts';
+import { PROVENANCE_FILE } from '../../plugin/provenance-file.ts';
 import { releaseProvenance } from './release-provenance.ts';
 import { PackageRefused, readPackageManifest } from './package-manifest.ts';
 import { releasePublisher } from './release-publisher.ts';
