@@ -20,6 +20,7 @@ export const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/admin-api.test.ts': 'a bot on PGlite',
   'test/bot/overdue-reports.test.ts': 'bots on PGlite and PostgreSQL',
   'test/bot/store.test.ts': 'PostgreSQL',
+  'test/bot/follow-rollouts.test.ts': 'PGlite and PostgreSQL',
   'test/bot/queue.test.ts': 'PostgreSQL',
   'test/bot/delivery.test.ts': 'PostgreSQL',
   'test/bot/deliver-rollout.test.ts': 'PostgreSQL',

@@ -1,6 +1,8 @@
 import type { ApplicationFunction, Probot } from 'probot';
 import type { SigstoreTrust } from '../plugin/provenance.ts';
 import type { PgBoss } from 'pg-boss';
+import type { ChangeFeed } from './changes.ts';
+import { followRollouts } from './follow-rollouts.ts';
 import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
 import { deliverRollout, enqueueRolloutPushes, type RolloutData } from './delivery/deliver-rollout.ts';
 import { askAboutOverdueReports, REPORT_CHECK_SECONDS } from './delivery/overdue-reports.ts';
@@ -20,7 +22,7 @@ import { QUEUES, RESOLVE_RETRY } from './queue.ts';
 import { advanceRollout, scheduleAdvance, type AdvanceData } from './rollout/advance-rollout.ts';
 import { ActionRefused, rollback } from './rollout/operator-actions.ts';
 import type { Strategy } from './rollout/strategy.ts';
-import { rolloutsToAdvance, rolloutsWaitingOnHost } from './store/rollout-state.ts';
+import { rolloutsToAdvance } from './store/rollout-state.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import type { ReleaseIntake, ResolveData } from './rollout/release-intake.ts';
 import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
@@ -45,6 +47,8 @@ export interface BotDeps {
   boss: PgBoss;
   box: SecretBox;
   botUrl: string;
+  /** What changed, announced by the database (one listening connection per process). */
+  changes: ChangeFeed;
   /** Overrides for tests (fast retries). */
   delivery?: Partial<Pick<DeliveryDeps, 'retrySchedule' | 'timeoutMs' | 'leaseSeconds'>>;
   resolveRetryLimit?: number;
@@ -74,17 +78,6 @@ export interface BotDeps {
   jobDeadlineSeconds?: number;
   /** Jobs this process holds under a delivery lease; a clean stop hands them back at once. */
   heldLeases?: Set<string>;
-}
-
-/** The one "a rollout changed" signal: its controller looks at it, and its check run follows (both coalesced). */
-export async function touchRollout(deps: BotDeps, rolloutId: string): Promise<void> {
-  await scheduleAdvance(deps.boss, rolloutId);
-  await scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
-}
-
-/** A host's job finished: jobs of other rollouts waiting on it for a dependency are looked at again. */
-export async function wakeDependents(deps: BotDeps, hostId: string): Promise<void> {
-  for (const rolloutId of await rolloutsWaitingOnHost(deps.db, hostId)) await scheduleAdvance(deps.boss, rolloutId);
 }
 
 /** A repository's .github/conn2flow-release.yml that cannot be read as YAML: the release fails with why. */
@@ -139,7 +132,7 @@ export function botApp(deps: BotDeps): ApplicationFunction {
       webhooksReceived.inc({ event: 'check_run.requested_action', outcome: 'new' });
       const { check_run: run, requested_action: requested, repository, sender } = context.payload;
       const outcome = await handleRequestedAction(
-        { db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) },
+        { db: deps.db, boss: deps.boss },
         {
           checkRunId: run.id,
           externalId: run.external_id ?? null,
@@ -161,6 +154,11 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   // NOTIFY wakes workers for new jobs; polling still finds retries whose delay has passed.
   const polling = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, burstWhenBatchFull: true } as const;
   deps.intake?.start();
+  const unfollow = followRollouts({
+    ...deps,
+    log: (error, what) => app.log.warn({ err: error }, `${what} failed: the next change or pass tries again`),
+  });
+  deps.stopping?.push(unfollow);
   await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { ...polling, batchSize: 1 }, async ([job]) => {
     const release = await getRelease(deps.db, job.data.releaseId);
     try {
@@ -199,11 +197,6 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
         release,
         config,
       );
-      if (outcome.kind === 'rolled-out') {
-        await touchRollout(deps, outcome.rollout.rolloutId);
-        // Rollouts whose held jobs this one superseded: their check runs may now conclude.
-        for (const rolloutId of outcome.rollout.supersededIn) await touchRollout(deps, rolloutId);
-      }
       if (outcome.kind === 'failed') await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
       app.log[outcome.kind === 'failed' ? 'warn' : 'info'](
         {
@@ -250,25 +243,17 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       );
     },
   };
-  // Runs a delivery, then brings the check run of every rollout it changed up to date (once each).
-  const delivering = async (run: (deps: DeliveryDeps) => Promise<unknown>) => {
-    const changed = new Set<string>();
-    await run({ ...delivery, onChanged: (rolloutId) => changed.add(rolloutId) });
-    for (const rolloutId of changed) await touchRollout(deps, rolloutId);
-  };
   for (const queue of [QUEUES.deliverRollout, QUEUES.deliverRolloutLegacy]) {
     await deps.boss.work<RolloutData>(queue, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) =>
-      delivering((withDeps) => deliverRollout(withDeps, job.data.rolloutId, { fromEnd: job.data.fromEnd })),
+      deliverRollout(delivery, job.data.rolloutId, { fromEnd: job.data.fromEnd }),
     );
   }
   sweepLapsedLeases(app, deps);
   sweepOverdueReports(app, deps);
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>
-    delivering((withDeps) =>
-      deliverJobs(
-        withDeps,
-        jobs.map((job) => job.data),
-      ),
+    deliverJobs(
+      delivery,
+      jobs.map((job) => job.data),
     ),
   );
   // One schedule for all bot processes (pg-boss keeps it in the database); singleton: one pass at a time.
@@ -295,14 +280,10 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       if (outcome.waveStarted !== undefined) app.log.info({ rolloutId, wave: outcome.waveStarted + 1 }, 'wave started');
       if (outcome.rollBack?.length) {
         // The hosts the halted rollout updated, as their jobs finish (jobs still running at the halt come later).
-        const rolledBack = await rollback(
-          { db: deps.db, boss: deps.boss, onChanged: (id) => touchRollout(deps, id) },
-          rolloutId,
-          {
-            by: 'halt (onHalt: rollback)',
-            hostIds: outcome.rollBack,
-          },
-        ).catch((error) => {
+        const rolledBack = await rollback({ db: deps.db, boss: deps.boss }, rolloutId, {
+          by: 'halt (onHalt: rollback)',
+          hostIds: outcome.rollBack,
+        }).catch((error) => {
           if (error instanceof ActionRefused) return undefined; // nothing of theirs to roll back
           throw error;
         });
@@ -311,15 +292,6 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
             { rolloutId, rollback: rolledBack.rolloutId, hosts: rolledBack.changed.length },
             'rolling back the hosts the halted rollout updated',
           );
-      }
-      if (
-        outcome.released ||
-        outcome.blocked ||
-        outcome.halted ||
-        outcome.waveStarted !== undefined ||
-        outcome.completed
-      ) {
-        await scheduleCheckRun(deps.boss, { rolloutId }, deps.checkRunDelaySeconds);
       }
     },
   );
@@ -381,10 +353,8 @@ function sweepOverdueReports(app: Probot, deps: BotDeps): void {
       if (running) return;
       running = true;
       askAboutOverdueReports({ ...deps, timeoutMs: deps.delivery?.timeoutMs, reportCheckSeconds, jobDeadlineSeconds })
-        .then(async ({ changed, finishedOn, asked, failed }) => {
+        .then(({ asked, failed }) => {
           if (asked || failed) app.log.info({ asked, failed }, 'asked hosts again about jobs whose report is overdue');
-          for (const rolloutId of changed) await touchRollout(deps, rolloutId);
-          for (const hostId of finishedOn) await wakeDependents(deps, hostId);
         })
         .catch((error) => app.log.warn({ err: error }, 'looking for overdue reports failed'))
         .finally(() => {

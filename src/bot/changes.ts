@@ -1,18 +1,23 @@
 import type { Database } from './store/database.ts';
 
 // What changed, as the database announces it: every statement that changes jobs or rollouts sends
-// "r:<rollout>" and "h:<host>" (or "h:*") on c2f_changes when it commits (migration 9), whichever bot process
-// made it. One listening connection per process; whoever waits on a rollout (a live page) or a host (a long
-// poll) is woken by it, not by asking the database every second. A slow sweep wakes everyone now and then,
-// for what no statement announces (a lease running out) and for safety.
+// "r:<rollout>", "h:<host>" (or "h:*") and, when jobs finish, "f:<host>" (or "f:*") on c2f_changes when it
+// commits (migrations 9 and 10), whichever bot process made it. One listening connection per process: whoever
+// waits on a rollout (a live page) or a host (a long poll) is woken by it, not by asking the database every
+// second, and whoever follows every rollout (the controller and the check runs) hears each one. A slow sweep
+// wakes the waiters now and then, for what no statement announces (a lease running out) and for safety.
 
 export const CHANNEL = 'c2f_changes';
 const SWEEP_MS = 30_000;
 
-export type ChangeKey = `r:${string}` | `h:${string}`;
+export type ChangeKind = 'r' | 'h' | 'f';
+export type ChangeKey = `${ChangeKind}:${string}`;
+/** Hears every change of one kind: the id that changed, or "*" when any may have (many at once, a lost connection). */
+export type ChangeFollower = (id: string) => void;
 
 export class ChangeFeed {
   private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly followers = new Map<ChangeKind, Set<ChangeFollower>>();
   private readonly sweep: NodeJS.Timeout;
   private stopListening: (() => Promise<void>) | undefined;
 
@@ -38,6 +43,14 @@ export class ChangeFeed {
     };
   }
 
+  /** Calls `follower` with every id of `kind` that changes, until the returned function is called. */
+  follow(kind: ChangeKind, follower: ChangeFollower): () => void {
+    let set = this.followers.get(kind);
+    if (!set) this.followers.set(kind, (set = new Set()));
+    set.add(follower);
+    return () => set.delete(follower);
+  }
+
   /** Resolves when `key` may have changed (true), or after `ms` (false). */
   next(key: ChangeKey, ms: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -58,9 +71,15 @@ export class ChangeFeed {
   }
 
   private announce(payload: string): void {
-    if (payload === '*') return this.wakeAll();
-    if (payload === 'h:*') {
-      for (const [key, set] of this.watchers) if (key.startsWith('h:')) for (const wake of [...set]) wake();
+    if (payload === '*') {
+      for (const set of this.followers.values()) for (const follower of [...set]) follower('*');
+      return this.wakeAll();
+    }
+    const kind = payload.slice(0, 1) as ChangeKind;
+    const id = payload.slice(2);
+    for (const follower of [...(this.followers.get(kind) ?? [])]) follower(id);
+    if (id === '*') {
+      for (const [key, set] of this.watchers) if (key.startsWith(`${kind}:`)) for (const wake of [...set]) wake();
       return;
     }
     for (const wake of [...(this.watchers.get(payload) ?? [])]) wake();

@@ -9,7 +9,7 @@ import { handleReport } from './api/reports.ts';
 import { probotAssetStream } from './github/asset-stream.ts';
 import { sendJson } from './http/json-answer.ts';
 import { WebhookIntake } from './github/webhook-intake.ts';
-import { botApp, startWorkers, touchRollout, wakeDependents, type BotDeps } from './app.ts';
+import { botApp, startWorkers, type BotDeps } from './app.ts';
 import type { BotConfig } from './config.ts';
 import { ChangeFeed } from './changes.ts';
 import { registry, useDatabaseForMetrics } from './metrics.ts';
@@ -31,8 +31,6 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 
 export interface ServerDeps extends BotDeps {
   adminToken?: string;
-  /** What changed, announced by the database (one listening connection per process). */
-  changes?: ChangeFeed;
   /** How long a waiting long poll goes without looking when nothing announced a change (default: the pull lease, at most 30 s). */
   pollCheckMs?: number;
   /** How long a job handed out in a poll waits for the host's first report (default 60 s). */
@@ -44,7 +42,7 @@ export interface ServerDeps extends BotDeps {
 }
 
 /** Handles our own routes; false when the request is not one of them. */
-export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Probot['log']) {
+export function apiHandler(deps: ServerDeps, log: Probot['log']) {
   useDatabaseForMetrics(deps.db);
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = new URL(req.url ?? '/', 'http://bot').pathname;
@@ -52,18 +50,13 @@ export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Prob
       log.error({ err: error }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     };
-    const onChanged = (rolloutId: string) => touchRollout(deps, rolloutId);
     const handled = (work: Promise<void>) => {
       work.catch(fail);
       return true;
     };
-    if (path === '/api/reports' && req.method === 'POST')
-      return handled(
-        handleReport(req, res, { ...deps, onChanged, onJobFinished: (job) => wakeDependents(deps, job.hostId) }),
-      );
+    if (path === '/api/reports' && req.method === 'POST') return handled(handleReport(req, res, deps));
     if (path === '/api/enroll' && req.method === 'POST') return handled(handleEnroll(req, res, deps));
-    if (path === '/api/heartbeat' && req.method === 'POST')
-      return handled(handleHeartbeat(req, res, { ...deps, onChanged }));
+    if (path === '/api/heartbeat' && req.method === 'POST') return handled(handleHeartbeat(req, res, deps));
     if (path.startsWith('/api/packages/') && req.method === 'GET' && deps.assets)
       return handled(handlePackage(req, res, { ...deps, assets: deps.assets }));
     if (isAdminPath(path))
@@ -71,7 +64,6 @@ export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Prob
         handleAdmin(req, res, {
           ...deps,
           adminToken: deps.adminToken,
-          onChanged,
           log: (fields, message) => log.warn(fields, message),
         }),
       );
@@ -85,7 +77,6 @@ export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Prob
           botUrl: deps.botUrl,
           changes: deps.changes,
           ...sign,
-          onChanged,
           log: (fields, message) => log.warn(fields, message),
         }),
       );
@@ -103,10 +94,7 @@ export function apiHandler(deps: ServerDeps & { changes: ChangeFeed }, log: Prob
 }
 
 /** The bot's HTTP server (webhooks + API) and its workers, over what createBot opened. */
-async function createBotServer(
-  probot: Probot,
-  deps: ServerDeps & { intake: ReleaseIntake; changes: ChangeFeed },
-): Promise<Server> {
+async function createBotServer(probot: Probot, deps: ServerDeps & { intake: ReleaseIntake }): Promise<Server> {
   await probot.load(botApp(deps));
   const webhooks = new WebhookIntake(probot);
   await startWorkers(probot, deps);
@@ -169,7 +157,7 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
     const intake = new ReleaseIntake({ db, boss }, (error) =>
       probot.log.error({ err: error }, 'queuing releases failed'),
     );
-    const deps: ServerDeps & { intake: ReleaseIntake; changes: ChangeFeed } = {
+    const deps: ServerDeps & { intake: ReleaseIntake } = {
       stopping: [],
       heldLeases: new Set(),
       db,

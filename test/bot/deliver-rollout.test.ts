@@ -16,6 +16,7 @@ import { ENGINES, freshDatabase, testBox } from './databases.ts';
 // push in flight per host and plugin; pull-mode hosts and jobs already tried are not this path's business.
 
 const pushes: Array<{ path: string; attemptId: string; jobId: string }> = [];
+const gates = new Map<string, { seen: Set<string>; held: Array<() => void> }>();
 let receiver: Server;
 let base = '';
 before(async () => {
@@ -28,10 +29,18 @@ before(async () => {
       jobId: JSON.parse(Buffer.concat(chunks).toString('utf8')).jobId,
     });
     if (req.url === '/busy') return void res.writeHead(503).end();
-    setTimeout(
-      () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}'),
-      20,
-    );
+    const accept = () =>
+      res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}');
+    const many = /^\/(\w+)-many-/.exec(req.url!);
+    if (!many) return void setTimeout(accept, 20);
+    // Twelve hosts, two runs of two lanes of three: one run alone has at most six pushes in flight, so nothing
+    // is answered before the seventh arrives; by then the other run has claimed its share from the other end.
+    const gate = gates.get(many[1]) ?? { seen: new Set<string>(), held: [] as Array<() => void> };
+    gates.set(many[1], gate);
+    gate.seen.add(req.url!);
+    if (gate.seen.size < 7) return void gate.held.push(accept);
+    accept();
+    for (const held of gate.held.splice(0)) held();
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;

@@ -5,6 +5,7 @@ import { Probot } from 'probot';
 import { redeliverFailedWebhooks } from '../../src/bot/github/redeliver-webhooks.ts';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { ChangeFeed } from '../../src/bot/changes.ts';
 import { startWorkers } from '../../src/bot/app.ts';
 import { freshDatabase, testBox } from './databases.ts';
 
@@ -57,7 +58,11 @@ test('the bot schedules the redelivery pass every five minutes (and the daily pr
       baseUrl: github.url,
       logLevel: 'fatal',
     } as ConstructorParameters<typeof Probot>[0]);
-    await startWorkers(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com' });
+    const changes = await ChangeFeed.open(db, () => {});
+    const stopping: Array<() => void> = [];
+    await startWorkers(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', changes, stopping });
+    for (const stop of stopping) stop();
+    await changes.close();
     const schedules = await boss.getSchedules();
     assert.deepEqual(schedules.map((s) => [s.name, s.cron]).sort(), [
       [QUEUES.prune, '17 3 * * *'],

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
-import { registryPlugin } from '../../src/bot/store/registry.ts';
+import { registryPlugin } from '../../src/bot/read/registry.ts';
 import { tempDir } from '../helpers.ts';
 import { Fleet } from './fleet.ts';
 import { StagedBot } from './staged-rollout-bot.ts';

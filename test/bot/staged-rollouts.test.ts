@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
-import { listEvents } from '../../src/bot/store/events.ts';
+import { listEvents } from '../../src/bot/read/events.ts';
 import { ENGINES } from './databases.ts';
 import { Fleet } from './fleet.ts';
 import { StagedBot } from './staged-rollout-bot.ts';

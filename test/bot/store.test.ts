@@ -97,7 +97,7 @@ test('migrations run once, also when two processes start together on one Postgre
   const [a, b] = [openPostgres(url, 2), openPostgres(url, 2)];
   const [first, second] = await Promise.all([migrate(a), migrate(b)]);
   assert.deepEqual(
-    [...first, ...second].sort(),
+    [...first, ...second].sort((x, y) => x - y),
     MIGRATIONS.map((m) => m.version),
     'each migration applied by exactly one of them',
   );

@@ -35,17 +35,18 @@ async function importsInto(dir: string, forbidden: string[]): Promise<string[]> 
   return found;
 }
 
-test('no import runs up the layers: protocol, plugin, the programs, and the bot’s store', async () => {
+test('no import runs up the layers: protocol, plugin, the programs, and the bot’s read side, domain and store', async () => {
   const programs = ['src/action', 'src/bot', 'src/agent', 'src/cli'];
   assert.deepEqual(await importsInto('src/protocol', ['src/plugin', ...programs]), []);
   assert.deepEqual(await importsInto('src/plugin', programs), []);
   assert.deepEqual(await importsInto('src/action', ['src/bot', 'src/agent', 'src/cli']), []);
   assert.deepEqual(await importsInto('src/bot', ['src/action', 'src/agent', 'src/cli']), []);
   assert.deepEqual(await importsInto('src/agent', ['src/action', 'src/bot', 'src/cli']), []);
-  const aboveStore = ['rollout', 'delivery', 'github', 'api', 'console', 'setup', 'changes', 'app', 'server'].map(
-    (d) => `src/bot/${d}`,
-  );
+  const edges = ['github', 'api', 'console', 'setup', 'app', 'server', 'follow-rollouts'].map((d) => `src/bot/${d}`);
+  const aboveStore = [...edges, ...['read', 'rollout', 'delivery', 'changes'].map((d) => `src/bot/${d}`)];
   assert.deepEqual(await importsInto('src/bot/store', aboveStore), []);
+  assert.deepEqual(await importsInto('src/bot/read', [...edges, 'src/bot/delivery', 'src/bot/changes']), []);
+  assert.deepEqual(await importsInto('src/bot/rollout', [...edges, 'src/bot/read']), []);
   const domain = await readFile(path.join(REPO, 'src/bot/domain.ts'), 'utf8');
   const domainImports = [...domain.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
   assert.deepEqual(

@@ -14,7 +14,7 @@ import {
 } from '../rollout/operator-actions.ts';
 import type { Database } from '../store/database.ts';
 import { endAllSessions } from '../store/console-sessions.ts';
-import { allEvents, listEvents } from '../store/events.ts';
+import { allEvents, listEvents } from '../read/events.ts';
 import {
   addHost,
   createEnrollment,
@@ -47,12 +47,12 @@ import {
   type ControlResult,
 } from '../rollout/rollout-control.ts';
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
-import { waveSummaries } from '../rollout/wave-summary.ts';
-import { fleetPage } from '../store/fleet.ts';
-import { knownProvenance, knownPublisherKeys, registryPlugin, searchRegistry } from '../store/registry.ts';
+import { readRolloutWhole } from '../read/rollout-view.ts';
+import { fleetPage } from '../read/fleet.ts';
+import { knownProvenance, knownPublisherKeys, registryPlugin, searchRegistry } from '../read/registry.ts';
 import { releasesWithoutRollout } from '../store/releases.ts';
 import { jobReports } from '../store/reports.ts';
-import { getJob, getRollout, jobHistory, listRollouts, rolloutJobs } from '../store/rollouts.ts';
+import { getJob, jobHistory, listRollouts } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { pluginIdProblem } from '../../plugin/plugin-id.ts';
 import { FailureLimiter } from '../http/failure-limiter.ts';
@@ -75,8 +75,6 @@ export interface AdminDeps {
   botUrl: string;
   /** Says what an operator should know (wrong tokens), without the token. */
   log?: (fields: Record<string, unknown>, message: string) => void;
-  /** Called after an operator changed a rollout's jobs (the check run follows). */
-  onChanged?: (rolloutId: string) => Promise<void>;
   /** C2F_PUBLISHER_KEYS: the keys each named repository's releases must be signed with. */
   publisherKeys?: Record<string, string[]>;
   /** C2F_PROVENANCE_WORKFLOWS: the workflows that must have built each named repository's releases. */
@@ -252,7 +250,7 @@ async function route(
   const { path } = input;
   const parts = input.segments(3); // after /api/admin
   const method = req.method ?? 'GET';
-  const operatorDeps: OperatorDeps = { db, boss: deps.boss, onChanged: deps.onChanged };
+  const operatorDeps: OperatorDeps = { db, boss: deps.boss };
 
   if (parts[0] === 'hosts') {
     if (parts.length === 1 && method === 'GET') return { body: await listHosts(db) };
@@ -391,10 +389,9 @@ async function route(
     if (parts.length === 1 && method === 'GET') return { body: await listRollouts(db) };
     const id = parts[1];
     if (parts.length === 2 && method === 'GET') {
-      const rollout = await getRollout(db, id);
+      const rollout = await readRolloutWhole(db, id);
       if (!rollout) throw new BadRequest(`no rollout ${id}`, 404);
-      const jobs = await rolloutJobs(db, id);
-      return { body: { ...rollout, waves: waveSummaries(rollout, jobs), jobs } };
+      return { body: rollout };
     }
     if (parts.length === 3 && method === 'POST')
       return { body: await rolloutAction(operatorDeps, id, parts[2], await jsonBody(req), operator(req)) };

@@ -22,7 +22,6 @@ export interface HeartbeatDeps {
   db: Database;
   box: SecretBox;
   botUrl: string;
-  onChanged?: (rolloutId: string) => Promise<void>;
   /** Wakes a waiting long poll when the host's jobs change. */
   changes: ChangeFeed;
   /** How long a waiting long poll goes without looking when nothing announced a change (leases run out unannounced). */
@@ -63,7 +62,6 @@ export async function handleHeartbeat(req: IncomingMessage, res: ServerResponse,
       const ids = leased.map(({ job }) => job.id);
       if (ids.length) res.once('close', () => void (!res.writableFinished && endLeases(deps.db, ids).catch(() => {})));
       sendSignedJson(res, 200, { jobs }, signed.secrets);
-      for (const rolloutId of new Set(leased.map(({ job }) => job.rolloutId))) await deps.onChanged?.(rolloutId);
       return;
     }
     await Promise.race([

@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkReport } from '../../protocol/validate.ts';
 import type { Database } from '../store/database.ts';
-import { FINAL_JOB_STATES } from '../../protocol/statuses.ts';
 import { applyReport } from '../store/reports.ts';
-import type { HostJob } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { reports } from '../metrics.ts';
 import { sendJson } from '../http/json-answer.ts';
@@ -18,8 +16,6 @@ export async function handleReport(
   deps: {
     db: Database;
     box: SecretBox;
-    onChanged?: (rolloutId: string) => Promise<void>;
-    onJobFinished?: (job: HostJob) => Promise<void>;
   },
 ): Promise<void> {
   const signed = await readSignedHostMessage(req, res, deps, 'report', checkReport);
@@ -28,13 +24,9 @@ export async function handleReport(
     return;
   }
   const report = signed.value;
-  const { outcome, job } = await applyReport(deps.db, signed.messageId, report);
+  const { outcome } = await applyReport(deps.db, signed.messageId, report);
   reports.inc({ outcome: outcome === 'unknown-job' ? 'rejected' : outcome });
   if (outcome === 'unknown-job')
     return sendJson(res, 404, { error: `no job ${report.jobId} for host ${report.hostId}` });
-  if (outcome === 'applied' && job) {
-    await deps.onChanged?.(job.rolloutId);
-    if (FINAL_JOB_STATES.has(job.state)) await deps.onJobFinished?.(job);
-  }
   return sendJson(res, 200, { status: outcome });
 }

@@ -4,13 +4,13 @@ import type { PgBoss } from 'pg-boss';
 import { BodyTooLargeError, readBody } from '../../read-body.ts';
 import { sameText } from '../../same-text.ts';
 import { ActionRefused, type OperatorDeps } from '../rollout/operator-actions.ts';
-import { waveSummaries } from '../rollout/wave-summary.ts';
 import type { Database } from '../store/database.ts';
-import { allEvents, eventKinds, listEvents } from '../store/events.ts';
-import { fleetPage, recentJobs } from '../store/fleet.ts';
-import { getHost, hostsWithIds } from '../store/hosts.ts';
-import { registryPlugin, searchRegistry } from '../store/registry.ts';
-import { getRollout, jobStates, listRollouts, rolloutJobsPage } from '../store/rollouts.ts';
+import { allEvents, eventKinds, listEvents } from '../read/events.ts';
+import { fleetPage } from '../read/fleet.ts';
+import { readHostPage } from '../read/host-view.ts';
+import { readRolloutPage } from '../read/rollout-view.ts';
+import { registryPlugin, searchRegistry } from '../read/registry.ts';
+import { listRollouts } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { consoleAction, uninstallAction } from './console-actions.ts';
@@ -59,7 +59,6 @@ export interface ConsoleDeps {
   /** null when the console is not set up; `missing` says what is missing. */
   signIn: SignInConfig | null;
   missing: string[];
-  onChanged?: (rolloutId: string) => Promise<void>;
   /** Wakes live pages when their rollout changes. */
   changes: ChangeFeed;
   /** Says what went wrong where no one else would see it (a live page's lost look at the store). */
@@ -257,12 +256,14 @@ async function get(
   }
   const host = /^\/console\/hosts\/([^/]+)$/.exec(path);
   if (host) {
-    const found = await getHost(db, pathSegment(host[1]));
+    const found = await readHostPage(db, pathSegment(host[1]));
     if (!found) throw new Refusal(404, `No host ${pathSegment(host[1])}.`);
-    const jobs = (await recentJobs(db, [found.id], 50)).get(found.id) ?? [];
     return send(
       200,
-      page(`Host ${found.name}`, hostView(found, jobs, session.csrf), { session, current: '/console/fleet' }),
+      page(`Host ${found.host.name}`, hostView(found.host, found.jobs, session.csrf), {
+        session,
+        current: '/console/fleet',
+      }),
     );
   }
   if (path === '/console/rollouts')
@@ -363,22 +364,9 @@ async function rolloutShown(
   stateFilter: string | undefined,
   pageNumber: number,
 ): Promise<RolloutShown> {
-  const rollout = await getRollout(deps.db, id);
-  if (!rollout) throw new Refusal(404, `No rollout ${id}.`);
-  const perPage = 100;
-  const { jobs, total } = await rolloutJobsPage(deps.db, id, { state: stateFilter, page: pageNumber, perPage });
-  const all = rollout.strategy ? await jobStates(deps.db, id) : [];
-  return {
-    rollout,
-    waves: rollout.strategy ? waveSummaries(rollout, all) : [],
-    jobs,
-    total,
-    page: pageNumber,
-    perPage,
-    stateFilter: stateFilter || undefined,
-    hosts: await hostsWithIds(deps.db, [...new Set(jobs.map((j) => j.hostId))]),
-    csrf: session.csrf,
-  };
+  const shown = await readRolloutPage(deps.db, id, { state: stateFilter || undefined, page: pageNumber, perPage: 100 });
+  if (!shown) throw new Refusal(404, `No rollout ${id}.`);
+  return { ...shown, csrf: session.csrf };
 }
 
 async function post(
@@ -422,7 +410,7 @@ async function post(
     await endAllSessions(deps.db);
     return signedOut();
   }
-  const operator: OperatorDeps = { db: deps.db, boss: deps.boss, onChanged: deps.onChanged };
+  const operator: OperatorDeps = { db: deps.db, boss: deps.boss };
   const by = `${session.login} (console)`;
   const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== 'confirm'));
   const rollout = /^\/console\/rollouts\/([^/]+)\/act$/.exec(path);

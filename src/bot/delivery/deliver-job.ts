@@ -30,7 +30,6 @@ export interface DeliveryDeps {
   leaseSeconds?: number;
   random?: () => number;
   /** Told the rollout of every job whose state this worker changed. */
-  onChanged?: (rolloutId: string) => void;
   /** A job's deadline, in seconds from its message (default three days). */
   jobDeadlineSeconds?: number;
   /** Jobs this process holds under a lease now (claimed, not yet recorded): a clean stop hands them back. */
@@ -150,7 +149,6 @@ export async function pushAndRecord(
     const outcome = outcomes[i];
     if (!p || !outcome || p.notifying) return;
     const { job } = p.loaded;
-    deps.onChanged?.(job.rolloutId);
     switch (outcome.kind) {
       case 'delivered': {
         const { repeat, report } = reportInAnswer(outcome, outcome.secrets, {

@@ -1,7 +1,6 @@
 import type { Database } from '../store/database.ts';
 import { claimOverdueReports, failSilentJobs } from '../store/overdue-reports.ts';
 import { applyReport } from '../store/reports.ts';
-import { FINAL_JOB_STATES } from '../../protocol/statuses.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { reportInAnswer } from './answered-report.ts';
 import { pushJob } from './deliver-job.ts';
@@ -23,21 +22,13 @@ export interface OverdueDeps {
 }
 
 export interface OverdueOutcome {
-  /** Rollouts whose jobs changed. */
-  changed: Set<string>;
-  /** Hosts with a job that just finished (jobs waiting on them for a dependency are looked at again). */
-  finishedOn: Set<string>;
   asked: number;
   failed: number;
 }
 
 export async function askAboutOverdueReports(deps: OverdueDeps): Promise<OverdueOutcome> {
-  const outcome: OverdueOutcome = { changed: new Set(), finishedOn: new Set(), asked: 0, failed: 0 };
-  for (const job of await failSilentJobs(deps.db, deps.jobDeadlineSeconds)) {
-    outcome.changed.add(job.rolloutId);
-    outcome.finishedOn.add(job.hostId);
-    outcome.failed++;
-  }
+  const outcome: OverdueOutcome = { asked: 0, failed: 0 };
+  outcome.failed = (await failSilentJobs(deps.db, deps.jobDeadlineSeconds)).length;
   const overdue = await claimOverdueReports(deps.db, deps.reportCheckSeconds);
   outcome.asked = overdue.length;
   await Promise.all(
@@ -49,10 +40,7 @@ export async function askAboutOverdueReports(deps: OverdueDeps): Promise<Overdue
         attemptId: loaded.job.attemptId,
       });
       if (!report) return;
-      const applied = await applyReport(deps.db, null, report);
-      if (applied.outcome !== 'applied' || !applied.job) return;
-      outcome.changed.add(applied.job.rolloutId);
-      if (FINAL_JOB_STATES.has(applied.job.state)) outcome.finishedOn.add(applied.job.hostId);
+      await applyReport(deps.db, null, report);
     }),
   );
   return outcome;

@@ -1,9 +1,9 @@
 import type { PgBoss } from 'pg-boss';
 import { QUEUES } from '../queue.ts';
+import { readRolloutForCheckRun } from '../read/rollout-view.ts';
 import type { Database } from '../store/database.ts';
-import { hostsWithIds } from '../store/hosts.ts';
 import { getRelease, setReleaseCheckRun } from '../store/releases.ts';
-import { getRollout, rolloutJobs, setCheckRun } from '../store/rollouts.ts';
+import { getRollout, setCheckRun } from '../store/rollouts.ts';
 import type { CheckRunApi } from './check-run-api.ts';
 import { releaseFailureView, rolloutTitle, rolloutView } from './rollout-summary.ts';
 
@@ -26,13 +26,9 @@ export async function scheduleCheckRun(
 
 export async function updateCheckRun(db: Database, api: CheckRunApi, data: CheckRunData): Promise<void> {
   if ('releaseId' in data) return updateReleaseCheckRun(db, api, data.releaseId);
-  const rollout = await getRollout(db, data.rolloutId);
-  if (!rollout) return;
-  const release = await getRelease(db, rollout.releaseId);
-  if (!release) return;
-  const jobs = await rolloutJobs(db, rollout.id);
-  // The rollout's own hosts, not the whole fleet: this runs on every coalesced change of every rollout.
-  const hosts = await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
+  const shown = await readRolloutForCheckRun(db, data.rolloutId);
+  if (!shown) return;
+  const { rollout, release, jobs, hosts } = shown;
   const view = rolloutView(rollout, jobs, hosts);
   if (rollout.checkRunId) return api.update(rollout.repository, rollout.checkRunId, view);
   const headSha = await api.tagCommit(rollout.repository, release.tag);

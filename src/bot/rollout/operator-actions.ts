@@ -27,7 +27,6 @@ export interface OperatorDeps {
   db: Database;
   boss: PgBoss;
   /** Told the rollouts whose jobs changed (their check runs follow). */
-  onChanged?: (rolloutId: string) => Promise<void>;
 }
 
 /** A refusal an operator can act on: 404 (no such thing) or 409 (not in a state for it). */
@@ -306,7 +305,6 @@ async function operatorRollout(
     );
     return { rolloutId: created.rolloutId, created: true, jobs: created.jobs };
   });
-  if (result.created) await deps.onChanged?.(result.rolloutId);
   return {
     action: spec.kind,
     rolloutId: result.rolloutId,
@@ -363,7 +361,6 @@ async function act(
     }
     return done;
   });
-  if (outcome.changed.length) await deps.onChanged?.(rolloutId);
   return { action: outcome.action, rolloutId, changed: outcome.changed.map(summary), unchanged: outcome.unchanged };
 }
 

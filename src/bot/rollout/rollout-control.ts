@@ -8,7 +8,6 @@ import {
   unholdJobs,
 } from '../store/rollout-state.ts';
 import { getRollout, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
-import { scheduleAdvance } from './advance-rollout.ts';
 import { ActionRefused, rollback, type ActionResult, type OperatorDeps } from './operator-actions.ts';
 
 // An operator's hand on a rollout as a whole: pause it (nothing more is sent), resume it (a halted rollout
@@ -122,8 +121,6 @@ async function control(
     }
     return { after, jobs };
   });
-  await scheduleAdvance(deps.boss, rolloutId);
-  await deps.onChanged?.(rolloutId);
   return { rolloutId, action, state: outcome.after.state, currentWave: outcome.after.currentWave, jobs: outcome.jobs };
 }
 

@@ -158,11 +158,12 @@ export async function rolloutsToAdvance(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/** Rollouts with jobs on this host that wait for a dependency (a job of the host just finished). */
-export async function rolloutsWaitingOnHost(db: Queryable, hostId: string): Promise<string[]> {
+/** Rollouts with jobs on these hosts (every host: "*") that wait for a dependency (a job of the host just finished). */
+export async function rolloutsWaitingOnHosts(db: Queryable, hostIds: readonly string[] | '*'): Promise<string[]> {
   const rows = await db.query<{ rollout_id: string }>(
-    "select distinct rollout_id from host_jobs where host_id = $1 and state = 'pending' and hold = 'dependency'",
-    [hostId],
+    `select distinct rollout_id from host_jobs
+     where state = 'pending' and hold = 'dependency' and ($1::text[] is null or host_id = any($1))`,
+    [hostIds === '*' ? null : hostIds],
   );
   return rows.map((r) => r.rollout_id);
 }

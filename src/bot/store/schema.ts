@@ -332,4 +332,42 @@ $fn$;
 create trigger rollouts_updated after update on rollouts referencing new table as changed for each statement execute function c2f_announce_rollouts();
 `,
   },
+  {
+    version: 10,
+    name: 'a new rollout, and a job finishing on a host, are announced too',
+    sql: `
+-- "f:<host>" (or "f:*" past 50 hosts) when jobs of a host reach a final state: jobs of other rollouts that wait
+-- on that host for a dependency are looked at again. A rollout is announced when it is created, even with no jobs.
+create or replace function c2f_announce_jobs() returns trigger language plpgsql as $fn$
+declare
+  touched record;
+  hosts integer;
+begin
+  for touched in select distinct rollout_id from changed loop
+    perform pg_notify('c2f_changes', 'r:' || touched.rollout_id);
+  end loop;
+  select count(distinct host_id) into hosts from changed;
+  if hosts > 50 then
+    perform pg_notify('c2f_changes', 'h:*');
+  else
+    for touched in select distinct host_id from changed loop
+      perform pg_notify('c2f_changes', 'h:' || touched.host_id);
+    end loop;
+  end if;
+  select count(distinct host_id) into hosts from changed
+    where state in ('ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded', 'blocked');
+  if hosts > 50 then
+    perform pg_notify('c2f_changes', 'f:*');
+  elsif hosts > 0 then
+    for touched in select distinct host_id from changed
+      where state in ('ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded', 'blocked') loop
+      perform pg_notify('c2f_changes', 'f:' || touched.host_id);
+    end loop;
+  end if;
+  return null;
+end
+$fn$;
+create trigger rollouts_inserted after insert on rollouts referencing new table as changed for each statement execute function c2f_announce_rollouts();
+`,
+  },
 ];

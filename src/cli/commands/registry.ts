@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { printable } from '../../printable.ts';
-import { provenanceText, publisherText, type RegistryPlugin, type RegistryVersion } from '../../bot/store/registry.ts';
+import { provenanceText, publisherText, type RegistryPlugin, type RegistryVersion } from '../../bot/read/registry.ts';
 import { adminClient } from '../admin-client.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';

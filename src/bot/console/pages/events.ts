@@ -1,4 +1,4 @@
-import type { EventFilter, EventRecord } from '../../store/events.ts';
+import type { EventFilter, EventRecord } from '../../read/events.ts';
 import { href, html, type Html } from '../html.ts';
 
 // Events: the log of outcomes, halts and operator actions, filtered, a page at a time, exportable.

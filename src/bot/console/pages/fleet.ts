@@ -1,4 +1,4 @@
-import type { FleetPage, FleetQuery } from '../../store/fleet.ts';
+import type { FleetPage, FleetQuery } from '../../read/fleet.ts';
 import { ago, href, html, type Html } from '../html.ts';
 import { pager, state } from '../layout.ts';
 

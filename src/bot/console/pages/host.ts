@@ -1,6 +1,6 @@
 import { describeWindow } from '../../rollout/maintenance-windows.ts';
 import type { PublisherSummary } from '../../../protocol/messages.ts';
-import type { RecentJob } from '../../store/fleet.ts';
+import type { RecentJob } from '../../read/fleet.ts';
 import type { HostRecord } from '../../store/hosts.ts';
 import { ago, html, type Html } from '../html.ts';
 import { state } from '../layout.ts';

@@ -1,4 +1,4 @@
-import { provenanceText, publisherText, type RegistryPlugin, type RegistryVersion } from '../../store/registry.ts';
+import { provenanceText, publisherText, type RegistryPlugin, type RegistryVersion } from '../../read/registry.ts';
 import { ago, html, type Html } from '../html.ts';
 
 // Registry: the plugins and versions the bot knows from releases, and who runs each version.

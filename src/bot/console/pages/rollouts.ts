@@ -1,5 +1,4 @@
-import type { WaveSummary } from '../../rollout/wave-summary.ts';
-import type { HostRecord } from '../../store/hosts.ts';
+import type { RolloutPage } from '../../read/rollout-view.ts';
 import type { HostJob, RolloutRow } from '../../store/rollouts.ts';
 import { logExcerpt } from '../../../protocol/log-excerpt.ts';
 import { JOB_STATES } from '../../../protocol/statuses.ts';
@@ -29,17 +28,7 @@ export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
 </table>`;
 }
 
-export interface RolloutShown {
-  rollout: RolloutRow;
-  waves: WaveSummary[];
-  jobs: HostJob[];
-  total: number;
-  page: number;
-  perPage: number;
-  stateFilter: string | undefined;
-  hosts: ReadonlyMap<string, HostRecord>;
-  csrf: string;
-}
+export type RolloutShown = RolloutPage & { csrf: string };
 
 /** The rollout's page: facts, the whole-rollout actions, and the live part. */
 export function rolloutView(shown: RolloutShown, notice?: string): Html {

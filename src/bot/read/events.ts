@@ -1,4 +1,4 @@
-import type { Queryable } from './database.ts';
+import type { Queryable } from '../store/database.ts';
 
 // The event log: every planning decision, job outcome and operator action, oldest first from a cursor.
 

@@ -1,5 +1,5 @@
-import type { Queryable } from './database.ts';
-import { hostsWithIds, type HostRecord } from './hosts.ts';
+import type { Queryable } from '../store/database.ts';
+import { hostsWithIds, type HostRecord } from '../store/hosts.ts';
 
 // The fleet as an operator looks at it: one page of hosts at a time (thousands of hosts never come in one
 // answer), found by name, id, plugin or label, or by what needs a look: hosts that went quiet and hosts whose

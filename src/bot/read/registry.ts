@@ -1,7 +1,7 @@
 import type { Dependency } from '../../protocol/messages.ts';
 import type { ReleasePublisher } from '../domain.ts';
-import type { Queryable } from './database.ts';
-import { toRelease } from './releases.ts';
+import type { Queryable } from '../store/database.ts';
+import { toRelease } from '../store/releases.ts';
 
 // The registry: the plugins and versions the bot knows from resolved releases, and which hosts run each
 // version (from their inventories). Search and list, then one plugin's versions.

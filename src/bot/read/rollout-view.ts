@@ -1,0 +1,69 @@
+import { waveSummaries, type WaveSummary } from '../rollout/wave-summary.ts';
+import type { Queryable } from '../store/database.ts';
+import { hostsWithIds, type HostRecord } from '../store/hosts.ts';
+import { getRelease, type ReleaseRow } from '../store/releases.ts';
+import {
+  getRollout,
+  jobStates,
+  rolloutJobs,
+  rolloutJobsPage,
+  type HostJob,
+  type RolloutRow,
+} from '../store/rollouts.ts';
+
+// A rollout as each surface asks for it: one page of its jobs with their hosts (the console), every job (the
+// admin API), or every job with its release and hosts (the check run, whose table names each host). Waves
+// are summed from every job's wave and state, never from whole job rows the page does not show.
+
+export interface RolloutPage {
+  rollout: RolloutRow;
+  waves: WaveSummary[];
+  jobs: HostJob[];
+  total: number;
+  page: number;
+  perPage: number;
+  stateFilter: string | undefined;
+  hosts: ReadonlyMap<string, HostRecord>;
+}
+
+export interface RolloutPageQuery {
+  state?: string;
+  page: number;
+  perPage: number;
+}
+
+export async function readRolloutPage(
+  db: Queryable,
+  id: string,
+  query: RolloutPageQuery,
+): Promise<RolloutPage | undefined> {
+  const rollout = await getRollout(db, id);
+  if (!rollout) return undefined;
+  const { jobs, total } = await rolloutJobsPage(db, id, query);
+  const waves = rollout.strategy ? waveSummaries(rollout, await jobStates(db, id)) : [];
+  const hosts = await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
+  return { rollout, waves, jobs, total, page: query.page, perPage: query.perPage, stateFilter: query.state, hosts };
+}
+
+/** Every job of the rollout, with its waves (the admin API's answer). */
+export async function readRolloutWhole(
+  db: Queryable,
+  id: string,
+): Promise<(RolloutRow & { waves: WaveSummary[]; jobs: HostJob[] }) | undefined> {
+  const rollout = await getRollout(db, id);
+  if (!rollout) return undefined;
+  const jobs = await rolloutJobs(db, id);
+  return { ...rollout, waves: waveSummaries(rollout, jobs), jobs };
+}
+
+/** What the check run shows: the rollout, its release, every job and the rollout's own hosts (not the fleet). */
+export async function readRolloutForCheckRun(
+  db: Queryable,
+  id: string,
+): Promise<{ rollout: RolloutRow; release: ReleaseRow; jobs: HostJob[]; hosts: Map<string, HostRecord> } | undefined> {
+  const rollout = await getRollout(db, id);
+  const release = rollout && (await getRelease(db, rollout.releaseId));
+  if (!rollout || !release) return undefined;
+  const jobs = await rolloutJobs(db, rollout.id);
+  return { rollout, release, jobs, hosts: await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]) };
+}
