@@ -101,3 +101,16 @@ export interface AssetStream {
     assetId: number,
   ): Promise<{ body: ReadableStream<Uint8Array>; size: number | null }>;
 }
+
+/** What a rollout does, in words: "hello 1.3.0", "rollback of hello from 1.3.0", "uninstall of hello". */
+export function rolloutWhat(rollout: { kind: string; pluginId: string; version: string }): string {
+  if (rollout.kind === 'rollback') return `rollback of ${rollout.pluginId} from ${rollout.version}`;
+  if (rollout.kind === 'uninstall') return `uninstall of ${rollout.pluginId}`;
+  return `${rollout.pluginId} ${rollout.version}`;
+}
+
+/** A rollout's page title: "Rollout of hello 1.3.0", "Rollback of hello from 1.3.0", "Uninstall of hello". */
+export function rolloutHeading(rollout: { kind: string; pluginId: string; version: string }): string {
+  const what = rolloutWhat(rollout);
+  return rollout.kind === 'release' ? `Rollout of ${what}` : `${what[0].toUpperCase()}${what.slice(1)}`;
+}

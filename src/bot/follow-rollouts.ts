@@ -8,10 +8,12 @@ import { rolloutsToAdvance, rolloutsWaitingOnHosts } from './store/rollout-state
 // The one place where a rollout's change leads on: its controller looks at it again and its check run follows
 // (both coalesced by the queue), and when jobs finish on a host, the rollouts whose jobs wait on that host for a
 // dependency are looked at again. Changes come from the database (ChangeFeed), whoever made them: a webhook, a
-// delivery, a host's report or poll, an operator, another bot process. Ids are gathered for a moment (GATHER_MS)
-// and scheduled together, so a thousand job changes send a few queue messages, not a thousand.
+// delivery, a host's report or poll, an operator, another bot process. A change after a quiet spell is
+// scheduled at once; in a burst (a fan-out changes jobs every few milliseconds) rounds are at least ROUND_GAP_MS
+// apart and take every id gathered meanwhile, so a thousand job changes send a few queue messages, and the
+// controller does not read a rollout over and over while its jobs are being pushed.
 
-const GATHER_MS = 50;
+const ROUND_GAP_MS = 500;
 
 export interface FollowDeps {
   db: Database;
@@ -52,13 +54,13 @@ export function followRollouts(deps: FollowDeps): () => void {
   };
 }
 
-/** Ids gathered for GATHER_MS, then handled together; those that come meanwhile wait for the next round. */
+/** Ids handled together, in rounds at least ROUND_GAP_MS apart; those that come meanwhile wait for the next. */
 class Gathered {
   private readonly pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
-
+  private lastRound = 0;
   private readonly handle: (ids: ReadonlySet<string>) => Promise<void>;
   private readonly onError: (error: unknown) => void;
 
@@ -70,7 +72,7 @@ class Gathered {
   add(id: string): void {
     if (this.stopped) return;
     this.pending.add(id);
-    if (!this.timer && !this.running) this.timer = setTimeout(() => void this.round(), GATHER_MS);
+    this.plan();
   }
 
   stop(): void {
@@ -78,13 +80,20 @@ class Gathered {
     clearTimeout(this.timer);
   }
 
+  private plan(): void {
+    if (this.timer || this.running || !this.pending.size || this.stopped) return;
+    const wait = Math.max(0, this.lastRound + ROUND_GAP_MS - Date.now());
+    this.timer = setTimeout(() => void this.round(), wait);
+  }
+
   private async round(): Promise<void> {
     this.timer = undefined;
     this.running = true;
+    this.lastRound = Date.now();
     const ids = new Set(this.pending);
     this.pending.clear();
     await this.handle(ids).catch(this.onError);
     this.running = false;
-    if (this.pending.size && !this.stopped) this.timer = setTimeout(() => void this.round(), GATHER_MS);
+    this.plan();
   }
 }

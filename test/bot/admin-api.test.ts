@@ -307,11 +307,11 @@ test('the CLI drives the same API: hosts add, list, enroll-token, remove; rollou
   const rollouts = await cli(['rollouts', 'list'], { env });
   assert.match(
     rollouts.stdout,
-    new RegExp(`${rolloutId}  \\S+  conn2flow/plugins  test-plugin 3\\.0\\.0  1 host \\(1 delivered\\)`),
+    new RegExp(`${rolloutId}  \\S+  running  conn2flow/plugins  test-plugin 3\\.0\\.0  1 host \\(1 delivered\\)`),
   );
   assert.match(
     (await cli(['rollouts', 'show', rolloutId], { env })).stdout,
-    new RegExp(`  ${hostId}  install  delivered  job job_`),
+    new RegExp(`  \\S+ \\(${hostId}\\)  install  delivered  job job_`),
   );
   const denied = await cli(['hosts', 'list'], { env: { ...env, C2F_ADMIN_TOKEN: 'wrong' } });
   assert.deepEqual([denied.code, denied.stderr.trim()], [78, 'c2f-plugin hosts: missing or wrong admin token']);

@@ -88,16 +88,28 @@ test('hosts and rollouts commands reach a bundle bot; refusals are one line with
   );
   const shown = await bundleCli(['hosts', 'show', id], env);
   assert.doesNotMatch(shown.stdout, /[\u009b\u202e]/, 'no C1 or bidi control reaches the terminal');
-  assert.equal(JSON.parse(shown.stdout).name, 'site\u001b[2J\u009b31m\u202e', 'the JSON is the same value');
+  assert.deepEqual(shown.stdout.split('\n').slice(0, 2), [
+    `${id}  site\\u001b[2J\\u009b31m\\u202e  auto/stable`,
+    '  address: https://site.example.com/c2f',
+  ]);
+  assert.match(shown.stdout, /^ {2}follows: conn2flow\/plugins:p$/m);
+  assert.match(shown.stdout, /^ {2}installed: none$/m);
+  const json = await bundleCli(['hosts', 'show', id, '--json'], env);
+  assert.equal(JSON.parse(json.stdout).name, 'site\u001b[2J\u009b31m\u202e', 'the JSON is the same value');
+  const updated = await bundleCli(['hosts', 'update', id, '--policy', 'manual', '--label', 'canary'], env);
+  assert.equal(updated.code, 0, updated.stderr);
+  assert.match(updated.stdout, new RegExp(`^updated ${id}: labels, policy\n${id}  .*  manual/stable\n`));
+  assert.match(updated.stdout, /^ {2}labels: canary$/m);
   for (const args of [
-    ['hosts', 'show', id],
     ['hosts', 'rotate-secret', id],
     ['rollouts', 'events'],
-    ['hosts', 'remove', id],
   ]) {
     const result = await bundleCli(args, env);
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
   }
+  const removed = await bundleCli(['hosts', 'remove', id], env);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.match(removed.stdout, new RegExp(`^removed host ${id}: `));
   const missing = await bundleCli(['rollouts', 'show', 'ro_missing'], env);
   assert.deepEqual([missing.code, missing.stderr.trim()], [1, 'c2f-plugin rollouts: no rollout ro_missing']);
   const uninstall = await bundleCli(['hosts', 'uninstall', id, '--plugin', 'p'], env);

@@ -203,8 +203,18 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       .click();
     await page.getByText(/Install on office-manual now\?/).waitFor();
     await accessible(page, 'confirm');
+    assert.equal(await focused(page), 'Yes, do it', 'a harmless action starts on its button');
     await page.getByRole('button', { name: 'Yes, do it' }).click();
     await page.getByText(/approve: 1 job\(s\) changed/).waitFor();
+    // The same approval again changes nothing, and says why.
+    const again = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, {
+      form: {
+        csrf: (await page.locator('input[name=csrf]').first().getAttribute('value'))!,
+        action: 'approve',
+        confirm: 'yes',
+      },
+    });
+    assert.match(await again.text(), /approve: nothing changed: no job was awaiting approval/);
     await waitFor(
       async () => /\bok\b/.test(await row('office-manual').innerText()),
       'the approved host to install',
@@ -248,9 +258,11 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       .getByRole('button', { name: /^Roll back/ })
       .click();
     await page.getByText(/Return shop-auto to the version it had before this rollout\?/).waitFor();
+    assert.equal(await focused(page), 'No, go back', 'a destructive action starts on "No": Enter does not confirm it');
     await page.getByRole('button', { name: 'Yes, do it' }).click();
     await page.getByText(/rollback: 1 job\(s\) in this new rollout/).waitFor();
     assert.match(await page.locator('main').innerText(), /Kind\s+rollback, undoes/);
+    assert.equal(await page.locator('h1').innerText(), `Rollback of ${PLUGIN} from 1.1.0`);
     await waitFor(async () => /\bok\b/.test(await row('shop-auto').innerText()), 'the rollback to finish', 30_000);
 
     // The host, the registry, the events.
@@ -307,3 +319,12 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await github.stop();
   }
 });
+
+/** The text of the element that has the keyboard focus. */
+function focused(page: Page): Promise<string | undefined> {
+  return page.evaluate(() =>
+    (
+      globalThis as unknown as { document: { activeElement: { textContent: string } | null } }
+    ).document.activeElement?.textContent?.trim(),
+  );
+}

@@ -201,7 +201,7 @@ async function walk(
 
   // The cause of the failure is visible to the operator.
   const shown = await cli('rollouts', 'show', r1);
-  assert.match(shown.stdout, new RegExp(`${autoSite.id}  install  failed  exit 43 VERIFY_FAILED`));
+  assert.match(shown.stdout, new RegExp(`\\(${autoSite.id}\\)  install  failed  exit 43 VERIFY_FAILED`));
   assert.match(shown.stdout, /manifest\.json is missing/);
   assert.match(
     shown.stdout,
@@ -317,7 +317,7 @@ async function walk(
     ['walkthrough', 'octocat (GitHub)'],
   );
   const listed = await cli('rollouts', 'list');
-  assert.match(listed.stdout, /rollback of walk-plugin 1\.1\.0 by octocat \(GitHub\)/);
-  assert.match(listed.stdout, /uninstall of walk-plugin 1\.0\.0 by walkthrough/);
+  assert.match(listed.stdout, /rollback of walk-plugin from 1\.1\.0 by octocat \(GitHub\)/);
+  assert.match(listed.stdout, /uninstall of walk-plugin by walkthrough/);
   assert.deepEqual(github.violations, []);
 }

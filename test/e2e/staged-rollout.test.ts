@@ -134,7 +134,7 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
       shown.stdout,
       /\n {2}wave 1 canary \(labels canary\): halted; 1 ok, 1 failed, 0 held of 2; continue at 100 % ok, halt at 1 failure, soak 6 s\n {2}wave 2 rest \(the rest\): waiting; 0 ok, 0 failed, 1 held of 1/,
     );
-    assert.match(shown.stdout, new RegExp(`${hosts.rest.id} {2}install {2}pending \\(halted\\) {2}wave 2`));
+    assert.match(shown.stdout, new RegExp(`\\(${hosts.rest.id}\\) {2}install {2}pending \\(halted\\) {2}wave 2`));
     assert.deepEqual((await statusOf('rest')).jobs, []);
     const resumed = await cli('rollouts', 'resume', first);
     assert.equal(resumed.code, 0, resumed.stderr);

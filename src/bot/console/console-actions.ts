@@ -24,7 +24,7 @@ import { ActionRefused } from '../rollout/operator-actions.ts';
 
 export type Planned =
   | { kind: 'confirm'; question: string; danger: boolean }
-  | { kind: 'done'; rolloutId: string; done: string };
+  | { kind: 'done'; rolloutId: string; done: string; related?: string };
 
 const QUESTIONS: Record<string, [all: string, one: string, danger: boolean]> = {
   approve: ['Install on every host of this rollout that waits for approval?', 'Install on {host} now?', false],
@@ -105,23 +105,51 @@ export async function consoleAction(
   return { kind: 'done', ...describe(action, rolloutId, result) };
 }
 
+const NOTHING_TO_DO: Record<string, string> = {
+  approve: 'no job was awaiting approval',
+  retry: 'no job had failed, been dead-lettered, skipped or cancelled',
+  cancel: 'no job was still unsent',
+  force: 'no job could be forced',
+  rollback: 'no host had been updated by it',
+};
+
 function describe(
   action: string,
   rolloutId: string,
   result: ActionResult | ControlResult,
-): { rolloutId: string; done: string } {
+): { rolloutId: string; done: string; related?: string } {
   if ('state' in result)
-    return {
-      rolloutId,
-      done: `${action}: the rollout is ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job(s) changed`,
-    };
+    return { rolloutId, done: describeControl(action, result), related: result.rollback?.rolloutId };
   const why = result.unchanged
     .map((u) => u.why)
     .slice(0, 3)
     .join('; ');
   if (result.rolloutId !== rolloutId)
     return { rolloutId: result.rolloutId, done: `${action}: ${result.changed.length} job(s) in this new rollout` };
+  if (!result.changed.length)
+    return {
+      rolloutId,
+      done: `${action}: nothing changed: ${why || NOTHING_TO_DO[action] || 'no job in a state it acts on'}`,
+    };
   return { rolloutId, done: `${action}: ${result.changed.length} job(s) changed${why ? `; left alone: ${why}` : ''}` };
+}
+
+/** A whole-rollout action in words: where the rollout stands, what moved, and where a rollback it started is. */
+function describeControl(action: string, result: ControlResult): string {
+  const where = `the rollout is ${result.state}, wave ${result.currentWave + 1}`;
+  const moved: Record<string, string> = {
+    pause: `${result.jobs} unsent job(s) held`,
+    resume: `${result.jobs} held job(s) released`,
+    'next-wave': 'its jobs go out as the controller releases them (watch the jobs below)',
+    abort: `${result.jobs} unsent job(s) cancelled`,
+    'abort-rollback': `${result.jobs} unsent job(s) cancelled`,
+  };
+  const rollback = result.rollback
+    ? `; rollback rollout ${result.rollback.rolloutId} returns ${result.rollback.changed.length} host(s) to what they had`
+    : '';
+  const noRollback =
+    action === 'abort-rollback' && !result.rollback ? '; no host had been updated, so nothing to roll back' : '';
+  return `${action}: ${where}; ${moved[action] ?? `${result.jobs} job(s) changed`}${rollback}${noRollback}`;
 }
 
 export async function uninstallAction(

@@ -8,6 +8,7 @@ import type { Database } from '../store/database.ts';
 import { allEvents, eventKinds, listEvents } from '../read/events.ts';
 import { fleetPage } from '../read/fleet.ts';
 import { readHostPage } from '../read/host-view.ts';
+import { rolloutHeading } from '../domain.ts';
 import { readRolloutPage } from '../read/rollout-view.ts';
 import { registryPlugin, searchRegistry } from '../read/registry.ts';
 import { listRollouts } from '../store/rollouts.ts';
@@ -283,9 +284,10 @@ async function get(
     const shown = await rolloutShown(deps, id, session, param('state'), number('page'));
     if (rollout[2] === '/live') return send(200, rolloutLive(shown).text);
     const done = param('done');
+    const related = param('related');
     return send(
       200,
-      page(`Rollout of ${shown.rollout.pluginId} ${shown.rollout.version}`, rolloutView(shown, done), {
+      page(rolloutHeading(shown.rollout), rolloutView(shown, done, related), {
         session,
         current: '/console/rollouts',
       }),
@@ -435,8 +437,9 @@ async function post(
         ),
       );
     }
+    const related = planned.related ? `&related=${encodeURIComponent(planned.related)}` : '';
     return redirect(
-      `/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}`,
+      `/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}${related}`,
     );
   }
   const uninstall = /^\/console\/hosts\/([^/]+)\/uninstall$/.exec(path);

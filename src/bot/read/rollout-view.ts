@@ -45,15 +45,17 @@ export async function readRolloutPage(
   return { rollout, waves, jobs, total, page: query.page, perPage: query.perPage, stateFilter: query.state, hosts };
 }
 
-/** Every job of the rollout, with its waves (the admin API's answer). */
+/** Every job of the rollout with its host's name, and its waves (the admin API's answer). */
 export async function readRolloutWhole(
   db: Queryable,
   id: string,
-): Promise<(RolloutRow & { waves: WaveSummary[]; jobs: HostJob[] }) | undefined> {
+): Promise<(RolloutRow & { waves: WaveSummary[]; jobs: Array<HostJob & { hostName: string | null }> }) | undefined> {
   const rollout = await getRollout(db, id);
   if (!rollout) return undefined;
   const jobs = await rolloutJobs(db, id);
-  return { ...rollout, waves: waveSummaries(rollout, jobs), jobs };
+  const hosts = await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
+  const named = jobs.map((job) => ({ ...job, hostName: hosts.get(job.hostId)?.name ?? null }));
+  return { ...rollout, waves: waveSummaries(rollout, jobs), jobs: named };
 }
 
 /** What the check run shows: the rollout, its release, every job and the rollout's own hosts (not the fleet). */

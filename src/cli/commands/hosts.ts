@@ -29,6 +29,30 @@ export const HOSTS_HELP = `Usage: c2f-plugin hosts <action> [options]     (talks
 Options: --bot URL (or C2F_BOT_URL), --json. The admin token comes from C2F_ADMIN_TOKEN.
 `;
 
+type ShownHost = Host & {
+  enabled: boolean;
+  agentVersion: string | null;
+  gestorVersion: string | null;
+  timeZone: string | null;
+  windows: Array<{ days: string[]; from: string; to: string }> | null;
+  publishers: Record<string, { keys?: string[]; provenance?: unknown }> | null;
+};
+
+/** A host in lines a person reads (hosts show, hosts update). */
+function describeHost(h: ShownHost): string {
+  const lines = [
+    `${h.id}  ${printable(h.name)}  ${h.policy}/${h.channel}${h.enabled ? '' : '  disabled'}`,
+    `  address: ${h.enrolled ? printable(h.url ?? 'none: it polls the bot for its jobs') : 'not enrolled yet'}`,
+    `  last heard: ${h.lastSeenAt ?? 'never'}${h.agentVersion ? `  agent ${printable(h.agentVersion)}` : ''}${h.gestorVersion ? `  Conn2Flow ${printable(h.gestorVersion)}` : ''}`,
+    `  labels: ${h.labels.length ? h.labels.map(printable).join(', ') : 'none'}`,
+    `  windows: ${h.windows?.length ? `${h.windows.map((w) => `${w.days.join(',')} ${w.from}-${w.to}`).join('; ')} (${printable(h.timeZone ?? 'UTC')})` : "none of its own (its labels' apply)"}`,
+    `  follows: ${h.plugins.length ? h.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ') : 'nothing'}`,
+    `  installed: ${h.inventory.length ? h.inventory.map((p) => `${p.pluginId} ${p.version ?? 'missing'}${p.problem ? ` (${printable(p.problem)})` : ''}`).join(', ') : 'none'}`,
+    `  checks publishers of: ${h.publishers && Object.keys(h.publishers).length ? Object.keys(h.publishers).map(printable).join(', ') : 'none'}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
 interface Host {
   id: string;
   name: string;
@@ -165,7 +189,9 @@ export async function hostsCommand(args: string[]): Promise<number> {
           'hosts update takes what to change: --label, --time-zone, --window, --policy, --channel, --enable or --disable',
         );
       result = await api.call('PATCH', `/api/admin/hosts/${needId()}`, changes);
-      break;
+      if (values.json) break;
+      process.stdout.write(`updated ${id}: ${Object.keys(changes).join(', ')}\n${describeHost(result as ShownHost)}`);
+      return 0;
     }
     case 'labels':
       result = await api.call<
@@ -203,10 +229,14 @@ export async function hostsCommand(args: string[]): Promise<number> {
       break;
     case 'show':
       result = await api.call('GET', `/api/admin/hosts/${needId()}`);
-      break;
+      if (values.json) break;
+      process.stdout.write(describeHost(result as ShownHost));
+      return 0;
     case 'remove':
       result = await api.call('DELETE', `/api/admin/hosts/${needId()}`);
-      break;
+      if (values.json) break;
+      process.stdout.write(`removed host ${id}: the bot sends it nothing more, and its secret no longer signs\n`);
+      return 0;
     case 'rotate-secret':
       result = await api.call('POST', `/api/admin/hosts/${needId()}/rotate-secret`);
       break;

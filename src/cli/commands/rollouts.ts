@@ -5,6 +5,7 @@ import { adminClient, type AdminClient } from '../admin-client.ts';
 import { printJson } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ActionResult } from '../../bot/rollout/operator-actions.ts';
+import { rolloutWhat } from '../../bot/domain.ts';
 import type { WaveSummary } from '../../bot/rollout/wave-summary.ts';
 
 export const ROLLOUTS_HELP = `Usage: c2f-plugin rollouts <action> [options]     (talks to the bot's admin API)
@@ -210,6 +211,7 @@ async function list(api: AdminClient, json: boolean): Promise<number> {
       pluginId: string;
       version: string;
       createdAt: string;
+      state: string;
       jobs: number;
       states: Record<string, number>;
       requestedBy: string | null;
@@ -236,12 +238,9 @@ async function list(api: AdminClient, json: boolean): Promise<number> {
     const states = Object.entries(r.states)
       .map(([state, n]) => `${n} ${state}`)
       .join(', ');
-    const what =
-      r.kind === 'release'
-        ? `${r.pluginId} ${r.version}`
-        : `${r.kind} of ${r.pluginId} ${r.version}${r.requestedBy ? ` by ${printable(r.requestedBy)}` : ''}`;
+    const by = r.requestedBy ? ` by ${printable(r.requestedBy)}` : '';
     out(
-      `${r.id}  ${r.createdAt}  ${r.repository}  ${what}  ${r.jobs} host${r.jobs === 1 ? '' : 's'}${states ? ` (${states})` : ''}`,
+      `${r.id}  ${r.createdAt}  ${r.state}  ${r.repository}  ${rolloutWhat(r)}${r.kind === 'release' ? '' : by}  ${r.jobs} host${r.jobs === 1 ? '' : 's'}${states ? ` (${states})` : ''}`,
     );
   }
   if (releases.length) out(`\nreleases without a rollout:`);
@@ -266,14 +265,14 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     stateReason: string | null;
     notBefore: string | null;
     waves: WaveSummary[];
-    jobs: Array<Job & { wave: number; hold: string | null }>;
+    jobs: Array<Job & { wave: number; hold: string | null; hostName: string | null }>;
   }>('GET', `/api/admin/rollouts/${id}`);
   if (json) {
     printJson(shown);
     return 0;
   }
   out(
-    `${shown.id}  ${shown.kind === 'release' ? '' : `${shown.kind} of `}${shown.pluginId} ${shown.version}${shown.originRolloutId ? ` (undoes ${shown.originRolloutId})` : ''}  ${shown.state}`,
+    `${shown.id}  ${rolloutWhat(shown)}${shown.originRolloutId ? ` (undoes ${shown.originRolloutId})` : ''}  ${shown.state}`,
   );
   if (shown.stateReason) out(`  ${printable(shown.stateReason)}`);
   if (shown.notBefore && Date.parse(shown.notBefore) > Date.now())
@@ -291,7 +290,7 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     const wave = shown.waves.length ? `  wave ${j.wave + 1}` : '';
     const held = j.hold ? ` (${j.hold})` : '';
     out(
-      `  ${j.hostId}  ${j.action}  ${j.state}${held}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}${wave}  job ${j.id}`,
+      `  ${j.hostName === null ? j.hostId : `${printable(j.hostName)} (${j.hostId})`}  ${j.action}  ${j.state}${held}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}${wave}  job ${j.id}`,
     );
     const said = j.message ?? j.reason;
     if (said) out(`      ${printable(said)}`);

@@ -1,7 +1,7 @@
 import { html, type Html } from '../html.ts';
 
 // Every action is confirmed on a page of its own (no script needed): what will happen, then the same form
-// again with confirm=yes, or back.
+// again with confirm=yes, or back. A destructive one starts on "No, go back", so Enter does not confirm it.
 
 export function confirmView(
   question: string,
@@ -15,7 +15,10 @@ export function confirmView(
 <form method="post" action="${action}" class="actions">
   ${Object.entries(fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
   <input type="hidden" name="confirm" value="yes">
-  <button type="submit" class="${danger ? 'danger' : 'primary'}" autofocus>Yes, do it</button>
-  <a href="${back}">No, go back</a>
+  ${
+    danger
+      ? html`<button type="submit" class="danger">Yes, do it</button> <a href="${back}" autofocus>No, go back</a>`
+      : html`<button type="submit" class="primary" autofocus>Yes, do it</button> <a href="${back}">No, go back</a>`
+  }
 </form>`;
 }

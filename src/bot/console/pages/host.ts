@@ -30,7 +30,7 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
 <table>
   <caption>Plugins on the site, from its files</caption>
   <thead><tr><th scope="col">Plugin</th><th scope="col">Version</th><th scope="col">Package</th><th scope="col">Consistency</th><th scope="col">Action</th></tr></thead>
-  <tbody>${host.inventory.map(
+  <tbody>${host.inventory.length ? '' : html`<tr><td colspan="5">None: the site reports no plugin.</td></tr>`}${host.inventory.map(
     (p) => html`<tr>
     <td class="mono">${p.pluginId}</td><td>${p.version ?? 'missing'}</td><td class="mono">${p.sha256?.slice(0, 12) ?? ''}</td>
     <td>${p.problem ? html`<span class="state-failed">${p.problem}</span>` : 'consistent'}</td>

@@ -31,7 +31,7 @@ export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
 export type RolloutShown = RolloutPage & { csrf: string };
 
 /** The rollout's page: facts, the whole-rollout actions, and the live part. */
-export function rolloutView(shown: RolloutShown, notice?: string): Html {
+export function rolloutView(shown: RolloutShown, notice?: string, related?: string): Html {
   const { rollout, csrf } = shown;
   const id = encodeURIComponent(rollout.id);
   const act = (action: string, label: string, kind = '') =>
@@ -39,7 +39,7 @@ export function rolloutView(shown: RolloutShown, notice?: string): Html {
   const staged = shown.waves.length > 0;
   const live = href(`/console/rollouts/${rollout.id}/live`, { page: shown.page, state: shown.stateFilter });
   return html`
-${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
+${notice ? html`<p class="notice" role="status">${notice}${related ? html` <a href="/console/rollouts/${encodeURIComponent(related)}">Open the rollback rollout</a>` : ''}</p>` : ''}
 <dl class="facts">
   <dt>Plugin</dt><dd class="mono">${rollout.pluginId} ${rollout.version}</dd>
   <dt>Repository</dt><dd>${rollout.repository}</dd>
