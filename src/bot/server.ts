@@ -76,6 +76,8 @@ export function apiHandler(deps: ServerDeps, log: Probot['log']) {
           box: deps.box,
           botUrl: deps.botUrl,
           changes: deps.changes,
+          publisherKeys: deps.publisherKeys,
+          provenanceWorkflows: deps.provenanceWorkflows,
           ...sign,
           log: (fields, message) => log.warn(fields, message),
         }),

@@ -129,8 +129,24 @@ test('hosts: add (URL checked), list, show, rotate the secret, remove', async ()
   assert.equal((await beat(rotated.body.secret)).status, 200);
   assert.deepEqual(await hostSecrets(db, testBox, id), [rotated.body.secret], 'the rotation is over');
   assert.equal((await beat(added.body.secret)).status, 401, 'the old secret no longer works');
-  assert.deepEqual((await api('DELETE', `/api/admin/hosts/${id}`)).body, { removed: id });
+  const patched = await api('PATCH', `/api/admin/hosts/${id}`, { policy: 'manual', labels: ['eu'] }, ADMIN, 'dana');
+  assert.deepEqual([patched.body.policy, patched.body.labels], ['manual', ['eu']]);
+  assert.equal((await api('PATCH', `/api/admin/hosts/${id}`, { policy: 'sometimes' })).status, 400);
+  assert.deepEqual((await api('DELETE', `/api/admin/hosts/${id}`, undefined, ADMIN, 'dana')).body, { removed: id });
   assert.equal((await api('GET', `/api/admin/hosts/${id}`)).status, 404);
+  assert.equal((await api('DELETE', `/api/admin/hosts/${id}`)).status, 404);
+  // Who changed and removed the host is in the event log, with what changed.
+  const events = (await api('GET', `/api/admin/events?host=${id}`)).body as Array<{
+    kind: string;
+    detail: Record<string, unknown>;
+  }>;
+  assert.deepEqual(
+    events.filter((e) => e.kind.startsWith('host_')).map((e) => [e.kind, e.detail]),
+    [
+      ['host_changed', { by: 'dana', changes: { policy: 'manual', labels: ['eu'] } }],
+      ['host_removed', { by: 'dana', name: 'site-a' }],
+    ],
+  );
 });
 
 test('enrollment: the operator creates a token, the agent trades it once for its id and secret', async () => {

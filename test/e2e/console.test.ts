@@ -303,6 +303,89 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await page.goto(`${botUrl}/console/fleet`);
     await accessible(page, 'fleet');
 
+    // The fleet managed from the console: a token whose command enrolls a real agent, settings, removal.
+    await page.getByRole('link', { name: 'Enroll a host' }).click();
+    await accessible(page, 'enroll');
+    await page.getByLabel('Name', { exact: true }).fill('branch-office');
+    await page.getByLabel(/Plugins it follows/).fill(`${REPO}:${PLUGIN}`);
+    await page.getByLabel('Policy').selectOption('manual');
+    await page.getByLabel(/Labels/).fill('branch, eu');
+    await page.getByRole('button', { name: 'Create the token' }).click();
+    await page.getByText(/Create an enrollment token for a host named branch-office/).waitFor();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    const command = await page.locator('pre.command').innerText();
+    assert.match(command, new RegExp(`^c2f-agent enroll --bot ${botUrl} --token \\S+ --gestor `));
+    await accessible(page, 'enrolled');
+    const branchConfig = path.join(await tempDir('c2f-branch-'), 'c2f-agent.json');
+    const branchToken = /--token (\S+)/.exec(command)![1];
+    const branchEnrolled = await runAgent(BUNDLE_AGENT, [
+      'enroll',
+      '--bot',
+      botUrl,
+      '--token',
+      branchToken,
+      '--installer-command',
+      'true',
+      '--config',
+      branchConfig,
+    ]);
+    assert.equal(branchEnrolled.code, 0, branchEnrolled.stderr);
+    const branch = (
+      JSON.parse((await cli('hosts', 'list', '--json')).stdout) as Array<{
+        id: string;
+        name: string;
+        enrolled: boolean;
+        policy: string;
+        labels: string[];
+      }>
+    ).find((h) => h.name === 'branch-office')!;
+    assert.deepEqual([branch.enrolled, branch.policy, branch.labels], [true, 'manual', ['branch', 'eu']]);
+    await page.getByRole('link', { name: 'branch-office' }).click();
+    await accessible(page, 'host-settings');
+    await page.getByLabel('Policy').selectOption('notify');
+    await page.getByLabel(/Maintenance windows/).fill('mon-fri 99:00-06:00');
+    await page.getByRole('button', { name: 'Save the settings' }).click();
+    await page.getByRole('heading', { name: 'Not done' }).waitFor();
+    assert.match(await page.locator('main').innerText(), /99:00/, 'a wrong window is named');
+    await page.goto(`${botUrl}/console/hosts/${branch.id}`);
+    await page.getByLabel('Policy').selectOption('notify');
+    await page.getByLabel(/Time zone/).fill('Europe/Lisbon');
+    await page.getByLabel(/Maintenance windows/).fill('mon-fri 22:00-06:00');
+    await page.getByRole('button', { name: 'Save the settings' }).click();
+    await page
+      .getByText(
+        /Change branch-office's settings to: policy notify; stable channel; labels branch, eu; windows mon-fri 22:00-06:00 \(Europe\/Lisbon\)\?/,
+      )
+      .waitFor();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await page.getByText('Settings saved.').waitFor();
+    const changed = JSON.parse((await cli('hosts', 'show', branch.id, '--json')).stdout) as {
+      policy: string;
+      timeZone: string;
+      windows: unknown[];
+    };
+    assert.deepEqual([changed.policy, changed.timeZone, changed.windows.length], ['notify', 'Europe/Lisbon', 1]);
+    await page.getByRole('button', { name: 'Remove branch-office' }).click();
+    assert.equal(await focused(page), 'No, go back');
+    await accessible(page, 'confirm-remove');
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await page.getByText('Removed branch-office.').waitFor();
+    const gone = await cli('hosts', 'show', branch.id);
+    assert.deepEqual([gone.code, gone.stderr.trim()], [1, `c2f-plugin hosts: no host ${branch.id}`]);
+    const fleetEvents = (await (await page.request.get(`${botUrl}/console/events.jsonl`)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; hostId: string; detail: { by: string } })
+      .filter((e) => e.hostId === branch.id && e.kind.startsWith('host_'));
+    assert.deepEqual(
+      fleetEvents.map((e) => [e.kind, e.detail.by]),
+      [
+        ['host_enrollment_created', 'octo-operator (console)'],
+        ['host_changed', 'octo-operator (console)'],
+        ['host_removed', 'octo-operator (console)'],
+      ],
+    );
+
     // Signing out ends the session.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.goto(`${botUrl}/console/fleet`);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
-import { HostUrlError, validateHostUrl } from '../host-url.ts';
+import { HostUrlError } from '../host-url.ts';
 import {
   ActionRefused,
   approve,
@@ -17,28 +17,16 @@ import { endAllSessions } from '../store/console-sessions.ts';
 import { allEvents, listEvents } from '../read/events.ts';
 import {
   addHost,
-  createEnrollment,
   getHost,
   listHosts,
   listLabelSchedules,
-  removeHost,
   removeLabelSchedule,
   rotateSecret,
   setLabelSchedule,
-  updateHost,
   HostNameTakenError,
   HostNotFoundError,
-  type HostChanges,
-  type NewHost,
-  type Subscription,
 } from '../store/hosts.ts';
-import {
-  checkTimeZone,
-  checkWindow,
-  parseWindow,
-  WindowError,
-  type MaintenanceWindow,
-} from '../rollout/maintenance-windows.ts';
+import { checkTimeZone, WindowError } from '../rollout/maintenance-windows.ts';
 import {
   abortRollout,
   pauseRollout,
@@ -49,12 +37,20 @@ import {
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { readRolloutWhole } from '../read/rollout-view.ts';
 import { fleetPage } from '../read/fleet.ts';
-import { knownProvenance, knownPublisherKeys, registryPlugin, searchRegistry } from '../read/registry.ts';
+import { registryPlugin, searchRegistry } from '../read/registry.ts';
+import { changeHost, createEnrollToken, removeHostAs } from '../rollout/fleet-actions.ts';
+import {
+  checkedPluginId,
+  hostChangesInput,
+  HostInputError,
+  hostInput,
+  REPOSITORY,
+  windowsInput,
+} from '../rollout/host-input.ts';
 import { releasesWithoutRollout } from '../store/releases.ts';
 import { jobReports } from '../store/reports.ts';
 import { getJob, jobHistory, listRollouts } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
-import { pluginIdProblem } from '../../plugin/plugin-id.ts';
 import { FailureLimiter } from '../http/failure-limiter.ts';
 import { InputError, RequestInput } from '../http/request-input.ts';
 import { sameText } from '../../same-text.ts';
@@ -122,6 +118,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
     if (error instanceof BadRequest) return sendJson(res, error.status, { error: error.message });
     if (error instanceof InputError) return sendJson(res, 400, { error: error.message });
     if (error instanceof ActionRefused) return sendJson(res, error.status, { error: error.message });
+    if (error instanceof HostInputError) return sendJson(res, 400, { error: error.message });
     if (error instanceof HostUrlError) return sendJson(res, 422, { error: error.message });
     if (error instanceof HostNotFoundError) return sendJson(res, 404, { error: error.message });
     if (error instanceof HostNameTakenError) return sendJson(res, 409, { error: error.message });
@@ -142,80 +139,6 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
     // reported below
   }
   throw new BadRequest('the body must be a JSON object');
-}
-
-function hostInput(body: Record<string, unknown>, withUrl: boolean): NewHost {
-  const name = body.name;
-  if (typeof name !== 'string' || !name.trim()) throw new BadRequest('"name" is required');
-  // Stored as given (printed escaped), except what no text column can hold.
-  if (name.includes('\u0000')) throw new BadRequest('"name" must not contain a NUL character');
-  if (name.length > 200) throw new BadRequest('"name" is at most 200 characters');
-  const policy = body.policy ?? 'auto';
-  if (policy !== 'auto' && policy !== 'notify' && policy !== 'manual')
-    throw new BadRequest('"policy" must be auto, notify or manual');
-  const channel = body.channel ?? 'stable';
-  if (channel !== 'stable' && channel !== 'prerelease') throw new BadRequest('"channel" must be stable or prerelease');
-  const plugins = parsePlugins(body.plugins);
-  const allowPrivateNetwork = body.allowPrivateNetwork === true;
-  let url: string | null = null;
-  if (withUrl) {
-    if (typeof body.url !== 'string')
-      throw new BadRequest('"url" is required (or create an enrollment and let the agent enroll itself)');
-    url = validateHostUrl(body.url, { allowHttp: body.allowHttp === true, allowPrivateNetwork });
-  }
-  return { name: name.trim(), url, policy, channel, plugins, allowPrivateNetwork, ...scheduleInput(body) };
-}
-
-/** Labels, time zone and maintenance windows, as given to hosts add, enrollments and hosts update. */
-function scheduleInput(body: Record<string, unknown>): Pick<HostChanges, 'labels' | 'timeZone' | 'windows'> {
-  const changes: Pick<HostChanges, 'labels' | 'timeZone' | 'windows'> = {};
-  if (body.labels !== undefined) {
-    if (!Array.isArray(body.labels) || body.labels.length > 50)
-      throw new BadRequest('"labels" must be a list of at most 50 labels');
-    changes.labels = body.labels.map(checkLabel);
-  }
-  if (body.timeZone !== undefined)
-    changes.timeZone = body.timeZone === null ? null : checkTimeZone(String(body.timeZone));
-  if (body.windows !== undefined) changes.windows = body.windows === null ? null : windowsInput(body.windows);
-  return changes;
-}
-
-function windowsInput(value: unknown): MaintenanceWindow[] {
-  if (!Array.isArray(value) || value.length > 50)
-    throw new BadRequest('"windows" must be a list of at most 50 windows like "mon-fri 22:00-06:00"');
-  return value.map((w) => (typeof w === 'string' ? parseWindow(w) : checkWindow(w as MaintenanceWindow)));
-}
-
-const REPOSITORY = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
-
-/** `owner/repo:plugin-id` strings or {repository, pluginId} objects. */
-function parsePlugins(value: unknown): Subscription[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new BadRequest('"plugins" must be a list like ["owner/repo:plugin-id"]');
-  return value.map((entry) => {
-    if (typeof entry === 'string') {
-      const match = /^([^:]+):(.+)$/.exec(entry);
-      if (!match || !REPOSITORY.test(match[1]))
-        throw new BadRequest(`${JSON.stringify(entry.slice(0, 100))} is not owner/repo:plugin-id`);
-      return { repository: match[1], pluginId: checkedPluginId(match[2]) };
-    }
-    if (
-      entry &&
-      typeof entry === 'object' &&
-      typeof entry.repository === 'string' &&
-      REPOSITORY.test(entry.repository) &&
-      typeof entry.pluginId === 'string'
-    ) {
-      return { repository: entry.repository, pluginId: checkedPluginId(entry.pluginId) };
-    }
-    throw new BadRequest('each plugin is "owner/repo:plugin-id" or {"repository", "pluginId"}');
-  });
-}
-
-function checkedPluginId(value: string): string {
-  const problem = pluginIdProblem(value);
-  if (problem) throw new BadRequest(`plugin ${problem}`);
-  return value;
 }
 
 function idList(value: unknown, what: string): string[] | undefined {
@@ -265,29 +188,12 @@ async function route(
       return { body: host };
     }
     if (parts.length === 2 && method === 'DELETE') {
-      if (!(await removeHost(db, id))) throw new BadRequest(`no host ${id}`, 404);
+      await removeHostAs(db, id, operator(req));
       return { body: { removed: id } };
     }
     if (parts.length === 2 && method === 'PATCH') {
-      const body = await jsonBody(req);
-      const changes: HostChanges = scheduleInput(body);
-      if (body.policy !== undefined) {
-        if (body.policy !== 'auto' && body.policy !== 'notify' && body.policy !== 'manual')
-          throw new BadRequest('"policy" must be auto, notify or manual');
-        changes.policy = body.policy;
-      }
-      if (body.channel !== undefined) {
-        if (body.channel !== 'stable' && body.channel !== 'prerelease')
-          throw new BadRequest('"channel" must be stable or prerelease');
-        changes.channel = body.channel;
-      }
-      if (body.enabled !== undefined) {
-        if (typeof body.enabled !== 'boolean') throw new BadRequest('"enabled" is true or false');
-        changes.enabled = body.enabled;
-      }
-      const host = await updateHost(db, id, changes);
-      if (!host) throw new BadRequest(`no host ${id}`, 404);
-      return { body: host };
+      const changes = hostChangesInput(await jsonBody(req));
+      return { body: await changeHost(db, id, changes, operator(req)) };
     }
     if (parts.length === 3 && parts[2] === 'rotate-secret' && method === 'POST')
       return { body: { hostId: id, secret: await rotateSecret(db, box, id) } };
@@ -313,21 +219,8 @@ async function route(
     }
   }
   if (parts[0] === 'enrollments' && parts.length === 1 && method === 'POST') {
-    const created = await createEnrollment(db, hostInput(await jsonBody(req), false));
-    const pins = (await knownPublisherKeys(db, created.host.plugins, deps.publisherKeys))
-      .map(({ pluginId, key }) => ` --publisher ${pluginId}=${key}`)
-      .join('');
-    const builds = (await knownProvenance(db, created.host.plugins, deps.provenanceWorkflows))
-      .map(
-        ({ pluginId, repository, workflow }) =>
-          ` --provenance ${pluginId}=${repository}${workflow ? `:${workflow}` : ''}`,
-      )
-      .join('');
-    const agentCommand = `c2f-agent enroll --bot ${deps.botUrl} --token ${created.token} --gestor <the site's gestor folder> [--url <where the bot reaches this agent>]${pins}${builds}`;
-    return {
-      status: 201,
-      body: { host: created.host, token: created.token, expiresAt: created.expiresAt, agentCommand },
-    };
+    const body = await jsonBody(req);
+    return { status: 201, body: await createEnrollToken(deps, hostInput(body, false), operator(req)) };
   }
   if (parts[0] === 'labels') {
     if (parts.length === 1 && method === 'GET') return { body: await listLabelSchedules(db) };

@@ -27,6 +27,12 @@ td code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; fo
 form.filters { display: flex; gap: .8rem; align-items: flex-end; flex-wrap: wrap; margin-bottom: .6rem; }
 form.filters label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); }
 form.filters label.check { flex-direction: row; gap: .3rem; align-items: center; }
+form.settings { display: flex; flex-direction: column; gap: .6rem; max-width: 36rem; margin-bottom: 1rem; }
+form.settings label { display: flex; flex-direction: column; gap: .2rem; }
+form.settings label.check { flex-direction: row; gap: .3rem; align-items: center; }
+form.settings input[type=text], form.settings textarea, form.settings select { font: inherit; padding: .3rem; max-width: 100%; }
+form.settings button { align-self: flex-start; }
+pre.command { overflow-wrap: anywhere; }
 input, select, button { font: inherit; padding: .3rem .5rem; border: 1px solid #8c959f; border-radius: 4px; background: var(--bg); color: var(--fg); }
 button { cursor: pointer; background: var(--soft); }
 button.primary { background: #1f6f3b; color: #fff; border-color: #1f6f3b; }

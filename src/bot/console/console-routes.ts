@@ -8,6 +8,13 @@ import type { Database } from '../store/database.ts';
 import { allEvents, eventKinds, listEvents } from '../read/events.ts';
 import { fleetPage } from '../read/fleet.ts';
 import { readHostPage } from '../read/host-view.ts';
+import { changeHost, createEnrollToken, removeHostAs } from '../rollout/fleet-actions.ts';
+import { HostInputError, hostChangesInput, hostInput } from '../rollout/host-input.ts';
+import { WindowError } from '../rollout/maintenance-windows.ts';
+import { StrategyError } from '../rollout/strategy.ts';
+import { getHost, HostNameTakenError } from '../store/hosts.ts';
+import { describeSettings, hostChangesBody, newHostBody } from './host-forms.ts';
+import { enrolledView, enrollFormView, hostSettingsView } from './pages/host-settings.ts';
 import { rolloutHeading } from '../domain.ts';
 import { readRolloutPage } from '../read/rollout-view.ts';
 import { registryPlugin, searchRegistry } from '../read/registry.ts';
@@ -62,6 +69,9 @@ export interface ConsoleDeps {
   missing: string[];
   /** Wakes live pages when their rollout changes. */
   changes: ChangeFeed;
+  /** C2F_PUBLISHER_KEYS and C2F_PROVENANCE_WORKFLOWS: what an enrollment command pins. */
+  publisherKeys?: Record<string, string[]>;
+  provenanceWorkflows?: Record<string, string[]>;
   /** Says what went wrong where no one else would see it (a live page's lost look at the store). */
   log?: (fields: Record<string, unknown>, message: string) => void;
 }
@@ -189,6 +199,9 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   } catch (error) {
     if (error instanceof Refusal) return send(error.status, page('Not done', notice(error.message), { session }));
     if (error instanceof ActionRefused) return send(error.status, page('Not done', notice(error.message), { session }));
+    if (error instanceof HostInputError || error instanceof WindowError || error instanceof StrategyError)
+      return send(400, page('Not done', notice(error.message), { session }));
+    if (error instanceof HostNameTakenError) return send(409, page('Not done', notice(error.message), { session }));
     if (error instanceof BodyTooLargeError)
       return send(413, page('Not done', notice('That form is too large.'), { session }));
     if (error instanceof InputError)
@@ -222,6 +235,10 @@ function isListed(signIn: SignInConfig, login: string): boolean {
   return [...signIn.allowedUsers].some((allowed) => allowed.toLowerCase() === login.toLowerCase());
 }
 
+function doneNotice(done: string | undefined): Html {
+  return done ? html`<p class="notice" role="status">${done}</p>` : html``;
+}
+
 function notice(message: string): Html {
   return html`<p class="notice error" role="alert">${message}</p>`;
 }
@@ -250,21 +267,25 @@ async function get(
       problems: param('problems') === 'true',
       page: number('page'),
     };
-    return send(
-      200,
-      page('Fleet', fleetView(await fleetPage(db, query), query), { session, current: '/console/fleet' }),
-    );
+    const view = html`${doneNotice(param('done'))}<p><a href="/console/hosts/new">Enroll a host</a></p>${fleetView(await fleetPage(db, query), query)}`;
+    return send(200, page('Fleet', view, { session, current: '/console/fleet' }));
   }
+  if (path === '/console/hosts/new')
+    return send(200, page('Enroll a host', enrollFormView(session.csrf), { session, current: '/console/fleet' }));
   const host = /^\/console\/hosts\/([^/]+)$/.exec(path);
   if (host) {
     const found = await readHostPage(db, pathSegment(host[1]));
     if (!found) throw new Refusal(404, `No host ${pathSegment(host[1])}.`);
     return send(
       200,
-      page(`Host ${found.host.name}`, hostView(found.host, found.jobs, session.csrf), {
-        session,
-        current: '/console/fleet',
-      }),
+      page(
+        `Host ${found.host.name}`,
+        html`${doneNotice(param('done'))}${hostView(found.host, found.jobs, session.csrf)}${hostSettingsView(found.host, session.csrf)}`,
+        {
+          session,
+          current: '/console/fleet',
+        },
+      ),
     );
   }
   if (path === '/console/rollouts')
@@ -442,6 +463,14 @@ async function post(
       `/console/rollouts/${encodeURIComponent(planned.rolloutId)}?done=${encodeURIComponent(planned.done)}${related}`,
     );
   }
+  const hostAction = await fleetAction(deps, path, form, fields, by);
+  if (hostAction) {
+    if (hostAction.kind === 'confirm')
+      return send(200, page('Confirm', hostAction.view, { session, current: '/console/fleet' }));
+    if (hostAction.kind === 'page')
+      return send(200, page(hostAction.title, hostAction.view, { session, current: '/console/fleet' }));
+    return redirect(hostAction.location);
+  }
   const uninstall = /^\/console\/hosts\/([^/]+)\/uninstall$/.exec(path);
   if (uninstall) {
     const hostId = pathSegment(uninstall[1]);
@@ -467,4 +496,57 @@ async function post(
     );
   }
   throw new Refusal(404, 'No such action.');
+}
+
+type FleetOutcome =
+  | { kind: 'confirm'; view: Html }
+  | { kind: 'page'; title: string; view: Html }
+  | { kind: 'redirect'; location: string };
+
+/** Enroll a host, change its settings, remove it: confirmed first, then done as `by`. Undefined: not one of them. */
+async function fleetAction(
+  deps: ConsoleDeps,
+  path: string,
+  form: URLSearchParams,
+  fields: Record<string, string>,
+  by: string,
+): Promise<FleetOutcome | undefined> {
+  const confirmed = form.get('confirm') === 'yes';
+  const confirm = (question: string, back: string, danger: boolean): FleetOutcome => ({
+    kind: 'confirm',
+    view: confirmView(question, path, fields, back, danger),
+  });
+  if (path === '/console/hosts/new') {
+    const body = newHostBody(form);
+    const host = hostInput(body, false);
+    if (!confirmed)
+      return confirm(
+        `Create an enrollment token for a host named ${host.name}, following ${host.plugins.map((p) => `${p.repository}:${p.pluginId}`).join(', ') || 'no plugin'}; ${describeSettings(body)}?`,
+        '/console/hosts/new',
+        false,
+      );
+    const created = await createEnrollToken(deps, host, by);
+    return { kind: 'page', title: `Enroll ${created.host.name}`, view: enrolledView(created) };
+  }
+  const match = /^\/console\/hosts\/([^/]+)\/(edit|remove)$/.exec(path);
+  if (!match) return undefined;
+  const id = pathSegment(match[1]);
+  const found = await getHost(deps.db, id);
+  if (!found) throw new Refusal(404, `No host ${id}.`);
+  const back = `/console/hosts/${encodeURIComponent(id)}`;
+  if (match[2] === 'edit') {
+    const body = hostChangesBody(form);
+    const changes = hostChangesInput(body);
+    if (!confirmed) return confirm(`Change ${found.name}'s settings to: ${describeSettings(body)}?`, back, false);
+    await changeHost(deps.db, id, changes, by);
+    return { kind: 'redirect', location: `${back}?done=${encodeURIComponent('Settings saved.')}` };
+  }
+  if (!confirmed)
+    return confirm(
+      `Remove ${found.name} from the fleet? The bot sends it nothing more and forgets its secret; its site keeps what it has. To take it back, enroll it again.`,
+      back,
+      true,
+    );
+  await removeHostAs(deps.db, id, by);
+  return { kind: 'redirect', location: `/console/fleet?done=${encodeURIComponent(`Removed ${found.name}.`)}` };
 }
