@@ -147,6 +147,14 @@ test('hosts: add (URL checked), list, show, rotate the secret, remove', async ()
       ['host_removed', { by: 'dana', name: 'site-a' }],
     ],
   );
+  const byDana = (await api('GET', '/api/admin/events?actor=DAN')).body as Array<{ kind: string; actor: string }>;
+  assert.deepEqual(
+    byDana.map((e) => [e.kind, e.actor]),
+    [
+      ['host_changed', 'dana'],
+      ['host_removed', 'dana'],
+    ],
+  );
 });
 
 test('enrollment: the operator creates a token, the agent trades it once for its id and secret', async () => {

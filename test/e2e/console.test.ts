@@ -286,12 +286,34 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       [[PLUGIN, 2, 3]],
     );
     await page.goto(`${botUrl}/console/events?kind=operator_approve`);
-    assert.match(await page.locator('tbody').innerText(), /operator_approve.*octo-operator \(console\)/);
+    assert.match(await page.locator('tbody').innerText(), /operator_approve\s+octo-operator \(console\)/);
     await accessible(page, 'events');
+    // Newest first, filtered by rollout and by who acted; hosts by name with their id on hover.
+    await page.goto(`${botUrl}/console/events?rollout=${first}`);
+    const ids = (await page.locator('tbody tr td:first-child').allInnerTexts()).map(Number);
+    assert.ok(ids.length > 3, `the first rollout's events: ${ids.join(', ')}`);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => b - a),
+      'newest first',
+    );
+    const flaky = page.locator('tbody').getByRole('link', { name: 'school-flaky' }).first();
+    assert.equal(await flaky.getAttribute('title'), hosts['school-flaky']);
+    await page.goto(`${botUrl}/console/events?rollout=${second}`);
+    assert.doesNotMatch(
+      await page.locator('tbody').innerText(),
+      /operator_approve/,
+      "the second rollout's own events only",
+    );
+    await page.goto(`${botUrl}/console/events?actor=OCTO-operator`);
+    const actors = await page.locator('tbody tr td:nth-child(4)').allInnerTexts();
+    assert.ok(actors.length >= 2 && actors.every((a) => a === 'octo-operator (console)'), actors.join(', '));
+    await page.goto(`${botUrl}/console/events?actor=nobody-at-all`);
+    assert.equal(await page.locator('tbody').innerText(), 'None.');
     const csv = await (await page.request.get(`${botUrl}/console/events.csv?kind=install_fail`)).text();
     assert.match(
       csv,
-      /^id,at,kind,repository,plugin,host,job,detail\r\n\d+,[^,]+,install_fail,conn2flow\/console,console-plugin,/,
+      /^id,at,kind,repository,plugin,host,job,detail,host_name,actor\r\n\d+,[^,]+,install_fail,conn2flow\/console,console-plugin,/,
     );
     const jsonl = (await (await page.request.get(`${botUrl}/console/events.jsonl`)).text())
       .trim()

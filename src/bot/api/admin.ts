@@ -272,6 +272,8 @@ async function route(
       kind: input.text('kind'),
       hostId: input.text('host'),
       pluginId: input.text('plugin'),
+      rolloutId: input.text('rollout'),
+      actor: input.text('actor'),
     };
     const format = input.text('format') ?? 'json';
     if (format === 'jsonl') return { lines: allEvents(db, filter) };

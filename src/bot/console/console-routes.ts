@@ -345,6 +345,8 @@ async function get(
       kind: param('kind'),
       hostId: param('host'),
       pluginId: param('plugin'),
+      rolloutId: param('rollout'),
+      actor: param('actor'),
       after: input.integer('after', undefined, 0),
     };
     const download = (type: string, name: string) => ({
@@ -365,13 +367,31 @@ async function get(
         download('text/csv; charset=utf-8', 'events.csv'),
         allEvents(db, filter),
         (e) =>
-          csvRow([e.id, e.at, e.kind, e.repository, e.pluginId, e.hostId, e.jobId, JSON.stringify(e.detail ?? {})]),
-        csvRow(['id', 'at', 'kind', 'repository', 'plugin', 'host', 'job', 'detail']),
+          csvRow([
+            e.id,
+            e.at,
+            e.kind,
+            e.repository,
+            e.pluginId,
+            e.hostId,
+            e.jobId,
+            JSON.stringify(e.detail ?? {}),
+            e.hostName,
+            e.actor,
+          ]),
+        csvRow(['id', 'at', 'kind', 'repository', 'plugin', 'host', 'job', 'detail', 'host_name', 'actor']),
       );
-    const shown = await listEvents(db, { ...filter, limit: 100 });
+    const newest = {
+      ...filter,
+      after: undefined,
+      before: input.integer('before', undefined, 1),
+      newestFirst: true,
+      limit: 100,
+    };
+    const shown = await listEvents(db, newest);
     return send(
       200,
-      page('Events', eventsView(shown, { ...filter, limit: 100 }, await eventKinds(db)), {
+      page('Events', eventsView(shown, newest, await eventKinds(db)), {
         session,
         current: '/console/events',
       }),

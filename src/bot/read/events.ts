@@ -1,11 +1,16 @@
 import type { Queryable } from '../store/database.ts';
 
-// The event log: every planning decision, job outcome and operator action, oldest first from a cursor.
+// The event log: every planning decision, job outcome and operator action; oldest first from a cursor (the API,
+// the exports), or newest first before one (the console). Each event names its host and who acted, if anyone.
 
 export interface EventRecord {
   id: number;
   kind: string;
   hostId: string | null;
+  /** The host's name now (null: no host, or the host was removed since). */
+  hostName: string | null;
+  /** Who acted (an operator action's `by`), else null. */
+  actor: string | null;
   jobId: string | null;
   repository: string | null;
   pluginId: string | null;
@@ -16,29 +21,45 @@ export interface EventRecord {
 export interface EventFilter {
   /** Events after this id (a cursor: the last id the reader saw). */
   after?: number;
+  /** Newest first, events before this id (a cursor for paging back). */
+  before?: number;
+  newestFirst?: boolean;
   kind?: string;
   hostId?: string;
   pluginId?: string;
+  /** Events of this rollout: its own, and those of its jobs. */
+  rolloutId?: string;
+  /** Events whose actor contains this text (any case). */
+  actor?: string;
   limit?: number;
 }
 
 export async function listEvents(db: Queryable, filter: EventFilter = {}): Promise<EventRecord[]> {
   const rows = await db.query<Record<string, unknown>>(
-    `select * from events
-     where id > $1 and ($2::text is null or kind = $2) and ($3::text is null or host_id = $3) and ($4::text is null or plugin_id = $4)
-     order by id limit $5`,
+    `select e.*, h.name as host_name from events e left join hosts h on h.id = e.host_id
+     where e.id > $1 and ($2::text is null or e.kind = $2) and ($3::text is null or e.host_id = $3)
+       and ($4::text is null or e.plugin_id = $4)
+       and ($6::text is null or e.detail->>'rolloutId' = $6 or e.job_id in (select id from host_jobs where rollout_id = $6))
+       and ($7::text is null or position(lower($7) in lower(e.detail->>'by')) > 0)
+       and ($8::bigint is null or e.id < $8)
+     order by e.id ${filter.newestFirst ? 'desc' : 'asc'} limit $5`,
     [
       filter.after ?? 0,
       filter.kind ?? null,
       filter.hostId ?? null,
       filter.pluginId ?? null,
       Math.min(filter.limit ?? 500, 5000),
+      filter.rolloutId ?? null,
+      filter.actor ?? null,
+      filter.before ?? null,
     ],
   );
   return rows.map((row) => ({
     id: Number(row.id),
     kind: row.kind as string,
     hostId: (row.host_id as string | null) ?? null,
+    hostName: (row.host_name as string | null) ?? null,
+    actor: actorOf(row.detail),
     jobId: (row.job_id as string | null) ?? null,
     repository: (row.repository as string | null) ?? null,
     pluginId: (row.plugin_id as string | null) ?? null,
@@ -47,11 +68,16 @@ export async function listEvents(db: Queryable, filter: EventFilter = {}): Promi
   }));
 }
 
+function actorOf(detail: unknown): string | null {
+  const parsed = (typeof detail === 'string' ? JSON.parse(detail) : detail) as { by?: unknown } | null;
+  return typeof parsed?.by === 'string' ? parsed.by : null;
+}
+
 /** Every event matching the filter, oldest first, a page at a time (an export never holds the whole log). */
 export async function* allEvents(db: Queryable, filter: EventFilter = {}): AsyncIterable<EventRecord> {
   let after = filter.after ?? 0;
   for (;;) {
-    const page = await listEvents(db, { ...filter, after, limit: 5000 });
+    const page = await listEvents(db, { ...filter, newestFirst: false, before: undefined, after, limit: 5000 });
     yield* page;
     if (page.length < 5000) return;
     after = page[page.length - 1].id;

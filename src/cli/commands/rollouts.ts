@@ -15,7 +15,7 @@ Follow:
   show <rollout> [--log]                 each host's job: state, exit code, the host's message; the
                                          installer's log for failed jobs (--log: for every job)
   history <rollout> <job>                the job's states and the host's reports, oldest first
-  events [--after ID] [--kind K] [--host H] [--plugin P] [--jsonl]
+  events [--after ID] [--kind K] [--host H] [--plugin P] [--rollout R] [--actor A] [--jsonl]
                                          the event log (install_success, install_fail, update_changed,
                                          update_nochange, rollback_exec, health_fail, job_blocked,
                                          publisher_unverified, release_unverified,
@@ -77,6 +77,8 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
       after: { type: 'string' },
       kind: { type: 'string' },
       plugin: { type: 'string' },
+      rollout: { type: 'string' },
+      actor: { type: 'string' },
       jsonl: { type: 'boolean', default: false },
       rollback: { type: 'boolean', default: false },
     },
@@ -128,6 +130,8 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
         ['kind', values.kind],
         ['host', values.host?.[0]],
         ['plugin', values.plugin],
+        ['rollout', values.rollout],
+        ['actor', values.actor],
       ] as const)
         if (value) query.set(key, value);
       if (values.jsonl) {
@@ -136,14 +140,23 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
         return 0;
       }
       const events = await api.call<
-        Array<{ id: number; kind: string; hostId: string | null; pluginId: string | null; detail: unknown; at: string }>
+        Array<{
+          id: number;
+          kind: string;
+          hostId: string | null;
+          hostName: string | null;
+          actor: string | null;
+          pluginId: string | null;
+          detail: unknown;
+          at: string;
+        }>
       >('GET', `/api/admin/events?${query}`);
       if (values.json) printJson(events);
       else if (!events.length) out('no events');
       else
         for (const e of events)
           out(
-            `${e.id}  ${e.at}  ${e.kind.padEnd(20)} ${e.pluginId ?? ''}  ${e.hostId ?? ''}  ${printable(JSON.stringify(e.detail ?? {}))}`,
+            `${e.id}  ${e.at}  ${e.kind.padEnd(20)} ${e.pluginId ?? ''}  ${hostText(e)}${e.actor ? `  by ${printable(e.actor)}` : ''}  ${printable(JSON.stringify(e.detail ?? {}))}`,
           );
       return 0;
     }
@@ -200,6 +213,12 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
     }
   }
   throw new UsageError(action ? `unknown rollouts action "${action}"` : 'rollouts needs an action');
+}
+
+/** A host by name with its id beside, or its id alone (a removed host). */
+function hostText(e: { hostId: string | null; hostName: string | null }): string {
+  if (!e.hostId) return '';
+  return e.hostName ? `${printable(e.hostName)} (${e.hostId})` : e.hostId;
 }
 
 async function list(api: AdminClient, json: boolean): Promise<number> {
