@@ -156,7 +156,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   deps.intake?.start();
   const unfollow = followRollouts({
     ...deps,
-    log: (error, what) => app.log.warn({ err: error }, `${what} failed: the next change or pass tries again`),
+    log: (error, what) => app.log.warn({ err: error }, `${what} failed: trying again in 5 s`),
   });
   deps.stopping?.push(unfollow);
   await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { ...polling, batchSize: 1 }, async ([job]) => {

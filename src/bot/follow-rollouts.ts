@@ -14,6 +14,7 @@ import { rolloutsToAdvance, rolloutsWaitingOnHosts } from './store/rollout-state
 // controller does not read a rollout over and over while its jobs are being pushed.
 
 const ROUND_GAP_MS = 500;
+const RETRY_AFTER_ERROR_MS = 5000;
 
 export interface FollowDeps {
   db: Database;
@@ -92,7 +93,14 @@ class Gathered {
     this.lastRound = Date.now();
     const ids = new Set(this.pending);
     this.pending.clear();
-    await this.handle(ids).catch(this.onError);
+    try {
+      await this.handle(ids);
+    } catch (error) {
+      // Scheduling twice is harmless (the queue keeps one per rollout): the whole round is tried again, later.
+      this.onError(error);
+      for (const id of ids) this.pending.add(id);
+      this.lastRound = Date.now() + RETRY_AFTER_ERROR_MS;
+    }
     this.running = false;
     this.plan();
   }

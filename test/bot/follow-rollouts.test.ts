@@ -191,3 +191,29 @@ test('the trigger announces a finished job for exactly the final job states the 
     await db.close();
   }
 });
+
+test('pglite: a round whose scheduling fails is tried again, nothing of it lost', { timeout: 60_000 }, async () => {
+  const db = await freshDatabase('pglite');
+  const boss = await startQueue(db);
+  const changes = await ChangeFeed.open(db, () => {});
+  const sends = recordSends(boss);
+  const send = boss.send.bind(boss);
+  let failures = 1;
+  boss.send = (async (...args: Parameters<PgBoss['send']>) => {
+    if (failures-- > 0) throw new Error('the queue is away');
+    return send(...args);
+  }) as PgBoss['send'];
+  const errors: string[] = [];
+  const stop = followRollouts({ db, boss, changes, log: (error) => errors.push(String(error)) });
+  try {
+    const { rollout } = await planned(db, 1);
+    await sends.next(QUEUES.advanceRollout, rollout.rolloutId);
+    await sends.next(QUEUES.checkRun, rollout.rolloutId);
+    assert.deepEqual(errors, ['Error: the queue is away']);
+  } finally {
+    stop();
+    await changes.close();
+    await boss.stop({ graceful: false });
+    await db.close();
+  }
+});

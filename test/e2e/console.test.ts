@@ -144,9 +144,9 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     };
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
-    const signIn = async (login: string) => {
+    const signIn = async (login: string, options: { timezoneId?: string } = {}) => {
       github.oauth.signedIn = login;
-      const context = await browser!.newContext();
+      const context = await browser!.newContext(options);
       const page = await context.newPage();
       await page.goto(`${botUrl}/console/fleet`);
       assert.match(page.url(), /\/console\/sign-in$/, 'a visitor without a session is sent to sign in');
@@ -408,11 +408,28 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       ],
     );
 
+    // A second operator in Japan: every time in her zone (UTC on hover), how long ago beside it.
+    const tokyo = await signIn('octo-operator', { timezoneId: 'Asia/Tokyo' });
+    await tokyo.goto(`${botUrl}/console/rollouts/${second}`);
+    const started = tokyo.locator('dd time').first();
+    const iso = (await started.getAttribute('datetime'))!;
+    const shifted = new Date(Date.parse(iso) + 540 * 60_000).toISOString();
+    // The console's script runs before the page's load event, which goto waits for.
+    assert.equal(await started.innerText(), `${shifted.replace('T', ' ').slice(0, 19)} Asia/Tokyo`);
+    assert.equal(await started.getAttribute('title'), `${iso.replace('T', ' ').slice(0, 19)} UTC`);
+    assert.match(await tokyo.locator('dd .ago').first().innerText(), /^\(\d+ (s|min) ago\)$/);
+    await accessible(tokyo, 'rollout-local-time');
+
     // Signing out ends the session.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.goto(`${botUrl}/console/fleet`);
     assert.match(page.url(), /\/console\/sign-in$/);
     await accessible(page, 'sign-in');
+
+    // The bot goes away: a live page says it may be out of date instead of going silently stale.
+    assert.equal(await tokyo.getByRole('alert').count(), 0);
+    await bot.stop();
+    await tokyo.getByRole('alert').filter({ hasText: 'Lost the connection to the bot' }).waitFor();
     assert.deepEqual(github.violations, []);
     assert.deepEqual(github.oauth.refused, []);
   } catch (error) {

@@ -87,7 +87,28 @@ export const CONSOLE_JS = `
     var next = live.cloneNode(false);
     next.innerHTML = text;
     morph(live, next);
+    if (window.c2fTimes) window.c2fTimes(live);
   }
+  // While the stream is down (the bot stopped, the network went), the page says it may be out of date; once
+  // it is back, the page catches up at once.
+  function offline(on) {
+    var banner = document.getElementById('c2f-offline');
+    if (on && !banner) {
+      banner = document.createElement('p');
+      banner.id = 'c2f-offline';
+      banner.className = 'notice error';
+      banner.setAttribute('role', 'alert');
+      banner.textContent = 'Lost the connection to the bot: this page may be out of date. Reconnecting…';
+      live.parentNode.insertBefore(banner, live);
+    } else if (!on && banner) banner.remove();
+  }
+  var opened = false;
+  source.addEventListener('open', function () {
+    offline(false);
+    if (opened) refresh();
+    opened = true;
+  });
+  source.addEventListener('error', function () { offline(true); });
   function refresh() {
     if (busy) { again = true; return; }
     busy = true;
@@ -100,5 +121,35 @@ export const CONSOLE_JS = `
       });
   }
   source.addEventListener('change', refresh);
+})();
+
+// Every <time> in the browser's own time zone (its UTC stays on hover), and "how long ago" kept moving.
+(function () {
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  var zone = 'local time';
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || zone; } catch (e) {}
+  function local(d) {
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' +
+      pad(d.getMinutes()) + ':' + pad(d.getSeconds()) + ' ' + zone;
+  }
+  function ago(iso) {
+    var s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+    var a = Math.abs(s);
+    var t = Math.round(a / 86400) + ' d';
+    if (a < 60) t = a + ' s';
+    else if (a < 3600) t = Math.round(a / 60) + ' min';
+    else if (a < 86400) t = Math.round(a / 3600) + ' h';
+    return s < 0 ? 'in ' + t : t + ' ago';
+  }
+  function update(root) {
+    root.querySelectorAll('time[datetime]').forEach(function (t) {
+      var d = new Date(t.getAttribute('datetime'));
+      if (!isNaN(d.getTime())) t.textContent = local(d);
+    });
+    root.querySelectorAll('[data-ago]').forEach(function (s) { s.textContent = '(' + ago(s.getAttribute('data-ago')) + ')'; });
+  }
+  window.c2fTimes = update;
+  update(document);
+  setInterval(function () { update(document); }, 15000);
 })();
 `;

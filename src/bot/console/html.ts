@@ -46,9 +46,21 @@ export function href(path: string, params: Record<string, string | number | bool
 /** "3 min ago", "2 h ago", "4 d ago": how long ago, for tables. */
 export function ago(iso: string | null, now = Date.now()): string {
   if (!iso) return 'never';
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} d ago`;
+  const seconds = Math.round((now - Date.parse(iso)) / 1000);
+  const span = Math.abs(seconds);
+  let amount = `${Math.round(span / 86400)} d`;
+  if (span < 60) amount = `${span} s`;
+  else if (span < 3600) amount = `${Math.round(span / 60)} min`;
+  else if (span < 86400) amount = `${Math.round(span / 3600)} h`;
+  return seconds < 0 ? `in ${amount}` : `${amount} ago`;
+}
+
+/**
+ * A moment as every page shows it: a <time> in UTC, which the console's script rewrites in the browser's own
+ * time zone (UTC stays on hover), with how long ago (or how soon) beside it, kept moving by the script.
+ */
+export function when(iso: string | null, now = Date.now()): Html {
+  if (!iso) return html`never`;
+  const utc = `${iso.replace('T', ' ').slice(0, 19)} UTC`;
+  return html`<time datetime="${iso}" title="${utc}">${utc}</time> <span class="ago" data-ago="${iso}">(${ago(iso, now)})</span>`;
 }

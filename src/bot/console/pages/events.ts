@@ -1,5 +1,5 @@
 import type { EventFilter, EventRecord } from '../../read/events.ts';
-import { href, html, type Html } from '../html.ts';
+import { href, html, when, type Html } from '../html.ts';
 
 // Events: the log of outcomes, halts and operator actions, newest first, filtered, a page at a time, exportable.
 
@@ -27,11 +27,11 @@ export function eventsView(events: readonly EventRecord[], filter: EventFilter, 
 </form>
 <table>
   <caption>Events, newest first</caption>
-  <thead><tr><th scope="col">#</th><th scope="col">When (UTC)</th><th scope="col">Kind</th><th scope="col">Who</th><th scope="col">Plugin</th><th scope="col">Host</th><th scope="col">Detail</th></tr></thead>
+  <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Kind</th><th scope="col">Who</th><th scope="col">Plugin</th><th scope="col">Host</th><th scope="col">Detail</th></tr></thead>
   <tbody>${events.length ? '' : html`<tr><td colspan="7">None.</td></tr>`}${events.map(
     (
       e,
-    ) => html`<tr><td>${e.id}</td><td>${e.at.replace('T', ' ').slice(0, 19)}</td><td>${e.kind}</td><td>${e.actor ?? ''}</td><td>${e.pluginId ?? ''}</td>
+    ) => html`<tr><td>${e.id}</td><td>${when(e.at)}</td><td>${e.kind}</td><td>${e.actor ?? ''}</td><td>${e.pluginId ?? ''}</td>
     <td>${hostCell(e)}</td><td class="mono">${JSON.stringify(withoutActor(e.detail))}</td></tr>`,
   )}</tbody>
 </table>

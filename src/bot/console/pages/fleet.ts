@@ -1,5 +1,5 @@
 import type { FleetPage, FleetQuery } from '../../read/fleet.ts';
-import { ago, href, html, type Html } from '../html.ts';
+import { when, href, html, type Html } from '../html.ts';
 import { pager, state } from '../layout.ts';
 
 // Fleet: every host a page at a time, with what each runs and whether it needs a look.
@@ -27,7 +27,7 @@ export function fleetView(fleet: FleetPage, query: FleetQuery): Html {
     <td>${h.labels.join(', ') || html`<span class="muted">none</span>`}</td>
     <td>${h.policy} / ${h.channel}</td>
     <td>${h.enrolled ? reachedBy(h) : html`<span class="quiet">not enrolled</span>`}</td>
-    <td>${h.quiet ? html`<span class="quiet">quiet: ${ago(h.lastSeenAt)}</span>` : ago(h.lastSeenAt)}</td>
+    <td>${h.quiet ? html`<span class="quiet">quiet since ${when(h.lastSeenAt)}</span>` : when(h.lastSeenAt)}</td>
     <td>${h.inventory.length ? h.inventory.map((p) => html`<span class="mono">${p.pluginId} ${p.version ?? 'missing'}</span>${p.problem ? html` <span class="state-failed">(${p.problem})</span>` : ''}<br>`) : html`<span class="muted">none</span>`}</td>
     <td>${h.recentJobs.length ? h.recentJobs.map((j) => html`<a href="/console/rollouts/${encodeURIComponent(j.rolloutId)}">${j.pluginId} ${j.action}</a> ${state(j.state)}<br>`) : html`<span class="muted">none</span>`}</td>
   </tr>`,

@@ -2,7 +2,7 @@ import { describeWindow } from '../../rollout/maintenance-windows.ts';
 import type { PublisherSummary } from '../../../protocol/messages.ts';
 import type { RecentJob } from '../../read/fleet.ts';
 import type { HostRecord } from '../../store/hosts.ts';
-import { ago, html, type Html } from '../html.ts';
+import { when, html, type Html } from '../html.ts';
 import { state } from '../layout.ts';
 
 // One host: how it is reached and steered, what its site has (with an uninstall for each plugin), its jobs.
@@ -15,7 +15,7 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
   <dt>Policy</dt><dd>${host.policy}, ${host.channel} channel${host.enabled ? '' : ', disabled'}</dd>
   <dt>Labels</dt><dd>${host.labels.join(', ') || 'none'}</dd>
   <dt>Maintenance windows</dt><dd>${host.windows?.length ? `${host.windows.map(describeWindow).join('; ')} (${host.timeZone ?? 'UTC'})` : "none of its own (its labels' apply)"}</dd>
-  <dt>Last heard</dt><dd>${ago(host.lastSeenAt)}${host.agentVersion ? `, agent ${host.agentVersion}` : ''}</dd>
+  <dt>Last heard</dt><dd>${when(host.lastSeenAt)}${host.agentVersion ? `, agent ${host.agentVersion}` : ''}</dd>
   <dt>Checks publishers</dt><dd>${
     host.publishers && Object.keys(host.publishers).length
       ? Object.entries(host.publishers).map(
@@ -46,7 +46,7 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
   <thead><tr><th scope="col">Plugin</th><th scope="col">Action</th><th scope="col">State</th><th scope="col">Exit code</th><th scope="col">Updated</th></tr></thead>
   <tbody>${jobs.map(
     (j) =>
-      html`<tr><td><a href="/console/rollouts/${encodeURIComponent(j.rolloutId)}">${j.pluginId}</a></td><td>${j.action}</td><td>${state(j.state)}</td><td>${j.exitCode ?? ''}</td><td>${ago(j.updatedAt)}</td></tr>`,
+      html`<tr><td><a href="/console/rollouts/${encodeURIComponent(j.rolloutId)}">${j.pluginId}</a></td><td>${j.action}</td><td>${state(j.state)}</td><td>${j.exitCode ?? ''}</td><td>${when(j.updatedAt)}</td></tr>`,
   )}</tbody>
 </table>`;
 }

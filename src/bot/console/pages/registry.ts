@@ -1,5 +1,5 @@
 import { provenanceText, publisherText, type RegistryPlugin, type RegistryVersion } from '../../read/registry.ts';
-import { ago, html, type Html } from '../html.ts';
+import { when, html, type Html } from '../html.ts';
 
 // Registry: the plugins and versions the bot knows from releases, and who runs each version.
 
@@ -18,7 +18,7 @@ ${
   <tbody>${plugins.map(
     (p) => html`<tr>
     <td><a href="/console/registry/${p.repository}/${encodeURIComponent(p.pluginId)}">${p.pluginId}</a></td><td>${p.repository}</td>
-    <td>${p.latest} <span class="muted">(${ago(p.latestAt)})</span></td><td>${p.versions}</td><td>${p.hosts}</td>
+    <td>${p.latest} <span class="muted">${when(p.latestAt)}</span></td><td>${p.versions}</td><td>${p.hosts}</td>
   </tr>`,
   )}</tbody>
 </table>`
@@ -40,7 +40,7 @@ export function registryPluginView(
   <tbody>${versions.map(
     (v) => html`<tr>
     <td>${v.version}${v.prerelease ? html` <span class="muted">(pre-release)</span>` : ''}</td>
-    <td><a href="${webBase}/${repository}/releases/tag/${encodeURIComponent(v.tag)}">${v.tag}</a><br><span class="muted">${v.publishedAt ? ago(v.publishedAt) : ''}</span></td>
+    <td><a href="${webBase}/${repository}/releases/tag/${encodeURIComponent(v.tag)}">${v.tag}</a><br><span class="muted">${v.publishedAt ? when(v.publishedAt) : ''}</span></td>
     <td>${v.size === null ? '' : `${(v.size / 1024).toFixed(1)} KiB`}</td>
     <td class="mono">${v.sha256 ?? ''}</td>
     <td>${publisherText(v.publisher)}<br><span class="muted">${provenanceText(v.publisher)}</span></td>

@@ -2,7 +2,7 @@ import type { RolloutPage } from '../../read/rollout-view.ts';
 import type { HostJob, RolloutRow } from '../../store/rollouts.ts';
 import { logExcerpt } from '../../../protocol/log-excerpt.ts';
 import { JOB_STATES } from '../../../protocol/statuses.ts';
-import { ago, href, html, type Html } from '../html.ts';
+import { when, href, html, type Html } from '../html.ts';
 import { pager, state } from '../layout.ts';
 
 // Rollouts: the list, and one rollout with its waves, each host's job (state, exit code, message, log tail,
@@ -22,7 +22,7 @@ export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
     <td><span class="mono">${r.pluginId} ${r.version}</span><br><span class="muted">${r.repository}</span></td>
     <td>${state(r.state)}</td>
     <td>${r.jobs}: ${Object.entries(r.states).map(([s, n]) => html`${n} ${state(s)} `)}</td>
-    <td>${ago(r.createdAt)}</td>
+    <td>${when(r.createdAt)}</td>
   </tr>`,
   )}</tbody>
 </table>`;
@@ -44,7 +44,7 @@ ${notice ? html`<p class="notice" role="status">${notice}${related ? html` <a hr
   <dt>Plugin</dt><dd class="mono">${rollout.pluginId} ${rollout.version}</dd>
   <dt>Repository</dt><dd>${rollout.repository}</dd>
   <dt>Kind</dt><dd>${rollout.kind}${rollout.originRolloutId ? html`, undoes <a href="/console/rollouts/${encodeURIComponent(rollout.originRolloutId)}">${rollout.originRolloutId}</a>` : ''}</dd>
-  <dt>Started</dt><dd>${ago(rollout.createdAt)}${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}</dd>
+  <dt>Started</dt><dd>${when(rollout.createdAt)}${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}</dd>
 </dl>
 <div class="actions" aria-label="Actions on the whole rollout" role="group">
   ${act('approve', 'Approve all waiting', 'primary')}
@@ -76,7 +76,7 @@ ${
   <thead><tr><th scope="col">Wave</th><th scope="col">Hosts</th><th scope="col">State</th><th scope="col">Jobs</th><th scope="col">Continue at</th><th scope="col">Halt at</th></tr></thead>
   <tbody>${shown.waves.map(
     (w) =>
-      html`<tr><td>${w.wave} ${w.name}</td><td>${w.selects}</td><td>${state(w.state)}${w.soakUntil ? ` until ${w.soakUntil}` : ''}</td><td>${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}</td><td>${w.successThreshold}</td><td>${w.errorThreshold}</td></tr>`,
+      html`<tr><td>${w.wave} ${w.name}</td><td>${w.selects}</td><td>${state(w.state)}${w.soakUntil ? html` until ${when(w.soakUntil)}` : ''}</td><td>${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}</td><td>${w.successThreshold}</td><td>${w.errorThreshold}</td></tr>`,
   )}</tbody>
 </table>`
     : ''
