@@ -231,11 +231,21 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       .getByRole('button', { name: /^Retry/ })
       .click();
     await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await page.getByText(/^retry: 1 job\(s\) changed/).waitFor();
+    await page.evaluate(() => {
+      (globalThis as unknown as { afterRetry: boolean }).afterRetry = true;
+    });
     await waitFor(
       async () => /\bok\b/.test(await row('school-flaky').innerText()),
       'the retried host to install',
       30_000,
     );
+    // Every job ended: the page says so and stops offering what a finished rollout cannot do, without a reload.
+    await page.getByText(/^State: completed/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Abort', exact: true }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Abort and roll back' }).count(), 0);
+    await page.getByRole('button', { name: 'Roll back updated hosts' }).waitFor();
+    assert.ok(await page.evaluate(() => (globalThis as unknown as { afterRetry?: boolean }).afterRetry), 'no reload');
 
     // A CSRF token that is not the session's is refused, whatever else the request says.
     const forged = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, {

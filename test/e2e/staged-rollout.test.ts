@@ -202,6 +202,9 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
     }>('rollouts', 'abort', second, '--rollback');
     assert.equal(aborted.state, 'aborted');
     assert.ok(aborted.rollback?.changed.some((c) => c.hostId === hosts.rest.id));
+    // Its waves read as aborted, not as running or waiting.
+    const abortedWaves = (await cliJson<{ waves: Array<{ state: string }> }>('rollouts', 'show', second)).waves;
+    assert.deepEqual(abortedWaves.map((w) => w.state).slice(-1), ['aborted']);
     await waitFor(
       async () =>
         (await statusOf('rest')).jobs.some(

@@ -8,8 +8,8 @@ import { describeThreshold } from './strategy.ts';
 export interface WaveSummary {
   wave: number;
   name: string;
-  /** done, running, soaking (until `soakUntil`), waiting (for an earlier wave), halted. */
-  state: 'done' | 'running' | 'soaking' | 'waiting' | 'halted';
+  /** done, running, soaking (until `soakUntil`), waiting (for an earlier wave), halted, paused, or aborted (never to run, or cut short). */
+  state: 'done' | 'running' | 'soaking' | 'waiting' | 'halted' | 'paused' | 'aborted';
   selects: string;
   successThreshold: string;
   errorThreshold: string;
@@ -23,8 +23,10 @@ export interface WaveSummary {
 
 function waveState(rollout: RolloutRow, index: number, allDone: boolean): WaveSummary['state'] {
   if (index < rollout.currentWave) return 'done';
+  if (rollout.state === 'aborted') return 'aborted';
   if (index > rollout.currentWave) return 'waiting';
   if (rollout.state === 'halted') return 'halted';
+  if (rollout.state === 'paused') return 'paused';
   if (rollout.soakUntil) return 'soaking';
   return allDone && rollout.state === 'completed' ? 'done' : 'running';
 }

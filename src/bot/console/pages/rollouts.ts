@@ -32,11 +32,8 @@ export type RolloutShown = RolloutPage & { csrf: string };
 
 /** The rollout's page: facts, the whole-rollout actions, and the live part. */
 export function rolloutView(shown: RolloutShown, notice?: string, related?: string): Html {
-  const { rollout, csrf } = shown;
+  const { rollout } = shown;
   const id = encodeURIComponent(rollout.id);
-  const act = (action: string, label: string, kind = '') =>
-    html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><button type="submit"${kind ? html` class="${kind}"` : ''}>${label}</button></form>`;
-  const staged = shown.waves.length > 0;
   const live = href(`/console/rollouts/${rollout.id}/live`, { page: shown.page, state: shown.stateFilter });
   return html`
 ${notice ? html`<p class="notice" role="status">${notice}${related ? html` <a href="/console/rollouts/${encodeURIComponent(related)}">Open the rollback rollout</a>` : ''}</p>` : ''}
@@ -46,15 +43,6 @@ ${notice ? html`<p class="notice" role="status">${notice}${related ? html` <a hr
   <dt>Kind</dt><dd>${rollout.kind}${rollout.originRolloutId ? html`, undoes <a href="/console/rollouts/${encodeURIComponent(rollout.originRolloutId)}">${rollout.originRolloutId}</a>` : ''}</dd>
   <dt>Started</dt><dd>${when(rollout.createdAt)}${rollout.requestedBy ? ` by ${rollout.requestedBy}` : ''}</dd>
 </dl>
-<div class="actions" aria-label="Actions on the whole rollout" role="group">
-  ${act('approve', 'Approve all waiting', 'primary')}
-  ${act('retry', 'Retry all failed')}
-  ${act('rollback', 'Roll back updated hosts', 'danger')}
-  ${staged && rollout.state === 'running' ? act('pause', 'Pause') : ''}
-  ${staged && (rollout.state === 'paused' || rollout.state === 'halted') ? act('resume', 'Resume', 'primary') : ''}
-  ${staged && rollout.state !== 'aborted' && rollout.state !== 'completed' ? act('next-wave', 'Start the next wave now') : ''}
-  ${rollout.kind === 'release' && rollout.state !== 'aborted' && rollout.state !== 'completed' ? html`${act('abort', 'Abort', 'danger')} ${act('abort-rollback', 'Abort and roll back', 'danger')}` : ''}
-</div>
 <div data-live="/console/rollouts/${id}/stream" data-fragment="${live}" aria-live="polite">${rolloutLive(shown)}</div>`;
 }
 
@@ -69,6 +57,7 @@ export function rolloutLive(shown: RolloutShown): Html {
     html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="job" value="${job.id}"><button type="submit">${label}<span class="skip"> ${hostName(shown, job)}</span></button></form>`;
   return html`
 <p>State: ${state(rollout.state)}${rollout.stateReason ? html` <span class="muted">(${rollout.stateReason})</span>` : ''}</p>
+${rolloutActions(shown)}
 ${
   shown.waves.length
     ? html`<table>
@@ -121,4 +110,22 @@ function causeOf(job: HostJob): Html | string {
 
 function hostName(shown: RolloutShown, job: HostJob): string {
   return shown.hosts.get(job.hostId)?.name ?? job.hostId;
+}
+
+/** The actions on the whole rollout that its state allows (live: they follow the state as it changes). */
+function rolloutActions(shown: RolloutShown): Html {
+  const { rollout, csrf } = shown;
+  const id = encodeURIComponent(rollout.id);
+  const act = (action: string, label: string, kind = '') =>
+    html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><button type="submit"${kind ? html` class="${kind}"` : ''}>${label}</button></form>`;
+  const staged = shown.waves.length > 0;
+  const open = rollout.state !== 'aborted' && rollout.state !== 'completed';
+  return html`<div class="actions" aria-label="Actions on the whole rollout" role="group">
+  ${rollout.state !== 'aborted' ? html`${act('approve', 'Approve all waiting', 'primary')} ${act('retry', 'Retry all failed')}` : ''}
+  ${rollout.kind === 'release' ? act('rollback', 'Roll back updated hosts', 'danger') : ''}
+  ${staged && rollout.state === 'running' ? act('pause', 'Pause') : ''}
+  ${staged && (rollout.state === 'paused' || rollout.state === 'halted') ? act('resume', 'Resume', 'primary') : ''}
+  ${staged && open && rollout.currentWave + 1 < shown.waves.length ? act('next-wave', 'Start the next wave now') : ''}
+  ${rollout.kind === 'release' && open ? html`${act('abort', 'Abort', 'danger')} ${act('abort-rollback', 'Abort and roll back', 'danger')}` : ''}
+</div>`;
 }
