@@ -47,6 +47,21 @@ form.inline { display: inline; }
 .pager { display: flex; gap: 1rem; align-items: center; }
 details summary { cursor: pointer; color: var(--link); }
 pre { white-space: pre-wrap; background: var(--soft); padding: .5rem; border-radius: 4px; margin: .3rem 0; font-size: .85em; }
+.bar { display: inline-flex; width: 8rem; height: .7rem; border: 1px solid #8c959f; border-radius: 3px; overflow: hidden; vertical-align: middle; background: var(--bg); }
+.bar-ok { background: var(--ok); } .bar-failed { background: var(--bad); } .bar-held { background: var(--warn); }
+${Array.from({ length: 21 }, (_, i) => `.w${i * 5} { width: ${i * 5}%; }`).join(' ')}
+td, dd, .mono { overflow-wrap: anywhere; }
+/* A phone (375 px): no sideways scrolling; each table row becomes a card, its cells stacked. */
+@media (max-width: 40rem) {
+  main { padding: .6rem .6rem 2rem; }
+  header { gap: .6rem; padding: .5rem .6rem; }
+  table, thead, tbody, tr, th, td, caption { display: block; width: 100%; }
+  thead tr { position: absolute; left: -9999px; }
+  tr { border: 1px solid var(--line); border-radius: 4px; margin: 0 0 .6rem; padding: .3rem 0; }
+  td { border-bottom: 0; padding: .2rem .6rem; }
+  dl.facts { grid-template-columns: 1fr; }
+  pre { overflow-x: auto; }
+}
 .muted { color: var(--muted); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dl.facts dt { font-weight: 600; }
