@@ -1,7 +1,9 @@
 // bench/console: the console's fleet page for 10,000 hosts (its first page: server time to the first byte and
-// to the complete response), against the admin API's JSON of the same page (GET /api/admin/fleet), in the same
-// run, on the same bot (median of 15 requests each, after a warm-up). On PGlite and on PostgreSQL
-// (BENCH_DATABASE_URL or TEST_DATABASE_URL). Goal: the page within 2x of the JSON.
+// to the complete response), against the admin API's JSON of the same page (GET /api/admin/fleet), and the page
+// of a rollout to 1,000 of them (its first 100 jobs, waves and actions) against the admin API's JSON of that
+// rollout, in the same run, on the same bot (median of 15 requests each, after a warm-up). On PGlite and on
+// PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL). Goals: the fleet page within 2x of its JSON; the rollout
+// page's first byte within 2x of its JSON's.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +18,11 @@ import { createBot } from '../src/bot/server.ts';
 import { openPglite, openPostgres, type Database } from '../src/bot/store/database.ts';
 import { migrate } from '../src/bot/store/migrate.ts';
 import { SecretBox } from '../src/bot/store/secret-box.ts';
+import { planJobs } from '../src/bot/rollout/plan-jobs.ts';
+import { startSession } from '../src/bot/store/console-sessions.ts';
+import { hostsWithIds } from '../src/bot/store/hosts.ts';
+import { getRelease, recordReleaseWebhooks, updateRelease } from '../src/bot/store/releases.ts';
+import { createReleaseRollout } from '../src/bot/store/rollouts.ts';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 10_000);
 const ROUNDS = 15;
@@ -48,6 +55,42 @@ async function seed(db: Database): Promise<void> {
   );
 }
 
+/** A release of shop 2.0.0 rolled out to the first 1,000 hosts (its jobs as planning writes them). */
+async function seedRollout(db: Database): Promise<string> {
+  const release = { id: 1, repository: 'conn2flow/plugins', tag: 'plugin-shop-v2.0.0' };
+  await recordReleaseWebhooks(db, [
+    {
+      deliveryId: 'bench',
+      action: 'published',
+      release: { ...release, installationId: 1, prerelease: false, privateRepository: false },
+    },
+  ]);
+  await updateRelease(db, 1, {
+    state: 'resolved',
+    pluginId: 'shop',
+    version: '2.0.0',
+    zipAssetId: 1,
+    zipSize: 4096,
+    zipSha256: 'a'.repeat(64),
+    zipUrl: 'https://github.com/conn2flow/plugins/releases/download/plugin-shop-v2.0.0/gestor-plugin.zip',
+  });
+  const row = (await getRelease(db, 1))!;
+  const ids = Array.from({ length: Math.min(1000, HOSTS) }, (_, i) => `host_${String(i + 1).padStart(5, '0')}`);
+  const hosts = [...(await hostsWithIds(db, ids)).values()];
+  const planned = planJobs(
+    {
+      id: 1,
+      repository: release.repository,
+      pluginId: 'shop',
+      version: '2.0.0',
+      prerelease: false,
+      sha256: row.zipSha256!,
+    },
+    hosts,
+  );
+  return (await createReleaseRollout(db, row, planned)).rolloutId;
+}
+
 async function timed(
   url: string,
   headers: Record<string, string>,
@@ -78,7 +121,15 @@ async function run(label: string, db: Database) {
   const bot = await createBot(probot, config, { db });
   await new Promise<void>((resolve) => bot.server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}`;
-  const session = sealSession(SecretBox.fromEnvironment(SECRET_KEY), newSession('octo-operator', null));
+  const signedIn = newSession('octo-operator', null);
+  await startSession(db, {
+    id: signedIn.id,
+    login: signedIn.login,
+    viaOrg: false,
+    expiresAt: new Date(signedIn.expires),
+  });
+  const session = sealSession(SecretBox.fromEnvironment(SECRET_KEY), signedIn);
+  const rolloutId = await seedRollout(db);
   const page = {
     url: `${base}/console/fleet`,
     headers: { cookie: `${SESSION_COOKIE}=${encodeURIComponent(session)}` },
@@ -88,18 +139,35 @@ async function run(label: string, db: Database) {
     await timed(page.url, page.headers);
     await timed(json.url, json.headers);
   }
+  const rolloutPage = { url: `${base}/console/rollouts/${rolloutId}`, headers: page.headers };
+  const rolloutJson = { url: `${base}/api/admin/rollouts/${rolloutId}`, headers: json.headers };
+  for (let i = 0; i < 3; i++) {
+    await timed(rolloutPage.url, rolloutPage.headers);
+    await timed(rolloutJson.url, rolloutJson.headers);
+  }
   const pages: Array<Awaited<ReturnType<typeof timed>>> = [];
   const jsons: Array<Awaited<ReturnType<typeof timed>>> = [];
+  const rolloutPages: Array<Awaited<ReturnType<typeof timed>>> = [];
+  const rolloutJsons: Array<Awaited<ReturnType<typeof timed>>> = [];
   for (let i = 0; i < ROUNDS; i++) {
     pages.push(await timed(page.url, page.headers));
     jsons.push(await timed(json.url, json.headers));
+    rolloutPages.push(await timed(rolloutPage.url, rolloutPage.headers));
+    rolloutJsons.push(await timed(rolloutJson.url, rolloutJson.headers));
   }
+  const summary = (list: typeof pages) => ({
+    ttfb: median(list.map((p) => p.ttfb)),
+    total: median(list.map((p) => p.total)),
+    bytes: list[0].bytes,
+  });
   await bot.stop();
   await db.close();
   return {
     label,
-    page: { ttfb: median(pages.map((p) => p.ttfb)), total: median(pages.map((p) => p.total)), bytes: pages[0].bytes },
-    json: { ttfb: median(jsons.map((p) => p.ttfb)), total: median(jsons.map((p) => p.total)), bytes: jsons[0].bytes },
+    page: summary(pages),
+    json: summary(jsons),
+    rolloutPage: summary(rolloutPages),
+    rolloutJson: summary(rolloutJsons),
   };
 }
 
@@ -127,6 +195,10 @@ for (const r of results) {
   const ratio = r.page.total / r.json.total;
   console.log(
     `${r.label}: fleet page of ${HOSTS} hosts (50 shown): first byte ${r.page.ttfb.toFixed(1)} ms, complete ${r.page.total.toFixed(1)} ms (${(r.page.bytes / 1024).toFixed(0)} KiB); admin API JSON of the same page: first byte ${r.json.ttfb.toFixed(1)} ms, complete ${r.json.total.toFixed(1)} ms (${(r.json.bytes / 1024).toFixed(0)} KiB); ratio ${ratio.toFixed(2)} (goal <= 2: ${ratio <= 2 ? 'met' : 'missed'}) (median of ${ROUNDS})`,
+  );
+  const first = r.rolloutPage.ttfb / r.rolloutJson.ttfb;
+  console.log(
+    `${r.label}: rollout page of 1000 hosts (100 jobs shown): first byte ${r.rolloutPage.ttfb.toFixed(1)} ms, complete ${r.rolloutPage.total.toFixed(1)} ms (${(r.rolloutPage.bytes / 1024).toFixed(0)} KiB); admin API JSON of the rollout (every job): first byte ${r.rolloutJson.ttfb.toFixed(1)} ms, complete ${r.rolloutJson.total.toFixed(1)} ms (${(r.rolloutJson.bytes / 1024).toFixed(0)} KiB); first-byte ratio ${first.toFixed(2)} (goal <= 2: ${first <= 2 ? 'met' : 'missed'}) (median of ${ROUNDS})`,
   );
 }
 await rm(dir, { recursive: true, force: true });
