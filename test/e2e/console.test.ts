@@ -218,6 +218,11 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     assert.equal(await focused(page), 'Yes, do it', 'a harmless action starts on its button');
     await page.getByRole('button', { name: 'Yes, do it' }).click();
     await page.getByText(/approve: 1 job\(s\) changed/).waitFor();
+    // The timeline says it, newest first, with the host's name and who did it.
+    assert.match(
+      await page.locator('ol.timeline li').first().innerText(),
+      /operator approve on office-manual by octo-operator \(console\)$/,
+    );
     // The same approval again changes nothing, and says why.
     const again = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, {
       form: {

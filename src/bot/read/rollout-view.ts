@@ -2,6 +2,7 @@ import { waveSummaries, type WaveSummary } from '../rollout/wave-summary.ts';
 import type { Queryable } from '../store/database.ts';
 import { hostsWithIds, type HostRecord } from '../store/hosts.ts';
 import { getRelease, type ReleaseRow } from '../store/releases.ts';
+import { listEvents, type EventRecord } from './events.ts';
 import {
   getRollout,
   jobStates,
@@ -15,6 +16,8 @@ import {
 // admin API), or every job with its release and hosts (the check run, whose table names each host). Waves
 // are summed from every job's wave and state, never from whole job rows the page does not show.
 
+const TIMELINE_EVENTS = 20;
+
 export interface RolloutPage {
   rollout: RolloutRow;
   waves: WaveSummary[];
@@ -24,6 +27,8 @@ export interface RolloutPage {
   perPage: number;
   stateFilter: string | undefined;
   hosts: ReadonlyMap<string, HostRecord>;
+  /** The rollout's latest events (its own and its jobs'), newest first: its timeline. */
+  timeline: EventRecord[];
 }
 
 export interface RolloutPageQuery {
@@ -42,7 +47,18 @@ export async function readRolloutPage(
   const { jobs, total } = await rolloutJobsPage(db, id, query);
   const waves = rollout.strategy ? waveSummaries(rollout, await jobStates(db, id)) : [];
   const hosts = await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
-  return { rollout, waves, jobs, total, page: query.page, perPage: query.perPage, stateFilter: query.state, hosts };
+  const timeline = await listEvents(db, { rolloutId: id, newestFirst: true, limit: TIMELINE_EVENTS });
+  return {
+    rollout,
+    waves,
+    jobs,
+    total,
+    page: query.page,
+    perPage: query.perPage,
+    stateFilter: query.state,
+    hosts,
+    timeline,
+  };
 }
 
 /** Every job of the rollout with its host's name, and its waves (the admin API's answer). */

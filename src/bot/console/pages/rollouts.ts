@@ -98,7 +98,8 @@ ${
   </tr>`,
   )}</tbody>
 </table>
-${pager(shown.page, pages, (page) => href(`/console/rollouts/${shown.rollout.id}`, { page, state: shown.stateFilter }), 'Pages of jobs')}`;
+${pager(shown.page, pages, (page) => href(`/console/rollouts/${shown.rollout.id}`, { page, state: shown.stateFilter }), 'Pages of jobs')}
+${timeline(shown)}`;
 }
 
 /** A failed job's cause, from its log (after a restore the end of the log is the restore's). */
@@ -137,4 +138,16 @@ function waveProgress(w: WaveSummary): Html {
   const width = (n: number) => `w${w.jobs ? Math.round((n / w.jobs) * 20) * 5 : 0}`;
   const words = `${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}`;
   return html`<span class="bar" role="img" aria-label="${words}"><span class="bar-ok ${width(w.ok)}"></span><span class="bar-failed ${width(w.failed)}"></span><span class="bar-held ${width(w.pending)}"></span></span> ${words}`;
+}
+
+/** The rollout's latest events, newest first (live with the rest). */
+function timeline(shown: RolloutShown): Html {
+  const id = encodeURIComponent(shown.rollout.id);
+  return html`
+<h2>Timeline</h2>
+<ol class="timeline" reversed>${shown.timeline.map(
+    (e) =>
+      html`<li>${when(e.at)} <strong>${e.kind.replace(/_/g, ' ')}</strong>${e.hostId ? html` on ${e.hostName ?? e.hostId}` : ''}${e.actor ? ` by ${e.actor}` : ''}</li>`,
+  )}</ol>
+<p><a href="/console/events?rollout=${id}">Every event of this rollout</a></p>`;
 }
