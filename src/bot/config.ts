@@ -57,7 +57,10 @@ export interface BotConfig {
   githubClientSecret?: string;
   /** Who may use the console: these GitHub logins, and the active members of this organisation. */
   consoleUsers: string[];
+  consoleAdmins: string[];
+  consoleViewers: string[];
   consoleOrg?: string;
+  consoleOrgRole: 'viewer' | 'operator' | 'admin';
 }
 
 export class BotConfigError extends Error {}
@@ -87,11 +90,19 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   githubClientId: 'GITHUB_CLIENT_ID',
   githubClientSecret: 'GITHUB_CLIENT_SECRET',
   consoleUsers: 'C2F_CONSOLE_USERS',
+  consoleAdmins: 'C2F_CONSOLE_ADMINS',
+  consoleViewers: 'C2F_CONSOLE_VIEWERS',
   consoleOrg: 'C2F_CONSOLE_ORG',
+  consoleOrgRole: 'C2F_CONSOLE_ORG_ROLE',
 };
 
 export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
   const set = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]!.trim());
+  const logins = (name: string) =>
+    (set(name) ?? '')
+      .split(',')
+      .map((login) => login.trim())
+      .filter(Boolean);
   const number = (name: string, fallback: number) => (set(name) === undefined ? fallback : Number(set(name)));
   const problems: string[] = [];
   const botUrl = set('C2F_BOT_URL');
@@ -159,11 +170,11 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     jobDeadlineSeconds: number('C2F_JOB_DEADLINE_SECONDS', JOB_DEADLINE_SECONDS),
     githubClientId: set('GITHUB_CLIENT_ID'),
     githubClientSecret: set('GITHUB_CLIENT_SECRET'),
-    consoleUsers: (set('C2F_CONSOLE_USERS') ?? '')
-      .split(',')
-      .map((login) => login.trim())
-      .filter(Boolean),
+    consoleUsers: logins('C2F_CONSOLE_USERS'),
+    consoleAdmins: logins('C2F_CONSOLE_ADMINS'),
+    consoleViewers: logins('C2F_CONSOLE_VIEWERS'),
     consoleOrg: set('C2F_CONSOLE_ORG'),
+    consoleOrgRole: set('C2F_CONSOLE_ORG_ROLE') ?? 'operator',
   };
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
   if (!validateBotConfig(raw)) {

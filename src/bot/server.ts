@@ -21,6 +21,7 @@ import { endLeases } from './store/pulled-jobs.ts';
 import { SecretBox } from './store/secret-box.ts';
 import { handleConsole, isConsolePath, type ConsoleDeps } from './console/console-routes.ts';
 import type { SignInConfig } from './console/github-sign-in.ts';
+import { rolesFrom } from './console/roles.ts';
 import { githubUrls } from './github/github-urls.ts';
 
 // The bot's one composition root: the store, the queue, the Probot app (webhooks), the workers and the HTTP
@@ -214,7 +215,8 @@ export function consoleSignIn(config: BotConfig, env: NodeJS.ProcessEnv): Pick<C
   const missing: string[] = [];
   if (!config.githubClientId || !config.githubClientSecret)
     missing.push("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth client) are not set");
-  if (!config.consoleUsers.length && !config.consoleOrg)
+  const listed = [...config.consoleUsers, ...config.consoleAdmins, ...config.consoleViewers];
+  if (!listed.length && !config.consoleOrg)
     missing.push('nobody may enter: set C2F_CONSOLE_USERS (GitHub logins) or C2F_CONSOLE_ORG');
   if (missing.length) return { signIn: null, missing };
   const signIn: SignInConfig = {
@@ -222,7 +224,14 @@ export function consoleSignIn(config: BotConfig, env: NodeJS.ProcessEnv): Pick<C
     clientSecret: config.githubClientSecret!,
     github: githubUrls(env),
     callbackUrl: `${config.botUrl}/console/oauth/callback`,
-    allowedUsers: new Set(config.consoleUsers),
+    allowedUsers: new Set(listed),
+    // Without C2F_CONSOLE_ADMINS, the listed users keep every power they had before there were roles.
+    roles: rolesFrom({
+      viewers: config.consoleViewers,
+      operators: config.consoleAdmins.length ? config.consoleUsers : [],
+      admins: config.consoleAdmins.length ? config.consoleAdmins : config.consoleUsers,
+      org: config.consoleOrgRole,
+    }),
     allowedOrg: config.consoleOrg ?? null,
   };
   return { signIn, missing: [] };

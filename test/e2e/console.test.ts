@@ -94,6 +94,8 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
         GITHUB_CLIENT_ID: app.clientId,
         GITHUB_CLIENT_SECRET: app.clientSecret,
         C2F_CONSOLE_USERS: 'octo-operator',
+        C2F_CONSOLE_ADMINS: 'octo-operator',
+        C2F_CONSOLE_VIEWERS: 'octo-viewer',
         C2F_CONSOLE_ORG: 'conn2flow-ops',
         C2F_CHECK_RUN_DELAY_SECONDS: '0',
       },
@@ -173,6 +175,16 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await accessible(stranger, 'sign-in-refused');
     const member = await signIn('org-member');
     await member.getByRole('heading', { name: 'Fleet' }).waitFor();
+    // An organisation member is an operator (C2F_CONSOLE_ORG_ROLE's default): no host management, on the server too.
+    assert.equal(await member.getByRole('link', { name: 'Enroll a host' }).count(), 0);
+    assert.equal(await member.getByRole('button', { name: 'Sign out everyone' }).count(), 0);
+    const memberCsrf = (await member.locator('input[name=csrf]').first().getAttribute('value'))!;
+    const refusedEnroll = await member.request.post(`${botUrl}/console/hosts/new`, {
+      form: { csrf: memberCsrf, name: 'sneaky', confirm: 'yes' },
+    });
+    assert.equal(refusedEnroll.status(), 403);
+    assert.match(await refusedEnroll.text(), /Your role \(operator\) may not manage hosts/);
+    assert.equal((await member.request.get(`${botUrl}/console/hosts/new`)).status(), 403);
     await member.context().close();
     const page = await signIn('octo-operator');
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
@@ -218,11 +230,24 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     assert.equal(await focused(page), 'Yes, do it', 'a harmless action starts on its button');
     await page.getByRole('button', { name: 'Yes, do it' }).click();
     await page.getByText(/approve: 1 job\(s\) changed/).waitFor();
-    // The timeline says it, newest first, with the host's name and who did it.
-    assert.match(
-      await page.locator('ol.timeline li').first().innerText(),
-      /operator approve on office-manual by octo-operator \(console\)$/,
-    );
+    // A viewer reads the same page and is offered nothing to do; the server refuses what it is sent anyway.
+    const viewer = await signIn('octo-viewer');
+    await viewer.goto(`${botUrl}/console/rollouts/${first}`);
+    await viewer.getByText(/^State: /).waitFor();
+    assert.equal(await viewer.locator('main form[action$="/act"]').count(), 0, 'a viewer is offered no action');
+    const viewerCsrf = (await viewer.locator('input[name=csrf]').first().getAttribute('value'))!;
+    const refusedAct = await viewer.request.post(`${botUrl}/console/rollouts/${first}/act`, {
+      form: { csrf: viewerCsrf, action: 'retry', confirm: 'yes' },
+    });
+    assert.equal(refusedAct.status(), 403);
+    assert.match(await refusedAct.text(), /Your role \(viewer\) may not act on rollouts/);
+    await accessible(viewer, 'rollout-viewer');
+    await viewer.context().close();
+    // The timeline says it, with the host's name and who did it.
+    await page
+      .locator('ol.timeline li')
+      .filter({ hasText: /operator approve on office-manual by octo-operator \(console\)$/ })
+      .waitFor();
     // The same approval again changes nothing, and says why.
     const again = await page.request.post(`${botUrl}/console/rollouts/${first}/act`, {
       form: {

@@ -14,6 +14,7 @@ import { WindowError } from '../rollout/maintenance-windows.ts';
 import { StrategyError } from '../rollout/strategy.ts';
 import { getHost, HostNameTakenError } from '../store/hosts.ts';
 import { describeSettings, hostChangesBody, newHostBody } from './host-forms.ts';
+import { mayDo, roleOf, type Role } from './roles.ts';
 import { enrolledView, enrollFormView, hostSettingsView } from './pages/host-settings.ts';
 import { rolloutHeading } from '../domain.ts';
 import { readRolloutPage } from '../read/rollout-view.ts';
@@ -222,13 +223,23 @@ async function liveSessionOf(
   deps: ConsoleDeps,
   signIn: SignInConfig,
   value: string | undefined,
-): Promise<Session | undefined> {
+): Promise<SignedIn | undefined> {
   const session = openSession(deps.box, value);
   if (!session) return undefined;
   const live = await liveSession(deps.db, session.id);
   if (!live || live.login !== session.login) return undefined;
   const allowed = live.viaOrg ? Boolean(signIn.allowedOrg) : isListed(signIn, session.login);
-  return allowed ? session : undefined;
+  const role = roleOf(signIn.roles, session.login, live.viaOrg && Boolean(signIn.allowedOrg));
+  return allowed && role ? { ...session, role } : undefined;
+}
+
+/** A signed-in operator and the role the lists give them now. */
+type SignedIn = Session & { role: Role };
+
+/** Refuses what the session's role may not do, on the server, whatever the page offered. */
+function need(session: SignedIn, role: Role, what: string): void {
+  if (!mayDo(session.role, role))
+    throw new Refusal(403, `Your role (${session.role}) may not ${what}: that takes ${role}. Ask an admin.`);
 }
 
 function isListed(signIn: SignInConfig, login: string): boolean {
@@ -249,7 +260,7 @@ async function get(
   req: IncomingMessage,
   res: ServerResponse,
   deps: ConsoleDeps,
-  session: Session,
+  session: SignedIn,
   path: string,
   send: Send,
   headers: Record<string, string>,
@@ -267,11 +278,13 @@ async function get(
       problems: param('problems') === 'true',
       page: number('page'),
     };
-    const view = html`${doneNotice(param('done'))}<p><a href="/console/hosts/new">Enroll a host</a></p>${fleetView(await fleetPage(db, query), query)}`;
+    const view = html`${doneNotice(param('done'))}${mayDo(session.role, 'admin') ? html`<p><a href="/console/hosts/new">Enroll a host</a></p>` : ''}${fleetView(await fleetPage(db, query), query)}`;
     return send(200, page('Fleet', view, { session, current: '/console/fleet' }));
   }
-  if (path === '/console/hosts/new')
+  if (path === '/console/hosts/new') {
+    need(session, 'admin', 'enroll hosts');
     return send(200, page('Enroll a host', enrollFormView(session.csrf), { session, current: '/console/fleet' }));
+  }
   const host = /^\/console\/hosts\/([^/]+)$/.exec(path);
   if (host) {
     const found = await readHostPage(db, pathSegment(host[1]));
@@ -280,7 +293,7 @@ async function get(
       200,
       page(
         `Host ${found.host.name}`,
-        html`${doneNotice(param('done'))}${hostView(found.host, found.jobs, session.csrf)}${hostSettingsView(found.host, session.csrf)}`,
+        html`${doneNotice(param('done'))}${hostView(found.host, found.jobs, mayDo(session.role, 'operator') ? session.csrf : null)}${mayDo(session.role, 'admin') ? hostSettingsView(found.host, session.csrf) : ''}`,
         {
           session,
           current: '/console/fleet',
@@ -403,19 +416,19 @@ async function get(
 async function rolloutShown(
   deps: ConsoleDeps,
   id: string,
-  session: Session,
+  session: SignedIn,
   stateFilter: string | undefined,
   pageNumber: number,
 ): Promise<RolloutShown> {
   const shown = await readRolloutPage(deps.db, id, { state: stateFilter || undefined, page: pageNumber, perPage: 100 });
   if (!shown) throw new Refusal(404, `No rollout ${id}.`);
-  return { ...shown, csrf: session.csrf };
+  return { ...shown, csrf: mayDo(session.role, 'operator') ? session.csrf : null };
 }
 
 async function post(
   req: IncomingMessage,
   deps: ConsoleDeps,
-  session: Session,
+  session: SignedIn,
   path: string,
   send: Send,
   redirect: (location: string, extra?: Record<string, string | string[]>) => void,
@@ -435,6 +448,7 @@ async function post(
     return signedOut();
   }
   if (path === '/console/sign-out-everyone') {
+    need(session, 'admin', 'sign everyone out');
     if (form.get('confirm') !== 'yes')
       return send(
         200,
@@ -456,6 +470,8 @@ async function post(
   const operator: OperatorDeps = { db: deps.db, boss: deps.boss };
   const by = `${session.login} (console)`;
   const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== 'confirm'));
+  if (/^\/console\/hosts\/(new|[^/]+\/(edit|remove))$/.test(path)) need(session, 'admin', 'manage hosts');
+  else need(session, 'operator', 'act on rollouts and hosts');
   const rollout = /^\/console\/rollouts\/([^/]+)\/act$/.exec(path);
   if (rollout) {
     const id = pathSegment(rollout[1]);

@@ -1,3 +1,4 @@
+import type { Roles } from './roles.ts';
 import type { GitHubUrls } from '../github/github-urls.ts';
 
 // Signing in to the console with GitHub, through the App's own OAuth client (setup mode writes its client id
@@ -10,7 +11,9 @@ export interface SignInConfig {
   github: GitHubUrls;
   /** Where GitHub sends the browser back (<C2F_BOT_URL>/console/oauth/callback). */
   callbackUrl: string;
+  /** Every listed login, whatever its role. */
   allowedUsers: ReadonlySet<string>;
+  roles: Roles;
   allowedOrg: string | null;
 }
 

@@ -1,4 +1,5 @@
 import { html, type Html } from './html.ts';
+import type { Role } from './roles.ts';
 import type { Session } from './session.ts';
 
 // Every console page: the same header (the sections, who is signed in, sign out) around its content.
@@ -10,7 +11,11 @@ const SECTIONS: Array<[path: string, label: string]> = [
   ['/console/events', 'Events'],
 ];
 
-export function page(title: string, body: Html, options: { session?: Session; current?: string } = {}): string {
+export function page(
+  title: string,
+  body: Html,
+  options: { session?: Session & { role?: Role }; current?: string } = {},
+): string {
   const nav = options.session
     ? html`<nav aria-label="Sections"><ul>${SECTIONS.map(
         ([path, label]) =>
@@ -18,12 +23,16 @@ export function page(title: string, body: Html, options: { session?: Session; cu
       )}</ul></nav>
       <form method="post" action="/console/sign-out">
         <input type="hidden" name="csrf" value="${options.session.csrf}">
-        <span class="muted">${options.session.login}</span> <button type="submit">Sign out</button>
+        <span class="muted">${options.session.login}${options.session.role ? ` (${options.session.role})` : ''}</span> <button type="submit">Sign out</button>
       </form>
-      <form method="post" action="/console/sign-out-everyone">
+      ${
+        options.session.role === 'admin'
+          ? html`<form method="post" action="/console/sign-out-everyone">
         <input type="hidden" name="csrf" value="${options.session.csrf}">
         <button type="submit">Sign out everyone</button>
       </form>`
+          : ''
+      }`
     : '';
   return `<!doctype html>${html`<html lang="en">
 <head>

@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateBotConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), GHE_HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers","port","host"],"properties":{"port":{"type":"integer","minimum":0,"maximum":65535,"description":"PORT: the port the bot listens on (default 3000)."},"host":{"type":"string","minLength":1,"description":"HOST: the address the bot listens on (default localhost; 0.0.0.0 or :: to be reached from other machines)."},"webhookSecret":{"type":"string","minLength":1,"description":"WEBHOOK_SECRET: the secret GitHub signs webhooks with (the App's settings page); written by setup mode."},"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"provenanceWorkflows":{"type":"object","description":"C2F_PROVENANCE_WORKFLOWS: JSON, repository (owner/name) to the workflow files (.github/workflows/release.yml) one of which must have built its releases, proven by the build provenance the Action attaches; it replaces provenance-workflows of that repository's .github/conn2flow-release.yml.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^\\.github/workflows/[^@]+\\.ya?ml$","maxLength":256}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console, comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), GHE_HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers","consoleAdmins","consoleViewers","consoleOrgRole","port","host"],"properties":{"port":{"type":"integer","minimum":0,"maximum":65535,"description":"PORT: the port the bot listens on (default 3000)."},"host":{"type":"string","minLength":1,"description":"HOST: the address the bot listens on (default localhost; 0.0.0.0 or :: to be reached from other machines)."},"webhookSecret":{"type":"string","minLength":1,"description":"WEBHOOK_SECRET: the secret GitHub signs webhooks with (the App's settings page); written by setup mode."},"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"provenanceWorkflows":{"type":"object","description":"C2F_PROVENANCE_WORKFLOWS: JSON, repository (owner/name) to the workflow files (.github/workflows/release.yml) one of which must have built its releases, proven by the build provenance the Action attaches; it replaces provenance-workflows of that repository's .github/conn2flow-release.yml.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^\\.github/workflows/[^@]+\\.ya?ml$","maxLength":256}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console as operators (rollout actions), comma-separated."},"consoleAdmins":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_ADMINS: GitHub logins who may also manage hosts and enrollment tokens and sign everyone out, comma-separated."},"consoleViewers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_VIEWERS: GitHub logins who may read the console and act on nothing, comma-separated."},"consoleOrgRole":{"enum":["viewer","operator","admin"],"description":"C2F_CONSOLE_ORG_ROLE: the role of C2F_CONSOLE_ORG's members who are on no list: viewer, operator (the default) or admin."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^https?://[^/]+", "u");
@@ -134,8 +134,8 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(data.port === undefined){
-const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(data.consoleAdmins === undefined){
+const err11 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleAdmins"},message:"must have required property '"+"consoleAdmins"+"'"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -144,8 +144,8 @@ vErrors.push(err11);
 }
 errors++;
 }
-if(data.host === undefined){
-const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(data.consoleViewers === undefined){
+const err12 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleViewers"},message:"must have required property '"+"consoleViewers"+"'"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -154,9 +154,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func1.call(schema31.properties, key0))){
-const err13 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(data.consoleOrgRole === undefined){
+const err13 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleOrgRole"},message:"must have required property '"+"consoleOrgRole"+"'"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -165,11 +164,8 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
-if(data.port !== undefined){
-let data0 = data.port;
-if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err14 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.port === undefined){
+const err14 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -178,9 +174,8 @@ vErrors.push(err14);
 }
 errors++;
 }
-if((typeof data0 == "number") && (isFinite(data0))){
-if(data0 > 65535 || isNaN(data0)){
-const err15 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(data.host === undefined){
+const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -189,8 +184,9 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(data0 < 0 || isNaN(data0)){
-const err16 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+for(const key0 in data){
+if(!(func1.call(schema31.properties, key0))){
+const err16 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -200,12 +196,10 @@ vErrors.push(err16);
 errors++;
 }
 }
-}
-if(data.host !== undefined){
-let data1 = data.host;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err17 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.port !== undefined){
+let data0 = data.port;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -214,9 +208,9 @@ vErrors.push(err17);
 }
 errors++;
 }
-}
-else {
-const err18 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 65535 || isNaN(data0)){
+const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -225,12 +219,8 @@ vErrors.push(err18);
 }
 errors++;
 }
-}
-if(data.webhookSecret !== undefined){
-let data2 = data.webhookSecret;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err19 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data0 < 0 || isNaN(data0)){
+const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -240,8 +230,12 @@ vErrors.push(err19);
 errors++;
 }
 }
-else {
-const err20 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data.host !== undefined){
+let data1 = data.host;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err20 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -251,11 +245,8 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data.botUrl !== undefined){
-let data3 = data.botUrl;
-if(typeof data3 === "string"){
-if(!pattern4.test(data3)){
-const err21 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
+else {
+const err21 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -265,8 +256,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-else {
-const err22 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.webhookSecret !== undefined){
+let data2 = data.webhookSecret;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err22 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -276,11 +270,8 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data.adminToken !== undefined){
-let data4 = data.adminToken;
-if(typeof data4 === "string"){
-if(func2(data4) < 16){
-const err23 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
+else {
+const err23 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -290,8 +281,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-else {
-const err24 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.botUrl !== undefined){
+let data3 = data.botUrl;
+if(typeof data3 === "string"){
+if(!pattern4.test(data3)){
+const err24 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -301,11 +295,8 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data.databaseUrl !== undefined){
-let data5 = data.databaseUrl;
-if(typeof data5 === "string"){
-if(!pattern5.test(data5)){
-const err25 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
+else {
+const err25 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -315,8 +306,11 @@ vErrors.push(err25);
 errors++;
 }
 }
-else {
-const err26 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.adminToken !== undefined){
+let data4 = data.adminToken;
+if(typeof data4 === "string"){
+if(func2(data4) < 16){
+const err26 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -326,11 +320,8 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data.dataDir !== undefined){
-let data6 = data.dataDir;
-if(typeof data6 === "string"){
-if(func2(data6) < 1){
-const err27 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err27 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -340,8 +331,11 @@ vErrors.push(err27);
 errors++;
 }
 }
-else {
-const err28 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.databaseUrl !== undefined){
+let data5 = data.databaseUrl;
+if(typeof data5 === "string"){
+if(!pattern5.test(data5)){
+const err28 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -351,9 +345,8 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.secretKey !== undefined){
-if(typeof data.secretKey !== "string"){
-const err29 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err29 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -363,10 +356,11 @@ vErrors.push(err29);
 errors++;
 }
 }
-if(data.pullLeaseSeconds !== undefined){
-let data8 = data.pullLeaseSeconds;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err30 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.dataDir !== undefined){
+let data6 = data.dataDir;
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err30 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -375,9 +369,9 @@ vErrors.push(err30);
 }
 errors++;
 }
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 86400 || isNaN(data8)){
-const err31 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+}
+else {
+const err31 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -386,8 +380,10 @@ vErrors.push(err31);
 }
 errors++;
 }
-if(data8 < 1 || isNaN(data8)){
-const err32 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.secretKey !== undefined){
+if(typeof data.secretKey !== "string"){
+const err32 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -397,11 +393,10 @@ vErrors.push(err32);
 errors++;
 }
 }
-}
-if(data.pushTimeoutMs !== undefined){
-let data9 = data.pushTimeoutMs;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err33 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.pullLeaseSeconds !== undefined){
+let data8 = data.pullLeaseSeconds;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err33 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -410,9 +405,9 @@ vErrors.push(err33);
 }
 errors++;
 }
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 600000 || isNaN(data9)){
-const err34 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 86400 || isNaN(data8)){
+const err34 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -421,8 +416,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(data9 < 100 || isNaN(data9)){
-const err35 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(data8 < 1 || isNaN(data8)){
+const err35 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -433,11 +428,10 @@ errors++;
 }
 }
 }
-if(data.retrySchedule !== undefined){
-let data10 = data.retrySchedule;
-if(Array.isArray(data10)){
-if(data10.length > 100){
-const err36 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(data.pushTimeoutMs !== undefined){
+let data9 = data.pushTimeoutMs;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err36 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -446,12 +440,9 @@ vErrors.push(err36);
 }
 errors++;
 }
-const len0 = data10.length;
-for(let i0=0; i0<len0; i0++){
-let data11 = data10[i0];
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 < 0 || isNaN(data11)){
-const err37 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 600000 || isNaN(data9)){
+const err37 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -460,9 +451,8 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-else {
-const err38 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data9 < 100 || isNaN(data9)){
+const err38 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -473,8 +463,11 @@ errors++;
 }
 }
 }
-else {
-const err39 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.retrySchedule !== undefined){
+let data10 = data.retrySchedule;
+if(Array.isArray(data10)){
+if(data10.length > 100){
+const err39 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -483,12 +476,12 @@ vErrors.push(err39);
 }
 errors++;
 }
-}
-if(data.checkRunDelaySeconds !== undefined){
-let data12 = data.checkRunDelaySeconds;
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 3600 || isNaN(data12)){
-const err40 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+const len0 = data10.length;
+for(let i0=0; i0<len0; i0++){
+let data11 = data10[i0];
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 0 || isNaN(data11)){
+const err40 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -497,8 +490,9 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data12 < 0 || isNaN(data12)){
-const err41 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err41 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -508,8 +502,9 @@ vErrors.push(err41);
 errors++;
 }
 }
+}
 else {
-const err42 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err42 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -519,10 +514,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data.retentionDays !== undefined){
-let data13 = data.retentionDays;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err43 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.checkRunDelaySeconds !== undefined){
+let data12 = data.checkRunDelaySeconds;
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 > 3600 || isNaN(data12)){
+const err43 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -531,9 +527,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 < 1 || isNaN(data13)){
-const err44 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data12 < 0 || isNaN(data12)){
+const err44 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -543,12 +538,8 @@ vErrors.push(err44);
 errors++;
 }
 }
-}
-if(data.publisherKeys !== undefined){
-let data14 = data.publisherKeys;
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-if(Object.keys(data14).length > 1000){
-const err45 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
+else {
+const err45 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -557,11 +548,11 @@ vErrors.push(err45);
 }
 errors++;
 }
-for(const key1 in data14){
-const _errs32 = errors;
-if(typeof key1 === "string"){
-if(!pattern6.test(key1)){
-const err46 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key1};
+}
+if(data.retentionDays !== undefined){
+let data13 = data.retentionDays;
+if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
+const err46 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -570,10 +561,9 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-var valid3 = _errs32 === errors;
-if(!valid3){
-const err47 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 1 || isNaN(data13)){
+const err47 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -583,11 +573,12 @@ vErrors.push(err47);
 errors++;
 }
 }
-for(const key2 in data14){
-let data15 = data14[key2];
-if(Array.isArray(data15)){
-if(data15.length > 32){
-const err48 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+}
+if(data.publisherKeys !== undefined){
+let data14 = data.publisherKeys;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+if(Object.keys(data14).length > 1000){
+const err48 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -596,8 +587,11 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(data15.length < 1){
-const err49 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key1 in data14){
+const _errs32 = errors;
+if(typeof key1 === "string"){
+if(!pattern6.test(key1)){
+const err49 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -606,12 +600,10 @@ vErrors.push(err49);
 }
 errors++;
 }
-const len1 = data15.length;
-for(let i1=0; i1<len1; i1++){
-let data16 = data15[i1];
-if(typeof data16 === "string"){
-if(!pattern7.test(data16)){
-const err50 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
+}
+var valid3 = _errs32 === errors;
+if(!valid3){
+const err50 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -621,8 +613,11 @@ vErrors.push(err50);
 errors++;
 }
 }
-else {
-const err51 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key2 in data14){
+let data15 = data14[key2];
+if(Array.isArray(data15)){
+if(data15.length > 32){
+const err51 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -631,10 +626,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-}
-else {
-const err52 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data15.length < 1){
+const err52 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -643,10 +636,12 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const len1 = data15.length;
+for(let i1=0; i1<len1; i1++){
+let data16 = data15[i1];
+if(typeof data16 === "string"){
+if(!pattern7.test(data16)){
+const err53 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -656,11 +651,8 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data.provenanceWorkflows !== undefined){
-let data17 = data.provenanceWorkflows;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(Object.keys(data17).length > 1000){
-const err54 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
+else {
+const err54 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i1,schemaPath:"#/properties/publisherKeys/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -669,11 +661,10 @@ vErrors.push(err54);
 }
 errors++;
 }
-for(const key3 in data17){
-const _errs40 = errors;
-if(typeof key3 === "string"){
-if(!pattern6.test(key3)){
-const err55 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key3};
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -683,9 +674,9 @@ vErrors.push(err55);
 errors++;
 }
 }
-var valid7 = _errs40 === errors;
-if(!valid7){
-const err56 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid"};
+}
+else {
+const err56 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -695,11 +686,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-for(const key4 in data17){
-let data18 = data17[key4];
-if(Array.isArray(data18)){
-if(data18.length > 32){
-const err57 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(data.provenanceWorkflows !== undefined){
+let data17 = data.provenanceWorkflows;
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+if(Object.keys(data17).length > 1000){
+const err57 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -708,8 +699,11 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(data18.length < 1){
-const err58 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key3 in data17){
+const _errs40 = errors;
+if(typeof key3 === "string"){
+if(!pattern6.test(key3)){
+const err58 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key3};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -718,12 +712,10 @@ vErrors.push(err58);
 }
 errors++;
 }
-const len2 = data18.length;
-for(let i2=0; i2<len2; i2++){
-let data19 = data18[i2];
-if(typeof data19 === "string"){
-if(func2(data19) > 256){
-const err59 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+}
+var valid7 = _errs40 === errors;
+if(!valid7){
+const err59 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -732,8 +724,12 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(!pattern9.test(data19)){
-const err60 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^\\.github/workflows/[^@]+\\.ya?ml$"},message:"must match pattern \""+"^\\.github/workflows/[^@]+\\.ya?ml$"+"\""};
+}
+for(const key4 in data17){
+let data18 = data17[key4];
+if(Array.isArray(data18)){
+if(data18.length > 32){
+const err60 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -742,9 +738,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-else {
-const err61 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data18.length < 1){
+const err61 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -753,10 +748,12 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len2 = data18.length;
+for(let i2=0; i2<len2; i2++){
+let data19 = data18[i2];
+if(typeof data19 === "string"){
+if(func2(data19) > 256){
+const err62 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -765,10 +762,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-}
-}
-else {
-const err63 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern9.test(data19)){
+const err63 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^\\.github/workflows/[^@]+\\.ya?ml$"},message:"must match pattern \""+"^\\.github/workflows/[^@]+\\.ya?ml$"+"\""};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -778,10 +773,8 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data.rolloutStrategy !== undefined){
-let data20 = data.rolloutStrategy;
-if(!(data20 && typeof data20 == "object" && !Array.isArray(data20))){
-const err64 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+else {
+const err64 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -791,11 +784,9 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data.rolloutTickSeconds !== undefined){
-let data21 = data.rolloutTickSeconds;
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 3600 || isNaN(data21)){
-const err65 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+}
+else {
+const err65 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -804,8 +795,10 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(data21 < 0.2 || isNaN(data21)){
-const err66 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -815,8 +808,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data.rolloutStrategy !== undefined){
+let data20 = data.rolloutStrategy;
+if(!(data20 && typeof data20 == "object" && !Array.isArray(data20))){
+const err67 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -826,11 +821,11 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data.reportCheckSeconds !== undefined){
-let data22 = data.reportCheckSeconds;
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 86400 || isNaN(data22)){
-const err68 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+if(data.rolloutTickSeconds !== undefined){
+let data21 = data.rolloutTickSeconds;
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 3600 || isNaN(data21)){
+const err68 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -839,8 +834,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-if(data22 < 0.2 || isNaN(data22)){
-const err69 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+if(data21 < 0.2 || isNaN(data21)){
+const err69 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -851,7 +846,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err70 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -861,11 +856,11 @@ vErrors.push(err70);
 errors++;
 }
 }
-if(data.jobDeadlineSeconds !== undefined){
-let data23 = data.jobDeadlineSeconds;
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 2592000 || isNaN(data23)){
-const err71 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+if(data.reportCheckSeconds !== undefined){
+let data22 = data.reportCheckSeconds;
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 86400 || isNaN(data22)){
+const err71 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -874,8 +869,8 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(data23 < 1 || isNaN(data23)){
-const err72 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data22 < 0.2 || isNaN(data22)){
+const err72 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -886,7 +881,7 @@ errors++;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err73 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -896,11 +891,11 @@ vErrors.push(err73);
 errors++;
 }
 }
-if(data.githubClientId !== undefined){
-let data24 = data.githubClientId;
-if(typeof data24 === "string"){
-if(func2(data24) < 1){
-const err74 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.jobDeadlineSeconds !== undefined){
+let data23 = data.jobDeadlineSeconds;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 2592000 || isNaN(data23)){
+const err74 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -909,9 +904,8 @@ vErrors.push(err74);
 }
 errors++;
 }
-}
-else {
-const err75 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data23 < 1 || isNaN(data23)){
+const err75 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -921,11 +915,8 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data.githubClientSecret !== undefined){
-let data25 = data.githubClientSecret;
-if(typeof data25 === "string"){
-if(func2(data25) < 1){
-const err76 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err76 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -935,8 +926,11 @@ vErrors.push(err76);
 errors++;
 }
 }
-else {
-const err77 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.githubClientId !== undefined){
+let data24 = data.githubClientId;
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err77 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -946,11 +940,8 @@ vErrors.push(err77);
 errors++;
 }
 }
-if(data.consoleUsers !== undefined){
-let data26 = data.consoleUsers;
-if(Array.isArray(data26)){
-if(data26.length > 500){
-const err78 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+else {
+const err78 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -959,12 +950,12 @@ vErrors.push(err78);
 }
 errors++;
 }
-const len3 = data26.length;
-for(let i3=0; i3<len3; i3++){
-let data27 = data26[i3];
-if(typeof data27 === "string"){
-if(!pattern10.test(data27)){
-const err79 = {instancePath:instancePath+"/consoleUsers/" + i3,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+}
+if(data.githubClientSecret !== undefined){
+let data25 = data.githubClientSecret;
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err79 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -975,7 +966,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/consoleUsers/" + i3,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err80 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -985,9 +976,11 @@ vErrors.push(err80);
 errors++;
 }
 }
-}
-else {
-const err81 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data.consoleUsers !== undefined){
+let data26 = data.consoleUsers;
+if(Array.isArray(data26)){
+if(data26.length > 500){
+const err81 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -996,12 +989,12 @@ vErrors.push(err81);
 }
 errors++;
 }
-}
-if(data.consoleOrg !== undefined){
-let data28 = data.consoleOrg;
-if(typeof data28 === "string"){
-if(!pattern10.test(data28)){
-const err82 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+const len3 = data26.length;
+for(let i3=0; i3<len3; i3++){
+let data27 = data26[i3];
+if(typeof data27 === "string"){
+if(!pattern10.test(data27)){
+const err82 = {instancePath:instancePath+"/consoleUsers/" + i3,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1012,7 +1005,7 @@ errors++;
 }
 }
 else {
-const err83 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err83 = {instancePath:instancePath+"/consoleUsers/" + i3,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1024,12 +1017,164 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err84 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err84];
 }
 else {
 vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data.consoleAdmins !== undefined){
+let data28 = data.consoleAdmins;
+if(Array.isArray(data28)){
+if(data28.length > 500){
+const err85 = {instancePath:instancePath+"/consoleAdmins",schemaPath:"#/properties/consoleAdmins/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+const len4 = data28.length;
+for(let i4=0; i4<len4; i4++){
+let data29 = data28[i4];
+if(typeof data29 === "string"){
+if(!pattern10.test(data29)){
+const err86 = {instancePath:instancePath+"/consoleAdmins/" + i4,schemaPath:"#/properties/consoleAdmins/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/consoleAdmins/" + i4,schemaPath:"#/properties/consoleAdmins/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/consoleAdmins",schemaPath:"#/properties/consoleAdmins/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data.consoleViewers !== undefined){
+let data30 = data.consoleViewers;
+if(Array.isArray(data30)){
+if(data30.length > 500){
+const err89 = {instancePath:instancePath+"/consoleViewers",schemaPath:"#/properties/consoleViewers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+const len5 = data30.length;
+for(let i5=0; i5<len5; i5++){
+let data31 = data30[i5];
+if(typeof data31 === "string"){
+if(!pattern10.test(data31)){
+const err90 = {instancePath:instancePath+"/consoleViewers/" + i5,schemaPath:"#/properties/consoleViewers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/consoleViewers/" + i5,schemaPath:"#/properties/consoleViewers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/consoleViewers",schemaPath:"#/properties/consoleViewers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+if(data.consoleOrgRole !== undefined){
+let data32 = data.consoleOrgRole;
+if(!(((data32 === "viewer") || (data32 === "operator")) || (data32 === "admin"))){
+const err93 = {instancePath:instancePath+"/consoleOrgRole",schemaPath:"#/properties/consoleOrgRole/enum",keyword:"enum",params:{allowedValues: schema31.properties.consoleOrgRole.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+if(data.consoleOrg !== undefined){
+let data33 = data.consoleOrg;
+if(typeof data33 === "string"){
+if(!pattern10.test(data33)){
+const err94 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+else {
+const err95 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+}
+else {
+const err96 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
 }
 errors++;
 }

@@ -7,7 +7,8 @@ import { state } from '../layout.ts';
 
 // One host: how it is reached and steered, what its site has (with an uninstall for each plugin), its jobs.
 
-export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: string): Html {
+/** `csrf` null: the operator's role may not uninstall, so no button is offered. */
+export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: string | null): Html {
   return html`
 <dl class="facts">
   <dt>Id</dt><dd class="mono">${host.id}</dd>
@@ -34,9 +35,13 @@ export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: str
     (p) => html`<tr>
     <td class="mono">${p.pluginId}</td><td>${p.version ?? 'missing'}</td><td class="mono">${p.sha256?.slice(0, 12) ?? ''}</td>
     <td>${p.problem ? html`<span class="state-failed">${p.problem}</span>` : 'consistent'}</td>
-    <td><form method="post" action="/console/hosts/${encodeURIComponent(host.id)}/uninstall" class="inline">
+    <td>${
+      csrf === null
+        ? ''
+        : html`<form method="post" action="/console/hosts/${encodeURIComponent(host.id)}/uninstall" class="inline">
       <input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="plugin" value="${p.pluginId}">
-      <button type="submit" class="danger">Uninstall ${p.pluginId}</button></form></td>
+      <button type="submit" class="danger">Uninstall ${p.pluginId}</button></form>`
+    }</td>
   </tr>`,
   )}</tbody>
 </table>

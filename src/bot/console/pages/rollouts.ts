@@ -29,7 +29,8 @@ export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
 </table>`;
 }
 
-export type RolloutShown = RolloutPage & { csrf: string };
+/** A rollout as a signed-in operator sees it; `csrf` null: their role may not act, so no action is offered. */
+export type RolloutShown = RolloutPage & { csrf: string | null };
 
 /** The rollout's page: facts, the whole-rollout actions, and the live part. */
 export function rolloutView(shown: RolloutShown, notice?: string, related?: string): Html {
@@ -55,7 +56,9 @@ export function rolloutLive(shown: RolloutShown): Html {
   // Nothing of an aborted rollout's release goes out again from it: no approve, retry or force.
   const sendsAgain = rollout.state !== 'aborted';
   const jobAct = (job: HostJob, action: string, label: string) =>
-    html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="job" value="${job.id}"><button type="submit">${label}<span class="skip"> ${hostName(shown, job)}</span></button></form>`;
+    csrf === null
+      ? ''
+      : html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="job" value="${job.id}"><button type="submit">${label}<span class="skip"> ${hostName(shown, job)}</span></button></form>`;
   return html`
 <p>State: ${state(rollout.state)}${rollout.stateReason ? html` <span class="muted">(${rollout.stateReason})</span>` : ''}</p>
 ${rolloutActions(shown)}
@@ -115,8 +118,9 @@ function hostName(shown: RolloutShown, job: HostJob): string {
 }
 
 /** The actions on the whole rollout that its state allows (live: they follow the state as it changes). */
-function rolloutActions(shown: RolloutShown): Html {
+function rolloutActions(shown: RolloutShown): Html | string {
   const { rollout, csrf } = shown;
+  if (csrf === null) return '';
   const id = encodeURIComponent(rollout.id);
   const act = (action: string, label: string, kind = '') =>
     html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><button type="submit"${kind ? html` class="${kind}"` : ''}>${label}</button></form>`;

@@ -1,0 +1,35 @@
+// Who may do what in the console: a viewer reads; an operator also acts on rollouts (approve, retry, force,
+// cancel, roll back, uninstall, pause, resume, next wave, abort); an admin also manages hosts and enrollment
+// tokens and signs everyone out. Decided on the server at every request, from the lists as they are now.
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export interface Roles {
+  /** Listed logins (lower case) and their role. */
+  listed: ReadonlyMap<string, Role>;
+  /** The role of the organisation's members who are on no list. */
+  org: Role;
+}
+
+export function rolesFrom(lists: { viewers: string[]; operators: string[]; admins: string[]; org: Role }): Roles {
+  const listed = new Map<string, Role>();
+  // A login on several lists has the highest of their roles.
+  for (const [role, logins] of [
+    ['viewer', lists.viewers],
+    ['operator', lists.operators],
+    ['admin', lists.admins],
+  ] as const)
+    for (const login of logins) listed.set(login.toLowerCase(), role);
+  return { listed, org: lists.org };
+}
+
+/** The role of a signed-in login: its list's, else the organisation's (when it came in as a member). */
+export function roleOf(roles: Roles, login: string, viaOrg: boolean): Role | undefined {
+  return roles.listed.get(login.toLowerCase()) ?? (viaOrg ? roles.org : undefined);
+}
+
+export function mayDo(role: Role, needed: Role): boolean {
+  return RANK[role] >= RANK[needed];
+}
