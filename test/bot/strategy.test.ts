@@ -150,6 +150,10 @@ test('holds: release age, then dependencies (missing, too old, too new, on the w
     [waiting.kind, waiting.kind === 'hold' && waiting.until?.toISOString()],
     ['hold', '2026-11-27T10:10:00.000Z'],
   );
+  assert.equal(
+    (waiting as { reason: string }).reason,
+    'waits for a release of core (1.0.0 to 1.9.9): core is not installed (needed: 1.0.0 to 1.9.9) (until 2026-11-27 10:10 UTC; blocked after)',
+  );
   assert.match(
     (evaluateHold(base({ dependencies: core, follows, now: new Date('2026-11-27T10:11:00Z') })) as { reason: string })
       .reason,

@@ -112,7 +112,9 @@ function dependencyDecision(context: HoldContext): HoldDecision | undefined {
     waits.push(`a release of ${dependency.id} (${describeRange(dependency)}): ${problem}`);
     until = context.dependencyWaitUntil;
   }
-  return { kind: 'hold', hold: 'dependency', reason: `waits for ${waits.join('; ')}`, until };
+  // Its deadline is part of what the operator reads (console, CLI, check run): past it, the job is blocked.
+  const deadline = until ? ` (until ${until.toISOString().replace('T', ' ').slice(0, 16)} UTC; blocked after)` : '';
+  return { kind: 'hold', hold: 'dependency', reason: `waits for ${waits.join('; ')}${deadline}`, until };
 }
 
 /** A host's maintenance windows: its own when it has some, else those of its labels. */
