@@ -303,7 +303,18 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     assert.equal(missing.status(), 403);
 
     // 1.1.0 to everyone, then roll the auto host back from its row.
+    // The rollouts list follows too: the new release's rollout appears without a reload.
+    const list = await page.context().newPage();
+    await list.goto(`${botUrl}/console/rollouts`);
+    const listed = await list.locator('tbody tr').count();
+    await list.evaluate(() => {
+      (globalThis as unknown as { listStayed: boolean }).listStayed = true;
+    });
     const second = await publish('1.1.0');
+    await list.getByText(`${PLUGIN} 1.1.0`).waitFor();
+    assert.equal(await list.locator('tbody tr').count(), listed + 1);
+    assert.ok(await list.evaluate(() => (globalThis as unknown as { listStayed?: boolean }).listStayed), 'no reload');
+    await list.close();
     await page.goto(`${botUrl}/console/rollouts/${second}`);
     await waitFor(async () => /\bok\b/.test(await row('shop-auto').innerText()), '1.1.0 on the auto host', 30_000);
     await row('shop-auto')

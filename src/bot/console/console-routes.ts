@@ -31,10 +31,10 @@ import { csvRow, eventsView } from './pages/events.ts';
 import { fleetView } from './pages/fleet.ts';
 import { hostView } from './pages/host.ts';
 import { registryPluginView, registryView } from './pages/registry.ts';
-import { rolloutLive, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
+import { rolloutLive, rolloutsPage, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
 import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
 import type { ChangeFeed } from '../changes.ts';
-import { streamChanges } from './rollout-stream.ts';
+import { streamChanges, streamRolloutsList } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
 import {
@@ -304,8 +304,15 @@ async function get(
   if (path === '/console/rollouts')
     return send(
       200,
-      page('Rollouts', rolloutsView(await listRollouts(db, 200)), { session, current: '/console/rollouts' }),
+      page('Rollouts', rolloutsPage(await listRollouts(db, 200)), { session, current: '/console/rollouts' }),
     );
+  if (path === '/console/rollouts/live') return send(200, rolloutsView(await listRollouts(db, 200)).text);
+  if (path === '/console/rollouts/stream') {
+    if (!openStream(session.id))
+      throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
+    res.once('close', () => closeStream(session.id));
+    return streamRolloutsList(req, res, { db, changes: deps.changes, log: deps.log }, headers);
+  }
   const rollout = /^\/console\/rollouts\/([^/]+)(\/live|\/stream)?$/.exec(path);
   if (rollout) {
     const id = pathSegment(rollout[1]);

@@ -3,11 +3,13 @@ import type { ChangeFeed } from '../changes.ts';
 import type { Database } from '../store/database.ts';
 import { rolloutSignature } from '../store/rollouts.ts';
 
-// Server-sent events for a rollout's page: a `change` event whenever the rollout or one of its jobs changed.
-// It waits on the change feed (the database announces every change, whichever bot process made it), then
-// reads one small signature of the rollout so that a change elsewhere in the same statement is not sent.
+// Server-sent events for a live page: a `change` event whenever what it shows may have changed. It waits on the
+// change feed (the database announces every change, whichever bot process made it). A rollout's page then
+// reads one small signature of the rollout, so that a change elsewhere in the same statement is not sent; a
+// list (the rollouts) is told at most once every LIST_GAP_MS, however busy the fleet.
 
 const KEEPALIVE_MS = 15_000;
+const LIST_GAP_MS = 2000;
 
 export interface StreamDeps {
   db: Database;
@@ -15,12 +17,51 @@ export interface StreamDeps {
   log?: (fields: Record<string, unknown>, message: string) => void;
 }
 
+interface Watched {
+  /** Calls `wake` when what the page shows may have changed; returns how to stop. */
+  watch(wake: () => void): () => void;
+  /** What the page shows, in short: a change is sent only when it differs (none: every wake is sent). */
+  signature?: () => Promise<string>;
+  /** The least time between two events. */
+  gapMs?: number;
+  what: string;
+}
+
+/** A rollout's page: its rollout and jobs. */
 export function streamChanges(
   req: IncomingMessage,
   res: ServerResponse,
   deps: StreamDeps,
   rolloutId: string,
   headers: Record<string, string>,
+): void {
+  stream(req, res, deps, headers, {
+    watch: (wake) => deps.changes.watch(`r:${rolloutId}`, wake),
+    signature: async () => (await rolloutSignature(deps.db, rolloutId)) ?? 'gone',
+    what: `rollout ${rolloutId}`,
+  });
+}
+
+/** The rollouts list: any rollout's change. */
+export function streamRolloutsList(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: StreamDeps,
+  headers: Record<string, string>,
+): void {
+  stream(req, res, deps, headers, {
+    watch: (wake) => deps.changes.follow('r', () => wake()),
+    gapMs: LIST_GAP_MS,
+    what: 'the rollouts',
+  });
+}
+
+function stream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: StreamDeps,
+  headers: Record<string, string>,
+  watched: Watched,
 ): void {
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
   res.write('retry: 2000\n\n');
@@ -29,18 +70,34 @@ export function streamChanges(
   let busy = false;
   let again = false;
   let failures = 0;
+  let lastSent = 0;
+  let later: NodeJS.Timeout | undefined;
   const look = async () => {
     if (busy) return void (again = true);
+    const wait = lastSent + (watched.gapMs ?? 0) - Date.now();
+    if (wait > 0) {
+      later ??= setTimeout(() => {
+        later = undefined;
+        void look();
+      }, wait);
+      return;
+    }
     busy = true;
     try {
-      const signature = (await rolloutSignature(deps.db, rolloutId)) ?? 'gone';
-      if (signature !== last) res.write(`event: change\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
+      const signature = watched.signature ? await watched.signature() : String(Date.now());
+      if (signature !== last) {
+        res.write(`event: change\ndata: ${JSON.stringify({ at: new Date().toISOString() })}\n\n`);
+        lastSent = Date.now();
+      }
       last = signature;
       failures = 0;
     } catch (error) {
       // The store was away for a moment: said once, and the next change or sweep looks again.
       if (failures++ === 0)
-        deps.log?.({ rolloutId, reason: (error as Error).message }, 'a live page could not read its rollout');
+        deps.log?.(
+          { page: watched.what, reason: (error as Error).message },
+          'a live page could not read what it shows',
+        );
     } finally {
       busy = false;
       if (again) {
@@ -49,12 +106,13 @@ export function streamChanges(
       }
     }
   };
-  const unwatch = deps.changes.watch(`r:${rolloutId}`, () => void look());
+  const unwatch = watched.watch(() => void look());
   const keepalive = setInterval(() => res.write(': still here\n\n'), KEEPALIVE_MS);
   void look();
   const stop = () => {
     unwatch();
     clearInterval(keepalive);
+    clearTimeout(later);
   };
   req.once('close', stop);
   res.once('close', stop);

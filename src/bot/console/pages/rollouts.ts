@@ -11,6 +11,11 @@ import { pager, state } from '../layout.ts';
 
 type ListedRollout = RolloutRow & { jobs: number; states: Record<string, number> };
 
+/** The rollouts list, kept up to date as rollouts start and move. */
+export function rolloutsPage(rollouts: readonly ListedRollout[]): Html {
+  return html`<div data-live="/console/rollouts/stream" data-fragment="/console/rollouts/live" aria-live="polite">${rolloutsView(rollouts)}</div>`;
+}
+
 export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
   if (!rollouts.length)
     return html`<p>No rollouts yet: they start when a release is published in a repository the bot is installed on.</p>`;
