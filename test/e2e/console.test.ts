@@ -310,8 +310,20 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await list.evaluate(() => {
       (globalThis as unknown as { listStayed: boolean }).listStayed = true;
     });
+    const fleet = await page.context().newPage();
+    await fleet.goto(`${botUrl}/console/fleet`);
+    await fleet.evaluate(() => {
+      (globalThis as unknown as { fleetStayed: boolean }).fleetStayed = true;
+    });
     const second = await publish('1.1.0');
     await list.getByText(`${PLUGIN} 1.1.0`).waitFor();
+    // So does the fleet page: each host's recent jobs gain the new rollout's.
+    await fleet.locator(`tbody a[href="/console/rollouts/${second}"]`).first().waitFor();
+    assert.ok(
+      await fleet.evaluate(() => (globalThis as unknown as { fleetStayed?: boolean }).fleetStayed),
+      'no reload',
+    );
+    await fleet.close();
     assert.equal(await list.locator('tbody tr').count(), listed + 1);
     assert.ok(await list.evaluate(() => (globalThis as unknown as { listStayed?: boolean }).listStayed), 'no reload');
     await list.close();

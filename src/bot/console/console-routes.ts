@@ -28,13 +28,13 @@ import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import { confirmView } from './pages/confirm.ts';
 import { csvRow, eventsView } from './pages/events.ts';
-import { fleetView } from './pages/fleet.ts';
+import { fleetHosts, fleetView } from './pages/fleet.ts';
 import { hostView } from './pages/host.ts';
 import { registryPluginView, registryView } from './pages/registry.ts';
 import { rolloutLive, rolloutsPage, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
 import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
 import type { ChangeFeed } from '../changes.ts';
-import { streamChanges, streamRolloutsList } from './rollout-stream.ts';
+import { streamChanges, streamFleet, streamRolloutsList } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
 import {
@@ -270,7 +270,13 @@ async function get(
   const param = (name: string) => input.text(name);
   const number = (name: string) => input.integer(name, 1, 1, 1_000_000);
   if (path === '/console') return void res.writeHead(303, { ...headers, location: '/console/fleet' }).end();
-  if (path === '/console/fleet') {
+  if (path === '/console/fleet/stream') {
+    if (!openStream(session.id))
+      throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
+    res.once('close', () => closeStream(session.id));
+    return streamFleet(req, res, { db, changes: deps.changes, log: deps.log }, headers);
+  }
+  if (path === '/console/fleet' || path === '/console/fleet/live') {
     const query = {
       q: param('q'),
       label: param('label'),
@@ -278,6 +284,7 @@ async function get(
       problems: param('problems') === 'true',
       page: number('page'),
     };
+    if (path === '/console/fleet/live') return send(200, fleetHosts(await fleetPage(db, query), query).text);
     const view = html`${doneNotice(param('done'))}${mayDo(session.role, 'admin') ? html`<p><a href="/console/hosts/new">Enroll a host</a></p>` : ''}${fleetView(await fleetPage(db, query), query)}`;
     return send(200, page('Fleet', view, { session, current: '/console/fleet' }));
   }

@@ -56,6 +56,20 @@ export function streamRolloutsList(
   });
 }
 
+/** The fleet page: any host's jobs. */
+export function streamFleet(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: StreamDeps,
+  headers: Record<string, string>,
+): void {
+  stream(req, res, deps, headers, {
+    watch: (wake) => deps.changes.follow('h', () => wake()),
+    gapMs: LIST_GAP_MS,
+    what: 'the fleet',
+  });
+}
+
 function stream(
   req: IncomingMessage,
   res: ServerResponse,

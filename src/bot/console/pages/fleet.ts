@@ -4,10 +4,16 @@ import { pager, state } from '../layout.ts';
 
 // Fleet: every host a page at a time, with what each runs and whether it needs a look.
 
+const params = (query: FleetQuery) => ({
+  q: query.q,
+  label: query.label,
+  quiet: query.quiet,
+  problems: query.problems,
+  page: query.page,
+});
+
+/** The filters, then the hosts, which follow the fleet's jobs live (the filters are left as they are). */
 export function fleetView(fleet: FleetPage, query: FleetQuery): Html {
-  const pages = Math.max(1, Math.ceil(fleet.total / fleet.perPage));
-  const link = (page: number) =>
-    href('/console/fleet', { q: query.q, label: query.label, quiet: query.quiet, problems: query.problems, page });
   return html`
 <form class="filters" method="get" action="/console/fleet" role="search">
   <label>Name, id or plugin <input type="search" name="q" value="${query.q ?? ''}"></label>
@@ -16,6 +22,14 @@ export function fleetView(fleet: FleetPage, query: FleetQuery): Html {
   <label class="check"><input type="checkbox" name="problems" value="true"${query.problems ? html` checked` : ''}> inventory problems</label>
   <button type="submit">Filter</button>
 </form>
+<div data-live="/console/fleet/stream" data-fragment="${href('/console/fleet/live', params(query))}" aria-live="polite">${fleetHosts(fleet, query)}</div>`;
+}
+
+/** A page of hosts: the part of the fleet page that follows the fleet live. */
+export function fleetHosts(fleet: FleetPage, query: FleetQuery): Html {
+  const pages = Math.max(1, Math.ceil(fleet.total / fleet.perPage));
+  const link = (page: number) => href('/console/fleet', { ...params(query), page });
+  return html`
 <p class="muted">${fleet.total} host${fleet.total === 1 ? '' : 's'}; page ${fleet.page} of ${pages}.</p>
 <table>
   <caption>Hosts</caption>
