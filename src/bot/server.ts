@@ -224,7 +224,6 @@ export function consoleSignIn(config: BotConfig, env: NodeJS.ProcessEnv): Pick<C
     clientSecret: config.githubClientSecret!,
     github: githubUrls(env),
     callbackUrl: `${config.botUrl}/console/oauth/callback`,
-    allowedUsers: new Set(listed),
     // Without C2F_CONSOLE_ADMINS, the listed users keep every power they had before there were roles.
     roles: rolesFrom({
       viewers: config.consoleViewers,

@@ -14,7 +14,7 @@ import { WindowError } from '../rollout/maintenance-windows.ts';
 import { StrategyError } from '../rollout/strategy.ts';
 import { getHost, HostNameTakenError } from '../store/hosts.ts';
 import { describeSettings, hostChangesBody, newHostBody } from './host-forms.ts';
-import { mayDo, roleOf, type Role } from './roles.ts';
+import { isListed, mayDo, roleOf, type Role } from './roles.ts';
 import { enrolledView, enrollFormView, hostSettingsView } from './pages/host-settings.ts';
 import { rolloutHeading } from '../domain.ts';
 import { readRolloutPage } from '../read/rollout-view.ts';
@@ -34,7 +34,7 @@ import { registryPluginView, registryView } from './pages/registry.ts';
 import { rolloutLive, rolloutsPage, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
 import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
 import type { ChangeFeed } from '../changes.ts';
-import { streamChanges, streamFleet, streamRolloutsList } from './rollout-stream.ts';
+import { streamChanges, streamFollowing } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
 import {
@@ -89,17 +89,17 @@ const SECURITY_HEADERS = {
 const MAX_STREAMS_PER_SESSION = 10;
 const openStreams = new Map<string, number>();
 
-function openStream(sessionId: string): boolean {
-  const open = openStreams.get(sessionId) ?? 0;
-  if (open >= MAX_STREAMS_PER_SESSION) return false;
-  openStreams.set(sessionId, open + 1);
-  return true;
-}
-
-function closeStream(sessionId: string): void {
-  const open = (openStreams.get(sessionId) ?? 1) - 1;
-  if (open > 0) openStreams.set(sessionId, open);
-  else openStreams.delete(sessionId);
+/** Counts a live page's stream against its session until the response closes; refuses one too many. */
+function holdStream(session: Session, res: ServerResponse): void {
+  const open = openStreams.get(session.id) ?? 0;
+  if (open >= MAX_STREAMS_PER_SESSION)
+    throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
+  openStreams.set(session.id, open + 1);
+  res.once('close', () => {
+    const left = (openStreams.get(session.id) ?? 1) - 1;
+    if (left > 0) openStreams.set(session.id, left);
+    else openStreams.delete(session.id);
+  });
 }
 
 class Refusal extends Error {
@@ -173,7 +173,7 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
       await startSession(deps.db, {
         id: session.id,
         login: session.login,
-        viaOrg: !isListed(signIn, user.login),
+        viaOrg: !isListed(signIn.roles, user.login),
         expiresAt: new Date(session.expires),
       });
       return redirect('/console/fleet', {
@@ -228,7 +228,7 @@ async function liveSessionOf(
   if (!session) return undefined;
   const live = await liveSession(deps.db, session.id);
   if (!live || live.login !== session.login) return undefined;
-  const allowed = live.viaOrg ? Boolean(signIn.allowedOrg) : isListed(signIn, session.login);
+  const allowed = live.viaOrg ? Boolean(signIn.allowedOrg) : isListed(signIn.roles, session.login);
   const role = roleOf(signIn.roles, session.login, live.viaOrg && Boolean(signIn.allowedOrg));
   return allowed && role ? { ...session, role } : undefined;
 }
@@ -240,10 +240,6 @@ type SignedIn = Session & { role: Role };
 function need(session: SignedIn, role: Role, what: string): void {
   if (!mayDo(session.role, role))
     throw new Refusal(403, `Your role (${session.role}) may not ${what}: that takes ${role}. Ask an admin.`);
-}
-
-function isListed(signIn: SignInConfig, login: string): boolean {
-  return [...signIn.allowedUsers].some((allowed) => allowed.toLowerCase() === login.toLowerCase());
 }
 
 function doneNotice(done: string | undefined): Html {
@@ -270,11 +266,10 @@ async function get(
   const param = (name: string) => input.text(name);
   const number = (name: string) => input.integer(name, 1, 1, 1_000_000);
   if (path === '/console') return void res.writeHead(303, { ...headers, location: '/console/fleet' }).end();
+  const stream = { db, changes: deps.changes, log: deps.log };
   if (path === '/console/fleet/stream') {
-    if (!openStream(session.id))
-      throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
-    res.once('close', () => closeStream(session.id));
-    return streamFleet(req, res, { db, changes: deps.changes, log: deps.log }, headers);
+    holdStream(session, res);
+    return streamFollowing(req, res, stream, headers, 'h', 'the fleet');
   }
   if (path === '/console/fleet' || path === '/console/fleet/live') {
     const query = {
@@ -315,19 +310,15 @@ async function get(
     );
   if (path === '/console/rollouts/live') return send(200, rolloutsView(await listRollouts(db, 200)).text);
   if (path === '/console/rollouts/stream') {
-    if (!openStream(session.id))
-      throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
-    res.once('close', () => closeStream(session.id));
-    return streamRolloutsList(req, res, { db, changes: deps.changes, log: deps.log }, headers);
+    holdStream(session, res);
+    return streamFollowing(req, res, stream, headers, 'r', 'the rollouts');
   }
   const rollout = /^\/console\/rollouts\/([^/]+)(\/live|\/stream)?$/.exec(path);
   if (rollout) {
     const id = pathSegment(rollout[1]);
     if (rollout[2] === '/stream') {
-      if (!openStream(session.id))
-        throw new Refusal(429, `At most ${MAX_STREAMS_PER_SESSION} live pages per session: close some tabs.`);
-      res.once('close', () => closeStream(session.id));
-      return streamChanges(req, res, { db, changes: deps.changes, log: deps.log }, id, headers);
+      holdStream(session, res);
+      return streamChanges(req, res, stream, id, headers);
     }
     const shown = await rolloutShown(deps, id, session, param('state'), number('page'));
     if (rollout[2] === '/live') return send(200, rolloutLive(shown).text);

@@ -1,4 +1,4 @@
-import type { Roles } from './roles.ts';
+import { isListed, type Roles } from './roles.ts';
 import type { GitHubUrls } from '../github/github-urls.ts';
 
 // Signing in to the console with GitHub, through the App's own OAuth client (setup mode writes its client id
@@ -11,8 +11,7 @@ export interface SignInConfig {
   github: GitHubUrls;
   /** Where GitHub sends the browser back (<C2F_BOT_URL>/console/oauth/callback). */
   callbackUrl: string;
-  /** Every listed login, whatever its role. */
-  allowedUsers: ReadonlySet<string>;
+  /** Who may enter by name, with their role; organisation members enter with the organisation's role. */
   roles: Roles;
   allowedOrg: string | null;
 }
@@ -70,7 +69,7 @@ export async function fetchUser(config: SignInConfig, token: string): Promise<{ 
 
 /** Whether the user may use the console: listed by login, or an active member of the organisation. */
 export async function mayEnter(config: SignInConfig, token: string, login: string): Promise<boolean> {
-  if ([...config.allowedUsers].some((allowed) => allowed.toLowerCase() === login.toLowerCase())) return true;
+  if (isListed(config.roles, login)) return true;
   if (!config.allowedOrg) return false;
   const response = await fetch(`${config.github.api}/user/memberships/orgs/${encodeURIComponent(config.allowedOrg)}`, {
     headers: { ...HEADERS, authorization: `Bearer ${token}` },

@@ -25,6 +25,10 @@ export function rolesFrom(lists: { viewers: string[]; operators: string[]; admin
   return { listed, org: lists.org };
 }
 
+export function isListed(roles: Roles, login: string): boolean {
+  return roles.listed.has(login.toLowerCase());
+}
+
 /** The role of a signed-in login: its list's, else the organisation's (when it came in as a member). */
 export function roleOf(roles: Roles, login: string, viaOrg: boolean): Role | undefined {
   return roles.listed.get(login.toLowerCase()) ?? (viaOrg ? roles.org : undefined);

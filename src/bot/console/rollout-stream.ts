@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChangeFeed } from '../changes.ts';
+import type { ChangeFeed, ChangeKind } from '../changes.ts';
 import type { Database } from '../store/database.ts';
 import { rolloutSignature } from '../store/rollouts.ts';
 
@@ -42,31 +42,19 @@ export function streamChanges(
   });
 }
 
-/** The rollouts list: any rollout's change. */
-export function streamRolloutsList(
+/** A list (the rollouts, the fleet): any change of that kind, told at most every LIST_GAP_MS. */
+export function streamFollowing(
   req: IncomingMessage,
   res: ServerResponse,
   deps: StreamDeps,
   headers: Record<string, string>,
+  kind: ChangeKind,
+  what: string,
 ): void {
   stream(req, res, deps, headers, {
-    watch: (wake) => deps.changes.follow('r', () => wake()),
+    watch: (wake) => deps.changes.follow(kind, () => wake()),
     gapMs: LIST_GAP_MS,
-    what: 'the rollouts',
-  });
-}
-
-/** The fleet page: any host's jobs. */
-export function streamFleet(
-  req: IncomingMessage,
-  res: ServerResponse,
-  deps: StreamDeps,
-  headers: Record<string, string>,
-): void {
-  stream(req, res, deps, headers, {
-    watch: (wake) => deps.changes.follow('h', () => wake()),
-    gapMs: LIST_GAP_MS,
-    what: 'the fleet',
+    what,
   });
 }
 

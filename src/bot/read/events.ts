@@ -54,23 +54,24 @@ export async function listEvents(db: Queryable, filter: EventFilter = {}): Promi
       filter.before ?? null,
     ],
   );
-  return rows.map((row) => ({
-    id: Number(row.id),
-    kind: row.kind as string,
-    hostId: (row.host_id as string | null) ?? null,
-    hostName: (row.host_name as string | null) ?? null,
-    actor: actorOf(row.detail),
-    jobId: (row.job_id as string | null) ?? null,
-    repository: (row.repository as string | null) ?? null,
-    pluginId: (row.plugin_id as string | null) ?? null,
-    detail: (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as Record<string, unknown> | null,
-    at: new Date(row.at as string).toISOString(),
-  }));
-}
-
-function actorOf(detail: unknown): string | null {
-  const parsed = (typeof detail === 'string' ? JSON.parse(detail) : detail) as { by?: unknown } | null;
-  return typeof parsed?.by === 'string' ? parsed.by : null;
+  return rows.map((row) => {
+    const detail = (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as Record<
+      string,
+      unknown
+    > | null;
+    return {
+      id: Number(row.id),
+      kind: row.kind as string,
+      hostId: (row.host_id as string | null) ?? null,
+      hostName: (row.host_name as string | null) ?? null,
+      actor: typeof detail?.by === 'string' ? detail.by : null,
+      jobId: (row.job_id as string | null) ?? null,
+      repository: (row.repository as string | null) ?? null,
+      pluginId: (row.plugin_id as string | null) ?? null,
+      detail,
+      at: new Date(row.at as string).toISOString(),
+    };
+  });
 }
 
 /** Every event matching the filter, oldest first, a page at a time (an export never holds the whole log). */

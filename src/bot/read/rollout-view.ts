@@ -46,7 +46,7 @@ export async function readRolloutPage(
   if (!rollout) return undefined;
   const { jobs, total } = await rolloutJobsPage(db, id, query);
   const waves = rollout.strategy ? waveSummaries(rollout, await jobStates(db, id)) : [];
-  const hosts = await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
+  const hosts = await hostsOf(db, jobs);
   const timeline = await listEvents(db, { rolloutId: id, newestFirst: true, limit: TIMELINE_EVENTS });
   return {
     rollout,
@@ -69,7 +69,7 @@ export async function readRolloutWhole(
   const rollout = await getRollout(db, id);
   if (!rollout) return undefined;
   const jobs = await rolloutJobs(db, id);
-  const hosts = await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
+  const hosts = await hostsOf(db, jobs);
   const named = jobs.map((job) => ({ ...job, hostName: hosts.get(job.hostId)?.name ?? null }));
   return { ...rollout, waves: waveSummaries(rollout, jobs), jobs: named };
 }
@@ -83,5 +83,10 @@ export async function readRolloutForCheckRun(
   const release = rollout && (await getRelease(db, rollout.releaseId));
   if (!rollout || !release) return undefined;
   const jobs = await rolloutJobs(db, rollout.id);
-  return { rollout, release, jobs, hosts: await hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]) };
+  return { rollout, release, jobs, hosts: await hostsOf(db, jobs) };
+}
+
+/** The hosts of these jobs only (never the whole fleet). */
+function hostsOf(db: Queryable, jobs: readonly HostJob[]): Promise<Map<string, HostRecord>> {
+  return hostsWithIds(db, [...new Set(jobs.map((job) => job.hostId))]);
 }
