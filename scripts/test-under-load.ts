@@ -27,7 +27,14 @@ for (let run = 1; run <= Number(values.runs); run++) {
   const started = Date.now();
   const result = spawnSync(
     process.execPath,
-    ['--test', '--test-concurrency=2', '--test-reporter=dot', ...positionals],
+    [
+      '--test',
+      '--test-concurrency=2',
+      '--test-timeout=240000',
+      '--test-force-exit',
+      '--test-reporter=dot',
+      ...positionals,
+    ],
     { encoding: 'utf8' },
   );
   const seconds = ((Date.now() - started) / 1000).toFixed(0);

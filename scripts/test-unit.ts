@@ -13,9 +13,13 @@ import { UNIT_TIER_FILES as files } from './unit-tier.ts';
 
 const build = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build.ts')], { cwd: REPO, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
-  cwd: REPO,
-  stdio: 'inherit',
-  env: { ...process.env, C2F_TEST_TIER: 'unit' },
-});
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=240000', '--test-force-exit', ...files],
+  {
+    cwd: REPO,
+    stdio: 'inherit',
+    env: { ...process.env, C2F_TEST_TIER: 'unit' },
+  },
+);
 process.exit(result.status ?? 1);

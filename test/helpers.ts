@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(REPO, 'test', 'fixtures');
 
+// Removed when the process exits, after every hook: an `after` hook here would run before those of the files
+// that import this one (hooks run in the order they are registered), and so remove the folders of a database or
+// a process they have not stopped yet.
 const cleanups: string[] = [];
-after(async () => {
-  await Promise.all(cleanups.map((dir) => rm(dir, { recursive: true, force: true })));
+process.once('exit', () => {
+  for (const dir of cleanups) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 /** A fresh temporary folder, removed when the test file ends. */
