@@ -114,3 +114,16 @@ export function rolloutHeading(rollout: { kind: string; pluginId: string; versio
   const what = rolloutWhat(rollout);
   return rollout.kind === 'release' ? `Rollout of ${what}` : `${what[0].toUpperCase()}${what.slice(1)}`;
 }
+
+/** A release's yank: nothing of it is sent while it holds. */
+export interface Yank {
+  at: string;
+  by: string | null;
+  reason: string;
+}
+
+/** Why an action on a yanked release is refused. */
+export function yankedText(release: { pluginId: string | null; version: string | null; yanked: Yank | null }): string {
+  const who = release.yanked?.by ? ` by ${release.yanked.by}` : '';
+  return `${release.pluginId} ${release.version} is yanked${who} (${release.yanked?.reason ?? 'no reason given'}): un-yank it first`;
+}

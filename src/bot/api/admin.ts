@@ -38,6 +38,7 @@ import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { readRolloutWhole } from '../read/rollout-view.ts';
 import { fleetPage } from '../read/fleet.ts';
 import { registryPlugin, searchRegistry } from '../read/registry.ts';
+import { unyankRelease, yankRelease } from '../rollout/yank.ts';
 import { changeHost, createEnrollToken, removeHostAs } from '../rollout/fleet-actions.ts';
 import {
   checkedPluginId,
@@ -257,6 +258,22 @@ async function route(
     };
   }
   // The registry (Conn2Flow's Registry Search/List/Get): plugins and versions the bot knows, who runs each.
+  // A version is yanked (nothing of it goes out; {"reason", "rollback"}) and un-yanked.
+  if (parts[0] === 'registry' && parts.length === 6 && method === 'POST' && /^(un)?yank$/.test(parts[5])) {
+    const target = { repository: `${parts[1]}/${parts[2]}`, pluginId: parts[3], version: parts[4] };
+    if (parts[5] === 'unyank') return { body: await unyankRelease(operatorDeps, target, { by: operator(req) }) };
+    const body = await jsonBody(req);
+    if (typeof body.reason !== 'string') throw new BadRequest('"reason" is required: why the release is yanked');
+    if (body.rollback !== undefined && typeof body.rollback !== 'boolean')
+      throw new BadRequest('"rollback" is true or false');
+    return {
+      body: await yankRelease(operatorDeps, target, {
+        by: operator(req),
+        reason: body.reason,
+        rollback: body.rollback === true,
+      }),
+    };
+  }
   if (parts[0] === 'registry' && method === 'GET') {
     if (parts.length === 1) return { body: await searchRegistry(db, input.text('q')) };
     if (parts.length === 4) {

@@ -40,7 +40,7 @@ button.danger { background: #a40e26; color: #fff; border-color: #a40e26; }
 form.inline { display: inline; }
 .actions { display: flex; gap: .5rem; flex-wrap: wrap; margin: .6rem 0; }
 .state-ok { color: var(--ok); font-weight: 600; }
-.state-failed, .state-dead_lettered, .state-blocked, .state-halted, .state-aborted { color: var(--bad); font-weight: 600; }
+.bad, .state-failed, .state-dead_lettered, .state-blocked, .state-halted, .state-aborted { color: var(--bad); font-weight: 600; }
 .state-pending, .state-awaiting_approval, .state-paused, .quiet { color: var(--warn); font-weight: 600; }
 .notice { padding: .6rem .8rem; border: 1px solid var(--line); border-left: 4px solid var(--focus); background: var(--soft); margin: .6rem 0 1rem; }
 .notice.error { border-left-color: var(--bad); }

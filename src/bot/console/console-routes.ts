@@ -23,6 +23,7 @@ import { listRollouts } from '../store/rollouts.ts';
 import type { SecretBox } from '../store/secret-box.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { consoleAction, uninstallAction } from './console-actions.ts';
+import { isReleaseActionPath, releaseAction } from './release-actions.ts';
 import { authorizeUrl, exchangeCode, fetchUser, mayEnter, SignInError, type SignInConfig } from './github-sign-in.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
@@ -351,10 +352,14 @@ async function get(
       return send(200, JSON.stringify({ repository, pluginId, versions }, null, 2), 'application/json; charset=utf-8');
     return send(
       200,
-      page(`${pluginId}`, registryPluginView(repository, pluginId, versions, deps.signIn!.github.web), {
-        session,
-        current: '/console/registry',
-      }),
+      page(
+        `${pluginId}`,
+        html`${doneNotice(param('done'))}${registryPluginView(repository, pluginId, versions, deps.signIn!.github.web, mayDo(session.role, 'admin') ? session.csrf : null)}`,
+        {
+          session,
+          current: '/console/registry',
+        },
+      ),
     );
   }
   const events = /^\/console\/events(\.csv|\.jsonl)?$/.exec(path);
@@ -476,7 +481,13 @@ async function post(
   const by = `${session.login} (console)`;
   const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== 'confirm'));
   if (/^\/console\/hosts\/(new|[^/]+\/(edit|remove))$/.test(path)) need(session, 'admin', 'manage hosts');
+  else if (isReleaseActionPath(path)) need(session, 'admin', 'yank or un-yank releases');
   else need(session, 'operator', 'act on rollouts and hosts');
+  const release = await releaseAction(operator, path, form, session.csrf, by);
+  if (release) {
+    if (release.kind === 'redirect') return redirect(release.location);
+    return send(200, page('Confirm', release.view, { session, current: '/console/registry' }));
+  }
   const rollout = /^\/console\/rollouts\/([^/]+)\/act$/.exec(path);
   if (rollout) {
     const id = pathSegment(rollout[1]);

@@ -1,5 +1,5 @@
 import type { Dependency } from '../../protocol/messages.ts';
-import type { ReleasePublisher } from '../domain.ts';
+import type { ReleasePublisher, Yank } from '../domain.ts';
 import type { Queryable } from '../store/database.ts';
 import { toRelease } from '../store/releases.ts';
 
@@ -34,6 +34,10 @@ export interface RegistryVersion {
   } | null;
   /** Hosts whose site has this version. */
   hosts: Array<{ id: string; name: string }>;
+  /** Set while the version is yanked: nothing of it is sent. */
+  yanked: Yank | null;
+  /** The release's own rollout (null: it has none yet). */
+  rolloutId: string | null;
 }
 
 export async function searchRegistry(db: Queryable, q?: string): Promise<RegistryPlugin[]> {
@@ -58,25 +62,30 @@ export async function searchRegistry(db: Queryable, q?: string): Promise<Registr
 
 export async function registryPlugin(db: Queryable, repository: string, pluginId: string): Promise<RegistryVersion[]> {
   const releases = await db.query<Record<string, unknown>>(
-    "select * from releases where repository = $1 and plugin_id = $2 and state = 'resolved' order by resolved_at desc",
+    `select rel.*, (select r.id from rollouts r where r.release_id = rel.id and r.kind = 'release') as rollout_id
+     from releases rel where rel.repository = $1 and rel.plugin_id = $2 and rel.state = 'resolved' order by rel.resolved_at desc`,
     [repository, pluginId],
   );
   const running = await db.query<{ id: string; name: string; version: string }>(
     `select h.id, h.name, e->>'version' as version from hosts h, jsonb_array_elements(h.inventory) e where e->>'pluginId' = $1 order by h.name`,
     [pluginId],
   );
-  return releases.map(toRelease).map((release) => ({
-    releaseId: release.id,
-    version: release.version!,
-    tag: release.tag,
-    prerelease: release.prerelease,
-    size: release.zipSize,
-    sha256: release.zipSha256,
-    dependencies: release.dependencies ?? [],
-    publishedAt: release.publishedAt,
-    publisher: release.publisher ? shownPublisher(release.publisher) : null,
-    hosts: running.filter((h) => h.version === release.version).map((h) => ({ id: h.id, name: h.name })),
-  }));
+  return releases
+    .map((row) => ({ release: toRelease(row), rolloutId: (row.rollout_id as string | null) ?? null }))
+    .map(({ release, rolloutId }) => ({
+      releaseId: release.id,
+      version: release.version!,
+      tag: release.tag,
+      prerelease: release.prerelease,
+      size: release.zipSize,
+      sha256: release.zipSha256,
+      dependencies: release.dependencies ?? [],
+      publishedAt: release.publishedAt,
+      publisher: release.publisher ? shownPublisher(release.publisher) : null,
+      hosts: running.filter((h) => h.version === release.version).map((h) => ({ id: h.id, name: h.name })),
+      yanked: release.yanked,
+      rolloutId,
+    }));
 }
 
 /** What the registry shows of who published a version (not the signature or the bundle themselves). */

@@ -5,7 +5,15 @@ import { moveJobs, recordOperatorEvent, startAttempts } from '../store/attempts.
 import type { Database, Queryable } from '../store/database.ts';
 import { getHost, hostsWithIds, type HostRecord } from '../store/hosts.ts';
 import { lockRollout } from '../store/rollout-state.ts';
-import { findRelease, findReleaseByPackage, getRelease, pluginReleases, type ReleaseRow } from '../store/releases.ts';
+import {
+  findRelease,
+  findReleaseByPackage,
+  getRelease,
+  pluginReleases,
+  yankedAmong,
+  type ReleaseRow,
+} from '../store/releases.ts';
+import { yankedText } from '../domain.ts';
 import {
   createOperatorRollout,
   findOpenRequest,
@@ -158,6 +166,7 @@ export async function rollback(
       `the bot knows no release of ${origin.pluginId} ${request.to} in ${origin.repository}: ${await knownVersions(deps.db, origin)}`,
       404,
     );
+  if (named?.yanked) throw new ActionRefused(yankedText(named));
 
   const wanted = request.hostIds?.length
     ? request.hostIds.map((hostId) => jobs.find((j) => j.hostId === hostId) ?? hostId)
@@ -198,6 +207,15 @@ export async function rollback(
         why: job.previousVersion
           ? `the bot knows no release of ${origin.pluginId} ${job.previousVersion}: name a version it knows (${await knownVersions(deps.db, origin)})`
           : 'it had no version of the plugin before this rollout: uninstall it instead',
+      });
+      continue;
+    }
+    if (target.yanked) {
+      unchanged.push({
+        jobId: job.id,
+        hostId: job.hostId,
+        state: job.state,
+        why: `the version it had before, ${yankedText(target)}; or name another with --to`,
       });
       continue;
     }
@@ -349,7 +367,18 @@ async function act(
       throw new ActionRefused(
         `rollout ${rolloutId} was aborted (${rollout.stateReason ?? 'aborted'}): nothing of ${rollout.pluginId} ${rollout.version} goes out from it again, so it cannot ${action}; publish a new release, or roll hosts back`,
       );
+    const own = SENDS_AGAIN.has(action) && rollout?.kind === 'release' ? [rollout.releaseId] : [];
+    const [yankedFirst] = await yankedAmong(tx, own);
+    if (yankedFirst) throw new ActionRefused(yankedText(yankedFirst));
     const done = await work(tx);
+    // A rollback rollout's jobs carry releases of their own.
+    const [yanked] = SENDS_AGAIN.has(action)
+      ? await yankedAmong(
+          tx,
+          done.changed.map((j) => j.releaseId),
+        )
+      : [];
+    if (yanked) throw new ActionRefused(yankedText(yanked));
     if (done.changed.length) {
       await recordOperatorEvent(tx, {
         kind: `operator_${done.action}`,

@@ -8,6 +8,8 @@ import {
   unholdJobs,
 } from '../store/rollout-state.ts';
 import { getRollout, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
+import { getRelease } from '../store/releases.ts';
+import { yankedText } from '../domain.ts';
 import { ActionRefused, rollback, type ActionResult, type OperatorDeps } from './operator-actions.ts';
 
 // An operator's hand on a rollout as a whole: pause it (nothing more is sent), resume it (a halted rollout
@@ -109,6 +111,10 @@ async function control(
   const outcome = await deps.db.transaction(async (tx) => {
     const before = await lockRollout(tx, rolloutId);
     if (!before) throw new ActionRefused(`no rollout ${rolloutId}`, 404);
+    if (action === 'resume' || action === 'next-wave') {
+      const release = before.kind === 'release' ? await getRelease(tx, before.releaseId) : undefined;
+      if (release?.yanked) throw new ActionRefused(yankedText(release));
+    }
     const jobs = await work(before, tx);
     const after = (await getRollout(tx, rolloutId))!;
     if (after.state !== before.state || after.currentWave !== before.currentWave) {

@@ -1,7 +1,7 @@
 import type { Compatibility } from '../../protocol/compatibility.ts';
 import type { Dependency } from '../../protocol/messages.ts';
 import type { ReleasePublisher } from '../domain.ts';
-import type { Strategy } from '../domain.ts';
+import type { Strategy, Yank } from '../domain.ts';
 import type { Queryable } from './database.ts';
 
 // Releases as GitHub announced them, and what resolving each one found: the plugin and version its tag
@@ -34,6 +34,8 @@ export interface ReleaseRow {
   publisher: ReleasePublisher | null;
   /** The rollout strategy it was resolved with (null until resolved, and for releases resolved before it was kept). */
   strategy: Strategy | null;
+  /** Set while the release is yanked: nothing of it is sent (installs, retries, forces, rollbacks to it). */
+  yanked: Yank | null;
   receivedAt: string;
 }
 
@@ -242,8 +244,45 @@ export function toRelease(row: Record<string, unknown>): ReleaseRow {
     publisher:
       (typeof row.publisher === 'string' ? JSON.parse(row.publisher) : (row.publisher as ReleasePublisher | null)) ??
       null,
+    yanked: row.yanked_at
+      ? {
+          at: new Date(row.yanked_at as string).toISOString(),
+          by: (row.yanked_by as string | null) ?? null,
+          reason: (row.yank_reason as string | null) ?? '',
+        }
+      : null,
     receivedAt: new Date(row.received_at as string).toISOString(),
   };
+}
+
+/** The release, its row locked until the transaction ends. */
+export async function lockRelease(tx: Queryable, releaseId: number): Promise<ReleaseRow | undefined> {
+  const [row] = await tx.query<Record<string, unknown>>('select * from releases where id = $1 for update', [releaseId]);
+  return row && toRelease(row);
+}
+
+/** Marks the release yanked, or not (null). */
+export async function setYanked(
+  tx: Queryable,
+  releaseId: number,
+  yank: { by: string | null; reason: string } | null,
+): Promise<void> {
+  await tx.query('update releases set yanked_at = $2, yanked_by = $3, yank_reason = $4 where id = $1', [
+    releaseId,
+    yank ? new Date().toISOString() : null,
+    yank?.by ?? null,
+    yank?.reason ?? null,
+  ]);
+}
+
+/** Of these releases, the yanked ones. */
+export async function yankedAmong(db: Queryable, releaseIds: readonly number[]): Promise<ReleaseRow[]> {
+  if (!releaseIds.length) return [];
+  const rows = await db.query<Record<string, unknown>>(
+    'select * from releases where id = any($1::bigint[]) and yanked_at is not null',
+    [[...new Set(releaseIds)]],
+  );
+  return rows.map(toRelease);
 }
 
 /** An event about a release itself (a publisher signature that does not verify). */

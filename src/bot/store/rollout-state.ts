@@ -89,6 +89,36 @@ export async function cancelUnsentJobs(
   return rows.map(toJob);
 }
 
+/** Cancels the unsent jobs of rollback rollouts that would install this release (it was yanked); returns them. */
+export async function cancelRollbacksTo(
+  tx: Queryable,
+  releaseId: number,
+  reason: string,
+  by: string | null,
+): Promise<HostJob[]> {
+  const rows = await tx.query<Record<string, unknown>>(
+    `with moved as (
+       update host_jobs j set state = 'cancelled', hold = null, reason = $2, requested_by = coalesce($3, j.requested_by), lease_until = null, updated_at = now()
+       from rollouts r
+       where r.id = j.rollout_id and r.kind = 'rollback' and j.release_id = $1
+         and (j.state in ('pending', 'awaiting_approval') or (j.state = 'queued' and j.attempts = 0))
+       returning j.*
+     ),
+     history as (insert into job_history (job_id, state, detail) select id, 'cancelled', $2 from moved)
+     select * from moved`,
+    [releaseId, reason, by],
+  );
+  return rows.map(toJob);
+}
+
+/** The release's own rollout, locked until the transaction ends. */
+export async function lockReleaseRollout(tx: Queryable, releaseId: number): Promise<RolloutRow | undefined> {
+  const [row] = await tx.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [
+    releaseId,
+  ]);
+  return row ? lockRollout(tx, row.id) : undefined;
+}
+
 /** Pending jobs the controller releases: each goes to the state it was held from. */
 export async function releaseJobs(tx: Queryable, jobIds: readonly string[]): Promise<HostJob[]> {
   if (!jobIds.length) return [];

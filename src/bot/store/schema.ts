@@ -370,4 +370,13 @@ $fn$;
 create trigger rollouts_inserted after insert on rollouts referencing new table as changed for each statement execute function c2f_announce_rollouts();
 `,
   },
+  {
+    version: 11,
+    name: 'a release may be yanked: nothing of it goes out until it is un-yanked',
+    sql: `
+alter table releases add column yanked_at timestamptz;
+alter table releases add column yanked_by text;
+alter table releases add column yank_reason text;
+`,
+  },
 ];

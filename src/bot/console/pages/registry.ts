@@ -26,11 +26,13 @@ ${
 }`;
 }
 
+/** `csrf` null: the operator's role may not yank, so no button is offered. */
 export function registryPluginView(
   repository: string,
   pluginId: string,
   versions: readonly RegistryVersion[],
   webBase: string,
+  csrf: string | null,
 ): Html {
   return html`
 <p><a href="/console/registry">All plugins</a> · <a href="/console/registry/${repository}/${encodeURIComponent(pluginId)}.json">as JSON</a></p>
@@ -38,8 +40,8 @@ export function registryPluginView(
   <caption>Versions of ${pluginId} in ${repository}</caption>
   <thead><tr><th scope="col">Version</th><th scope="col">Tag</th><th scope="col">Package</th><th scope="col">SHA-256</th><th scope="col">Publisher</th><th scope="col">Needs</th><th scope="col">Hosts running it</th></tr></thead>
   <tbody>${versions.map(
-    (v) => html`<tr>
-    <td>${v.version}${v.prerelease ? html` <span class="muted">(pre-release)</span>` : ''}</td>
+    (v) => html`<tr${v.yanked ? html` class="yanked"` : ''}>
+    <td>${v.version}${v.prerelease ? html` <span class="muted">(pre-release)</span>` : ''}${yankCell(repository, pluginId, v, csrf)}</td>
     <td><a href="${webBase}/${repository}/releases/tag/${encodeURIComponent(v.tag)}">${v.tag}</a><br><span class="muted">${v.publishedAt ? when(v.publishedAt) : ''}</span></td>
     <td>${v.size === null ? '' : `${(v.size / 1024).toFixed(1)} KiB`}</td>
     <td class="mono">${v.sha256 ?? ''}</td>
@@ -49,4 +51,41 @@ export function registryPluginView(
   </tr>`,
   )}</tbody>
 </table>`;
+}
+
+function yankCell(repository: string, pluginId: string, v: RegistryVersion, csrf: string | null): Html {
+  const action = `/console/registry/${repository}/${encodeURIComponent(pluginId)}/${encodeURIComponent(v.version)}`;
+  const rollout = v.rolloutId
+    ? html`<br><a href="/console/rollouts/${encodeURIComponent(v.rolloutId)}">its rollout</a>`
+    : '';
+  const mark = v.yanked
+    ? html`<br><strong class="bad">Yanked</strong> ${when(v.yanked.at)}${v.yanked.by ? ` by ${v.yanked.by}` : ''}: ${v.yanked.reason}`
+    : '';
+  const button = csrf
+    ? html`<form method="post" action="${action}/${v.yanked ? 'unyank' : 'yank'}" class="inline">
+      <input type="hidden" name="csrf" value="${csrf}">
+      <button type="submit"${v.yanked ? '' : html` class="danger"`}>${v.yanked ? 'Un-yank' : 'Yank'} ${v.version}</button></form>`
+    : '';
+  return html`${mark}${rollout}<br>${button}`;
+}
+
+/** A yank asks why, and whether the hosts running the version go back, before it is done. */
+export function yankFormView(
+  repository: string,
+  pluginId: string,
+  version: string,
+  csrf: string,
+  hostsRunning: number,
+): Html {
+  const back = `/console/registry/${repository}/${encodeURIComponent(pluginId)}`;
+  return html`
+<p>Yank ${pluginId} ${version}? Nothing of it is sent any more: its rollout is paused and its unsent jobs held;
+approvals, retries, forces and rollbacks to it are refused until it is un-yanked. Jobs already on their hosts go on.</p>
+<form method="post" action="${back}/${encodeURIComponent(version)}/yank" class="settings">
+  <input type="hidden" name="csrf" value="${csrf}">
+  <input type="hidden" name="confirm" value="yes">
+  <label>Why (operators read it) <textarea name="reason" rows="2" required maxlength="500"></textarea></label>
+  <label class="check"><input type="checkbox" name="rollback" value="true"> also roll back the hosts its rollout updated (${hostsRunning} run it now)</label>
+  <p class="actions"><button type="submit" class="danger">Yank ${version}</button> <a href="${back}" autofocus>No, go back</a></p>
+</form>`;
 }
