@@ -71,7 +71,7 @@ async function accessible(page: Page, name: string): Promise<void> {
   await page.setViewportSize(desk);
 }
 
-test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, CSRF refused, every page accessible', {
+test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank, CSRF refused, every page accessible', {
   timeout: 240_000,
 }, async () => {
   await bundleBuilt();
@@ -185,6 +185,11 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     assert.equal(refusedEnroll.status(), 403);
     assert.match(await refusedEnroll.text(), /Your role \(operator\) may not manage hosts/);
     assert.equal((await member.request.get(`${botUrl}/console/hosts/new`)).status(), 403);
+    const refusedYank = await member.request.post(`${botUrl}/console/registry/${REPO}/${PLUGIN}/1.0.0/yank`, {
+      form: { csrf: memberCsrf, reason: 'sneaky', confirm: 'yes' },
+    });
+    assert.equal(refusedYank.status(), 403);
+    assert.match(await refusedYank.text(), /Your role \(operator\) may not yank or un-yank releases/);
     await member.context().close();
     const page = await signIn('octo-operator');
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
@@ -349,6 +354,50 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await page.getByRole('cell', { name: '1.1.0', exact: true }).first().waitFor();
     assert.match(await page.locator('main').innerText(), /plugin-console-plugin-v1\.0\.0/);
     await accessible(page, 'registry-plugin');
+    // Yanked from the registry (the reason asked first, "No" focused), marked, then un-yanked.
+    await page.getByRole('button', { name: 'Yank 1.1.0' }).click();
+    await page.getByText(/^Yank console-plugin 1\.1\.0\? Nothing of it is sent any more/).waitFor();
+    assert.equal(await focused(page), 'No, go back');
+    await accessible(page, 'yank');
+    await page.getByLabel(/^Why/).fill('empties the cart');
+    await page.getByRole('button', { name: 'Yank 1.1.0' }).click();
+    // office-manual's job of 1.1.0 still waits for approval: it is held, and the rollout paused.
+    assert.match(
+      await page.locator('p.notice[role=status]').innerText(),
+      /^console-plugin 1\.1\.0 yanked: rollout ro_\S+ is paused; 1 unsent job\(s\) held, 0 rollback job\(s\) to it cancelled$/,
+    );
+    assert.match(
+      await page.locator('tr.yanked td:last-child').innerText(),
+      /^Yanked .* by octo-operator \(console\): empties the cart\nits rollout/,
+    );
+    await accessible(page, 'registry-yanked');
+    // Its rollout says so, and offers nothing that would send it; un-yanked (in another tab), it updates in place.
+    const rolloutTab = await page.context().newPage();
+    await rolloutTab.goto(`${botUrl}/console/rollouts/${second}`);
+    await rolloutTab.getByText(/^Yanked .*: empties the cart\. Nothing of it is sent until it is un-yanked/).waitFor();
+    assert.equal(await rolloutTab.getByRole('button', { name: 'Approve all waiting' }).count(), 0);
+    assert.equal(await rolloutTab.getByRole('button', { name: 'Retry all failed' }).count(), 0);
+    const yankedJson = (await (await page.request.get(`${botUrl}/console/registry/${REPO}/${PLUGIN}.json`)).json()) as {
+      versions: Array<{ version: string; yanked: { reason: string } | null }>;
+    };
+    assert.deepEqual(
+      yankedJson.versions.map((v) => [v.version, v.yanked?.reason ?? null]),
+      [
+        ['1.1.0', 'empties the cart'],
+        ['1.0.0', null],
+      ],
+    );
+    await page.getByRole('button', { name: 'Un-yank 1.1.0' }).click();
+    await page.getByText(/^Un-yank console-plugin 1\.1\.0\?/).waitFor();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    assert.match(
+      await page.locator('p.notice[role=status]').innerText(),
+      /^console-plugin 1\.1\.0 is no longer yanked; rollout ro_\S+ is paused · resume it to go on: c2f-plugin rollouts resume ro_\S+$/,
+    );
+    assert.equal(await page.locator('tr.yanked').count(), 0);
+    await rolloutTab.getByRole('button', { name: 'Approve all waiting' }).waitFor();
+    assert.equal(await rolloutTab.getByText(/^Yanked /).count(), 0);
+    await rolloutTab.close();
     await page.goto(`${botUrl}/console/registry`);
     await accessible(page, 'registry');
     const registryJson = await page.request.get(`${botUrl}/console/registry.json`);

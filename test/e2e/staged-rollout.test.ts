@@ -24,13 +24,14 @@ import { publishRelease } from './publish-release.ts';
 // strategy from C2F_ROLLOUT_STRATEGY: a canary wave, a soak, the rest), three real agents, and every
 // operator command through `c2f-plugin`: hosts enrolled with labels, a canary failure that halts the rollout,
 // `rollouts show`, `resume`, `hosts update`, label windows, a bot killed during a soak and started again on
-// the same data, `next-wave`, `abort --rollback`, and the event log exported as JSON lines.
+// the same data, `registry yank --rollback` and `unyank`, `next-wave`, `abort --rollback`, and the event log
+// exported as JSON lines.
 
 const REPO = 'conn2flow/staged';
 const PLUGIN = 'staged-plugin';
 const STRATEGY = { waves: [{ name: 'canary', labels: ['canary'], errorThreshold: 1, soak: '6s' }, { name: 'rest' }] };
 
-test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed mid-soak, next-wave, abort with rollback, events as JSON lines', {
+test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed mid-soak, yank and un-yank, next-wave, abort with rollback, events as JSON lines', {
   timeout: 240_000,
 }, async () => {
   await bundleBuilt();
@@ -217,6 +218,49 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
     // 1.2.0: the operator does not wait for the soak.
     const third = await publish('1.2.0');
     await waitFor(async () => (await rollout(third)).waves[0].state === 'soaking', 'the third soak');
+
+    // Found bad during the soak: yanked, with the canary put back; nothing of it goes out until un-yanked.
+    const yanked = await cli(
+      'registry',
+      'yank',
+      REPO,
+      PLUGIN,
+      '1.2.0',
+      '--reason',
+      'logs out every user',
+      '--rollback',
+    );
+    assert.equal(yanked.code, 0, yanked.stderr);
+    assert.match(
+      yanked.stdout,
+      new RegExp(
+        `^staged-plugin 1\\.2\\.0 yanked: rollout ${third} is paused; 2 unsent job\\(s\\) held, 0 rollback job\\(s\\) to it cancelled\n`,
+      ),
+    );
+    assert.match(yanked.stdout, /\nrollback rollout ro_\S+: 1 host\(s\) return to their previous version\n$/);
+    await waitFor(
+      async () => (await statusOf('canary-ok')).installed.find((p) => p.pluginId === PLUGIN)?.version === '1.0.0',
+      'the canary back on the 1.0.0 it had (1.1.0 was rolled back)',
+    );
+    const refused = await cli('rollouts', 'next-wave', third);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /staged-plugin 1\.2\.0 is yanked by \S+ \(logs out every user\): un-yank it first/);
+    assert.match(
+      (await cli('registry', REPO, PLUGIN)).stdout,
+      /^1\.2\.0 .*\n {2}YANKED \S+ by \S+: logs out every user\n/,
+    );
+    const repeat = await cli('registry', 'yank', REPO, PLUGIN, '1.2.0', '--reason', 'again');
+    assert.equal(repeat.code, 1, 'a repeat changes nothing');
+    assert.match(repeat.stdout, /^staged-plugin 1\.2\.0 was already yanked by \S+: nothing changed\n$/);
+    assert.equal((await cli('registry', 'yank', REPO, PLUGIN, '1.2.0')).code, 64, 'a yank needs --reason');
+    const unyanked = await cli('registry', 'unyank', REPO, PLUGIN, '1.2.0');
+    assert.equal(unyanked.code, 0, unyanked.stderr);
+    assert.match(
+      unyanked.stdout,
+      new RegExp(
+        `^staged-plugin 1\\.2\\.0 is no longer yanked; rollout ${third} is paused\nresume it to go on: c2f-plugin rollouts resume ${third}\n$`,
+      ),
+    );
     const next = await cli('rollouts', 'next-wave', third);
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stdout, /: running, wave 2; /);
@@ -249,6 +293,8 @@ test('staged rollout from the shipped bundle: halt, resume, labels, a bot killed
       'rollout_abort',
       'rollback_exec',
       'rollout_next_wave',
+      'release_yanked',
+      'release_unyanked',
     ]) {
       assert.ok(kinds.has(kind), `${kind} is exported (${[...kinds].join(', ')})`);
     }

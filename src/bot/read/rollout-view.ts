@@ -1,3 +1,4 @@
+import type { Yank } from '../domain.ts';
 import { waveSummaries, type WaveSummary } from '../rollout/wave-summary.ts';
 import type { Queryable } from '../store/database.ts';
 import { hostsWithIds, type HostRecord } from '../store/hosts.ts';
@@ -29,6 +30,8 @@ export interface RolloutPage {
   hosts: ReadonlyMap<string, HostRecord>;
   /** The rollout's latest events (its own and its jobs'), newest first: its timeline. */
   timeline: EventRecord[];
+  /** A release's rollout whose release is yanked: the mark (nothing of it is sent). */
+  yanked: Yank | null;
 }
 
 export interface RolloutPageQuery {
@@ -48,7 +51,9 @@ export async function readRolloutPage(
   const waves = rollout.strategy ? waveSummaries(rollout, await jobStates(db, id)) : [];
   const hosts = await hostsOf(db, jobs);
   const timeline = await listEvents(db, { rolloutId: id, newestFirst: true, limit: TIMELINE_EVENTS });
+  const yanked = rollout.kind === 'release' ? ((await getRelease(db, rollout.releaseId))?.yanked ?? null) : null;
   return {
+    yanked,
     rollout,
     waves,
     jobs,

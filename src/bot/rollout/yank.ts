@@ -4,6 +4,7 @@ import type { Queryable } from '../store/database.ts';
 import { hostsWithIds } from '../store/hosts.ts';
 import { findRelease, lockRelease, recordReleaseEvent, setYanked, type ReleaseRow } from '../store/releases.ts';
 import {
+  announceRollout,
   cancelRollbacksTo,
   holdUnsentJobs,
   lockReleaseRollout,
@@ -68,8 +69,10 @@ export async function yankRelease(
     }
     const cancelled = (await cancelRollbacksTo(tx, release.id, text, request.by)).length;
     const detail = { version: release.version, reason, by: request.by, held, cancelled };
-    if (rollout) await recordRolloutEvent(tx, rollout.id, 'release_yanked', detail);
-    else await recordReleaseEvent(tx, 'release_yanked', release, release.pluginId!, detail);
+    if (rollout) {
+      await recordRolloutEvent(tx, rollout.id, 'release_yanked', detail);
+      await announceRollout(tx, rollout.id);
+    } else await recordReleaseEvent(tx, 'release_yanked', release, release.pluginId!, detail);
     return { changed: true, held, cancelled };
   });
   const result = await resultOf(deps.db, release, done);
@@ -96,8 +99,10 @@ export async function unyankRelease(
     await setYanked(tx, release.id, null);
     const rollout = await lockReleaseRollout(tx, release.id);
     const detail = { version: release.version, by: request.by, wasYanked: before.yanked };
-    if (rollout) await recordRolloutEvent(tx, rollout.id, 'release_unyanked', detail);
-    else await recordReleaseEvent(tx, 'release_unyanked', release, release.pluginId!, detail);
+    if (rollout) {
+      await recordRolloutEvent(tx, rollout.id, 'release_unyanked', detail);
+      await announceRollout(tx, rollout.id);
+    } else await recordReleaseEvent(tx, 'release_unyanked', release, release.pluginId!, detail);
     return { changed: true, held: 0, cancelled: 0 };
   });
   return resultOf(deps.db, release, done);

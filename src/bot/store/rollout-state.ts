@@ -111,6 +111,11 @@ export async function cancelRollbacksTo(
   return rows.map(toJob);
 }
 
+/** Tells every follower of the rollout that something about it changed which none of its rows shows (its release's yank). */
+export async function announceRollout(tx: Queryable, rolloutId: string): Promise<void> {
+  await tx.query(`select pg_notify('c2f_changes', 'r:' || $1::text)`, [rolloutId]);
+}
+
 /** The release's own rollout, locked until the transaction ends. */
 export async function lockReleaseRollout(tx: Queryable, releaseId: number): Promise<RolloutRow | undefined> {
   const [row] = await tx.query<{ id: string }>("select id from rollouts where release_id = $1 and kind = 'release'", [

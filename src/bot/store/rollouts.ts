@@ -408,7 +408,8 @@ export async function rolloutOfCheckRun(
 /** What changes when the rollout or any of its jobs changes (a page following it compares them). */
 export async function rolloutSignature(db: Queryable, rolloutId: string): Promise<string | undefined> {
   const [row] = await db.query<{ signature: string }>(
-    `select concat_ws('|', r.state, r.current_wave, r.soak_until, (select concat(max(updated_at), '/', count(*)) from host_jobs where rollout_id = r.id)) as signature
+    `select concat_ws('|', r.state, r.current_wave, r.soak_until, (select concat(max(updated_at), '/', count(*)) from host_jobs where rollout_id = r.id),
+       (select yanked_at from releases where id = r.release_id and r.kind = 'release')) as signature
      from rollouts r where r.id = $1`,
     [rolloutId],
   );

@@ -38,29 +38,31 @@ export function registryPluginView(
 <p><a href="/console/registry">All plugins</a> · <a href="/console/registry/${repository}/${encodeURIComponent(pluginId)}.json">as JSON</a></p>
 <table>
   <caption>Versions of ${pluginId} in ${repository}</caption>
-  <thead><tr><th scope="col">Version</th><th scope="col">Tag</th><th scope="col">Package</th><th scope="col">SHA-256</th><th scope="col">Publisher</th><th scope="col">Needs</th><th scope="col">Hosts running it</th></tr></thead>
+  <thead><tr><th scope="col">Version</th><th scope="col">Tag</th><th scope="col">Package</th><th scope="col">SHA-256</th><th scope="col">Publisher</th><th scope="col">Needs</th><th scope="col">Hosts running it</th><th scope="col">Status</th></tr></thead>
   <tbody>${versions.map(
     (v) => html`<tr${v.yanked ? html` class="yanked"` : ''}>
-    <td>${v.version}${v.prerelease ? html` <span class="muted">(pre-release)</span>` : ''}${yankCell(repository, pluginId, v, csrf)}</td>
+    <td>${v.version}${v.prerelease ? html` <span class="muted">(pre-release)</span>` : ''}</td>
     <td><a href="${webBase}/${repository}/releases/tag/${encodeURIComponent(v.tag)}">${v.tag}</a><br><span class="muted">${v.publishedAt ? when(v.publishedAt) : ''}</span></td>
     <td>${v.size === null ? '' : `${(v.size / 1024).toFixed(1)} KiB`}</td>
     <td class="mono">${v.sha256 ?? ''}</td>
     <td>${publisherText(v.publisher)}<br><span class="muted">${provenanceText(v.publisher)}</span></td>
     <td>${v.dependencies.map((d) => html`<span class="mono">${d.id} ${d.min ?? ''}${d.max ? `–${d.max}` : ''}</span><br>`)}</td>
     <td>${v.hosts.length ? v.hosts.map((h) => html`<a href="/console/hosts/${encodeURIComponent(h.id)}">${h.name}</a><br>`) : html`<span class="muted">none</span>`}</td>
+    <td>${statusCell(repository, pluginId, v, csrf)}</td>
   </tr>`,
   )}</tbody>
 </table>`;
 }
 
-function yankCell(repository: string, pluginId: string, v: RegistryVersion, csrf: string | null): Html {
+/** Yanked or not (with why), its rollout, and the button that changes it. */
+function statusCell(repository: string, pluginId: string, v: RegistryVersion, csrf: string | null): Html {
   const action = `/console/registry/${repository}/${encodeURIComponent(pluginId)}/${encodeURIComponent(v.version)}`;
   const rollout = v.rolloutId
     ? html`<br><a href="/console/rollouts/${encodeURIComponent(v.rolloutId)}">its rollout</a>`
     : '';
   const mark = v.yanked
-    ? html`<br><strong class="bad">Yanked</strong> ${when(v.yanked.at)}${v.yanked.by ? ` by ${v.yanked.by}` : ''}: ${v.yanked.reason}`
-    : '';
+    ? html`<strong class="bad">Yanked</strong> ${when(v.yanked.at)}${v.yanked.by ? ` by ${v.yanked.by}` : ''}: ${v.yanked.reason}`
+    : 'available';
   const button = csrf
     ? html`<form method="post" action="${action}/${v.yanked ? 'unyank' : 'yank'}" class="inline">
       <input type="hidden" name="csrf" value="${csrf}">

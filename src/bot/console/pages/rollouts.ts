@@ -58,14 +58,15 @@ export function rolloutLive(shown: RolloutShown): Html {
   const { rollout, csrf } = shown;
   const id = encodeURIComponent(rollout.id);
   const pages = Math.max(1, Math.ceil(shown.total / shown.perPage));
-  // Nothing of an aborted rollout's release goes out again from it: no approve, retry or force.
-  const sendsAgain = rollout.state !== 'aborted';
+  // Nothing of an aborted rollout's release, or of a yanked release, goes out again: no approve, retry or force.
+  const sendsAgain = rollout.state !== 'aborted' && !shown.yanked;
   const jobAct = (job: HostJob, action: string, label: string) =>
     csrf === null
       ? ''
       : html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="job" value="${job.id}"><button type="submit">${label}<span class="skip"> ${hostName(shown, job)}</span></button></form>`;
   return html`
 <p>State: ${state(rollout.state)}${rollout.stateReason ? html` <span class="muted">(${rollout.stateReason})</span>` : ''}</p>
+${shown.yanked ? html`<p><strong class="bad">Yanked</strong> ${when(shown.yanked.at)}${shown.yanked.by ? ` by ${shown.yanked.by}` : ''}: ${shown.yanked.reason}. Nothing of it is sent until it is un-yanked <a href="/console/registry/${rollout.repository}/${encodeURIComponent(rollout.pluginId)}">in the registry</a>.</p>` : ''}
 ${rolloutActions(shown)}
 ${
   shown.waves.length
@@ -131,12 +132,14 @@ function rolloutActions(shown: RolloutShown): Html | string {
     html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><button type="submit"${kind ? html` class="${kind}"` : ''}>${label}</button></form>`;
   const staged = shown.waves.length > 0;
   const open = rollout.state !== 'aborted' && rollout.state !== 'completed';
+  // A yanked release is sent by nothing: what would send it is not offered (the server refuses it anyway).
+  const sends = !shown.yanked;
   return html`<div class="actions" aria-label="Actions on the whole rollout" role="group">
-  ${rollout.state !== 'aborted' ? html`${act('approve', 'Approve all waiting', 'primary')} ${act('retry', 'Retry all failed')}` : ''}
+  ${rollout.state !== 'aborted' && sends ? html`${act('approve', 'Approve all waiting', 'primary')} ${act('retry', 'Retry all failed')}` : ''}
   ${rollout.kind === 'release' ? act('rollback', 'Roll back updated hosts', 'danger') : ''}
   ${staged && rollout.state === 'running' ? act('pause', 'Pause') : ''}
-  ${staged && (rollout.state === 'paused' || rollout.state === 'halted') ? act('resume', 'Resume', 'primary') : ''}
-  ${staged && open && rollout.currentWave + 1 < shown.waves.length ? act('next-wave', 'Start the next wave now') : ''}
+  ${staged && sends && (rollout.state === 'paused' || rollout.state === 'halted') ? act('resume', 'Resume', 'primary') : ''}
+  ${staged && sends && open && rollout.currentWave + 1 < shown.waves.length ? act('next-wave', 'Start the next wave now') : ''}
   ${rollout.kind === 'release' && open ? html`${act('abort', 'Abort', 'danger')} ${act('abort-rollback', 'Abort and roll back', 'danger')}` : ''}
 </div>`;
 }
