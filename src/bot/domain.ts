@@ -30,6 +30,8 @@ export interface Wave {
   errorThreshold: Threshold | null;
   /** Seconds to wait after the wave succeeded before the next one starts. */
   soakSeconds: number;
+  /** The wave starts only once an operator approved it (`approval: required`); absent in older rollouts. */
+  approvalRequired?: boolean;
 }
 
 export interface Strategy {

@@ -11,7 +11,7 @@ test('a strategy is read with its defaults, and each mistake names the key and w
   const strategy = parseStrategy({
     waves: [
       { name: 'canary', labels: ['canary'], errorThreshold: 1, soak: '30m' },
-      { name: 'early', percent: '10%', errorThreshold: '20%', successThreshold: '90%' },
+      { name: 'early', percent: '10%', errorThreshold: '20%', successThreshold: '90%', approval: 'required' },
       { percent: 100 },
     ],
     onHalt: 'rollback',
@@ -24,7 +24,9 @@ test('a strategy is read with its defaults, and each mistake names the key and w
     successPercent: 100,
     errorThreshold: { kind: 'count', value: 1 },
     soakSeconds: 1800,
+    approvalRequired: false,
   });
+  assert.equal(strategy.waves[1].approvalRequired, true);
   assert.deepEqual(strategy.waves[1].errorThreshold, { kind: 'percent', value: 20 });
   assert.equal(strategy.waves[1].successPercent, 90);
   assert.equal(strategy.waves[2].name, 'wave 3');
@@ -51,6 +53,9 @@ test('a strategy is read with its defaults, and each mistake names the key and w
   assert.throws(() => parseStrategy({ waves: [{ name: 'a' }, { name: 'a' }] }), { message: /"a" is used twice/ });
   assert.throws(() => parseStrategy({ stages: [] }), { message: /unknown key "stages"/ });
   assert.throws(() => parseStrategy({ onHalt: 'panic' }), { message: /onHalt must be "pause" or "rollback"/ });
+  assert.throws(() => parseStrategy({ waves: [{ approval: 'yes' }] }), {
+    message: /rollout\.waves\[0\]\.approval must be "required" or "none" \(found "yes"\)/,
+  });
 });
 
 test('waves: labels first, then shares of the whole rollout picked by a hash of rollout and host, the rest last; the same for any host order', () => {

@@ -71,7 +71,7 @@ async function accessible(page: Page, name: string): Promise<void> {
   await page.setViewportSize(desk);
 }
 
-test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank, CSRF refused, every page accessible', {
+test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank, a wave approved, CSRF refused, every page accessible', {
   timeout: 240_000,
 }, async () => {
   await bundleBuilt();
@@ -531,6 +531,35 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
         ['host_removed', 'octo-operator (console)'],
       ],
     );
+
+    // A wave that waits for approval: 1.2.0 sends nothing until an operator approves its wave, in the console.
+    github.files.set(
+      `${REPO}/.github/conn2flow-release.yml`,
+      'rollout:\n  waves:\n    - { name: everyone, labels: [console], approval: required }\n',
+    );
+    const third = await publish('1.2.0');
+    await page.goto(`${botUrl}/console/rollouts/${third}`);
+    const approveWave = page.getByRole('button', { name: 'Approve wave 1 (everyone)' });
+    await approveWave.waitFor();
+    assert.match(await page.locator('main').innerText(), /awaiting approval/);
+    const gated = await cli('rollouts', 'show', third);
+    assert.match(
+      gated.stdout,
+      /\n {2}wave 1 everyone \(labels console, approval required\): awaiting approval; 0 ok, 0 failed, 3 held of 3;/,
+    );
+    await accessible(page, 'rollout-awaiting-approval');
+    await approveWave.click();
+    await page.getByText(/^Let the wave this rollout reached start\?/).waitFor();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await page.getByText(/^approve-wave: the rollout is running, wave 1; 3 job\(s\) of the wave go out/).waitFor();
+    await waitFor(
+      async () => /\bok\b/.test(await row('shop-auto').innerText()),
+      '1.2.0 on the auto host once its wave was approved',
+      30_000,
+    );
+    const approvedTwice = await cli('rollouts', 'approve-wave', third);
+    assert.equal(approvedTwice.code, 1);
+    assert.match(approvedTwice.stderr, /no wave of rollout \S+ waits for approval|is completed/);
 
     // A second operator in Japan: every time in her zone (UTC on hover), how long ago beside it.
     const tokyo = await signIn('octo-operator', { timezoneId: 'Asia/Tokyo' });

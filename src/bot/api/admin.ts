@@ -33,6 +33,7 @@ import {
   resumeRollout,
   startNextWave,
   type ControlResult,
+  approveWave,
 } from '../rollout/rollout-control.ts';
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { readRolloutWhole } from '../read/rollout-view.ts';
@@ -351,6 +352,8 @@ async function rolloutAction(
       return abortRollout(deps, rolloutId, by, { rollback: body.rollback === true });
     case 'next-wave':
       return startNextWave(deps, rolloutId, by);
+    case 'approve-wave':
+      return approveWave(deps, rolloutId, by);
   }
   return jobAction(deps, rolloutId, action, body, by);
 }

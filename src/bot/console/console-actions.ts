@@ -10,6 +10,7 @@ import {
 } from '../rollout/operator-actions.ts';
 import {
   abortRollout,
+  approveWave,
   pauseRollout,
   resumeRollout,
   startNextWave,
@@ -43,6 +44,11 @@ const QUESTIONS: Record<string, [all: string, one: string, danger: boolean]> = {
   pause: ['Pause this rollout? Nothing more is sent until it is resumed.', '', false],
   resume: ['Resume this rollout? A halted rollout goes on past the wave that halted it.', '', false],
   'next-wave': ["Start this rollout's next wave now, whatever the current wave's thresholds and soak?", '', true],
+  'approve-wave': [
+    'Let the wave this rollout reached start? Its hosts get their jobs as their holds allow.',
+    '',
+    false,
+  ],
   abort: ['Abort this rollout? Nothing more is ever sent for it.', '', true],
   'abort-rollback': ['Abort this rollout and return the hosts it updated to what they had?', '', true],
 };
@@ -99,6 +105,9 @@ export async function consoleAction(
     case 'next-wave':
       result = await startNextWave(deps, rolloutId, by);
       break;
+    case 'approve-wave':
+      result = await approveWave(deps, rolloutId, by);
+      break;
     default:
       result = await abortRollout(deps, rolloutId, by, { rollback: action === 'abort-rollback' });
   }
@@ -141,6 +150,7 @@ function describeControl(action: string, result: ControlResult): string {
     pause: `${result.jobs} unsent job(s) held`,
     resume: `${result.jobs} held job(s) released`,
     'next-wave': 'its jobs go out as the controller releases them (watch the jobs below)',
+    'approve-wave': `${result.jobs} job(s) of the wave go out as the controller releases them`,
     abort: `${result.jobs} unsent job(s) cancelled`,
     'abort-rollback': `${result.jobs} unsent job(s) cancelled`,
   };

@@ -1,5 +1,5 @@
 import { ActionRefused, approve, retry, rollback, type OperatorDeps } from '../rollout/operator-actions.ts';
-import { resumeRollout, startNextWave } from '../rollout/rollout-control.ts';
+import { approveWave, resumeRollout, startNextWave } from '../rollout/rollout-control.ts';
 import { rolloutOfCheckRun } from '../store/rollouts.ts';
 import type { RequestedAction } from './rollout-summary.ts';
 
@@ -31,6 +31,8 @@ export async function handleRequestedAction(deps: OperatorDeps, event: Requested
           return resumeRollout(deps, rollout.id, by);
         case 'next-wave':
           return startNextWave(deps, rollout.id, by);
+        case 'approve-wave':
+          return approveWave(deps, rollout.id, by);
       }
       return undefined;
     })();

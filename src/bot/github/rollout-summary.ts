@@ -41,7 +41,7 @@ export function conclusionOf(
 }
 
 /** The identifiers GitHub sends back in check_run.requested_action (at most 20 characters). */
-export type RequestedAction = 'approve-all' | 'retry-failed' | 'rollback' | 'resume' | 'next-wave';
+export type RequestedAction = 'approve-all' | 'retry-failed' | 'rollback' | 'resume' | 'next-wave' | 'approve-wave';
 
 /** GitHub's limits on a check run's output. */
 const MAX_SUMMARY = 65_000;
@@ -97,7 +97,7 @@ export function rolloutView(
   });
   const waveRows = waves.map(
     (w) =>
-      `| ${w.wave} ${cell(w.name)} | ${cell(w.selects)} | ${w.state}${w.soakUntil ? ` until ${w.soakUntil.replace('T', ' ').slice(0, 19)}` : ''} | ${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs} | ${w.successThreshold} | ${w.errorThreshold} |`,
+      `| ${w.wave} ${cell(w.name)} | ${cell(w.selects)} | ${w.state.replace('_', ' ')}${w.approvalRequired ? ' (approval required)' : ''}${w.soakUntil ? ` until ${w.soakUntil.replace('T', ' ').slice(0, 19)}` : ''} | ${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs} | ${w.successThreshold} | ${w.errorThreshold} |`,
   );
   const state =
     rollout.state === 'halted' || rollout.state === 'paused' || rollout.state === 'aborted'
@@ -169,6 +169,13 @@ export function rolloutView(
         label: 'Roll back',
         description: 'Return updated hosts to what they had',
         identifier: 'rollback',
+      });
+    const gate = waves.find((w) => w.state === 'awaiting_approval');
+    if (gate)
+      actions.push({
+        label: 'Approve wave',
+        description: `Let wave ${gate.wave} (${gate.name}) start`.slice(0, 40),
+        identifier: 'approve-wave',
       });
     if (rollout.state === 'halted' || rollout.state === 'paused')
       actions.push({ label: 'Resume', description: 'Go on past what stopped the rollout', identifier: 'resume' });

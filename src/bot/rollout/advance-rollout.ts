@@ -7,6 +7,7 @@ import { hostsWithIds, listLabelSchedules } from '../store/hosts.ts';
 import { getRelease } from '../store/releases.ts';
 import {
   blockJobs,
+  explainWaveHold,
   holdUnsentJobs,
   hostsToRollBack,
   lockRollout,
@@ -18,7 +19,7 @@ import {
 import { rolloutJobs, type HostJob, type RolloutRow } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { DEPENDENCY_WAIT_SECONDS, evaluateHold, hostHoldContext } from './holds.ts';
-import { describeThreshold, errorThresholdReached, type Wave } from './strategy.ts';
+import { approvalReason, describeThreshold, errorThresholdReached, waitsForApproval, type Wave } from './strategy.ts';
 
 // A staged rollout's controller: looks at a running rollout and moves it on. The wave in progress halts the
 // rollout when its failures reach the error threshold, or when it ends below its success threshold; when it
@@ -79,8 +80,13 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
       outcome.wakeAt = step.wakeAt ?? null;
     }
 
+    const gated = { ...rollout, currentWave: current };
     const pending = jobs.filter(
-      (job) => job.state === 'pending' && job.wave <= current && RELEASABLE.has(job.hold ?? 'wave'),
+      (job) =>
+        job.state === 'pending' &&
+        job.wave <= current &&
+        RELEASABLE.has(job.hold ?? 'wave') &&
+        !waitsForApproval(gated, job.wave),
     );
     if (pending.length) {
       const decided = await decideHolds(tx, rollout, pending, now);
@@ -173,6 +179,10 @@ async function waveStep(
     name: waves[next].name,
     after: { ok: stats.ok, failed: stats.failed, jobs: stats.counted },
   });
+  if (waitsForApproval(rollout, next)) {
+    await explainWaveHold(tx, rollout.id, next, approvalReason(next, waves[next]));
+    await recordRolloutEvent(tx, rollout.id, 'wave_awaiting_approval', { wave: next + 1, name: waves[next].name });
+  }
   return { waveStarted: next, wakeAt: null };
 }
 

@@ -7,7 +7,8 @@ import {
   setRolloutState,
   unholdJobs,
 } from '../store/rollout-state.ts';
-import { getRollout, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
+import { getRollout, jobStates, type RolloutRow, type RolloutState } from '../store/rollouts.ts';
+import { waitsForApproval } from './strategy.ts';
 import { getRelease } from '../store/releases.ts';
 import { yankedText } from '../domain.ts';
 import { ActionRefused, rollback, type ActionResult, type OperatorDeps } from './operator-actions.ts';
@@ -76,7 +77,26 @@ export async function abortRollout(
   return { ...result, ...(rolledBack ? { rollback: rolledBack } : {}) };
 }
 
-/** Starts the next wave now, whatever the current one's thresholds and soak say. */
+/** Lets the wave the rollout has reached start, when it waits for approval (`approval: required`). */
+export async function approveWave(deps: OperatorDeps, rolloutId: string, by: string | null): Promise<ControlResult> {
+  return control(deps, rolloutId, 'approve-wave', by, async (rollout, tx) => {
+    const index = rollout.currentWave;
+    const wave = rollout.strategy?.waves[index];
+    if (rollout.state === 'aborted' || rollout.state === 'completed')
+      throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}`);
+    if (!wave || !waitsForApproval(rollout, index)) {
+      const later = (rollout.strategy?.waves ?? []).findIndex((w, i) => i > index && w.approvalRequired);
+      throw new ActionRefused(
+        `no wave of rollout ${rolloutId} waits for approval${wave ? `: wave ${index + 1} (${wave.name}) is under way` : ''}${later > 0 ? `; wave ${later + 1} (${rollout.strategy!.waves[later].name}) will, when it is reached` : ''}`,
+      );
+    }
+    await setRolloutState(tx, rolloutId, { approvedWave: index });
+    await recordRolloutEvent(tx, rolloutId, 'wave_approved', { wave: index + 1, name: wave.name, by });
+    return (await jobStates(tx, rolloutId)).filter((j) => j.wave === index && j.state === 'pending').length;
+  });
+}
+
+/** Starts the next wave now, whatever the current one's thresholds and soak say (it counts as approved). */
 export async function startNextWave(deps: OperatorDeps, rolloutId: string, by: string | null): Promise<ControlResult> {
   return control(deps, rolloutId, 'next-wave', by, async (rollout, tx) => {
     const waves = rollout.strategy?.waves ?? [];
@@ -94,6 +114,7 @@ export async function startNextWave(deps: OperatorDeps, rolloutId: string, by: s
       reason: null,
       currentWave: next,
       acceptedWave: Math.max(rollout.acceptedWave, rollout.currentWave),
+      approvedWave: Math.max(rollout.approvedWave, next),
       soakUntil: null,
     });
     await recordRolloutEvent(tx, rolloutId, 'wave_started', { wave: next + 1, name: waves[next].name, by });
@@ -111,7 +132,7 @@ async function control(
   const outcome = await deps.db.transaction(async (tx) => {
     const before = await lockRollout(tx, rolloutId);
     if (!before) throw new ActionRefused(`no rollout ${rolloutId}`, 404);
-    if (action === 'resume' || action === 'next-wave') {
+    if (action === 'resume' || action === 'next-wave' || action === 'approve-wave') {
       const release = before.kind === 'release' ? await getRelease(tx, before.releaseId) : undefined;
       if (release?.yanked) throw new ActionRefused(yankedText(release));
     }

@@ -3,7 +3,7 @@ import type { Dependency } from '../../protocol/messages.ts';
 import type { HostRecord, LabelSchedule } from '../store/hosts.ts';
 import type { NewJob, StoredStrategy } from '../store/rollouts.ts';
 import { DEPENDENCY_WAIT_SECONDS, evaluateHold, hostHoldContext, type ActiveJob, type HoldDecision } from './holds.ts';
-import { assignWaves, type Strategy } from './strategy.ts';
+import { approvalReason, assignWaves, type Strategy } from './strategy.ts';
 
 // A planned rollout put in waves, each job of the first wave either sent at once or held (release age,
 // dependency, maintenance window) or blocked (a dependency the host lacks), the later waves held for their
@@ -52,14 +52,17 @@ export function stageJobs(input: StageInput): Staged {
   const jobs = input.planned.map((job): NewJob => {
     if (job.state === 'skipped') return job;
     const wave = waveOf.get(job.hostId) ?? 0;
-    if (wave > 0) {
+    if (wave > 0 || waves[0]?.approvalRequired) {
       return {
         ...job,
         wave,
         state: 'pending',
         hold: 'wave',
         releaseTo: job.state,
-        reason: `wave ${wave + 1} (${waves[wave].name}): waits for wave ${wave} (${waves[wave - 1].name})`,
+        reason:
+          wave > 0
+            ? `wave ${wave + 1} (${waves[wave].name}): waits for wave ${wave} (${waves[wave - 1].name})`
+            : approvalReason(0, waves[0]),
       };
     }
     const host = input.hosts.get(job.hostId);

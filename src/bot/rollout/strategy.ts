@@ -58,7 +58,7 @@ function parsePercent(value: unknown, what: string): number {
   return percent;
 }
 
-const WAVE_KEYS = new Set(['name', 'labels', 'percent', 'successThreshold', 'errorThreshold', 'soak']);
+const WAVE_KEYS = new Set(['name', 'labels', 'percent', 'successThreshold', 'errorThreshold', 'soak', 'approval']);
 const KEYS = new Set(['waves', 'onHalt', 'minReleaseAge']);
 const LABEL = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
@@ -96,6 +96,8 @@ export function parseStrategy(raw: unknown, where = 'rollout'): Strategy {
     if (names.has(name)) throw new StrategyError(`${at}.name: "${name}" is used twice`);
     names.add(name);
     const labels = w.labels === undefined ? [] : [w.labels].flat().map(checkLabel);
+    if (w.approval !== undefined && w.approval !== 'required' && w.approval !== 'none')
+      throw new StrategyError(`${at}.approval must be "required" or "none" (found ${JSON.stringify(w.approval)})`);
     return {
       name,
       labels,
@@ -104,6 +106,7 @@ export function parseStrategy(raw: unknown, where = 'rollout'): Strategy {
         w.successThreshold === undefined ? 100 : parsePercent(w.successThreshold, `${at}.successThreshold`),
       errorThreshold: w.errorThreshold === undefined ? null : parseThreshold(w.errorThreshold, `${at}.errorThreshold`),
       soakSeconds: w.soak === undefined ? 0 : parseDuration(w.soak, `${at}.soak`),
+      approvalRequired: w.approval === 'required',
     } satisfies Wave;
   });
   if (record.onHalt !== undefined && record.onHalt !== 'pause' && record.onHalt !== 'rollback')
@@ -176,6 +179,19 @@ function uniqueName(waves: readonly Wave[], name: string): string {
   let candidate = name;
   for (let i = 2; waves.some((w) => w.name === candidate); i++) candidate = `${name} ${i}`;
   return candidate;
+}
+
+/** Whether the rollout's wave `index` waits for an operator's approval before its jobs go out. */
+export function waitsForApproval(
+  rollout: { strategy: { waves: readonly Wave[] } | null; approvedWave: number },
+  index: number,
+): boolean {
+  return Boolean(rollout.strategy?.waves[index]?.approvalRequired) && rollout.approvedWave < index;
+}
+
+/** What a wave's jobs say while the wave waits for approval. */
+export function approvalReason(index: number, wave: Wave): string {
+  return `wave ${index + 1} (${wave.name}) waits for an operator's approval`;
 }
 
 /** "1 failure", "10 %": a threshold as the check run and CLI show it. */

@@ -1,6 +1,6 @@
 import type { HostJob, RolloutRow } from '../store/rollouts.ts';
 import { waveStats } from './advance-rollout.ts';
-import { describeThreshold } from './strategy.ts';
+import { describeThreshold, waitsForApproval } from './strategy.ts';
 
 // A staged rollout's waves as an operator reads them (admin API, `rollouts show`, the check run): who is in
 // each, how it stands against its thresholds, and what it waits for.
@@ -8,8 +8,13 @@ import { describeThreshold } from './strategy.ts';
 export interface WaveSummary {
   wave: number;
   name: string;
-  /** done, running, soaking (until `soakUntil`), waiting (for an earlier wave), halted, paused, or aborted (never to run, or cut short). */
-  state: 'done' | 'running' | 'soaking' | 'waiting' | 'halted' | 'paused' | 'aborted';
+  /**
+   * done, running, soaking (until `soakUntil`), waiting (for an earlier wave), awaiting_approval (reached, and
+   * declared with `approval: required`), halted, paused, or aborted (never to run, or cut short).
+   */
+  state: 'done' | 'running' | 'soaking' | 'waiting' | 'awaiting_approval' | 'halted' | 'paused' | 'aborted';
+  /** The wave starts only once an operator approves it. */
+  approvalRequired: boolean;
   selects: string;
   successThreshold: string;
   errorThreshold: string;
@@ -28,6 +33,7 @@ function waveState(rollout: RolloutRow, index: number, allDone: boolean): WaveSu
   if (rollout.state === 'halted') return 'halted';
   if (rollout.state === 'paused') return 'paused';
   if (rollout.soakUntil) return 'soaking';
+  if (rollout.state === 'running' && waitsForApproval(rollout, index)) return 'awaiting_approval';
   return allDone && rollout.state === 'completed' ? 'done' : 'running';
 }
 
@@ -50,6 +56,7 @@ export function waveSummaries(
       wave: index + 1,
       name: wave.name,
       state,
+      approvalRequired: Boolean(wave.approvalRequired),
       selects,
       successThreshold: `${wave.successPercent} % ok`,
       errorThreshold: wave.errorThreshold ? describeThreshold(wave.errorThreshold) : 'none',

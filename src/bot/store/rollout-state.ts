@@ -24,6 +24,7 @@ export async function setRolloutState(
     reason?: string | null;
     currentWave?: number;
     acceptedWave?: number;
+    approvedWave?: number;
     soakUntil?: Date | null;
   },
 ): Promise<void> {
@@ -37,6 +38,7 @@ export async function setRolloutState(
   if (fields.reason !== undefined) add('state_reason', fields.reason);
   if (fields.currentWave !== undefined) add('current_wave', fields.currentWave);
   if (fields.acceptedWave !== undefined) add('accepted_wave', fields.acceptedWave);
+  if (fields.approvedWave !== undefined) add('approved_wave', fields.approvedWave);
   if (fields.soakUntil !== undefined) add('soak_until', fields.soakUntil?.toISOString() ?? null);
   if (sets.length) await tx.query(`update rollouts set ${sets.join(', ')} where id = $1`, values);
 }
@@ -122,6 +124,14 @@ export async function lockReleaseRollout(tx: Queryable, releaseId: number): Prom
     releaseId,
   ]);
   return row ? lockRollout(tx, row.id) : undefined;
+}
+
+/** Says why a wave's held jobs wait (a wave reached that waits for approval); their state does not change. */
+export async function explainWaveHold(tx: Queryable, rolloutId: string, wave: number, reason: string): Promise<void> {
+  await tx.query(
+    "update host_jobs set reason = $3 where rollout_id = $1 and wave = $2 and state = 'pending' and hold = 'wave'",
+    [rolloutId, wave, reason],
+  );
 }
 
 /** Pending jobs the controller releases: each goes to the state it was held from. */

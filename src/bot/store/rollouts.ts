@@ -70,6 +70,8 @@ export interface RolloutRow {
   currentWave: number;
   /** Waves up to this one went on by the operator's decision, whatever their thresholds say. */
   acceptedWave: number;
+  /** Waves up to this one were approved to start (a wave declared with `approval: required` waits for it). */
+  approvedWave: number;
   soakUntil: string | null;
   /** No job is sent before this (the repository's minimum release age). */
   notBefore: string | null;
@@ -646,6 +648,7 @@ export function toRollout(row: Record<string, unknown>): RolloutRow {
     stateReason: text(row.state_reason),
     currentWave: Number(row.current_wave ?? 0),
     acceptedWave: Number(row.accepted_wave ?? -1),
+    approvedWave: Number(row.approved_wave ?? -1),
     soakUntil: row.soak_until ? new Date(row.soak_until as string).toISOString() : null,
     notBefore: row.not_before ? new Date(row.not_before as string).toISOString() : null,
     createdAt: new Date(row.created_at as string).toISOString(),

@@ -41,6 +41,8 @@ A staged rollout as a whole (waves from .github/conn2flow-release.yml or the bot
   abort <rollout> [--rollback]           send nothing more, ever; --rollback also returns the hosts it
                                          updated to what they had
   next-wave <rollout>                    start the next wave now, whatever the current one's thresholds
+  approve-wave <rollout>                 let the wave it reached start, when the strategy says
+                                         "approval: required" for it (next-wave also approves the wave)
 
 Options: --bot URL (or C2F_BOT_URL), --json. The admin token comes from C2F_ADMIN_TOKEN; C2F_OPERATOR names
 who acts (default: your login name). An action that changes nothing exits 1 and says why.
@@ -163,7 +165,8 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
     case 'pause':
     case 'resume':
     case 'abort':
-    case 'next-wave': {
+    case 'next-wave':
+    case 'approve-wave': {
       const result = await api.call<{
         rolloutId: string;
         action: string;
@@ -183,6 +186,7 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
           resume: 'released to their waves',
           abort: 'cancelled',
           'next-wave': 'released to their waves',
+          'approve-wave': 'may go out now',
         }[action];
         out(
           `${result.rolloutId}: ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job${result.jobs === 1 ? '' : 's'} ${moved}`,
@@ -300,7 +304,7 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     const soakFor = w.soakSeconds ? `, soak ${w.soakSeconds} s` : '';
     const soak = w.soakUntil ? `, soaking until ${w.soakUntil}` : soakFor;
     out(
-      `  wave ${w.wave} ${printable(w.name)} (${w.selects}): ${w.state}; ${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}; continue at ${w.successThreshold}, halt at ${w.errorThreshold}${soak}`,
+      `  wave ${w.wave} ${printable(w.name)} (${w.selects}${w.approvalRequired ? ', approval required' : ''}): ${w.state.replace('_', ' ')}; ${w.ok} ok, ${w.failed} failed, ${w.pending} held of ${w.jobs}; continue at ${w.successThreshold}, halt at ${w.errorThreshold}${soak}`,
     );
   }
   if (!shown.jobs.length) out('  no hosts follow this plugin');

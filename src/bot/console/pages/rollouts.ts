@@ -75,7 +75,7 @@ ${
   <thead><tr><th scope="col">Wave</th><th scope="col">Hosts</th><th scope="col">State</th><th scope="col">Jobs</th><th scope="col">Continue at</th><th scope="col">Halt at</th></tr></thead>
   <tbody>${shown.waves.map(
     (w) =>
-      html`<tr><td>${w.wave} ${w.name}</td><td>${w.selects}</td><td>${state(w.state)}${w.soakUntil ? html` until ${when(w.soakUntil)}` : ''}</td><td>${waveProgress(w)}</td><td>${w.successThreshold}</td><td>${w.errorThreshold}</td></tr>`,
+      html`<tr><td>${w.wave} ${w.name}${w.approvalRequired ? html`<br><span class="muted">approval required</span>` : ''}</td><td>${w.selects}</td><td>${state(w.state)}${w.soakUntil ? html` until ${when(w.soakUntil)}` : ''}</td><td>${waveProgress(w)}</td><td>${w.successThreshold}</td><td>${w.errorThreshold}</td></tr>`,
   )}</tbody>
 </table>`
     : ''
@@ -134,9 +134,11 @@ function rolloutActions(shown: RolloutShown): Html | string {
   const open = rollout.state !== 'aborted' && rollout.state !== 'completed';
   // A yanked release is sent by nothing: what would send it is not offered (the server refuses it anyway).
   const sends = !shown.yanked;
+  const gate = shown.waves.find((w) => w.state === 'awaiting_approval');
   return html`<div class="actions" aria-label="Actions on the whole rollout" role="group">
   ${rollout.state !== 'aborted' && sends ? html`${act('approve', 'Approve all waiting', 'primary')} ${act('retry', 'Retry all failed')}` : ''}
   ${rollout.kind === 'release' ? act('rollback', 'Roll back updated hosts', 'danger') : ''}
+  ${gate && sends ? act('approve-wave', `Approve wave ${gate.wave} (${gate.name})`, 'primary') : ''}
   ${staged && rollout.state === 'running' ? act('pause', 'Pause') : ''}
   ${staged && sends && (rollout.state === 'paused' || rollout.state === 'halted') ? act('resume', 'Resume', 'primary') : ''}
   ${staged && sends && open && rollout.currentWave + 1 < shown.waves.length ? act('next-wave', 'Start the next wave now') : ''}

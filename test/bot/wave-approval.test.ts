@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { listEvents } from '../../src/bot/read/events.ts';
+import { ENGINES } from './databases.ts';
+import { Fleet } from './fleet.ts';
+import { StagedBot } from './staged-rollout-bot.ts';
+
+// Waves declared with `approval: required` wait for an operator, on PGlite and on PostgreSQL: the first wave
+// sends nothing until approved from the check run, the second waits when it is reached and is approved through
+// the admin API, an approval nobody waits for is refused with the reason, a repeat changes nothing, and the
+// rollout completes.
+
+const github = new GitHubStandIn();
+const fleet = new Fleet();
+before(async () => {
+  await github.start();
+  await fleet.start();
+});
+after(async () => {
+  await fleet.stop();
+  await github.stop();
+});
+
+for (const engine of ENGINES)
+  describe(engine, () => {
+    let bot: StagedBot;
+    before(async () => {
+      bot = await StagedBot.create(engine, github);
+      fleet.botUrl = bot.url;
+    });
+    beforeEach(() => {
+      fleet.botUrl = bot.url;
+    });
+    after(() => bot.stop());
+
+    test(`${engine}: each gated wave waits for its approval, from the check run or the admin API`, {
+      timeout: 120_000,
+    }, async () => {
+      const repo = `conn2flow/gates-${engine}`;
+      github.files.set(
+        `${repo}/.github/conn2flow-release.yml`,
+        [
+          'rollout:',
+          '  waves:',
+          '    - { name: canary, labels: [canary], approval: required }',
+          '    - { name: rest, approval: required }',
+        ].join('\n'),
+      );
+      const plugin = `${repo}:gated-plugin`;
+      const canary = await bot.addHost(fleet, 'canary', [plugin], { labels: ['canary'] });
+      const rest = await bot.addHost(fleet, 'rest', [plugin]);
+      const rolloutId = await bot.rolloutOf(await bot.publish(repo, 'gated-plugin', '1.0.0'));
+
+      const gated = await bot.until('the first wave waiting for approval', async () => {
+        const r = await bot.rollout(rolloutId);
+        return r.waves[0].state === 'awaiting_approval' ? r : undefined;
+      });
+      assert.deepEqual(
+        gated.waves.map((w) => [w.name, w.state, (w as { approvalRequired?: boolean }).approvalRequired]),
+        [
+          ['canary', 'awaiting_approval', true],
+          ['rest', 'waiting', true],
+        ],
+      );
+      const canaryJob = (await bot.jobs(rolloutId)).find((j) => j.hostId === canary)!;
+      assert.deepEqual(
+        [canaryJob.state, canaryJob.hold, canaryJob.reason],
+        ['pending', 'wave', "wave 1 (canary) waits for an operator's approval"],
+      );
+      const run = await bot.until('the check run offering the approval', async () =>
+        github.checkRuns.find(
+          (r) => r.externalId === rolloutId && r.actions.some((a) => a.identifier === 'approve-wave'),
+        ),
+      );
+      assert.match(run.output!.summary, /\| 1 canary \| labels canary \| awaiting approval \(approval required\) \|/);
+      assert.equal(fleet.jobsOf(canary).length, 0, 'nothing went out before the approval');
+
+      const pressed = await github.pressCheckRunButton(bot.webhookTarget(), run, 'approve-wave');
+      assert.equal(pressed.status, 200, pressed.body);
+      await bot.until('the canary to install', async () => fleet.sites.get(canary)!.get('gated-plugin') === '1.0.0');
+      const reached = await bot.until('the second wave waiting for approval', async () => {
+        const r = await bot.rollout(rolloutId);
+        return r.waves[1].state === 'awaiting_approval' ? r : undefined;
+      });
+      assert.equal(reached.state, 'running');
+      const restJob = (await bot.jobs(rolloutId)).find((j) => j.hostId === rest)!;
+      assert.deepEqual([restJob.state, restJob.reason], ['pending', "wave 2 (rest) waits for an operator's approval"]);
+      assert.equal(fleet.jobsOf(rest).length, 0, 'the second wave waits too');
+
+      const approved = await bot.admin('POST', `rollouts/${rolloutId}/approve-wave`, {});
+      assert.equal(approved.status, 200, JSON.stringify(approved.body));
+      assert.deepEqual([approved.body.currentWave, approved.body.jobs], [1, 1]);
+      await bot.until('the rest host to install', async () => fleet.sites.get(rest)!.get('gated-plugin') === '1.0.0');
+      await bot.until('the rollout to complete', async () => (await bot.rollout(rolloutId)).state === 'completed');
+      const again = await bot.admin('POST', `rollouts/${rolloutId}/approve-wave`, {});
+      assert.deepEqual([again.status, again.body.error], [409, `rollout ${rolloutId} is completed`]);
+
+      const events = (await listEvents(bot.db, { rolloutId, limit: 100 })).filter((e) =>
+        ['wave_approved', 'wave_awaiting_approval'].includes(e.kind),
+      );
+      assert.deepEqual(
+        events.map((e) => [e.kind, (e.detail as { wave: number; by?: string }).wave, e.actor]),
+        [
+          ['wave_approved', 1, 'octocat (GitHub)'],
+          ['wave_awaiting_approval', 2, null],
+          ['wave_approved', 2, 'tester'],
+        ],
+      );
+    });
+
+    test(`${engine}: an approval nobody waits for is refused, naming the wave that will wait`, async () => {
+      const repo = `conn2flow/later-gate-${engine}`;
+      github.files.set(
+        `${repo}/.github/conn2flow-release.yml`,
+        [
+          'rollout:',
+          '  waves:',
+          '    - { name: first, labels: [early] }',
+          '    - { name: second, approval: required }',
+        ].join('\n'),
+      );
+      const plugin = `${repo}:later-plugin`;
+      await bot.addHost(fleet, 'early', [plugin], { labels: ['early'] });
+      fleet.holdReports = true;
+      try {
+        const rolloutId = await bot.rolloutOf(await bot.publish(repo, 'later-plugin', '1.0.0'));
+        const refused = await bot.admin('POST', `rollouts/${rolloutId}/approve-wave`, {});
+        assert.equal(refused.status, 409);
+        assert.equal(
+          refused.body.error,
+          `no wave of rollout ${rolloutId} waits for approval: wave 1 (first) is under way; wave 2 (second) will, when it is reached`,
+        );
+      } finally {
+        fleet.releaseReports();
+      }
+    });
+  });
