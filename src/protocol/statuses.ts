@@ -37,10 +37,10 @@ export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set([
 
 /**
  * Why a `pending` job is held by the bot and not yet sent: its wave has not started, the host's maintenance
- * window is closed, the release is younger than the repository's minimum age, a dependency is being
- * installed first, or the rollout is paused or halted.
+ * window is closed, the release is younger than the repository's minimum age, an operator scheduled the
+ * rollout to start later, a dependency is being installed first, or the rollout is paused or halted.
  */
-export const HOLDS = ['wave', 'window', 'release_age', 'dependency', 'paused', 'halted'] as const;
+export const HOLDS = ['wave', 'window', 'release_age', 'scheduled', 'dependency', 'paused', 'halted'] as const;
 export type Hold = (typeof HOLDS)[number];
 
 /** The bot's job state for a host's report. */

@@ -106,6 +106,7 @@ test('error thresholds by count and by percentage', () => {
 const base = (extra: Partial<HoldContext> = {}): HoldContext => ({
   now: new Date('2026-11-27T10:00:00Z'),
   notBefore: null,
+  startAt: null,
   schedules: [],
   dependencies: [],
   checkDependencies: true,
@@ -118,10 +119,24 @@ const base = (extra: Partial<HoldContext> = {}): HoldContext => ({
   ...extra,
 });
 
-test('holds: release age, then dependencies (missing, too old, too new, on the way, a cycle), then the window', () => {
+test('holds: a scheduled start, release age, then dependencies (missing, too old, too new, on the way, a cycle), then the window', () => {
   assert.deepEqual(evaluateHold(base()), { kind: 'release' });
   const young = evaluateHold(base({ notBefore: new Date('2026-11-27T12:00:00Z') }));
   assert.deepEqual([young.kind, young.kind === 'hold' && young.hold], ['hold', 'release_age']);
+  assert.deepEqual(
+    evaluateHold(base({ startAt: new Date('2026-11-27T22:30:00Z'), notBefore: new Date('2026-11-27T12:00:00Z') })),
+    {
+      kind: 'hold',
+      hold: 'scheduled',
+      reason: 'scheduled to start at 2026-11-27 22:30 UTC',
+      until: new Date('2026-11-27T22:30:00Z'),
+    },
+  );
+  assert.deepEqual(
+    evaluateHold(base({ startAt: new Date('2026-11-27T09:00:00Z') })),
+    { kind: 'release' },
+    'a start that passed holds nothing',
+  );
 
   const core = [{ id: 'core', min: '1.0.0', max: '1.9.9' }];
   const has = (version: string) => [{ pluginId: 'core', version, sha256: null }];

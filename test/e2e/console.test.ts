@@ -71,7 +71,7 @@ async function accessible(page: Page, name: string): Promise<void> {
   await page.setViewportSize(desk);
 }
 
-test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank, a wave approved, CSRF refused, every page accessible', {
+test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank, a start scheduled and a wave approved, CSRF refused, every page accessible', {
   timeout: 240_000,
 }, async () => {
   await bundleBuilt();
@@ -548,6 +548,26 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
       /\n {2}wave 1 everyone \(labels console, approval required\): awaiting approval; 0 ok, 0 failed, 3 held of 3;/,
     );
     await accessible(page, 'rollout-awaiting-approval');
+    // Scheduled for tomorrow in the console; the CLI refuses a time without its zone, then lifts the schedule.
+    const tomorrow = `${new Date(Date.now() + 86_400_000).toISOString().slice(0, 16).replace('T', ' ')}Z`;
+    await page.getByLabel('Start at').fill(tomorrow);
+    await page.getByRole('button', { name: 'Schedule the start' }).click();
+    await page.getByText(/^Schedule this rollout to start at \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\?/).waitFor();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    await page.getByText(/^schedule: the rollout is running, wave 1; 0 job\(s\) held until \S+/).waitFor();
+    await page.getByText(/^Scheduled: nothing goes out before /).waitFor();
+    await accessible(page, 'rollout-scheduled');
+    const zoneless = await cli('rollouts', 'schedule', third, '--at', '2030-01-01 02:00');
+    assert.equal(zoneless.code, 1);
+    assert.match(zoneless.stderr, /"2030-01-01 02:00" is not a time with its zone/);
+    const lifted = await cli('rollouts', 'schedule', third, '--clear');
+    assert.equal(lifted.code, 0, lifted.stderr);
+    assert.match(
+      lifted.stdout,
+      /: running, wave 1; the schedule is lifted: what it held goes out as its other holds allow\n$/,
+    );
+    await page.getByRole('button', { name: 'Lift the schedule' }).waitFor({ state: 'detached' });
+    assert.equal(await page.getByText(/^Scheduled: /).count(), 0, 'the page follows the lifted schedule');
     await approveWave.click();
     await page.getByText(/^Let the wave this rollout reached start\?/).waitFor();
     await page.getByRole('button', { name: 'Yes, do it' }).click();

@@ -34,6 +34,8 @@ import {
   startNextWave,
   type ControlResult,
   approveWave,
+  parseStartTime,
+  scheduleRollout,
 } from '../rollout/rollout-control.ts';
 import { checkLabel, StrategyError } from '../rollout/strategy.ts';
 import { readRolloutWhole } from '../read/rollout-view.ts';
@@ -354,6 +356,8 @@ async function rolloutAction(
       return startNextWave(deps, rolloutId, by);
     case 'approve-wave':
       return approveWave(deps, rolloutId, by);
+    case 'schedule':
+      return scheduleRollout(deps, rolloutId, parseStartTime(body.at), by);
   }
   return jobAction(deps, rolloutId, action, body, by);
 }

@@ -11,6 +11,8 @@ import {
 import {
   abortRollout,
   approveWave,
+  parseStartTime,
+  scheduleRollout,
   pauseRollout,
   resumeRollout,
   startNextWave,
@@ -49,6 +51,8 @@ const QUESTIONS: Record<string, [all: string, one: string, danger: boolean]> = {
     '',
     false,
   ],
+  schedule: ['Schedule this rollout to start at {at}? Nothing of it goes out before then.', '', false],
+  unschedule: ["Lift this rollout's schedule? What it held goes out as its other holds allow.", '', false],
   abort: ['Abort this rollout? Nothing more is ever sent for it.', '', true],
   'abort-rollback': ['Abort this rollout and return the hosts it updated to what they had?', '', true],
 };
@@ -60,8 +64,11 @@ export async function consoleAction(
   jobId: string | undefined,
   by: string,
   confirmed: boolean,
+  at: string | null = null,
 ): Promise<Planned> {
   const question = QUESTIONS[action];
+  const startAt = action === 'schedule' ? parseStartTime(at ?? '') : null;
+  if (action === 'schedule' && !startAt) throw new ActionRefused('say when the rollout starts', 422);
   if (!question) throw new ActionRefused(`unknown action "${action}"`, 422);
   const rollout = await getRollout(deps.db, rolloutId);
   if (!rollout) throw new ActionRefused(`no rollout ${rolloutId}`, 404);
@@ -74,7 +81,7 @@ export async function consoleAction(
     const host = job ? ((await getHost(deps.db, job.hostId))?.name ?? job.hostId) : '';
     return {
       kind: 'confirm',
-      question: `${text.replace('{host}', host)} (${rollout.pluginId} ${rollout.version}, ${rollout.id})`,
+      question: `${text.replace('{host}', host).replace('{at}', startAt ? `${startAt.toISOString().replace('T', ' ').slice(0, 16)} UTC` : '')} (${rollout.pluginId} ${rollout.version}, ${rollout.id})`,
       danger: question[2],
     };
   }
@@ -107,6 +114,10 @@ export async function consoleAction(
       break;
     case 'approve-wave':
       result = await approveWave(deps, rolloutId, by);
+      break;
+    case 'schedule':
+    case 'unschedule':
+      result = await scheduleRollout(deps, rolloutId, startAt, by);
       break;
     default:
       result = await abortRollout(deps, rolloutId, by, { rollback: action === 'abort-rollback' });
@@ -151,6 +162,8 @@ function describeControl(action: string, result: ControlResult): string {
     resume: `${result.jobs} held job(s) released`,
     'next-wave': 'its jobs go out as the controller releases them (watch the jobs below)',
     'approve-wave': `${result.jobs} job(s) of the wave go out as the controller releases them`,
+    schedule: `${result.jobs} job(s) held until ${result.startAt}`,
+    unschedule: 'what the schedule held goes out as its other holds allow',
     abort: `${result.jobs} unsent job(s) cancelled`,
     'abort-rollback': `${result.jobs} unsent job(s) cancelled`,
   };

@@ -499,6 +499,7 @@ async function post(
       form.get('job') ?? undefined,
       by,
       form.get('confirm') === 'yes',
+      form.get('at'),
     );
     if (planned.kind === 'confirm') {
       return send(

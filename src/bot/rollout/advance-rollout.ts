@@ -50,7 +50,7 @@ export interface AdvanceOutcome {
 }
 
 const NOTHING: AdvanceOutcome = { released: 0, blocked: 0, wakeAt: null };
-const RELEASABLE = new Set(['wave', 'window', 'release_age', 'dependency']);
+const RELEASABLE = new Set(['wave', 'window', 'release_age', 'scheduled', 'dependency']);
 
 export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Promise<AdvanceOutcome> {
   const now = deps.now?.() ?? new Date();
@@ -228,6 +228,7 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
   const shared = {
     now,
     notBefore: rollout.notBefore ? new Date(rollout.notBefore) : null,
+    startAt: rollout.startAt ? new Date(rollout.startAt) : null,
     labelSchedules: labels,
     dependencies: release?.dependencies ?? [],
     dependencyWaitUntil: new Date(Date.parse(rollout.createdAt) + DEPENDENCY_WAIT_SECONDS * 1000),

@@ -18,6 +18,8 @@ export interface HoldContext {
   now: Date;
   /** The release's minimum age ends here (null: none). */
   notBefore: Date | null;
+  /** An operator scheduled the rollout to start here (null: not scheduled). */
+  startAt: Date | null;
   /** The host's maintenance windows (none: any time). */
   schedules: readonly Schedule[];
   /** What the job's package needs on the site; checked for installs and updates. */
@@ -45,6 +47,14 @@ export type HoldDecision =
 
 export function evaluateHold(context: HoldContext): HoldDecision {
   const { now } = context;
+  if (context.startAt && context.startAt > now) {
+    return {
+      kind: 'hold',
+      hold: 'scheduled',
+      reason: `scheduled to start at ${context.startAt.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+      until: context.startAt,
+    };
+  }
   if (context.notBefore && context.notBefore > now) {
     return {
       kind: 'hold',
@@ -122,6 +132,7 @@ function dependencyDecision(context: HoldContext): HoldDecision | undefined {
 export interface RolloutHoldContext {
   now: Date;
   notBefore: Date | null;
+  startAt: Date | null;
   labelSchedules: readonly LabelSchedule[];
   dependencies: readonly Dependency[];
   dependencyWaitUntil: Date;
@@ -138,6 +149,7 @@ export function hostHoldContext(
   return {
     now: rollout.now,
     notBefore: rollout.notBefore,
+    startAt: rollout.startAt,
     schedules: schedulesOf(host, rollout.labelSchedules),
     dependencies: rollout.dependencies,
     checkDependencies: job.action === 'install' || job.action === 'update',

@@ -1,6 +1,7 @@
 import type { Database } from '../store/database.ts';
 import {
   cancelUnsentJobs,
+  holdForSchedule,
   holdUnsentJobs,
   lockRollout,
   recordRolloutEvent,
@@ -23,6 +24,8 @@ export interface ControlResult {
   action: string;
   state: RolloutState;
   currentWave: number;
+  /** Nothing goes out before this (an operator's schedule; null: none). */
+  startAt: string | null;
   /** Jobs held, released or cancelled by the action. */
   jobs: number;
   /** An abort with rollback: the rollback's result. */
@@ -75,6 +78,49 @@ export async function abortRollout(
     throw error;
   });
   return { ...result, ...(rolledBack ? { rollback: rolledBack } : {}) };
+}
+
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** A scheduled start as given: a time with its zone ("2026-12-04T02:00Z", "2026-12-04 03:00+01:00"), or null. */
+export function parseStartTime(value: unknown): Date | null {
+  if (value === null || value === '') return null;
+  const at =
+    typeof value === 'string' && ZONED_TIME.test(value.trim()) ? new Date(value.trim().replace(' ', 'T')) : null;
+  if (!at || Number.isNaN(at.getTime()))
+    throw new ActionRefused(
+      `${JSON.stringify(value)} is not a time with its zone: write it like 2026-12-04T02:00Z or 2026-12-04 03:00+01:00`,
+      422,
+    );
+  return at;
+}
+
+/**
+ * Nothing of the rollout goes out before `at` (null: the schedule is lifted, and what it held goes out as
+ * its other holds allow). Jobs already sent go on; an operator's retry or force of one job is not held.
+ */
+export async function scheduleRollout(
+  deps: OperatorDeps,
+  rolloutId: string,
+  at: Date | null,
+  by: string | null,
+  now = new Date(),
+): Promise<ControlResult> {
+  return control(deps, rolloutId, 'schedule', by, async (rollout, tx) => {
+    if (rollout.kind !== 'release')
+      throw new ActionRefused(`rollout ${rolloutId} is a ${rollout.kind}: only a release's rollout is scheduled`, 422);
+    if (rollout.state === 'aborted' || rollout.state === 'completed')
+      throw new ActionRefused(`rollout ${rolloutId} is ${rollout.state}: nothing of it is left to schedule`);
+    if (at && at.getTime() <= now.getTime())
+      throw new ActionRefused(`${at.toISOString()} has passed: schedule a time to come, or lift the schedule`, 422);
+    const when = at ? `scheduled to start at ${at.toISOString().replace('T', ' ').slice(0, 16)} UTC` : null;
+    await setRolloutState(tx, rolloutId, { startAt: at });
+    await recordRolloutEvent(tx, rolloutId, at ? 'rollout_scheduled' : 'rollout_schedule_lifted', {
+      at: at?.toISOString() ?? null,
+      by,
+    });
+    return when ? holdForSchedule(tx, rolloutId, rollout.currentWave, `${when}${byText(by)}`) : 0;
+  });
 }
 
 /** Lets the wave the rollout has reached start, when it waits for approval (`approval: required`). */
@@ -148,7 +194,8 @@ async function control(
     }
     return { after, jobs };
   });
-  return { rolloutId, action, state: outcome.after.state, currentWave: outcome.after.currentWave, jobs: outcome.jobs };
+  const { state, currentWave, startAt } = outcome.after;
+  return { rolloutId, action, state, currentWave, startAt, jobs: outcome.jobs };
 }
 
 const byText = (by: string | null) => (by ? ` by ${by}` : '');

@@ -44,6 +44,7 @@ export function stageJobs(input: StageInput): Staged {
   const shared = {
     now,
     notBefore,
+    startAt: null,
     labelSchedules: input.labelSchedules,
     dependencies: input.release.dependencies,
     dependencyWaitUntil: new Date(now.getTime() + DEPENDENCY_WAIT_SECONDS * 1000),

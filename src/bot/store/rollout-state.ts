@@ -26,6 +26,7 @@ export async function setRolloutState(
     acceptedWave?: number;
     approvedWave?: number;
     soakUntil?: Date | null;
+    startAt?: Date | null;
   },
 ): Promise<void> {
   const sets: string[] = [];
@@ -40,6 +41,7 @@ export async function setRolloutState(
   if (fields.acceptedWave !== undefined) add('accepted_wave', fields.acceptedWave);
   if (fields.approvedWave !== undefined) add('approved_wave', fields.approvedWave);
   if (fields.soakUntil !== undefined) add('soak_until', fields.soakUntil?.toISOString() ?? null);
+  if (fields.startAt !== undefined) add('start_at', fields.startAt?.toISOString() ?? null);
   if (sets.length) await tx.query(`update rollouts set ${sets.join(', ')} where id = $1`, values);
 }
 
@@ -60,6 +62,31 @@ export async function holdUnsentJobs(
     [rolloutId, hold, reason],
   );
   return rows.map(toJob);
+}
+
+/**
+ * Holds the jobs a scheduled start keeps back: those of the waves under way that could go out now (queued and
+ * never sent, waiting for approval, or held by what the controller decides); returns how many.
+ */
+export async function holdForSchedule(
+  tx: Queryable,
+  rolloutId: string,
+  currentWave: number,
+  reason: string,
+): Promise<number> {
+  const rows = await tx.query(
+    `with moved as (
+       update host_jobs set release_to = case when state = 'pending' then release_to else state end, state = 'pending', hold = 'scheduled', reason = $3, lease_until = null, updated_at = now()
+       where rollout_id = $1 and wave <= $2
+         and ((state = 'queued' and attempts = 0) or state = 'awaiting_approval'
+              or (state = 'pending' and hold in ('window', 'release_age', 'dependency', 'scheduled')))
+       returning id
+     ),
+     history as (insert into job_history (job_id, state, detail) select id, 'pending', $3 from moved)
+     select id from moved`,
+    [rolloutId, currentWave, reason],
+  );
+  return rows.length;
 }
 
 /** Lets paused or halted jobs wait for their wave again (the controller decides the rest). */

@@ -75,6 +75,8 @@ export interface RolloutRow {
   soakUntil: string | null;
   /** No job is sent before this (the repository's minimum release age). */
   notBefore: string | null;
+  /** No job is sent before this either: an operator scheduled the start. */
+  startAt: string | null;
   createdAt: string;
 }
 
@@ -410,7 +412,7 @@ export async function rolloutOfCheckRun(
 /** What changes when the rollout or any of its jobs changes (a page following it compares them). */
 export async function rolloutSignature(db: Queryable, rolloutId: string): Promise<string | undefined> {
   const [row] = await db.query<{ signature: string }>(
-    `select concat_ws('|', r.state, r.current_wave, r.soak_until, (select concat(max(updated_at), '/', count(*)) from host_jobs where rollout_id = r.id),
+    `select concat_ws('|', r.state, r.current_wave, r.soak_until, r.start_at, r.approved_wave, (select concat(max(updated_at), '/', count(*)) from host_jobs where rollout_id = r.id),
        (select yanked_at from releases where id = r.release_id and r.kind = 'release')) as signature
      from rollouts r where r.id = $1`,
     [rolloutId],
@@ -651,6 +653,7 @@ export function toRollout(row: Record<string, unknown>): RolloutRow {
     approvedWave: Number(row.approved_wave ?? -1),
     soakUntil: row.soak_until ? new Date(row.soak_until as string).toISOString() : null,
     notBefore: row.not_before ? new Date(row.not_before as string).toISOString() : null,
+    startAt: row.start_at ? new Date(row.start_at as string).toISOString() : null,
     createdAt: new Date(row.created_at as string).toISOString(),
   };
 }

@@ -372,10 +372,12 @@ create trigger rollouts_inserted after insert on rollouts referencing new table 
   },
   {
     version: 11,
-    name: 'a release may be yanked: nothing of it goes out until it is un-yanked; a wave may wait for approval',
+    name: 'a release may be yanked; a wave may wait for approval; a rollout may be scheduled to start later',
     sql: `
 -- The highest wave an operator approved to start (waves declared with "approval: required" wait for it).
 alter table rollouts add column approved_wave integer not null default -1;
+-- An operator's scheduled start: nothing of the rollout goes out before it.
+alter table rollouts add column start_at timestamptz;
 alter table releases add column yanked_at timestamptz;
 alter table releases add column yanked_by text;
 alter table releases add column yank_reason text;

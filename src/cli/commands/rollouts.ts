@@ -41,6 +41,9 @@ A staged rollout as a whole (waves from .github/conn2flow-release.yml or the bot
   abort <rollout> [--rollback]           send nothing more, ever; --rollback also returns the hosts it
                                          updated to what they had
   next-wave <rollout>                    start the next wave now, whatever the current one's thresholds
+  schedule <rollout> (--at TIME | --clear)
+                                         nothing of it goes out before TIME (with its zone, like
+                                         2026-12-04T02:00Z); --clear lifts the schedule
   approve-wave <rollout>                 let the wave it reached start, when the strategy says
                                          "approval: required" for it (next-wave also approves the wave)
 
@@ -71,6 +74,8 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
+      at: { type: 'string' },
+      clear: { type: 'boolean', default: false },
       bot: { type: 'string' },
       json: { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
@@ -166,19 +171,19 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
     case 'resume':
     case 'abort':
     case 'next-wave':
-    case 'approve-wave': {
+    case 'approve-wave':
+    case 'schedule': {
+      if (action === 'schedule' && Boolean(values.at) === values.clear)
+        throw new UsageError('rollouts schedule takes --at TIME (with its zone, like 2026-12-04T02:00Z) or --clear');
       const result = await api.call<{
         rolloutId: string;
         action: string;
         state: string;
         currentWave: number;
+        startAt: string | null;
         jobs: number;
         rollback?: ActionResult;
-      }>(
-        'POST',
-        `/api/admin/rollouts/${need(rollout, 'a rollout id')}/${action}`,
-        action === 'abort' && values.rollback ? { rollback: true } : {},
-      );
+      }>('POST', `/api/admin/rollouts/${need(rollout, 'a rollout id')}/${action}`, controlBody(action, values));
       if (values.json) printJson(result);
       else {
         const moved = {
@@ -187,9 +192,12 @@ export async function rolloutsCommand(args: string[]): Promise<number> {
           abort: 'cancelled',
           'next-wave': 'released to their waves',
           'approve-wave': 'may go out now',
+          schedule: `held until ${result.startAt}`,
         }[action];
+        const jobs = `${result.jobs} job${result.jobs === 1 ? '' : 's'} ${moved}`;
+        const lifted = 'the schedule is lifted: what it held goes out as its other holds allow';
         out(
-          `${result.rolloutId}: ${result.state}, wave ${result.currentWave + 1}; ${result.jobs} job${result.jobs === 1 ? '' : 's'} ${moved}`,
+          `${result.rolloutId}: ${result.state}, wave ${result.currentWave + 1}; ${action === 'schedule' && !result.startAt ? lifted : jobs}`,
         );
         if (result.rollback) printAction(result.rollback);
       }
@@ -287,6 +295,7 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     state: string;
     stateReason: string | null;
     notBefore: string | null;
+    startAt: string | null;
     waves: WaveSummary[];
     jobs: Array<Job & { wave: number; hold: string | null; hostName: string | null }>;
   }>('GET', `/api/admin/rollouts/${id}`);
@@ -300,6 +309,8 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
   if (shown.stateReason) out(`  ${printable(shown.stateReason)}`);
   if (shown.notBefore && Date.parse(shown.notBefore) > Date.now())
     out(`  minimum release age: nothing goes out before ${shown.notBefore}`);
+  if (shown.startAt && Date.parse(shown.startAt) > Date.now())
+    out(`  scheduled: nothing goes out before ${shown.startAt}`);
   for (const w of shown.waves) {
     const soakFor = w.soakSeconds ? `, soak ${w.soakSeconds} s` : '';
     const soak = w.soakUntil ? `, soaking until ${w.soakUntil}` : soakFor;
@@ -349,4 +360,11 @@ function printAction(result: ActionResult): void {
   }
   for (const u of result.unchanged)
     out(`  left alone: ${u.hostId || u.jobId}${u.jobId && u.hostId ? ` (job ${u.jobId})` : ''}: ${printable(u.why)}`);
+}
+
+/** The body of a whole-rollout action: abort may roll back, schedule names its time (null lifts it). */
+function controlBody(action: string, values: { rollback: boolean; at?: string; clear: boolean }): object {
+  if (action === 'abort') return values.rollback ? { rollback: true } : {};
+  if (action === 'schedule') return { at: values.clear ? null : values.at };
+  return {};
 }

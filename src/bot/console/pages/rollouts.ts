@@ -66,6 +66,7 @@ export function rolloutLive(shown: RolloutShown): Html {
       : html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="${action}"><input type="hidden" name="job" value="${job.id}"><button type="submit">${label}<span class="skip"> ${hostName(shown, job)}</span></button></form>`;
   return html`
 <p>State: ${state(rollout.state)}${rollout.stateReason ? html` <span class="muted">(${rollout.stateReason})</span>` : ''}</p>
+${rollout.startAt && Date.parse(rollout.startAt) > Date.now() ? html`<p>Scheduled: nothing goes out before ${when(rollout.startAt)}.</p>` : ''}
 ${shown.yanked ? html`<p><strong class="bad">Yanked</strong> ${when(shown.yanked.at)}${shown.yanked.by ? ` by ${shown.yanked.by}` : ''}: ${shown.yanked.reason}. Nothing of it is sent until it is un-yanked <a href="/console/registry/${rollout.repository}/${encodeURIComponent(rollout.pluginId)}">in the registry</a>.</p>` : ''}
 ${rolloutActions(shown)}
 ${
@@ -142,8 +143,18 @@ function rolloutActions(shown: RolloutShown): Html | string {
   ${staged && rollout.state === 'running' ? act('pause', 'Pause') : ''}
   ${staged && sends && (rollout.state === 'paused' || rollout.state === 'halted') ? act('resume', 'Resume', 'primary') : ''}
   ${staged && sends && open && rollout.currentWave + 1 < shown.waves.length ? act('next-wave', 'Start the next wave now') : ''}
+  ${rollout.kind === 'release' && open && sends ? scheduleForm(rollout, csrf) : ''}
   ${rollout.kind === 'release' && open ? html`${act('abort', 'Abort', 'danger')} ${act('abort-rollback', 'Abort and roll back', 'danger')}` : ''}
 </div>`;
+}
+
+/** Start the rollout later (a time with its zone), or lift a schedule it has. */
+function scheduleForm(rollout: RolloutRow, csrf: string): Html {
+  const id = encodeURIComponent(rollout.id);
+  const lift = rollout.startAt
+    ? html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="unschedule"><button type="submit">Lift the schedule</button></form>`
+    : '';
+  return html`<form method="post" action="/console/rollouts/${id}/act" class="inline"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="action" value="schedule"><label>Start at <input type="text" name="at" required placeholder="2026-12-04 02:00Z" size="18"></label> <button type="submit">Schedule the start</button></form>${lift}`;
 }
 
 /** A wave's jobs as a bar (ok, failed, held, the rest) with the counts in words beside it. */

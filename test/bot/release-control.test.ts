@@ -6,10 +6,11 @@ import { ENGINES } from './databases.ts';
 import { Fleet } from './fleet.ts';
 import { StagedBot } from './staged-rollout-bot.ts';
 
-// Waves declared with `approval: required` wait for an operator, on PGlite and on PostgreSQL: the first wave
-// sends nothing until approved from the check run, the second waits when it is reached and is approved through
-// the admin API, an approval nobody waits for is refused with the reason, a repeat changes nothing, and the
-// rollout completes.
+// Releases steered before they go, on PGlite and on PostgreSQL. Waves declared with `approval: required` wait
+// for an operator: the first wave sends nothing until approved from the check run, the second waits when it
+// is reached and is approved through the admin API, an approval nobody waits for is refused with the reason.
+// A rollout scheduled to start later sends nothing before then (whatever else would let it go), and a lifted
+// schedule lets it go at once.
 
 const github = new GitHubStandIn();
 const fleet = new Fleet();
@@ -31,6 +32,7 @@ for (const engine of ENGINES)
     });
     beforeEach(() => {
       fleet.botUrl = bot.url;
+      bot.clock.reset();
     });
     after(() => bot.stop());
 
@@ -134,5 +136,67 @@ for (const engine of ENGINES)
       } finally {
         fleet.releaseReports();
       }
+    });
+
+    test(`${engine}: a scheduled start holds every job until its time; lifting it lets them go`, {
+      timeout: 120_000,
+    }, async () => {
+      const repo = `conn2flow/schedule-${engine}`;
+      github.files.set(`${repo}/.github/conn2flow-release.yml`, 'rollout:\n  minReleaseAge: 1h\n');
+      const plugin = `${repo}:timed-plugin`;
+      const host = await bot.addHost(fleet, 'night-shop', [plugin]);
+      const rolloutId = await bot.rolloutOf(await bot.publish(repo, 'timed-plugin', '1.0.0'));
+      const route = `rollouts/${rolloutId}/schedule`;
+
+      const badTime = await bot.admin('POST', route, { at: '2026-12-04 02:00' });
+      assert.equal(badTime.status, 422);
+      assert.match(badTime.body.error, /is not a time with its zone: write it like 2026-12-04T02:00Z/);
+      assert.equal((await bot.admin('POST', route, { at: '2020-01-01T00:00Z' })).status, 422, 'a time that passed');
+
+      const at = new Date(Date.now() + 3 * 3600_000);
+      const scheduled = await bot.admin('POST', route, { at: at.toISOString() });
+      assert.equal(scheduled.status, 200, JSON.stringify(scheduled.body));
+      assert.deepEqual([scheduled.body.startAt, scheduled.body.jobs], [at.toISOString(), 1]);
+      const held = async () => (await bot.jobs(rolloutId)).find((j) => j.hostId === host)!;
+      assert.deepEqual([(await held()).state, (await held()).hold], ['pending', 'scheduled']);
+
+      bot.clock.advance(2 * 3600); // the release age has passed; the schedule has not
+      await bot.until('the controller to look again after the release age', async () => {
+        const job = await held();
+        return job.reason?.startsWith('scheduled to start at ') ? job : undefined;
+      });
+      assert.equal(fleet.jobsOf(host).length, 0, 'nothing before the scheduled start');
+      bot.clock.advance(3600 + 60);
+      await bot.until(
+        'the job at the scheduled start',
+        async () => fleet.sites.get(host)!.get('timed-plugin') === '1.0.0',
+      );
+
+      // A second release: scheduled a day ahead, past its release age still held, then the schedule lifted.
+      bot.clock.reset();
+      const second = await bot.rolloutOf(await bot.publish(repo, 'timed-plugin', '1.1.0'));
+      const later = new Date(Date.now() + 24 * 3600_000);
+      assert.equal((await bot.admin('POST', `rollouts/${second}/schedule`, { at: later.toISOString() })).status, 200);
+      bot.clock.advance(3600 + 60);
+      const waiting = await bot.until('the release age to pass under the schedule', async () => {
+        const job = (await bot.jobs(second)).find((j) => j.hostId === host)!;
+        return job.hold === 'scheduled' && job.reason?.startsWith('scheduled to start at ') ? job : undefined;
+      });
+      assert.equal(waiting.state, 'pending');
+      assert.equal(fleet.jobsOf(host).length, 1, 'only 1.0.0 went out');
+      const lifted = await bot.admin('POST', `rollouts/${second}/schedule`, { at: null });
+      assert.deepEqual([lifted.status, lifted.body.startAt], [200, null]);
+      await bot.until(
+        'the job once the schedule is lifted',
+        async () => fleet.sites.get(host)!.get('timed-plugin') === '1.1.0',
+      );
+      const kinds = (await listEvents(bot.db, { rolloutId: second, limit: 100 })).map((e) => e.kind);
+      for (const kind of ['rollout_scheduled', 'rollout_schedule_lifted'])
+        assert.ok(kinds.includes(kind), `${kind} in ${kinds}`);
+      const done = await bot.admin('POST', route, { at: later.toISOString() });
+      assert.deepEqual(
+        [done.status, done.body.error],
+        [409, `rollout ${rolloutId} is completed: nothing of it is left to schedule`],
+      );
     });
   });
