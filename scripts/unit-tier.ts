@@ -30,6 +30,7 @@ export const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/staged-rollouts.test.ts': 'PostgreSQL, fleets on both engines',
   'test/bot/yank.test.ts': 'PostgreSQL and PGlite, a fleet',
   'test/bot/release-control.test.ts': 'PostgreSQL and PGlite, a fleet',
+  'test/bot/notifications.test.ts': 'PostgreSQL and PGlite, a fleet',
   'test/bot/start.test.ts': 'bot processes',
   'test/bot/app-registration.test.ts': 'bot processes',
   'test/bot/webhook-limit.test.ts': 'a bot process and 700 MB of requests',

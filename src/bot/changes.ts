@@ -2,7 +2,8 @@ import type { Database } from './store/database.ts';
 
 // What changed, as the database announces it: every statement that changes jobs or rollouts sends
 // "r:<rollout>", "h:<host>" (or "h:*") and, when jobs finish, "f:<host>" (or "f:*") on c2f_changes when it
-// commits (migrations 9 and 10), whichever bot process made it. One listening connection per process: whoever
+// commits (migrations 9 and 10), and "n:*" when notifications are due (migration 12), whichever bot process
+// made it. One listening connection per process: whoever
 // waits on a rollout (a live page) or a host (a long poll) is woken by it, not by asking the database every
 // second, and whoever follows every rollout (the controller and the check runs) hears each one. A slow sweep
 // wakes the waiters now and then, for what no statement announces (a lease running out) and for safety.
@@ -10,7 +11,7 @@ import type { Database } from './store/database.ts';
 export const CHANNEL = 'c2f_changes';
 const SWEEP_MS = 30_000;
 
-export type ChangeKind = 'r' | 'h' | 'f';
+export type ChangeKind = 'r' | 'h' | 'f' | 'n';
 export type ChangeKey = `${ChangeKind}:${string}`;
 /** Hears every change of one kind: the id that changed, or "*" when any may have (many at once, a lost connection). */
 export type ChangeFollower = (id: string) => void;

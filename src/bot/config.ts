@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DEFAULT_SIGSTORE_TRUST, loadSigstoreTrust, type SigstoreTrust } from '../plugin/provenance.ts';
 import type { ErrorObject } from 'ajv';
 import { RETRY_SCHEDULE_SECONDS } from './delivery/deliver-job.ts';
+import { NOTIFY_RETRY_SECONDS } from './notify/send-notifications.ts';
 import { JOB_DEADLINE_SECONDS } from './delivery/job-message.ts';
 import { REPORT_CHECK_SECONDS } from './delivery/overdue-reports.ts';
 import { PULL_LEASE_SECONDS } from './api/heartbeat.ts';
@@ -34,6 +35,8 @@ export interface BotConfig {
   pushTimeoutMs: number;
   /** Seconds before each retry of a push; its length is the number of retries. */
   retrySchedule: number[];
+  /** Seconds before each retry of a notification; its length is the number of retries. */
+  notifyRetrySchedule: number[];
   /** Seconds a check-run update waits to gather changes into one call. */
   checkRunDelaySeconds: number;
   /** Days the event log, webhook deliveries and final jobs' history and reports are kept. */
@@ -78,6 +81,7 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   pullLeaseSeconds: 'C2F_PULL_LEASE_SECONDS',
   pushTimeoutMs: 'C2F_PUSH_TIMEOUT_MS',
   retrySchedule: 'C2F_RETRY_SCHEDULE',
+  notifyRetrySchedule: 'C2F_NOTIFY_RETRY_SCHEDULE',
   checkRunDelaySeconds: 'C2F_CHECK_RUN_DELAY_SECONDS',
   retentionDays: 'C2F_RETENTION_DAYS',
   publisherKeys: 'C2F_PUBLISHER_KEYS',
@@ -111,13 +115,15 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     problems.push(
       "C2F_BOT_URL is not set: the bot's public URL (https://bot.example.com): GitHub sends webhooks to it, hosts report to it and download private packages from it",
     );
-  const schedule = set('C2F_RETRY_SCHEDULE');
-  const retrySchedule =
-    schedule === undefined ? RETRY_SCHEDULE_SECONDS : schedule.split(',').map((part) => Number(part.trim()));
-  if (retrySchedule.some((n) => !Number.isFinite(n)))
-    problems.push(
-      `C2F_RETRY_SCHEDULE must be seconds separated by commas (5,300,1800), found ${JSON.stringify(schedule)}`,
-    );
+  const seconds = (name: string, fallback: readonly number[]) => {
+    const text = set(name);
+    const list = text === undefined ? [...fallback] : text.split(',').map((part) => Number(part.trim()));
+    if (list.some((n) => !Number.isFinite(n)))
+      problems.push(`${name} must be seconds separated by commas (5,300,1800), found ${JSON.stringify(text)}`);
+    return list.filter((n) => Number.isFinite(n));
+  };
+  const retrySchedule = seconds('C2F_RETRY_SCHEDULE', RETRY_SCHEDULE_SECONDS);
+  const notifyRetrySchedule = seconds('C2F_NOTIFY_RETRY_SCHEDULE', NOTIFY_RETRY_SECONDS);
   let rolloutStrategy: Strategy | undefined;
   if (set('C2F_ROLLOUT_STRATEGY') !== undefined) {
     try {
@@ -162,7 +168,8 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     secretKey: env.C2F_SECRET_KEY,
     pullLeaseSeconds: number('C2F_PULL_LEASE_SECONDS', PULL_LEASE_SECONDS),
     pushTimeoutMs: number('C2F_PUSH_TIMEOUT_MS', 10_000),
-    retrySchedule: retrySchedule.filter((n) => Number.isFinite(n)),
+    retrySchedule,
+    notifyRetrySchedule,
     checkRunDelaySeconds: number('C2F_CHECK_RUN_DELAY_SECONDS', CHECK_RUN_DELAY_SECONDS),
     retentionDays: number('C2F_RETENTION_DAYS', DEFAULT_RETENTION_DAYS),
     rolloutTickSeconds: number('C2F_ROLLOUT_TICK_SECONDS', 30),

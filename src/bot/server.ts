@@ -1,3 +1,4 @@
+import { Notifier } from './notify/notifier.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Probot } from 'probot';
 import { handleAdmin, isAdminPath } from './api/admin.ts';
@@ -189,6 +190,16 @@ export async function createBot(probot: Probot, config: BotConfig, overrides: Bo
       ),
     };
     const server = await createBotServer(probot, deps);
+    const notifier = Notifier.start({
+      db,
+      box,
+      botUrl: config.botUrl,
+      retrySchedule: config.notifyRetrySchedule,
+      timeoutMs: config.pushTimeoutMs,
+      changes: deps.changes,
+      log: (error) => probot.log.warn({ reason: error.message }, 'sending notifications failed; trying again'),
+    });
+    deps.stopping?.push(() => notifier.stop());
     return {
       server,
       deps,

@@ -13,6 +13,7 @@ import {
 } from './commands/keys.ts';
 import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
 import { REGISTRY_HELP, registryCommand } from './commands/registry.ts';
+import { NOTIFICATIONS_HELP, notificationsCommand } from './commands/notifications.ts';
 import { ROLLOUTS_HELP, rolloutsCommand } from './commands/rollouts.ts';
 import { PACK_HELP, packCommand } from './commands/pack.ts';
 import { VERIFY_HELP, verifyCommand } from './commands/verify.ts';
@@ -31,7 +32,8 @@ Commands:
   bot                     run the release bot (GitHub App); "bot check" tests its configuration
   hosts <action>          register and manage hosts (through the bot's admin API)
   rollouts <action>       follow rollouts; approve, retry, force, cancel or roll back hosts' jobs
-  registry [...]          plugins and versions the bot knows: who signed each, which hosts run it
+  registry [...]          plugins and versions the bot knows: who signed each, which hosts run it; yank
+  notifications <action>  endpoints told of halts, failures, blocks, completions and yanks
   agent                   run the host agent beside a Conn2Flow site; enroll it; show its status
 
 Run "c2f-plugin <command> --help" for a command's options; "c2f-plugin --version" for the version.
@@ -52,6 +54,7 @@ const COMMANDS: Record<string, Command> = {
   hosts: { run: hostsCommand, help: HOSTS_HELP },
   rollouts: { run: rolloutsCommand, help: ROLLOUTS_HELP },
   registry: { run: registryCommand, help: REGISTRY_HELP },
+  notifications: { run: notificationsCommand, help: NOTIFICATIONS_HELP },
   agent: agentCli(),
 };
 

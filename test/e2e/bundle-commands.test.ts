@@ -36,6 +36,7 @@ test('every command and action answers --help from the bundle', async () => {
     ['hosts'],
     ['rollouts'],
     ['registry'],
+    ['notifications'],
     ['agent'],
   ]) {
     const result = await bundleCli([...command, '--help']);

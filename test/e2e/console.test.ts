@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { verifyMessage } from '../../src/protocol/signing.ts';
 import { minimalPackage } from '../../dev/minimal-package.ts';
 import { REPO as ROOT, tempDir, waitFor } from '../helpers.ts';
 import {
@@ -71,7 +74,7 @@ async function accessible(page: Page, name: string): Promise<void> {
   await page.setViewportSize(desk);
 }
 
-test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank, a start scheduled and a wave approved, CSRF refused, every page accessible', {
+test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank told to a signed endpoint, a start scheduled and a wave approved, CSRF refused, every page accessible', {
   timeout: 240_000,
 }, async () => {
   await bundleBuilt();
@@ -190,6 +193,8 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     });
     assert.equal(refusedYank.status(), 403);
     assert.match(await refusedYank.text(), /Your role \(operator\) may not yank or un-yank releases/);
+    assert.equal((await member.request.get(`${botUrl}/console/notifications`)).status(), 403);
+    assert.equal(await member.getByRole('link', { name: 'Notifications' }).count(), 0);
     await member.context().close();
     const page = await signIn('octo-operator');
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
@@ -349,6 +354,37 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await page.goto(`${botUrl}/console/hosts/${hosts['shop-auto']}`);
     await page.getByRole('cell', { name: PLUGIN, exact: true }).first().waitFor();
     await accessible(page, 'host');
+
+    // An admin adds an endpoint to be told of yanks; its secret is shown once and signs what it hears.
+    const heard: Array<{ verified: boolean; type: string; text: string }> = [];
+    let endpointSecret = '';
+    const receiver = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks).toString('utf8');
+      const { type, text } = JSON.parse(body) as { type: string; text: string };
+      heard.push({ verified: verifyMessage(body, req.headers, [endpointSecret]).ok, type, text });
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/c2f/T000/secret-part`;
+    await page.getByRole('link', { name: 'Notifications' }).click();
+    await accessible(page, 'notifications');
+    await page.getByLabel('URL').fill(receiverUrl);
+    await page.getByLabel(/^Only this repository/).fill(REPO);
+    for (const kind of ['halt', 'failure', 'block', 'completion'])
+      await page.getByLabel(kind, { exact: true }).uncheck();
+    await page.getByLabel('plain http allowed').check();
+    await page.getByLabel('a loopback or private address allowed').check();
+    await page.getByRole('button', { name: 'Add the endpoint' }).click();
+    await page.getByText(/^Tell http:\/\/127\.0\.0\.1:\d+\/c2f\/… of yank for conn2flow\/console\?/).waitFor();
+    await page.getByRole('button', { name: 'Yes, do it' }).click();
+    endpointSecret = await page.locator('pre.command').innerText();
+    assert.match(endpointSecret, /^whsec_/);
+    await accessible(page, 'notification-added');
+    const endpoints = await cli('notifications', 'list');
+    assert.match(endpoints.stdout, new RegExp(`^ntf_\\S+ {2}http://127\\.0\\.0\\.1:\\d+/c2f/… {2}${REPO} {2}yank\n$`));
+
     await page.goto(`${botUrl}/console/registry`);
     await page.getByRole('link', { name: PLUGIN }).click();
     await page.getByRole('cell', { name: '1.1.0', exact: true }).first().waitFor();
@@ -398,6 +434,30 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     await rolloutTab.getByRole('button', { name: 'Approve all waiting' }).waitFor();
     assert.equal(await rolloutTab.getByText(/^Yanked /).count(), 0);
     await rolloutTab.close();
+    // The endpoint heard the yank and the un-yank, signed with its secret; its deliveries say so.
+    await waitFor(() => heard.length >= 2, 'the yank and the un-yank told');
+    assert.deepEqual(
+      heard.map((h) => [h.type, h.verified]),
+      [
+        ['release.yanked', true],
+        ['release.unyanked', true],
+      ],
+    );
+    assert.match(
+      heard[0].text,
+      /^console-plugin 1\.1\.0 \(conn2flow\/console\) was yanked by octo-operator \(console\): empties the cart\. /,
+    );
+    await page.goto(`${botUrl}/console/notifications`);
+    await page.locator('tbody a').first().click();
+    assert.match(await page.locator('tbody').innerText(), /yank\s+delivered\s+1\s+204/);
+    await accessible(page, 'notification-deliveries');
+    const cliDeliveries = await cli(
+      'notifications',
+      'deliveries',
+      (await cli('notifications', 'list', '--json')).stdout.match(/"id": "(ntf_[^"]+)"/)![1],
+    );
+    assert.match(cliDeliveries.stdout, /yank {7}delivered 1 attempt\(s\) {2}204\n/);
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
     await page.goto(`${botUrl}/console/registry`);
     await accessible(page, 'registry');
     const registryJson = await page.request.get(`${botUrl}/console/registry.json`);

@@ -1,3 +1,11 @@
+import {
+  NotificationInputError,
+  addNotificationTarget,
+  removeNotificationTarget,
+  shownTarget,
+  targetInput,
+} from '../notify/notification-targets.ts';
+import { getTarget, listTargets, targetDeliveries } from '../store/notifications.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
 import { HostUrlError } from '../host-url.ts';
@@ -122,7 +130,8 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, dep
     if (error instanceof BadRequest) return sendJson(res, error.status, { error: error.message });
     if (error instanceof InputError) return sendJson(res, 400, { error: error.message });
     if (error instanceof ActionRefused) return sendJson(res, error.status, { error: error.message });
-    if (error instanceof HostInputError) return sendJson(res, 400, { error: error.message });
+    if (error instanceof HostInputError || error instanceof NotificationInputError)
+      return sendJson(res, 400, { error: error.message });
     if (error instanceof HostUrlError) return sendJson(res, 422, { error: error.message });
     if (error instanceof HostNotFoundError) return sendJson(res, 404, { error: error.message });
     if (error instanceof HostNameTakenError) return sendJson(res, 409, { error: error.message });
@@ -276,6 +285,27 @@ async function route(
         rollback: body.rollback === true,
       }),
     };
+  }
+  // Where notifications go: list, add (the secret is answered once), remove, and each endpoint's deliveries.
+  if (parts[0] === 'notifications') {
+    if (parts.length === 1 && method === 'GET') return { body: (await listTargets(db)).map(shownTarget) };
+    if (parts.length === 1 && method === 'POST') {
+      const added = await addNotificationTarget(db, box, targetInput(await jsonBody(req)), operator(req));
+      return { status: 201, body: added };
+    }
+    const target = parts[1] ? await getTarget(db, parts[1]) : undefined;
+    if (!target) throw new BadRequest(`no notification endpoint ${parts[1]}`, 404);
+    if (parts.length === 2 && method === 'DELETE') {
+      await removeNotificationTarget(db, target.id, operator(req));
+      return { body: { removed: target.id } };
+    }
+    if (parts.length === 3 && parts[2] === 'deliveries' && method === 'GET')
+      return {
+        body: {
+          target: shownTarget(target),
+          deliveries: await targetDeliveries(db, target.id, input.integer('limit', 50, 1, 500)),
+        },
+      };
   }
   if (parts[0] === 'registry' && method === 'GET') {
     if (parts.length === 1) return { body: await searchRegistry(db, input.text('q')) };

@@ -13,7 +13,7 @@ a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible
 .skip:focus { left: 1rem; top: 1rem; background: var(--bg); padding: .5rem; z-index: 2; }
 header { display: flex; gap: 1.5rem; align-items: center; padding: .6rem 1.2rem; border-bottom: 1px solid var(--line); background: var(--soft); flex-wrap: wrap; }
 header .brand { font-weight: 700; color: var(--fg); text-decoration: none; }
-header nav ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+header nav ul { display: flex; flex-wrap: wrap; gap: .4rem 1rem; list-style: none; margin: 0; padding: 0; }
 header nav a[aria-current="page"] { font-weight: 700; color: var(--fg); }
 header form { margin-left: auto; }
 main { padding: 1rem 1.2rem 3rem; max-width: 110rem; }

@@ -1,3 +1,7 @@
+import { NotificationInputError, shownTarget } from '../notify/notification-targets.ts';
+import { getTarget, listTargets, targetDeliveries } from '../store/notifications.ts';
+import { isNotificationActionPath, notificationAction } from './notification-actions.ts';
+import { deliveriesView, notificationsView } from './pages/notifications.ts';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
@@ -201,7 +205,12 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
   } catch (error) {
     if (error instanceof Refusal) return send(error.status, page('Not done', notice(error.message), { session }));
     if (error instanceof ActionRefused) return send(error.status, page('Not done', notice(error.message), { session }));
-    if (error instanceof HostInputError || error instanceof WindowError || error instanceof StrategyError)
+    if (
+      error instanceof HostInputError ||
+      error instanceof WindowError ||
+      error instanceof StrategyError ||
+      error instanceof NotificationInputError
+    )
       return send(400, page('Not done', notice(error.message), { session }));
     if (error instanceof HostNameTakenError) return send(409, page('Not done', notice(error.message), { session }));
     if (error instanceof BodyTooLargeError)
@@ -332,6 +341,19 @@ async function get(
         current: '/console/rollouts',
       }),
     );
+  }
+  if (path === '/console/notifications') {
+    need(session, 'admin', 'manage notifications');
+    const view = html`${doneNotice(param('done'))}${notificationsView((await listTargets(db)).map(shownTarget), session.csrf)}`;
+    return send(200, page('Notifications', view, { session, current: '/console/notifications' }));
+  }
+  const endpoint = /^\/console\/notifications\/([^/]+)$/.exec(path);
+  if (endpoint) {
+    need(session, 'admin', 'manage notifications');
+    const target = await getTarget(db, pathSegment(endpoint[1]));
+    if (!target) throw new Refusal(404, `No endpoint ${pathSegment(endpoint[1])}.`);
+    const view = deliveriesView(shownTarget(target), await targetDeliveries(db, target.id));
+    return send(200, page(`Endpoint ${target.id}`, view, { session, current: '/console/notifications' }));
   }
   if (path === '/console/registry')
     return send(
@@ -482,7 +504,14 @@ async function post(
   const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== 'confirm'));
   if (/^\/console\/hosts\/(new|[^/]+\/(edit|remove))$/.test(path)) need(session, 'admin', 'manage hosts');
   else if (isReleaseActionPath(path)) need(session, 'admin', 'yank or un-yank releases');
+  else if (isNotificationActionPath(path)) need(session, 'admin', 'manage notifications');
   else need(session, 'operator', 'act on rollouts and hosts');
+  const told = await notificationAction(deps, path, form, fields, by);
+  if (told) {
+    if (told.kind === 'redirect') return redirect(told.location);
+    const title = told.kind === 'confirm' ? 'Confirm' : 'Endpoint added';
+    return send(200, page(title, told.view, { session, current: '/console/notifications' }));
+  }
   const release = await releaseAction(operator, path, form, session.csrf, by);
   if (release) {
     if (release.kind === 'redirect') return redirect(release.location);

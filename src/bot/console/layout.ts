@@ -17,7 +17,10 @@ export function page(
   options: { session?: Session & { role?: Role }; current?: string } = {},
 ): string {
   const nav = options.session
-    ? html`<nav aria-label="Sections"><ul>${SECTIONS.map(
+    ? html`<nav aria-label="Sections"><ul>${[
+        ...SECTIONS,
+        ...(options.session.role === 'admin' ? [['/console/notifications', 'Notifications'] as const] : []),
+      ].map(
         ([path, label]) =>
           html`<li><a href="${path}"${options.current === path ? html` aria-current="page"` : ''}>${label}</a></li>`,
       )}</ul></nav>

@@ -1,7 +1,7 @@
 // Who may do what in the console: a viewer reads; an operator also acts on rollouts (approve, retry, force,
-// cancel, roll back, uninstall, pause, resume, next wave, abort); an admin also manages hosts and enrollment
-// tokens, yanks releases and signs everyone out. Decided on the server at every request, from the lists as
-// they are now.
+// cancel, roll back, uninstall, pause, resume, next wave, approve a wave, schedule, abort); an admin also
+// manages hosts and enrollment tokens, yanks releases, manages notifications and signs everyone out. Decided
+// on the server at every request, from the lists as they are now.
 
 export type Role = 'viewer' | 'operator' | 'admin';
 

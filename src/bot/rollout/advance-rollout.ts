@@ -110,7 +110,7 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
       !outcome.wakeAt
     ) {
       await setRolloutState(tx, rolloutId, { state: 'completed', reason: null, soakUntil: null });
-      if (waves.length) await recordRolloutEvent(tx, rolloutId, 'rollout_completed', { waves: waves.length });
+      await recordRolloutEvent(tx, rolloutId, 'rollout_completed', { waves: waves.length });
       outcome.completed = true;
     }
     return outcome;

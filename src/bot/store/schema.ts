@@ -383,4 +383,66 @@ alter table releases add column yanked_by text;
 alter table releases add column yank_reason text;
 `,
   },
+  {
+    version: 12,
+    name: 'outgoing notifications: where to send them, and each delivery',
+    sql: `
+-- Endpoints told (signed the Standard Webhooks way) when a rollout halts or completes, a host fails or is
+-- blocked, or a release is yanked; for one repository, or every one (repository null).
+create table notification_targets (
+  id text primary key,
+  url text not null,
+  secret_sealed text not null,
+  repository text,
+  kinds text[] not null,
+  allow_private_network boolean not null default false,
+  created_by text,
+  created_at timestamptz not null default now()
+);
+
+-- One delivery per endpoint and event, made in the transaction that records the event (so none is lost),
+-- sent and retried by whichever bot process takes it.
+create table notification_deliveries (
+  id bigserial primary key,
+  target_id text not null references notification_targets(id) on delete cascade,
+  event_id bigint not null,
+  kind text not null,
+  state text not null default 'pending' check (state in ('pending', 'delivered', 'failed')),
+  attempts integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  last_status integer,
+  last_error text,
+  created_at timestamptz not null default now(),
+  delivered_at timestamptz,
+  unique (target_id, event_id)
+);
+create index notification_deliveries_due on notification_deliveries (next_attempt_at) where state = 'pending';
+create index notification_deliveries_by_target on notification_deliveries (target_id, id);
+
+create function c2f_notification_kind(kind text) returns text language sql immutable as $fn$
+  select case
+    when kind = 'rollout_halted' then 'halt'
+    when kind in ('install_fail', 'update_fail', 'rollback_fail', 'uninstall_fail', 'health_fail') then 'failure'
+    when kind = 'job_blocked' then 'block'
+    when kind = 'rollout_completed' then 'completion'
+    when kind in ('release_yanked', 'release_unyanked') then 'yank'
+  end
+$fn$;
+
+create function c2f_notify_event() returns trigger language plpgsql as $fn$
+declare
+  what text := c2f_notification_kind(new.kind);
+begin
+  if what is null then return null; end if;
+  insert into notification_deliveries (target_id, event_id, kind)
+    select t.id, new.id, what from notification_targets t
+    where what = any(t.kinds) and (t.repository is null or t.repository = new.repository)
+    on conflict do nothing;
+  if found then perform pg_notify('c2f_changes', 'n:*'); end if;
+  return null;
+end
+$fn$;
+create trigger events_notify after insert on events for each row execute function c2f_notify_event();
+`,
+  },
 ];
