@@ -4,13 +4,16 @@ import type { AppRegistry } from './apps.ts';
 // Signing in with a GitHub App's OAuth client, as the stand-in plays it: the person "signed in to GitHub" in
 // the browser is `signedIn`; the authorize page sends them straight back (GitHub asks once, then remembers)
 // with a code, which the App's client id and secret turn into a user token once; the token names the user
-// (GET /user) and their organisation memberships (GET /user/memberships/orgs/{org}).
+// (GET /user), their organisation memberships (GET /user/memberships/orgs/{org}) and, for a member of the
+// organisation, the team memberships of anyone in it (GET /orgs/{org}/teams/{team_slug}/memberships/{username}).
 
 export class OAuthUsers {
   /** Who is signed in to GitHub in the browser that comes to the authorize page. */
   signedIn = 'octocat';
   /** Organisation → its active members. */
   readonly orgMembers = new Map<string, Set<string>>();
+  /** "org/team-slug" → the team's active members. */
+  readonly teamMembers = new Map<string, Set<string>>();
   /** Refusals the authorize page and the token exchange answered, with why. */
   readonly refused: string[] = [];
   private readonly codes = new Map<string, { login: string; clientId: string; redirectUri: string }>();
@@ -66,6 +69,10 @@ export class OAuthUsers {
 
   isMember(org: string, login: string): boolean {
     return this.orgMembers.get(org)?.has(login) ?? false;
+  }
+
+  inTeam(org: string, team: string, login: string): boolean {
+    return this.teamMembers.get(`${org}/${team}`)?.has(login) ?? false;
   }
 
   private refuse(reason: string): { refused: string } {

@@ -40,6 +40,7 @@ export const OPERATIONS: Array<[method: string, path: string]> = [
   ['get', '/app/hook/config'],
   ['get', '/user'],
   ['get', '/user/memberships/orgs/{org}'],
+  ['get', '/orgs/{org}/teams/{team_slug}/memberships/{username}'],
   ['post', '/repos/{owner}/{repo}/attestations'],
 ];
 

@@ -99,6 +99,11 @@ const ROUTES: Array<[method: string, pattern: RegExp, operation: string]> = [
   ['GET', /^\/app\/hook\/config$/, 'GET /app/hook/config'],
   ['GET', /^\/user$/, 'GET /user'],
   ['GET', /^\/user\/memberships\/orgs\/([^/]+)$/, 'GET /user/memberships/orgs/{org}'],
+  [
+    'GET',
+    /^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/,
+    'GET /orgs/{org}/teams/{team_slug}/memberships/{username}',
+  ],
   ['GET', /^\/app\/hook\/deliveries$/, 'GET /app/hook/deliveries'],
   ['POST', /^\/app\/hook\/deliveries\/(\d+)\/attempts$/, 'POST /app/hook/deliveries/{delivery_id}/attempts'],
   ['POST', /^\/app\/installations\/(\d+)\/access_tokens$/, 'POST /app/installations/{installation_id}/access_tokens'],
@@ -348,6 +353,18 @@ export class GitHubStandIn {
         : this.notFound(res, operation);
     }
     if (!req.headers.authorization) this.violations.push(`${operation}: no authorization header`);
+    if (operation === 'GET /orgs/{org}/teams/{team_slug}/memberships/{username}') {
+      const asker = this.oauth.userOf(req.headers.authorization);
+      const [org, team, username] = [owner, repo, param].map((part) => decodeURIComponent(part ?? ''));
+      // GitHub answers 404 to a token that may not see the team, and to someone who is not in it.
+      if (!asker || !this.oauth.isMember(org, asker) || !this.oauth.inTeam(org, team, username))
+        return this.notFound(res, operation);
+      return this.send(res, operation, 200, {
+        url: `${this.url}/orgs/${org}/teams/${team}/memberships/${username}`,
+        role: 'member',
+        state: 'active',
+      });
+    }
     if (operation === 'GET /user' || operation === 'GET /user/memberships/orgs/{org}') {
       const login = this.oauth.userOf(req.headers.authorization);
       if (!login)

@@ -64,6 +64,8 @@ export interface BotConfig {
   consoleViewers: string[];
   consoleOrg?: string;
   consoleOrgRole: 'viewer' | 'operator' | 'admin';
+  /** Team slugs of consoleOrg whose members get each role. */
+  consoleTeams: { viewer: string[]; operator: string[]; admin: string[] };
 }
 
 export class BotConfigError extends Error {}
@@ -98,6 +100,7 @@ const VARIABLES: Record<keyof BotConfig, string> = {
   consoleViewers: 'C2F_CONSOLE_VIEWERS',
   consoleOrg: 'C2F_CONSOLE_ORG',
   consoleOrgRole: 'C2F_CONSOLE_ORG_ROLE',
+  consoleTeams: 'C2F_CONSOLE_TEAM_ADMINS, C2F_CONSOLE_TEAM_OPERATORS and C2F_CONSOLE_TEAM_VIEWERS',
 };
 
 export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
@@ -182,7 +185,15 @@ export function readBotConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     consoleViewers: logins('C2F_CONSOLE_VIEWERS'),
     consoleOrg: set('C2F_CONSOLE_ORG'),
     consoleOrgRole: set('C2F_CONSOLE_ORG_ROLE') ?? 'operator',
+    consoleTeams: {
+      viewer: logins('C2F_CONSOLE_TEAM_VIEWERS').map((slug) => slug.toLowerCase()),
+      operator: logins('C2F_CONSOLE_TEAM_OPERATORS').map((slug) => slug.toLowerCase()),
+      admin: logins('C2F_CONSOLE_TEAM_ADMINS').map((slug) => slug.toLowerCase()),
+    },
   };
+  const teams = raw.consoleTeams as BotConfig['consoleTeams'];
+  if (!set('C2F_CONSOLE_ORG') && (teams.viewer.length || teams.operator.length || teams.admin.length))
+    problems.push('C2F_CONSOLE_TEAM_* name teams of C2F_CONSOLE_ORG, which is not set');
   for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
   if (!validateBotConfig(raw)) {
     // A missing C2F_BOT_URL is named above, with what it is for.

@@ -243,6 +243,7 @@ export function consoleSignIn(config: BotConfig, env: NodeJS.ProcessEnv): Pick<C
       org: config.consoleOrgRole,
     }),
     allowedOrg: config.consoleOrg ?? null,
+    teams: config.consoleTeams,
   };
   return { signIn, missing: [] };
 }

@@ -57,4 +57,12 @@ test('what each role may do', () => {
 
 test('an unknown organisation role is refused at start-up, named', () => {
   assert.throws(() => readBotConfig({ ...base, C2F_CONSOLE_ORG_ROLE: 'owner' }), /C2F_CONSOLE_ORG_ROLE/);
+  assert.throws(
+    () => readBotConfig({ ...base, C2F_CONSOLE_TEAM_ADMINS: 'release-admins' }),
+    /C2F_CONSOLE_TEAM_\* name teams of C2F_CONSOLE_ORG, which is not set/,
+  );
+  assert.throws(
+    () => readBotConfig({ ...base, C2F_CONSOLE_ORG: 'acme', C2F_CONSOLE_TEAM_VIEWERS: 'Not A Slug!' }),
+    /C2F_CONSOLE_TEAM_ADMINS, C2F_CONSOLE_TEAM_OPERATORS and C2F_CONSOLE_TEAM_VIEWERS/,
+  );
 });

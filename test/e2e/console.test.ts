@@ -74,7 +74,7 @@ async function accessible(page: Page, name: string): Promise<void> {
   await page.setViewportSize(desk);
 }
 
-test('the console: sign-in with GitHub (refused, then allowed), a rollout live, approve, retry, roll back, yank and un-yank told to a signed endpoint, a start scheduled and a wave approved, CSRF refused, every page accessible', {
+test('the console: sign-in with GitHub (refused, then allowed; roles from lists, the organisation and its teams), a rollout live, approve, retry, roll back, yank and un-yank told to a signed endpoint, a start scheduled and a wave approved, CSRF refused, every page accessible', {
   timeout: 240_000,
 }, async () => {
   await bundleBuilt();
@@ -85,7 +85,8 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
   const app = github.apps.trust(1, secrets.privateKey, secrets.webhookSecret, {
     callback_urls: [`${botUrl}/console/oauth/callback`],
   });
-  github.oauth.orgMembers.set('conn2flow-ops', new Set(['org-member']));
+  github.oauth.orgMembers.set('conn2flow-ops', new Set(['org-member', 'team-admin']));
+  github.oauth.teamMembers.set('conn2flow-ops/release-admins', new Set(['team-admin']));
   let bot: BundleBot | undefined;
   let browser: Browser | undefined;
   const agents: BundleAgent[] = [];
@@ -100,6 +101,7 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
         C2F_CONSOLE_ADMINS: 'octo-operator',
         C2F_CONSOLE_VIEWERS: 'octo-viewer',
         C2F_CONSOLE_ORG: 'conn2flow-ops',
+        C2F_CONSOLE_TEAM_ADMINS: 'release-admins',
         C2F_CHECK_RUN_DELAY_SECONDS: '0',
       },
     });
@@ -196,6 +198,12 @@ test('the console: sign-in with GitHub (refused, then allowed), a rollout live, 
     assert.equal((await member.request.get(`${botUrl}/console/notifications`)).status(), 403);
     assert.equal(await member.getByRole('link', { name: 'Notifications' }).count(), 0);
     await member.context().close();
+    // A member of a team named in C2F_CONSOLE_TEAM_ADMINS is an admin.
+    const teamAdmin = await signIn('team-admin');
+    await teamAdmin.getByRole('heading', { name: 'Fleet' }).waitFor();
+    assert.match(await teamAdmin.locator('header').innerText(), /team-admin \(admin\)/);
+    await teamAdmin.getByRole('link', { name: 'Notifications' }).waitFor();
+    await teamAdmin.context().close();
     const page = await signIn('octo-operator');
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
     for (const name of Object.keys(hosts)) await page.getByRole('link', { name }).first().waitFor();

@@ -28,7 +28,15 @@ import type { SecretBox } from '../store/secret-box.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { consoleAction, uninstallAction } from './console-actions.ts';
 import { isReleaseActionPath, releaseAction } from './release-actions.ts';
-import { authorizeUrl, exchangeCode, fetchUser, mayEnter, SignInError, type SignInConfig } from './github-sign-in.ts';
+import {
+  authorizeUrl,
+  exchangeCode,
+  fetchUser,
+  mayEnter,
+  SignInError,
+  teamRole,
+  type SignInConfig,
+} from './github-sign-in.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import { confirmView } from './pages/confirm.ts';
@@ -175,10 +183,12 @@ export async function handleConsole(req: IncomingMessage, res: ServerResponse, d
       if (!(await mayEnter(signIn, token, user.login)))
         return send(403, page('Not allowed', deniedView(user.login)), undefined, { 'set-cookie': clearState });
       const session = newSession(user.login, user.name);
+      const viaOrg = !isListed(signIn.roles, user.login);
       await startSession(deps.db, {
         id: session.id,
         login: session.login,
-        viaOrg: !isListed(signIn.roles, user.login),
+        viaOrg,
+        teamRole: viaOrg ? await teamRole(signIn, token, user.login) : null,
         expiresAt: new Date(session.expires),
       });
       return redirect('/console/fleet', {
@@ -239,7 +249,7 @@ async function liveSessionOf(
   const live = await liveSession(deps.db, session.id);
   if (!live || live.login !== session.login) return undefined;
   const allowed = live.viaOrg ? Boolean(signIn.allowedOrg) : isListed(signIn.roles, session.login);
-  const role = roleOf(signIn.roles, session.login, live.viaOrg && Boolean(signIn.allowedOrg));
+  const role = roleOf(signIn.roles, session.login, live.viaOrg && Boolean(signIn.allowedOrg), live.teamRole);
   return allowed && role ? { ...session, role } : undefined;
 }
 

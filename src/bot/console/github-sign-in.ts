@@ -1,4 +1,4 @@
-import { isListed, type Roles } from './roles.ts';
+import { isListed, type Role, type Roles } from './roles.ts';
 import type { GitHubUrls } from '../github/github-urls.ts';
 
 // Signing in to the console with GitHub, through the App's own OAuth client (setup mode writes its client id
@@ -14,6 +14,8 @@ export interface SignInConfig {
   /** Who may enter by name, with their role; organisation members enter with the organisation's role. */
   roles: Roles;
   allowedOrg: string | null;
+  /** Team slugs of the organisation whose members get each role (the highest of their teams). */
+  teams: Record<Role, string[]>;
 }
 
 export class SignInError extends Error {}
@@ -78,4 +80,24 @@ export async function mayEnter(config: SignInConfig, token: string, login: strin
   if (!response.ok) return false;
   const body = (await response.json().catch(() => ({}))) as { state?: string };
   return body.state === 'active';
+}
+
+/**
+ * The highest role a member's teams give (admin, then operator, then viewer), asked of GitHub with the member's
+ * own token; null when no team names them (or the App may not read teams: it needs Members: read).
+ */
+export async function teamRole(config: SignInConfig, token: string, login: string): Promise<Role | null> {
+  if (!config.allowedOrg) return null;
+  for (const role of ['admin', 'operator', 'viewer'] as const) {
+    for (const slug of config.teams[role]) {
+      const response = await fetch(
+        `${config.github.api}/orgs/${encodeURIComponent(config.allowedOrg)}/teams/${encodeURIComponent(slug)}/memberships/${encodeURIComponent(login)}`,
+        { headers: { ...HEADERS, authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) },
+      );
+      if (!response.ok) continue;
+      const body = (await response.json().catch(() => ({}))) as { state?: string };
+      if (body.state === 'active') return role;
+    }
+  }
+  return null;
 }

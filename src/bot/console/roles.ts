@@ -30,9 +30,13 @@ export function isListed(roles: Roles, login: string): boolean {
   return roles.listed.has(login.toLowerCase());
 }
 
-/** The role of a signed-in login: its list's, else the organisation's (when it came in as a member). */
-export function roleOf(roles: Roles, login: string, viaOrg: boolean): Role | undefined {
-  return roles.listed.get(login.toLowerCase()) ?? (viaOrg ? roles.org : undefined);
+/**
+ * The role of a signed-in login: its list's, else (when it came in as a member) the one its teams gave at
+ * sign-in, else the organisation's.
+ */
+export function roleOf(roles: Roles, login: string, viaOrg: boolean, teamRole: string | null = null): Role | undefined {
+  const fromTeams = teamRole && teamRole in RANK ? (teamRole as Role) : undefined;
+  return roles.listed.get(login.toLowerCase()) ?? (viaOrg ? (fromTeams ?? roles.org) : undefined);
 }
 
 export function mayDo(role: Role, needed: Role): boolean {

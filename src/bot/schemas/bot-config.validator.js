@@ -2,7 +2,7 @@
 import runtime0 from "ajv/dist/runtime/ucs2length.js";
 
 export const validateBotConfig = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), GHE_HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","notifyRetrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers","consoleAdmins","consoleViewers","consoleOrgRole","port","host"],"properties":{"port":{"type":"integer","minimum":0,"maximum":65535,"description":"PORT: the port the bot listens on (default 3000)."},"host":{"type":"string","minLength":1,"description":"HOST: the address the bot listens on (default localhost; 0.0.0.0 or :: to be reached from other machines)."},"webhookSecret":{"type":"string","minLength":1,"description":"WEBHOOK_SECRET: the secret GitHub signs webhooks with (the App's settings page); written by setup mode."},"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"notifyRetrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_NOTIFY_RETRY_SCHEDULE: seconds before each retry of a notification, comma-separated (default about a day: 10,60,300,1800,7200,21600,43200)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"provenanceWorkflows":{"type":"object","description":"C2F_PROVENANCE_WORKFLOWS: JSON, repository (owner/name) to the workflow files (.github/workflows/release.yml) one of which must have built its releases, proven by the build provenance the Action attaches; it replaces provenance-workflows of that repository's .github/conn2flow-release.yml.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^\\.github/workflows/[^@]+\\.ya?ml$","maxLength":256}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console as operators (rollout actions), comma-separated."},"consoleAdmins":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_ADMINS: GitHub logins who may also manage hosts and enrollment tokens and sign everyone out, comma-separated."},"consoleViewers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_VIEWERS: GitHub logins who may read the console and act on nothing, comma-separated."},"consoleOrgRole":{"enum":["viewer","operator","admin"],"description":"C2F_CONSOLE_ORG_ROLE: the role of C2F_CONSOLE_ORG's members who are on no list: viewer, operator (the default) or admin."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://conn2flow-plugin-release/schemas/bot-config.schema.json","title":"c2f-plugin bot configuration","description":"What readBotConfig makes of the environment (each property names the variable it comes from). Probot reads APP_ID, PRIVATE_KEY(_PATH), GHE_HOST and LOG_LEVEL itself.","type":"object","required":["botUrl","dataDir","pullLeaseSeconds","pushTimeoutMs","retrySchedule","notifyRetrySchedule","checkRunDelaySeconds","retentionDays","rolloutTickSeconds","reportCheckSeconds","jobDeadlineSeconds","consoleUsers","consoleAdmins","consoleViewers","consoleOrgRole","consoleTeams","port","host"],"properties":{"port":{"type":"integer","minimum":0,"maximum":65535,"description":"PORT: the port the bot listens on (default 3000)."},"host":{"type":"string","minLength":1,"description":"HOST: the address the bot listens on (default localhost; 0.0.0.0 or :: to be reached from other machines)."},"webhookSecret":{"type":"string","minLength":1,"description":"WEBHOOK_SECRET: the secret GitHub signs webhooks with (the App's settings page); written by setup mode."},"botUrl":{"type":"string","pattern":"^https?://[^/]+","description":"C2F_BOT_URL: the bot's public URL; GitHub sends webhooks to it, hosts report to it and download private packages from it."},"adminToken":{"type":"string","minLength":16,"description":"C2F_ADMIN_TOKEN: bearer token of the admin API; without it the admin API is off."},"databaseUrl":{"type":"string","pattern":"^postgres(ql)?://","description":"DATABASE_URL: PostgreSQL, for production and several bot processes; otherwise the embedded PGlite."},"dataDir":{"type":"string","minLength":1,"description":"C2F_DATA_DIR: the embedded store's folder (default .c2f-bot-data)."},"secretKey":{"type":"string","description":"C2F_SECRET_KEY: 32 bytes, base64 or hex, that seal host secrets at rest (checked when the store opens)."},"pullLeaseSeconds":{"type":"integer","minimum":1,"maximum":86400,"default":60,"description":"C2F_PULL_LEASE_SECONDS: how long a job handed to a polling host waits for its first report before it is handed out again."},"pushTimeoutMs":{"type":"integer","minimum":100,"maximum":600000,"default":10000,"description":"C2F_PUSH_TIMEOUT_MS: the time limit of one push to a host."},"retrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_RETRY_SCHEDULE: seconds before each push retry, comma-separated (default about three days: 5,300,1800,7200,18000,36000,36000,50400,72000)."},"notifyRetrySchedule":{"type":"array","items":{"type":"number","minimum":0},"maxItems":100,"description":"C2F_NOTIFY_RETRY_SCHEDULE: seconds before each retry of a notification, comma-separated (default about a day: 10,60,300,1800,7200,21600,43200)."},"checkRunDelaySeconds":{"type":"number","minimum":0,"maximum":3600,"default":5,"description":"C2F_CHECK_RUN_DELAY_SECONDS: how long a check-run update waits to gather changes."},"retentionDays":{"type":"integer","minimum":1,"default":180,"description":"C2F_RETENTION_DAYS: how long the event log, webhook deliveries and finished jobs' history and reports are kept."},"publisherKeys":{"type":"object","description":"C2F_PUBLISHER_KEYS: JSON, repository (owner/name) to the public keys (minisign base64 lines) its releases must be signed with; it replaces publisher-keys of that repository's .github/conn2flow-release.yml, which anyone who may push to the repository can change.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^RW[A-Za-z0-9+/]{54}$"}}},"provenanceWorkflows":{"type":"object","description":"C2F_PROVENANCE_WORKFLOWS: JSON, repository (owner/name) to the workflow files (.github/workflows/release.yml) one of which must have built its releases, proven by the build provenance the Action attaches; it replaces provenance-workflows of that repository's .github/conn2flow-release.yml.","maxProperties":1000,"propertyNames":{"pattern":"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},"additionalProperties":{"type":"array","minItems":1,"maxItems":32,"items":{"type":"string","pattern":"^\\.github/workflows/[^@]+\\.ya?ml$","maxLength":256}}},"rolloutStrategy":{"type":"object","description":"C2F_ROLLOUT_STRATEGY: the rollout strategy (JSON: waves, onHalt, minReleaseAge) of repositories whose .github/conn2flow-release.yml declares none; checked by parseStrategy."},"rolloutTickSeconds":{"type":"number","minimum":0.2,"maximum":3600,"default":30,"description":"C2F_ROLLOUT_TICK_SECONDS: how often the controller looks at every running rollout (waves, soaks, maintenance windows, release age), besides the changes that wake it."},"reportCheckSeconds":{"type":"number","minimum":0.2,"maximum":86400,"default":300,"description":"C2F_REPORT_CHECK_SECONDS: how long the bot waits for word about a job a host took (delivered, in progress) before it asks the host again; a host answers a repeat of the attempt with its report so far."},"jobDeadlineSeconds":{"type":"number","minimum":1,"maximum":2592000,"default":259200,"description":"C2F_JOB_DEADLINE_SECONDS: a job's deadline (default three days): a host does not start a job past it, and a job the host has said nothing about for this long fails with that reason."},"githubClientId":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_ID: the GitHub App's OAuth client id (setup mode writes it); the console signs operators in with it."},"githubClientSecret":{"type":"string","minLength":1,"description":"GITHUB_CLIENT_SECRET: the GitHub App's OAuth client secret (setup mode writes it)."},"consoleUsers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_USERS: GitHub logins who may use the console as operators (rollout actions), comma-separated."},"consoleAdmins":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_ADMINS: GitHub logins who may also manage hosts and enrollment tokens and sign everyone out, comma-separated."},"consoleViewers":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},"maxItems":500,"description":"C2F_CONSOLE_VIEWERS: GitHub logins who may read the console and act on nothing, comma-separated."},"consoleOrgRole":{"enum":["viewer","operator","admin"],"description":"C2F_CONSOLE_ORG_ROLE: the role of C2F_CONSOLE_ORG's members who are on no list: viewer, operator (the default) or admin."},"consoleTeams":{"type":"object","properties":{"viewer":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"maxItems":50},"operator":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"maxItems":50},"admin":{"type":"array","items":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,99}$"},"maxItems":50}},"required":["viewer","operator","admin"],"additionalProperties":false,"description":"C2F_CONSOLE_TEAM_VIEWERS, C2F_CONSOLE_TEAM_OPERATORS, C2F_CONSOLE_TEAM_ADMINS: team slugs of C2F_CONSOLE_ORG whose members get that role (the highest of their teams), comma-separated."},"consoleOrg":{"type":"string","pattern":"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$","description":"C2F_CONSOLE_ORG: the active members of this GitHub organisation may use the console (the App needs the organisation permission Members: read)."}},"additionalProperties":false};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = runtime0.default;
 const pattern4 = new RegExp("^https?://[^/]+", "u");
@@ -11,6 +11,7 @@ const pattern6 = new RegExp("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "u");
 const pattern7 = new RegExp("^RW[A-Za-z0-9+/]{54}$", "u");
 const pattern9 = new RegExp("^\\.github/workflows/[^@]+\\.ya?ml$", "u");
 const pattern10 = new RegExp("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$", "u");
+const pattern13 = new RegExp("^[a-z0-9][a-z0-9_-]{0,99}$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://conn2flow-plugin-release/schemas/bot-config.schema.json" */;
@@ -174,8 +175,8 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(data.port === undefined){
-const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(data.consoleTeams === undefined){
+const err15 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleTeams"},message:"must have required property '"+"consoleTeams"+"'"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -184,8 +185,8 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(data.host === undefined){
-const err16 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(data.port === undefined){
+const err16 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -194,9 +195,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(func1.call(schema31.properties, key0))){
-const err17 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(data.host === undefined){
+const err17 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -205,11 +205,9 @@ vErrors.push(err17);
 }
 errors++;
 }
-}
-if(data.port !== undefined){
-let data0 = data.port;
-if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key0 in data){
+if(!(func1.call(schema31.properties, key0))){
+const err18 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -218,9 +216,11 @@ vErrors.push(err18);
 }
 errors++;
 }
-if((typeof data0 == "number") && (isFinite(data0))){
-if(data0 > 65535 || isNaN(data0)){
-const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data.port !== undefined){
+let data0 = data.port;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -229,8 +229,9 @@ vErrors.push(err19);
 }
 errors++;
 }
-if(data0 < 0 || isNaN(data0)){
-const err20 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 65535 || isNaN(data0)){
+const err20 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -239,13 +240,8 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-}
-if(data.host !== undefined){
-let data1 = data.host;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err21 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data0 < 0 || isNaN(data0)){
+const err21 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -255,8 +251,12 @@ vErrors.push(err21);
 errors++;
 }
 }
-else {
-const err22 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data.host !== undefined){
+let data1 = data.host;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err22 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -266,11 +266,8 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data.webhookSecret !== undefined){
-let data2 = data.webhookSecret;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err23 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err23 = {instancePath:instancePath+"/host",schemaPath:"#/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -280,8 +277,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-else {
-const err24 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.webhookSecret !== undefined){
+let data2 = data.webhookSecret;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err24 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -291,11 +291,8 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data.botUrl !== undefined){
-let data3 = data.botUrl;
-if(typeof data3 === "string"){
-if(!pattern4.test(data3)){
-const err25 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
+else {
+const err25 = {instancePath:instancePath+"/webhookSecret",schemaPath:"#/properties/webhookSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -305,8 +302,11 @@ vErrors.push(err25);
 errors++;
 }
 }
-else {
-const err26 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.botUrl !== undefined){
+let data3 = data.botUrl;
+if(typeof data3 === "string"){
+if(!pattern4.test(data3)){
+const err26 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^/]+"},message:"must match pattern \""+"^https?://[^/]+"+"\""};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -316,11 +316,8 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data.adminToken !== undefined){
-let data4 = data.adminToken;
-if(typeof data4 === "string"){
-if(func2(data4) < 16){
-const err27 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
+else {
+const err27 = {instancePath:instancePath+"/botUrl",schemaPath:"#/properties/botUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -330,8 +327,11 @@ vErrors.push(err27);
 errors++;
 }
 }
-else {
-const err28 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.adminToken !== undefined){
+let data4 = data.adminToken;
+if(typeof data4 === "string"){
+if(func2(data4) < 16){
+const err28 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/minLength",keyword:"minLength",params:{limit: 16},message:"must NOT have fewer than 16 characters"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -341,11 +341,8 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.databaseUrl !== undefined){
-let data5 = data.databaseUrl;
-if(typeof data5 === "string"){
-if(!pattern5.test(data5)){
-const err29 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
+else {
+const err29 = {instancePath:instancePath+"/adminToken",schemaPath:"#/properties/adminToken/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -355,8 +352,11 @@ vErrors.push(err29);
 errors++;
 }
 }
-else {
-const err30 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.databaseUrl !== undefined){
+let data5 = data.databaseUrl;
+if(typeof data5 === "string"){
+if(!pattern5.test(data5)){
+const err30 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\""};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -366,11 +366,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data.dataDir !== undefined){
-let data6 = data.dataDir;
-if(typeof data6 === "string"){
-if(func2(data6) < 1){
-const err31 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err31 = {instancePath:instancePath+"/databaseUrl",schemaPath:"#/properties/databaseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -380,8 +377,11 @@ vErrors.push(err31);
 errors++;
 }
 }
-else {
-const err32 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.dataDir !== undefined){
+let data6 = data.dataDir;
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err32 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -391,9 +391,8 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data.secretKey !== undefined){
-if(typeof data.secretKey !== "string"){
-const err33 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err33 = {instancePath:instancePath+"/dataDir",schemaPath:"#/properties/dataDir/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -403,10 +402,9 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data.pullLeaseSeconds !== undefined){
-let data8 = data.pullLeaseSeconds;
-if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err34 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.secretKey !== undefined){
+if(typeof data.secretKey !== "string"){
+const err34 = {instancePath:instancePath+"/secretKey",schemaPath:"#/properties/secretKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -415,9 +413,11 @@ vErrors.push(err34);
 }
 errors++;
 }
-if((typeof data8 == "number") && (isFinite(data8))){
-if(data8 > 86400 || isNaN(data8)){
-const err35 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+}
+if(data.pullLeaseSeconds !== undefined){
+let data8 = data.pullLeaseSeconds;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err35 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -426,8 +426,9 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(data8 < 1 || isNaN(data8)){
-const err36 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 86400 || isNaN(data8)){
+const err36 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -436,12 +437,8 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
-}
-if(data.pushTimeoutMs !== undefined){
-let data9 = data.pushTimeoutMs;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err37 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data8 < 1 || isNaN(data8)){
+const err37 = {instancePath:instancePath+"/pullLeaseSeconds",schemaPath:"#/properties/pullLeaseSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -450,9 +447,12 @@ vErrors.push(err37);
 }
 errors++;
 }
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 600000 || isNaN(data9)){
-const err38 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+}
+}
+if(data.pushTimeoutMs !== undefined){
+let data9 = data.pushTimeoutMs;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err38 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -461,13 +461,24 @@ vErrors.push(err38);
 }
 errors++;
 }
-if(data9 < 100 || isNaN(data9)){
-const err39 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 600000 || isNaN(data9)){
+const err39 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
 if(vErrors === null){
 vErrors = [err39];
 }
 else {
 vErrors.push(err39);
+}
+errors++;
+}
+if(data9 < 100 || isNaN(data9)){
+const err40 = {instancePath:instancePath+"/pushTimeoutMs",schemaPath:"#/properties/pushTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
 }
 errors++;
 }
@@ -477,21 +488,7 @@ if(data.retrySchedule !== undefined){
 let data10 = data.retrySchedule;
 if(Array.isArray(data10)){
 if(data10.length > 100){
-const err40 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-const len0 = data10.length;
-for(let i0=0; i0<len0; i0++){
-let data11 = data10[i0];
-if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 < 0 || isNaN(data11)){
-const err41 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err41 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -500,9 +497,12 @@ vErrors.push(err41);
 }
 errors++;
 }
-}
-else {
-const err42 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const len0 = data10.length;
+for(let i0=0; i0<len0; i0++){
+let data11 = data10[i0];
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 0 || isNaN(data11)){
+const err42 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -512,9 +512,8 @@ vErrors.push(err42);
 errors++;
 }
 }
-}
 else {
-const err43 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err43 = {instancePath:instancePath+"/retrySchedule/" + i0,schemaPath:"#/properties/retrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -524,11 +523,9 @@ vErrors.push(err43);
 errors++;
 }
 }
-if(data.notifyRetrySchedule !== undefined){
-let data12 = data.notifyRetrySchedule;
-if(Array.isArray(data12)){
-if(data12.length > 100){
-const err44 = {instancePath:instancePath+"/notifyRetrySchedule",schemaPath:"#/properties/notifyRetrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+}
+else {
+const err44 = {instancePath:instancePath+"/retrySchedule",schemaPath:"#/properties/retrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -537,12 +534,12 @@ vErrors.push(err44);
 }
 errors++;
 }
-const len1 = data12.length;
-for(let i1=0; i1<len1; i1++){
-let data13 = data12[i1];
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 < 0 || isNaN(data13)){
-const err45 = {instancePath:instancePath+"/notifyRetrySchedule/" + i1,schemaPath:"#/properties/notifyRetrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data.notifyRetrySchedule !== undefined){
+let data12 = data.notifyRetrySchedule;
+if(Array.isArray(data12)){
+if(data12.length > 100){
+const err45 = {instancePath:instancePath+"/notifyRetrySchedule",schemaPath:"#/properties/notifyRetrySchedule/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -551,9 +548,12 @@ vErrors.push(err45);
 }
 errors++;
 }
-}
-else {
-const err46 = {instancePath:instancePath+"/notifyRetrySchedule/" + i1,schemaPath:"#/properties/notifyRetrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const len1 = data12.length;
+for(let i1=0; i1<len1; i1++){
+let data13 = data12[i1];
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 0 || isNaN(data13)){
+const err46 = {instancePath:instancePath+"/notifyRetrySchedule/" + i1,schemaPath:"#/properties/notifyRetrySchedule/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -563,9 +563,8 @@ vErrors.push(err46);
 errors++;
 }
 }
-}
 else {
-const err47 = {instancePath:instancePath+"/notifyRetrySchedule",schemaPath:"#/properties/notifyRetrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err47 = {instancePath:instancePath+"/notifyRetrySchedule/" + i1,schemaPath:"#/properties/notifyRetrySchedule/items/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -575,11 +574,9 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data.checkRunDelaySeconds !== undefined){
-let data14 = data.checkRunDelaySeconds;
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 3600 || isNaN(data14)){
-const err48 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+}
+else {
+const err48 = {instancePath:instancePath+"/notifyRetrySchedule",schemaPath:"#/properties/notifyRetrySchedule/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -588,8 +585,12 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(data14 < 0 || isNaN(data14)){
-const err49 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data.checkRunDelaySeconds !== undefined){
+let data14 = data.checkRunDelaySeconds;
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 3600 || isNaN(data14)){
+const err49 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -598,9 +599,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-}
-else {
-const err50 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data14 < 0 || isNaN(data14)){
+const err50 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -610,10 +610,8 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data.retentionDays !== undefined){
-let data15 = data.retentionDays;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err51 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err51 = {instancePath:instancePath+"/checkRunDelaySeconds",schemaPath:"#/properties/checkRunDelaySeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -622,14 +620,27 @@ vErrors.push(err51);
 }
 errors++;
 }
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 < 1 || isNaN(data15)){
-const err52 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.retentionDays !== undefined){
+let data15 = data.retentionDays;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err52 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err52];
 }
 else {
 vErrors.push(err52);
+}
+errors++;
+}
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 < 1 || isNaN(data15)){
+const err53 = {instancePath:instancePath+"/retentionDays",schemaPath:"#/properties/retentionDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
 }
 errors++;
 }
@@ -639,20 +650,7 @@ if(data.publisherKeys !== undefined){
 let data16 = data.publisherKeys;
 if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
 if(Object.keys(data16).length > 1000){
-const err53 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-for(const key1 in data16){
-const _errs36 = errors;
-if(typeof key1 === "string"){
-if(!pattern6.test(key1)){
-const err54 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key1};
+const err54 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -661,10 +659,11 @@ vErrors.push(err54);
 }
 errors++;
 }
-}
-var valid5 = _errs36 === errors;
-if(!valid5){
-const err55 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+for(const key1 in data16){
+const _errs36 = errors;
+if(typeof key1 === "string"){
+if(!pattern6.test(key1)){
+const err55 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key1};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -674,11 +673,9 @@ vErrors.push(err55);
 errors++;
 }
 }
-for(const key2 in data16){
-let data17 = data16[key2];
-if(Array.isArray(data17)){
-if(data17.length > 32){
-const err56 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+var valid5 = _errs36 === errors;
+if(!valid5){
+const err56 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -687,8 +684,12 @@ vErrors.push(err56);
 }
 errors++;
 }
-if(data17.length < 1){
-const err57 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+for(const key2 in data16){
+let data17 = data16[key2];
+if(Array.isArray(data17)){
+if(data17.length > 32){
+const err57 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -697,12 +698,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-const len2 = data17.length;
-for(let i2=0; i2<len2; i2++){
-let data18 = data17[i2];
-if(typeof data18 === "string"){
-if(!pattern7.test(data18)){
-const err58 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/publisherKeys/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
+if(data17.length < 1){
+const err58 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -711,9 +708,12 @@ vErrors.push(err58);
 }
 errors++;
 }
-}
-else {
-const err59 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/publisherKeys/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len2 = data17.length;
+for(let i2=0; i2<len2; i2++){
+let data18 = data17[i2];
+if(typeof data18 === "string"){
+if(!pattern7.test(data18)){
+const err59 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/publisherKeys/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^RW[A-Za-z0-9+/]{54}$"},message:"must match pattern \""+"^RW[A-Za-z0-9+/]{54}$"+"\""};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -723,9 +723,8 @@ vErrors.push(err59);
 errors++;
 }
 }
-}
 else {
-const err60 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err60 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/publisherKeys/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -737,7 +736,7 @@ errors++;
 }
 }
 else {
-const err61 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err61 = {instancePath:instancePath+"/publisherKeys/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/publisherKeys/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -747,11 +746,9 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data.provenanceWorkflows !== undefined){
-let data19 = data.provenanceWorkflows;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(Object.keys(data19).length > 1000){
-const err62 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
+}
+else {
+const err62 = {instancePath:instancePath+"/publisherKeys",schemaPath:"#/properties/publisherKeys/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -760,11 +757,12 @@ vErrors.push(err62);
 }
 errors++;
 }
-for(const key3 in data19){
-const _errs44 = errors;
-if(typeof key3 === "string"){
-if(!pattern6.test(key3)){
-const err63 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key3};
+}
+if(data.provenanceWorkflows !== undefined){
+let data19 = data.provenanceWorkflows;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(Object.keys(data19).length > 1000){
+const err63 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/maxProperties",keyword:"maxProperties",params:{limit: 1000},message:"must NOT have more than 1000 properties"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -773,10 +771,11 @@ vErrors.push(err63);
 }
 errors++;
 }
-}
-var valid9 = _errs44 === errors;
-if(!valid9){
-const err64 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid"};
+for(const key3 in data19){
+const _errs44 = errors;
+if(typeof key3 === "string"){
+if(!pattern6.test(key3)){
+const err64 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"+"\"",propertyName:key3};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -786,11 +785,9 @@ vErrors.push(err64);
 errors++;
 }
 }
-for(const key4 in data19){
-let data20 = data19[key4];
-if(Array.isArray(data20)){
-if(data20.length > 32){
-const err65 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+var valid9 = _errs44 === errors;
+if(!valid9){
+const err65 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -799,8 +796,12 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(data20.length < 1){
-const err66 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+for(const key4 in data19){
+let data20 = data19[key4];
+if(Array.isArray(data20)){
+if(data20.length > 32){
+const err66 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -809,12 +810,8 @@ vErrors.push(err66);
 }
 errors++;
 }
-const len3 = data20.length;
-for(let i3=0; i3<len3; i3++){
-let data21 = data20[i3];
-if(typeof data21 === "string"){
-if(func2(data21) > 256){
-const err67 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i3,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(data20.length < 1){
+const err67 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -823,8 +820,12 @@ vErrors.push(err67);
 }
 errors++;
 }
-if(!pattern9.test(data21)){
-const err68 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i3,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^\\.github/workflows/[^@]+\\.ya?ml$"},message:"must match pattern \""+"^\\.github/workflows/[^@]+\\.ya?ml$"+"\""};
+const len3 = data20.length;
+for(let i3=0; i3<len3; i3++){
+let data21 = data20[i3];
+if(typeof data21 === "string"){
+if(func2(data21) > 256){
+const err68 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i3,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -833,9 +834,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-else {
-const err69 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i3,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern9.test(data21)){
+const err69 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i3,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^\\.github/workflows/[^@]+\\.ya?ml$"},message:"must match pattern \""+"^\\.github/workflows/[^@]+\\.ya?ml$"+"\""};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -845,9 +845,8 @@ vErrors.push(err69);
 errors++;
 }
 }
-}
 else {
-const err70 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err70 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i3,schemaPath:"#/properties/provenanceWorkflows/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -859,7 +858,7 @@ errors++;
 }
 }
 else {
-const err71 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err71 = {instancePath:instancePath+"/provenanceWorkflows/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/provenanceWorkflows/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -869,10 +868,9 @@ vErrors.push(err71);
 errors++;
 }
 }
-if(data.rolloutStrategy !== undefined){
-let data22 = data.rolloutStrategy;
-if(!(data22 && typeof data22 == "object" && !Array.isArray(data22))){
-const err72 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+else {
+const err72 = {instancePath:instancePath+"/provenanceWorkflows",schemaPath:"#/properties/provenanceWorkflows/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -882,11 +880,10 @@ vErrors.push(err72);
 errors++;
 }
 }
-if(data.rolloutTickSeconds !== undefined){
-let data23 = data.rolloutTickSeconds;
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 3600 || isNaN(data23)){
-const err73 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(data.rolloutStrategy !== undefined){
+let data22 = data.rolloutStrategy;
+if(!(data22 && typeof data22 == "object" && !Array.isArray(data22))){
+const err73 = {instancePath:instancePath+"/rolloutStrategy",schemaPath:"#/properties/rolloutStrategy/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -895,8 +892,12 @@ vErrors.push(err73);
 }
 errors++;
 }
-if(data23 < 0.2 || isNaN(data23)){
-const err74 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+}
+if(data.rolloutTickSeconds !== undefined){
+let data23 = data.rolloutTickSeconds;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 3600 || isNaN(data23)){
+const err74 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -905,9 +906,8 @@ vErrors.push(err74);
 }
 errors++;
 }
-}
-else {
-const err75 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data23 < 0.2 || isNaN(data23)){
+const err75 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -917,11 +917,8 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data.reportCheckSeconds !== undefined){
-let data24 = data.reportCheckSeconds;
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 > 86400 || isNaN(data24)){
-const err76 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+else {
+const err76 = {instancePath:instancePath+"/rolloutTickSeconds",schemaPath:"#/properties/rolloutTickSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -930,8 +927,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(data24 < 0.2 || isNaN(data24)){
-const err77 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
+}
+if(data.reportCheckSeconds !== undefined){
+let data24 = data.reportCheckSeconds;
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 > 86400 || isNaN(data24)){
+const err77 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -940,9 +941,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-}
-else {
-const err78 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data24 < 0.2 || isNaN(data24)){
+const err78 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.2},message:"must be >= 0.2"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -952,11 +952,8 @@ vErrors.push(err78);
 errors++;
 }
 }
-if(data.jobDeadlineSeconds !== undefined){
-let data25 = data.jobDeadlineSeconds;
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 2592000 || isNaN(data25)){
-const err79 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+else {
+const err79 = {instancePath:instancePath+"/reportCheckSeconds",schemaPath:"#/properties/reportCheckSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -965,8 +962,12 @@ vErrors.push(err79);
 }
 errors++;
 }
-if(data25 < 1 || isNaN(data25)){
-const err80 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.jobDeadlineSeconds !== undefined){
+let data25 = data.jobDeadlineSeconds;
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 > 2592000 || isNaN(data25)){
+const err80 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -975,9 +976,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-else {
-const err81 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data25 < 1 || isNaN(data25)){
+const err81 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -987,11 +987,8 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.githubClientId !== undefined){
-let data26 = data.githubClientId;
-if(typeof data26 === "string"){
-if(func2(data26) < 1){
-const err82 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err82 = {instancePath:instancePath+"/jobDeadlineSeconds",schemaPath:"#/properties/jobDeadlineSeconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1001,8 +998,11 @@ vErrors.push(err82);
 errors++;
 }
 }
-else {
-const err83 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.githubClientId !== undefined){
+let data26 = data.githubClientId;
+if(typeof data26 === "string"){
+if(func2(data26) < 1){
+const err83 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1012,11 +1012,8 @@ vErrors.push(err83);
 errors++;
 }
 }
-if(data.githubClientSecret !== undefined){
-let data27 = data.githubClientSecret;
-if(typeof data27 === "string"){
-if(func2(data27) < 1){
-const err84 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err84 = {instancePath:instancePath+"/githubClientId",schemaPath:"#/properties/githubClientId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1026,8 +1023,11 @@ vErrors.push(err84);
 errors++;
 }
 }
-else {
-const err85 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.githubClientSecret !== undefined){
+let data27 = data.githubClientSecret;
+if(typeof data27 === "string"){
+if(func2(data27) < 1){
+const err85 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1037,11 +1037,8 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data.consoleUsers !== undefined){
-let data28 = data.consoleUsers;
-if(Array.isArray(data28)){
-if(data28.length > 500){
-const err86 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+else {
+const err86 = {instancePath:instancePath+"/githubClientSecret",schemaPath:"#/properties/githubClientSecret/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1050,12 +1047,12 @@ vErrors.push(err86);
 }
 errors++;
 }
-const len4 = data28.length;
-for(let i4=0; i4<len4; i4++){
-let data29 = data28[i4];
-if(typeof data29 === "string"){
-if(!pattern10.test(data29)){
-const err87 = {instancePath:instancePath+"/consoleUsers/" + i4,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+}
+if(data.consoleUsers !== undefined){
+let data28 = data.consoleUsers;
+if(Array.isArray(data28)){
+if(data28.length > 500){
+const err87 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1064,9 +1061,12 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/consoleUsers/" + i4,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len4 = data28.length;
+for(let i4=0; i4<len4; i4++){
+let data29 = data28[i4];
+if(typeof data29 === "string"){
+if(!pattern10.test(data29)){
+const err88 = {instancePath:instancePath+"/consoleUsers/" + i4,schemaPath:"#/properties/consoleUsers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1076,9 +1076,8 @@ vErrors.push(err88);
 errors++;
 }
 }
-}
 else {
-const err89 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err89 = {instancePath:instancePath+"/consoleUsers/" + i4,schemaPath:"#/properties/consoleUsers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1088,11 +1087,9 @@ vErrors.push(err89);
 errors++;
 }
 }
-if(data.consoleAdmins !== undefined){
-let data30 = data.consoleAdmins;
-if(Array.isArray(data30)){
-if(data30.length > 500){
-const err90 = {instancePath:instancePath+"/consoleAdmins",schemaPath:"#/properties/consoleAdmins/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+}
+else {
+const err90 = {instancePath:instancePath+"/consoleUsers",schemaPath:"#/properties/consoleUsers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1101,12 +1098,12 @@ vErrors.push(err90);
 }
 errors++;
 }
-const len5 = data30.length;
-for(let i5=0; i5<len5; i5++){
-let data31 = data30[i5];
-if(typeof data31 === "string"){
-if(!pattern10.test(data31)){
-const err91 = {instancePath:instancePath+"/consoleAdmins/" + i5,schemaPath:"#/properties/consoleAdmins/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+}
+if(data.consoleAdmins !== undefined){
+let data30 = data.consoleAdmins;
+if(Array.isArray(data30)){
+if(data30.length > 500){
+const err91 = {instancePath:instancePath+"/consoleAdmins",schemaPath:"#/properties/consoleAdmins/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1115,9 +1112,12 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-else {
-const err92 = {instancePath:instancePath+"/consoleAdmins/" + i5,schemaPath:"#/properties/consoleAdmins/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len5 = data30.length;
+for(let i5=0; i5<len5; i5++){
+let data31 = data30[i5];
+if(typeof data31 === "string"){
+if(!pattern10.test(data31)){
+const err92 = {instancePath:instancePath+"/consoleAdmins/" + i5,schemaPath:"#/properties/consoleAdmins/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1127,9 +1127,8 @@ vErrors.push(err92);
 errors++;
 }
 }
-}
 else {
-const err93 = {instancePath:instancePath+"/consoleAdmins",schemaPath:"#/properties/consoleAdmins/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err93 = {instancePath:instancePath+"/consoleAdmins/" + i5,schemaPath:"#/properties/consoleAdmins/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1139,11 +1138,9 @@ vErrors.push(err93);
 errors++;
 }
 }
-if(data.consoleViewers !== undefined){
-let data32 = data.consoleViewers;
-if(Array.isArray(data32)){
-if(data32.length > 500){
-const err94 = {instancePath:instancePath+"/consoleViewers",schemaPath:"#/properties/consoleViewers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
+}
+else {
+const err94 = {instancePath:instancePath+"/consoleAdmins",schemaPath:"#/properties/consoleAdmins/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1152,12 +1149,12 @@ vErrors.push(err94);
 }
 errors++;
 }
-const len6 = data32.length;
-for(let i6=0; i6<len6; i6++){
-let data33 = data32[i6];
-if(typeof data33 === "string"){
-if(!pattern10.test(data33)){
-const err95 = {instancePath:instancePath+"/consoleViewers/" + i6,schemaPath:"#/properties/consoleViewers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+}
+if(data.consoleViewers !== undefined){
+let data32 = data.consoleViewers;
+if(Array.isArray(data32)){
+if(data32.length > 500){
+const err95 = {instancePath:instancePath+"/consoleViewers",schemaPath:"#/properties/consoleViewers/maxItems",keyword:"maxItems",params:{limit: 500},message:"must NOT have more than 500 items"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1166,9 +1163,12 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-else {
-const err96 = {instancePath:instancePath+"/consoleViewers/" + i6,schemaPath:"#/properties/consoleViewers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len6 = data32.length;
+for(let i6=0; i6<len6; i6++){
+let data33 = data32[i6];
+if(typeof data33 === "string"){
+if(!pattern10.test(data33)){
+const err96 = {instancePath:instancePath+"/consoleViewers/" + i6,schemaPath:"#/properties/consoleViewers/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1178,9 +1178,8 @@ vErrors.push(err96);
 errors++;
 }
 }
-}
 else {
-const err97 = {instancePath:instancePath+"/consoleViewers",schemaPath:"#/properties/consoleViewers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err97 = {instancePath:instancePath+"/consoleViewers/" + i6,schemaPath:"#/properties/consoleViewers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1190,10 +1189,9 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data.consoleOrgRole !== undefined){
-let data34 = data.consoleOrgRole;
-if(!(((data34 === "viewer") || (data34 === "operator")) || (data34 === "admin"))){
-const err98 = {instancePath:instancePath+"/consoleOrgRole",schemaPath:"#/properties/consoleOrgRole/enum",keyword:"enum",params:{allowedValues: schema31.properties.consoleOrgRole.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err98 = {instancePath:instancePath+"/consoleViewers",schemaPath:"#/properties/consoleViewers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1203,11 +1201,10 @@ vErrors.push(err98);
 errors++;
 }
 }
-if(data.consoleOrg !== undefined){
-let data35 = data.consoleOrg;
-if(typeof data35 === "string"){
-if(!pattern10.test(data35)){
-const err99 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(data.consoleOrgRole !== undefined){
+let data34 = data.consoleOrgRole;
+if(!(((data34 === "viewer") || (data34 === "operator")) || (data34 === "admin"))){
+const err99 = {instancePath:instancePath+"/consoleOrgRole",schemaPath:"#/properties/consoleOrgRole/enum",keyword:"enum",params:{allowedValues: schema31.properties.consoleOrgRole.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1217,8 +1214,11 @@ vErrors.push(err99);
 errors++;
 }
 }
-else {
-const err100 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.consoleTeams !== undefined){
+let data35 = data.consoleTeams;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.viewer === undefined){
+const err100 = {instancePath:instancePath+"/consoleTeams",schemaPath:"#/properties/consoleTeams/required",keyword:"required",params:{missingProperty: "viewer"},message:"must have required property '"+"viewer"+"'"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1227,15 +1227,236 @@ vErrors.push(err100);
 }
 errors++;
 }
-}
-}
-else {
-const err101 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data35.operator === undefined){
+const err101 = {instancePath:instancePath+"/consoleTeams",schemaPath:"#/properties/consoleTeams/required",keyword:"required",params:{missingProperty: "operator"},message:"must have required property '"+"operator"+"'"};
 if(vErrors === null){
 vErrors = [err101];
 }
 else {
 vErrors.push(err101);
+}
+errors++;
+}
+if(data35.admin === undefined){
+const err102 = {instancePath:instancePath+"/consoleTeams",schemaPath:"#/properties/consoleTeams/required",keyword:"required",params:{missingProperty: "admin"},message:"must have required property '"+"admin"+"'"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+for(const key5 in data35){
+if(!(((key5 === "viewer") || (key5 === "operator")) || (key5 === "admin"))){
+const err103 = {instancePath:instancePath+"/consoleTeams",schemaPath:"#/properties/consoleTeams/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data35.viewer !== undefined){
+let data36 = data35.viewer;
+if(Array.isArray(data36)){
+if(data36.length > 50){
+const err104 = {instancePath:instancePath+"/consoleTeams/viewer",schemaPath:"#/properties/consoleTeams/properties/viewer/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+const len7 = data36.length;
+for(let i7=0; i7<len7; i7++){
+let data37 = data36[i7];
+if(typeof data37 === "string"){
+if(!pattern13.test(data37)){
+const err105 = {instancePath:instancePath+"/consoleTeams/viewer/" + i7,schemaPath:"#/properties/consoleTeams/properties/viewer/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,99}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,99}$"+"\""};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+else {
+const err106 = {instancePath:instancePath+"/consoleTeams/viewer/" + i7,schemaPath:"#/properties/consoleTeams/properties/viewer/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+}
+else {
+const err107 = {instancePath:instancePath+"/consoleTeams/viewer",schemaPath:"#/properties/consoleTeams/properties/viewer/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+if(data35.operator !== undefined){
+let data38 = data35.operator;
+if(Array.isArray(data38)){
+if(data38.length > 50){
+const err108 = {instancePath:instancePath+"/consoleTeams/operator",schemaPath:"#/properties/consoleTeams/properties/operator/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+const len8 = data38.length;
+for(let i8=0; i8<len8; i8++){
+let data39 = data38[i8];
+if(typeof data39 === "string"){
+if(!pattern13.test(data39)){
+const err109 = {instancePath:instancePath+"/consoleTeams/operator/" + i8,schemaPath:"#/properties/consoleTeams/properties/operator/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,99}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,99}$"+"\""};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+else {
+const err110 = {instancePath:instancePath+"/consoleTeams/operator/" + i8,schemaPath:"#/properties/consoleTeams/properties/operator/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+}
+else {
+const err111 = {instancePath:instancePath+"/consoleTeams/operator",schemaPath:"#/properties/consoleTeams/properties/operator/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+if(data35.admin !== undefined){
+let data40 = data35.admin;
+if(Array.isArray(data40)){
+if(data40.length > 50){
+const err112 = {instancePath:instancePath+"/consoleTeams/admin",schemaPath:"#/properties/consoleTeams/properties/admin/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+const len9 = data40.length;
+for(let i9=0; i9<len9; i9++){
+let data41 = data40[i9];
+if(typeof data41 === "string"){
+if(!pattern13.test(data41)){
+const err113 = {instancePath:instancePath+"/consoleTeams/admin/" + i9,schemaPath:"#/properties/consoleTeams/properties/admin/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,99}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,99}$"+"\""};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/consoleTeams/admin/" + i9,schemaPath:"#/properties/consoleTeams/properties/admin/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+}
+else {
+const err115 = {instancePath:instancePath+"/consoleTeams/admin",schemaPath:"#/properties/consoleTeams/properties/admin/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/consoleTeams",schemaPath:"#/properties/consoleTeams/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+if(data.consoleOrg !== undefined){
+let data42 = data.consoleOrg;
+if(typeof data42 === "string"){
+if(!pattern10.test(data42)){
+const err117 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"},message:"must match pattern \""+"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"+"\""};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+else {
+const err118 = {instancePath:instancePath+"/consoleOrg",schemaPath:"#/properties/consoleOrg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+}
+else {
+const err119 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
 }
 errors++;
 }

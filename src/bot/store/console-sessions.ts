@@ -8,24 +8,25 @@ const hash = (value: string) => createHash('sha256').update(value).digest('hex')
 
 export async function startSession(
   db: Queryable,
-  session: { id: string; login: string; viaOrg: boolean; expiresAt: Date },
+  session: { id: string; login: string; viaOrg: boolean; teamRole?: string | null; expiresAt: Date },
 ): Promise<void> {
-  await db.query('insert into console_sessions (id, login, via_org, expires_at) values ($1, $2, $3, $4)', [
-    session.id,
-    session.login,
-    session.viaOrg,
-    session.expiresAt,
-  ]);
+  await db.query(
+    'insert into console_sessions (id, login, via_org, team_role, expires_at) values ($1, $2, $3, $4, $5)',
+    [session.id, session.login, session.viaOrg, session.teamRole ?? null, session.expiresAt],
+  );
   await db.query("delete from console_sessions where expires_at < now() - interval '1 day'");
 }
 
-/** The live session with this id: its login and whether it entered as an organisation member. */
-export async function liveSession(db: Queryable, id: string): Promise<{ login: string; viaOrg: boolean } | undefined> {
-  const [row] = await db.query<{ login: string; via_org: boolean }>(
-    'select login, via_org from console_sessions where id = $1 and revoked_at is null and expires_at > now()',
+/** The live session with this id: its login, whether it entered as an organisation member, its teams' role. */
+export async function liveSession(
+  db: Queryable,
+  id: string,
+): Promise<{ login: string; viaOrg: boolean; teamRole: string | null } | undefined> {
+  const [row] = await db.query<{ login: string; via_org: boolean; team_role: string | null }>(
+    'select login, via_org, team_role from console_sessions where id = $1 and revoked_at is null and expires_at > now()',
     [id],
   );
-  return row && { login: row.login, viaOrg: row.via_org };
+  return row && { login: row.login, viaOrg: row.via_org, teamRole: row.team_role };
 }
 
 export async function endSession(db: Queryable, id: string): Promise<void> {

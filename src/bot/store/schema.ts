@@ -385,8 +385,11 @@ alter table releases add column yank_reason text;
   },
   {
     version: 12,
-    name: 'outgoing notifications: where to send them, and each delivery',
+    name: "outgoing notifications: where to send them, and each delivery; a console session's role from its teams",
     sql: `
+-- The role an organisation member's teams gave at sign-in (null: the organisation's role).
+alter table console_sessions add column team_role text;
+
 -- Endpoints told (signed the Standard Webhooks way) when a rollout halts or completes, a host fails or is
 -- blocked, or a release is yanked; for one repository, or every one (repository null).
 create table notification_targets (
