@@ -158,7 +158,11 @@ for (const engine of ENGINES)
       assert.equal(scheduled.status, 200, JSON.stringify(scheduled.body));
       assert.deepEqual([scheduled.body.startAt, scheduled.body.jobs], [at.toISOString(), 1]);
       const held = async () => (await bot.jobs(rolloutId)).find((j) => j.hostId === host)!;
-      assert.deepEqual([(await held()).state, (await held()).hold], ['pending', 'scheduled']);
+      assert.deepEqual(
+        [(await held()).state, (await held()).hold, (await held()).holdUntil],
+        ['pending', 'scheduled', at.toISOString()],
+        'held until the scheduled start, which the pages count down to',
+      );
 
       bot.clock.advance(2 * 3600); // the release age has passed; the schedule has not
       await bot.until('the controller to look again after the release age', async () => {

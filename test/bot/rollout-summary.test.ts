@@ -28,6 +28,7 @@ const job = (hostId: string, state: HostJob['state'], extra: Partial<HostJob> = 
   logTail: [],
   wave: 0,
   hold: null,
+  holdUntil: null,
   releaseTo: null,
   updatedAt: '2026-11-22T10:00:00.000Z',
   ...extra,

@@ -237,6 +237,12 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
       'updated without a reload',
     );
     assert.match(await row('office-manual').innerText(), /awaiting approval/);
+    // While it runs, when it likely ends: from how long its finished jobs took.
+    await waitFor(
+      async () => /Estimate: ends .+ \(a job takes about \d+ s here\)\./.test(await page.locator('main').innerText()),
+      'an estimate of the running rollout',
+      30_000,
+    );
     await accessible(page, 'rollout');
 
     // Approve the manual host: a confirmation page, then the action, recorded as done by the signed-in user.

@@ -4,6 +4,7 @@ import type { Queryable } from '../store/database.ts';
 import { hostsWithIds, type HostRecord } from '../store/hosts.ts';
 import { getRelease, type ReleaseRow } from '../store/releases.ts';
 import { listEvents, type EventRecord } from './events.ts';
+import { estimateRollout, type RolloutEstimate } from './rollout-estimate.ts';
 import {
   getRollout,
   jobStates,
@@ -32,6 +33,8 @@ export interface RolloutPage {
   timeline: EventRecord[];
   /** A release's rollout whose release is yanked: the mark (nothing of it is sent). */
   yanked: Yank | null;
+  /** When it likely ends (running rollouts only). */
+  estimate: RolloutEstimate | null;
 }
 
 export interface RolloutPageQuery {
@@ -54,6 +57,7 @@ export async function readRolloutPage(
   const yanked = rollout.kind === 'release' ? ((await getRelease(db, rollout.releaseId))?.yanked ?? null) : null;
   return {
     yanked,
+    estimate: await estimateRollout(db, rollout, waves),
     rollout,
     waves,
     jobs,

@@ -235,7 +235,7 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
     releaseGraph: graph,
   };
   const release_: string[] = [];
-  const hold: Array<{ id: string; hold: NonNullable<HostJob['hold']>; reason: string }> = [];
+  const hold: Array<{ id: string; hold: NonNullable<HostJob['hold']>; reason: string; until: Date | null }> = [];
   const block: Array<{ id: string; reason: string }> = [];
   let wakeAt: Date | null = null;
   for (const job of pending) {
@@ -245,7 +245,7 @@ async function decideHolds(tx: Queryable, rollout: RolloutRow, pending: readonly
     if (decision.kind === 'release') release_.push(job.id);
     else if (decision.kind === 'block') block.push({ id: job.id, reason: decision.reason });
     else {
-      hold.push({ id: job.id, hold: decision.hold, reason: decision.reason });
+      hold.push({ id: job.id, hold: decision.hold, reason: decision.reason, until: decision.until });
       wakeAt = earliest(wakeAt, decision.until);
     }
   }

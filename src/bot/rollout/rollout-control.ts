@@ -119,7 +119,7 @@ export async function scheduleRollout(
       at: at?.toISOString() ?? null,
       by,
     });
-    return when ? holdForSchedule(tx, rolloutId, rollout.currentWave, `${when}${byText(by)}`) : 0;
+    return at && when ? holdForSchedule(tx, rolloutId, rollout.currentWave, at, `${when}${byText(by)}`) : 0;
   });
 }
 

@@ -94,5 +94,12 @@ export function applyDecision(job: NewJob, decision: HoldDecision): NewJob {
       exitLabel: 'DEPENDENCY',
       event: 'job_blocked',
     };
-  return { ...job, state: 'pending', hold: decision.hold, releaseTo: job.state, reason: decision.reason };
+  return {
+    ...job,
+    state: 'pending',
+    hold: decision.hold,
+    holdUntil: decision.until?.toISOString() ?? null,
+    releaseTo: job.state,
+    reason: decision.reason,
+  };
 }

@@ -72,11 +72,12 @@ export async function holdForSchedule(
   tx: Queryable,
   rolloutId: string,
   currentWave: number,
+  until: Date,
   reason: string,
 ): Promise<number> {
   const rows = await tx.query(
     `with moved as (
-       update host_jobs set release_to = case when state = 'pending' then release_to else state end, state = 'pending', hold = 'scheduled', reason = $3, lease_until = null, updated_at = now()
+       update host_jobs set release_to = case when state = 'pending' then release_to else state end, state = 'pending', hold = 'scheduled', reason = $3, hold_until = $4, lease_until = null, updated_at = now()
        where rollout_id = $1 and wave <= $2
          and ((state = 'queued' and attempts = 0) or state = 'awaiting_approval'
               or (state = 'pending' and hold in ('window', 'release_age', 'dependency', 'scheduled')))
@@ -84,7 +85,7 @@ export async function holdForSchedule(
      ),
      history as (insert into job_history (job_id, state, detail) select id, 'pending', $3 from moved)
      select id from moved`,
-    [rolloutId, currentWave, reason],
+    [rolloutId, currentWave, reason, until.toISOString()],
   );
   return rows.length;
 }
@@ -179,14 +180,20 @@ export async function releaseJobs(tx: Queryable, jobIds: readonly string[]): Pro
 /** Pending jobs whose hold or its reason changed (a later window, a dependency on its way). */
 export async function reholdJobs(
   tx: Queryable,
-  holds: ReadonlyArray<{ id: string; hold: Hold; reason: string }>,
+  holds: ReadonlyArray<{ id: string; hold: Hold; reason: string; until: Date | null }>,
 ): Promise<void> {
   if (!holds.length) return;
   await tx.query(
-    `update host_jobs j set hold = h.hold, reason = h.reason, updated_at = now()
-     from unnest($1::text[], $2::text[], $3::text[]) as h(id, hold, reason)
-     where j.id = h.id and j.state = 'pending' and (j.hold is distinct from h.hold or j.reason is distinct from h.reason)`,
-    [holds.map((h) => h.id), holds.map((h) => h.hold), holds.map((h) => h.reason)],
+    `update host_jobs j set hold = h.hold, reason = h.reason, hold_until = h.until, updated_at = now()
+     from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) as h(id, hold, reason, until)
+     where j.id = h.id and j.state = 'pending'
+       and (j.hold is distinct from h.hold or j.reason is distinct from h.reason or j.hold_until is distinct from h.until)`,
+    [
+      holds.map((h) => h.id),
+      holds.map((h) => h.hold),
+      holds.map((h) => h.reason),
+      holds.map((h) => h.until?.toISOString() ?? null),
+    ],
   );
 }
 

@@ -47,6 +47,8 @@ export interface HostJob {
   wave: number;
   /** Why a pending job waits; the state it goes to when nothing holds it any more. */
   hold: Hold | null;
+  /** Until when the hold lasts, when it is one that ends at a time (a window, the release age, a schedule, a dependency's wait). */
+  holdUntil: string | null;
   releaseTo: JobState | null;
   updatedAt: string;
 }
@@ -104,6 +106,7 @@ export interface NewJob {
   event: string;
   wave?: number;
   hold?: Hold | null;
+  holdUntil?: string | null;
   /** For a pending job: the state it goes to once released. */
   releaseTo?: JobState | null;
   /** For a job blocked at planning (a missing dependency). */
@@ -278,6 +281,7 @@ export async function insertJobs(
     logTail: [],
     wave: job.wave ?? 0,
     hold: job.hold ?? null,
+    holdUntil: job.holdUntil ?? null,
     releaseTo: job.releaseTo ?? null,
     exitCode: job.exitCode ?? null,
     exitLabel: job.exitLabel ?? null,
@@ -289,13 +293,13 @@ export async function insertJobs(
   await tx.query(
     `with input as (
        select * from unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[],
-         $14::int[], $15::text[], $16::text[], $17::int[], $18::text[])
-         as t(id, host_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, wave, hold, release_to, exit_code, exit_label)
+         $14::int[], $15::text[], $16::text[], $17::int[], $18::text[], $20::timestamptz[])
+         as t(id, host_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, wave, hold, release_to, exit_code, exit_label, hold_until)
      ),
      jobs as (
        insert into host_jobs (id, rollout_id, host_id, plugin_id, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, requested_by,
-         wave, hold, release_to, exit_code, exit_label)
-       select id, $1, host_id, $2, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, $19, wave, hold, release_to, exit_code, exit_label
+         wave, hold, release_to, exit_code, exit_label, hold_until)
+       select id, $1, host_id, $2, release_id, action, state, notify, force, reason, message_id, previous_version, previous_sha256, $19, wave, hold, release_to, exit_code, exit_label, hold_until
        from input
        returning id, state, reason
      )
@@ -320,6 +324,7 @@ export async function insertJobs(
       column('exitCode'),
       column('exitLabel'),
       requestedBy,
+      column('holdUntil'),
     ],
   );
   // Each job's decision is its first history entry; the event log keeps the ones that are outcomes or
@@ -688,6 +693,7 @@ export function toJob(row: Record<string, unknown>): HostJob {
     wave: Number(row.wave ?? 0),
     hold: (row.hold as Hold | null) ?? null,
     releaseTo: (row.release_to as JobState | null) ?? null,
+    holdUntil: row.hold_until ? new Date(row.hold_until as string).toISOString() : null,
     updatedAt: new Date(row.updated_at as string).toISOString(),
   };
 }

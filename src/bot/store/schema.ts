@@ -385,10 +385,14 @@ alter table releases add column yank_reason text;
   },
   {
     version: 12,
-    name: "outgoing notifications: where to send them, and each delivery; a console session's role from its teams",
+    name: "outgoing notifications and their deliveries; a console session's role from its teams; until when a job is held",
     sql: `
 -- The role an organisation member's teams gave at sign-in (null: the organisation's role).
 alter table console_sessions add column team_role text;
+-- Until when a held job waits for its window, release age, scheduled start or dependency (pages count down).
+alter table host_jobs add column hold_until timestamptz;
+-- A job's history is read by job (its page, a rollout's estimate).
+create index job_history_by_job on job_history (job_id, at);
 
 -- Endpoints told (signed the Standard Webhooks way) when a rollout halts or completes, a host fails or is
 -- blocked, or a release is yanked; for one repository, or every one (repository null).

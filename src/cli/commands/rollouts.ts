@@ -297,7 +297,7 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
     notBefore: string | null;
     startAt: string | null;
     waves: WaveSummary[];
-    jobs: Array<Job & { wave: number; hold: string | null; hostName: string | null }>;
+    jobs: Array<Job & { wave: number; hold: string | null; holdUntil: string | null; hostName: string | null }>;
   }>('GET', `/api/admin/rollouts/${id}`);
   if (json) {
     printJson(shown);
@@ -322,7 +322,9 @@ async function show(api: AdminClient, id: string, json: boolean, allLogs: boolea
   for (const j of shown.jobs) {
     const code = j.exitCode === null ? '' : `  exit ${j.exitCode} ${j.exitLabel ?? ''}`;
     const wave = shown.waves.length ? `  wave ${j.wave + 1}` : '';
-    const held = j.hold ? ` (${j.hold})` : '';
+    const timed = ['window', 'release_age', 'scheduled', 'dependency'].includes(j.hold ?? '');
+    const until = j.holdUntil && j.state === 'pending' && timed ? ` until ${j.holdUntil}` : '';
+    const held = j.hold ? ` (${j.hold}${until})` : '';
     out(
       `  ${j.hostName === null ? j.hostId : `${printable(j.hostName)} (${j.hostId})`}  ${j.action}  ${j.state}${held}${code}${j.installedVersion ? `  now ${j.installedVersion}` : ''}${wave}  job ${j.id}`,
     );

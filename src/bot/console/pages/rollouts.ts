@@ -37,6 +37,9 @@ export function rolloutsView(rollouts: readonly ListedRollout[]): Html {
 /** A rollout as a signed-in operator sees it; `csrf` null: their role may not act, so no action is offered. */
 export type RolloutShown = RolloutPage & { csrf: string | null };
 
+/** Holds that end at a time: the page counts down to it. */
+const TIMED_HOLDS = new Set(['window', 'release_age', 'scheduled', 'dependency']);
+
 /** The rollout's page: facts, the whole-rollout actions, and the live part. */
 export function rolloutView(shown: RolloutShown, notice?: string, related?: string): Html {
   const { rollout } = shown;
@@ -67,6 +70,7 @@ export function rolloutLive(shown: RolloutShown): Html {
   return html`
 <p>State: ${state(rollout.state)}${rollout.stateReason ? html` <span class="muted">(${rollout.stateReason})</span>` : ''}</p>
 ${rollout.startAt && Date.parse(rollout.startAt) > Date.now() ? html`<p>Scheduled: nothing goes out before ${when(rollout.startAt)}.</p>` : ''}
+${estimateLine(shown)}
 ${shown.yanked ? html`<p><strong class="bad">Yanked</strong> ${when(shown.yanked.at)}${shown.yanked.by ? ` by ${shown.yanked.by}` : ''}: ${shown.yanked.reason}. Nothing of it is sent until it is un-yanked <a href="/console/registry/${rollout.repository}/${encodeURIComponent(rollout.pluginId)}">in the registry</a>.</p>` : ''}
 ${rolloutActions(shown)}
 ${
@@ -93,7 +97,7 @@ ${
     <td><a href="/console/hosts/${encodeURIComponent(j.hostId)}">${hostName(shown, j)}</a></td>
     ${shown.waves.length ? html`<td>${j.wave + 1}</td>` : ''}
     <td>${j.action}</td>
-    <td>${state(j.state)}${j.hold ? html`<br><span class="muted">held: ${j.hold}</span>` : ''}</td>
+    <td>${state(j.state)}${j.hold ? html`<br><span class="muted">held: ${j.hold}${j.holdUntil && j.state === 'pending' && TIMED_HOLDS.has(j.hold) ? html`, until ${when(j.holdUntil)}` : ''}</span>` : ''}</td>
     <td>${j.exitCode === null ? '' : `${j.exitCode} ${j.exitLabel ?? ''}`}</td>
     <td>${j.message ?? j.reason ?? ''}${causeOf(j)}${
       j.logTail.length
@@ -146,6 +150,21 @@ function rolloutActions(shown: RolloutShown): Html | string {
   ${rollout.kind === 'release' && open && sends ? scheduleForm(rollout, csrf) : ''}
   ${rollout.kind === 'release' && open ? html`${act('abort', 'Abort', 'danger')} ${act('abort-rollback', 'Abort and roll back', 'danger')}` : ''}
 </div>`;
+}
+
+/** When the rollout likely ends, and on what that rests. */
+function estimateLine(shown: RolloutShown): Html | string {
+  const estimate = shown.estimate;
+  if (!estimate) return '';
+  const approval = estimate.approvalOfWave ? `; wave ${estimate.approvalOfWave} waits for an approval first` : '';
+  if (!estimate.endsAt) return html`<p>Estimate: none yet (no job has finished)${approval}.</p>`;
+  return html`<p>Estimate: ends ${when(estimate.endsAt)} (a job takes about ${duration(estimate.jobSeconds ?? 0)} here${approval}).</p>`;
+}
+
+function duration(seconds: number): string {
+  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
 }
 
 /** Start the rollout later (a time with its zone), or lift a schedule it has. */
