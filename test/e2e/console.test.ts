@@ -409,6 +409,15 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
     await page.getByText(/^Yank console-plugin 1\.1\.0\? Nothing of it is sent any more/).waitFor();
     assert.equal(await focused(page), 'No, go back');
     await accessible(page, 'yank');
+    // The events page and the host page, open in other tabs, follow what happens next without a reload.
+    const eventsTab = await page.context().newPage();
+    await eventsTab.goto(`${botUrl}/console/events`);
+    const hostTab = await page.context().newPage();
+    await hostTab.goto(`${botUrl}/console/hosts/${hosts['shop-auto']}`);
+    for (const tab of [eventsTab, hostTab])
+      await tab.evaluate(() => {
+        (globalThis as unknown as { stayed: boolean }).stayed = true;
+      });
     await page.getByLabel(/^Why/).fill('empties the cart');
     await page.getByRole('button', { name: 'Yank 1.1.0' }).click();
     // office-manual's job of 1.1.0 still waits for approval: it is held, and the rollout paused.
@@ -651,6 +660,24 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
       '1.2.0 on the auto host once its wave was approved',
       30_000,
     );
+    await waitFor(
+      async () => /release_yanked/.test(await eventsTab.locator('tbody').innerText()),
+      'the yank on the events page, live',
+      30_000,
+    );
+    await waitFor(
+      async () => /console-plugin\s+1\.2\.0/.test(await hostTab.locator('main').innerText()),
+      "1.2.0 on the auto host's page, live",
+      30_000,
+    );
+    for (const tab of [eventsTab, hostTab]) {
+      assert.equal(
+        await tab.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed),
+        true,
+        'updated without a reload',
+      );
+      await tab.close();
+    }
     const approvedTwice = await cli('rollouts', 'approve-wave', third);
     assert.equal(approvedTwice.code, 1);
     assert.match(approvedTwice.stderr, /no wave of rollout \S+ waits for approval|is completed/);

@@ -9,7 +9,7 @@ import { BodyTooLargeError, readBody } from '../../read-body.ts';
 import { sameText } from '../../same-text.ts';
 import { ActionRefused, type OperatorDeps } from '../rollout/operator-actions.ts';
 import type { Database } from '../store/database.ts';
-import { allEvents, eventKinds, listEvents } from '../read/events.ts';
+import { allEvents, eventKinds, latestEventId, listEvents } from '../read/events.ts';
 import { fleetPage } from '../read/fleet.ts';
 import { readHostPage } from '../read/host-view.ts';
 import { changeHost, createEnrollToken, removeHostAs } from '../rollout/fleet-actions.ts';
@@ -40,14 +40,14 @@ import {
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import { confirmView } from './pages/confirm.ts';
-import { csvRow, eventsView } from './pages/events.ts';
+import { csvRow, eventsView, newestEvents } from './pages/events.ts';
 import { fleetHosts, fleetView } from './pages/fleet.ts';
-import { hostView } from './pages/host.ts';
-import { registryPluginView, registryView } from './pages/registry.ts';
+import { hostLiveView, hostView } from './pages/host.ts';
+import { registryPluginView, registryTable, registryView, versionsTable } from './pages/registry.ts';
 import { rolloutLive, rolloutsPage, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
 import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
 import type { ChangeFeed } from '../changes.ts';
-import { streamChanges, streamFollowing } from './rollout-stream.ts';
+import { streamChanges, streamFollowing, streamHost } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
 import {
@@ -307,15 +307,21 @@ async function get(
     need(session, 'admin', 'enroll hosts');
     return send(200, page('Enroll a host', enrollFormView(session.csrf), { session, current: '/console/fleet' }));
   }
-  const host = /^\/console\/hosts\/([^/]+)$/.exec(path);
+  const host = /^\/console\/hosts\/([^/]+)(\/live|\/stream)?$/.exec(path);
   if (host) {
+    if (host[2] === '/stream') {
+      holdStream(session, res);
+      return streamHost(req, res, stream, pathSegment(host[1]), headers);
+    }
     const found = await readHostPage(db, pathSegment(host[1]));
     if (!found) throw new Refusal(404, `No host ${pathSegment(host[1])}.`);
+    const operatorCsrf = mayDo(session.role, 'operator') ? session.csrf : null;
+    if (host[2] === '/live') return send(200, hostView(found.host, found.jobs, operatorCsrf).text);
     return send(
       200,
       page(
         `Host ${found.host.name}`,
-        html`${doneNotice(param('done'))}${hostView(found.host, found.jobs, mayDo(session.role, 'operator') ? session.csrf : null)}${mayDo(session.role, 'admin') ? hostSettingsView(found.host, session.csrf) : ''}`,
+        html`${doneNotice(param('done'))}${hostLiveView(found.host, found.jobs, operatorCsrf)}${mayDo(session.role, 'admin') ? hostSettingsView(found.host, session.csrf) : ''}`,
         {
           session,
           current: '/console/fleet',
@@ -365,6 +371,16 @@ async function get(
     const view = deliveriesView(shownTarget(target), await targetDeliveries(db, target.id));
     return send(200, page(`Endpoint ${target.id}`, view, { session, current: '/console/notifications' }));
   }
+  if (path === '/console/registry/stream') {
+    holdStream(session, res);
+    return streamFollowing(req, res, stream, headers, ['r', 'h'], 'the registry');
+  }
+  if (path === '/console/registry/live')
+    return send(200, registryTable(await searchRegistry(db, param('q')), param('q')).text);
+  if (path === '/console/events/stream') {
+    holdStream(session, res);
+    return streamFollowing(req, res, stream, headers, ['r', 'h', 'f', 'n'], 'the events', () => latestEventId(db));
+  }
   if (path === '/console/registry')
     return send(
       200,
@@ -375,11 +391,14 @@ async function get(
     );
   if (path === '/console/registry.json')
     return send(200, JSON.stringify(await searchRegistry(db, param('q')), null, 2), 'application/json; charset=utf-8');
-  const plugin = /^\/console\/registry\/([^/]+\/[^/]+)\/([^/]+?)(\.json)?$/.exec(path);
+  const plugin = /^\/console\/registry\/([^/]+\/[^/]+)\/([^/]+?)(\.json|\/live)?$/.exec(path);
   if (plugin) {
     const [repository, pluginId] = [pathSegment(plugin[1]), pathSegment(plugin[2])];
     const versions = await registryPlugin(db, repository, pluginId);
     if (!versions.length) throw new Refusal(404, `The bot knows no release of ${pluginId} in ${repository}.`);
+    const adminCsrf = mayDo(session.role, 'admin') ? session.csrf : null;
+    if (plugin[3] === '/live')
+      return send(200, versionsTable(repository, pluginId, versions, deps.signIn!.github.web, adminCsrf).text);
     if (plugin[3])
       return send(200, JSON.stringify({ repository, pluginId, versions }, null, 2), 'application/json; charset=utf-8');
     return send(
@@ -394,7 +413,7 @@ async function get(
       ),
     );
   }
-  const events = /^\/console\/events(\.csv|\.jsonl)?$/.exec(path);
+  const events = /^\/console\/events(\.csv|\.jsonl|\/live)?$/.exec(path);
   if (events) {
     const filter = {
       kind: param('kind'),
@@ -444,6 +463,7 @@ async function get(
       limit: 100,
     };
     const shown = await listEvents(db, newest);
+    if (events[1] === '/live') return send(200, newestEvents(shown, { ...newest, before: undefined }).text);
     return send(
       200,
       page('Events', eventsView(shown, newest, await eventKinds(db)), {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChangeFeed, ChangeKind } from '../changes.ts';
 import type { Database } from '../store/database.ts';
+import { hostSignature } from '../store/hosts.ts';
 import { rolloutSignature } from '../store/rollouts.ts';
 
 // Server-sent events for a live page: a `change` event whenever what it shows may have changed. It waits on the
@@ -42,19 +43,44 @@ export function streamChanges(
   });
 }
 
-/** A list (the rollouts, the fleet): any change of that kind, told at most every LIST_GAP_MS. */
+/**
+ * A list (the rollouts, the fleet, the registry, the events): any change of these kinds, told at most every
+ * LIST_GAP_MS, and only when `signature` (if given) says what the page shows changed.
+ */
 export function streamFollowing(
   req: IncomingMessage,
   res: ServerResponse,
   deps: StreamDeps,
   headers: Record<string, string>,
-  kind: ChangeKind,
+  kinds: ChangeKind | readonly ChangeKind[],
   what: string,
+  signature?: () => Promise<string>,
 ): void {
   stream(req, res, deps, headers, {
-    watch: (wake) => deps.changes.follow(kind, () => wake()),
+    watch: (wake) => {
+      const stops = [kinds].flat().map((kind) => deps.changes.follow(kind, () => wake()));
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+    signature,
     gapMs: LIST_GAP_MS,
     what,
+  });
+}
+
+/** A host's page: its jobs and what it reported (heartbeats are not announced: the feed's sweep finds them). */
+export function streamHost(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: StreamDeps,
+  hostId: string,
+  headers: Record<string, string>,
+): void {
+  stream(req, res, deps, headers, {
+    watch: (wake) => deps.changes.watch(`h:${hostId}`, wake),
+    signature: async () => (await hostSignature(deps.db, hostId)) ?? 'gone',
+    what: `host ${hostId}`,
   });
 }
 

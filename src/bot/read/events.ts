@@ -88,3 +88,9 @@ export async function* allEvents(db: Queryable, filter: EventFilter = {}): Async
 export async function eventKinds(db: Queryable): Promise<string[]> {
   return (await db.query<{ kind: string }>('select distinct kind from events order by kind')).map((r) => r.kind);
 }
+
+/** The newest event's id, as a live events page's signature ("" when there is none). */
+export async function latestEventId(db: Queryable): Promise<string> {
+  const [row] = await db.query<{ id: string | null }>('select max(id) as id from events');
+  return String(row?.id ?? '');
+}

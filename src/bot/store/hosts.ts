@@ -341,3 +341,14 @@ function toHost(row: HostRow, subs: Array<{ repository: string; plugin_id: strin
     createdAt: new Date(row.created_at).toISOString(),
   };
 }
+
+/** What a host's page shows, in short: a live page is told of a change only when this differs. */
+export async function hostSignature(db: Queryable, hostId: string): Promise<string | undefined> {
+  const [row] = await db.query<{ signature: string }>(
+    `select concat_ws('|', h.last_seen_at, h.agent_version, md5(h.inventory::text), h.policy, h.channel, h.enabled,
+       (select concat(max(updated_at), '/', count(*)) from host_jobs where host_id = h.id)) as signature
+     from hosts h where h.id = $1`,
+    [hostId],
+  );
+  return row?.signature;
+}

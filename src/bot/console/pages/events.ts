@@ -4,13 +4,7 @@ import { href, html, when, type Html } from '../html.ts';
 // Events: the log of outcomes, halts and operator actions, newest first, filtered, a page at a time, exportable.
 
 export function eventsView(events: readonly EventRecord[], filter: EventFilter, kinds: readonly string[]): Html {
-  const params = {
-    kind: filter.kind,
-    host: filter.hostId,
-    plugin: filter.pluginId,
-    rollout: filter.rolloutId,
-    actor: filter.actor,
-  };
+  const params = linkParams(filter);
   const older = events.length
     ? href('/console/events', { ...params, before: events[events.length - 1].id })
     : undefined;
@@ -25,7 +19,16 @@ export function eventsView(events: readonly EventRecord[], filter: EventFilter, 
   <a href="${href('/console/events.csv', params)}">Export CSV</a>
   <a href="${href('/console/events.jsonl', params)}">Export JSON lines</a>
 </form>
-<table>
+${
+  filter.before
+    ? eventsTable(events, filter, older)
+    : html`<div data-live="/console/events/stream" data-fragment="${href('/console/events/live', params)}" aria-live="polite">${eventsTable(events, filter, older)}</div>`
+}`;
+}
+
+/** A page of events (the newest page is also served alone, for the live update). */
+export function eventsTable(events: readonly EventRecord[], filter: EventFilter, older: string | undefined): Html {
+  return html`<table>
   <caption>Events, newest first</caption>
   <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Kind</th><th scope="col">Who</th><th scope="col">Plugin</th><th scope="col">Host</th><th scope="col">Detail</th></tr></thead>
   <tbody>${events.length ? '' : html`<tr><td colspan="7">None.</td></tr>`}${events.map(
@@ -36,6 +39,24 @@ export function eventsView(events: readonly EventRecord[], filter: EventFilter, 
   )}</tbody>
 </table>
 ${older && events.length >= (filter.limit ?? 100) ? html`<nav class="pager" aria-label="Pages"><a href="${older}" rel="next">Older events</a></nav>` : ''}`;
+}
+
+/** The newest page of events for these filters, as the live update fetches it. */
+export function newestEvents(events: readonly EventRecord[], filter: EventFilter): Html {
+  const older = events.length
+    ? href('/console/events', { ...linkParams(filter), before: events[events.length - 1].id })
+    : undefined;
+  return eventsTable(events, filter, older);
+}
+
+function linkParams(filter: EventFilter) {
+  return {
+    kind: filter.kind,
+    host: filter.hostId,
+    plugin: filter.pluginId,
+    rollout: filter.rolloutId,
+    actor: filter.actor,
+  };
 }
 
 /** The host by name, its id on hover; a removed host by its id. */

@@ -8,6 +8,12 @@ import { state } from '../layout.ts';
 // One host: how it is reached and steered, what its site has (with an uninstall for each plugin), its jobs.
 
 /** `csrf` null: the operator's role may not uninstall, so no button is offered. */
+/** A host's page: what is known of it and its site, live (its jobs and reports change it). */
+export function hostLiveView(host: HostRecord, jobs: readonly RecentJob[], csrf: string | null): Html {
+  const at = `/console/hosts/${encodeURIComponent(host.id)}`;
+  return html`<div data-live="${at}/stream" data-fragment="${at}/live" aria-live="polite">${hostView(host, jobs, csrf)}</div>`;
+}
+
 export function hostView(host: HostRecord, jobs: readonly RecentJob[], csrf: string | null): Html {
   return html`
 <dl class="facts">

@@ -10,9 +10,14 @@ export function registryView(plugins: readonly RegistryPlugin[], q: string | und
   <button type="submit">Search</button>
   <a href="/console/registry.json${q ? `?q=${encodeURIComponent(q)}` : ''}">as JSON</a>
 </form>
-${
-  plugins.length
-    ? html`<table>
+<div data-live="/console/registry/stream" data-fragment="/console/registry/live${q ? `?q=${encodeURIComponent(q)}` : ''}" aria-live="polite">${registryTable(plugins, q)}</div>`;
+}
+
+/** The plugins found (also served alone, for the live update). */
+export function registryTable(plugins: readonly RegistryPlugin[], q: string | undefined): Html {
+  return html`${
+    plugins.length
+      ? html`<table>
   <caption>Plugins</caption>
   <thead><tr><th scope="col">Plugin</th><th scope="col">Repository</th><th scope="col">Latest</th><th scope="col">Versions</th><th scope="col">Hosts running it</th></tr></thead>
   <tbody>${plugins.map(
@@ -22,8 +27,8 @@ ${
   </tr>`,
   )}</tbody>
 </table>`
-    : html`<p>No plugin${q ? ` matches "${q}"` : ' has a resolved release yet'}.</p>`
-}`;
+      : html`<p>No plugin${q ? ` matches "${q}"` : ' has a resolved release yet'}.</p>`
+  }`;
 }
 
 /** `csrf` null: the operator's role may not yank, so no button is offered. */
@@ -34,9 +39,21 @@ export function registryPluginView(
   webBase: string,
   csrf: string | null,
 ): Html {
+  const at = `/console/registry/${repository}/${encodeURIComponent(pluginId)}`;
   return html`
-<p><a href="/console/registry">All plugins</a> · <a href="/console/registry/${repository}/${encodeURIComponent(pluginId)}.json">as JSON</a></p>
-<table>
+<p><a href="/console/registry">All plugins</a> · <a href="${at}.json">as JSON</a></p>
+<div data-live="/console/registry/stream" data-fragment="${at}/live" aria-live="polite">${versionsTable(repository, pluginId, versions, webBase, csrf)}</div>`;
+}
+
+/** A plugin's versions (also served alone, for the live update). */
+export function versionsTable(
+  repository: string,
+  pluginId: string,
+  versions: readonly RegistryVersion[],
+  webBase: string,
+  csrf: string | null,
+): Html {
+  return html`<table>
   <caption>Versions of ${pluginId} in ${repository}</caption>
   <thead><tr><th scope="col">Version</th><th scope="col">Tag</th><th scope="col">Package</th><th scope="col">SHA-256</th><th scope="col">Publisher</th><th scope="col">Needs</th><th scope="col">Hosts running it</th><th scope="col">Status</th></tr></thead>
   <tbody>${versions.map(
