@@ -146,6 +146,28 @@ for (const engine of ENGINES)
       await waitFor(() => receiver.of('rollout.completed').length > 0, 'the completion told');
       assert.equal(fleet.sites.get(rest)!.get('told-plugin'), '1.0.0');
       await bot.admin('POST', `registry/${repo}/told-plugin/1.0.0/yank`, { reason: 'wrong colours' });
+      // A host the bot cannot reach: once its pushes run out, the failure is told too.
+      const unreachable = await bot.admin('POST', 'hosts', {
+        name: 'unreachable',
+        url: 'http://127.0.0.1:1/hook',
+        plugins: [`${repo}:other-plugin`],
+        allowPrivateNetwork: true,
+        allowHttp: true,
+      });
+      assert.equal(unreachable.status, 201, JSON.stringify(unreachable.body));
+      await bot.publish(repo, 'other-plugin', '2.0.0');
+      const [dead] = await waitFor(
+        () => {
+          const told = receiver.of('job.failed').filter((h) => h.body.data.event === 'job_dead_lettered');
+          return told.length ? told : undefined;
+        },
+        'the dead-lettered job told',
+        60_000,
+      );
+      assert.match(
+        dead.body.text,
+        /^other-plugin 2\.0\.0 \(.+\) failed on unreachable \(job dead lettered\): gave up after 3 attempts: /,
+      );
       const [yank] = await waitFor(
         () => (receiver.of('release.yanked').length ? receiver.of('release.yanked') : undefined),
         'the yank told',
@@ -153,7 +175,13 @@ for (const engine of ENGINES)
       assert.match(yank.body.text, /^told-plugin 1\.0\.0 \(.+\) was yanked by tester: wrong colours\. /);
       assert.deepEqual(elsewhere.heard, [], "another repository's endpoint heard nothing");
 
-      const shown = await bot.admin('GET', `notifications/${added.body.target.id}/deliveries`);
+      // The 2.0.0 rollout halts on its dead letter (below its success threshold): that is told as well.
+      const shown = await waitFor(async () => {
+        const answer = await bot.admin('GET', `notifications/${added.body.target.id}/deliveries`);
+        const list = answer.body.deliveries as Array<{ kind: string; state: string }>;
+        const settled = list.every((d) => d.state !== 'pending');
+        return settled && list.filter((d) => d.kind === 'halt').length === 2 ? answer : undefined;
+      }, 'every notification settled, the second halt included');
       const deliveries = shown.body.deliveries as Array<{
         kind: string;
         state: string;

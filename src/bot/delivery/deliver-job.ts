@@ -2,7 +2,13 @@ import type { PgBoss } from 'pg-boss';
 import { pushes, pushesInFlight } from '../metrics.ts';
 import { QUEUES, inTransaction } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
-import { loadDeliveries, transitionJobs, type DeliveryContext, type HostJob } from '../store/rollouts.ts';
+import {
+  loadDeliveries,
+  recordJobEvents,
+  transitionJobs,
+  type DeliveryContext,
+  type HostJob,
+} from '../store/rollouts.ts';
 import { applyReport } from '../store/reports.ts';
 import type { JobState } from '../../protocol/statuses.ts';
 import type { Report } from '../../protocol/messages.ts';
@@ -183,6 +189,14 @@ export async function pushAndRecord(
     }
   });
   for (const [state, list] of moves) {
+    if (state === 'dead_lettered' || state === 'failed') {
+      // A job the bot could not deliver is an outcome the event log (and whoever is notified of failures) hears of.
+      await db.transaction(async (tx) => {
+        const moved = await transitionJobs(tx, list, ['delivering'], state);
+        await recordJobEvents(tx, state === 'failed' ? 'push_failed' : 'job_dead_lettered', [...moved]);
+      });
+      continue;
+    }
     if (state !== 'queued') {
       await transitionJobs(db, list, ['delivering'], state);
       continue;

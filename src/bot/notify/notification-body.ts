@@ -79,6 +79,6 @@ function headline(due: DueDelivery, version: string | null): string {
     case 'release_unyanked':
       return `${what} is no longer yanked${by}.`;
     default:
-      return `${what} failed on ${host} (${event.kind.replace('_', ' ')}): ${said('message') || 'no message'}.`;
+      return `${what} failed on ${host} (${event.kind.replace(/_/g, ' ')}): ${said('message') || 'no message'}.`;
   }
 }

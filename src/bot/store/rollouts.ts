@@ -571,6 +571,17 @@ export async function transitionJobs(
   return new Set(rows.map((r) => r.job_id));
 }
 
+/** An event per job, with the job's host, plugin, repository and the reason it holds now. */
+export async function recordJobEvents(db: Queryable, kind: string, jobIds: readonly string[]): Promise<void> {
+  if (!jobIds.length) return;
+  await db.query(
+    `insert into events (kind, host_id, job_id, repository, plugin_id, detail)
+     select $1, j.host_id, j.id, r.repository, j.plugin_id, jsonb_build_object('message', j.reason, 'rolloutId', j.rollout_id)
+     from host_jobs j join rollouts r on r.id = j.rollout_id where j.id = any($2::text[])`,
+    [kind, jobIds],
+  );
+}
+
 /** Everything a delivery needs, in one query: the job, its host (with sealed secrets) and its release. */
 export interface DeliveryContext {
   job: HostJob;

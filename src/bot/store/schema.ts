@@ -429,7 +429,8 @@ create index notification_deliveries_by_target on notification_deliveries (targe
 create function c2f_notification_kind(kind text) returns text language sql immutable as $fn$
   select case
     when kind = 'rollout_halted' then 'halt'
-    when kind in ('install_fail', 'update_fail', 'rollback_fail', 'uninstall_fail', 'health_fail') then 'failure'
+    when kind in ('install_fail', 'update_fail', 'rollback_fail', 'uninstall_fail', 'health_fail',
+                  'report_missing', 'job_dead_lettered', 'push_failed') then 'failure'
     when kind = 'job_blocked' then 'block'
     when kind = 'rollout_completed' then 'completion'
     when kind in ('release_yanked', 'release_unyanked') then 'yank'
