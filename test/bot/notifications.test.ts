@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { after, before, describe, test } from 'node:test';
 import { verifyMessage } from '../../src/protocol/signing.ts';
 import { waitFor } from '../helpers.ts';
 import { ENGINES } from './databases.ts';
-import { Fleet } from './fleet.ts';
-import { StagedBot } from './staged-rollout-bot.ts';
+import { stagedBotFor, stagedFile } from './staged-suite.ts';
 
 // Outgoing notifications, on PGlite and on PostgreSQL: an endpoint for one repository hears its halts,
 // failures, completions and yanks (and nothing of another repository), each signed the Standard Webhooks way
@@ -51,32 +49,19 @@ class Receiver {
   }
 }
 
-const github = new GitHubStandIn();
-const fleet = new Fleet();
-before(async () => {
-  await github.start();
-  await fleet.start();
-});
-after(async () => {
-  await fleet.stop();
-  await github.stop();
-});
+const suite = stagedFile();
+const { github, fleet } = suite;
 
 for (const engine of ENGINES)
   describe(engine, () => {
-    let bot: StagedBot;
+    const current = stagedBotFor(engine, suite, { C2F_NOTIFY_RETRY_SCHEDULE: '0.2,0.2' });
     const receiver = new Receiver();
     const elsewhere = new Receiver();
     before(async () => {
-      bot = await StagedBot.create(engine, github, undefined, { C2F_NOTIFY_RETRY_SCHEDULE: '0.2,0.2' });
       await receiver.start();
       await elsewhere.start();
     });
-    beforeEach(() => {
-      fleet.botUrl = bot.url;
-    });
     after(async () => {
-      await bot.stop();
       await receiver.stop();
       await elsewhere.stop();
     });
@@ -84,6 +69,7 @@ for (const engine of ENGINES)
     test(`${engine}: an endpoint hears its repository's halts, failures, completions and yanks, signed and retried`, {
       timeout: 120_000,
     }, async () => {
+      const bot = current();
       const repo = `conn2flow/told-${engine}`;
       const endpoint = (url: string, repository: string) =>
         bot.admin('POST', 'notifications', { url, repository, allowHttp: true, allowPrivateNetwork: true });

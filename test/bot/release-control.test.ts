@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { describe, test } from 'node:test';
 import { listEvents } from '../../src/bot/read/events.ts';
 import { ENGINES } from './databases.ts';
-import { Fleet } from './fleet.ts';
-import { StagedBot } from './staged-rollout-bot.ts';
+import { stagedBotFor, stagedFile } from './staged-suite.ts';
 
 // Releases steered before they go, on PGlite and on PostgreSQL. Waves declared with `approval: required` wait
 // for an operator: the first wave sends nothing until approved from the check run, the second waits when it
@@ -12,33 +10,17 @@ import { StagedBot } from './staged-rollout-bot.ts';
 // A rollout scheduled to start later sends nothing before then (whatever else would let it go), and a lifted
 // schedule lets it go at once.
 
-const github = new GitHubStandIn();
-const fleet = new Fleet();
-before(async () => {
-  await github.start();
-  await fleet.start();
-});
-after(async () => {
-  await fleet.stop();
-  await github.stop();
-});
+const suite = stagedFile();
+const { github, fleet } = suite;
 
 for (const engine of ENGINES)
   describe(engine, () => {
-    let bot: StagedBot;
-    before(async () => {
-      bot = await StagedBot.create(engine, github);
-      fleet.botUrl = bot.url;
-    });
-    beforeEach(() => {
-      fleet.botUrl = bot.url;
-      bot.clock.reset();
-    });
-    after(() => bot.stop());
+    const current = stagedBotFor(engine, suite);
 
     test(`${engine}: each gated wave waits for its approval, from the check run or the admin API`, {
       timeout: 120_000,
     }, async () => {
+      const bot = current();
       const repo = `conn2flow/gates-${engine}`;
       github.files.set(
         `${repo}/.github/conn2flow-release.yml`,
@@ -112,6 +94,7 @@ for (const engine of ENGINES)
     });
 
     test(`${engine}: an approval nobody waits for is refused, naming the wave that will wait`, async () => {
+      const bot = current();
       const repo = `conn2flow/later-gate-${engine}`;
       github.files.set(
         `${repo}/.github/conn2flow-release.yml`,
@@ -141,6 +124,7 @@ for (const engine of ENGINES)
     test(`${engine}: a scheduled start holds every job until its time; lifting it lets them go`, {
       timeout: 120_000,
     }, async () => {
+      const bot = current();
       const repo = `conn2flow/schedule-${engine}`;
       github.files.set(`${repo}/.github/conn2flow-release.yml`, 'rollout:\n  minReleaseAge: 1h\n');
       const plugin = `${repo}:timed-plugin`;

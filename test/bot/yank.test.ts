@@ -1,44 +1,27 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { describe, test } from 'node:test';
 import { listEvents } from '../../src/bot/read/events.ts';
 import { getRelease } from '../../src/bot/store/releases.ts';
 import { createOperatorRollout, getJob } from '../../src/bot/store/rollouts.ts';
 import { ENGINES } from './databases.ts';
-import { Fleet } from './fleet.ts';
-import { StagedBot } from './staged-rollout-bot.ts';
+import { stagedBotFor, stagedFile } from './staged-suite.ts';
 
 // A release found bad mid-rollout is yanked through the admin API, on PGlite and on PostgreSQL: its rollout
 // pauses with the wave still waiting held, a rollback to it that has not gone out is cancelled, the canary
 // that runs it is rolled back, every way of sending it again is refused while the mark holds, a repeat
 // changes nothing, and un-yanking lets the operator go on.
 
-const github = new GitHubStandIn();
-const fleet = new Fleet();
-before(async () => {
-  await github.start();
-  await fleet.start();
-});
-after(async () => {
-  await fleet.stop();
-  await github.stop();
-});
+const suite = stagedFile();
+const { github, fleet } = suite;
 
 for (const engine of ENGINES)
   describe(engine, () => {
-    let bot: StagedBot;
-    before(async () => {
-      bot = await StagedBot.create(engine, github);
-      fleet.botUrl = bot.url;
-    });
-    beforeEach(() => {
-      fleet.botUrl = bot.url;
-    });
-    after(() => bot.stop());
+    const current = stagedBotFor(engine, suite);
 
     test(`${engine}: yank mid-rollout holds the waiting wave, rolls the canary back, refuses every resend; un-yank lets it go on`, {
       timeout: 120_000,
     }, async () => {
+      const bot = current();
       const repo = `conn2flow/yank-${engine}`;
       github.files.set(
         `${repo}/.github/conn2flow-release.yml`,
