@@ -620,6 +620,19 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
       `${REPO}/.github/conn2flow-release.yml`,
       'rollout:\n  waves:\n    - { name: everyone, labels: [console], approval: required }\n',
     );
+    // school-flaky's window opens twelve hours from now: once approved, its job waits for it, counting down.
+    const opens = (new Date().getUTCHours() + 12) % 24;
+    const hh = (h: number) => String(h).padStart(2, '0');
+    const windowed = await cli(
+      'hosts',
+      'update',
+      hosts['school-flaky'],
+      '--time-zone',
+      'UTC',
+      '--window',
+      `daily ${hh(opens)}:00-${hh(opens + 1)}:00`,
+    );
+    assert.equal(windowed.code, 0, windowed.stderr);
     const third = await publish('1.2.0');
     await page.goto(`${botUrl}/console/rollouts/${third}`);
     const approveWave = page.getByRole('button', { name: 'Approve wave 1 (everyone)' });
@@ -678,6 +691,11 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
       );
       await tab.close();
     }
+    await waitFor(
+      async () => /held: window, until .+ \(in (11|12) h\)/.test(await row('school-flaky').innerText()),
+      "the flaky host's job counting down to its window",
+      30_000,
+    );
     const approvedTwice = await cli('rollouts', 'approve-wave', third);
     assert.equal(approvedTwice.code, 1);
     assert.match(approvedTwice.stderr, /no wave of rollout \S+ waits for approval|is completed/);
