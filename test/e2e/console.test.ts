@@ -69,13 +69,15 @@ async function accessible(page: Page, name: string): Promise<void> {
     assert.deepEqual(found.violations, [], `${name} at ${size.width} px: accessibility violations`);
     assert.ok(found.overflow <= 0, `${name} at ${size.width} px scrolls sideways by ${found.overflow} px`);
     await mkdir(SHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${size.width}.png`), fullPage: true });
+    // A full-page picture on a busy two-core machine can take Chromium a while: allowed more than the default.
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${size.width}.png`), fullPage: true, timeout: 90_000 });
   }
   await page.setViewportSize(desk);
 }
 
 test('the console: sign-in with GitHub (refused, then allowed; roles from lists, the organisation and its teams), a rollout live, approve, retry, roll back, yank and un-yank told to a signed endpoint, a start scheduled and a wave approved, CSRF refused, every page accessible', {
-  timeout: 240_000,
+  // About 90 s alone; under load, twice that and more.
+  timeout: 480_000,
 }, async () => {
   await bundleBuilt();
   const github = await new GitHubStandIn().start();
@@ -398,6 +400,11 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
     await accessible(page, 'notification-added');
     const endpoints = await cli('notifications', 'list');
     assert.match(endpoints.stdout, new RegExp(`^ntf_\\S+ {2}http://127\\.0\\.0\\.1:\\d+/c2f/… {2}${REPO} {2}yank\n$`));
+    const endpointId = endpoints.stdout.split(' ')[0];
+    // Its deliveries page, open in a tab of its own, follows what is sent without a reload.
+    const deliveriesTab = await page.context().newPage();
+    await deliveriesTab.goto(`${botUrl}/console/notifications/${endpointId}`);
+    await deliveriesTab.getByText('No deliveries yet.').waitFor();
 
     await page.goto(`${botUrl}/console/registry`);
     await page.getByRole('link', { name: PLUGIN }).click();
@@ -470,15 +477,23 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
       heard[0].text,
       /^console-plugin 1\.1\.0 \(conn2flow\/console\) was yanked by octo-operator \(console\): empties the cart\. /,
     );
+    await waitFor(
+      async () =>
+        (
+          await deliveriesTab
+            .locator('tbody')
+            .innerText()
+            .catch(() => '')
+        ).match(/yank\s+delivered/g)?.length === 2,
+      'both deliveries on the open deliveries page, live',
+      30_000,
+    );
+    await deliveriesTab.close();
     await page.goto(`${botUrl}/console/notifications`);
     await page.locator('tbody a').first().click();
     assert.match(await page.locator('tbody').innerText(), /yank\s+delivered\s+1\s+204/);
     await accessible(page, 'notification-deliveries');
-    const cliDeliveries = await cli(
-      'notifications',
-      'deliveries',
-      (await cli('notifications', 'list', '--json')).stdout.match(/"id": "(ntf_[^"]+)"/)![1],
-    );
+    const cliDeliveries = await cli('notifications', 'deliveries', endpointId);
     assert.match(cliDeliveries.stdout, /yank {7}delivered 1 attempt\(s\) {2}204\n/);
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
     await page.goto(`${botUrl}/console/registry`);

@@ -1,7 +1,7 @@
 import { NotificationInputError, shownTarget } from '../notify/notification-targets.ts';
 import { getTarget, listTargets, targetDeliveries } from '../store/notifications.ts';
 import { isNotificationActionPath, notificationAction } from './notification-actions.ts';
-import { deliveriesView, notificationsView } from './pages/notifications.ts';
+import { deliveriesTable, deliveriesView, notificationsView } from './pages/notifications.ts';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PgBoss } from 'pg-boss';
@@ -47,7 +47,7 @@ import { registryPluginView, registryTable, registryView, versionsTable } from '
 import { rolloutLive, rolloutsPage, rolloutsView, rolloutView, type RolloutShown } from './pages/rollouts.ts';
 import { deniedView, notSetUpView, signInView } from './pages/sign-in.ts';
 import type { ChangeFeed } from '../changes.ts';
-import { streamChanges, streamFollowing, streamHost } from './rollout-stream.ts';
+import { streamChanges, streamDeliveries, streamFollowing, streamHost } from './rollout-stream.ts';
 import { InputError, parseCookies, pathSegment, RequestInput } from '../http/request-input.ts';
 import { streamOut } from '../http/stream-out.ts';
 import {
@@ -363,11 +363,16 @@ async function get(
     const view = html`${doneNotice(param('done'))}${notificationsView((await listTargets(db)).map(shownTarget), session.csrf)}`;
     return send(200, page('Notifications', view, { session, current: '/console/notifications' }));
   }
-  const endpoint = /^\/console\/notifications\/([^/]+)$/.exec(path);
+  const endpoint = /^\/console\/notifications\/([^/]+)(\/live|\/stream)?$/.exec(path);
   if (endpoint) {
     need(session, 'admin', 'manage notifications');
     const target = await getTarget(db, pathSegment(endpoint[1]));
     if (!target) throw new Refusal(404, `No endpoint ${pathSegment(endpoint[1])}.`);
+    if (endpoint[2] === '/stream') {
+      holdStream(session, res);
+      return streamDeliveries(req, res, stream, target.id, headers);
+    }
+    if (endpoint[2] === '/live') return send(200, deliveriesTable(await targetDeliveries(db, target.id)).text);
     const view = deliveriesView(shownTarget(target), await targetDeliveries(db, target.id));
     return send(200, page(`Endpoint ${target.id}`, view, { session, current: '/console/notifications' }));
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChangeFeed, ChangeKind } from '../changes.ts';
 import type { Database } from '../store/database.ts';
 import { hostSignature } from '../store/hosts.ts';
+import { deliveriesSignature } from '../store/notifications.ts';
 import { rolloutSignature } from '../store/rollouts.ts';
 
 // Server-sent events for a live page: a `change` event whenever what it shows may have changed. It waits on the
@@ -66,6 +67,21 @@ export function streamFollowing(
     signature,
     gapMs: LIST_GAP_MS,
     what,
+  });
+}
+
+/** An endpoint's deliveries: told when they are made ("n:*") and when an attempt is recorded ("n:<target>"). */
+export function streamDeliveries(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: StreamDeps,
+  targetId: string,
+  headers: Record<string, string>,
+): void {
+  stream(req, res, deps, headers, {
+    watch: (wake) => deps.changes.watch(`n:${targetId}`, wake),
+    signature: () => deliveriesSignature(deps.db, targetId),
+    what: `the deliveries of ${targetId}`,
   });
 }
 

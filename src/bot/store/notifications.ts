@@ -145,12 +145,26 @@ export async function recordAttempt(
   id: number,
   outcome: { state: 'delivered' | 'failed' | 'pending'; status: number | null; error: string | null; retryAt?: Date },
 ): Promise<void> {
+  // Announced as "n:<endpoint>": its live page follows (the notifier, which follows "n" as a whole, looks once more).
   await db.query(
-    `update notification_deliveries set state = $2, attempts = attempts + 1, last_status = $3, last_error = $4,
-       next_attempt_at = coalesce($5, next_attempt_at), delivered_at = case when $2 = 'delivered' then now() end
-     where id = $1 and state = 'pending'`,
+    `with recorded as (
+       update notification_deliveries set state = $2, attempts = attempts + 1, last_status = $3, last_error = $4,
+         next_attempt_at = coalesce($5, next_attempt_at), delivered_at = case when $2 = 'delivered' then now() end
+       where id = $1 and state = 'pending' returning target_id
+     )
+     select pg_notify('c2f_changes', 'n:' || target_id) from recorded`,
     [id, outcome.state, outcome.status, outcome.error, outcome.retryAt?.toISOString() ?? null],
   );
+}
+
+/** What an endpoint's deliveries page shows, in short. */
+export async function deliveriesSignature(db: Queryable, targetId: string): Promise<string> {
+  const [row] = await db.query<{ signature: string }>(
+    `select concat_ws('|', count(*), max(id), sum(attempts), count(*) filter (where state = 'pending')) as signature
+     from notification_deliveries where target_id = $1`,
+    [targetId],
+  );
+  return row?.signature ?? '';
 }
 
 /** When the next pending delivery is due (null: none is pending). */

@@ -49,11 +49,17 @@ export function addedView(target: NotificationTarget, secret: string): Html {
 }
 
 export function deliveriesView(target: NotificationTarget, deliveries: readonly NotificationDelivery[]): Html {
+  const at = `/console/notifications/${encodeURIComponent(target.id)}`;
   return html`
 <p><a href="/console/notifications">All endpoints</a> · ${target.url} · ${target.repository ?? 'every repository'} · ${target.kinds.join(', ')}</p>
-${
-  deliveries.length
-    ? html`<table>
+<div data-live="${at}/stream" data-fragment="${at}/live" aria-live="polite">${deliveriesTable(deliveries)}</div>`;
+}
+
+/** An endpoint's latest deliveries (also served alone, for the live update). */
+export function deliveriesTable(deliveries: readonly NotificationDelivery[]): Html {
+  return html`${
+    deliveries.length
+      ? html`<table>
   <caption>Latest deliveries</caption>
   <thead><tr><th scope="col">Made</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Event</th></tr></thead>
   <tbody>${deliveries.map(
@@ -64,6 +70,6 @@ ${
   </tr>`,
   )}</tbody>
 </table>`
-    : html`<p>No deliveries yet.</p>`
-}`;
+      : html`<p>No deliveries yet.</p>`
+  }`;
 }
