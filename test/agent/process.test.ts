@@ -20,17 +20,19 @@ after(async () => {
   await bot.stop();
 });
 
-function startAgent(configFile: string): Promise<{ child: ChildProcess; url: string }> {
+function startAgent(configFile: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'agent', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (d) => (stderr += d));
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d) => {
-      const url = /receiving jobs on (\S+)/.exec(String(d))?.[1];
-      if (url) resolve({ child, url });
+      stdout += d;
+      const url = /receiving jobs on (\S+)/.exec(stdout)?.[1];
+      if (url) resolve({ child, url, output: () => `${stdout}${stderr}` });
     });
     child.on('exit', (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)));
   });
@@ -39,6 +41,8 @@ function startAgent(configFile: string): Promise<{ child: ChildProcess; url: str
 test('kill -9 mid-install, immediate restart: the running installer is waited for, the job reported (44), nothing installed twice', async () => {
   const dir = await tempDir('c2f-agent-');
   const calls = path.join(dir, 'calls.log');
+  // The installer runs until the test lets it end: however slow a restart is, it still runs when the new agent looks.
+  const gate = path.join(dir, 'let-it-end');
   const configFile = path.join(dir, 'c2f-agent.json');
   await writeFile(
     configFile,
@@ -53,7 +57,7 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
         command: [
           '/bin/sh',
           '-c',
-          `echo "start $C2F_VERSION $(date +%s%N)" >> ${calls}; sleep 2; echo "end $C2F_VERSION $(date +%s%N)" >> ${calls}`,
+          `echo "start $C2F_VERSION $(date +%s%N)" >> ${calls}; while [ ! -e ${gate} ]; do sleep 0.05; done; echo "end $C2F_VERSION $(date +%s%N)" >> ${calls}`,
         ],
       },
     }),
@@ -70,6 +74,12 @@ test('kill -9 mid-install, immediate restart: the running installer is waited fo
 
   // Restarted at once, and the next job for the same plugin arrives at once.
   const second = await startAgent(configFile);
+  await waitFor(
+    () =>
+      /the installer the previous run started \(process group \d+\) still runs; waiting for it/.test(second.output()),
+    'the restarted agent to find the running installer',
+  );
+  await writeFile(gate, '');
   const next = await bot.jobFor(packageWith([], MANIFEST('demo-plugin', '1.0.1')), { version: '1.0.1' });
   assert.equal((await bot.push(second.url, next)).status, 202);
   const final = await waitFor(
