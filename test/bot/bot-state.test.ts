@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { test } from 'node:test';
 import { newMessageId, signMessage, verifyMessage } from '../../src/protocol/signing.ts';
 import { resolveRelease } from '../../src/bot/rollout/resolve-release.ts';
 import { parseStrategy } from '../../src/bot/rollout/strategy.ts';
 import { getRelease, updateRelease } from '../../src/bot/store/releases.ts';
 import { ENGINES } from './databases.ts';
-import { Fleet } from './fleet.ts';
 import { StagedBot } from './staged-rollout-bot.ts';
+import { stagedFile } from './staged-suite.ts';
 
 // What the bot records and says about rollouts, checked where an operator's day found it wrong: a halted
 // rollout superseded by a newer release concludes its check run; reports count as word from the host; a pre-release
@@ -15,16 +14,7 @@ import { StagedBot } from './staged-rollout-bot.ts';
 // with the secret the host still has; a release resolved but not yet planned keeps its strategy; a manual
 // host is never told about a release, only sent it once approved.
 
-const github = new GitHubStandIn();
-const fleet = new Fleet();
-before(async () => {
-  await github.start();
-  await fleet.start();
-});
-after(async () => {
-  await fleet.stop();
-  await github.stop();
-});
+const { github, fleet } = stagedFile();
 
 function strategyFile(repository: string, yaml: string): void {
   github.files.set(`${repository}/.github/conn2flow-release.yml`, yaml);

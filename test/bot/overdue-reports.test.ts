@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { test } from 'node:test';
 import { listEvents } from '../../src/bot/read/events.ts';
 import { ENGINES } from './databases.ts';
-import { Fleet } from './fleet.ts';
 import { Clock, StagedBot } from './staged-rollout-bot.ts';
+import { stagedFile } from './staged-suite.ts';
 
 // A job a host took whose report never comes: the bot asks the host again (a repeat of the attempt, which
 // the host answers with its signed report so far), and a job the host says nothing about fails once its
 // deadline passes, with that reason, instead of waiting forever. Short intervals stand in for minutes.
 
-const github = new GitHubStandIn();
-const fleet = new Fleet();
-before(async () => {
-  await github.start();
-  await fleet.start();
-});
-after(async () => {
-  await fleet.stop();
-  await github.stop();
-});
+const { github, fleet } = stagedFile();
 
 for (const engine of ENGINES)
   test(`${engine}: a lost report is asked for again; a job the host says nothing about fails at its deadline`, {

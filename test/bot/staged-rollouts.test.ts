@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { listEvents } from '../../src/bot/read/events.ts';
 import { ENGINES } from './databases.ts';
-import { Fleet } from './fleet.ts';
 import { StagedBot } from './staged-rollout-bot.ts';
+import { stagedFile } from './staged-suite.ts';
 
 // Staged rollouts against fleets of hosts standing in for agents, with a clock the tests move, on PGlite and
 // on PostgreSQL: a canary failure halts before wave 2 and resume goes on; thresholds by percentage and
@@ -12,16 +11,7 @@ import { StagedBot } from './staged-rollout-bot.ts';
 // windows across midnight in other time zones; dependencies (missing, too old, too new, three plugins
 // released together installed in order, a cycle); a bot stopped mid-rollout picks up its soak and windows.
 
-const github = new GitHubStandIn();
-const fleet = new Fleet();
-before(async () => {
-  await github.start();
-  await fleet.start();
-});
-after(async () => {
-  await fleet.stop();
-  await github.stop();
-});
+const { github, fleet } = stagedFile();
 
 function strategyFile(repository: string, yaml: string): void {
   github.files.set(`${repository}/.github/conn2flow-release.yml`, yaml);
