@@ -28,6 +28,7 @@ for (let run = 1; run <= Number(values.runs); run++) {
   const result = spawnSync(
     process.execPath,
     [
+      '--liftoff-only',
       '--test',
       '--test-concurrency=2',
       '--test-timeout=240000',

@@ -15,7 +15,7 @@ const build = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'build.ts'
 if (build.status !== 0) process.exit(build.status ?? 1);
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=240000', '--test-force-exit', ...files],
+  ['--liftoff-only', '--test', '--test-concurrency=2', '--test-timeout=240000', '--test-force-exit', ...files],
   {
     cwd: REPO,
     stdio: 'inherit',

@@ -9,6 +9,13 @@ import { fileURLToPath } from 'node:url';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(REPO, 'test', 'fixtures');
 
+/**
+ * Flags of the test runner that the Node processes tests start get as well. `npm test` runs Node with
+ * --liftoff-only: PGlite's WebAssembly then runs as V8's baseline compiler made it, without optimizing it again
+ * in background threads, which saves each process that opens PGlite seconds of CPU (DEVELOPERS.md).
+ */
+export const NODE_FLAGS = process.execArgv.filter((flag) => flag === '--liftoff-only');
+
 // Removed when the process exits, after every hook: an `after` hook here would run before those of the files
 // that import this one (hooks run in the order they are registered), and so remove the folders of a database or
 // a process they have not stopped yet.
@@ -62,7 +69,7 @@ export function run(
 
 /** Runs `c2f-plugin` as users do: the built bundle (dist/cli.js, which `npm test` builds first). */
 export function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return run(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], options);
+  return run(process.execPath, [...NODE_FLAGS, path.join(REPO, 'dist', 'cli.js'), ...args], options);
 }
 
 /** Polls until check gives a value (not undefined or false), failing after ms. */

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
-import { cli, tempDir, waitFor } from '../helpers.ts';
+import { NODE_FLAGS, cli, tempDir, waitFor } from '../helpers.ts';
 import { freshPgliteFolder } from './databases.ts';
 import { REPO } from '../helpers.ts';
 
@@ -60,7 +60,7 @@ test('the App registered from the setup page is private, carries its permissions
     PRIVATE_KEY_PATH: '',
     WEBHOOK_SECRET: '',
   };
-  const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'bot'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, path.join(REPO, 'dist', 'cli.js'), 'bot'], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
@@ -8,7 +8,7 @@ import { openPglite, openPostgres, type Database } from '../../src/bot/store/dat
 import { migrate } from '../../src/bot/store/migrate.ts';
 import { MIGRATIONS } from '../../src/bot/store/schema.ts';
 import { SecretBox } from '../../src/bot/store/secret-box.ts';
-import { REPO, tempDir } from '../helpers.ts';
+import { REPO, run, tempDir } from '../helpers.ts';
 
 // Fresh, migrated databases for tests, on both engines. PGlite: a migrated template folder made once per
 // test file and copied (creating a PGlite cluster takes seconds). PostgreSQL: a new database per call on
@@ -89,7 +89,9 @@ async function pgliteTemplate(): Promise<string> {
 /** A fresh data folder for PGlite (migrated), not opened. */
 export async function freshPgliteFolder(): Promise<string> {
   const dir = path.join(await tempDir('c2f-pglite-'), 'data');
-  await cp(await pgliteTemplate(), dir, { recursive: true });
+  // cp(1), not fs.cp: Node's copy of the 40 MB folder costs about a second of this process's CPU.
+  const copied = await run('cp', ['-R', await pgliteTemplate(), dir]);
+  if (copied.code !== 0) throw new Error(`could not copy the PGlite template: ${copied.stderr}`);
   return dir;
 }
 

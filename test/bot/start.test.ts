@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { REPO, run, tempDir } from '../helpers.ts';
+import { NODE_FLAGS, REPO, run, tempDir } from '../helpers.ts';
 
 const BUNDLE = path.join(REPO, 'dist', 'cli.js');
 
@@ -23,7 +23,7 @@ async function freePort(): Promise<number> {
 
 async function startBot(cwd: string, env: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BUNDLE, 'bot'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, BUNDLE, 'bot'], {
     cwd,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: 'ignore',
@@ -72,7 +72,7 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
   });
   assert.ok(unsigned.status >= 400 && unsigned.status < 500, `unsigned webhook answered ${unsigned.status}`);
 
-  const second = await run(process.execPath, [BUNDLE, 'bot'], {
+  const second = await run(process.execPath, [...NODE_FLAGS, BUNDLE, 'bot'], {
     cwd,
     env: { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' },
   });
@@ -82,7 +82,7 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
     /c2f-plugin bot: the data folder .* is in use by another bot process \(pid \d+\).*DATABASE_URL/,
   );
   assert.doesNotMatch(second.stderr, /\n\s+at /);
-  const noKey = await run(process.execPath, [BUNDLE, 'bot'], {
+  const noKey = await run(process.execPath, [...NODE_FLAGS, BUNDLE, 'bot'], {
     cwd,
     env: {
       ...env,
@@ -102,7 +102,7 @@ test('with credentials it serves webhooks and the API from a PGlite folder, whic
     C2F_ADMIN_TOKEN: 'short',
     C2F_RETENTION_DAYS: '0',
   };
-  const noUrl = await run(process.execPath, [BUNDLE, 'bot'], {
+  const noUrl = await run(process.execPath, [...NODE_FLAGS, BUNDLE, 'bot'], {
     cwd,
     env: { ...env, ...bad, C2F_DATA_DIR: path.join(cwd, 'third'), PORT: '70000', HOST: '127.0.0.1' },
   });

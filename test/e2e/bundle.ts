@@ -4,7 +4,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after } from 'node:test';
-import { REPO, run, tempDir, waitFor, type Run } from '../helpers.ts';
+import { NODE_FLAGS, REPO, run, tempDir, waitFor, type Run } from '../helpers.ts';
 import type { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { freshPgliteFolder } from '../bot/databases.ts';
 
@@ -26,7 +26,7 @@ export async function bundleBuilt(): Promise<void> {
 
 /** `c2f-plugin <args>` from the bundle, run to completion, from a folder outside the repository. */
 export async function bundleCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
-  return run(process.execPath, [BUNDLE, ...args], { env, cwd: cwd ?? (await tempDir('c2f-cwd-')) });
+  return run(process.execPath, [...NODE_FLAGS, BUNDLE, ...args], { env, cwd: cwd ?? (await tempDir('c2f-cwd-')) });
 }
 
 export function freePort(): Promise<number> {
@@ -114,7 +114,7 @@ export async function startBundleBot(
       : { C2F_DATA_DIR: options.dataDir ?? (await freshPgliteFolder()) }),
     ...options.env,
   };
-  const child = spawn(process.execPath, [options.cli ?? BUNDLE, 'bot'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, options.cli ?? BUNDLE, 'bot'], {
     env,
     cwd: await tempDir('c2f-bot-cwd-'),
     stdio: ['ignore', 'pipe', 'pipe'],

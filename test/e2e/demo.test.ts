@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO, cli, waitFor } from '../helpers.ts';
+import { NODE_FLAGS, REPO, cli, waitFor } from '../helpers.ts';
 
 // `npm run demo -- --keep` end to end: the packer, the GitHub stand-in, the bot on PGlite (serving the private
 // package itself), two enrolled agents as real processes, a manual approval; both hosts end ok. Then it stays
@@ -21,7 +21,7 @@ function keepCookies(response: Response, jar: Map<string, string>): void {
 test('npm run demo -- --keep: a release reaches an auto and a manual host, then the console and the commands it prints work', {
   timeout: 180_000,
 }, async () => {
-  const demo = spawn(process.execPath, [path.join(REPO, 'scripts', 'demo.ts'), '--keep'], {
+  const demo = spawn(process.execPath, [...NODE_FLAGS, path.join(REPO, 'scripts', 'demo.ts'), '--keep'], {
     env: { ...process.env, DEMO_TIMEOUT_MS: '90000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

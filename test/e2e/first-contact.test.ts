@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { FIXTURES, REPO, run, tempDir, waitFor, type Run } from '../helpers.ts';
+import { FIXTURES, NODE_FLAGS, REPO, run, tempDir, waitFor, type Run } from '../helpers.ts';
 import { testDatabaseUrl } from '../bot/databases.ts';
 import { botSecrets, bundleBuilt, bundleCli, freePort } from './bundle.ts';
 
@@ -47,7 +47,7 @@ test('a bot in setup mode: every admin command and an agent enrollment say so in
     PRIVATE_KEY_PATH: '',
     WEBHOOK_SECRET: '',
   };
-  const bot = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), 'bot'], {
+  const bot = spawn(process.execPath, [...NODE_FLAGS, path.join(REPO, 'dist', 'cli.js'), 'bot'], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
