@@ -86,6 +86,8 @@ for (const engine of ENGINES)
       await bot.until(
         'the release on the stable host',
         async () => (await bot.jobs(pre)).find((j) => j.hostId === stable)?.state === 'ok',
+        30_000,
+        pre,
       );
       assert.equal(fleet.jobsOf(stable, 'pre').length, 1);
       assert.equal(fleet.jobsOf(early, 'pre').length, 1, 'the early host is not sent it again');

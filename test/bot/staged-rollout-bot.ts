@@ -211,8 +211,29 @@ export class StagedBot {
     return rolloutJobs(this.db, rolloutId);
   }
 
-  async until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-    return waitFor(check, what, ms);
+  /** Waits for check; when it times out, the failure tells the rollout's state and its jobs' histories. */
+  async until<T>(
+    what: string,
+    check: () => Promise<T | undefined | false>,
+    ms = 30_000,
+    rolloutId?: string,
+  ): Promise<T> {
+    try {
+      return await waitFor(check, what, ms);
+    } catch (error) {
+      if (!rolloutId) throw error;
+      const [rollout] = await this.db.query('select state, state_reason, current_wave from rollouts where id = $1', [
+        rolloutId,
+      ]);
+      const history = await this.db.query(
+        `select j.host_id, j.state, j.hold, h.state as was, h.detail, h.at from host_jobs j
+         left join job_history h on h.job_id = j.id where j.rollout_id = $1 order by j.host_id, h.at`,
+        [rolloutId],
+      );
+      throw new Error(
+        `${(error as Error).message}; rollout ${JSON.stringify(rollout)}; jobs ${JSON.stringify(history)}`,
+      );
+    }
   }
 }
 
