@@ -19,6 +19,7 @@ export const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/processes.test.ts': 'PostgreSQL, several bot processes',
   'test/bot/admin-api.test.ts': 'a bot on PGlite',
   'test/bot/overdue-reports.test.ts': 'bots on PGlite and PostgreSQL',
+  'test/bot/unclaimed-pushes.test.ts': 'bots on PGlite and PostgreSQL',
   'test/bot/store.test.ts': 'PostgreSQL',
   'test/bot/follow-rollouts.test.ts': 'PGlite and PostgreSQL',
   'test/bot/queue.test.ts': 'PostgreSQL',

@@ -34,7 +34,7 @@ import {
   updateRelease,
   type ReleaseWebhook,
 } from './store/releases.ts';
-import { rolloutsWithLapsedLeases } from './store/first-pushes.ts';
+import { rolloutsWithUnclaimedPushes } from './store/first-pushes.ts';
 import { pruneOldRecords } from './store/retention.ts';
 import { WriteBatcher } from './store/write-batcher.ts';
 import type { SecretBox } from './store/secret-box.ts';
@@ -248,7 +248,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       deliverRollout(delivery, job.data.rolloutId, { fromEnd: job.data.fromEnd }),
     );
   }
-  sweepLapsedLeases(app, deps);
+  sweepUnclaimedPushes(app, deps);
   sweepOverdueReports(app, deps);
   await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>
     deliverJobs(
@@ -329,15 +329,18 @@ function tickRollouts(app: Probot, deps: BotDeps): void {
   deps.stopping?.push(() => clearInterval(timer));
 }
 
-/** How often every process looks for jobs whose delivering process died (their lease ran out). */
+/** How often every process looks for first pushes nobody is delivering (a lease that ran out, a job no run took). */
 export const LEASE_SWEEP_MS = 2000;
 
-/** Any live process takes over, within moments of the lease running out, what a dead one was pushing. */
-function sweepLapsedLeases(app: Probot, deps: BotDeps): void {
+/**
+ * Any live process takes over, within moments of the lease running out, what a dead one was pushing, and
+ * queues a run for queued jobs that no run took.
+ */
+function sweepUnclaimedPushes(app: Probot, deps: BotDeps): void {
   const timer = setInterval(() => {
-    rolloutsWithLapsedLeases(deps.db)
-      .then((lapsed) => Promise.all(lapsed.map(({ rolloutId }) => enqueueRolloutPushes(deps.boss, rolloutId))))
-      .catch((error) => app.log.warn({ err: error }, 'looking for lapsed delivery leases failed'));
+    rolloutsWithUnclaimedPushes(deps.db)
+      .then((unclaimed) => Promise.all(unclaimed.map(({ rolloutId }) => enqueueRolloutPushes(deps.boss, rolloutId))))
+      .catch((error) => app.log.warn({ err: error }, 'looking for first pushes nobody is delivering failed'));
   }, LEASE_SWEEP_MS);
   timer.unref();
   deps.stopping?.push(() => clearInterval(timer));

@@ -58,13 +58,24 @@ export async function claimFirstPushes(
 }
 
 /**
- * Rollouts with jobs whose lease ran out while being delivered (the process pushing them died): any live
- * process queues a run for them, which takes the jobs over with the same attempt id.
+ * Rollouts whose first pushes nobody is delivering, for any live process to queue a run for: jobs whose lease
+ * ran out while being delivered (the process pushing them died; the run takes them over with the same attempt
+ * id), and jobs queued for `queuedSeconds` that no run has claimed. The queue keeps one waiting run per
+ * rollout and drops a second; when the waiting run starts and lists the rollout's jobs before the transaction
+ * that queued more commits, those are left with no run to push them.
  */
-export async function rolloutsWithLapsedLeases(db: Queryable): Promise<Array<{ rolloutId: string; jobs: number }>> {
+export async function rolloutsWithUnclaimedPushes(
+  db: Queryable,
+  queuedSeconds = 5,
+): Promise<Array<{ rolloutId: string; jobs: number }>> {
   const rows = await db.query<{ rollout_id: string; n: number }>(
     `select j.rollout_id, count(*)::int as n from host_jobs j join hosts h on h.id = j.host_id
-     where j.state = 'delivering' and j.lease_until < now() and h.url is not null group by j.rollout_id`,
+     where h.url is not null and (
+       (j.state = 'delivering' and j.lease_until < now())
+       or (j.state = 'queued' and j.attempts = 0 and j.updated_at < now() - $1 * interval '1 second')
+     )
+     group by j.rollout_id`,
+    [queuedSeconds],
   );
   return rows.map((r) => ({ rolloutId: r.rollout_id, jobs: r.n }));
 }
