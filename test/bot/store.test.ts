@@ -19,7 +19,7 @@ import {
 import { migrate } from '../../src/bot/store/migrate.ts';
 import { MIGRATIONS } from '../../src/bot/store/schema.ts';
 import { SecretBox, SecretKeyError } from '../../src/bot/store/secret-box.ts';
-import { waitFor } from '../helpers.ts';
+import { REPO, waitFor } from '../helpers.ts';
 import { ENGINES, freshDatabase, freshPgliteFolder, freshPostgresUrl, testBox, testDatabaseUrl } from './databases.ts';
 
 const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin-public' }];
@@ -134,6 +134,39 @@ test('the secret key must be 32 bytes, and a wrong key cannot open sealed secret
   const sealed = testBox.seal('whsec_abc');
   assert.equal(testBox.open(sealed), 'whsec_abc');
   assert.throws(() => SecretBox.fromEnvironment('ab'.repeat(32)).open(sealed), /not the key it was stored with/);
+});
+
+test('a connection its owner let go of, which the server then terminates, does not end a bot process: its error is reported', async () => {
+  const url = await freshPostgresUrl();
+  // What the queue's LISTEN connection does after a heartbeat times out: listeners removed, the client not yet
+  // ended, and then the server's FATAL (here an administrator's terminate; a restart sends the same).
+  const script = (guarded: boolean) => `import pg from 'pg';
+    import { openPostgres } from ${JSON.stringify(path.resolve('src/bot/store/database.ts'))};
+    const url = ${JSON.stringify(url)};
+    const reported = new Promise((resolve) => ${guarded} ? openPostgres(url, 1, (e) => resolve(e.code)) : setTimeout(resolve, 60000));
+    const orphan = new pg.Client({ connectionString: url });
+    await orphan.connect();
+    const { rows: [{ pid }] } = await orphan.query('select pg_backend_pid() as pid');
+    orphan.removeAllListeners();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+    await admin.end();
+    console.log('reported ' + (await reported));
+    process.exit(0);`;
+  const runScript = async (guarded: boolean) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script(guarded)], { cwd: REPO });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    return { code, out };
+  };
+  const unguarded = await runScript(false);
+  assert.equal(unguarded.code, 1, 'without a database opened here, node-postgres ends the process');
+  assert.match(unguarded.out, /terminating connection due to administrator command/);
+  const guarded = await runScript(true);
+  assert.deepEqual([guarded.code, guarded.out.trim()], [0, 'reported 57P01']);
 });
 
 test('a connection PostgreSQL drops inside a transaction fails that transaction, not the process; the next one reconnects', async () => {

@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { DataFolderLock } from './data-folder-lock.ts';
+import { reportOrphanedClientErrors } from './orphaned-clients.ts';
 
 // One SQL dialect, two engines: PGlite (an in-process PostgreSQL in a data folder, the embedded default)
 // and a real PostgreSQL (DATABASE_URL, for production and for several bot processes sharing one database).
@@ -68,6 +69,7 @@ export function openPostgres(
   // A connection the server drops (a restart, an administrator's terminate) is an 'error' on its client: the
   // pool listens on idle clients and forgets them; the next query reconnects.
   pool.on('error', onError);
+  const stopReporting = reportOrphanedClientErrors(onError);
   return {
     kind: 'postgres',
     pool,
@@ -104,6 +106,7 @@ export function openPostgres(
     },
     listen: (channel, onMessage, onListenError) => listenOn(connectionString, channel, onMessage, onListenError),
     async close() {
+      stopReporting();
       await pool.end();
     },
   };
