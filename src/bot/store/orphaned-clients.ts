@@ -3,8 +3,8 @@ import pg from 'pg';
 // A PostgreSQL client that its owner has let go of, but that is still connected, ends the process when the
 // server then terminates its connection (a restart, an administrator's terminate): node-postgres emits the
 // server's FATAL as an 'error' event, and an 'error' event with no listener throws. The queue's LISTEN
-// connection is such a client: when its heartbeat times out, it removes the client's listeners and ends it,
-// and a restarting server's FATAL can arrive before the end does. Such an error is reported to whoever
+// connection makes such clients: when it gives up on a connection (a heartbeat that failed or timed out) it
+// removes the client's listeners and then ends it, and a restarting server's FATAL can arrive before the end. Such an error is reported to whoever
 // opened a database here, and the process goes on; every client with a listener is left as it is.
 
 const reporters = new Set<(error: Error) => void>();
