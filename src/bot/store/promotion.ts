@@ -1,4 +1,5 @@
 import type { Queryable } from './database.ts';
+import { lockRollout } from './rollout-state.ts';
 
 // A release first published as a pre-release and later as a release: the hosts on the stable channel, which
 // its rollout skipped, get their jobs after all. Each such job is re-planned in place as a pending job of the
@@ -24,6 +25,9 @@ export async function replanSkippedJobs(
   reason: string,
 ): Promise<number> {
   if (!jobs.length) return 0;
+  // The rollout is locked first, as the controller locks it before it reads the jobs: otherwise a controller
+  // that read them before this commits marks the rollout completed after it, over a job this made pending.
+  await lockRollout(tx, rolloutId);
   const column = <K extends keyof StableJob>(key: K) => jobs.map((job) => job[key]);
   const moved = await tx.query<{ id: string }>(
     `with input as (
