@@ -18,7 +18,7 @@ import {
   type CheckRunData,
 } from './github/update-check-run.ts';
 import { leaseTakeovers, webhooksReceived } from './metrics.ts';
-import { QUEUES, RESOLVE_RETRY } from './queue.ts';
+import { QUEUES, RESOLVE_RETRY, workQueue } from './queue.ts';
 import { advanceRollout, scheduleAdvance, type AdvanceData } from './rollout/advance-rollout.ts';
 import { ActionRefused, rollback } from './rollout/operator-actions.ts';
 import type { Strategy } from './rollout/strategy.ts';
@@ -151,15 +151,15 @@ export function botApp(deps: BotDeps): ApplicationFunction {
 
 /** Starts the queue workers (any number of bot processes may run them against one PostgreSQL). */
 export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
-  // NOTIFY wakes workers for new jobs; polling still finds retries whose delay has passed.
-  const polling = { pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5, burstWhenBatchFull: true } as const;
+  // How workers are woken (NOTIFY, delays coming due, a backlog) is workQueue's (queue.ts).
+  const { boss } = deps;
   deps.intake?.start();
   const unfollow = followRollouts({
     ...deps,
     log: (error, what) => app.log.warn({ err: error }, `${what} failed: trying again in 5 s`),
   });
   deps.stopping?.push(unfollow);
-  await deps.boss.work<ResolveData>(QUEUES.resolveRelease, { ...polling, batchSize: 1 }, async ([job]) => {
+  await workQueue<ResolveData>(boss, QUEUES.resolveRelease, { batchSize: 1 }, async ([job]) => {
     const release = await getRelease(deps.db, job.data.releaseId);
     try {
       const octokit = await app.auth(job.data.installationId);
@@ -244,13 +244,14 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     },
   };
   for (const queue of [QUEUES.deliverRollout, QUEUES.deliverRolloutLegacy]) {
-    await deps.boss.work<RolloutData>(queue, { ...polling, batchSize: 1, localConcurrency: 2 }, ([job]) =>
+    await workQueue<RolloutData>(boss, queue, { batchSize: 1, localConcurrency: 2 }, ([job]) =>
       deliverRollout(delivery, job.data.rolloutId, { fromEnd: job.data.fromEnd }),
     );
   }
   sweepUnclaimedPushes(app, deps);
   sweepOverdueReports(app, deps);
-  await deps.boss.work<DeliveryData>(QUEUES.deliverJob, { ...polling, batchSize: 50, localConcurrency: 4 }, (jobs) =>
+  const deliveryBatch = { batchSize: 50, localConcurrency: 4, burstWhenBatchFull: true };
+  await workQueue<DeliveryData>(boss, QUEUES.deliverJob, deliveryBatch, (jobs) =>
     deliverJobs(
       delivery,
       jobs.map((job) => job.data),
@@ -262,57 +263,48 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
     const redelivered = await redeliverFailedWebhooks(await app.auth());
     if (redelivered.length) app.log.info({ redelivered }, 'asked GitHub to redeliver failed webhooks');
   });
-  // Updates wait a few seconds to coalesce (startAfter), so a NOTIFY at insert finds nothing yet: poll each second.
   // One daily pass for all bot processes (pg-boss keeps the schedule in the database).
   await deps.boss.schedule(QUEUES.prune, '17 3 * * *');
   await deps.boss.work(QUEUES.prune, { pollingIntervalSeconds: 60, batchSize: 1 }, async () => {
     const pruned = await pruneOldRecords(deps.db, deps.retentionDays);
     app.log.info({ pruned, retentionDays: deps.retentionDays }, 'pruned records older than the retention');
   });
-  await deps.boss.work<AdvanceData>(
-    QUEUES.advanceRollout,
-    { ...polling, batchSize: 1, localConcurrency: 2 },
-    async ([job]) => {
-      const { rolloutId } = job.data;
-      const outcome = await advanceRollout(deps, rolloutId);
-      if (outcome.wakeAt) await scheduleAdvance(deps.boss, rolloutId, outcome.wakeAt, deps.now?.());
-      if (outcome.halted) app.log.warn({ rolloutId, reason: outcome.halted }, 'rollout halted');
-      if (outcome.waveStarted !== undefined) app.log.info({ rolloutId, wave: outcome.waveStarted + 1 }, 'wave started');
-      if (outcome.rollBack?.length) {
-        // The hosts the halted rollout updated, as their jobs finish (jobs still running at the halt come later).
-        const rolledBack = await rollback({ db: deps.db, boss: deps.boss }, rolloutId, {
-          by: 'halt (onHalt: rollback)',
-          hostIds: outcome.rollBack,
-        }).catch((error) => {
-          if (error instanceof ActionRefused) return undefined; // nothing of theirs to roll back
-          throw error;
-        });
-        if (rolledBack)
-          app.log.warn(
-            { rolloutId, rollback: rolledBack.rolloutId, hosts: rolledBack.changed.length },
-            'rolling back the hosts the halted rollout updated',
-          );
-      }
-    },
-  );
-  tickRollouts(app, deps);
-  await deps.boss.work<CheckRunData>(
-    QUEUES.checkRun,
-    { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, batchSize: 1 },
-    async ([job]) => {
-      const installation = await checkRunInstallation(deps.db, job.data);
-      if (!installation) return;
-      try {
-        await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data);
-      } catch (error) {
-        app.log.warn(
-          { checkRun: job.data, reason: describeResolveError(error) },
-          'check run update failed: will try again',
-        );
+  await workQueue<AdvanceData>(boss, QUEUES.advanceRollout, { batchSize: 1, localConcurrency: 2 }, async ([job]) => {
+    const { rolloutId } = job.data;
+    const outcome = await advanceRollout(deps, rolloutId);
+    if (outcome.wakeAt) await scheduleAdvance(deps.boss, rolloutId, outcome.wakeAt, deps.now?.());
+    if (outcome.halted) app.log.warn({ rolloutId, reason: outcome.halted }, 'rollout halted');
+    if (outcome.waveStarted !== undefined) app.log.info({ rolloutId, wave: outcome.waveStarted + 1 }, 'wave started');
+    if (outcome.rollBack?.length) {
+      // The hosts the halted rollout updated, as their jobs finish (jobs still running at the halt come later).
+      const rolledBack = await rollback({ db: deps.db, boss: deps.boss }, rolloutId, {
+        by: 'halt (onHalt: rollback)',
+        hostIds: outcome.rollBack,
+      }).catch((error) => {
+        if (error instanceof ActionRefused) return undefined; // nothing of theirs to roll back
         throw error;
-      }
-    },
-  );
+      });
+      if (rolledBack)
+        app.log.warn(
+          { rolloutId, rollback: rolledBack.rolloutId, hosts: rolledBack.changed.length },
+          'rolling back the hosts the halted rollout updated',
+        );
+    }
+  });
+  tickRollouts(app, deps);
+  await workQueue<CheckRunData>(boss, QUEUES.checkRun, { batchSize: 1 }, async ([job]) => {
+    const installation = await checkRunInstallation(deps.db, job.data);
+    if (!installation) return;
+    try {
+      await updateCheckRun(deps.db, octokitCheckRunApi(await app.auth(installation)), job.data);
+    } catch (error) {
+      app.log.warn(
+        { checkRun: job.data, reason: describeResolveError(error) },
+        'check run update failed: will try again',
+      );
+      throw error;
+    }
+  });
 }
 
 /** Every running rollout is looked at now and then, whatever woke it or not: soaks, windows and release ages end, restarts lose nothing. */

@@ -1,4 +1,4 @@
-import { PgBoss, fromPglite } from 'pg-boss';
+import { PgBoss, fromPglite, type WorkHandler, type WorkOptions } from 'pg-boss';
 import type { Database, Queryable } from './store/database.ts';
 
 // Every job the bot runs goes through pg-boss, in the same database as the store: PGlite in-process, or
@@ -39,6 +39,59 @@ export function inTransaction(tx: Queryable): {
   db: { executeSql: (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }> };
 } {
   return { db: { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) } };
+}
+
+// Waking workers: a new job wakes every process's workers of its queue through NOTIFY. A job sent with a
+// delay sends nothing when it comes due, so the process that sent it wakes its own workers then; a worker
+// that found work looks again at once, so a backlog drains without waiting for the next poll. The poll
+// itself is a slow safety net: for jobs another process delayed, pg-boss's own retries, a lost NOTIFY. An
+// idle bot so asks the database once every few seconds per queue, not twice a second. Without a listening
+// connection pg-boss polls at the short interval.
+
+/** How often a worker of a NOTIFY-enabled queue looks for work when nothing woke it. */
+export const POLL_BACKSTOP_SECONDS = 5;
+const POLL_WITHOUT_NOTIFY_SECONDS = 0.5;
+/** Longer delays are left to the poll: a timer is not worth holding for days. */
+const MAX_WAKE_DELAY_SECONDS = 24 * 60 * 60;
+
+/** This process's workers of `queue` look for work now instead of at their next poll. */
+export function wakeWorkers(boss: PgBoss, queue: string): void {
+  for (const worker of boss.getWipData()) if (worker.name === queue) boss.notifyWorker(worker.id);
+}
+
+/** Wakes this process's workers of `queue` when a job sent with these delays comes due. */
+export function wakeWhenDue(boss: PgBoss, queue: string, delaysSeconds: ReadonlyArray<number | undefined>): void {
+  const due = new Set(
+    delaysSeconds.filter((d): d is number => d !== undefined && d > 0 && d <= MAX_WAKE_DELAY_SECONDS),
+  );
+  for (const seconds of due) setTimeout(() => wakeWorkers(boss, queue), Math.ceil(seconds * 1000) + 50).unref();
+}
+
+/**
+ * Starts `batchSize`/`localConcurrency` workers of a NOTIFY-enabled queue; after each batch the queue's
+ * workers look again at once (more may be waiting), and only an idle queue waits for the backstop poll.
+ */
+export function workQueue<T>(
+  boss: PgBoss,
+  queue: string,
+  options: WorkOptions,
+  handler: WorkHandler<T>,
+): Promise<string> {
+  return boss.work<T>(
+    queue,
+    {
+      pollingIntervalSeconds: POLL_WITHOUT_NOTIFY_SECONDS,
+      notifyPollingIntervalSeconds: POLL_BACKSTOP_SECONDS,
+      ...options,
+    },
+    async (jobs) => {
+      try {
+        return await handler(jobs);
+      } finally {
+        if (jobs.length) wakeWorkers(boss, queue);
+      }
+    },
+  );
 }
 
 export interface QueueOptions {

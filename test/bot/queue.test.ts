@@ -1,9 +1,49 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QUEUES, startQueue } from '../../src/bot/queue.ts';
+import { QUEUES, startQueue, workQueue } from '../../src/bot/queue.ts';
+import { scheduleAdvance } from '../../src/bot/rollout/advance-rollout.ts';
 import { ENGINES, freshDatabase } from './databases.ts';
 
 for (const engine of ENGINES) {
+  test(`${engine}: a job sent with a delay runs when it comes due and a backlog drains, with no poll finding them`, {
+    timeout: 60_000,
+  }, async () => {
+    const db = await freshDatabase(engine);
+    const boss = await startQueue(db);
+    try {
+      const ran: Array<{ rolloutId: string; at: number }> = [];
+      let onRan = () => {};
+      // The workers' own poll comes only after two minutes: whatever runs sooner was woken.
+      const noPoll = { pollingIntervalSeconds: 120, notifyPollingIntervalSeconds: 120 };
+      await workQueue<{ rolloutId: string }>(
+        boss,
+        QUEUES.advanceRollout,
+        { batchSize: 1, ...noPoll },
+        async ([job]) => {
+          ran.push({ rolloutId: job.data.rolloutId, at: Date.now() });
+          onRan();
+        },
+      );
+      const ranAll = (ids: string[]) =>
+        new Promise<void>((resolve) => {
+          onRan = () => ids.every((id) => ran.some((r) => r.rolloutId === id)) && resolve();
+          onRan();
+        });
+      const sent = Date.now();
+      await scheduleAdvance(boss, 'ro_due', new Date(sent + 1000), new Date(sent));
+      await ranAll(['ro_due']);
+      assert.ok(ran[0].at - sent >= 1000, `ran ${ran[0].at - sent} ms after it was sent, before it was due`);
+      // Three at once (one statement, one NOTIFY) to one worker taking one at a time: it looks again after each.
+      await boss.insert(
+        QUEUES.advanceRollout,
+        ['ro_a', 'ro_b', 'ro_c'].map((rolloutId) => ({ data: { rolloutId }, singletonKey: rolloutId })),
+      );
+      await ranAll(['ro_a', 'ro_b', 'ro_c']);
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+  });
+
   test(`${engine}: pg-boss runs in the store's database; a failed job is retried`, { timeout: 60_000 }, async () => {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);

@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { pushes, pushesInFlight } from '../metrics.ts';
-import { QUEUES, inTransaction } from '../queue.ts';
+import { QUEUES, inTransaction, wakeWhenDue } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import {
   loadDeliveries,
@@ -70,6 +70,7 @@ export async function enqueueDelivery(
     startAfter: delaySeconds > 0 ? Math.ceil(delaySeconds) : undefined,
     ...(tx ? inTransaction(tx) : {}),
   });
+  wakeWhenDue(boss, QUEUES.deliverJob, [Math.ceil(delaySeconds)]);
 }
 
 /** Many deliveries in one statement, each after its own delay, inside a store transaction. */
@@ -86,6 +87,11 @@ export async function insertDeliveries(
       ...(delaySeconds ? { startAfter: new Date(Date.now() + Math.ceil(delaySeconds) * 1000) } : {}),
     })),
     inTransaction(tx),
+  );
+  wakeWhenDue(
+    boss,
+    QUEUES.deliverJob,
+    entries.map(({ delaySeconds }) => (delaySeconds ? Math.ceil(delaySeconds) : undefined)),
   );
 }
 

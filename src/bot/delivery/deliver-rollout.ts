@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { QUEUES, inTransaction } from '../queue.ts';
+import { QUEUES, inTransaction, wakeWhenDue } from '../queue.ts';
 import type { Queryable } from '../store/database.ts';
 import { claimFirstPushes, firstPushesLeft, listFirstPushes } from '../store/first-pushes.ts';
 import type { HostJob } from '../store/rollouts.ts';
@@ -43,6 +43,7 @@ export async function enqueueRolloutPushes(
     ...(delaySeconds > 0 ? { startAfter: Math.ceil(delaySeconds) } : {}),
     ...(tx ? inTransaction(tx) : {}),
   });
+  wakeWhenDue(boss, QUEUES.deliverRollout, [delaySeconds]);
 }
 
 /**

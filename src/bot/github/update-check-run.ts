@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { QUEUES } from '../queue.ts';
+import { QUEUES, wakeWhenDue } from '../queue.ts';
 import { readRolloutForCheckRun } from '../read/rollout-view.ts';
 import type { Database } from '../store/database.ts';
 import { getRelease, setReleaseCheckRun } from '../store/releases.ts';
@@ -22,6 +22,7 @@ export async function scheduleCheckRun(
 ): Promise<void> {
   const key = 'rolloutId' in data ? data.rolloutId : `release:${data.releaseId}`;
   await boss.send(QUEUES.checkRun, data, { singletonKey: key, startAfter: delaySeconds });
+  wakeWhenDue(boss, QUEUES.checkRun, [delaySeconds]);
 }
 
 export async function updateCheckRun(db: Database, api: CheckRunApi, data: CheckRunData): Promise<void> {

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { FINAL_JOB_STATES } from '../../protocol/statuses.ts';
 import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
-import { QUEUES } from '../queue.ts';
+import { QUEUES, wakeWhenDue } from '../queue.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { hostsWithIds, listLabelSchedules } from '../store/hosts.ts';
 import { getRelease } from '../store/releases.ts';
@@ -281,4 +281,5 @@ export async function scheduleAdvance(
       singletonKey: `${rolloutId}:wake`,
       startAfter: delay,
     });
+  wakeWhenDue(boss, QUEUES.advanceRollout, [delay]);
 }
