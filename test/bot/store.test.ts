@@ -93,7 +93,7 @@ for (const engine of ENGINES) {
 }
 
 test('migrations run once, also when two processes start together on one PostgreSQL', async () => {
-  const url = await freshPostgresUrl();
+  const url = await freshPostgresUrl({ empty: true });
   const [a, b] = [openPostgres(url, 2), openPostgres(url, 2)];
   const [first, second] = await Promise.all([migrate(a), migrate(b)]);
   assert.deepEqual(
