@@ -160,11 +160,10 @@ export async function freshPostgresUrl(options: { empty?: boolean } = {}): Promi
   return postgresUrl(name);
 }
 
-/** A fresh, migrated database on the given engine, closed when the file ends. */
+/** A fresh, migrated database on the given engine (a copy of its template), closed when the file ends. */
 export async function freshDatabase(engine: Engine): Promise<Database> {
   const db =
     engine === 'pglite' ? await openPglite(await freshPgliteFolder()) : openPostgres(await freshPostgresUrl(), 4);
-  if (engine === 'postgres') await migrate(db);
   opened.push(db);
   return db;
 }
