@@ -25,7 +25,7 @@ import type { Strategy } from './rollout/strategy.ts';
 import { rolloutsToAdvance } from './store/rollout-state.ts';
 import type { RepositoryReleaseConfig } from './rollout/release-tag-pattern.ts';
 import type { ReleaseIntake, ResolveData } from './rollout/release-intake.ts';
-import { AssetsNotReadyError, resolveRelease } from './rollout/resolve-release.ts';
+import { AssetsNotReadyError, CHECKSUM_MAX_BYTES, PACKAGE, resolveRelease } from './rollout/resolve-release.ts';
 import type { Database } from './store/database.ts';
 import {
   getRelease,
@@ -161,15 +161,21 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   deps.stopping?.push(unfollow);
   await workQueue<ResolveData>(boss, QUEUES.resolveRelease, { batchSize: 1 }, async ([job]) => {
     const release = await getRelease(deps.db, job.data.releaseId);
+    let dropUnused: (() => Promise<void>) | undefined;
     try {
       const octokit = await app.auth(job.data.installationId);
       const unresolved = release && release.state !== 'resolved';
       // Resolving reads the repository's strategy; so does planning a release resolved before it was kept with it.
       const needsConfig = unresolved || (release && release.strategy === null);
-      // The release is read from GitHub while its repository's configuration is.
-      const api = unresolved
-        ? readingReleaseEarly(octokitAssetsApi(octokit), release.repository, release.id)
-        : octokitAssetsApi(octokit);
+      // The release and its package are read from GitHub while its repository's configuration is.
+      const early = unresolved
+        ? readingReleaseEarly(octokitAssetsApi(octokit), release.repository, release.id, {
+            checksum: { name: `${PACKAGE}.sha256`, maxBytes: CHECKSUM_MAX_BYTES },
+            package: PACKAGE,
+          })
+        : undefined;
+      dropUnused = early?.dropUnused;
+      const api = early ?? octokitAssetsApi(octokit);
       let config: RepositoryReleaseConfig;
       try {
         config = needsConfig ? await repositoryConfig(octokit, release!.repository) : {};
@@ -225,6 +231,8 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
             : `${reason}; gave up after ${tries} tries`,
       });
       await scheduleCheckRun(deps.boss, { releaseId: job.data.releaseId }, 0);
+    } finally {
+      await dropUnused?.();
     }
   });
   const delivery: DeliveryDeps = {

@@ -136,6 +136,65 @@ for (const engine of ENGINES) {
     }
   });
 
+  test(`${engine}: a run that finds a chunk all taken by another run leaves the rest to it, without claiming it chunk by chunk`, {
+    timeout: 60_000,
+  }, async () => {
+    const db = await freshDatabase(engine);
+    const boss = await startQueue(db);
+    try {
+      const hosts = [];
+      for (let i = 0; i < 30; i++)
+        hosts.push(
+          (
+            await addHost(db, testBox, {
+              name: `m${i}`,
+              url: `${base}/${engine}-met-${i}`,
+              policy: 'auto',
+              channel: 'stable',
+              plugins,
+              allowPrivateNetwork: true,
+            })
+          ).host,
+        );
+      const rollout = await rolloutTo(db, hosts, '1.0.0');
+      const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
+      // The late run lists all thirty jobs, then waits while another run takes every one of them.
+      let claims = 0;
+      let listed: () => void = () => {};
+      const listedOnce = new Promise<void>((resolve) => (listed = resolve));
+      let otherFinished: () => void = () => {};
+      const otherDone = new Promise<void>((resolve) => (otherFinished = resolve));
+      const late = new Proxy(db, {
+        get(target, key, receiver) {
+          if (key !== 'query') return Reflect.get(target, key, receiver);
+          return async (sql: string, params?: unknown[]) => {
+            if (sql.includes('with picked as')) claims++;
+            const rows = await target.query(sql, params);
+            if (sql.includes('select j.id from host_jobs j where j.rollout_id')) {
+              listed();
+              await otherDone;
+            }
+            return rows;
+          };
+        },
+      });
+      const lateRun = deliverRollout({ ...deps, db: late }, rollout.rolloutId, { chunk: 3, lanes: 2 });
+      await listedOnce;
+      assert.equal(await deliverRollout(deps, rollout.rolloutId, { chunk: 30, lanes: 1, fromEnd: true }), 30);
+      otherFinished();
+      assert.equal(await lateRun, 0, 'the late run pushed nothing');
+      assert.ok(claims <= 2, `the late run stopped at the first chunk it found taken (one per lane), not ${claims}`);
+      const jobs = await rolloutJobs(db, rollout.rolloutId);
+      assert.deepEqual(
+        jobs.map((j) => j.state),
+        Array(30).fill('delivered'),
+      );
+      assert.equal(pushes.filter((p) => p.path.startsWith(`/${engine}-met-`)).length, 30, 'each pushed once');
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+  });
+
   test(`${engine}: a job under another run's live lease waits; when the lease runs out it is pushed with the same message id`, {
     timeout: 60_000,
   }, async () => {

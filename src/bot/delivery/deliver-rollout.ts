@@ -83,13 +83,19 @@ export async function deliverRollout(
   let next = 0;
   let pushed = 0;
   let invited = false;
+  // A slice another run took all of: the runs met (the other came from the other end, or took turns on this
+  // one's), so the rest of the list is theirs too. Claiming it slice by slice would find nothing at some cost.
+  let met = false;
   await Promise.all(
     Array.from({ length: lanes }, async () => {
-      while (next < listed.length && Date.now() < stopClaimingAt) {
+      while (!met && next < listed.length && Date.now() < stopClaimingAt) {
         const slice = listed.slice(next, next + chunk);
         next += chunk;
         const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease);
-        if (!claimed.length) continue; // another run took them
+        if (!claimed.length) {
+          met = true;
+          break;
+        }
         for (const { job } of claimed) deps.held?.add(job.id);
         // More than one chunk of work: another run, which another process may take, shares it from the other end.
         if (claimed.length === chunk && next < listed.length && !invited) {
@@ -109,8 +115,9 @@ export async function deliverRollout(
     }),
   );
   // What this run could not take: out of time (a fresh run goes on at once), jobs behind another push to the
-  // same host and plugin (look again shortly), or jobs under a lease that a dead process may hold.
-  if (next < listed.length) {
+  // same host and plugin (look again shortly), or jobs under a lease that a dead process may hold. A run that
+  // met another leaves the rest to it, and looks like any run that finished.
+  if (next < listed.length && !met) {
     await enqueueRolloutPushes(deps.boss, rolloutId);
     return pushed;
   }

@@ -27,6 +27,8 @@ import { ALL_AT_ONCE, parseStrategy, StrategyError, type Strategy } from './stra
 // deliveries that may go now. Runs safely any number of times.
 
 export const PACKAGE = 'gestor-plugin.zip';
+/** The most of gestor-plugin.zip.sha256 the bot reads (a bare checksum, perhaps with a file name). */
+export const CHECKSUM_MAX_BYTES = 1024;
 
 /** Thrown while the assets are not there yet: the queue retries with backoff. */
 export class AssetsNotReadyError extends Error {}
@@ -124,7 +126,7 @@ export async function resolveRelease(
     packageBytes.catch(() => {}); // awaited below, or dropped when the release fails first
     const dropPackage = () => packageBytes.then((stream) => stream.cancel()).catch(() => {});
     const expected = (
-      await deps.api.downloadText(release.repository, sha.id, 1024).catch(async (error: unknown) => {
+      await deps.api.downloadText(release.repository, sha.id, CHECKSUM_MAX_BYTES).catch(async (error: unknown) => {
         await dropPackage();
         throw error;
       })
