@@ -1,22 +1,5 @@
 import { OUR_EXIT } from '../protocol/exit-codes.ts';
 import { VERSION } from '../version.ts';
-import { agentCli } from './commands/agent.ts';
-import { BOT_HELP, botCommand } from './commands/bot.ts';
-import { DIFF_HELP, diffCommand } from './commands/diff.ts';
-import {
-  KEYGEN_HELP,
-  KEYS_STATEMENT_HELP,
-  keygenCommand,
-  keysStatementCommand,
-  SIGN_HELP,
-  signCommand,
-} from './commands/keys.ts';
-import { HOSTS_HELP, hostsCommand } from './commands/hosts.ts';
-import { REGISTRY_HELP, registryCommand } from './commands/registry.ts';
-import { NOTIFICATIONS_HELP, notificationsCommand } from './commands/notifications.ts';
-import { ROLLOUTS_HELP, rolloutsCommand } from './commands/rollouts.ts';
-import { PACK_HELP, packCommand } from './commands/pack.ts';
-import { VERIFY_HELP, verifyCommand } from './commands/verify.ts';
 import { printJson } from './output.ts';
 import { runCommand, type Command } from './run-command.ts';
 
@@ -43,19 +26,60 @@ plugin or package, 21 not a usable zip, 22 checksum mismatch, 49 a publisher sig
 70 a bug (please report it), 75 try again once fixed (a full disk), 78 configuration.
 `;
 
-const COMMANDS: Record<string, Command> = {
-  pack: { run: packCommand, help: PACK_HELP },
-  verify: { run: verifyCommand, help: VERIFY_HELP },
-  diff: { run: diffCommand, help: DIFF_HELP },
-  keygen: { run: keygenCommand, help: KEYGEN_HELP },
-  sign: { run: signCommand, help: SIGN_HELP },
-  'keys-statement': { run: keysStatementCommand, help: KEYS_STATEMENT_HELP },
-  bot: { run: botCommand, help: BOT_HELP },
-  hosts: { run: hostsCommand, help: HOSTS_HELP },
-  rollouts: { run: rolloutsCommand, help: ROLLOUTS_HELP },
-  registry: { run: registryCommand, help: REGISTRY_HELP },
-  notifications: { run: notificationsCommand, help: NOTIFICATIONS_HELP },
-  agent: agentCli(),
+// Each command's module is loaded when it runs: `c2f-plugin rollouts list` does not load the packer.
+function lazy<M>(load: () => Promise<M>, pick: (loaded: M) => Command): () => Promise<Command> {
+  return async () => pick(await load());
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  pack: lazy(
+    () => import('./commands/pack.ts'),
+    (m) => ({ run: m.packCommand, help: m.PACK_HELP }),
+  ),
+  verify: lazy(
+    () => import('./commands/verify.ts'),
+    (m) => ({ run: m.verifyCommand, help: m.VERIFY_HELP }),
+  ),
+  diff: lazy(
+    () => import('./commands/diff.ts'),
+    (m) => ({ run: m.diffCommand, help: m.DIFF_HELP }),
+  ),
+  keygen: lazy(
+    () => import('./commands/keys.ts'),
+    (m) => ({ run: m.keygenCommand, help: m.KEYGEN_HELP }),
+  ),
+  sign: lazy(
+    () => import('./commands/keys.ts'),
+    (m) => ({ run: m.signCommand, help: m.SIGN_HELP }),
+  ),
+  'keys-statement': lazy(
+    () => import('./commands/keys.ts'),
+    (m) => ({ run: m.keysStatementCommand, help: m.KEYS_STATEMENT_HELP }),
+  ),
+  bot: lazy(
+    () => import('./commands/bot.ts'),
+    (m) => ({ run: m.botCommand, help: m.BOT_HELP }),
+  ),
+  hosts: lazy(
+    () => import('./commands/hosts.ts'),
+    (m) => ({ run: m.hostsCommand, help: m.HOSTS_HELP }),
+  ),
+  rollouts: lazy(
+    () => import('./commands/rollouts.ts'),
+    (m) => ({ run: m.rolloutsCommand, help: m.ROLLOUTS_HELP }),
+  ),
+  registry: lazy(
+    () => import('./commands/registry.ts'),
+    (m) => ({ run: m.registryCommand, help: m.REGISTRY_HELP }),
+  ),
+  notifications: lazy(
+    () => import('./commands/notifications.ts'),
+    (m) => ({ run: m.notificationsCommand, help: m.NOTIFICATIONS_HELP }),
+  ),
+  agent: lazy(
+    () => import('./commands/agent.ts'),
+    (m) => m.agentCli(),
+  ),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -68,8 +92,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name ? 0 : OUR_EXIT.USAGE;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     if (args.includes('--json'))
       printJson({
         ok: false,
@@ -79,5 +103,5 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write(`c2f-plugin: unknown command "${name}"\n\n${HELP}`);
     return OUR_EXIT.USAGE;
   }
-  return await runCommand(`c2f-plugin ${name}`, command, args);
+  return await runCommand(`c2f-plugin ${name}`, await load(), args);
 }
