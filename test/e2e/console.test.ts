@@ -156,11 +156,13 @@ test('the console: sign-in with GitHub (refused, then allowed; roles from lists,
         { url: botUrl, webhookSecret: secrets.webhookSecret },
         { repository: REPO, plugin: PLUGIN, version, zip: await minimalPackage(PLUGIN, version) },
       );
+      // Watched through the admin API: a CLI process per look would cost more than the look.
       return waitFor(async () => {
-        const listed = JSON.parse((await cli('rollouts', 'list', '--json')).stdout) as {
-          rollouts: Array<{ id: string; releaseId: number }>;
-        };
-        return listed.rollouts.find((r) => r.releaseId === release.id)?.id;
+        const answer = await fetch(`${botUrl}/api/admin/rollouts`, {
+          headers: { authorization: `Bearer ${secrets.adminToken}` },
+        });
+        const rollouts = (await answer.json()) as Array<{ id: string; releaseId: number }>;
+        return rollouts.find((r) => r.releaseId === release.id)?.id;
       }, `the rollout of ${version}`);
     };
 
