@@ -50,6 +50,25 @@ after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 const plugins = [{ repository: 'conn2flow/plugins', pluginId: 'test-plugin' }];
 let nextRelease = 1000;
 
+/** `count` auto-policy hosts, each pushed to at `<receiver>/<prefix>-<i>`. */
+async function pushHosts(db: Database, prefix: string, count: number) {
+  const hosts = [];
+  for (let i = 0; i < count; i++)
+    hosts.push(
+      (
+        await addHost(db, testBox, {
+          name: `${prefix}-${i}`,
+          url: `${base}/${prefix}-${i}`,
+          policy: 'auto',
+          channel: 'stable',
+          plugins,
+          allowPrivateNetwork: true,
+        })
+      ).host,
+    );
+  return hosts;
+}
+
 async function rolloutTo(db: Database, hosts: Array<Awaited<ReturnType<typeof addHost>>['host']>, version: string) {
   return rolloutOf(db, await resolvedRelease(db, { id: nextRelease++, version }), hosts);
 }
@@ -69,20 +88,7 @@ for (const engine of ENGINES) {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
-      const hosts = [];
-      for (let i = 0; i < 12; i++)
-        hosts.push(
-          (
-            await addHost(db, testBox, {
-              name: `h${i}`,
-              url: `${base}/${engine}-many-${i}`,
-              policy: 'auto',
-              channel: 'stable',
-              plugins,
-              allowPrivateNetwork: true,
-            })
-          ).host,
-        );
+      const hosts = await pushHosts(db, `${engine}-many`, 12);
       const pulling = (
         await addHost(db, testBox, { name: 'pull', url: null, policy: 'auto', channel: 'stable', plugins })
       ).host;
@@ -142,20 +148,7 @@ for (const engine of ENGINES) {
     const db = await freshDatabase(engine);
     const boss = await startQueue(db);
     try {
-      const hosts = [];
-      for (let i = 0; i < 30; i++)
-        hosts.push(
-          (
-            await addHost(db, testBox, {
-              name: `m${i}`,
-              url: `${base}/${engine}-met-${i}`,
-              policy: 'auto',
-              channel: 'stable',
-              plugins,
-              allowPrivateNetwork: true,
-            })
-          ).host,
-        );
+      const hosts = await pushHosts(db, `${engine}-met`, 30);
       const rollout = await rolloutTo(db, hosts, '1.0.0');
       const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
       // The late run lists all thirty jobs, then waits while another run takes every one of them.
