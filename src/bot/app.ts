@@ -9,6 +9,7 @@ import { askAboutOverdueReports, REPORT_CHECK_SECONDS } from './delivery/overdue
 import { JOB_DEADLINE_SECONDS } from './delivery/job-message.ts';
 import { octokitCheckRunApi } from './github/check-run-api.ts';
 import { octokitAssetsApi, readingReleaseEarly } from './github/release-assets-api.ts';
+import { readRepositoryConfig, RepositoryConfigError } from './github/repository-config.ts';
 import { redeliverFailedWebhooks } from './github/redeliver-webhooks.ts';
 import { handleRequestedAction } from './github/requested-action.ts';
 import {
@@ -78,27 +79,6 @@ export interface BotDeps {
   jobDeadlineSeconds?: number;
   /** Jobs this process holds under a delivery lease; a clean stop hands them back at once. */
   heldLeases?: Set<string>;
-}
-
-/** A repository's .github/conn2flow-release.yml that cannot be read as YAML: the release fails with why. */
-class RepositoryConfigError extends Error {}
-
-/** `.github/conn2flow-release.yml` of the repository (or of the owner's `.github` repository), as context.config reads it. */
-async function repositoryConfig(octokit: unknown, repository: string): Promise<RepositoryReleaseConfig> {
-  const [owner, repo] = repository.split('/');
-  const configApi = (octokit as { config?: { get(o: object): Promise<{ config: RepositoryReleaseConfig | null }> } })
-    .config;
-  if (!configApi) return {};
-  try {
-    const { config } = await configApi.get({ owner, repo, path: '.github/conn2flow-release.yml' });
-    if (config !== null && (typeof config !== 'object' || Array.isArray(config)))
-      throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} must be a mapping`);
-    return config ?? {};
-  } catch (error) {
-    if (/could not be parsed/.test((error as Error).message))
-      throw new RepositoryConfigError(`.github/conn2flow-release.yml of ${repository} is not valid YAML`);
-    throw error;
-  }
 }
 
 export function botApp(deps: BotDeps): ApplicationFunction {
@@ -178,7 +158,9 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
       const api = early ?? octokitAssetsApi(octokit);
       let config: RepositoryReleaseConfig;
       try {
-        config = needsConfig ? await repositoryConfig(octokit, release!.repository) : {};
+        config = needsConfig
+          ? ((await readRepositoryConfig(octokit, release!.repository)) as RepositoryReleaseConfig)
+          : {};
       } catch (error) {
         if (!(error instanceof RepositoryConfigError)) throw error;
         await updateRelease(deps.db, job.data.releaseId, {
