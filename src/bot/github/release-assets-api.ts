@@ -75,6 +75,16 @@ export function octokitAssetsApi(octokit: OctokitLike): ReleaseAssetsApi {
   };
 }
 
+/** A download started early, and the asset it is of. */
+type EarlyRead<T> = { assetId: number; read: Promise<T> } | undefined;
+type EarlyReads = { text: EarlyRead<string>; stream: EarlyRead<ReadableStream<Uint8Array>> };
+
+/** A promise whose rejection is seen by whoever awaits it later, and by nobody if nobody does. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 /** What to start downloading as soon as the release is read: the package and its checksum, by asset name. */
 export interface EarlyAssets {
   checksum: { name: string; maxBytes: number };
@@ -93,38 +103,35 @@ export function readingReleaseEarly(
   releaseId: number,
   assets?: EarlyAssets,
 ): ReleaseAssetsApi & { dropUnused(): Promise<void> } {
-  const early = api.getRelease(repository, releaseId);
-  early.catch(() => {}); // seen by whoever asks for it; nobody may, when the tag names no plugin
-  const started = early.then((release) => {
-    const find = (name: string | undefined) => release?.assets.find((a) => a.name === name);
-    const checksum = find(assets?.checksum.name);
-    const zip = find(assets?.package);
-    const text = checksum && assets ? api.downloadText(repository, checksum.id, assets.checksum.maxBytes) : undefined;
-    const stream = zip ? api.download(repository, zip.id) : undefined;
-    text?.catch(() => {}); // seen by whoever asks for it, as the release is
-    stream?.catch(() => {});
-    return {
-      text: checksum && text ? { assetId: checksum.id, read: text } : undefined,
-      stream: zip && stream ? { assetId: zip.id, read: stream } : undefined,
-    };
-  });
-  started.catch(() => {});
-  const take = async (kind: 'text' | 'stream', repo: string, assetId: number) => {
-    if (repo !== repository) return undefined;
+  const early = quiet(api.getRelease(repository, releaseId)); // nobody may ask, when the tag names no plugin
+  const started = quiet(
+    early.then((release): EarlyReads => {
+      const find = (name: string | undefined) => release?.assets.find((a) => a.name === name);
+      const checksum = find(assets?.checksum.name);
+      const zip = find(assets?.package);
+      return {
+        text:
+          checksum && assets
+            ? { assetId: checksum.id, read: quiet(api.downloadText(repository, checksum.id, assets.checksum.maxBytes)) }
+            : undefined,
+        stream: zip ? { assetId: zip.id, read: quiet(api.download(repository, zip.id)) } : undefined,
+      };
+    }),
+  );
+  /** The early read of the asset, handed out once (a second reader downloads again). */
+  const take = async <K extends keyof EarlyReads>(kind: K, repo: string, assetId: number): Promise<EarlyReads[K]> => {
     const kept = await started.catch(() => undefined);
     const entry = kept?.[kind];
-    if (!entry || entry.assetId !== assetId) return undefined;
-    kept[kind] = undefined; // handed out once: a second reader downloads again
-    return entry.read;
+    if (repo !== repository || !kept || entry?.assetId !== assetId) return undefined;
+    kept[kind] = undefined;
+    return entry;
   };
   return {
     getRelease: (repo, id) => (repo === repository && id === releaseId ? early : api.getRelease(repo, id)),
     downloadText: async (repo, id, maxBytes) =>
-      ((maxBytes === assets?.checksum.maxBytes ? await take('text', repo, id) : undefined) as
-        | Promise<string>
-        | undefined) ?? api.downloadText(repo, id, maxBytes),
-    download: async (repo, id) =>
-      ((await take('stream', repo, id)) as Promise<ReadableStream<Uint8Array>> | undefined) ?? api.download(repo, id),
+      (maxBytes === assets?.checksum.maxBytes ? (await take('text', repo, id))?.read : undefined) ??
+      api.downloadText(repo, id, maxBytes),
+    download: async (repo, id) => (await take('stream', repo, id))?.read ?? api.download(repo, id),
     async dropUnused() {
       const kept = await started.catch(() => undefined);
       const stream = kept?.stream?.read;

@@ -5,7 +5,7 @@ import { composeConfigGet } from '@probot/octokit-plugin-config';
 // at once, beside the repository's, not after GitHub has answered that the repository has none (most have
 // none): one request's time less before a release is planned, one request more when the repository has one.
 
-export const CONFIG_PATH = '.github/conn2flow-release.yml';
+const CONFIG_PATH = '.github/conn2flow-release.yml';
 
 /** A configuration that is not YAML, or not a mapping: the release fails with why. */
 export class RepositoryConfigError extends Error {}
@@ -18,7 +18,6 @@ export async function readRepositoryConfig(octokit: unknown, repository: string)
   const client = octokit as { request?: Request; config?: unknown };
   if (!client.config || !client.request) return {}; // an Octokit without Probot's config plugin: no configuration
   const github = client.request;
-  const ownersFile = { owner, repo: '.github', path: CONFIG_PATH };
   const isOwnersFile = (e: Endpoint) => e.owner === owner && e.repo === '.github' && e.path === CONFIG_PATH && !e.ref;
   const early =
     repo === '.github'
@@ -26,7 +25,9 @@ export async function readRepositoryConfig(octokit: unknown, repository: string)
       : github({
           method: 'GET',
           url: '/repos/{owner}/{repo}/contents/{path}',
-          ...ownersFile,
+          owner,
+          repo: '.github',
+          path: CONFIG_PATH,
           mediaType: { format: 'raw' },
         } as Endpoint);
   early?.catch(() => {}); // seen by the plugin if the repository has no file; dropped if it has one
