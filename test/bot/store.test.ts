@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { openPglite, openPostgres } from '../../src/bot/store/database.ts';
+import { openPglite, openPostgres, PGLITE_SHARED_BUFFERS } from '../../src/bot/store/database.ts';
 import {
   EnrollmentError,
   addHost,
@@ -122,6 +122,10 @@ test('a second process cannot open the same PGlite folder; a stale lock is taken
   await (await import('node:fs/promises')).writeFile(path.join(dir, 'c2f-bot.lock'), '999999\n'); // a process that is gone
   const reopened = await openPglite(dir);
   assert.equal(Number((await readFile(path.join(dir, 'c2f-bot.lock'), 'utf8')).trim()), process.pid);
+  // Started with a store's share of shared buffers, not the server default of 128 MB (see openPglite).
+  assert.deepEqual(await reopened.query("select current_setting('shared_buffers') as value"), [
+    { value: PGLITE_SHARED_BUFFERS },
+  ]);
   await reopened.close();
 });
 

@@ -30,11 +30,20 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * PGlite's PostgreSQL starts with the server default of 128 MB of shared buffers, which it zeroes in
+ * WebAssembly memory at every start. One process's store needs far less: 32 MB starts in about 0.35 s less CPU
+ * and holds 100 MB less memory; pages beyond it still come from the system's file cache.
+ */
+export const PGLITE_SHARED_BUFFERS = '32MB';
+
 export async function openPglite(dataDir: string): Promise<Database & { pglite: PGlite }> {
   const lock = await DataFolderLock.acquire(dataDir);
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(dataDir);
+    pglite = await PGlite.create(dataDir, {
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+    });
   } catch (error) {
     await lock.release();
     throw error;
