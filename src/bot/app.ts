@@ -249,7 +249,8 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   );
   // One schedule for all bot processes (pg-boss keeps it in the database); singleton: one pass at a time.
   await deps.boss.schedule(QUEUES.redeliverWebhooks, '*/5 * * * *');
-  await deps.boss.work(QUEUES.redeliverWebhooks, { pollingIntervalSeconds: 5, batchSize: 1 }, async () => {
+  // Looked for every 30 s: a pass starts at most that long after its five-minute tick.
+  await deps.boss.work(QUEUES.redeliverWebhooks, { pollingIntervalSeconds: 30, batchSize: 1 }, async () => {
     const redelivered = await redeliverFailedWebhooks(await app.auth());
     if (redelivered.length) app.log.info({ redelivered }, 'asked GitHub to redeliver failed webhooks');
   });

@@ -43,13 +43,16 @@ export function inTransaction(tx: Queryable): {
 
 // Waking workers: a new job wakes every process's workers of its queue through NOTIFY. A job sent with a
 // delay sends nothing when it comes due, so the process that sent it wakes its own workers then; a worker
-// that found work looks again at once, so a backlog drains without waiting for the next poll. The poll
-// itself is a slow safety net: for jobs another process delayed, pg-boss's own retries, a lost NOTIFY. An
-// idle bot so asks the database once every few seconds per queue, not twice a second. Without a listening
-// connection pg-boss polls at the short interval.
+// that found work wakes the queue's other workers and looks again at once, so a backlog drains without
+// waiting for a poll. The poll itself is a slow safety net (for jobs another process delayed, pg-boss's own
+// retries, a lost NOTIFY), taken once per queue: one of its workers in turn looks every few seconds, so a
+// queue with four workers asks the database as often as a queue with one. Without a listening connection
+// pg-boss polls at the short interval.
 
-/** How often a worker of a NOTIFY-enabled queue looks for work when nothing woke it. */
+/** How often one worker of a NOTIFY-enabled queue looks for work when nothing woke the queue. */
 export const POLL_BACKSTOP_SECONDS = 5;
+/** Each worker's own poll while NOTIFY works: only a net under the queue's backstop. */
+const WORKER_BACKSTOP_SECONDS = 60;
 const POLL_WITHOUT_NOTIFY_SECONDS = 0.5;
 /** Longer delays are left to the poll: a timer is not worth holding for days. */
 const MAX_WAKE_DELAY_SECONDS = 24 * 60 * 60;
@@ -67,21 +70,32 @@ export function wakeWhenDue(boss: PgBoss, queue: string, delaysSeconds: Readonly
   for (const seconds of due) setTimeout(() => wakeWorkers(boss, queue), Math.ceil(seconds * 1000) + 50).unref();
 }
 
+/** Every `seconds`, one of this process's workers of `queue`, each in turn, looks for work; ends with the queue. */
+function backstopPoll(boss: PgBoss, queue: string, seconds: number): void {
+  let turn = 0;
+  const timer = setInterval(() => {
+    const workers = boss.getWipData().filter((worker) => worker.name === queue);
+    if (workers.length) boss.notifyWorker(workers[turn++ % workers.length].id);
+  }, seconds * 1000).unref();
+  boss.once('stopped', () => clearInterval(timer));
+}
+
 /**
  * Starts `batchSize`/`localConcurrency` workers of a NOTIFY-enabled queue; after each batch the queue's
- * workers look again at once (more may be waiting), and only an idle queue waits for the backstop poll.
+ * workers look again at once (more may be waiting), and an idle queue waits for the backstop poll
+ * (`backstopSeconds`, POLL_BACKSTOP_SECONDS unless given).
  */
-export function workQueue<T>(
+export async function workQueue<T>(
   boss: PgBoss,
   queue: string,
-  options: WorkOptions,
+  { backstopSeconds = POLL_BACKSTOP_SECONDS, ...options }: WorkOptions & { backstopSeconds?: number },
   handler: WorkHandler<T>,
 ): Promise<string> {
-  return boss.work<T>(
+  const id = await boss.work<T>(
     queue,
     {
       pollingIntervalSeconds: POLL_WITHOUT_NOTIFY_SECONDS,
-      notifyPollingIntervalSeconds: POLL_BACKSTOP_SECONDS,
+      notifyPollingIntervalSeconds: Math.max(WORKER_BACKSTOP_SECONDS, backstopSeconds),
       ...options,
     },
     async (jobs) => {
@@ -92,6 +106,8 @@ export function workQueue<T>(
       }
     },
   );
+  backstopPoll(boss, queue, backstopSeconds);
+  return id;
 }
 
 export interface QueueOptions {

@@ -2,7 +2,45 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QUEUES, startQueue, workQueue } from '../../src/bot/queue.ts';
 import { scheduleAdvance } from '../../src/bot/rollout/advance-rollout.ts';
+import { waitFor } from '../helpers.ts';
 import { ENGINES, freshDatabase } from './databases.ts';
+
+test('pglite: an idle queue with four workers is looked at once per backstop, one worker at a time; a delayed job nothing announced is found by it', {
+  timeout: 60_000,
+}, async () => {
+  const db = await freshDatabase('pglite');
+  // pg-boss's statements on this engine go through PGlite's query and exec: the fetches are counted there.
+  const fetches: number[] = [];
+  for (const method of ['query', 'exec'] as const) {
+    const original = db.pglite![method].bind(db.pglite) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
+    (db.pglite as unknown as Record<string, unknown>)[method] = (sql: string, ...rest: unknown[]) => {
+      if (/^\s*WITH\s+next AS/.test(sql)) fetches.push(Date.now());
+      return original(sql, ...rest);
+    };
+  }
+  const boss = await startQueue(db);
+  try {
+    const ran: string[] = [];
+    const started = Date.now();
+    await workQueue<{ rolloutId: string }>(
+      boss,
+      QUEUES.advanceRollout,
+      { batchSize: 1, localConcurrency: 4, backstopSeconds: 0.25 },
+      async ([job]) => void ran.push(job.data.rolloutId),
+    );
+    // Each worker looks once as it starts; after that, one look per backstop for the whole queue (each worker
+    // polling on its own would make these six looks in about 0.4 s).
+    const looks = () => fetches.filter((at) => at >= started);
+    await waitFor(() => looks().length >= 10, 'ten looks for work');
+    const elapsed = looks()[9] - started;
+    assert.ok(elapsed >= 6 * 250 - 50, `six looks after the first four took ${elapsed} ms: more than one per backstop`);
+    // A job due in a second, sent without our wake-up timer: pg-boss announces nothing when it comes due.
+    await boss.send(QUEUES.advanceRollout, { rolloutId: 'ro_unannounced' }, { startAfter: 1 });
+    await waitFor(() => ran.includes('ro_unannounced'), 'the backstop to find the delayed job', 20_000);
+  } finally {
+    await boss.stop({ graceful: false });
+  }
+});
 
 for (const engine of ENGINES) {
   test(`${engine}: a job sent with a delay runs when it comes due and a backlog drains, with no poll finding them`, {
@@ -13,8 +51,8 @@ for (const engine of ENGINES) {
     try {
       const ran: Array<{ rolloutId: string; at: number }> = [];
       let onRan = () => {};
-      // The workers' own poll comes only after two minutes: whatever runs sooner was woken.
-      const noPoll = { pollingIntervalSeconds: 120, notifyPollingIntervalSeconds: 120 };
+      // The workers' own poll and the queue's backstop come only after two minutes: whatever runs sooner was woken.
+      const noPoll = { pollingIntervalSeconds: 120, notifyPollingIntervalSeconds: 120, backstopSeconds: 120 };
       await workQueue<{ rolloutId: string }>(
         boss,
         QUEUES.advanceRollout,
