@@ -27,59 +27,21 @@ plugin or package, 21 not a usable zip, 22 checksum mismatch, 49 a publisher sig
 `;
 
 // Each command's module is loaded when it runs: `c2f-plugin rollouts list` does not load the packer.
-function lazy<M>(load: () => Promise<M>, pick: (loaded: M) => Command): () => Promise<Command> {
-  return async () => pick(await load());
-}
-
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  pack: lazy(
-    () => import('./commands/pack.ts'),
-    (m) => ({ run: m.packCommand, help: m.PACK_HELP }),
-  ),
-  verify: lazy(
-    () => import('./commands/verify.ts'),
-    (m) => ({ run: m.verifyCommand, help: m.VERIFY_HELP }),
-  ),
-  diff: lazy(
-    () => import('./commands/diff.ts'),
-    (m) => ({ run: m.diffCommand, help: m.DIFF_HELP }),
-  ),
-  keygen: lazy(
-    () => import('./commands/keys.ts'),
-    (m) => ({ run: m.keygenCommand, help: m.KEYGEN_HELP }),
-  ),
-  sign: lazy(
-    () => import('./commands/keys.ts'),
-    (m) => ({ run: m.signCommand, help: m.SIGN_HELP }),
-  ),
-  'keys-statement': lazy(
-    () => import('./commands/keys.ts'),
-    (m) => ({ run: m.keysStatementCommand, help: m.KEYS_STATEMENT_HELP }),
-  ),
-  bot: lazy(
-    () => import('./commands/bot.ts'),
-    (m) => ({ run: m.botCommand, help: m.BOT_HELP }),
-  ),
-  hosts: lazy(
-    () => import('./commands/hosts.ts'),
-    (m) => ({ run: m.hostsCommand, help: m.HOSTS_HELP }),
-  ),
-  rollouts: lazy(
-    () => import('./commands/rollouts.ts'),
-    (m) => ({ run: m.rolloutsCommand, help: m.ROLLOUTS_HELP }),
-  ),
-  registry: lazy(
-    () => import('./commands/registry.ts'),
-    (m) => ({ run: m.registryCommand, help: m.REGISTRY_HELP }),
-  ),
-  notifications: lazy(
-    () => import('./commands/notifications.ts'),
-    (m) => ({ run: m.notificationsCommand, help: m.NOTIFICATIONS_HELP }),
-  ),
-  agent: lazy(
-    () => import('./commands/agent.ts'),
-    (m) => m.agentCli(),
-  ),
+  pack: () => import('./commands/pack.ts').then((m) => ({ run: m.packCommand, help: m.PACK_HELP })),
+  verify: () => import('./commands/verify.ts').then((m) => ({ run: m.verifyCommand, help: m.VERIFY_HELP })),
+  diff: () => import('./commands/diff.ts').then((m) => ({ run: m.diffCommand, help: m.DIFF_HELP })),
+  keygen: () => import('./commands/keys.ts').then((m) => ({ run: m.keygenCommand, help: m.KEYGEN_HELP })),
+  sign: () => import('./commands/keys.ts').then((m) => ({ run: m.signCommand, help: m.SIGN_HELP })),
+  'keys-statement': () =>
+    import('./commands/keys.ts').then((m) => ({ run: m.keysStatementCommand, help: m.KEYS_STATEMENT_HELP })),
+  bot: () => import('./commands/bot.ts').then((m) => ({ run: m.botCommand, help: m.BOT_HELP })),
+  hosts: () => import('./commands/hosts.ts').then((m) => ({ run: m.hostsCommand, help: m.HOSTS_HELP })),
+  rollouts: () => import('./commands/rollouts.ts').then((m) => ({ run: m.rolloutsCommand, help: m.ROLLOUTS_HELP })),
+  registry: () => import('./commands/registry.ts').then((m) => ({ run: m.registryCommand, help: m.REGISTRY_HELP })),
+  notifications: () =>
+    import('./commands/notifications.ts').then((m) => ({ run: m.notificationsCommand, help: m.NOTIFICATIONS_HELP })),
+  agent: () => import('./commands/agent.ts').then((m) => m.agentCli()),
 };
 
 export async function main(argv: string[]): Promise<number> {
