@@ -25,6 +25,7 @@ export const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/queue.test.ts': 'PostgreSQL',
   'test/bot/delivery.test.ts': 'PostgreSQL',
   'test/bot/deliver-rollout.test.ts': 'PostgreSQL',
+  'test/bot/first-push-claims.test.ts': 'PGlite and PostgreSQL',
   'test/bot/release-intake.test.ts': 'PostgreSQL',
   'test/bot/replay.test.ts': 'PostgreSQL',
   'test/bot/retention.test.ts': 'PostgreSQL',

@@ -13,6 +13,9 @@ import { DELIVERY_COLUMNS, DELIVERY_JOINS, toDeliveryContext, type DeliveryConte
 // after the listing is skipped by the claim (locked, or no longer claimable).
 
 // Pull-mode hosts (no URL) are left out: their jobs stay queued until the host's next poll takes them.
+// `offset 0` keeps the in-flight check a lookup per job (PostgreSQL does not turn such a subquery into a join):
+// as a join, the planner, which cannot know the size of a rollout created a moment ago, read every job being
+// delivered for every job claimed (test/bot/first-push-claims.test.ts).
 const CLAIMABLE = `
   exists (select 1 from hosts h where h.id = j.host_id and h.url is not null)
   and ((j.state = 'queued' and j.attempts = 0) or (j.state = 'delivering' and j.lease_until < now()))
@@ -20,6 +23,7 @@ const CLAIMABLE = `
     select 1 from host_jobs o
     where o.host_id = j.host_id and o.plugin_id = j.plugin_id and o.state = 'delivering' and o.id <> j.id
       and (o.lease_until is null or o.lease_until >= now())
+    offset 0
   )`;
 
 /** A claimed job; `takenOver` when its previous claim's lease ran out (the process holding it died). */
