@@ -34,6 +34,11 @@ const server = createServer(async (req: IncomingMessage, res: ServerResponse) =>
       return void res
         .writeHead(422, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: 'body fails the job schema' }));
+    case '/chatty':
+      // A 2 MiB answer, written in pieces: the bot keeps what it reads of the first 64 KiB and hangs up.
+      res.writeHead(202, { 'content-type': 'application/json' });
+      for (let i = 0; i < 32; i++) res.write(`${i === 0 ? '{"status":"accepted",' : ''}${'x'.repeat(64 * 1024)}`);
+      return void res.end();
     case '/slow':
       return void setTimeout(() => res.writeHead(202).end('{}'), 1500);
   }
@@ -74,6 +79,15 @@ test("409 is a refusal with the host's reason; 410 means stop; 422 fails for goo
     status: 422,
     error: 'the host answered 422: body fails the job schema',
   });
+});
+
+test('an answer larger than 64 KiB is cut there: the push still counts, and the rest is not read', async () => {
+  const outcome = await push('/chatty');
+  assert.equal(outcome.kind, 'delivered');
+  const { body } = outcome as Extract<typeof outcome, { kind: 'delivered' }>;
+  assert.ok(body.startsWith('{"status":"accepted",xxx'), body.slice(0, 40));
+  assert.ok(body.length <= 64 * 1024, `kept ${body.length} characters`);
+  assert.ok(body.length >= 16 * 1024, `kept ${body.length} characters`);
 });
 
 test('busy hosts are retried after their Retry-After; redirects are never followed', async () => {

@@ -118,18 +118,21 @@ export async function pushMessage(push: PushRequest, dispatcher?: Dispatcher): P
   };
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_ANSWER_BYTES) {
+/** The answer's text, up to MAX_ANSWER_BYTES (the rest is dropped); read with listeners, the cheapest way per push. */
+function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const text = () => Buffer.concat(chunks).toString('utf8');
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_ANSWER_BYTES) return void chunks.push(chunk);
       body.destroy();
-      break;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+      resolve(text());
+    });
+    body.once('end', () => resolve(text()));
+    body.once('error', reject);
+  });
 }
 
 function reasonFrom(body: string): string | undefined {

@@ -16,7 +16,7 @@ import {
   releaseJobs,
   setRolloutState,
 } from '../store/rollout-state.ts';
-import { rolloutJobs, type HostJob, type RolloutRow } from '../store/rollouts.ts';
+import { rolloutJobs, unfinishedJobs, type HostJob, type RolloutRow } from '../store/rollouts.ts';
 import { activeJobsOfHosts, releaseGraph } from '../store/staging.ts';
 import { DEPENDENCY_WAIT_SECONDS, evaluateHold, hostHoldContext } from './holds.ts';
 import { approvalReason, describeThreshold, errorThresholdReached, waitsForApproval, type Wave } from './strategy.ts';
@@ -60,9 +60,12 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
     if (rollout.state === 'halted' && rollout.strategy?.rollbackOnHalt)
       return { ...NOTHING, rollBack: await hostsToRollBack(tx, rolloutId) };
     if (rollout.state !== 'running') return NOTHING;
-    const jobs = await rolloutJobs(tx, rolloutId);
-    const outcome: AdvanceOutcome = { released: 0, blocked: 0, wakeAt: null };
     const waves = rollout.strategy?.waves ?? [];
+    // A rollout in waves is read whole (each wave's progress decides the next); one without needs only its
+    // pending jobs, and a count of the unfinished ones at the end, which a rollout being pushed to a thousand
+    // hosts answers without loading every job each time it changes.
+    const jobs = waves.length ? await rolloutJobs(tx, rolloutId) : await rolloutJobs(tx, rolloutId, 'pending');
+    const outcome: AdvanceOutcome = { released: 0, blocked: 0, wakeAt: null };
     let current = rollout.currentWave;
 
     if (waves.length) {
@@ -99,16 +102,13 @@ export async function advanceRollout(deps: AdvanceDeps, rolloutId: string): Prom
       outcome.wakeAt = earliest(outcome.wakeAt, decided.wakeAt);
     }
 
-    const after =
-      outcome.released || outcome.blocked || outcome.waveStarted !== undefined
-        ? await rolloutJobs(tx, rolloutId)
-        : jobs;
+    const changed = outcome.released || outcome.blocked || outcome.waveStarted !== undefined;
+    const allFinished =
+      waves.length && !changed
+        ? jobs.every((job) => FINAL_JOB_STATES.has(job.state))
+        : (await unfinishedJobs(tx, rolloutId)) === 0;
     const lastWave = Math.max(0, waves.length - 1);
-    if (
-      after.every((job) => FINAL_JOB_STATES.has(job.state)) &&
-      (current >= lastWave || !waves.length) &&
-      !outcome.wakeAt
-    ) {
+    if (allFinished && (current >= lastWave || !waves.length) && !outcome.wakeAt) {
       await setRolloutState(tx, rolloutId, { state: 'completed', reason: null, soakUntil: null });
       await recordRolloutEvent(tx, rolloutId, 'rollout_completed', { waves: waves.length });
       outcome.completed = true;

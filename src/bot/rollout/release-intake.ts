@@ -13,7 +13,12 @@ export interface ResolveData {
   installationId: number;
 }
 
-const WAKE_DELAY_MS = 10;
+/**
+ * How long a wake-up waits for others to fold into its pass. PGlite has one connection, so a burst's webhook
+ * writes go first; on PostgreSQL the pass takes a connection of its own and starts at once (wake-ups of the
+ * same tick still fold into one pass).
+ */
+const WAKE_DELAY_MS = { pglite: 10, postgres: 0 };
 
 export class ReleaseIntake {
   private readonly db: Database;
@@ -54,7 +59,7 @@ export class ReleaseIntake {
     this.soon = setTimeout(() => {
       this.soon = undefined;
       this.passNow();
-    }, WAKE_DELAY_MS);
+    }, WAKE_DELAY_MS[this.db.kind]);
   }
 
   private passNow(): void {

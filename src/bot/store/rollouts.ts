@@ -463,12 +463,22 @@ export async function jobStates(db: Queryable, rolloutId: string): Promise<Array
   ]);
 }
 
-export async function rolloutJobs(db: Queryable, rolloutId: string): Promise<HostJob[]> {
+/** The rollout's jobs, or only those in one state. */
+export async function rolloutJobs(db: Queryable, rolloutId: string, state?: JobState): Promise<HostJob[]> {
   const rows = await db.query<Record<string, unknown>>(
-    'select * from host_jobs where rollout_id = $1 order by host_id',
-    [rolloutId],
+    `select * from host_jobs where rollout_id = $1 ${state ? 'and state = $2' : ''} order by host_id`,
+    state ? [rolloutId, state] : [rolloutId],
   );
   return rows.map(toJob);
+}
+
+/** How many of the rollout's jobs have not reached a final state. */
+export async function unfinishedJobs(db: Queryable, rolloutId: string): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    'select count(*)::int as n from host_jobs where rollout_id = $1 and state <> all($2)',
+    [rolloutId, [...FINAL_JOB_STATES]],
+  );
+  return row.n;
 }
 
 /** The host's most recent job for a plugin in a release rollout (what a rollback of that host undoes). */
