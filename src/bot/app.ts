@@ -219,6 +219,7 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   });
   const delivery: DeliveryDeps = {
     held: deps.heldLeases,
+    pushing: new Set(),
     db: deps.db,
     box: deps.box,
     boss: deps.boss,
