@@ -3,7 +3,8 @@
 // same concurrency, run just before each release (paired, so a machine that slows down for a while slows
 // both sides of a ratio); on PGlite and on PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, a role that
 // may create databases). Also webhook-ack latency p50/p99 under 50 concurrent deliveries.
-// Goal: fan-out within 3x of the bare loop on PostgreSQL; webhook ack p99 under 100 ms.
+// BENCH_ROUNDS: releases timed per engine (default 5). Goal: fan-out within 3x of the bare loop on PostgreSQL;
+// webhook ack p99 under 100 ms.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -98,7 +99,7 @@ function waitForReceived(n: number): Promise<void> {
   });
 }
 
-const ROUNDS = 5;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
