@@ -219,7 +219,6 @@ export async function startWorkers(app: Probot, deps: BotDeps): Promise<void> {
   });
   const delivery: DeliveryDeps = {
     held: deps.heldLeases,
-    pushing: new Set(),
     db: deps.db,
     box: deps.box,
     boss: deps.boss,

@@ -142,33 +142,6 @@ for (const engine of ENGINES) {
     }
   });
 
-  test(`${engine}: a second run of a rollout this process is pushing is offered again a moment later, not run beside it`, {
-    timeout: 60_000,
-  }, async () => {
-    const db = await freshDatabase(engine);
-    const boss = await startQueue(db);
-    try {
-      const hosts = await pushHosts(db, `${engine}-here`, 4);
-      const rollout = await rolloutTo(db, hosts, '1.0.0');
-      const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com', pushing: new Set() };
-      const first = deliverRollout(deps, rollout.rolloutId, { chunk: 2, lanes: 1 });
-      assert.ok(deps.pushing!.has(rollout.rolloutId), 'the first run counts as pushing here at once');
-      assert.equal(await deliverRollout(deps, rollout.rolloutId, { fromEnd: true }), 0, 'the second pushes nothing');
-      const offered = await db.query<{ data: { fromEnd?: boolean }; starts_in: number }>(
-        "select data, extract(epoch from (start_after - now()))::float as starts_in from pgboss.job where name = $1 and state = 'created'",
-        [QUEUES.deliverRollout],
-      );
-      assert.equal(offered.length, 1, 'it is queued again, for any process');
-      assert.equal(offered[0].data.fromEnd, true, 'still from the other end');
-      assert.ok(Number(offered[0].starts_in) > 0.3, `after a moment (${offered[0].starts_in} s)`);
-      assert.equal(await first, 4, 'the first run pushed every job');
-      assert.equal(deps.pushing!.size, 0, 'and no longer counts as pushing here');
-      assert.equal(pushes.filter((p) => p.path.startsWith(`/${engine}-here-`)).length, 4, 'each job pushed once');
-    } finally {
-      await boss.stop({ graceful: false });
-    }
-  });
-
   test(`${engine}: a run that finds a chunk all taken by another run leaves the rest to it, without claiming it chunk by chunk`, {
     timeout: 60_000,
   }, async () => {

@@ -40,8 +40,6 @@ export interface DeliveryDeps {
   jobDeadlineSeconds?: number;
   /** Jobs this process holds under a lease now (claimed, not yet recorded): a clean stop hands them back. */
   held?: Set<string>;
-  /** Rollouts this process is pushing now (see deliverRollout). */
-  pushing?: Set<string>;
   /** Told how many jobs a run took over from a process whose lease ran out. */
   onTakeover?: (rolloutId: string, jobs: number) => void;
 }

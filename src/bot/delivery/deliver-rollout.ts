@@ -67,36 +67,11 @@ export async function enqueueDeliveries(
     await enqueueRolloutPushes(boss, rolloutId, 0, tx);
 }
 
-/** How long a run of a rollout this process is already pushing waits before it is offered again. */
-const PUSHING_HERE_DEFER_SECONDS = 1;
-
-/**
- * Pushes every first push of the rollout it can claim; returns how many it pushed. A run of a rollout this
- * process is already pushing is offered again a moment later instead: beside the first, it would only double
- * the claims this process makes at once, each slower for it, while another process (or this one, later) that
- * takes it shares the work.
- */
+/** Pushes every first push of the rollout it can claim; returns how many it pushed. */
 export async function deliverRollout(
   deps: DeliveryDeps,
   rolloutId: string,
   options: RolloutPushOptions & { fromEnd?: boolean } = {},
-): Promise<number> {
-  if (deps.pushing?.has(rolloutId)) {
-    await enqueueRolloutPushes(deps.boss, rolloutId, PUSHING_HERE_DEFER_SECONDS, undefined, options.fromEnd);
-    return 0;
-  }
-  deps.pushing?.add(rolloutId);
-  try {
-    return await pushRollout(deps, rolloutId, options);
-  } finally {
-    deps.pushing?.delete(rolloutId);
-  }
-}
-
-async function pushRollout(
-  deps: DeliveryDeps,
-  rolloutId: string,
-  options: RolloutPushOptions & { fromEnd?: boolean },
 ): Promise<number> {
   const { chunk = 50, lanes = 4, runBudgetMs = 20_000 } = options;
   const lease = leaseSeconds(deps);
