@@ -26,6 +26,7 @@ export const FULL_SUITE_ONLY: Record<string, string> = {
   'test/bot/delivery.test.ts': 'PostgreSQL',
   'test/bot/deliver-rollout.test.ts': 'PostgreSQL',
   'test/bot/first-push-claims.test.ts': 'PGlite and PostgreSQL',
+  'test/bot/change-announcements.test.ts': 'PGlite and PostgreSQL, 201 hosts',
   'test/bot/release-intake.test.ts': 'PostgreSQL',
   'test/bot/replay.test.ts': 'PostgreSQL',
   'test/bot/retention.test.ts': 'PostgreSQL',

@@ -2,6 +2,7 @@ import type { ApplicationFunction, Probot } from 'probot';
 import type { SigstoreTrust } from '../plugin/provenance.ts';
 import type { PgBoss } from 'pg-boss';
 import type { ChangeFeed } from './changes.ts';
+import './github/bottleneck-yield.ts';
 import { followRollouts } from './follow-rollouts.ts';
 import { deliverJobs, type DeliveryData, type DeliveryDeps } from './delivery/deliver-job.ts';
 import { deliverRollout, enqueueRolloutPushes, type RolloutData } from './delivery/deliver-rollout.ts';

@@ -1,9 +1,9 @@
 import type { Database } from './store/database.ts';
 
 // What changed, as the database announces it: every statement that changes jobs or rollouts sends
-// "r:<rollout>", "h:<host>" (or "h:*") and, when jobs finish, "f:<host>" (or "f:*") on c2f_changes when it
-// commits (migrations 9 and 10), and "n:*" when notifications are due (migration 12), whichever bot process
-// made it. One listening connection per process: whoever
+// "r:<rollout>", "h:<host>" (or "h:*" past 200 hosts) and, when jobs finish, "f:<host>" (or "f:*") on
+// c2f_changes when it commits (migrations 9, 10 and 13), and "n:*" when notifications are due (migration 12),
+// whichever bot process made it. One listening connection per process: whoever
 // waits on a rollout (a live page) or a host (a long poll) is woken by it, not by asking the database every
 // second, and whoever follows every rollout (the controller and the check runs) hears each one. A slow sweep
 // wakes the waiters now and then, for what no statement announces (a lease running out) and for safety.

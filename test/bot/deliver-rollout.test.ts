@@ -9,6 +9,7 @@ import type { Database } from '../../src/bot/store/database.ts';
 import { addHost } from '../../src/bot/store/hosts.ts';
 import { getJob, jobHistory, rolloutJobs } from '../../src/bot/store/rollouts.ts';
 import { resolvedRelease, rolloutOf } from './fixtures.ts';
+import { waitFor } from '../helpers.ts';
 import { ENGINES, freshDatabase, testBox } from './databases.ts';
 
 // A rollout's first pushes are listed once per run and claimed a chunk at a time: each job is pushed once however many
@@ -17,6 +18,8 @@ import { ENGINES, freshDatabase, testBox } from './databases.ts';
 
 const pushes: Array<{ path: string; attemptId: string; jobId: string }> = [];
 const gates = new Map<string, { seen: Set<string>; held: Array<() => void> }>();
+/** Answers of hosts whose path ends in "-held", kept until a test gives them. */
+const heldAnswers: Array<() => void> = [];
 let receiver: Server;
 let base = '';
 before(async () => {
@@ -31,6 +34,7 @@ before(async () => {
     if (req.url === '/busy') return void res.writeHead(503).end();
     const accept = () =>
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","jobId":"x"}');
+    if (req.url!.endsWith('-held')) return void heldAnswers.push(accept);
     const many = /^\/(\w+)-many-/.exec(req.url!);
     if (!many) return void setTimeout(accept, 20);
     // Twelve hosts, two runs of two lanes of three: one run alone has at most six pushes in flight, so nothing
@@ -136,6 +140,41 @@ for (const engine of ENGINES) {
         await waitingRuns(db),
         [],
         'nothing left for a later run: the pull-mode job does not keep one waiting',
+      );
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+  });
+
+  test(`${engine}: a slow host holds up neither the claims nor the records of the pushes beside it`, {
+    timeout: 60_000,
+  }, async () => {
+    const db = await freshDatabase(engine);
+    const boss = await startQueue(db);
+    try {
+      const hosts = [...(await pushHosts(db, `${engine}-beside`, 8)), ...(await pushHosts(db, `${engine}-slow`, 1))];
+      const slow = hosts[8];
+      await db.query('update hosts set url = $2 where id = $1', [slow.id, `${base}/${engine}-slow-held`]);
+      const rollout = await rolloutTo(db, hosts, '1.0.0');
+      const deps: DeliveryDeps = { db, box: testBox, boss, botUrl: 'https://bot.example.com' };
+      // Three jobs a claim, six in flight: whichever claim the slow host is in, the two beside it are answered,
+      // recorded, and replaced by the next claim's jobs while it has not answered.
+      const run = deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 });
+      const states = async () => (await rolloutJobs(db, rollout.rolloutId)).map((j) => [j.hostId, j.state]);
+      await waitFor(
+        async () => (await states()).filter(([, state]) => state === 'delivered').length === 8,
+        'the eight other jobs delivered while the slow host has not answered',
+      );
+      assert.deepEqual(
+        (await states()).filter(([, state]) => state !== 'delivered'),
+        [[slow.id, 'delivering']],
+      );
+      await waitFor(() => heldAnswers.length === 1, "the slow host's push");
+      heldAnswers.splice(0).forEach((answer) => answer());
+      assert.equal(await run, 9);
+      assert.deepEqual(
+        (await states()).map(([, state]) => state),
+        Array(9).fill('delivered'),
       );
     } finally {
       await boss.stop({ graceful: false });

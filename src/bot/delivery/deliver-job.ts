@@ -138,16 +138,26 @@ export interface ClaimedPush {
   notifying: boolean;
 }
 
-/**
- * Pushes claimed jobs side by side and records what each became, one statement per resulting state; a
- * retry is queued in the transaction that puts its job back in the queue.
- */
+/** Pushes claimed jobs side by side and records what each became (recordOutcomes). */
 export async function pushAndRecord(
   deps: DeliveryDeps,
   claimed: ReadonlyArray<ClaimedPush | undefined>,
 ): Promise<Array<PushOutcome | undefined>> {
-  const { db } = deps;
   const outcomes = await Promise.all(claimed.map((p) => (p ? pushJob(deps, p.loaded, p.notifying) : undefined)));
+  await recordOutcomes(deps, claimed, outcomes);
+  return outcomes;
+}
+
+/**
+ * Records what each pushed job became, one statement per resulting state; a retry is queued in the
+ * transaction that puts its job back in the queue. `outcomes[i]` is the outcome of `claimed[i]`.
+ */
+export async function recordOutcomes(
+  deps: DeliveryDeps,
+  claimed: ReadonlyArray<ClaimedPush | undefined>,
+  outcomes: ReadonlyArray<SignedOutcome | undefined>,
+): Promise<void> {
+  const { db } = deps;
 
   // What each pushed job becomes; notify pushes are best effort (the job waits for approval either way).
   const schedule = deps.retrySchedule ?? RETRY_SCHEDULE_SECONDS;
@@ -224,15 +234,17 @@ export async function pushAndRecord(
   }
   for (const report of known) await applyReport(db, null, report);
   for (const p of claimed) if (p) deps.held?.delete(p.data.jobId);
-  return outcomes;
 }
 
-/** One signed push of a job's current attempt (or its notify); the outcome carries the secrets it was signed with. */
+/** A push's outcome with the secrets it was signed with (a host's answer is checked against them). */
+export type SignedOutcome = PushOutcome & { secrets: string[] };
+
+/** One signed push of a job's current attempt (or its notify). */
 export async function pushJob(
   deps: Pick<DeliveryDeps, 'box' | 'botUrl' | 'timeoutMs' | 'jobDeadlineSeconds'>,
   loaded: DeliveryContext,
   notifying = false,
-): Promise<PushOutcome & { secrets: string[] }> {
+): Promise<SignedOutcome> {
   const { job, host, release } = loaded;
   const action = notifying || job.action === 'notify' ? 'notify' : job.action;
   const message = buildJobMessage(

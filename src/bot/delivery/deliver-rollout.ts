@@ -2,13 +2,16 @@ import type { PgBoss } from 'pg-boss';
 import { QUEUES, inTransaction, wakeWhenDue } from '../queue.ts';
 import type { Queryable } from '../store/database.ts';
 import { claimFirstPushes, firstPushesLeft, listFirstPushes } from '../store/first-pushes.ts';
+import type { ReleaseRow } from '../store/releases.ts';
 import type { HostJob } from '../store/rollouts.ts';
-import { insertDeliveries, leaseSeconds, pushAndRecord, type DeliveryDeps } from './deliver-job.ts';
+import { insertDeliveries, leaseSeconds, pushJob, type DeliveryDeps } from './deliver-job.ts';
+import { OutcomeRecorder } from './outcome-recorder.ts';
 
 // A rollout's first pushes: runs of a rollout (not one queue entry per host) whose worker lists the jobs
-// once, then claims them a chunk at a time and pushes them, several chunks at once. Each claim is one
-// statement that also loads what the push needs, and each chunk's outcomes are one write per resulting
-// state, so a thousand hosts cost a few dozen statements. Several runs of one rollout may go at once, in
+// once, then claims them a chunk at a time and pushes them, up to `lanes` chunks' worth in flight: the next
+// claim goes as soon as a chunk's worth has been answered, so one slow host holds up nothing beside it. Each
+// claim is one statement that also loads what the push needs, and the answers are written in batches, one
+// statement per resulting state (OutcomeRecorder), so a thousand hosts cost a few dozen statements. Several runs of one rollout may go at once, in
 // several processes: a run that finds more work than one chunk queues another run, which walks the list
 // from the other end (in a second process, or beside the first) and may queue another in turn, so runs
 // share a large rollout; a job is claimed by one of them, under a lease. When the claiming process dies its
@@ -16,9 +19,9 @@ import { insertDeliveries, leaseSeconds, pushAndRecord, type DeliveryDeps } from
 // attempt id (the host answers that it already has it).
 
 export interface RolloutPushOptions {
-  /** Jobs per claim (default 50). */
+  /** Jobs per claim (default 100). */
   chunk?: number;
-  /** Claims pushed at once (default 4). */
+  /** Claims' worth of pushes in flight at most (default 2). */
   lanes?: number;
   /** How long one run claims new chunks before it hands the rest to a fresh run (default 20 s). */
   runBudgetMs?: number;
@@ -73,47 +76,64 @@ export async function deliverRollout(
   rolloutId: string,
   options: RolloutPushOptions & { fromEnd?: boolean } = {},
 ): Promise<number> {
-  const { chunk = 50, lanes = 4, runBudgetMs = 20_000 } = options;
+  const { chunk = 100, lanes = 2, runBudgetMs = 20_000 } = options;
   const lease = leaseSeconds(deps);
   if (lease * 1000 <= 2 * (deps.timeoutMs ?? 10_000))
     throw new Error(`a delivery lease of ${lease} s does not cover a push (${deps.timeoutMs} ms timeout, twice)`);
   const stopClaimingAt = Date.now() + runBudgetMs;
   const listed = await listFirstPushes(deps.db, rolloutId);
   if (options.fromEnd) listed.reverse();
+  const releases = new Map<number, ReleaseRow>();
+  const recorder = new OutcomeRecorder(deps, chunk);
+  const window = chunk * lanes;
+  const pushing = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+  let failure: unknown;
   let next = 0;
   let pushed = 0;
   let invited = false;
   // A slice another run took all of: the runs met (the other came from the other end, or took turns on this
   // one's), so the rest of the list is theirs too. Claiming it slice by slice would find nothing at some cost.
   let met = false;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (!met && next < listed.length && Date.now() < stopClaimingAt) {
-        const slice = listed.slice(next, next + chunk);
-        next += chunk;
-        const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease);
-        if (!claimed.length) {
-          met = true;
-          break;
-        }
-        for (const { job } of claimed) deps.held?.add(job.id);
-        // More than one chunk of work: another run, which another process may take, shares it from the other end.
-        if (claimed.length === chunk && next < listed.length && !invited) {
-          invited = true;
-          await enqueueRolloutPushes(deps.boss, rolloutId, 0, undefined, !options.fromEnd);
-        }
-        const takenOver = claimed.filter((c) => c.takenOver).length;
-        if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
-        pushed += claimed.length;
-        await pushAndRecord(
-          deps,
-          claimed.map((loaded) =>
-            loaded.host.url ? { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false } : undefined,
-          ),
-        );
-      }
-    }),
-  );
+  while (!met && next < listed.length && Date.now() < stopClaimingAt) {
+    // The next claim waits until a chunk's worth of the pushes in flight have been answered.
+    if (window - pushing.size < Math.min(chunk, listed.length - next)) {
+      await new Promise<void>((resolve) => (slotFreed = resolve));
+      continue;
+    }
+    const slice = listed.slice(next, next + chunk);
+    next += chunk;
+    const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease, releases);
+    if (!claimed.length) {
+      met = true;
+      break;
+    }
+    for (const { job } of claimed) deps.held?.add(job.id);
+    // More than one chunk of work: another run, which another process may take, shares it from the other end.
+    if (claimed.length === chunk && next < listed.length && !invited) {
+      invited = true;
+      await enqueueRolloutPushes(deps.boss, rolloutId, 0, undefined, !options.fromEnd);
+    }
+    const takenOver = claimed.filter((c) => c.takenOver).length;
+    if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
+    pushed += claimed.length;
+    for (const loaded of claimed) {
+      const push = { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false };
+      const done: Promise<void> = pushJob(deps, loaded)
+        .then(
+          (outcome) => recorder.add(push, outcome),
+          (error: unknown) => void (failure ??= error), // its job stays leased, for a later run to take over
+        )
+        .finally(() => {
+          pushing.delete(done);
+          slotFreed?.();
+        });
+      pushing.add(done);
+    }
+  }
+  await Promise.all(pushing);
+  await recorder.flush();
+  if (failure) throw failure;
   // What this run could not take: out of time (a fresh run goes on at once), jobs behind another push to the
   // same host and plugin (look again shortly), or jobs under a lease that a dead process may hold. A run that
   // met another leaves the rest to it, and looks like any run that finished.

@@ -3,7 +3,7 @@ import { enqueueDeliveries } from '../delivery/deliver-rollout.ts';
 import { COMPATIBILITY_BOUND, type Compatibility } from '../../protocol/compatibility.ts';
 import type { ReleaseAssetsApi } from '../domain.ts';
 import type { Database } from '../store/database.ts';
-import { hostsWithIds, listHosts, listLabelSchedules } from '../store/hosts.ts';
+import { hostsFollowing, hostsWithIds, listLabelSchedules, type HostRecord } from '../store/hosts.ts';
 import { hostsSkippedFor, replanSkippedJobs } from '../store/promotion.ts';
 import { recordReleaseEvent, updateRelease, type ReleaseRow } from '../store/releases.ts';
 import { createReleaseRollout, newRolloutId, type CreatedRollout } from '../store/rollouts.ts';
@@ -63,6 +63,7 @@ export async function resolveRelease(
   let release = given;
   if (!release) return { kind: 'ignored', reason: 'the release was never recorded' };
   const releaseId = release.id;
+  let candidates: Promise<HostRecord[]> | undefined;
   if (release.state === 'failed' || release.state === 'ignored')
     return { kind: release.state, reason: release.error ?? '' } as ResolveOutcome;
 
@@ -86,6 +87,9 @@ export async function resolveRelease(
       await updateRelease(db, releaseId, { state: 'failed', error: `${named.reason}: nothing is rolled out` });
       return { kind: 'failed', reason: named.reason };
     }
+    // The plugin's followers are read while GitHub is: planning needs them the moment the package checks out.
+    candidates = hostsFollowing(db, release.repository, named.pluginId);
+    candidates.catch(() => {}); // awaited when planning, or dropped when the release fails first
     const github = await deps.api.getRelease(release.repository, releaseId);
     if (!github) throw new AssetsNotReadyError(`release ${release.tag} is not visible yet`);
     const zip = github.assets.find((a) => a.name === PACKAGE);
@@ -235,7 +239,7 @@ export async function resolveRelease(
     await updateRelease(db, releaseId, resolved);
     release = { ...release, ...resolved };
   }
-  const rollout = await planRollout(deps, release, strategy);
+  const rollout = await planRollout(deps, release, strategy, candidates);
   if (!rollout.created && !release.prerelease) await promoteToStable(deps, release, rollout.rolloutId);
   return { kind: 'rolled-out', rollout };
 }
@@ -318,9 +322,10 @@ export async function planRollout(
   deps: Pick<ResolveDeps, 'db' | 'boss' | 'now'>,
   release: ReleaseRow,
   strategy: Strategy,
+  candidates = hostsFollowing(deps.db, release.repository, release.pluginId!),
 ): Promise<CreatedRollout> {
   const { db } = deps;
-  const hosts = await listHosts(db);
+  const hosts = await candidates;
   const planned = planJobs(
     {
       id: release.id,

@@ -186,21 +186,45 @@ export async function listHosts(db: Queryable): Promise<HostRecord[]> {
   const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>(
     'select * from subscriptions order by repository, plugin_id',
   );
-  const byHost = new Map<string, typeof subs>();
-  for (const sub of subs) byHost.set(sub.host_id, [...(byHost.get(sub.host_id) ?? []), sub]);
+  const byHost = bySubscriber(subs);
   return rows.map((row) => toHost(row, byHost.get(row.id) ?? []));
 }
 
 export async function hostsWithIds(db: Queryable, ids: readonly string[]): Promise<Map<string, HostRecord>> {
   if (!ids.length) return new Map();
   const rows = await db.query<HostRow>('select * from hosts where id = any($1)', [ids]);
+  return new Map((await withSubscriptions(db, rows)).map((host) => [host.id, host]));
+}
+
+/** The hosts that follow a plugin (a release's candidates), each with everything it follows, oldest first. */
+export async function hostsFollowing(db: Queryable, repository: string, pluginId: string): Promise<HostRecord[]> {
+  const rows = await db.query<HostRow>(
+    `select h.* from hosts h
+     where exists (select 1 from subscriptions s where s.host_id = h.id and s.repository = $1 and s.plugin_id = $2)
+     order by h.created_at, h.id`,
+    [repository, pluginId],
+  );
+  return withSubscriptions(db, rows);
+}
+
+async function withSubscriptions(db: Queryable, rows: HostRow[]): Promise<HostRecord[]> {
+  if (!rows.length) return [];
   const subs = await db.query<{ host_id: string; repository: string; plugin_id: string }>(
     'select * from subscriptions where host_id = any($1) order by repository, plugin_id',
-    [ids],
+    [rows.map((row) => row.id)],
   );
-  const byHost = new Map<string, typeof subs>();
-  for (const sub of subs) byHost.set(sub.host_id, [...(byHost.get(sub.host_id) ?? []), sub]);
-  return new Map(rows.map((row) => [row.id, toHost(row, byHost.get(row.id) ?? [])]));
+  const byHost = bySubscriber(subs);
+  return rows.map((row) => toHost(row, byHost.get(row.id) ?? []));
+}
+
+function bySubscriber<T extends { host_id: string }>(subs: readonly T[]): Map<string, T[]> {
+  const byHost = new Map<string, T[]>();
+  for (const sub of subs) {
+    const list = byHost.get(sub.host_id);
+    if (list) list.push(sub);
+    else byHost.set(sub.host_id, [sub]);
+  }
+  return byHost;
 }
 
 export async function getHost(db: Queryable, id: string): Promise<HostRecord | undefined> {

@@ -103,6 +103,13 @@ export async function getRelease(db: Queryable, id: number): Promise<ReleaseRow 
   return row && toRelease(row);
 }
 
+/** Releases by id, in one query. */
+export async function releasesWithIds(db: Queryable, ids: readonly number[]): Promise<ReleaseRow[]> {
+  if (!ids.length) return [];
+  const rows = await db.query<Record<string, unknown>>('select * from releases where id = any($1)', [ids]);
+  return rows.map(toRelease);
+}
+
 type ReleaseFields = Partial<
   Pick<
     ReleaseRow,

@@ -618,7 +618,10 @@ export interface InventoryRecord {
  * The columns of a delivery context, for a statement whose `jobs` relation holds the job rows: the one
  * projection every delivery path reads (first pushes, retries, pull-mode polls, package links).
  */
-export const DELIVERY_COLUMNS = `to_jsonb(jobs) as job, h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed, to_jsonb(rel) as release`;
+/** The host's columns a delivery needs, beside its job's (the job's own columns keep their names). */
+export const DELIVERY_HOST_COLUMNS = `h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed`;
+
+export const DELIVERY_COLUMNS = `to_jsonb(jobs) as job, ${DELIVERY_HOST_COLUMNS}, to_jsonb(rel) as release`;
 export const DELIVERY_JOINS = `join hosts h on h.id = jobs.host_id join releases rel on rel.id = jobs.release_id`;
 
 export async function loadDelivery(db: Queryable, jobId: string): Promise<DeliveryContext | undefined> {
@@ -641,18 +644,28 @@ export async function loadDeliveries(db: Queryable, jobIds: readonly string[]): 
 
 /** A row of DELIVERY_COLUMNS as a delivery context. */
 export function toDeliveryContext(row: Record<string, unknown>): DeliveryContext {
-  const job = toJob(row.job as Record<string, unknown>);
-  const inventory = typeof row.inventory === 'string' ? JSON.parse(row.inventory) : row.inventory;
+  return deliveryContext(row.job as Record<string, unknown>, row, toRelease(row.release as Record<string, unknown>));
+}
+
+/** A delivery context from its job's row, its host's columns (as DELIVERY_HOST_COLUMNS names them) and its release. */
+export function deliveryContext(
+  jobRow: Record<string, unknown>,
+  hostRow: Record<string, unknown>,
+  release: ReleaseRow,
+): DeliveryContext {
+  const job = toJob(jobRow);
+  const inventory = typeof hostRow.inventory === 'string' ? JSON.parse(hostRow.inventory) : hostRow.inventory;
+  const sealed = [hostRow.secret_sealed, hostRow.previous_secret_sealed];
   return {
     job,
     host: {
       id: job.hostId,
-      url: (row.host_url as string | null) ?? null,
-      allowPrivateNetwork: Boolean(row.allow_private_network),
+      url: (hostRow.host_url as string | null) ?? null,
+      allowPrivateNetwork: Boolean(hostRow.allow_private_network),
       inventory,
-      secretsSealed: [row.secret_sealed, row.previous_secret_sealed].filter((s): s is string => typeof s === 'string'),
+      secretsSealed: sealed.filter((s): s is string => typeof s === 'string'),
     },
-    release: toRelease(row.release as Record<string, unknown>),
+    release,
   };
 }
 

@@ -453,4 +453,41 @@ $fn$;
 create trigger events_notify after insert on events for each row execute function c2f_notify_event();
 `,
   },
+  {
+    version: 13,
+    name: 'a statement that changes the jobs of up to 200 hosts names each host',
+    sql: `
+-- Deliveries claim and record a hundred jobs at a time: each of their hosts is still named ("h:<host>"), so
+-- a long poll or a host's page wakes for its own host only; "h:*" (and "f:*") are for bigger statements.
+create or replace function c2f_announce_jobs() returns trigger language plpgsql as $fn$
+declare
+  touched record;
+  hosts integer;
+begin
+  for touched in select distinct rollout_id from changed loop
+    perform pg_notify('c2f_changes', 'r:' || touched.rollout_id);
+  end loop;
+  select count(distinct host_id) into hosts from changed;
+  if hosts > 200 then
+    perform pg_notify('c2f_changes', 'h:*');
+  else
+    for touched in select distinct host_id from changed loop
+      perform pg_notify('c2f_changes', 'h:' || touched.host_id);
+    end loop;
+  end if;
+  select count(distinct host_id) into hosts from changed
+    where state in ('ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded', 'blocked');
+  if hosts > 200 then
+    perform pg_notify('c2f_changes', 'f:*');
+  elsif hosts > 0 then
+    for touched in select distinct host_id from changed
+      where state in ('ok', 'failed', 'skipped', 'dead_lettered', 'cancelled', 'superseded', 'blocked') loop
+      perform pg_notify('c2f_changes', 'f:' || touched.host_id);
+    end loop;
+  end if;
+  return null;
+end
+$fn$;
+`,
+  },
 ];
