@@ -139,7 +139,10 @@ test('two bot processes on one PostgreSQL share a large rollout and deliver each
   timeout: 120_000,
 }, async () => {
   const { url, db } = await setup(600);
-  delayMs = 100;
+  // Hosts that take 400 ms to answer: one process keeps 200 pushes of a run in flight, so the rollout lasts
+  // over a second, long enough for the other process to take up a run even on a busy machine (at 100 ms the
+  // process that planned it could be done before the other had looked).
+  delayMs = 400;
   const [a, b] = await Promise.all([startBot(url), startBot(url)]);
   const release = await addPackageRelease('plugin-test-plugin-v1.0.0');
   await sendRelease(a.port, release.id, release.tagName);
