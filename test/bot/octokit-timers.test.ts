@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { Probot } from 'probot';
 import '../../src/bot/github/bottleneck-yield.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
+import { testProbot } from './test-bot.ts';
 
 // Each timer Node is asked to fire "at once" waits at least a millisecond: a GitHub read that queued ten of
 // them behind its throttling and retry plugins spent ~10 ms on nothing, three times before a rollout starts.
@@ -13,18 +12,7 @@ before(() => github.start());
 after(() => github.stop());
 
 test("a read through Probot's Octokit (throttling and retry plugins) waits only on the job timer of each of its three Bottleneck queues", async () => {
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: 's',
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
+  const probot = testProbot(github);
   const release = github.addRelease('conn2flow/plugins', { tagName: 'plugin-a-v1.0.0' }, []);
   const octokit = await probot.auth(5);
   const read = () =>

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { Probot } from 'probot';
 import { redeliverFailedWebhooks } from '../../src/bot/github/redeliver-webhooks.ts';
 import { QUEUES, startQueue } from '../../src/bot/queue.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { ChangeFeed } from '../../src/bot/changes.ts';
 import { startWorkers } from '../../src/bot/app.ts';
 import { freshDatabase, testBox } from './databases.ts';
+import { testProbot } from './test-bot.ts';
 
 const github = new GitHubStandIn();
 before(() => github.start());
@@ -24,18 +23,7 @@ test('failed deliveries of the last day are redelivered once; recovered and old 
     { id: 5, guid: 'too-old', deliveredAt: at(30), redelivery: false, statusCode: 502 },
     { id: 6, guid: 'fine', deliveredAt: at(1), redelivery: false, statusCode: 202 },
   );
-  const { privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: 's',
-    baseUrl: github.url,
-    logLevel: 'fatal',
-  } as ConstructorParameters<typeof Probot>[0]);
+  const probot = testProbot(github);
   const redelivered = await redeliverFailedWebhooks((await probot.auth()) as never, now);
   assert.deepEqual(redelivered.sort(), ['failed', 'timed-out']);
   assert.deepEqual(github.redeliveryRequests.sort(), ['failed', 'timed-out']);
@@ -46,18 +34,7 @@ test('the bot schedules the redelivery pass every five minutes (and the daily pr
   const db = await freshDatabase('pglite');
   const boss = await startQueue(db);
   try {
-    const { privateKey } = generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-    });
-    const probot = new Probot({
-      appId: 1,
-      privateKey,
-      secret: 's',
-      baseUrl: github.url,
-      logLevel: 'fatal',
-    } as ConstructorParameters<typeof Probot>[0]);
+    const probot = testProbot(github);
     const changes = await ChangeFeed.open(db, () => {});
     const stopping: Array<() => void> = [];
     await startWorkers(probot, { db, boss, box: testBox, botUrl: 'https://bot.example.com', changes, stopping });

@@ -17,6 +17,17 @@ const { privateKey } = generateKeyPairSync('rsa', {
   publicKeyEncoding: { type: 'spki', format: 'pem' },
 });
 
+/** A Probot for the App with id 1 on the GitHub stand-in (a key made once per test file). */
+export function testProbot(github: GitHubStandIn, options: { secret?: string; log?: Logger } = {}): Probot {
+  return new Probot({
+    appId: 1,
+    privateKey,
+    secret: options.secret ?? 's',
+    baseUrl: github.url,
+    ...(options.log ? { log: options.log } : { logLevel: 'fatal' }),
+  } as ConstructorParameters<typeof Probot>[0]);
+}
+
 export interface TestBotOptions {
   /** Settings as the environment gives them (C2F_BOT_URL defaults to https://bot.example.com). */
   env?: Record<string, string>;
@@ -39,13 +50,7 @@ export async function startTestBot(
     WEBHOOK_SECRET: 's',
     ...options.env,
   };
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: env.WEBHOOK_SECRET,
-    baseUrl: github.url,
-    ...(options.log ? { log: options.log } : { logLevel: 'fatal' }),
-  } as ConstructorParameters<typeof Probot>[0]);
+  const probot = testProbot(github, { secret: env.WEBHOOK_SECRET, log: options.log });
   const bot = await createBot(probot, readBotConfig(env), { db, ...options.overrides });
   await new Promise<void>((resolve) => bot.server.listen(options.port ?? 0, '127.0.0.1', resolve));
   return { ...bot, url: `http://127.0.0.1:${(bot.server.address() as AddressInfo).port}` };
