@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import '../../src/bot/github/bottleneck-yield.ts';
 import { GitHubStandIn } from '../../dev/github/stand-in.ts';
-import { testProbot } from './test-bot.ts';
+import { testProbot } from './test-probot.ts';
 
 // Each timer Node is asked to fire "at once" waits at least a millisecond: a GitHub read that queued ten of
 // them behind its throttling and retry plugins spent ~10 ms on nothing, three times before a rollout starts.

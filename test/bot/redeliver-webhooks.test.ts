@@ -6,7 +6,7 @@ import { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { ChangeFeed } from '../../src/bot/changes.ts';
 import { startWorkers } from '../../src/bot/app.ts';
 import { freshDatabase, testBox } from './databases.ts';
-import { testProbot } from './test-bot.ts';
+import { testProbot } from './test-probot.ts';
 
 const github = new GitHubStandIn();
 before(() => github.start());

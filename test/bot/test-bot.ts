@@ -1,32 +1,14 @@
-import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Probot } from 'probot';
 import type { GitHubStandIn } from '../../dev/github/stand-in.ts';
 import { readBotConfig } from '../../src/bot/config.ts';
 import { createBot, type BotOverrides, type RunningBot } from '../../src/bot/server.ts';
 import type { Database } from '../../src/bot/store/database.ts';
 import { TEST_SECRET_KEY } from './databases.ts';
+import { testProbot } from './test-probot.ts';
 
 // The bot as production builds it (createBot, from a configuration read and checked by readBotConfig), on a
 // test's database and GitHub stand-in, listening on 127.0.0.1.
-
-const { privateKey } = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-});
-
-/** A Probot for the App with id 1 on the GitHub stand-in (a key made once per test file). */
-export function testProbot(github: GitHubStandIn, options: { secret?: string; log?: Logger } = {}): Probot {
-  return new Probot({
-    appId: 1,
-    privateKey,
-    secret: options.secret ?? 's',
-    baseUrl: github.url,
-    ...(options.log ? { log: options.log } : { logLevel: 'fatal' }),
-  } as ConstructorParameters<typeof Probot>[0]);
-}
 
 export interface TestBotOptions {
   /** Settings as the environment gives them (C2F_BOT_URL defaults to https://bot.example.com). */
