@@ -181,6 +181,34 @@ for (const engine of ENGINES) {
     }
   });
 
+  test(`${engine}: a claim that fails (the database went away) fails the run only after the pushes in flight are written`, {
+    timeout: 60_000,
+  }, async () => {
+    const db = await freshDatabase(engine);
+    const boss = await startQueue(db);
+    try {
+      const hosts = await pushHosts(db, `${engine}-cut`, 6);
+      const rollout = await rolloutTo(db, hosts, '1.0.0');
+      let claims = 0;
+      const failing = new Proxy(db, {
+        get(target, key, receiver) {
+          if (key !== 'query') return Reflect.get(target, key, receiver);
+          return async (sql: string, params?: unknown[]) => {
+            if (sql.includes('with picked as') && ++claims === 2) throw new Error('connection terminated');
+            return target.query(sql, params);
+          };
+        },
+      });
+      const deps: DeliveryDeps = { db: failing, box: testBox, boss, botUrl: 'https://bot.example.com' };
+      await assert.rejects(deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 }), /connection terminated/);
+      const states = (await rolloutJobs(db, rollout.rolloutId)).map((j) => j.state).sort();
+      assert.deepEqual(states, ['delivered', 'delivered', 'delivered', 'queued', 'queued', 'queued']);
+      assert.equal(pushes.filter((p) => p.path.startsWith(`/${engine}-cut-`)).length, 3);
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+  });
+
   test(`${engine}: a run that finds a chunk all taken by another run leaves the rest to it, without claiming it chunk by chunk`, {
     timeout: 60_000,
   }, async () => {

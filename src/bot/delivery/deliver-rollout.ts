@@ -11,8 +11,8 @@ import { OutcomeRecorder } from './outcome-recorder.ts';
 // once, then claims them a chunk at a time and pushes them, up to `lanes` chunks' worth in flight: the next
 // claim goes as soon as a chunk's worth has been answered, so one slow host holds up nothing beside it. Each
 // claim is one statement that also loads what the push needs, and the answers are written in batches, one
-// statement per resulting state (OutcomeRecorder), so a thousand hosts cost a few dozen statements. Several runs of one rollout may go at once, in
-// several processes: a run that finds more work than one chunk queues another run, which walks the list
+// statement per resulting state (OutcomeRecorder), so a thousand hosts cost a few dozen statements. Several
+// runs of one rollout may go at once, in several processes: a run that finds more work than one chunk queues another run, which walks the list
 // from the other end (in a second process, or beside the first) and may queue another in turn, so runs
 // share a large rollout; a job is claimed by one of them, under a lease. When the claiming process dies its
 // lease runs out, and the sweep every live process runs queues a run that takes the job over with the same
@@ -95,44 +95,48 @@ export async function deliverRollout(
   // A slice another run took all of: the runs met (the other came from the other end, or took turns on this
   // one's), so the rest of the list is theirs too. Claiming it slice by slice would find nothing at some cost.
   let met = false;
-  while (!met && next < listed.length && Date.now() < stopClaimingAt) {
-    // The next claim waits until a chunk's worth of the pushes in flight have been answered.
-    if (window - pushing.size < Math.min(chunk, listed.length - next)) {
-      await new Promise<void>((resolve) => (slotFreed = resolve));
-      continue;
+  try {
+    while (!met && next < listed.length && Date.now() < stopClaimingAt) {
+      // The next claim waits until a chunk's worth of the pushes in flight have been answered.
+      if (window - pushing.size < Math.min(chunk, listed.length - next)) {
+        await new Promise<void>((resolve) => (slotFreed = resolve));
+        continue;
+      }
+      const slice = listed.slice(next, next + chunk);
+      next += chunk;
+      const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease, releases);
+      if (!claimed.length) {
+        met = true;
+        break;
+      }
+      for (const { job } of claimed) deps.held?.add(job.id);
+      // More than one chunk of work: another run, which another process may take, shares it from the other end.
+      if (claimed.length === chunk && next < listed.length && !invited) {
+        invited = true;
+        await enqueueRolloutPushes(deps.boss, rolloutId, 0, undefined, !options.fromEnd);
+      }
+      const takenOver = claimed.filter((c) => c.takenOver).length;
+      if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
+      pushed += claimed.length;
+      for (const loaded of claimed) {
+        const push = { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false };
+        const done: Promise<void> = pushJob(deps, loaded)
+          .then(
+            (outcome) => recorder.add(push, outcome),
+            (error: unknown) => void (failure ??= error), // its job stays leased, for a later run to take over
+          )
+          .finally(() => {
+            pushing.delete(done);
+            slotFreed?.();
+          });
+        pushing.add(done);
+      }
     }
-    const slice = listed.slice(next, next + chunk);
-    next += chunk;
-    const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease, releases);
-    if (!claimed.length) {
-      met = true;
-      break;
-    }
-    for (const { job } of claimed) deps.held?.add(job.id);
-    // More than one chunk of work: another run, which another process may take, shares it from the other end.
-    if (claimed.length === chunk && next < listed.length && !invited) {
-      invited = true;
-      await enqueueRolloutPushes(deps.boss, rolloutId, 0, undefined, !options.fromEnd);
-    }
-    const takenOver = claimed.filter((c) => c.takenOver).length;
-    if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
-    pushed += claimed.length;
-    for (const loaded of claimed) {
-      const push = { data: { jobId: loaded.job.id, attempt: 0 }, loaded, notifying: false };
-      const done: Promise<void> = pushJob(deps, loaded)
-        .then(
-          (outcome) => recorder.add(push, outcome),
-          (error: unknown) => void (failure ??= error), // its job stays leased, for a later run to take over
-        )
-        .finally(() => {
-          pushing.delete(done);
-          slotFreed?.();
-        });
-      pushing.add(done);
-    }
+  } finally {
+    // Whatever stopped the claims (a failed claim too), the pushes in flight finish and are written.
+    await Promise.all(pushing);
+    await recorder.flush();
   }
-  await Promise.all(pushing);
-  await recorder.flush();
   if (failure) throw failure;
   // What this run could not take: out of time (a fresh run goes on at once), jobs behind another push to the
   // same host and plugin (look again shortly), or jobs under a lease that a dead process may hold. A run that
