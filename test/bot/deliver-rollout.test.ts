@@ -77,6 +77,19 @@ async function rolloutTo(db: Database, hosts: Array<Awaited<ReturnType<typeof ad
   return rolloutOf(db, await resolvedRelease(db, { id: nextRelease++, version }), hosts);
 }
 
+/** The database, with each query going through `around` (which runs it, or not, and may wait around it). */
+function withQueries(
+  db: Database,
+  around: (sql: string, run: () => Promise<unknown[]>) => Promise<unknown[]>,
+): Database {
+  return new Proxy(db, {
+    get(target, key, receiver) {
+      if (key !== 'query') return Reflect.get(target, key, receiver);
+      return (sql: string, params?: unknown[]) => around(sql, () => target.query(sql, params));
+    },
+  });
+}
+
 async function waitingRuns(db: Database): Promise<Array<{ startsInSeconds: number }>> {
   const rows = await db.query<{ starts_in: number }>(
     "select extract(epoch from (start_after - now()))::float as starts_in from pgboss.job where name = $1 and state = 'created'",
@@ -190,14 +203,9 @@ for (const engine of ENGINES) {
       const hosts = await pushHosts(db, `${engine}-cut`, 6);
       const rollout = await rolloutTo(db, hosts, '1.0.0');
       let claims = 0;
-      const failing = new Proxy(db, {
-        get(target, key, receiver) {
-          if (key !== 'query') return Reflect.get(target, key, receiver);
-          return async (sql: string, params?: unknown[]) => {
-            if (sql.includes('with picked as') && ++claims === 2) throw new Error('connection terminated');
-            return target.query(sql, params);
-          };
-        },
+      const failing = withQueries(db, async (sql, run) => {
+        if (sql.includes('with picked as') && ++claims === 2) throw new Error('connection terminated');
+        return run();
       });
       const deps: DeliveryDeps = { db: failing, box: testBox, boss, botUrl: 'https://bot.example.com' };
       await assert.rejects(deliverRollout(deps, rollout.rolloutId, { chunk: 3, lanes: 2 }), /connection terminated/);
@@ -224,19 +232,14 @@ for (const engine of ENGINES) {
       const listedOnce = new Promise<void>((resolve) => (listed = resolve));
       let otherFinished: () => void = () => {};
       const otherDone = new Promise<void>((resolve) => (otherFinished = resolve));
-      const late = new Proxy(db, {
-        get(target, key, receiver) {
-          if (key !== 'query') return Reflect.get(target, key, receiver);
-          return async (sql: string, params?: unknown[]) => {
-            if (sql.includes('with picked as')) claims++;
-            const rows = await target.query(sql, params);
-            if (sql.includes('select j.id from host_jobs j where j.rollout_id')) {
-              listed();
-              await otherDone;
-            }
-            return rows;
-          };
-        },
+      const late = withQueries(db, async (sql, run) => {
+        if (sql.includes('with picked as')) claims++;
+        const rows = await run();
+        if (sql.includes('select j.id from host_jobs j where j.rollout_id')) {
+          listed();
+          await otherDone;
+        }
+        return rows;
       });
       const lateRun = deliverRollout({ ...deps, db: late }, rollout.rolloutId, { chunk: 3, lanes: 2 });
       await listedOnce;

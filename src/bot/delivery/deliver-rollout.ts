@@ -12,11 +12,11 @@ import { OutcomeRecorder } from './outcome-recorder.ts';
 // claim goes as soon as a chunk's worth has been answered, so one slow host holds up nothing beside it. Each
 // claim is one statement that also loads what the push needs, and the answers are written in batches, one
 // statement per resulting state (OutcomeRecorder), so a thousand hosts cost a few dozen statements. Several
-// runs of one rollout may go at once, in several processes: a run that finds more work than one chunk queues another run, which walks the list
-// from the other end (in a second process, or beside the first) and may queue another in turn, so runs
-// share a large rollout; a job is claimed by one of them, under a lease. When the claiming process dies its
-// lease runs out, and the sweep every live process runs queues a run that takes the job over with the same
-// attempt id (the host answers that it already has it).
+// runs of one rollout may go at once, in several processes: a run that finds more work than one chunk queues
+// another run, which walks the list from the other end (in a second process, or beside the first) and may
+// queue another in turn, so runs share a large rollout; a job is claimed by one of them, under a lease. When
+// the claiming process dies its lease runs out, and the sweep every live process runs queues a run that takes
+// the job over with the same attempt id (the host answers that it already has it).
 
 export interface RolloutPushOptions {
   /** Jobs per claim (default 100). */

@@ -614,13 +614,13 @@ export interface InventoryRecord {
   at?: string;
 }
 
-/**
- * The columns of a delivery context, for a statement whose `jobs` relation holds the job rows: the one
- * projection every delivery path reads (first pushes, retries, pull-mode polls, package links).
- */
 /** The host's columns a delivery needs, beside its job's (the job's own columns keep their names). */
 export const DELIVERY_HOST_COLUMNS = `h.url as host_url, h.allow_private_network, h.inventory, h.secret_sealed, h.previous_secret_sealed`;
 
+/**
+ * The columns of a delivery context, for a statement whose `jobs` relation holds the job rows: the projection
+ * the delivery paths read (retries, pull-mode polls, package links; first pushes read the release once per run).
+ */
 export const DELIVERY_COLUMNS = `to_jsonb(jobs) as job, ${DELIVERY_HOST_COLUMNS}, to_jsonb(rel) as release`;
 export const DELIVERY_JOINS = `join hosts h on h.id = jobs.host_id join releases rel on rel.id = jobs.release_id`;
 
