@@ -229,6 +229,7 @@ async function run(label: string, db: Database): Promise<Result> {
     fanout: median(times),
     bare: median(bares),
     ratio: median(ratios),
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
     cold,
     ackP50: acks[Math.floor(acks.length * 0.5)],
     ackP99: acks[Math.min(acks.length - 1, Math.ceil(acks.length * 0.99) - 1)],
@@ -239,6 +240,8 @@ interface Result {
   fanout: number;
   bare: number;
   ratio: number;
+  /** The lowest and highest ratio of the run's pairs: how far one release, timed alone, may land from the median. */
+  ratioRange: [number, number];
   cold: number;
   ackP50: number;
   ackP99: number;
@@ -268,7 +271,7 @@ if (baseUrl && engines.includes('postgres')) {
 for (const [label, r] of results) {
   const goal = label === 'PostgreSQL' ? ` (goal <= 3: ${r.ratio <= 3 ? 'met' : 'missed'})` : '';
   console.log(
-    `${label}: webhook to last of ${HOSTS} hosts' 2xx: ${r.fanout.toFixed(0)} ms (median of ${ROUNDS} releases; the first release after the start: ${r.cold.toFixed(0)} ms); bare undici loop (concurrency ${CONCURRENCY}), run before each: ${r.bare.toFixed(0)} ms (median); ratio ${r.ratio.toFixed(2)} (median of the ${ROUNDS} pairs)${goal}`,
+    `${label}: webhook to last of ${HOSTS} hosts' 2xx: ${r.fanout.toFixed(0)} ms (median of ${ROUNDS} releases; the first release after the start: ${r.cold.toFixed(0)} ms); bare undici loop (concurrency ${CONCURRENCY}), run before each: ${r.bare.toFixed(0)} ms (median); ratio ${r.ratio.toFixed(2)} (median of the ${ROUNDS} pairs, which ranged ${r.ratioRange.map((x) => x.toFixed(2)).join('–')})${goal}`,
   );
   console.log(
     `${label}: webhook ack under 50 concurrent deliveries: p50 ${r.ackP50.toFixed(0)} ms, p99 ${r.ackP99.toFixed(0)} ms (goal p99 < 100 ms: ${r.ackP99 < 100 ? 'met' : 'missed'})`,
