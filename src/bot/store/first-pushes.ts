@@ -43,6 +43,11 @@ export async function listFirstPushes(db: Queryable, rolloutId: string): Promise
  * Claims those of the given jobs that are still claimable and not locked by another claim. Their releases
  * come from `releases`, which a run keeps between its claims (a release does not change once resolved):
  * one read of each, rather than a copy in every row of every claim.
+ *
+ * The jobs are found by id only: the rest of the condition, wrapped in `is true`, is checked on each job found
+ * and never used to find them. Otherwise the planner, whose statistics predate a rollout created a moment ago,
+ * reads every job of the rollout (or every job not started) for each claim: a cost that grows with the
+ * rollout's size, for every chunk of it (test/bot/first-push-claims.test.ts).
  */
 export async function claimFirstPushes(
   db: Queryable,
@@ -53,7 +58,8 @@ export async function claimFirstPushes(
 ): Promise<ClaimedPush[]> {
   const rows = await db.query<Record<string, unknown>>(
     `with picked as (
-       select j.id, j.state = 'delivering' as taken_over from host_jobs j where j.id = any($2) and j.rollout_id = $1 and ${CLAIMABLE}
+       select j.id, j.state = 'delivering' as taken_over from host_jobs j
+       where j.id = any($2) and (j.rollout_id = $1 and ${CLAIMABLE}) is true
        for update of j skip locked
      ),
      jobs as (
