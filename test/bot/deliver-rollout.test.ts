@@ -80,12 +80,12 @@ async function rolloutTo(db: Database, hosts: Array<Awaited<ReturnType<typeof ad
 /** The database, with each query going through `around` (which runs it, or not, and may wait around it). */
 function withQueries(
   db: Database,
-  around: (sql: string, run: () => Promise<unknown[]>) => Promise<unknown[]>,
+  around: (sql: string, run: () => Promise<unknown[]>, params?: unknown[]) => Promise<unknown[]>,
 ): Database {
   return new Proxy(db, {
     get(target, key, receiver) {
       if (key !== 'query') return Reflect.get(target, key, receiver);
-      return (sql: string, params?: unknown[]) => around(sql, () => target.query(sql, params));
+      return (sql: string, params?: unknown[]) => around(sql, () => target.query(sql, params), params);
     },
   });
 }
@@ -189,6 +189,51 @@ for (const engine of ENGINES) {
         (await states()).map(([, state]) => state),
         Array(9).fill('delivered'),
       );
+    } finally {
+      await boss.stop({ graceful: false });
+    }
+  });
+
+  test(`${engine}: the first claim is small, and its pushes are under way before another run is invited`, {
+    timeout: 60_000,
+  }, async () => {
+    const db = await freshDatabase(engine);
+    const boss = await startQueue(db);
+    try {
+      const hosts = await pushHosts(db, `${engine}-ramp`, 60);
+      const rollout = await rolloutTo(db, hosts, '1.0.0');
+      const claims: number[] = [];
+      const counting = withQueries(db, async (sql, run, params) => {
+        if (sql.includes('with picked as')) claims.push((params?.[1] as string[]).length);
+        return run();
+      });
+      const reached = () => pushes.filter((p) => p.path.startsWith(`/${engine}-ramp-`)).length;
+      // The invitation is held until the first claim's pushes reach their hosts: a run that invited before
+      // pushing would wait on it until this gives up.
+      const invitations: string[] = [];
+      const holdingBoss = new Proxy(boss, {
+        get(target, key) {
+          const value = Reflect.get(target, key);
+          if (key !== 'send') return typeof value === 'function' ? value.bind(target) : value;
+          return async (...args: Parameters<typeof boss.send>) => {
+            if (args[0] === QUEUES.deliverRollout) {
+              await waitFor(() => reached() >= 16, "the first claim's pushes, before the invitation", 10_000);
+              invitations.push(String(args[0]));
+            }
+            return target.send(...args);
+          };
+        },
+      });
+      const deps: DeliveryDeps = { db: counting, box: testBox, boss: holdingBoss, botUrl: 'https://bot.example.com' };
+      assert.equal(await deliverRollout(deps, rollout.rolloutId, { chunk: 20, lanes: 2 }), 60);
+      assert.deepEqual(claims, [16, 20, 20, 4], 'sixteen first, then chunks of twenty');
+      assert.deepEqual(invitations, [QUEUES.deliverRollout], 'one run invited to share');
+      assert.equal(reached(), 60);
+
+      // A rollout of one chunk or less is one run's work: nobody is invited.
+      const few = await rolloutTo(db, hosts.slice(0, 20), '1.0.1');
+      assert.equal(await deliverRollout(deps, few.rolloutId, { chunk: 20, lanes: 2 }), 20);
+      assert.deepEqual(invitations, [QUEUES.deliverRollout]);
     } finally {
       await boss.stop({ graceful: false });
     }

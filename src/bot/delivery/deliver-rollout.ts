@@ -8,15 +8,19 @@ import { insertDeliveries, leaseSeconds, pushJob, type DeliveryDeps } from './de
 import { OutcomeRecorder } from './outcome-recorder.ts';
 
 // A rollout's first pushes: runs of a rollout (not one queue entry per host) whose worker lists the jobs
-// once, then claims them a chunk at a time and pushes them, up to `lanes` chunks' worth in flight: the next
-// claim goes as soon as a chunk's worth has been answered, so one slow host holds up nothing beside it. Each
-// claim is one statement that also loads what the push needs, and the answers are written in batches, one
-// statement per resulting state (OutcomeRecorder), so a thousand hosts cost a few dozen statements. Several
-// runs of one rollout may go at once, in several processes: a run that finds more work than one chunk queues
-// another run, which walks the list from the other end (in a second process, or beside the first) and may
+// once, then claims them a chunk at a time (the first claim smaller, so the first hosts hear sooner) and pushes
+// them, up to `lanes` chunks' worth in flight: the next claim goes as soon as a chunk's worth has been
+// answered, so one slow host holds up nothing beside it. Each claim is one statement that also loads what the
+// push needs, and the answers are written in batches, one statement per resulting state (OutcomeRecorder), so
+// a thousand hosts cost a few dozen statements. Several runs of one rollout may go at once, in several
+// processes: a run that finds more work than one chunk queues another run (once the pushes of its first claim
+// are under way), which walks the list from the other end (in a second process, or beside the first) and may
 // queue another in turn, so runs share a large rollout; a job is claimed by one of them, under a lease. When
 // the claiming process dies its lease runs out, and the sweep every live process runs queues a run that takes
 // the job over with the same attempt id (the host answers that it already has it).
+
+/** Jobs in a run's first claim, when the chunk is larger. */
+const FIRST_CLAIM = 16;
 
 export interface RolloutPushOptions {
   /** Jobs per claim (default 100). */
@@ -102,19 +106,15 @@ export async function deliverRollout(
         await new Promise<void>((resolve) => (slotFreed = resolve));
         continue;
       }
-      const slice = listed.slice(next, next + chunk);
-      next += chunk;
+      const size = next === 0 ? Math.min(chunk, FIRST_CLAIM) : chunk;
+      const slice = listed.slice(next, next + size);
+      next += size;
       const claimed = await claimFirstPushes(deps.db, rolloutId, slice, lease, releases);
       if (!claimed.length) {
         met = true;
         break;
       }
       for (const { job } of claimed) deps.held?.add(job.id);
-      // More than one chunk of work: another run, which another process may take, shares it from the other end.
-      if (claimed.length === chunk && next < listed.length && !invited) {
-        invited = true;
-        await enqueueRolloutPushes(deps.boss, rolloutId, 0, undefined, !options.fromEnd);
-      }
       const takenOver = claimed.filter((c) => c.takenOver).length;
       if (takenOver) deps.onTakeover?.(rolloutId, takenOver);
       pushed += claimed.length;
@@ -130,6 +130,12 @@ export async function deliverRollout(
             slotFreed?.();
           });
         pushing.add(done);
+      }
+      // More than one chunk of work: another run, which another process may take, shares it from the other end
+      // (invited once this chunk's pushes are under way).
+      if (claimed.length === size && next < listed.length && listed.length > chunk && !invited) {
+        invited = true;
+        await enqueueRolloutPushes(deps.boss, rolloutId, 0, undefined, !options.fromEnd);
       }
     }
   } finally {
