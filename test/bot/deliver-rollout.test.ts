@@ -204,7 +204,7 @@ for (const engine of ENGINES) {
       const rollout = await rolloutTo(db, hosts, '1.0.0');
       const claims: number[] = [];
       const counting = withQueries(db, async (sql, run, params) => {
-        if (sql.includes('with picked as')) claims.push((params?.[1] as string[]).length);
+        if (sql.includes('with picked as')) claims.push((params as [string, string[]])[1].length);
         return run();
       });
       const reached = () => pushes.filter((p) => p.path.startsWith(`/${engine}-ramp-`)).length;
